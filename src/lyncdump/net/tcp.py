@@ -1,0 +1,485 @@
+"""TCP stream reassembly for a passive observer: segments in, ordered byte events out.
+
+The consumer (the SIP framer, the TLS record reader) needs each direction of each connection as
+a byte stream, and needs to know exactly where bytes are missing rather than get them glued over.
+So the reassembler emits three kinds of events: :class:`StreamData` (new bytes in order),
+:class:`StreamGap` (bytes that will never come) and :class:`StreamClosed`.
+
+Positions are kept as unbounded stream offsets; wire sequence numbers are mapped to them by their
+signed 32-bit distance from the next expected one, which makes wraparound at 2**32 a non-event.
+Out-of-order bytes wait in a per-direction buffer bounded by ``max_pending_bytes``; delivered
+bytes are not kept (a retransmission of delivered bytes is dropped without comparison).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from lyncdump.model import DefectLog
+from lyncdump.net.ipfrag import merge_piece
+
+FIN = 0x01
+SYN = 0x02
+RST = 0x04
+ACK = 0x10
+
+SEGMENT_OVERHEAD = 64
+"""Bookkeeping charged per buffered out-of-order segment against ``max_pending_bytes``."""
+
+_SYN_NEAR = 1 << 20
+"""A SYN whose sequence is further than this from a live connection's starts a new one."""
+
+_MASK = 0xFFFFFFFF
+_HALF = 0x80000000
+
+Address = tuple[bytes, int]
+
+
+class TcpConnection:
+    """One TCP connection as seen on the wire; ``user`` is free for the consumer's own state.
+
+    ``client`` is the initiator (sender of the SYN; without a SYN, of the first segment seen, or
+    the receiver of a SYN-ACK); direction 0 of every event flows from ``client`` to ``server``.
+    """
+
+    __slots__ = (
+        "id",
+        "client",
+        "server",
+        "first_frame",
+        "first_ts",
+        "last_frame",
+        "last_ts",
+        "syn_seen",
+        "closed",
+        "retransmissions",
+        "user",
+        "_halves",
+    )
+
+    def __init__(
+        self, conn_id: int, client: Address, server: Address, frame: int, ts: float, syn: bool
+    ) -> None:
+        self.id = conn_id
+        self.client = client
+        self.server = server
+        self.first_frame = frame
+        self.first_ts = ts
+        self.last_frame = frame
+        self.last_ts = ts
+        self.syn_seen = syn
+        self.closed: str | None = None
+        """None while open; "fin" once both directions sent FIN, "rst" after a reset."""
+        self.retransmissions = 0
+        """Segments whose bytes had all been seen already."""
+        self.user: Any = None
+        self._halves = (_Half(), _Half())
+
+    def __repr__(self) -> str:
+        return f"<TcpConnection #{self.id} {self.client!r} -> {self.server!r}>"
+
+
+class _Half:
+    """Reassembly state of one direction."""
+
+    __slots__ = ("nxt", "nxt32", "isn", "starts", "datas", "pending", "fin_at", "fin_done")
+
+    def __init__(self) -> None:
+        self.nxt = -1  # stream offset of the next byte to deliver; -1 until the first segment
+        self.nxt32 = 0  # the same position as a wire sequence number
+        self.isn: int | None = None  # sequence number of this direction's SYN, when seen
+        self.starts: list[int] = []  # out-of-order pieces: stream offsets (sorted, disjoint)
+        self.datas: list[bytes] = []
+        self.pending = 0  # bytes charged for the pieces
+        self.fin_at = -1  # stream offset of the FIN once seen
+        self.fin_done = False
+
+
+@dataclass(slots=True)
+class StreamData:
+    """New bytes of one direction, in order, right after the previous data or gap."""
+
+    conn: TcpConnection
+    direction: int
+    data: bytes
+    frame: int
+    ts: float
+
+
+@dataclass(slots=True)
+class StreamGap:
+    """``missing`` bytes of one direction that will never be delivered; the next data follows."""
+
+    conn: TcpConnection
+    direction: int
+    missing: int
+    frame: int
+    ts: float
+
+
+@dataclass(slots=True)
+class StreamClosed:
+    """One direction ended: ``reason`` is "fin" (in order, after all its data) or "rst"."""
+
+    conn: TcpConnection
+    direction: int
+    reason: str
+    frame: int
+    ts: float
+
+
+StreamEvent = StreamData | StreamGap | StreamClosed
+
+
+class TcpReassembler:
+    """Follows every TCP connection of a capture and turns segments into stream events.
+
+    Bounds: at most ``max_pending_bytes`` of out-of-order data per direction (payload plus
+    ``SEGMENT_OVERHEAD`` per segment; past it the oldest hole is declared a gap), and at most
+    ``max_connections`` connections remembered (closed ones are forgotten first).
+    """
+
+    __slots__ = (
+        "_defects",
+        "_max_pending",
+        "_max_connections",
+        "_table",
+        "_conns",
+        "_closed",
+        "_next_id",
+    )
+
+    def __init__(
+        self,
+        defects: DefectLog,
+        *,
+        max_pending_bytes: int = 1 << 20,
+        max_connections: int = 100_000,
+    ) -> None:
+        self._defects = defects
+        self._max_pending = max_pending_bytes
+        self._max_connections = max(1, max_connections)
+        # (src, sport, dst, dport) -> (connection, direction of a segment sent from src)
+        self._table: dict[tuple[bytes, int, bytes, int], tuple[TcpConnection, int]] = {}
+        self._conns: dict[int, TcpConnection] = {}  # live table entries, oldest first
+        self._closed: dict[int, TcpConnection] = {}  # closed ones, in order of closing
+        self._next_id = 1
+
+    def __len__(self) -> int:
+        return len(self._conns)
+
+    def segment(
+        self,
+        frame: int,
+        ts: float,
+        src: bytes,
+        sport: int,
+        dst: bytes,
+        dport: int,
+        seq: int,
+        flags: int,
+        payload: bytes,
+    ) -> list[StreamEvent]:
+        """Take one TCP segment (as decoded) and return the events it causes, often none."""
+        if not payload and not flags & 0x07:
+            return []  # a bare ACK says nothing about the byte streams
+        events: list[StreamEvent] = []
+        entry = self._table.get((src, sport, dst, dport))
+        if entry is None:
+            if flags & RST:
+                return events  # a reset of a connection never seen: nothing to close
+            conn, direction = self._open(frame, ts, src, sport, dst, dport, flags, events)
+        else:
+            conn, direction = entry
+            if flags & SYN and self._is_new_connection(conn, direction, seq):
+                self._forget(conn, events)
+                conn, direction = self._open(frame, ts, src, sport, dst, dport, flags, events)
+            elif conn.closed == "rst":
+                return events  # after a reset only a new SYN means anything
+        conn.last_frame = frame
+        conn.last_ts = ts
+        half = conn._halves[direction]
+        if flags & SYN:
+            if half.nxt < 0:
+                half.isn = seq
+                half.nxt = 0
+                half.nxt32 = (seq + 1) & _MASK
+            seq = (seq + 1) & _MASK
+        elif half.nxt < 0:
+            half.nxt = 0
+            half.nxt32 = seq
+        if flags & RST:
+            self._reset(conn, direction, frame, ts, events)
+            return events
+
+        diff = ((seq - half.nxt32 + _HALF) & _MASK) - _HALF
+        start = half.nxt + diff  # stream offset of the first payload byte
+        size = len(payload)
+        if size:
+            if diff == 0 and half.fin_at < 0 and not half.starts:
+                events.append(StreamData(conn, direction, payload, frame, ts))
+                half.nxt += size
+                half.nxt32 = (half.nxt32 + size) & _MASK
+            elif diff + size <= 0:
+                if not (diff == -1 and size == 1 and not flags & (SYN | FIN)):
+                    conn.retransmissions += 1  # (a 1-byte keep-alive probe is not one)
+            else:
+                self._buffer(conn, direction, half, start, payload, frame, ts, events)
+        if flags & FIN:
+            self._fin(conn, direction, half, start + size, frame, ts, events)
+        return events
+
+    def flush(self) -> list[StreamEvent]:
+        """End of capture: declare every hole a gap and deliver what was waiting behind it."""
+        events: list[StreamEvent] = []
+        for conn in list(self._conns.values()):
+            self._drain_all(conn, events)
+        return events
+
+    # -- connections ----------------------------------------------------------------------------
+
+    def _open(
+        self,
+        frame: int,
+        ts: float,
+        src: bytes,
+        sport: int,
+        dst: bytes,
+        dport: int,
+        flags: int,
+        events: list[StreamEvent],
+    ) -> tuple[TcpConnection, int]:
+        """Start a connection; the SYN sender (or the first sender) becomes the client."""
+        syn = flags & (SYN | ACK)
+        if syn == SYN | ACK:
+            # We missed the SYN but the SYN-ACK names the initiator as its destination.
+            conn = TcpConnection(self._next_id, (dst, dport), (src, sport), frame, ts, False)
+            direction = 1
+        else:
+            conn = TcpConnection(self._next_id, (src, sport), (dst, dport), frame, ts, syn == SYN)
+            direction = 0
+        self._next_id += 1
+        self._conns[conn.id] = conn
+        self._table[(src, sport, dst, dport)] = (conn, direction)
+        self._table[(dst, dport, src, sport)] = (conn, 1 - direction)
+        if len(self._conns) > self._max_connections:
+            self._evict(events)
+        return conn, direction
+
+    def _is_new_connection(self, conn: TcpConnection, direction: int, seq: int) -> bool:
+        """A SYN (or SYN-ACK) on a known 4-tuple: a retransmission, or port reuse by a new one?"""
+        if conn.closed is not None:
+            return True
+        half = conn._halves[direction]
+        if half.fin_done or half.fin_at >= 0 or conn._halves[1 - direction].fin_done:
+            return True
+        if half.nxt < 0:
+            return False  # first thing this side says: the other side spoke first (mid-capture)
+        if half.isn is not None:
+            return seq != half.isn
+        distance = ((seq + 1 - half.nxt32 + _HALF) & _MASK) - _HALF
+        return abs(distance) > _SYN_NEAR
+
+    def _forget(self, conn: TcpConnection, events: list[StreamEvent]) -> None:
+        """Remove a connection from the tables, delivering whatever it still had waiting."""
+        self._drain_all(conn, events)
+        (cip, cport), (sip, sport) = conn.client, conn.server
+        self._table.pop((cip, cport, sip, sport), None)
+        self._table.pop((sip, sport, cip, cport), None)
+        self._conns.pop(conn.id, None)
+        self._closed.pop(conn.id, None)
+
+    def _evict(self, events: list[StreamEvent]) -> None:
+        """The table is full: forget the connection closed longest ago, else the oldest one."""
+        if self._closed:
+            victim = next(iter(self._closed.values()))
+        else:
+            victim = next(iter(self._conns.values()))
+            self._defects.add(
+                victim.last_frame,
+                "tcp",
+                None,
+                f"connection table full ({self._max_connections}): "
+                f"stopped following open connection {victim.id}",
+            )
+        self._forget(victim, events)
+
+    def _mark_closed(self, conn: TcpConnection, reason: str) -> None:
+        if conn.closed is None:
+            conn.closed = reason
+            self._closed[conn.id] = conn
+
+    # -- byte streams ---------------------------------------------------------------------------
+
+    def _buffer(
+        self,
+        conn: TcpConnection,
+        direction: int,
+        half: _Half,
+        start: int,
+        payload: bytes,
+        frame: int,
+        ts: float,
+        events: list[StreamEvent],
+    ) -> None:
+        """Out of order, or overlapping what is delivered or waiting: merge it into the buffer."""
+        if start < half.nxt:
+            payload = payload[half.nxt - start :]  # already delivered: only the new part counts
+            start = half.nxt
+        if half.fin_done or (half.fin_at >= 0 and start + len(payload) > half.fin_at):
+            self._beyond_fin(conn, direction, frame)
+            if half.fin_done or start >= half.fin_at:
+                return
+            payload = payload[: half.fin_at - start]
+        pieces = len(half.starts)
+        added, conflict = merge_piece(half.starts, half.datas, start, payload)
+        if conflict:
+            self._defects.add(
+                frame, "tcp", None, f"connection {conn.id}: conflicting overlap (first copy kept)"
+            )
+        if not added:
+            conn.retransmissions += 1
+            return
+        half.pending += added + SEGMENT_OVERHEAD * (len(half.starts) - pieces)
+        if half.starts[0] == half.nxt:
+            self._deliver(conn, direction, half, frame, ts, events)
+        while half.pending > self._max_pending and half.starts:
+            missing = half.starts[0] - half.nxt
+            events.append(StreamGap(conn, direction, missing, frame, ts))
+            self._skip(half, missing)
+            self._deliver(conn, direction, half, frame, ts, events)
+
+    def _deliver(
+        self,
+        conn: TcpConnection,
+        direction: int,
+        half: _Half,
+        frame: int,
+        ts: float,
+        events: list[StreamEvent],
+    ) -> None:
+        """Hand over the buffered pieces that now continue the stream, as one event."""
+        starts, datas = half.starts, half.datas
+        count = 0
+        position = half.nxt
+        while count < len(starts) and starts[count] == position:
+            position += len(datas[count])
+            count += 1
+        if count:
+            chunk = datas[0] if count == 1 else b"".join(datas[:count])
+            del starts[:count]
+            del datas[:count]
+            half.pending -= len(chunk) + SEGMENT_OVERHEAD * count
+            events.append(StreamData(conn, direction, chunk, frame, ts))
+            self._skip(half, len(chunk))
+        self._check_fin(conn, direction, half, frame, ts, events)
+
+    @staticmethod
+    def _skip(half: _Half, count: int) -> None:
+        half.nxt += count
+        half.nxt32 = (half.nxt32 + count) & _MASK
+
+    def _check_fin(
+        self,
+        conn: TcpConnection,
+        direction: int,
+        half: _Half,
+        frame: int,
+        ts: float,
+        events: list[StreamEvent],
+    ) -> None:
+        """Close the direction once every byte before its FIN has been delivered or skipped."""
+        if half.fin_at < 0 or half.fin_done or half.nxt < half.fin_at:
+            return
+        half.fin_done = True
+        self._skip(half, 1)  # the FIN takes a sequence number
+        if half.starts:
+            self._beyond_fin(conn, direction, frame)
+            half.starts.clear()
+            half.datas.clear()
+            half.pending = 0
+        events.append(StreamClosed(conn, direction, "fin", frame, ts))
+        if conn._halves[1 - direction].fin_done:
+            self._mark_closed(conn, "fin")
+
+    def _fin(
+        self,
+        conn: TcpConnection,
+        direction: int,
+        half: _Half,
+        fin_at: int,
+        frame: int,
+        ts: float,
+        events: list[StreamEvent],
+    ) -> None:
+        """Remember where this direction ends; close it now if everything before has come."""
+        if half.fin_at >= 0:
+            if fin_at != half.fin_at and not half.fin_done:
+                self._defects.add(
+                    frame, "tcp", None, f"connection {conn.id}: FIN at a different sequence"
+                )
+            return
+        if fin_at < half.nxt:
+            return  # stale: the stream already went past it (after a gap)
+        half.fin_at = fin_at
+        starts, datas = half.starts, half.datas
+        if starts and starts[-1] + len(datas[-1]) > fin_at:
+            self._beyond_fin(conn, direction, frame)
+            while starts and starts[-1] >= fin_at:
+                starts.pop()
+                half.pending -= len(datas.pop()) + SEGMENT_OVERHEAD
+            if starts and starts[-1] + len(datas[-1]) > fin_at:
+                cut = starts[-1] + len(datas[-1]) - fin_at
+                datas[-1] = datas[-1][:-cut]
+                half.pending -= cut
+        self._check_fin(conn, direction, half, frame, ts, events)
+
+    def _beyond_fin(self, conn: TcpConnection, direction: int, frame: int) -> None:
+        self._defects.add(
+            frame, "tcp", None, f"connection {conn.id} direction {direction}: data after FIN"
+        )
+
+    def _reset(
+        self,
+        conn: TcpConnection,
+        direction: int,
+        frame: int,
+        ts: float,
+        events: list[StreamEvent],
+    ) -> None:
+        """A reset ends both directions: what was waiting behind holes is delivered first."""
+        for d in (0, 1):
+            self._drain_half(conn, d, conn._halves[d], frame, ts, events, close_fin=False)
+        self._mark_closed(conn, "rst")
+        events.append(StreamClosed(conn, direction, "rst", frame, ts))
+
+    def _drain_all(self, conn: TcpConnection, events: list[StreamEvent]) -> None:
+        close_fin = conn.closed != "rst"
+        for d in (0, 1):
+            self._drain_half(
+                conn, d, conn._halves[d], conn.last_frame, conn.last_ts, events, close_fin=close_fin
+            )
+
+    def _drain_half(
+        self,
+        conn: TcpConnection,
+        direction: int,
+        half: _Half,
+        frame: int,
+        ts: float,
+        events: list[StreamEvent],
+        *,
+        close_fin: bool,
+    ) -> None:
+        """Skip every remaining hole (as gaps) so all buffered bytes, and the FIN, come out."""
+        while half.starts:
+            missing = half.starts[0] - half.nxt
+            if missing:
+                events.append(StreamGap(conn, direction, missing, frame, ts))
+                self._skip(half, missing)
+            self._deliver(conn, direction, half, frame, ts, events)
+        if close_fin and half.fin_at >= 0 and not half.fin_done:
+            events.append(StreamGap(conn, direction, half.fin_at - half.nxt, frame, ts))
+            self._skip(half, half.fin_at - half.nxt)
+            self._check_fin(conn, direction, half, frame, ts, events)
