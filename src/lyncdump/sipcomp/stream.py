@@ -1,0 +1,821 @@
+"""MS-SIPCOMP framing: one compressed TCP direction in, decoded packets out (sans-IO).
+
+After a ``NEGOTIATE`` / ``200 OK`` exchange with ``Compression: LZ77-8K`` every message on the
+connection travels as a *compression packet*: a small header whose byte 0 carries the MPPC flags
+in its high nibble (0x8 FLUSHED, 0x4 AT_FRONT, 0x2 COMPRESSED) and the compression type in its
+low nibble (0 = LZ77-8K), then the payload. The rest of the header is not established by any
+public source ([U], reference §1.3), so the decoder *recognises* it: it tries the candidate
+layouts of :data:`LAYOUTS` in order of likelihood and keeps the first whose header chain holds
+(reserved bytes zero, type 0, consistent flags, payload decodes, first output is a SIP start line
+or a CRLF keep-alive, next header where the length says). :attr:`SipcompStreamDecoder.layout`
+names the winner so a capture can settle the question.
+
+Flags are in RDP byte form throughout (``byte0 & 0xF0``), see :mod:`lyncdump.sipcomp.mppc`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from lyncdump.errors import MalformedError
+from lyncdump.model import Defect
+from lyncdump.sipcomp.mppc import (
+    HISTORY_SIZE,
+    PACKET_AT_FRONT,
+    PACKET_COMPRESSED,
+    PACKET_FLUSHED,
+    MppcCompressor,
+    MppcDecompressor,
+    describe_flags,
+)
+
+__all__ = [
+    "DEFAULT_LAYOUT",
+    "LAYOUTS",
+    "MAX_RAW_PAYLOAD",
+    "DecodedPacket",
+    "HeaderLayout",
+    "NegotiationTracker",
+    "SipcompStreamDecoder",
+    "SipcompStreamEncoder",
+    "encode_packet",
+    "layout_by_name",
+    "looks_compressed",
+]
+
+MAX_RAW_PAYLOAD = 1 << 20
+"""Largest uncompressed (FLUSHED) payload accepted; bounds the per-direction buffer."""
+_MAX_COMPRESSED_PAYLOAD = (HISTORY_SIZE * 9 + 7) // 8 + 1  # 9 bits per output byte at worst
+_MAX_DEFECTS = 1000  # per decoder; the rest are counted in `defects_dropped`
+_SCAN_LIMIT = 1 << 20  # bytes skipped while resynchronising before giving up
+_GOOD_FLAGS = (PACKET_COMPRESSED, PACKET_AT_FRONT | PACKET_COMPRESSED, PACKET_FLUSHED)
+# what may start a packet when looking for a layout: the MS-SIPCOMP combinations, plus
+# FLUSHED with COMPRESSED, which is wrong for MS-SIPCOMP but normal RDP and decodable
+_START_FLAGS = _GOOD_FLAGS + (PACKET_FLUSHED | PACKET_COMPRESSED, 0xE0)
+
+_LAYER = "sipcomp"
+
+
+# -- header layouts --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderLayout:
+    """One candidate shape of the compression packet header.
+
+    Byte 0 is always flags<<4 | type; bytes ``1 .. length_at-1`` are reserved (zero); the length
+    field follows and ends the header. ``counts`` says what the length measures: ``plain`` the
+    uncompressed bytes (a compressed payload then ends at the byte boundary after that many bytes
+    were produced), ``payload`` the bytes after the header, ``packet`` header plus payload.
+    """
+
+    name: str
+    length_at: int
+    length_width: int
+    byteorder: Literal["big", "little"]
+    counts: Literal["plain", "payload", "packet"]
+
+    @property
+    def size(self) -> int:
+        return self.length_at + self.length_width
+
+    @property
+    def max_length(self) -> int:
+        return (1 << (8 * self.length_width)) - 1
+
+
+def _make_layouts() -> tuple[HeaderLayout, ...]:
+    out: list[HeaderLayout] = []
+    counts: tuple[Literal["plain", "payload", "packet"], ...] = ("plain", "payload", "packet")
+    orders: tuple[Literal["big", "little"], ...] = ("big", "little")
+    for order in orders:
+        for count in counts:
+            for at, width in ((4, 2), (2, 4)):  # 6-byte headers: 16-bit then 32-bit length
+                name = f"h6-u{8 * width}{'be' if order == 'big' else 'le'}-{count}"
+                out.append(HeaderLayout(name, at, width, order, count))
+    for order in orders:  # 4-byte header: only if the 6-byte evidence is explained otherwise
+        for count in counts:
+            name = f"h4-u16{'be' if order == 'big' else 'le'}-{count}"
+            out.append(HeaderLayout(name, 2, 2, order, count))
+    return tuple(out)
+
+
+LAYOUTS: tuple[HeaderLayout, ...] = _make_layouts()
+"""Candidates, most likely first: the Ixia/Wireshark-evidence layout ``h6-u16be-plain`` (flags,
+3 reserved bytes, 16-bit big-endian uncompressed length), then a 32-bit length, a length of the
+compressed payload or of the whole packet, little-endian, and a 4-byte header."""
+
+DEFAULT_LAYOUT = LAYOUTS[0]
+
+
+def layout_by_name(name: str) -> HeaderLayout:
+    """The layout called ``name`` (``KeyError`` if none)."""
+    for layout in LAYOUTS:
+        if layout.name == name:
+            return layout
+    raise KeyError(name)
+
+
+def _twins(layouts: Sequence[HeaderLayout]) -> bool:
+    """True when the layouts differ only in length width: they agree until a length > 65535."""
+    first = layouts[0]
+    return all(
+        lay.byteorder == first.byteorder and lay.counts == first.counts and lay.size == first.size
+        for lay in layouts
+    )
+
+
+def encode_packet(
+    flags: int, payload: bytes, plain_size: int, layout: HeaderLayout = DEFAULT_LAYOUT
+) -> bytes:
+    """One compression packet: header (flags in byte form, type 0) + payload.
+
+    ``plain_size`` is the uncompressed length (used by ``plain`` layouts).
+    """
+    if layout.counts == "plain":
+        length = plain_size
+    elif layout.counts == "payload":
+        length = len(payload)
+    else:
+        length = layout.size + len(payload)
+    if length > layout.max_length:
+        raise ValueError(f"length {length} does not fit layout {layout.name}")
+    head = bytes([flags & 0xE0]) + bytes(layout.length_at - 1)
+    return head + length.to_bytes(layout.length_width, layout.byteorder) + payload
+
+
+class SipcompStreamEncoder:
+    """Sender side of one direction, for tests and sample captures: messages in, wire bytes out.
+
+    A message too long for the history goes out FLUSHED (raw); if it is also too long for the
+    layout's length field it is cut into several FLUSHED packets ([U] what Microsoft does).
+    """
+
+    def __init__(self, layout: HeaderLayout = DEFAULT_LAYOUT) -> None:
+        self.layout = layout
+        self.compressor = MppcCompressor()
+
+    def encode(self, message: bytes) -> bytes:
+        flags, payload = self.compressor.compress(message)
+        if flags & PACKET_COMPRESSED or len(payload) + self.layout.size <= self.layout.max_length:
+            try:
+                return encode_packet(flags, payload, len(message), self.layout)
+            except ValueError:
+                pass
+        step = self.layout.max_length - self.layout.size
+        return b"".join(
+            encode_packet(
+                PACKET_FLUSHED, message[i : i + step], len(message[i : i + step]), self.layout
+            )
+            for i in range(0, len(message), step)
+        )
+
+
+def looks_compressed(data: bytes) -> bool:
+    """Cheap sniff for a demultiplexer: does ``data`` start like a compression packet header?"""
+    return len(data) >= 2 and data[0] in _START_FLAGS and data[1] == 0
+
+
+# -- decoded output --------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class DecodedPacket:
+    """One compression packet, decoded.
+
+    ``plain`` the SIP bytes it carried; ``wire_size`` bytes it took on the wire (header
+    included); ``flags`` byte form (0 for CRLF keep-alives that arrived unframed); ``frame`` /
+    ``ts`` of the segment holding its last byte; ``partial`` when some bytes are placeholders
+    (``?``) because the history they were copied from is unknown.
+    """
+
+    plain: bytes
+    wire_size: int
+    flags: int
+    frame: int
+    ts: float
+    partial: bool
+
+
+# -- validation helpers ----------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Header:
+    flags: int
+    payload: int | None  # payload bytes when the header says so
+    plain: int | None  # output bytes when the payload must be decoded to find its end
+
+
+def _parse_header(
+    buf: bytearray, off: int, layout: HeaderLayout, strict: bool
+) -> _Header | str | None:
+    """Header at ``off``: parsed, a reason it is not one, or None when more bytes are needed.
+
+    ``strict`` (when looking for a layout or a resynchronisation point) admits only the flag
+    combinations MS-SIPCOMP allows; in sync every combination is decoded (odd ones reported).
+    """
+    have = len(buf) - off
+    if have <= 0:
+        return None
+    b0 = buf[off]
+    if b0 & 0x0F:
+        return f"compression type {b0 & 0x0F} is not 0 (LZ77-8K)"
+    if b0 & 0x10:
+        return "reserved flag bit set"
+    flags = b0 & 0xE0
+    if strict and flags not in _START_FLAGS:
+        return f"flags {describe_flags(flags)} cannot start a packet"
+    la = layout.length_at
+    for k in range(off + 1, off + min(la, have)):
+        if buf[k]:
+            return "reserved header byte is not zero"
+    if have < layout.size:
+        return None
+    length = int.from_bytes(buf[off + la : off + layout.size], layout.byteorder)
+    compressed = flags & PACKET_COMPRESSED
+    if layout.counts == "plain":
+        if compressed:
+            if length > HISTORY_SIZE:
+                return f"uncompressed length {length} exceeds the 8192-byte history"
+            return _Header(flags, None, length)
+        payload = length
+    elif layout.counts == "payload":
+        payload = length
+    else:
+        payload = length - layout.size
+        if payload < 0:
+            return f"packet length {length} is shorter than the header"
+    if payload > (_MAX_COMPRESSED_PAYLOAD if compressed else MAX_RAW_PAYLOAD):
+        return f"payload length {payload} is beyond any packet this protocol can carry"
+    return _Header(flags, payload, None)
+
+
+_TEXT_BAD = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]").search
+_START_LINE = re.compile(
+    rb"SIP/2\.0 [1-6][0-9][0-9] [^\r\n]*\r?\n"
+    rb"|[A-Za-z][A-Za-z0-9.!%*_+`'~-]* [^\x00-\x20]+ SIP/2\.0\r?\n"
+).match
+_CRLF_RUN = re.compile(rb"[\r\n]+").match
+_RESYNC = re.compile(rb"(?=[\x20\x60\x80\xa0\xe0]\x00)").finditer
+
+
+def _sip_start(out: bytes, mask: bytes | None, complete: bool) -> bool | None:
+    """Does decoded output begin like a SIP message or a CRLF keep-alive?
+
+    None means "cannot tell yet" (a start line still arriving). Unknown bytes (``mask`` 0) act
+    as wildcards: if the first line is fully known it must be a start line, otherwise the known
+    bytes must at least be text.
+    """
+    head = out[:512]
+    if mask is not None and mask.find(0, 0, len(head)) >= 0:
+        nl = head.find(b"\n")
+        if nl < 0 or mask.find(0, 0, nl + 1) >= 0:
+            text = bytes(b if k else 0x61 for b, k in zip(head, mask, strict=False))
+            return _TEXT_BAD(text) is None
+        head = head[: nl + 1]
+    if head[:1] in (b"\r", b"\n"):
+        return True
+    if _START_LINE(head):
+        return True
+    if _TEXT_BAD(head) is not None or b"\n" in head or len(head) >= 512:
+        return False
+    return False if complete else None
+
+
+@dataclass(slots=True)
+class _Probe:
+    """A packet decoded on a copy of the history while its layout is still being decided."""
+
+    dec: MppcDecompressor
+    bit: int = 0
+    done: bool = False
+    end: int = 0  # absolute stream offset just after the packet
+    out: bytes = b""
+    mask: bytes | None = None
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class _Trial:
+    kind: Literal["ok", "wait", "fail"]
+    reason: str = ""
+    probe: _Probe | None = None
+    flags: int = 0
+
+
+_WAIT = _Trial("wait")
+
+_CALIBRATE, _SYNC, _SCAN, _DEAD = range(4)
+
+
+class SipcompStreamDecoder:
+    """One TCP direction of an MS-SIPCOMP connection: push bytes, pull :class:`DecodedPacket`.
+
+    ``mid_stream=False``: the stream starts right after the NEGOTIATE exchange, history empty and
+    the first byte is a header. ``mid_stream=True``: the capture began later; packet boundaries
+    are found by scanning for a valid header chain and the history is unknown, so packets come
+    out ``partial`` (placeholder ``?`` for bytes copied from unknown history) until FLUSHED or
+    enough AT_FRONT passes make them exact. The same resynchronisation follows a gap
+    (:meth:`receive_gap`) or a packet that fails to decode; nothing unvalidated is emitted.
+    """
+
+    def __init__(self, *, mid_stream: bool = False) -> None:
+        self.layout: str | None = None
+        """Name of the recognised header layout (see :data:`LAYOUTS`), None until known."""
+        self.defects: list[Defect] = []
+        self.defects_dropped = 0
+        self._survivors: list[HeaderLayout] = list(LAYOUTS)
+        self._dec = MppcDecompressor(history_known=not mid_stream)
+        self._buf = bytearray()
+        self._rd = 0  # read index in _buf
+        self._base = 0  # stream offset of _buf[0]
+        self._frames: deque[tuple[int, int, float]] = deque()  # (stream end, frame, ts)
+        self._out: deque[DecodedPacket] = deque()
+        self._state = _SCAN if mid_stream else _CALIBRATE
+        self._first = True  # the next packet accepted must start like SIP
+        self._cur: _Header | None = None
+        self._bit = 0
+        self._probes: dict[tuple[int, int, int], _Probe] = {}
+        self._scan_from = 0
+        self._skipped = 0
+        self._noted: set[int] = set()
+        self._last_frame = 0
+        self._last_ts = 0.0
+
+    # -- public -------------------------------------------------------------------------------
+
+    def receive_data(self, data: bytes, frame: int, ts: float) -> None:
+        """Append the next bytes of this direction (TLS plaintext or TCP payload)."""
+        if not data:
+            return
+        self._last_frame, self._last_ts = frame, ts
+        if self._state == _DEAD:
+            self._base += len(data)
+            return
+        self._buf += data
+        self._frames.append((self._base + len(self._buf), frame, ts))
+        self._run()
+
+    def receive_gap(self, missing: int, frame: int, ts: float) -> None:
+        """``missing`` bytes were lost: drop the partial packet, resynchronise, history unknown."""
+        self._last_frame, self._last_ts = frame, ts
+        if self._state == _DEAD:
+            self._base += missing
+            return
+        at = self._base + len(self._buf)
+        lost = len(self._buf) - self._rd
+        self._defect(
+            frame,
+            at,
+            f"{missing} bytes missing from the capture ({lost} buffered bytes dropped); "
+            "history unknown until resynchronised",
+        )
+        self._base = at + missing
+        self._buf.clear()
+        self._rd = 0
+        self._frames.clear()
+        self._lose_sync(0)
+        self._run()
+
+    def next_packet(self) -> DecodedPacket | None:
+        """The next decoded packet, or None until more data arrives."""
+        return self._out.popleft() if self._out else None
+
+    # -- machinery ----------------------------------------------------------------------------
+
+    def _defect(
+        self, frame: int | None, offset: int | None, reason: str, layer: str = _LAYER
+    ) -> None:
+        if len(self.defects) < _MAX_DEFECTS:
+            self.defects.append(Defect(frame, layer, offset, reason))
+        else:
+            self.defects_dropped += 1
+
+    def _frame_of(self, stream_off: int) -> int:
+        """Frame that carried the byte at ``stream_off`` (for defects)."""
+        for end, frame, _ in self._frames:
+            if end > stream_off:
+                return frame
+        return self._last_frame
+
+    def _emit(self, plain: bytes, start: int, end: int, flags: int, partial: bool) -> None:
+        """Queue a packet occupying buffer ``[start, end)`` and advance past it."""
+        stream_end = self._base + end
+        frames = self._frames
+        while frames and frames[0][0] < stream_end:
+            frames.popleft()
+        if frames:
+            _, frame, ts = frames[0]
+            if frames[0][0] == stream_end:
+                frames.popleft()
+        else:
+            frame, ts = self._last_frame, self._last_ts
+        self._out.append(DecodedPacket(plain, end - start, flags, frame, ts, partial))
+        self._rd = end
+
+    def _run(self) -> None:
+        while True:
+            state = self._state
+            if state == _SYNC:
+                progressed = self._sync_step()
+            elif state == _CALIBRATE:
+                progressed = self._calibrate_step()
+            elif state == _SCAN:
+                progressed = self._scan_step()
+            else:
+                self._base += len(self._buf)
+                self._buf.clear()
+                self._rd = 0
+                self._frames.clear()
+                return
+            if not progressed:
+                break
+        if self._rd:
+            del self._buf[: self._rd]
+            self._base += self._rd
+            self._scan_from = max(0, self._scan_from - self._rd)
+            self._rd = 0
+            frames = self._frames
+            while len(frames) > 1 and frames[0][0] <= self._base:  # segments wholly consumed
+                frames.popleft()
+
+    def _lose_sync(self, restart: int) -> None:
+        """Forget the history and look for the next valid header chain from ``restart``."""
+        self._dec.forget()
+        self._state = _SCAN
+        self._first = True
+        self._cur = None
+        self._probes.clear()
+        self._scan_from = restart
+        self._skipped = 0
+
+    def _keepalive(self) -> bool | None:
+        """Pass a run of CR/LF found between packets (unframed keep-alive) through as is."""
+        buf, rd = self._buf, self._rd
+        m = _CRLF_RUN(buf, rd)
+        if m is None:
+            return False
+        end = m.end()
+        if end == len(buf) and buf[end - 1] == 13:
+            return None  # its LF may follow
+        self._emit(bytes(buf[rd:end]), rd, end, 0, False)
+        return True
+
+    def _note_flags(self, flags: int, offset: int) -> None:
+        if flags in _GOOD_FLAGS or flags in self._noted:
+            return
+        self._noted.add(flags)
+        if flags & PACKET_FLUSHED and flags & PACKET_COMPRESSED:
+            why = (
+                "inconsistent flags (FLUSHED with COMPRESSED; a receiver tears down); "
+                "decoded as RDP does"
+            )
+        elif flags & PACKET_AT_FRONT:
+            why = "AT_FRONT without COMPRESSED; position reset, payload passed through"
+        else:
+            why = "packet without flags ([U]); payload passed through raw, history untouched"
+        self._defect(self._frame_of(offset), offset, f"{why}: {describe_flags(flags)}")
+
+    # -- in sync: one known layout ------------------------------------------------------------
+
+    def _sync_step(self) -> bool:
+        buf, rd = self._buf, self._rd
+        layout = self._survivors[0]
+        if self._cur is None:
+            if rd >= len(buf):
+                return False
+            if buf[rd] in (13, 10):
+                return bool(self._keepalive())
+            h = _parse_header(buf, rd, layout, strict=False)
+            if isinstance(h, str):
+                for i, alt in enumerate(self._survivors[1:], 1):  # 32-bit twin of a 16-bit length
+                    verdict = self._twin_holds(rd, alt)
+                    if verdict is None:
+                        return False
+                    if verdict:
+                        self._survivors = self._survivors[i:]
+                        self.layout = alt.name
+                        return True
+                at = self._base + rd
+                self._defect(self._frame_of(at), at, f"bad compression packet header: {h}")
+                self._lose_sync(rd + 1)
+                return True
+            if h is None:
+                return False
+            self._note_flags(h.flags, self._base + rd)
+            self._cur = h
+            self._bit = 0
+            if h.plain is not None:
+                self._dec.start_packet(h.flags)
+        h = self._cur
+        pstart = rd + layout.size
+        dec = self._dec
+        try:
+            if h.plain is not None:
+                bit, done = dec.decode_some(buf, self._bit, h.plain, pstart)
+                if not done:
+                    self._bit = bit
+                    return False
+                end = pstart + ((bit + 7) >> 3)
+                out = dec.finish_packet()
+            else:
+                assert h.payload is not None
+                end = pstart + h.payload
+                if end > len(buf):
+                    return False
+                out = dec.decompress(buf[pstart:end], h.flags)
+        except MalformedError as exc:
+            at = self._base + pstart
+            self._defect(
+                self._frame_of(at),
+                exc.offset,
+                f"{exc.reason} (packet at stream offset {at})",
+                "mppc",
+            )
+            self._lose_sync(rd + 1)
+            return True
+        self._cur = None
+        self._emit(out, rd, end, h.flags, dec.last_partial)
+        return True
+
+    def _twin_holds(self, rd: int, alt: HeaderLayout) -> bool | None:
+        """Does a header the current layout rejects make sense under ``alt``? (None: wait.)
+
+        Only a raw packet (a message too big for 16 bits) can need the 32-bit twin, and its text
+        must start like SIP, so a damaged header does not send us waiting for a bogus length.
+        """
+        buf = self._buf
+        h = _parse_header(buf, rd, alt, strict=False)
+        if h is None:
+            return None
+        if isinstance(h, str) or h.payload is None or h.flags & PACKET_COMPRESSED:
+            return False
+        start = rd + alt.size
+        head = bytes(buf[start : start + min(h.payload, 512)])
+        verdict = _sip_start(head, None, len(head) == min(h.payload, 512))
+        return None if verdict is None else verdict
+
+    # -- choosing a layout --------------------------------------------------------------------
+
+    def _attempt(self, off: int, layout: HeaderLayout, need_chain: bool) -> _Trial:
+        """Try ``layout`` for a packet at buffer index ``off`` on a copy of the history."""
+        buf = self._buf
+        h = _parse_header(buf, off, layout, strict=self._first)
+        if h is None:
+            return _WAIT
+        if isinstance(h, str):
+            return _Trial("fail", h)
+        pstart = off + layout.size
+        flags = h.flags
+        key = (
+            self._base + pstart,
+            flags,
+            h.plain if h.plain is not None else -1 - (h.payload or 0),
+        )
+        probe = self._probes.get(key)
+        if probe is None:
+            probe = self._probes[key] = _Probe(self._dec.copy())
+            if h.plain is not None:
+                probe.dec.start_packet(flags)
+        if probe.error is not None:
+            return _Trial("fail", probe.error)
+        if not probe.done:
+            dec = probe.dec
+            if h.plain is not None:
+                try:
+                    bit, done = dec.decode_some(buf, probe.bit, h.plain, pstart)
+                except MalformedError as exc:
+                    probe.error = exc.reason
+                    return _Trial("fail", exc.reason)
+                probe.bit = bit
+                if not done:
+                    if (
+                        self._first
+                        and _sip_start(dec.pending(), dec.pending_known(), False) is False
+                    ):
+                        probe.error = "output does not start like SIP"
+                        return _Trial("fail", probe.error)
+                    return _WAIT
+                probe.out = dec.finish_packet()
+                probe.mask = dec.last_known
+                probe.end = self._base + pstart + ((bit + 7) >> 3)
+            else:
+                assert h.payload is not None
+                end = pstart + h.payload
+                if not flags & PACKET_COMPRESSED and self._first:
+                    if (
+                        _sip_start(
+                            bytes(buf[pstart : min(end, pstart + 512)]), None, end <= len(buf)
+                        )
+                        is False
+                    ):
+                        probe.error = "raw payload does not start like SIP"
+                        return _Trial("fail", probe.error)
+                if end > len(buf):
+                    return _WAIT
+                try:
+                    probe.out = dec.decompress(buf[pstart:end], flags)
+                except MalformedError as exc:
+                    probe.error = exc.reason
+                    return _Trial("fail", exc.reason)
+                probe.mask = dec.last_known
+                probe.end = self._base + end
+            probe.done = True
+            if self._first and _sip_start(probe.out, probe.mask, True) is not True:
+                probe.error = "output does not start like SIP"
+        if probe.error is not None:
+            return _Trial("fail", probe.error)
+        # chain: the next header (after any CRLF keep-alive) must be one too
+        nxt = probe.end - self._base
+        m = _CRLF_RUN(buf, nxt)
+        if m is not None:
+            nxt = m.end()
+        if nxt >= len(buf):
+            return _WAIT if need_chain else _Trial("ok", probe=probe, flags=flags)
+        h2 = _parse_header(buf, nxt, layout, strict=False)
+        if isinstance(h2, str):
+            return _Trial("fail", f"next header: {h2}")
+        if h2 is None and need_chain:
+            return _WAIT
+        return _Trial("ok", probe=probe, flags=flags)
+
+    def _choose(self, off: int, need_chain: bool) -> _Trial | tuple[_Trial, list[HeaderLayout]]:
+        """First surviving layout that holds at ``off`` plus the later ones that agree with it."""
+        reasons = []
+        for i, layout in enumerate(self._survivors):
+            t = self._attempt(off, layout, need_chain)
+            if t.kind == "wait":
+                return t
+            if t.kind == "ok":
+                assert t.probe is not None
+                agree = [layout]
+                for other in self._survivors[i + 1 :]:
+                    t2 = self._attempt(off, other, need_chain)
+                    if (
+                        t2.kind == "ok"
+                        and t2.probe is not None
+                        and (t2.probe.end == t.probe.end and t2.probe.out == t.probe.out)
+                    ):
+                        agree.append(other)
+                return t, agree
+            reasons.append(f"{layout.name}: {t.reason}")
+        return _Trial("fail", "; ".join(reasons[:3]) + ("; ..." if len(reasons) > 3 else ""))
+
+    def _accept(self, off: int, trial: _Trial, agree: list[HeaderLayout]) -> None:
+        probe = trial.probe
+        assert probe is not None
+        self._dec = probe.dec
+        self._probes.clear()
+        self._survivors = agree
+        self.layout = agree[0].name
+        self._first = False
+        self._state = _SYNC if _twins(agree) else _CALIBRATE
+        self._note_flags(trial.flags, self._base + off)
+        self._emit(probe.out, off, probe.end - self._base, trial.flags, probe.dec.last_partial)
+
+    def _calibrate_step(self) -> bool:
+        buf, rd = self._buf, self._rd
+        if rd >= len(buf):
+            return False
+        if buf[rd] in (13, 10):
+            return bool(self._keepalive())
+        r = self._choose(rd, need_chain=False)
+        if isinstance(r, tuple):
+            self._accept(rd, *r)
+            return True
+        if r.kind == "wait":
+            if len(buf) - rd > MAX_RAW_PAYLOAD + 64:
+                r = _Trial("fail", "no layout completes a packet within the size bound")
+            else:
+                return False
+        at = self._base + rd
+        if self.layout is not None:  # a packet was accepted before: treat as a bad packet
+            self._defect(self._frame_of(at), at, f"bad compression packet ({r.reason})")
+            self._lose_sync(rd + 1)
+            return True
+        self._defect(
+            self._frame_of(at),
+            at,
+            f"no MS-SIPCOMP header layout recognised ({r.reason}); stream not decoded",
+        )
+        self._state = _DEAD
+        return True
+
+    # -- resynchronising ----------------------------------------------------------------------
+
+    def _scan_step(self) -> bool:
+        buf = self._buf
+        start = max(self._scan_from, self._rd)
+        for m in _RESYNC(buf, start):
+            off = m.start()
+            r = self._choose(off, need_chain=True)
+            if isinstance(r, tuple):
+                self._skip_to(off)
+                if self._skipped:
+                    at = self._base + off
+                    self._defect(
+                        self._frame_of(at),
+                        at,
+                        f"skipped {self._skipped} bytes to find a compression packet boundary",
+                    )
+                self._accept(off, *r)
+                return True
+            if r.kind == "wait":
+                if len(buf) - off <= MAX_RAW_PAYLOAD + 64:
+                    self._skip_to(off)
+                    self._scan_from = off
+                    return False
+            self._probes.clear()
+        keep = max(start, len(buf) - 1)  # a header's first byte may end the buffer
+        self._skip_to(keep)
+        self._scan_from = keep
+        if self._skipped > _SCAN_LIMIT:
+            at = self._base + keep
+            self._defect(
+                self._frame_of(at),
+                at,
+                f"no compression packet boundary in {self._skipped} bytes; stream not decoded",
+            )
+            self._state = _DEAD
+            return True
+        return False
+
+    def _skip_to(self, off: int) -> None:
+        if off > self._rd:
+            self._skipped += off - self._rd
+            self._rd = off
+
+
+# -- negotiation -----------------------------------------------------------------------------
+
+
+def _header(headers: list[tuple[str, str]], *names: str) -> str | None:
+    for name, value in headers:
+        if name.lower() in names:
+            return value
+    return None
+
+
+def _offers_lz77(headers: list[tuple[str, str]]) -> bool:
+    for name, value in headers:
+        if name.lower() == "compression":
+            for token in value.split(","):
+                if token.split(";", 1)[0].strip().upper() == "LZ77-8K":
+                    return True
+    return False
+
+
+class NegotiationTracker:
+    """When does each direction of one connection switch to MS-SIPCOMP?
+
+    Reference §1.2: the side that opened the connection sends ``NEGOTIATE`` with
+    ``Compression: LZ77-8K``; the peer answers ``200 OK`` echoing it. Both travel in clear; from
+    the byte after that 200 OK *both* directions are compressed (the responder's next byte, and
+    the requester's next byte, which it sends only after reading the answer). A final response
+    that is not 2xx, or lacks ``LZ77-8K`` (e.g. ``Compression: None``), leaves the connection in
+    clear; 1xx keeps the offer pending. NEGOTIATE without the header (keep-alive negotiation of
+    MS-CONMGMT) is ignored. [U]: renegotiation once compressed (ignored), and whether a requester
+    could pipeline clear bytes before reading the answer (assumed not).
+    """
+
+    def __init__(self) -> None:
+        self._pending: dict[tuple[str, str], int] = {}  # (Call-ID, CSeq number) -> requester
+        self.compressed = [False, False]
+
+    def on_message(
+        self,
+        direction: int,
+        method: str | None,
+        status: int | None,
+        cseq_method: str | None,
+        headers: list[tuple[str, str]],
+    ) -> list[int]:
+        """Feed one clear SIP message sent in ``direction``; returns the directions whose next
+        byte (after this message) is compressed."""
+        if all(self.compressed):
+            return []
+        cseq = _header(headers, "cseq") or ""
+        key = ((_header(headers, "call-id", "i") or "").strip(), cseq.strip().split(" ", 1)[0])
+        if method is not None:
+            if method.upper() == "NEGOTIATE" and _offers_lz77(headers):
+                self._pending[key] = direction
+            return []
+        if status is None or (cseq_method or "").upper() != "NEGOTIATE":
+            return []
+        requester = self._pending.get(key)
+        if requester is None or requester == direction:
+            return []
+        if status < 200:
+            return []
+        del self._pending[key]
+        if status >= 300 or not _offers_lz77(headers):
+            return []
+        switched = [d for d in (0, 1) if not self.compressed[d]]
+        for d in switched:
+            self.compressed[d] = True
+        return switched
