@@ -1,0 +1,447 @@
+"""The library's front door: ``lyncdump.open(path)`` gives a :class:`Capture` to ask questions of.
+
+The pipeline is a loop over frames that calls the sans-IO layers in turn (see design.md):
+capture → net decode → (UDP datagram | TCP stream events) → SIP framing/parsing (MS-SIPCOMP
+when negotiated) → sessions. It runs once, lazily, on the first question asked.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from .analysis.sessions import Session, SessionBuilder
+from .capture import open_capture
+from .capture.netmon import NETMON_LINKTYPE_BASE
+from .errors import CaptureError, MalformedError
+from .model import DefectLog, Endpoint
+from .media.pipeline import MediaPipeline
+from .net.decode import SUPPORTED_LINKTYPES, PacketDecoder
+from .net.tcp import StreamClosed, StreamData, StreamGap, TcpConnection, TcpReassembler
+from .sip.framing import FramedMessage, SipStreamFramer
+from .sip.message import SipMessage, looks_like_sip, parse_message
+from .sipcomp.stream import NegotiationTracker, SipcompStreamDecoder
+
+Source = str | os.PathLike[str] | BinaryIO
+
+#: How far into a TCP direction we look for a SIP start line before calling it "not SIP".
+_SNIFF_LIMIT = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """Everything that tunes a run; one frozen value so a run is reproducible from it."""
+
+    max_tcp_pending: int = 1 << 20
+    max_fragment_bytes: int = 4 << 20
+    max_sip_message: int = 1 << 20
+    max_defects: int = 10000
+    progress: Callable[[int, float], None] | None = None
+    progress_every: int = 8192
+
+
+@dataclass(slots=True)
+class ConnectionSummary:
+    """What one TCP connection carried, for ``--summary`` and JSON."""
+
+    id: int
+    client: Endpoint
+    server: Endpoint
+    protocol: str = "unknown"
+    sip_messages: int = 0
+    compressed: bool = False
+    compression_layout: str | None = None
+    wire_bytes: int = 0
+    plain_bytes: int = 0
+
+    @property
+    def compression_ratio(self) -> float | None:
+        if not self.compressed or not self.wire_bytes:
+            return None
+        return self.plain_bytes / self.wire_bytes
+
+
+@dataclass(slots=True)
+class Stats:
+    """Counts over the whole run (the ``--summary`` view)."""
+
+    frames: int = 0
+    udp_datagrams: int = 0
+    tcp_segments: int = 0
+    rtp_like: int = 0
+    sip_messages: int = 0
+    bytes: int = 0
+    first_time: float | None = None
+    last_time: float | None = None
+    methods: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[int] = field(default_factory=Counter)
+
+
+class _Direction:
+    """Per TCP direction: what protocol it speaks and the sans-IO decoder for it."""
+
+    __slots__ = ("mode", "framer", "sipcomp", "sniffed")
+
+    def __init__(self) -> None:
+        self.mode = "unknown"  # unknown | sip | sipcomp | other
+        self.framer: SipStreamFramer | None = None
+        self.sipcomp: SipcompStreamDecoder | None = None
+        self.sniffed = 0
+
+
+class _ConnState:
+    __slots__ = ("dirs", "negotiation", "summary")
+
+    def __init__(self, summary: ConnectionSummary) -> None:
+        self.dirs = (_Direction(), _Direction())
+        self.negotiation = NegotiationTracker()
+        self.summary = summary
+
+
+class Capture:
+    """One capture file (or stream) and everything decoded from it.
+
+    Construction opens the file and checks its format; decoding happens on the first call to
+    :meth:`messages`, :meth:`sessions`, :meth:`run` and friends. A capture that ends in error
+    (truncated, unknown link type) keeps what was decoded before the error in ``error``.
+    """
+
+    def __init__(self, source: Source, options: Options | None = None) -> None:
+        self.options = options or Options()
+        if isinstance(source, (str, os.PathLike)):
+            self.name = os.fspath(source)
+        else:
+            self.name = str(getattr(source, "name", "<stream>"))
+        self._reader = open_capture(source)
+        self.format: str = self._reader.format
+        self.defects = DefectLog(self.options.max_defects)
+        self.stats = Stats()
+        self.connections: list[ConnectionSummary] = []
+        self.error: CaptureError | None = None
+        self._messages: list[SipMessage] = []
+        self._sessions: list[Session] | None = None
+        self._done = False
+        self._connections_seen: list[TcpConnection] = []
+        self.media: MediaPipeline | None = None
+
+    # -- questions -------------------------------------------------------------------------
+    def run(self) -> Capture:
+        """Decode the whole capture once; later calls return at once."""
+        if not self._done:
+            self._done = True
+            try:
+                self._decode()
+            finally:
+                self._reader.close()
+        return self
+
+    def messages(self) -> list[SipMessage]:
+        """Every SIP message, in capture order (by the frame that completed it)."""
+        self.run()
+        return self._messages
+
+    def sessions(self) -> list[Session]:
+        """SIP messages grouped by Call-ID, with transactions matched and a kind each."""
+        self.run()
+        if self._sessions is None:
+            builder = SessionBuilder()
+            for m in self._messages:
+                builder.add(m)
+            self._sessions = builder.sessions()
+        return self._sessions
+
+    def close(self) -> None:
+        self._reader.close()
+
+    def __enter__(self) -> Capture:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the pipeline ----------------------------------------------------------------------
+    def _decode(self) -> None:
+        opts = self.options
+        defects = self.defects
+        decoder = PacketDecoder(defects, max_fragment_bytes=opts.max_fragment_bytes)
+        tcp = TcpReassembler(defects, max_pending_bytes=opts.max_tcp_pending)
+        decode = decoder.decode
+        segment = tcp.segment
+        media = self.media = MediaPipeline(defects)
+        media_udp = media.udp
+        stats = self.stats
+        progress = opts.progress
+        every = opts.progress_every
+        frame = 0
+        nbytes = 0
+        udp = 0
+        tcp_count = 0
+        ts = 0.0
+        first_ts: float | None = None
+        known_linktypes: set[int] = set()
+        try:
+            for ts, linktype, data in self._reader.frames():
+                frame += 1
+                nbytes += len(data)
+                if first_ts is None:
+                    first_ts = ts
+                if linktype not in known_linktypes:
+                    if linktype >= NETMON_LINKTYPE_BASE:
+                        # Network Monitor's own records (events, network info): not traffic.
+                        continue
+                    if linktype not in SUPPORTED_LINKTYPES:
+                        raise CaptureError(
+                            f"{self.name}: unsupported link type {linktype} at frame {frame}"
+                        )
+                    known_linktypes.add(linktype)
+                if progress is not None and frame % every == 0:
+                    progress(frame, ts)
+                decoded = decode(frame, ts, linktype, data)
+                if decoded is None:
+                    continue
+                proto, src, sport, dst, dport, payload, seq, flags = decoded
+                if proto == 17:
+                    udp += 1
+                    if not payload:
+                        continue
+                    first = payload[0]
+                    # RTP/RTCP, STUN/TURN, DTLS and ZRTP never start with a SIP letter.
+                    if (first < 0x41 or first >= 0x80) or not looks_like_sip(payload):
+                        media_udp(frame, ts, src, sport, dst, dport, payload)
+                    else:
+                        self._udp_sip(frame, ts, src, sport, dst, dport, payload)
+                else:
+                    tcp_count += 1
+                    if payload or flags & 0x07:
+                        for event in segment(
+                            frame, ts, src, sport, dst, dport, seq, flags, payload
+                        ):
+                            self._tcp_event(event)
+        except CaptureError as exc:
+            self.error = exc
+        self._finish_streams(tcp, decoder)
+        media.finish()
+        # TCP messages complete when their last byte arrives, which a flush can make late.
+        self._messages.sort(key=lambda m: m.frame or 0)
+        stats.frames = frame
+        stats.bytes = nbytes
+        stats.udp_datagrams = udp
+        stats.tcp_segments = tcp_count
+        stats.rtp_like = media.rtp_like
+        stats.first_time = first_ts
+        stats.last_time = ts if frame else None
+        stats.sip_messages = len(self._messages)
+        for m in self._messages:
+            if m.method is not None:
+                stats.methods[m.method] += 1
+            elif m.status is not None:
+                stats.statuses[m.status] += 1
+
+    def _udp_sip(
+        self, frame: int, ts: float, src: bytes, sport: int, dst: bytes, dport: int, payload: bytes
+    ) -> None:
+        try:
+            msg = parse_message(payload, datagram=True)
+        except MalformedError as exc:
+            self.defects.add(frame, exc.layer, exc.offset, exc.reason)
+            return
+        msg.frame = msg.first_frame = frame
+        msg.time = ts
+        msg.src = Endpoint.from_raw(src, sport)
+        msg.dst = Endpoint.from_raw(dst, dport)
+        msg.transport = "UDP"
+        self._add_message(msg)
+
+    def _add_message(self, msg: SipMessage) -> None:
+        for d in msg.defects:
+            self.defects.add(msg.frame if d.frame is None else d.frame, d.layer, d.offset, d.reason)
+        self._messages.append(msg)
+
+    # -- TCP ---------------------------------------------------------------------------------
+    def _conn_state(self, conn: TcpConnection) -> _ConnState:
+        state = conn.user
+        if state is None:
+            summary = ConnectionSummary(
+                id=conn.id,
+                client=Endpoint.from_raw(*conn.client),
+                server=Endpoint.from_raw(*conn.server),
+            )
+            self.connections.append(summary)
+            self._connections_seen.append(conn)
+            state = conn.user = _ConnState(summary)
+        return state  # type: ignore[no-any-return]
+
+    def _tcp_event(self, event: object) -> None:
+        if isinstance(event, StreamData):
+            state = self._conn_state(event.conn)
+            d = state.dirs[event.direction]
+            if d.mode == "unknown":
+                self._sniff(state, d, event.data)
+            if d.mode == "sip":
+                assert d.framer is not None
+                d.framer.receive_data(event.data, event.frame, event.ts)
+                self._drain_framer(event.conn, event.direction)
+            elif d.mode == "sipcomp":
+                assert d.sipcomp is not None
+                d.sipcomp.receive_data(event.data, event.frame, event.ts)
+                self._drain_sipcomp(event.conn, event.direction)
+        elif isinstance(event, StreamGap):
+            state = self._conn_state(event.conn)
+            d = state.dirs[event.direction]
+            if d.mode == "sip" and d.framer is not None:
+                d.framer.receive_gap(event.missing, event.frame, event.ts)
+                self._drain_framer(event.conn, event.direction)
+            elif d.mode == "sipcomp" and d.sipcomp is not None:
+                d.sipcomp.receive_gap(event.missing, event.frame, event.ts)
+                self._drain_sipcomp(event.conn, event.direction)
+        elif isinstance(event, StreamClosed):
+            state = self._conn_state(event.conn)
+            self._drain_framer(event.conn, event.direction)
+
+    def _sniff(self, state: _ConnState, d: _Direction, data: bytes) -> None:
+        """Decide what a TCP direction speaks from its first bytes."""
+        d.sniffed += len(data)
+        if looks_like_sip(data) or b"SIP/2.0" in data:
+            d.mode = "sip"
+            d.framer = SipStreamFramer(max_message=self.options.max_sip_message)
+            state.summary.protocol = "sip"
+        elif data[:1] in (b"\x16", b"\x17", b"\x15", b"\x14") and data[1:2] == b"\x03":
+            d.mode = "other"
+            state.summary.protocol = "tls"
+        elif d.sniffed > _SNIFF_LIMIT:
+            d.mode = "other"
+
+    def _drain_framer(self, conn: TcpConnection, direction: int) -> None:
+        """Pull every complete message out of a direction's framer, switching to MS-SIPCOMP
+        the moment the NEGOTIATE exchange says the next byte is compressed."""
+        state: _ConnState | None = conn.user
+        if state is None:
+            return
+        d = state.dirs[direction]
+        framer = d.framer
+        if framer is None:
+            return
+        while True:
+            framed = framer.next_message()
+            if framed is None:
+                break
+            switches = self._stream_message(conn, state, direction, framed, d.mode == "sipcomp")
+            for switching in switches:
+                self._start_compression(conn, state, switching)
+        for defect in framer.defects:
+            self.defects.add(defect.frame, defect.layer, defect.offset, defect.reason)
+        framer.defects.clear()
+
+    def _start_compression(self, conn: TcpConnection, state: _ConnState, direction: int) -> None:
+        """From the next byte on, this direction carries MS-SIPCOMP packets, not plain SIP."""
+        d = state.dirs[direction]
+        if d.mode == "sipcomp":
+            return
+        rest = d.framer.take_remaining() if d.framer is not None else b""
+        if d.framer is None:
+            d.framer = SipStreamFramer(max_message=self.options.max_sip_message)
+        d.mode = "sipcomp"
+        d.sipcomp = SipcompStreamDecoder()
+        state.summary.compressed = True
+        if rest:
+            last = self._messages[-1] if self._messages else None
+            frame = last.frame if last is not None and last.frame is not None else 0
+            ts = last.time if last is not None and last.time is not None else 0.0
+            d.sipcomp.receive_data(rest, frame, ts)
+            self._drain_sipcomp(conn, direction)
+
+    def _drain_sipcomp(self, conn: TcpConnection, direction: int) -> None:
+        """Decompressed packets go into the same SIP framer as clear text would."""
+        state: _ConnState = conn.user
+        d = state.dirs[direction]
+        decoder = d.sipcomp
+        framer = d.framer
+        if decoder is None or framer is None:
+            return
+        summary = state.summary
+        while True:
+            packet = decoder.next_packet()
+            if packet is None:
+                break
+            summary.wire_bytes += packet.wire_size
+            summary.plain_bytes += len(packet.plain)
+            framer.receive_data(
+                packet.plain,
+                packet.frame,
+                packet.ts,
+                wire_size=packet.wire_size,
+                partial=packet.partial,
+            )
+        if decoder.layout and summary.compression_layout is None:
+            summary.compression_layout = decoder.layout
+        for defect in decoder.defects:
+            self.defects.add(defect.frame, defect.layer, defect.offset, defect.reason)
+        decoder.defects.clear()
+        self._drain_framer(conn, direction)
+
+    def _finish_streams(self, tcp: TcpReassembler, decoder: PacketDecoder) -> None:
+        """End of input: deliver what TCP still holds, then report what was left unfinished
+        (IP fragments never completed, SIP messages cut off by the end of the capture)."""
+        decoder.flush()
+        for event in tcp.flush():
+            self._tcp_event(event)
+        for conn in self._connections_seen:
+            state: _ConnState | None = conn.user
+            if state is None:
+                continue
+            for direction, d in enumerate(state.dirs):
+                if d.framer is not None and d.mode in ("sip", "sipcomp"):
+                    d.framer.close()
+                    self._drain_framer(conn, direction)
+
+    def _stream_message(
+        self,
+        conn: TcpConnection,
+        state: _ConnState,
+        direction: int,
+        framed: FramedMessage,
+        compressed: bool,
+    ) -> list[int]:
+        """Parse one framed message; returns the directions that switch to compression now."""
+        try:
+            msg = parse_message(framed.data)
+        except MalformedError as exc:
+            self.defects.add(framed.frame, exc.layer, exc.offset, exc.reason)
+            return []
+        msg.frame = framed.frame
+        msg.first_frame = framed.first_frame
+        msg.time = framed.ts
+        src, dst = (conn.client, conn.server) if direction == 0 else (conn.server, conn.client)
+        msg.src = Endpoint.from_raw(*src)
+        msg.dst = Endpoint.from_raw(*dst)
+        msg.transport = "TCP"
+        msg.stream_id = conn.id
+        msg.compressed = compressed
+        msg.wire_size = framed.wire_size if compressed else None
+        msg.partial = framed.partial
+        state.summary.sip_messages += 1
+        self._add_message(msg)
+        cseq = msg.cseq
+        return state.negotiation.on_message(
+            direction, msg.method, msg.status, cseq[1] if cseq else None, msg.headers
+        )
+
+
+def open(source: Source, **options: object) -> Capture:  # noqa: A001 - mirrors builtins.open on purpose
+    """Open a capture (path, ``"-"`` for stdin, or a binary file object) for analysis.
+
+    Keyword options are the fields of :class:`Options`. Raises :class:`CaptureError` when the
+    input is not a capture lyncdump can read.
+    """
+    return Capture(source, Options(**options))  # type: ignore[arg-type]
+
+
+def analyze(source: Source, **options: object) -> Capture:
+    """Open and decode in one call (``open(...).run()``)."""
+    return open(source, **options).run()
+
+
+__all__ = ["Capture", "ConnectionSummary", "Options", "Stats", "open", "analyze"]

@@ -1,0 +1,108 @@
+"""The few facts worth a glance on each ladder line, chosen per method and status.
+
+Shared by the text ladder and JSON so both say the same thing about a message.
+"""
+
+from __future__ import annotations
+
+from ..sip.message import SipMessage
+
+_AUTH_CHALLENGES = ("WWW-Authenticate", "Proxy-Authenticate")
+_AUTH_ANSWERS = ("Authorization", "Proxy-Authorization")
+
+
+def auth_schemes(m: SipMessage, names: tuple[str, ...]) -> list[str]:
+    """Auth schemes named by these headers, in order, no repeats (``NTLM``, ``Kerberos``)."""
+    schemes: list[str] = []
+    for name in names:
+        for value in m.header_values(name):
+            scheme = value.strip().split(" ", 1)[0].split(",", 1)[0]
+            if scheme and scheme not in schemes:
+                schemes.append(scheme)
+    return schemes
+
+
+def short_content(m: SipMessage) -> str | None:
+    """``SDP audio+video``, ``text/plain 12 B``, ... or None when there is no body."""
+    if not m.body:
+        return None
+    ctype = m.content_type or "body"
+    if ctype == "application/sdp":
+        media = []
+        for line in m.body.split(b"\n"):
+            if line.startswith(b"m="):
+                kind = line[2:].split(b" ", 1)[0].decode("ascii", "replace")
+                media.append(kind)
+        return "SDP " + "+".join(media) if media else "SDP"
+    return f"{ctype} {len(m.body)} B"
+
+
+def expires_of(m: SipMessage) -> int | None:
+    """The registration or subscription lifetime a message states (header, then Contact param)."""
+    if m.expires is not None:
+        return m.expires
+    for contact in m.contact:
+        value = contact.params.get("expires") if contact.params else None
+        if value is not None and value.isdigit():
+            return int(value)
+    return None
+
+
+def diagnostics(m: SipMessage) -> str | None:
+    """``ms-diagnostics 1000 "Final handshake failed"`` in short, if present."""
+    for name in ("ms-diagnostics", "ms-diagnostics-public"):
+        value = m.header(name)
+        if value:
+            code = value.split(";", 1)[0].strip()
+            reason = ""
+            lower = value.lower()
+            i = lower.find('reason="')
+            if i >= 0:
+                end = value.find('"', i + 8)
+                reason = value[i + 8 : end if end > 0 else None]
+            return f"{name} {code}" + (f' "{reason}"' if reason else "")
+    return None
+
+
+def message_facts(m: SipMessage) -> list[str]:
+    """The short notes printed after a ladder line, most useful first."""
+    facts: list[str] = []
+    if m.status in (401, 407):
+        schemes = auth_schemes(m, _AUTH_CHALLENGES)
+        if schemes:
+            facts.append("offers " + ", ".join(schemes))
+    elif m.is_request:
+        schemes = auth_schemes(m, _AUTH_ANSWERS)
+        if schemes:
+            facts.append("auth " + ", ".join(schemes))
+    cseq = m.cseq
+    method = m.method or (cseq[1] if cseq else None)
+    if method in ("REGISTER", "SUBSCRIBE") and (m.is_request or (m.status or 0) < 300):
+        exp = expires_of(m)
+        if exp is not None:
+            facts.append(f"expires {exp}")
+    if method in ("SUBSCRIBE", "NOTIFY", "BENOTIFY", "PUBLISH"):
+        event = m.header("Event")
+        if event:
+            facts.append("event " + event.split(";", 1)[0].strip())
+    if m.method == "NEGOTIATE" or (m.status and method == "NEGOTIATE"):
+        comp = m.header("Compression")
+        if comp:
+            facts.append("compression " + comp.strip())
+    content = short_content(m)
+    if content:
+        facts.append(content)
+    diag = diagnostics(m)
+    if diag:
+        facts.append(diag)
+    reason = m.header("Reason")
+    if reason and m.method in ("BYE", "CANCEL"):
+        facts.append("reason " + reason.strip())
+    if m.compressed:
+        size = f" {m.wire_size}→{len(m.raw)} B" if m.wire_size is not None else ""
+        facts.append(f"LZ77-8K{size}")
+    if m.partial:
+        facts.append("partial: history unknown")
+    if getattr(m, "retransmission", False):
+        facts.append("retransmission")
+    return facts

@@ -1,0 +1,144 @@
+"""Machine output: NDJSON records with stable field names (the contract is docs/json.md).
+
+One record per line, each with ``record`` naming its shape: ``session`` objects (messages
+inside), then one ``capture`` object with counts, connections and defects.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from ..analysis.sessions import Session, Transaction
+from ..sip.message import SipMessage
+from .facts import message_facts
+
+#: Bumped when a field changes meaning or disappears (adding fields does not bump it).
+SCHEMA_VERSION = 1
+
+
+def message_to_dict(m: SipMessage, *, verbose: bool = False) -> dict[str, Any]:
+    """A SIP message as JSON: always frame, time, src, dst, transport, call_id, cseq and
+    method (requests) or status (responses)."""
+    cseq = m.cseq
+    out: dict[str, Any] = {
+        "frame": m.frame,
+        "first_frame": m.first_frame,
+        "time": m.time,
+        "src": str(m.src) if m.src is not None else None,
+        "dst": str(m.dst) if m.dst is not None else None,
+        "transport": m.transport,
+        "stream": m.stream_id,
+        "call_id": m.call_id,
+        "cseq": cseq[0] if cseq else None,
+        "cseq_method": cseq[1] if cseq else None,
+    }
+    if m.is_request:
+        out["method"] = m.method
+        out["request_uri"] = m.request_uri
+    else:
+        out["status"] = m.status
+        out["reason"] = m.reason
+    from_, to = m.from_, m.to
+    out["from"] = str(from_.uri) if from_ is not None and from_.uri is not None else None
+    out["from_tag"] = from_.tag if from_ is not None else None
+    out["to"] = str(to.uri) if to is not None and to.uri is not None else None
+    out["to_tag"] = to.tag if to is not None else None
+    out["content_type"] = m.content_type
+    out["body_size"] = len(m.body)
+    out["size"] = len(m.raw)
+    out["compressed"] = bool(m.compressed)
+    out["wire_size"] = m.wire_size
+    out["partial"] = bool(m.partial)
+    out["retransmission"] = bool(getattr(m, "retransmission", False))
+    out["facts"] = message_facts(m)
+    out["defects"] = [d.reason for d in m.defects]
+    if verbose:
+        out["headers"] = [[name, value] for name, value in m.headers]
+        out["body"] = m.body.decode("utf-8", "replace")
+    return out
+
+
+def transaction_to_dict(t: Transaction) -> dict[str, Any]:
+    return {
+        "method": t.method,
+        "cseq": t.cseq,
+        "branch": t.branch,
+        "final_status": t.final_status,
+        "outcome": t.outcome,
+        "responses": [r.status for r in t.responses],
+        "request_retransmissions": t.request_retransmissions,
+        "response_retransmissions": t.response_retransmissions,
+        "cancelled": t.cancelled,
+    }
+
+
+def session_to_dict(s: Session, *, verbose: bool = False) -> dict[str, Any]:
+    """A session: kind, call_id, messages, no method of its own."""
+    return {
+        "record": "session",
+        "schema": SCHEMA_VERSION,
+        "kind": s.kind,
+        "call_id": s.call_id,
+        "start": s.start,
+        "end": s.end,
+        "duration": round(s.duration, 6),
+        "from": s.from_uri,
+        "to": s.to_uri,
+        "participants": s.participants,
+        "outcome": s.outcome,
+        "retransmissions": s.retransmissions,
+        "transactions": [transaction_to_dict(t) for t in s.transactions],
+        "messages": [message_to_dict(m, verbose=verbose) for m in s.messages],
+    }
+
+
+def capture_to_dict(capture: Any, sessions: list[Session]) -> dict[str, Any]:
+    """The closing record: what was read, counted and found wrong."""
+    stats = capture.stats
+    kinds = Counter(s.kind for s in sessions)
+    defects = capture.defects
+    return {
+        "record": "capture",
+        "schema": SCHEMA_VERSION,
+        "file": str(capture.name),
+        "format": capture.format,
+        "frames": stats.frames,
+        "bytes": stats.bytes,
+        "first_time": stats.first_time,
+        "last_time": stats.last_time,
+        "udp_datagrams": stats.udp_datagrams,
+        "tcp_segments": stats.tcp_segments,
+        "sip_messages": stats.sip_messages,
+        "methods": dict(sorted(stats.methods.items())),
+        "statuses": {str(k): v for k, v in sorted(stats.statuses.items())},
+        "sessions": dict(sorted(kinds.items())),
+        "connections": [
+            {
+                "id": c.id,
+                "client": str(c.client),
+                "server": str(c.server),
+                "protocol": c.protocol,
+                "sip_messages": c.sip_messages,
+                "compressed": c.compressed,
+                "compression_layout": c.compression_layout,
+                "wire_bytes": c.wire_bytes,
+                "plain_bytes": c.plain_bytes,
+                "compression_ratio": (
+                    round(c.compression_ratio, 3) if c.compression_ratio is not None else None
+                ),
+            }
+            for c in capture.connections
+        ],
+        "defects_total": len(defects),
+        "defects": [d.to_dict() for d in defects],
+        "error": str(capture.error) if capture.error is not None else None,
+    }
+
+
+def ndjson_lines(records: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """Each record as one compact JSON line (no trailing newline)."""
+    for record in records:
+        yield json.dumps(record, ensure_ascii=False, separators=(",", ":"))
