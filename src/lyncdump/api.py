@@ -23,7 +23,7 @@ from .net.decode import SUPPORTED_LINKTYPES, PacketDecoder
 from .net.tcp import StreamClosed, StreamData, StreamGap, TcpConnection, TcpReassembler
 from .sip.framing import FramedMessage, SipStreamFramer
 from .sip.message import SipMessage, looks_like_sip, parse_message
-from .sipcomp.stream import NegotiationTracker, SipcompStreamDecoder
+from .sipcomp.stream import DecodedPacket, NegotiationTracker, SipcompStreamDecoder
 
 Source = str | os.PathLike[str] | BinaryIO
 
@@ -278,8 +278,11 @@ class Capture:
         if isinstance(event, StreamData):
             state = self._conn_state(event.conn)
             d = state.dirs[event.direction]
-            if d.mode == "unknown":
-                self._sniff(state, d, event.data)
+            if d.mode == "unknown" and self._sniff(state, d, event.data, event.frame, event.ts):
+                # The sniffer consumed these bytes (a mid-connection MS-SIPCOMP probe).
+                if d.mode == "sipcomp":
+                    self._drain_sipcomp(event.conn, event.direction)
+                return
             if d.mode == "sip":
                 assert d.framer is not None
                 d.framer.receive_data(event.data, event.frame, event.ts)
@@ -301,8 +304,14 @@ class Capture:
             state = self._conn_state(event.conn)
             self._drain_framer(event.conn, event.direction)
 
-    def _sniff(self, state: _ConnState, d: _Direction, data: bytes) -> None:
-        """Decide what a TCP direction speaks from its first bytes."""
+    def _sniff(
+        self, state: _ConnState, d: _Direction, data: bytes, frame: int, ts: float
+    ) -> bool:
+        """Decide what a TCP direction speaks from its first bytes.
+
+        Returns True when the bytes were consumed here (the MS-SIPCOMP probe keeps them),
+        False when the caller should hand them to the mode chosen (if any).
+        """
         d.sniffed += len(data)
         if looks_like_sip(data) or b"SIP/2.0" in data:
             d.mode = "sip"
@@ -311,8 +320,29 @@ class Capture:
         elif data[:1] in (b"\x16", b"\x17", b"\x15", b"\x14") and data[1:2] == b"\x03":
             d.mode = "other"
             state.summary.protocol = "tls"
+        else:
+            return self._probe_sipcomp(state, d, data, frame, ts)
+        return False
+
+    def _probe_sipcomp(
+        self, state: _ConnState, d: _Direction, data: bytes, frame: int, ts: float
+    ) -> bool:
+        """A capture that starts after NEGOTIATE: find compression packets by their header
+        chain. Until a layout is recognised nothing is reported; past the sniff limit the
+        direction is given up as not SIP and the probe's bytes are dropped."""
+        probe = d.sipcomp
+        if probe is None:
+            probe = d.sipcomp = SipcompStreamDecoder(mid_stream=True)
+        probe.receive_data(data, frame, ts)
+        if probe.layout is not None:
+            d.mode = "sipcomp"
+            d.framer = SipStreamFramer(max_message=self.options.max_sip_message)
+            state.summary.protocol = "sip"
+            state.summary.compressed = True
         elif d.sniffed > _SNIFF_LIMIT:
             d.mode = "other"
+            d.sipcomp = None
+        return True
 
     def _drain_framer(self, conn: TcpConnection, direction: int) -> None:
         """Pull every complete message out of a direction's framer, switching to MS-SIPCOMP
@@ -368,6 +398,11 @@ class Capture:
                 break
             summary.wire_bytes += packet.wire_size
             summary.plain_bytes += len(packet.plain)
+            if packet.partial:
+                self._drain_framer(conn, direction)
+                if not framer.buffered:
+                    self._partial_packet(conn, state, direction, packet)
+                    continue
             framer.receive_data(
                 packet.plain,
                 packet.frame,
@@ -381,6 +416,30 @@ class Capture:
             self.defects.add(defect.frame, defect.layer, defect.offset, defect.reason)
         decoder.defects.clear()
         self._drain_framer(conn, direction)
+
+    def _partial_packet(
+        self, conn: TcpConnection, state: _ConnState, direction: int, packet: DecodedPacket
+    ) -> None:
+        """A compression packet decoded without its history (capture began mid-connection).
+
+        Its unknown bytes are ``?``. One packet carries one message [I], so it is parsed on its
+        own: shown, marked partial, when its start line survived; otherwise reported, never
+        printed as if it were SIP."""
+        try:
+            msg = parse_message(packet.plain, datagram=True)
+        except MalformedError:
+            unknown = packet.plain.count(b"?")
+            self.defects.add(
+                packet.frame, "sipcomp", None,
+                f"compressed message of {len(packet.plain)} bytes not shown: {unknown} of its "
+                "bytes come from history sent before the capture began",
+            )
+            return
+        framed = FramedMessage(
+            packet.plain, packet.frame, packet.frame, packet.ts, packet.wire_size, True
+        )
+        del msg  # parsed once to test it; _stream_message parses and records it
+        self._stream_message(conn, state, direction, framed, True)
 
     def _finish_streams(self, tcp: TcpReassembler, decoder: PacketDecoder) -> None:
         """End of input: deliver what TCP still holds, then report what was left unfinished

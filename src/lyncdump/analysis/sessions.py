@@ -27,10 +27,14 @@ KINDS = (
     "other",
 )
 
+#: Event packages a Lync client subscribes to for presence, contacts and its own settings.
 _PRESENCE_EVENTS = {
     "presence",
     "presence.wpending",
     "vnd-microsoft-roaming-self",
+    "vnd-microsoft-roaming-contacts",
+    "vnd-microsoft-roaming-acl",
+    "vnd-microsoft-provisioning",
     "vnd-microsoft-provisioning-v2",
 }
 
@@ -137,7 +141,9 @@ class Session:
             if t.method == "BENOTIFY" and not t.responses:
                 continue  # a BENOTIFY is never answered, by design (MS-SIP)
             per_method.setdefault(t.method, []).append(t.outcome)
-        return "; ".join(f"{method} → {', '.join(outs)}" for method, outs in per_method.items())
+        return "; ".join(
+            f"{method} → {', '.join(_runs(outs))}" for method, outs in per_method.items()
+        )
 
     def matches_user(self, needle: str) -> bool:
         needle = needle.lower()
@@ -147,6 +153,18 @@ class Session:
                 if value and needle in value.lower():
                     return True
         return False
+
+
+def _runs(outcomes: list[str]) -> list[str]:
+    """``["200", "200", "200", "401"]`` → ``["200 ×3", "401"]``: long IM sessions stay readable."""
+    out: list[str] = []
+    count = 0
+    for i, outcome in enumerate(outcomes):
+        count += 1
+        if i + 1 == len(outcomes) or outcomes[i + 1] != outcome:
+            out.append(f"{outcome} ×{count}" if count > 2 else ", ".join([outcome] * count))
+            count = 0
+    return out
 
 
 def _addr_uri(m: SipMessage, which: str) -> str | None:
