@@ -384,6 +384,23 @@ def test_round_trip_long_session_wraps_many_times() -> None:
     assert fronts >= 5
 
 
+def test_incremental_decode_never_waits_forever() -> None:
+    d = MppcDecompressor()
+    d.start_packet(AF_C)
+    # 'a' then a copy whose length code is 40 bits long, for a declared size of 2
+    payload = bits("01100001 110 0000000000000 111111111110 000000000000") + bytes(50)
+    with pytest.raises(MalformedError) as info:
+        d.decode_some(payload, 0, 2)
+    check_malformed(info.value)
+    d.start_packet(AF_C)  # literals that never stop short of the declared size
+    with pytest.raises(MalformedError):
+        d.decode_some(b"\xff" * 100 + b"abc", 0, 5000)  # 0xff...: length code of 12+ ones
+    d = MppcDecompressor()
+    d.start_packet(AF_C)
+    bit, done = d.decode_some(b"ab", 0, 5)  # genuinely short: wait for more
+    assert (bit, done) == (16, False)
+
+
 def test_incremental_decode_matches_whole() -> None:
     messages = S.sip_traffic(9, 10)
     c = MppcCompressor()

@@ -160,6 +160,7 @@ def _inflate(
     window = _window
     offsets = _OFFSETS
     lengths = _LENGTHS
+    ones = _ONES
     last = nbits - 8  # a token needs at least 8 bits
     while pos < limit:
         if bit > last:
@@ -167,7 +168,65 @@ def _inflate(
         v = views[bit & 7]
         i = bit >> 3
         b = v[i]
-        if b < 0x80:
+        if b >= 0xC0:  # copy: offset code, then length code
+            w = window(v, i)[0]
+            off, used = offsets[(w >> 48) & 0x3FFF]
+            length, lbits = lengths[(w >> (52 - used)) & 0xFFF]
+            if lbits:
+                used += lbits
+            else:
+                lc = (w >> (40 - used)) & 0xFFFFFF
+                k = 24 - (lc ^ 0xFFFFFF).bit_length()  # leading one bits
+                if k > 11:  # the padding is zero, so these ones are really in the input
+                    at = bit_base + bit + used
+                    raise MalformedError(
+                        _LAYER, at, f"length code with more than 11 leading ones at bit offset {at}"
+                    )
+                length = (1 << (k + 1)) | ((lc >> (22 - 2 * k)) & ((1 << (k + 1)) - 1))
+                used += 2 * k + 2
+            if bit + used > nbits:
+                return pos, bit, _SHORT
+            if not off:
+                at = bit_base + bit
+                top = w >> 48
+                bad = (top >> 6) & 0x3F if top >= 0xF000 else (top & 0x1FFF) + 320
+                raise MalformedError(
+                    _LAYER, at, f"copy offset {bad} outside 1..8191 at bit offset {at}"
+                )
+            end = pos + length
+            if end > limit:
+                at = bit_base + bit
+                raise MalformedError(
+                    _LAYER,
+                    at,
+                    f"copy of {length} bytes at history position {pos} runs past the end "
+                    f"({limit}) at bit offset {at}",
+                )
+            src = (pos - off) & 0x1FFF  # the history is read modulo 8192
+            if length <= off:
+                e = src + length
+                if e <= 0x2000:
+                    hist[pos:end] = hist[src:e]
+                    if known is not None:
+                        known[pos:end] = known[src:e]
+                else:
+                    hist[pos:end] = hist[src:] + hist[: e - 0x2000]
+                    if known is not None:
+                        known[pos:end] = known[src:] + known[: e - 0x2000]
+            else:  # replicating copy: the first `off` bytes repeat
+                e = src + off
+                reps = length // off + 1
+                if e <= 0x2000:
+                    hist[pos:end] = (hist[src:e] * reps)[:length]
+                    if known is not None:
+                        known[pos:end] = (known[src:e] * reps)[:length]
+                else:
+                    hist[pos:end] = ((hist[src:] + hist[: e - 0x2000]) * reps)[:length]
+                    if known is not None:
+                        known[pos:end] = ((known[src:] + known[: e - 0x2000]) * reps)[:length]
+            pos = end
+            bit += used
+        elif b < 0x80:
             if v[i + 1] >= 0x80:  # a lone low literal (the next token is not one)
                 hist[pos] = b
                 if known is not None:
@@ -183,11 +242,10 @@ def _inflate(
             n = j - i
             hist[pos : pos + n] = v[i:j]
             if known is not None:
-                known[pos : pos + n] = _ONES[:n]
+                known[pos : pos + n] = ones[:n]
             pos += n
             bit += n << 3
-            continue
-        if b < 0xC0:  # high literal: 10 + 7 bits
+        else:  # high literal: 10 + 7 bits
             if bit == last:
                 return pos, bit, _SHORT
             hist[pos] = 0x80 | ((b & 0x3F) << 1) | (v[i + 1] >> 7)
@@ -195,64 +253,6 @@ def _inflate(
                 known[pos] = 1
             pos += 1
             bit += 9
-            continue
-        w = window(v, i)[0]
-        off, used = offsets[(w >> 48) & 0x3FFF]
-        length, lbits = lengths[(w >> (52 - used)) & 0xFFF]
-        if lbits:
-            used += lbits
-        else:
-            lc = (w >> (40 - used)) & 0xFFFFFF
-            k = 24 - (lc ^ 0xFFFFFF).bit_length()  # leading one bits
-            if k > 11:  # the padding is zero, so these ones are really in the input
-                at = bit_base + bit + used
-                raise MalformedError(
-                    _LAYER, at, f"length code with more than 11 leading ones at bit offset {at}"
-                )
-            length = (1 << (k + 1)) | ((lc >> (22 - 2 * k)) & ((1 << (k + 1)) - 1))
-            used += 2 * k + 2
-        if bit + used > nbits:
-            return pos, bit, _SHORT
-        if not off:
-            at = bit_base + bit
-            top = w >> 48
-            bad = (top >> 6) & 0x3F if top >= 0xF000 else (top & 0x1FFF) + 320
-            raise MalformedError(
-                _LAYER, at, f"copy offset {bad} outside 1..8191 at bit offset {at}"
-            )
-        end = pos + length
-        if end > limit:
-            at = bit_base + bit
-            raise MalformedError(
-                _LAYER,
-                at,
-                f"copy of {length} bytes at history position {pos} runs past the end "
-                f"({limit}) at bit offset {at}",
-            )
-        src = (pos - off) & _MASK
-        if length <= off:
-            e = src + length
-            if e <= HISTORY_SIZE:
-                hist[pos:end] = hist[src:e]
-                if known is not None:
-                    known[pos:end] = known[src:e]
-            else:
-                hist[pos:end] = hist[src:] + hist[: e - HISTORY_SIZE]
-                if known is not None:
-                    known[pos:end] = known[src:] + known[: e - HISTORY_SIZE]
-        else:  # replicating copy: the first `off` bytes repeat
-            e = src + off
-            reps = length // off + 1
-            if e <= HISTORY_SIZE:
-                hist[pos:end] = (hist[src:e] * reps)[:length]
-                if known is not None:
-                    known[pos:end] = (known[src:e] * reps)[:length]
-            else:
-                hist[pos:end] = ((hist[src:] + hist[: e - HISTORY_SIZE]) * reps)[:length]
-                if known is not None:
-                    known[pos:end] = ((known[src:] + known[: e - HISTORY_SIZE]) * reps)[:length]
-        pos = end
-        bit += used
     return pos, bit, _FULL
 
 
@@ -406,8 +406,10 @@ class MppcDecompressor:
         if self._pos >= limit:
             return bit, True
         first = bit >> 3
-        # 9 bits per output byte is the worst case: never look further than that
-        need = ((limit - self._pos) * 9 + 7) // 8 + 2
+        # A valid token spends at most 9 bits per byte it produces, and the last one needs at
+        # most 40 bits: never look further than that, so a packet that has not produced its
+        # size within that many bits is corrupt rather than waiting for more data.
+        need = ((limit - self._pos) * 9 + 40) // 8 + 2
         chunk = data[start + first : start + first + need]
         try:
             pos, stop, why = _inflate(
@@ -424,6 +426,12 @@ class MppcDecompressor:
             self.forget()
             raise
         self._pos = pos
+        if why != _FULL and len(chunk) >= need:
+            at = first * 8 + stop
+            self.forget()
+            raise MalformedError(
+                _LAYER, at, f"payload does not produce the declared {size} bytes (bit offset {at})"
+            )
         return first * 8 + stop, why == _FULL
 
     def pending(self) -> bytes:

@@ -55,7 +55,10 @@ _SCAN_LIMIT = 1 << 20  # bytes skipped while resynchronising before giving up
 _GOOD_FLAGS = (PACKET_COMPRESSED, PACKET_AT_FRONT | PACKET_COMPRESSED, PACKET_FLUSHED)
 # what may start a packet when looking for a layout: the MS-SIPCOMP combinations, plus
 # FLUSHED with COMPRESSED, which is wrong for MS-SIPCOMP but normal RDP and decodable
-_START_FLAGS = _GOOD_FLAGS + (PACKET_FLUSHED | PACKET_COMPRESSED, 0xE0)
+_START_FLAGS = _GOOD_FLAGS + (
+    PACKET_FLUSHED | PACKET_COMPRESSED,
+    PACKET_FLUSHED | PACKET_AT_FRONT | PACKET_COMPRESSED,
+)
 
 _LAYER = "sipcomp"
 
@@ -160,12 +163,13 @@ class SipcompStreamEncoder:
         self.compressor = MppcCompressor()
 
     def encode(self, message: bytes) -> bytes:
+        """Wire bytes (one packet, or several FLUSHED ones) carrying ``message``."""
         flags, payload = self.compressor.compress(message)
-        if flags & PACKET_COMPRESSED or len(payload) + self.layout.size <= self.layout.max_length:
-            try:
-                return encode_packet(flags, payload, len(message), self.layout)
-            except ValueError:
-                pass
+        try:
+            return encode_packet(flags, payload, len(message), self.layout)
+        except ValueError:
+            pass
+        self.compressor.reset()  # what the FLUSHED packets below do to the receiver
         step = self.layout.max_length - self.layout.size
         return b"".join(
             encode_packet(
