@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import base64
 
+from pcapgen import Builder, sip
+
 from lyncdump.sipcomp.mppc import PACKET_FLUSHED
 from lyncdump.sipcomp.stream import SipcompStreamEncoder, encode_packet
-from pcapgen import Builder, sip
 
 CLIENT = ("192.168.1.50", 51000)
 POOL = ("10.0.0.10", 5061)
@@ -24,7 +25,17 @@ FROM = "From: <sip:alice@contoso.com>;tag={tag};epid=01010101c7"
 MIDSTREAM_CUT = 60
 
 
-def _request(method: str, uri: str, call_id: str, cseq: int, branch: str, extra: str = "", body: str = "", to: str = "<sip:alice@contoso.com>", tag: str = "c1") -> bytes:
+def _request(
+    method: str,
+    uri: str,
+    call_id: str,
+    cseq: int,
+    branch: str,
+    extra: str = "",
+    body: str = "",
+    to: str = "<sip:alice@contoso.com>",
+    tag: str = "c1",
+) -> bytes:
     lines = [
         f"{method} {uri} SIP/2.0",
         f"{VIA}{branch}",
@@ -43,7 +54,9 @@ def _request(method: str, uri: str, call_id: str, cseq: int, branch: str, extra:
     return sip(text)
 
 
-def _response(status: str, request: bytes, extra: str = "", body: str = "", to_tag: str = "S1") -> bytes:
+def _response(
+    status: str, request: bytes, extra: str = "", body: str = "", to_tag: str = "S1"
+) -> bytes:
     """A response built from the request's Via/From/To/Call-ID/CSeq lines."""
     keep = {}
     for line in request.decode().split("\r\n")[1:]:
@@ -72,7 +85,9 @@ def _blob(seed: bytes, size: int) -> str:
     """Deterministic bytes that do not compress, base64-encoded (a photo, a certificate...)."""
     import hashlib
 
-    raw = b"".join(hashlib.sha256(seed + i.to_bytes(4, "big")).digest() for i in range(size // 32 + 1))
+    raw = b"".join(
+        hashlib.sha256(seed + i.to_bytes(4, "big")).digest() for i in range(size // 32 + 1)
+    )
     return base64.b64encode(raw[:size]).decode()
 
 
@@ -98,10 +113,16 @@ def conversation() -> list[tuple[int, bytes]]:
     for cseq in (1, 2, 3):
         auth = 'Authorization: NTLM qop="auth", realm="SIP Communications Service", targetname="fe01.contoso.com", version=4, gssapi-data=""'
         if cseq > 1:
-            answer = base64.b64encode(b"NTLMSSP\x00\x03\x00\x00\x00" + bytes(range(cseq, cseq + 64))).decode()
+            answer = base64.b64encode(
+                b"NTLMSSP\x00\x03\x00\x00\x00" + bytes(range(cseq, cseq + 64))
+            ).decode()
             auth = f'Authorization: NTLM qop="auth", realm="SIP Communications Service", opaque="6A1C8E0F", targetname="fe01.contoso.com", version=4, gssapi-data="{answer}"'
         req = _request(
-            "REGISTER", "sip:contoso.com", reg_call, cseq, f"reg{cseq}",
+            "REGISTER",
+            "sip:contoso.com",
+            reg_call,
+            cseq,
+            f"reg{cseq}",
             extra=(
                 'Contact: <sip:192.168.1.50:51000;transport=tls;ms-opaque=d3470f2e1d>;methods="INVITE, '
                 'MESSAGE, INFO, SUBSCRIBE, OPTIONS, BYE, CANCEL, NOTIFY, ACK, REFER, BENOTIFY";proxy=replace;'
@@ -113,22 +134,35 @@ def conversation() -> list[tuple[int, bytes]]:
         out.append((0, req))
         if cseq < 3:
             resp = _response(
-                "401 Unauthorized", req,
+                "401 Unauthorized",
+                req,
                 extra=f'WWW-Authenticate: NTLM opaque="6A1C8E0F", gssapi-data="{challenge}", targetname="fe01.contoso.com", realm="SIP Communications Service", version=4\n'
                 'WWW-Authenticate: Kerberos realm="SIP Communications Service", targetname="sip/fe01.contoso.com", version=4',
                 to_tag="R1",
             )
         else:
             resp = _response(
-                "200 OK", req,
+                "200 OK",
+                req,
                 extra="Expires: 7200\nms-user-logon-data: RemoteUser\n"
                 'Authentication-Info: NTLM rspauth="0100000000000000A2B3C4D5E6F70819", srand="3F8E2A1B", snum="1", opaque="6A1C8E0F", qop="auth", targetname="fe01.contoso.com", realm="SIP Communications Service"',
                 to_tag="R1",
             )
         out.append((1, resp))
-    for n, event in enumerate(("vnd-microsoft-roaming-self", "vnd-microsoft-roaming-contacts", "vnd-microsoft-provisioning-v2", "presence")):
+    for n, event in enumerate(
+        (
+            "vnd-microsoft-roaming-self",
+            "vnd-microsoft-roaming-contacts",
+            "vnd-microsoft-provisioning-v2",
+            "presence",
+        )
+    ):
         req = _request(
-            "SUBSCRIBE", "sip:alice@contoso.com", f"sub{n}-5f8d4e7a9c2d1f0e", 1, f"sub{n}",
+            "SUBSCRIBE",
+            "sip:alice@contoso.com",
+            f"sub{n}-5f8d4e7a9c2d1f0e",
+            1,
+            f"sub{n}",
             extra=f"Event: {event}\nAccept: application/vnd-microsoft-roaming-self+xml\nSupported: com.microsoft.autoextend, ms-benotify",
             tag=f"s{n}",
         )
@@ -137,11 +171,27 @@ def conversation() -> list[tuple[int, bytes]]:
             f'<contact uri="sip:user{i}@contoso.com" name="User {i}" groups="1 2" subscribed="true"/>'
             for i in range(12 + 6 * n)
         )
-        out.append((1, _response("200 OK", req, extra="Expires: 53438\nContent-Type: application/vnd-microsoft-roaming-contacts+xml", body=f'<contactList deltaNum="{n + 1}">{contacts}</contactList>')))
+        out.append(
+            (
+                1,
+                _response(
+                    "200 OK",
+                    req,
+                    extra="Expires: 53438\nContent-Type: application/vnd-microsoft-roaming-contacts+xml",
+                    body=f'<contactList deltaNum="{n + 1}">{contacts}</contactList>',
+                ),
+            )
+        )
     for n in range(6):
         req = _request(
-            "SERVICE", "sip:alice@contoso.com", f"svc{n}-9a8b7c6d5e4f3021", 1, f"svc{n}",
-            extra="Content-Type: application/msrtc-category-publish+xml", body=_presence_body(n), tag=f"v{n}",
+            "SERVICE",
+            "sip:alice@contoso.com",
+            f"svc{n}-9a8b7c6d5e4f3021",
+            1,
+            f"svc{n}",
+            extra="Content-Type: application/msrtc-category-publish+xml",
+            body=_presence_body(n),
+            tag=f"v{n}",
         )
         out.append((0, req))
         out.append((1, _response("200 OK", req)))
@@ -149,15 +199,34 @@ def conversation() -> list[tuple[int, bytes]]:
     to_bob = "<sip:bob@contoso.com>"
     hello = base64.b64encode(b"hello, is the build green?").decode()
     invite = _request(
-        "INVITE", "sip:bob@contoso.com", im_call, 1, "inv1", to=to_bob, tag="im1",
+        "INVITE",
+        "sip:bob@contoso.com",
+        im_call,
+        1,
+        "inv1",
+        to=to_bob,
+        tag="im1",
         extra=f"Supported: ms-embedded-first-message, ms-delayed-accept\nms-text-format: text/plain; charset=UTF-8; ms-body={hello}\nContent-Type: application/sdp",
         body="v=0\no=- 0 0 IN IP4 192.168.1.50\ns=session\nc=IN IP4 192.168.1.50\nt=0 0\nm=message 5060 sip null\na=accept-types:text/plain text/html\n",
     )
     out.append((0, invite))
     out.append((1, _response("100 Trying", invite)))
-    out.append((1, _response("200 OK", invite, to_tag="B1", extra="Content-Type: application/sdp", body="v=0\no=- 0 0 IN IP4 192.168.1.77\ns=session\nc=IN IP4 192.168.1.77\nt=0 0\nm=message 5060 sip null\n")))
+    out.append(
+        (
+            1,
+            _response(
+                "200 OK",
+                invite,
+                to_tag="B1",
+                extra="Content-Type: application/sdp",
+                body="v=0\no=- 0 0 IN IP4 192.168.1.77\ns=session\nc=IN IP4 192.168.1.77\nt=0 0\nm=message 5060 sip null\n",
+            ),
+        )
+    )
     dialog_to = to_bob + ";tag=B1"
-    out.append((0, _request("ACK", "sip:bob@contoso.com", im_call, 1, "ack1", to=dialog_to, tag="im1")))
+    out.append(
+        (0, _request("ACK", "sip:bob@contoso.com", im_call, 1, "ack1", to=dialog_to, tag="im1"))
+    )
     lines = [
         "yes, all green since this morning",
         "great: can you tag 16.0.4266 then?",
@@ -166,25 +235,49 @@ def conversation() -> list[tuple[int, bytes]]:
     ]
     for n in range(60):
         text = f"{lines[n % 4]} ({n + 1})"
-        req = _request("MESSAGE", "sip:bob@contoso.com", im_call, n + 2, f"msg{n}", to=dialog_to, tag="im1", extra="Content-Type: text/plain; charset=UTF-8", body=text)
+        req = _request(
+            "MESSAGE",
+            "sip:bob@contoso.com",
+            im_call,
+            n + 2,
+            f"msg{n}",
+            to=dialog_to,
+            tag="im1",
+            extra="Content-Type: text/plain; charset=UTF-8",
+            body=text,
+        )
         out.append((0, req))
         out.append((1, _response("200 OK", req)))
         if n == 40:
             # A contact photo: incompressible, so it travels FLUSHED (raw) and resets history.
             photo = _blob(b"photo", 1800)
-            req = _request("SERVICE", "sip:alice@contoso.com", "svc-photo-1f2e3d4c", 1, "svcp", tag="vp", extra="Content-Type: application/msrtc-category-publish+xml", body=f'<publish><publication categoryName="contactCard"><photo encoding="base64">{photo}</photo></publication></publish>')
+            req = _request(
+                "SERVICE",
+                "sip:alice@contoso.com",
+                "svc-photo-1f2e3d4c",
+                1,
+                "svcp",
+                tag="vp",
+                extra="Content-Type: application/msrtc-category-publish+xml",
+                body=f'<publish><publication categoryName="contactCard"><photo encoding="base64">{photo}</photo></publication></publish>',
+            )
             out.append((0, req))
             out.append((1, _response("200 OK", req)))
         if n == 45:
             photo = _blob(b"server-photo", 1800)
-            out.append((1, sip(
-                "BENOTIFY sip:192.168.1.50:51000;transport=tls;ms-opaque=d3470f2e1d SIP/2.0\n"
-                "Via: SIP/2.0/TLS 10.0.0.10:5061;branch=z9hG4bKbnphoto\nMax-Forwards: 70\n"
-                "From: <sip:bob@contoso.com>;tag=PB\nTo: <sip:alice@contoso.com>;tag=s3;epid=01010101c7\n"
-                "Call-ID: sub3-5f8d4e7a9c2d1f0e\nCSeq: 99 BENOTIFY\nEvent: presence\n"
-                "Content-Type: application/msrtc-event-categories+xml\n"
-                f'Content-Length: auto\n\n<categories uri="sip:bob@contoso.com"><photo>{photo}</photo></categories>'
-            )))
+            out.append(
+                (
+                    1,
+                    sip(
+                        "BENOTIFY sip:192.168.1.50:51000;transport=tls;ms-opaque=d3470f2e1d SIP/2.0\n"
+                        "Via: SIP/2.0/TLS 10.0.0.10:5061;branch=z9hG4bKbnphoto\nMax-Forwards: 70\n"
+                        "From: <sip:bob@contoso.com>;tag=PB\nTo: <sip:alice@contoso.com>;tag=s3;epid=01010101c7\n"
+                        "Call-ID: sub3-5f8d4e7a9c2d1f0e\nCSeq: 99 BENOTIFY\nEvent: presence\n"
+                        "Content-Type: application/msrtc-event-categories+xml\n"
+                        f'Content-Length: auto\n\n<categories uri="sip:bob@contoso.com"><photo>{photo}</photo></categories>'
+                    ),
+                )
+            )
     bye = _request("BYE", "sip:bob@contoso.com", im_call, 70, "bye1", to=dialog_to, tag="im1")
     out.append((0, bye))
     out.append((1, _response("200 OK", bye)))
@@ -194,14 +287,19 @@ def conversation() -> list[tuple[int, bytes]]:
             f'<category name="state" instance="0" publishTime="2026-01-01T00:{n:02d}:00Z"><state availability="{3500 + 1000 * ((n + i) % 5)}"/></category>'
             for i in range(5)
         )
-        out.append((1, sip(
-            f"BENOTIFY sip:192.168.1.50:51000;transport=tls;ms-opaque=d3470f2e1d SIP/2.0\n"
-            f"Via: SIP/2.0/TLS 10.0.0.10:5061;branch=z9hG4bKbn{n}\nMax-Forwards: 70\n"
-            f"From: <sip:user{n}@contoso.com>;tag=P{n}\nTo: <sip:alice@contoso.com>;tag=s3;epid=01010101c7\n"
-            f"Call-ID: sub3-5f8d4e7a9c2d1f0e\nCSeq: {n + 2} BENOTIFY\nEvent: presence\n"
-            "Subscription-State: active;expires=3600\nContent-Type: application/msrtc-event-categories+xml\n"
-            f'Content-Length: auto\n\n<categories uri="sip:user{n}@contoso.com">{body}</categories>'
-        )))
+        out.append(
+            (
+                1,
+                sip(
+                    f"BENOTIFY sip:192.168.1.50:51000;transport=tls;ms-opaque=d3470f2e1d SIP/2.0\n"
+                    f"Via: SIP/2.0/TLS 10.0.0.10:5061;branch=z9hG4bKbn{n}\nMax-Forwards: 70\n"
+                    f"From: <sip:user{n}@contoso.com>;tag=P{n}\nTo: <sip:alice@contoso.com>;tag=s3;epid=01010101c7\n"
+                    f"Call-ID: sub3-5f8d4e7a9c2d1f0e\nCSeq: {n + 2} BENOTIFY\nEvent: presence\n"
+                    "Subscription-State: active;expires=3600\nContent-Type: application/msrtc-event-categories+xml\n"
+                    f'Content-Length: auto\n\n<categories uri="sip:user{n}@contoso.com">{body}</categories>'
+                ),
+            )
+        )
     return out
 
 
@@ -220,7 +318,10 @@ Compression: LZ77-8K
 Content-Length: 0
 """)
     conn.send(0.010, 0, negotiate)
-    conn.send(0.020, 1, sip("""SIP/2.0 200 OK
+    conn.send(
+        0.020,
+        1,
+        sip("""SIP/2.0 200 OK
 Compression: LZ77-8K
 From: <sip:192.168.1.50:51000>;tag=984721fb59b64e45b469c91aba8a9f8f
 To: <sip:10.0.0.10:5061>;tag=D76F601D7239923FBE84D78BF8821C85
@@ -228,7 +329,8 @@ Call-ID: 8d8b20f87c9c4221a732f3a70f57e9b8
 CSeq: 1 NEGOTIATE
 Via: SIP/2.0/TLS 192.168.1.50:51000;ms-received-port=51000;ms-received-cid=545400
 Content-Length: 0
-"""))
+"""),
+    )
     encoders = (SipcompStreamEncoder(), SipcompStreamEncoder())
     t = 0.1
     pending: list[bytes] = []

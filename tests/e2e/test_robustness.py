@@ -25,14 +25,36 @@ ETH_IP_UDP = bytes.fromhex("00155d0a0b0c00155d0102030800")
 
 
 def udp_frame(payload: bytes, sport: int = 5060, dport: int = 5060) -> bytes:
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28 + len(payload), 1, 0, 64, 17, 0,
-                     bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2]))
+    ip = struct.pack(
+        "!BBHHHBBH4s4s",
+        0x45,
+        0,
+        28 + len(payload),
+        1,
+        0,
+        64,
+        17,
+        0,
+        bytes([10, 0, 0, 1]),
+        bytes([10, 0, 0, 2]),
+    )
     return ETH_IP_UDP + ip + struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
 
 
 def tcp_frame(payload: bytes, seq: int, flags: int = 0x18) -> bytes:
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40 + len(payload), 1, 0, 64, 6, 0,
-                     bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2]))
+    ip = struct.pack(
+        "!BBHHHBBH4s4s",
+        0x45,
+        0,
+        40 + len(payload),
+        1,
+        0,
+        64,
+        6,
+        0,
+        bytes([10, 0, 0, 1]),
+        bytes([10, 0, 0, 2]),
+    )
     tcp = struct.pack("!HHIIBBHHH", 50000, 5061, seq, 0, 0x50, flags, 65535, 0, 0)
     return ETH_IP_UDP + ip + tcp + payload
 
@@ -102,7 +124,8 @@ def test_sip_flood_on_one_connection_stays_bounded() -> None:
 
 def test_progress_callback_is_called() -> None:
     calls: list[int] = []
-    cap = lyncdump.open(CAPTURES / "sip-udp-call.pcap", progress=lambda n, ts: calls.append(n),
-                        progress_every=32)
+    cap = lyncdump.open(
+        CAPTURES / "sip-udp-call.pcap", progress=lambda n, ts: calls.append(n), progress_every=32
+    )
     cap.run()
     assert calls == [32, 64, 96]

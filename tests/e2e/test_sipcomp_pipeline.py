@@ -51,12 +51,17 @@ def test_mid_connection_capture_resumes_at_the_flushed_packets() -> None:
     messages = cap.messages()
     # Nothing before the first FLUSHED packet of each direction can be shown.
     first = messages[0]
-    assert (first.method, first.frame, first.compressed, first.partial) == ("SERVICE", 62, True, False)
+    assert (first.method, first.frame, first.compressed, first.partial) == (
+        "SERVICE",
+        62,
+        True,
+        False,
+    )
     assert all(m.compressed for m in messages)
     reasons = {d.reason.split(":")[0] for d in cap.defects}
-    assert reasons == {
-        r for r in reasons if r.startswith("compressed message of")
-    }, "only 'history unknown' defects are expected"
+    assert reasons == {r for r in reasons if r.startswith("compressed message of")}, (
+        "only 'history unknown' defects are expected"
+    )
     assert len(cap.defects) == 68
     full = {(m.frame, m.raw) for m in lyncdump.analyze(FULL).messages()}
     offset = 60  # frames cut from the front (tools/scenario_sipcomp.py MIDSTREAM_CUT)
