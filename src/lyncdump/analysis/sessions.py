@@ -142,7 +142,8 @@ class Session:
                 continue  # a BENOTIFY is never answered, by design (MS-SIP)
             per_method.setdefault(t.method, []).append(t.outcome)
         return "; ".join(
-            f"{method} → {', '.join(_runs(outs))}" for method, outs in per_method.items()
+            f"{_short_method(method)} → {', '.join(_runs(outs))}"
+            for method, outs in per_method.items()
         )
 
     def matches_user(self, needle: str) -> bool:
@@ -153,6 +154,11 @@ class Session:
                 if value and needle in value.lower():
                     return True
         return False
+
+
+def _short_method(method: str) -> str:
+    """Extension methods are tokens of any length; a summary keeps them short."""
+    return method if len(method) <= 40 else f"{method[:24]}… ({len(method)} characters)"
 
 
 def _runs(outcomes: list[str]) -> list[str]:

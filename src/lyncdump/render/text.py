@@ -35,11 +35,18 @@ def format_size(n: int) -> str:
     return f"{n} B"
 
 
+def shorten(text: str, limit: int = 60) -> str:
+    """Hostile traffic can carry a 4,000-character method name: keep lines readable."""
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 20]}… ({len(text)} characters)"
+
+
 def what(m: SipMessage) -> str:
     """``INVITE sip:bob@example.com`` or ``200 OK``."""
     if m.is_request:
-        return f"{m.method} {m.request_uri}"
-    return f"{m.status} {m.reason}".rstrip()
+        return f"{shorten(m.method or '')} {shorten(m.request_uri or '', 200)}"
+    return shorten(f"{m.status} {m.reason}".rstrip(), 200)
 
 
 def session_header(s: Session) -> str:
@@ -49,7 +56,7 @@ def session_header(s: Session) -> str:
     parts.append(format_time(s.start))
     parts.append(f"{s.duration:.3f}s")
     if s.outcome:
-        parts.append(s.outcome)
+        parts.append(shorten(s.outcome, 300))
     return "  ".join(parts)
 
 
@@ -63,7 +70,7 @@ def session_lines(s: Session, *, verbose: bool = False) -> Iterator[str]:
     for m, ends in zip(s.messages, endpoints, strict=True):
         rel = (m.time - start) if m.time is not None else 0.0
         line = (
-            f"  #{str(m.frame).ljust(frame_width)} {rel:+10.6f}  {ends.ljust(width)}  "
+            f"  #{str(m.frame).ljust(frame_width)} {rel:+11.6f}  {ends.ljust(width)}  "
             f"{(m.transport or '?'):<4} {what(m)}"
         )
         facts = message_facts(m)

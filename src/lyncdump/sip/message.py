@@ -755,6 +755,6 @@ def parse_message(data: bytes, *, datagram: bool = False) -> SipMessage:
     cseq = msg.cseq
     if cseq is not None and msg.method is not None and cseq[1] != msg.method:
         defects.append(
-            Defect(None, _LAYER, None, f"CSeq method {cseq[1]} differs from {msg.method}")
+            Defect(None, _LAYER, None, f"CSeq method {cseq[1][:40]} differs from {msg.method[:40]}")
         )
     return msg
