@@ -1,0 +1,395 @@
+"""The STUN/TURN side of the media pipeline: datagrams and TCP streams in, messages out.
+
+:class:`MediaPipeline` hands this object every UDP payload whose first byte says STUN (0-3),
+ChannelData (64-79) or MS multiplexed TURN (0xFF), and every byte of TCP directions that
+``api`` recognised as STUN/TURN (pseudo-TLS + MS-TURN framing, RFC 4571, plain TURN over TCP).
+It parses the messages, feeds :class:`~lyncdump.analysis.ice.IceAnalyzer`, and hands what
+TURN relays (DATA attributes, ChannelData, multiplexed frames, MS-TURN end-to-end data) back
+into ``MediaPipeline.udp`` as if it had arrived on its own flow — relayed address to peer or
+peer to relayed address — so the RTP inside reaches the RTP decoders. A depth guard stops
+recursion (a DATA inside a DATA inside ...).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Protocol
+
+from ..analysis.ice import IceAnalyzer
+from ..errors import MalformedError
+from ..model import DefectLog
+from . import stun as s
+from .demux import channel_data, classify, multiplexed_frame
+from .turn_tcp import TcpMediaFramer, detect
+
+#: How deep TURN encapsulation is followed (outer message = 0).
+MAX_DEPTH = 2
+#: Bound on STUN messages kept for output; past it they are counted, not stored.
+MAX_MESSAGES = 500_000
+#: Bytes a TCP direction may buffer while its framing is still unknown.
+_MAX_UNDETECTED = 4096
+
+
+class _Host(Protocol):
+    """What this needs from MediaPipeline (kept as a protocol to avoid an import cycle)."""
+
+    def udp(
+        self, frame: int, ts: float, src: bytes, sport: int, dst: bytes, dport: int, payload: bytes
+    ) -> None: ...
+
+    def expect_media(self, ip: bytes, port: int, source: str) -> None: ...
+
+
+class StunPipeline:
+    """STUN/TURN decoding for one capture."""
+
+    def __init__(self, defects: DefectLog, host: _Host, passwords: list[bytes] | None = None):
+        self.defects = defects
+        self.host = host
+        self.analyzer = IceAnalyzer(passwords)
+        self.messages: list[s.StunMessage] = []
+        self.dropped = 0
+        self.counts: Counter[str] = Counter()
+        self.depth = 0
+        self._tcp: dict[tuple[int, int], Any] = {}
+        #: UDP 4-tuples an MS-TURN Set Active Destination succeeded on: raw media there goes
+        #: between the relayed address and the destination (no TURN header any more).
+        #: (src, sport, dst, dport) -> (new src, new dst, client, server, peer, to_peer).
+        self.active: dict[tuple[bytes, int, bytes, int], tuple[Any, ...]] = {}
+
+    # -- UDP -------------------------------------------------------------------------------
+    def udp(
+        self,
+        frame: int,
+        ts: float,
+        src: bytes,
+        sport: int,
+        dst: bytes,
+        dport: int,
+        payload: bytes,
+        transport: str = "UDP",
+    ) -> bool:
+        """One datagram (or one unframed record); True when it was STUN/TURN."""
+        first = payload[0]
+        if first < 4:
+            if not s.is_stun_datagram(payload):
+                if s.looks_like_stun(payload):
+                    self.defects.add(frame, "stun", 2, "message length does not match datagram")
+                return False
+            try:
+                msg = s.parse(payload)
+            except MalformedError as exc:
+                self.defects.add(frame, exc.layer, exc.offset, exc.reason)
+                return True
+            self._message(msg, frame, ts, (src, sport), (dst, dport), transport)
+            return True
+        if 64 <= first <= 79:
+            cd = channel_data(payload)
+            if cd is None:
+                return False
+            self.counts["channel-data"] += 1
+            self._channel_data(frame, ts, (src, sport), (dst, dport), transport, *cd)
+            return True
+        if first == 0xFF:
+            mux = multiplexed_frame(payload)
+            if mux is None:
+                return False
+            self.counts["multiplexed"] += 1
+            self._reinject(frame, ts, (src, sport), (dst, dport), mux[1])
+            return True
+        return False
+
+    # -- TCP -------------------------------------------------------------------------------
+    def tcp_data(
+        self,
+        conn_id: int,
+        direction: int,
+        data: bytes,
+        frame: int,
+        ts: float,
+        src: bytes,
+        sport: int,
+        dst: bytes,
+        dport: int,
+    ) -> None:
+        """Bytes of a TCP direction api decided carries STUN/TURN/ICE-TCP."""
+        key = (conn_id, direction)
+        state = self._tcp.get(key)
+        if not isinstance(state, TcpMediaFramer):
+            pending = (state or b"") + data
+            framing = detect(pending)
+            if framing is None:
+                if len(pending) > _MAX_UNDETECTED:
+                    self.defects.add(frame, "turn-tcp", 0, "no STUN/TURN framing recognised")
+                    pending = pending[-_MAX_UNDETECTED // 2 :]
+                self._tcp[key] = pending
+                return
+            if framing == "pseudo-tls":
+                state = TcpMediaFramer("ms-turn", pseudo_tls=True)
+                self.counts["pseudo-tls"] += 1
+                other = self._tcp.get((conn_id, 1 - direction))
+                if other is None:
+                    self._tcp[(conn_id, 1 - direction)] = TcpMediaFramer("ms-turn", pseudo_tls=True)
+            else:
+                state = TcpMediaFramer(framing)
+            self._tcp[key] = state
+            data = pending
+        framer: TcpMediaFramer = state
+        framer.receive_data(data, frame, ts)
+        self._drain(framer, src, sport, dst, dport)
+
+    def tcp_gap(self, conn_id: int, direction: int, missing: int, frame: int, ts: float) -> None:
+        state = self._tcp.get((conn_id, direction))
+        if isinstance(state, TcpMediaFramer):
+            state.receive_gap(missing, frame, ts)
+            self._flush_defects(state)
+        elif state is not None:
+            self._tcp[(conn_id, direction)] = b""
+
+    def _drain(
+        self, framer: TcpMediaFramer, src: bytes, sport: int, dst: bytes, dport: int
+    ) -> None:
+        a, b = (src, sport), (dst, dport)
+        while True:
+            unit = framer.next_frame()
+            if unit is None:
+                break
+            payload = unit.payload
+            if not payload:
+                continue
+            if unit.kind == "control":
+                try:
+                    msg = s.parse(payload)
+                except MalformedError as exc:
+                    self.defects.add(unit.frame, exc.layer, exc.offset, exc.reason)
+                    continue
+                self._message(msg, unit.frame, unit.ts, a, b, "TCP")
+            elif unit.kind == "message" or classify(payload) == "stun":
+                if payload[0] < 4:
+                    try:
+                        msg = s.parse(payload)
+                    except MalformedError as exc:
+                        self.defects.add(unit.frame, exc.layer, exc.offset, exc.reason)
+                        continue
+                    self._message(msg, unit.frame, unit.ts, a, b, "TCP")
+                else:
+                    self.udp(unit.frame, unit.ts, src, sport, dst, dport, payload, "TCP")
+            elif framer.framing == "ms-turn":
+                self._tcp_end_to_end(unit.frame, unit.ts, a, b, payload)
+            else:
+                if not self.udp(unit.frame, unit.ts, src, sport, dst, dport, payload, "TCP"):
+                    self._reinject(unit.frame, unit.ts, a, b, payload)
+        self._flush_defects(framer)
+
+    def _tcp_end_to_end(
+        self, frame: int, ts: float, a: tuple[bytes, int], b: tuple[bytes, int], payload: bytes
+    ) -> None:
+        """MS-TURN type 0x03 data: media to or from the active destination."""
+        an = self.analyzer
+        alloc = an.allocation_for(a, b, "TCP")
+        to_peer = alloc is not None
+        if alloc is None:
+            alloc = an.allocation_for(b, a, "TCP")
+        if alloc is not None and alloc.active_destination is not None:
+            client, server = (a, b) if to_peer else (b, a)
+            relayed = an.relayed_address(client, server, "TCP") or server
+            peer = alloc.active_destination_raw
+            if peer is not None:
+                an.relayed(client, server, "TCP", peer, to_peer, len(payload), classify(payload))
+                src, dst = (relayed, peer) if to_peer else (peer, relayed)
+                self._reinject(frame, ts, src, dst, payload)
+                return
+        if not self.udp(frame, ts, a[0], a[1], b[0], b[1], payload, "TCP"):
+            self._reinject(frame, ts, a, b, payload)
+
+    def _flush_defects(self, framer: TcpMediaFramer) -> None:
+        for frame, offset, reason in framer.defects:
+            self.defects.add(frame, "turn-tcp", offset, reason)
+        framer.defects.clear()
+
+    # -- messages --------------------------------------------------------------------------
+    def _message(
+        self,
+        msg: s.StunMessage,
+        frame: int,
+        ts: float,
+        src: tuple[bytes, int],
+        dst: tuple[bytes, int],
+        transport: str,
+    ) -> None:
+        msg.frame = frame
+        msg.time = ts
+        msg.src = src
+        msg.dst = dst
+        msg.transport = transport
+        msg.depth = self.depth
+        self.analyzer.message(msg)
+        self.counts[msg.name] += 1
+        if len(self.messages) < MAX_MESSAGES:
+            self.messages.append(msg)
+        else:
+            self.dropped += 1
+        if not msg.retransmission:
+            self._learn(msg)
+            self._relay(msg)
+
+    def _learn(self, msg: s.StunMessage) -> None:
+        """Tell the media side which addresses TURN and ICE revealed."""
+        expect = self.host.expect_media
+        cls, method = msg.cls, msg.method
+        if cls == 2 and method == 3:
+            for attr in (s.A_RELAYED, s.A_MAPPED, s.A_MS_ALT_MAPPED):
+                if attr == s.A_MAPPED and msg.flavor != s.MS_TURN:
+                    continue
+                addr = msg.address(attr)
+                if addr is not None:
+                    expect(addr[0], addr[1], "turn-relayed")
+            for attr in (s.A_XOR_MAPPED, s.A_MS_XOR_MAPPED):
+                addr = msg.address(attr)
+                if addr is not None:
+                    expect(addr[0], addr[1], "turn-mapped")
+        elif cls == 2 and method == 1:
+            addr = msg.address(s.A_XOR_MAPPED) or msg.address(s.A_MS_XOR_MAPPED)
+            if addr is not None:
+                expect(addr[0], addr[1], "stun-mapped")
+            if msg.dst is not None and msg.src is not None:
+                req = self.analyzer.transactions.get((msg.transaction, msg.dst, msg.src))
+                if (
+                    req is not None
+                    and req.request is not None
+                    and req.request.has(s.A_USE_CANDIDATE)
+                ):
+                    expect(msg.src[0], msg.src[1], "ice-nominated")
+                    expect(msg.dst[0], msg.dst[1], "ice-nominated")
+        elif msg.msg_type == 0x0006 and msg.flavor == s.MS_TURN:
+            addr = msg.address(s.A_DESTINATION)
+            if addr is not None:
+                expect(addr[0], addr[1], "turn-active-destination")
+        elif msg.msg_type == 0x0106 and msg.flavor == s.MS_TURN:
+            self._activate(msg)
+        elif cls == 0 and method in (8, 9):
+            addr = msg.peer_address()
+            if addr is not None:
+                expect(addr[0], addr[1], "turn-peer")
+
+    def _activate(self, msg: s.StunMessage) -> None:
+        """Set Active Destination succeeded: later raw media on that UDP 4-tuple is relayed."""
+        if msg.depth or msg.transport != "UDP" or msg.src is None or msg.dst is None:
+            return
+        an = self.analyzer
+        t = an.transactions.get((msg.transaction, msg.dst, msg.src))
+        if t is None or t.request is None or t.request.src is None or t.request.dst is None:
+            return
+        client, server = t.request.src, t.request.dst
+        dest = t.request.address(s.A_DESTINATION)
+        for key in [k for k, v in self.active.items() if v[2] == client and v[3] == server]:
+            del self.active[key]
+        if dest is None or dest[1] == 0:
+            return  # an all-zero destination ends forwarding
+        relayed = an.relayed_address(client, server, "UDP") or server
+        self.active[(client[0], client[1], server[0], server[1])] = (
+            relayed,
+            dest,
+            client,
+            server,
+            dest,
+            True,
+        )
+        self.active[(server[0], server[1], client[0], client[1])] = (
+            dest,
+            relayed,
+            client,
+            server,
+            dest,
+            False,
+        )
+
+    def raw_media(
+        self, src: bytes, sport: int, dst: bytes, dport: int, payload: bytes
+    ) -> tuple[bytes, int, bytes, int]:
+        """The flow a raw RTP/RTCP datagram really belongs to: relayed address ↔ destination
+        on an MS-TURN allocation with an active destination, else the datagram's own."""
+        hit = self.active.get((src, sport, dst, dport))
+        if hit is None:
+            return src, sport, dst, dport
+        new_src, new_dst, client, server, peer, to_peer = hit
+        self.analyzer.relayed(client, server, "UDP", peer, to_peer, len(payload), classify(payload))
+        return new_src[0], new_src[1], new_dst[0], new_dst[1]
+
+    def _relay(self, msg: s.StunMessage) -> None:
+        """Send / Data messages: the DATA inside goes back into the pipeline as its own flow."""
+        data = msg.get(s.A_DATA)
+        if data is None or not data or msg.src is None or msg.dst is None:
+            return
+        an = self.analyzer
+        if msg.msg_type in s.DATA_INDICATION_TYPES:
+            peer = msg.peer_address()
+            client, server = msg.dst, msg.src
+            to_peer = False
+        elif (msg.msg_type in (0x0004, 0x0006) and msg.flavor == s.MS_TURN) or (
+            msg.msg_type == 0x0016
+        ):
+            peer = msg.address(s.A_DESTINATION) if msg.flavor == s.MS_TURN else None
+            peer = peer or msg.peer_address()
+            client, server = msg.src, msg.dst
+            to_peer = True
+        else:
+            return
+        if peer is None:
+            return
+        self.host.expect_media(peer[0], peer[1], "turn-peer")
+        an.relayed(client, server, msg.transport, peer, to_peer, len(data), classify(data))
+        relayed = an.relayed_address(client, server, msg.transport) or server
+        src, dst = (relayed, peer) if to_peer else (peer, relayed)
+        self._reinject(msg.frame or 0, msg.time or 0.0, src, dst, data)
+
+    def _channel_data(
+        self,
+        frame: int,
+        ts: float,
+        src: tuple[bytes, int],
+        dst: tuple[bytes, int],
+        transport: str,
+        channel: int,
+        payload: bytes,
+    ) -> None:
+        an = self.analyzer
+        peer = an.channel_peer(src, dst, transport, channel)
+        to_peer = peer is not None
+        client, server = (src, dst)
+        if peer is None:
+            peer = an.channel_peer(dst, src, transport, channel)
+            client, server = (dst, src)
+        if peer is None:
+            self._reinject(frame, ts, src, dst, payload)
+            return
+        an.relayed(client, server, transport, peer, to_peer, len(payload), classify(payload))
+        relayed = an.relayed_address(client, server, transport) or server
+        a, b = (relayed, peer) if to_peer else (peer, relayed)
+        self._reinject(frame, ts, a, b, payload)
+
+    def _reinject(
+        self, frame: int, ts: float, src: tuple[bytes, int], dst: tuple[bytes, int], data: bytes
+    ) -> None:
+        if not data or self.depth >= MAX_DEPTH:
+            return
+        self.depth += 1
+        try:
+            self.host.udp(frame, ts, src[0], src[1], dst[0], dst[1], data)
+        finally:
+            self.depth -= 1
+
+    # -- SIP -------------------------------------------------------------------------------
+    def sip_body(self, body: bytes) -> None:
+        """SDP (or multipart with SDP) seen in SIP: learn ICE passwords and candidate types."""
+        if b"candidate" in body or b"ice-pwd" in body:
+            self.analyzer.learn_sdp(body)
+
+    def finish(self) -> None:
+        """End of capture: integrity of messages seen before their SDP is checked again."""
+        an = self.analyzer
+        if not (an.passwords or an.ufrag_passwords):
+            return
+        for msg in self.messages:
+            if msg.integrity == "unchecked":
+                an.recheck_integrity(msg)
