@@ -1,0 +1,177 @@
+"""RTP streams as people and programs read them: quality lines, JSON records, a CSV table.
+
+The quality line carries the columns of Wireshark's RTP Streams window (packets, lost, delta
+and jitter min/mean/max, problems) plus what Lync engineers ask next: MOS estimate, RTCP
+reports, SRTP state, DTMF digits. Streams go under the session whose SDP announced their
+addresses; the rest under "media without signalling".
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
+
+from ..media.rtp import DTMF_DIGITS
+from ..media.stats import StreamStats
+from .json import SCHEMA_VERSION
+
+#: Columns of ``--streams-csv`` (also the JSON field names, in this order).
+CSV_FIELDS = (
+    "call_id", "ssrc", "src", "dst", "payload", "first_time", "last_time", "duration",
+    "packets", "expected", "lost", "lost_percent", "sequence_errors", "duplicates",
+    "out_of_order", "min_delta_ms", "mean_delta_ms", "max_delta_ms", "max_delta_frame",
+    "min_jitter_ms", "mean_jitter_ms", "max_jitter_ms", "clock_rate", "bytes",
+    "bitrate_kbps", "markers", "problem", "mos", "signalled", "encrypted", "srtp_decrypted",
+    "srtp_auth_failures", "rtcp_reports", "rtcp_fraction_lost", "rtcp_cumulative_lost",
+    "rtcp_jitter_ms", "rtcp_rtt_ms", "dtmf",
+)  # fmt: skip
+
+
+def _r(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def dtmf_text(st: StreamStats) -> str:
+    """The keys pressed (RFC 4733 events 0-15), in order: ``"12#"``."""
+    return "".join(DTMF_DIGITS[e[0]] if e[0] < 16 else "?" for e in st.dtmf_events)
+
+
+def stream_to_dict(st: StreamStats) -> dict[str, Any]:
+    """A stream as JSON (``record: "stream"``); -1 minimums mean "no value" as in Wireshark."""
+    return {
+        "record": "stream",
+        "schema": SCHEMA_VERSION,
+        "call_id": st.call_id,
+        "ssrc": st.ssrc,
+        "ssrc_hex": f"0x{st.ssrc:08X}",
+        "src": str(st.source),
+        "dst": str(st.destination),
+        "payload": st.payload,
+        "payload_types": sorted(st.payload_types),
+        "first_frame": st.first_frame,
+        "last_frame": st.last_frame,
+        "first_time": st.first_time,
+        "last_time": st.last_time,
+        "duration": round(st.duration, 6),
+        "packets": st.packets,
+        "expected": st.expected,
+        "lost": st.lost,
+        "lost_percent": round(st.lost_percent, 3),
+        "sequence_errors": st.sequence_errors,
+        "duplicates": st.duplicates,
+        "out_of_order": st.out_of_order,
+        "min_delta_ms": _r(st.min_delta),
+        "mean_delta_ms": _r(st.mean_delta),
+        "max_delta_ms": _r(st.max_delta),
+        "max_delta_frame": st.max_delta_frame or None,
+        "min_jitter_ms": _r(st.min_jitter),
+        "mean_jitter_ms": _r(st.mean_jitter),
+        "max_jitter_ms": _r(st.max_jitter),
+        "clock_rate": st.clock_rate or None,
+        "bytes": st.bytes,
+        "bitrate_kbps": _r(st.bitrate_kbps, 1),
+        "markers": st.markers,
+        "problem": st.problem,
+        "mos": st.mos,
+        "signalled": st.signalled,
+        "encrypted": st.encrypted,
+        "srtp_decrypted": st.srtp_decrypted,
+        "srtp_auth_failures": st.srtp_auth_failures,
+        "rtcp_reports": st.rtcp_reports,
+        "rtcp_fraction_lost": _r(st.rtcp_fraction_lost, 4),
+        "rtcp_cumulative_lost": st.rtcp_cumulative_lost,
+        "rtcp_jitter_ms": _r(st.rtcp_jitter_ms),
+        "rtcp_rtt_ms": _r(st.rtcp_rtt_ms),
+        "bye": st.bye,
+        "dtmf": dtmf_text(st),
+        "dtmf_events": [
+            {"event": e, "time": t, "duration": d, "end": bool(end)}
+            for e, t, d, end in st.dtmf_events
+        ],
+    }
+
+
+def stream_line(st: StreamStats) -> str:
+    """One quality line: ``src → dst  SSRC  payload  pkts lost delta jitter ...``."""
+    jitter = (
+        f"jitter {st.min_jitter:.3f}/{st.mean_jitter:.3f}/{st.max_jitter:.3f} ms"
+        if st.has_jitter
+        else "jitter -"
+    )
+    delta = (
+        f"delta {st.min_delta:.3f}/{st.mean_delta:.3f}/{st.max_delta:.3f} ms"
+        if st.min_delta != -1.0
+        else "delta -"
+    )
+    line = (
+        f"{st.source} → {st.destination}  0x{st.ssrc:08X}  {st.payload}  "
+        f"{st.packets} pkts  lost {st.lost} ({st.lost_percent:.1f}%)  {delta}  {jitter}"
+    )
+    extras = []
+    if st.mos is not None:
+        extras.append(f"MOS {st.mos:.2f}")
+    if st.problem:
+        extras.append(f"problems: {st.sequence_errors} sequence errors")
+    if st.encrypted or st.srtp_decrypted or st.srtp_auth_failures:
+        extras.append(f"SRTP {st.srtp_decrypted} ok, {st.srtp_auth_failures} auth failures")
+    if st.rtcp_reports:
+        rtcp = f"RTCP {st.rtcp_reports} reports"
+        if st.rtcp_fraction_lost is not None:
+            rtcp += f", loss {st.rtcp_fraction_lost * 100:.1f}%"
+        if st.rtcp_jitter_ms is not None:
+            rtcp += f", jitter {st.rtcp_jitter_ms:.1f} ms"
+        if st.rtcp_rtt_ms is not None:
+            rtcp += f", RTT {st.rtcp_rtt_ms:.1f} ms"
+        extras.append(rtcp)
+    digits = dtmf_text(st)
+    if digits:
+        extras.append(f"DTMF {digits}")
+    if extras:
+        line += "  · " + "; ".join(extras)
+    return line
+
+
+def session_stream_lines(call_id: str | None, streams: Iterable[StreamStats]) -> Iterator[str]:
+    """Lines for the streams announced by one session's SDP (nothing when there are none)."""
+    mine = [st for st in streams if call_id is not None and st.call_id == call_id]
+    if mine:
+        yield "  media:"
+        for st in mine:
+            yield "    " + stream_line(st)
+
+
+def unsignalled_lines(streams: Iterable[StreamStats]) -> Iterator[str]:
+    """The "media without signalling" section: streams no SDP in the capture announced."""
+    rest = [st for st in streams if st.call_id is None]
+    if rest:
+        yield "media without signalling:"
+        for st in rest:
+            yield "  " + stream_line(st)
+
+
+def summary_lines(capture: Any) -> Iterator[str]:
+    """``--summary`` lines: streams (with and without signalling), RTCP packets by type."""
+    tracker = capture.media.rtp if getattr(capture, "media", None) is not None else None
+    streams = capture.streams()
+    if streams:
+        signalled = sum(1 for st in streams if st.call_id is not None)
+        packets = sum(st.packets for st in streams)
+        yield f"  RTP streams {len(streams)} ({signalled} with signalling), {packets} RTP packets"
+    if tracker is not None and tracker.rtcp_packets:
+        kinds = ", ".join(f"{k} {v}" for k, v in sorted(tracker.rtcp_types.items()))
+        line = f"  RTCP datagrams {tracker.rtcp_packets}" + (f" ({kinds})" if kinds else "")
+        if tracker.ms_extensions:
+            ms = ", ".join(f"{k} {v}" for k, v in sorted(tracker.ms_extensions.items()))
+            line += f"; MS-RTP extensions: {ms}"
+        yield line
+
+
+def write_csv(out: IO[str], streams: Iterable[StreamStats]) -> None:
+    """The stream table for spreadsheets: one header row, one row per stream."""
+    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore")
+    writer.writeheader()
+    for st in streams:
+        row = stream_to_dict(st)
+        row["ssrc"] = f"0x{st.ssrc:08X}"
+        writer.writerow(row)

@@ -1,0 +1,252 @@
+"""SDP (RFC 4566/8866) session descriptions: the lines a call analyzer needs, kept general.
+
+:func:`parse_sdp` takes the body bytes of a SIP message and returns a
+:class:`SessionDescription`: session-level fields, then one :class:`MediaDescription` per
+``m=`` line. Attributes stay an ordered list of ``(name, value)`` pairs (value ``None`` for
+property attributes) at both levels, so later code (ICE candidates, offer/answer) can read any
+of them without this module knowing them. Helpers decode the ones media decoding needs:
+``a=rtpmap`` and ``a=crypto`` / Lync's ``a=cryptoscale`` (RFC 4568, [MS-SDPEXT] 3.1.5.2).
+
+Reading is tolerant: a line that does not follow the grammar is skipped and described in
+``defects``; only input that has no SDP line at all raises :class:`MalformedError`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+from dataclasses import dataclass, field
+
+from .errors import MalformedError
+
+Attribute = tuple[str, "str | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """``c=IN IP4 10.0.0.1`` (a multicast TTL/count suffix is dropped)."""
+
+    net_type: str
+    addr_type: str
+    address: str
+
+    @property
+    def packed(self) -> bytes | None:
+        """The address as 4/16 raw bytes (as the packet decoder gives them), None if a name."""
+        try:
+            return ipaddress.ip_address(self.address).packed
+        except ValueError:
+            return None
+
+
+@dataclass(frozen=True, slots=True)
+class Crypto:
+    """An ``a=crypto`` (or ``a=cryptoscale``) line: SDES key material for SRTP.
+
+    ``key`` is the 16-byte master key and ``salt`` the 14-byte master salt; ``mki`` and
+    ``mki_length`` come from the ``|value:length`` suffix (Lync offers ``1:1``).
+    """
+
+    tag: int
+    suite: str
+    key: bytes
+    salt: bytes
+    lifetime: str | None = None
+    mki: int | None = None
+    mki_length: int = 0
+    scale: bool = False
+
+    def __repr__(self) -> str:  # never print key material
+        return f"Crypto(tag={self.tag}, suite={self.suite!r}, mki={self.mki}, scale={self.scale})"
+
+
+@dataclass(slots=True)
+class MediaDescription:
+    """One ``m=`` section."""
+
+    media: str
+    port: int
+    port_count: int
+    proto: str
+    formats: list[str]
+    connection: Connection | None = None
+    attributes: list[Attribute] = field(default_factory=list)
+
+    def attribute(self, name: str) -> str | None:
+        """Value of the first attribute called ``name`` (case-insensitive), None if absent."""
+        lname = name.lower()
+        for n, v in self.attributes:
+            if n.lower() == lname:
+                return v if v is not None else ""
+        return None
+
+    def rtpmap(self) -> dict[int, tuple[str, int]]:
+        """``a=rtpmap:<pt> <name>/<rate>[/<channels>]`` as ``{pt: (name, rate)}``."""
+        out: dict[int, tuple[str, int]] = {}
+        for n, v in self.attributes:
+            if n.lower() != "rtpmap" or not v:
+                continue
+            pt_text, _, encoding = v.strip().partition(" ")
+            name, _, rest = encoding.strip().partition("/")
+            rate_text = rest.partition("/")[0]
+            try:
+                pt = int(pt_text)
+                rate = int(rate_text) if rate_text else 0
+            except ValueError:
+                continue
+            if 0 <= pt <= 127 and name:
+                out[pt] = (name, rate)
+        return out
+
+    def cryptos(self) -> list[Crypto]:
+        """Every ``a=crypto`` and ``a=cryptoscale`` line that could be decoded, in order."""
+        out = []
+        for n, v in self.attributes:
+            ln = n.lower()
+            if ln in ("crypto", "cryptoscale") and v:
+                c = parse_crypto(v, scale=ln == "cryptoscale")
+                if c is not None:
+                    out.append(c)
+        return out
+
+    @property
+    def rtcp_port(self) -> int:
+        """``a=rtcp:<port>`` if given, the RTP port itself with ``a=rtcp-mux``, else port + 1."""
+        value = self.attribute("rtcp")
+        if value:
+            try:
+                return int(value.split()[0])
+            except ValueError:
+                pass
+        if self.attribute("rtcp-mux") is not None:
+            return self.port
+        return self.port + 1
+
+
+@dataclass(slots=True)
+class SessionDescription:
+    """A whole SDP body."""
+
+    version: int | None = None
+    origin: str | None = None
+    session_name: str | None = None
+    connection: Connection | None = None
+    attributes: list[Attribute] = field(default_factory=list)
+    media: list[MediaDescription] = field(default_factory=list)
+    lines: list[tuple[str, str]] = field(default_factory=list)
+    defects: list[str] = field(default_factory=list)
+
+    def media_connection(self, m: MediaDescription) -> Connection | None:
+        """The address media ``m`` is received on: its own ``c=`` or the session's."""
+        return m.connection or self.connection
+
+
+def parse_crypto(value: str, *, scale: bool = False) -> Crypto | None:
+    """``<tag> <suite> inline:<base64 key||salt>[|lifetime][|mki:len]`` ([MS-SDPEXT] adds a
+    direction word after the tag of ``a=cryptoscale``). None when it cannot be used."""
+    parts = value.split()
+    if len(parts) < 3:
+        return None
+    try:
+        tag = int(parts[0])
+    except ValueError:
+        return None
+    rest = parts[1:]
+    if scale and rest and "_" not in rest[0]:
+        rest = rest[1:]  # "client" / "server" direction word
+    if len(rest) < 2 or not rest[1].lower().startswith("inline:"):
+        return None
+    suite = rest[0]
+    fields = rest[1][7:].split("|")
+    try:
+        material = base64.b64decode(fields[0] + "=" * (-len(fields[0]) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if len(material) != 30:
+        return None
+    lifetime: str | None = None
+    mki: int | None = None
+    mki_length = 0
+    for extra in fields[1:]:
+        if ":" in extra:
+            a, _, b = extra.partition(":")
+            try:
+                mki, mki_length = int(a), int(b)
+            except ValueError:
+                return None
+            if not 1 <= mki_length <= 128:
+                return None
+        else:
+            lifetime = extra
+    return Crypto(tag, suite, material[:16], material[16:], lifetime, mki, mki_length, scale)
+
+
+def _connection(value: str) -> Connection | None:
+    parts = value.split()
+    if len(parts) < 3:
+        return None
+    return Connection(parts[0], parts[1], parts[2].split("/")[0])
+
+
+def parse_sdp(body: bytes) -> SessionDescription:
+    """Parse an SDP body (CRLF or LF lines; UTF-8 with replacement)."""
+    text = body.decode("utf-8", "replace")
+    sd = SessionDescription()
+    current: MediaDescription | None = None
+    seen_any = False
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line:
+            continue
+        if len(line) < 2 or line[1] != "=" or not line[0].isalpha():
+            sd.defects.append(f"line {number}: not <type>=<value>")
+            continue
+        seen_any = True
+        kind, value = line[0], line[2:]
+        sd.lines.append((kind, value))
+        if kind == "m":
+            parts = value.split()
+            if len(parts) < 3:
+                sd.defects.append(f"line {number}: m= needs media, port and proto")
+                current = None
+                continue
+            port_text, _, count_text = parts[1].partition("/")
+            try:
+                port = int(port_text)
+                count = int(count_text) if count_text else 1
+            except ValueError:
+                sd.defects.append(f"line {number}: bad port {parts[1]!r}")
+                current = None
+                continue
+            if not 0 <= port <= 65535:
+                sd.defects.append(f"line {number}: port {port} out of range")
+                current = None
+                continue
+            current = MediaDescription(parts[0], port, count, parts[2], parts[3:])
+            sd.media.append(current)
+        elif kind == "c":
+            conn = _connection(value)
+            if conn is None:
+                sd.defects.append(f"line {number}: bad c= line")
+            elif current is not None:
+                current.connection = conn
+            else:
+                sd.connection = conn
+        elif kind == "a":
+            name, sep, attr_value = value.partition(":")
+            attr: Attribute = (name, attr_value if sep else None)
+            (current.attributes if current is not None else sd.attributes).append(attr)
+        elif current is None:
+            if kind == "v":
+                try:
+                    sd.version = int(value)
+                except ValueError:
+                    sd.defects.append(f"line {number}: bad version")
+            elif kind == "o":
+                sd.origin = value
+            elif kind == "s":
+                sd.session_name = value
+    if not seen_any:
+        raise MalformedError("sdp", 0, "no SDP line in body")
+    return sd
