@@ -1,0 +1,408 @@
+"""Sign-in analysis: what happened in each REGISTER session, in an expert's words.
+
+From a registration :class:`~lyncdump.analysis.sessions.Session` (and the other sessions, for
+the provisioning and roaming subscriptions that follow a sign-in) :func:`analyze_registration`
+finds the schemes the server offered and the one the client chose, each REGISTER round trip,
+remote vs internal (``ms-user-logon-data: RemoteUser``), the endpoint identity (epid,
+``+sip.instance``, GRUU, checked against each other), expiry, and the cause of a failure.
+
+:func:`verify_signatures` is the optional step that needs the user's password: it rebuilds
+each NTLM security association from CHALLENGE + AUTHENTICATE and marks every message as
+validly signed or not. Results are kept on the messages (``auth_check``) for the renderers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import MalformedError
+from ..sip.auth import AuthParams, auth_headers, decode_token, signature_buffer
+from ..sip.kerberos import GssToken
+from ..sip.message import SipMessage
+from ..sip.ms import diagnostics_of, epid_to_instance, instance_from_gruu_opaque
+from ..sip.ntlm import NtlmAuthenticate, NtlmChallenge, NtlmContext
+from .sessions import Session
+
+__all__ = [
+    "AuthCheck",
+    "Registration",
+    "RoundTrip",
+    "analyze_registration",
+    "auth_check",
+    "decoded_tokens",
+    "registrations",
+    "verify_signatures",
+]
+
+_FOLLOW_EVENTS = (
+    "vnd-microsoft-provisioning-v2",
+    "vnd-microsoft-provisioning",
+    "vnd-microsoft-roaming-self",
+    "vnd-microsoft-roaming-contacts",
+    "vnd-microsoft-roaming-acl",
+    "presence.wpending",
+    "registration-notify",
+)
+
+
+def decoded_tokens(m: SipMessage) -> list[tuple[AuthParams, object | None, str | None]]:
+    """(header, decoded gssapi-data or None, problem or None) for every auth header; cached."""
+    cache = m._cache
+    found = cache.get("ms.tokens")
+    if found is None:
+        result: list[tuple[AuthParams, object | None, str | None]] = []
+        for auth in auth_headers(m):
+            try:
+                token = decode_token(auth)
+                problem = None
+            except MalformedError as exc:
+                token, problem = None, exc.reason
+            result.append((auth, token, problem))
+        cache["ms.tokens"] = found = result
+    return found  # type: ignore[return-value]
+
+
+@dataclass(slots=True)
+class AuthCheck:
+    """What checking a message with the password found (set by :func:`verify_signatures`)."""
+
+    proof: bool | None = None  # NTLMv2 proof in an AUTHENTICATE: password right?
+    signature: bool | None = None  # response / rspauth
+    note: str = ""
+
+
+def auth_check(m: SipMessage) -> AuthCheck | None:
+    value = m._cache.get("ms.check")
+    return value if isinstance(value, AuthCheck) else None
+
+
+def verify_signatures(messages: list[SipMessage], password: str) -> int:
+    """Check NTLMv2 proofs and NTLM signatures of all messages (capture order); returns how
+    many messages got a verdict. The password is used only here and never stored."""
+    challenges: dict[tuple[str, str, str, str], tuple[NtlmChallenge, int | None]] = {}
+    contexts: dict[tuple[str, str, str, str], tuple[NtlmContext, int | None]] = {}
+    latest: dict[tuple[str, str, str], tuple[NtlmContext, int | None]] = {}
+    checked = 0
+    for m in messages:
+        check: AuthCheck | None = None
+        for auth, token, _problem in decoded_tokens(m):
+            if auth.scheme.lower() != "ntlm":
+                continue
+            key = auth.sa_key
+            if isinstance(token, NtlmChallenge):
+                challenges[key] = (token, auth.version)
+            elif isinstance(token, NtlmAuthenticate):
+                found = challenges.get(key)
+                check = check or AuthCheck()
+                if found is None:
+                    check.note = "no CHALLENGE seen for this AUTHENTICATE"
+                    continue
+                ctx = NtlmContext.from_exchange(found[0], token, password)
+                check.proof = ctx.proof_valid
+                check.note = ctx.reason
+                version = auth.version or found[1]
+                contexts[key] = (ctx, version)
+                latest[key[:3]] = (ctx, version)
+            signature = auth.signature
+            if signature and auth.kind != "challenge":
+                sa = contexts.get(key) or latest.get(key[:3])
+                if sa is None:
+                    continue
+                ctx, version = sa
+                text = signature_buffer(m, auth, version).encode("utf-8")
+                verdict = ctx.check(text, signature, from_client=auth.kind == "credentials")
+                if verdict is not None:
+                    check = check or AuthCheck()
+                    check.signature = verdict
+        if check is not None:
+            m._cache["ms.check"] = check
+            checked += 1
+    return checked
+
+
+@dataclass(slots=True)
+class RoundTrip:
+    """One REGISTER and its final answer, described."""
+
+    cseq: int
+    request_frame: int | None
+    sent: str  # "no credentials", "NTLM start", "NTLM AUTHENTICATE CONTOSO\\alice", ...
+    status: int | None
+    answer: str  # "401 offers NTLM, Kerberos", "401 NTLM CHALLENGE", "200 OK"
+
+
+@dataclass(slots=True)
+class Registration:
+    """One sign-in (a REGISTER Call-ID) summarised."""
+
+    call_id: str
+    user: str | None
+    outcome: str  # registered | unregistered | failed | redirected | no answer | in progress
+    schemes_offered: list[str] = field(default_factory=list)
+    scheme_chosen: str | None = None
+    round_trips: list[RoundTrip] = field(default_factory=list)
+    remote: bool | None = None
+    epid: str | None = None
+    instance: str | None = None
+    gruu: str | None = None
+    identity_consistent: bool | None = None
+    expires: int | None = None
+    identity: str | None = None  # DOMAIN\\user from the NTLM AUTHENTICATE
+    service: str | None = None  # Kerberos ticket's service principal@realm
+    workstation: str | None = None
+    server: str | None = None
+    user_agent: str | None = None
+    failure: str | None = None
+    follow_ups: list[str] = field(default_factory=list)
+    signatures: str | None = None  # "3 valid", "1 invalid" (with --ntlm-password)
+
+    @property
+    def round_trip_count(self) -> int:
+        return len(self.round_trips)
+
+
+def _schemes(m: SipMessage) -> list[str]:
+    out: list[str] = []
+    for auth in auth_headers(m):
+        if auth.kind == "challenge" and auth.scheme and auth.scheme not in out:
+            out.append(auth.scheme)
+    return out
+
+
+def _describe_sent(m: SipMessage) -> tuple[str, str | None, object | None]:
+    """(words, scheme, decoded token) for what a REGISTER carried."""
+    for auth, token, problem in decoded_tokens(m):
+        if auth.kind != "credentials":
+            continue
+        scheme = auth.scheme
+        if isinstance(token, NtlmAuthenticate):
+            return f"{scheme} AUTHENTICATE {token.identity}", scheme, token
+        if isinstance(token, GssToken):
+            what = f"{scheme} {token.message}"
+            if token.service:
+                what += f" for {token.service}"
+            return what, scheme, token
+        if token is not None:
+            return f"{scheme} handshake", scheme, token
+        if problem:
+            return f"{scheme} (unreadable token)", scheme, None
+        if auth.gssapi_data is not None:
+            return f"{scheme} start", scheme, None
+        if auth.signature:
+            return f"{scheme} signed", scheme, None
+        return scheme, scheme, None
+    return "no credentials", None, None
+
+
+def _describe_answer(r: SipMessage) -> str:
+    status = f"{r.status} {r.reason}".strip()
+    if r.status in (401, 407):
+        for auth, token, _problem in decoded_tokens(r):
+            if isinstance(token, NtlmChallenge):
+                return f"{r.status} NTLM CHALLENGE"
+            if token is not None and auth.kind == "challenge":
+                return f"{r.status} {auth.scheme} handshake"
+        schemes = _schemes(r)
+        if schemes:
+            return f"{r.status} offers " + ", ".join(schemes)
+    if r.status == 301 or r.status == 302:
+        contact = r.contact
+        if contact:
+            return f"{status} to {contact[0].uri_text}"
+    return status
+
+
+def _failure(final: SipMessage | None, last_sent: str, trips: list[RoundTrip]) -> str | None:
+    if final is None:
+        return "no answer from the registrar"
+    status = final.status or 0
+    if status < 300:
+        return None
+    diags = diagnostics_of(final)
+    detail = ""
+    if diags:
+        d = diags[0]
+        detail = f" (ms-diagnostics {d.code}" + (f' "{d.reason}"' if d.reason else "") + ")"
+        meaning = d.meaning
+        if d.code == 1013:
+            return f"{status}: clock skew between client and server{detail}"
+        if meaning and status not in (401, 407):
+            return f"{status}: {meaning}{detail}"
+    if status in (401, 407):
+        if "AUTHENTICATE" in last_sent:
+            return f"{status} after AUTHENTICATE: wrong password or clock skew{detail}"
+        if "AP-REQ" in last_sent:
+            return f"{status} after Kerberos ticket: ticket rejected (SPN, clock or keys){detail}"
+        if last_sent == "no credentials":
+            return f"{status}: the client never answered the challenge{detail}"
+        return f"{status} while authenticating{detail}"
+    words = {
+        403: "forbidden: user not enabled for SIP or not allowed here",
+        404: "user not found",
+        408: "request timed out",
+        480: "temporarily unavailable (home pool unreachable?)",
+        500: "server error",
+        503: "service unavailable (server busy or pool down)",
+        504: "server timeout (next hop unreachable)",
+    }.get(status, f"rejected with {status} {final.reason or ''}".rstrip())
+    return f"{status}: {words}{detail}" if not words.startswith("rejected") else words + detail
+
+
+def analyze_registration(session: Session, others: list[Session] | None = None) -> Registration:
+    """Summarise one registration session (``others``: every session, for follow-ups)."""
+    reg = Registration(call_id=session.call_id, user=session.from_uri, outcome="in progress")
+    final_msg: SipMessage | None = None
+    last_sent = "no credentials"
+    for t in session.transactions:
+        if t.method != "REGISTER" or t.request is None:
+            continue
+        req = t.request
+        sent, scheme, _token = _describe_sent(req)
+        last_sent = sent
+        if scheme and reg.scheme_chosen is None:
+            reg.scheme_chosen = scheme
+        elif scheme:
+            reg.scheme_chosen = scheme
+        for _auth, token, _p in decoded_tokens(req):
+            if isinstance(token, NtlmAuthenticate):
+                reg.identity = token.identity
+                reg.workstation = token.workstation or None
+            elif isinstance(token, GssToken) and token.service:
+                reg.service = f"{token.service}@{token.realm}" if token.realm else token.service
+        from_ = req.from_
+        if from_ is not None and from_.epid:
+            reg.epid = from_.epid
+        for contact in req.contact:
+            inst = contact.params.get("+sip.instance")
+            if inst:
+                reg.instance = inst.strip("<>").removeprefix("urn:uuid:").lower()
+        if reg.user_agent is None:
+            reg.user_agent = req.header("User-Agent")
+        if req.expires == 0:
+            reg.outcome = "unregistering"
+        final = t.final
+        answer = _describe_answer(final) if final is not None else "no answer"
+        reg.round_trips.append(
+            RoundTrip(t.cseq, req.frame, sent, final.status if final is not None else None, answer)
+        )
+        if final is None:
+            final_msg = None
+            continue
+        final_msg = final
+        for s in _schemes(final):
+            if s not in reg.schemes_offered:
+                reg.schemes_offered.append(s)
+        if final.header("Server"):
+            reg.server = final.header("Server")
+        logon = final.header("ms-user-logon-data")
+        if logon is not None:
+            reg.remote = "remoteuser" in logon.lower()
+        if final.status is not None and 200 <= final.status < 300:
+            if reg.remote is None:
+                reg.remote = False
+            for contact in final.contact:
+                gruu = contact.params.get("gruu")
+                if gruu:
+                    reg.gruu = gruu
+                inst = contact.params.get("+sip.instance")
+                if inst and reg.instance is None:
+                    reg.instance = inst.strip("<>").removeprefix("urn:uuid:").lower()
+                if contact.expires is not None:
+                    reg.expires = contact.expires
+            if reg.expires is None:
+                reg.expires = final.expires
+    if final_msg is None:
+        reg.outcome = "no answer" if reg.round_trips else "in progress"
+    else:
+        status = final_msg.status or 0
+        if 200 <= status < 300:
+            reg.outcome = (
+                "unregistered"
+                if reg.outcome == "unregistering" or reg.expires == 0
+                else "registered"
+            )
+        elif status in (301, 302):
+            reg.outcome = "redirected"
+        else:
+            reg.outcome = "failed"
+    if reg.outcome in ("failed", "no answer"):
+        reg.failure = _failure(final_msg, last_sent, reg.round_trips)
+    reg.identity_consistent = _identity_consistent(reg)
+    reg.signatures = _signature_tally(session.messages)
+    if others is not None and reg.outcome == "registered":
+        reg.follow_ups = _follow_ups(session, others)
+    return reg
+
+
+def _identity_consistent(reg: Registration) -> bool | None:
+    """epid → +sip.instance → GRUU must name one endpoint ([MS-SIPAE] 3.3.5.2)."""
+    verdicts = []
+    if reg.epid and reg.instance:
+        verdicts.append(epid_to_instance(reg.epid) == reg.instance)
+    if reg.instance and reg.gruu and "opaque=" in reg.gruu:
+        opaque = reg.gruu.split("opaque=", 1)[1].split(";", 1)[0]
+        from_gruu = instance_from_gruu_opaque(opaque)
+        if from_gruu is not None:
+            verdicts.append(from_gruu == reg.instance)
+    if not verdicts:
+        return None
+    return all(verdicts)
+
+
+def _signature_tally(messages: list[SipMessage]) -> str | None:
+    valid = invalid = 0
+    for m in messages:
+        check = auth_check(m)
+        if check is None:
+            continue
+        if check.signature is True:
+            valid += 1
+        elif check.signature is False:
+            invalid += 1
+        if check.proof is False:
+            invalid += 1
+    if not valid and not invalid:
+        return None
+    parts = []
+    if valid:
+        parts.append(f"{valid} valid")
+    if invalid:
+        parts.append(f"{invalid} invalid")
+    return ", ".join(parts)
+
+
+_FOLLOW_CACHE: dict[int, tuple[list[Session], dict[str | None, list[tuple[float, str]]]]] = {}
+
+
+def _follow_index(others: list[Session]) -> dict[str | None, list[tuple[float, str]]]:
+    """From URI → (start, "SUBSCRIBE event → status") of every follow-up subscription, built
+    once per session list (analysing each registration must not rescan every session)."""
+    cached = _FOLLOW_CACHE.get(id(others))
+    if cached is not None and cached[0] is others:
+        return cached[1]
+    index: dict[str | None, list[tuple[float, str]]] = {}
+    for s in others:
+        first = s.first_request
+        if first is None or first.method != "SUBSCRIBE":
+            continue
+        event = (first.header("Event") or "").split(";", 1)[0].strip()
+        if event.lower() not in _FOLLOW_EVENTS:
+            continue
+        status = next((t.final_status for t in s.transactions if t.request is first), None)
+        what = f"SUBSCRIBE {event} → {status if status is not None else 'no answer'}"
+        index.setdefault(s.from_uri, []).append((s.start or 0.0, what))
+    _FOLLOW_CACHE.clear()  # one list at a time: keeps the cache from growing
+    _FOLLOW_CACHE[id(others)] = (others, index)
+    return index
+
+
+def _follow_ups(session: Session, others: list[Session]) -> list[str]:
+    """Subscriptions the same user makes after signing in (provisioning, roaming, ...)."""
+    start = session.start or 0.0
+    found = _follow_index(others).get(session.from_uri, [])
+    return [what for when, what in found if when >= start][:10]
+
+
+def registrations(sessions: list[Session]) -> list[Registration]:
+    """Every registration session analysed, in capture order."""
+    return [analyze_registration(s, sessions) for s in sessions if s.kind == "registration"]

@@ -1,0 +1,323 @@
+"""One readable line for each XML body Lync sends (presence, roaming, provisioning, C3P, ...).
+
+Bodies are parsed with defusedxml (no entities, no DTD tricks) and only up to
+:data:`MAX_XML_BYTES`; anything that does not parse gives a short "not well-formed" note
+instead of an exception. The summary is what the ladder shows; ``-v`` prints the body itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from xml.etree.ElementTree import Element
+
+from defusedxml import ElementTree as _safe_et
+
+__all__ = ["MAX_XML_BYTES", "availability_name", "summarize_xml"]
+
+MAX_XML_BYTES = 256 * 1024
+"""Larger XML bodies are not parsed (a bound against hostile input)."""
+
+_AVAILABILITY = (
+    (3000, 4499, "Available"),
+    (4500, 5999, "Available (idle)"),
+    (6000, 7499, "Busy"),
+    (7500, 8999, "Busy (idle)"),
+    (9000, 11999, "Do not disturb"),
+    (12000, 14999, "Be right back"),
+    (15000, 17999, "Away"),
+    (18000, 1 << 31, "Offline"),
+)
+
+
+def availability_name(value: int) -> str | None:
+    """Name of an aggregate availability number ([MS-PRES] ranges; below 3000 unnamed)."""
+    for low, high, name in _AVAILABILITY:
+        if low <= value <= high:
+            return name
+    return None
+
+
+def _local(tag: object) -> str:
+    text = tag if isinstance(tag, str) else ""
+    return text.rsplit("}", 1)[-1]
+
+
+def _children(el: Element, name: str) -> Iterator[Element]:
+    for child in el.iter():
+        if _local(child.tag) == name:
+            yield child
+
+
+def _first_text(el: Element, name: str) -> str | None:
+    for child in _children(el, name):
+        text = (child.text or "").strip()
+        if text:
+            return text
+    return None
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _list(items: list[str], limit: int = 6) -> str:
+    if len(items) <= limit:
+        return ", ".join(items)
+    return ", ".join(items[:limit]) + f" +{len(items) - limit} more"
+
+
+def _state(el: Element) -> str | None:
+    avail = _first_text(el, "availability")
+    if avail is None:  # tolerate availability written as an attribute
+        for st in _children(el, "state"):
+            avail = st.get("availability")
+            if avail:
+                break
+    parts = []
+    if avail and avail.isascii() and avail.isdigit() and len(avail) < 10:
+        name = availability_name(int(avail))
+        parts.append(f"{name} ({avail})" if name else avail)
+    activity = None
+    for act in _children(el, "activity"):
+        activity = act.get("token") or (act.text or "").strip() or None
+        if activity:
+            break
+    if activity:
+        parts.append(activity)
+    return " ".join(parts) or None
+
+
+def _category_text(cat: Element) -> str:
+    name = cat.get("name") or cat.get("categoryName") or "?"
+    if cat.get("expires") == "0":  # a publication with expires="0" deletes the category
+        return f"{name} (removed)"
+    if name == "state":
+        state = _state(cat)
+        return f"state {state}" if state else "state"
+    if name == "note":
+        body = _first_text(cat, "body")
+        return f'note "{_shorten(body, 40)}"' if body else "note"
+    if name == "device":
+        caps = [c for c in ("text", "audio", "video") if any(True for _ in _children(cat, c))]
+        return "device" + (f" ({'/'.join(caps)})" if caps else "")
+    return name
+
+
+def _publish(root: Element) -> str:
+    cats = [_category_text(p) for p in _children(root, "publication")]
+    return "presence publish: " + (_list(cats) if cats else "nothing")
+
+
+def _categories(root: Element) -> str:
+    uri = root.get("uri")
+    cats = [_category_text(c) for c in _children(root, "category")]
+    head = f"presence of {uri}" if uri else "presence categories"
+    return f"{head}: " + (_list(cats) if cats else "none")
+
+
+def _roaming_list(root: Element) -> str:
+    kinds = [r.get("type") or "?" for r in _children(root, "roaming")]
+    return "roaming-self request: " + (_list(kinds) if kinds else "nothing")
+
+
+def _roaming_data(root: Element) -> str:
+    cats = len(list(_children(root, "category")))
+    containers = len(list(_children(root, "container")))
+    subscribers = len(list(_children(root, "subscriber")))
+    return f"roaming-self: {cats} categories, {containers} containers, {subscribers} subscribers"
+
+
+def _provisioning(root: Element) -> str:
+    groups = [
+        g.get("name") or "?"
+        for g in root.iter()
+        if _local(g.tag) in ("provisioningGroup", "provisionGroup")
+    ]
+    what = "request" if _local(root.tag) == "provisioningGroupList" else "groups"
+    extra = ""
+    for g in root.iter():
+        if _local(g.tag) == "provisionGroup" and g.get("name") == "ServerConfiguration":
+            focus = _first_text(g, "focusFactoryUri")
+            if focus:
+                extra = f"; focus factory {focus}"
+    return f"provisioning {what}: " + (_list(groups) if groups else "none") + extra
+
+
+def _c3p(root: Element) -> str:
+    kind = _local(root.tag)
+    command = next((_local(c.tag) for c in root), "?")
+    req_id = root.get("requestId")
+    text = f"C3P {command} {kind}" + (f" #{req_id}" if req_id else "")
+    code = root.get("code")
+    if code:
+        text += f": {code}"
+        reason = root.get("reason")
+        if reason:
+            text += f" ({reason})"
+    target = root.get("to")
+    if kind == "request" and target:
+        text += f" to {target}"
+    if kind == "response" and code == "success":
+        for info in _children(root, "conference-info"):
+            entity = info.get("entity")
+            if entity:
+                text += f", focus {entity}"
+                break
+    return text
+
+
+def _conference_info(root: Element) -> str:
+    state = root.get("state")
+    version = root.get("version")
+    users = list(_children(root, "user"))
+    subject = _first_text(root, "subject")
+    text = "conference-info" + (f" {state}" if state else "") + (f" v{version}" if version else "")
+    text += f": {len(users)} user{'s' if len(users) != 1 else ''}"
+    if subject:
+        text += f', subject "{_shorten(subject, 40)}"'
+    locked = _first_text(root, "locked")
+    if locked == "true":
+        text += ", locked"
+    return text
+
+
+def _conf_invite(root: Element) -> str:
+    focus = _first_text(root, "focus-uri")
+    subject = _first_text(root, "subject")
+    text = "conference invitation"
+    if focus:
+        text += f" to {focus}"
+    if subject:
+        text += f' "{_shorten(subject, 40)}"'
+    return text
+
+
+def _batch_sub(root: Element) -> str:
+    resources = [r.get("uri") or "?" for r in _children(root, "resource")]
+    cats = [c.get("name") or "?" for c in _children(root, "category")]
+    text = f"batch subscribe {len(resources)} contact{'s' if len(resources) != 1 else ''}"
+    if cats:
+        text += " for " + _list(cats)
+    return text
+
+
+def _imdn(root: Element) -> str:
+    out = []
+    for rec in _children(root, "recipient"):
+        status = _first_text(rec, "status") or "?"
+        out.append(f"{rec.get('uri') or '?'} {status}")
+    return "IM delivery: " + (_list(out) if out else "no recipients")
+
+
+def _keyboard(root: Element) -> str:
+    for st in _children(root, "status"):
+        value = st.get("status")
+        if value == "type":
+            return "typing"
+        if value == "idle":
+            return "stopped typing"
+        if value:
+            return f"keyboard {value}"
+    return "keyboard activity"
+
+
+def _multiparty(root: Element) -> str:
+    child = next((c for c in root), None)
+    if child is None:
+        return "multiparty action"
+    name = _local(child.tag)
+    uri = child.get("uri")
+    allow = child.get("allow")
+    return f"multiparty {name}" + (f" {uri}" if uri else "") + (f" allow={allow}" if allow else "")
+
+
+def _pidf(root: Element) -> str:
+    basic = _first_text(root, "basic")
+    entity = root.get("entity")
+    return "pidf" + (f" {entity}" if entity else "") + (f": {basic}" if basic else "")
+
+
+def _msrtc_pidf(root: Element) -> str:
+    uri = root.get("uri")
+    avail = None
+    for a in _children(root, "availability"):
+        avail = a.get("aggregate")
+        break
+    text = "presentity" + (f" {uri}" if uri else "")
+    if avail and avail.isascii() and avail.isdigit() and len(avail) < 10:
+        name = availability_name(int(avail))
+        text += f": {name or avail}"
+    return text
+
+
+def _iscomposing(root: Element) -> str:
+    state = _first_text(root, "state")
+    return "composing: " + (state or "?")
+
+
+def _rlmi(root: Element) -> str:
+    resources = len(list(_children(root, "resource")))
+    return f"resource list: {resources} resources"
+
+
+def _soap(root: Element) -> str:
+    for el in root.iter():
+        if _local(el.tag) == "Body":
+            child = next((c for c in el), None)
+            if child is not None:
+                return f"SOAP {_local(child.tag)}"
+    return "SOAP"
+
+
+_BY_ROOT = {
+    "publish": _publish,
+    "categories": _categories,
+    "roamingList": _roaming_list,
+    "roamingData": _roaming_data,
+    "provisioningGroupList": _provisioning,
+    "provisionGroupList": _provisioning,
+    "request": _c3p,
+    "response": _c3p,
+    "conference-info": _conference_info,
+    "Conferencing": _conf_invite,
+    "batchSub": _batch_sub,
+    "imdn": _imdn,
+    "KeyboardActivity": _keyboard,
+    "action": _multiparty,
+    "presence": _pidf,
+    "presentity": _msrtc_pidf,
+    "isComposing": _iscomposing,
+    "list": _rlmi,
+    "Envelope": _soap,
+}
+
+
+def parse_xml(body: bytes) -> Element | None:
+    """The root element, or None when too large or not well-formed (never raises)."""
+    if not body or len(body) > MAX_XML_BYTES:
+        return None
+    try:
+        root = _safe_et.fromstring(body)
+    except Exception:  # noqa: BLE001 - defusedxml and expat raise many types; all mean "no"
+        return None
+    return root if isinstance(root, Element) else None
+
+
+def summarize_xml(content_type: str | None, body: bytes) -> str | None:
+    """One line for an XML body, or None when the body is not XML we know."""
+    ctype = (content_type or "").lower()
+    if not body or not ("xml" in ctype or ctype.endswith("+xml") or body.lstrip()[:1] == b"<"):
+        return None
+    if len(body) > MAX_XML_BYTES:
+        return f"XML of {len(body)} bytes not parsed (over {MAX_XML_BYTES})"
+    root = parse_xml(body)
+    if root is None:
+        return "XML not well-formed"
+    summarize = _BY_ROOT.get(_local(root.tag))
+    if summarize is None:
+        return None
+    try:
+        return summarize(root)
+    except (ValueError, TypeError, AttributeError):
+        return None

@@ -1,0 +1,130 @@
+"""One-line summaries of Lync XML bodies; hostile XML (entities, huge, broken) never raises."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lyncdump.sip.xmlbody import MAX_XML_BYTES, availability_name, summarize_xml
+
+
+def test_availability_ranges() -> None:
+    assert [availability_name(n) for n in (3500, 4500, 6500, 7500, 9500, 12500, 15500, 18500)] == [
+        "Available",
+        "Available (idle)",
+        "Busy",
+        "Busy (idle)",
+        "Do not disturb",
+        "Be right back",
+        "Away",
+        "Offline",
+    ]
+    assert availability_name(100) is None
+
+
+CASES = [
+    (
+        "application/msrtc-category-publish+xml",
+        '<publish xmlns="http://schemas.microsoft.com/2006/09/sip/rich-presence"><publications uri="sip:a@b">'  # noqa: E501
+        '<publication categoryName="state" instance="0" container="2" version="1" expireType="endpoint">'  # noqa: E501
+        '<state xmlns="http://schemas.microsoft.com/2006/09/sip/state"><availability>6500</availability>'
+        '<activity token="in-a-meeting"/></state></publication>'
+        '<publication categoryName="note" instance="0" container="400" version="1" expires="0"/></publications></publish>',  # noqa: E501
+        "presence publish: state Busy (6500) in-a-meeting, note (removed)",
+    ),
+    (
+        "application/msrtc-event-categories+xml",
+        '<categories xmlns="http://schemas.microsoft.com/2006/09/sip/categories" uri="sip:bob@contoso.com">'  # noqa: E501
+        '<category name="state"><state><availability>18000</availability></state></category>'
+        '<category name="contactCard"/></categories>',
+        "presence of sip:bob@contoso.com: state Offline (18000), contactCard",
+    ),
+    (
+        "application/cccp+xml",
+        '<response xmlns="urn:ietf:params:xml:ns:cccp" requestId="7" code="failure" reason="notAuthorized">'  # noqa: E501
+        "<addUser/></response>",
+        "C3P addUser response #7: failure (notAuthorized)",
+    ),
+    (
+        "application/ms-imdn+xml",
+        '<imdn xmlns="http://schemas.microsoft.com/rtc/2005/08/imdn"><message-id>1</message-id>'
+        '<recipient uri="sip:bob@contoso.com"><status>503</status></recipient></imdn>',
+        "IM delivery: sip:bob@contoso.com 503",
+    ),
+    (
+        "application/xml",
+        '<action xmlns="http://schemas.microsoft.com/sip/multiparty/"><RequestRM uri="sip:a@b" bid="3"/></action>',  # noqa: E501
+        "multiparty RequestRM sip:a@b",
+    ),
+    (
+        "application/xml",
+        '<KeyboardActivity><status status="idle"/></KeyboardActivity>',
+        "stopped typing",
+    ),
+    (
+        "application/im-iscomposing+xml",
+        '<isComposing xmlns="urn:ietf:params:xml:ns:im-iscomposing"><state>active</state></isComposing>',  # noqa: E501
+        "composing: active",
+    ),
+    (
+        "application/pidf+xml",
+        '<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:b@c"><tuple id="t"><status><basic>open</basic></status></tuple></presence>',  # noqa: E501
+        "pidf sip:b@c: open",
+    ),
+    (
+        "text/xml+msrtc.pidf",
+        '<presentity uri="sip:b@c"><availability aggregate="15000"/></presentity>',
+        "presentity sip:b@c: Away",
+    ),
+    (
+        "application/ms-conf-invite+xml",
+        '<Conferencing version="2.0"><focus-uri>sip:a@b;gruu;opaque=app:conf:focus:id:X</focus-uri>'
+        "<subject>Weekly</subject></Conferencing>",
+        'conference invitation to sip:a@b;gruu;opaque=app:conf:focus:id:X "Weekly"',
+    ),
+    (
+        "application/SOAP+xml",
+        '<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/"><SOAP-ENV:Body>'
+        '<m:setPresence xmlns:m="http://schemas.microsoft.com/winrtc/2002/11/sip"/></SOAP-ENV:Body></SOAP-ENV:Envelope>',
+        "SOAP setPresence",
+    ),
+    ("application/xml", "<unknownRoot/>", None),
+    ("text/plain", "hello", None),
+    ("application/xml", "<broken", "XML not well-formed"),
+]
+
+
+def test_summaries() -> None:
+    for ctype, body, expected in CASES:
+        assert summarize_xml(ctype, body.encode()) == expected, body
+
+
+def test_entities_and_dtds_are_refused() -> None:
+    bomb = (
+        '<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+        "<categories>&b;</categories>"
+    )
+    assert summarize_xml("application/xml", bomb.encode()) == "XML not well-formed"
+    ext = '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><imdn>&x;</imdn>'
+    assert summarize_xml("application/xml", ext.encode()) == "XML not well-formed"
+
+
+def test_size_bound() -> None:
+    big = b"<categories>" + b" " * MAX_XML_BYTES + b"</categories>"
+    assert (
+        summarize_xml("application/xml", big)
+        == f"XML of {len(big)} bytes not parsed (over {MAX_XML_BYTES})"
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_random_bytes(data: bytes) -> None:
+    summarize_xml("application/xml", data)
+    summarize_xml("application/cccp+xml", b"<request>" + data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from([c[1] for c in CASES]), st.integers(min_value=0, max_value=400))
+def test_truncated_bodies(body: str, n: int) -> None:
+    summarize_xml("application/xml", body.encode()[:n])
