@@ -1,0 +1,818 @@
+"""One TLS connection, passively: both directions' bytes in, application plaintext out.
+
+Sans-IO like the rest: :class:`TlsSession` is fed each direction's reassembled TCP bytes
+(``receive_data``) and collects decrypted application data in ``plaintext`` for the caller to
+drain, a :class:`TlsSummary` of the handshake, and defects (bad records, failed MACs/tags).
+
+Key schedule facts used: TLS 1.0/1.1 PRF (MD5 ⊕ SHA-1) and TLS 1.2 PRF (RFC 5246 §5), master
+secret and extended master secret (RFC 7627), key block order (RFC 5246 §6.3), CBC with
+implicit IV chaining (TLS 1.0) or explicit IV (1.1+), encrypt-then-MAC (RFC 7366), AEAD nonces
+(RFC 5288 GCM, RFC 6655 CCM, RFC 7905 ChaCha20-Poly1305), TLS 1.3 HKDF-Expand-Label, record
+nonce, inner content type and key update (RFC 8446 §7, §5.2-5.3, §4.6.3).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import MalformedError
+from ..model import Defect
+from .handshake import (
+    CERTIFICATE,
+    CLIENT_HELLO,
+    CLIENT_KEY_EXCHANGE,
+    FINISHED,
+    HELLO_REQUEST,
+    KEY_UPDATE,
+    NEW_SESSION_TICKET,
+    SERVER_HELLO,
+    CertificateSummary,
+    ClientHello,
+    HandshakeAssembler,
+    ServerHello,
+    parse_certificate,
+    parse_client_hello,
+    parse_new_session_ticket,
+    parse_rsa_client_key_exchange,
+    parse_server_hello,
+    summarize_certificate,
+    version_name,
+)
+from .keys import TlsKeys
+from .records import (
+    ALERT,
+    APPLICATION_DATA,
+    CHANGE_CIPHER_SPEC,
+    HANDSHAKE,
+    RecordReader,
+    TlsRecord,
+)
+from .suites import SUITES, CipherSuite, suite_name
+
+#: Bound on the handshake transcript kept for the extended master secret (RFC 7627).
+MAX_TRANSCRIPT = 512 * 1024
+
+#: After this many records in a row fail their MAC/tag check, a direction stops trying.
+MAX_FAILURES_IN_A_ROW = 8
+
+ALERT_NAMES = {
+    0: "close_notify",
+    10: "unexpected_message",
+    20: "bad_record_mac",
+    22: "record_overflow",
+    40: "handshake_failure",
+    42: "bad_certificate",
+    43: "unsupported_certificate",
+    44: "certificate_revoked",
+    45: "certificate_expired",
+    46: "certificate_unknown",
+    47: "illegal_parameter",
+    48: "unknown_ca",
+    49: "access_denied",
+    50: "decode_error",
+    51: "decrypt_error",
+    70: "protocol_version",
+    71: "insufficient_security",
+    80: "internal_error",
+    86: "inappropriate_fallback",
+    90: "user_canceled",
+    100: "no_renegotiation",
+    109: "missing_extension",
+    110: "unsupported_extension",
+    112: "unrecognized_name",
+    116: "certificate_required",
+    120: "no_application_protocol",
+}
+
+KEYLOG_HINT = "a key log (--keylog, SSLKEYLOGFILE, pcapng Decryption Secrets)"
+RSA_HINT = KEYLOG_HINT + " or the server's RSA private key (--rsa-key)"
+
+
+class _BadRecord(Exception):
+    """A record that did not decrypt or authenticate (internal: becomes a defect)."""
+
+
+# -- key derivation --------------------------------------------------------------------------
+def _p_hash(secret: bytes, seed: bytes, length: int, hashname: str) -> bytes:
+    out = bytearray()
+    a = seed
+    while len(out) < length:
+        a = hmac.digest(secret, a, hashname)
+        out += hmac.digest(secret, a + seed, hashname)
+    return bytes(out[:length])
+
+
+def prf(version: int, hashname: str, secret: bytes, label: bytes, seed: bytes, n: int) -> bytes:
+    """The TLS PRF: P_<hash> for TLS 1.2, P_MD5 ⊕ P_SHA1 over the split secret before."""
+    if version >= 0x0303:
+        return _p_hash(secret, label + seed, n, hashname)
+    half = (len(secret) + 1) // 2
+    md5 = _p_hash(secret[:half], label + seed, n, "md5")
+    sha = _p_hash(secret[len(secret) - half :], label + seed, n, "sha1")
+    return (int.from_bytes(md5, "big") ^ int.from_bytes(sha, "big")).to_bytes(n, "big")
+
+
+def _session_hash(version: int, hashname: str, transcript: bytes) -> bytes:
+    if version >= 0x0303:
+        return hashlib.new(hashname, transcript).digest()
+    return hashlib.md5(transcript).digest() + hashlib.sha1(transcript).digest()
+
+
+def hkdf_expand_label(secret: bytes, label: bytes, context: bytes, n: int, hashname: str) -> bytes:
+    """RFC 8446 §7.1 HKDF-Expand-Label (HKDF-Expand of RFC 5869 over the HkdfLabel info)."""
+    full = b"tls13 " + label
+    info = n.to_bytes(2, "big") + bytes([len(full)]) + full + bytes([len(context)]) + context
+    out = bytearray()
+    block = b""
+    counter = 1
+    while len(out) < n:
+        block = hmac.digest(secret, block + info + bytes([counter]), hashname)
+        out += block
+        counter += 1
+    return bytes(out[:n])
+
+
+def _aead(suite: CipherSuite, key: bytes) -> Any:
+    from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20Poly1305
+
+    if suite.mode == "GCM":
+        return AESGCM(key)
+    if suite.mode == "CCM":
+        return AESCCM(key, tag_length=16)
+    if suite.mode == "CCM8":
+        return AESCCM(key, tag_length=8)
+    return ChaCha20Poly1305(key)
+
+
+def _block_algorithm(suite: CipherSuite, key: bytes) -> Any:
+    from cryptography.hazmat.primitives.ciphers import algorithms
+
+    if suite.cipher == "AES":
+        return algorithms.AES(key)
+    try:
+        from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+    except ImportError:  # cryptography < 43
+        TripleDES = algorithms.TripleDES  # type: ignore[attr-defined,misc]  # noqa: N806
+    return TripleDES(key)
+
+
+def _rc4(key: bytes) -> Any:
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+
+    try:
+        from cryptography.hazmat.decrepit.ciphers.algorithms import ARC4
+    except ImportError:  # cryptography < 43
+        ARC4 = algorithms.ARC4  # type: ignore[attr-defined,misc]  # noqa: N806
+    return Cipher(ARC4(key), mode=None).decryptor()
+
+
+# -- record protection, one object per direction and key epoch --------------------------------
+class _ReadState:
+    """Decrypts and authenticates the records of one direction under one set of keys."""
+
+    __slots__ = ("seq",)
+
+    def __init__(self) -> None:
+        self.seq = 0
+
+    def open(self, rec: TlsRecord) -> tuple[int, bytes]:
+        raise NotImplementedError
+
+
+class _Tls13State(_ReadState):
+    __slots__ = ("suite", "secret", "aead", "iv")
+
+    def __init__(self, suite: CipherSuite, secret: bytes) -> None:
+        super().__init__()
+        self.suite = suite
+        self.secret = secret
+        h = suite.prf_hash
+        self.aead = _aead(suite, hkdf_expand_label(secret, b"key", b"", suite.key_size, h))
+        self.iv = hkdf_expand_label(secret, b"iv", b"", 12, h)
+
+    def open(self, rec: TlsRecord) -> tuple[int, bytes]:
+        nonce = (int.from_bytes(self.iv, "big") ^ self.seq).to_bytes(12, "big")
+        self.seq += 1  # a record that fails still used its sequence number
+        try:
+            inner = self.aead.decrypt(nonce, rec.fragment, rec.header)
+        except Exception:  # noqa: BLE001 - InvalidTag, or a fragment shorter than the tag
+            raise _BadRecord("AEAD tag check failed") from None
+        end = len(inner)
+        while end and inner[end - 1] == 0:
+            end -= 1
+        if not end:
+            raise _BadRecord("TLS 1.3 record without a content type")
+        return inner[end - 1], inner[: end - 1]
+
+    def updated(self) -> _Tls13State:
+        h = self.suite.prf_hash
+        size = hashlib.new(h).digest_size
+        return _Tls13State(self.suite, hkdf_expand_label(self.secret, b"traffic upd", b"", size, h))
+
+
+class _AeadState(_ReadState):
+    __slots__ = ("aead", "salt", "chacha", "tag")
+
+    def __init__(self, suite: CipherSuite, key: bytes, iv: bytes) -> None:
+        super().__init__()
+        self.aead = _aead(suite, key)
+        self.salt = iv
+        self.chacha = suite.mode == "POLY1305"
+        self.tag = 8 if suite.mode == "CCM8" else 16
+
+    def open(self, rec: TlsRecord) -> tuple[int, bytes]:
+        frag = rec.fragment
+        seq = self.seq
+        self.seq = seq + 1  # a record that fails still used its sequence number
+        if self.chacha:
+            nonce = (int.from_bytes(self.salt, "big") ^ seq).to_bytes(12, "big")
+            body = frag
+        else:
+            nonce = self.salt + frag[:8]
+            body = frag[8:]
+        size = len(body) - self.tag
+        if size < 0:
+            raise _BadRecord("AEAD record shorter than its tag")
+        aad = seq.to_bytes(8, "big") + rec.header[:3] + size.to_bytes(2, "big")
+        try:
+            plain = self.aead.decrypt(nonce, body, aad)
+        except Exception:  # noqa: BLE001 - InvalidTag
+            raise _BadRecord("AEAD tag check failed") from None
+        return rec.content_type, plain
+
+
+class _CbcState(_ReadState):
+    __slots__ = ("suite", "key", "mac_key", "iv", "explicit_iv", "etm", "block")
+
+    def __init__(
+        self, suite: CipherSuite, key: bytes, mac_key: bytes, iv: bytes, version: int, etm: bool
+    ) -> None:
+        super().__init__()
+        self.suite = suite
+        self.key = key
+        self.mac_key = mac_key
+        self.iv = iv
+        self.explicit_iv = version >= 0x0302
+        self.etm = etm
+        self.block = 16 if suite.cipher == "AES" else 8
+
+    def open(self, rec: TlsRecord) -> tuple[int, bytes]:
+        from cryptography.hazmat.primitives.ciphers import Cipher, modes
+
+        frag = rec.fragment
+        maclen = self.suite.mac_size
+        seq = self.seq.to_bytes(8, "big")
+        self.seq += 1
+        head = seq + rec.header[:3]
+        if self.etm:
+            if len(frag) < maclen:
+                raise _BadRecord("record shorter than its MAC")
+            body, mac = frag[: len(frag) - maclen], frag[len(frag) - maclen :]
+            want = hmac.digest(
+                self.mac_key, head + len(body).to_bytes(2, "big") + body, self.suite.mac
+            )
+            if not hmac.compare_digest(want, mac):
+                raise _BadRecord("record MAC check failed")
+            frag = body
+        block = self.block
+        if not frag or len(frag) % block:
+            raise _BadRecord(f"CBC record of {len(frag)} bytes, not whole blocks")
+        if self.explicit_iv:
+            iv, body = frag[:block], frag[block:]
+        else:
+            iv, body = self.iv, frag
+            self.iv = frag[-block:]
+        dec = Cipher(_block_algorithm(self.suite, self.key), modes.CBC(iv)).decryptor()
+        plain = dec.update(body) + dec.finalize()
+        if not plain:
+            raise _BadRecord("empty CBC record")
+        pad = plain[-1]
+        if self.etm:
+            if pad + 1 > len(plain) or plain[len(plain) - pad - 1 : -1] != bytes([pad]) * pad:
+                raise _BadRecord("bad CBC padding")
+            return rec.content_type, plain[: len(plain) - pad - 1]
+        if pad + 1 + maclen > len(plain) or plain[len(plain) - pad - 1 : -1] != bytes([pad]) * pad:
+            raise _BadRecord("bad CBC padding or record MAC")
+        end = len(plain) - pad - 1 - maclen
+        content, mac = plain[:end], plain[end : end + maclen]
+        want = hmac.digest(self.mac_key, head + end.to_bytes(2, "big") + content, self.suite.mac)
+        if not hmac.compare_digest(want, mac):
+            raise _BadRecord("record MAC check failed")
+        return rec.content_type, content
+
+
+class _StreamState(_ReadState):
+    """RC4 (state carried across records) or the NULL cipher; MAC after the content."""
+
+    __slots__ = ("suite", "decryptor", "mac_key")
+
+    def __init__(self, suite: CipherSuite, key: bytes, mac_key: bytes) -> None:
+        super().__init__()
+        self.suite = suite
+        self.decryptor = _rc4(key) if suite.cipher == "RC4" else None
+        self.mac_key = mac_key
+
+    def open(self, rec: TlsRecord) -> tuple[int, bytes]:
+        plain = self.decryptor.update(rec.fragment) if self.decryptor else rec.fragment
+        maclen = self.suite.mac_size
+        seq = self.seq.to_bytes(8, "big")
+        self.seq += 1
+        if len(plain) < maclen:
+            raise _BadRecord("record shorter than its MAC")
+        end = len(plain) - maclen
+        want = hmac.digest(
+            self.mac_key,
+            seq + rec.header[:3] + end.to_bytes(2, "big") + plain[:end],
+            self.suite.mac,
+        )
+        if not hmac.compare_digest(want, plain[end:]):
+            raise _BadRecord("record MAC check failed")
+        return rec.content_type, plain[:end]
+
+
+class _NoKeys(_ReadState):
+    """Encrypted, and no key for it: records are counted, not opened."""
+
+    __slots__ = ()
+
+
+_NO_KEYS = _NoKeys()
+
+
+def _states_from_master(
+    suite: CipherSuite,
+    version: int,
+    master: bytes,
+    client_random: bytes,
+    server_random: bytes,
+    etm: bool,
+) -> tuple[_ReadState, _ReadState]:
+    """Client-write and server-write read states from the key block."""
+    mac, key, iv = suite.mac_size, suite.key_size, suite.iv_size
+    if suite.mode == "CBC" and version >= 0x0302:
+        iv = 0
+    hashname = suite.prf_hash
+    block = prf(
+        version,
+        hashname,
+        master,
+        b"key expansion",
+        server_random + client_random,
+        2 * (mac + key + iv),
+    )
+    c_mac, s_mac = block[:mac], block[mac : 2 * mac]
+    at = 2 * mac
+    c_key, s_key = block[at : at + key], block[at + key : at + 2 * key]
+    at += 2 * key
+    c_iv, s_iv = block[at : at + iv], block[at + iv : at + 2 * iv]
+    if suite.aead:
+        return _AeadState(suite, c_key, c_iv), _AeadState(suite, s_key, s_iv)
+    if suite.mode == "CBC":
+        return (
+            _CbcState(suite, c_key, c_mac, c_iv, version, etm),
+            _CbcState(suite, s_key, s_mac, s_iv, version, etm),
+        )
+    return _StreamState(suite, c_key, c_mac), _StreamState(suite, s_key, s_mac)
+
+
+# -- the summary users see --------------------------------------------------------------------
+@dataclass(slots=True)
+class TlsSummary:
+    """The handshake of one TLS connection and how far decryption got."""
+
+    version: str | None = None
+    cipher_suite: str | None = None
+    sni: str | None = None
+    offered_suites: int = 0
+    certificate: CertificateSummary | None = None
+    resumed: bool = False
+    renegotiations: int = 0
+    decrypted: bool = False
+    key_source: str | None = None
+    rsa_key_exchange: bool = False
+    note: str | None = None
+    alerts: list[str] = field(default_factory=list)
+    records: int = 0
+    decrypted_records: int = 0
+    failed_records: int = 0
+    encrypted_bytes: int = 0
+    plaintext_bytes: int = 0
+    application: str | None = None
+
+    @property
+    def needs(self) -> str | None:
+        """Which kind of key would let lyncdump decode this connection (None when decrypted)."""
+        if self.decrypted and not self.failed_records:
+            return None
+        if self.version == "TLS 1.3":
+            return "a key log with the TLS 1.3 traffic secrets (--keylog, SSLKEYLOGFILE)"
+        return RSA_HINT if self.rsa_key_exchange else KEYLOG_HINT
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "version": self.version,
+            "cipher_suite": self.cipher_suite,
+            "sni": self.sni,
+            "certificate": self.certificate.to_dict() if self.certificate else None,
+            "resumed": self.resumed,
+            "renegotiations": self.renegotiations,
+            "decrypted": self.decrypted,
+            "key_source": self.key_source,
+            "needs": self.needs,
+            "note": self.note,
+            "alerts": list(self.alerts),
+            "records": self.records,
+            "decrypted_records": self.decrypted_records,
+            "failed_records": self.failed_records,
+            "encrypted_bytes": self.encrypted_bytes,
+            "plaintext_bytes": self.plaintext_bytes,
+            "application": self.application,
+        }
+
+
+# -- the session ------------------------------------------------------------------------------
+class TlsSession:
+    """Both directions of one TLS connection (direction 0 = client → server)."""
+
+    def __init__(self, keys: TlsKeys) -> None:
+        self.keys = keys
+        self.summary = TlsSummary()
+        self.defects: list[Defect] = []
+        #: (direction, plaintext, frame, ts) of application data, for the caller to drain.
+        self.plaintext: list[tuple[int, bytes, int, float]] = []
+        self._readers = (RecordReader(), RecordReader())
+        self._assemblers = (HandshakeAssembler(), HandshakeAssembler())
+        self._read: list[_ReadState | None] = [None, None]
+        self._pending: list[_ReadState | None] = [None, None]
+        self._next13: list[_Tls13State | None] = [None, None]
+        self._dead = [False, False]
+        self._failures = [0, 0]
+        self._client_hello: ClientHello | None = None
+        self._server_hello: ServerHello | None = None
+        self._suite: CipherSuite | None = None
+        self._version = 0
+        self._tls13 = False
+        self._transcript = bytearray()
+        self._encrypted_premaster: bytes | None = None
+        self._session_hash: bytes | None = None
+        self._master: bytes | None = None
+        self._finished = [False, False]
+        self._completed_handshakes = 0
+        self._rsa_mismatch = False
+        self._frame = 0
+
+    # -- input ------------------------------------------------------------------------------
+    def receive_data(self, direction: int, data: bytes, frame: int, ts: float) -> None:
+        if self._dead[direction]:
+            return
+        reader = self._readers[direction]
+        reader.receive_data(data, frame, ts)
+        self._frame = frame
+        while not self._dead[direction]:
+            try:
+                rec = reader.next_record()
+            except MalformedError as exc:
+                self._defect(frame, exc.offset, exc.reason)
+                self._dead[direction] = True
+                return
+            if rec is None:
+                return
+            self._record(direction, rec)
+
+    def receive_gap(self, direction: int, missing: int, frame: int, ts: float) -> None:
+        """Bytes lost in TCP: TLS cannot pick up again in this direction."""
+        if not self._dead[direction]:
+            self._dead[direction] = True
+            who = "client" if direction == 0 else "server"
+            self._defect(
+                frame,
+                None,
+                f"{missing} bytes missing in the {who}'s TLS stream: the rest of "
+                "it cannot be decrypted",
+            )
+
+    def _defect(self, frame: int, offset: int | None, reason: str) -> None:
+        if len(self.defects) < 1000:
+            self.defects.append(Defect(frame, "tls", offset, reason))
+
+    # -- records ----------------------------------------------------------------------------
+    def _record(self, d: int, rec: TlsRecord) -> None:
+        summary = self.summary
+        summary.records += 1
+        ctype = rec.content_type
+        if ctype == CHANGE_CIPHER_SPEC:
+            if not self._tls13:
+                self._change_cipher_spec(d)
+            return
+        state = self._read[d]
+        data = rec.fragment
+        if state is None:
+            if ctype == APPLICATION_DATA:
+                # Application data before any key: TLS 1.3 0-RTT early data we cannot open.
+                summary.encrypted_bytes += len(data)
+                return
+        elif state is _NO_KEYS:
+            summary.encrypted_bytes += len(data)
+            return
+        else:
+            summary.encrypted_bytes += len(data)
+            try:
+                ctype, data = state.open(rec)
+            except _BadRecord as exc:
+                if not self._try_next_epoch(d, rec):
+                    self._failed(d, rec, str(exc))
+                    return
+                ctype, data = self._last_opened
+            summary.decrypted_records += 1
+            summary.decrypted = True
+            self._failures[d] = 0
+        if ctype == HANDSHAKE:
+            self._handshake_bytes(d, data, rec.frame)
+        elif ctype == APPLICATION_DATA:
+            if data:
+                summary.plaintext_bytes += len(data)
+                self.plaintext.append((d, data, rec.frame, rec.ts))
+        elif ctype == ALERT and len(data) >= 2:
+            who = "client" if d == 0 else "server"
+            level = "fatal" if data[0] == 2 else "warning"
+            name = ALERT_NAMES.get(data[1], str(data[1]))
+            if len(summary.alerts) < 16:
+                summary.alerts.append(f"{who} {level} {name}")
+
+    _last_opened: tuple[int, bytes] = (0, b"")
+
+    def _try_next_epoch(self, d: int, rec: TlsRecord) -> bool:
+        """TLS 1.3: a record the handshake keys do not open may be the first under the
+        application keys (when the Finished that switches them was not readable)."""
+        nxt = self._next13[d]
+        if nxt is None or nxt is self._read[d]:
+            return False
+        try:
+            self._last_opened = nxt.open(rec)
+        except _BadRecord:
+            return False
+        self._read[d] = nxt
+        self._next13[d] = None
+        return True
+
+    def _failed(self, d: int, rec: TlsRecord, reason: str) -> None:
+        self.summary.failed_records += 1
+        self._failures[d] += 1
+        who = "client" if d == 0 else "server"
+        self._defect(rec.frame, rec.offset, f"{who} record does not decrypt: {reason}")
+        if self._failures[d] >= MAX_FAILURES_IN_A_ROW:
+            self._dead[d] = True
+            self._defect(
+                rec.frame,
+                None,
+                f"{who} TLS stream given up after "
+                f"{MAX_FAILURES_IN_A_ROW} records in a row that do not decrypt (wrong key?)",
+            )
+
+    def _change_cipher_spec(self, d: int) -> None:
+        if self._pending[d] is None:
+            self._find_keys(abbreviated=self._encrypted_premaster is None)
+        state = self._pending[d]
+        self._pending[d] = None
+        self._read[d] = state if state is not None else _NO_KEYS
+
+    # -- handshake --------------------------------------------------------------------------
+    def _handshake_bytes(self, d: int, data: bytes, frame: int) -> None:
+        try:
+            messages = self._assemblers[d].feed(data)
+        except MalformedError as exc:
+            self._defect(frame, exc.offset, exc.reason)
+            return
+        for mtype, body, raw in messages:
+            try:
+                self._handshake_message(d, mtype, body, raw)
+            except MalformedError as exc:
+                self._defect(frame, exc.offset, exc.reason)
+
+    def _handshake_message(self, d: int, mtype: int, body: bytes, raw: bytes) -> None:
+        if mtype == HELLO_REQUEST:
+            return
+        if mtype == CLIENT_HELLO and d == 0:
+            self._new_handshake(parse_client_hello(body), raw)
+            return
+        if not self._tls13 and len(self._transcript) + len(raw) <= MAX_TRANSCRIPT:
+            self._transcript += raw
+        if mtype == SERVER_HELLO and d == 1:
+            self._on_server_hello(parse_server_hello(body))
+        elif mtype == CERTIFICATE and d == 1:
+            chain = parse_certificate(body, self._tls13)
+            if chain:
+                self.summary.certificate = summarize_certificate(chain[0])
+        elif mtype == CLIENT_KEY_EXCHANGE and d == 0:
+            self._on_client_key_exchange(body)
+        elif mtype == NEW_SESSION_TICKET and d == 1:
+            ticket = parse_new_session_ticket(body, self._tls13)
+            if not self._tls13 and self._master is not None:
+                self.keys.remember(b"ticket:" + ticket, self._master)
+        elif mtype == FINISHED:
+            self._on_finished(d)
+        elif mtype == KEY_UPDATE and self._tls13:
+            state = self._read[d]
+            if isinstance(state, _Tls13State):
+                self._read[d] = state.updated()
+
+    def _new_handshake(self, hello: ClientHello, raw: bytes) -> None:
+        summary = self.summary
+        if self._server_hello is not None and not self._server_hello.is_retry_request:
+            if self._completed_handshakes:
+                summary.renegotiations += 1
+        retry = self._server_hello is not None and self._server_hello.is_retry_request
+        self._client_hello = hello
+        self._server_hello = None
+        self._transcript = bytearray(raw)
+        self._encrypted_premaster = None
+        self._session_hash = None
+        self._master = None
+        self._pending = [None, None]
+        self._finished = [False, False]
+        if not retry:
+            summary.sni = hello.sni or summary.sni
+            summary.offered_suites = len(hello.cipher_suites)
+
+    def _on_server_hello(self, hello: ServerHello) -> None:
+        self._server_hello = hello
+        if hello.is_retry_request:
+            return
+        summary = self.summary
+        self._version = version = hello.version
+        summary.version = version_name(version)
+        summary.cipher_suite = suite_name(hello.cipher_suite)
+        suite = self._suite = SUITES.get(hello.cipher_suite)
+        summary.rsa_key_exchange = suite is not None and suite.rsa_key_exchange
+        if version == 0x0304:
+            self._tls13 = True
+            self._transcript = bytearray()
+            self._start_tls13()
+            return
+        if version < 0x0301 or version > 0x0303:
+            summary.note = f"{version_name(version)} is not decrypted"
+            return
+        client = self._client_hello
+        if client is not None and hello.session_id and hello.session_id == client.session_id:
+            summary.resumed = True
+        self._find_keys(abbreviated=summary.resumed)
+
+    def _start_tls13(self) -> None:
+        suite, client = self._suite, self._client_hello
+        if client is None:
+            return
+        if suite is None:
+            self.summary.note = f"cipher suite {self.summary.cipher_suite} is not supported"
+            self._read = [_NO_KEYS, _NO_KEYS]
+            return
+        rnd = client.random
+        c_hs = self.keys.secret("CLIENT_HANDSHAKE_TRAFFIC_SECRET", rnd)
+        s_hs = self.keys.secret("SERVER_HANDSHAKE_TRAFFIC_SECRET", rnd)
+        c_app = self.keys.secret("CLIENT_TRAFFIC_SECRET_0", rnd)
+        s_app = self.keys.secret("SERVER_TRAFFIC_SECRET_0", rnd)
+        for d, hs, app in ((0, c_hs, c_app), (1, s_hs, s_app)):
+            self._next13[d] = _Tls13State(suite, app[0]) if app else None
+            if hs:
+                self._read[d] = _Tls13State(suite, hs[0])
+            elif app:
+                self._read[d] = self._next13[d]
+            else:
+                self._read[d] = _NO_KEYS
+        found = c_hs or c_app or s_hs or s_app
+        if found:
+            self.summary.key_source = found[1]
+        else:
+            self.summary.note = "no TLS 1.3 secrets for this client random in the keys given"
+
+    def _on_client_key_exchange(self, body: bytes) -> None:
+        suite = self._suite
+        if (
+            self._client_hello is not None
+            and self._server_hello is not None
+            and self._client_hello.extended_master_secret
+            and self._server_hello.extended_master_secret
+        ):
+            hashname = suite.prf_hash if suite is not None else "sha256"
+            self._session_hash = _session_hash(self._version, hashname, bytes(self._transcript))
+        if suite is not None and suite.rsa_key_exchange:
+            self._encrypted_premaster = parse_rsa_client_key_exchange(body, self._version)
+        self._find_keys(abbreviated=False)
+
+    def _on_finished(self, d: int) -> None:
+        if self._tls13:
+            nxt = self._next13[d]
+            if nxt is not None:
+                self._read[d] = nxt
+                self._next13[d] = None
+            elif self._read[d] is not None:
+                self._read[d] = _NO_KEYS
+        self._finished[d] = True
+        if all(self._finished):
+            self._completed_handshakes += 1
+            client, server = self._client_hello, self._server_hello
+            if self._master is not None and server is not None and server.session_id:
+                self.keys.remember(b"id:" + server.session_id, self._master)
+            if client is not None and client.session_ticket and self._master is not None:
+                self.keys.remember(b"ticket:" + client.session_ticket, self._master)
+
+    # -- keys (TLS 1.0-1.2) -----------------------------------------------------------------
+    def _find_keys(self, *, abbreviated: bool) -> None:
+        client, server, suite = self._client_hello, self._server_hello, self._suite
+        if client is None or server is None or self._tls13 or self._pending[0] is not None:
+            return
+        if suite is None:
+            self.summary.note = f"cipher suite {self.summary.cipher_suite} is not supported"
+            return
+        if self._master is None:
+            source = ""
+            found = self.keys.secret("CLIENT_RANDOM", client.random)
+            if found is not None:
+                self._master, source = found
+            elif self._encrypted_premaster is not None:
+                premaster, source = self._premaster(self._encrypted_premaster)
+                if premaster is not None:
+                    self._master = self._master_from_premaster(premaster)
+            elif abbreviated:
+                source = "resumed session"
+                self._master = (
+                    self.keys.resumed(b"id:" + server.session_id)
+                    if (server.session_id and server.session_id == client.session_id)
+                    else None
+                )
+                if self._master is None and client.session_ticket:
+                    self._master = self.keys.resumed(b"ticket:" + client.session_ticket)
+                if self._master is not None:
+                    self.summary.resumed = True
+            if self._master is None:
+                return
+            if self.summary.key_source is None:
+                self.summary.key_source = source
+            self.summary.note = None
+        etm = client.encrypt_then_mac and server.encrypt_then_mac and suite.mode == "CBC"
+        c_state, s_state = _states_from_master(
+            suite, self._version, self._master, client.random, server.random, etm
+        )
+        self._pending = [c_state, s_state]
+
+    def _premaster(self, encrypted: bytes) -> tuple[bytes | None, str]:
+        from_log = self.keys.rsa_premaster(encrypted)
+        if from_log is not None:
+            return from_log, "key log"
+        if not self.keys.rsa_keys:
+            return None, ""
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        cert = self.summary.certificate
+        cert_key = cert.public_key if cert is not None else None
+        client = self._client_hello
+        want_version = client.legacy_version.to_bytes(2, "big") if client else b""
+        for key in self.keys.rsa_keys:
+            if cert_key is not None and hasattr(cert_key, "public_numbers"):
+                if key.public_key().public_numbers() != cert_key.public_numbers():  # type: ignore[attr-defined]
+                    continue
+            try:
+                premaster = key.decrypt(encrypted, padding.PKCS1v15())  # type: ignore[attr-defined]
+            except ValueError:
+                continue
+            if len(premaster) == 48 and premaster[:2] == want_version:
+                return premaster, "RSA key"
+        self._rsa_mismatch = True
+        subject = f" ({cert.subject})" if cert is not None else ""
+        self.summary.note = f"the RSA key given is not this server's{subject}"
+        return None, ""
+
+    def _master_from_premaster(self, premaster: bytes) -> bytes:
+        client, server, suite = self._client_hello, self._server_hello, self._suite
+        assert client is not None and server is not None and suite is not None
+        if self._session_hash is not None:
+            return prf(
+                self._version,
+                suite.prf_hash,
+                premaster,
+                b"extended master secret",
+                self._session_hash,
+                48,
+            )
+        return prf(
+            self._version,
+            suite.prf_hash,
+            premaster,
+            b"master secret",
+            client.random + server.random,
+            48,
+        )
+
+    # -- end --------------------------------------------------------------------------------
+    def finish(self) -> None:
+        """End of capture: say why a connection with a handshake stayed unreadable."""
+        summary = self.summary
+        if summary.decrypted or summary.note is not None or summary.version is None:
+            return
+        if summary.encrypted_bytes:
+            if self.keys.empty:
+                summary.note = "no TLS keys given"
+            else:
+                summary.note = "no key for this session in the keys given"
