@@ -489,7 +489,7 @@ def lync_tcp() -> Builder:
     epid_contact = (
         'Contact: <sip:192.168.1.50:50123;transport=tcp;ms-opaque=d3470f2e1d>;methods="INVITE, MESSAGE, INFO, '
         'SUBSCRIBE, OPTIONS, BYE, CANCEL, NOTIFY, ACK, REFER, BENOTIFY";proxy=replace;'
-        '+sip.instance="<urn:uuid:0b5a1f4c-3c43-5b7a-9fd1-53e2bd2c2f0e>"'
+        '+sip.instance="<urn:uuid:47ab9ed0-c50a-5dfb-9760-41ab18d0ac14>"'
     )
     challenge = base64.b64encode(_ntlm_challenge()).decode()
     answer = base64.b64encode(_ntlm_authenticate()).decode()
@@ -549,7 +549,7 @@ To: <sip:alice@contoso.com>;tag=9B3D41E3B1C6F6F1B5E7DC8BA2A1C0F3
 Call-ID: 3c1b6b0e5f8d4e7a9c2d1f0e8b7a6c5d
 CSeq: 2 REGISTER
 {via}r2;received=192.168.1.50;ms-received-port=50123;ms-received-cid=1A2B00
-Contact: <sip:192.168.1.50:50123;transport=tcp;ms-opaque=d3470f2e1d>;expires=7200;+sip.instance="<urn:uuid:0b5a1f4c-3c43-5b7a-9fd1-53e2bd2c2f0e>";gruu="sip:alice@contoso.com;opaque=user:epid:TB9aC0M8elufDXH0vSwvDg;gruu"
+Contact: <sip:192.168.1.50:50123;transport=tcp;ms-opaque=d3470f2e1d>;expires=7200;+sip.instance="<urn:uuid:47ab9ed0-c50a-5dfb-9760-41ab18d0ac14>";gruu="sip:alice@contoso.com;opaque=user:epid:0J6rRwrF-12XYEGrGNCsFAAA;gruu"
 Expires: 7200
 presence-state: register-action="added"
 ms-user-logon-data: RemoteUser
@@ -634,7 +634,7 @@ a=accept-types:text/plain multipart/alternative image/gif text/rtf text/html app
 {im_head}
 CSeq: 1 INVITE
 Max-Forwards: 70
-Contact: <sip:alice@contoso.com;opaque=user:epid:TB9aC0M8elufDXH0vSwvDg;gruu>
+Contact: <sip:alice@contoso.com;opaque=user:epid:0J6rRwrF-12XYEGrGNCsFAAA;gruu>
 Supported: ms-dialog-route-set-update, ms-embedded-first-message, ms-delayed-accept, ms-renders-isf, ms-renders-gif, ms-renders-mime-alternative
 Ms-Conversation-ID: AdxQvQ4AGPiVFj5xQ0e2o0n8XJ0t8g==
 ms-text-format: text/plain; charset=UTF-8;msgr=WAAtAE0ATQBTAC0ASQBNAC0ARgBvAHIAbQBhAHQAOgAgAEYATgA9AFMAZQBnAG8AZQAlADIAMABVAEkAOwAgAEUARgA9ADsAIABDAE8APQAwADsAIABDAFMAPQAwADsAIABQAEYAPQAwAA0ACgANAAoADQA;ms-body={hello}

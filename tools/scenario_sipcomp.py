@@ -126,7 +126,7 @@ def conversation() -> list[tuple[int, bytes]]:
             extra=(
                 'Contact: <sip:192.168.1.50:51000;transport=tls;ms-opaque=d3470f2e1d>;methods="INVITE, '
                 'MESSAGE, INFO, SUBSCRIBE, OPTIONS, BYE, CANCEL, NOTIFY, ACK, REFER, BENOTIFY";proxy=replace;'
-                '+sip.instance="<urn:uuid:0b5a1f4c-3c43-5b7a-9fd1-53e2bd2c2f0e>"\n'
+                '+sip.instance="<urn:uuid:47ab9ed0-c50a-5dfb-9760-41ab18d0ac14>"\n'
                 "Supported: gruu-10, adhoclist, msrtc-event-categories, com.microsoft.msrtc.presence\n"
                 f"Event: registration\n{auth}"
             ),
