@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import io
 import socket
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -189,3 +190,24 @@ def sip(text: str) -> bytes:
     body_bytes = body.replace("\n", "\r\n").encode() if sep else b""
     head = head.replace("Content-Length: auto", f"Content-Length: {len(body_bytes)}")
     return head.replace("\n", "\r\n").encode() + b"\r\n\r\n" + body_bytes
+
+
+def pcapng_with_secrets(pcapng: bytes, keylog: bytes) -> bytes:
+    """``pcapng`` (one section, as Builder.pcapng_bytes writes it) with a Decryption Secrets
+    Block holding an NSS key log ("TLSK") inserted after its first Interface Description Block,
+    as ``editcap --inject-secrets`` does."""
+    endian = "<" if pcapng[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
+    pos = 0
+    while pos < len(pcapng):
+        btype, blen = struct.unpack_from(endian + "II", pcapng, pos)
+        pos += blen
+        if btype == 1:  # Interface Description Block
+            break
+    padded = keylog + b"\x00" * (-len(keylog) % 4)
+    total = 20 + len(padded)
+    block = (
+        struct.pack(endian + "IIII", 0x0000000A, total, 0x544C534B, len(keylog))
+        + padded
+        + struct.pack(endian + "I", total)
+    )
+    return pcapng[:pos] + block + pcapng[pos:]

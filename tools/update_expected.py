@@ -19,7 +19,8 @@ def expected_path(capture: Path, suffix: str) -> Path:
 
 
 def captures() -> list[Path]:
-    return sorted(p for p in CAPTURES.iterdir() if p.suffix in (".pcap", ".pcapng", ".cap", ".gz"))
+    inputs = (".pcap", ".pcapng", ".cap", ".gz", ".log", ".uccapilog")  # .log: Lync trace logs
+    return sorted(p for p in CAPTURES.iterdir() if p.suffix in inputs)
 
 
 def render(capture: Path, args: list[str]) -> str:

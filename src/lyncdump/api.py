@@ -13,17 +13,27 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from .analysis.ice import Allocation, IceSession
+from .analysis.im import Conversation, conversations
+from .analysis.registration import Registration, registrations
 from .analysis.sessions import Session, SessionBuilder
-from .capture import open_capture
 from .capture.netmon import NETMON_LINKTYPE_BASE
+from .capture.source import CaptureReader
+from .capture.tracelog import LogEvent, TraceLogReader, open_input, to_sip_message
 from .errors import CaptureError, MalformedError
-from .model import DefectLog, Endpoint
 from .media.pipeline import MediaPipeline
+from .media.srtp import parse_key as parse_srtp_key
+from .media.stats import StreamStats
+from .media.stun import StunMessage
+from .media.turn_tcp import detect as turn_tcp_framing
+from .model import DefectLog, Endpoint
 from .net.decode import SUPPORTED_LINKTYPES, PacketDecoder
 from .net.tcp import StreamClosed, StreamData, StreamGap, TcpConnection, TcpReassembler
 from .sip.framing import FramedMessage, SipStreamFramer
 from .sip.message import SipMessage, looks_like_sip, parse_message
 from .sipcomp.stream import DecodedPacket, NegotiationTracker, SipcompStreamDecoder
+from .tls.decrypt import TlsSession, TlsSummary
+from .tls.keys import TlsKeys, load_rsa_key, read_keylog
 
 Source = str | os.PathLike[str] | BinaryIO
 
@@ -41,6 +51,20 @@ class Options:
     max_defects: int = 10000
     progress: Callable[[int, float], None] | None = None
     progress_every: int = 8192
+    #: Passwords tried on STUN MESSAGE-INTEGRITY (besides ICE passwords learned from SDP).
+    stun_passwords: tuple[str, ...] = ()
+    #: TLS keys: an NSS key log file, and an RSA private key (PEM, DER or PKCS#12) with the
+    #: password that opens it; pcapng Decryption Secrets Blocks are always used (docs/tls.md).
+    keylog: str | os.PathLike[str] | None = None
+    rsa_key: str | os.PathLike[str] | None = None
+    rsa_key_password: str | None = field(default=None, repr=False)  # never shown
+    #: Remove IM text, credentials, auth tokens and keys from every message (``--redact``).
+    redact: bool = False
+    #: Check NTLMv2 proofs and SIP signatures with this password; never printed or kept.
+    ntlm_password: str | None = field(default=None, repr=False)
+    #: SRTP master keys (base64 of key || salt, as in ``a=crypto inline:``) tried on every
+    #: RTP/RTCP flow besides the keys of the call's SDP.
+    srtp_keys: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -56,6 +80,7 @@ class ConnectionSummary:
     compression_layout: str | None = None
     wire_bytes: int = 0
     plain_bytes: int = 0
+    tls: TlsSummary | None = None
 
     @property
     def compression_ratio(self) -> float | None:
@@ -93,12 +118,15 @@ class _Direction:
 
 
 class _ConnState:
-    __slots__ = ("dirs", "negotiation", "summary")
+    __slots__ = ("dirs", "negotiation", "summary", "tls", "plain", "encrypted")
 
-    def __init__(self, summary: ConnectionSummary) -> None:
+    def __init__(self, summary: ConnectionSummary, encrypted: bool = False) -> None:
         self.dirs = (_Direction(), _Direction())
         self.negotiation = NegotiationTracker()
         self.summary = summary
+        self.tls: TlsSession | None = None  # both directions of a TLS connection share it
+        self.plain: TcpConnection | None = None  # its decrypted side, with its own _ConnState
+        self.encrypted = encrypted  # True on that decrypted side: messages came over TLS
 
 
 class Capture:
@@ -109,14 +137,19 @@ class Capture:
     (truncated, unknown link type) keeps what was decoded before the error in ``error``.
     """
 
-    def __init__(self, source: Source, options: Options | None = None) -> None:
+    def __init__(self, source: Source | CaptureReader, options: Options | None = None) -> None:
         self.options = options or Options()
+        for key in self.options.srtp_keys:
+            parse_srtp_key(key)  # a key that cannot be used fails here, never printed
         if isinstance(source, (str, os.PathLike)):
             self.name = os.fspath(source)
         else:
             self.name = str(getattr(source, "name", "<stream>"))
-        self._reader = open_capture(source)
+        # A reader object (live capture) is used as given; a trace log is told by its content.
+        self._reader = source if isinstance(source, CaptureReader) else open_input(source)
         self.format: str = self._reader.format
+        #: Diagnostic and component records of a Lync trace log (empty for captures).
+        self.log_events: list[LogEvent] = []
         self.defects = DefectLog(self.options.max_defects)
         self.stats = Stats()
         self.connections: list[ConnectionSummary] = []
@@ -126,6 +159,11 @@ class Capture:
         self._done = False
         self._connections_seen: list[TcpConnection] = []
         self.media: MediaPipeline | None = None
+        try:
+            self.tls_keys = _tls_keys(self.options, getattr(self._reader, "secrets", None))
+        except BaseException:
+            self._reader.close()
+            raise
 
     # -- questions -------------------------------------------------------------------------
     def run(self) -> Capture:
@@ -133,10 +171,25 @@ class Capture:
         if not self._done:
             self._done = True
             try:
-                self._decode()
+                if isinstance(self._reader, TraceLogReader):
+                    self._decode_log(self._reader)
+                else:
+                    self._decode()
             finally:
                 self._reader.close()
+            self._ms_after_decode()
         return self
+
+    def _ms_after_decode(self) -> None:
+        """Steps that need every message: NTLM checks with the password, then redaction."""
+        if self.options.ntlm_password:
+            from .analysis.registration import verify_signatures
+
+            verify_signatures(self._messages, self.options.ntlm_password)
+        if self.options.redact:
+            from .render.redact import redact_messages
+
+            redact_messages(self._messages)
 
     def messages(self) -> list[SipMessage]:
         """Every SIP message, in capture order (by the frame that completed it)."""
@@ -152,6 +205,36 @@ class Capture:
                 builder.add(m)
             self._sessions = builder.sessions()
         return self._sessions
+
+    def registrations(self) -> list[Registration]:
+        """Each sign-in (REGISTER session) analysed: schemes, round trips, identity, cause."""
+        return registrations(self.sessions())
+
+    def conversations(self) -> list[Conversation]:
+        """Each IM session as a conversation: messages, typing, delivery status."""
+        return conversations(self.sessions())
+
+    def stun_messages(self) -> list[StunMessage]:
+        """Every STUN/TURN message (relayed ones inside TURN too), in capture order."""
+        self.run()
+        return self.media.stun.messages if self.media is not None else []
+
+    def streams(self) -> list[StreamStats]:
+        """Every RTP stream (source, destination, SSRC) with its quality, by first packet."""
+        self.run()
+        if self.media is None:
+            return []
+        return sorted(self.media.rtp.streams, key=lambda st: st.first_frame)
+
+    def allocations(self) -> list[Allocation]:
+        """TURN allocations (RFC 5766 and MS-TURN) with their addresses, peers and media."""
+        self.run()
+        return self.media.stun.analyzer.allocations() if self.media is not None else []
+
+    def ice_sessions(self) -> list[IceSession]:
+        """ICE connectivity checks per ufrag pair, candidate pairs and the nominated one."""
+        self.run()
+        return self.media.stun.analyzer.sessions() if self.media is not None else []
 
     def close(self) -> None:
         self._reader.close()
@@ -170,7 +253,9 @@ class Capture:
         tcp = TcpReassembler(defects, max_pending_bytes=opts.max_tcp_pending)
         decode = decoder.decode
         segment = tcp.segment
-        media = self.media = MediaPipeline(defects)
+        media = self.media = MediaPipeline(defects, [parse_srtp_key(k) for k in opts.srtp_keys])
+        for password in opts.stun_passwords:
+            media.stun.analyzer.add_password(password.encode("utf-8"))
         media_udp = media.udp
         stats = self.stats
         progress = opts.progress
@@ -240,6 +325,36 @@ class Capture:
             elif m.status is not None:
                 stats.statuses[m.status] += 1
 
+    def _decode_log(self, reader: TraceLogReader) -> None:
+        """A Lync trace log: its SIP messages take the same parser, sessions and renderers;
+        ``frame`` is the record number (docs/tracelog.md)."""
+        stats = self.stats
+        try:
+            for item in reader.items():
+                if isinstance(item, LogEvent):
+                    self.log_events.append(item)
+                    continue
+                try:
+                    msg = to_sip_message(item)
+                except MalformedError as exc:
+                    self.defects.add(item.record, exc.layer, exc.offset, exc.reason)
+                    continue
+                self._add_message(msg)
+        except CaptureError as exc:
+            self.error = exc
+        self.defects.extend(reader.defects)
+        times = [m.time for m in self._messages if m.time is not None]
+        stats.frames = reader.parser.records
+        stats.bytes = reader.bytes_read
+        stats.first_time = min(times, default=None)
+        stats.last_time = max(times, default=None)
+        stats.sip_messages = len(self._messages)
+        for m in self._messages:
+            if m.method is not None:
+                stats.methods[m.method] += 1
+            elif m.status is not None:
+                stats.statuses[m.status] += 1
+
     def _udp_sip(
         self, frame: int, ts: float, src: bytes, sport: int, dst: bytes, dport: int, payload: bytes
     ) -> None:
@@ -259,6 +374,8 @@ class Capture:
         for d in msg.defects:
             self.defects.add(msg.frame if d.frame is None else d.frame, d.layer, d.offset, d.reason)
         self._messages.append(msg)
+        if self.media is not None:
+            self.media.sip_message(msg)
 
     # -- TCP ---------------------------------------------------------------------------------
     def _conn_state(self, conn: TcpConnection) -> _ConnState:
@@ -291,6 +408,14 @@ class Capture:
                 assert d.sipcomp is not None
                 d.sipcomp.receive_data(event.data, event.frame, event.ts)
                 self._drain_sipcomp(event.conn, event.direction)
+            elif d.mode == "tls":
+                self._tls_bytes(
+                    event.conn, state, event.direction, event.data, event.frame, event.ts
+                )
+            elif d.mode == "media" and self.media is not None:
+                c, e = event.conn, event
+                a, b = (c.client, c.server) if e.direction == 0 else (c.server, c.client)
+                self.media.tcp_data(c.id, e.direction, e.data, e.frame, e.ts, *a, *b)
         elif isinstance(event, StreamGap):
             state = self._conn_state(event.conn)
             d = state.dirs[event.direction]
@@ -300,13 +425,17 @@ class Capture:
             elif d.mode == "sipcomp" and d.sipcomp is not None:
                 d.sipcomp.receive_gap(event.missing, event.frame, event.ts)
                 self._drain_sipcomp(event.conn, event.direction)
+            elif d.mode == "media" and self.media is not None:
+                gap = event
+                self.media.tcp_gap(gap.conn.id, gap.direction, gap.missing, gap.frame, gap.ts)
+            elif d.mode == "tls" and state.tls is not None:
+                state.tls.receive_gap(event.direction, event.missing, event.frame, event.ts)
+                self._tls_bytes(event.conn, state, event.direction, b"", event.frame, event.ts)
         elif isinstance(event, StreamClosed):
             state = self._conn_state(event.conn)
             self._drain_framer(event.conn, event.direction)
 
-    def _sniff(
-        self, state: _ConnState, d: _Direction, data: bytes, frame: int, ts: float
-    ) -> bool:
+    def _sniff(self, state: _ConnState, d: _Direction, data: bytes, frame: int, ts: float) -> bool:
         """Decide what a TCP direction speaks from its first bytes.
 
         Returns True when the bytes were consumed here (the MS-SIPCOMP probe keeps them),
@@ -317,9 +446,19 @@ class Capture:
             d.mode = "sip"
             d.framer = SipStreamFramer(max_message=self.options.max_sip_message)
             state.summary.protocol = "sip"
+        elif turn_tcp_framing(data) is not None or any(x.mode == "media" for x in state.dirs):
+            # STUN/TURN/ICE-TCP (media/turn_tcp.py): MS-TURN pseudo-TLS is caught here, before
+            # the TLS test below, so it is never taken for real TLS.
+            d.mode = "media"
+            state.summary.protocol = "stun-turn"
         elif data[:1] in (b"\x16", b"\x17", b"\x15", b"\x14") and data[1:2] == b"\x03":
-            d.mode = "other"
+            # TLS records: decrypted by one session per connection (tls/decrypt.py), whose
+            # plaintext takes the clear-TCP path on a connection of its own (_tls_bytes).
+            d.mode = "tls"
             state.summary.protocol = "tls"
+            if state.tls is None:
+                state.tls = TlsSession(self.tls_keys)
+                state.summary.tls = state.tls.summary
         else:
             return self._probe_sipcomp(state, d, data, frame, ts)
         return False
@@ -343,6 +482,39 @@ class Capture:
             d.mode = "other"
             d.sipcomp = None
         return True
+
+    def _tls_bytes(
+        self,
+        conn: TcpConnection,
+        state: _ConnState,
+        direction: int,
+        data: bytes,
+        frame: int,
+        ts: float,
+    ) -> None:
+        """Feed a TLS direction; decrypted application data goes down the clear-TCP path."""
+        session = state.tls
+        if session is None:
+            return
+        if data:
+            session.receive_data(direction, data, frame, ts)
+        for defect in session.defects:
+            self.defects.add(defect.frame, defect.layer, defect.offset, defect.reason)
+        session.defects.clear()
+        if not session.plaintext:
+            return
+        plain = state.plain
+        if plain is None:
+            plain = state.plain = TcpConnection(conn.id, conn.client, conn.server, frame, ts, True)
+            plain.user = _ConnState(state.summary, encrypted=True)
+            self._connections_seen.append(plain)
+        for d, chunk, f, t in session.plaintext:
+            self._tcp_event(StreamData(plain, d, chunk, f, t))
+        session.plaintext.clear()
+        summary = state.summary
+        if summary.protocol != "tls":  # what the plaintext speaks, as the inner sniff saw it
+            session.summary.application = summary.protocol
+            summary.protocol = "tls"
 
     def _drain_framer(self, conn: TcpConnection, direction: int) -> None:
         """Pull every complete message out of a direction's framer, switching to MS-SIPCOMP
@@ -430,7 +602,9 @@ class Capture:
         except MalformedError:
             unknown = packet.plain.count(b"?")
             self.defects.add(
-                packet.frame, "sipcomp", None,
+                packet.frame,
+                "sipcomp",
+                None,
                 f"compressed message of {len(packet.plain)} bytes not shown: {unknown} of its "
                 "bytes come from history sent before the capture began",
             )
@@ -451,6 +625,8 @@ class Capture:
             state: _ConnState | None = conn.user
             if state is None:
                 continue
+            if state.tls is not None:
+                state.tls.finish()
             for direction, d in enumerate(state.dirs):
                 if d.framer is not None and d.mode in ("sip", "sipcomp"):
                     d.framer.close()
@@ -476,7 +652,7 @@ class Capture:
         src, dst = (conn.client, conn.server) if direction == 0 else (conn.server, conn.client)
         msg.src = Endpoint.from_raw(*src)
         msg.dst = Endpoint.from_raw(*dst)
-        msg.transport = "TCP"
+        msg.transport = "TLS" if state.encrypted else "TCP"
         msg.stream_id = conn.id
         msg.compressed = compressed
         msg.wire_size = framed.wire_size if compressed else None
@@ -489,8 +665,18 @@ class Capture:
         )
 
 
+def _tls_keys(options: Options, secrets: list[tuple[int, bytes]] | None) -> TlsKeys:
+    """The run's TLS key sources; a key file that cannot be used raises KeyMaterialError."""
+    keylog = read_keylog(options.keylog) if options.keylog is not None else None
+    rsa_keys = []
+    if options.rsa_key is not None:
+        rsa_keys.append(load_rsa_key(options.rsa_key, options.rsa_key_password))
+    return TlsKeys(keylog, rsa_keys, secrets)
+
+
 def open(source: Source, **options: object) -> Capture:  # noqa: A001 - mirrors builtins.open on purpose
-    """Open a capture (path, ``"-"`` for stdin, or a binary file object) for analysis.
+    """Open a capture or a Lync trace log (path, ``"-"`` for stdin, or a binary file object)
+    for analysis; which one is told from the content (docs/tracelog.md).
 
     Keyword options are the fields of :class:`Options`. Raises :class:`CaptureError` when the
     input is not a capture lyncdump can read.

@@ -11,6 +11,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import click
 
@@ -19,7 +20,12 @@ from .analysis.sessions import KINDS, Session
 from .api import Capture, Options
 from .errors import LyncdumpError
 from .render import json as render_json
+from .render import media_text as render_media
+from .render import msview as render_ms
+from .render import streams as render_streams
+from .render import stun_json as render_stun
 from .render import text as render_text
+from .render import tls as render_tls
 
 FILTER_KEYS = ("call-id", "user", "method", "kind")
 
@@ -89,6 +95,10 @@ def _clear_progress() -> None:
         "Filters combine with AND; KEY is call-id (exact), user (substring of From/To), "
         "method (a request method in the session) or kind "
         f"({', '.join(KINDS)}).\n\n"
+        "Lync trace logs (server OCSLogger/CLS text, client .uccapilog) are read like captures; "
+        "given with captures they are merged into one time line (--merge).\n\n"
+        "Live: lyncdump live -i IFACE [--bpf FILTER] [-w out.pcapng] [--duration S] decodes "
+        "as packets arrive (lyncdump live --help).\n\n"
         "Exit status: 0 all input read; 2 an input could not be read or the command line is "
         "wrong (what was decoded is printed first); 3 internal error."
     ),
@@ -113,19 +123,112 @@ def _clear_progress() -> None:
     metavar="KEY=VALUE",
     help="Show only matching sessions (repeatable): call-id=, user=, method=, kind=.",
 )
+@click.option(
+    "--keylog",
+    metavar="FILE",
+    envvar="SSLKEYLOGFILE",
+    show_envvar=True,
+    help="NSS key log (SSLKEYLOGFILE format, TLS 1.0-1.3) to decrypt TLS with.",
+)
+@click.option(
+    "--rsa-key",
+    metavar="FILE",
+    help="Server RSA private key (PEM, DER or PKCS#12) for TLS with RSA key exchange.",
+)
+@click.option(
+    "--rsa-key-password",
+    metavar="PASSWORD",
+    envvar="LYNCDUMP_RSA_KEY_PASSWORD",
+    show_envvar=True,
+    help="Password of the --rsa-key file (PKCS#12 or encrypted PEM); the environment "
+    "variable keeps it off the command line.",
+)
+@click.option(
+    "--redact",
+    is_flag=True,
+    help="Remove IM text, passwords, hashes, gssapi-data and keys from every output.",
+)
+@click.option(
+    "--ntlm-password",
+    metavar="PASSWORD",
+    envvar="LYNCDUMP_NTLM_PASSWORD",
+    show_envvar=True,
+    help="User password: check NTLMv2 proofs and SIP message signatures (never printed).",
+)
+@click.option(
+    "--stun-password",
+    "stun_passwords",
+    multiple=True,
+    metavar="PASSWORD",
+    help="Check STUN MESSAGE-INTEGRITY with this password too (repeatable; ICE passwords "
+    "in SDP are used without it).",
+)
+@click.option(
+    "--merge/--no-merge",
+    default=None,
+    help="Show all inputs as one time line, duplicates recognised (default: on when a Lync "
+    "trace log is among two or more inputs).",
+)
+@click.option(
+    "--srtp-key",
+    "srtp_keys",
+    multiple=True,
+    metavar="BASE64",
+    help="SRTP master key and salt (base64, as in a=crypto inline:) to try on every RTP flow "
+    "besides the keys of the call's SDP (repeatable; never printed).",
+)
+@click.option(
+    "--streams-csv",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the RTP stream table (one row per stream) as CSV to FILE.",
+)
 @click.version_option(__version__, prog_name="lyncdump")
 def command(
-    captures: tuple[str, ...], as_json: bool, verbose: bool, summary: bool, filters: tuple[str, ...]
+    captures: tuple[str, ...],
+    as_json: bool,
+    verbose: bool,
+    summary: bool,
+    filters: tuple[str, ...],
+    keylog: str | None,
+    rsa_key: str | None,
+    rsa_key_password: str | None,
+    redact: bool = False,
+    ntlm_password: str | None = None,
+    stun_passwords: tuple[str, ...] = (),
+    merge: bool | None = None,
+    srtp_keys: tuple[str, ...] = (),
+    streams_csv: str | None = None,
 ) -> None:
     """Decode Lync / Skype for Business traffic in CAPTURE files (pcap, pcapng, Network Monitor
     .cap, gzip-compressed or not; "-" reads standard input) and print each SIP session as a
     ladder: registrations, calls, IMs, presence, with the facts that matter."""
     parsed_filters = _parse_filters(filters)
+    tls = {"keylog": keylog or None, "rsa_key": rsa_key, "rsa_key_password": rsa_key_password}
+    ms: dict[str, Any] = {"redact": redact, "ntlm_password": ntlm_password or None}
+    ms["srtp_keys"] = tuple(srtp_keys)
+    ms["streams_csv"] = streams_csv
+    from .cli_merge import run_merged, wants_merge  # here: cli_merge imports this module
+
+    if wants_merge(merge, captures):
+        extra = {**tls, **ms, "stun_passwords": stun_passwords}
+        sys.exit(run_merged(captures, as_json, verbose, summary, parsed_filters, extra))
     status = EXIT_OK
     for index, path in enumerate(captures):
         status = max(
             status,
-            _one_capture(path, index, len(captures), as_json, verbose, summary, parsed_filters),
+            _one_capture(
+                path,
+                index,
+                len(captures),
+                as_json,
+                verbose,
+                summary,
+                parsed_filters,
+                tls,
+                ms,
+                stun_passwords=stun_passwords,
+            ),
         )
     sys.exit(status)
 
@@ -138,11 +241,29 @@ def _one_capture(
     verbose: bool,
     summary: bool,
     filters: list[tuple[str, str]],
+    tls: dict[str, str | None] | None = None,
+    ms: dict[str, Any] | None = None,
+    *,
+    stun_passwords: tuple[str, ...] = (),
 ) -> int:
     out = click.echo
     try:
-        capture = Capture(path, Options(progress=_progress_printer(os.path.basename(path))))
+        tls = tls or {}
+        capture = Capture(
+            path,
+            Options(
+                progress=_progress_printer(os.path.basename(path)),
+                keylog=tls.get("keylog"),
+                rsa_key=tls.get("rsa_key"),
+                rsa_key_password=tls.get("rsa_key_password"),
+                redact=bool((ms or {}).get("redact")),
+                ntlm_password=(ms or {}).get("ntlm_password"),
+                stun_passwords=stun_passwords,
+                srtp_keys=tuple((ms or {}).get("srtp_keys") or ()),
+            ),
+        )
         sessions = capture.sessions()
+        streams = capture.streams()
     except LyncdumpError as exc:
         _clear_progress()
         click.echo(f"lyncdump: {exc}", err=True)
@@ -151,8 +272,14 @@ def _one_capture(
     shown = [s for s in sessions if session_matches(s, filters)]
     if as_json:
         records = [
-            render_json.session_to_dict(s, verbose=verbose) for s in ([] if summary else shown)
+            render_ms.session_extra_fields(
+                render_json.session_to_dict(s, verbose=verbose), s, sessions
+            )
+            for s in ([] if summary else shown)
         ]
+        if not summary:
+            records.extend(render_stun.stun_records(capture))
+            records.extend(render_streams.stream_to_dict(st) for st in streams)
         records.append(render_json.capture_to_dict(capture, sessions))
         for line in render_json.ndjson_lines(records):
             out(line)
@@ -162,25 +289,55 @@ def _one_capture(
         if summary:
             for line in render_text.summary_lines(capture, sessions):
                 out(line)
+            for line in render_media.summary_lines(capture):
+                out(line)
+            for line in render_streams.summary_lines(capture):
+                out(line)
+            for line in render_tls.section_lines(capture):
+                out(line)
         else:
             for i, session in enumerate(shown):
                 if i:
                     out("")
                 for line in render_text.session_lines(session, verbose=verbose):
                     out(line)
+                for line in render_ms.session_extra_lines(session, sessions):
+                    out(line)
+                for line in render_streams.session_stream_lines(session.call_id, streams):
+                    out(line)
             if shown:
                 out("")
+            unsignalled = list(render_streams.unsignalled_lines(streams))
+            for line in unsignalled:
+                out(line)
+            if unsignalled:
+                out("")
+            for line in render_media.section_lines(capture):
+                out(line)
             out(
                 f"{len(shown)} of {len(sessions)} sessions shown, {capture.stats.sip_messages} SIP "
-                f"messages in {capture.stats.frames} frames, {len(capture.defects)} defects"
+                f"messages in {capture.stats.frames} "
+                f"{'records' if capture.format.endswith('-log') else 'frames'}, "
+                f"{len(capture.defects)} defects"
                 + ("" if verbose or not len(capture.defects) else " (-v lists them)")
             )
+            tls_note = render_tls.footer_note(capture)
+            if tls_note:
+                out(tls_note)
             if verbose and len(capture.defects):
                 out("defects:")
                 for line in render_text.defect_lines(capture):
                     out(line)
         if index < count - 1:
             out("")
+    csv_path = (ms or {}).get("streams_csv")
+    if csv_path:
+        try:
+            with open(csv_path, "w", newline="", encoding="utf-8") as handle:
+                render_streams.write_csv(handle, streams)
+        except OSError as exc:
+            click.echo(f"lyncdump: cannot write {csv_path}: {exc.strerror}", err=True)
+            return EXIT_INPUT
     if capture.error is not None:
         click.echo(f"lyncdump: {capture.error}", err=True)
         return EXIT_INPUT
@@ -190,6 +347,10 @@ def _one_capture(
 def main() -> None:
     """Console entry point: never lets a traceback reach the user."""
     try:
+        if sys.argv[1:2] == ["live"]:  # a file named "live" is still read as ./live
+            from .cli_live import live_command
+
+            live_command(args=sys.argv[2:], prog_name="lyncdump live", standalone_mode=True)
         command(standalone_mode=True)
     except SystemExit:
         raise

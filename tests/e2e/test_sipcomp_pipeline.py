@@ -74,5 +74,5 @@ def test_summary_shows_ratio_and_layout() -> None:
     from lyncdump.cli import command
 
     out = CliRunner().invoke(command, ["--summary", str(FULL)]).stdout
-    assert "187 SIP messages, LZ77-8K 16189 B on the wire for 109501 B of SIP (ratio 6.76:1)" in out
+    assert "187 SIP messages, LZ77-8K 16190 B on the wire for 109501 B of SIP (ratio 6.76:1)" in out
     assert "layout h6-u16be-plain" in out

@@ -50,6 +50,8 @@ SESSION_FIELDS = {
     "retransmissions",
     "transactions",
     "messages",
+    "registration",
+    "conversation",
 }
 TRANSACTION_FIELDS = {
     "method",
@@ -83,6 +85,17 @@ CAPTURE_FIELDS = {
     "error",
 }
 
+STREAM_FIELDS = {
+    "record", "schema", "call_id", "ssrc", "ssrc_hex", "src", "dst", "payload", "payload_types",
+    "first_frame", "last_frame", "first_time", "last_time", "duration", "packets", "expected",
+    "lost", "lost_percent", "sequence_errors", "duplicates", "out_of_order", "min_delta_ms",
+    "mean_delta_ms", "max_delta_ms", "max_delta_frame", "min_jitter_ms", "mean_jitter_ms",
+    "max_jitter_ms", "clock_rate", "bytes", "bitrate_kbps", "markers", "problem", "mos",
+    "signalled", "encrypted", "srtp_decrypted", "srtp_auth_failures", "rtcp_reports",
+    "rtcp_fraction_lost", "rtcp_cumulative_lost", "rtcp_jitter_ms", "rtcp_rtt_ms", "bye",
+    "dtmf", "dtmf_events",
+}  # fmt: skip
+
 
 def _records(*args: str) -> list[dict]:
     result = CliRunner().invoke(command, ["--json", *args])
@@ -96,6 +109,10 @@ def test_every_record_has_the_documented_fields() -> None:
         assert recs[-1]["record"] == "capture"
         assert set(recs[-1]) == CAPTURE_FIELDS
         for rec in recs[:-1]:
+            if rec["record"] == "stream":  # RTP streams (docs/json.md, docs/media-rtp.md)
+                assert set(rec) == STREAM_FIELDS
+                assert isinstance(rec["ssrc"], int) and isinstance(rec["packets"], int)
+                continue
             assert rec["record"] == "session"
             assert set(rec) == SESSION_FIELDS
             assert "method" not in rec

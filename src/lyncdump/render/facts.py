@@ -6,6 +6,7 @@ Shared by the text ladder and JSON so both say the same thing about a message.
 from __future__ import annotations
 
 from ..sip.message import SipMessage
+from .msview import diagnostics_fact, ms_facts
 
 _AUTH_CHALLENGES = ("WWW-Authenticate", "Proxy-Authenticate")
 _AUTH_ANSWERS = ("Authorization", "Proxy-Authorization")
@@ -92,7 +93,8 @@ def message_facts(m: SipMessage) -> list[str]:
     content = short_content(m)
     if content:
         facts.append(content)
-    diag = diagnostics(m)
+    facts.extend(ms_facts(m))  # NTLM/Kerberos tokens, first IM line, XML body, RemoteUser
+    diag = diagnostics_fact(m)  # with the meaning of the code (sip/ms.py)
     if diag:
         facts.append(diag)
     reason = m.header("Reason")

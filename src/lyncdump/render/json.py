@@ -14,6 +14,7 @@ from typing import Any
 from ..analysis.sessions import Session, Transaction
 from ..sip.message import SipMessage
 from .facts import message_facts
+from .stun_json import stun_summary
 
 #: Bumped when a field changes meaning or disappears (adding fields does not bump it).
 SCHEMA_VERSION = 1
@@ -129,12 +130,21 @@ def capture_to_dict(capture: Any, sessions: list[Session]) -> dict[str, Any]:
                 "compression_ratio": (
                     round(c.compression_ratio, 3) if c.compression_ratio is not None else None
                 ),
+                # TLS connections only: handshake, certificate, decryption (docs/tls.md).
+                **({"tls": c.tls.to_dict()} if getattr(c, "tls", None) is not None else {}),
             }
             for c in capture.connections
         ],
+        **stun_summary(capture),
         "defects_total": len(defects),
         "defects": [d.to_dict() for d in defects],
         "error": str(capture.error) if capture.error is not None else None,
+        # Lync trace logs only: their diagnostic / component records (docs/tracelog.md).
+        **(
+            {"log_events": [e.to_dict() for e in capture.log_events]}
+            if str(capture.format).endswith("-log")
+            else {}
+        ),
     }
 
 

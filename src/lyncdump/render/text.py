@@ -14,6 +14,8 @@ from typing import Any
 from ..analysis.sessions import Session
 from ..sip.message import SipMessage
 from .facts import message_facts
+from .msview import verbose_lines
+from .tls import connection_note as tls_connection_note
 
 
 def format_time(ts: float | None) -> str:
@@ -80,6 +82,8 @@ def session_lines(s: Session, *, verbose: bool = False) -> Iterator[str]:
         if verbose:
             for text_line in m.raw.decode("utf-8", "replace").splitlines():
                 yield "      | " + text_line
+            for ms_line in verbose_lines(m):  # Microsoft headers and tokens decoded (msview)
+                yield "      ~ " + ms_line
             for d in m.defects:
                 yield f"      ! {d.reason}"
 
@@ -91,7 +95,9 @@ def summary_lines(capture: Any, sessions: list[Session]) -> Iterator[str]:
     if stats.first_time is not None and stats.last_time is not None:
         span = stats.last_time - stats.first_time
     yield (
-        f"{capture.name} ({capture.format}): {stats.frames} frames, {format_size(stats.bytes)}, "
+        f"{capture.name} ({capture.format}): {stats.frames} "
+        f"{'records' if capture.format.endswith('-log') else 'frames'}, "
+        f"{format_size(stats.bytes)}, "
         f"{span:.3f}s from {format_time(stats.first_time)}"
     )
     yield f"  UDP datagrams {stats.udp_datagrams}, TCP segments {stats.tcp_segments}"
@@ -114,6 +120,8 @@ def summary_lines(capture: Any, sessions: list[Session]) -> Iterator[str]:
         yield f"  TCP connections {len(conns)}"
         for c in conns:
             line = f"    #{c.id} {c.client} → {c.server}  {c.protocol}"
+            if getattr(c, "tls", None) is not None:
+                line += " " + tls_connection_note(c.tls)
             if c.sip_messages:
                 line += f", {c.sip_messages} SIP messages"
             if c.compressed:
@@ -124,6 +132,14 @@ def summary_lines(capture: Any, sessions: list[Session]) -> Iterator[str]:
                 if c.compression_layout:
                     line += f", layout {c.compression_layout}"
             yield line
+    events = getattr(capture, "log_events", None)  # diagnostic records of a Lync trace log
+    if events:
+        severities = Counter(e.severity or "-" for e in events)
+        yield (
+            f"  log events {len(events)} ("
+            + ", ".join(f"{k} {v}" for k, v in sorted(severities.items()))
+            + ")"
+        )
     yield f"  defects {len(capture.defects)}"
 
 
