@@ -11,20 +11,14 @@ import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from .analysis.ice import Allocation, IceSession
-from .analysis.im import Conversation, conversations
-from .analysis.registration import Registration, registrations
 from .analysis.sessions import Session, SessionBuilder
 from .capture.netmon import NETMON_LINKTYPE_BASE
 from .capture.source import CaptureReader
 from .capture.tracelog import LogEvent, TraceLogReader, open_input, to_sip_message
 from .errors import CaptureError, MalformedError
 from .media.pipeline import MediaPipeline
-from .media.srtp import parse_key as parse_srtp_key
-from .media.stats import StreamStats
-from .media.stun import StunMessage
 from .media.turn_tcp import detect as turn_tcp_framing
 from .model import DefectLog, Endpoint
 from .net.decode import SUPPORTED_LINKTYPES, PacketDecoder
@@ -32,8 +26,15 @@ from .net.tcp import StreamClosed, StreamData, StreamGap, TcpConnection, TcpReas
 from .sip.framing import FramedMessage, SipStreamFramer
 from .sip.message import SipMessage, looks_like_sip, parse_message
 from .sipcomp.stream import DecodedPacket, NegotiationTracker, SipcompStreamDecoder
-from .tls.decrypt import TlsSession, TlsSummary
-from .tls.keys import TlsKeys, load_rsa_key, read_keylog
+
+if TYPE_CHECKING:  # imported where used: a run pays only for the layers its capture needs
+    from .analysis.ice import Allocation, IceSession
+    from .analysis.im import Conversation
+    from .analysis.registration import Registration
+    from .media.stats import StreamStats
+    from .media.stun import StunMessage
+    from .tls.decrypt import TlsSession, TlsSummary
+    from .tls.keys import TlsKeys
 
 Source = str | os.PathLike[str] | BinaryIO
 
@@ -140,6 +141,8 @@ class Capture:
     def __init__(self, source: Source | CaptureReader, options: Options | None = None) -> None:
         self.options = options or Options()
         for key in self.options.srtp_keys:
+            from .media.srtp import parse_key as parse_srtp_key
+
             parse_srtp_key(key)  # a key that cannot be used fails here, never printed
         if isinstance(source, (str, os.PathLike)):
             self.name = os.fspath(source)
@@ -208,10 +211,14 @@ class Capture:
 
     def registrations(self) -> list[Registration]:
         """Each sign-in (REGISTER session) analysed: schemes, round trips, identity, cause."""
+        from .analysis.registration import registrations
+
         return registrations(self.sessions())
 
     def conversations(self) -> list[Conversation]:
         """Each IM session as a conversation: messages, typing, delivery status."""
+        from .analysis.im import conversations
+
         return conversations(self.sessions())
 
     def stun_messages(self) -> list[StunMessage]:
@@ -253,7 +260,12 @@ class Capture:
         tcp = TcpReassembler(defects, max_pending_bytes=opts.max_tcp_pending)
         decode = decoder.decode
         segment = tcp.segment
-        media = self.media = MediaPipeline(defects, [parse_srtp_key(k) for k in opts.srtp_keys])
+        srtp_keys = []
+        if opts.srtp_keys:
+            from .media.srtp import parse_key as parse_srtp_key
+
+            srtp_keys = [parse_srtp_key(k) for k in opts.srtp_keys]
+        media = self.media = MediaPipeline(defects, srtp_keys)
         for password in opts.stun_passwords:
             media.stun.analyzer.add_password(password.encode("utf-8"))
         media_udp = media.udp
@@ -457,6 +469,8 @@ class Capture:
             d.mode = "tls"
             state.summary.protocol = "tls"
             if state.tls is None:
+                from .tls.decrypt import TlsSession
+
                 state.tls = TlsSession(self.tls_keys)
                 state.summary.tls = state.tls.summary
         else:
@@ -667,6 +681,8 @@ class Capture:
 
 def _tls_keys(options: Options, secrets: list[tuple[int, bytes]] | None) -> TlsKeys:
     """The run's TLS key sources; a key file that cannot be used raises KeyMaterialError."""
+    from .tls.keys import TlsKeys, load_rsa_key, read_keylog
+
     keylog = read_keylog(options.keylog) if options.keylog is not None else None
     rsa_keys = []
     if options.rsa_key is not None:

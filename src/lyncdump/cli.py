@@ -21,7 +21,6 @@ from .api import Capture, Options
 from .errors import LyncdumpError
 from .render import json as render_json
 from .render import media_text as render_media
-from .render import msview as render_ms
 from .render import streams as render_streams
 from .render import stun_json as render_stun
 from .render import text as render_text
@@ -246,6 +245,8 @@ def _one_capture(
     *,
     stun_passwords: tuple[str, ...] = (),
 ) -> int:
+    from .render import msview as render_ms  # Microsoft decoders: loaded when output needs them
+
     out = click.echo
     try:
         tls = tls or {}

@@ -6,7 +6,6 @@ Shared by the text ladder and JSON so both say the same thing about a message.
 from __future__ import annotations
 
 from ..sip.message import SipMessage
-from .msview import diagnostics_fact, ms_facts
 
 _AUTH_CHALLENGES = ("WWW-Authenticate", "Proxy-Authenticate")
 _AUTH_ANSWERS = ("Authorization", "Proxy-Authorization")
@@ -93,6 +92,8 @@ def message_facts(m: SipMessage) -> list[str]:
     content = short_content(m)
     if content:
         facts.append(content)
+    from .msview import diagnostics_fact, ms_facts  # the Microsoft decoders load on first use
+
     facts.extend(ms_facts(m))  # NTLM/Kerberos tokens, first IM line, XML body, RemoteUser
     diag = diagnostics_fact(m)  # with the meaning of the code (sip/ms.py)
     if diag:

@@ -14,7 +14,6 @@ from typing import Any
 from ..analysis.sessions import Session
 from ..sip.message import SipMessage
 from .facts import message_facts
-from .msview import verbose_lines
 from .tls import connection_note as tls_connection_note
 
 
@@ -82,6 +81,8 @@ def session_lines(s: Session, *, verbose: bool = False) -> Iterator[str]:
         if verbose:
             for text_line in m.raw.decode("utf-8", "replace").splitlines():
                 yield "      | " + text_line
+            from .msview import verbose_lines
+
             for ms_line in verbose_lines(m):  # Microsoft headers and tokens decoded (msview)
                 yield "      ~ " + ms_line
             for d in m.defects:

@@ -4,9 +4,10 @@ and one footer line when something stayed encrypted. No key material ever reache
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..tls.decrypt import TlsSummary
+if TYPE_CHECKING:
+    from ..tls.decrypt import TlsSummary
 
 _APPLICATIONS = {"sip": "SIP", "sipcomp": "SIP"}
 
