@@ -105,6 +105,15 @@ class Stats:
     methods: Counter[str] = field(default_factory=Counter)
     statuses: Counter[int] = field(default_factory=Counter)
 
+    def count_messages(self, messages: list[SipMessage]) -> None:
+        """The SIP totals: how many messages, and of each request method and response status."""
+        self.sip_messages = len(messages)
+        for m in messages:
+            if m.method is not None:
+                self.methods[m.method] += 1
+            elif m.status is not None:
+                self.statuses[m.status] += 1
+
 
 class _Direction:
     """Per TCP direction: what protocol it speaks and the sans-IO decoder for it."""
@@ -330,12 +339,7 @@ class Capture:
         stats.rtp_like = media.rtp_like
         stats.first_time = first_ts
         stats.last_time = ts if frame else None
-        stats.sip_messages = len(self._messages)
-        for m in self._messages:
-            if m.method is not None:
-                stats.methods[m.method] += 1
-            elif m.status is not None:
-                stats.statuses[m.status] += 1
+        stats.count_messages(self._messages)
 
     def _decode_log(self, reader: TraceLogReader) -> None:
         """A Lync trace log: its SIP messages take the same parser, sessions and renderers;
@@ -360,12 +364,7 @@ class Capture:
         stats.bytes = reader.bytes_read
         stats.first_time = min(times, default=None)
         stats.last_time = max(times, default=None)
-        stats.sip_messages = len(self._messages)
-        for m in self._messages:
-            if m.method is not None:
-                stats.methods[m.method] += 1
-            elif m.status is not None:
-                stats.statuses[m.status] += 1
+        stats.count_messages(self._messages)
 
     def _udp_sip(
         self, frame: int, ts: float, src: bytes, sport: int, dst: bytes, dport: int, payload: bytes

@@ -200,12 +200,7 @@ class MergedCapture:
                 self.error = c.error
             self.log_events.extend(c.log_events)
         assert self._messages is not None
-        stats.sip_messages = len(self._messages)
-        for m in self._messages:
-            if m.method is not None:
-                stats.methods[m.method] += 1
-            elif m.status is not None:
-                stats.statuses[m.status] += 1
+        stats.count_messages(self._messages)
 
 
 def merge(inputs: Sequence[Capture], window: float = DEFAULT_WINDOW) -> MergedCapture:

@@ -17,7 +17,7 @@ import codecs
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from ..errors import MalformedError
 from ..model import Defect, Endpoint
@@ -149,8 +149,30 @@ def _int_in_range(text: str | None, limit: int) -> int | None:
     return n if n <= limit else None
 
 
+class _ContentTypeView:
+    """``Content-Type`` read the same way for a message and for each part of a multipart body."""
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:  # each class that mixes this in has its own header()
+
+        def header(self, name: str) -> str | None: ...
+
+    @property
+    def content_type(self) -> str | None:
+        """Media type lower-cased, without parameters (``application/sdp``)."""
+        value = self.header("content-type")
+        return parse_media_type(value)[0] if value is not None else None
+
+    @property
+    def content_type_params(self) -> dict[str, str]:
+        """Content-Type parameters (names lower-cased): ``charset``, ``boundary``, ..."""
+        value = self.header("content-type")
+        return parse_media_type(value)[1] if value is not None else {}
+
+
 @dataclass(slots=True)
-class BodyPart:
+class BodyPart(_ContentTypeView):
     """One part of a multipart body: its MIME headers and raw bytes."""
 
     headers: list[tuple[str, str]] = field(default_factory=list)
@@ -163,17 +185,6 @@ class BodyPart:
             if canonical_name(hname) == key:
                 return value
         return None
-
-    @property
-    def content_type(self) -> str | None:
-        """Lower-cased media type without parameters (None when the part has none)."""
-        value = self.header("content-type")
-        return parse_media_type(value)[0] if value is not None else None
-
-    @property
-    def content_type_params(self) -> dict[str, str]:
-        value = self.header("content-type")
-        return parse_media_type(value)[1] if value is not None else {}
 
     @property
     def content_id(self) -> str | None:
@@ -279,7 +290,7 @@ def _parse_part(data: bytes) -> BodyPart:
     return BodyPart(parse_header_lines(lines), rest)
 
 
-class SipMessage:
+class SipMessage(_ContentTypeView):
     """A parsed SIP request or response, plus where the pipeline saw it.
 
     Protocol fields come from :func:`parse_message`; context fields (``frame``, ``time``,
@@ -489,18 +500,6 @@ class SipMessage:
             return int(m.group(1)), m.group(2)
 
         return self._cached("cseq", compute)
-
-    @property
-    def content_type(self) -> str | None:
-        """Media type lower-cased, without parameters (``application/sdp``)."""
-        value = self.header("content-type")
-        return parse_media_type(value)[0] if value is not None else None
-
-    @property
-    def content_type_params(self) -> dict[str, str]:
-        """Content-Type parameters (names lower-cased): ``charset``, ``boundary``, ..."""
-        value = self.header("content-type")
-        return parse_media_type(value)[1] if value is not None else {}
 
     @property
     def content_length(self) -> int | None:
