@@ -28,6 +28,7 @@ from .sip.message import SipMessage, looks_like_sip, parse_message
 from .sipcomp.stream import DecodedPacket, NegotiationTracker, SipcompStreamDecoder
 
 if TYPE_CHECKING:  # imported where used: a run pays only for the layers its capture needs
+    from .analysis.calls import Call
     from .analysis.ice import Allocation, IceSession
     from .analysis.im import Conversation
     from .analysis.registration import Registration
@@ -241,6 +242,19 @@ class Capture:
         if self.media is None:
             return []
         return sorted(self.media.rtp.streams, key=lambda st: st.first_frame)
+
+    def calls(self) -> list[Call]:
+        """Each INVITE dialog as a call joined to its media: offer/answer, ICE, TURN, streams."""
+        from .analysis.calls import build_calls
+
+        stun_times = {
+            m.frame: m.time
+            for m in self.stun_messages()
+            if m.frame is not None and m.time is not None and m.cls == 0
+        }
+        return build_calls(
+            self.sessions(), self.streams(), self.ice_sessions(), self.allocations(), stun_times
+        )
 
     def allocations(self) -> list[Allocation]:
         """TURN allocations (RFC 5766 and MS-TURN) with their addresses, peers and media."""

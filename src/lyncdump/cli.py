@@ -182,6 +182,27 @@ def _clear_progress() -> None:
     type=click.Path(dir_okay=False, writable=True),
     help="Write the RTP stream table (one row per stream) as CSV to FILE.",
 )
+@click.option(
+    "--calls",
+    "show_calls",
+    is_flag=True,
+    help="Print one block per call (INVITE dialog joined to its ICE, TURN and RTP media) "
+    "instead of the session ladders; with --json, call records.",
+)
+@click.option(
+    "--call",
+    "call_id",
+    metavar="CALL-ID",
+    help="Only this call (implies --calls); with -w, write its packets to a new capture.",
+)
+@click.option(
+    "-w",
+    "--write",
+    "write_path",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, writable=True),
+    help="With --call: write that call's frames (signalling and media) to FILE as pcapng.",
+)
 @click.version_option(__version__, prog_name="lyncdump")
 def command(
     captures: tuple[str, ...],
@@ -198,6 +219,9 @@ def command(
     merge: bool | None = None,
     srtp_keys: tuple[str, ...] = (),
     streams_csv: str | None = None,
+    show_calls: bool = False,
+    call_id: str | None = None,
+    write_path: str | None = None,
 ) -> None:
     """Decode Lync / Skype for Business traffic in CAPTURE files (pcap, pcapng, Network Monitor
     .cap, gzip-compressed or not; "-" reads standard input) and print each SIP session as a
@@ -207,6 +231,11 @@ def command(
     ms: dict[str, Any] = {"redact": redact, "ntlm_password": ntlm_password or None}
     ms["srtp_keys"] = tuple(srtp_keys)
     ms["streams_csv"] = streams_csv
+    if write_path and not call_id:
+        raise click.UsageError("-w/--write needs --call CALL-ID (the call to write)")
+    if write_path and len(captures) != 1:
+        raise click.UsageError("-w/--write takes exactly one capture")
+    ms["calls"] = (show_calls or bool(call_id), call_id, write_path)
     from .cli_merge import run_merged, wants_merge  # here: cli_merge imports this module
 
     if wants_merge(merge, captures):
@@ -271,6 +300,14 @@ def _one_capture(
         return EXIT_INPUT
     _clear_progress()
     shown = [s for s in sessions if session_matches(s, filters)]
+    from .render import calls as render_calls
+
+    show_calls, only_call, write_path = (ms or {}).get("calls") or (False, None, None)
+    calls = capture.calls()
+    if show_calls:
+        return render_calls.run_calls_view(
+            capture, calls, only_call, write_path, as_json=as_json, summary=summary
+        )
     if as_json:
         records = [
             render_ms.session_extra_fields(
@@ -281,6 +318,7 @@ def _one_capture(
         if not summary:
             records.extend(render_stun.stun_records(capture))
             records.extend(render_streams.stream_to_dict(st) for st in streams)
+            records.extend(render_calls.call_records(calls, shown))
         records.append(render_json.capture_to_dict(capture, sessions))
         for line in render_json.ndjson_lines(records):
             out(line)
@@ -313,6 +351,8 @@ def _one_capture(
                 out(line)
             if unsignalled:
                 out("")
+            for line in render_calls.section_lines(calls, shown):
+                out(line)
             for line in render_media.section_lines(capture):
                 out(line)
             out(

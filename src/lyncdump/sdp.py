@@ -72,6 +72,8 @@ class MediaDescription:
     formats: list[str]
     connection: Connection | None = None
     attributes: list[Attribute] = field(default_factory=list)
+    #: Lines of this m-section other than ``a=``/``c=`` (``b=``, ``i=``, ``k=``), in order.
+    lines: list[tuple[str, str]] = field(default_factory=list)
 
     def attribute(self, name: str) -> str | None:
         """Value of the first attribute called ``name`` (case-insensitive), None if absent."""
@@ -110,6 +112,57 @@ class MediaDescription:
                     out.append(c)
         return out
 
+    def candidates(self) -> list[Candidate]:
+        """ICE candidates of this m-line: ``a=candidate`` (ICE v19 or draft-6 syntax),
+        ``a=x-candidate`` and ``a=x-candidate-ipv6``; lines that cannot be read are skipped."""
+        out = []
+        for n, v in self.attributes:
+            ln = n.lower()
+            if ln in ("candidate", "x-candidate", "x-candidate-ipv6") and v:
+                c = parse_candidate(v)
+                if c is not None:
+                    out.append(c)
+        return out
+
+    @property
+    def ice_ufrag(self) -> str | None:
+        """``a=ice-ufrag`` (ICE v19 credentials are per m-line in Lync SDP)."""
+        return self.attribute("ice-ufrag")
+
+    @property
+    def ice_pwd(self) -> str | None:
+        return self.attribute("ice-pwd")
+
+    @property
+    def label(self) -> str | None:
+        """``a=label`` / ``a=x-source`` ([MS-SDPEXT]): ``main-audio``, ``main-video`` ..."""
+        return self.attribute("label") or self.attribute("x-source")
+
+    @property
+    def direction(self) -> str:
+        """``sendrecv`` (the default), ``sendonly``, ``recvonly`` or ``inactive``."""
+        for n, _v in self.attributes:
+            if n.lower() in ("sendrecv", "sendonly", "recvonly", "inactive"):
+                return n.lower()
+        return "sendrecv"
+
+    @property
+    def ssrc_range(self) -> tuple[int, int] | None:
+        """``a=x-ssrc-range:<first>-<last>``: the SSRCs this sender will use."""
+        value = self.attribute("x-ssrc-range")
+        if not value:
+            return None
+        a, _, b = value.strip().partition("-")
+        try:
+            first, last = int(a), int(b or a)
+        except ValueError:
+            return None
+        return (first, last) if 0 <= first <= last <= 0xFFFFFFFF else None
+
+    def bandwidth(self) -> dict[str, int]:
+        """``b=<type>:<kbps>`` lines of this m-line (``{"CT": 99980}``)."""
+        return _bandwidths(self.lines)
+
     @property
     def rtcp_port(self) -> int:
         """``a=rtcp:<port>`` if given, the RTP port itself with ``a=rtcp-mux``, else port + 1."""
@@ -140,6 +193,119 @@ class SessionDescription:
     def media_connection(self, m: MediaDescription) -> Connection | None:
         """The address media ``m`` is received on: its own ``c=`` or the session's."""
         return m.connection or self.connection
+
+    def attribute(self, name: str) -> str | None:
+        """Value of the first session-level attribute called ``name``, None if absent."""
+        lname = name.lower()
+        for n, v in self.attributes:
+            if n.lower() == lname:
+                return v if v is not None else ""
+        return None
+
+    @property
+    def ice_version(self) -> str | None:
+        """``"19"`` (MS-ICE2 / RFC 5245 ``typ`` candidates or ``a=ice-ufrag``), ``"6"``
+        (MS-ICE draft-6 candidates, the fallback part of a Lync offer) or None (no ICE)."""
+        found: str | None = None
+        for m in self.media:
+            if m.ice_ufrag is not None:
+                return "19"
+            for c in m.candidates():
+                if c.ice_version == "19":
+                    return "19"
+                found = "6"
+        if self.attribute("ice-ufrag") is not None:
+            return "19"
+        return found
+
+    def bandwidth(self) -> dict[str, int]:
+        """Session-level ``b=<type>:<kbps>`` lines (those before the first ``m=``)."""
+        head = []
+        for kind, value in self.lines:
+            if kind == "m":
+                break
+            head.append((kind, value))
+        return _bandwidths(head)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One ICE candidate line, in either syntax Lync writes.
+
+    ICE v19 ([MS-ICE2], RFC 5245): ``<foundation> <component> <UDP|TCP-ACT|TCP-PASS|TCP>
+    <priority> <ip> <port> typ <type> [raddr <ip> rport <port>]``. ICE draft-6 ([MS-ICE]):
+    ``<username> <component> <password> <UDP|TCP> <qvalue> <ip> <port>`` (no type: "host"
+    is assumed, ``priority`` holds the q-value times 1000).
+    """
+
+    foundation: str
+    component: int
+    transport: str
+    priority: int
+    address: str
+    port: int
+    type: str = "host"
+    related_address: str | None = None
+    related_port: int | None = None
+    ice_version: str = "19"
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    @property
+    def packed(self) -> bytes | None:
+        try:
+            return ipaddress.ip_address(self.address).packed
+        except ValueError:
+            return None
+
+
+def parse_candidate(value: str) -> Candidate | None:
+    """A candidate attribute value (after ``a=candidate:``), None when it cannot be read."""
+    t = value.split()
+    if len(t) < 6:
+        return None
+    try:
+        component = int(t[1])
+        if len(t) >= 8 and t[6].lower() == "typ":
+            port = int(t[5])
+            related_addr = related_port = None
+            extra = t[8:]
+            for i in range(0, len(extra) - 1, 2):
+                if extra[i] == "raddr":
+                    related_addr = extra[i + 1]
+                elif extra[i] == "rport":
+                    related_port = int(extra[i + 1])
+            if not 0 <= port <= 65535:
+                return None
+            return Candidate(
+                t[0], component, t[2].upper(), int(t[3]), t[4], port, t[7].lower(),
+                related_addr, related_port,
+            )  # fmt: skip
+        if len(t) >= 7:  # draft-6: username component password transport qvalue ip port
+            port = int(t[6])
+            q = float(t[4])
+            if not 0 <= port <= 65535 or not 0.0 <= q <= 1.0:
+                return None
+            return Candidate(
+                t[0], component, t[3].upper(), int(round(q * 1000)), t[5], port, "host",
+                ice_version="6", username=t[0], password=t[2],
+            )  # fmt: skip
+    except ValueError:
+        return None
+    return None
+
+
+def _bandwidths(lines: list[tuple[str, str]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for kind, value in lines:
+        if kind != "b":
+            continue
+        name, _, number = value.partition(":")
+        try:
+            out[name.strip()] = int(number.strip())
+        except ValueError:
+            continue
+    return out
 
 
 def parse_crypto(value: str, *, scale: bool = False) -> Crypto | None:
@@ -237,7 +403,9 @@ def parse_sdp(body: bytes) -> SessionDescription:
             name, sep, attr_value = value.partition(":")
             attr: Attribute = (name, attr_value if sep else None)
             (current.attributes if current is not None else sd.attributes).append(attr)
-        elif current is None:
+        elif current is not None:
+            current.lines.append((kind, value))
+        else:
             if kind == "v":
                 try:
                     sd.version = int(value)

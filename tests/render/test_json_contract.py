@@ -96,6 +96,17 @@ STREAM_FIELDS = {
     "dtmf", "dtmf_events",
 }  # fmt: skip
 
+CALL_FIELDS = {
+    "record", "schema", "call_id", "kind", "conference_role", "caller", "callee", "start",
+    "answer_time", "end", "duration", "state", "end_reason", "modalities", "ice_version",
+    "media", "exchanges", "nominated_pair", "allocations", "streams",
+}  # fmt: skip
+CALL_MEDIA_FIELDS = {
+    "index", "media", "proto", "state", "offer_address", "answer_address", "codecs",
+    "offered_codecs", "label", "direction", "crypto_suite", "offer_ufrag", "answer_ufrag",
+    "offer_candidates", "answer_candidates",
+}  # fmt: skip
+
 
 def _records(*args: str) -> list[dict]:
     result = CliRunner().invoke(command, ["--json", *args])
@@ -109,6 +120,13 @@ def test_every_record_has_the_documented_fields() -> None:
         assert recs[-1]["record"] == "capture"
         assert set(recs[-1]) == CAPTURE_FIELDS
         for rec in recs[:-1]:
+            if rec["record"] == "call":  # calls (docs/json.md, docs/calls.md)
+                assert set(rec) == CALL_FIELDS
+                for m in rec["media"]:
+                    assert set(m) == CALL_MEDIA_FIELDS
+                for st in rec["streams"]:
+                    assert set(st) == STREAM_FIELDS
+                continue
             if rec["record"] == "stream":  # RTP streams (docs/json.md, docs/media-rtp.md)
                 assert set(rec) == STREAM_FIELDS
                 assert isinstance(rec["ssrc"], int) and isinstance(rec["packets"], int)
@@ -127,6 +145,15 @@ def test_every_record_has_the_documented_fields() -> None:
                 assert isinstance(m["cseq"], int)
                 if "status" in m:
                     assert isinstance(m["status"], int)
+
+
+def test_call_records_have_the_documented_fields() -> None:
+    recs = _records("--calls", str(CAPTURES / "lync-av-call.pcapng"))
+    calls = [r for r in recs if r["record"] == "call"]
+    assert len(calls) == 1 and recs[-1]["record"] == "capture"
+    assert set(calls[0]) == CALL_FIELDS
+    assert [set(m) for m in calls[0]["media"]] == [CALL_MEDIA_FIELDS] * 2
+    assert [set(st) for st in calls[0]["streams"]] == [STREAM_FIELDS] * 4
 
 
 def test_verbose_adds_headers_and_body() -> None:

@@ -1,0 +1,333 @@
+"""Calls as people and programs read them: a block per call (``--calls``), a short "Calls"
+section for the default output, and ``record: "call"`` JSON objects (docs/json.md).
+
+The block is in the spirit of Wireshark's VoIP Calls + Flow Sequence, in a terminal: who
+called whom and how it ended, the media lines as negotiated, the ICE result and Edge
+allocations, then one ladder mixing SIP messages with media events ("RTP g711A 548 pkts,
+jitter 2.5 ms"), each stream's quality line under it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from ..analysis.calls import Call
+from ..analysis.offer_answer import Exchange, NegotiatedMedia
+from .json import SCHEMA_VERSION
+from .streams import stream_line, stream_to_dict
+from .text import format_time, shorten, what
+
+
+def _codecs(m: NegotiatedMedia) -> str:
+    names = m.codecs or m.offered_codecs
+    return ", ".join(names[:6]) + (f" (+{len(names) - 6})" if len(names) > 6 else "")
+
+
+def header(call: Call) -> str:
+    """``CALL <call-id>  caller → callee  start  duration  state (reason)``."""
+    kind = "CONFERENCE" if call.kind == "conference" else "CALL"
+    parts = [kind, call.call_id, f"{call.caller or '?'} → {call.callee or '?'}"]
+    parts.append(format_time(call.start))
+    if call.duration is not None:
+        parts.append(f"{call.duration:.3f}s")
+    state = call.state + (f" ({call.end_reason})" if call.end_reason else "")
+    parts.append(state)
+    return "  ".join(shorten(p, 200) for p in parts)
+
+
+def media_line(m: NegotiatedMedia) -> str:
+    """``audio  10.0.0.1:5000 ⇄ 10.0.0.2:6000  PCMU/8000  RTP/SAVP AES_CM_... active``."""
+    offer = str(m.offer_address) if m.offer_address is not None else "?"
+    answer = str(m.answer_address) if m.answer_address is not None else "-"
+    line = f"{m.media}  {offer} ⇄ {answer}  {_codecs(m) or '-'}  {m.proto}"
+    extras = [m.state]
+    if m.label:
+        extras.append(m.label)
+    if m.direction != "sendrecv":
+        extras.append(m.direction)
+    if m.crypto_suite:
+        extras.append(f"SRTP {m.crypto_suite}")
+    if m.offer_candidates or m.answer_candidates:
+        extras.append(f"candidates {m.offer_candidates}/{m.answer_candidates}")
+    return line + "  " + ", ".join(extras)
+
+
+def _exchange_note(e: Exchange, is_offer: bool) -> str:
+    if is_offer:
+        note = "offer"
+        if len(e.offer_parts) > 1:
+            versions = "+".join(
+                f"ICE v{p.ice_version}" if p.ice_version else "no ICE" for p in e.offer_parts
+            )
+            note += f" ({len(e.offer_parts)} SDP parts: {versions})"
+        if e.kind != "initial":
+            note += f", {e.kind}"
+        return note
+    note = "early answer" if e.early else "answer"
+    part = e.chosen_part
+    if len(e.offer_parts) > 1 and part is not None:
+        which = "ms-proxy-2007fallback part" if part.fallback else f"part {part.index + 1}"
+        version = f" (ICE v{part.ice_version})" if part.ice_version else ""
+        note += f" chose {which}{version}"
+    return note
+
+
+def summary_lines(call: Call) -> Iterator[str]:
+    """Header, media lines and the ICE/Edge result (what the default output shows)."""
+    yield header(call)
+    if call.conference_role:
+        yield f"  conference leg to the {call.conference_role}"
+    for m in call.media:
+        yield "  " + media_line(m)
+    version = f" v{call.ice_version}" if call.ice_version else ""
+    for ice in call.ice:
+        ufrags = "/".join(ice.ufrags) or "by address"
+        pair = ice.nominated
+        if pair is None:
+            yield f"  ICE{version} {ufrags}: {len(ice.pairs)} pairs checked, none nominated"
+            continue
+        yield (
+            f"  ICE{version} {ufrags}: nominated {pair.local} → {pair.remote} {pair.transport} "
+            f"{pair.local_type} → {pair.remote_type} ({ice.path})"
+        )
+    for a in call.allocations:
+        relayed = ", ".join(str(r) for r in a.relayed) or "-"
+        line = f"  Edge: {a.transport} {a.client} → {a.server} relayed {relayed}, {a.state}"
+        permitted = call.permissions.get(a.id)
+        if permitted:
+            line += ", permissions for " + ", ".join(str(p) for p in permitted)
+        yield line
+    if call.streams:
+        packets = sum(st.packets for st in call.streams)
+        yield f"  streams {len(call.streams)}, {packets} RTP packets"
+
+
+def call_lines(call: Call) -> Iterator[str]:
+    """The whole block: summary, then a ladder of SIP messages and media events."""
+    yield from summary_lines(call)
+    start = call.start or 0.0
+    notes: dict[int, str] = {}
+    for e in call.exchanges:
+        notes[id(e.offer)] = _exchange_note(e, True)
+        if e.answer is not None:
+            notes[id(e.answer)] = _exchange_note(e, False)
+        elif e.rejected is not None:
+            pass
+    events: list[tuple[float, int, str]] = []
+    for m in call.messages:
+        if getattr(m, "retransmission", False):
+            continue
+        rel = (m.time - start) if m.time is not None else 0.0
+        line = f"#{m.frame} {rel:+11.6f}  {m.src} → {m.dst}  {what(m)}"
+        note = notes.get(id(m))
+        if note:
+            line += f"  · {note}"
+        events.append((m.time or 0.0, m.frame or 0, line))
+    for st in call.streams:
+        rel = st.first_time - start
+        jitter = f", jitter {st.mean_jitter:.1f} ms" if st.has_jitter else ""
+        text = (
+            f"#{st.first_frame} {rel:+11.6f}  {st.source} → {st.destination}  RTP "
+            f"{st.payload} {st.packets} pkts{jitter}"
+        )
+        events.append((st.first_time, st.first_frame, text))
+        events.append((st.first_time, st.first_frame, "    " + stream_line(st)))
+    for a in call.allocations:
+        if a.start is not None:
+            events.append(
+                (a.start, a.first_frame or 0,
+                 f"#{a.first_frame} {a.start - start:+11.6f}  {a.client} → {a.server}  "
+                 f"TURN allocate {a.transport} ({a.flavor}), {a.state}")
+            )  # fmt: skip
+    for s in call.ice:
+        for p in s.pairs:
+            frame = p.first_frame or 0
+            t = call.check_times.get(frame, s.start if s.start is not None else start)
+            events.append(
+                (t, frame,
+                 f"#{frame} {t - start:+11.6f}  {p.local} → {p.remote}  ICE check "
+                 f"{p.transport} {p.local_type} → {p.remote_type}, {p.state}"
+                 + (", nominated" if p.nominated else ""))
+            )  # fmt: skip
+    events.sort(key=lambda e: (e[0], e[1]))
+    width = max((len(str(f)) for _t, f, _x in events), default=1)
+    for _t, _f, text in events:
+        if text.startswith("#"):
+            number, _, rest = text.partition(" ")
+            text = number.ljust(width + 1) + rest
+        yield "  " + text
+
+
+def section_lines(calls: Iterable[Call], shown: Iterable[Any] | None = None) -> Iterator[str]:
+    """The "Calls" section of the default output (nothing when there are no calls); with
+    ``shown`` (the sessions the filters let through) only their calls."""
+    if shown is not None:
+        keep = {id(s) for s in shown}
+        calls = [c for c in calls if id(c.session) in keep]
+    calls = list(calls)
+    if not calls:
+        return
+    yield f"Calls ({len(calls)})"
+    for call in calls:
+        for line in summary_lines(call):
+            yield "  " + line
+    yield ""
+
+
+def call_records(calls: Iterable[Call], shown: Iterable[Any]) -> list[dict[str, Any]]:
+    """``record: "call"`` objects for the calls of the sessions shown."""
+    keep = {id(s) for s in shown}
+    return [call_to_dict(c) for c in calls if id(c.session) in keep]
+
+
+def _media_dict(m: NegotiatedMedia) -> dict[str, Any]:
+    return {
+        "index": m.index,
+        "media": m.media,
+        "proto": m.proto,
+        "state": m.state,
+        "offer_address": str(m.offer_address) if m.offer_address else None,
+        "answer_address": str(m.answer_address) if m.answer_address else None,
+        "codecs": m.codecs,
+        "offered_codecs": m.offered_codecs,
+        "label": m.label,
+        "direction": m.direction,
+        "crypto_suite": m.crypto_suite,
+        "offer_ufrag": m.offer_ufrag,
+        "answer_ufrag": m.answer_ufrag,
+        "offer_candidates": m.offer_candidates,
+        "answer_candidates": m.answer_candidates,
+    }
+
+
+def _exchange_dict(e: Exchange) -> dict[str, Any]:
+    part = e.chosen_part
+    return {
+        "kind": e.kind,
+        "state": e.state,
+        "offer_frame": e.offer.frame,
+        "answer_frame": e.answer.frame if e.answer is not None else None,
+        "early": e.early,
+        "rejected": e.rejected,
+        "offer_parts": [
+            {"ice_version": p.ice_version, "fallback": p.fallback} for p in e.offer_parts
+        ],
+        "chosen_part": part.index if part is not None else None,
+        "media": [_media_dict(m) for m in e.media],
+    }
+
+
+def call_to_dict(call: Call) -> dict[str, Any]:
+    """A call as JSON (``record: "call"``)."""
+    pair = call.nominated
+    return {
+        "record": "call",
+        "schema": SCHEMA_VERSION,
+        "call_id": call.call_id,
+        "kind": call.kind,
+        "conference_role": call.conference_role,
+        "caller": call.caller,
+        "callee": call.callee,
+        "start": call.start,
+        "answer_time": call.answer_time,
+        "end": call.end,
+        "duration": round(call.duration, 6) if call.duration is not None else None,
+        "state": call.state,
+        "end_reason": call.end_reason,
+        "modalities": call.modalities,
+        "ice_version": call.ice_version,
+        "media": [_media_dict(m) for m in call.media],
+        "exchanges": [_exchange_dict(e) for e in call.exchanges],
+        "nominated_pair": (
+            {
+                "local": str(pair.local),
+                "remote": str(pair.remote),
+                "transport": pair.transport,
+                "local_type": pair.local_type,
+                "remote_type": pair.remote_type,
+                "path": call.path,
+            }
+            if pair is not None
+            else None
+        ),
+        "allocations": [
+            {
+                "id": a.id,
+                "transport": a.transport,
+                "client": str(a.client),
+                "server": str(a.server),
+                "relayed": [str(r) for r in a.relayed],
+                "state": a.state,
+                "permissions": [str(p) for p in a.permissions],
+                "call_permissions": [str(p) for p in call.permissions.get(a.id, [])],
+            }
+            for a in call.allocations
+        ],
+        "streams": [stream_to_dict(st) for st in call.streams],
+    }
+
+
+def run_calls_view(
+    capture: Any,
+    calls: list[Call],
+    only: str | None,
+    write_path: str | None,
+    *,
+    as_json: bool = False,
+    summary: bool = False,
+) -> int:
+    """``--calls`` / ``--call ID [-w FILE]``: print the call blocks (or call records) and
+    write the chosen call's frames; returns the CLI exit status (0, or 2 on an input or
+    output problem)."""
+    import click
+
+    from ..render.json import capture_to_dict, ndjson_lines
+
+    chosen = [c for c in calls if only is None or c.call_id == only]
+    if only is not None and not chosen:
+        click.echo(f"lyncdump: no call with Call-ID {only!r} in {capture.name}", err=True)
+        return 2
+    if as_json:
+        records = [] if summary else [call_to_dict(c) for c in chosen]
+        records.append(capture_to_dict(capture, capture.sessions()))
+        for line in ndjson_lines(records):
+            click.echo(line)
+    else:
+        for i, call in enumerate(chosen):
+            if i:
+                click.echo("")
+            for line in summary_lines(call) if summary else call_lines(call):
+                click.echo(line)
+        if chosen:
+            click.echo("")
+        click.echo(f"{len(chosen)} of {len(calls)} calls shown")
+    status = 0
+    if write_path and chosen:
+        from ..capture.writer import write_call
+        from ..errors import LyncdumpError
+
+        try:
+            written = write_call(capture.name, write_path, chosen[0])
+        except OSError as exc:
+            click.echo(f"lyncdump: cannot write {write_path}: {exc.strerror}", err=True)
+            return 2
+        except LyncdumpError as exc:
+            click.echo(f"lyncdump: {exc}", err=True)
+            return 2
+        click.echo(f"wrote {written} frames of call {chosen[0].call_id} to {write_path}", err=True)
+    if capture.error is not None:
+        click.echo(f"lyncdump: {capture.error}", err=True)
+        status = 2
+    return status
+
+
+__all__ = [
+    "call_lines",
+    "call_records",
+    "call_to_dict",
+    "header",
+    "run_calls_view",
+    "section_lines",
+    "summary_lines",
+]
