@@ -15,6 +15,7 @@ import gzip
 import os
 import sys
 import zlib
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import IO, Protocol, cast
@@ -254,7 +255,7 @@ def detect(head: bytes) -> str:
     )
 
 
-class CaptureReader:
+class CaptureReader(ABC):
     """What :func:`lyncdump.capture.open_capture` returns, whatever the format.
 
     ``frames()`` yields ``(timestamp, linktype, data)`` in file order; frame numbers are
@@ -282,8 +283,9 @@ class CaptureReader:
         self._started = True
         return self._frames()
 
+    @abstractmethod
     def _frames(self) -> Iterator[tuple[float, int, bytes]]:
-        raise NotImplementedError
+        """The format's own record loop (pcap, pcapng, NetMon)."""
 
     def _error(self, what: str, frame: int, detail: str) -> CaptureError:
         """``name: truncated at frame 12: record header says 1514 bytes, 200 remain``."""
