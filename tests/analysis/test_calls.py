@@ -109,3 +109,10 @@ def test_allocation_joined_by_its_permissions_alone() -> None:
     record = call_to_dict(call)
     assert record["allocations"][0]["call_permissions"] == ["198.51.100.10:56000"]
     assert any("permissions for 198.51.100.10:56000" in line for line in summary_lines(call))
+
+
+def test_mos_is_for_speech_only() -> None:
+    (call,) = _calls("lync-av-call.pcapng")
+    mos = {st.ssrc: st.mos for st in call.streams}
+    assert mos[2000] is None and mos[3000] is None  # X-H264UC video: the E-model rates speech
+    assert mos[0x1001] is not None and mos[0x1001] > 4.0

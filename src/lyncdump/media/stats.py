@@ -320,12 +320,18 @@ class StreamStats:
 
     @property
     def mos(self) -> float | None:
-        """E-model MOS-LQ from the main codec and the loss seen (None without packets)."""
+        """E-model MOS-LQ from the main codec and the loss seen.
+
+        None without packets, and for video (a 90 kHz clock): the E-model rates speech only.
+        """
         if not self.packets:
             return None
         main = self.payload_names()[0] if self.payload_types else ""
-        for name in self.payload_names():
+        for pt in sorted(self.payload_types):
+            name = payload_name(pt, self._rtpmap)
             if name not in ("CN", "CN(old)", "telephone-event"):
+                if jitter_clock(pt, self._rtpmap) == 90000:
+                    return None
                 main = name
                 break
         rtt = self.rtcp_rtt_ms
