@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -170,7 +171,7 @@ def _rc4(key: bytes) -> Any:
 
 
 # -- record protection, one object per direction and key epoch --------------------------------
-class _ReadState:
+class _ReadState(ABC):
     """Decrypts and authenticates the records of one direction under one set of keys."""
 
     __slots__ = ("seq",)
@@ -178,8 +179,9 @@ class _ReadState:
     def __init__(self) -> None:
         self.seq = 0
 
+    @abstractmethod
     def open(self, rec: TlsRecord) -> tuple[int, bytes]:
-        raise NotImplementedError
+        """Decrypt and authenticate one record: (content type, plaintext)."""
 
 
 class _Tls13State(_ReadState):
@@ -337,6 +339,9 @@ class _NoKeys(_ReadState):
     """Encrypted, and no key for it: records are counted, not opened."""
 
     __slots__ = ()
+
+    def open(self, rec: TlsRecord) -> tuple[int, bytes]:
+        raise _BadRecord("no key for this direction")
 
 
 _NO_KEYS = _NoKeys()
