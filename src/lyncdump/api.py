@@ -18,6 +18,8 @@ from .capture.netmon import NETMON_LINKTYPE_BASE
 from .capture.source import CaptureReader
 from .capture.tracelog import LogEvent, TraceLogReader, open_input, to_sip_message
 from .errors import CaptureError, MalformedError
+from .fastpath import attach as attach_fast_path
+from .fastpath import detach as detach_fast_path
 from .media.pipeline import MediaPipeline
 from .media.turn_tcp import detect as turn_tcp_framing
 from .model import DefectLog, Endpoint
@@ -292,6 +294,13 @@ class Capture:
         for password in opts.stun_passwords:
             media.stun.analyzer.add_password(password.encode("utf-8"))
         media_udp = media.udp
+        # The compiled fast path (when built) consumes routine RTP straight from the reader's
+        # buffer; frames it took are counted here when the next frame reaches Python.
+        fast = attach_fast_path(self._reader, opts.progress_every if opts.progress else 0)
+        if fast is not None:
+            media.rtp.fast = fast
+            reader = self._reader
+            media.on_relay = lambda: detach_fast_path(reader)
         stats = self.stats
         progress = opts.progress
         every = opts.progress_every
@@ -305,6 +314,8 @@ class Capture:
         try:
             for ts, linktype, data in self._reader.frames():
                 frame += 1
+                if fast is not None:
+                    frame += fast.take_frames()
                 nbytes += len(data)
                 if first_ts is None:
                     first_ts = ts
@@ -346,6 +357,13 @@ class Capture:
         media.finish()
         # TCP messages complete when their last byte arrives, which a flush can make late.
         self._messages.sort(key=lambda m: m.frame or 0)
+        if fast is not None:
+            frame += fast.take_frames()
+            nbytes += fast.bytes
+            udp += fast.udp
+            media.rtp_like += fast.rtp_like
+            if fast.last_frame == frame:
+                ts = fast.last_time
         stats.frames = frame
         stats.bytes = nbytes
         stats.udp_datagrams = udp

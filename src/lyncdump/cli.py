@@ -274,8 +274,6 @@ def _one_capture(
     *,
     stun_passwords: tuple[str, ...] = (),
 ) -> int:
-    from .render import msview as render_ms  # Microsoft decoders: loaded when output needs them
-
     out = click.echo
     try:
         tls = tls or {}
@@ -303,7 +301,11 @@ def _one_capture(
     from .render import calls as render_calls
 
     show_calls, only_call, write_path = (ms or {}).get("calls") or (False, None, None)
-    calls = capture.calls()
+    # Joining calls to media, and the Microsoft decoders (Kerberos, NTLM, XML), are paid for
+    # only by the views that show them: --summary shows neither.
+    calls = capture.calls() if show_calls or not summary else []
+    if not summary:
+        from .render import msview as render_ms
     if show_calls:
         return render_calls.run_calls_view(
             capture, calls, only_call, write_path, as_json=as_json, summary=summary

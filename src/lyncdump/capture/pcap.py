@@ -8,7 +8,7 @@ one precompiled ``unpack_from``, one slice and one tuple.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from ..errors import CaptureError
 from .source import MAX_FRAME, ByteStream, CaptureReader
@@ -36,6 +36,7 @@ class PcapReader(CaptureReader):
             buf += more
         magic = buf[:4]
         self._endian = "<" if magic in _LITTLE_MAGICS else ">"
+        self.big_endian = self._endian == ">"
         #: True for the nanosecond variant (magic a1b23c4d).
         self.nanosecond = magic in _NANO_MAGICS
         _, major, minor, _zone, _sigfigs, snaplen, network = struct.unpack_from(
@@ -47,6 +48,9 @@ class PcapReader(CaptureReader):
         self.linktype = network & 0xFFFF
         self._buf = buf
         self._pos = _FILE_HEADER
+        #: Set by :func:`lyncdump.fastpath.attach`: ``skip(buf, pos, end, count)`` consumes
+        #: the routine records at ``pos`` itself and returns the new ``(pos, count)``.
+        self.skip: Callable[[bytes, int, int, int], tuple[int, int]] | None = None
 
     def _frames(self) -> Iterator[tuple[float, int, bytes]]:
         unpack = struct.Struct(self._endian + "IIII").unpack_from
@@ -60,6 +64,10 @@ class PcapReader(CaptureReader):
         while True:
             end = len(buf)
             while pos + _RECORD_HEADER <= end:
+                if self.skip is not None:
+                    pos, count = self.skip(buf, pos, end, count)
+                    if pos + _RECORD_HEADER > end:
+                        break
                 sec, frac, caplen, _ = unpack(buf, pos)
                 if caplen > limit:
                     raise self._error(

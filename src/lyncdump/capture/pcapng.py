@@ -13,7 +13,7 @@ other blocks go through a slower, fully checked one.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from ..errors import CaptureError
 from .source import CHUNK, MAX_FRAME, ByteStream, CaptureReader
@@ -91,6 +91,10 @@ class PcapngReader(CaptureReader):
             )
         self._buf = buf
         self._secret_bytes = 0
+        #: Set by :func:`lyncdump.fastpath.attach`: ``skip(big_endian, interfaces, buf, pos,
+        #: end, count)`` consumes routine Enhanced Packet Blocks at ``pos`` itself and returns
+        #: the new ``(pos, count, time of the last packet it consumed)``.
+        self.skip: Callable[..., tuple[int, int, float]] | None = None
 
     def _frames(self) -> Iterator[tuple[float, int, bytes]]:
         s = _LITTLE
@@ -106,6 +110,13 @@ class PcapngReader(CaptureReader):
             end = len(buf)
             need = 8  # bytes wanted at pos before the loop below can go on
             while end - pos >= 8:
+                if self.skip is not None:
+                    before = count
+                    pos, count, skipped_ts = self.skip(s is _BIG, ifaces, buf, pos, end, count)
+                    if count != before:
+                        last_ts = skipped_ts
+                    if end - pos < 8:
+                        break
                 btype, blen = header(buf, pos)
                 if btype == _EPB and 32 <= blen <= end - pos:
                     _, _, iface, high, low, caplen, _ = epb(buf, pos)

@@ -8,6 +8,8 @@ way: 0-3 STUN, 16-19 ZRTP, 20-63 DTLS, 64-79 TURN ChannelData, 128-191 RTP/RTCP.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..model import DefectLog
 from .stats import RtpTracker
 from .stun_pipeline import StunPipeline
@@ -29,6 +31,15 @@ class MediaPipeline:
         self.expected_media: dict[tuple[bytes, int], str] = {}
         #: STUN/TURN/ICE (issue 4): messages, allocations, ICE sessions, TCP framings.
         self.stun = StunPipeline(defects, self)
+        #: Called when MS-TURN relaying starts: the compiled fast path cannot follow the
+        #: address rewriting and per-allocation counts, so the capture loop turns it off.
+        self.on_relay: Callable[[], None] | None = None
+
+    def relay_started(self) -> None:
+        """An MS-TURN Set Active Destination succeeded: raw media is rewritten from now on."""
+        if self.on_relay is not None:
+            self.on_relay()
+            self.on_relay = None
 
     def udp(
         self, frame: int, ts: float, src: bytes, sport: int, dst: bytes, dport: int, payload: bytes

@@ -18,8 +18,10 @@ Per packet the work is one method call that updates slots in place: no objects a
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 from ..errors import MalformedError
+from ..fastpath import RtpCore
 from ..model import DefectLog, Endpoint
 from ..sdp import parse_sdp
 from ..sip.message import SipMessage
@@ -44,20 +46,17 @@ def rtp_header_length(packet: bytes) -> int:
     return offset if offset <= n else -1
 
 
-class StreamStats:
-    """One RTP stream: (source, destination, SSRC), fed packets in capture order."""
+class StreamStats(RtpCore):
+    """One RTP stream: (source, destination, SSRC), fed packets in capture order.
+
+    The fields :meth:`packet` updates live in :class:`~lyncdump.fastpath.RtpCore`, which the
+    compiled fast path updates too (lyncdump/fastpath.py).
+    """
 
     __slots__ = (
-        "ssrc", "src", "sport", "dst", "dport", "ipv6", "encrypted",
-        "first_frame", "last_frame", "first_time", "last_time", "packets", "bytes",
-        "payload_types", "start_seq", "stop_seq", "last_seq", "cycles", "under",
-        "sequence_errors", "duplicates", "out_of_order", "wrong_timestamps", "markers",
-        "first_timestamp", "last_nominal", "last_timestamp", "time_ms", "jitter",
-        "_min_delta", "max_delta", "max_delta_frame", "mean_delta", "_min_jitter",
-        "max_jitter", "mean_jitter", "clock_rate", "problem", "_cur_pt", "_cur_clock", "_cur_cn",
-        "_cur_event", "_cur_khz",
-        "dtmf_events", "_last_event_ts", "_rtpmap", "_pt_cache", "_seen",
-        "rtcp_fraction_lost", "rtcp_cumulative_lost", "rtcp_jitter_ms", "rtcp_rtt_ms",
+        "src", "sport", "dst", "dport", "ipv6", "encrypted", "first_frame", "first_time",
+        "payload_types", "clock_rate", "dtmf_events", "_last_event_ts", "_rtpmap", "_pt_cache",
+        "_seen", "rtcp_fraction_lost", "rtcp_cumulative_lost", "rtcp_jitter_ms", "rtcp_rtt_ms",
         "rtcp_reports", "srtp_auth_failures", "srtp_decrypted", "setup_frame", "call_id",
         "signalled", "bye",
     )  # fmt: skip
@@ -450,6 +449,9 @@ class RtpTracker:
         self._call_rtpmaps: dict[str, dict[int, tuple[str, int]]] = {}
         self._flows_full = False
         self._streams_full = False
+        #: The compiled fast path (lyncdump.fastpath), when the capture loop uses one: told
+        #: which flows are plain RTP so it can account their routine packets itself.
+        self.fast: Any = None
 
     # -- what signalling tells us ------------------------------------------------------------
     def announce(
@@ -475,8 +477,11 @@ class RtpTracker:
     def _touch(self, ip: bytes, port: int) -> None:
         """Only flows with this endpoint are affected by news about it."""
         flows = self._flows
+        fast = self.fast
         for key in self._endpoint_flows.get((ip, port), ()):
             flows[key].stale = True
+            if fast is not None:
+                fast.forget(*key)
 
     def expect(self, ip: bytes, port: int, source: str) -> None:
         """TURN/ICE learned that media flows at ``ip:port`` (no SDP details)."""
@@ -542,6 +547,9 @@ class RtpTracker:
                 stream.packet(frame, ts, seq, rts, b1 & 0x7F, b1 & 0x80, n, clear)
             else:
                 stream.packet(frame, ts, seq, rts, b1 & 0x7F, b1 & 0x80, n, payload)
+                if self.fast is not None:
+                    # Plain RTP on a settled flow: its next routine packets may skip Python.
+                    self.fast.register(src, sport, dst, dport, stream)
             return
         if state == _REJECTED:
             return

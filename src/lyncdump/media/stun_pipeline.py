@@ -39,6 +39,8 @@ class _Host(Protocol):
 
     def expect_media(self, ip: bytes, port: int, source: str) -> None: ...
 
+    def relay_started(self) -> None: ...
+
 
 class StunPipeline:
     """STUN/TURN decoding for one capture."""
@@ -287,6 +289,7 @@ class StunPipeline:
         if dest is None or dest[1] == 0:
             return  # an all-zero destination ends forwarding
         relayed = an.relayed_address(client, server, "UDP") or server
+        self.host.relay_started()
         self.active[(client[0], client[1], server[0], server[1])] = (
             relayed,
             dest,

@@ -1,0 +1,874 @@
+/*
+ * lyncdump._fastpath: the optional compiled fast path for RTP-heavy captures.
+ *
+ * Why: a capture of an Edge server is mostly RTP, and in pure Python every such packet costs
+ * a record read, an Ethernet/IPv4/UDP decode, a flow lookup and a statistics update (~4 us).
+ * This module does exactly that work for the packets where it is routine, and nothing else:
+ *
+ *   - RtpCore: the numeric state of one RTP stream, the base class of
+ *     lyncdump.media.stats.StreamStats. Python's StreamStats.packet() reads and writes the
+ *     same fields through member descriptors, so state is never split between the two paths.
+ *   - FastPath: a table of (IPv4 5-tuple, SSRC) -> stream that Python fills once a flow is
+ *     known to be plain RTP (register/forget), and scan_pcap/scan_pcapng, which consume the
+ *     records of a capture buffer for as long as each one is such a packet. The first record
+ *     that is anything else (SIP, RTCP, STUN, TCP, a new SSRC, a payload type change, an
+ *     event, a malformed header...) stops the scan, and Python decodes it the normal way.
+ *
+ * The rules below mirror net/decode.py, capture/pcap.py, capture/pcapng.py, media/pipeline.py
+ * and media/stats.py line for line; tests/unit/test_fastpath.py checks that both paths give
+ * identical results. Floating point follows Python's evaluation order, with contraction into
+ * fused multiply-add switched off (setup.py passes -ffp-contract=off).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+#include <stdint.h>
+#include <string.h>
+
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+
+/* capture/source.py MAX_FRAME */
+#define MAX_FRAME (256 * 1024)
+/* Bound on table entries, whatever Python asks: the tables never grow past this. */
+#define MAX_ENTRIES (1u << 20)
+
+/* ------------------------------------------------------------------------------------------ */
+/* RtpCore                                                                                      */
+
+typedef struct {
+    PyObject_HEAD
+    long long ssrc;
+    long long packets;
+    long long bytes;
+    long long last_frame;
+    long long start_seq;
+    long long stop_seq;
+    long long last_seq;
+    long long cycles;
+    long long sequence_errors;
+    long long duplicates;
+    long long out_of_order;
+    long long wrong_timestamps;
+    long long markers;
+    long long first_timestamp;
+    long long last_timestamp;
+    long long max_delta_frame;
+    long long cur_pt;
+    long long cur_clock;
+    long long cur_khz;
+    double last_time;
+    double last_nominal;
+    double time_ms;
+    double jitter;
+    double min_delta;
+    double max_delta;
+    double mean_delta;
+    double min_jitter;
+    double max_jitter;
+    double mean_jitter;
+    char under;
+    char problem;
+    char cur_cn;
+    char cur_event;
+} RtpCore;
+
+#define LL(name, field) {name, T_LONGLONG, offsetof(RtpCore, field), 0, NULL}
+#define DBL(name, field) {name, T_DOUBLE, offsetof(RtpCore, field), 0, NULL}
+#define BOOL(name, field) {name, T_BOOL, offsetof(RtpCore, field), 0, NULL}
+
+static PyMemberDef RtpCore_members[] = {
+    LL("ssrc", ssrc),
+    LL("packets", packets),
+    LL("bytes", bytes),
+    LL("last_frame", last_frame),
+    LL("start_seq", start_seq),
+    LL("stop_seq", stop_seq),
+    LL("last_seq", last_seq),
+    LL("cycles", cycles),
+    LL("sequence_errors", sequence_errors),
+    LL("duplicates", duplicates),
+    LL("out_of_order", out_of_order),
+    LL("wrong_timestamps", wrong_timestamps),
+    LL("markers", markers),
+    LL("first_timestamp", first_timestamp),
+    LL("last_timestamp", last_timestamp),
+    LL("max_delta_frame", max_delta_frame),
+    LL("_cur_pt", cur_pt),
+    LL("_cur_clock", cur_clock),
+    LL("_cur_khz", cur_khz),
+    DBL("last_time", last_time),
+    DBL("last_nominal", last_nominal),
+    DBL("time_ms", time_ms),
+    DBL("jitter", jitter),
+    DBL("_min_delta", min_delta),
+    DBL("max_delta", max_delta),
+    DBL("mean_delta", mean_delta),
+    DBL("_min_jitter", min_jitter),
+    DBL("max_jitter", max_jitter),
+    DBL("mean_jitter", mean_jitter),
+    BOOL("under", under),
+    BOOL("problem", problem),
+    BOOL("_cur_cn", cur_cn),
+    BOOL("_cur_event", cur_event),
+    {NULL, 0, 0, 0, NULL},
+};
+
+/*
+ * StreamStats.packet() for a packet that needs nothing but arithmetic: same payload type as
+ * the previous packet, not a telephone event, not the stream's first packet. Returns 0 (and
+ * changes nothing) for any other packet: Python's packet() must take it.
+ */
+static int
+core_packet(RtpCore *s, long long frame, double ts, long long seq, long long rts, long long pt,
+            int marker, long long size)
+{
+    if (pt != s->cur_pt || s->cur_event || s->packets <= 0 || s->cur_khz == 0)
+        return 0;
+    double now = ts * 1000.0;
+    int irregular = s->cur_cn;
+    s->bytes += size;
+    s->last_frame = frame;
+    s->last_time = ts;
+    if (marker) {
+        s->markers += 1;
+        irregular = 1;
+    }
+    long long packets = s->packets;
+    if (((rts - s->last_timestamp) & 0xFFFFFFFFLL) >= 0x80000000LL)
+        s->wrong_timestamps += 1;
+    if (s->under) {
+        if (seq > s->start_seq)
+            s->under = 0;
+    }
+    else if (seq < s->start_seq || (seq == 0 && s->stop_seq == 65535)) {
+        s->cycles += 1;
+        s->under = 1;
+    }
+    long long last = s->last_seq;
+    if (last + 1 == seq || (last == 65535 && seq == 0)) {
+        s->last_seq = seq;
+    }
+    else {
+        if (last + 1 < seq || last - seq > 0xFF00)
+            s->last_seq = seq;
+        else if (seq == last)
+            s->duplicates += 1;
+        else
+            s->out_of_order += 1;
+        s->sequence_errors += 1;
+        s->problem = 1;
+    }
+    double delta = now - s->time_ms;
+    s->time_ms = now;
+    s->last_timestamp = rts;
+    s->stop_seq = seq;
+    s->packets = packets + 1;
+    if (s->cur_clock) {
+        double nominal = (double)((rts - s->first_timestamp) & 0xFFFFFFFFLL) / (double)s->cur_khz;
+        double diff = delta - nominal;
+        diff = diff + s->last_nominal;
+        if (diff < 0)
+            diff = -diff;
+        double jitter = 15.0 * s->jitter;
+        jitter = jitter + diff;
+        jitter = jitter / 16.0;
+        s->jitter = jitter;
+        s->last_nominal = nominal;
+        if (irregular)
+            return 1;
+        if (jitter > s->max_jitter)
+            s->max_jitter = jitter;
+        double mean = s->mean_jitter * (double)(packets - 1);
+        mean = mean + jitter;
+        s->mean_jitter = mean / (double)packets;
+        if (jitter < s->min_jitter)
+            s->min_jitter = jitter;
+    }
+    else if (irregular) {
+        return 1;
+    }
+    if (delta > s->max_delta) {
+        s->max_delta = delta;
+        s->max_delta_frame = frame;
+    }
+    if (delta < s->min_delta)
+        s->min_delta = delta;
+    double mean = s->mean_delta * (double)(packets - 1);
+    mean = mean + delta;
+    s->mean_delta = mean / (double)packets;
+    return 1;
+}
+
+static PyObject *
+RtpCore_fast_packet(RtpCore *self, PyObject *args)
+{
+    long long frame, seq, rts, pt, size;
+    double ts;
+    int marker;
+    if (!PyArg_ParseTuple(args, "LdLLLpL:_fast_packet", &frame, &ts, &seq, &rts, &pt, &marker,
+                          &size))
+        return NULL;
+    return PyBool_FromLong(core_packet(self, frame, ts, seq, rts, pt, marker, size));
+}
+
+static PyMethodDef RtpCore_methods[] = {
+    {"_fast_packet", (PyCFunction)RtpCore_fast_packet, METH_VARARGS,
+     "_fast_packet(frame, ts, seq, rts, pt, marker, size) -> bool\n\n"
+     "The compiled twin of StreamStats.packet() for a routine packet; False (nothing changed)\n"
+     "when the packet needs the Python path. For tests."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject RtpCoreType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "lyncdump._fastpath.RtpCore",
+    .tp_basicsize = sizeof(RtpCore),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_doc = "Numeric state of one RTP stream, shared by the Python and the compiled path.",
+    .tp_new = PyType_GenericNew,
+    .tp_members = RtpCore_members,
+    .tp_methods = RtpCore_methods,
+};
+
+/* ------------------------------------------------------------------------------------------ */
+/* Tables: open addressing, linear probing, no deletion (forgetting a flow bumps its epoch).    */
+
+typedef struct {
+    uint32_t src, dst;
+    uint16_t sport, dport;
+    uint32_t epoch; /* 0 = empty slot */
+} FlowEntry;
+
+typedef struct {
+    uint32_t src, dst;
+    uint16_t sport, dport;
+    uint32_t ssrc;
+    uint32_t epoch; /* the flow's epoch when registered */
+    uint32_t used;
+    RtpCore *stream; /* strong reference, or NULL */
+} StreamEntry;
+
+static inline uint64_t
+mix(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+static inline uint64_t
+flow_hash(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport)
+{
+    return mix(((uint64_t)src << 32 | dst) ^ mix((uint64_t)sport << 16 | dport));
+}
+
+typedef struct {
+    PyObject_HEAD
+    FlowEntry *flows;
+    size_t flow_cap, flow_used;
+    StreamEntry *streams;
+    size_t stream_cap, stream_used;
+    /* what the scans consumed, for the caller's totals */
+    long long frames, bytes, udp, rtp_like, last_frame, pending_frames;
+    double last_time;
+    long long progress_every;
+} FastPath;
+
+static FlowEntry *
+flow_find(FastPath *fp, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport)
+{
+    size_t mask = fp->flow_cap - 1;
+    size_t i = (size_t)flow_hash(src, dst, sport, dport) & mask;
+    for (;;) {
+        FlowEntry *e = &fp->flows[i];
+        if (e->epoch == 0)
+            return NULL;
+        if (e->src == src && e->dst == dst && e->sport == sport && e->dport == dport)
+            return e;
+        i = (i + 1) & mask;
+    }
+}
+
+static StreamEntry *
+stream_find(FastPath *fp, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
+            uint32_t ssrc)
+{
+    size_t mask = fp->stream_cap - 1;
+    size_t i = (size_t)(flow_hash(src, dst, sport, dport) ^ mix(ssrc)) & mask;
+    for (;;) {
+        StreamEntry *e = &fp->streams[i];
+        if (!e->used)
+            return NULL;
+        if (e->ssrc == ssrc && e->src == src && e->dst == dst && e->sport == sport &&
+            e->dport == dport)
+            return e;
+        i = (i + 1) & mask;
+    }
+}
+
+static int
+flows_grow(FastPath *fp)
+{
+    size_t cap = fp->flow_cap * 2;
+    FlowEntry *fresh = PyMem_Calloc(cap, sizeof(FlowEntry));
+    if (fresh == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (size_t j = 0; j < fp->flow_cap; j++) {
+        FlowEntry *e = &fp->flows[j];
+        if (e->epoch == 0)
+            continue;
+        size_t i = (size_t)flow_hash(e->src, e->dst, e->sport, e->dport) & (cap - 1);
+        while (fresh[i].epoch != 0)
+            i = (i + 1) & (cap - 1);
+        fresh[i] = *e;
+    }
+    PyMem_Free(fp->flows);
+    fp->flows = fresh;
+    fp->flow_cap = cap;
+    return 0;
+}
+
+static int
+streams_grow(FastPath *fp)
+{
+    size_t cap = fp->stream_cap * 2;
+    StreamEntry *fresh = PyMem_Calloc(cap, sizeof(StreamEntry));
+    if (fresh == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (size_t j = 0; j < fp->stream_cap; j++) {
+        StreamEntry *e = &fp->streams[j];
+        if (!e->used)
+            continue;
+        size_t i = (size_t)(flow_hash(e->src, e->dst, e->sport, e->dport) ^ mix(e->ssrc)) &
+                   (cap - 1);
+        while (fresh[i].used)
+            i = (i + 1) & (cap - 1);
+        fresh[i] = *e;
+    }
+    PyMem_Free(fp->streams);
+    fp->streams = fresh;
+    fp->stream_cap = cap;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* FastPath object                                                                              */
+
+static PyObject *
+FastPath_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"progress_every", NULL};
+    long long every = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|L:FastPath", kwlist, &every))
+        return NULL;
+    if (every < 0) {
+        PyErr_SetString(PyExc_ValueError, "progress_every must be >= 0");
+        return NULL;
+    }
+    FastPath *fp = (FastPath *)type->tp_alloc(type, 0);
+    if (fp == NULL)
+        return NULL;
+    fp->progress_every = every;
+    fp->flow_cap = 64;
+    fp->stream_cap = 64;
+    fp->flows = PyMem_Calloc(fp->flow_cap, sizeof(FlowEntry));
+    fp->streams = PyMem_Calloc(fp->stream_cap, sizeof(StreamEntry));
+    if (fp->flows == NULL || fp->streams == NULL) {
+        Py_DECREF(fp);
+        return PyErr_NoMemory();
+    }
+    return (PyObject *)fp;
+}
+
+static int
+FastPath_traverse(FastPath *fp, visitproc visit, void *arg)
+{
+    if (fp->streams != NULL) {
+        for (size_t i = 0; i < fp->stream_cap; i++)
+            Py_VISIT(fp->streams[i].stream);
+    }
+    return 0;
+}
+
+static int
+FastPath_clear_refs(FastPath *fp)
+{
+    if (fp->streams != NULL) {
+        for (size_t i = 0; i < fp->stream_cap; i++)
+            Py_CLEAR(fp->streams[i].stream);
+    }
+    return 0;
+}
+
+static void
+FastPath_dealloc(FastPath *fp)
+{
+    PyObject_GC_UnTrack(fp);
+    FastPath_clear_refs(fp);
+    PyMem_Free(fp->flows);
+    PyMem_Free(fp->streams);
+    Py_TYPE(fp)->tp_free((PyObject *)fp);
+}
+
+/* An IPv4 address given as 4 bytes, in network order packed into a uint32. */
+static int
+ipv4_arg(Py_buffer *b, uint32_t *out)
+{
+    if (b->len != 4)
+        return 0;
+    const unsigned char *p = b->buf;
+    *out = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    return 1;
+}
+
+static PyObject *
+FastPath_register(FastPath *fp, PyObject *args)
+{
+    Py_buffer src, dst;
+    int sport, dport;
+    PyObject *stream;
+    if (!PyArg_ParseTuple(args, "y*iy*iO:register", &src, &sport, &dst, &dport, &stream))
+        return NULL;
+    uint32_t s, d;
+    int ok = ipv4_arg(&src, &s) && ipv4_arg(&dst, &d);
+    PyBuffer_Release(&src);
+    PyBuffer_Release(&dst);
+    if (!PyObject_TypeCheck(stream, &RtpCoreType)) {
+        PyErr_SetString(PyExc_TypeError, "register() needs an RtpCore (StreamStats) object");
+        return NULL;
+    }
+    if (!ok || sport < 0 || sport > 65535 || dport < 0 || dport > 65535)
+        Py_RETURN_FALSE; /* IPv6 and odd keys stay on the Python path */
+    RtpCore *core = (RtpCore *)stream;
+    if (core->ssrc < 0 || core->ssrc > 0xFFFFFFFFLL)
+        Py_RETURN_FALSE;
+    uint32_t ssrc = (uint32_t)core->ssrc;
+    FlowEntry *flow = flow_find(fp, s, d, (uint16_t)sport, (uint16_t)dport);
+    if (flow == NULL) {
+        if (fp->flow_used >= MAX_ENTRIES)
+            Py_RETURN_FALSE;
+        if ((fp->flow_used + 1) * 2 > fp->flow_cap && flows_grow(fp) < 0)
+            return NULL;
+        size_t mask = fp->flow_cap - 1;
+        size_t i = (size_t)flow_hash(s, d, (uint16_t)sport, (uint16_t)dport) & mask;
+        while (fp->flows[i].epoch != 0)
+            i = (i + 1) & mask;
+        flow = &fp->flows[i];
+        flow->src = s;
+        flow->dst = d;
+        flow->sport = (uint16_t)sport;
+        flow->dport = (uint16_t)dport;
+        flow->epoch = 1;
+        fp->flow_used++;
+    }
+    uint32_t epoch = flow->epoch;
+    StreamEntry *e = stream_find(fp, s, d, (uint16_t)sport, (uint16_t)dport, ssrc);
+    if (e == NULL) {
+        if (fp->stream_used >= MAX_ENTRIES)
+            Py_RETURN_FALSE;
+        if ((fp->stream_used + 1) * 2 > fp->stream_cap && streams_grow(fp) < 0)
+            return NULL;
+        size_t mask = fp->stream_cap - 1;
+        size_t i = (size_t)(flow_hash(s, d, (uint16_t)sport, (uint16_t)dport) ^ mix(ssrc)) &
+                   mask;
+        while (fp->streams[i].used)
+            i = (i + 1) & mask;
+        e = &fp->streams[i];
+        e->src = s;
+        e->dst = d;
+        e->sport = (uint16_t)sport;
+        e->dport = (uint16_t)dport;
+        e->ssrc = ssrc;
+        e->used = 1;
+        fp->stream_used++;
+    }
+    Py_INCREF(stream);
+    Py_XSETREF(e->stream, core);
+    e->epoch = epoch;
+    Py_RETURN_TRUE;
+}
+
+static PyObject *
+FastPath_forget(FastPath *fp, PyObject *args)
+{
+    Py_buffer src, dst;
+    int sport, dport;
+    if (!PyArg_ParseTuple(args, "y*iy*i:forget", &src, &sport, &dst, &dport))
+        return NULL;
+    uint32_t s, d;
+    int ok = ipv4_arg(&src, &s) && ipv4_arg(&dst, &d);
+    PyBuffer_Release(&src);
+    PyBuffer_Release(&dst);
+    if (ok && sport >= 0 && sport <= 65535 && dport >= 0 && dport <= 65535) {
+        FlowEntry *flow = flow_find(fp, s, d, (uint16_t)sport, (uint16_t)dport);
+        if (flow != NULL) {
+            flow->epoch++;
+            if (flow->epoch == 0)
+                flow->epoch = 1;
+        }
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+FastPath_take_frames(FastPath *fp, PyObject *Py_UNUSED(ignored))
+{
+    long long n = fp->pending_frames;
+    fp->pending_frames = 0;
+    return PyLong_FromLongLong(n);
+}
+
+/*
+ * One frame: decode it as Python would and, when it is routine RTP of a registered stream,
+ * account it. Returns 1 when consumed, 0 when Python must take it, -1 on a Python error.
+ */
+static int
+handle_frame(FastPath *fp, long long frame, long long linktype, const unsigned char *data,
+             Py_ssize_t n, int64_t ts_num, int64_t ts_den, int nano_exact)
+{
+    Py_ssize_t off;
+    /* net/decode.py PacketDecoder.decode, for the link types that lead straight to IPv4 */
+    if (linktype == 1 || linktype == 113 || linktype == 276) {
+        unsigned etype;
+        if (linktype == 1) {
+            if (n < 14)
+                return 0;
+            etype = (unsigned)data[12] << 8 | data[13];
+            off = 14;
+        }
+        else if (linktype == 113) {
+            if (n < 16)
+                return 0;
+            etype = (unsigned)data[14] << 8 | data[15];
+            off = 16;
+        }
+        else {
+            if (n < 20)
+                return 0;
+            etype = (unsigned)data[0] << 8 | data[1];
+            off = 20;
+        }
+        /* _ethertype: VLAN tags (802.1Q, 802.1ad, the old QinQ values) */
+        while (etype == 0x8100 || etype == 0x88A8 || etype == 0x9100 || etype == 0x9200) {
+            if (n - off < 4)
+                return 0;
+            etype = (unsigned)data[off + 2] << 8 | data[off + 3];
+            off += 4;
+        }
+        if (etype != 0x0800)
+            return 0;
+    }
+    else if (linktype == 101 || linktype == 12 || linktype == 14) {
+        if (n < 1 || (data[0] >> 4) != 4)
+            return 0;
+        off = 0;
+    }
+    else if (linktype == 228) {
+        off = 0;
+    }
+    else {
+        return 0;
+    }
+    /* _ipv4 */
+    if (n - off < 20)
+        return 0;
+    const unsigned char *ip = data + off;
+    unsigned ver_ihl = ip[0];
+    Py_ssize_t ihl = (Py_ssize_t)(ver_ihl & 0x0F) << 2;
+    if ((ver_ihl >> 4) != 4 || ihl < 20)
+        return 0;
+    Py_ssize_t total = (Py_ssize_t)ip[2] << 8 | ip[3];
+    Py_ssize_t end;
+    if (total == 0) {
+        end = n;
+    }
+    else {
+        end = off + total;
+        if (total < ihl || end > n)
+            return 0;
+    }
+    Py_ssize_t start = off + ihl;
+    if (start > end)
+        return 0;
+    unsigned frag = (unsigned)ip[6] << 8 | ip[7];
+    if (frag & 0x3FFF)
+        return 0;
+    if (ip[9] != 17)
+        return 0;
+    /* _l4, UDP */
+    if (end - start < 8)
+        return 0;
+    const unsigned char *udp = data + start;
+    unsigned sport = (unsigned)udp[0] << 8 | udp[1];
+    unsigned dport = (unsigned)udp[2] << 8 | udp[3];
+    Py_ssize_t length = (Py_ssize_t)udp[4] << 8 | udp[5];
+    Py_ssize_t pend;
+    if (length == 0) {
+        pend = end;
+    }
+    else {
+        if (length < 8 || length > end - start)
+            return 0;
+        pend = start + length;
+    }
+    const unsigned char *p = data + start + 8;
+    Py_ssize_t plen = pend - (start + 8);
+    /* api.py: empty datagrams and SIP go elsewhere; media/pipeline.py: RTP/RTCP by byte 0 */
+    if (plen < 12 || p[0] < 128 || p[0] > 191 || (p[1] >= 192 && p[1] <= 223))
+        return 0;
+    uint32_t src = (uint32_t)ip[12] << 24 | (uint32_t)ip[13] << 16 | (uint32_t)ip[14] << 8 | ip[15];
+    uint32_t dst = (uint32_t)ip[16] << 24 | (uint32_t)ip[17] << 16 | (uint32_t)ip[18] << 8 | ip[19];
+    uint32_t ssrc = (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 | (uint32_t)p[10] << 8 | p[11];
+    FlowEntry *flow = flow_find(fp, src, dst, (uint16_t)sport, (uint16_t)dport);
+    if (flow == NULL)
+        return 0;
+    StreamEntry *e = stream_find(fp, src, dst, (uint16_t)sport, (uint16_t)dport, ssrc);
+    if (e == NULL || e->stream == NULL || e->epoch != flow->epoch)
+        return 0;
+    RtpCore *s = e->stream;
+    long long pt = p[1] & 0x7F;
+    if (pt != s->cur_pt || s->cur_event || s->packets <= 0 || s->cur_khz == 0)
+        return 0;
+    /* capture/pcap.py: the float nearest to the exact time num / den */
+    double ts;
+    if (nano_exact) {
+        ts = (double)ts_num / (double)ts_den;
+    }
+    else {
+        PyObject *num = PyLong_FromLongLong(ts_num);
+        PyObject *den = num ? PyLong_FromLongLong(ts_den) : NULL;
+        PyObject *q = den ? PyNumber_TrueDivide(num, den) : NULL;
+        Py_XDECREF(num);
+        Py_XDECREF(den);
+        if (q == NULL)
+            return -1;
+        ts = PyFloat_AsDouble(q);
+        Py_DECREF(q);
+        if (ts == -1.0 && PyErr_Occurred())
+            return -1;
+    }
+    long long seq = (long long)p[2] << 8 | p[3];
+    long long rts = (long long)p[4] << 24 | (long long)p[5] << 16 | (long long)p[6] << 8 | p[7];
+    if (!core_packet(s, frame, ts, seq, rts, pt, p[1] & 0x80, (long long)plen))
+        return 0;
+    fp->frames++;
+    fp->pending_frames++;
+    fp->bytes += n;
+    fp->udp++;
+    fp->rtp_like++;
+    fp->last_frame = frame;
+    fp->last_time = ts;
+    return 1;
+}
+
+/* A time num/den can be computed in double and still be the nearest float. */
+#define EXACT_LIMIT (1LL << 53)
+
+static PyObject *
+FastPath_scan_pcap(FastPath *fp, PyObject *args)
+{
+    Py_buffer buf;
+    Py_ssize_t pos, end;
+    long long count, linktype;
+    int big, nano;
+    if (!PyArg_ParseTuple(args, "ppLy*nnL:scan_pcap", &big, &nano, &linktype, &buf, &pos, &end,
+                          &count))
+        return NULL;
+    if (pos < 0 || end > buf.len || pos > end) {
+        PyBuffer_Release(&buf);
+        PyErr_SetString(PyExc_ValueError, "scan_pcap: pos/end outside the buffer");
+        return NULL;
+    }
+    const unsigned char *b = buf.buf;
+    int64_t scale = nano ? 1000000000LL : 1000000LL;
+    long long every = fp->progress_every;
+    int failed = 0;
+    while (end - pos >= 16) {
+        if (every && (count + 1) % every == 0)
+            break; /* Python reports progress on this frame */
+        const unsigned char *h = b + pos;
+        uint32_t sec, frac, caplen;
+        if (big) {
+            sec = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
+            frac = (uint32_t)h[4] << 24 | (uint32_t)h[5] << 16 | (uint32_t)h[6] << 8 | h[7];
+            caplen = (uint32_t)h[8] << 24 | (uint32_t)h[9] << 16 | (uint32_t)h[10] << 8 | h[11];
+        }
+        else {
+            sec = (uint32_t)h[3] << 24 | (uint32_t)h[2] << 16 | (uint32_t)h[1] << 8 | h[0];
+            frac = (uint32_t)h[7] << 24 | (uint32_t)h[6] << 16 | (uint32_t)h[5] << 8 | h[4];
+            caplen = (uint32_t)h[11] << 24 | (uint32_t)h[10] << 16 | (uint32_t)h[9] << 8 | h[8];
+        }
+        if (caplen > MAX_FRAME || (Py_ssize_t)caplen > end - pos - 16)
+            break;
+        int64_t num = (int64_t)sec * scale + frac;
+        int r = handle_frame(fp, count + 1, linktype, h + 16, (Py_ssize_t)caplen, num, scale,
+                             num < EXACT_LIMIT);
+        if (r < 0) {
+            failed = 1;
+            break;
+        }
+        if (r == 0)
+            break;
+        count++;
+        pos += 16 + (Py_ssize_t)caplen;
+    }
+    PyBuffer_Release(&buf);
+    if (failed)
+        return NULL;
+    return Py_BuildValue("nL", pos, count);
+}
+
+static PyObject *
+FastPath_scan_pcapng(FastPath *fp, PyObject *args)
+{
+    Py_buffer buf;
+    Py_ssize_t pos, end;
+    long long count;
+    int big;
+    PyObject *ifaces;
+    if (!PyArg_ParseTuple(args, "pO!y*nnL:scan_pcapng", &big, &PyList_Type, &ifaces, &buf,
+                          &pos, &end, &count))
+        return NULL;
+    if (pos < 0 || end > buf.len || pos > end) {
+        PyBuffer_Release(&buf);
+        PyErr_SetString(PyExc_ValueError, "scan_pcapng: pos/end outside the buffer");
+        return NULL;
+    }
+    const unsigned char *b = buf.buf;
+    long long every = fp->progress_every;
+    int failed = 0;
+#define U32(q)                                                                                 \
+    (big ? ((uint32_t)(q)[0] << 24 | (uint32_t)(q)[1] << 16 | (uint32_t)(q)[2] << 8 | (q)[3])  \
+         : ((uint32_t)(q)[3] << 24 | (uint32_t)(q)[2] << 16 | (uint32_t)(q)[1] << 8 | (q)[0]))
+    while (end - pos >= 32) {
+        if (every && (count + 1) % every == 0)
+            break;
+        const unsigned char *h = b + pos;
+        uint32_t btype = U32(h), blen = U32(h + 4);
+        /* capture/pcapng.py: an Enhanced Packet Block wholly in the buffer, all checks passed */
+        if (btype != 6 || blen < 32 || (Py_ssize_t)blen > end - pos || (blen & 3))
+            break;
+        uint32_t iface = U32(h + 8), high = U32(h + 12), low = U32(h + 16);
+        uint32_t caplen = U32(h + 20);
+        if (caplen > blen - 32 || caplen > MAX_FRAME || U32(h + blen - 4) != blen)
+            break;
+        if ((Py_ssize_t)iface >= PyList_GET_SIZE(ifaces))
+            break;
+        /* (linktype, units per second, offset in units, snap length), made by pcapng.py */
+        PyObject *desc = PyList_GET_ITEM(ifaces, iface);
+        if (!PyTuple_Check(desc) || PyTuple_GET_SIZE(desc) < 3)
+            break;
+        long long linktype = PyLong_AsLongLong(PyTuple_GET_ITEM(desc, 0));
+        long long units = PyLong_AsLongLong(PyTuple_GET_ITEM(desc, 1));
+        long long offset = PyLong_AsLongLong(PyTuple_GET_ITEM(desc, 2));
+        if (PyErr_Occurred()) {
+            PyErr_Clear(); /* huge values: Python handles them */
+            break;
+        }
+        uint64_t stamp = (uint64_t)high << 32 | low;
+        if (units <= 0 || stamp > (uint64_t)INT64_MAX / 2 || offset > INT64_MAX / 4 ||
+            offset < -(INT64_MAX / 4))
+            break;
+        int64_t num = (int64_t)stamp + offset;
+        int exact = num > -EXACT_LIMIT && num < EXACT_LIMIT && units < EXACT_LIMIT;
+        int r = handle_frame(fp, count + 1, linktype, h + 28, (Py_ssize_t)caplen, num, units,
+                             exact);
+        if (r < 0) {
+            failed = 1;
+            break;
+        }
+        if (r == 0)
+            break;
+        count++;
+        pos += blen;
+    }
+#undef U32
+    PyBuffer_Release(&buf);
+    if (failed)
+        return NULL;
+    return Py_BuildValue("nLd", pos, count, fp->last_time);
+}
+
+static PyMethodDef FastPath_methods[] = {
+    {"register", (PyCFunction)FastPath_register, METH_VARARGS,
+     "register(src, sport, dst, dport, stream) -> bool\n\n"
+     "Packets of this IPv4 flow with the stream's SSRC may be accounted here from now on.\n"
+     "False when the key cannot be (IPv6, a full table): the Python path keeps them."},
+    {"forget", (PyCFunction)FastPath_forget, METH_VARARGS,
+     "forget(src, sport, dst, dport)\n\nEvery stream of this flow goes back to Python."},
+    {"take_frames", (PyCFunction)FastPath_take_frames, METH_NOARGS,
+     "Frames consumed since the last call."},
+    {"scan_pcap", (PyCFunction)FastPath_scan_pcap, METH_VARARGS,
+     "scan_pcap(big_endian, nanosecond, linktype, buf, pos, end, count) -> (pos, count)\n\n"
+     "Consume pcap records from buf[pos:end] while each is routine RTP of a registered\n"
+     "stream; count is the number of the last frame read."},
+    {"scan_pcapng", (PyCFunction)FastPath_scan_pcapng, METH_VARARGS,
+     "scan_pcapng(big_endian, interfaces, buf, pos, end, count) -> (pos, count, last_time)\n\n"
+     "The same for pcapng Enhanced Packet Blocks; interfaces as the pcapng reader keeps them;\n"
+     "last_time is the time of the last frame consumed, by this or an earlier scan."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef FastPath_members[] = {
+    {"frames", T_LONGLONG, offsetof(FastPath, frames), READONLY, "Frames consumed."},
+    {"bytes", T_LONGLONG, offsetof(FastPath, bytes), READONLY, "Their captured bytes."},
+    {"udp", T_LONGLONG, offsetof(FastPath, udp), READONLY, "UDP datagrams among them."},
+    {"rtp_like", T_LONGLONG, offsetof(FastPath, rtp_like), READONLY, "RTP among them."},
+    {"last_frame", T_LONGLONG, offsetof(FastPath, last_frame), READONLY,
+     "Number of the last frame consumed (0: none)."},
+    {"last_time", T_DOUBLE, offsetof(FastPath, last_time), READONLY, "Its time."},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject FastPathType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "lyncdump._fastpath.FastPath",
+    .tp_basicsize = sizeof(FastPath),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "Routine RTP of registered streams, consumed straight from capture buffers.",
+    .tp_new = FastPath_new,
+    .tp_dealloc = (destructor)FastPath_dealloc,
+    .tp_traverse = (traverseproc)FastPath_traverse,
+    .tp_clear = (inquiry)FastPath_clear_refs,
+    .tp_methods = FastPath_methods,
+    .tp_members = FastPath_members,
+};
+
+static struct PyModuleDef fastpath_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "lyncdump._fastpath",
+    .m_doc = "Optional compiled fast path for routine RTP (see lyncdump/fastpath.py).",
+    .m_size = -1,
+};
+
+PyMODINIT_FUNC
+PyInit__fastpath(void)
+{
+    if (PyType_Ready(&RtpCoreType) < 0 || PyType_Ready(&FastPathType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&fastpath_module);
+    if (m == NULL)
+        return NULL;
+    Py_INCREF(&RtpCoreType);
+    if (PyModule_AddObject(m, "RtpCore", (PyObject *)&RtpCoreType) < 0) {
+        Py_DECREF(&RtpCoreType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&FastPathType);
+    if (PyModule_AddObject(m, "FastPath", (PyObject *)&FastPathType) < 0) {
+        Py_DECREF(&FastPathType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,97 @@
+"""The optional compiled fast path for RTP-heavy captures, and its pure-Python stand-in.
+
+``lyncdump._fastpath`` (built from _fastpath.c when a C compiler is there at install time)
+accounts routine RTP packets straight from the capture reader's buffer: Ethernet/IPv4/UDP
+decode, stream lookup and the statistics update in one pass, with no Python object per packet.
+Everything else, and every packet it is unsure of, takes the normal Python path, so results
+are the same with and without it (tests/unit/test_fastpath.py compares both).
+
+``RtpCore`` is the base class of :class:`~lyncdump.media.stats.StreamStats`: the numeric
+fields the per-packet update touches. Compiled, they are C fields both paths share; in pure
+Python they are plain slots. Set ``LYNCDUMP_PURE_PYTHON=1`` to run without the compiled
+module (to compare, or to rule it out when something looks wrong).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+#: The fields of a stream that the per-packet update reads and writes.
+CORE_FIELDS = (
+    "ssrc", "packets", "bytes", "last_frame", "start_seq", "stop_seq", "last_seq", "cycles",
+    "sequence_errors", "duplicates", "out_of_order", "wrong_timestamps", "markers",
+    "first_timestamp", "last_timestamp", "max_delta_frame", "_cur_pt", "_cur_clock",
+    "_cur_khz", "last_time", "last_nominal", "time_ms", "jitter", "_min_delta", "max_delta",
+    "mean_delta", "_min_jitter", "max_jitter", "mean_jitter", "under", "problem", "_cur_cn",
+    "_cur_event",
+)  # fmt: skip
+
+
+class PyRtpCore:
+    """The pure-Python RtpCore: the same fields as slots (StreamStats sets them all)."""
+
+    __slots__ = CORE_FIELDS
+
+
+def _load() -> Any:
+    if os.environ.get("LYNCDUMP_PURE_PYTHON", "") not in ("", "0"):
+        return None
+    try:
+        from . import _fastpath  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return _fastpath
+
+
+_compiled = _load()
+
+#: True when the compiled fast path is in use.
+AVAILABLE = _compiled is not None
+
+if TYPE_CHECKING:
+    RtpCore = PyRtpCore
+else:
+    RtpCore = _compiled.RtpCore if _compiled is not None else PyRtpCore
+
+
+def attach(reader: object, progress_every: int) -> Any:
+    """A FastPath fed by ``reader`` (pcap or pcapng), or None when there is none to use.
+
+    The reader then calls it on its buffer before each record it would yield; ``progress_every``
+    frames are left to Python so progress is still reported on them.
+    """
+    if _compiled is None:
+        return None
+    from .capture.pcap import PcapReader
+    from .capture.pcapng import PcapngReader
+
+    fast = _compiled.FastPath(progress_every)
+    if isinstance(reader, PcapReader):
+        reader.skip = partial(
+            fast.scan_pcap, reader.big_endian, reader.nanosecond, reader.linktype
+        )
+    elif isinstance(reader, PcapngReader):
+        reader.skip = fast.scan_pcapng
+    else:
+        return None
+    return fast
+
+
+def detach(reader: object) -> None:
+    """Stop feeding the fast path (something it cannot follow began, e.g. MS-TURN relaying)."""
+    if getattr(reader, "skip", None) is not None:
+        reader.skip = None  # type: ignore[attr-defined]
+
+
+def describe() -> str:
+    """One line for ``--version`` and benchmarks: which path this run uses."""
+    if _compiled is not None:
+        return "compiled fast path (lyncdump._fastpath)"
+    if os.environ.get("LYNCDUMP_PURE_PYTHON", "") not in ("", "0"):
+        return "pure Python (LYNCDUMP_PURE_PYTHON is set)"
+    return "pure Python (lyncdump._fastpath was not built)"
+
+
+__all__ = ["AVAILABLE", "CORE_FIELDS", "PyRtpCore", "RtpCore", "attach", "describe", "detach"]
