@@ -69,9 +69,7 @@ def attach(reader: object, progress_every: int) -> Any:
 
     fast = _compiled.FastPath(progress_every)
     if isinstance(reader, PcapReader):
-        reader.skip = partial(
-            fast.scan_pcap, reader.big_endian, reader.nanosecond, reader.linktype
-        )
+        reader.skip = partial(fast.scan_pcap, reader.big_endian, reader.nanosecond, reader.linktype)
     elif isinstance(reader, PcapngReader):
         reader.skip = fast.scan_pcapng
     else:

@@ -1,0 +1,546 @@
+"""The compiled fast path gives exactly what the pure-Python path gives.
+
+lyncdump._fastpath consumes routine RTP packets itself (docs/performance.md). Every test here
+decodes the same input twice, once with the fast path and once with it switched off, and
+compares everything a user can see: totals, every stream's numbers, defects, errors. The
+inputs are chosen to sit on the borders of what the fast path takes: link types, IP and UDP
+header oddities, payload type and SSRC changes, events, re-announcements, chunk boundaries,
+and random damage.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import dpkt
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pcapgen import sip
+
+import lyncdump.api as api
+from lyncdump import fastpath
+from lyncdump.api import Capture, Options
+from lyncdump.media.stats import StreamStats
+
+from ..conftest import CAPTURES, corpus_dir
+
+needs_compiled = pytest.mark.skipif(
+    not fastpath.AVAILABLE, reason="compiled fast path not in use (" + fastpath.describe() + ")"
+)
+
+T0 = 1_767_225_600
+
+
+# -- building captures ------------------------------------------------------------------------
+
+
+def rtp(seq: int, rts: int, ssrc: int, pt: int = 0, marker: bool = False, size: int = 160) -> bytes:
+    return (
+        struct.pack(
+            "!BBHII", 0x80, (0x80 if marker else 0) | pt, seq & 0xFFFF, rts & 0xFFFFFFFF, ssrc
+        )
+        + bytes([0xD5]) * size
+    )
+
+
+def ipv4(src: str, dst: str, sport: int, dport: int, payload: bytes, **kw: int) -> bytes:
+    u = dpkt.udp.UDP(sport=sport, dport=dport, data=payload)
+    u.ulen = kw.pop("ulen", 8 + len(payload))
+    ip = dpkt.ip.IP(
+        src=bytes(map(int, src.split("."))), dst=bytes(map(int, dst.split("."))), p=17, data=u
+    )
+    raw = bytearray(bytes(ip))
+    if "total" in kw:
+        raw[2:4] = kw.pop("total").to_bytes(2, "big")
+    if "frag" in kw:
+        raw[6:8] = kw.pop("frag").to_bytes(2, "big")
+    if "options" in kw:
+        opts = bytes(kw.pop("options"))
+        raw = bytearray([0x40 | (5 + len(opts) // 4)]) + raw[1:20] + opts + raw[20:]
+        raw[2:4] = (len(raw)).to_bytes(2, "big")
+    assert not kw, kw
+    return bytes(raw)
+
+
+ETH = b"\x00\x15\x5d\x0a\x0b\x0c\x00\x15\x5d\x01\x02\x03"
+
+
+def link(linktype: int, ip: bytes, vlans: int = 0) -> bytes:
+    if linktype == 1:
+        tags = b"".join(b"\x81\x00" + (100 + i).to_bytes(2, "big") for i in range(vlans))
+        return ETH + tags + b"\x08\x00" + ip
+    if linktype == 113:
+        return b"\x00\x00\x00\x01\x00\x06" + b"\x00\x15\x5d\x01\x02\x03\x00\x00" + b"\x08\x00" + ip
+    if linktype == 276:
+        return b"\x08\x00\x00\x00" + b"\x00\x00\x00\x02\x00\x01\x00\x06" + bytes(8) + ip
+    return ip  # 101, 228
+
+
+def pcap(frames: list[tuple[float, bytes]], linktype: int = 1, *, big: bool = False,
+         nano: bool = False) -> bytes:  # fmt: skip
+    e = ">" if big else "<"
+    out = [struct.pack(e + "IHHiIII", 0xA1B23C4D if nano else 0xA1B2C3D4, 2, 4, 0, 0, 65535,
+                       linktype)]  # fmt: skip
+    scale = 10**9 if nano else 10**6
+    for t, data in frames:
+        units = round(t * scale)
+        out.append(struct.pack(e + "IIII", units // scale, units % scale, len(data), len(data)))
+        out.append(data)
+    return b"".join(out)
+
+
+def pcapng(frames: list[tuple[float, int, bytes]], interfaces: list[tuple[int, int]]) -> bytes:
+    """Frames as (time, interface, data); interfaces as (linktype, tsresol exponent)."""
+
+    def block(btype: int, body: bytes) -> bytes:
+        body += b"\x00" * (-len(body) % 4)
+        n = len(body) + 12
+        return struct.pack("<II", btype, n) + body + struct.pack("<I", n)
+
+    out = [block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))]
+    for linktype, res in interfaces:
+        opt = struct.pack("<HHB3x", 9, 1, res) + struct.pack("<HH", 0, 0)
+        out.append(block(1, struct.pack("<HHI", linktype, 0, 65535) + opt))
+    for t, iface, data in frames:
+        units = round(t * 10 ** interfaces[iface][1])
+        out.append(block(6, struct.pack("<IIIII", iface, units >> 32, units & 0xFFFFFFFF,
+                                        len(data), len(data)) + data))  # fmt: skip
+    return b"".join(out)
+
+
+def sdp_message(method: str, call: str, ip: str, port: int, rtpmap: str, cseq: int = 1) -> bytes:
+    return sip(
+        f"""{method} sip:b@example.com SIP/2.0
+Via: SIP/2.0/UDP {ip}:5060;branch=z9hG4bK{call}{cseq}
+From: <sip:a@example.com>;tag=1
+To: <sip:b@example.com>
+Call-ID: {call}
+CSeq: {cseq} {method}
+Content-Type: application/sdp
+Content-Length: auto
+
+v=0
+o=- 1 {cseq} IN IP4 {ip}
+s=-
+c=IN IP4 {ip}
+t=0 0
+m=audio {port} RTP/AVP {rtpmap}
+"""
+    )
+
+
+def torture(linktype: int = 1, **ipkw: object) -> list[tuple[float, bytes]]:
+    """Signalled and unsignalled RTP with every change that must go back to Python."""
+    rng = random.Random(5)
+    frames: list[tuple[float, bytes]] = []
+    a, b = "10.0.0.1", "10.0.0.2"
+    c, d = "10.0.0.3", "10.0.0.4"
+
+    def add(t: float, src: str, sport: int, dst: str, dport: int, payload: bytes, **kw: int):
+        frames.append((T0 + t, link(linktype, ipv4(src, dst, sport, dport, payload, **kw))))
+
+    sdp = "0 8 13 101\r\na=rtpmap:101 telephone-event/8000"
+    add(0.0, a, 5060, b, 5060, sdp_message("INVITE", "torture", a, 4000, sdp))
+    add(0.01, b, 5060, a, 5060, sdp_message("INVITE", "torture-b", b, 6000, sdp))
+    seq, rts = 65500, 4_294_960_000  # both wrap during the call
+    t = 0.1
+    for i in range(400):
+        t += 0.02 + rng.uniform(-0.003, 0.004)
+        pt, marker = 0, i % 97 == 0
+        if 150 <= i < 160:
+            pt = 13  # comfort noise
+        if 200 <= i < 205:
+            pt = 101  # telephone event
+        if i == 250:
+            pt = 8  # codec change
+        step = 1
+        if i % 53 == 0:
+            step = 0  # duplicate
+        elif i % 71 == 0:
+            step = 3  # loss
+        elif i % 89 == 0:
+            step = -2  # reordered
+        seq += step
+        rts += 160 if i % 61 else -320  # now and then a timestamp going back
+        payload = rtp(seq, rts, 0x1111, pt, marker)
+        if pt == 101:
+            duration = (160 * (i - 199)).to_bytes(2, "big")
+            payload = payload[:12] + bytes([5, 0x80 if i == 204 else 0]) + duration
+        add(t, a, 4000, b, 6000, payload)
+        add(t + 0.001, b, 6000, a, 4000, rtp(i, 160 * i, 0x2222, 0))
+        if i % 3 == 0:  # a second SSRC interleaved on the same flow
+            add(t + 0.002, b, 6000, a, 4000, rtp(1000 + i, 7 * i, 0x3333, 8))
+        if i % 50 == 0:  # RTCP receiver report on the RTP port
+            rr = struct.pack("!BBHI", 0x81, 201, 7, 0x2222) + struct.pack(
+                "!IIIIII", 0x1111, 0x01000002, 0x10000 + seq, 12, 0, 0
+            )
+            add(t + 0.003, b, 6000, a, 4000, rr)
+        if i % 40 == 0:  # STUN on the media port
+            add(t + 0.004, a, 4000, b, 6000, struct.pack("!HHI", 1, 0, 0x2112A442) + bytes(12))
+        if i % 30 == 0:  # unsignalled RTP, found by the heuristic, and random UDP
+            for k in range(6):
+                add(t + 0.005, c, 7000, d, 7002, rtp(i + k, 160 * (i + k), 0x4444, 0))
+            add(t + 0.006, c, 9000, d, 9000, bytes(rng.randrange(256) for _ in range(40)))
+        if i == 300:  # re-INVITE: new payload map for the same addresses
+            add(t + 0.007, a, 5060, b, 5060, sdp_message("INVITE", "torture", a, 4000,
+                                                         "0 8 96\r\na=rtpmap:96 PCMU/16000",
+                                                         cseq=2))  # fmt: skip
+        if i == 320:  # header oddities on a routine packet (Python takes them)
+            seq += 1
+            rts += 160
+            add(t + 0.008, a, 4000, b, 6000, rtp(seq, rts, 0x1111, 0), **ipkw)  # type: ignore[arg-type]
+    return frames
+
+
+# -- running both paths --------------------------------------------------------------------
+
+
+def snapshot(capture: Capture) -> dict[str, object]:
+    """Everything a user can see of a run, as plain values."""
+    capture.run()
+    fields = fastpath.CORE_FIELDS + StreamStats.__slots__
+    streams = [
+        {f: getattr(s, f) for f in fields if f not in ("_rtpmap", "_pt_cache")}
+        for s in capture.streams()
+    ]
+    s = capture.stats
+    return {
+        "stats": (
+            s.frames,
+            s.udp_datagrams,
+            s.tcp_segments,
+            s.rtp_like,
+            s.sip_messages,
+            s.bytes,
+            s.first_time,
+            s.last_time,
+        ),  # fmt: skip
+        "streams": streams,
+        "defects": [(d.frame, d.layer, d.offset, d.reason) for d in capture.defects],
+        "stun": len(capture.stun_messages()),
+        "messages": [(m.frame, m.method, m.status) for m in capture.messages()],
+        "error": str(capture.error),
+        "rtcp": capture.media.rtp.rtcp_packets if capture.media else None,
+    }
+
+
+def both(source: bytes | Path, monkeypatch: pytest.MonkeyPatch, **options: object):
+    """(fast snapshot, pure snapshot, frames the fast path consumed)."""
+    taken: list[object] = []
+    real = api.attach_fast_path
+
+    def spy(reader: object, every: int) -> object:
+        fast = real(reader, every)
+        taken.append(fast)
+        return fast
+
+    def open_(src: bytes | Path) -> Capture:
+        stream = io.BytesIO(src) if isinstance(src, bytes) else src
+        return Capture(stream, Options(**options))  # type: ignore[arg-type]
+
+    monkeypatch.setattr(api, "attach_fast_path", spy)
+    fast = snapshot(open_(source))
+    monkeypatch.setattr(api, "attach_fast_path", lambda reader, every: None)
+    pure = snapshot(open_(source))
+    monkeypatch.setattr(api, "attach_fast_path", real)
+    consumed = taken[0].frames if taken and taken[0] is not None else 0  # type: ignore[attr-defined]
+    return fast, pure, consumed
+
+
+def check(source: bytes | Path, monkeypatch: pytest.MonkeyPatch, **options: object) -> int:
+    fast, pure, consumed = both(source, monkeypatch, **options)
+    assert fast == pure
+    return consumed
+
+
+# -- the module ---------------------------------------------------------------------------
+
+
+def test_compiled_fast_path_is_built() -> None:
+    """An install with a C compiler must build it: a silent fallback would lose the speed."""
+    if os.environ.get("LYNCDUMP_PURE_PYTHON", "") not in ("", "0"):
+        pytest.skip("LYNCDUMP_PURE_PYTHON is set")
+    assert fastpath.AVAILABLE, (
+        "lyncdump._fastpath was not built (no C compiler at install time?); "
+        "set LYNCDUMP_PURE_PYTHON=1 to test the pure-Python path alone"
+    )
+    assert "compiled" in fastpath.describe()
+
+
+def test_pure_python_switch_is_honoured() -> None:
+    code = (
+        "from lyncdump import fastpath; from lyncdump.media.stats import StreamStats;"
+        "print(fastpath.AVAILABLE, StreamStats.__mro__[1].__module__, fastpath.describe())"
+    )
+    env = dict(os.environ, LYNCDUMP_PURE_PYTHON="1")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout.split(" ", 2)  # fmt: skip
+    assert out[0] == "False"
+    assert out[1] == "lyncdump.fastpath"
+    assert "LYNCDUMP_PURE_PYTHON" in out[2]
+
+
+@needs_compiled
+def test_api_errors_are_clear() -> None:
+    fast = fastpath._compiled.FastPath(0)
+    with pytest.raises(TypeError, match="needs an RtpCore"):
+        fast.register(b"\x01\x02\x03\x04", 1, b"\x01\x02\x03\x05", 2, object())
+    stream = StreamStats(1, bytes(16), 1, bytes(16), 2)
+    assert fast.register(bytes(16), 1, bytes(16), 2, stream) is False  # IPv6 stays in Python
+    assert fast.register(b"\x01\x02\x03\x04", 70000, b"\x01\x02\x03\x05", 2, stream) is False
+    fast.forget(b"\x01\x02\x03\x04", 1, b"\x01\x02\x03\x05", 2)  # unknown flow: nothing
+    with pytest.raises(ValueError, match="outside the buffer"):
+        fast.scan_pcap(False, False, 1, b"abc", 0, 10, 0)
+    with pytest.raises(ValueError, match="progress_every"):
+        fastpath._compiled.FastPath(-1)
+
+
+@needs_compiled
+def test_tables_grow_and_keep_every_stream() -> None:
+    fast = fastpath._compiled.FastPath(0)
+    streams = []
+    for i in range(5000):
+        s = StreamStats(i, bytes([10, 0, i >> 8, i & 255]), 1000 + i % 7, b"\x0a\x00\x00\x01", 2)
+        streams.append(s)
+        assert fast.register(s.src, s.sport, s.dst, s.dport, s) is True
+    for s in streams[:10]:
+        fast.forget(s.src, s.sport, s.dst, s.dport)
+    del streams  # the table holds its own references
+    import gc
+
+    gc.collect()
+
+
+# -- the per-packet update ------------------------------------------------------------------
+
+packet_steps = st.lists(
+    st.tuples(
+        st.floats(min_value=-0.01, max_value=0.2),  # arrival step, seconds
+        st.sampled_from([1, 1, 1, 1, 0, 2, 5, -1, -3, 300, -300, 40000]),  # sequence step
+        st.sampled_from([160, 160, 160, 0, -160, 320, 1 << 31, 12345]),  # timestamp step
+        st.sampled_from([0, 0, 0, 8, 13, 19, 96, 101, 127]),  # payload type
+        st.booleans(),  # marker
+        st.integers(min_value=12, max_value=1500),  # size
+    ),
+    min_size=1,
+    max_size=300,
+)
+
+
+@needs_compiled
+@settings(max_examples=300, deadline=None)
+@given(steps=packet_steps, start_seq=st.integers(0, 65535), start_ts=st.integers(0, 2**32 - 1))
+def test_compiled_update_equals_python(steps, start_seq: int, start_ts: int) -> None:
+    """StreamStats.packet() in Python and its compiled twin agree on every field."""
+    rtpmap = {101: ("telephone-event", 8000), 96: ("SILK", 16000), 127: ("x-data", 0)}
+    ours = StreamStats(7, b"\x01\x02\x03\x04", 1, b"\x01\x02\x03\x05", 2, rtpmap)
+    theirs = StreamStats(7, b"\x01\x02\x03\x04", 1, b"\x01\x02\x03\x05", 2, rtpmap)
+    t, seq, rts = 1_767_225_600.5, start_seq, start_ts
+    taken = 0
+    for frame, (dt, dseq, dts, pt, marker, size) in enumerate(steps, 1):
+        t += dt
+        seq = (seq + dseq) & 0xFFFF
+        rts = (rts + dts) & 0xFFFFFFFF
+        theirs.packet(frame, t, seq, rts, pt, marker, size)
+        if ours._fast_packet(frame, t, seq, rts, pt, marker, size):
+            taken += 1
+        else:
+            ours.packet(frame, t, seq, rts, pt, marker, size)
+        for f in fastpath.CORE_FIELDS + ("payload_types", "clock_rate"):
+            assert getattr(ours, f) == getattr(theirs, f), (frame, f)
+    if len(steps) > 1 and all(s[3] == steps[0][3] for s in steps) and steps[0][3] != 101:
+        assert taken == len(steps) - 1  # one payload type, no events: all but the first
+
+
+# -- whole captures ---------------------------------------------------------------------------
+
+
+@needs_compiled
+@pytest.mark.parametrize("linktype,vlans", [(1, 0), (1, 1), (1, 2), (113, 0), (276, 0), (101, 0),
+                                            (228, 0)])  # fmt: skip
+def test_link_types(linktype: int, vlans: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    frames = torture(linktype)
+    if vlans:
+        frames = [(t, ETH + b"".join(b"\x81\x00\x00\x01" for _ in range(vlans)) + d[12:])
+                  for t, d in frames]  # fmt: skip
+    consumed = check(pcap(frames, linktype), monkeypatch)
+    assert consumed > 500
+
+
+@needs_compiled
+@pytest.mark.parametrize(
+    "oddity",
+    [
+        {"options": b"\x01\x01\x01\x00"},  # IPv4 options
+        {"total": 0},  # segmentation offload: no total length
+        {"ulen": 0},  # UDP length 0
+        {"ulen": 7},  # bad UDP length: a defect
+        {"ulen": 4000},  # UDP length past the packet: a defect
+        {"total": 19},  # IP total below the header: a defect
+        {"total": 3000},  # IP total past the capture: a defect
+        {"frag": 0x2000},  # first fragment, never completed
+        {"frag": 0x4000},  # don't-fragment bit: routine
+    ],
+)
+def test_header_oddities(oddity: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    check(pcap(torture(1, **oddity)), monkeypatch)
+
+
+@needs_compiled
+def test_ethernet_padding_and_snap_length(monkeypatch: pytest.MonkeyPatch) -> None:
+    frames = torture()
+    padded = [(t, d + b"\x00" * 6) if i % 5 == 0 else (t, d) for i, (t, d) in enumerate(frames)]
+    check(pcap(padded), monkeypatch)
+    cut = [(t, d[:60]) if i % 7 == 0 else (t, d) for i, (t, d) in enumerate(frames)]
+    check(pcap(cut), monkeypatch)
+
+
+@needs_compiled
+@pytest.mark.parametrize("big,nano", [(True, False), (False, True), (True, True)])
+def test_pcap_variants(big: bool, nano: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert check(pcap(torture(), big=big, nano=nano), monkeypatch) > 500
+
+
+@needs_compiled
+def test_pcapng_interfaces_and_resolutions(monkeypatch: pytest.MonkeyPatch) -> None:
+    eth = torture(1)
+    raw = torture(101)
+    frames = [(t, 0, d) for t, d in eth] + [(t + 0.0005, 1, d) for t, d in raw]
+    frames.sort(key=lambda f: f[0])
+    data = pcapng(frames, [(1, 6), (101, 9)])
+    assert check(data, monkeypatch) > 1000
+
+
+@needs_compiled
+def test_pcapng_simple_packet_block_after_fast_frames(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Simple Packet Block has no time: it takes the previous packet's, even a fast one."""
+    frames = torture(1)
+    data = pcapng([(t, 0, d) for t, d in frames], [(1, 6)])
+    spb_body = struct.pack("<I", len(frames[-1][1])) + frames[-1][1]
+    spb_body += b"\x00" * (-len(spb_body) % 4)
+    n = len(spb_body) + 12
+    spb = struct.pack("<II", 3, n) + spb_body + struct.pack("<I", n)
+    fast, pure, consumed = both(data + spb, monkeypatch)
+    assert consumed > 500
+    assert fast == pure
+
+
+@needs_compiled
+def test_small_reads_split_records_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Records cut by the reader's buffer end go back to Python and resume correctly."""
+    data = pcap(torture())
+
+    class Trickle(io.RawIOBase):
+        def __init__(self) -> None:
+            self.buf = io.BytesIO(data)
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, b: bytearray) -> int:  # type: ignore[override]
+            chunk = self.buf.read(min(len(b), 997))
+            b[: len(chunk)] = chunk
+            return len(chunk)
+
+    def open_trickle() -> Capture:
+        return Capture(io.BufferedReader(Trickle(), 997))
+
+    monkeypatch.setattr(api, "attach_fast_path", api.attach_fast_path)
+    fast = snapshot(open_trickle())
+    monkeypatch.setattr(api, "attach_fast_path", lambda reader, every: None)
+    pure = snapshot(open_trickle())
+    assert fast == pure
+
+
+@needs_compiled
+def test_progress_frames_are_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = pcap(torture())
+    calls: dict[str, list[tuple[int, float]]] = {"fast": [], "pure": []}
+    real = api.attach_fast_path
+    for name, attach in (("fast", real), ("pure", lambda reader, every: None)):
+        monkeypatch.setattr(api, "attach_fast_path", attach)
+        Capture(
+            io.BytesIO(data),
+            Options(progress=lambda f, t, n=name: calls[n].append((f, t)), progress_every=100),
+        ).run()
+    assert calls["fast"] == calls["pure"]
+    assert len(calls["fast"]) >= 10
+
+
+@needs_compiled
+def test_truncated_file_keeps_fast_frames(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = pcap(torture())
+    fast, pure, consumed = both(data[: len(data) - 50], monkeypatch)
+    assert fast == pure
+    assert "truncated" in str(fast["error"])
+    assert consumed > 500
+
+
+@needs_compiled
+@pytest.mark.parametrize("seed", range(40))
+def test_random_damage(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Flipped bytes anywhere (record headers included): both paths agree, nothing breaks."""
+    rng = random.Random(seed)
+    data = bytearray(pcap(torture()[:900]))
+    for _ in range(rng.randrange(1, 40)):
+        at = rng.randrange(24, len(data))
+        data[at] = rng.randrange(256)
+    check(bytes(data), monkeypatch)
+
+
+@needs_compiled
+def test_random_datagrams_on_a_registered_flow(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Garbage on an RTP flow's 5-tuple: byte 0 in the RTP range, any length."""
+    rng = random.Random(1)
+    frames = torture()[:300]
+    t = frames[-1][0]
+    for i in range(500):
+        size = rng.choice([0, 1, 2, 11, 12, 13, 40, 200])
+        junk = bytes([rng.randrange(128, 192)]) + bytes(rng.randrange(256) for _ in range(size))
+        frames.append((t + i * 0.01, link(1, ipv4("10.0.0.2", "10.0.0.1", 6000, 4000, junk))))
+    check(pcap(frames), monkeypatch)
+
+
+# -- the samples and the corpus --------------------------------------------------------------
+
+
+def _captures() -> list[Path]:
+    paths = sorted(p for p in CAPTURES.iterdir() if p.suffix in (".pcap", ".pcapng"))
+    corpus = corpus_dir()
+    if corpus is not None:
+        paths += sorted(
+            p for p in corpus.iterdir() if p.is_file() and p.suffix not in (".md", ".txt")
+        )
+    return paths
+
+
+@needs_compiled
+@pytest.mark.parametrize("path", _captures(), ids=lambda p: p.name)
+def test_samples_and_corpus(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    check(path.read_bytes(), monkeypatch)
+
+
+@needs_compiled
+def test_relayed_media_turns_the_fast_path_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MS-TURN Set Active Destination: raw media is rewritten, so Python takes it all."""
+    fast, pure, consumed = both((CAPTURES / "lync-av-call.pcapng").read_bytes(), monkeypatch)
+    assert fast == pure
+    assert consumed == 0
+
+
+def test_pure_python_run_gives_the_expected_sample_output() -> None:
+    """The pure-Python path in a process of its own (no compiled base class at all)."""
+    sample = CAPTURES / "sip-udp-call.pcap"
+    env = dict(os.environ, LYNCDUMP_PURE_PYTHON="1")
+    out = subprocess.run(
+        [sys.executable, "-m", "lyncdump.cli", "--json", sample.name],
+        cwd=CAPTURES, env=env, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert out == (CAPTURES / "sip-udp-call.pcap.ndjson").read_text(encoding="utf-8")
