@@ -19,6 +19,7 @@ from . import __version__  # noqa: I001
 from .analysis.sessions import KINDS, Session
 from .api import Capture, Options
 from .errors import LyncdumpError
+from .fastpath import describe as describe_fast_path
 from .render import json as render_json
 from .render import media_text as render_media
 from .render import streams as render_streams
@@ -203,7 +204,9 @@ def _clear_progress() -> None:
     type=click.Path(dir_okay=False, writable=True),
     help="With --call: write that call's frames (signalling and media) to FILE as pcapng.",
 )
-@click.version_option(__version__, prog_name="lyncdump")
+@click.version_option(
+    __version__, prog_name="lyncdump", message=f"%(prog)s %(version)s, {describe_fast_path()}"
+)
 def command(
     captures: tuple[str, ...],
     as_json: bool,

@@ -285,6 +285,10 @@ def test_pure_python_switch_is_honoured() -> None:
     assert out[0] == "False"
     assert out[1] == "lyncdump.fastpath"
     assert "LYNCDUMP_PURE_PYTHON" in out[2]
+    version = subprocess.run([sys.executable, "-m", "lyncdump.cli", "--version"], env=env,
+                             capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert version.startswith("lyncdump ")
+    assert "pure Python (LYNCDUMP_PURE_PYTHON is set)" in version
 
 
 @needs_compiled
