@@ -8,16 +8,19 @@
  *   - RtpCore: the numeric state of one RTP stream, the base class of
  *     lyncdump.media.stats.StreamStats. Python's StreamStats.packet() reads and writes the
  *     same fields through member descriptors, so state is never split between the two paths.
+ *     RelayCore does the same for lyncdump.analysis.ice.PeerTraffic (MS-TURN relayed counts).
  *   - FastPath: a table of (IPv4 5-tuple, SSRC) -> stream that Python fills once a flow is
- *     known to be plain RTP (register/forget), and scan_pcap/scan_pcapng, which consume the
- *     records of a capture buffer for as long as each one is such a packet. The first record
- *     that is anything else (SIP, RTCP, STUN, TCP, a new SSRC, a payload type change, an
- *     event, a malformed header...) stops the scan, and Python decodes it the normal way.
+ *     known to be plain RTP (register/forget; for MS-TURN relayed media the wire 4-tuple maps
+ *     to the rewritten flow's stream and the peer's counts), and scan_pcap/scan_pcapng, which
+ *     consume the records of a capture buffer for as long as each one is such a packet. The
+ *     first record that is anything else (SIP, RTCP, STUN, TCP, a new SSRC, a payload type
+ *     change, an event, a malformed header...) stops the scan, and Python decodes it the
+ *     normal way.
  *
- * The rules below mirror net/decode.py, capture/pcap.py, capture/pcapng.py, media/pipeline.py
- * and media/stats.py line for line; tests/unit/test_fastpath.py checks that both paths give
- * identical results. Floating point follows Python's evaluation order, with contraction into
- * fused multiply-add switched off (setup.py passes -ffp-contract=off).
+ * The rules below mirror net/decode.py, capture/pcap.py, capture/pcapng.py, media/pipeline.py,
+ * media/stun_pipeline.py and media/stats.py line for line; tests/media/test_media_fastpath.py
+ * checks that both paths give identical results. Floating point follows Python's evaluation
+ * order, with contraction into fused multiply-add switched off (setup.py: -ffp-contract=off).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -233,6 +236,37 @@ static PyTypeObject RtpCoreType = {
 };
 
 /* ------------------------------------------------------------------------------------------ */
+/* RelayCore: what an MS-TURN allocation relayed to and from one peer (base of PeerTraffic).   */
+
+typedef struct {
+    PyObject_HEAD
+    long long packets_to_peer;
+    long long bytes_to_peer;
+    long long packets_from_peer;
+    long long bytes_from_peer;
+    long long fast_rtp; /* RTP packets counted here, added to PeerTraffic.kinds["rtp"] */
+} RelayCore;
+
+static PyMemberDef RelayCore_members[] = {
+    {"packets_to_peer", T_LONGLONG, offsetof(RelayCore, packets_to_peer), 0, NULL},
+    {"bytes_to_peer", T_LONGLONG, offsetof(RelayCore, bytes_to_peer), 0, NULL},
+    {"packets_from_peer", T_LONGLONG, offsetof(RelayCore, packets_from_peer), 0, NULL},
+    {"bytes_from_peer", T_LONGLONG, offsetof(RelayCore, bytes_from_peer), 0, NULL},
+    {"_fast_rtp", T_LONGLONG, offsetof(RelayCore, fast_rtp), 0, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject RelayCoreType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "lyncdump._fastpath.RelayCore",
+    .tp_basicsize = sizeof(RelayCore),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_doc = "Relayed packet and byte counts of one TURN peer, shared by both paths.",
+    .tp_new = PyType_GenericNew,
+    .tp_members = RelayCore_members,
+};
+
+/* ------------------------------------------------------------------------------------------ */
 /* Tables: open addressing, linear probing, no deletion (forgetting a flow bumps its epoch).    */
 
 typedef struct {
@@ -247,7 +281,9 @@ typedef struct {
     uint32_t ssrc;
     uint32_t epoch; /* the flow's epoch when registered */
     uint32_t used;
-    RtpCore *stream; /* strong reference, or NULL */
+    RtpCore *stream;  /* strong reference, or NULL */
+    RelayCore *relay; /* MS-TURN relayed media: the peer's counts (strong reference), or NULL */
+    int to_peer;      /* relayed towards the peer (else from it) */
 } StreamEntry;
 
 static inline uint64_t
@@ -393,8 +429,10 @@ static int
 FastPath_traverse(FastPath *fp, visitproc visit, void *arg)
 {
     if (fp->streams != NULL) {
-        for (size_t i = 0; i < fp->stream_cap; i++)
+        for (size_t i = 0; i < fp->stream_cap; i++) {
             Py_VISIT(fp->streams[i].stream);
+            Py_VISIT(fp->streams[i].relay);
+        }
     }
     return 0;
 }
@@ -403,8 +441,10 @@ static int
 FastPath_clear_refs(FastPath *fp)
 {
     if (fp->streams != NULL) {
-        for (size_t i = 0; i < fp->stream_cap; i++)
+        for (size_t i = 0; i < fp->stream_cap; i++) {
             Py_CLEAR(fp->streams[i].stream);
+            Py_CLEAR(fp->streams[i].relay);
+        }
     }
     return 0;
 }
@@ -434,9 +474,10 @@ static PyObject *
 FastPath_register(FastPath *fp, PyObject *args)
 {
     Py_buffer src, dst;
-    int sport, dport;
-    PyObject *stream;
-    if (!PyArg_ParseTuple(args, "y*iy*iO:register", &src, &sport, &dst, &dport, &stream))
+    int sport, dport, to_peer = 0;
+    PyObject *stream, *relay = Py_None;
+    if (!PyArg_ParseTuple(args, "y*iy*iO|Op:register", &src, &sport, &dst, &dport, &stream,
+                          &relay, &to_peer))
         return NULL;
     uint32_t s, d;
     int ok = ipv4_arg(&src, &s) && ipv4_arg(&dst, &d);
@@ -444,6 +485,10 @@ FastPath_register(FastPath *fp, PyObject *args)
     PyBuffer_Release(&dst);
     if (!PyObject_TypeCheck(stream, &RtpCoreType)) {
         PyErr_SetString(PyExc_TypeError, "register() needs an RtpCore (StreamStats) object");
+        return NULL;
+    }
+    if (relay != Py_None && !PyObject_TypeCheck(relay, &RelayCoreType)) {
+        PyErr_SetString(PyExc_TypeError, "register() needs a RelayCore (PeerTraffic) or None");
         return NULL;
     }
     if (!ok || sport < 0 || sport > 65535 || dport < 0 || dport > 65535)
@@ -493,6 +538,14 @@ FastPath_register(FastPath *fp, PyObject *args)
     }
     Py_INCREF(stream);
     Py_XSETREF(e->stream, core);
+    if (relay == Py_None) {
+        Py_CLEAR(e->relay);
+    }
+    else {
+        Py_INCREF(relay);
+        Py_XSETREF(e->relay, (RelayCore *)relay);
+    }
+    e->to_peer = to_peer;
     e->epoch = epoch;
     Py_RETURN_TRUE;
 }
@@ -660,6 +713,18 @@ handle_frame(FastPath *fp, long long frame, long long linktype, const unsigned c
     long long rts = (long long)p[4] << 24 | (long long)p[5] << 16 | (long long)p[6] << 8 | p[7];
     if (!core_packet(s, frame, ts, seq, rts, pt, p[1] & 0x80, (long long)plen))
         return 0;
+    RelayCore *relay = e->relay;
+    if (relay != NULL) { /* stun_pipeline.raw_media -> IceAnalyzer.relayed */
+        if (e->to_peer) {
+            relay->packets_to_peer++;
+            relay->bytes_to_peer += plen;
+        }
+        else {
+            relay->packets_from_peer++;
+            relay->bytes_from_peer += plen;
+        }
+        relay->fast_rtp++;
+    }
     fp->frames++;
     fp->pending_frames++;
     fp->bytes += n;
@@ -800,9 +865,10 @@ FastPath_scan_pcapng(FastPath *fp, PyObject *args)
 
 static PyMethodDef FastPath_methods[] = {
     {"register", (PyCFunction)FastPath_register, METH_VARARGS,
-     "register(src, sport, dst, dport, stream) -> bool\n\n"
-     "Packets of this IPv4 flow with the stream's SSRC may be accounted here from now on.\n"
-     "False when the key cannot be (IPv6, a full table): the Python path keeps them."},
+     "register(src, sport, dst, dport, stream, relay=None, to_peer=False) -> bool\n\n"
+     "Packets of this IPv4 flow (as on the wire) with the stream's SSRC may be accounted here\n"
+     "from now on; relay is the PeerTraffic of MS-TURN relayed media on this 4-tuple. False\n"
+     "when the key cannot be (IPv6, a full table): the Python path keeps them."},
     {"forget", (PyCFunction)FastPath_forget, METH_VARARGS,
      "forget(src, sport, dst, dport)\n\nEvery stream of this flow goes back to Python."},
     {"take_frames", (PyCFunction)FastPath_take_frames, METH_NOARGS,
@@ -853,7 +919,8 @@ static struct PyModuleDef fastpath_module = {
 PyMODINIT_FUNC
 PyInit__fastpath(void)
 {
-    if (PyType_Ready(&RtpCoreType) < 0 || PyType_Ready(&FastPathType) < 0)
+    if (PyType_Ready(&RtpCoreType) < 0 || PyType_Ready(&RelayCoreType) < 0 ||
+        PyType_Ready(&FastPathType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&fastpath_module);
     if (m == NULL)
@@ -861,6 +928,12 @@ PyInit__fastpath(void)
     Py_INCREF(&RtpCoreType);
     if (PyModule_AddObject(m, "RtpCore", (PyObject *)&RtpCoreType) < 0) {
         Py_DECREF(&RtpCoreType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&RelayCoreType);
+    if (PyModule_AddObject(m, "RelayCore", (PyObject *)&RelayCoreType) < 0) {
+        Py_DECREF(&RelayCoreType);
         Py_DECREF(m);
         return NULL;
     }

@@ -19,7 +19,6 @@ from .capture.source import CaptureReader
 from .capture.tracelog import LogEvent, TraceLogReader, open_input, to_sip_message
 from .errors import CaptureError, MalformedError
 from .fastpath import attach as attach_fast_path
-from .fastpath import detach as detach_fast_path
 from .media.pipeline import MediaPipeline
 from .media.turn_tcp import detect as turn_tcp_framing
 from .model import DefectLog, Endpoint
@@ -298,9 +297,7 @@ class Capture:
         # buffer; frames it took are counted here when the next frame reaches Python.
         fast = attach_fast_path(self._reader, opts.progress_every if opts.progress else 0)
         if fast is not None:
-            media.rtp.fast = fast
-            reader = self._reader
-            media.on_relay = lambda: detach_fast_path(reader)
+            media.use_fast_path(fast)
         stats = self.stats
         progress = opts.progress
         every = opts.progress_every

@@ -7,9 +7,10 @@ Everything else, and every packet it is unsure of, takes the normal Python path,
 are the same with and without it (tests/unit/test_fastpath.py compares both).
 
 ``RtpCore`` is the base class of :class:`~lyncdump.media.stats.StreamStats`: the numeric
-fields the per-packet update touches. Compiled, they are C fields both paths share; in pure
-Python they are plain slots. Set ``LYNCDUMP_PURE_PYTHON=1`` to run without the compiled
-module (to compare, or to rule it out when something looks wrong).
+fields the per-packet update touches; ``RelayCore`` that of
+:class:`~lyncdump.analysis.ice.PeerTraffic`, for MS-TURN relayed media. Compiled, they are C
+fields both paths share; in pure Python they are plain slots. Set ``LYNCDUMP_PURE_PYTHON=1``
+to run without the compiled module (to compare, or to rule it out when something looks wrong).
 """
 
 from __future__ import annotations
@@ -29,10 +30,22 @@ CORE_FIELDS = (
 )  # fmt: skip
 
 
+#: The counts of media relayed between a TURN allocation and one peer.
+RELAY_FIELDS = (
+    "packets_to_peer", "bytes_to_peer", "packets_from_peer", "bytes_from_peer", "_fast_rtp",
+)  # fmt: skip
+
+
 class PyRtpCore:
     """The pure-Python RtpCore: the same fields as slots (StreamStats sets them all)."""
 
     __slots__ = CORE_FIELDS
+
+
+class PyRelayCore:
+    """The pure-Python RelayCore: the same fields as slots (PeerTraffic sets them all)."""
+
+    __slots__ = RELAY_FIELDS
 
 
 def _load() -> Any:
@@ -52,8 +65,10 @@ AVAILABLE = _compiled is not None
 
 if TYPE_CHECKING:
     RtpCore = PyRtpCore
+    RelayCore = PyRelayCore
 else:
     RtpCore = _compiled.RtpCore if _compiled is not None else PyRtpCore
+    RelayCore = _compiled.RelayCore if _compiled is not None else PyRelayCore
 
 
 def attach(reader: object, progress_every: int) -> Any:
@@ -77,12 +92,6 @@ def attach(reader: object, progress_every: int) -> Any:
     return fast
 
 
-def detach(reader: object) -> None:
-    """Stop feeding the fast path (something it cannot follow began, e.g. MS-TURN relaying)."""
-    if getattr(reader, "skip", None) is not None:
-        reader.skip = None  # type: ignore[attr-defined]
-
-
 def describe() -> str:
     """One line for ``--version`` and benchmarks: which path this run uses."""
     if _compiled is not None:
@@ -92,4 +101,14 @@ def describe() -> str:
     return "pure Python (lyncdump._fastpath was not built)"
 
 
-__all__ = ["AVAILABLE", "CORE_FIELDS", "PyRtpCore", "RtpCore", "attach", "describe", "detach"]
+__all__ = [
+    "AVAILABLE",
+    "CORE_FIELDS",
+    "RELAY_FIELDS",
+    "PyRelayCore",
+    "PyRtpCore",
+    "RelayCore",
+    "RtpCore",
+    "attach",
+    "describe",
+]

@@ -21,6 +21,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from ..fastpath import RelayCore
 from ..media import stun as s
 from ..model import Endpoint
 
@@ -72,15 +73,38 @@ class StunTransaction:
         return f"error {err[0]} {err[1]}".rstrip() if err else "error"
 
 
-@dataclass(slots=True)
-class PeerTraffic:
-    """Media relayed between an allocation and one peer."""
+class PeerTraffic(RelayCore):
+    """Media relayed between an allocation and one peer.
 
-    packets_to_peer: int = 0
-    bytes_to_peer: int = 0
-    packets_from_peer: int = 0
-    bytes_from_peer: int = 0
-    kinds: Counter[str] = field(default_factory=Counter)
+    The four counts live in :class:`~lyncdump.fastpath.RelayCore`, which the compiled fast
+    path updates too for relayed RTP; ``kinds`` counts what was relayed by RFC 7983 class.
+    """
+
+    __slots__ = ("_kinds",)
+
+    def __init__(self) -> None:
+        self.packets_to_peer = 0
+        self.bytes_to_peer = 0
+        self.packets_from_peer = 0
+        self.bytes_from_peer = 0
+        self._fast_rtp = 0  # RTP packets the fast path counted
+        self._kinds: Counter[str] = Counter()
+
+    @property
+    def kinds(self) -> Counter[str]:
+        """Packets by kind ("rtp", "rtcp", "stun", ...), both paths included."""
+        if not self._fast_rtp:
+            return self._kinds
+        kinds = Counter(self._kinds)
+        kinds["rtp"] += self._fast_rtp
+        return kinds
+
+    def __repr__(self) -> str:
+        return (
+            f"PeerTraffic(packets_to_peer={self.packets_to_peer}, "
+            f"bytes_to_peer={self.bytes_to_peer}, packets_from_peer={self.packets_from_peer}, "
+            f"bytes_from_peer={self.bytes_from_peer}, kinds={dict(self.kinds)})"
+        )
 
 
 @dataclass(slots=True)
@@ -456,16 +480,16 @@ class IceAnalyzer:
         to_peer: bool,
         size: int,
         kind: str,
-    ) -> None:
-        """Count one relayed packet between an allocation and a peer."""
+    ) -> PeerTraffic | None:
+        """Count one relayed packet between an allocation and a peer; the counts it went to."""
         alloc = self._allocations.get((client, server, transport))
         if alloc is None:
-            return
+            return None
         ep = Endpoint.from_raw(*peer)
         traffic = alloc.peers.get(ep)
         if traffic is None:
             if len(alloc.peers) >= 1024:
-                return
+                return None
             traffic = alloc.peers[ep] = PeerTraffic()
         if to_peer:
             traffic.packets_to_peer += 1
@@ -473,7 +497,8 @@ class IceAnalyzer:
         else:
             traffic.packets_from_peer += 1
             traffic.bytes_from_peer += size
-        traffic.kinds[kind] += 1
+        traffic._kinds[kind] += 1
+        return traffic
 
     # -- ICE -------------------------------------------------------------------------------
     def _ice_check(self, msg: s.StunMessage, t: StunTransaction | None) -> None:

@@ -8,7 +8,7 @@ way: 0-3 STUN, 16-19 ZRTP, 20-63 DTLS, 64-79 TURN ChannelData, 128-191 RTP/RTCP.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Any
 
 from ..model import DefectLog
 from .stats import RtpTracker
@@ -31,15 +31,30 @@ class MediaPipeline:
         self.expected_media: dict[tuple[bytes, int], str] = {}
         #: STUN/TURN/ICE (issue 4): messages, allocations, ICE sessions, TCP framings.
         self.stun = StunPipeline(defects, self)
-        #: Called when MS-TURN relaying starts: the compiled fast path cannot follow the
-        #: address rewriting and per-allocation counts, so the capture loop turns it off.
-        self.on_relay: Callable[[], None] | None = None
+        #: The compiled fast path (lyncdump.fastpath), when the capture loop uses one: told
+        #: which UDP 4-tuples carry plain RTP of which stream, as seen on the wire.
+        self.fast: Any = None
+        #: Flows (as RtpTracker keys them) -> the wire 4-tuples registered for them: they
+        #: differ for MS-TURN relayed media.
+        self._wire: dict[tuple[bytes, int, bytes, int], set[tuple[bytes, int, bytes, int]]] = {}
 
-    def relay_started(self) -> None:
-        """An MS-TURN Set Active Destination succeeded: raw media is rewritten from now on."""
-        if self.on_relay is not None:
-            self.on_relay()
-            self.on_relay = None
+    def use_fast_path(self, fast: Any) -> None:
+        """Let the compiled fast path take routine RTP (see lyncdump/fastpath.py)."""
+        self.fast = fast
+        self.rtp.forget_flow = self._forget
+
+    def _forget(self, key: tuple[bytes, int, bytes, int]) -> None:
+        """A flow's streams changed (new SDP, new TURN news): Python takes it again."""
+        fast = self.fast
+        fast.forget(*key)
+        for wire in self._wire.pop(key, ()):
+            fast.forget(*wire)
+
+    def relay_changed(self, keys: list[tuple[bytes, int, bytes, int]]) -> None:
+        """MS-TURN Set Active Destination began or ended rewriting these wire 4-tuples."""
+        if self.fast is not None:
+            for key in keys:
+                self.fast.forget(*key)
 
     def udp(
         self, frame: int, ts: float, src: bytes, sport: int, dst: bytes, dport: int, payload: bytes
@@ -53,8 +68,28 @@ class MediaPipeline:
         if 128 <= first <= 191:
             self.rtp_like += 1
             if self.stun.active:  # MS-TURN Set Active Destination: media is relayed raw
-                src, sport, dst, dport = self.stun.raw_media(src, sport, dst, dport, payload)
-            self._rtp_datagram(frame, ts, src, sport, dst, dport, payload)
+                self._relayed_media(frame, ts, src, sport, dst, dport, payload)
+                return
+            stream = self._rtp_datagram(frame, ts, src, sport, dst, dport, payload)
+            if stream is not None and self.fast is not None:
+                # Plain RTP on a settled flow: its next routine packets may skip Python.
+                self.fast.register(src, sport, dst, dport, stream)
+
+    def _relayed_media(
+        self, frame: int, ts: float, src: bytes, sport: int, dst: bytes, dport: int, payload: bytes
+    ) -> None:
+        """RTP/RTCP while MS-TURN relaying is on somewhere: rewrite, count, then as usual."""
+        nsrc, nsport, ndst, ndport, traffic, to_peer = self.stun.raw_media(
+            src, sport, dst, dport, payload
+        )
+        stream = self._rtp_datagram(frame, ts, nsrc, nsport, ndst, ndport, payload)
+        if stream is None or self.fast is None:
+            return
+        if nsrc is src and nsport == sport and ndst is dst and ndport == dport:
+            self.fast.register(src, sport, dst, dport, stream)
+        elif traffic is not None:  # relayed and counted: the fast path counts it the same way
+            self._wire.setdefault((nsrc, nsport, ndst, ndport), set()).add((src, sport, dst, dport))
+            self.fast.register(src, sport, dst, dport, stream, traffic, to_peer)
 
     def expect_media(self, ip: bytes, port: int, source: str) -> None:
         """Remember that media is expected at ip:port (the first source that said so wins)."""

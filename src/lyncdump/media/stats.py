@@ -18,7 +18,7 @@ Per packet the work is one method call that updates slots in place: no objects a
 from __future__ import annotations
 
 import struct
-from typing import Any
+from collections.abc import Callable
 
 from ..errors import MalformedError
 from ..fastpath import RtpCore
@@ -449,9 +449,9 @@ class RtpTracker:
         self._call_rtpmaps: dict[str, dict[int, tuple[str, int]]] = {}
         self._flows_full = False
         self._streams_full = False
-        #: The compiled fast path (lyncdump.fastpath), when the capture loop uses one: told
-        #: which flows are plain RTP so it can account their routine packets itself.
-        self.fast: Any = None
+        #: Called with a flow's key when news about one of its addresses may change how its
+        #: packets are counted (MediaPipeline then takes it back from the fast path).
+        self.forget_flow: Callable[[tuple[bytes, int, bytes, int]], None] | None = None
 
     # -- what signalling tells us ------------------------------------------------------------
     def announce(
@@ -477,11 +477,11 @@ class RtpTracker:
     def _touch(self, ip: bytes, port: int) -> None:
         """Only flows with this endpoint are affected by news about it."""
         flows = self._flows
-        fast = self.fast
+        forget = self.forget_flow
         for key in self._endpoint_flows.get((ip, port), ()):
             flows[key].stale = True
-            if fast is not None:
-                fast.forget(*key)
+            if forget is not None:
+                forget(key)
 
     def expect(self, ip: bytes, port: int, source: str) -> None:
         """TURN/ICE learned that media flows at ``ip:port`` (no SDP details)."""
@@ -520,8 +520,12 @@ class RtpTracker:
     # -- the per-packet path -----------------------------------------------------------------
     def datagram(
         self, frame: int, ts: float, src: bytes, sport: int, dst: bytes, dport: int, payload: bytes
-    ) -> None:
-        """One UDP payload whose first byte says RTP/RTCP version 2."""
+    ) -> StreamStats | None:
+        """One UDP payload whose first byte says RTP/RTCP version 2.
+
+        Returns the stream when the packet was plain RTP of a settled, unencrypted flow (what
+        the compiled fast path may take over), else None.
+        """
         key = (src, sport, dst, dport)
         flow = self._flows.get(key)
         if flow is None or flow.stale:
@@ -529,7 +533,7 @@ class RtpTracker:
         n = len(payload)
         if n >= 2 and 192 <= payload[1] <= 223:
             self._rtcp(flow, frame, ts, payload)
-            return
+            return None
         state = flow.state
         if state == _RTP and n >= 12:
             # The common case, inline: header fields, stream lookup, statistics.
@@ -540,24 +544,22 @@ class RtpTracker:
                 if stream is None:
                     stream = self._new_stream(flow, key, ssrc, frame)
                     if stream is None:
-                        return
+                        return None
                 flow.last = stream
             if flow.keys:
                 clear = self._unprotect(flow, stream, ssrc, payload)
                 stream.packet(frame, ts, seq, rts, b1 & 0x7F, b1 & 0x80, n, clear)
-            else:
-                stream.packet(frame, ts, seq, rts, b1 & 0x7F, b1 & 0x80, n, payload)
-                if self.fast is not None:
-                    # Plain RTP on a settled flow: its next routine packets may skip Python.
-                    self.fast.register(src, sport, dst, dport, stream)
-            return
+                return None
+            stream.packet(frame, ts, seq, rts, b1 & 0x7F, b1 & 0x80, n, payload)
+            return stream
         if state == _REJECTED:
-            return
+            return None
         if n < 12:
             if state == _RTP:
                 self.defects.add(frame, "rtp", n, f"RTP packet of {n} bytes, header needs 12")
-            return
+            return None
         self._candidate(flow, key, frame, ts, payload)
+        return None
 
     def _account(
         self,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Protocol
 
-from ..analysis.ice import IceAnalyzer
+from ..analysis.ice import IceAnalyzer, PeerTraffic
 from ..errors import MalformedError
 from ..model import DefectLog
 from . import stun as s
@@ -39,7 +39,7 @@ class _Host(Protocol):
 
     def expect_media(self, ip: bytes, port: int, source: str) -> None: ...
 
-    def relay_started(self) -> None: ...
+    def relay_changed(self, keys: list[tuple[bytes, int, bytes, int]]) -> None: ...
 
 
 class StunPipeline:
@@ -284,12 +284,20 @@ class StunPipeline:
             return
         client, server = t.request.src, t.request.dst
         dest = t.request.address(s.A_DESTINATION)
-        for key in [k for k, v in self.active.items() if v[2] == client and v[3] == server]:
+        ended = [k for k, v in self.active.items() if v[2] == client and v[3] == server]
+        for key in ended:
             del self.active[key]
+        if ended:
+            self.host.relay_changed(ended)
         if dest is None or dest[1] == 0:
             return  # an all-zero destination ends forwarding
         relayed = an.relayed_address(client, server, "UDP") or server
-        self.host.relay_started()
+        self.host.relay_changed(
+            [
+                (client[0], client[1], server[0], server[1]),
+                (server[0], server[1], client[0], client[1]),
+            ]
+        )
         self.active[(client[0], client[1], server[0], server[1])] = (
             relayed,
             dest,
@@ -309,15 +317,19 @@ class StunPipeline:
 
     def raw_media(
         self, src: bytes, sport: int, dst: bytes, dport: int, payload: bytes
-    ) -> tuple[bytes, int, bytes, int]:
+    ) -> tuple[bytes, int, bytes, int, PeerTraffic | None, bool]:
         """The flow a raw RTP/RTCP datagram really belongs to: relayed address ↔ destination
-        on an MS-TURN allocation with an active destination, else the datagram's own."""
+        on an MS-TURN allocation with an active destination, else the datagram's own; with
+        the relayed counts it went to (None when not relayed or not counted) and whether it
+        went towards the peer."""
         hit = self.active.get((src, sport, dst, dport))
         if hit is None:
-            return src, sport, dst, dport
+            return src, sport, dst, dport, None, False
         new_src, new_dst, client, server, peer, to_peer = hit
-        self.analyzer.relayed(client, server, "UDP", peer, to_peer, len(payload), classify(payload))
-        return new_src[0], new_src[1], new_dst[0], new_dst[1]
+        traffic = self.analyzer.relayed(
+            client, server, "UDP", peer, to_peer, len(payload), classify(payload)
+        )
+        return new_src[0], new_src[1], new_dst[0], new_dst[1], traffic, to_peer
 
     def _relay(self, msg: s.StunMessage) -> None:
         """Send / Data messages: the DATA inside goes back into the pipeline as its own flow."""
