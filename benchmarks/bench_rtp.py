@@ -1,6 +1,7 @@
 """How fast does ``lyncdump --summary`` compute RTP stream quality, next to tshark?
 
-    python benchmarks/bench_rtp.py [--calls 100] [--seconds 11] [--repeat 3] [--keep FILE]
+    python benchmarks/bench_rtp.py [--calls 100] [--seconds 11] [--repeat 3] [--srtp]
+                                   [--keep FILE]
 
 Builds an RTP-heavy capture: SIP calls (INVITE/200 with SDP, ACK, BYE) each with two G.711
 streams at 20 ms, with jitter and a few lost packets, at least 100,000 RTP packets by default.
@@ -8,7 +9,9 @@ Then, in the same run, times ``lyncdump --summary --streams-csv`` (a real proces
 included) with the compiled fast path and in pure Python (``LYNCDUMP_PURE_PYTHON=1``), and
 ``tshark -q -z rtp,streams``, prints packets per second and the ratios, and checks that all
 give the same stream table (packets and lost exactly, delta and jitter within 0.01 ms).
-Goal: lyncdump at least 2x faster than tshark.
+Goal: lyncdump at least 2x faster than tshark. With ``--srtp`` the SDP carries SDES keys
+(``a=crypto`` AES_CM_128_HMAC_SHA1_80) and every RTP packet is SRTP, which lyncdump
+authenticates (tshark does not).
 
 The lyncdump processes run without PYTHONDONTWRITEBYTECODE, as an installed package does
 (its modules compiled once); the first of the repeats pays for that compilation.
@@ -17,6 +20,7 @@ The lyncdump processes run without PYTHONDONTWRITEBYTECODE, as an installed pack
 from __future__ import annotations
 
 import argparse
+import base64
 import csv
 import os
 import random
@@ -33,9 +37,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_read import _ipv4_udp, _sip  # noqa: E402
 
 
-def build(path: Path, calls: int, seconds: float) -> int:
+def build(path: Path, calls: int, seconds: float, srtp: bool = False) -> int:
     """Write the capture; returns the number of RTP packets."""
     rng = random.Random(20260101)
+    if srtp:
+        from lyncdump.media.srtp import SrtpContext
     records: list[tuple[float, bytes]] = []
     t0 = 1_767_225_600.0
     rtp_packets = 0
@@ -51,20 +57,27 @@ def build(path: Path, calls: int, seconds: float) -> int:
             f"Call-ID: rtp-bench-{c}",
         ]
 
-        def sdp(ip: bytes, port: int, c: int = c) -> str:
+        keys = [bytes(rng.randrange(256) for _ in range(30)) for _ in range(2)]
+
+        def sdp(ip: bytes, port: int, c: int = c, key: bytes = b"") -> str:
             text = ".".join(map(str, ip))
+            crypto = ""
+            if srtp:
+                inline = base64.b64encode(key).decode()
+                crypto = f"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:{inline}\r\n"
             return (
                 f"v=0\r\no=- {c} 1 IN IP4 {text}\r\ns=-\r\nc=IN IP4 {text}\r\nt=0 0\r\n"
-                f"m=audio {port} RTP/AVP 8 101\r\na=rtpmap:101 telephone-event/8000\r\n"
+                f"m=audio {port} RTP/{'SAVP' if srtp else 'AVP'} 8 101\r\n"
+                f"a=rtpmap:101 telephone-event/8000\r\n{crypto}"
             )
 
         invite = _sip(
             [f"INVITE sip:b{c}@example.com SIP/2.0", *common, "CSeq: 1 INVITE",
-             "Content-Type: application/sdp"], sdp(a, 20000),
+             "Content-Type: application/sdp"], sdp(a, 20000, key=keys[0]),
         )  # fmt: skip
         ok = _sip(
             ["SIP/2.0 200 OK", *common, "CSeq: 1 INVITE", "Content-Type: application/sdp"],
-            sdp(b, 30000),
+            sdp(b, 30000, key=keys[1]),
         )
         records.append((t, _ipv4_udp(a, b, 5060, 5060, invite)))
         records.append((t + 0.01, _ipv4_udp(b, a, 5060, 5060, ok)))
@@ -74,6 +87,7 @@ def build(path: Path, calls: int, seconds: float) -> int:
             ((a, b, 20000, 30000), (b, a, 30000, 20000))
         ):
             ssrc = 0x10000000 + 2 * c + direction
+            ctx = SrtpContext(keys[direction][:16], keys[direction][16:]) if srtp else None
             seq = rng.randrange(65536)
             ts = rng.randrange(1 << 32)
             for i in range(per_stream):
@@ -85,6 +99,9 @@ def build(path: Path, calls: int, seconds: float) -> int:
                     )
                     + b"\xd5" * 160
                 )
+                if ctx is not None:
+                    roc = (seq + i) >> 16
+                    rtp = ctx.protect(rtp, 12, roc=roc)
                 arrival = t + 0.05 + i * 0.02 + rng.uniform(0, 0.004)
                 records.append((arrival, _ipv4_udp(src, dst, sport, dport, rtp)))
                 rtp_packets += 1
@@ -144,12 +161,13 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=11.0)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--srtp", action="store_true", help="SDES keys in SDP, SRTP packets")
     parser.add_argument("--keep", help="also copy the generated capture here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "rtp.pcap"
         csv_path = Path(tmp) / "streams.csv"
-        rtp = build(path, args.calls, args.seconds)
+        rtp = build(path, args.calls, args.seconds, args.srtp)
         if args.keep:
             shutil.copy(path, args.keep)
         print(f"capture: {rtp} RTP packets in {2 * args.calls} streams, "

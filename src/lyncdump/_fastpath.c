@@ -61,6 +61,7 @@ typedef struct {
     long long cur_pt;
     long long cur_clock;
     long long cur_khz;
+    long long srtp_decrypted;
     double last_time;
     double last_nominal;
     double time_ms;
@@ -101,6 +102,7 @@ static PyMemberDef RtpCore_members[] = {
     LL("_cur_pt", cur_pt),
     LL("_cur_clock", cur_clock),
     LL("_cur_khz", cur_khz),
+    LL("srtp_decrypted", srtp_decrypted),
     DBL("last_time", last_time),
     DBL("last_nominal", last_nominal),
     DBL("time_ms", time_ms),
@@ -267,6 +269,274 @@ static PyTypeObject RelayCoreType = {
 };
 
 /* ------------------------------------------------------------------------------------------ */
+/* SRTP: the rollover state of one sender under one key (base of media/srtp.py _SsrcState),    */
+/* and HMAC-SHA1 (RFC 2104, FIPS 180-4) to authenticate packets as SrtpContext.unprotect does. */
+
+typedef struct {
+    PyObject_HEAD
+    long long roc;
+    long long s_l;
+    char started;
+} SrtpCore;
+
+static PyMemberDef SrtpCore_members[] = {
+    {"roc", T_LONGLONG, offsetof(SrtpCore, roc), 0, NULL},
+    {"s_l", T_LONGLONG, offsetof(SrtpCore, s_l), 0, NULL},
+    {"started", T_BOOL, offsetof(SrtpCore, started), 0, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject SrtpCoreType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "lyncdump._fastpath.SrtpCore",
+    .tp_basicsize = sizeof(SrtpCore),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_doc = "SRTP rollover state of one sender under one key, shared by both paths.",
+    .tp_new = PyType_GenericNew,
+    .tp_members = SrtpCore_members,
+};
+
+typedef struct {
+    uint32_t h[5];
+    uint64_t length; /* bytes hashed so far */
+    unsigned char block[64];
+    size_t used;
+} Sha1;
+
+#define ROTL(x, n) (((x) << (n)) | ((x) >> (32 - (n))))
+
+static void
+sha1_compress(uint32_t h[5], const unsigned char *p)
+{
+    uint32_t w[80];
+    for (int i = 0; i < 16; i++)
+        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+               (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+    for (int i = 16; i < 80; i++)
+        w[i] = ROTL(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+    for (int i = 0; i < 80; i++) {
+        uint32_t f, k;
+        if (i < 20) {
+            f = (b & c) | (~b & d);
+            k = 0x5A827999;
+        }
+        else if (i < 40) {
+            f = b ^ c ^ d;
+            k = 0x6ED9EBA1;
+        }
+        else if (i < 60) {
+            f = (b & c) | (b & d) | (c & d);
+            k = 0x8F1BBCDC;
+        }
+        else {
+            f = b ^ c ^ d;
+            k = 0xCA62C1D6;
+        }
+        uint32_t t = ROTL(a, 5) + f + e + k + w[i];
+        e = d;
+        d = c;
+        c = ROTL(b, 30);
+        b = a;
+        a = t;
+    }
+    h[0] += a;
+    h[1] += b;
+    h[2] += c;
+    h[3] += d;
+    h[4] += e;
+}
+
+static void
+sha1_init(Sha1 *c)
+{
+    c->h[0] = 0x67452301;
+    c->h[1] = 0xEFCDAB89;
+    c->h[2] = 0x98BADCFE;
+    c->h[3] = 0x10325476;
+    c->h[4] = 0xC3D2E1F0;
+    c->length = 0;
+    c->used = 0;
+}
+
+static void
+sha1_update(Sha1 *c, const unsigned char *p, size_t n)
+{
+    c->length += n;
+    if (c->used) {
+        size_t take = 64 - c->used < n ? 64 - c->used : n;
+        memcpy(c->block + c->used, p, take);
+        c->used += take;
+        p += take;
+        n -= take;
+        if (c->used < 64)
+            return;
+        sha1_compress(c->h, c->block);
+        c->used = 0;
+    }
+    while (n >= 64) {
+        sha1_compress(c->h, p);
+        p += 64;
+        n -= 64;
+    }
+    memcpy(c->block, p, n);
+    c->used = n;
+}
+
+static void
+sha1_final(Sha1 *c, unsigned char out[20])
+{
+    uint64_t bits = c->length * 8;
+    unsigned char pad = 0x80;
+    sha1_update(c, &pad, 1);
+    unsigned char zero = 0;
+    while (c->used != 56)
+        sha1_update(c, &zero, 1);
+    unsigned char len[8];
+    for (int i = 0; i < 8; i++)
+        len[i] = (unsigned char)(bits >> (56 - 8 * i));
+    sha1_update(c, len, 8);
+    for (int i = 0; i < 5; i++) {
+        out[4 * i] = (unsigned char)(c->h[i] >> 24);
+        out[4 * i + 1] = (unsigned char)(c->h[i] >> 16);
+        out[4 * i + 2] = (unsigned char)(c->h[i] >> 8);
+        out[4 * i + 3] = (unsigned char)c->h[i];
+    }
+}
+
+/* An HMAC-SHA1 key, as the hash states after the inner and the outer pad. */
+typedef struct {
+    Sha1 inner, outer;
+    int tag_length, mki_length;
+} HmacKey;
+
+static void
+hmac_key(HmacKey *k, const unsigned char *key, size_t n)
+{
+    unsigned char block[64], digest[20];
+    if (n > 64) {
+        Sha1 c;
+        sha1_init(&c);
+        sha1_update(&c, key, n);
+        sha1_final(&c, digest);
+        key = digest;
+        n = 20;
+    }
+    memset(block, 0, 64);
+    memcpy(block, key, n);
+    unsigned char pad[64];
+    for (int i = 0; i < 64; i++)
+        pad[i] = block[i] ^ 0x36;
+    sha1_init(&k->inner);
+    sha1_update(&k->inner, pad, 64);
+    for (int i = 0; i < 64; i++)
+        pad[i] = block[i] ^ 0x5c;
+    sha1_init(&k->outer);
+    sha1_update(&k->outer, pad, 64);
+}
+
+/* HMAC-SHA1 of a || b (b may be empty). */
+static void
+hmac_sha1(const HmacKey *k, const unsigned char *a, size_t na, const unsigned char *b,
+          size_t nb, unsigned char out[20])
+{
+    Sha1 c = k->inner;
+    sha1_update(&c, a, na);
+    if (nb)
+        sha1_update(&c, b, nb);
+    unsigned char inner[20];
+    sha1_final(&c, inner);
+    c = k->outer;
+    sha1_update(&c, inner, 20);
+    sha1_final(&c, out);
+}
+
+static PyObject *
+fast_hmac_sha1(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    Py_buffer key, data;
+    if (!PyArg_ParseTuple(args, "y*y*:hmac_sha1", &key, &data))
+        return NULL;
+    HmacKey k;
+    hmac_key(&k, key.buf, (size_t)key.len);
+    unsigned char out[20];
+    hmac_sha1(&k, data.buf, (size_t)data.len, NULL, 0, out);
+    PyBuffer_Release(&key);
+    PyBuffer_Release(&data);
+    return PyBytes_FromStringAndSize((const char *)out, 20);
+}
+
+/* media/stats.py rtp_header_length: bytes of RTP header, or -1 when it does not fit. */
+static Py_ssize_t
+rtp_header_length(const unsigned char *p, Py_ssize_t n)
+{
+    if (n < 12)
+        return -1;
+    Py_ssize_t offset = 12 + 4 * (p[0] & 0x0F);
+    if (p[0] & 0x10) {
+        if (offset + 4 > n)
+            return -1;
+        offset += 4 + 4 * ((Py_ssize_t)p[offset + 2] << 8 | p[offset + 3]);
+    }
+    return offset <= n ? offset : -1;
+}
+
+/* SrtpContext._estimate: the rollover counter this sequence number most likely belongs to. */
+static long long
+srtp_estimate(const SrtpCore *st, long long seq)
+{
+    if (!st->started)
+        return st->roc;
+    long long s_l = st->s_l;
+    if (s_l < 32768) {
+        if (seq - s_l > 32768)
+            return (st->roc - 1) & 0xFFFFFFFFLL;
+        return st->roc;
+    }
+    if (s_l - 32768 > seq)
+        return (st->roc + 1) & 0xFFFFFFFFLL;
+    return st->roc;
+}
+
+/* SrtpContext.unprotect's check: 1 when the tag is right (nothing changed yet), else 0. */
+static int
+srtp_authentic(const HmacKey *k, const SrtpCore *st, const unsigned char *p, Py_ssize_t n,
+               long long seq, long long *roc_out)
+{
+    Py_ssize_t hlen = rtp_header_length(p, n);
+    Py_ssize_t trailer = k->mki_length + k->tag_length;
+    if (hlen < 0 || n < hlen + trailer)
+        return 0;
+    long long roc = srtp_estimate(st, seq);
+    unsigned char rocb[4] = {(unsigned char)(roc >> 24), (unsigned char)(roc >> 16),
+                             (unsigned char)(roc >> 8), (unsigned char)roc};
+    unsigned char mac[20];
+    hmac_sha1(k, p, (size_t)(n - trailer), rocb, 4, mac);
+    if (memcmp(mac, p + n - k->tag_length, (size_t)k->tag_length) != 0)
+        return 0;
+    *roc_out = roc;
+    return 1;
+}
+
+/* The state update of an authentic packet, as SrtpContext.unprotect makes it. */
+static void
+srtp_accept(SrtpCore *st, long long seq, long long roc)
+{
+    if (!st->started) {
+        st->started = 1;
+        st->s_l = seq;
+        st->roc = roc;
+    }
+    else if (roc == st->roc && seq > st->s_l) {
+        st->s_l = seq;
+    }
+    else if (roc == ((st->roc + 1) & 0xFFFFFFFFLL)) {
+        st->roc = roc;
+        st->s_l = seq;
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Tables: open addressing, linear probing, no deletion (forgetting a flow bumps its epoch).    */
 
 typedef struct {
@@ -284,6 +554,8 @@ typedef struct {
     RtpCore *stream;  /* strong reference, or NULL */
     RelayCore *relay; /* MS-TURN relayed media: the peer's counts (strong reference), or NULL */
     int to_peer;      /* relayed towards the peer (else from it) */
+    SrtpCore *srtp;   /* SRTP with a known key: the sender's rollover state, or NULL */
+    HmacKey *auth;    /* and its authentication key (owned) */
 } StreamEntry;
 
 static inline uint64_t
@@ -432,6 +704,7 @@ FastPath_traverse(FastPath *fp, visitproc visit, void *arg)
         for (size_t i = 0; i < fp->stream_cap; i++) {
             Py_VISIT(fp->streams[i].stream);
             Py_VISIT(fp->streams[i].relay);
+            Py_VISIT(fp->streams[i].srtp);
         }
     }
     return 0;
@@ -444,6 +717,9 @@ FastPath_clear_refs(FastPath *fp)
         for (size_t i = 0; i < fp->stream_cap; i++) {
             Py_CLEAR(fp->streams[i].stream);
             Py_CLEAR(fp->streams[i].relay);
+            Py_CLEAR(fp->streams[i].srtp);
+            PyMem_Free(fp->streams[i].auth);
+            fp->streams[i].auth = NULL;
         }
     }
     return 0;
@@ -475,9 +751,9 @@ FastPath_register(FastPath *fp, PyObject *args)
 {
     Py_buffer src, dst;
     int sport, dport, to_peer = 0;
-    PyObject *stream, *relay = Py_None;
-    if (!PyArg_ParseTuple(args, "y*iy*iO|Op:register", &src, &sport, &dst, &dport, &stream,
-                          &relay, &to_peer))
+    PyObject *stream, *relay = Py_None, *srtp = Py_None;
+    if (!PyArg_ParseTuple(args, "y*iy*iO|OpO:register", &src, &sport, &dst, &dport, &stream,
+                          &relay, &to_peer, &srtp))
         return NULL;
     uint32_t s, d;
     int ok = ipv4_arg(&src, &s) && ipv4_arg(&dst, &d);
@@ -491,18 +767,53 @@ FastPath_register(FastPath *fp, PyObject *args)
         PyErr_SetString(PyExc_TypeError, "register() needs a RelayCore (PeerTraffic) or None");
         return NULL;
     }
-    if (!ok || sport < 0 || sport > 65535 || dport < 0 || dport > 65535)
-        Py_RETURN_FALSE; /* IPv6 and odd keys stay on the Python path */
+    /* srtp: (SrtpCore state, authentication key, tag length, MKI length) or None */
+    SrtpCore *srtp_state = NULL;
+    HmacKey *auth = NULL;
+    if (srtp != Py_None) {
+        PyObject *state;
+        Py_buffer key;
+        int tag_length, mki_length;
+        if (!PyArg_ParseTuple(srtp, "Oy*ii:register srtp", &state, &key, &tag_length,
+                              &mki_length))
+            return NULL;
+        int valid = PyObject_TypeCheck(state, &SrtpCoreType) && tag_length >= 1 &&
+                    tag_length <= 20 && mki_length >= 0 && mki_length <= 255;
+        if (valid) {
+            auth = PyMem_Malloc(sizeof(HmacKey));
+            if (auth == NULL) {
+                PyBuffer_Release(&key);
+                return PyErr_NoMemory();
+            }
+            hmac_key(auth, key.buf, (size_t)key.len);
+            auth->tag_length = tag_length;
+            auth->mki_length = mki_length;
+        }
+        PyBuffer_Release(&key);
+        if (!valid) {
+            PyErr_SetString(PyExc_TypeError,
+                            "register() srtp needs (SrtpCore, key, tag length 1-20, MKI length)");
+            return NULL;
+        }
+        srtp_state = (SrtpCore *)state;
+    }
     RtpCore *core = (RtpCore *)stream;
-    if (core->ssrc < 0 || core->ssrc > 0xFFFFFFFFLL)
-        Py_RETURN_FALSE;
+    if (!ok || sport < 0 || sport > 65535 || dport < 0 || dport > 65535 || core->ssrc < 0 ||
+        core->ssrc > 0xFFFFFFFFLL) {
+        PyMem_Free(auth);
+        Py_RETURN_FALSE; /* IPv6 and odd keys stay on the Python path */
+    }
     uint32_t ssrc = (uint32_t)core->ssrc;
     FlowEntry *flow = flow_find(fp, s, d, (uint16_t)sport, (uint16_t)dport);
     if (flow == NULL) {
-        if (fp->flow_used >= MAX_ENTRIES)
+        if (fp->flow_used >= MAX_ENTRIES) {
+            PyMem_Free(auth);
             Py_RETURN_FALSE;
-        if ((fp->flow_used + 1) * 2 > fp->flow_cap && flows_grow(fp) < 0)
+        }
+        if ((fp->flow_used + 1) * 2 > fp->flow_cap && flows_grow(fp) < 0) {
+            PyMem_Free(auth);
             return NULL;
+        }
         size_t mask = fp->flow_cap - 1;
         size_t i = (size_t)flow_hash(s, d, (uint16_t)sport, (uint16_t)dport) & mask;
         while (fp->flows[i].epoch != 0)
@@ -518,10 +829,14 @@ FastPath_register(FastPath *fp, PyObject *args)
     uint32_t epoch = flow->epoch;
     StreamEntry *e = stream_find(fp, s, d, (uint16_t)sport, (uint16_t)dport, ssrc);
     if (e == NULL) {
-        if (fp->stream_used >= MAX_ENTRIES)
+        if (fp->stream_used >= MAX_ENTRIES) {
+            PyMem_Free(auth);
             Py_RETURN_FALSE;
-        if ((fp->stream_used + 1) * 2 > fp->stream_cap && streams_grow(fp) < 0)
+        }
+        if ((fp->stream_used + 1) * 2 > fp->stream_cap && streams_grow(fp) < 0) {
+            PyMem_Free(auth);
             return NULL;
+        }
         size_t mask = fp->stream_cap - 1;
         size_t i = (size_t)(flow_hash(s, d, (uint16_t)sport, (uint16_t)dport) ^ mix(ssrc)) &
                    mask;
@@ -546,6 +861,10 @@ FastPath_register(FastPath *fp, PyObject *args)
         Py_XSETREF(e->relay, (RelayCore *)relay);
     }
     e->to_peer = to_peer;
+    Py_XINCREF(srtp_state);
+    Py_XSETREF(e->srtp, srtp_state);
+    PyMem_Free(e->auth);
+    e->auth = auth;
     e->epoch = epoch;
     Py_RETURN_TRUE;
 }
@@ -711,6 +1030,15 @@ handle_frame(FastPath *fp, long long frame, long long linktype, const unsigned c
     }
     long long seq = (long long)p[2] << 8 | p[3];
     long long rts = (long long)p[4] << 24 | (long long)p[5] << 16 | (long long)p[6] << 8 | p[7];
+    if (e->srtp != NULL) {
+        /* media/stats.py RtpTracker._unprotect with the sender's chosen key: a packet that
+           fails (short, bad tag) is Python's, which counts the failure */
+        long long roc;
+        if (e->auth == NULL || !srtp_authentic(e->auth, e->srtp, p, plen, seq, &roc))
+            return 0;
+        srtp_accept(e->srtp, seq, roc);
+        s->srtp_decrypted++;
+    }
     if (!core_packet(s, frame, ts, seq, rts, pt, p[1] & 0x80, (long long)plen))
         return 0;
     RelayCore *relay = e->relay;
@@ -865,10 +1193,11 @@ FastPath_scan_pcapng(FastPath *fp, PyObject *args)
 
 static PyMethodDef FastPath_methods[] = {
     {"register", (PyCFunction)FastPath_register, METH_VARARGS,
-     "register(src, sport, dst, dport, stream, relay=None, to_peer=False) -> bool\n\n"
+     "register(src, sport, dst, dport, stream, relay=None, to_peer=False, srtp=None) -> bool\n\n"
      "Packets of this IPv4 flow (as on the wire) with the stream's SSRC may be accounted here\n"
-     "from now on; relay is the PeerTraffic of MS-TURN relayed media on this 4-tuple. False\n"
-     "when the key cannot be (IPv6, a full table): the Python path keeps them."},
+     "from now on; relay is the PeerTraffic of MS-TURN relayed media on this 4-tuple; srtp is\n"
+     "(rollover state, authentication key, tag length, MKI length) when packets are SRTP with\n"
+     "a known key. False when the key cannot be (IPv6, a full table): Python keeps them."},
     {"forget", (PyCFunction)FastPath_forget, METH_VARARGS,
      "forget(src, sport, dst, dport)\n\nEvery stream of this flow goes back to Python."},
     {"take_frames", (PyCFunction)FastPath_take_frames, METH_NOARGS,
@@ -909,18 +1238,55 @@ static PyTypeObject FastPathType = {
     .tp_members = FastPath_members,
 };
 
+static PyObject *
+fast_srtp_check(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *state;
+    Py_buffer key, packet;
+    int tag_length, mki_length;
+    if (!PyArg_ParseTuple(args, "O!y*iiy*:srtp_check", &SrtpCoreType, &state, &key, &tag_length,
+                          &mki_length, &packet))
+        return NULL;
+    int ok = 0;
+    if (tag_length >= 1 && tag_length <= 20 && mki_length >= 0 && mki_length <= 255 &&
+        packet.len >= 4) {
+        HmacKey k;
+        hmac_key(&k, key.buf, (size_t)key.len);
+        k.tag_length = tag_length;
+        k.mki_length = mki_length;
+        const unsigned char *p = packet.buf;
+        long long seq = (long long)p[2] << 8 | p[3], roc;
+        ok = srtp_authentic(&k, (SrtpCore *)state, p, packet.len, seq, &roc);
+        if (ok)
+            srtp_accept((SrtpCore *)state, seq, roc);
+    }
+    PyBuffer_Release(&key);
+    PyBuffer_Release(&packet);
+    return PyBool_FromLong(ok);
+}
+
+static PyMethodDef module_methods[] = {
+    {"srtp_check", fast_srtp_check, METH_VARARGS,
+     "srtp_check(state, auth_key, tag_length, mki_length, packet) -> bool\n\n"
+     "The fast path's SRTP check and rollover update on one packet (for tests)."},
+    {"hmac_sha1", fast_hmac_sha1, METH_VARARGS,
+     "hmac_sha1(key, data) -> bytes\n\nThe HMAC-SHA1 SRTP authentication uses here (for tests)."},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef fastpath_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "lyncdump._fastpath",
     .m_doc = "Optional compiled fast path for routine RTP (see lyncdump/fastpath.py).",
     .m_size = -1,
+    .m_methods = module_methods,
 };
 
 PyMODINIT_FUNC
 PyInit__fastpath(void)
 {
     if (PyType_Ready(&RtpCoreType) < 0 || PyType_Ready(&RelayCoreType) < 0 ||
-        PyType_Ready(&FastPathType) < 0)
+        PyType_Ready(&SrtpCoreType) < 0 || PyType_Ready(&FastPathType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&fastpath_module);
     if (m == NULL)
@@ -934,6 +1300,12 @@ PyInit__fastpath(void)
     Py_INCREF(&RelayCoreType);
     if (PyModule_AddObject(m, "RelayCore", (PyObject *)&RelayCoreType) < 0) {
         Py_DECREF(&RelayCoreType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&SrtpCoreType);
+    if (PyModule_AddObject(m, "SrtpCore", (PyObject *)&SrtpCoreType) < 0) {
+        Py_DECREF(&SrtpCoreType);
         Py_DECREF(m);
         return NULL;
     }

@@ -8,9 +8,12 @@ are the same with and without it (tests/unit/test_fastpath.py compares both).
 
 ``RtpCore`` is the base class of :class:`~lyncdump.media.stats.StreamStats`: the numeric
 fields the per-packet update touches; ``RelayCore`` that of
-:class:`~lyncdump.analysis.ice.PeerTraffic`, for MS-TURN relayed media. Compiled, they are C
-fields both paths share; in pure Python they are plain slots. Set ``LYNCDUMP_PURE_PYTHON=1``
-to run without the compiled module (to compare, or to rule it out when something looks wrong).
+:class:`~lyncdump.analysis.ice.PeerTraffic`, for MS-TURN relayed media; ``SrtpCore`` that of an
+SRTP sender's rollover state, for SRTP whose key is known (only authentication is needed for
+statistics: the fast path checks the HMAC-SHA1 tag and leaves the payload encrypted).
+Compiled, they are C fields both paths share; in pure Python they are plain slots. Set
+``LYNCDUMP_PURE_PYTHON=1`` to run without the compiled module (to compare, or to rule it out
+when something looks wrong).
 """
 
 from __future__ import annotations
@@ -24,9 +27,9 @@ CORE_FIELDS = (
     "ssrc", "packets", "bytes", "last_frame", "start_seq", "stop_seq", "last_seq", "cycles",
     "sequence_errors", "duplicates", "out_of_order", "wrong_timestamps", "markers",
     "first_timestamp", "last_timestamp", "max_delta_frame", "_cur_pt", "_cur_clock",
-    "_cur_khz", "last_time", "last_nominal", "time_ms", "jitter", "_min_delta", "max_delta",
-    "mean_delta", "_min_jitter", "max_jitter", "mean_jitter", "under", "problem", "_cur_cn",
-    "_cur_event",
+    "_cur_khz", "srtp_decrypted", "last_time", "last_nominal", "time_ms", "jitter",
+    "_min_delta", "max_delta", "mean_delta", "_min_jitter", "max_jitter", "mean_jitter",
+    "under", "problem", "_cur_cn", "_cur_event",
 )  # fmt: skip
 
 
@@ -34,6 +37,10 @@ CORE_FIELDS = (
 RELAY_FIELDS = (
     "packets_to_peer", "bytes_to_peer", "packets_from_peer", "bytes_from_peer", "_fast_rtp",
 )  # fmt: skip
+
+
+#: The rollover state of one SRTP sender under one key (RFC 3711 3.3.1).
+SRTP_FIELDS = ("roc", "s_l", "started")
 
 
 class PyRtpCore:
@@ -46,6 +53,12 @@ class PyRelayCore:
     """The pure-Python RelayCore: the same fields as slots (PeerTraffic sets them all)."""
 
     __slots__ = RELAY_FIELDS
+
+
+class PySrtpCore:
+    """The pure-Python SrtpCore: the same fields as slots."""
+
+    __slots__ = SRTP_FIELDS
 
 
 def _load() -> Any:
@@ -66,9 +79,11 @@ AVAILABLE = _compiled is not None
 if TYPE_CHECKING:
     RtpCore = PyRtpCore
     RelayCore = PyRelayCore
+    SrtpCore = PySrtpCore
 else:
     RtpCore = _compiled.RtpCore if _compiled is not None else PyRtpCore
     RelayCore = _compiled.RelayCore if _compiled is not None else PyRelayCore
+    SrtpCore = _compiled.SrtpCore if _compiled is not None else PySrtpCore
 
 
 def attach(reader: object, progress_every: int) -> Any:
@@ -105,10 +120,13 @@ __all__ = [
     "AVAILABLE",
     "CORE_FIELDS",
     "RELAY_FIELDS",
+    "SRTP_FIELDS",
     "PyRelayCore",
     "PyRtpCore",
+    "PySrtpCore",
     "RelayCore",
     "RtpCore",
+    "SrtpCore",
     "attach",
     "describe",
 ]

@@ -27,7 +27,7 @@ from pcapgen import sip
 import lyncdump.api as api
 from lyncdump import fastpath
 from lyncdump.api import Capture, Options
-from lyncdump.media.stats import StreamStats
+from lyncdump.media.stats import StreamStats, rtp_header_length
 
 from ..conftest import CAPTURES, corpus_dir
 
@@ -115,7 +115,9 @@ def pcapng(frames: list[tuple[float, int, bytes]], interfaces: list[tuple[int, i
     return b"".join(out)
 
 
-def sdp_message(method: str, call: str, ip: str, port: int, rtpmap: str, cseq: int = 1) -> bytes:
+def sdp_message(
+    method: str, call: str, ip: str, port: int, rtpmap: str, cseq: int = 1, proto: str = "RTP/AVP"
+) -> bytes:
     return sip(
         f"""{method} sip:b@example.com SIP/2.0
 Via: SIP/2.0/UDP {ip}:5060;branch=z9hG4bK{call}{cseq}
@@ -131,7 +133,7 @@ o=- 1 {cseq} IN IP4 {ip}
 s=-
 c=IN IP4 {ip}
 t=0 0
-m=audio {port} RTP/AVP {rtpmap}
+m=audio {port} {proto} {rtpmap}
 """
     )
 
@@ -605,3 +607,165 @@ def test_pure_python_run_gives_the_expected_sample_output() -> None:
         cwd=CAPTURES, env=env, capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     assert out == (CAPTURES / "sip-udp-call.pcap.ndjson").read_text(encoding="utf-8")
+
+
+# -- SRTP with known keys -----------------------------------------------------------------------
+
+
+@needs_compiled
+@settings(max_examples=200, deadline=None)
+@given(key=st.binary(min_size=0, max_size=100), data=st.binary(min_size=0, max_size=300))
+def test_hmac_sha1_equals_hashlib(key: bytes, data: bytes) -> None:
+    import hashlib
+    import hmac
+
+    assert fastpath._compiled.hmac_sha1(key, data) == hmac.new(key, data, hashlib.sha1).digest()
+
+
+def srtp_call(suite: str = "AES_CM_128_HMAC_SHA1_80", mki: int = 0) -> bytes:
+    """A call with SDES keys: rollover, bad tags, events, CSRCs, an extension, short packets,
+    SRTCP, and a flow whose packets were made with another key than the SDP's."""
+    import base64
+
+    from lyncdump.media.srtp import SrtpContext
+
+    rng = random.Random(9)
+    frames: list[tuple[float, bytes]] = []
+    a, b = "10.1.0.1", "10.1.0.2"
+    keys = [bytes(rng.randrange(256) for _ in range(30)) for _ in range(3)]
+
+    def add(t: float, src: str, sport: int, dst: str, dport: int, payload: bytes) -> None:
+        frames.append((T0 + t, link(1, ipv4(src, dst, sport, dport, payload))))
+
+    def crypto(key: bytes) -> str:
+        suffix = f"|2^31|{mki}:1" if mki else ""
+        return f"a=crypto:1 {suite} inline:{base64.b64encode(key).decode()}{suffix}"
+
+    rtpmap = "0 101\na=rtpmap:101 telephone-event/8000\n"
+    offer = sdp_message("INVITE", "srtp", a, 4000, rtpmap + crypto(keys[0]), proto="RTP/SAVP")
+    answer = sdp_message("INVITE", "srtp-b", b, 6000, rtpmap + crypto(keys[1]), proto="RTP/SAVP")
+    add(0.0, a, 5060, b, 5060, offer)
+    add(0.01, b, 5060, a, 5060, answer)
+    tag = 10 if suite.endswith("80") else 4
+    senders = [
+        (a, 4000, b, 6000, 0x1111, SrtpContext(keys[0][:16], keys[0][16:], suite, 1 if mki else 0)),
+        (b, 6000, a, 4000, 0x2222, SrtpContext(keys[1][:16], keys[1][16:], suite, 1 if mki else 0)),
+        # the SDP of 10.1.0.3 is never seen: sent with keys[2], SDP of b's port says keys[1]
+        ("10.1.0.3", 6000, a, 4000, 0x3333, SrtpContext(keys[2][:16], keys[2][16:], suite)),
+    ]
+    t = 0.1
+    for i in range(400):
+        t += 0.02
+        for n, (src, sport, dst, dport, ssrc, ctx) in enumerate(senders):
+            if n == 2 and i % 4:
+                continue
+            seq = (65400 + i) & 0xFFFF
+            roc = (65400 + i) >> 16
+            pt = 101 if 200 <= i < 204 else 0
+            rts = 160 * (200 if pt == 101 else i)  # one event: one timestamp
+            header = struct.pack("!BBHII", 0x80, pt, seq, rts, ssrc)
+            if i == 50:
+                header = struct.pack("!BBHII", 0x81, pt, seq, 160 * i, ssrc) + b"\x00\x00\x00\x09"
+            if i == 60:
+                header = (struct.pack("!BBHII", 0x90, pt, seq, 160 * i, ssrc)
+                          + b"\xbe\xde\x00\x01" + b"\x10\xaa\x00\x00")  # fmt: skip
+            body = bytes([5, 0x80 if i == 203 else 0, 0, 160]) if pt == 101 else bytes(160)
+            packet = ctx.protect(header + body, len(header), roc=roc, mki=1 if mki else 0)
+            if i % 37 == 5:
+                packet = packet[:-1] + bytes([packet[-1] ^ 1])  # bad tag
+            if i == 77:
+                packet = packet[: 12 + tag - 1]  # too short for its tag
+            add(t + 0.001 * n, src, sport, dst, dport, packet)
+        if i % 100 == 99:
+            rr = struct.pack("!BBHI", 0x81, 201, 7, 0x2222) + struct.pack(
+                "!IIIIII", 0x1111, 0x01000002, 0x10000, 12, 0, 0
+            )
+            add(t + 0.005, b, 6000, a, 4000, senders[1][5].protect_rtcp(rr, i // 100 + 1))
+    return pcap(frames)
+
+
+@needs_compiled
+@pytest.mark.parametrize(
+    "suite,mki",
+    [
+        ("AES_CM_128_HMAC_SHA1_80", 0),
+        ("AES_CM_128_HMAC_SHA1_32", 0),
+        ("AES_CM_128_HMAC_SHA1_80", 1),
+    ],  # fmt: skip
+)
+def test_srtp_with_known_keys(suite: str, mki: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    fast, pure, consumed = both(srtp_call(suite, mki), monkeypatch)
+    assert fast == pure
+    assert consumed > 600
+    streams = {s["ssrc"]: s for s in fast["streams"]}  # type: ignore[index, union-attr]
+    ok = streams[0x1111]
+    assert ok["srtp_decrypted"] > 380 and 10 <= ok["srtp_auth_failures"] <= 13
+    assert [e[0] for e in ok["dtmf_events"]] == [5]  # decrypted for the event alone
+    assert streams[0x3333]["srtp_decrypted"] == 0
+
+
+def test_srtp_authenticated_but_not_decrypted_for_statistics() -> None:
+    """unprotect(decrypt=False) checks the tag and moves the rollover state, nothing more."""
+    from lyncdump.media.srtp import SrtpContext
+
+    ctx = SrtpContext(bytes(range(16)), bytes(range(14)))
+    packet = ctx.protect(struct.pack("!BBHII", 0x80, 0, 7, 160, 5) + b"secret payload", 12)
+    rx = SrtpContext(bytes(range(16)), bytes(range(14)))
+    assert rx.unprotect(packet, 12, decrypt=False) is packet
+    assert rx.roc(5) == 0 and rx._ssrcs[5].s_l == 7
+    assert rx.unprotect(packet[:-1] + b"\x00", 12, decrypt=False) is None
+    assert rx.unprotect(packet, 12).endswith(b"secret payload")  # type: ignore[union-attr]
+
+
+srtp_steps = st.lists(
+    st.tuples(
+        st.sampled_from([1, 1, 1, 2, 0, -1, -5, 100, 20000, 33000, -33000, 40000]),  # seq step
+        st.integers(0, 2),  # CSRC count
+        st.booleans(),  # header extension
+        st.sampled_from([160, 0, 3]),  # payload bytes
+        st.sampled_from(["ok", "ok", "ok", "bad tag", "cut", "csrcs lie", "extension lies"]),
+    ),
+    min_size=1,
+    max_size=120,
+)
+
+
+@needs_compiled
+@settings(max_examples=300, deadline=None)
+@given(steps=srtp_steps, start=st.integers(0, 65535), tag=st.sampled_from([4, 10]),
+       mki=st.sampled_from([0, 1]))  # fmt: skip
+def test_srtp_check_equals_python(steps, start: int, tag: int, mki: int) -> None:
+    """Rollover estimation and state updates: the compiled check against unprotect()."""
+    from lyncdump.media.srtp import SrtpContext
+
+    suite = "AES_CM_128_HMAC_SHA1_80" if tag == 10 else "AES_CM_128_HMAC_SHA1_32"
+    sender = SrtpContext(bytes(range(16)), bytes(range(14)), suite, mki)
+    ours = SrtpContext(bytes(range(16)), bytes(range(14)), suite, mki)
+    theirs = SrtpContext(bytes(range(16)), bytes(range(14)), suite, mki)
+    index = start
+    for dseq, csrcs, ext, size, damage in steps:
+        index = max(0, index + dseq)
+        seq, roc = index & 0xFFFF, index >> 16
+        header = struct.pack("!BBHII", 0x80 | (0x10 if ext else 0) | csrcs, 0, seq, 0, 9)
+        header += bytes(4 * csrcs) + (b"\xbe\xde\x00\x01\x10\xaa\x00\x00" if ext else b"")
+        if damage == "csrcs lie":  # authentic, but the header says more than there is
+            header = bytes([0x8F]) + header[1:12]
+        elif damage == "extension lies":
+            header = bytes([0x90]) + header[1:12] + b"\xbe\xde\x00\x40"
+        packet = sender.protect(header + bytes(size), len(header), roc=roc, mki=mki)
+        if damage == "bad tag":
+            packet = packet[:-1] + bytes([packet[-1] ^ 0x40])
+        elif damage == "cut":
+            packet = packet[: 12 + tag + mki - 1]
+        hlen = rtp_header_length(packet)
+        expected = hlen >= 0 and theirs.unprotect(packet, hlen, decrypt=False) is not None
+        state = ours._ssrcs.get(9)
+        if state is None:  # as unprotect makes it on the sender's first packet
+            from lyncdump.media.srtp import _SsrcState
+
+            state = ours._ssrcs[9] = _SsrcState()
+        got = fastpath._compiled.srtp_check(state, ours._rtp_auth, tag, mki, packet)
+        assert got == expected
+        a, b = ours._ssrcs[9], theirs._ssrcs.get(9)
+        if b is not None:
+            assert (a.roc, a.s_l, a.started) == (b.roc, b.s_l, b.started)

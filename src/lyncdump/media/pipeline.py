@@ -8,11 +8,14 @@ way: 0-3 STUN, 16-19 ZRTP, 20-63 DTLS, 64-79 TURN ChannelData, 128-191 RTP/RTCP.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..model import DefectLog
-from .stats import RtpTracker
+from .stats import RtpTracker, StreamStats
 from .stun_pipeline import StunPipeline
+
+if TYPE_CHECKING:
+    from ..analysis.ice import PeerTraffic
 
 
 class MediaPipeline:
@@ -72,8 +75,8 @@ class MediaPipeline:
                 return
             stream = self._rtp_datagram(frame, ts, src, sport, dst, dport, payload)
             if stream is not None and self.fast is not None:
-                # Plain RTP on a settled flow: its next routine packets may skip Python.
-                self.fast.register(src, sport, dst, dport, stream)
+                # RTP on a settled flow: its next routine packets may skip Python.
+                self._register(src, sport, dst, dport, stream, None, False)
 
     def _relayed_media(
         self, frame: int, ts: float, src: bytes, sport: int, dst: bytes, dport: int, payload: bytes
@@ -86,10 +89,25 @@ class MediaPipeline:
         if stream is None or self.fast is None:
             return
         if nsrc is src and nsport == sport and ndst is dst and ndport == dport:
-            self.fast.register(src, sport, dst, dport, stream)
+            self._register(src, sport, dst, dport, stream, None, False)
         elif traffic is not None:  # relayed and counted: the fast path counts it the same way
             self._wire.setdefault((nsrc, nsport, ndst, ndport), set()).add((src, sport, dst, dport))
-            self.fast.register(src, sport, dst, dport, stream, traffic, to_peer)
+            self._register(src, sport, dst, dport, stream, traffic, to_peer)
+
+    def _register(
+        self,
+        src: bytes,
+        sport: int,
+        dst: bytes,
+        dport: int,
+        stream: StreamStats,
+        traffic: PeerTraffic | None,
+        to_peer: bool,
+    ) -> None:
+        """Hand a wire 4-tuple's stream to the fast path (with its SRTP key, if it has one)."""
+        ok, srtp = self.rtp.srtp_for(stream)
+        if ok:
+            self.fast.register(src, sport, dst, dport, stream, traffic, to_peer, srtp)
 
     def expect_media(self, ip: bytes, port: int, source: str) -> None:
         """Remember that media is expected at ip:port (the first source that said so wins)."""

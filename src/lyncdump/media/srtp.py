@@ -19,6 +19,7 @@ from hashlib import sha1
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from ..errors import KeyMaterialError
+from ..fastpath import SrtpCore
 
 #: Suite name -> SRTP tag length in bytes (SRTCP always uses 10, RFC 4568 6.2).
 SUITES = {"AES_CM_128_HMAC_SHA1_80": 10, "AES_CM_128_HMAC_SHA1_32": 4}
@@ -52,8 +53,11 @@ def parse_key(text: str) -> tuple[bytes, bytes]:
     return raw[:16], raw[16:]
 
 
-class _SsrcState:
-    __slots__ = ("roc", "s_l", "started")
+class _SsrcState(SrtpCore):
+    """One sender's rollover counter and highest sequence number (fields in SrtpCore, which
+    the compiled fast path updates too)."""
+
+    __slots__ = ()
 
     def __init__(self) -> None:
         self.roc = 0
@@ -102,10 +106,12 @@ class SrtpContext:
             return (state.roc + 1) & 0xFFFFFFFF
         return state.roc
 
-    def unprotect(self, packet: bytes, header_length: int) -> bytes | None:
+    def unprotect(self, packet: bytes, header_length: int, decrypt: bool = True) -> bytes | None:
         """The clear RTP packet (header + payload, no MKI/tag), or None if not authentic.
 
-        ``header_length`` is the RTP header length including CSRCs and extension.
+        ``header_length`` is the RTP header length including CSRCs and extension. With
+        ``decrypt=False`` an authentic packet is returned as given (payload still encrypted):
+        statistics need only the clear header, and AES costs more than the check itself.
         """
         trailer = self.mki_length + self.tag_length
         if len(packet) < header_length + trailer:
@@ -120,9 +126,6 @@ class SrtpContext:
         mac = hmac.new(self._rtp_auth, packet[:end] + roc.to_bytes(4, "big"), sha1).digest()
         if not hmac.compare_digest(mac[: self.tag_length], tag):
             return None
-        index = (roc << 16) | seq
-        iv = ((self._rtp_salt << 16) ^ (ssrc << 64) ^ (index << 16)).to_bytes(16, "big")
-        clear = _xor(packet[header_length:end], self._rtp_key, iv)
         # Update the replay/rollover state only for authentic packets.
         if not state.started:
             state.started, state.s_l, state.roc = True, seq, roc
@@ -130,6 +133,11 @@ class SrtpContext:
             state.s_l = seq
         elif roc == (state.roc + 1) & 0xFFFFFFFF:
             state.roc, state.s_l = roc, seq
+        if not decrypt:
+            return packet
+        index = (roc << 16) | seq
+        iv = ((self._rtp_salt << 16) ^ (ssrc << 64) ^ (index << 16)).to_bytes(16, "big")
+        clear = _xor(packet[header_length:end], self._rtp_key, iv)
         return bytes(packet[:header_length]) + clear
 
     def protect(self, packet: bytes, header_length: int, roc: int = 0, mki: int = 0) -> bytes:
@@ -151,6 +159,15 @@ class SrtpContext:
         mac = hmac.new(self._rtcp_auth, body, sha1).digest()
         mki_bytes = mki.to_bytes(self.mki_length, "big") if self.mki_length else b""
         return body + mki_bytes + mac[:10]
+
+    def fast_path_key(self, ssrc: int) -> tuple[object, bytes, int, int] | None:
+        """What the compiled fast path needs to authenticate this sender's packets as
+        :meth:`unprotect` does: its rollover state, the session authentication key, the tag
+        and MKI lengths; None before the sender's first packet."""
+        state = self._ssrcs.get(ssrc)
+        if state is None:
+            return None
+        return state, self._rtp_auth, self.tag_length, self.mki_length
 
     def roc(self, ssrc: int) -> int:
         """Current rollover counter of a sender (0 before its first packet)."""

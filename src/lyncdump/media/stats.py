@@ -57,7 +57,7 @@ class StreamStats(RtpCore):
         "src", "sport", "dst", "dport", "ipv6", "encrypted", "first_frame", "first_time",
         "payload_types", "clock_rate", "dtmf_events", "_last_event_ts", "_rtpmap", "_pt_cache",
         "_seen", "rtcp_fraction_lost", "rtcp_cumulative_lost", "rtcp_jitter_ms", "rtcp_rtt_ms",
-        "rtcp_reports", "srtp_auth_failures", "srtp_decrypted", "setup_frame", "call_id",
+        "rtcp_reports", "srtp_auth_failures", "setup_frame", "call_id",
         "signalled", "bye",
     )  # fmt: skip
 
@@ -523,8 +523,8 @@ class RtpTracker:
     ) -> StreamStats | None:
         """One UDP payload whose first byte says RTP/RTCP version 2.
 
-        Returns the stream when the packet was plain RTP of a settled, unencrypted flow (what
-        the compiled fast path may take over), else None.
+        Returns the stream when the packet was plain RTP of a settled flow, unencrypted or
+        authentic SRTP (what the compiled fast path may take over), else None.
         """
         key = (src, sport, dst, dport)
         flow = self._flows.get(key)
@@ -549,7 +549,7 @@ class RtpTracker:
             if flow.keys:
                 clear = self._unprotect(flow, stream, ssrc, payload)
                 stream.packet(frame, ts, seq, rts, b1 & 0x7F, b1 & 0x80, n, clear)
-                return None
+                return stream if clear is not None else None
             stream.packet(frame, ts, seq, rts, b1 & 0x7F, b1 & 0x80, n, payload)
             return stream
         if state == _REJECTED:
@@ -676,6 +676,17 @@ class RtpTracker:
             flow.pending = None
 
     # -- SRTP -------------------------------------------------------------------------------
+    def srtp_for(self, stream: StreamStats) -> tuple[bool, tuple[object, bytes, int, int] | None]:
+        """For the fast path: whether ``stream`` can be handed over, and the (rollover state,
+        authentication key, tag length, MKI length) of the key that authenticated its packets
+        (None for a flow without keys)."""
+        flow = self._flows.get((stream.src, stream.sport, stream.dst, stream.dport))
+        if flow is None or not flow.keys:
+            return True, None
+        ctx = flow.chosen.get(stream.ssrc)
+        key = ctx.fast_path_key(stream.ssrc) if ctx is not None else None
+        return key is not None, key
+
     def _unprotect(
         self, flow: _Flow, stream: StreamStats, ssrc: int, packet: bytes
     ) -> bytes | None:
@@ -685,8 +696,10 @@ class RtpTracker:
             return None
         chosen = flow.chosen.get(ssrc)
         candidates = [chosen] if chosen is not None else flow.keys
+        # Only telephone events are read past the header: decrypt those alone.
+        decrypt = is_telephone_event(packet[1] & 0x7F, stream._rtpmap)
         for ctx in candidates:
-            clear = ctx.unprotect(packet, hlen)
+            clear = ctx.unprotect(packet, hlen, decrypt)
             if clear is not None:
                 flow.chosen[ssrc] = ctx
                 stream.srtp_decrypted += 1
