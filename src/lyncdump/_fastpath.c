@@ -314,32 +314,29 @@ sha1_compress(uint32_t h[5], const unsigned char *p)
                (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
     for (int i = 16; i < 80; i++)
         w[i] = ROTL(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
-    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
-    for (int i = 0; i < 80; i++) {
-        uint32_t f, k;
-        if (i < 20) {
-            f = (b & c) | (~b & d);
-            k = 0x5A827999;
-        }
-        else if (i < 40) {
-            f = b ^ c ^ d;
-            k = 0x6ED9EBA1;
-        }
-        else if (i < 60) {
-            f = (b & c) | (b & d) | (c & d);
-            k = 0x8F1BBCDC;
-        }
-        else {
-            f = b ^ c ^ d;
-            k = 0xCA62C1D6;
-        }
-        uint32_t t = ROTL(a, 5) + f + e + k + w[i];
-        e = d;
-        d = c;
-        c = ROTL(b, 30);
-        b = a;
-        a = t;
+    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], t;
+    int i = 0;
+    /* four rounds of twenty steps, each with its own function and constant: no branch inside */
+#define SHA1_STEP(f, k)                                                                        \
+    t = ROTL(a, 5) + (f) + e + (k) + w[i];                                                     \
+    e = d;                                                                                     \
+    d = c;                                                                                     \
+    c = ROTL(b, 30);                                                                           \
+    b = a;                                                                                     \
+    a = t;
+    for (; i < 20; i++) {
+        SHA1_STEP((b & c) | (~b & d), 0x5A827999)
     }
+    for (; i < 40; i++) {
+        SHA1_STEP(b ^ c ^ d, 0x6ED9EBA1)
+    }
+    for (; i < 60; i++) {
+        SHA1_STEP((b & c) | (b & d) | (c & d), 0x8F1BBCDC)
+    }
+    for (; i < 80; i++) {
+        SHA1_STEP(b ^ c ^ d, 0xCA62C1D6)
+    }
+#undef SHA1_STEP
     h[0] += a;
     h[1] += b;
     h[2] += c;
@@ -387,11 +384,8 @@ static void
 sha1_final(Sha1 *c, unsigned char out[20])
 {
     uint64_t bits = c->length * 8;
-    unsigned char pad = 0x80;
-    sha1_update(c, &pad, 1);
-    unsigned char zero = 0;
-    while (c->used != 56)
-        sha1_update(c, &zero, 1);
+    static const unsigned char padding[64] = {0x80};
+    sha1_update(c, padding, c->used < 56 ? 56 - c->used : 120 - c->used);
     unsigned char len[8];
     for (int i = 0; i < 8; i++)
         len[i] = (unsigned char)(bits >> (56 - 8 * i));
