@@ -218,7 +218,55 @@ RtpCore_fast_packet(RtpCore *self, PyObject *args)
     return PyBool_FromLong(core_packet(self, frame, ts, seq, rts, pt, marker, size));
 }
 
+/* "_packet": StreamStats' Python implementation, called for every packet that is not routine */
+static PyObject *str_slow_packet;
+
+/*
+ * StreamStats.packet(frame, ts, seq, rts, pt, marker, size, payload=None): routine packets are
+ * accounted here, every other one by the Python implementation StreamStats._packet. This keeps
+ * the Python path (NetMon captures, live capture, IPv6...) fast on these C fields too.
+ */
+static PyObject *
+RtpCore_packet(RtpCore *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if ((nargs == 7 || nargs == 8) && PyLong_CheckExact(args[0]) && PyFloat_CheckExact(args[1]) &&
+        PyLong_CheckExact(args[2]) && PyLong_CheckExact(args[3]) && PyLong_CheckExact(args[4]) &&
+        PyLong_CheckExact(args[5]) && PyLong_CheckExact(args[6])) {
+        int overflow = 0, o;
+        long long frame = PyLong_AsLongLongAndOverflow(args[0], &o);
+        overflow |= o;
+        long long seq = PyLong_AsLongLongAndOverflow(args[2], &o);
+        overflow |= o;
+        long long rts = PyLong_AsLongLongAndOverflow(args[3], &o);
+        overflow |= o;
+        long long pt = PyLong_AsLongLongAndOverflow(args[4], &o);
+        overflow |= o;
+        long long marker = PyLong_AsLongLongAndOverflow(args[5], &o);
+        overflow |= o;
+        long long size = PyLong_AsLongLongAndOverflow(args[6], &o);
+        overflow |= o;
+        if (PyErr_Occurred())
+            return NULL;
+        if (!overflow &&
+            core_packet(self, frame, PyFloat_AS_DOUBLE(args[1]), seq, rts, pt, marker != 0, size))
+            Py_RETURN_NONE;
+    }
+    PyObject *stack[9];
+    if (nargs > 8) {
+        PyErr_SetString(PyExc_TypeError, "packet() takes at most 8 arguments");
+        return NULL;
+    }
+    stack[0] = (PyObject *)self;
+    for (Py_ssize_t i = 0; i < nargs; i++)
+        stack[i + 1] = args[i];
+    return PyObject_VectorcallMethod(str_slow_packet, stack,
+                                     (size_t)(nargs + 1) | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+}
+
 static PyMethodDef RtpCore_methods[] = {
+    {"packet", (PyCFunction)(void (*)(void))RtpCore_packet, METH_FASTCALL,
+     "packet(frame, ts, seq, rts, pt, marker, size, payload=None)\n\n"
+     "Account one RTP packet: routine ones here, the others by the subclass's _packet()."},
     {"_fast_packet", (PyCFunction)RtpCore_fast_packet, METH_VARARGS,
      "_fast_packet(frame, ts, seq, rts, pt, marker, size) -> bool\n\n"
      "The compiled twin of StreamStats.packet() for a routine packet; False (nothing changed)\n"
@@ -1279,6 +1327,9 @@ static struct PyModuleDef fastpath_module = {
 PyMODINIT_FUNC
 PyInit__fastpath(void)
 {
+    str_slow_packet = PyUnicode_InternFromString("_packet");
+    if (str_slow_packet == NULL)
+        return NULL;
     if (PyType_Ready(&RtpCoreType) < 0 || PyType_Ready(&RelayCoreType) < 0 ||
         PyType_Ready(&SrtpCoreType) < 0 || PyType_Ready(&FastPathType) < 0)
         return NULL;

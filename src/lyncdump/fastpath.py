@@ -44,9 +44,27 @@ SRTP_FIELDS = ("roc", "s_l", "started")
 
 
 class PyRtpCore:
-    """The pure-Python RtpCore: the same fields as slots (StreamStats sets them all)."""
+    """The pure-Python RtpCore: the same fields as slots (StreamStats sets them all).
+
+    The compiled one also has ``packet()``, which accounts routine packets itself and calls
+    the subclass's ``_packet()`` for the others; in pure Python ``packet`` is ``_packet``.
+    """
 
     __slots__ = CORE_FIELDS
+
+    if TYPE_CHECKING:
+
+        def packet(
+            self,
+            frame: int,
+            ts: float,
+            seq: int,
+            rts: int,
+            pt: int,
+            marker: int,
+            size: int,
+            payload: bytes | None = None,
+        ) -> None: ...
 
 
 class PyRelayCore:

@@ -358,25 +358,47 @@ packet_steps = st.lists(
 @settings(max_examples=300, deadline=None)
 @given(steps=packet_steps, start_seq=st.integers(0, 65535), start_ts=st.integers(0, 2**32 - 1))
 def test_compiled_update_equals_python(steps, start_seq: int, start_ts: int) -> None:
-    """StreamStats.packet() in Python and its compiled twin agree on every field."""
+    """StreamStats._packet() (Python) and its compiled twin agree on every field, whether the
+    twin is called directly or through the compiled packet() that falls back to Python."""
     rtpmap = {101: ("telephone-event", 8000), 96: ("SILK", 16000), 127: ("x-data", 0)}
-    ours = StreamStats(7, b"\x01\x02\x03\x04", 1, b"\x01\x02\x03\x05", 2, rtpmap)
-    theirs = StreamStats(7, b"\x01\x02\x03\x04", 1, b"\x01\x02\x03\x05", 2, rtpmap)
+    key = (b"\x01\x02\x03\x04", 1, b"\x01\x02\x03\x05", 2)
+    ours, theirs, dispatched = (StreamStats(7, *key, rtpmap) for _ in range(3))
     t, seq, rts = 1_767_225_600.5, start_seq, start_ts
     taken = 0
     for frame, (dt, dseq, dts, pt, marker, size) in enumerate(steps, 1):
         t += dt
         seq = (seq + dseq) & 0xFFFF
         rts = (rts + dts) & 0xFFFFFFFF
-        theirs.packet(frame, t, seq, rts, pt, marker, size)
+        theirs._packet(frame, t, seq, rts, pt, marker, size)
+        dispatched.packet(frame, t, seq, rts, pt, marker, size)
         if ours._fast_packet(frame, t, seq, rts, pt, marker, size):
             taken += 1
         else:
-            ours.packet(frame, t, seq, rts, pt, marker, size)
+            ours._packet(frame, t, seq, rts, pt, marker, size)
         for f in fastpath.CORE_FIELDS + ("payload_types", "clock_rate"):
-            assert getattr(ours, f) == getattr(theirs, f), (frame, f)
+            assert getattr(ours, f) == getattr(theirs, f) == getattr(dispatched, f), (frame, f)
     if len(steps) > 1 and all(s[3] == steps[0][3] for s in steps) and steps[0][3] != 101:
         assert taken == len(steps) - 1  # one payload type, no events: all but the first
+
+
+@needs_compiled
+def test_compiled_packet_falls_back_for_odd_arguments() -> None:
+    """An int time, a bool marker, a payload: the right implementation takes each."""
+    a = StreamStats(7, b"\x01\x02\x03\x04", 1, b"\x01\x02\x03\x05", 2)
+    b = StreamStats(7, b"\x01\x02\x03\x04", 1, b"\x01\x02\x03\x05", 2)
+    calls = [
+        (1, 10.0, 5, 160, 0, 0, 172),
+        (2, 10.02, 6, 320, 0, 0, 172, b"payload"),
+        (3, 10, 7, 480, 0, 0, 172),  # an int time
+        (4, 10.06, 8, 640, 0, False, 172),  # a bool marker
+    ]
+    for args in calls:
+        a._packet(*args)
+        b.packet(*args)
+    for f in fastpath.CORE_FIELDS:
+        assert getattr(a, f) == getattr(b, f), f
+    with pytest.raises(TypeError):
+        b.packet(*range(9))
 
 
 # -- whole captures ---------------------------------------------------------------------------

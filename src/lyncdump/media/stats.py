@@ -21,6 +21,7 @@ import struct
 from collections.abc import Callable
 
 from ..errors import MalformedError
+from ..fastpath import AVAILABLE as FAST_PATH
 from ..fastpath import RtpCore
 from ..model import DefectLog, Endpoint
 from ..sdp import parse_sdp
@@ -140,7 +141,7 @@ class StreamStats(RtpCore):
         self._pt_cache.clear()
         self._cur_pt = -1
 
-    def packet(
+    def _packet(
         self,
         frame: int,
         ts: float,
@@ -154,7 +155,8 @@ class StreamStats(RtpCore):
         """Account one RTP packet (``size`` = RTP header + payload bytes, as on the wire).
 
         ``rts`` is the RTP timestamp. ``payload`` (the clear packet) is read only for
-        telephone events.
+        telephone events. Called as :meth:`packet`: compiled, ``RtpCore.packet`` takes the
+        routine packets itself and calls this for the others.
         """
         now = ts * 1000.0
         if pt == self._cur_pt:
@@ -234,6 +236,9 @@ class StreamStats(RtpCore):
         if delta < self._min_delta:
             self._min_delta = delta
         self.mean_delta = (self.mean_delta * (packets - 1) + delta) / packets
+
+    if not FAST_PATH:
+        packet = _packet
 
     @property
     def min_delta(self) -> float:
