@@ -581,15 +581,21 @@ srtp_accept(SrtpCore *st, long long seq, long long roc)
 /* ------------------------------------------------------------------------------------------ */
 /* Tables: open addressing, linear probing, no deletion (forgetting a flow bumps its epoch).    */
 
+/* A UDP 4-tuple as Python keys it: (src, sport, dst, dport), 4- or 16-byte addresses. Keys are
+   zeroed before they are filled, so they compare and hash as plain bytes. */
 typedef struct {
-    uint32_t src, dst;
+    unsigned char src[16], dst[16];
     uint16_t sport, dport;
+    uint32_t family; /* 4 or 6 */
+} FlowKey;
+
+typedef struct {
+    FlowKey key;
     uint32_t epoch; /* 0 = empty slot */
 } FlowEntry;
 
 typedef struct {
-    uint32_t src, dst;
-    uint16_t sport, dport;
+    FlowKey key;
     uint32_t ssrc;
     uint32_t epoch; /* the flow's epoch when registered */
     uint32_t used;
@@ -612,9 +618,21 @@ mix(uint64_t h)
 }
 
 static inline uint64_t
-flow_hash(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport)
+flow_hash(const FlowKey *k)
 {
-    return mix(((uint64_t)src << 32 | dst) ^ mix((uint64_t)sport << 16 | dport));
+    uint64_t w[4];
+    memcpy(w, k->src, 16);
+    memcpy(w + 2, k->dst, 16);
+    uint64_t h = mix((uint64_t)k->sport << 32 | (uint64_t)k->dport << 16 | k->family);
+    for (int i = 0; i < 4; i++)
+        h = mix(h ^ w[i]);
+    return h;
+}
+
+static inline int
+key_equal(const FlowKey *a, const FlowKey *b)
+{
+    return memcmp(a, b, sizeof(FlowKey)) == 0;
 }
 
 typedef struct {
@@ -630,32 +648,30 @@ typedef struct {
 } FastPath;
 
 static FlowEntry *
-flow_find(FastPath *fp, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport)
+flow_find(FastPath *fp, const FlowKey *k, uint64_t hash)
 {
     size_t mask = fp->flow_cap - 1;
-    size_t i = (size_t)flow_hash(src, dst, sport, dport) & mask;
+    size_t i = (size_t)hash & mask;
     for (;;) {
         FlowEntry *e = &fp->flows[i];
         if (e->epoch == 0)
             return NULL;
-        if (e->src == src && e->dst == dst && e->sport == sport && e->dport == dport)
+        if (key_equal(&e->key, k))
             return e;
         i = (i + 1) & mask;
     }
 }
 
 static StreamEntry *
-stream_find(FastPath *fp, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
-            uint32_t ssrc)
+stream_find(FastPath *fp, const FlowKey *k, uint64_t hash, uint32_t ssrc)
 {
     size_t mask = fp->stream_cap - 1;
-    size_t i = (size_t)(flow_hash(src, dst, sport, dport) ^ mix(ssrc)) & mask;
+    size_t i = (size_t)(hash ^ mix(ssrc)) & mask;
     for (;;) {
         StreamEntry *e = &fp->streams[i];
         if (!e->used)
             return NULL;
-        if (e->ssrc == ssrc && e->src == src && e->dst == dst && e->sport == sport &&
-            e->dport == dport)
+        if (e->ssrc == ssrc && key_equal(&e->key, k))
             return e;
         i = (i + 1) & mask;
     }
@@ -674,7 +690,7 @@ flows_grow(FastPath *fp)
         FlowEntry *e = &fp->flows[j];
         if (e->epoch == 0)
             continue;
-        size_t i = (size_t)flow_hash(e->src, e->dst, e->sport, e->dport) & (cap - 1);
+        size_t i = (size_t)flow_hash(&e->key) & (cap - 1);
         while (fresh[i].epoch != 0)
             i = (i + 1) & (cap - 1);
         fresh[i] = *e;
@@ -698,8 +714,7 @@ streams_grow(FastPath *fp)
         StreamEntry *e = &fp->streams[j];
         if (!e->used)
             continue;
-        size_t i = (size_t)(flow_hash(e->src, e->dst, e->sport, e->dport) ^ mix(e->ssrc)) &
-                   (cap - 1);
+        size_t i = (size_t)(flow_hash(&e->key) ^ mix(e->ssrc)) & (cap - 1);
         while (fresh[i].used)
             i = (i + 1) & (cap - 1);
         fresh[i] = *e;
@@ -777,14 +792,19 @@ FastPath_dealloc(FastPath *fp)
     Py_TYPE(fp)->tp_free((PyObject *)fp);
 }
 
-/* An IPv4 address given as 4 bytes, in network order packed into a uint32. */
+/* A 4-tuple given as Python keys it; 0 when it cannot be a key (address sizes, ports). */
 static int
-ipv4_arg(Py_buffer *b, uint32_t *out)
+key_from_args(FlowKey *k, Py_buffer *src, int sport, Py_buffer *dst, int dport)
 {
-    if (b->len != 4)
+    memset(k, 0, sizeof(FlowKey));
+    if (src->len != dst->len || (src->len != 4 && src->len != 16) || sport < 0 ||
+        sport > 65535 || dport < 0 || dport > 65535)
         return 0;
-    const unsigned char *p = b->buf;
-    *out = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    memcpy(k->src, src->buf, (size_t)src->len);
+    memcpy(k->dst, dst->buf, (size_t)dst->len);
+    k->sport = (uint16_t)sport;
+    k->dport = (uint16_t)dport;
+    k->family = src->len == 4 ? 4 : 6;
     return 1;
 }
 
@@ -797,8 +817,8 @@ FastPath_register(FastPath *fp, PyObject *args)
     if (!PyArg_ParseTuple(args, "y*iy*iO|OpO:register", &src, &sport, &dst, &dport, &stream,
                           &relay, &to_peer, &srtp))
         return NULL;
-    uint32_t s, d;
-    int ok = ipv4_arg(&src, &s) && ipv4_arg(&dst, &d);
+    FlowKey key;
+    int ok = key_from_args(&key, &src, sport, &dst, dport);
     PyBuffer_Release(&src);
     PyBuffer_Release(&dst);
     if (!PyObject_TypeCheck(stream, &RtpCoreType)) {
@@ -840,13 +860,13 @@ FastPath_register(FastPath *fp, PyObject *args)
         srtp_state = (SrtpCore *)state;
     }
     RtpCore *core = (RtpCore *)stream;
-    if (!ok || sport < 0 || sport > 65535 || dport < 0 || dport > 65535 || core->ssrc < 0 ||
-        core->ssrc > 0xFFFFFFFFLL) {
+    if (!ok || core->ssrc < 0 || core->ssrc > 0xFFFFFFFFLL) {
         PyMem_Free(auth);
-        Py_RETURN_FALSE; /* IPv6 and odd keys stay on the Python path */
+        Py_RETURN_FALSE; /* odd keys stay on the Python path */
     }
     uint32_t ssrc = (uint32_t)core->ssrc;
-    FlowEntry *flow = flow_find(fp, s, d, (uint16_t)sport, (uint16_t)dport);
+    uint64_t hash = flow_hash(&key);
+    FlowEntry *flow = flow_find(fp, &key, hash);
     if (flow == NULL) {
         if (fp->flow_used >= MAX_ENTRIES) {
             PyMem_Free(auth);
@@ -857,19 +877,16 @@ FastPath_register(FastPath *fp, PyObject *args)
             return NULL;
         }
         size_t mask = fp->flow_cap - 1;
-        size_t i = (size_t)flow_hash(s, d, (uint16_t)sport, (uint16_t)dport) & mask;
+        size_t i = (size_t)hash & mask;
         while (fp->flows[i].epoch != 0)
             i = (i + 1) & mask;
         flow = &fp->flows[i];
-        flow->src = s;
-        flow->dst = d;
-        flow->sport = (uint16_t)sport;
-        flow->dport = (uint16_t)dport;
+        flow->key = key;
         flow->epoch = 1;
         fp->flow_used++;
     }
     uint32_t epoch = flow->epoch;
-    StreamEntry *e = stream_find(fp, s, d, (uint16_t)sport, (uint16_t)dport, ssrc);
+    StreamEntry *e = stream_find(fp, &key, hash, ssrc);
     if (e == NULL) {
         if (fp->stream_used >= MAX_ENTRIES) {
             PyMem_Free(auth);
@@ -880,15 +897,11 @@ FastPath_register(FastPath *fp, PyObject *args)
             return NULL;
         }
         size_t mask = fp->stream_cap - 1;
-        size_t i = (size_t)(flow_hash(s, d, (uint16_t)sport, (uint16_t)dport) ^ mix(ssrc)) &
-                   mask;
+        size_t i = (size_t)(hash ^ mix(ssrc)) & mask;
         while (fp->streams[i].used)
             i = (i + 1) & mask;
         e = &fp->streams[i];
-        e->src = s;
-        e->dst = d;
-        e->sport = (uint16_t)sport;
-        e->dport = (uint16_t)dport;
+        e->key = key;
         e->ssrc = ssrc;
         e->used = 1;
         fp->stream_used++;
@@ -918,12 +931,12 @@ FastPath_forget(FastPath *fp, PyObject *args)
     int sport, dport;
     if (!PyArg_ParseTuple(args, "y*iy*i:forget", &src, &sport, &dst, &dport))
         return NULL;
-    uint32_t s, d;
-    int ok = ipv4_arg(&src, &s) && ipv4_arg(&dst, &d);
+    FlowKey key;
+    int ok = key_from_args(&key, &src, sport, &dst, dport);
     PyBuffer_Release(&src);
     PyBuffer_Release(&dst);
-    if (ok && sport >= 0 && sport <= 65535 && dport >= 0 && dport <= 65535) {
-        FlowEntry *flow = flow_find(fp, s, d, (uint16_t)sport, (uint16_t)dport);
+    if (ok) {
+        FlowEntry *flow = flow_find(fp, &key, flow_hash(&key));
         if (flow != NULL) {
             flow->epoch++;
             if (flow->epoch == 0)
@@ -950,7 +963,8 @@ handle_frame(FastPath *fp, long long frame, long long linktype, const unsigned c
              Py_ssize_t n, int64_t ts_num, int64_t ts_den, int nano_exact)
 {
     Py_ssize_t off;
-    /* net/decode.py PacketDecoder.decode, for the link types that lead straight to IPv4 */
+    unsigned version;
+    /* net/decode.py PacketDecoder.decode, for the link types that lead straight to IP */
     if (linktype == 1 || linktype == 113 || linktype == 276) {
         unsigned etype;
         if (linktype == 1) {
@@ -978,52 +992,88 @@ handle_frame(FastPath *fp, long long frame, long long linktype, const unsigned c
             etype = (unsigned)data[off + 2] << 8 | data[off + 3];
             off += 4;
         }
-        if (etype != 0x0800)
+        if (etype == 0x0800)
+            version = 4;
+        else if (etype == 0x86DD)
+            version = 6;
+        else
             return 0;
     }
     else if (linktype == 101 || linktype == 12 || linktype == 14) {
-        if (n < 1 || (data[0] >> 4) != 4)
+        /* _raw_ip: the version nibble decides */
+        if (n < 1)
+            return 0;
+        version = data[0] >> 4;
+        if (version != 4 && version != 6)
             return 0;
         off = 0;
     }
-    else if (linktype == 228) {
+    else if (linktype == 228 || linktype == 229) {
+        version = linktype == 228 ? 4 : 6;
         off = 0;
     }
     else {
         return 0;
     }
-    /* _ipv4 */
-    if (n - off < 20)
-        return 0;
+    FlowKey key;
+    memset(&key, 0, sizeof(FlowKey));
     const unsigned char *ip = data + off;
-    unsigned ver_ihl = ip[0];
-    Py_ssize_t ihl = (Py_ssize_t)(ver_ihl & 0x0F) << 2;
-    if ((ver_ihl >> 4) != 4 || ihl < 20)
-        return 0;
-    Py_ssize_t total = (Py_ssize_t)ip[2] << 8 | ip[3];
-    Py_ssize_t end;
-    if (total == 0) {
-        end = n;
+    Py_ssize_t start, end;
+    if (version == 4) {
+        /* _ipv4 */
+        if (n - off < 20)
+            return 0;
+        unsigned ver_ihl = ip[0];
+        Py_ssize_t ihl = (Py_ssize_t)(ver_ihl & 0x0F) << 2;
+        if ((ver_ihl >> 4) != 4 || ihl < 20)
+            return 0;
+        Py_ssize_t total = (Py_ssize_t)ip[2] << 8 | ip[3];
+        if (total == 0) {
+            end = n;
+        }
+        else {
+            end = off + total;
+            if (total < ihl || end > n)
+                return 0;
+        }
+        start = off + ihl;
+        if (start > end)
+            return 0;
+        unsigned frag = (unsigned)ip[6] << 8 | ip[7];
+        if (frag & 0x3FFF)
+            return 0;
+        if (ip[9] != 17)
+            return 0;
+        key.family = 4;
+        memcpy(key.src, ip + 12, 4);
+        memcpy(key.dst, ip + 16, 4);
     }
     else {
-        end = off + total;
-        if (total < ihl || end > n)
+        /* _ipv6, with UDP straight after the fixed header (extension headers: Python's) */
+        if (n - off < 40 || (ip[0] >> 4) != 6)
             return 0;
+        Py_ssize_t plen6 = (Py_ssize_t)ip[4] << 8 | ip[5];
+        if (plen6 == 0) {
+            end = n;
+        }
+        else {
+            end = off + 40 + plen6;
+            if (end > n)
+                return 0;
+        }
+        if (ip[6] != 17)
+            return 0;
+        start = off + 40;
+        key.family = 6;
+        memcpy(key.src, ip + 8, 16);
+        memcpy(key.dst, ip + 24, 16);
     }
-    Py_ssize_t start = off + ihl;
-    if (start > end)
-        return 0;
-    unsigned frag = (unsigned)ip[6] << 8 | ip[7];
-    if (frag & 0x3FFF)
-        return 0;
-    if (ip[9] != 17)
-        return 0;
     /* _l4, UDP */
     if (end - start < 8)
         return 0;
     const unsigned char *udp = data + start;
-    unsigned sport = (unsigned)udp[0] << 8 | udp[1];
-    unsigned dport = (unsigned)udp[2] << 8 | udp[3];
+    key.sport = (uint16_t)((unsigned)udp[0] << 8 | udp[1]);
+    key.dport = (uint16_t)((unsigned)udp[2] << 8 | udp[3]);
     Py_ssize_t length = (Py_ssize_t)udp[4] << 8 | udp[5];
     Py_ssize_t pend;
     if (length == 0) {
@@ -1039,13 +1089,12 @@ handle_frame(FastPath *fp, long long frame, long long linktype, const unsigned c
     /* api.py: empty datagrams and SIP go elsewhere; media/pipeline.py: RTP/RTCP by byte 0 */
     if (plen < 12 || p[0] < 128 || p[0] > 191 || (p[1] >= 192 && p[1] <= 223))
         return 0;
-    uint32_t src = (uint32_t)ip[12] << 24 | (uint32_t)ip[13] << 16 | (uint32_t)ip[14] << 8 | ip[15];
-    uint32_t dst = (uint32_t)ip[16] << 24 | (uint32_t)ip[17] << 16 | (uint32_t)ip[18] << 8 | ip[19];
     uint32_t ssrc = (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 | (uint32_t)p[10] << 8 | p[11];
-    FlowEntry *flow = flow_find(fp, src, dst, (uint16_t)sport, (uint16_t)dport);
+    uint64_t hash = flow_hash(&key);
+    FlowEntry *flow = flow_find(fp, &key, hash);
     if (flow == NULL)
         return 0;
-    StreamEntry *e = stream_find(fp, src, dst, (uint16_t)sport, (uint16_t)dport, ssrc);
+    StreamEntry *e = stream_find(fp, &key, hash, ssrc);
     if (e == NULL || e->stream == NULL || e->epoch != flow->epoch)
         return 0;
     RtpCore *s = e->stream;

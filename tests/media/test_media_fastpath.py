@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import os
 import random
+import socket
 import struct
 import subprocess
 import sys
@@ -72,15 +73,32 @@ def ipv4(src: str, dst: str, sport: int, dport: int, payload: bytes, **kw: int) 
 ETH = b"\x00\x15\x5d\x0a\x0b\x0c\x00\x15\x5d\x01\x02\x03"
 
 
+def ipv6(src: str, dst: str, sport: int, dport: int, payload: bytes, **kw: int) -> bytes:
+    """An IPv6 packet around UDP; ``plen`` overrides the payload length, ``hop_by_hop`` puts an
+    (empty) extension header first, ``fragment`` an atomic fragment header."""
+    udp = struct.pack("!HHHH", sport, dport, kw.pop("ulen", 8 + len(payload)), 0) + payload
+    nh, ext = 17, b""
+    if kw.pop("hop_by_hop", 0):
+        nh, ext = 0, bytes([17, 0, 1, 4, 0, 0, 0, 0])
+    if kw.pop("fragment", 0):
+        nh, ext = 44, bytes([17, 0, 0, 0, 0, 0, 0, 1])
+    plen = kw.pop("plen", len(ext) + len(udp))
+    assert not kw, kw
+    header = struct.pack("!IHBB", 0x60000000, plen, nh, 64)
+    header += socket.inet_pton(socket.AF_INET6, src) + socket.inet_pton(socket.AF_INET6, dst)
+    return header + ext + udp
+
+
 def link(linktype: int, ip: bytes, vlans: int = 0) -> bytes:
+    etype = b"\x86\xdd" if ip[0] >> 4 == 6 else b"\x08\x00"
     if linktype == 1:
         tags = b"".join(b"\x81\x00" + (100 + i).to_bytes(2, "big") for i in range(vlans))
-        return ETH + tags + b"\x08\x00" + ip
+        return ETH + tags + etype + ip
     if linktype == 113:
-        return b"\x00\x00\x00\x01\x00\x06" + b"\x00\x15\x5d\x01\x02\x03\x00\x00" + b"\x08\x00" + ip
+        return b"\x00\x00\x00\x01\x00\x06" + b"\x00\x15\x5d\x01\x02\x03\x00\x00" + etype + ip
     if linktype == 276:
-        return b"\x08\x00\x00\x00" + b"\x00\x00\x00\x02\x00\x01\x00\x06" + bytes(8) + ip
-    return ip  # 101, 228
+        return etype + b"\x00\x00" + b"\x00\x00\x00\x02\x00\x01\x00\x06" + bytes(8) + ip
+    return ip  # 101, 228, 229
 
 
 def pcap(frames: list[tuple[float, bytes]], linktype: int = 1, *, big: bool = False,
@@ -129,24 +147,25 @@ Content-Type: application/sdp
 Content-Length: auto
 
 v=0
-o=- 1 {cseq} IN IP4 {ip}
+o=- 1 {cseq} IN {"IP6" if ":" in ip else "IP4"} {ip}
 s=-
-c=IN IP4 {ip}
+c=IN {"IP6" if ":" in ip else "IP4"} {ip}
 t=0 0
 m=audio {port} {proto} {rtpmap}
 """
     )
 
 
-def torture(linktype: int = 1, **ipkw: object) -> list[tuple[float, bytes]]:
+def torture(linktype: int = 1, v6: bool = False, **ipkw: object) -> list[tuple[float, bytes]]:
     """Signalled and unsignalled RTP with every change that must go back to Python."""
     rng = random.Random(5)
     frames: list[tuple[float, bytes]] = []
-    a, b = "10.0.0.1", "10.0.0.2"
-    c, d = "10.0.0.3", "10.0.0.4"
+    a, b = ("2001:db8::1", "2001:db8::2") if v6 else ("10.0.0.1", "10.0.0.2")
+    c, d = ("2001:db8::3", "2001:db8::4") if v6 else ("10.0.0.3", "10.0.0.4")
+    ip = ipv6 if v6 else ipv4
 
     def add(t: float, src: str, sport: int, dst: str, dport: int, payload: bytes, **kw: int):
-        frames.append((T0 + t, link(linktype, ipv4(src, dst, sport, dport, payload, **kw))))
+        frames.append((T0 + t, link(linktype, ip(src, dst, sport, dport, payload, **kw))))
 
     sdp = "0 8 13 101\r\na=rtpmap:101 telephone-event/8000"
     add(0.0, a, 5060, b, 5060, sdp_message("INVITE", "torture", a, 4000, sdp))
@@ -313,7 +332,8 @@ def test_api_errors_are_clear() -> None:
     with pytest.raises(TypeError, match="needs an RtpCore"):
         fast.register(b"\x01\x02\x03\x04", 1, b"\x01\x02\x03\x05", 2, object())
     stream = StreamStats(1, bytes(16), 1, bytes(16), 2)
-    assert fast.register(bytes(16), 1, bytes(16), 2, stream) is False  # IPv6 stays in Python
+    assert fast.register(bytes(16), 1, bytes(16), 2, stream) is True  # IPv6
+    assert fast.register(bytes(16), 1, bytes(4), 2, stream) is False  # mixed sizes: no key
     assert fast.register(b"\x01\x02\x03\x04", 70000, b"\x01\x02\x03\x05", 2, stream) is False
     fast.forget(b"\x01\x02\x03\x04", 1, b"\x01\x02\x03\x05", 2)  # unknown flow: nothing
     with pytest.raises(ValueError, match="outside the buffer"):
@@ -414,6 +434,29 @@ def test_link_types(linktype: int, vlans: int, monkeypatch: pytest.MonkeyPatch) 
                   for t, d in frames]  # fmt: skip
     consumed = check(pcap(frames, linktype), monkeypatch)
     assert consumed > 500
+
+
+@needs_compiled
+@pytest.mark.parametrize("linktype", [1, 113, 276, 101, 229])
+def test_ipv6(linktype: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert check(pcap(torture(linktype, v6=True), linktype), monkeypatch) > 500
+
+
+@needs_compiled
+@pytest.mark.parametrize(
+    "oddity",
+    [
+        {"plen": 0},
+        {"plen": 9},
+        {"plen": 3000},
+        {"ulen": 0},
+        {"ulen": 9000},
+        {"hop_by_hop": 1},
+        {"fragment": 1},
+    ],  # fmt: skip
+)
+def test_ipv6_header_oddities(oddity: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    check(pcap(torture(1, v6=True, **oddity)), monkeypatch)
 
 
 @needs_compiled
