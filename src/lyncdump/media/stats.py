@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ..errors import MalformedError
 from ..fastpath import AVAILABLE as FAST_PATH
@@ -28,7 +29,9 @@ from ..sdp import parse_sdp
 from ..sip.message import SipMessage
 from .codecs import is_telephone_event, jitter_clock, mos_lq, payload_name
 from .rtcp import Goodbye, ReceiverReport, SenderReport, parse_rtcp
-from .srtp import SUITES, SrtpContext
+
+if TYPE_CHECKING:
+    from .srtp import SrtpContext
 
 _RTP_HEADER = struct.Struct("!BBHII").unpack_from
 _INF = float("inf")
@@ -509,11 +512,8 @@ class RtpTracker:
                 proto = m.proto.upper()
                 if m.port == 0 or packed is None or "RTP" not in proto:
                     continue
-                keys = [
-                    SrtpContext(c.key, c.salt, c.suite, c.mki_length)
-                    for c in m.cryptos()
-                    if c.suite in SUITES
-                ]
+                cryptos = m.cryptos()
+                keys = _srtp_contexts(cryptos) if cryptos else []
                 encrypted = "SAVP" in proto
                 rtpmap = m.rtpmap()
                 for port in dict.fromkeys((m.port, m.rtcp_port)):
@@ -618,7 +618,10 @@ class RtpTracker:
         if key_slot is not flow.key_slot or not flow.keys:
             flow.key_slot = key_slot
             keys = list(key_slot.cryptos) if key_slot is not None else []
-            keys.extend(SrtpContext(k, s) for k, s in self.user_keys)
+            if self.user_keys:
+                from .srtp import SrtpContext
+
+                keys.extend(SrtpContext(k, s) for k, s in self.user_keys)
             flow.keys = keys
             flow.chosen = {}
         return flow
@@ -755,6 +758,16 @@ class RtpTracker:
         """End of capture: packets held by an undecided flow are simply not RTP."""
         for flow in self._flows.values():
             flow.pending = None
+
+
+def _srtp_contexts(cryptos: list[Any]) -> list[SrtpContext]:
+    """SRTP contexts for the ``a=crypto`` lines of a suite we support (SRTP code loads here,
+    on the first SDP that has keys)."""
+    from .srtp import SUITES, SrtpContext
+
+    return [
+        SrtpContext(c.key, c.salt, c.suite, c.mki_length) for c in cryptos if c.suite in SUITES
+    ]
 
 
 def _ntp_middle(ts: float) -> int:
