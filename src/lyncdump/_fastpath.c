@@ -834,9 +834,9 @@ FastPath_register(FastPath *fp, PyObject *args)
     HmacKey *auth = NULL;
     if (srtp != Py_None) {
         PyObject *state;
-        Py_buffer key;
+        Py_buffer auth_key;
         int tag_length, mki_length;
-        if (!PyArg_ParseTuple(srtp, "Oy*ii:register srtp", &state, &key, &tag_length,
+        if (!PyArg_ParseTuple(srtp, "Oy*ii:register srtp", &state, &auth_key, &tag_length,
                               &mki_length))
             return NULL;
         int valid = PyObject_TypeCheck(state, &SrtpCoreType) && tag_length >= 1 &&
@@ -844,14 +844,14 @@ FastPath_register(FastPath *fp, PyObject *args)
         if (valid) {
             auth = PyMem_Malloc(sizeof(HmacKey));
             if (auth == NULL) {
-                PyBuffer_Release(&key);
+                PyBuffer_Release(&auth_key);
                 return PyErr_NoMemory();
             }
-            hmac_key(auth, key.buf, (size_t)key.len);
+            hmac_key(auth, auth_key.buf, (size_t)auth_key.len);
             auth->tag_length = tag_length;
             auth->mki_length = mki_length;
         }
-        PyBuffer_Release(&key);
+        PyBuffer_Release(&auth_key);
         if (!valid) {
             PyErr_SetString(PyExc_TypeError,
                             "register() srtp needs (SrtpCore, key, tag length 1-20, MKI length)");
