@@ -99,6 +99,22 @@ class PeerTraffic(RelayCore):
         kinds["rtp"] += self._fast_rtp
         return kinds
 
+    def _values(self) -> tuple[int, int, int, int, Counter[str]]:
+        return (
+            self.packets_to_peer,
+            self.bytes_to_peer,
+            self.packets_from_peer,
+            self.bytes_from_peer,
+            self.kinds,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PeerTraffic):
+            return NotImplemented
+        return self._values() == other._values()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
     def __repr__(self) -> str:
         return (
             f"PeerTraffic(packets_to_peer={self.packets_to_peer}, "
