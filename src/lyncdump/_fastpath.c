@@ -227,9 +227,11 @@ static PyObject *str_slow_packet;
  * the Python path (NetMon captures, live capture, IPv6...) fast on these C fields too.
  */
 static PyObject *
-RtpCore_packet(RtpCore *self, PyObject *const *args, Py_ssize_t nargs)
+RtpCore_packet(RtpCore *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    if ((nargs == 7 || nargs == 8) && PyLong_CheckExact(args[0]) && PyFloat_CheckExact(args[1]) &&
+    Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+    if (nkw == 0 && (nargs == 7 || nargs == 8) && PyLong_CheckExact(args[0]) &&
+        PyFloat_CheckExact(args[1]) &&
         PyLong_CheckExact(args[2]) && PyLong_CheckExact(args[3]) && PyLong_CheckExact(args[4]) &&
         PyLong_CheckExact(args[5]) && PyLong_CheckExact(args[6])) {
         int overflow = 0, o;
@@ -251,20 +253,20 @@ RtpCore_packet(RtpCore *self, PyObject *const *args, Py_ssize_t nargs)
             core_packet(self, frame, PyFloat_AS_DOUBLE(args[1]), seq, rts, pt, marker != 0, size))
             Py_RETURN_NONE;
     }
-    PyObject *stack[9];
-    if (nargs > 8) {
+    PyObject *stack[10];
+    if (nargs + nkw > 9) {
         PyErr_SetString(PyExc_TypeError, "packet() takes at most 8 arguments");
         return NULL;
     }
     stack[0] = (PyObject *)self;
-    for (Py_ssize_t i = 0; i < nargs; i++)
+    for (Py_ssize_t i = 0; i < nargs + nkw; i++)
         stack[i + 1] = args[i];
     return PyObject_VectorcallMethod(str_slow_packet, stack,
-                                     (size_t)(nargs + 1) | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+                                     (size_t)(nargs + 1) | PY_VECTORCALL_ARGUMENTS_OFFSET, kwnames);
 }
 
 static PyMethodDef RtpCore_methods[] = {
-    {"packet", (PyCFunction)(void (*)(void))RtpCore_packet, METH_FASTCALL,
+    {"packet", (PyCFunction)(void (*)(void))RtpCore_packet, METH_FASTCALL | METH_KEYWORDS,
      "packet(frame, ts, seq, rts, pt, marker, size, payload=None)\n\n"
      "Account one RTP packet: routine ones here, the others by the subclass's _packet()."},
     {"_fast_packet", (PyCFunction)RtpCore_fast_packet, METH_VARARGS,

@@ -415,10 +415,14 @@ def test_compiled_packet_falls_back_for_odd_arguments() -> None:
     for args in calls:
         a._packet(*args)
         b.packet(*args)
+    a._packet(5, 10.08, 9, 800, 0, 0, 172, payload=None)
+    b.packet(5, 10.08, 9, 800, 0, 0, 172, payload=None)  # keywords: Python's
     for f in fastpath.CORE_FIELDS:
         assert getattr(a, f) == getattr(b, f), f
     with pytest.raises(TypeError):
         b.packet(*range(9))
+    with pytest.raises(TypeError):
+        b.packet(*range(8), payload=None)
 
 
 # -- whole captures ---------------------------------------------------------------------------
