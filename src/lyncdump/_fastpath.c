@@ -959,10 +959,12 @@ FastPath_take_frames(FastPath *fp, PyObject *Py_UNUSED(ignored))
 /*
  * One frame: decode it as Python would and, when it is routine RTP of a registered stream,
  * account it. Returns 1 when consumed, 0 when Python must take it, -1 on a Python error.
+ * The time is num / den, or *given when the reader already made it (then the caller has
+ * counted the frame and its bytes itself).
  */
 static int
 handle_frame(FastPath *fp, long long frame, long long linktype, const unsigned char *data,
-             Py_ssize_t n, int64_t ts_num, int64_t ts_den, int nano_exact)
+             Py_ssize_t n, int64_t ts_num, int64_t ts_den, int nano_exact, const double *given)
 {
     Py_ssize_t off;
     unsigned version;
@@ -1105,7 +1107,10 @@ handle_frame(FastPath *fp, long long frame, long long linktype, const unsigned c
         return 0;
     /* capture/pcap.py: the float nearest to the exact time num / den */
     double ts;
-    if (nano_exact) {
+    if (given != NULL) {
+        ts = *given;
+    }
+    else if (nano_exact) {
         ts = (double)ts_num / (double)ts_den;
     }
     else {
@@ -1146,14 +1151,40 @@ handle_frame(FastPath *fp, long long frame, long long linktype, const unsigned c
         }
         relay->fast_rtp++;
     }
-    fp->frames++;
-    fp->pending_frames++;
-    fp->bytes += n;
     fp->udp++;
     fp->rtp_like++;
-    fp->last_frame = frame;
-    fp->last_time = ts;
+    if (given == NULL) {
+        fp->frames++;
+        fp->pending_frames++;
+        fp->bytes += n;
+        fp->last_frame = frame;
+        fp->last_time = ts;
+    }
     return 1;
+}
+
+/* frame(number, ts, linktype, data) -> bool: one frame a reader yielded (NetMon, live). */
+static PyObject *
+FastPath_frame(FastPath *fp, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4 || !PyLong_CheckExact(args[0]) || !PyFloat_CheckExact(args[1]) ||
+        !PyLong_CheckExact(args[2]) || !PyBytes_CheckExact(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "frame() needs (int, float, int, bytes)");
+        return NULL;
+    }
+    int o1, o2;
+    long long frame = PyLong_AsLongLongAndOverflow(args[0], &o1);
+    long long linktype = PyLong_AsLongLongAndOverflow(args[2], &o2);
+    if (PyErr_Occurred())
+        return NULL;
+    if (o1 || o2)
+        Py_RETURN_FALSE;
+    double ts = PyFloat_AS_DOUBLE(args[1]);
+    int r = handle_frame(fp, frame, linktype, (const unsigned char *)PyBytes_AS_STRING(args[3]),
+                         PyBytes_GET_SIZE(args[3]), 0, 1, 1, &ts);
+    if (r < 0)
+        return NULL;
+    return PyBool_FromLong(r);
 }
 
 /* A time num/den can be computed in double and still be the nearest float. */
@@ -1197,7 +1228,7 @@ FastPath_scan_pcap(FastPath *fp, PyObject *args)
             break;
         int64_t num = (int64_t)sec * scale + frac;
         int r = handle_frame(fp, count + 1, linktype, h + 16, (Py_ssize_t)caplen, num, scale,
-                             num < EXACT_LIMIT);
+                             num < EXACT_LIMIT, NULL);
         if (r < 0) {
             failed = 1;
             break;
@@ -1267,7 +1298,7 @@ FastPath_scan_pcapng(FastPath *fp, PyObject *args)
         int64_t num = (int64_t)stamp + offset;
         int exact = num > -EXACT_LIMIT && num < EXACT_LIMIT && units < EXACT_LIMIT;
         int r = handle_frame(fp, count + 1, linktype, h + 28, (Py_ssize_t)caplen, num, units,
-                             exact);
+                             exact, NULL);
         if (r < 0) {
             failed = 1;
             break;
@@ -1293,6 +1324,11 @@ static PyMethodDef FastPath_methods[] = {
      "a known key. False when the key cannot be (IPv6, a full table): Python keeps them."},
     {"forget", (PyCFunction)FastPath_forget, METH_VARARGS,
      "forget(src, sport, dst, dport)\n\nEvery stream of this flow goes back to Python."},
+    {"frame", (PyCFunction)(void (*)(void))FastPath_frame, METH_FASTCALL,
+     "frame(number, ts, linktype, data) -> bool\n\n"
+     "One frame a reader yielded (for readers without a scan: NetMon, live): True when it was\n"
+     "routine RTP and is accounted (UDP and RTP totals included), False when Python must\n"
+     "decode it."},
     {"take_frames", (PyCFunction)FastPath_take_frames, METH_NOARGS,
      "Frames consumed since the last call."},
     {"scan_pcap", (PyCFunction)FastPath_scan_pcap, METH_VARARGS,

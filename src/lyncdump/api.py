@@ -295,9 +295,15 @@ class Capture:
         media_udp = media.udp
         # The compiled fast path (when built) consumes routine RTP straight from the reader's
         # buffer; frames it took are counted here when the next frame reaches Python.
-        fast = attach_fast_path(self._reader, opts.progress_every if opts.progress else 0)
+        fast, fast_frame = attach_fast_path(
+            self._reader, opts.progress_every if opts.progress else 0
+        )
+        # Frames a scan consumed are counted when the next frame reaches Python.
+        take_frames = None
         if fast is not None:
             media.use_fast_path(fast)
+            if fast_frame is None:
+                take_frames = fast.take_frames
         stats = self.stats
         progress = opts.progress
         every = opts.progress_every
@@ -311,8 +317,8 @@ class Capture:
         try:
             for ts, linktype, data in self._reader.frames():
                 frame += 1
-                if fast is not None:
-                    frame += fast.take_frames()
+                if take_frames is not None:
+                    frame += take_frames()
                 nbytes += len(data)
                 if first_ts is None:
                     first_ts = ts
@@ -327,6 +333,8 @@ class Capture:
                     known_linktypes.add(linktype)
                 if progress is not None and frame % every == 0:
                     progress(frame, ts)
+                if fast_frame is not None and fast_frame(frame, ts, linktype, data):
+                    continue  # routine RTP, accounted by the compiled fast path
                 decoded = decode(frame, ts, linktype, data)
                 if decoded is None:
                     continue

@@ -104,25 +104,28 @@ else:
     SrtpCore = _compiled.SrtpCore if _compiled is not None else PySrtpCore
 
 
-def attach(reader: object, progress_every: int) -> Any:
-    """A FastPath fed by ``reader`` (pcap or pcapng), or None when there is none to use.
+def attach(reader: object, progress_every: int) -> tuple[Any, Any]:
+    """The FastPath for a run over ``reader``, and the per-frame call the capture loop should
+    make, or ``(None, None)`` without the compiled module.
 
-    The reader then calls it on its buffer before each record it would yield; ``progress_every``
-    frames are left to Python so progress is still reported on them.
+    A pcap or pcapng reader calls the FastPath on its buffer before each record it would yield
+    (``progress_every`` frames are left to Python so progress is still reported on them); the
+    per-frame call is then None. Any other reader (NetMon, live capture) yields every frame,
+    and the loop offers each to ``FastPath.frame`` before decoding it in Python.
     """
     if _compiled is None:
-        return None
+        return None, None
     from .capture.pcap import PcapReader
     from .capture.pcapng import PcapngReader
 
     fast = _compiled.FastPath(progress_every)
     if isinstance(reader, PcapReader):
         reader.skip = partial(fast.scan_pcap, reader.big_endian, reader.nanosecond, reader.linktype)
-    elif isinstance(reader, PcapngReader):
+        return fast, None
+    if isinstance(reader, PcapngReader):
         reader.skip = fast.scan_pcapng
-    else:
-        return None
-    return fast
+        return fast, None
+    return fast, fast.frame
 
 
 def describe() -> str:

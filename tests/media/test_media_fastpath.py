@@ -269,12 +269,21 @@ def snapshot(capture: Capture) -> dict[str, object]:
 def both(source: bytes | Path, monkeypatch: pytest.MonkeyPatch, **options: object):
     """(fast snapshot, pure snapshot, frames the fast path consumed)."""
     taken: list[object] = []
+    per_frame_taken = [0]
     real = api.attach_fast_path
 
-    def spy(reader: object, every: int) -> object:
-        fast = real(reader, every)
+    def spy(reader: object, every: int) -> tuple[object, object]:
+        fast, per_frame = real(reader, every)
         taken.append(fast)
-        return fast
+        if per_frame is not None:  # count what the per-frame call takes, as scans count
+
+            def counted(frame: int, ts: float, linktype: int, data: bytes) -> bool:
+                took = bool(per_frame(frame, ts, linktype, data))
+                per_frame_taken[0] += took
+                return took
+
+            return fast, counted
+        return fast, per_frame
 
     def open_(src: bytes | Path) -> Capture:
         stream = io.BytesIO(src) if isinstance(src, bytes) else src
@@ -282,11 +291,11 @@ def both(source: bytes | Path, monkeypatch: pytest.MonkeyPatch, **options: objec
 
     monkeypatch.setattr(api, "attach_fast_path", spy)
     fast = snapshot(open_(source))
-    monkeypatch.setattr(api, "attach_fast_path", lambda reader, every: None)
+    monkeypatch.setattr(api, "attach_fast_path", lambda reader, every: (None, None))
     pure = snapshot(open_(source))
     monkeypatch.setattr(api, "attach_fast_path", real)
     consumed = taken[0].frames if taken and taken[0] is not None else 0  # type: ignore[attr-defined]
-    return fast, pure, consumed
+    return fast, pure, consumed + per_frame_taken[0]
 
 
 def check(source: bytes | Path, monkeypatch: pytest.MonkeyPatch, **options: object) -> int:
@@ -543,7 +552,7 @@ def test_small_reads_split_records_everywhere(monkeypatch: pytest.MonkeyPatch) -
 
     monkeypatch.setattr(api, "attach_fast_path", api.attach_fast_path)
     fast = snapshot(open_trickle())
-    monkeypatch.setattr(api, "attach_fast_path", lambda reader, every: None)
+    monkeypatch.setattr(api, "attach_fast_path", lambda reader, every: (None, None))
     pure = snapshot(open_trickle())
     assert fast == pure
 
@@ -553,7 +562,7 @@ def test_progress_frames_are_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
     data = pcap(torture())
     calls: dict[str, list[tuple[int, float]]] = {"fast": [], "pure": []}
     real = api.attach_fast_path
-    for name, attach in (("fast", real), ("pure", lambda reader, every: None)):
+    for name, attach in (("fast", real), ("pure", lambda reader, every: (None, None))):
         monkeypatch.setattr(api, "attach_fast_path", attach)
         Capture(
             io.BytesIO(data),
@@ -665,6 +674,29 @@ def test_relayed_media_edge(monkeypatch: pytest.MonkeyPatch) -> None:
     peers = {r[1]: r[2:6] for r in fast["relayed"]}  # type: ignore[union-attr]
     assert set(peers) == {"203.0.113.50:40002", "203.0.113.50:40004"}
     assert all(counts[0] > 290 and counts[2] > 290 for counts in peers.values())
+
+
+@needs_compiled
+@pytest.mark.parametrize("minor", [0, 3])
+def test_netmon_frames_one_by_one(minor: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Readers without a scan (NetMon, live) offer each frame to FastPath.frame."""
+    from ..capture._build import netmon
+
+    frames = torture() + [(t + 0.0005, link(1, ipv4("10.0.0.9", "10.0.0.8", 1, 2, b"x")))
+                          for t, _ in torture()[:5]]  # fmt: skip
+    frames.sort(key=lambda f: f[0])
+    records = [(round((t - T0) * 1e6), d, 1, 0) for t, d in frames]
+    assert check(netmon(records, minor=minor), monkeypatch) > 500
+    assert check(netmon(records[:700], minor=minor, table=False), monkeypatch) > 300
+
+
+@needs_compiled
+def test_frame_call_checks_its_arguments() -> None:
+    fast = fastpath._compiled.FastPath(0)
+    with pytest.raises(TypeError, match="int, float, int, bytes"):
+        fast.frame(1, 2, 1, b"")
+    assert fast.frame(1, 0.5, 1, b"") is False
+    assert fast.frame(1, 0.5, 10**30, b"x" * 60) is False
 
 
 def test_pure_python_run_gives_the_expected_sample_output() -> None:
