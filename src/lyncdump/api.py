@@ -293,8 +293,8 @@ class Capture:
         for password in opts.stun_passwords:
             media.stun.analyzer.add_password(password.encode("utf-8"))
         media_udp = media.udp
-        # The compiled fast path (when built) consumes routine RTP straight from the reader's
-        # buffer; frames it took are counted here when the next frame reaches Python.
+        # The compiled fast path (when built) takes routine RTP itself: from the pcap/pcapng
+        # reader's buffer, or here frame by frame for other readers (docs/performance.md).
         fast, fast_frame = attach_fast_path(
             self._reader, opts.progress_every if opts.progress else 0
         )
