@@ -11,6 +11,7 @@ from setuptools import Extension, setup
 
 # Python evaluates a * b + c as two roundings; fusing it into one FMA would change jitter values.
 _ARGS = [] if sys.platform == "win32" else ["-ffp-contract=off", "-O2"]
+_LIBS = [] if sys.platform == "win32" else ["m"]
 
 setup(
     ext_modules=[
@@ -18,6 +19,7 @@ setup(
             "lyncdump._fastpath",
             ["src/lyncdump/_fastpath.c"],
             extra_compile_args=_ARGS,
+            libraries=_LIBS,
             optional=True,
         )
     ]

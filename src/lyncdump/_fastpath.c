@@ -25,6 +25,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -957,6 +958,69 @@ FastPath_take_frames(FastPath *fp, PyObject *Py_UNUSED(ignored))
 }
 
 /*
+ * num / den correctly rounded to the nearest double (ties to even), as Python's int / int
+ * gives it, for den > 0; 0 when it cannot be done here (then Python integers do it). A double
+ * division is exact enough when both fit in 53 bits; beyond that (nanosecond times) the
+ * nearest of three neighbouring candidates is chosen by exact 128-bit integer arithmetic.
+ */
+static int
+exact_ratio(int64_t num, int64_t den, double *out)
+{
+    if (den <= 0)
+        return 0;
+    if (num > -(1LL << 53) && num < (1LL << 53) && den < (1LL << 53)) {
+        *out = (double)num / (double)den;
+        return 1;
+    }
+#if defined(__SIZEOF_INT128__)
+    if (num == INT64_MIN)
+        return 0;
+    uint64_t n = (uint64_t)(num < 0 ? -num : num);
+    uint64_t d = (uint64_t)den;
+    double q = (double)n / (double)d; /* within a unit in the last place of the answer */
+    double cands[3] = {nextafter(q, 0.0), q, nextafter(q, INFINITY)};
+    double best = 0.0;
+    unsigned __int128 best_err = 0;
+    int best_e = 0, have = 0;
+    for (int i = 0; i < 3; i++) {
+        double c = cands[i];
+        if (!(c > 0.0) || isinf(c))
+            continue;
+        int exp2;
+        double f = frexp(c, &exp2);                /* c = f * 2^exp2, 0.5 <= f < 1 */
+        uint64_t m = (uint64_t)ldexp(f, 53);     /* c = m * 2^e exactly */
+        int e = exp2 - 53;
+        if (e > 0 || -e > 63)
+            return 0;
+        /* |n - c*d| * 2^-e = |n * 2^-e - m * d|: n < 2^64 and m * d < 2^117, so both fit */
+        unsigned __int128 x = (unsigned __int128)n << (-e);
+        unsigned __int128 y = (unsigned __int128)m * d;
+        unsigned __int128 err = x > y ? x - y : y - x;
+        if (have) {
+            /* bring both errors to the finer scale (the smaller e) before comparing */
+            unsigned __int128 a = err, b = best_err;
+            if (e > best_e)
+                a <<= (e - best_e);
+            else if (best_e > e)
+                b <<= (best_e - e);
+            if (a > b || (a == b && (m & 1)))
+                continue; /* farther, or as far and odd: a tie goes to the even one */
+        }
+        best = c;
+        best_err = err;
+        best_e = e;
+        have = 1;
+    }
+    if (!have)
+        return 0;
+    *out = num < 0 ? -best : best;
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+/*
  * One frame: decode it as Python would and, when it is routine RTP of a registered stream,
  * account it. Returns 1 when consumed, 0 when Python must take it, -1 on a Python error.
  * The time is num / den, or *given when the reader already made it (then the caller has
@@ -964,7 +1028,7 @@ FastPath_take_frames(FastPath *fp, PyObject *Py_UNUSED(ignored))
  */
 static int
 handle_frame(FastPath *fp, long long frame, long long linktype, const unsigned char *data,
-             Py_ssize_t n, int64_t ts_num, int64_t ts_den, int nano_exact, const double *given)
+             Py_ssize_t n, int64_t ts_num, int64_t ts_den, const double *given)
 {
     Py_ssize_t off;
     unsigned version;
@@ -1110,10 +1174,7 @@ handle_frame(FastPath *fp, long long frame, long long linktype, const unsigned c
     if (given != NULL) {
         ts = *given;
     }
-    else if (nano_exact) {
-        ts = (double)ts_num / (double)ts_den;
-    }
-    else {
+    else if (!exact_ratio(ts_num, ts_den, &ts)) {
         PyObject *num = PyLong_FromLongLong(ts_num);
         PyObject *den = num ? PyLong_FromLongLong(ts_den) : NULL;
         PyObject *q = den ? PyNumber_TrueDivide(num, den) : NULL;
@@ -1181,14 +1242,12 @@ FastPath_frame(FastPath *fp, PyObject *const *args, Py_ssize_t nargs)
         Py_RETURN_FALSE;
     double ts = PyFloat_AS_DOUBLE(args[1]);
     int r = handle_frame(fp, frame, linktype, (const unsigned char *)PyBytes_AS_STRING(args[3]),
-                         PyBytes_GET_SIZE(args[3]), 0, 1, 1, &ts);
+                         PyBytes_GET_SIZE(args[3]), 0, 1, &ts);
     if (r < 0)
         return NULL;
     return PyBool_FromLong(r);
 }
 
-/* A time num/den can be computed in double and still be the nearest float. */
-#define EXACT_LIMIT (1LL << 53)
 
 static PyObject *
 FastPath_scan_pcap(FastPath *fp, PyObject *args)
@@ -1228,7 +1287,7 @@ FastPath_scan_pcap(FastPath *fp, PyObject *args)
             break;
         int64_t num = (int64_t)sec * scale + frac;
         int r = handle_frame(fp, count + 1, linktype, h + 16, (Py_ssize_t)caplen, num, scale,
-                             num < EXACT_LIMIT, NULL);
+                             NULL);
         if (r < 0) {
             failed = 1;
             break;
@@ -1296,9 +1355,8 @@ FastPath_scan_pcapng(FastPath *fp, PyObject *args)
             offset < -(INT64_MAX / 4))
             break;
         int64_t num = (int64_t)stamp + offset;
-        int exact = num > -EXACT_LIMIT && num < EXACT_LIMIT && units < EXACT_LIMIT;
         int r = handle_frame(fp, count + 1, linktype, h + 28, (Py_ssize_t)caplen, num, units,
-                             exact, NULL);
+                             NULL);
         if (r < 0) {
             failed = 1;
             break;
@@ -1394,7 +1452,23 @@ fast_srtp_check(PyObject *Py_UNUSED(module), PyObject *args)
     return PyBool_FromLong(ok);
 }
 
+static PyObject *
+fast_ratio(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    long long num, den;
+    if (!PyArg_ParseTuple(args, "LL:ratio", &num, &den))
+        return NULL;
+    double q;
+    if (!exact_ratio(num, den, &q))
+        Py_RETURN_NONE;
+    return PyFloat_FromDouble(q);
+}
+
 static PyMethodDef module_methods[] = {
+    {"ratio", fast_ratio, METH_VARARGS,
+     "ratio(num, den) -> float | None\n\n"
+     "num / den as the readers compute packet times (nearest double), or None when it falls\n"
+     "back to Python integers (for tests)."},
     {"srtp_check", fast_srtp_check, METH_VARARGS,
      "srtp_check(state, auth_key, tag_length, mki_length, packet) -> bool\n\n"
      "The fast path's SRTP check and rollover update on one packet (for tests)."},

@@ -870,3 +870,28 @@ def test_srtp_check_equals_python(steps, start: int, tag: int, mki: int) -> None
         a, b = ours._ssrcs[9], theirs._ssrcs.get(9)
         if b is not None:
             assert (a.roc, a.s_l, a.started) == (b.roc, b.s_l, b.started)
+
+
+@needs_compiled
+@settings(max_examples=2000, deadline=None)
+@given(
+    num=st.one_of(
+        st.integers(-(2**63) + 1, 2**63 - 1),
+        st.integers(1_700_000_000 * 10**9, 1_800_000_000 * 10**9),  # nanosecond times
+    ),
+    den=st.sampled_from([10**6, 10**9, 10**7, 1 << 20, 1 << 30, 3, 10**12]),
+)
+def test_packet_times_are_the_nearest_double(num: int, den: int) -> None:
+    """The compiled num / den (packet times) is Python's correctly rounded int division."""
+    got = fastpath._compiled.ratio(num, den)
+    assert got is None or got == num / den
+
+
+@needs_compiled
+@settings(max_examples=500, deadline=None)
+@given(m=st.integers(2**52, 2**53 - 1), shift=st.integers(1, 40), sign=st.sampled_from([1, -1]))
+def test_packet_times_round_half_to_even(m: int, shift: int, sign: int) -> None:
+    """Exactly halfway between two doubles: the even one, as Python rounds."""
+    num, den = sign * (2 * m + 1), 1 << shift  # (m + 1/2) * 2^(1 - shift)
+    got = fastpath._compiled.ratio(num, den)
+    assert got is None or got == num / den
