@@ -79,6 +79,20 @@ class PySrtpCore:
     __slots__ = SRTP_FIELDS
 
 
+def restore(cls: Any, state: dict[str, Any]) -> Any:
+    """Rebuild an object of a class with a core base from :func:`reduce_fields`' state."""
+    obj = cls.__new__(cls)
+    for name, value in state.items():
+        setattr(obj, name, value)
+    return obj
+
+
+def reduce_fields(obj: object, fields: tuple[str, ...]) -> tuple[Any, ...]:
+    """``__reduce__`` for classes on a core base: a C base type has no pickle support of its
+    own, so copy and pickle go through the named fields (core fields and slots)."""
+    return restore, (type(obj), {name: getattr(obj, name) for name in fields})
+
+
 def _load() -> Any:
     if os.environ.get("LYNCDUMP_PURE_PYTHON", "") not in ("", "0"):
         return None
@@ -150,4 +164,6 @@ __all__ = [
     "SrtpCore",
     "attach",
     "describe",
+    "reduce_fields",
+    "restore",
 ]

@@ -895,3 +895,30 @@ def test_packet_times_round_half_to_even(m: int, shift: int, sign: int) -> None:
     num, den = sign * (2 * m + 1), 1 << shift  # (m + 1/2) * 2^(1 - shift)
     got = fastpath._compiled.ratio(num, den)
     assert got is None or got == num / den
+
+
+def test_objects_on_a_core_base_copy_and_pickle() -> None:
+    """A C base type has no pickle support of its own: these go through their fields."""
+    import copy
+    import pickle
+
+    from lyncdump.analysis.ice import PeerTraffic
+    from lyncdump.media.srtp import SrtpContext
+
+    s = StreamStats(1, b"\x01\x02\x03\x04", 1, b"\x01\x02\x03\x05", 2, {0: ("PCMU", 8000)})
+    s.packet(1, 1.0, 5, 160, 0, 0, 172)
+    s.packet(2, 1.02, 6, 320, 0, 128, 172)
+    s.call_id = "abc"
+    for twin in (pickle.loads(pickle.dumps(s)), copy.deepcopy(s), copy.copy(s)):
+        for f in fastpath.CORE_FIELDS + StreamStats.__slots__:
+            assert getattr(twin, f) == getattr(s, f), f
+        twin.packet(3, 1.04, 7, 480, 0, 0, 172)  # and it goes on counting
+        assert twin.packets == 3 and s.packets == 2
+    p = PeerTraffic()
+    p.packets_to_peer, p.bytes_to_peer = 3, 516
+    p._kinds["rtp"] += 3
+    assert pickle.loads(pickle.dumps(p)) == p == copy.copy(p)
+    ctx = SrtpContext(bytes(16), bytes(14))
+    ctx.unprotect(ctx.protect(struct.pack("!BBHII", 0x80, 0, 1, 0, 9) + bytes(10), 12), 12)
+    state = pickle.loads(pickle.dumps(ctx._ssrcs[9]))
+    assert (state.roc, state.s_l, state.started) == (0, 1, True)

@@ -20,8 +20,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
-from ..fastpath import RelayCore
+from ..fastpath import RELAY_FIELDS, RelayCore, reduce_fields
 from ..media import stun as s
 from ..model import Endpoint
 
@@ -98,6 +99,9 @@ class PeerTraffic(RelayCore):
         kinds = Counter(self._kinds)
         kinds["rtp"] += self._fast_rtp
         return kinds
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return reduce_fields(self, RELAY_FIELDS + ("_kinds",))
 
     def _values(self) -> tuple[int, int, int, int, Counter[str]]:
         return (

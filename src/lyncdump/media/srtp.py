@@ -15,11 +15,12 @@ import binascii
 import hmac
 import struct
 from hashlib import sha1
+from typing import Any
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from ..errors import KeyMaterialError
-from ..fastpath import SrtpCore
+from ..fastpath import SRTP_FIELDS, SrtpCore, reduce_fields
 
 #: Suite name -> SRTP tag length in bytes (SRTCP always uses 10, RFC 4568 6.2).
 SUITES = {"AES_CM_128_HMAC_SHA1_80": 10, "AES_CM_128_HMAC_SHA1_32": 4}
@@ -58,6 +59,9 @@ class _SsrcState(SrtpCore):
     the compiled fast path updates too)."""
 
     __slots__ = ()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return reduce_fields(self, SRTP_FIELDS)
 
     def __init__(self) -> None:
         self.roc = 0

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import MalformedError
 from ..fastpath import AVAILABLE as FAST_PATH
-from ..fastpath import RtpCore
+from ..fastpath import CORE_FIELDS, RtpCore, reduce_fields
 from ..model import DefectLog, Endpoint
 from ..sdp import parse_sdp
 from ..sip.message import SipMessage
@@ -136,6 +136,9 @@ class StreamStats(RtpCore):
         self.rtcp_reports = 0
         self.srtp_auth_failures = 0
         self.srtp_decrypted = 0
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return reduce_fields(self, CORE_FIELDS + StreamStats.__slots__)
 
     # -- the per-packet path ---------------------------------------------------------------
     def set_rtpmap(self, rtpmap: dict[int, tuple[str, int]] | None) -> None:
