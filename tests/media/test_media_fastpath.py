@@ -699,15 +699,18 @@ def test_frame_call_checks_its_arguments() -> None:
     assert fast.frame(1, 0.5, 10**30, b"x" * 60) is False
 
 
-def test_pure_python_run_gives_the_expected_sample_output() -> None:
-    """The pure-Python path in a process of its own (no compiled base class at all)."""
-    sample = CAPTURES / "sip-udp-call.pcap"
+@pytest.mark.parametrize(
+    "sample", sorted(p.name for p in CAPTURES.iterdir() if p.suffix in (".pcap", ".pcapng"))
+)
+def test_pure_python_run_gives_the_expected_sample_output(sample: str) -> None:
+    """The pure-Python path in a process of its own (no compiled base class at all) prints
+    what the samples' expected outputs say: CI runs the compiled path, this keeps the other."""
     env = dict(os.environ, LYNCDUMP_PURE_PYTHON="1")
     out = subprocess.run(
-        [sys.executable, "-m", "lyncdump.cli", "--json", sample.name],
-        cwd=CAPTURES, env=env, capture_output=True, text=True, check=True,
+        [sys.executable, "-m", "lyncdump.cli", "--json", sample],
+        cwd=CAPTURES, env=env, capture_output=True, text=True, check=False,
     ).stdout  # fmt: skip
-    assert out == (CAPTURES / "sip-udp-call.pcap.ndjson").read_text(encoding="utf-8")
+    assert out == (CAPTURES / f"{sample}.ndjson").read_text(encoding="utf-8")
 
 
 # -- SRTP with known keys -----------------------------------------------------------------------
