@@ -359,35 +359,106 @@ typedef struct {
 static void
 sha1_compress(uint32_t h[5], const unsigned char *p)
 {
-    uint32_t w[80];
+    /* 80 steps written out, the five working variables changing roles instead of places,
+       and the message schedule kept in 16 words (FIPS 180-4 6.1.2, its alternative method) */
+    uint32_t w[16];
     for (int i = 0; i < 16; i++)
         w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
                (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
-    for (int i = 16; i < 80; i++)
-        w[i] = ROTL(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
-    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], t;
-    int i = 0;
-    /* four rounds of twenty steps, each with its own function and constant: no branch inside */
-#define SHA1_STEP(f, k)                                                                        \
-    t = ROTL(a, 5) + (f) + e + (k) + w[i];                                                     \
-    e = d;                                                                                     \
-    d = c;                                                                                     \
-    c = ROTL(b, 30);                                                                           \
-    b = a;                                                                                     \
-    a = t;
-    for (; i < 20; i++) {
-        SHA1_STEP((b & c) | (~b & d), 0x5A827999)
-    }
-    for (; i < 40; i++) {
-        SHA1_STEP(b ^ c ^ d, 0x6ED9EBA1)
-    }
-    for (; i < 60; i++) {
-        SHA1_STEP((b & c) | (b & d) | (c & d), 0x8F1BBCDC)
-    }
-    for (; i < 80; i++) {
-        SHA1_STEP(b ^ c ^ d, 0xCA62C1D6)
-    }
-#undef SHA1_STEP
+    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+#define F0(x, y, z) ((z) ^ ((x) & ((y) ^ (z))))
+#define F1(x, y, z) ((x) ^ (y) ^ (z))
+#define F2(x, y, z) (((x) & (y)) | ((z) & ((x) | (y))))
+#define SCHED(t)                                                                               \
+    (w[(t)&15] = ROTL(w[((t) + 13) & 15] ^ w[((t) + 8) & 15] ^ w[((t) + 2) & 15] ^ w[(t)&15], 1))
+#define STEP(v, x, y, z, u, f, k, word)                                                        \
+    u += ROTL(v, 5) + f(x, y, z) + (k) + (word);                                               \
+    x = ROTL(x, 30)
+    STEP(a, b, c, d, e, F0, 0x5A827999, w[0]);
+    STEP(e, a, b, c, d, F0, 0x5A827999, w[1]);
+    STEP(d, e, a, b, c, F0, 0x5A827999, w[2]);
+    STEP(c, d, e, a, b, F0, 0x5A827999, w[3]);
+    STEP(b, c, d, e, a, F0, 0x5A827999, w[4]);
+    STEP(a, b, c, d, e, F0, 0x5A827999, w[5]);
+    STEP(e, a, b, c, d, F0, 0x5A827999, w[6]);
+    STEP(d, e, a, b, c, F0, 0x5A827999, w[7]);
+    STEP(c, d, e, a, b, F0, 0x5A827999, w[8]);
+    STEP(b, c, d, e, a, F0, 0x5A827999, w[9]);
+    STEP(a, b, c, d, e, F0, 0x5A827999, w[10]);
+    STEP(e, a, b, c, d, F0, 0x5A827999, w[11]);
+    STEP(d, e, a, b, c, F0, 0x5A827999, w[12]);
+    STEP(c, d, e, a, b, F0, 0x5A827999, w[13]);
+    STEP(b, c, d, e, a, F0, 0x5A827999, w[14]);
+    STEP(a, b, c, d, e, F0, 0x5A827999, w[15]);
+    STEP(e, a, b, c, d, F0, 0x5A827999, SCHED(16));
+    STEP(d, e, a, b, c, F0, 0x5A827999, SCHED(17));
+    STEP(c, d, e, a, b, F0, 0x5A827999, SCHED(18));
+    STEP(b, c, d, e, a, F0, 0x5A827999, SCHED(19));
+    STEP(a, b, c, d, e, F1, 0x6ED9EBA1, SCHED(20));
+    STEP(e, a, b, c, d, F1, 0x6ED9EBA1, SCHED(21));
+    STEP(d, e, a, b, c, F1, 0x6ED9EBA1, SCHED(22));
+    STEP(c, d, e, a, b, F1, 0x6ED9EBA1, SCHED(23));
+    STEP(b, c, d, e, a, F1, 0x6ED9EBA1, SCHED(24));
+    STEP(a, b, c, d, e, F1, 0x6ED9EBA1, SCHED(25));
+    STEP(e, a, b, c, d, F1, 0x6ED9EBA1, SCHED(26));
+    STEP(d, e, a, b, c, F1, 0x6ED9EBA1, SCHED(27));
+    STEP(c, d, e, a, b, F1, 0x6ED9EBA1, SCHED(28));
+    STEP(b, c, d, e, a, F1, 0x6ED9EBA1, SCHED(29));
+    STEP(a, b, c, d, e, F1, 0x6ED9EBA1, SCHED(30));
+    STEP(e, a, b, c, d, F1, 0x6ED9EBA1, SCHED(31));
+    STEP(d, e, a, b, c, F1, 0x6ED9EBA1, SCHED(32));
+    STEP(c, d, e, a, b, F1, 0x6ED9EBA1, SCHED(33));
+    STEP(b, c, d, e, a, F1, 0x6ED9EBA1, SCHED(34));
+    STEP(a, b, c, d, e, F1, 0x6ED9EBA1, SCHED(35));
+    STEP(e, a, b, c, d, F1, 0x6ED9EBA1, SCHED(36));
+    STEP(d, e, a, b, c, F1, 0x6ED9EBA1, SCHED(37));
+    STEP(c, d, e, a, b, F1, 0x6ED9EBA1, SCHED(38));
+    STEP(b, c, d, e, a, F1, 0x6ED9EBA1, SCHED(39));
+    STEP(a, b, c, d, e, F2, 0x8F1BBCDC, SCHED(40));
+    STEP(e, a, b, c, d, F2, 0x8F1BBCDC, SCHED(41));
+    STEP(d, e, a, b, c, F2, 0x8F1BBCDC, SCHED(42));
+    STEP(c, d, e, a, b, F2, 0x8F1BBCDC, SCHED(43));
+    STEP(b, c, d, e, a, F2, 0x8F1BBCDC, SCHED(44));
+    STEP(a, b, c, d, e, F2, 0x8F1BBCDC, SCHED(45));
+    STEP(e, a, b, c, d, F2, 0x8F1BBCDC, SCHED(46));
+    STEP(d, e, a, b, c, F2, 0x8F1BBCDC, SCHED(47));
+    STEP(c, d, e, a, b, F2, 0x8F1BBCDC, SCHED(48));
+    STEP(b, c, d, e, a, F2, 0x8F1BBCDC, SCHED(49));
+    STEP(a, b, c, d, e, F2, 0x8F1BBCDC, SCHED(50));
+    STEP(e, a, b, c, d, F2, 0x8F1BBCDC, SCHED(51));
+    STEP(d, e, a, b, c, F2, 0x8F1BBCDC, SCHED(52));
+    STEP(c, d, e, a, b, F2, 0x8F1BBCDC, SCHED(53));
+    STEP(b, c, d, e, a, F2, 0x8F1BBCDC, SCHED(54));
+    STEP(a, b, c, d, e, F2, 0x8F1BBCDC, SCHED(55));
+    STEP(e, a, b, c, d, F2, 0x8F1BBCDC, SCHED(56));
+    STEP(d, e, a, b, c, F2, 0x8F1BBCDC, SCHED(57));
+    STEP(c, d, e, a, b, F2, 0x8F1BBCDC, SCHED(58));
+    STEP(b, c, d, e, a, F2, 0x8F1BBCDC, SCHED(59));
+    STEP(a, b, c, d, e, F1, 0xCA62C1D6, SCHED(60));
+    STEP(e, a, b, c, d, F1, 0xCA62C1D6, SCHED(61));
+    STEP(d, e, a, b, c, F1, 0xCA62C1D6, SCHED(62));
+    STEP(c, d, e, a, b, F1, 0xCA62C1D6, SCHED(63));
+    STEP(b, c, d, e, a, F1, 0xCA62C1D6, SCHED(64));
+    STEP(a, b, c, d, e, F1, 0xCA62C1D6, SCHED(65));
+    STEP(e, a, b, c, d, F1, 0xCA62C1D6, SCHED(66));
+    STEP(d, e, a, b, c, F1, 0xCA62C1D6, SCHED(67));
+    STEP(c, d, e, a, b, F1, 0xCA62C1D6, SCHED(68));
+    STEP(b, c, d, e, a, F1, 0xCA62C1D6, SCHED(69));
+    STEP(a, b, c, d, e, F1, 0xCA62C1D6, SCHED(70));
+    STEP(e, a, b, c, d, F1, 0xCA62C1D6, SCHED(71));
+    STEP(d, e, a, b, c, F1, 0xCA62C1D6, SCHED(72));
+    STEP(c, d, e, a, b, F1, 0xCA62C1D6, SCHED(73));
+    STEP(b, c, d, e, a, F1, 0xCA62C1D6, SCHED(74));
+    STEP(a, b, c, d, e, F1, 0xCA62C1D6, SCHED(75));
+    STEP(e, a, b, c, d, F1, 0xCA62C1D6, SCHED(76));
+    STEP(d, e, a, b, c, F1, 0xCA62C1D6, SCHED(77));
+    STEP(c, d, e, a, b, F1, 0xCA62C1D6, SCHED(78));
+    STEP(b, c, d, e, a, F1, 0xCA62C1D6, SCHED(79));
+#undef STEP
+#undef SCHED
+#undef F0
+#undef F1
+#undef F2
     h[0] += a;
     h[1] += b;
     h[2] += c;

@@ -14,6 +14,7 @@ import base64
 import binascii
 import hmac
 import struct
+from functools import cached_property
 from hashlib import sha1
 from typing import Any
 
@@ -86,16 +87,33 @@ class SrtpContext:
         self.suite = suite
         self.tag_length = SUITES[suite]
         self.mki_length = mki_length
-        self._rtp_key = _derive(master_key, master_salt, 0, 16)
+        self._master = (master_key, master_salt)
+        # Statistics only authenticate RTP: the other session keys are derived on first use.
         self._rtp_auth = _derive(master_key, master_salt, 1, 20)
-        self._rtp_salt = int.from_bytes(_derive(master_key, master_salt, 2, 14), "big")
-        self._rtcp_key = _derive(master_key, master_salt, 3, 16)
-        self._rtcp_auth = _derive(master_key, master_salt, 4, 20)
-        self._rtcp_salt = int.from_bytes(_derive(master_key, master_salt, 5, 14), "big")
         self._ssrcs: dict[int, _SsrcState] = {}
 
     def __repr__(self) -> str:
         return f"SrtpContext({self.suite}, mki_length={self.mki_length})"
+
+    @cached_property
+    def _rtp_key(self) -> bytes:
+        return _derive(*self._master, 0, 16)
+
+    @cached_property
+    def _rtp_salt(self) -> int:
+        return int.from_bytes(_derive(*self._master, 2, 14), "big")
+
+    @cached_property
+    def _rtcp_key(self) -> bytes:
+        return _derive(*self._master, 3, 16)
+
+    @cached_property
+    def _rtcp_auth(self) -> bytes:
+        return _derive(*self._master, 4, 20)
+
+    @cached_property
+    def _rtcp_salt(self) -> int:
+        return int.from_bytes(_derive(*self._master, 5, 14), "big")
 
     def _estimate(self, state: _SsrcState, seq: int) -> int:
         """RFC 3711 3.3.1: the rollover counter this sequence number most likely belongs to."""
