@@ -121,6 +121,13 @@ static PyMemberDef RtpCore_members[] = {
     {NULL, 0, 0, 0, NULL},
 };
 
+/* Whether a packet of this payload type needs nothing but arithmetic (see core_packet). */
+static inline int
+core_routine(const RtpCore *s, long long pt)
+{
+    return pt == s->cur_pt && !s->cur_event && s->packets > 0 && s->cur_khz != 0;
+}
+
 /*
  * StreamStats.packet() for a packet that needs nothing but arithmetic: same payload type as
  * the previous packet, not a telephone event, not the stream's first packet. Returns 0 (and
@@ -130,7 +137,7 @@ static int
 core_packet(RtpCore *s, long long frame, double ts, long long seq, long long rts, long long pt,
             int marker, long long size)
 {
-    if (pt != s->cur_pt || s->cur_event || s->packets <= 0 || s->cur_khz == 0)
+    if (!core_routine(s, pt))
         return 0;
     double now = ts * 1000.0;
     int irregular = s->cur_cn;
@@ -1238,7 +1245,7 @@ handle_frame(FastPath *fp, long long frame, long long linktype, const unsigned c
         return 0;
     RtpCore *s = e->stream;
     long long pt = p[1] & 0x7F;
-    if (pt != s->cur_pt || s->cur_event || s->packets <= 0 || s->cur_khz == 0)
+    if (!core_routine(s, pt))
         return 0;
     /* capture/pcap.py: the float nearest to the exact time num / den */
     double ts;

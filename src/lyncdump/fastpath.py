@@ -4,7 +4,7 @@
 accounts routine RTP packets straight from the capture reader's buffer: Ethernet/IPv4/UDP
 decode, stream lookup and the statistics update in one pass, with no Python object per packet.
 Everything else, and every packet it is unsure of, takes the normal Python path, so results
-are the same with and without it (tests/unit/test_fastpath.py compares both).
+are the same with and without it (tests/media/test_media_fastpath.py compares both).
 
 ``RtpCore`` is the base class of :class:`~lyncdump.media.stats.StreamStats`: the numeric
 fields the per-packet update touches; ``RelayCore`` that of
@@ -93,8 +93,12 @@ def reduce_fields(obj: object, fields: tuple[str, ...]) -> tuple[Any, ...]:
     return restore, (type(obj), {name: getattr(obj, name) for name in fields})
 
 
+#: The user asked for the pure-Python path (``LYNCDUMP_PURE_PYTHON`` set, and not to 0).
+PURE_REQUESTED = os.environ.get("LYNCDUMP_PURE_PYTHON", "") not in ("", "0")
+
+
 def _load() -> Any:
-    if os.environ.get("LYNCDUMP_PURE_PYTHON", "") not in ("", "0"):
+    if PURE_REQUESTED:
         return None
     try:
         from . import _fastpath  # type: ignore[attr-defined]
@@ -146,7 +150,7 @@ def describe() -> str:
     """One line for ``--version`` and benchmarks: which path this run uses."""
     if _compiled is not None:
         return "compiled fast path (lyncdump._fastpath)"
-    if os.environ.get("LYNCDUMP_PURE_PYTHON", "") not in ("", "0"):
+    if PURE_REQUESTED:
         return "pure Python (LYNCDUMP_PURE_PYTHON is set)"
     return "pure Python (lyncdump._fastpath was not built)"
 
@@ -154,6 +158,7 @@ def describe() -> str:
 __all__ = [
     "AVAILABLE",
     "CORE_FIELDS",
+    "PURE_REQUESTED",
     "RELAY_FIELDS",
     "SRTP_FIELDS",
     "PyRelayCore",

@@ -48,8 +48,9 @@ class PcapReader(CaptureReader):
         self.linktype = network & 0xFFFF
         self._buf = buf
         self._pos = _FILE_HEADER
-        #: Set by :func:`lyncdump.fastpath.attach`: ``skip(buf, pos, end, count)`` consumes
-        #: the routine records at ``pos`` itself and returns the new ``(pos, count)``.
+        #: Set by :func:`lyncdump.fastpath.attach` before frames are read: ``skip(buf, pos,
+        #: end, count)`` consumes the routine records at ``pos`` itself and returns the new
+        #: ``(pos, count)``.
         self.skip: Callable[[bytes, int, int, int], tuple[int, int]] | None = None
 
     def _frames(self) -> Iterator[tuple[float, int, bytes]]:
@@ -61,11 +62,12 @@ class PcapReader(CaptureReader):
         buf, pos = self._buf, self._pos
         self._buf = b""
         count = 0
+        skip = self.skip  # set before the first frame is asked for
         while True:
             end = len(buf)
             while pos + _RECORD_HEADER <= end:
-                if self.skip is not None:
-                    pos, count = self.skip(buf, pos, end, count)
+                if skip is not None:
+                    pos, count = skip(buf, pos, end, count)
                     if pos + _RECORD_HEADER > end:
                         break
                 sec, frac, caplen, _ = unpack(buf, pos)

@@ -91,9 +91,10 @@ class PcapngReader(CaptureReader):
             )
         self._buf = buf
         self._secret_bytes = 0
-        #: Set by :func:`lyncdump.fastpath.attach`: ``skip(big_endian, interfaces, buf, pos,
-        #: end, count)`` consumes routine Enhanced Packet Blocks at ``pos`` itself and returns
-        #: the new ``(pos, count, time of the last packet it consumed)``.
+        #: Set by :func:`lyncdump.fastpath.attach` before frames are read: ``skip(big_endian,
+        #: interfaces, buf, pos, end, count)`` consumes routine Enhanced Packet Blocks at
+        #: ``pos`` itself and returns the new ``(pos, count, time of the last packet it
+        #: consumed)``.
         self.skip: Callable[..., tuple[int, int, float]] | None = None
 
     def _frames(self) -> Iterator[tuple[float, int, bytes]]:
@@ -106,13 +107,14 @@ class PcapngReader(CaptureReader):
         self._buf = b""
         count = 0
         last_ts = 0.0
+        skip = self.skip  # set before the first frame is asked for
         while True:
             end = len(buf)
             need = 8  # bytes wanted at pos before the loop below can go on
             while end - pos >= 8:
-                if self.skip is not None:
+                if skip is not None:
                     before = count
-                    pos, count, skipped_ts = self.skip(s is _BIG, ifaces, buf, pos, end, count)
+                    pos, count, skipped_ts = skip(s is _BIG, ifaces, buf, pos, end, count)
                     if count != before:
                         last_ts = skipped_ts
                     if end - pos < 8:
