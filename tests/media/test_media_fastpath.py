@@ -25,7 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pcapgen import sip
 
-import lyncdump.api as api
+import lyncdump.pipeline.core as api  # where a run attaches the fast path
 from lyncdump import fastpath
 from lyncdump.api import Capture, Options
 from lyncdump.media.stats import StreamStats, rtp_header_length

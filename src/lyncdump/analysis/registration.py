@@ -76,36 +76,48 @@ def auth_check(m: SipMessage) -> AuthCheck | None:
     return value if isinstance(value, AuthCheck) else None
 
 
-def verify_signatures(messages: list[SipMessage], password: str) -> int:
-    """Check NTLMv2 proofs and NTLM signatures of all messages (capture order); returns how
-    many messages got a verdict. The password is used only here and never stored."""
-    challenges: dict[tuple[str, str, str, str], tuple[NtlmChallenge, int | None]] = {}
-    contexts: dict[tuple[str, str, str, str], tuple[NtlmContext, int | None]] = {}
-    latest: dict[tuple[str, str, str], tuple[NtlmContext, int | None]] = {}
-    checked = 0
-    for m in messages:
+class SignatureVerifier:
+    """Checks NTLMv2 proofs and NTLM signatures message by message, in capture order.
+
+    The security association a REGISTER exchange sets up signs later messages of any session,
+    so the state (challenges, contexts) spans the whole capture. The password is used only
+    here and never stored outside the NTLM contexts derived from it.
+    """
+
+    __slots__ = ("_password", "_challenges", "_contexts", "_latest", "checked")
+
+    def __init__(self, password: str) -> None:
+        self._password = password
+        self._challenges: dict[tuple[str, str, str, str], tuple[NtlmChallenge, int | None]] = {}
+        self._contexts: dict[tuple[str, str, str, str], tuple[NtlmContext, int | None]] = {}
+        self._latest: dict[tuple[str, str, str], tuple[NtlmContext, int | None]] = {}
+        #: Messages that got a verdict so far.
+        self.checked = 0
+
+    def check(self, m: SipMessage) -> None:
+        """Verify one message's proofs and signatures (its verdict goes to ``ms.check``)."""
         check: AuthCheck | None = None
         for auth, token, _problem in decoded_tokens(m):
             if auth.scheme.lower() != "ntlm":
                 continue
             key = auth.sa_key
             if isinstance(token, NtlmChallenge):
-                challenges[key] = (token, auth.version)
+                self._challenges[key] = (token, auth.version)
             elif isinstance(token, NtlmAuthenticate):
-                found = challenges.get(key)
+                found = self._challenges.get(key)
                 check = check or AuthCheck()
                 if found is None:
                     check.note = "no CHALLENGE seen for this AUTHENTICATE"
                     continue
-                ctx = NtlmContext.from_exchange(found[0], token, password)
+                ctx = NtlmContext.from_exchange(found[0], token, self._password)
                 check.proof = ctx.proof_valid
                 check.note = ctx.reason
                 version = auth.version or found[1]
-                contexts[key] = (ctx, version)
-                latest[key[:3]] = (ctx, version)
+                self._contexts[key] = (ctx, version)
+                self._latest[key[:3]] = (ctx, version)
             signature = auth.signature
             if signature and auth.kind != "challenge":
-                sa = contexts.get(key) or latest.get(key[:3])
+                sa = self._contexts.get(key) or self._latest.get(key[:3])
                 if sa is None:
                     continue
                 ctx, version = sa
@@ -116,8 +128,16 @@ def verify_signatures(messages: list[SipMessage], password: str) -> int:
                     check.signature = verdict
         if check is not None:
             m._cache["ms.check"] = check
-            checked += 1
-    return checked
+            self.checked += 1
+
+
+def verify_signatures(messages: list[SipMessage], password: str) -> int:
+    """Check NTLMv2 proofs and NTLM signatures of all messages (capture order); returns how
+    many messages got a verdict. The password is used only here and never stored."""
+    verifier = SignatureVerifier(password)
+    for m in messages:
+        verifier.check(m)
+    return verifier.checked
 
 
 @dataclass(slots=True)

@@ -88,6 +88,9 @@ class Session:
     transactions: list[Transaction] = field(default_factory=list)
     kind: str = "other"
     retransmissions: int = 0
+    #: 1 for a Call-ID's first session; 2, 3, ... when a streaming run emitted the earlier
+    #: part after it went quiet and the Call-ID came back (see SessionBuilder).
+    part: int = 1
 
     @property
     def start(self) -> float | None:
@@ -232,22 +235,190 @@ def _invite_is_im(invite: SipMessage) -> bool:
     return bool(media) and all(m == "message" for m in media)
 
 
-class SessionBuilder:
-    """Feed messages in capture order; ``sessions()`` gives them grouped, matched and classified."""
+class _Group:
+    """The messages of one Call-ID not yet emitted as a session."""
 
-    def __init__(self) -> None:
-        self._sessions: dict[str, Session] = {}
-        self._transactions: dict[tuple[str, str | None, int, str], Transaction] = {}
-        self._seen_requests: set[tuple[str, str | None, int, str, object, object]] = set()
-        self._seen_responses: set[tuple[str, str | None, int, str, int, object, object, bytes]] = (
-            set()
-        )
+    __slots__ = ("call_id", "messages", "last_time", "order", "held", "part")
+
+    def __init__(self, call_id: str, order: int, part: int) -> None:
+        self.call_id = call_id
+        self.messages: list[SipMessage] = []
+        self.last_time = 0.0  # capture time of the latest message (or of the group's start)
+        self.order = order  # arrival number of its first message: sessions come out by it
+        self.held = False  # an answered INVITE without BYE yet: a call in progress
+        self.part = part
+
+
+#: Seconds of capture time a session stays open with no new message: 64 x T1, the longest a
+#: SIP transaction lives (RFC 3261 timers B, F, H), so a late retransmission still joins it.
+DEFAULT_QUIET = 32.0
+
+#: Messages held in open sessions, in total, before the least recently active session is
+#: emitted early (a bound against captures that never let sessions go quiet).
+DEFAULT_MAX_HELD = 200_000
+
+#: Call-IDs of emitted sessions remembered, so that a later message names its session's part.
+_RECENT_IDS = 100_000
+
+
+class SessionBuilder:
+    """Feed messages as they are decoded; sessions come out when they are finished.
+
+    ``quiet=None`` (what :class:`lyncdump.Capture` uses) keeps every session until
+    :meth:`finish`, which returns them all in order of their first message. With ``quiet``
+    seconds, :meth:`add` and :meth:`advance` return the sessions that have had no message for
+    that long in capture time (an INVITE dialog that was answered waits for its BYE), so a
+    consumer can write them out and forget them: memory then follows what is open, not the
+    length of the capture. A later message with the same Call-ID starts a new session with
+    ``part`` 2, 3, ... ``max_held`` bounds the messages held open in total; past it the least
+    recently active session is emitted early (and counted in ``early``).
+
+    Messages are grouped as they arrive and matched into transactions when their session is
+    emitted, in frame order (``by_frame``; TCP completes messages out of frame order) or in
+    arrival order (a merged time line, whose frames belong to different inputs).
+    """
+
+    def __init__(
+        self,
+        quiet: float | None = None,
+        *,
+        by_frame: bool = True,
+        max_held: int = DEFAULT_MAX_HELD,
+    ) -> None:
+        self.quiet = quiet
+        self.by_frame = by_frame
+        self.max_held = max(1, max_held)
+        #: Sessions emitted before they went quiet because ``max_held`` was reached.
+        self.early = 0
+        self._open: dict[str, _Group] = {}  # least recently active first (re-inserted on add)
+        self._held = 0
+        self._arrivals = 0
+        self._now = float("-inf")
+        self._parts: dict[str, int] = {}  # Call-ID -> parts emitted (bounded, oldest dropped)
+
+    def __len__(self) -> int:
+        """Sessions open now."""
+        return len(self._open)
+
+    @property
+    def held(self) -> int:
+        """Messages held in open sessions now."""
+        return self._held
+
+    def add(self, m: SipMessage) -> list[Session]:
+        """Take one message; returns the sessions finished by the time it carries (often [])."""
+        call_id = m.call_id or "(no Call-ID)"
+        groups = self._open
+        group = groups.pop(call_id, None)
+        if group is None:
+            group = _Group(call_id, self._arrivals, self._parts.get(call_id, 0) + 1)
+        groups[call_id] = group  # now the most recently active
+        self._arrivals += 1
+        group.messages.append(m)
+        self._held += 1
+        t = m.time
+        if t is not None:
+            if t > group.last_time:
+                group.last_time = t
+            if t > self._now:
+                self._now = t
+        if m.method is None:
+            if not group.held and m.status is not None and 200 <= m.status < 300:
+                cseq = m.cseq
+                group.held = cseq is not None and cseq[1] == "INVITE"
+        elif m.method == "BYE":
+            group.held = False
+        if self.quiet is None:
+            return []
+        finished = self._expired() if t is not None else []
+        if self._held > self.max_held:
+            finished.extend(self._evict())
+        return finished
+
+    def advance(self, now: float) -> list[Session]:
+        """Capture time has reached ``now``: the sessions quiet since then are finished."""
+        if now > self._now:
+            self._now = now
+        if self.quiet is None or not self._open:
+            return []
+        return self._expired()
+
+    def finish(self) -> list[Session]:
+        """End of input: every open session, in order of its first message."""
+        groups = sorted(self._open.values(), key=lambda g: g.order)
+        self._open.clear()
+        self._held = 0
+        return [self._emit(g) for g in groups]
+
+    def sessions(self) -> list[Session]:
+        """:meth:`finish` under its older name (every session, grouped, matched, classified)."""
+        return self.finish()
+
+    def _expired(self) -> list[Session]:
+        limit = self._now - self.quiet  # type: ignore[operator]
+        out: list[Session] = []
+        groups = self._open
+        while groups:
+            group = next(iter(groups.values()))
+            if group.last_time >= limit:
+                break
+            if group.held:
+                # A call in progress: it waits for its BYE (or the end), at the back.
+                del groups[group.call_id]
+                groups[group.call_id] = group
+                group.last_time = self._now
+                continue
+            del groups[group.call_id]
+            out.append(self._emit(group))
+        return out
+
+    def _evict(self) -> list[Session]:
+        out: list[Session] = []
+        groups = self._open
+        while self._held > self.max_held and len(groups) > 1:
+            group = next(iter(groups.values()))
+            del groups[group.call_id]
+            self.early += 1
+            out.append(self._emit(group))
+        return out
+
+    def _emit(self, group: _Group) -> Session:
+        """Match the group's transactions (in frame order) and classify it."""
+        self._held -= len(group.messages)
+        messages = group.messages
+        if self.by_frame:
+            messages.sort(key=_frame_key)
+        session = Session(group.call_id, part=group.part)
+        matcher = _TransactionMatcher(session)
+        for m in messages:
+            matcher.add(m)
+        session.kind = classify(session.messages)
+        if self.quiet is not None:
+            parts = self._parts
+            parts.pop(group.call_id, None)
+            parts[group.call_id] = group.part
+            if len(parts) > _RECENT_IDS:
+                del parts[next(iter(parts))]
+        return session
+
+
+def _frame_key(m: SipMessage) -> int:
+    return m.frame or 0
+
+
+class _TransactionMatcher:
+    """RFC 3261 17.1.3 matching inside one session; retransmissions counted, not repeated."""
+
+    __slots__ = ("session", "transactions", "seen_requests", "seen_responses")
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.transactions: dict[tuple[str | None, int, str], Transaction] = {}
+        self.seen_requests: set[tuple[str | None, int, str, object, object]] = set()
+        self.seen_responses: set[tuple[str | None, int, str, int, object, object, bytes]] = set()
 
     def add(self, m: SipMessage) -> None:
-        call_id = m.call_id or "(no Call-ID)"
-        session = self._sessions.get(call_id)
-        if session is None:
-            session = self._sessions[call_id] = Session(call_id)
+        session = self.session
         session.messages.append(m)
         cseq = m.cseq
         if cseq is None:
@@ -256,58 +427,42 @@ class SessionBuilder:
         branch = _top_branch(m)
         # RFC 3261: the branch identifies the transaction only with the magic cookie.
         branch_key = branch if branch and branch.startswith("z9hG4bK") else None
-        key = (call_id, branch_key, cseq_num, cseq_method)
-        txn = self._transactions.get(key)
+        key = (branch_key, cseq_num, cseq_method)
+        txn = self.transactions.get(key)
         if m.is_request:
             method = m.method or cseq_method
             if method == "CANCEL":
-                target = self._transactions.get((call_id, branch_key, cseq_num, "INVITE"))
+                target = self.transactions.get((branch_key, cseq_num, "INVITE"))
                 if target is not None:
                     target.cancelled = True
-            seen_key = (call_id, branch_key, cseq_num, method, m.src, m.dst)
-            if txn is not None and seen_key in self._seen_requests:
+            seen_key = (branch_key, cseq_num, method, m.src, m.dst)
+            if txn is not None and seen_key in self.seen_requests:
                 txn.request_retransmissions += 1
                 session.retransmissions += 1
                 m.retransmission = True
                 return
-            self._seen_requests.add(seen_key)
+            self.seen_requests.add(seen_key)
             if txn is None:
                 txn = Transaction(method=method, cseq=cseq_num, branch=branch)
-                self._transactions[key] = txn
+                self.transactions[key] = txn
                 session.transactions.append(txn)
             if txn.request is None:
                 txn.request = m
         else:
             status = m.status or 0
-            resp_key = (
-                call_id,
-                branch_key,
-                cseq_num,
-                cseq_method,
-                status,
-                m.src,
-                m.dst,
-                _to_tag(m),
-            )
+            resp_key = (branch_key, cseq_num, cseq_method, status, m.src, m.dst, _to_tag(m))
             if txn is None:
                 # A response whose request was not captured still makes a transaction.
                 txn = Transaction(method=cseq_method, cseq=cseq_num, branch=branch)
-                self._transactions[key] = txn
+                self.transactions[key] = txn
                 session.transactions.append(txn)
-            if resp_key in self._seen_responses:
+            if resp_key in self.seen_responses:
                 txn.response_retransmissions += 1
                 session.retransmissions += 1
                 m.retransmission = True
                 return
-            self._seen_responses.add(resp_key)
+            self.seen_responses.add(resp_key)
             txn.responses.append(m)
-
-    def sessions(self) -> list[Session]:
-        """Sessions in order of their first message, each classified."""
-        result = list(self._sessions.values())
-        for s in result:
-            s.kind = classify(s.messages)
-        return result
 
 
 def _to_tag(m: SipMessage) -> bytes:

@@ -1,0 +1,43 @@
+"""The options of a run: one frozen value, so that a run is reproducible from it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """Everything that tunes a run (``lyncdump.open(path, **fields)``)."""
+
+    max_tcp_pending: int = 1 << 20
+    max_fragment_bytes: int = 4 << 20
+    max_sip_message: int = 1 << 20
+    max_defects: int = 10000
+    progress: Callable[[int, float], None] | None = None
+    progress_every: int = 8192
+    #: Passwords tried on STUN MESSAGE-INTEGRITY (besides ICE passwords learned from SDP).
+    stun_passwords: tuple[str, ...] = ()
+    #: TLS keys: an NSS key log file, and an RSA private key (PEM, DER or PKCS#12) with the
+    #: password that opens it; pcapng Decryption Secrets Blocks are always used (docs/tls.md).
+    keylog: str | os.PathLike[str] | None = None
+    rsa_key: str | os.PathLike[str] | None = None
+    rsa_key_password: str | None = field(default=None, repr=False)  # never shown
+    #: Remove IM text, credentials, auth tokens and keys from every message (``--redact``).
+    redact: bool = False
+    #: Check NTLMv2 proofs and SIP signatures with this password; never printed or kept.
+    ntlm_password: str | None = field(default=None, repr=False)
+    #: SRTP master keys (base64 of key || salt, as in ``a=crypto inline:``) tried on every
+    #: RTP/RTCP flow besides the keys of the call's SDP.
+    srtp_keys: tuple[str, ...] = ()
+    #: Streaming runs (``lyncdump.stream``, the CLI's NDJSON and summary): a session with no
+    #: message for this many seconds of capture time is finished and emitted (an answered
+    #: call waits for its BYE). 32 s is 64 x T1, the longest a SIP transaction lives.
+    session_quiet: float = 32.0
+    #: Streaming runs: messages held in open sessions, in total, before the least recently
+    #: active session is emitted early (a bound against captures that never go quiet).
+    max_held_messages: int = 200_000
+
+
+__all__ = ["Options"]
