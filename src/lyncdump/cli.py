@@ -9,84 +9,31 @@ from __future__ import annotations
 
 import os
 import sys
-import time
-from collections.abc import Callable, Iterable
 from typing import Any
 
 import click
 
 from . import __version__  # noqa: I001
-from .analysis.sessions import KINDS, Session
-from .api import Capture, Options
+from .analysis.sessions import KINDS
+from .api import stream
+from .cli_common import (
+    EXIT_INPUT,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    clear_progress,
+    fail,
+    parse_filters,
+    progress_printer,
+    session_matches,
+)
 from .errors import LyncdumpError
 from .fastpath import describe as describe_fast_path
-from .render import json as render_json
-from .render import media_text as render_media
-from .render import streams as render_streams
-from .render import stun_json as render_stun
-from .render import text as render_text
-from .render import tls as render_tls
 
-FILTER_KEYS = ("call-id", "user", "method", "kind")
-
-EXIT_OK = 0
-EXIT_INPUT = 2
-EXIT_INTERNAL = 3
-
-
-def _parse_filters(values: Iterable[str]) -> list[tuple[str, str]]:
-    filters = []
-    for value in values:
-        key, sep, wanted = value.partition("=")
-        key = key.strip().lower()
-        if not sep or key not in FILTER_KEYS or not wanted:
-            raise click.BadParameter(
-                f"{value!r}: use KEY=VALUE with KEY one of {', '.join(FILTER_KEYS)}",
-                param_hint="--filter",
-            )
-        if key == "kind" and wanted not in KINDS:
-            raise click.BadParameter(
-                f"unknown kind {wanted!r}: one of {', '.join(KINDS)}", param_hint="--filter"
-            )
-        filters.append((key, wanted))
-    return filters
-
-
-def session_matches(session: Session, filters: list[tuple[str, str]]) -> bool:
-    """True when the session passes every filter (they combine with AND)."""
-    for key, wanted in filters:
-        if key == "call-id" and session.call_id != wanted:
-            return False
-        if key == "kind" and session.kind != wanted:
-            return False
-        if key == "user" and not session.matches_user(wanted):
-            return False
-        if key == "method":
-            upper = wanted.upper()
-            if not any(m.method == upper for m in session.messages):
-                return False
-    return True
-
-
-def _progress_printer(name: str) -> Callable[[int, float], None] | None:
-    """Progress on stderr, only when a person is watching it."""
-    if not sys.stderr.isatty():
-        return None
-    started = time.monotonic()
-
-    def show(frames: int, _ts: float) -> None:
-        elapsed = time.monotonic() - started
-        rate = frames / elapsed if elapsed > 0 else 0.0
-        sys.stderr.write(f"\r{name}: {frames} frames ({rate:,.0f}/s)")
-        sys.stderr.flush()
-
-    return show
-
-
-def _clear_progress() -> None:
-    if sys.stderr.isatty():
-        sys.stderr.write("\r\033[K")
-        sys.stderr.flush()
+#: Subcommands: ``lyncdump NAME ...`` runs ``module.function`` (a click command) with the
+#: rest of the arguments. A capture file of the same name is still read as ``./NAME``.
+SUBCOMMANDS = {
+    "live": ("cli_live", "live_command"),
+}
 
 
 @click.command(
@@ -229,7 +176,7 @@ def command(
     """Decode Lync / Skype for Business traffic in CAPTURE files (pcap, pcapng, Network Monitor
     .cap, gzip-compressed or not; "-" reads standard input) and print each SIP session as a
     ladder: registrations, calls, IMs, presence, with the facts that matter."""
-    parsed_filters = _parse_filters(filters)
+    parsed_filters = parse_filters(filters)
     tls = {"keylog": keylog or None, "rsa_key": rsa_key, "rsa_key_password": rsa_key_password}
     ms: dict[str, Any] = {"redact": redact, "ntlm_password": ntlm_password or None}
     ms["srtp_keys"] = tuple(srtp_keys)
@@ -239,7 +186,7 @@ def command(
     if write_path and len(captures) != 1:
         raise click.UsageError("-w/--write takes exactly one capture")
     ms["calls"] = (show_calls or bool(call_id), call_id, write_path)
-    from .cli_merge import run_merged, wants_merge  # here: cli_merge imports this module
+    from .cli_merge import run_merged, wants_merge
 
     if wants_merge(merge, captures):
         extra = {**tls, **ms, "stun_passwords": stun_passwords}
@@ -272,131 +219,113 @@ def _one_capture(
     verbose: bool,
     summary: bool,
     filters: list[tuple[str, str]],
-    tls: dict[str, str | None] | None = None,
-    ms: dict[str, Any] | None = None,
+    tls: dict[str, str | None],
+    ms: dict[str, Any],
     *,
     stun_passwords: tuple[str, ...] = (),
 ) -> int:
-    out = click.echo
-    try:
-        tls = tls or {}
-        capture = Capture(
-            path,
-            Options(
-                progress=_progress_printer(os.path.basename(path)),
-                keylog=tls.get("keylog"),
-                rsa_key=tls.get("rsa_key"),
-                rsa_key_password=tls.get("rsa_key_password"),
-                redact=bool((ms or {}).get("redact")),
-                ntlm_password=(ms or {}).get("ntlm_password"),
-                stun_passwords=stun_passwords,
-                srtp_keys=tuple((ms or {}).get("srtp_keys") or ()),
-            ),
-        )
-        sessions = capture.sessions()
-        streams = capture.streams()
-    except LyncdumpError as exc:
-        _clear_progress()
-        click.echo(f"lyncdump: {exc}", err=True)
-        return EXIT_INPUT
-    _clear_progress()
-    shown = [s for s in sessions if session_matches(s, filters)]
-    from .render import calls as render_calls
+    """Decode one input with a streaming pipeline and print the view asked for."""
+    from .render import views
 
-    show_calls, only_call, write_path = (ms or {}).get("calls") or (False, None, None)
-    # Joining calls to media, and the Microsoft decoders (Kerberos, NTLM, XML), are paid for
-    # only by the views that show them: --summary shows neither.
-    calls = capture.calls() if show_calls or not summary else []
-    if not summary:
-        from .render import msview as render_ms
-    if show_calls:
-        return render_calls.run_calls_view(
-            capture, calls, only_call, write_path, as_json=as_json, summary=summary
+    out = click.echo
+    show_calls, only_call, write_path = ms.get("calls") or (False, None, None)
+    csv_path = ms.get("streams_csv")
+    try:
+        events = stream(
+            path,
+            # The default ladder and the calls view name each session's sign-in follow-ups,
+            # which they learn from the messages as they pass.
+            messages=not (summary or show_calls),
+            progress=progress_printer(os.path.basename(path)),
+            keylog=tls.get("keylog"),
+            rsa_key=tls.get("rsa_key"),
+            rsa_key_password=tls.get("rsa_key_password"),
+            redact=bool(ms.get("redact")),
+            ntlm_password=ms.get("ntlm_password"),
+            stun_passwords=stun_passwords,
+            srtp_keys=tuple(ms.get("srtp_keys") or ()),
         )
-    if as_json:
-        records = [
-            render_ms.session_extra_fields(
-                render_json.session_to_dict(s, verbose=verbose), s, sessions
-            )
-            for s in ([] if summary else shown)
-        ]
-        if not summary:
-            records.extend(render_stun.stun_records(capture))
-            records.extend(render_streams.stream_to_dict(st) for st in streams)
-            records.extend(render_calls.call_records(calls, shown))
-        records.append(render_json.capture_to_dict(capture, sessions))
-        for line in render_json.ndjson_lines(records):
-            out(line)
-    else:
-        if count > 1:
+        if count > 1 and not as_json:
             out(f"=== {path}")
-        if summary:
-            for line in render_text.summary_lines(capture, sessions):
-                out(line)
-            for line in render_media.summary_lines(capture):
-                out(line)
-            for line in render_streams.summary_lines(capture):
-                out(line)
-            for line in render_tls.section_lines(capture):
-                out(line)
-        else:
-            for i, session in enumerate(shown):
-                if i:
-                    out("")
-                for line in render_text.session_lines(session, verbose=verbose):
-                    out(line)
-                for line in render_ms.session_extra_lines(session, sessions):
-                    out(line)
-                for line in render_streams.session_stream_lines(session.call_id, streams):
-                    out(line)
-            if shown:
-                out("")
-            unsignalled = list(render_streams.unsignalled_lines(streams))
-            for line in unsignalled:
-                out(line)
-            if unsignalled:
-                out("")
-            for line in render_calls.section_lines(calls, shown):
-                out(line)
-            for line in render_media.section_lines(capture):
-                out(line)
-            out(
-                f"{len(shown)} of {len(sessions)} sessions shown, {capture.stats.sip_messages} SIP "
-                f"messages in {capture.stats.frames} "
-                f"{'records' if capture.format.endswith('-log') else 'frames'}, "
-                f"{len(capture.defects)} defects"
-                + ("" if verbose or not len(capture.defects) else " (-v lists them)")
+
+        def matches(session: Any) -> bool:
+            return session_matches(session, filters)
+
+        if show_calls:
+            pipeline, chosen = views.calls_view(
+                _progress_cleared(events), out, only=only_call, as_json=as_json, summary=summary
             )
-            tls_note = render_tls.footer_note(capture)
-            if tls_note:
-                out(tls_note)
-            if verbose and len(capture.defects):
-                out("defects:")
-                for line in render_text.defect_lines(capture):
-                    out(line)
-        if index < count - 1:
-            out("")
-    csv_path = (ms or {}).get("streams_csv")
+        elif as_json:
+            pipeline = views.ndjson_view(
+                _progress_cleared(events), out, verbose=verbose, matches=matches, summary=summary
+            )
+        elif summary:
+            pipeline = views.summary_view(_progress_cleared(events), out)
+        else:
+            pipeline = views.ladder_view(
+                _progress_cleared(events), out, verbose=verbose, matches=matches
+            )
+    except LyncdumpError as exc:
+        fail(str(exc))
+        return EXIT_INPUT
+    if index < count - 1 and not as_json:
+        out("")
+    status = EXIT_OK
+    if show_calls:
+        if only_call is not None and not chosen:
+            fail(f"no call with Call-ID {only_call!r} in {path}")
+            return EXIT_INPUT
+        if write_path and chosen:
+            status = _write_call(path, write_path, chosen[0])
     if csv_path:
+        from .render import streams as render_streams
+
         try:
             with open(csv_path, "w", newline="", encoding="utf-8") as handle:
-                render_streams.write_csv(handle, streams)
+                render_streams.write_csv(handle, pipeline.streams())
         except OSError as exc:
-            click.echo(f"lyncdump: cannot write {csv_path}: {exc.strerror}", err=True)
+            fail(f"cannot write {csv_path}: {exc.strerror}")
             return EXIT_INPUT
-    if capture.error is not None:
-        click.echo(f"lyncdump: {capture.error}", err=True)
+    if pipeline.error is not None:
+        fail(str(pipeline.error))
         return EXIT_INPUT
+    return status
+
+
+def _progress_cleared(events: Any) -> Any:
+    """The events, with the progress line wiped before the first output can appear."""
+    yield from events
+    clear_progress()
+
+
+def _write_call(source: str, write_path: str, call: Any) -> int:
+    """``--call ID -w FILE``: the call's frames (signalling and media) into a new pcapng."""
+    from .capture.writer import write_call
+
+    try:
+        written = write_call(source, write_path, call)
+    except OSError as exc:
+        fail(f"cannot write {write_path}: {exc.strerror}")
+        return EXIT_INPUT
+    except LyncdumpError as exc:
+        fail(str(exc))
+        return EXIT_INPUT
+    click.echo(f"wrote {written} frames of call {call.call_id} to {write_path}", err=True)
     return EXIT_OK
 
 
 def main() -> None:
     """Console entry point: never lets a traceback reach the user."""
     try:
-        if sys.argv[1:2] == ["live"]:  # a file named "live" is still read as ./live
-            from .cli_live import live_command
+        name = sys.argv[1] if len(sys.argv) > 1 else None
+        if name in SUBCOMMANDS:
+            import importlib
 
-            live_command(args=sys.argv[2:], prog_name="lyncdump live", standalone_mode=True)
+            module_name, function = SUBCOMMANDS[name]
+            module = importlib.import_module(f".{module_name}", __package__)
+            getattr(module, function)(
+                args=sys.argv[2:], prog_name=f"lyncdump {name}", standalone_mode=True
+            )
         command(standalone_mode=True)
     except SystemExit:
         raise

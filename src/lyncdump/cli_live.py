@@ -16,7 +16,7 @@ import click
 from .analysis.sessions import SessionBuilder
 from .api import Capture
 from .capture.live import LivePermissionError, LiveSource
-from .cli import EXIT_INPUT, EXIT_OK
+from .cli_common import EXIT_INPUT, EXIT_OK
 from .errors import LyncdumpError
 from .render import text as render_text
 from .render.facts import message_facts

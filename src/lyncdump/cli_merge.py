@@ -15,7 +15,9 @@ import click
 from .analysis.merge import MergedCapture
 from .api import Capture, Options
 from .capture.tracelog import sniff_path
-from .cli import EXIT_INPUT, EXIT_OK, _clear_progress, _progress_printer, session_matches
+from .cli_common import EXIT_INPUT, EXIT_OK, session_matches
+from .cli_common import clear_progress as _clear_progress
+from .cli_common import progress_printer as _progress_printer
 from .errors import LyncdumpError
 from .render import json as render_json
 from .render import merged as render_merged

@@ -96,10 +96,11 @@ def session_to_dict(s: Session, *, verbose: bool = False) -> dict[str, Any]:
     }
 
 
-def capture_to_dict(capture: Any, sessions: list[Session]) -> dict[str, Any]:
-    """The closing record: what was read, counted and found wrong."""
+def capture_to_dict(capture: Any, sessions: list[Session] | None = None) -> dict[str, Any]:
+    """The closing record: what was read, counted and found wrong. Session counts come from
+    ``sessions`` when given (a merged time line), else from the run's own totals."""
     stats = capture.stats
-    kinds = Counter(s.kind for s in sessions)
+    kinds = Counter(s.kind for s in sessions) if sessions is not None else stats.sessions
     defects = capture.defects
     return {
         "record": "capture",

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..analysis.im import Conversation, analyze_conversation, im_text
 from ..analysis.registration import (
+    FollowUps,
     Registration,
     analyze_registration,
     auth_check,
@@ -377,7 +378,7 @@ def conversation_to_dict(conv: Conversation) -> dict[str, Any]:
 # -- per session ---------------------------------------------------------------------------------
 
 
-def session_extra_lines(session: Session, sessions: list[Session]) -> list[str]:
+def session_extra_lines(session: Session, sessions: list[Session] | FollowUps) -> list[str]:
     """Summary lines under a session (sign-in for registrations, the conversation for IMs)."""
     if session.kind == "registration":
         return registration_lines(analyze_registration(session, sessions))
@@ -387,7 +388,7 @@ def session_extra_lines(session: Session, sessions: list[Session]) -> list[str]:
 
 
 def session_extra_fields(
-    record: dict[str, Any], session: Session, sessions: list[Session]
+    record: dict[str, Any], session: Session, sessions: list[Session] | FollowUps
 ) -> dict[str, Any]:
     """Add ``registration`` and ``conversation`` to a JSON session record (in place, returned);
     each is null unless the session is of that kind, so every record has the same fields."""

@@ -89,8 +89,9 @@ def session_lines(s: Session, *, verbose: bool = False) -> Iterator[str]:
                 yield f"      ! {d.reason}"
 
 
-def summary_lines(capture: Any, sessions: list[Session]) -> Iterator[str]:
-    """Counts only: what ``--summary`` prints."""
+def summary_lines(capture: Any, sessions: list[Session] | None = None) -> Iterator[str]:
+    """Counts only: what ``--summary`` prints. Session counts come from ``sessions`` when
+    given (a merged time line), else from the run's own totals."""
     stats = capture.stats
     span = 0.0
     if stats.first_time is not None and stats.last_time is not None:
@@ -102,23 +103,33 @@ def summary_lines(capture: Any, sessions: list[Session]) -> Iterator[str]:
         f"{span:.3f}s from {format_time(stats.first_time)}"
     )
     yield f"  UDP datagrams {stats.udp_datagrams}, TCP segments {stats.tcp_segments}"
-    transports = Counter(m.transport for m in capture.messages())
-    by_transport = ", ".join(f"{t} {n}" for t, n in sorted(transports.items()))
+    by_transport = ", ".join(f"{t} {n}" for t, n in sorted(stats.transports.items()))
     yield f"  SIP messages {stats.sip_messages}" + (f" ({by_transport})" if by_transport else "")
     if stats.methods:
-        yield "    requests:  " + ", ".join(f"{k} {v}" for k, v in sorted(stats.methods.items()))
+        yield "    requests:  " + ", ".join(
+            f"{k} {v}" for k, v in sorted(stats.methods.items(), key=_name_key)
+        )
     if stats.statuses:
-        yield "    responses: " + ", ".join(f"{k} {v}" for k, v in sorted(stats.statuses.items()))
-    kinds = Counter(s.kind for s in sessions)
-    yield f"  sessions {len(sessions)}" + (
+        yield "    responses: " + ", ".join(
+            f"{k} {v}" for k, v in sorted(stats.statuses.items(), key=_name_key)
+        )
+    if sessions is not None:
+        kinds = Counter(s.kind for s in sessions)
+        retrans = sum(s.retransmissions for s in sessions)
+    else:
+        kinds = stats.sessions
+        retrans = stats.retransmissions
+    yield f"  sessions {sum(kinds.values())}" + (
         " (" + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())) + ")" if kinds else ""
     )
-    retrans = sum(s.retransmissions for s in sessions)
     if retrans:
         yield f"  retransmissions {retrans}"
     conns = capture.connections
     if conns:
-        yield f"  TCP connections {len(conns)}"
+        total = max(len(conns), stats.connections)
+        yield f"  TCP connections {total}" + (
+            f" (the first {len(conns)} listed)" if total > len(conns) else ""
+        )
         for c in conns:
             line = f"    #{c.id} {c.client} → {c.server}  {c.protocol}"
             if getattr(c, "tls", None) is not None:
@@ -142,6 +153,14 @@ def summary_lines(capture: Any, sessions: list[Session]) -> Iterator[str]:
             + ")"
         )
     yield f"  defects {len(capture.defects)}"
+
+
+def _name_key(item: tuple[object, int]) -> tuple[int, str]:
+    """Counted names in order, the ``(other)`` bucket last (methods are text, codes numbers)."""
+    name = item[0]
+    if name == "(other)":
+        return (1, "")
+    return (0, f"{name:>12}" if isinstance(name, int) else str(name))
 
 
 def defect_lines(capture: Any, limit: int | None = None) -> Iterator[str]:

@@ -1,0 +1,273 @@
+"""The main command's outputs as consumers of a streaming pipeline run.
+
+Each view takes the events of :func:`lyncdump.stream` and writes lines through ``out``; it
+keeps only what its output still needs, so memory follows what is open in the capture:
+
+- :func:`summary_view` keeps nothing per session (the counts are the pipeline's);
+- :func:`ndjson_view` writes each session record the moment the session finishes and keeps
+  only the INVITE sessions, which the call records at the end join to their media;
+- :func:`ladder_view` turns each finished session into its ladder lines at once (text is a
+  fraction of the parsed messages) and prints them in order of first message at the end,
+  because the ladder reads best in capture order; it too keeps the INVITE sessions for the
+  "Calls" section;
+- :func:`calls_view` keeps only the INVITE sessions.
+
+Each returns the finished :class:`~lyncdump.pipeline.Pipeline`, whose totals, connections,
+defects and media results are then final.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+from ..analysis.registration import FollowUps
+from ..analysis.sessions import Session
+from ..pipeline.events import Event, InputFinished, MessageDecoded, SessionFinished
+from . import json as render_json
+from . import streams as render_streams
+from . import text as render_text
+
+if TYPE_CHECKING:
+    from ..analysis.calls import Call
+    from ..pipeline.core import Pipeline
+
+Out = Callable[[str], None]
+Matches = Callable[[Session], bool]
+
+
+def _all(_session: Session) -> bool:
+    return True
+
+
+def _finished(event: InputFinished | None) -> Pipeline:
+    if event is None:  # a generator that ended without its last event: a bug, say so
+        raise RuntimeError("the pipeline ended without InputFinished")
+    return event.pipeline
+
+
+def summary_view(events: Iterable[Event], out: Out) -> Pipeline:
+    """``--summary``: counts only, printed when the input is read."""
+    end: InputFinished | None = None
+    for event in events:
+        if type(event) is InputFinished:
+            end = event
+    pipeline = _finished(end)
+    from . import media_text, tls
+
+    for line in render_text.summary_lines(pipeline):
+        out(line)
+    for line in media_text.summary_lines(pipeline):
+        out(line)
+    for line in render_streams.summary_lines(pipeline):
+        out(line)
+    for line in tls.section_lines(pipeline):
+        out(line)
+    return pipeline
+
+
+def calls_of(pipeline: Pipeline, sessions: list[Session]) -> list[Call]:
+    """The calls of a run: its INVITE sessions joined to the run's media."""
+    from ..analysis.calls import build_calls
+
+    stun_times = {
+        m.frame: m.time
+        for m in pipeline.stun_messages()
+        if m.frame is not None and m.time is not None and m.cls == 0
+    }
+    return build_calls(
+        sessions,
+        pipeline.streams(),
+        pipeline.ice_sessions(),
+        pipeline.allocations(),
+        stun_times,
+    )
+
+
+def ndjson_view(
+    events: Iterable[Event],
+    out: Out,
+    *,
+    verbose: bool = False,
+    matches: Matches = _all,
+    summary: bool = False,
+) -> Pipeline:
+    """``--json``: a session record per finished session (those ``matches`` lets through),
+    then STUN, stream and call records, then the capture record. ``summary``: only the
+    capture record."""
+    from . import calls as render_calls
+    from . import msview
+    from .stun_json import stun_records
+
+    follow = FollowUps()
+    calls: list[Session] = []  # every call, shown or not: streams join the best of them all
+    shown_calls: set[int] = set()
+    end: InputFinished | None = None
+    for event in events:
+        kind = type(event)
+        if kind is MessageDecoded:
+            follow.message(event.message)  # type: ignore[union-attr]
+        elif kind is SessionFinished:
+            session = event.session  # type: ignore[union-attr]
+            if session.kind == "call":
+                calls.append(session)
+            if summary or not matches(session):
+                continue
+            if session.kind == "call":
+                shown_calls.add(id(session))
+            record = render_json.session_to_dict(session, verbose=verbose)
+            for line in render_json.ndjson_lines(
+                [msview.session_extra_fields(record, session, follow)]
+            ):
+                out(line)
+        elif kind is InputFinished:
+            end = event  # type: ignore[assignment]
+    pipeline = _finished(end)
+    records = []
+    if not summary:
+        records.extend(stun_records(pipeline))
+        records.extend(render_streams.stream_to_dict(st) for st in pipeline.streams())
+        records.extend(
+            render_calls.call_to_dict(c)
+            for c in calls_of(pipeline, calls)
+            if id(c.session) in shown_calls
+        )
+    records.append(render_json.capture_to_dict(pipeline))
+    for line in render_json.ndjson_lines(records):
+        out(line)
+    return pipeline
+
+
+class _Block:
+    """One session of the ladder, already rendered."""
+
+    __slots__ = ("key", "lines", "call_id")
+
+    def __init__(self, key: tuple[int, int], lines: list[str], call_id: str) -> None:
+        self.key = key
+        self.lines = lines
+        self.call_id = call_id
+
+
+def ladder_view(
+    events: Iterable[Event],
+    out: Out,
+    *,
+    verbose: bool = False,
+    matches: Matches = _all,
+) -> Pipeline:
+    """The default output: a ladder per session (those ``matches`` lets through) with its
+    sign-in or conversation summary and media, then unsignalled media, calls, STUN/TURN/ICE,
+    and a footer line."""
+    from . import calls as render_calls
+    from . import media_text, msview, tls
+
+    follow = FollowUps()
+    blocks: list[_Block] = []
+    calls: list[Session] = []
+    shown_calls: set[int] = set()
+    shown = 0
+    end: InputFinished | None = None
+    for event in events:
+        kind = type(event)
+        if kind is MessageDecoded:
+            follow.message(event.message)  # type: ignore[union-attr]
+        elif kind is SessionFinished:
+            session = event.session  # type: ignore[union-attr]
+            if session.kind == "call":
+                calls.append(session)
+            if not matches(session):
+                continue
+            if session.kind == "call":
+                shown_calls.add(id(session))
+            if session.part == 1:
+                shown += 1
+            lines = list(render_text.session_lines(session, verbose=verbose))
+            lines.extend(msview.session_extra_lines(session, follow))
+            first = session.messages[0].frame if session.messages else None
+            blocks.append(_Block((first or 0, len(blocks)), lines, session.call_id))
+        elif kind is InputFinished:
+            end = event  # type: ignore[assignment]
+    pipeline = _finished(end)
+    streams = pipeline.streams()
+    blocks.sort(key=lambda b: b.key)
+    for i, block in enumerate(blocks):
+        if i:
+            out("")
+        for line in block.lines:
+            out(line)
+        for line in render_streams.session_stream_lines(block.call_id, streams):
+            out(line)
+    if blocks:
+        out("")
+    unsignalled = list(render_streams.unsignalled_lines(streams))
+    for line in unsignalled:
+        out(line)
+    if unsignalled:
+        out("")
+    chosen = [c for c in calls_of(pipeline, calls) if id(c.session) in shown_calls]
+    for line in render_calls.section_lines(chosen):
+        out(line)
+    for line in media_text.section_lines(pipeline):
+        out(line)
+    stats = pipeline.stats
+    defects = pipeline.defects
+    out(
+        f"{shown} of {sum(stats.sessions.values())} sessions shown, {stats.sip_messages} SIP "
+        f"messages in {stats.frames} "
+        f"{'records' if pipeline.format.endswith('-log') else 'frames'}, "
+        f"{len(defects)} defects" + ("" if verbose or not len(defects) else " (-v lists them)")
+    )
+    tls_note = tls.footer_note(pipeline)
+    if tls_note:
+        out(tls_note)
+    if verbose and len(defects):
+        out("defects:")
+        for line in render_text.defect_lines(pipeline):
+            out(line)
+    return pipeline
+
+
+def calls_view(
+    events: Iterable[Event],
+    out: Out,
+    *,
+    only: str | None = None,
+    as_json: bool = False,
+    summary: bool = False,
+) -> tuple[Pipeline, list[Call]]:
+    """``--calls`` / ``--call ID``: the call blocks (or call records, then the capture
+    record); returns the run and the calls shown (for ``-w``)."""
+    from . import calls as render_calls
+
+    sessions: list[Session] = []
+    end: InputFinished | None = None
+    for event in events:
+        if type(event) is SessionFinished:
+            if event.session.kind == "call":  # type: ignore[union-attr]
+                sessions.append(event.session)  # type: ignore[union-attr]
+        elif type(event) is InputFinished:
+            end = event  # type: ignore[assignment]
+    pipeline = _finished(end)
+    chosen = [c for c in calls_of(pipeline, sessions) if only is None or c.call_id == only]
+    if only is not None and not chosen:
+        pass  # the caller says there is no such call
+    elif as_json:
+        records = [] if summary else [render_calls.call_to_dict(c) for c in chosen]
+        records.append(render_json.capture_to_dict(pipeline))
+        for line in render_json.ndjson_lines(records):
+            out(line)
+    else:
+        for i, call in enumerate(chosen):
+            if i:
+                out("")
+            lines = render_calls.summary_lines(call) if summary else render_calls.call_lines(call)
+            for line in lines:
+                out(line)
+        if chosen:
+            out("")
+        out(f"{len(chosen)} of {len(sessions)} calls shown")
+    return pipeline, chosen
+
+
+__all__ = ["calls_of", "calls_view", "ladder_view", "ndjson_view", "summary_view"]
