@@ -238,20 +238,26 @@ def _invite_is_im(invite: SipMessage) -> bool:
 class _Group:
     """The messages of one Call-ID not yet emitted as a session."""
 
-    __slots__ = ("call_id", "messages", "last_time", "order", "held", "part")
+    __slots__ = ("call_id", "messages", "last_time", "order", "held", "part", "waiting")
 
     def __init__(self, call_id: str, order: int, part: int) -> None:
         self.call_id = call_id
         self.messages: list[SipMessage] = []
-        self.last_time = 0.0  # capture time of the latest message (or of the group's start)
+        self.last_time = 0.0  # capture time of the latest message
         self.order = order  # arrival number of its first message: sessions come out by it
         self.held = False  # an answered INVITE without BYE yet: a call in progress
         self.part = part
+        #: (CSeq number, method) of requests without a final answer yet.
+        self.waiting: set[tuple[int, str]] = set()
 
 
-#: Seconds of capture time a session stays open with no new message: 64 x T1, the longest a
-#: SIP transaction lives (RFC 3261 timers B, F, H), so a late retransmission still joins it.
+#: Seconds of capture time a session with a request still unanswered stays open with no new
+#: message: 64 x T1, the longest a SIP transaction lives (RFC 3261 timers B, F, H).
 DEFAULT_QUIET = 32.0
+
+#: Seconds a session whose requests are all answered stays open with no new message: T4, how
+#: long a finished transaction lingers to absorb retransmissions (timers I and K).
+DEFAULT_SETTLE = 5.0
 
 #: Messages held in open sessions, in total, before the least recently active session is
 #: emitted early (a bound against captures that never let sessions go quiet).
@@ -260,6 +266,9 @@ DEFAULT_MAX_HELD = 200_000
 #: Call-IDs of emitted sessions remembered, so that a later message names its session's part.
 _RECENT_IDS = 100_000
 
+#: Requests that get no answer by design: ACK (RFC 3261), BENOTIFY ([MS-SIPRE]).
+_UNANSWERED = frozenset({"ACK", "BENOTIFY"})
+
 
 class SessionBuilder:
     """Feed messages as they are decoded; sessions come out when they are finished.
@@ -267,7 +276,8 @@ class SessionBuilder:
     ``quiet=None`` (what :class:`lyncdump.Capture` uses) keeps every session until
     :meth:`finish`, which returns them all in order of their first message. With ``quiet``
     seconds, :meth:`add` and :meth:`advance` return the sessions that have had no message for
-    that long in capture time (an INVITE dialog that was answered waits for its BYE), so a
+    that long in capture time, or only ``settle`` seconds once every request in them has its
+    final answer (an INVITE dialog that was answered waits for its BYE either way), so a
     consumer can write them out and forget them: memory then follows what is open, not the
     length of the capture. A later message with the same Call-ID starts a new session with
     ``part`` 2, 3, ... ``max_held`` bounds the messages held open in total; past it the least
@@ -282,15 +292,20 @@ class SessionBuilder:
         self,
         quiet: float | None = None,
         *,
+        settle: float | None = DEFAULT_SETTLE,
         by_frame: bool = True,
         max_held: int = DEFAULT_MAX_HELD,
     ) -> None:
         self.quiet = quiet
+        self.settle = quiet if settle is None or quiet is None else min(settle, quiet)
         self.by_frame = by_frame
         self.max_held = max(1, max_held)
         #: Sessions emitted before they went quiet because ``max_held`` was reached.
         self.early = 0
-        self._open: dict[str, _Group] = {}  # least recently active first (re-inserted on add)
+        # Open groups by Call-ID, least recently active first (re-inserted on each message):
+        # those with every request answered, and the others.
+        self._settled: dict[str, _Group] = {}
+        self._busy: dict[str, _Group] = {}
         self._held = 0
         self._arrivals = 0
         self._now = float("-inf")
@@ -298,7 +313,7 @@ class SessionBuilder:
 
     def __len__(self) -> int:
         """Sessions open now."""
-        return len(self._open)
+        return len(self._settled) + len(self._busy)
 
     @property
     def held(self) -> int:
@@ -307,31 +322,39 @@ class SessionBuilder:
 
     def add(self, m: SipMessage) -> list[Session]:
         """Take one message; returns the sessions finished by the time it carries (often [])."""
+        t = m.time
+        finished: list[Session] = []
+        if t is not None and t > self._now:
+            self._now = t
+            if self.quiet is not None and (self._settled or self._busy):
+                finished = self._expired()
         call_id = m.call_id or "(no Call-ID)"
-        groups = self._open
-        group = groups.pop(call_id, None)
+        group = self._settled.pop(call_id, None) or self._busy.pop(call_id, None)
         if group is None:
             group = _Group(call_id, self._arrivals, self._parts.get(call_id, 0) + 1)
-        groups[call_id] = group  # now the most recently active
         self._arrivals += 1
         group.messages.append(m)
         self._held += 1
-        t = m.time
-        if t is not None:
-            if t > group.last_time:
-                group.last_time = t
-            if t > self._now:
-                self._now = t
+        if t is not None and t > group.last_time:
+            group.last_time = t
+        cseq = m.cseq
         if m.method is None:
-            if not group.held and m.status is not None and 200 <= m.status < 300:
-                cseq = m.cseq
-                group.held = cseq is not None and cseq[1] == "INVITE"
-        elif m.method == "BYE":
-            group.held = False
-        if self.quiet is None:
-            return []
-        finished = self._expired() if t is not None else []
-        if self._held > self.max_held:
+            status = m.status
+            if status is not None and status >= 200 and cseq is not None:
+                group.waiting.discard(cseq)
+                if status < 300 and cseq[1] == "INVITE":
+                    group.held = True
+        else:
+            if m.method == "BYE":
+                group.held = False
+            if cseq is not None and cseq[1] not in _UNANSWERED:
+                group.waiting.add(cseq)
+        # Now the most recently active of its queue.
+        if group.waiting or group.held:
+            self._busy[call_id] = group
+        else:
+            self._settled[call_id] = group
+        if self._held > self.max_held and self.quiet is not None:
             finished.extend(self._evict())
         return finished
 
@@ -339,15 +362,15 @@ class SessionBuilder:
         """Capture time has reached ``now``: the sessions quiet since then are finished."""
         if now > self._now:
             self._now = now
-        if self.quiet is None or not self._open:
+        if self.quiet is None or not (self._settled or self._busy):
             return []
         return self._expired()
 
     def finish(self) -> list[Session]:
         """End of input: every open session, in order of its first message."""
-        groups = sorted(self._open.values(), key=lambda g: g.order)
-        self._open.clear()
-        self._held = 0
+        groups = sorted([*self._settled.values(), *self._busy.values()], key=lambda g: g.order)
+        self._settled.clear()
+        self._busy.clear()
         return [self._emit(g) for g in groups]
 
     def sessions(self) -> list[Session]:
@@ -355,29 +378,41 @@ class SessionBuilder:
         return self.finish()
 
     def _expired(self) -> list[Session]:
-        limit = self._now - self.quiet  # type: ignore[operator]
         out: list[Session] = []
-        groups = self._open
-        while groups:
-            group = next(iter(groups.values()))
+        now = self._now
+        settled = self._settled
+        limit = now - self.settle  # type: ignore[operator]
+        while settled:
+            group = next(iter(settled.values()))
             if group.last_time >= limit:
                 break
+            del settled[group.call_id]
+            out.append(self._emit(group))
+        busy = self._busy
+        limit = now - self.quiet  # type: ignore[operator]
+        while busy:
+            group = next(iter(busy.values()))
+            if group.last_time >= limit:
+                break
+            del busy[group.call_id]
             if group.held:
                 # A call in progress: it waits for its BYE (or the end), at the back.
-                del groups[group.call_id]
-                groups[group.call_id] = group
-                group.last_time = self._now
+                busy[group.call_id] = group
+                group.last_time = now
                 continue
-            del groups[group.call_id]
             out.append(self._emit(group))
         return out
 
     def _evict(self) -> list[Session]:
         out: list[Session] = []
-        groups = self._open
-        while self._held > self.max_held and len(groups) > 1:
-            group = next(iter(groups.values()))
-            del groups[group.call_id]
+        while self._held > self.max_held and len(self) > 1:
+            settled, busy = self._settled, self._busy
+            # The least recently active of the two queues' heads goes first.
+            a = next(iter(settled.values()), None)
+            b = next(iter(busy.values()), None)
+            group = a if b is None or (a is not None and a.last_time <= b.last_time) else b
+            assert group is not None
+            del (settled if group is a else busy)[group.call_id]
             self.early += 1
             out.append(self._emit(group))
         return out
