@@ -12,7 +12,9 @@ A = Endpoint("10.0.0.2", 5060)
 B = Endpoint("10.0.0.1", 5060)
 
 
-def msg(start: str, call_id: str, cseq: str, t: float, frame: int, *, branch: str = "1") -> SipMessage:
+def msg(
+    start: str, call_id: str, cseq: str, t: float, frame: int, *, branch: str = "1"
+) -> SipMessage:
     text = (
         f"{start}\r\nVia: SIP/2.0/UDP 10.0.0.2;branch=z9hG4bK{branch}\r\n"
         f"From: <sip:a@x>;tag=1\r\nTo: <sip:b@x>\r\nCall-ID: {call_id}\r\nCSeq: {cseq}\r\n"
@@ -162,3 +164,16 @@ def test_arrival_order_for_a_merged_time_line() -> None:
     (session,) = builder.finish()
     assert [m.frame for m in session.messages] == [9, 2]
     assert session.transactions[0].final_status == 200
+
+
+def test_subscription_dialog_waits_the_quiet_span_for_its_notifies() -> None:
+    builder = SessionBuilder(32.0)
+    ms = [
+        msg("SUBSCRIBE sip:b@x SIP/2.0", "s", "1 SUBSCRIBE", 0.0, 1),
+        msg("SIP/2.0 200 OK", "s", "1 SUBSCRIBE", 0.1, 2),
+        msg("BENOTIFY sip:a@x SIP/2.0", "s", "2 BENOTIFY", 20.0, 3, branch="2"),
+    ]
+    assert feed(builder, ms) == []
+    assert builder.advance(51.9) == []
+    (session,) = builder.advance(52.1)
+    assert [m.method or m.status for m in session.messages] == ["SUBSCRIBE", 200, "BENOTIFY"]

@@ -40,6 +40,7 @@ SESSION_FIELDS = {
     "schema",
     "kind",
     "call_id",
+    "part",
     "start",
     "end",
     "duration",

@@ -238,7 +238,7 @@ def _invite_is_im(invite: SipMessage) -> bool:
 class _Group:
     """The messages of one Call-ID not yet emitted as a session."""
 
-    __slots__ = ("call_id", "messages", "last_time", "order", "held", "part", "waiting")
+    __slots__ = ("call_id", "messages", "last_time", "order", "held", "dialog", "part", "waiting")
 
     def __init__(self, call_id: str, order: int, part: int) -> None:
         self.call_id = call_id
@@ -246,6 +246,7 @@ class _Group:
         self.last_time = 0.0  # capture time of the latest message
         self.order = order  # arrival number of its first message: sessions come out by it
         self.held = False  # an answered INVITE without BYE yet: a call in progress
+        self.dialog = False  # an answered SUBSCRIBE: NOTIFYs may follow at any time
         self.part = part
         #: (CSeq number, method) of requests without a final answer yet.
         self.waiting: set[tuple[int, str]] = set()
@@ -277,7 +278,8 @@ class SessionBuilder:
     :meth:`finish`, which returns them all in order of their first message. With ``quiet``
     seconds, :meth:`add` and :meth:`advance` return the sessions that have had no message for
     that long in capture time, or only ``settle`` seconds once every request in them has its
-    final answer (an INVITE dialog that was answered waits for its BYE either way), so a
+    final answer and no subscription dialog was set up (an INVITE dialog that was answered
+    waits for its BYE either way), so a
     consumer can write them out and forget them: memory then follows what is open, not the
     length of the capture. A later message with the same Call-ID starts a new session with
     ``part`` 2, 3, ... ``max_held`` bounds the messages held open in total; past it the least
@@ -342,15 +344,18 @@ class SessionBuilder:
             status = m.status
             if status is not None and status >= 200 and cseq is not None:
                 group.waiting.discard(cseq)
-                if status < 300 and cseq[1] == "INVITE":
-                    group.held = True
+                if status < 300:
+                    if cseq[1] == "INVITE":
+                        group.held = True
+                    elif cseq[1] == "SUBSCRIBE":
+                        group.dialog = True
         else:
             if m.method == "BYE":
                 group.held = False
             if cseq is not None and cseq[1] not in _UNANSWERED:
                 group.waiting.add(cseq)
         # Now the most recently active of its queue.
-        if group.waiting or group.held:
+        if group.waiting or group.held or group.dialog:
             self._busy[call_id] = group
         else:
             self._settled[call_id] = group

@@ -83,6 +83,7 @@ def session_to_dict(s: Session, *, verbose: bool = False) -> dict[str, Any]:
         "schema": SCHEMA_VERSION,
         "kind": s.kind,
         "call_id": s.call_id,
+        "part": s.part,
         "start": s.start,
         "end": s.end,
         "duration": round(s.duration, 6),
