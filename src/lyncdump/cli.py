@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass, field
 from typing import Any
 
 import click
@@ -21,7 +22,9 @@ from .cli_common import (
     EXIT_INTERNAL,
     EXIT_OK,
     clear_progress,
+    decode_options,
     fail,
+    options_from,
     parse_filters,
     progress_printer,
     session_matches,
@@ -71,58 +74,10 @@ SUBCOMMANDS = {
     help="Show only matching sessions (repeatable): call-id=, user=, method=, kind=.",
 )
 @click.option(
-    "--keylog",
-    metavar="FILE",
-    envvar="SSLKEYLOGFILE",
-    show_envvar=True,
-    help="NSS key log (SSLKEYLOGFILE format, TLS 1.0-1.3) to decrypt TLS with.",
-)
-@click.option(
-    "--rsa-key",
-    metavar="FILE",
-    help="Server RSA private key (PEM, DER or PKCS#12) for TLS with RSA key exchange.",
-)
-@click.option(
-    "--rsa-key-password",
-    metavar="PASSWORD",
-    envvar="LYNCDUMP_RSA_KEY_PASSWORD",
-    show_envvar=True,
-    help="Password of the --rsa-key file (PKCS#12 or encrypted PEM); the environment "
-    "variable keeps it off the command line.",
-)
-@click.option(
-    "--redact",
-    is_flag=True,
-    help="Remove IM text, passwords, hashes, gssapi-data and keys from every output.",
-)
-@click.option(
-    "--ntlm-password",
-    metavar="PASSWORD",
-    envvar="LYNCDUMP_NTLM_PASSWORD",
-    show_envvar=True,
-    help="User password: check NTLMv2 proofs and SIP message signatures (never printed).",
-)
-@click.option(
-    "--stun-password",
-    "stun_passwords",
-    multiple=True,
-    metavar="PASSWORD",
-    help="Check STUN MESSAGE-INTEGRITY with this password too (repeatable; ICE passwords "
-    "in SDP are used without it).",
-)
-@click.option(
     "--merge/--no-merge",
     default=None,
     help="Show all inputs as one time line, duplicates recognised (default: on when a Lync "
     "trace log is among two or more inputs).",
-)
-@click.option(
-    "--srtp-key",
-    "srtp_keys",
-    multiple=True,
-    metavar="BASE64",
-    help="SRTP master key and salt (base64, as in a=crypto inline:) to try on every RTP flow "
-    "besides the keys of the call's SDP (repeatable; never printed).",
 )
 @click.option(
     "--streams-csv",
@@ -151,6 +106,7 @@ SUBCOMMANDS = {
     type=click.Path(dir_okay=False, writable=True),
     help="With --call: write that call's frames (signalling and media) to FILE as pcapng.",
 )
+@decode_options
 @click.version_option(
     __version__, prog_name="lyncdump", message=f"%(prog)s %(version)s, {describe_fast_path()}"
 )
@@ -160,131 +116,120 @@ def command(
     verbose: bool,
     summary: bool,
     filters: tuple[str, ...],
-    keylog: str | None,
-    rsa_key: str | None,
-    rsa_key_password: str | None,
-    redact: bool = False,
-    ntlm_password: str | None = None,
-    stun_passwords: tuple[str, ...] = (),
     merge: bool | None = None,
-    srtp_keys: tuple[str, ...] = (),
     streams_csv: str | None = None,
     show_calls: bool = False,
     call_id: str | None = None,
     write_path: str | None = None,
+    **decode: Any,
 ) -> None:
     """Decode Lync / Skype for Business traffic in CAPTURE files (pcap, pcapng, Network Monitor
     .cap, gzip-compressed or not; "-" reads standard input) and print each SIP session as a
     ladder: registrations, calls, IMs, presence, with the facts that matter."""
     parsed_filters = parse_filters(filters)
-    tls = {"keylog": keylog or None, "rsa_key": rsa_key, "rsa_key_password": rsa_key_password}
-    ms: dict[str, Any] = {"redact": redact, "ntlm_password": ntlm_password or None}
-    ms["srtp_keys"] = tuple(srtp_keys)
-    ms["streams_csv"] = streams_csv
+    options = options_from(decode)
     if write_path and not call_id:
         raise click.UsageError("-w/--write needs --call CALL-ID (the call to write)")
     if write_path and len(captures) != 1:
         raise click.UsageError("-w/--write takes exactly one capture")
-    ms["calls"] = (show_calls or bool(call_id), call_id, write_path)
     from .cli_merge import run_merged, wants_merge
 
     if wants_merge(merge, captures):
-        extra = {**tls, **ms, "stun_passwords": stun_passwords}
-        sys.exit(run_merged(captures, as_json, verbose, summary, parsed_filters, extra))
+        sys.exit(run_merged(captures, as_json, verbose, summary, parsed_filters, options))
+    view = _View(
+        as_json=as_json,
+        verbose=verbose,
+        summary=summary,
+        filters=parsed_filters,
+        calls=show_calls or bool(call_id),
+        only_call=call_id,
+        write_path=write_path,
+        streams_csv=streams_csv,
+    )
     status = EXIT_OK
     for index, path in enumerate(captures):
-        status = max(
-            status,
-            _one_capture(
-                path,
-                index,
-                len(captures),
-                as_json,
-                verbose,
-                summary,
-                parsed_filters,
-                tls,
-                ms,
-                stun_passwords=stun_passwords,
-            ),
-        )
+        if len(captures) > 1 and not as_json:
+            if index:
+                click.echo("")
+            click.echo(f"=== {path}")
+        status = max(status, _one_capture(path, view, options))
     sys.exit(status)
 
 
-def _one_capture(
-    path: str,
-    index: int,
-    count: int,
-    as_json: bool,
-    verbose: bool,
-    summary: bool,
-    filters: list[tuple[str, str]],
-    tls: dict[str, str | None],
-    ms: dict[str, Any],
-    *,
-    stun_passwords: tuple[str, ...] = (),
-) -> int:
+@dataclass(frozen=True)
+class _View:
+    """What the command line asked to see."""
+
+    as_json: bool = False
+    verbose: bool = False
+    summary: bool = False
+    filters: list[tuple[str, str]] = field(default_factory=list)
+    calls: bool = False
+    only_call: str | None = None
+    write_path: str | None = None
+    streams_csv: str | None = None
+
+
+def _one_capture(path: str, view: _View, options: dict[str, Any]) -> int:
     """Decode one input with a streaming pipeline and print the view asked for."""
     from .render import views
 
     out = click.echo
-    show_calls, only_call, write_path = ms.get("calls") or (False, None, None)
-    csv_path = ms.get("streams_csv")
     try:
         events = stream(
             path,
-            # The default ladder and the calls view name each session's sign-in follow-ups,
-            # which they learn from the messages as they pass.
-            messages=not (summary or show_calls),
+            # The ladder and NDJSON name each sign-in's follow-up subscriptions, which they
+            # learn from the messages as they pass.
+            messages=not (view.summary or view.calls),
             progress=progress_printer(os.path.basename(path)),
-            keylog=tls.get("keylog"),
-            rsa_key=tls.get("rsa_key"),
-            rsa_key_password=tls.get("rsa_key_password"),
-            redact=bool(ms.get("redact")),
-            ntlm_password=ms.get("ntlm_password"),
-            stun_passwords=stun_passwords,
-            srtp_keys=tuple(ms.get("srtp_keys") or ()),
+            **options,
         )
-        if count > 1 and not as_json:
-            out(f"=== {path}")
+        filters = view.filters
 
         def matches(session: Any) -> bool:
             return session_matches(session, filters)
 
-        if show_calls:
+        chosen: list[Any] = []
+        if view.calls:
             pipeline, chosen = views.calls_view(
-                _progress_cleared(events), out, only=only_call, as_json=as_json, summary=summary
+                _progress_cleared(events),
+                out,
+                only=view.only_call,
+                as_json=view.as_json,
+                summary=view.summary,
             )
-        elif as_json:
+        elif view.as_json:
             pipeline = views.ndjson_view(
-                _progress_cleared(events), out, verbose=verbose, matches=matches, summary=summary
+                _progress_cleared(events),
+                out,
+                verbose=view.verbose,
+                matches=matches,
+                summary=view.summary,
             )
-        elif summary:
+        elif view.summary:
             pipeline = views.summary_view(_progress_cleared(events), out)
         else:
             pipeline = views.ladder_view(
-                _progress_cleared(events), out, verbose=verbose, matches=matches
+                _progress_cleared(events), out, verbose=view.verbose, matches=matches
             )
     except LyncdumpError as exc:
         fail(str(exc))
         return EXIT_INPUT
-    if index < count - 1 and not as_json:
-        out("")
     status = EXIT_OK
-    if show_calls:
-        if only_call is not None and not chosen:
-            fail(f"no call with Call-ID {only_call!r} in {path}")
+    if view.calls:
+        if view.only_call is not None and not chosen:
+            fail(f"no call with Call-ID {view.only_call!r} in {path}")
             return EXIT_INPUT
-        if write_path and chosen:
-            status = _write_call(path, write_path, chosen[0])
-    if csv_path:
+        if view.write_path and chosen:
+            status = _write_call(path, view.write_path, chosen[0])
+    if view.streams_csv:
         from .render import streams as render_streams
 
         try:
-            with open(csv_path, "w", newline="", encoding="utf-8") as handle:
+            with open(view.streams_csv, "w", newline="", encoding="utf-8") as handle:
                 render_streams.write_csv(handle, pipeline.streams())
         except OSError as exc:
-            fail(f"cannot write {csv_path}: {exc.strerror}")
+            fail(f"cannot write {view.streams_csv}: {exc.strerror}")
             return EXIT_INPUT
     if pipeline.error is not None:
         fail(str(pipeline.error))

@@ -8,10 +8,98 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 import click
 
 from .analysis.sessions import KINDS, Session
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: The options every decoding command takes (the main command, live, report, export, check):
+#: key material and what to do with secrets. Their values reach :class:`lyncdump.Options`
+#: through :func:`options_from`.
+_DECODE_OPTIONS = [
+    click.option(
+        "--keylog",
+        metavar="FILE",
+        envvar="SSLKEYLOGFILE",
+        show_envvar=True,
+        help="NSS key log (SSLKEYLOGFILE format, TLS 1.0-1.3) to decrypt TLS with.",
+    ),
+    click.option(
+        "--rsa-key",
+        metavar="FILE",
+        help="Server RSA private key (PEM, DER or PKCS#12) for TLS with RSA key exchange.",
+    ),
+    click.option(
+        "--rsa-key-password",
+        metavar="PASSWORD",
+        envvar="LYNCDUMP_RSA_KEY_PASSWORD",
+        show_envvar=True,
+        help="Password of the --rsa-key file (PKCS#12 or encrypted PEM); the environment "
+        "variable keeps it off the command line.",
+    ),
+    click.option(
+        "--srtp-key",
+        "srtp_keys",
+        multiple=True,
+        metavar="BASE64",
+        help="SRTP master key and salt (base64, as in a=crypto inline:) to try on every RTP "
+        "flow besides the keys of the call's SDP (repeatable; never printed).",
+    ),
+    click.option(
+        "--redact",
+        is_flag=True,
+        help="Remove IM text, passwords, hashes, gssapi-data and keys from every output.",
+    ),
+    click.option(
+        "--ntlm-password",
+        metavar="PASSWORD",
+        envvar="LYNCDUMP_NTLM_PASSWORD",
+        show_envvar=True,
+        help="User password: check NTLMv2 proofs and SIP message signatures (never printed).",
+    ),
+    click.option(
+        "--stun-password",
+        "stun_passwords",
+        multiple=True,
+        metavar="PASSWORD",
+        help="Check STUN MESSAGE-INTEGRITY with this password too (repeatable; ICE passwords "
+        "in SDP are used without it).",
+    ),
+]
+
+#: The parameter names :func:`decode_options` adds, as :class:`lyncdump.Options` calls them.
+DECODE_FIELDS = (
+    "keylog",
+    "rsa_key",
+    "rsa_key_password",
+    "srtp_keys",
+    "redact",
+    "ntlm_password",
+    "stun_passwords",
+)
+
+
+def decode_options(function: F) -> F:
+    """Add the decoding options (keys, secrets) to a click command."""
+    for option in reversed(_DECODE_OPTIONS):
+        function = option(function)
+    return function
+
+
+def options_from(params: dict[str, Any]) -> dict[str, Any]:
+    """The :class:`lyncdump.Options` fields among a command's parameters (decode_options),
+    empty values left at their defaults."""
+    out: dict[str, Any] = {}
+    for name in DECODE_FIELDS:
+        value = params.get(name)
+        if value in (None, "", ()):
+            continue
+        out[name] = tuple(value) if isinstance(value, (list, tuple)) else value
+    return out
+
 
 EXIT_OK = 0
 #: ``check``: a rule matched (the inputs were read, and something is wrong in them).
@@ -86,13 +174,16 @@ def fail(message: str) -> None:
 
 
 __all__ = [
+    "DECODE_FIELDS",
     "EXIT_FOUND",
     "EXIT_INPUT",
     "EXIT_INTERNAL",
     "EXIT_OK",
     "FILTER_KEYS",
     "clear_progress",
+    "decode_options",
     "fail",
+    "options_from",
     "parse_filters",
     "progress_printer",
     "session_matches",
