@@ -29,6 +29,7 @@ from ..media.turn_tcp import detect as turn_tcp_framing
 from ..model import DefectLog, Endpoint
 from ..sip.framing import FramedMessage, SipStreamFramer
 from ..sip.message import SipMessage, looks_like_sip, parse_message
+from ..sip.websocket import WebSocketDecoder, deflate_parameters, looks_like_upgrade
 from ..sipcomp.stream import DecodedPacket, NegotiationTracker, SipcompStreamDecoder
 
 if TYPE_CHECKING:
@@ -47,9 +48,7 @@ SIPCOMP = 2  # MS-SIPCOMP packets, decompressed into the SIP framer
 TLS = 3  # TLS records: the connection's TlsSession decrypts, the inner connection decodes
 MEDIA = 4  # STUN/TURN/ICE-TCP/RFC 4571 framing: the media pipeline decodes
 OTHER = 5  # none of the above: bytes are ignored
-
-#: The protocol names ``ConnectionSummary.protocol`` shows for each mode.
-PROTOCOL_NAMES = {SIP: "sip", SIPCOMP: "sip", TLS: "tls", MEDIA: "stun-turn"}
+WEBSOCKET = 6  # an HTTP Upgrade, then WebSocket frames, one SIP message each (RFC 7118)
 
 
 @dataclass(slots=True)
@@ -92,12 +91,13 @@ class RunContext(Protocol):
 class Direction:
     """One direction of a connection: its mode and the decoders of that mode."""
 
-    __slots__ = ("mode", "framer", "sipcomp", "sniffed")
+    __slots__ = ("mode", "framer", "sipcomp", "ws", "sniffed")
 
     def __init__(self) -> None:
         self.mode = SNIFF
         self.framer: SipStreamFramer | None = None
         self.sipcomp: SipcompStreamDecoder | None = None
+        self.ws: WebSocketDecoder | None = None
         self.sniffed = 0  # bytes looked at while sniffing
 
 
@@ -162,6 +162,10 @@ class TcpConnectionPipeline:
             self._drain_sipcomp(direction)
         elif mode == TLS:
             self._tls_bytes(direction, data, frame, ts)
+        elif mode == WEBSOCKET:
+            assert d.ws is not None
+            d.ws.receive_data(data, frame, ts)
+            self._drain_websocket(direction)
         elif mode == MEDIA:
             media = self.ctx.media
             if media is not None:
@@ -183,6 +187,9 @@ class TcpConnectionPipeline:
         elif d.mode == TLS and self.tls is not None:
             self.tls.receive_gap(direction, missing, frame, ts)
             self._tls_bytes(direction, b"", frame, ts)
+        elif d.mode == WEBSOCKET and d.ws is not None:
+            d.ws.receive_gap(missing, frame, ts)
+            self._drain_websocket(direction)
 
     def closed(self, direction: int) -> bool:
         """One direction ended; True once both have (the caller may then :meth:`finish`)."""
@@ -201,6 +208,9 @@ class TcpConnectionPipeline:
             if d.framer is not None and d.mode in (SIP, SIPCOMP):
                 d.framer.close()
                 self._drain_framer(direction)
+            elif d.ws is not None and d.mode == WEBSOCKET:
+                d.ws.close()
+                self._drain_websocket(direction)
 
     # -- deciding what a direction speaks ---------------------------------------------------
     def _sniff(self, direction: int, data: bytes, frame: int, ts: float) -> bool:
@@ -221,6 +231,13 @@ class TcpConnectionPipeline:
             # the TLS test below, so it is never taken for real TLS.
             d.mode = MEDIA
             summary.protocol = "stun-turn"
+        elif looks_like_upgrade(data):
+            # SIP over WebSocket (RFC 7118), or plain HTTP: the handshake tells (sip/websocket).
+            d.mode = WEBSOCKET
+            d.ws = WebSocketDecoder(
+                client=data.startswith(b"GET "), max_message=self.ctx.max_sip_message
+            )
+            summary.protocol = "websocket"
         elif data[:1] in (b"\x16", b"\x17", b"\x15", b"\x14") and data[1:2] == b"\x03":
             # TLS records: decrypted by one session per connection (tls/decrypt.py), whose
             # plaintext takes the clear path on an inner connection of its own.
@@ -282,6 +299,49 @@ class TcpConnectionPipeline:
         if summary.protocol != "tls":  # what the plaintext speaks, as the inner sniff saw it
             session.summary.application = summary.protocol
             summary.protocol = "tls"
+
+    # -- WebSocket ----------------------------------------------------------------------------
+    def _drain_websocket(self, direction: int) -> None:
+        """Each complete WebSocket message is one SIP message (RFC 7118 §5)."""
+        d = self.dirs[direction]
+        ws = d.ws
+        if ws is None:
+            return
+        if ws.handshake is not None and not ws.client and ws.handshake.status == 101:
+            # The server's answer says which extension both directions use.
+            params = deflate_parameters(ws.handshake.header("sec-websocket-extensions"))
+            if not ws.deflate_agreed:
+                ws.deflate_agreed = True
+                for other in self.dirs:
+                    if other.ws is not None:
+                        other.ws.use_deflate(params)
+        while True:
+            message = ws.next_message()
+            if message is None:
+                break
+            try:
+                msg = parse_message(message.payload, datagram=True)
+            except MalformedError as exc:
+                self.ctx.defects.add(message.frame, exc.layer, exc.offset, exc.reason)
+                continue
+            msg.frame = message.frame
+            msg.first_frame = message.first_frame
+            msg.time = message.ts
+            msg.src, msg.dst = self.ends[direction]
+            msg.transport = "WSS" if self.encrypted else "WS"
+            msg.stream_id = self.conn.id
+            self.summary.sip_messages += 1
+            self.ctx.deliver(msg)
+        if ws.defects:
+            add = self.ctx.defects.add
+            for defect in ws.defects:
+                add(defect.frame, defect.layer, defect.offset, defect.reason)
+            ws.defects.clear()
+        if not ws.websocket:
+            d.mode = OTHER  # plain HTTP (or not a handshake at all)
+            d.ws = None
+            if self.summary.protocol == "websocket":
+                self.summary.protocol = "http"
 
     # -- SIP and MS-SIPCOMP -------------------------------------------------------------------
     def _drain_framer(self, direction: int) -> None:
@@ -425,7 +485,6 @@ class TcpConnectionPipeline:
 
 
 __all__ = [
-    "PROTOCOL_NAMES",
     "SNIFF_LIMIT",
     "ConnectionSummary",
     "Direction",
