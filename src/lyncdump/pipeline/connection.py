@@ -30,7 +30,12 @@ from ..model import DefectLog, Endpoint
 from ..sip.framing import FramedMessage, SipStreamFramer
 from ..sip.message import SipMessage, looks_like_sip, parse_message
 from ..sip.websocket import WebSocketDecoder, deflate_parameters, looks_like_upgrade
-from ..sipcomp.stream import DecodedPacket, NegotiationTracker, SipcompStreamDecoder
+from ..sipcomp.stream import (
+    DecodedPacket,
+    NegotiationTracker,
+    SipcompStreamDecoder,
+    looks_compressed,
+)
 
 if TYPE_CHECKING:
     from ..media.pipeline import MediaPipeline
@@ -61,6 +66,8 @@ class ConnectionSummary:
     protocol: str = "unknown"
     sip_messages: int = 0
     compressed: bool = False
+    #: Compression was assumed from the NEGOTIATE offer: its 200 OK came too late or never.
+    compression_assumed: bool = False
     compression_layout: str | None = None
     wire_bytes: int = 0
     plain_bytes: int = 0
@@ -154,6 +161,9 @@ class TcpConnectionPipeline:
         if mode == SIP:
             framer = d.framer
             assert framer is not None
+            if self.negotiation.offered and not framer.buffered and looks_compressed(data):
+                self._assume_compression(direction, data, frame, ts)
+                return
             framer.receive_data(data, frame, ts)
             self._drain_framer(direction)
         elif mode == SIPCOMP:
@@ -383,6 +393,27 @@ class TcpConnectionPipeline:
         )
         for switching in switches:
             self._start_compression(switching, msg.frame or 0, msg.time or 0.0)
+
+    def _assume_compression(self, direction: int, data: bytes, frame: int, ts: float) -> None:
+        """Compressed bytes right after a NEGOTIATE offering LZ77-8K, before its 200 OK was
+        seen (lost at the capture point, or later in capture order than these bytes, as TLS
+        records and capture timing can make it): decode them as MS-SIPCOMP from an empty
+        history, and say so."""
+        who = "client" if direction == 0 else "server"
+        self.ctx.defects.add(
+            frame,
+            "sipcomp",
+            None,
+            f"the {who}'s bytes are compressed before the 200 OK to NEGOTIATE was seen: "
+            "LZ77-8K assumed from the NEGOTIATE offer",
+        )
+        self.summary.compression_assumed = True
+        self.negotiation.assume(direction)
+        self._start_compression(direction, frame, ts)
+        d = self.dirs[direction]
+        assert d.sipcomp is not None
+        d.sipcomp.receive_data(data, frame, ts)
+        self._drain_sipcomp(direction)
 
     def _start_compression(self, direction: int, frame: int, ts: float) -> None:
         """From the next byte on, this direction carries MS-SIPCOMP packets, not plain SIP.

@@ -127,6 +127,7 @@ def capture_to_dict(capture: Any, sessions: list[Session] | None = None) -> dict
                 "sip_messages": c.sip_messages,
                 "compressed": c.compressed,
                 "compression_layout": c.compression_layout,
+                "compression_assumed": c.compression_assumed,
                 "wire_bytes": c.wire_bytes,
                 "plain_bytes": c.plain_bytes,
                 "compression_ratio": (

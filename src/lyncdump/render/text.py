@@ -143,6 +143,8 @@ def summary_lines(capture: Any, sessions: list[Session] | None = None) -> Iterat
                 )
                 if c.compression_layout:
                     line += f", layout {c.compression_layout}"
+                if getattr(c, "compression_assumed", False):
+                    line += " (assumed: no 200 OK to NEGOTIATE seen first)"
             yield line
     events = getattr(capture, "log_events", None)  # diagnostic records of a Lync trace log
     if events:

@@ -791,6 +791,15 @@ class NegotiationTracker:
         self._pending: dict[tuple[str, str], int] = {}  # (Call-ID, CSeq number) -> requester
         self.compressed = [False, False]
 
+    @property
+    def offered(self) -> bool:
+        """A NEGOTIATE offering LZ77-8K is waiting for its final answer."""
+        return bool(self._pending)
+
+    def assume(self, direction: int) -> None:
+        """The direction was seen compressed before the answer (a lost or late 200 OK)."""
+        self.compressed[direction] = True
+
     def on_message(
         self,
         direction: int,
