@@ -68,6 +68,9 @@ class Options:
     #: SRTP master keys (base64 of key || salt, as in ``a=crypto inline:``) tried on every
     #: RTP/RTCP flow besides the keys of the call's SDP.
     srtp_keys: tuple[str, ...] = ()
+    #: The machine that wrote a Lync server log (``host`` or ``host:port``), shown as the local
+    #: side of its messages (``--log-host``; docs/tracelog.md).
+    log_host: str | None = None
 
 
 @dataclass(slots=True)
@@ -160,10 +163,16 @@ class Capture:
         else:
             self.name = str(getattr(source, "name", "<stream>"))
         # A reader object (live capture) is used as given; a trace log is told by its content.
-        self._reader = source if isinstance(source, CaptureReader) else open_input(source)
+        self._reader = (
+            source
+            if isinstance(source, CaptureReader)
+            else open_input(source, log_host=self.options.log_host)
+        )
         self.format: str = self._reader.format
         #: Diagnostic and component records of a Lync trace log (empty for captures).
         self.log_events: list[LogEvent] = []
+        #: A server log's machine as its messages' local side, and what named it (else None).
+        self.log_host: tuple[Endpoint | None, str] | None = None
         self.defects = DefectLog(self.options.max_defects)
         self.stats = Stats()
         self.connections: list[ConnectionSummary] = []
@@ -396,6 +405,8 @@ class Capture:
         except CaptureError as exc:
             self.error = exc
         self.defects.extend(reader.defects)
+        if reader.format == "lync-server-log":
+            self.log_host = (reader.host, reader.host_from)
         times = [m.time for m in self._messages if m.time is not None]
         stats.frames = reader.parser.records
         stats.bytes = reader.bytes_read
