@@ -16,8 +16,10 @@ from typing import Any
 import click
 
 from . import __version__  # noqa: I001
+from .analysis.diagnostics import diagnostics_of
 from .analysis.sessions import KINDS, Session
 from .api import Capture, Options
+from .capture.tracelog import log_host_for
 from .errors import LyncdumpError
 from .fastpath import describe as describe_fast_path
 from .render import json as render_json
@@ -170,6 +172,15 @@ def _clear_progress() -> None:
     "trace log is among two or more inputs).",
 )
 @click.option(
+    "--log-host",
+    "log_hosts",
+    multiple=True,
+    metavar="[LOG=]HOST",
+    help="Name of the machine that wrote a Lync server log, shown as its messages' local side "
+    "(default: the log's [machine\\instance] prefix, else the Via of its own messages); "
+    "LOG=HOST for one of several logs (repeatable).",
+)
+@click.option(
     "--srtp-key",
     "srtp_keys",
     multiple=True,
@@ -220,6 +231,7 @@ def command(
     ntlm_password: str | None = None,
     stun_passwords: tuple[str, ...] = (),
     merge: bool | None = None,
+    log_hosts: tuple[str, ...] = (),
     srtp_keys: tuple[str, ...] = (),
     streams_csv: str | None = None,
     show_calls: bool = False,
@@ -234,13 +246,15 @@ def command(
     ms: dict[str, Any] = {"redact": redact, "ntlm_password": ntlm_password or None}
     ms["srtp_keys"] = tuple(srtp_keys)
     ms["streams_csv"] = streams_csv
+    ms["log_hosts"] = log_hosts
     if write_path and not call_id:
         raise click.UsageError("-w/--write needs --call CALL-ID (the call to write)")
     if write_path and len(captures) != 1:
         raise click.UsageError("-w/--write takes exactly one capture")
     ms["calls"] = (show_calls or bool(call_id), call_id, write_path)
-    from .cli_merge import run_merged, wants_merge  # here: cli_merge imports this module
+    from .cli_merge import check_log_hosts, run_merged, wants_merge  # cli_merge imports cli
 
+    check_log_hosts(log_hosts, captures)
     if wants_merge(merge, captures):
         extra = {**tls, **ms, "stun_passwords": stun_passwords}
         sys.exit(run_merged(captures, as_json, verbose, summary, parsed_filters, extra))
@@ -291,6 +305,7 @@ def _one_capture(
                 ntlm_password=(ms or {}).get("ntlm_password"),
                 stun_passwords=stun_passwords,
                 srtp_keys=tuple((ms or {}).get("srtp_keys") or ()),
+                log_host=log_host_for(path, (ms or {}).get("log_hosts") or ()),
             ),
         )
         sessions = capture.sessions()
@@ -302,6 +317,7 @@ def _one_capture(
     _clear_progress()
     shown = [s for s in sessions if session_matches(s, filters)]
     from .render import calls as render_calls
+    from .render import diagnostics as render_diag
 
     show_calls, only_call, write_path = (ms or {}).get("calls") or (False, None, None)
     # Joining calls to media, and the Microsoft decoders (Kerberos, NTLM, XML), are paid for
@@ -313,10 +329,15 @@ def _one_capture(
         return render_calls.run_calls_view(
             capture, calls, only_call, write_path, as_json=as_json, summary=summary
         )
+    diags = diagnostics_of(capture, sessions)  # server-log diagnostics (docs/tracelog.md)
     if as_json:
         records = [
             render_ms.session_extra_fields(
-                render_json.session_to_dict(s, verbose=verbose), s, sessions
+                render_json.session_to_dict(
+                    s, verbose=verbose, diagnostics=diags.of(s), hosts=diags.hosts
+                ),
+                s,
+                sessions,
             )
             for s in ([] if summary else shown)
         ]
@@ -324,6 +345,7 @@ def _one_capture(
             records.extend(render_stun.stun_records(capture))
             records.extend(render_streams.stream_to_dict(st) for st in streams)
             records.extend(render_calls.call_records(calls, shown))
+            records.extend(render_diag.records(diags, shown, filters))
         records.append(render_json.capture_to_dict(capture, sessions))
         for line in render_json.ndjson_lines(records):
             out(line)
@@ -340,10 +362,15 @@ def _one_capture(
             for line in render_tls.section_lines(capture):
                 out(line)
         else:
+            alone = render_diag.TimelineText(diags, filters, verbose=verbose)
             for i, session in enumerate(shown):
                 if i:
                     out("")
-                for line in render_text.session_lines(session, verbose=verbose):
+                for line in alone.before(session):  # diagnostics of no session, by time
+                    out(line)
+                for line in render_text.session_lines(
+                    session, verbose=verbose, diagnostics=diags.of(session), hosts=diags.hosts
+                ):
                     out(line)
                 for line in render_ms.session_extra_lines(session, sessions):
                     out(line)
@@ -351,6 +378,8 @@ def _one_capture(
                     out(line)
             if shown:
                 out("")
+            for line in alone.rest():
+                out(line)
             unsignalled = list(render_streams.unsignalled_lines(streams))
             for line in unsignalled:
                 out(line)
