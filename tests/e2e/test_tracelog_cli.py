@@ -625,3 +625,42 @@ def test_merged_cli_text_and_json() -> None:
     ]
     code, out, err = run("--summary", *map(str, FED_ALL))
     assert "  diagnostics 5 (error 2, warning 3; 3 in sessions, 2 alone)" in out
+
+
+def test_published_record_shapes_as_a_new_user_reads_them(tmp_path: Path) -> None:
+    """Issue 20's first try: one SIPStack protocol record and three diagnostic records in the
+    shapes Microsoft and Cisco publish (our own names and values). Every diagnostic is shown,
+    with its code read wherever it was written, and the session is not drawn from '?'."""
+    from ..capture.test_tracelog_records import OCS_EDGE, SFB_EDGE
+
+    log = tmp_path / "edge.log"
+    log.write_bytes((OCS_EDGE + SFB_EDGE).replace("\n", "\r\n").encode("utf-16"))
+    code, out, err = run(str(log))
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("OPTIONS  2f9c0d8e7b6a45c3a1e0f9d8c7b6a5e4  sip:fe.contoso.com → ")
+    assert lines[1].startswith("  #1   +0.000000  fe.contoso.com:61182 → (log host)  TLS  OPTIONS")
+    assert lines[1].endswith("· hop internal edge → external edge")
+    assert lines[2].startswith(
+        "  #2   +0.021000  !  warning (log host)  0xC3E93C5E SIPPROXY_E_ROUTING"
+    )
+    assert lines[2].endswith("· about #1 OPTIONS")
+    blocks = [line for line in lines if line.startswith("DIAGNOSTIC")]
+    assert [b.split("  ")[1:3] for b in blocks] == [
+        ["error", "0xC3E93D67 SIPPROXY_E_ROUTING_MSG_CERT_MISMATCH"],
+        ["warning", "0xC3E93D6F SIPPROXY_E_EPROUTING_MSG_ALLOWED_DOMAIN_NO_SRV_MATCH"],
+    ]
+    code, out, err = run("--summary", str(log))
+    assert "  diagnostics 3 (error 1, warning 2; 1 in sessions, 2 alone)" in out
+    assert "  log host not named (no [machine\\instance] prefix, no Via): use --log-host" in out
+    code, out, err = run("--json", "--log-host", "edge.contoso.com", str(log))
+    recs = records(out)
+    assert [
+        (r["result_code"], r["result_name"], r["host"]) for r in recs if r["record"] == "diagnostic"
+    ] == [
+        ("0xC3E93C5E", "SIPPROXY_E_ROUTING", "edge.contoso.com"),
+        ("0xC3E93D67", "SIPPROXY_E_ROUTING_MSG_CERT_MISMATCH", "edge.contoso.com"),
+        ("0xC3E93D6F", "SIPPROXY_E_EPROUTING_MSG_ALLOWED_DOMAIN_NO_SRV_MATCH", "edge.contoso.com"),
+    ]
+    assert recs[0]["messages"][0]["dst"] == "edge.contoso.com"
+    assert all(e["result_code"] for e in recs[-1]["log_events"])
