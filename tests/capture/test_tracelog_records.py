@@ -475,3 +475,17 @@ def test_log_endpoint_compares_and_pickles() -> None:
     assert a != LogEndpoint("edge01", 0, HOST_FROM_PREFIX) and a.with_hop(None) != a
     assert a != lyncdump.Endpoint("edge01", 0) and hash(a) == hash(a.with_hop(a.hop))
     assert str(LogEndpoint("edge01", 5061)) == "edge01:5061"
+
+
+def test_field_names_in_any_case() -> None:
+    (event,) = _events(
+        "$$begin_record\nSEVERITY: Error\nTEXT: upper Result-Code: 0x80090325 SEC_E_UNTRUSTED_ROOT\n"
+        'sip-call-id: c9\nDATA: a="b"\n$$end_record\n'
+    )
+    assert (event.severity, event.text, event.result_code, event.call_id, event.data) == (
+        "error",
+        "upper",
+        "0x80090325",
+        "c9",
+        {"a": "b"},
+    )

@@ -937,8 +937,9 @@ class ServerLogParser:
     def _event(self, rec: _Record, fields: dict[str, str]) -> LogEvent:
         h = rec.header
         fields = {k: _cut(v) for k, v in fields.items()}
+        named = {k.lower(): v for k, v in fields.items()}  # records vary in name case
         headline, result = split_result_from_headline(h.headline) if h.headline else ("", None)
-        text = fields.get("Text")
+        text = named.get("text")
         if text is not None:
             text, in_text = split_result_from_text(text)
             result = in_text or result
@@ -946,10 +947,10 @@ class ServerLogParser:
             text = " ".join(line.strip() for line in rec.lines if ":" not in line)[:1000]
         if not text:
             text = headline
-        own = fields.get("Result-Code")
+        own = named.get("result-code")
         if own:
             result = parse_result(own, "field") or result
-        data = parse_data(fields["Data"]) if fields.get("Data") else {}
+        data = parse_data(named["data"]) if named.get("data") else {}
         return LogEvent(
             rec.number,
             h.line,
@@ -1201,6 +1202,7 @@ class TraceLogReader(CaptureReader):
         self._head = head
         self._given: LogEndpoint | None = None
         self._held: list[LogItem] = []
+        self._held_messages = 0
         self._held_chars = 0
         self._gave_up = False
 
@@ -1288,7 +1290,7 @@ class TraceLogReader(CaptureReader):
                         item.local = self.host.with_hop(item.hop)
                     else:
                         self._hold(item)
-                        if len(self._held) > HOST_LOOKAHEAD or (
+                        if self._held_messages > HOST_LOOKAHEAD or (
                             self._held_chars > HOST_LOOKAHEAD_CHARS
                         ):
                             self._gave_up = True
@@ -1302,11 +1304,12 @@ class TraceLogReader(CaptureReader):
     def _hold(self, item: LogItem) -> None:
         self._held.append(item)
         if isinstance(item, LogMessage):
+            self._held_messages += 1
             self._held_chars += len(item.text)
 
     def _release(self, host: LogEndpoint | None) -> Iterator[LogItem]:
         """The items held back, their messages' local side named ``host`` (or a placeholder)."""
-        held, self._held, self._held_chars = self._held, [], 0
+        held, self._held, self._held_chars, self._held_messages = self._held, [], 0, 0
         for item in held:
             if isinstance(item, LogMessage) and item.local is None and host is not None:
                 item.local = host.with_hop(item.hop)
