@@ -17,7 +17,7 @@ from .analysis.sessions import Session
 from .capture.source import CaptureReader
 from .capture.tracelog import LogEvent, open_input
 from .errors import CaptureError
-from .model import DefectLog
+from .model import DefectLog, Endpoint
 from .options import Options
 from .pipeline import (
     ConnectionSummary,
@@ -32,6 +32,7 @@ from .sip.message import SipMessage
 
 if TYPE_CHECKING:  # imported where used: a run pays only for the layers its capture needs
     from .analysis.calls import Call
+    from .analysis.diagnostics import DiagnosticIndex
     from .analysis.ice import Allocation, IceSession
     from .analysis.im import Conversation
     from .analysis.registration import Registration
@@ -63,7 +64,11 @@ class Capture:
         else:
             self.name = str(getattr(source, "name", "<stream>"))
         # A reader object (live capture) is used as given; a trace log is told by its content.
-        self._reader = source if isinstance(source, CaptureReader) else open_input(source)
+        self._reader = (
+            source
+            if isinstance(source, CaptureReader)
+            else open_input(source, log_host=self.options.log_host)
+        )
         self.format: str = self._reader.format
         try:
             self.tls_keys: TlsKeys = load_tls_keys(
@@ -104,6 +109,11 @@ class Capture:
     def log_events(self) -> list[LogEvent]:
         """Diagnostic and component records of a Lync trace log (empty for captures)."""
         return self._pipeline.log_events
+
+    @property
+    def log_host(self) -> tuple[Endpoint | None, str] | None:
+        """A server log's machine, shown as its messages' local side, and what named it."""
+        return self._pipeline.log_host
 
     @property
     def media(self) -> MediaPipeline | None:
@@ -181,6 +191,11 @@ class Capture:
         self.run()
         return self._pipeline.ice_sessions()
 
+    def diagnostics(self) -> DiagnosticIndex:
+        """A server log's diagnostic records joined to their sessions (docs/tracelog.md)."""
+        self.run()
+        return self._pipeline.diagnostics()
+
     def close(self) -> None:
         """Close the input (decoding closes it too, when it reaches the end)."""
         self._reader.close()
@@ -221,7 +236,9 @@ def stream(
     the fields of :class:`Options`; a bad input or key file raises before the first event.
     """
     opts = Options(**options)  # type: ignore[arg-type]
-    reader = source if isinstance(source, CaptureReader) else open_input(source)
+    reader = (
+        source if isinstance(source, CaptureReader) else open_input(source, log_host=opts.log_host)
+    )
     try:
         keys = load_tls_keys(opts, getattr(reader, "secrets", None))
     except BaseException:

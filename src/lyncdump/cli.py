@@ -17,6 +17,7 @@ import click
 from . import __version__  # noqa: I001
 from .analysis.sessions import KINDS
 from .api import stream
+from .capture.tracelog import log_host_for
 from .cli_common import (
     EXIT_INPUT,
     EXIT_INTERNAL,
@@ -80,6 +81,15 @@ SUBCOMMANDS = {
     "trace log is among two or more inputs).",
 )
 @click.option(
+    "--log-host",
+    "log_hosts",
+    multiple=True,
+    metavar="[LOG=]HOST",
+    help="Name of the machine that wrote a Lync server log, shown as its messages' local side "
+    "(default: the log's [machine\\instance] prefix, else the Via of its own messages); "
+    "LOG=HOST for one of several logs (repeatable).",
+)
+@click.option(
     "--streams-csv",
     metavar="FILE",
     type=click.Path(dir_okay=False, writable=True),
@@ -117,6 +127,7 @@ def command(
     summary: bool,
     filters: tuple[str, ...],
     merge: bool | None = None,
+    log_hosts: tuple[str, ...] = (),
     streams_csv: str | None = None,
     show_calls: bool = False,
     call_id: str | None = None,
@@ -132,10 +143,12 @@ def command(
         raise click.UsageError("-w/--write needs --call CALL-ID (the call to write)")
     if write_path and len(captures) != 1:
         raise click.UsageError("-w/--write takes exactly one capture")
-    from .cli_merge import run_merged, wants_merge
+    from .cli_merge import check_log_hosts, run_merged, wants_merge
 
+    check_log_hosts(log_hosts, captures)
     if wants_merge(merge, captures):
-        sys.exit(run_merged(captures, as_json, verbose, summary, parsed_filters, options))
+        extra = {**options, "log_hosts": log_hosts}
+        sys.exit(run_merged(captures, as_json, verbose, summary, parsed_filters, extra))
     view = _View(
         as_json=as_json,
         verbose=verbose,
@@ -152,7 +165,8 @@ def command(
             if index:
                 click.echo("")
             click.echo(f"=== {path}")
-        status = max(status, _one_capture(path, view, options))
+        log_host = log_host_for(path, log_hosts)
+        status = max(status, _one_capture(path, view, {**options, "log_host": log_host}))
     sys.exit(status)
 
 
@@ -205,12 +219,17 @@ def _one_capture(path: str, view: _View, options: dict[str, Any]) -> int:
                 verbose=view.verbose,
                 matches=matches,
                 summary=view.summary,
+                filters=filters,
             )
         elif view.summary:
             pipeline = views.summary_view(_progress_cleared(events), out)
         else:
             pipeline = views.ladder_view(
-                _progress_cleared(events), out, verbose=view.verbose, matches=matches
+                _progress_cleared(events),
+                out,
+                verbose=view.verbose,
+                matches=matches,
+                filters=filters,
             )
     except LyncdumpError as exc:
         fail(str(exc))

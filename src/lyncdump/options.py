@@ -31,6 +31,9 @@ class Options:
     #: SRTP master keys (base64 of key || salt, as in ``a=crypto inline:``) tried on every
     #: RTP/RTCP flow besides the keys of the call's SDP.
     srtp_keys: tuple[str, ...] = ()
+    #: The machine that wrote a Lync server log (``host`` or ``host:port``), shown as the local
+    #: side of its messages (``--log-host``; docs/tracelog.md).
+    log_host: str | None = None
     #: Streaming runs (``lyncdump.stream``, the CLI's NDJSON and summary): a session with no
     #: message for this many seconds of capture time is finished and emitted (an answered
     #: call waits for its BYE). 32 s is 64 x T1, the longest a SIP transaction lives.

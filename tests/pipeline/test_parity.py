@@ -20,6 +20,7 @@ import lyncdump
 from lyncdump.cli import command
 from lyncdump.render import json as render_json
 from lyncdump.render import msview
+from lyncdump.render.diagnostics import diagnostic_to_dict
 
 from ..conftest import CAPTURES, corpus_dir
 
@@ -36,7 +37,9 @@ def _whole_capture_sessions(path: Path) -> dict[str, dict[str, Any]]:
     cap = lyncdump.open(path)
     sessions = cap.sessions()
     return {
-        s.call_id: msview.session_extra_fields(render_json.session_to_dict(s), s, sessions)
+        s.call_id: msview.session_extra_fields(
+            render_json.session_to_dict(s, diagnostics=s.diagnostics), s, sessions
+        )
         for s in sessions
     }
 
@@ -74,6 +77,13 @@ def _other_records(path: Path) -> list[dict[str, Any]]:
     return records
 
 
+def _record_key(record: dict[str, Any]) -> tuple[int, int]:
+    """Diagnostic records by record number first; the others keep their order."""
+    if record["record"] == "diagnostic":
+        return (0, record["record_number"])
+    return (1, 0)
+
+
 def _check(path: Path) -> None:
     whole = _whole_capture_sessions(path)
     streamed, others = _streamed(path)
@@ -86,6 +96,11 @@ def _check(path: Path) -> None:
             assert [m for p in parts for m in p["messages"]] == record["messages"], call_id
     expected = _other_records(path)
     # Defects are the same, found in another order (message defects as sessions finish).
+    # Diagnostic records follow their session as it finishes, the rest before the STUN records.
+    expected.extend(diagnostic_to_dict(d) for d in lyncdump.open(path).diagnostics().all)
+    key = _record_key
+    expected.sort(key=key)
+    others.sort(key=key)
     for record in (*expected, *others):
         if record["record"] == "capture":
             record["defects"].sort(key=lambda d: (d["frame"] or 0, d["layer"], d["reason"]))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..sip.message import SipMessage
 
@@ -91,6 +92,9 @@ class Session:
     #: 1 for a Call-ID's first session; 2, 3, ... when a streaming run emitted the earlier
     #: part after it went quiet and the Call-ID came back (see SessionBuilder).
     part: int = 1
+    #: A server log's diagnostic records joined to this session (analysis/diagnostics.py);
+    #: None for inputs that hold none (captures, client logs).
+    diagnostics: list[Any] | None = None
 
     @property
     def start(self) -> float | None:

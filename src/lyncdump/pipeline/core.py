@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from ..analysis.sessions import Session, SessionBuilder
 from ..capture.netmon import NETMON_LINKTYPE_BASE
 from ..capture.source import CaptureReader
-from ..capture.tracelog import LogEvent, TraceLogReader, to_sip_message
+from ..capture.tracelog import SERVER_FORMAT, LogEvent, TraceLogReader, to_sip_message
 from ..errors import CaptureError, MalformedError
 from ..fastpath import attach as attach_fast_path
 from ..media.pipeline import MediaPipeline
@@ -41,6 +41,7 @@ from .connection import ConnectionSummary, TcpConnectionPipeline
 from .events import Event, InputFinished, LogRecord, MessageDecoded, SessionFinished
 
 if TYPE_CHECKING:
+    from ..analysis.diagnostics import DiagnosticIndex, DiagnosticJoiner
     from ..analysis.ice import Allocation, IceSession
     from ..analysis.registration import SignatureVerifier
     from ..media.stats import StreamStats
@@ -139,6 +140,8 @@ class Pipeline:
         self.error: CaptureError | None = None
         #: Diagnostic and component records of a Lync trace log (empty for captures).
         self.log_events: list[LogEvent] = []
+        #: A server log's machine as its messages' local side, and what named it (else None).
+        self.log_host: tuple[Endpoint | None, str] | None = None
         self.media: MediaPipeline | None = None
         self.max_sip_message = options.max_sip_message
         self.streaming = streaming
@@ -160,6 +163,19 @@ class Pipeline:
             from ..render.redact import redact_message
 
             self._redact = redact_message
+        self._diagnostics: DiagnosticJoiner | None = None
+        self._diagnostic_index: DiagnosticIndex | None = None
+        if self.format == SERVER_FORMAT:
+            from ..analysis.diagnostics import DiagnosticJoiner
+
+            self._diagnostics = DiagnosticJoiner(self.name)
+            if streaming:
+                # A diagnostic can be written up to a transaction's life after the message it
+                # is about (a timeout): sessions of a server log wait twice as long.
+                wait = 2 * options.session_quiet
+                self._sessions = SessionBuilder(
+                    wait, settle=wait, max_held=options.max_held_messages
+                )
         self._started = False
 
     # -- what the renderers ask of a run (the CaptureView of render/) ------------------------
@@ -180,6 +196,20 @@ class Pipeline:
     def ice_sessions(self) -> list[IceSession]:
         """ICE connectivity checks per ufrag pair, candidate pairs and the nominated one."""
         return self.media.stun.analyzer.sessions() if self.media is not None else []
+
+    def diagnostics(self) -> DiagnosticIndex:
+        """A server log's diagnostic records, joined to their sessions or alone (final once
+        the input is read; disabled for inputs that hold none)."""
+        if self._diagnostic_index is None:
+            from ..analysis.diagnostics import DiagnosticIndex
+
+            return DiagnosticIndex([], enabled=False)
+        return self._diagnostic_index
+
+    def log_hosts(self) -> dict[str | None, str]:
+        """The name of the machine that wrote this log, by source name (for the views)."""
+        host = self.log_host
+        return {self.name: str(host[0])} if host is not None and host[0] is not None else {}
 
     @property
     def held_messages(self) -> int:
@@ -227,8 +257,11 @@ class Pipeline:
         stats = self.stats
         add = self.defects.add
         pending = self._pending
+        joiner = self._diagnostics
         for session in sessions:
             stats.count_session(session)
+            if joiner is not None:
+                session.diagnostics = joiner.session(session)
             for m in session.messages:
                 for d in m.defects:
                     add(m.frame if d.frame is None else d.frame, d.layer, d.offset, d.reason)
@@ -236,6 +269,8 @@ class Pipeline:
 
     def _finish_sessions(self) -> Iterator[Event]:
         self._emit(self._sessions.finish())
+        if self._diagnostics is not None:
+            self._diagnostic_index = self._diagnostics.finish(self.log_hosts())
         if self._sessions.early:
             self.defects.add(
                 None,
@@ -427,6 +462,8 @@ class Pipeline:
             for item in reader.items():
                 if isinstance(item, LogEvent):
                     self.log_events.append(item)
+                    if self._diagnostics is not None:
+                        self._diagnostics.event(item)
                     self._pending.append(LogRecord(item))
                 else:
                     try:
@@ -434,6 +471,10 @@ class Pipeline:
                     except MalformedError as exc:
                         self.defects.add(item.record, exc.layer, exc.offset, exc.reason)
                         continue
+                    if self.log_host is None and reader.format == SERVER_FORMAT:
+                        self.log_host = (reader.host, reader.host_from)
+                        if self._diagnostics is not None and reader.host is not None:
+                            self._diagnostics.host = str(reader.host)
                     t = msg.time
                     if t is not None:
                         first = t if first is None or t < first else first
@@ -446,6 +487,8 @@ class Pipeline:
         except CaptureError as exc:
             self.error = exc
         self.defects.extend(reader.defects)
+        if reader.format == SERVER_FORMAT:
+            self.log_host = (reader.host, reader.host_from)
         stats.frames = reader.parser.records
         stats.bytes = reader.bytes_read
         stats.first_time = first

@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..analysis.sessions import Session, Transaction
 from ..sip.message import SipMessage
 from .facts import message_facts
 from .stun_json import stun_summary
+
+if TYPE_CHECKING:
+    from ..analysis.diagnostics import Diagnostic
 
 #: Bumped when a field changes meaning or disappears (adding fields does not bump it).
 SCHEMA_VERSION = 1
@@ -56,6 +59,9 @@ def message_to_dict(m: SipMessage, *, verbose: bool = False) -> dict[str, Any]:
     out["retransmission"] = bool(getattr(m, "retransmission", False))
     out["facts"] = message_facts(m)
     out["defects"] = [d.reason for d in m.defects]
+    hop = getattr(m.dst if getattr(m.dst, "hop", None) else m.src, "hop", None)
+    if hop:  # a server log's Direction source/destination (docs/tracelog.md)
+        out["hop"] = {"source": hop[0] or None, "destination": hop[1] or None}
     if verbose:
         out["headers"] = [[name, value] for name, value in m.headers]
         out["body"] = m.body.decode("utf-8", "replace")
@@ -76,9 +82,16 @@ def transaction_to_dict(t: Transaction) -> dict[str, Any]:
     }
 
 
-def session_to_dict(s: Session, *, verbose: bool = False) -> dict[str, Any]:
-    """A session: kind, call_id, messages, no method of its own."""
-    return {
+def session_to_dict(
+    s: Session,
+    *,
+    verbose: bool = False,
+    diagnostics: list[Diagnostic] | None = None,
+    hosts: dict[str | None, str] | None = None,
+) -> dict[str, Any]:
+    """A session: kind, call_id, messages, no method of its own; with ``diagnostics`` (trace
+    logs only) the server-log diagnostic records joined to it."""
+    record = {
         "record": "session",
         "schema": SCHEMA_VERSION,
         "kind": s.kind,
@@ -95,6 +108,11 @@ def session_to_dict(s: Session, *, verbose: bool = False) -> dict[str, Any]:
         "transactions": [transaction_to_dict(t) for t in s.transactions],
         "messages": [message_to_dict(m, verbose=verbose) for m in s.messages],
     }
+    if diagnostics is not None:
+        from .diagnostics import diagnostic_to_dict
+
+        record["diagnostics"] = [diagnostic_to_dict(d, hosts) for d in diagnostics]
+    return record
 
 
 def capture_to_dict(capture: Any, sessions: list[Session] | None = None) -> dict[str, Any]:
@@ -143,12 +161,26 @@ def capture_to_dict(capture: Any, sessions: list[Session] | None = None) -> dict
         "defects": [d.to_dict() for d in defects],
         "error": str(capture.error) if capture.error is not None else None,
         # Lync trace logs only: their diagnostic / component records (docs/tracelog.md).
-        **(
-            {"log_events": [e.to_dict() for e in capture.log_events]}
-            if str(capture.format).endswith("-log")
-            else {}
-        ),
+        **(_log_fields(capture, sessions) if str(capture.format).endswith("-log") else {}),
     }
+
+
+def _log_fields(capture: Any, sessions: list[Session] | None) -> dict[str, Any]:
+    """``log_events`` of a trace log; a server log adds ``log_host`` and ``diagnostics``."""
+    from ..analysis.diagnostics import diagnostics_of
+    from .diagnostics import counts_to_dict
+
+    out: dict[str, Any] = {"log_events": [e.to_dict() for e in capture.log_events]}
+    joined = getattr(capture, "diagnostics", None)
+    index = joined() if callable(joined) else diagnostics_of(capture, sessions or [])
+    if index.enabled:
+        host = getattr(capture, "log_host", None) or (None, None)
+        out["log_host"] = {
+            "name": str(host[0]) if host[0] is not None else None,
+            "from": host[1],
+        }
+        out["diagnostics"] = counts_to_dict(index)
+    return out
 
 
 def ndjson_lines(records: Iterable[dict[str, Any]]) -> Iterator[str]:

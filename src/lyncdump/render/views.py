@@ -18,7 +18,7 @@ defects and media results are then final.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from ..analysis.registration import FollowUps
@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 Out = Callable[[str], None]
 Matches = Callable[[Session], bool]
+#: The command line's KEY=VALUE filters, for what is not a session (trace-log diagnostics).
+Filters = Sequence[tuple[str, str]]
 
 
 def _all(_session: Session) -> bool:
@@ -91,12 +93,15 @@ def ndjson_view(
     verbose: bool = False,
     matches: Matches = _all,
     summary: bool = False,
+    filters: Filters = (),
 ) -> Pipeline:
     """``--json``: a session record per finished session (those ``matches`` lets through),
     then STUN, stream and call records, then the capture record. ``summary``: only the
     capture record."""
+    from ..analysis.diagnostics import diagnostic_matches
     from . import calls as render_calls
     from . import msview
+    from .diagnostics import diagnostic_to_dict
     from .stun_json import stun_records
 
     follow = FollowUps()
@@ -115,16 +120,21 @@ def ndjson_view(
                 continue
             if session.kind == "call":
                 shown_calls.add(id(session))
-            record = render_json.session_to_dict(session, verbose=verbose)
-            for line in render_json.ndjson_lines(
-                [msview.session_extra_fields(record, session, follow)]
-            ):
+            record = render_json.session_to_dict(
+                session, verbose=verbose, diagnostics=session.diagnostics
+            )
+            records = [msview.session_extra_fields(record, session, follow)]
+            if session.diagnostics:
+                records.extend(diagnostic_to_dict(d) for d in session.diagnostics)
+            for line in render_json.ndjson_lines(records):
                 out(line)
         elif kind is InputFinished:
             end = event  # type: ignore[assignment]
     pipeline = _finished(end)
     records = []
     if not summary:
+        alone = pipeline.diagnostics().standalone
+        records.extend(diagnostic_to_dict(d) for d in alone if diagnostic_matches(d, filters))
         records.extend(stun_records(pipeline))
         records.extend(render_streams.stream_to_dict(st) for st in pipeline.streams())
         records.extend(
@@ -141,12 +151,15 @@ def ndjson_view(
 class _Block:
     """One session of the ladder, already rendered."""
 
-    __slots__ = ("key", "lines", "call_id")
+    __slots__ = ("key", "lines", "call_id", "start")
 
-    def __init__(self, key: tuple[int, int], lines: list[str], call_id: str) -> None:
+    def __init__(
+        self, key: tuple[int, int], lines: list[str], call_id: str, start: float | None
+    ) -> None:
         self.key = key
         self.lines = lines
         self.call_id = call_id
+        self.start = start
 
 
 def ladder_view(
@@ -155,12 +168,14 @@ def ladder_view(
     *,
     verbose: bool = False,
     matches: Matches = _all,
+    filters: Filters = (),
 ) -> Pipeline:
     """The default output: a ladder per session (those ``matches`` lets through) with its
     sign-in or conversation summary and media, then unsignalled media, calls, STUN/TURN/ICE,
     and a footer line."""
     from . import calls as render_calls
     from . import media_text, msview, tls
+    from .diagnostics import TimelineText
 
     follow = FollowUps()
     blocks: list[_Block] = []
@@ -182,24 +197,32 @@ def ladder_view(
                 shown_calls.add(id(session))
             if session.part == 1:
                 shown += 1
-            lines = list(render_text.session_lines(session, verbose=verbose))
+            lines = list(
+                render_text.session_lines(session, verbose=verbose, diagnostics=session.diagnostics)
+            )
             lines.extend(msview.session_extra_lines(session, follow))
             first = session.messages[0].frame if session.messages else None
-            blocks.append(_Block((first or 0, len(blocks)), lines, session.call_id))
+            blocks.append(_Block((first or 0, len(blocks)), lines, session.call_id, session.start))
         elif kind is InputFinished:
             end = event  # type: ignore[assignment]
     pipeline = _finished(end)
     streams = pipeline.streams()
     blocks.sort(key=lambda b: b.key)
+    # Server-log diagnostics that name no session stand in the time line between the ladders.
+    alone = TimelineText(pipeline.diagnostics(), filters, verbose=verbose)
     for i, block in enumerate(blocks):
         if i:
             out("")
+        for line in alone.before_time(block.start):
+            out(line)
         for line in block.lines:
             out(line)
         for line in render_streams.session_stream_lines(block.call_id, streams):
             out(line)
     if blocks:
         out("")
+    for line in alone.rest():
+        out(line)
     unsignalled = list(render_streams.unsignalled_lines(streams))
     for line in unsignalled:
         out(line)
