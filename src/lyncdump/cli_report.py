@@ -81,8 +81,13 @@ def report_command(
     CAPTURE files (pcap, pcapng, Network Monitor .cap, Lync trace logs; "-" reads standard
     input): overview, calls with their ladder, ICE pairs, offer/answer and media charts,
     sign-ins, IM, presence, every other session, defects, and a search box."""
-    from .report import ReportData, ReportDependencyError, default_title, render_html
-    from .report import require_jinja2
+    from .report import (
+        ReportData,
+        ReportDependencyError,
+        default_title,
+        render_html,
+        require_jinja2,
+    )
 
     parsed = parse_filters(filters)
     options = options_from(decode)

@@ -664,5 +664,6 @@
     timer = setTimeout(() => { query = parseQuery(searchBox.value); route(); }, 120);
   });
   window.addEventListener("hashchange", () => { route(); window.scrollTo(0, 0); });
+  window.lyncdumpReport.route = route;
   route();
 })();
