@@ -77,6 +77,13 @@ typedef struct {
     char problem;
     char cur_cn;
     char cur_event;
+    /* the open bucket of the time series (media/series.py); series_end: Python's past it */
+    double series_end;
+    long long b_packets;
+    double b_jitter_sum;
+    long long b_jitter_n;
+    double b_jitter_max;
+    double b_delta_max;
 } RtpCore;
 
 #define LL(name, field) {name, T_LONGLONG, offsetof(RtpCore, field), 0, NULL}
@@ -118,6 +125,12 @@ static PyMemberDef RtpCore_members[] = {
     BOOL("problem", problem),
     BOOL("_cur_cn", cur_cn),
     BOOL("_cur_event", cur_event),
+    DBL("_series_end", series_end),
+    LL("_b_packets", b_packets),
+    DBL("_b_jitter_sum", b_jitter_sum),
+    LL("_b_jitter_n", b_jitter_n),
+    DBL("_b_jitter_max", b_jitter_max),
+    DBL("_b_delta_max", b_delta_max),
     {NULL, 0, 0, 0, NULL},
 };
 
@@ -137,7 +150,7 @@ static int
 core_packet(RtpCore *s, long long frame, double ts, long long seq, long long rts, long long pt,
             int marker, long long size)
 {
-    if (!core_routine(s, pt))
+    if (!core_routine(s, pt) || !(ts < s->series_end)) /* a new time-series bucket: Python's */
         return 0;
     double now = ts * 1000.0;
     int irregular = s->cur_cn;
@@ -178,6 +191,9 @@ core_packet(RtpCore *s, long long frame, double ts, long long seq, long long rts
     s->last_timestamp = rts;
     s->stop_seq = seq;
     s->packets = packets + 1;
+    s->b_packets += 1;
+    if (delta > s->b_delta_max)
+        s->b_delta_max = delta;
     if (s->cur_clock) {
         double nominal = (double)((rts - s->first_timestamp) & 0xFFFFFFFFLL) / (double)s->cur_khz;
         double diff = delta - nominal;
@@ -189,6 +205,10 @@ core_packet(RtpCore *s, long long frame, double ts, long long seq, long long rts
         jitter = jitter / 16.0;
         s->jitter = jitter;
         s->last_nominal = nominal;
+        s->b_jitter_sum += jitter;
+        s->b_jitter_n += 1;
+        if (jitter > s->b_jitter_max)
+            s->b_jitter_max = jitter;
         if (irregular)
             return 1;
         if (jitter > s->max_jitter)
@@ -1265,6 +1285,8 @@ handle_frame(FastPath *fp, long long frame, long long linktype, const unsigned c
         if (ts == -1.0 && PyErr_Occurred())
             return -1;
     }
+    if (!(ts < s->series_end)) /* opens a time-series bucket: Python's (before SRTP state moves) */
+        return 0;
     long long seq = (long long)p[2] << 8 | p[3];
     long long rts = (long long)p[4] << 24 | (long long)p[5] << 16 | (long long)p[6] << 8 | p[7];
     if (e->srtp != NULL) {

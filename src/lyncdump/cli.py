@@ -37,6 +37,7 @@ from .fastpath import describe as describe_fast_path
 #: rest of the arguments. A capture file of the same name is still read as ``./NAME``.
 SUBCOMMANDS = {
     "live": ("cli_live", "live_command"),
+    "report": ("cli_report", "report_command"),
 }
 
 

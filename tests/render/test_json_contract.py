@@ -94,7 +94,7 @@ STREAM_FIELDS = {
     "max_jitter_ms", "clock_rate", "bytes", "bitrate_kbps", "markers", "problem", "mos",
     "signalled", "encrypted", "srtp_decrypted", "srtp_auth_failures", "rtcp_reports",
     "rtcp_fraction_lost", "rtcp_cumulative_lost", "rtcp_jitter_ms", "rtcp_rtt_ms", "bye",
-    "dtmf", "dtmf_events",
+    "dtmf", "dtmf_events", "series",
 }  # fmt: skip
 
 CALL_FIELDS = {

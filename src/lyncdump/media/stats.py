@@ -29,12 +29,15 @@ from ..sdp import parse_sdp
 from ..sip.message import SipMessage
 from .codecs import is_telephone_event, jitter_clock, mos_lq, payload_name
 from .rtcp import Goodbye, ReceiverReport, SenderReport, parse_rtcp
+from .series import SeriesBudget, StreamSeries
 
 if TYPE_CHECKING:
     from .srtp import SrtpContext
 
 _RTP_HEADER = struct.Struct("!BBHII").unpack_from
 _INF = float("inf")
+_NAN = float("nan")
+_INF_BUDGET = 1 << 62
 
 
 def rtp_header_length(packet: bytes) -> int:
@@ -63,6 +66,7 @@ class StreamStats(RtpCore):
         "_seen", "rtcp_fraction_lost", "rtcp_cumulative_lost", "rtcp_jitter_ms", "rtcp_rtt_ms",
         "rtcp_reports", "srtp_auth_failures", "setup_frame", "call_id",
         "signalled", "bye",
+        "series", "_b_index", "_b_expected0",
     )  # fmt: skip
 
     def __init__(
@@ -136,6 +140,16 @@ class StreamStats(RtpCore):
         self.rtcp_reports = 0
         self.srtp_auth_failures = 0
         self.srtp_decrypted = 0
+        # The time series (media/series.py): closed buckets, and the open one's accumulators.
+        self.series = StreamSeries()
+        self._series_end = -_INF  # the first packet opens the first bucket
+        self._b_index = 0
+        self._b_expected0 = 0
+        self._b_packets = 0
+        self._b_jitter_sum = 0.0
+        self._b_jitter_n = 0
+        self._b_jitter_max = -_INF
+        self._b_delta_max = -_INF
 
     def __reduce__(self) -> tuple[Any, ...]:
         return reduce_fields(self, CORE_FIELDS + StreamStats.__slots__)
@@ -164,6 +178,8 @@ class StreamStats(RtpCore):
         telephone events. Called as :meth:`packet`: compiled, ``RtpCore.packet`` takes the
         routine packets itself and calls this for the others.
         """
+        if not ts < self._series_end:
+            self._series_roll(ts)
         now = ts * 1000.0
         if pt == self._cur_pt:
             irregular = self._cur_cn  # the previous packet had this payload type too
@@ -187,6 +203,7 @@ class StreamStats(RtpCore):
             self.first_timestamp = self.last_timestamp = rts
             self.time_ms = now
             self.packets = 1
+            self._b_packets += 1
             return
 
         # A timestamp older than the previous packet's (signed 32-bit difference): counted,
@@ -218,6 +235,9 @@ class StreamStats(RtpCore):
         self.last_timestamp = rts
         self.stop_seq = seq
         self.packets = packets + 1
+        self._b_packets += 1
+        if delta > self._b_delta_max:
+            self._b_delta_max = delta
         if self._cur_clock:
             # Nominal time since the first packet, from the RTP clock (whole kHz, as Wireshark).
             nominal = ((rts - self.first_timestamp) & 0xFFFFFFFF) / self._cur_khz
@@ -226,6 +246,10 @@ class StreamStats(RtpCore):
                 diff = -diff
             jitter = self.jitter = (15.0 * self.jitter + diff) / 16.0
             self.last_nominal = nominal
+            self._b_jitter_sum += jitter
+            self._b_jitter_n += 1
+            if jitter > self._b_jitter_max:
+                self._b_jitter_max = jitter
             if irregular:
                 return
             if jitter > self.max_jitter:
@@ -245,6 +269,59 @@ class StreamStats(RtpCore):
 
     if not FAST_PATH:
         packet = _packet
+
+    # -- the time series (media/series.py) ---------------------------------------------------
+    def _series_open(self) -> None:
+        self._b_packets = 0
+        self._b_jitter_sum = 0.0
+        self._b_jitter_n = 0
+        self._b_jitter_max = -_INF
+        self._b_delta_max = -_INF
+
+    def _series_bucket(self) -> tuple[int, int, int, float, float, float]:
+        """The open bucket: (number, packets, lost, max jitter, mean jitter, max delta)."""
+        n = self._b_jitter_n
+        return (
+            self._b_index,
+            self._b_packets,
+            self.expected - self._b_expected0 - self._b_packets,
+            self._b_jitter_max if n else _NAN,
+            self._b_jitter_sum / n if n else _NAN,
+            self._b_delta_max if self._b_delta_max != -_INF else _NAN,
+        )
+
+    def _series_roll(self, ts: float) -> None:
+        """A packet at or past the open bucket's end: close that bucket, open the one of
+        ``ts`` (the compiled fast path leaves such packets to Python)."""
+        series = self.series
+        if self._b_packets:
+            series.close(*self._series_bucket())
+        try:
+            index = series.bucket_of(ts)
+        except (OverflowError, ValueError):  # a time that is not a number: one bucket
+            index = 0
+        self._b_index = index
+        end = (index + 1) * series.interval
+        self._series_end = end if end > ts else _INF
+        self._b_expected0 = self.expected
+        self._series_open()
+
+    def time_series(self) -> list[tuple[float, int, int, float | None, float | None, float | None]]:
+        """Per-interval buckets (media/series.py), the open one included: ``(start time,
+        packets, lost, max jitter ms, mean jitter ms, max delta ms)``, None where no value."""
+        if not self._b_packets:
+            return self.series.rows()
+        copy = StreamSeries(SeriesBudget(_INF_BUDGET), max_buckets=1 << 30)
+        copy.interval = self.series.interval
+        for name in ("index", "packets", "lost", "max_jitter", "mean_jitter", "max_delta"):
+            setattr(copy, name, getattr(self.series, name)[:])
+        copy.close(*self._series_bucket())
+        return copy.rows()
+
+    @property
+    def series_interval(self) -> float:
+        """Seconds per bucket of :meth:`time_series` (1 s, doubled by each coarsening)."""
+        return self.series.interval
 
     @property
     def min_delta(self) -> float:
@@ -447,6 +524,8 @@ class RtpTracker:
     def __init__(self, defects: DefectLog, user_keys: list[tuple[bytes, bytes]] | None = None):
         self.defects = defects
         self.streams: list[StreamStats] = []
+        #: The time-series buckets all streams of the run hold (media/series.py).
+        self.series_budget = SeriesBudget()
         self.rtcp_packets = 0
         self.rtcp_types: dict[str, int] = {}
         self.ms_extensions: dict[str, int] = {}
@@ -651,6 +730,7 @@ class RtpTracker:
             return None
         slot = flow.slot
         stream = StreamStats(ssrc, key[0], key[1], key[2], key[3], slot.rtpmap if slot else None)
+        stream.series.budget = self.series_budget
         if slot is not None:
             self._label(stream, slot)
         flow.streams[ssrc] = stream

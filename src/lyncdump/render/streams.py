@@ -89,6 +89,20 @@ def stream_to_dict(st: StreamStats) -> dict[str, Any]:
             {"event": e, "time": t, "duration": d, "end": bool(end)}
             for e, t, d, end in st.dtmf_events
         ],
+        "series": series_to_dict(st),
+    }
+
+
+#: The columns of a stream's ``series.buckets`` rows (media/series.py).
+SERIES_COLUMNS = ("start", "packets", "lost", "max_jitter_ms", "mean_jitter_ms", "max_delta_ms")
+
+
+def series_to_dict(st: StreamStats) -> dict[str, Any]:
+    """The stream's time series: the interval (seconds), the column names, one row a bucket."""
+    return {
+        "interval": st.series_interval,
+        "columns": list(SERIES_COLUMNS),
+        "buckets": [list(row) for row in st.time_series()],
     }
 
 
