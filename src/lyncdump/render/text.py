@@ -102,7 +102,8 @@ def summary_lines(capture: Any, sessions: list[Session]) -> Iterator[str]:
         f"{span:.3f}s from {format_time(stats.first_time)}"
     )
     yield f"  UDP datagrams {stats.udp_datagrams}, TCP segments {stats.tcp_segments}"
-    transports = Counter(m.transport for m in capture.messages())
+    # A trace-log message whose top Via names no transport has none: shown as "?" (as the ladder).
+    transports = Counter(m.transport or "?" for m in capture.messages())
     by_transport = ", ".join(f"{t} {n}" for t, n in sorted(transports.items()))
     yield f"  SIP messages {stats.sip_messages}" + (f" ({by_transport})" if by_transport else "")
     if stats.methods:
