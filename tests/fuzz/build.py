@@ -1,0 +1,111 @@
+"""Smallest hostile inputs, built by hand: pcap files of raw Ethernet/IPv4 UDP and TCP frames.
+
+Struct-packed rather than scapy/dpkt-built so that tens of thousands of frames take
+milliseconds; checksums are left zero (lyncdump does not check them, as tshark by default).
+"""
+
+from __future__ import annotations
+
+import struct
+
+ETHERNET = bytes.fromhex("00155d0a0b0c00155d0102030800")
+CLIENT = bytes([10, 0, 0, 1])
+SERVER = bytes([10, 0, 0, 2])
+
+
+def pcap(frames: list[bytes], start: float = 1_767_225_600.0, step: float = 0.001) -> bytes:
+    """A little-endian microsecond pcap of Ethernet frames, ``step`` seconds apart."""
+    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1)]
+    for i, frame in enumerate(frames):
+        t = start + i * step
+        sec = int(t)
+        usec = int(round((t - sec) * 1e6))
+        out.append(struct.pack("<IIII", sec, usec, len(frame), len(frame)) + frame)
+    return b"".join(out)
+
+
+def ipv4(proto: int, payload: bytes, src: bytes = CLIENT, dst: bytes = SERVER) -> bytes:
+    return (
+        ETHERNET
+        + struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 1, 0, 64, proto, 0, src, dst)
+        + payload
+    )
+
+
+def udp(
+    payload: bytes, sport: int = 5060, dport: int = 5060, src: bytes = CLIENT, dst: bytes = SERVER
+) -> bytes:
+    """One Ethernet/IPv4/UDP frame."""
+    return ipv4(17, struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload, src, dst)
+
+
+def tcp(
+    payload: bytes,
+    seq: int,
+    flags: int = 0x18,
+    sport: int = 50000,
+    dport: int = 5061,
+    src: bytes = CLIENT,
+    dst: bytes = SERVER,
+    ack: int = 0,
+) -> bytes:
+    """One Ethernet/IPv4/TCP frame (flags: 0x02 SYN, 0x10 ACK, 0x18 PSH|ACK, 0x01 FIN)."""
+    header = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 0x50, flags, 65535, 0, 0)
+    return ipv4(6, header + payload, src, dst)
+
+
+class TcpConversation:
+    """Both directions of one TCP connection, with sequence numbers kept for the caller."""
+
+    def __init__(
+        self, sport: int = 50000, dport: int = 5061, client: bytes = CLIENT, server: bytes = SERVER
+    ) -> None:
+        self.sport, self.dport = sport, dport
+        self.client, self.server = client, server
+        self.seq = [1000, 5000]
+        self.frames: list[bytes] = []
+
+    def handshake(self) -> TcpConversation:
+        self.frames.append(self._frame(0, b"", 0x02))
+        self.frames.append(self._frame(1, b"", 0x12))
+        self.seq[0] += 1
+        self.seq[1] += 1
+        return self
+
+    def send(self, direction: int, data: bytes, segment: int = 1400) -> TcpConversation:
+        """``data`` from the client (0) or the server (1), cut into segments."""
+        for i in range(0, len(data), segment):
+            piece = data[i : i + segment]
+            self.frames.append(self._frame(direction, piece, 0x18))
+            self.seq[direction] += len(piece)
+        return self
+
+    def _frame(self, direction: int, data: bytes, flags: int) -> bytes:
+        if direction == 0:
+            return tcp(data, self.seq[0], flags, self.sport, self.dport, self.client, self.server)
+        return tcp(data, self.seq[1], flags, self.dport, self.sport, self.server, self.client)
+
+
+def sip(text: str) -> bytes:
+    """SIP text written with LF line ends, sent with CRLF and a correct Content-Length."""
+    head, _, body = text.replace("\r\n", "\n").partition("\n\n")
+    body_bytes = body.replace("\n", "\r\n").encode()
+    lines = [ln for ln in head.split("\n") if not ln.lower().startswith("content-length")]
+    lines.append(f"Content-Length: {len(body_bytes)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body_bytes
+
+
+def negotiate_exchange() -> tuple[bytes, bytes]:
+    """A NEGOTIATE offering LZ77-8K and its 200 OK: after them both directions are compressed."""
+    request = sip(
+        "NEGOTIATE sip:pool.contoso.com SIP/2.0\n"
+        "Via: SIP/2.0/TCP 10.0.0.1:50000;branch=z9hG4bKneg\n"
+        "From: <sip:pool.contoso.com>;tag=n1\nTo: <sip:pool.contoso.com>\n"
+        "Call-ID: neg-1\nCSeq: 1 NEGOTIATE\nCompression: LZ77-8K\n\n"
+    )
+    answer = sip(
+        "SIP/2.0 200 OK\nVia: SIP/2.0/TCP 10.0.0.1:50000;branch=z9hG4bKneg\n"
+        "From: <sip:pool.contoso.com>;tag=n1\nTo: <sip:pool.contoso.com>;tag=n2\n"
+        "Call-ID: neg-1\nCSeq: 1 NEGOTIATE\nCompression: LZ77-8K\n\n"
+    )
+    return request, answer
