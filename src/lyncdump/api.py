@@ -26,6 +26,7 @@ from .net.decode import SUPPORTED_LINKTYPES, PacketDecoder
 from .net.tcp import StreamClosed, StreamData, StreamGap, TcpConnection, TcpReassembler
 from .sip.framing import FramedMessage, SipStreamFramer
 from .sip.message import SipMessage, looks_like_sip, parse_message
+from .sipcomp.budget import DecompressionBudget
 from .sipcomp.stream import DecodedPacket, NegotiationTracker, SipcompStreamDecoder
 
 if TYPE_CHECKING:  # imported where used: a run pays only for the layers its capture needs
@@ -130,7 +131,7 @@ class _Direction:
 
 
 class _ConnState:
-    __slots__ = ("dirs", "negotiation", "summary", "tls", "plain", "encrypted")
+    __slots__ = ("dirs", "negotiation", "summary", "tls", "plain", "encrypted", "budget")
 
     def __init__(self, summary: ConnectionSummary, encrypted: bool = False) -> None:
         self.dirs = (_Direction(), _Direction())
@@ -139,6 +140,7 @@ class _ConnState:
         self.tls: TlsSession | None = None  # both directions of a TLS connection share it
         self.plain: TcpConnection | None = None  # its decrypted side, with its own _ConnState
         self.encrypted = encrypted  # True on that decrypted side: messages came over TLS
+        self.budget: DecompressionBudget | None = None  # MS-SIPCOMP output, both directions
 
 
 class Capture:
@@ -172,6 +174,7 @@ class Capture:
         self._sessions: list[Session] | None = None
         self._done = False
         self._connections_seen: list[TcpConnection] = []
+        self._decompression = DecompressionBudget()  # MS-SIPCOMP output of the whole capture
         self.media: MediaPipeline | None = None
         try:
             self.tls_keys = _tls_keys(self.options, getattr(self._reader, "secrets", None))
@@ -521,7 +524,7 @@ class Capture:
         direction is given up as not SIP and the probe's bytes are dropped."""
         probe = d.sipcomp
         if probe is None:
-            probe = d.sipcomp = SipcompStreamDecoder(mid_stream=True)
+            probe = d.sipcomp = SipcompStreamDecoder(mid_stream=True, budget=self._budget(state))
         probe.receive_data(data, frame, ts)
         if probe.layout is not None:
             d.mode = "sipcomp"
@@ -532,6 +535,12 @@ class Capture:
             d.mode = "other"
             d.sipcomp = None
         return True
+
+    def _budget(self, state: _ConnState) -> DecompressionBudget:
+        """The connection's share of the capture's decompression budget (both directions)."""
+        if state.budget is None:
+            state.budget = self._decompression.connection()
+        return state.budget
 
     def _tls_bytes(
         self,
@@ -596,7 +605,7 @@ class Capture:
         if d.framer is None:
             d.framer = SipStreamFramer(max_message=self.options.max_sip_message)
         d.mode = "sipcomp"
-        d.sipcomp = SipcompStreamDecoder()
+        d.sipcomp = SipcompStreamDecoder(budget=self._budget(state))
         state.summary.compressed = True
         if rest:
             last = self._messages[-1] if self._messages else None
@@ -678,6 +687,9 @@ class Capture:
             if state.tls is not None:
                 state.tls.finish()
             for direction, d in enumerate(state.dirs):
+                if d.sipcomp is not None and d.mode == "sipcomp":  # what it held back, decided
+                    d.sipcomp.receive_eof()
+                    self._drain_sipcomp(conn, direction)
                 if d.framer is not None and d.mode in ("sip", "sipcomp"):
                     d.framer.close()
                     self._drain_framer(conn, direction)

@@ -109,3 +109,55 @@ def negotiate_exchange() -> tuple[bytes, bytes]:
         "Call-ID: neg-1\nCSeq: 1 NEGOTIATE\nCompression: LZ77-8K\n\n"
     )
     return request, answer
+
+
+def sip_of_size(size: int, call_id: str = "bomb-1") -> bytes:
+    """A SIP MESSAGE of exactly ``size`` bytes (the body pads it)."""
+    head = sip(
+        "MESSAGE sip:bob@contoso.com SIP/2.0\nVia: SIP/2.0/TCP 10.0.0.1:50000;branch=z9hG4bK1\n"
+        f"From: <sip:alice@contoso.com>;tag=1\nTo: <sip:bob@contoso.com>\nCall-ID: {call_id}\n"
+        "CSeq: 1 MESSAGE\nContent-Type: text/plain\n\n"
+    )
+    for digits in range(1, 6):  # the Content-Length value grows with the body
+        body = size - (len(head) - 1 + digits)
+        if body >= 0 and len(str(body)) == digits:
+            text = head.replace(b"Content-Length: 0", f"Content-Length: {body}".encode())
+            return text + b"x" * body
+    raise ValueError(f"no SIP message of {size} bytes")
+
+
+def _bits_to_bytes(code: int, nbits: int) -> bytes:
+    pad = -nbits & 7
+    return (code << pad).to_bytes((nbits + pad) // 8, "big")
+
+
+def amplification_stream(count: int, size: int = 4000) -> bytes:
+    """One compressed direction whose packets, after the first, are ~11 bytes that each rebuild
+    a whole ``size``-byte SIP message: one copy token from the other half of the history
+    (issue 16, item 4). Every packet is valid MPPC and MS-SIPCOMP."""
+    from lyncdump.sipcomp.mppc import PACKET_AT_FRONT, PACKET_COMPRESSED, MppcCompressor, _copy_code
+    from lyncdump.sipcomp.stream import encode_packet
+
+    message = sip_of_size(size)
+    flags, payload = MppcCompressor().compress(message)  # AT_FRONT|COMPRESSED at position 0
+    out = [encode_packet(flags, payload, size)]
+    # the write position alternates between `size` (copy the message written at 0) and 0
+    # (AT_FRONT, copy it back from `size`, reading the history modulo 8192)
+    ahead = _bits_to_bytes(*_copy_code(size, size))
+    back = _bits_to_bytes(*_copy_code(8192 - size, size))
+    for i in range(1, count):
+        if i % 2:
+            out.append(encode_packet(PACKET_COMPRESSED, ahead, size))
+        else:
+            out.append(encode_packet(PACKET_AT_FRONT | PACKET_COMPRESSED, back, size))
+    return b"".join(out)
+
+
+def compressed_connection(streams: tuple[bytes, bytes], segment: int = 1400) -> list[bytes]:
+    """Frames of a TCP connection that negotiates LZ77-8K, then carries the two compressed
+    directions' wire bytes (client first)."""
+    request, answer = negotiate_exchange()
+    conv = TcpConversation().handshake().send(0, request).send(1, answer)
+    conv.send(0, streams[0], segment)
+    conv.send(1, streams[1], segment)
+    return conv.frames
