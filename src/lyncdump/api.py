@@ -204,9 +204,9 @@ class Capture:
 
             verify_signatures(self._messages, self.options.ntlm_password)
         if self.options.redact:
-            from .render.redact import redact_messages
+            from .render.redact import redact_capture
 
-            redact_messages(self._messages)
+            redact_capture(self)  # messages, trace-log records, DTMF of the streams
 
     def messages(self) -> list[SipMessage]:
         """Every SIP message, in capture order (by the frame that completed it)."""
