@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import click
@@ -68,19 +68,54 @@ def session_matches(session: Session, filters: list[tuple[str, str]]) -> bool:
     return True
 
 
-def _progress_printer(name: str) -> Callable[[int, float], None] | None:
+class _Progress:
+    """Progress on stderr. A gzip input also says how far it has expanded and to what (the
+    size its trailer records): time and memory follow that, not the size on disk."""
+
+    def __init__(self, name: str, path: str | None = None) -> None:
+        self.name = name
+        self.started = time.monotonic()
+        self.reader: object = None  # set once the capture is open (watch)
+        self.gzip = _gzip_sizes(path) if path else None
+
+    def watch(self, capture: Capture) -> None:
+        self.reader = getattr(capture, "_reader", None)
+
+    def line(self, frames: int) -> str:
+        elapsed = time.monotonic() - self.started
+        rate = frames / elapsed if elapsed > 0 else 0.0
+        text = f"{self.name}: {frames} frames ({rate:,.0f}/s)"
+        read = getattr(self.reader, "position", None)
+        if self.gzip is not None and isinstance(read, int):
+            disk, expanded = self.gzip
+            text += f", {read / 1e6:,.1f} of {expanded / 1e6:,.1f} MB expanded from "
+            text += f"{disk / 1e6:,.1f} MB of gzip"
+        return text
+
+    def __call__(self, frames: int, _ts: float) -> None:
+        sys.stderr.write(f"\r{self.line(frames)}\033[K")
+        sys.stderr.flush()
+
+
+def _gzip_sizes(path: str) -> tuple[int, int] | None:
+    """(size on disk, expanded size) of a gzip file, from its last 4 bytes (ISIZE, RFC 1952:
+    modulo 4 GiB, and of the last member only); None when it is not a gzip file."""
+    try:
+        with open(path, "rb") as f:
+            if f.read(2) != b"\x1f\x8b":
+                return None
+            disk = f.seek(0, os.SEEK_END)
+            f.seek(max(disk - 4, 0))
+            return disk, int.from_bytes(f.read(4), "little")
+    except OSError:
+        return None
+
+
+def _progress_printer(name: str, path: str | None = None) -> _Progress | None:
     """Progress on stderr, only when a person is watching it."""
     if not sys.stderr.isatty():
         return None
-    started = time.monotonic()
-
-    def show(frames: int, _ts: float) -> None:
-        elapsed = time.monotonic() - started
-        rate = frames / elapsed if elapsed > 0 else 0.0
-        sys.stderr.write(f"\r{name}: {frames} frames ({rate:,.0f}/s)")
-        sys.stderr.flush()
-
-    return show
+    return _Progress(name, path)
 
 
 def _clear_progress() -> None:
@@ -280,10 +315,11 @@ def _one_capture(
     out = click.echo
     try:
         tls = tls or {}
+        progress = _progress_printer(os.path.basename(path), path)
         capture = Capture(
             path,
             Options(
-                progress=_progress_printer(os.path.basename(path)),
+                progress=progress,
                 keylog=tls.get("keylog"),
                 rsa_key=tls.get("rsa_key"),
                 rsa_key_password=tls.get("rsa_key_password"),
@@ -293,6 +329,8 @@ def _one_capture(
                 srtp_keys=tuple((ms or {}).get("srtp_keys") or ()),
             ),
         )
+        if progress is not None:
+            progress.watch(capture)  # a gzip input: how far it has expanded
         sessions = capture.sessions()
         streams = capture.streams()
     except LyncdumpError as exc:
