@@ -1,21 +1,31 @@
-"""A mutation campaign against the ``lyncdump`` command: long runs, outside CI.
+"""A mutation campaign against lyncdump: long runs, outside CI.
 
     python tools/fuzz.py --minutes 20                 # captures/ and ../shared/corpus
     python tools/fuzz.py --minutes 5 --jobs 2 --out fuzz-findings --seed 7
+    python tools/fuzz.py --in-process --minutes 10    # the parsers themselves, many per second
     python tools/fuzz.py --replay fuzz-findings/internal-error-1a2b3c4d/minimized.bin
 
-Each run takes a sample capture or trace log, mutates it (tools/fuzz_mutations.py: bit flips,
-truncation, splices of other captures' frames, length-field tweaks, and structure-aware
-mutation of the SIP, STUN, RTP and MS-SIPCOMP payloads inside the frames), and runs the CLI on
-it in a subprocess with a time and an address-space limit, in one of its views (ladder, -v,
---json -v, --summary, --calls, --redact). A run is a *finding* when:
+Each CLI run takes a sample capture or trace log and mutates it (tools/fuzz_mutations.py: bit
+flips, truncation, splices of other captures' frames, length-field tweaks, and structure-aware
+mutation of the SIP, STUN, RTP and MS-SIPCOMP payloads inside the frames), or draws a hostile
+capture from one of the families of tools/hostile.py (decompression bombs, floods of half-open
+connections or fragments, bad MS-SIPCOMP packets, oversized SIP; ``--hostile`` of the runs),
+and runs the CLI on it in a subprocess with a time and an address-space limit, in one of its
+views (ladder, -v, --json -v, --summary, --calls, --redact). A run is a *finding* when:
 
 * it exits with anything but 0 or 2 (3 is an internal error), or prints a traceback;
 * it is killed by the time limit or runs out of memory;
 * it costs more than the input justifies: over ``--slow`` seconds, or a peak RSS over
   ``--max-rss`` MB plus 200 times the input size;
 * the compiled fast path and the pure-Python path (``LYNCDUMP_PURE_PYTHON=1``) disagree on
-  the exit status or the ``--json`` output (checked on ``--parity`` of the runs).
+  the exit status or the ``--json`` output (checked on ``--parity`` of the runs);
+* ``--redact`` output still holds a secret that the same input shows without it (a key after
+  ``inline:``, a ``gssapi-data``/``response`` value, ``Basic`` credentials, an ``ms-body``, an
+  ICE password; checked on ``--redact-check`` of the runs).
+
+``--in-process`` runs the parser targets of tools/fuzz_targets.py instead (the ones CI runs
+briefly), thousands of inputs per second per job: anything raised but ``LyncdumpError`` is a
+finding, written with the target's name and a minimised input.
 
 Each finding goes to its own folder under ``--out`` with the mutated input, a smaller input
 that still shows it (delta debugging: whole frames first, then byte ranges), the command line
@@ -44,6 +54,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import fuzz_mutations as fm
+import hostile
 
 ROOT = Path(__file__).resolve().parent.parent
 VIEWS: list[list[str]] = [
@@ -238,33 +249,48 @@ def iteration(task: dict[str, object]) -> dict[str, object]:
     """Mutate one input, run the CLI on it, judge; returns a plain dict (picklable)."""
     seed = int(task["seed"])  # type: ignore[arg-type]
     rng = random.Random(seed)
-    sources = [Path(p) for p in task["sources"]]  # type: ignore[attr-defined]
-    source = sources[rng.randrange(len(sources))]
-    data = source.read_bytes()
-    if source.suffix in fm.LOG_SUFFIXES:
-        mutated = fm.mutate_text_log(data, rng)
-    else:
-        other = sources[rng.randrange(len(sources))]
-        mutated = fm.mutate_capture(
-            data, rng, other.read_bytes() if other.suffix in fm.CAPTURE_SUFFIXES else None
-        )
-    view = VIEWS[rng.randrange(len(VIEWS))]
     args = argparse.Namespace(**task["limits"])  # type: ignore[arg-type]
+    sources = [Path(p) for p in task["sources"]]  # type: ignore[attr-defined]
+    is_log = False
+    if rng.random() < args.hostile:
+        family = rng.choice(sorted(hostile.FAMILIES))
+        name = f"hostile:{family}"
+        mutated = hostile.FAMILIES[family](rng)
+    else:
+        source = sources[rng.randrange(len(sources))]
+        name = source.name
+        data = source.read_bytes()
+        is_log = source.suffix in fm.LOG_SUFFIXES
+        if is_log:
+            mutated = fm.mutate_text_log(data, rng)
+        else:
+            other = sources[rng.randrange(len(sources))]
+            mutated = fm.mutate_capture(
+                data, rng, other.read_bytes() if other.suffix in fm.CAPTURE_SUFFIXES else None
+            )
+    view = VIEWS[rng.randrange(len(VIEWS))]
     workdir = Path(str(task["workdir"]))
-    path = workdir / f"input-{seed}{'.log' if source.suffix in fm.LOG_SUFFIXES else '.pcap'}"
+    path = workdir / f"input-{seed}{'.log' if is_log else '.pcap'}"
     path.write_bytes(mutated)
     try:
         outcome = run_cli(path, view, pure=False, timeout=args.timeout, max_as_mb=args.max_as)
         kind = judge(outcome, len(mutated), args)
         result: dict[str, object] = {
             "seed": seed,
-            "source": source.name,
+            "source": name,
             "view": view,
             "size": len(mutated),
             "outcome": asdict(outcome),
             "kind": kind,
         }
-        if kind is None and rng.random() < args.parity:
+        if kind is None and rng.random() < args.redact_check:
+            leaked = redaction_leaks(path, args)
+            result["redact_checked"] = True
+            if leaked:
+                result["kind"] = "redaction"
+                result["view"] = ["--redact", "-v"]
+                result["extra"] = {"leaked": leaked[:5]}
+        if result["kind"] is None and rng.random() < args.parity:
             json_view = ["--json", "-v"]
             a = run_cli(path, json_view, pure=False, timeout=args.timeout, max_as_mb=args.max_as)
             b = run_cli(path, json_view, pure=True, timeout=args.timeout, max_as_mb=args.max_as)
@@ -281,6 +307,44 @@ def iteration(task: dict[str, object]) -> dict[str, object]:
         path.unlink(missing_ok=True)
 
 
+_SECRET_PATTERNS = [
+    re.compile(rb"(?i)\binline:([A-Za-z0-9+/]{16,}={0,2})"),
+    re.compile(rb'(?i)\b(?:gssapi-data|response|rspauth|cnonce)\s*=\s*"?([^",\s]{8,})'),
+    re.compile(rb"(?i)\bBasic ([A-Za-z0-9+/]{8,}={0,2})"),
+    re.compile(rb"(?i)\bms-body=([A-Za-z0-9+/]{8,}={0,2})"),
+    re.compile(rb"(?m)^a=ice-pwd:(\S{8,})"),
+]
+
+
+def _capture_output(path: Path, view: list[str], args: argparse.Namespace) -> bytes:
+    env = dict(os.environ, LYNCDUMP_PURE_PYTHON="0")
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "lyncdump.cli", *view, str(path)],
+            capture_output=True,
+            timeout=args.timeout,
+            env=env,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return b""
+    return done.stdout
+
+
+def redaction_leaks(path: Path, args: argparse.Namespace) -> list[str]:
+    """Secrets the plain ``-v`` output shows that the ``--redact`` outputs still show."""
+    plain = _capture_output(path, ["-v"], args)
+    secrets = {m.group(1) for p in _SECRET_PATTERNS for m in p.finditer(plain)}
+    secrets = {s for s in secrets if b"redacted" not in s}
+    if not secrets:
+        return []
+    leaked: set[bytes] = set()
+    for view in (["--redact", "-v"], ["--redact", "--json", "-v"]):
+        out = _capture_output(path, view, args)
+        leaked |= {s for s in secrets if s in out}
+    return sorted(s.decode("latin-1") for s in leaked)
+
+
 def reproduce(data: bytes, finding: dict[str, object], args: argparse.Namespace) -> bool:
     """Does ``data`` show the same finding (same kind and signature)?"""
     with tempfile.NamedTemporaryFile(suffix=".pcap", dir=args.workdir) as f:
@@ -288,6 +352,8 @@ def reproduce(data: bytes, finding: dict[str, object], args: argparse.Namespace)
         f.flush()
         path = Path(f.name)
         view = list(finding["view"])  # type: ignore[call-overload]
+        if finding["kind"] == "redaction":
+            return bool(redaction_leaks(path, args))
         if finding["kind"] == "parity":
             a = run_cli(path, view, pure=False, timeout=args.timeout, max_as_mb=args.max_as)
             b = run_cli(path, view, pure=True, timeout=args.timeout, max_as_mb=args.max_as)
@@ -335,11 +401,14 @@ def campaign(args: argparse.Namespace) -> int:
     corpus = Path(args.corpus) if args.corpus else _default_corpus()
     sources = [str(p) for p in fm.inputs(corpus) if p.stat().st_size <= args.max_input]
     args.out.mkdir(parents=True, exist_ok=True)
-    limits = {k: getattr(args, k) for k in ("timeout", "max_as", "slow", "max_rss", "parity")}
+    names = ("timeout", "max_as", "slow", "max_rss", "parity", "hostile", "redact_check")
+    limits = {k: getattr(args, k) for k in names}
     deadline = time.monotonic() + args.minutes * 60
     rng = random.Random(args.seed)
     runs = 0
     parity = 0
+    redact = 0
+    families: Counter[str] = Counter()
     kinds: Counter[str] = Counter()
     seen: dict[str, Path] = {}
     slowest: list[tuple[float, str]] = []
@@ -365,6 +434,9 @@ def campaign(args: argparse.Namespace) -> int:
                 result = fut.result()
                 runs += 1
                 parity += bool(result.get("parity_checked"))
+                redact += bool(result.get("redact_checked"))
+                if str(result["source"]).startswith("hostile:"):
+                    families[str(result["source"])] += 1
                 outcome = result["outcome"]
                 name = f"{result['source']} seed {result['seed']}"
                 slowest = sorted([*slowest, (outcome["seconds"], name)], reverse=True)[:3]  # type: ignore[index]
@@ -387,6 +459,8 @@ def campaign(args: argparse.Namespace) -> int:
     summary = {
         "runs": runs,
         "parity_checks": parity,
+        "redaction_checks": redact,
+        "hostile_runs": dict(sorted(families.items())),
         "wall_seconds": round(time.monotonic() - started, 1),
         "cpu_seconds": round(cpu, 1),
         "sources": len(sources),
@@ -398,6 +472,106 @@ def campaign(args: argparse.Namespace) -> int:
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary, indent=2))
     return 1 if seen else 0
+
+
+# -- in-process: the parsers themselves ---------------------------------------------------------
+
+
+def _in_process_worker(task: dict[str, object]) -> dict[str, object]:
+    """Mutate seeds and call parser targets until the deadline; report the first new crashes."""
+    import traceback
+
+    import fuzz_targets as ft
+
+    from lyncdump.errors import LyncdumpError
+
+    rng = random.Random(int(task["seed"]))  # type: ignore[call-overload]
+    deadline = float(task["deadline"])  # type: ignore[arg-type]
+    seeds = fm.collect_seeds()
+    pools = {t.name: ft.seeds_for(t, seeds) for t in ft.TARGETS}
+    inputs = 0
+    crashes: dict[str, dict[str, object]] = {}
+    while time.time() < deadline:
+        target = ft.TARGETS[rng.randrange(len(ft.TARGETS))]
+        pool = pools[target.name]
+        if not pool:
+            continue
+        data = pool[rng.randrange(len(pool))]
+        if rng.random() < 0.1:
+            data = fm.splice(data, pool[rng.randrange(len(pool))], rng.getrandbits(32))
+        count = rng.randint(1, 8)
+        ops = [(rng.choice(sorted(target.table)), rng.getrandbits(32)) for _ in range(count)]
+        data = fm.apply(data, ops, target.table)
+        inputs += 1
+        try:
+            target.run(data)
+        except LyncdumpError:
+            pass
+        except Exception as exc:  # noqa: BLE001 - what we are looking for
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            sig = f"{target.name}:{type(exc).__name__}:{Path(where.filename).name}:{where.lineno}"
+            if sig not in crashes:
+                crashes[sig] = {
+                    "target": target.name,
+                    "error": f"{type(exc).__name__}: {exc}"[:300],
+                    "traceback": traceback.format_exc()[-2000:],
+                    "input": data,
+                }
+    return {"inputs": inputs, "crashes": crashes}
+
+
+def in_process_campaign(args: argparse.Namespace) -> int:
+    """Parser targets in worker processes until the time is up; findings written as files."""
+    import fuzz_targets as ft
+
+    from lyncdump.errors import LyncdumpError
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    deadline = time.time() + args.minutes * 60
+    rng = random.Random(args.seed)
+    started = time.monotonic()
+    with ProcessPoolExecutor(args.jobs) as pool:
+        futures = [
+            pool.submit(_in_process_worker, {"seed": rng.getrandbits(48), "deadline": deadline})
+            for _ in range(args.jobs)
+        ]
+        results = [f.result() for f in futures]
+    inputs = sum(int(r["inputs"]) for r in results)  # type: ignore[call-overload]
+    crashes: dict[str, dict[str, object]] = {}
+    for r in results:
+        crashes.update(r["crashes"])  # type: ignore[arg-type]
+    targets = {t.name: t for t in ft.TARGETS}
+    for sig, crash in crashes.items():
+        folder = args.out / ("crash-" + hashlib.sha1(sig.encode()).hexdigest()[:8])
+        folder.mkdir(parents=True, exist_ok=True)
+        data = bytes(crash["input"])  # type: ignore[arg-type]
+        target = targets[str(crash["target"])]
+
+        def still(d: bytes, target: ft.Target = target, sig: str = sig) -> bool:
+            try:
+                target.run(d)
+            except LyncdumpError:
+                return False
+            except Exception as exc:  # noqa: BLE001
+                return f":{type(exc).__name__}:" in sig
+            return False
+
+        (folder / "input.bin").write_bytes(data)
+        (folder / "minimized.bin").write_bytes(minimize(data, still, args.minimize_budget))
+        info = {k: v for k, v in crash.items() if k != "input"}
+        info["signature"] = sig
+        (folder / "info.json").write_text(json.dumps(info, indent=2) + "\n")
+        print(f"{sig}: {folder}")
+    summary = {
+        "mode": "in-process",
+        "inputs": inputs,
+        "wall_seconds": round(time.monotonic() - started, 1),
+        "jobs": args.jobs,
+        "findings": sorted(crashes),
+    }
+    (args.out / "summary-in-process.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(summary, indent=2))
+    return 1 if crashes else 0
 
 
 def _default_corpus() -> Path | None:
@@ -439,12 +613,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slow", type=float, default=20.0, help="a run over this is a finding")
     parser.add_argument("--max-rss", type=float, default=400.0, help="MB before input scaling")
     parser.add_argument("--parity", type=float, default=0.2, help="share of runs compared")
+    parser.add_argument("--hostile", type=float, default=0.15, help="share of hostile families")
+    parser.add_argument("--redact-check", type=float, default=0.1, help="share checked")
+    parser.add_argument("--in-process", action="store_true", help="fuzz the parsers in-process")
     parser.add_argument("--no-minimize", dest="minimize", action="store_false")
     parser.add_argument("--minimize-budget", type=int, default=120, help="runs per shrink")
     parser.add_argument("--replay", type=Path, help="run every view on one input and stop")
     args = parser.parse_args(argv)
     if args.replay:
         return replay(args, args.replay)
+    if args.in_process:
+        return in_process_campaign(args)
     return campaign(args)
 
 

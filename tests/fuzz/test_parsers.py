@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import fuzz_mutations as fm
 import pytest
+from fuzz_targets import TARGETS, Target, seeds_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lyncdump.errors import LyncdumpError
-
-from .targets import TARGETS, Target, seeds_for
 
 BUDGET = settings(
     max_examples=40,
@@ -93,7 +92,7 @@ SMALL_INPUTS = [
 def test_mutated_inputs_through_the_pipeline(path, seed: int) -> None:
     import random
 
-    from .targets import run_input
+    from fuzz_targets import run_input
 
     data = path.read_bytes()
     rng = random.Random(seed)

@@ -147,7 +147,7 @@ def test_text_format_any_charset_any_body(charset: str, raw: bytes) -> None:
 @pytest.mark.parametrize("args", [[], ["-v"], ["--json", "-v"], ["--calls"], ["--summary"]])
 def test_cli_on_an_invite_with_a_zlib_charset(tmp_path, args: list[str]) -> None:
     """The smallest capture of item 2: one INVITE whose first IM names charset=zlib."""
-    from ..fuzz.build import pcap, sip, udp
+    from hostile import pcap, sip, udp
 
     invite = sip(
         "INVITE sip:bob@contoso.com SIP/2.0\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\n"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hostile import CLIENT, SERVER, pcap, sip, udp
 
 import lyncdump
 from lyncdump.cli import command
@@ -18,7 +19,6 @@ from lyncdump.render.redact import REDACTED, REDACTED_DTMF, redact_message
 from lyncdump.sip.message import parse_message
 
 from ..conftest import CAPTURES
-from ..fuzz.build import CLIENT, SERVER, pcap, sip, udp
 
 KEYS = [base64.b64encode(bytes([c]) * 30).decode() for c in b"KQZY"]
 BASIC = base64.b64encode(b"alice:BasicPassw0rd!").decode()
@@ -325,3 +325,15 @@ def test_api_redact_option(inputs) -> None:
     cap = lyncdump.open(io.BytesIO(inputs["capture"].read_bytes()), redact=True)
     text = b"".join(m.raw for m in cap.messages())
     assert not [s for s in SECRETS if s.encode() in text]
+
+
+def test_content_length_follows_every_replacement() -> None:
+    """Found by tools/fuzz.py: an ICE password also written elsewhere in the SDP is removed by
+    the second pass, after Content-Length had been computed from the body before it."""
+    body = _sdp() + "a=x-note:IcePwdSecret0123456789ab\n"
+    raw = _request("INVITE", 1, "cl-1", "Content-Type: application/sdp\n", body)
+    m = parse_message(raw)
+    redact_message(m)
+    assert b"IcePwdSecret" not in m.raw
+    assert m.header("content-length") == str(len(m.body))
+    assert parse_message(m.raw).body == m.body

@@ -9,6 +9,14 @@ import sys
 import tracemalloc
 
 import pytest
+from hostile import (
+    TcpConversation,
+    amplification_stream,
+    compressed_connection,
+    negotiate_exchange,
+    pcap,
+    sip_of_size,
+)
 
 import lyncdump
 from lyncdump.sipcomp.budget import (
@@ -23,15 +31,6 @@ from lyncdump.sipcomp.stream import (
     SipcompStreamDecoder,
     SipcompStreamEncoder,
     encode_packet,
-)
-
-from ..fuzz.build import (
-    TcpConversation,
-    amplification_stream,
-    compressed_connection,
-    negotiate_exchange,
-    pcap,
-    sip_of_size,
 )
 
 OPTIONS = b"OPTIONS sip:a SIP/2.0\r\nContent-Length: 0\r\n\r\n"

@@ -332,12 +332,13 @@ def redact_message(m: SipMessage) -> set[str]:
                     found.add(pvalue.strip().strip('"'))
             value = _TEXT_FORMAT_RE.sub(lambda g: g.group(1) + REDACTED, value)
         headers.append((name, value))
-    # every secret found, wherever else in the message it appears
+    # every secret found, wherever else in the message it appears (the body first: its length
+    # goes into Content-Length)
+    body = found.clean_bytes(body)
     headers = [
         (n, str(len(body)) if canonical_name(n) == "content-length" else found.clean(v))
         for n, v in headers
     ]
-    body = found.clean_bytes(body)
     m.headers = headers
     m._index = None
     m.body = body

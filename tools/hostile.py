@@ -1,4 +1,9 @@
-"""Smallest hostile inputs, built by hand: pcap files of raw Ethernet/IPv4 UDP and TCP frames.
+"""Hostile inputs built by hand: pcap files of raw Ethernet/IPv4 UDP and TCP frames.
+
+The regression tests build the smallest input that shows each problem from these pieces, and
+tools/fuzz.py draws whole hostile captures from :data:`FAMILIES` (decompression bombs, floods of
+half-open connections or first fragments, bad MS-SIPCOMP packets among good ones, oversized SIP)
+with random sizes, to check that a few MB of input never costs GBs or minutes.
 
 Struct-packed rather than scapy/dpkt-built so that tens of thousands of frames take
 milliseconds; checksums are left zero (lyncdump does not check them, as tshark by default).
@@ -6,6 +11,7 @@ milliseconds; checksums are left zero (lyncdump does not check them, as tshark b
 
 from __future__ import annotations
 
+import random
 import struct
 
 ETHERNET = bytes.fromhex("00155d0a0b0c00155d0102030800")
@@ -24,10 +30,20 @@ def pcap(frames: list[bytes], start: float = 1_767_225_600.0, step: float = 0.00
     return b"".join(out)
 
 
-def ipv4(proto: int, payload: bytes, src: bytes = CLIENT, dst: bytes = SERVER) -> bytes:
+def ipv4(
+    proto: int,
+    payload: bytes,
+    src: bytes = CLIENT,
+    dst: bytes = SERVER,
+    frag: int = 0,
+    ident: int = 1,
+) -> bytes:
+    """An Ethernet/IPv4 frame; ``frag`` is the flags/fragment-offset field (0x2000 = MF)."""
     return (
         ETHERNET
-        + struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 1, 0, 64, proto, 0, src, dst)
+        + struct.pack(
+            "!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), ident, frag, 64, proto, 0, src, dst
+        )
         + payload
     )
 
@@ -161,3 +177,108 @@ def compressed_connection(streams: tuple[bytes, bytes], segment: int = 1400) -> 
     conv.send(0, streams[0], segment)
     conv.send(1, streams[1], segment)
     return conv.frames
+
+
+# -- families of hostile captures (tools/fuzz.py) ---------------------------------------------
+
+
+def bomb_capture(rng: random.Random) -> bytes:
+    """Connections whose packets each rebuild a whole message from one copy token."""
+    neg, ok = negotiate_exchange()
+    frames: list[bytes] = []
+    for n in range(rng.choice([1, 4, 40, 200])):
+        conv = TcpConversation(sport=20000 + n, client=bytes([10, 2, n >> 8, n & 255]))
+        conv.handshake().send(0, neg).send(1, ok)
+        conv.send(0, amplification_stream(rng.choice([50, 400, 2000]), rng.choice([1000, 4000])))
+        frames += conv.frames
+    return pcap(frames)
+
+
+def half_open_capture(rng: random.Random) -> bytes:
+    """Many connections that send a SYN and a first segment, then nothing."""
+    starts = [
+        b"INVITE sip:bob@contoso.com",
+        b"\x20\x00\x00\x00\x1f\xffINVITE sip:bob@contoso.com SIP/2.0\r\n",
+        b"\x80\x00\x00\x00\xff\xffREGISTER sip:contoso.com SIP/2.0\r\n",
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+        bytes(rng.randrange(256) for _ in range(40)),
+    ]
+    frames: list[bytes] = []
+    for n in range(rng.choice([1000, 5000, 15000])):
+        client = bytes([10, 3, (n >> 8) & 255, n & 255])
+        conv = TcpConversation(sport=1024 + n % 60000, client=client)
+        conv.frames.append(conv._frame(0, b"", 0x02))
+        conv.seq[0] += 1
+        conv.send(0, starts[n % len(starts)] if rng.random() < 0.9 else rng.choice(starts))
+        frames += conv.frames
+    return pcap(frames)
+
+
+def fragment_capture(rng: random.Random) -> bytes:
+    """First fragments of datagrams that never complete, and some that do, out of order."""
+    frames: list[bytes] = []
+    size = rng.choice([8, 64, 1480])
+    for n in range(rng.choice([2000, 20000, 60000])):
+        udp_head = struct.pack("!HHHH", 5060, 5060, 8 + 3 * size, 0)
+        first = ipv4(17, udp_head + bytes(size - 8), frag=0x2000, ident=n)
+        frames.append(first)
+        if rng.random() < 0.05:
+            frames.append(ipv4(17, bytes(size), frag=0x2000 | (size >> 3), ident=n))
+            frames.append(ipv4(17, bytes(size), frag=(2 * size) >> 3, ident=n))
+    return pcap(frames)
+
+
+def bad_sipcomp_capture(rng: random.Random) -> bytes:
+    """A compressed connection with damaged packets among good ones, some cut short."""
+    from lyncdump.sipcomp.mppc import PACKET_FLUSHED
+    from lyncdump.sipcomp.stream import SipcompStreamEncoder, encode_packet
+
+    enc = SipcompStreamEncoder()
+    out = bytearray()
+    for n in range(rng.choice([5, 50, 300])):
+        message = sip_of_size(rng.choice([300, 1200, 5000]), f"c-{n}")
+        kind = rng.random()
+        if kind < 0.1:
+            out += encode_packet(PACKET_FLUSHED, message, len(message))
+            enc = SipcompStreamEncoder()
+        elif kind < 0.2:
+            packet = bytearray(enc.encode(message))
+            for _ in range(rng.randint(1, 4)):
+                packet[rng.randrange(len(packet))] ^= 1 << rng.randrange(8)
+            out += packet
+        elif kind < 0.25:
+            out += enc.encode(message)[: rng.randrange(1, 40)]
+        else:
+            out += enc.encode(message)
+    return pcap(compressed_connection((bytes(out), b""), rng.choice([1, 100, 1400])))
+
+
+def oversized_sip_capture(rng: random.Random) -> bytes:
+    """SIP at and past its bounds: many headers, long lines, deep multipart, huge lengths."""
+    boundary = "b"
+    nested = "text"
+    for depth in range(rng.choice([2, 10, 50])):
+        nested = (
+            f"--{boundary}{depth}\r\nContent-Type: multipart/mixed; boundary={boundary}{depth + 1}"
+            f"\r\n\r\n{nested}\r\n--{boundary}{depth}--"
+        )
+    body = nested
+    headers = "".join(
+        f"X-H{i}: {'v' * rng.choice([1, 100, 1500])}\n" for i in range(rng.choice([10, 300, 900]))
+    )
+    message = sip(
+        "MESSAGE sip:bob@contoso.com SIP/2.0\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\n"
+        f"Call-ID: big\nCSeq: 1 MESSAGE\n{headers}"
+        f"Content-Type: multipart/mixed; boundary={boundary}0\n\n{body}"
+    )
+    conv = TcpConversation(dport=5060).handshake().send(0, message * rng.choice([1, 3]))
+    return pcap(conv.frames + [udp(message[:60000])])
+
+
+FAMILIES = {
+    "bomb": bomb_capture,
+    "half-open": half_open_capture,
+    "fragments": fragment_capture,
+    "bad-sipcomp": bad_sipcomp_capture,
+    "oversized-sip": oversized_sip_capture,
+}
