@@ -23,6 +23,7 @@ from lyncdump.sipcomp.budget import (
     CAPTURE_ALLOWANCE,
     CONNECTION_ALLOWANCE,
     MAX_RATIO,
+    PACKET_CHARGE,
     DecompressionBudget,
 )
 from lyncdump.sipcomp.mppc import PACKET_AT_FRONT, PACKET_COMPRESSED, PACKET_FLUSHED
@@ -156,30 +157,41 @@ def test_capture_shows_the_messages_after_a_bad_packet() -> None:
 
 
 def test_budget_ratio_and_allowance() -> None:
-    capture = DecompressionBudget(1000, 4)
-    conn = capture.connection(100)
-    assert conn.draw(10, 140) is None  # 100 + 4 x 10
-    assert (conn.wire, conn.plain, capture.wire, capture.plain) == (10, 140, 10, 140)
-    why = conn.draw(1, 5)
+    capture = DecompressionBudget(10000, 4)
+    conn = capture.connection(1000)
+    assert conn.draw(10, 1040) is None  # 1000 + 4 x 10
+    assert (conn.wire, conn.plain, capture.wire, capture.plain) == (10, 1040, 10, 1040)
+    why = conn.draw(1, 600)
     assert why is not None and why.startswith("MS-SIPCOMP decoding stopped: this connection ")
-    assert "145 bytes from 11 compressed bytes, over its budget of 4x plus 100 bytes" in why
-    assert conn.refused and not capture.refused and capture.plain == 140  # nothing charged
+    assert "1640 bytes from 11 compressed payload bytes, over its budget of 4x plus 1000" in why
+    assert conn.refused and not capture.refused and capture.plain == 1040  # nothing charged
     again = conn.draw(100, 1)
     assert again is not None and "see the first such defect" in again
 
 
+def test_budget_charges_a_floor_per_packet_but_not_per_keepalive() -> None:
+    """Parsing a message costs the same whatever its size: tiny packets are charged 512."""
+    budget = DecompressionBudget(PACKET_CHARGE * 3, 0)
+    assert [budget.draw(7, 150) for _ in range(3)] == [None] * 3
+    assert budget.plain == 3 * PACKET_CHARGE
+    assert budget.draw(7, 150) is not None
+    keep = DecompressionBudget(10, 0)
+    assert [keep.draw(2, 2, keepalive=True) for _ in range(5)] == [None] * 5
+
+
 def test_budget_capture_scope_bounds_many_connections() -> None:
-    capture = DecompressionBudget(1000, 0)
-    conns = [capture.connection(400) for _ in range(4)]
-    assert [c.draw(0, 400) for c in conns[:2]] == [None, None]
-    why = conns[2].draw(0, 400)
-    assert why is not None and "this capture would decompress 1200 bytes" in why
+    capture = DecompressionBudget(10000, 0)
+    conns = [capture.connection(4000) for _ in range(4)]
+    assert [c.draw(0, 4000) for c in conns[:2]] == [None, None]
+    why = conns[2].draw(0, 4000)
+    assert why is not None and "this capture would decompress 12000 bytes" in why
     assert conns[3].draw(0, 1) is not None  # the capture stays closed
-    assert repr(capture) == "<DecompressionBudget capture 800/1000 bytes refused>"
+    assert repr(capture) == "<DecompressionBudget capture 8000/10000 bytes refused>"
 
 
 def test_defaults() -> None:
-    assert (MAX_RATIO, CAPTURE_ALLOWANCE, CONNECTION_ALLOWANCE) == (32, 16 << 20, 1 << 20)
+    assert (MAX_RATIO, CAPTURE_ALLOWANCE, CONNECTION_ALLOWANCE) == (32, 8 << 20, 1 << 20)
+    assert PACKET_CHARGE == 512
 
 
 def test_decoder_stops_at_its_budget_with_one_defect() -> None:
@@ -190,17 +202,17 @@ def test_decoder_stops_at_its_budget_with_one_defect() -> None:
         dec.receive_data(wire[i : i + 100], i, float(i))
     packets = drain(dec)
     total = sum(len(p.plain) for p in packets)
-    assert total <= budget.limit() < total + 4000 and len(packets) == total // 4000 == 7
+    assert total <= budget.limit() < total + 4000 and len(packets) == total // 4000 == 6
     assert all(p.plain == sip_of_size(4000) for p in packets)
     [defect] = dec.defects
-    assert "would decompress 32000 bytes from 263 compressed bytes" in defect.reason
+    assert "would decompress 28000 bytes from 210 compressed payload bytes" in defect.reason
     dec.receive_eof()  # stopped: nothing more to say
     assert len(dec.defects) == 1
 
 
 def test_amplification_capture_stays_small() -> None:
     """The issue's 88 kB capture of ~11-byte packets that each rebuild 4,000 bytes: 32 MB of
-    SIP before; now one connection stops at 1 MiB + 32 x its compressed bytes."""
+    SIP before; now one connection stops at 1 MiB + 32 x its compressed payload bytes."""
     data = pcap(compressed_connection((amplification_stream(8000), b"")))
     assert len(data) < 100_000
     cap = lyncdump.open(io.BytesIO(data))

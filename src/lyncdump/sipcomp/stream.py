@@ -520,10 +520,20 @@ class SipcompStreamDecoder:
             return self._dec.copy()
         return MppcDecompressor(history_known=self._known_start)
 
-    def _emit(self, plain: bytes, start: int, end: int, flags: int, partial: bool) -> None:
+    def _emit(
+        self,
+        plain: bytes,
+        start: int,
+        end: int,
+        flags: int,
+        partial: bool,
+        keepalive: bool = False,
+    ) -> None:
         """Queue a packet occupying buffer ``[start, end)`` and advance past it."""
         if self._budget is not None:
-            refused = self._budget.draw(end - start, len(plain))
+            # the ratio is earned by payload bytes: a header carries no SIP
+            payload = end - start - (0 if keepalive else self._survivors[0].size)
+            refused = self._budget.draw(max(payload, 0), len(plain), keepalive=keepalive)
             if refused is not None:
                 at = self._base + start
                 self._defect(self._frame_of(at), at, refused)
@@ -607,7 +617,7 @@ class SipcompStreamDecoder:
         end = m.end()
         if end == len(buf) and buf[end - 1] == 13 and not self._eof:
             return None  # its LF may follow
-        self._emit(bytes(buf[rd:end]), rd, end, 0, False)
+        self._emit(bytes(buf[rd:end]), rd, end, 0, False, keepalive=True)
         return True
 
     def _note_flags(self, flags: int, offset: int) -> None:
