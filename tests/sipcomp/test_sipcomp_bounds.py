@@ -325,3 +325,39 @@ def test_budget_refusal_frees_the_history(mid_stream: bool) -> None:
     dec.receive_eof()
     assert drain(dec) == [] and dec._dec is None and not dec._buf
     assert dec.defects[0].reason.startswith("MS-SIPCOMP decoding stopped")
+
+
+def test_small_messages_from_one_token_each_are_bounded_in_number() -> None:
+    """Found with tools/fuzz.py's bomb family: 300-byte messages from 11-byte packets stay
+    under 32:1, so a byte budget alone let 8.6 MB of them make 88,444 messages. A packet now
+    counts at least 512 bytes and earns only by its payload (4 bytes here)."""
+    budget = DecompressionBudget().connection()
+    dec = SipcompStreamDecoder(budget=budget)
+    wire = amplification_stream(20000, 300)
+    for i in range(0, len(wire), 1400):
+        dec.receive_data(wire[i : i + 1400], i, 0.0)
+    packets = drain(dec)
+    assert packets[1].wire_size == 6 + 4
+    per_packet = PACKET_CHARGE - MAX_RATIO * 4
+    first = MAX_RATIO * (packets[0].wire_size - 6) - len(packets[0].plain)
+    assert len(packets) <= (CONNECTION_ALLOWANCE + first) // per_packet + 2
+    assert len(packets) > CONNECTION_ALLOWANCE // per_packet
+    assert dec.defects[0].reason.startswith("MS-SIPCOMP decoding stopped")
+
+
+def test_near_identical_keepalives_never_touch_the_budget() -> None:
+    """Real traffic earns about what it is charged: 5,000 300-byte messages in a row that differ
+    only in CSeq and branch (about 15 payload bytes each) decode in full and use less than a
+    fifth of the allowance."""
+    template = sip_of_size(300, "keepalive")
+    enc = SipcompStreamEncoder()
+    budget = DecompressionBudget().connection()
+    dec = SipcompStreamDecoder(budget=budget)
+    count = 0
+    for n in range(5000):
+        message = template.replace(b"CSeq: 1 ", b"CSeq: %05d " % n)
+        message = message.replace(b"branch=z9hG4bK1", b"branch=z9hG4bK%08x" % (n * 40503))
+        dec.receive_data(enc.encode(message), n, 0.0)
+        count += len(drain(dec))
+    assert count == 5000 and not dec.defects and not budget.refused
+    assert budget.plain - (budget.limit() - budget.allowance) < budget.allowance // 5
