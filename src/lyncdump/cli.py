@@ -196,7 +196,7 @@ def _one_capture(path: str, view: _View, options: dict[str, Any]) -> int:
             # The ladder and NDJSON name each sign-in's follow-up subscriptions, which they
             # learn from the messages as they pass.
             messages=not (view.summary or view.calls),
-            progress=progress_printer(os.path.basename(path)),
+            progress=progress_printer(os.path.basename(path), path),
             **options,
         )
         filters = view.filters

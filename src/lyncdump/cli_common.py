@@ -5,6 +5,7 @@ Subcommand modules (cli_live.py, cli_merge.py, ...) import from here, never from
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -145,19 +146,55 @@ def session_matches(session: Session, filters: list[tuple[str, str]]) -> bool:
     return True
 
 
-def progress_printer(name: str) -> Callable[[int, float], None] | None:
+class Progress:
+    """Progress on stderr. A gzip input also says how far it has expanded and to what (the
+    size its trailer records): time and memory follow that, not the size on disk."""
+
+    def __init__(self, name: str, path: str | None = None) -> None:
+        self.name = name
+        self.started = time.monotonic()
+        self.reader: object = None  # told by the pipeline once the input is open (watch)
+        self.gzip = _gzip_sizes(path) if path else None
+
+    def watch(self, reader: object) -> None:
+        """The reader being read (its ``position`` says how far a gzip input expanded)."""
+        self.reader = reader
+
+    def line(self, frames: int) -> str:
+        elapsed = time.monotonic() - self.started
+        rate = frames / elapsed if elapsed > 0 else 0.0
+        text = f"{self.name}: {frames} frames ({rate:,.0f}/s)"
+        read = getattr(self.reader, "position", None)
+        if self.gzip is not None and isinstance(read, int):
+            disk, expanded = self.gzip
+            text += f", {read / 1e6:,.1f} of {expanded / 1e6:,.1f} MB expanded from "
+            text += f"{disk / 1e6:,.1f} MB of gzip"
+        return text
+
+    def __call__(self, frames: int, _ts: float) -> None:
+        sys.stderr.write(f"\r{self.line(frames)}\033[K")
+        sys.stderr.flush()
+
+
+def _gzip_sizes(path: str) -> tuple[int, int] | None:
+    """(size on disk, expanded size) of a gzip file, from its last 4 bytes (ISIZE, RFC 1952:
+    modulo 4 GiB, and of the last member only); None when it is not a gzip file."""
+    try:
+        with open(path, "rb") as f:
+            if f.read(2) != b"\x1f\x8b":
+                return None
+            disk = f.seek(0, os.SEEK_END)
+            f.seek(max(disk - 4, 0))
+            return disk, int.from_bytes(f.read(4), "little")
+    except OSError:
+        return None
+
+
+def progress_printer(name: str, path: str | None = None) -> Progress | None:
     """Progress on stderr, only when a person is watching it."""
     if not sys.stderr.isatty():
         return None
-    started = time.monotonic()
-
-    def show(frames: int, _ts: float) -> None:
-        elapsed = time.monotonic() - started
-        rate = frames / elapsed if elapsed > 0 else 0.0
-        sys.stderr.write(f"\r{name}: {frames} frames ({rate:,.0f}/s)")
-        sys.stderr.flush()
-
-    return show
+    return Progress(name, path)
 
 
 def clear_progress() -> None:
@@ -180,6 +217,7 @@ __all__ = [
     "EXIT_INTERNAL",
     "EXIT_OK",
     "FILTER_KEYS",
+    "Progress",
     "clear_progress",
     "decode_options",
     "fail",

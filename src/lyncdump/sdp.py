@@ -44,8 +44,9 @@ class Connection:
 class Crypto:
     """An ``a=crypto`` (or ``a=cryptoscale``) line: SDES key material for SRTP.
 
-    ``key`` is the 16-byte master key and ``salt`` the 14-byte master salt; ``mki`` and
-    ``mki_length`` come from the ``|value:length`` suffix (Lync offers ``1:1``).
+    ``key`` is the 16-byte master key and ``salt`` the 14-byte master salt (both empty when
+    ``--redact`` took them out); ``mki`` and ``mki_length`` come from the ``|value:length``
+    suffix (Lync offers ``1:1``).
     """
 
     tag: int
@@ -324,13 +325,17 @@ def parse_crypto(value: str, *, scale: bool = False) -> Crypto | None:
     if len(rest) < 2 or not rest[1].lower().startswith("inline:"):
         return None
     suite = rest[0]
-    fields = rest[1][7:].split("|")
-    try:
-        material = base64.b64decode(fields[0] + "=" * (-len(fields[0]) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    if len(material) != 30:
-        return None
+    # RFC 4568 allows several key-params, ";"-separated (by MKI): the first one is used
+    fields = rest[1].split(";", 1)[0][7:].split("|")
+    if fields[0] == "<redacted>":  # --redact took the key out: the suite is still known
+        material = b""
+    else:
+        try:
+            material = base64.b64decode(fields[0] + "=" * (-len(fields[0]) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            return None
+        if len(material) != 30:
+            return None
     lifetime: str | None = None
     mki: int | None = None
     mki_length = 0

@@ -848,7 +848,11 @@ def _srtp_contexts(cryptos: list[Any]) -> list[SrtpContext]:
     on the first SDP that has keys)."""
     from .srtp import SUITES, SrtpContext
 
-    return [SrtpContext(c.key, c.salt, c.suite, c.mki_length) for c in cryptos if c.suite in SUITES]
+    return [
+        SrtpContext(c.key, c.salt, c.suite, c.mki_length)
+        for c in cryptos
+        if c.suite in SUITES and c.key  # no key: redacted (--redact)
+    ]
 
 
 def _ntp_middle(ts: float) -> int:

@@ -30,6 +30,7 @@ from ..model import DefectLog, Endpoint
 from ..sip.framing import FramedMessage, SipStreamFramer
 from ..sip.message import SipMessage, looks_like_sip, parse_message
 from ..sip.websocket import WebSocketDecoder, deflate_parameters, looks_like_upgrade
+from ..sipcomp.budget import DecompressionBudget
 from ..sipcomp.stream import (
     DecodedPacket,
     NegotiationTracker,
@@ -87,6 +88,8 @@ class RunContext(Protocol):
     defects: DefectLog
     media: MediaPipeline | None
     max_sip_message: int
+    #: The run's MS-SIPCOMP output budget (sipcomp.budget): each connection takes a share.
+    decompression: DecompressionBudget
 
     def deliver(self, msg: SipMessage) -> None:
         """Take one parsed SIP message (sessions, statistics, media, consumers)."""
@@ -126,6 +129,7 @@ class TcpConnectionPipeline:
         "encrypted",
         "ends",
         "closed_dirs",
+        "budget",
     )
 
     def __init__(
@@ -148,6 +152,7 @@ class TcpConnectionPipeline:
         client, server = summary.client, summary.server
         self.ends = ((client, server), (server, client))
         self.closed_dirs = 0  # bit per direction that ended (FIN or RST)
+        self.budget: DecompressionBudget | None = None  # MS-SIPCOMP output, both directions
 
     # -- input ------------------------------------------------------------------------------
     def data(self, direction: int, data: bytes, frame: int, ts: float) -> None:
@@ -215,6 +220,9 @@ class TcpConnectionPipeline:
         if self.inner is not None:
             self.inner.finish()
         for direction, d in enumerate(self.dirs):
+            if d.sipcomp is not None and d.mode == SIPCOMP:  # what it held back, decided
+                d.sipcomp.receive_eof()
+                self._drain_sipcomp(direction)
             if d.framer is not None and d.mode in (SIP, SIPCOMP):
                 d.framer.close()
                 self._drain_framer(direction)
@@ -269,7 +277,7 @@ class TcpConnectionPipeline:
         d = self.dirs[direction]
         probe = d.sipcomp
         if probe is None:
-            probe = d.sipcomp = SipcompStreamDecoder(mid_stream=True)
+            probe = d.sipcomp = SipcompStreamDecoder(mid_stream=True, budget=self._budget())
         probe.receive_data(data, frame, ts)
         if probe.layout is not None:
             d.mode = SIPCOMP
@@ -281,6 +289,13 @@ class TcpConnectionPipeline:
             d.mode = OTHER
             d.sipcomp = None
         return True
+
+    def _budget(self) -> DecompressionBudget:
+        """The connection's share of the run's decompression budget (both directions; the
+        decrypted side of TLS shares its connection's)."""
+        if self.budget is None:
+            self.budget = self.ctx.decompression.connection()
+        return self.budget
 
     # -- TLS --------------------------------------------------------------------------------
     def _tls_bytes(self, direction: int, data: bytes, frame: int, ts: float) -> None:
@@ -302,6 +317,7 @@ class TcpConnectionPipeline:
             inner = self.inner = TcpConnectionPipeline(
                 self.conn, self.summary, self.ctx, encrypted=True
             )
+            inner.budget = self.budget
         for d, chunk, f, t in session.plaintext:
             inner.data(d, chunk, f, t)
         session.plaintext.clear()
@@ -427,7 +443,7 @@ class TcpConnectionPipeline:
         if d.framer is None:
             d.framer = SipStreamFramer(max_message=self.ctx.max_sip_message)
         d.mode = SIPCOMP
-        d.sipcomp = SipcompStreamDecoder()
+        d.sipcomp = SipcompStreamDecoder(budget=self._budget())
         self.summary.compressed = True
         if rest:
             d.sipcomp.receive_data(rest, frame, ts)

@@ -21,7 +21,7 @@ before Python sees it.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -37,6 +37,7 @@ from ..net.decode import SUPPORTED_LINKTYPES, PacketDecoder
 from ..net.tcp import StreamData, StreamGap, TcpConnection, TcpReassembler
 from ..options import Options
 from ..sip.message import SipMessage, looks_like_sip, parse_message
+from ..sipcomp.budget import DecompressionBudget
 from .connection import ConnectionSummary, TcpConnectionPipeline
 from .events import Event, InputFinished, LogRecord, MessageDecoded, SessionFinished
 
@@ -57,6 +58,9 @@ MAX_LISTED_CONNECTIONS = 100_000
 
 #: Frames between two checks for sessions gone quiet (a streaming run).
 _ADVANCE_EVERY = 1024
+
+#: Secrets found by redaction remembered to clean trace-log records (most recent kept).
+_MAX_SECRETS = 10_000
 
 
 @dataclass(slots=True)
@@ -144,6 +148,8 @@ class Pipeline:
         self.log_host: tuple[Endpoint | None, str] | None = None
         self.media: MediaPipeline | None = None
         self.max_sip_message = options.max_sip_message
+        #: MS-SIPCOMP output of the whole run, shared out per connection (sipcomp.budget).
+        self.decompression = DecompressionBudget()
         self.streaming = streaming
         self._want_messages = messages
         self._tls_keys = tls_keys
@@ -154,7 +160,9 @@ class Pipeline:
         self._live: dict[int, TcpConnectionPipeline] = {}  # open connections, oldest first
         self._pending: list[Event] = []
         self._verifier: SignatureVerifier | None = None
-        self._redact = None
+        self._redact: Callable[[SipMessage], set[str]] | None = None
+        #: Secrets redaction found in messages, most recent last (to clean log records).
+        self._secrets: dict[str, None] = {}
         if options.ntlm_password:
             from ..analysis.registration import SignatureVerifier
 
@@ -176,6 +184,9 @@ class Pipeline:
                 self._sessions = SessionBuilder(
                     wait, settle=wait, max_held=options.max_held_messages
                 )
+        watch = getattr(options.progress, "watch", None)
+        if watch is not None:
+            watch(reader)  # a progress line that tells how far the input was read
         self._started = False
 
     # -- what the renderers ask of a run (the CaptureView of render/) ------------------------
@@ -246,7 +257,11 @@ class Pipeline:
         if self._verifier is not None:
             self._verifier.check(msg)
         if self._redact is not None:
-            self._redact(msg)
+            for secret in self._redact(msg):  # kept to clean trace-log records of them
+                secrets = self._secrets
+                secrets[secret] = None
+                if len(secrets) > _MAX_SECRETS:
+                    del secrets[next(iter(secrets))]
         if self._want_messages:
             self._pending.append(MessageDecoded(msg))
         finished = self._sessions.add(msg)
@@ -387,6 +402,10 @@ class Pipeline:
             conn_pipe.finish()
         self._live.clear()
         media.finish()
+        if self._redact is not None:
+            from ..render.redact import redact_streams
+
+            redact_streams(media.rtp.streams)  # DTMF: when and how long, not which key
         if fast is not None:
             frame += fast.take_frames()
             nbytes += fast.bytes
@@ -461,6 +480,10 @@ class Pipeline:
         try:
             for item in reader.items():
                 if isinstance(item, LogEvent):
+                    if self._redact is not None:
+                        from ..render.redact import clean_log_events
+
+                        clean_log_events([item], self._secrets)
                     self.log_events.append(item)
                     if self._diagnostics is not None:
                         self._diagnostics.event(item)

@@ -133,6 +133,7 @@ def summary_lines(capture: Any, sessions: list[Session] | None = None) -> Iterat
         f"{span:.3f}s from {format_time(stats.first_time)}"
     )
     yield f"  UDP datagrams {stats.udp_datagrams}, TCP segments {stats.tcp_segments}"
+    # A trace-log message whose top Via names no transport counts as "?" (as on the ladder).
     by_transport = ", ".join(f"{t} {n}" for t, n in sorted(stats.transports.items()))
     yield f"  SIP messages {stats.sip_messages}" + (f" ({by_transport})" if by_transport else "")
     if stats.methods:
