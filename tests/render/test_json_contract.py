@@ -88,7 +88,8 @@ CAPTURE_FIELDS = {
 STREAM_FIELDS = {
     "record", "schema", "call_id", "ssrc", "ssrc_hex", "src", "dst", "payload", "payload_types",
     "first_frame", "last_frame", "first_time", "last_time", "duration", "packets", "expected",
-    "lost", "lost_percent", "sequence_errors", "duplicates", "out_of_order", "min_delta_ms",
+    "lost", "lost_percent", "sequence_errors", "duplicates", "out_of_order", "wrong_timestamps",
+    "min_delta_ms",
     "mean_delta_ms", "max_delta_ms", "max_delta_frame", "min_jitter_ms", "mean_jitter_ms",
     "max_jitter_ms", "clock_rate", "bytes", "bitrate_kbps", "markers", "problem", "mos",
     "signalled", "encrypted", "srtp_decrypted", "srtp_auth_failures", "rtcp_reports",

@@ -20,8 +20,8 @@ from .json import SCHEMA_VERSION
 CSV_FIELDS = (
     "call_id", "ssrc", "src", "dst", "payload", "first_time", "last_time", "duration",
     "packets", "expected", "lost", "lost_percent", "sequence_errors", "duplicates",
-    "out_of_order", "min_delta_ms", "mean_delta_ms", "max_delta_ms", "max_delta_frame",
-    "min_jitter_ms", "mean_jitter_ms", "max_jitter_ms", "clock_rate", "bytes",
+    "out_of_order", "wrong_timestamps", "min_delta_ms", "mean_delta_ms", "max_delta_ms",
+    "max_delta_frame", "min_jitter_ms", "mean_jitter_ms", "max_jitter_ms", "clock_rate", "bytes",
     "bitrate_kbps", "markers", "problem", "mos", "signalled", "encrypted", "srtp_decrypted",
     "srtp_auth_failures", "rtcp_reports", "rtcp_fraction_lost", "rtcp_cumulative_lost",
     "rtcp_jitter_ms", "rtcp_rtt_ms", "dtmf",
@@ -61,6 +61,7 @@ def stream_to_dict(st: StreamStats) -> dict[str, Any]:
         "sequence_errors": st.sequence_errors,
         "duplicates": st.duplicates,
         "out_of_order": st.out_of_order,
+        "wrong_timestamps": st.wrong_timestamps,
         "min_delta_ms": _r(st.min_delta),
         "mean_delta_ms": _r(st.mean_delta),
         "max_delta_ms": _r(st.max_delta),
@@ -112,7 +113,12 @@ def stream_line(st: StreamStats) -> str:
     if st.mos is not None:
         extras.append(f"MOS {st.mos:.2f}")
     if st.problem:
-        extras.append(f"problems: {st.sequence_errors} sequence errors")
+        problems = []
+        if st.sequence_errors:
+            problems.append(f"{st.sequence_errors} sequence errors")
+        if st.wrong_timestamps:
+            problems.append(f"{st.wrong_timestamps} wrong timestamps")
+        extras.append("problems: " + ", ".join(problems))
     if st.encrypted or st.srtp_decrypted or st.srtp_auth_failures:
         extras.append(f"SRTP {st.srtp_decrypted} ok, {st.srtp_auth_failures} auth failures")
     if st.rtcp_reports:
