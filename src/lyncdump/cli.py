@@ -304,9 +304,9 @@ def _one_capture(
     from .render import calls as render_calls
 
     show_calls, only_call, write_path = (ms or {}).get("calls") or (False, None, None)
-    # Joining calls to media, and the Microsoft decoders (Kerberos, NTLM, XML), are paid for
-    # only by the views that show them: --summary shows neither.
-    calls = capture.calls() if show_calls or not summary else []
+    # The Microsoft decoders (Kerberos, NTLM, XML) are paid for only by the views that show
+    # them; every view joins calls to media (--summary counts calls and findings).
+    calls = capture.calls()
     if not summary:
         from .render import msview as render_ms
     if show_calls:
@@ -324,7 +324,10 @@ def _one_capture(
             records.extend(render_stun.stun_records(capture))
             records.extend(render_streams.stream_to_dict(st) for st in streams)
             records.extend(render_calls.call_records(calls, shown))
-        records.append(render_json.capture_to_dict(capture, sessions))
+        records.append(
+            {**render_json.capture_to_dict(capture, sessions),
+             **render_calls.calls_summary(calls, streams)}
+        )  # fmt: skip
         for line in render_json.ndjson_lines(records):
             out(line)
     else:
@@ -336,6 +339,8 @@ def _one_capture(
             for line in render_media.summary_lines(capture):
                 out(line)
             for line in render_streams.summary_lines(capture):
+                out(line)
+            for line in render_calls.summary_count_lines(calls, streams):
                 out(line)
             for line in render_tls.section_lines(capture):
                 out(line)

@@ -26,8 +26,9 @@ def test_lync_av_call_joined_to_ice_turn_and_srtp_streams() -> None:
     assert call.state == "completed" and call.end_reason == "BYE from caller"
     assert call.kind == "call" and call.modalities == ["audio", "video"]
     assert call.ice_version == "19"
-    assert round(call.answer_time - call.start, 4) == 1.9896
-    assert round(call.duration, 4) == 4.4896
+    assert round(call.answer_time - call.start, 4) == 1.9896 == round(call.setup_time, 4)
+    assert round(call.duration, 4) == 2.5  # talk time: 200 OK to BYE
+    assert call.findings == [] and call.ambiguous == []
     assert (call.messages[0].first_frame, call.messages[0].frame) == (4, 6)
     audio, video = call.media
     assert (str(audio.offer_address), str(audio.answer_address)) == (
@@ -51,8 +52,10 @@ def test_cancelled_and_completed_calls_of_the_udp_sample() -> None:
     assert done.state == "completed" and done.end_reason == "BYE from callee"
     assert len(done.streams) == 2
     cancelled = calls["call-2@192.168.1.50"]
-    assert cancelled.state == "cancelled" and cancelled.end_reason == "CANCEL, 487"
+    assert cancelled.state == "cancelled"
+    assert cancelled.end_reason == "CANCEL, 487 Request Terminated"
     assert cancelled.media[0].state == "offered" and cancelled.streams == []
+    assert cancelled.duration is None and cancelled.final_status == 487
 
 
 def test_rejected_call_carries_ms_diagnostics() -> None:
@@ -80,8 +83,10 @@ def test_unlabelled_stream_joins_the_call_by_address_and_time() -> None:
     calls = build_calls(cap.sessions(), streams)
     by_id = {c.call_id: c for c in calls}
     assert len(by_id["call-1@192.168.1.50"].streams) == 2
-    # same offer address, but the streams ended before call-2 began
+    # same offer address, but the streams began before call-2's INVITE
     assert by_id["call-2@192.168.1.50"].streams == []
+    assert {st.call_id for st in streams} == {"call-1@192.168.1.50"}
+    assert {st.join_rule for st in streams} == {"both ends"}
 
 
 def test_allocation_joined_by_its_permissions_alone() -> None:

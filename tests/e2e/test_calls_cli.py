@@ -33,7 +33,7 @@ def test_calls_view_prints_a_block_with_ladder_and_media_events() -> None:
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0].startswith(f"CALL  {CALL_ID}  sip:alice@contoso.com → sip:bob@fabrikam.com")
-    assert lines[0].endswith("4.490s  completed (BYE from caller)")
+    assert lines[0].endswith("setup 1.990s  talk 2.500s  completed (BYE from caller)")
     assert any("· offer (2 SDP parts: ICE v6+ICE v19)" in x for x in lines)
     assert any("200 OK  · answer chose part 2 (ICE v19)" in x for x in lines)
     assert any("RTP g711U 100 pkts" in x for x in lines)

@@ -69,7 +69,7 @@ class StreamStats(RtpCore):
         "payload_types", "clock_rate", "dtmf_events", "_last_event_ts", "_rtpmap", "_pt_cache",
         "_seen", "rtcp_fraction_lost", "rtcp_cumulative_lost", "rtcp_jitter_ms", "rtcp_rtt_ms",
         "rtcp_reports", "srtp_auth_failures", "setup_frame", "call_id",
-        "signalled", "bye",
+        "signalled", "bye", "join_rule", "candidate_calls", "_ends",
     )  # fmt: skip
 
     def __init__(
@@ -89,8 +89,15 @@ class StreamStats(RtpCore):
         self.ipv6 = len(src) == 16
         self.encrypted = False
         self.setup_frame: int | None = None
-        #: Call-ID of the SIP session whose SDP announced this stream's addresses, if any.
+        #: Call-ID of the call that owns the stream. The tracker sets the first SDP that
+        #: announced its addresses; Capture.calls() settles it (analysis/media_join.py).
         self.call_id: str | None = None
+        #: How the call was chosen (media_join.py rules), None before the join / for none.
+        self.join_rule: str | None = None
+        #: The calls the stream could belong to, when more than one matched (ambiguous,
+        #: B2BUA legs, or the one chosen among several).
+        self.candidate_calls: tuple[str, ...] = ()
+        self._ends: tuple[Endpoint, Endpoint] | None = None
         #: True when SDP or TURN/ICE announced the addresses, False when found by heuristic.
         self.signalled = False
         #: An RTCP BYE named this SSRC.
@@ -375,11 +382,18 @@ class StreamStats(RtpCore):
 
     @property
     def source(self) -> Endpoint:
-        return Endpoint.from_raw(self.src, self.sport)
+        return (self._ends or self._make_ends())[0]
 
     @property
     def destination(self) -> Endpoint:
-        return Endpoint.from_raw(self.dst, self.dport)
+        return (self._ends or self._make_ends())[1]
+
+    def _make_ends(self) -> tuple[Endpoint, Endpoint]:
+        ends = self._ends = (
+            Endpoint.from_raw(self.src, self.sport),
+            Endpoint.from_raw(self.dst, self.dport),
+        )
+        return ends
 
     @property
     def has_jitter(self) -> bool:

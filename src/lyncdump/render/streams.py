@@ -43,6 +43,8 @@ def stream_to_dict(st: StreamStats) -> dict[str, Any]:
         "record": "stream",
         "schema": SCHEMA_VERSION,
         "call_id": st.call_id,
+        "join": st.join_rule,
+        "candidate_calls": list(st.candidate_calls),
         "ssrc": st.ssrc,
         "ssrc_hex": f"0x{st.ssrc:08X}",
         "src": str(st.source),
