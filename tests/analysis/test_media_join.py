@@ -7,6 +7,8 @@ import io
 import struct
 from dataclasses import dataclass, field
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pcapgen import Builder, sip
 
 import lyncdump
@@ -308,3 +310,77 @@ def test_payload_type_not_in_the_answer() -> None:
         f"{RELAY}:6000 → 10.0.0.1:20000 sends payload type 8 (g711A), not in the answer "
         "(PCMU/8000)",
     ]
+
+
+# -- hostile input: the join and the call views never raise ----------------------------------
+
+_SDP_LINES = [
+    "c=IN IP4 10.0.0.1", "c=IN IP4 0.0.0.0", "c=IN IP6 ::", "c=IN IP6 2001:db8::1", "c=IN IP4",
+    "c=IN IP4 host.example", "m=audio 20000 RTP/AVP 8", "m=audio 0 RTP/AVP 8",
+    "m=audio 99999 RTP/SAVP 0 8 101", "m=video 30000 RTP/AVP 96", "m=audio x RTP/AVP",
+    "a=sendonly", "a=recvonly", "a=inactive", "a=rtcp:", "a=rtcp:abc", "a=rtcp-mux",
+    "a=ssrc:", "a=ssrc:99999999999 cname:x", "a=ssrc:7 cname:x", "a=x-ssrc-range:9-1",
+    "a=x-ssrc-range:1-4294967295", "a=candidate:1 1 UDP 1 10.0.0.1 20000 typ host",
+    "a=candidate:1 1 UDP 1 bad port typ", "a=rtpmap:96 SILK/16000", "a=rtpmap:x", "v=0",
+    "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:AAAA", "b=AS:64",
+]  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.lists(st.sampled_from(_SDP_LINES), max_size=10), min_size=1, max_size=6),
+    st.lists(
+        st.tuples(
+            st.sampled_from(["INVITE", "200", "183", "486", "ACK", "BYE", "CANCEL"]),
+            st.sampled_from(["c1", "c2"]),
+            st.sampled_from(["f", "t1", "t2"]),
+        ),
+        min_size=1,
+        max_size=8,
+    ),  # fmt: skip
+    st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4), st.floats(0, 5)), max_size=6),
+)
+def test_random_dialogs_and_sdp_never_raise(sdps, messages, streams) -> None:  # type: ignore[no-untyped-def]
+    from lyncdump.render.calls import call_lines, call_to_dict, summary_count_lines
+
+    ports = [("10.0.0.1", 20000), ("10.0.0.2", 30000), (RELAY, 6000), ("10.0.0.1", 20001),
+             ("192.0.2.1", 4000)]  # fmt: skip
+    net = Net()
+    for i, (what, call_id, tag) in enumerate(messages):
+        body = "\n".join(sdps[i % len(sdps)]) + "\n"
+        first = f"{what} sip:b@x SIP/2.0" if not what.isdigit() else f"SIP/2.0 {what} X"
+        cseq = f"1 {what if not what.isdigit() else 'INVITE'}"
+        to = None if what == "INVITE" and i == 0 else tag
+        net.sip(0.1 * i, PROXY, RELAY, _msg(first, call_id, cseq, "f", to, body, f"z9hG4bK{i}"))
+    for a, b, t in streams:
+        if a != b:
+            net.rtp(t, ports[a], ports[b], 0x1000 + a * 8 + b, count=5)
+    cap = net.analyze()
+    calls = cap.calls()
+    for c in calls:
+        list(call_lines(c))
+        call_to_dict(c)
+    list(summary_count_lines(calls, cap.streams()))
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_mangled_relay_capture_never_raises(data: st.DataObject) -> None:
+    """Bytes flipped in the SIPp relay capture (SIP and SDP included): calls still come out."""
+    import gzip
+
+    from ..conftest import CAPTURES
+
+    raw = bytearray(gzip.decompress((CAPTURES / "sipp-relay-udp.pcapng.gz").read_bytes()))
+    for _ in range(data.draw(st.integers(1, 40))):
+        pos = data.draw(st.integers(200, len(raw) - 1))
+        raw[pos] = data.draw(st.integers(0, 255))
+    try:
+        cap = lyncdump.analyze(io.BytesIO(bytes(raw)))
+    except lyncdump.LyncdumpError:
+        return  # a flipped block length may make the file unreadable: a clear error
+    from lyncdump.render.calls import call_lines, call_to_dict
+
+    for c in cap.calls():
+        list(call_lines(c))
+        call_to_dict(c)

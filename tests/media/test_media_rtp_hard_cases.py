@@ -181,7 +181,7 @@ def _tshark_streams(path: Path) -> dict[int, tuple]:  # type: ignore[type-arg]
 
 
 @pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", [1])
 def test_random_streams_equal_live_tshark(seed: int, tmp_path: Path) -> None:
     path = tmp_path / f"random{seed}.pcap"
     _random_capture(seed, 40).write(str(path))
