@@ -141,21 +141,33 @@ def stream_line(st: StreamStats) -> str:
 
 
 def session_stream_lines(call_id: str | None, streams: Iterable[StreamStats]) -> Iterator[str]:
-    """Lines for the streams announced by one session's SDP (nothing when there are none)."""
-    mine = [st for st in streams if call_id is not None and st.call_id == call_id]
+    """Lines for the streams one session's call owns (a stream shared by B2BUA legs is under
+    each leg); nothing when there are none."""
+    mine = [st for st in streams if call_id is not None and _owned_by(st, call_id)]
     if mine:
         yield "  media:"
         for st in mine:
             yield "    " + stream_line(st)
 
 
+def _owned_by(st: StreamStats, call_id: str) -> bool:
+    return st.call_id == call_id or (st.join_rule == "B2BUA legs" and call_id in st.candidate_calls)
+
+
 def unsignalled_lines(streams: Iterable[StreamStats]) -> Iterator[str]:
-    """The "media without signalling" section: streams no SDP in the capture announced."""
-    rest = [st for st in streams if st.call_id is None]
+    """The "media without signalling" section (streams no call owns), then the streams that
+    match several calls equally (owned by none of them, docs/calls.md)."""
+    streams = list(streams)
+    rest = [st for st in streams if st.call_id is None and st.join_rule != "ambiguous"]
     if rest:
         yield "media without signalling:"
         for st in rest:
             yield "  " + stream_line(st)
+    ambiguous = [st for st in streams if st.join_rule == "ambiguous"]
+    if ambiguous:
+        yield "media matching several calls (ambiguous):"
+        for st in ambiguous:
+            yield f"  {stream_line(st)}  · calls {', '.join(st.candidate_calls)}"
 
 
 def summary_lines(capture: Any) -> Iterator[str]:
@@ -163,7 +175,7 @@ def summary_lines(capture: Any) -> Iterator[str]:
     tracker = capture.media.rtp if getattr(capture, "media", None) is not None else None
     streams = capture.streams()
     if streams:
-        signalled = sum(1 for st in streams if st.call_id is not None)
+        signalled = sum(1 for st in streams if st.call_id is not None or st.candidate_calls)
         packets = sum(st.packets for st in streams)
         yield f"  RTP streams {len(streams)} ({signalled} with signalling), {packets} RTP packets"
     if tracker is not None and tracker.rtcp_packets:
