@@ -534,7 +534,7 @@ def _answer_mline(answers: _Answers, st: StreamStats) -> tuple[Exchange, int] | 
     chosen: tuple[Exchange, int] | None = None
     for when, e, lines in answers:
         if when > st.last_time:
-            break
+            continue
         hit = next((i for i, named in lines if named & ends), None)
         if hit is None and len(lines) == 1 and len(e.answer_part.sdp.media) == 1:  # type: ignore[union-attr]
             hit = lines[0][0]

@@ -206,10 +206,13 @@ def in_force(call: Call, t: float) -> dict[str, set[Endpoint]]:
     latest: dict[tuple[str, str], MediaAnnouncement] = {}
     for a in call.announcements:
         if a.time > t + ANSWER_SKEW:
-            break
+            continue  # (capture order is nearly time order; merged captures may differ)
         if a.until <= t:
             continue
-        latest[(a.side, a.dialog)] = a
+        key = (a.side, a.dialog)
+        before = latest.get(key)
+        if before is None or a.time >= before.time:
+            latest[key] = a
     out: dict[str, set[Endpoint]] = {"caller": set(), "callee": set()}
     for (side, _dialog), a in latest.items():
         out[side] |= a.addresses
@@ -221,7 +224,7 @@ def _ever(call: Call, t: float) -> dict[str, set[Endpoint]]:
     out: dict[str, set[Endpoint]] = {"caller": set(), "callee": set()}
     for a in call.announcements:
         if a.time > t + ANSWER_SKEW:
-            break
+            continue  # (capture order is nearly time order; merged captures may differ)
         out[a.side] |= a.addresses
     return out
 
@@ -260,8 +263,8 @@ def _newest(call: Call, src: Endpoint, dst: Endpoint, t: float) -> float:
     best = -_INF
     for a in call.announcements:
         if a.time > t + ANSWER_SKEW:
-            break
-        if src in a.addresses or dst in a.addresses:
+            continue  # (capture order is nearly time order; merged captures may differ)
+        if (src in a.addresses or dst in a.addresses) and a.time > best:
             best = a.time
     return best
 
