@@ -163,7 +163,7 @@ def announcements(
                     addresses.add(Endpoint(ip, m.rtcp_port))
                 for c in m.candidates():
                     addresses.add(Endpoint(normalise(c.address), c.port))
-                ssrcs.extend(_ssrcs(m))
+                ssrcs.extend(m.ssrcs())
         out.append(
             MediaAnnouncement(
                 msg.time, msg.frame or 0, side, dialog, frozenset(addresses), tuple(ssrcs),
@@ -185,19 +185,6 @@ def _refusals(exchanges: Sequence[Exchange]) -> dict[int, float]:
         out[id(e.offer)] = when
         if e.answer is not None and e.early:
             out[id(e.answer)] = when
-    return out
-
-
-def _ssrcs(m: object) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
-    rng = m.ssrc_range  # type: ignore[attr-defined]
-    if rng is not None:
-        out.append(rng)
-    for name, value in m.attributes:  # type: ignore[attr-defined]
-        if name.lower() == "ssrc" and value:
-            head = value.split(None, 1)[0]
-            if head.isdigit() and int(head) <= 0xFFFFFFFF:
-                out.append((int(head), int(head)))
     return out
 
 
