@@ -162,9 +162,16 @@ core_packet(RtpCore *s, long long frame, double ts, long long seq, long long rts
         irregular = 1;
     }
     long long packets = s->packets;
-    if (((rts - s->last_timestamp) & 0xFFFFFFFFLL) >= 0x80000000LL)
+    /* Time sequence as tshark 4.0 (StreamStats._packet): within 2^31 after the first timestamp. */
+    long long first = s->first_timestamp;
+    long long offset = (rts - first) & 0xFFFFFFFFLL;
+    int in_time = rts >= first ? offset < 0x80000000LL : offset <= 0x80000000LL;
+    if (!in_time) {
         s->wrong_timestamps += 1;
-    if (s->under) {
+        s->problem = 1;
+        irregular = 1;
+    }
+    else if (s->under) {
         if (seq > s->start_seq)
             s->under = 0;
     }
@@ -173,29 +180,34 @@ core_packet(RtpCore *s, long long frame, double ts, long long seq, long long rts
         s->under = 1;
     }
     long long last = s->last_seq;
-    if (last + 1 == seq || (last == 65535 && seq == 0)) {
+    if (in_time && (last + 1 == seq || (last == 65535 && seq == 0))) {
         s->last_seq = seq;
     }
-    else {
-        if (last + 1 < seq || last - seq > 0xFF00)
-            s->last_seq = seq;
-        else if (seq == last)
+    else if (in_time && (last + 1 < seq || last - seq > 0xFF00)) {
+        s->last_seq = seq;
+        s->sequence_errors += 1;
+        s->problem = 1;
+    }
+    else if (last + 1 > seq) {
+        if (seq == last)
             s->duplicates += 1;
         else
             s->out_of_order += 1;
         s->sequence_errors += 1;
         s->problem = 1;
     }
-    double delta = now - s->time_ms;
-    s->time_ms = now;
     s->last_timestamp = rts;
     s->stop_seq = seq;
     s->packets = packets + 1;
     s->b_packets += 1;
+    if (!in_time)
+        return 1;
+    double delta = now - s->time_ms;
+    s->time_ms = now;
     if (delta > s->b_delta_max)
         s->b_delta_max = delta;
     if (s->cur_clock) {
-        double nominal = (double)((rts - s->first_timestamp) & 0xFFFFFFFFLL) / (double)s->cur_khz;
+        double nominal = (double)offset / (double)s->cur_khz;
         double diff = delta - nominal;
         diff = diff + s->last_nominal;
         if (diff < 0)

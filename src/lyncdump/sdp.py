@@ -160,6 +160,23 @@ class MediaDescription:
             return None
         return (first, last) if 0 <= first <= last <= 0xFFFFFFFF else None
 
+    def ssrcs(self) -> list[tuple[int, int]]:
+        """The SSRCs this m-line's sender announced, as (first, last) ranges: each RFC 5576
+        ``a=ssrc:<id> ...`` once, and Lync's ``a=x-ssrc-range``."""
+        out: list[tuple[int, int]] = []
+        rng = self.ssrc_range
+        if rng is not None:
+            out.append(rng)
+        seen: set[int] = set()
+        for n, v in self.attributes:
+            if n.lower() != "ssrc" or not v:
+                continue
+            head = v.split(None, 1)[0]
+            if head.isdigit() and int(head) <= 0xFFFFFFFF and int(head) not in seen:
+                seen.add(int(head))
+                out.append((int(head), int(head)))
+        return out
+
     def bandwidth(self) -> dict[str, int]:
         """``b=<type>:<kbps>`` lines of this m-line (``{"CT": 99980}``)."""
         return _bandwidths(self.lines)

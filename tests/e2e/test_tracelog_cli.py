@@ -405,7 +405,9 @@ def test_edge_log_ladder_shows_its_diagnostics_at_their_time() -> None:
 def test_summary_counts_diagnostics_by_severity_and_result() -> None:
     code, out, err = run("--summary", str(FED_EDGE))
     assert code == 0, err
-    assert out.splitlines()[-7:] == [
+    lines = out.splitlines()
+    at = lines.index("  log host sfvedge (from the [machine\\instance] prefix)")
+    assert lines[at : at + 7] == [
         "  log host sfvedge (from the [machine\\instance] prefix)",
         "  diagnostics 4 (error 2, warning 2; 3 in sessions, 1 alone)",
         "    0x8007274D WSAECONNREFUSED  1",

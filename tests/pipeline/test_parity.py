@@ -70,10 +70,16 @@ def _other_records(path: Path) -> list[dict[str, Any]]:
 
     cap = lyncdump.open(path)
     sessions = cap.sessions()
+    calls = cap.calls()  # settles each stream's call before the streams are written
     records = stun_records(cap)
     records.extend(render_streams.stream_to_dict(st) for st in cap.streams())
-    records.extend(render_calls.call_records(cap.calls(), sessions))
-    records.append(render_json.capture_to_dict(cap, sessions))
+    records.extend(render_calls.call_records(calls, sessions))
+    records.append(
+        {
+            **render_json.capture_to_dict(cap, sessions),
+            **render_calls.calls_summary(calls, cap.streams()),
+        }
+    )
     return records
 
 

@@ -27,7 +27,14 @@ from ..fastpath import CORE_FIELDS, RtpCore, reduce_fields
 from ..model import DefectLog, Endpoint
 from ..sdp import parse_sdp
 from ..sip.message import SipMessage
-from .codecs import is_telephone_event, jitter_clock, mos_lq, payload_name
+from .codecs import (
+    MOS_MIN_SECONDS,
+    is_telephone_event,
+    jitter_clock,
+    mos_lq,
+    payload_name,
+    rated_codec,
+)
 from .rtcp import Goodbye, ReceiverReport, SenderReport, parse_rtcp
 from .series import SeriesBudget, StreamSeries
 
@@ -65,7 +72,7 @@ class StreamStats(RtpCore):
         "payload_types", "clock_rate", "dtmf_events", "_last_event_ts", "_rtpmap", "_pt_cache",
         "_seen", "rtcp_fraction_lost", "rtcp_cumulative_lost", "rtcp_jitter_ms", "rtcp_rtt_ms",
         "rtcp_reports", "srtp_auth_failures", "setup_frame", "call_id",
-        "signalled", "bye",
+        "signalled", "bye", "join_rule", "candidate_calls", "_ends",
         "series", "_b_index", "_b_expected0",
     )  # fmt: skip
 
@@ -86,8 +93,15 @@ class StreamStats(RtpCore):
         self.ipv6 = len(src) == 16
         self.encrypted = False
         self.setup_frame: int | None = None
-        #: Call-ID of the SIP session whose SDP announced this stream's addresses, if any.
+        #: Call-ID of the call that owns the stream. The tracker sets the first SDP that
+        #: announced its addresses; Capture.calls() settles it (analysis/media_join.py).
         self.call_id: str | None = None
+        #: How the call was chosen (media_join.py rules), None before the join / for none.
+        self.join_rule: str | None = None
+        #: The calls the stream could belong to, when more than one matched (ambiguous,
+        #: B2BUA legs, or the one chosen among several).
+        self.candidate_calls: tuple[str, ...] = ()
+        self._ends: tuple[Endpoint, Endpoint] | None = None
         #: True when SDP or TURN/ICE announced the addresses, False when found by heuristic.
         self.signalled = False
         #: An RTCP BYE named this SSRC.
@@ -206,41 +220,54 @@ class StreamStats(RtpCore):
             self._b_packets += 1
             return
 
-        # A timestamp older than the previous packet's (signed 32-bit difference): counted,
-        # but (as in Wireshark 4.0) still a regular packet for delta and jitter.
-        if ((rts - self.last_timestamp) & 0xFFFFFFFF) >= 0x80000000:
+        # Time sequence (tshark 4.0): a timestamp within 2^31 after the first packet's is in
+        # sequence, whatever wrapped in between; anything else (a reset, a jump back before the
+        # start) is a "wrong timestamp": it makes a problem, is never a regular packet, and
+        # neither the arrival time nor the nominal time moves on it.
+        first = self.first_timestamp
+        offset = (rts - first) & 0xFFFFFFFF
+        in_time = offset < 0x80000000 if rts >= first else offset <= 0x80000000
+        if not in_time:
             self.wrong_timestamps += 1
-        # Sequence cycles, counted against the first sequence number.
-        if self.under:
+            self.problem = True
+            irregular = True
+        # Sequence cycles, counted against the first sequence number (in-time packets only).
+        if not in_time:
+            pass
+        elif self.under:
             if seq > self.start_seq:
                 self.under = False
         elif seq < self.start_seq or (seq == 0 and self.stop_seq == 65535):
             self.cycles += 1
             self.under = True
         last = self.last_seq
-        if last + 1 == seq or (last == 65535 and seq == 0):
+        if in_time and (last + 1 == seq or (last == 65535 and seq == 0)):
             self.last_seq = seq
-        else:
-            if last + 1 < seq or last - seq > 0xFF00:
-                self.last_seq = seq
-            elif seq == last:
+        elif in_time and (last + 1 < seq or last - seq > 0xFF00):
+            self.last_seq = seq  # lost packets (or a sequence reset)
+            self.sequence_errors += 1
+            self.problem = True
+        elif last + 1 > seq:
+            if seq == last:
                 self.duplicates += 1
             else:
                 self.out_of_order += 1
             self.sequence_errors += 1
             self.problem = True
 
-        delta = now - self.time_ms
-        self.time_ms = now
         self.last_timestamp = rts
         self.stop_seq = seq
         self.packets = packets + 1
         self._b_packets += 1
+        if not in_time:
+            return
+        delta = now - self.time_ms
+        self.time_ms = now
         if delta > self._b_delta_max:
             self._b_delta_max = delta
         if self._cur_clock:
             # Nominal time since the first packet, from the RTP clock (whole kHz, as Wireshark).
-            nominal = ((rts - self.first_timestamp) & 0xFFFFFFFF) / self._cur_khz
+            nominal = offset / self._cur_khz
             diff = delta - nominal + self.last_nominal
             if diff < 0:
                 diff = -diff
@@ -407,22 +434,20 @@ class StreamStats(RtpCore):
 
     @property
     def mos(self) -> float | None:
-        """E-model MOS-LQ from the main codec and the loss seen.
-
-        None without packets, and for video (a 90 kHz clock): the E-model rates speech only.
-        """
-        if not self.packets:
+        """E-model MOS-LQ from the speech codec and the loss seen, or None where the E-model
+        does not apply: no speech codec it has values for (telephone events, comfort noise,
+        video, unknown codecs) or packets covering less than
+        :data:`~lyncdump.media.codecs.MOS_MIN_SECONDS` of media."""
+        n = self.packets
+        # The time the packets cover: n packets of a 20 ms codec span 20 ms more than from the
+        # first to the last (50 packets are one second).
+        if n < 2 or self.duration * n / (n - 1) < MOS_MIN_SECONDS - 0.001:
             return None
-        main = self.payload_names()[0] if self.payload_types else ""
-        for pt in sorted(self.payload_types):
-            name = payload_name(pt, self._rtpmap)
-            if name not in ("CN", "CN(old)", "telephone-event"):
-                if jitter_clock(pt, self._rtpmap) == 90000:
-                    return None
-                main = name
-                break
+        codec = rated_codec(self.payload_names())
+        if codec is None:
+            return None
         rtt = self.rtcp_rtt_ms
-        return round(mos_lq(main, max(0.0, self.lost_percent), rtt / 2 if rtt else 0.0), 2)
+        return round(mos_lq(codec, max(0.0, self.lost_percent), rtt / 2 if rtt else 0.0), 2)
 
     def rtcp_report(self, fraction_lost: int, cumulative: int, jitter_units: int) -> None:
         """A report block about this stream (from its receiver)."""
@@ -434,11 +459,18 @@ class StreamStats(RtpCore):
 
     @property
     def source(self) -> Endpoint:
-        return Endpoint.from_raw(self.src, self.sport)
+        return (self._ends or self._make_ends())[0]
 
     @property
     def destination(self) -> Endpoint:
-        return Endpoint.from_raw(self.dst, self.dport)
+        return (self._ends or self._make_ends())[1]
+
+    def _make_ends(self) -> tuple[Endpoint, Endpoint]:
+        ends = self._ends = (
+            Endpoint.from_raw(self.src, self.sport),
+            Endpoint.from_raw(self.dst, self.dport),
+        )
+        return ends
 
     @property
     def has_jitter(self) -> bool:
@@ -449,10 +481,18 @@ class StreamStats(RtpCore):
 # -- assigning datagrams to streams --------------------------------------------------------------
 
 _CANDIDATE, _RTP, _REJECTED = 0, 1, 2
-#: Consecutive packets of one SSRC, in sequence, before an unannounced flow is taken for RTP.
+#: Packets of one SSRC in sequence (each 1-16 after the previous one of that SSRC, other SSRCs
+#: may come between: bundled audio and video) before an unannounced flow is taken for RTP.
 HEURISTIC_RUN = 4
 #: Packets an unannounced flow may show without such a run before it is given up.
 HEURISTIC_GIVE_UP = 64
+#: Packets an undecided flow holds, to be counted once it is taken for RTP (the most recent).
+HEURISTIC_HOLD = 16
+#: SSRCs followed per undecided flow (random bytes show a new one in every packet).
+HEURISTIC_SSRCS = 8
+#: Bytes held by all undecided flows together; past it packets are judged but not held (a
+#: flow then found to be RTP misses its first packets in the statistics).
+HEURISTIC_HOLD_BYTES = 16 << 20
 #: Bounds against hostile captures: UDP flows followed, RTP streams per flow and in all.
 MAX_FLOWS = 1 << 18
 MAX_STREAMS_PER_FLOW = 256
@@ -489,7 +529,7 @@ class _Flow:
     """One UDP 5-tuple direction carrying (or maybe carrying) RTP."""
 
     __slots__ = ("state", "slot", "key_slot", "stale", "streams", "pending", "seen",
-                 "rtcp_packets", "keys", "chosen", "last")  # fmt: skip
+                 "rtcp_packets", "keys", "chosen", "last", "runs", "held")  # fmt: skip
 
     def __init__(self) -> None:
         self.state = _CANDIDATE
@@ -498,7 +538,11 @@ class _Flow:
         #: Signalling changed for one of its addresses: look its slot and keys up again.
         self.stale = True
         self.streams: dict[int, StreamStats] = {}
+        #: While undecided: the packets held to count if it turns out to be RTP, and per SSRC
+        #: (its 4 header bytes) the last sequence number and the length of its run.
         self.pending: list[tuple[int, float, bytes]] | None = []
+        self.runs: dict[bytes, tuple[int, int]] | None = {}
+        self.held = 0
         self.seen = 0
         self.rtcp_packets = 0
         self.keys: list[SrtpContext] = []
@@ -511,6 +555,7 @@ class _Flow:
 _IGNORED = _Flow()
 _IGNORED.state = _REJECTED
 _IGNORED.pending = None
+_IGNORED.runs = None
 
 
 class RtpTracker:
@@ -537,8 +582,13 @@ class RtpTracker:
         self._endpoint_flows: dict[tuple[bytes, int], list[tuple[bytes, int, bytes, int]]] = {}
         self._by_ssrc: dict[int, list[StreamStats]] = {}
         self._call_rtpmaps: dict[str, dict[int, tuple[str, int]]] = {}
+        #: Every media address each call's SDP announced: a flow takes the slot of the call
+        #: that announced both its ends (many calls through one relay share its address).
+        self._call_endpoints: dict[str, set[tuple[bytes, int]]] = {}
         self._flows_full = False
         self._streams_full = False
+        #: Bytes held by undecided flows (HEURISTIC_HOLD_BYTES bounds it).
+        self._held_bytes = 0
         #: Called with a flow's key when news about one of its addresses may change how its
         #: packets are counted (MediaPipeline then takes it back from the fast path).
         self.forget_flow: Callable[[tuple[bytes, int, bytes, int]], None] | None = None
@@ -557,10 +607,12 @@ class RtpTracker:
         encrypted: bool = False,
     ) -> None:
         """Media flows to and from ``ip:port`` from now on (a new slot, fresh timestamps)."""
-        if call_id is not None and rtpmap is not None:
-            shared = self._call_rtpmaps.setdefault(call_id, {})
-            shared.update(rtpmap)
-            rtpmap = shared
+        if call_id is not None:
+            self._call_endpoints.setdefault(call_id, set()).add((ip, port))
+            if rtpmap is not None:
+                shared = self._call_rtpmaps.setdefault(call_id, {})
+                shared.update(rtpmap)
+                rtpmap = shared
         self._slots[(ip, port)] = MediaSlot(rtpmap, call_id, frame, source, cryptos, encrypted)
         self._touch(ip, port)
 
@@ -670,7 +722,7 @@ class RtpTracker:
     # -- flows ------------------------------------------------------------------------------
     def _resolve(self, key: tuple[bytes, int, bytes, int], flow: _Flow | None) -> _Flow:
         src, sport, dst, dport = key
-        slot = self._slots.get((dst, dport)) or self._slots.get((src, sport))
+        slot = self._pick_slot(src, sport, dst, dport)
         if flow is None:
             if len(self._flows) >= MAX_FLOWS and slot is None:
                 if not self._flows_full:
@@ -692,7 +744,7 @@ class RtpTracker:
             if flow.state != _RTP:
                 # Like Wireshark, packets before the announcement are not counted.
                 flow.state = _RTP
-                flow.pending = None
+                self._release(flow)
             for stream in flow.streams.values():
                 stream.set_rtpmap(slot.rtpmap)
                 self._label(stream, slot)
@@ -708,8 +760,24 @@ class RtpTracker:
             flow.chosen = {}
         return flow
 
+    def _pick_slot(self, src: bytes, sport: int, dst: bytes, dport: int) -> MediaSlot | None:
+        """The announcement a flow follows: the destination's, else the source's; but when
+        they come from different calls, the one whose call announced both ends."""
+        to_slot = self._slots.get((dst, dport))
+        from_slot = self._slots.get((src, sport))
+        if to_slot is None or from_slot is None or to_slot.call_id == from_slot.call_id:
+            return to_slot or from_slot
+        to_call = self._call_endpoints.get(to_slot.call_id or "", ())
+        if (src, sport) in to_call:
+            return to_slot
+        from_call = self._call_endpoints.get(from_slot.call_id or "", ())
+        return from_slot if (dst, dport) in from_call else to_slot
+
     def _label(self, stream: StreamStats, slot: MediaSlot) -> None:
-        if slot.call_id is not None:
+        """What the announcement tells about a stream; the first call to name it keeps it
+        (a later SDP naming the same address, e.g. the next call through a relay, does not
+        relabel it: analysis/calls.py settles which call owns each stream)."""
+        if stream.call_id is None and slot.call_id is not None:
             stream.call_id = slot.call_id
         if slot.source != "heuristic":
             stream.signalled = True
@@ -746,25 +814,50 @@ class RtpTracker:
         ts: float,
         payload: bytes,
     ) -> None:
-        """Unannounced flow: wait for a run of packets that can only be RTP."""
+        """Unannounced flow: wait for a run of packets that can only be RTP.
+
+        Runs are counted per SSRC, so interleaved streams (bundled audio and video on one
+        address pair, as WebRTC and Teams send them) are found as Wireshark's heuristic finds
+        them; once one SSRC has shown a run, every held packet of the flow is counted.
+        """
         flow.seen += 1
         pending = flow.pending
-        assert pending is not None
-        if pending:
-            last = pending[-1][2]
-            step = (((payload[2] << 8) | payload[3]) - ((last[2] << 8) | last[3])) & 0xFFFF
-            if payload[8:12] != last[8:12] or not 0 < step <= 16 or payload[0] & 0xC0 != 0x80:
-                pending.clear()
-        pending.append((frame, ts, payload))
-        if len(pending) >= HEURISTIC_RUN:
+        runs = flow.runs
+        assert pending is not None and runs is not None
+        ssrc = payload[8:12]
+        seq = (payload[2] << 8) | payload[3]
+        previous = runs.get(ssrc)
+        run = 1
+        if previous is not None and 0 < ((seq - previous[0]) & 0xFFFF) <= 16:
+            run = previous[1] + 1
+        if previous is None and len(runs) >= HEURISTIC_SSRCS:
+            runs.clear()
+        runs[ssrc] = (seq, run)
+        size = len(payload)
+        if self._held_bytes + size <= HEURISTIC_HOLD_BYTES:
+            pending.append((frame, ts, payload))
+            self._held_bytes += size
+            flow.held += size
+            if len(pending) > HEURISTIC_HOLD:
+                dropped = len(pending.pop(0)[2])
+                self._held_bytes -= dropped
+                flow.held -= dropped
+        if run >= HEURISTIC_RUN:
             flow.state = _RTP
             flow.slot = MediaSlot(None, None, 0, "heuristic")
-            flow.pending = None
+            self._release(flow)
             for f, t, p in pending:
                 self._account(flow, key, f, t, p)
         elif flow.seen >= HEURISTIC_GIVE_UP:
             flow.state = _REJECTED
-            flow.pending = None
+            self._release(flow)
+
+    def _release(self, flow: _Flow) -> None:
+        """The flow is decided: it holds nothing any more."""
+        self._held_bytes -= flow.held
+        flow.held = 0
+        flow.pending = None
+        flow.runs = None
 
     # -- SRTP -------------------------------------------------------------------------------
     def srtp_for(self, stream: StreamStats) -> tuple[bool, tuple[object, bytes, int, int] | None]:
@@ -840,7 +933,8 @@ class RtpTracker:
     def finish(self) -> None:
         """End of capture: packets held by an undecided flow are simply not RTP."""
         for flow in self._flows.values():
-            flow.pending = None
+            if flow.pending is not None:
+                self._release(flow)
 
 
 def _srtp_contexts(cryptos: list[Any]) -> list[SrtpContext]:

@@ -49,19 +49,29 @@ def _finished(event: InputFinished | None) -> Pipeline:
 
 
 def summary_view(events: Iterable[Event], out: Out) -> Pipeline:
-    """``--summary``: counts only, printed when the input is read."""
+    """``--summary``: counts only, printed when the input is read (the INVITE sessions are
+    kept, to count calls by state and their findings)."""
+    calls: list[Session] = []
     end: InputFinished | None = None
     for event in events:
-        if type(event) is InputFinished:
-            end = event
+        if type(event) is SessionFinished:
+            if event.session.kind == "call":  # type: ignore[union-attr]
+                calls.append(event.session)  # type: ignore[union-attr]
+        elif type(event) is InputFinished:
+            end = event  # type: ignore[assignment]
     pipeline = _finished(end)
+    from . import calls as render_calls
     from . import media_text, tls
 
+    joined = calls_of(pipeline, calls)
+    streams = pipeline.streams()
     for line in render_text.summary_lines(pipeline):
         out(line)
     for line in media_text.summary_lines(pipeline):
         out(line)
     for line in render_streams.summary_lines(pipeline):
+        out(line)
+    for line in render_calls.summary_count_lines(joined, streams):
         out(line)
     for line in tls.section_lines(pipeline):
         out(line)
@@ -69,7 +79,9 @@ def summary_view(events: Iterable[Event], out: Out) -> Pipeline:
 
 
 def calls_of(pipeline: Pipeline, sessions: list[Session]) -> list[Call]:
-    """The calls of a run: its INVITE sessions joined to the run's media."""
+    """The calls of a run: its INVITE sessions joined to the run's media. Joining settles each
+    stream's call (``call_id``, ``join_rule``, ``candidate_calls``): call it once, before the
+    streams are shown."""
     from ..analysis.calls import build_calls
 
     stun_times = {
@@ -131,18 +143,18 @@ def ndjson_view(
         elif kind is InputFinished:
             end = event  # type: ignore[assignment]
     pipeline = _finished(end)
+    joined = calls_of(pipeline, calls)
+    streams = pipeline.streams()
     records = []
     if not summary:
         alone = pipeline.diagnostics().standalone
         records.extend(diagnostic_to_dict(d) for d in alone if diagnostic_matches(d, filters))
         records.extend(stun_records(pipeline))
-        records.extend(render_streams.stream_to_dict(st) for st in pipeline.streams())
-        records.extend(
-            render_calls.call_to_dict(c)
-            for c in calls_of(pipeline, calls)
-            if id(c.session) in shown_calls
-        )
-    records.append(render_json.capture_to_dict(pipeline))
+        records.extend(render_streams.stream_to_dict(st) for st in streams)
+        records.extend(render_calls.call_to_dict(c) for c in joined if id(c.session) in shown_calls)
+    records.append(
+        {**render_json.capture_to_dict(pipeline), **render_calls.calls_summary(joined, streams)}
+    )
     for line in render_json.ndjson_lines(records):
         out(line)
     return pipeline
@@ -206,6 +218,7 @@ def ladder_view(
         elif kind is InputFinished:
             end = event  # type: ignore[assignment]
     pipeline = _finished(end)
+    joined = calls_of(pipeline, calls)  # settles each stream's call before they are shown
     streams = pipeline.streams()
     blocks.sort(key=lambda b: b.key)
     # Server-log diagnostics that name no session stand in the time line between the ladders.
@@ -228,7 +241,7 @@ def ladder_view(
         out(line)
     if unsignalled:
         out("")
-    chosen = [c for c in calls_of(pipeline, calls) if id(c.session) in shown_calls]
+    chosen = [c for c in joined if id(c.session) in shown_calls]
     for line in render_calls.section_lines(chosen):
         out(line)
     for line in media_text.section_lines(pipeline):
@@ -272,12 +285,18 @@ def calls_view(
         elif type(event) is InputFinished:
             end = event  # type: ignore[assignment]
     pipeline = _finished(end)
-    chosen = [c for c in calls_of(pipeline, sessions) if only is None or c.call_id == only]
+    every = calls_of(pipeline, sessions)
+    chosen = [c for c in every if only is None or c.call_id == only]
     if only is not None and not chosen:
         pass  # the caller says there is no such call
     elif as_json:
         records = [] if summary else [render_calls.call_to_dict(c) for c in chosen]
-        records.append(render_json.capture_to_dict(pipeline))
+        records.append(
+            {
+                **render_json.capture_to_dict(pipeline),
+                **render_calls.calls_summary(every, pipeline.streams()),
+            }
+        )
         for line in render_json.ndjson_lines(records):
             out(line)
     else:
