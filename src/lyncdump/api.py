@@ -23,6 +23,7 @@ from .media.pipeline import MediaPipeline
 from .media.turn_tcp import detect as turn_tcp_framing
 from .model import DefectLog, Endpoint
 from .net.decode import SUPPORTED_LINKTYPES, PacketDecoder
+from .net.encap import Encapsulation, EncapsulationLog
 from .net.tcp import StreamClosed, StreamData, StreamGap, TcpConnection, TcpReassembler
 from .sip.framing import FramedMessage, SipStreamFramer
 from .sip.message import SipMessage, looks_like_sip, parse_message
@@ -84,6 +85,8 @@ class ConnectionSummary:
     wire_bytes: int = 0
     plain_bytes: int = 0
     tls: TlsSummary | None = None
+    #: The tunnel its segments came through (ERSPAN, VXLAN ...; net/encap.py), None when plain.
+    encapsulation: Encapsulation | None = None
 
     @property
     def compression_ratio(self) -> float | None:
@@ -106,6 +109,10 @@ class Stats:
     last_time: float | None = None
     methods: Counter[str] = field(default_factory=Counter)
     statuses: Counter[int] = field(default_factory=Counter)
+    #: Frames per encapsulation kind (``ERSPAN II``, ``GRE / VXLAN``), and frames that gave no
+    #: UDP/TCP per kind (``EtherType 0x0806 (ARP)``): net/encap.py.
+    encapsulated: Counter[str] = field(default_factory=Counter)
+    not_decoded: Counter[str] = field(default_factory=Counter)
 
     def count_messages(self, messages: list[SipMessage]) -> None:
         """The SIP totals: how many messages, and of each request method and response status."""
@@ -173,6 +180,7 @@ class Capture:
         self._done = False
         self._connections_seen: list[TcpConnection] = []
         self.media: MediaPipeline | None = None
+        self._encap = EncapsulationLog()  # the decoder's, once decoding starts
         try:
             self.tls_keys = _tls_keys(self.options, getattr(self._reader, "secrets", None))
         except BaseException:
@@ -281,6 +289,7 @@ class Capture:
         opts = self.options
         defects = self.defects
         decoder = PacketDecoder(defects, max_fragment_bytes=opts.max_fragment_bytes)
+        self._encap = decoder.encap
         tcp = TcpReassembler(defects, max_pending_bytes=opts.max_tcp_pending)
         decode = decoder.decode
         segment = tcp.segment
@@ -376,6 +385,10 @@ class Capture:
         stats.rtp_like = media.rtp_like
         stats.first_time = first_ts
         stats.last_time = ts if frame else None
+        stats.encapsulated, stats.not_decoded = (
+            decoder.encap.frames,
+            decoder.encap.not_decoded_names(),
+        )
         stats.count_messages(self._messages)
 
     def _decode_log(self, reader: TraceLogReader) -> None:
@@ -416,6 +429,7 @@ class Capture:
         msg.src = Endpoint.from_raw(src, sport)
         msg.dst = Endpoint.from_raw(dst, dport)
         msg.transport = "UDP"
+        msg.encapsulation = self._encap.of_payload(payload)
         self._add_message(msg)
 
     def _add_message(self, msg: SipMessage) -> None:
@@ -433,6 +447,7 @@ class Capture:
                 id=conn.id,
                 client=Endpoint.from_raw(*conn.client),
                 server=Endpoint.from_raw(*conn.server),
+                encapsulation=self._encap.of(*conn.client, *conn.server),
             )
             self.connections.append(summary)
             self._connections_seen.append(conn)
@@ -707,6 +722,7 @@ class Capture:
         msg.compressed = compressed
         msg.wire_size = framed.wire_size if compressed else None
         msg.partial = framed.partial
+        msg.encapsulation = state.summary.encapsulation
         state.summary.sip_messages += 1
         self._add_message(msg)
         cseq = msg.cseq

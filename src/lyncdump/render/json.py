@@ -56,6 +56,9 @@ def message_to_dict(m: SipMessage, *, verbose: bool = False) -> dict[str, Any]:
     out["retransmission"] = bool(getattr(m, "retransmission", False))
     out["facts"] = message_facts(m)
     out["defects"] = [d.reason for d in m.defects]
+    encapsulation = getattr(m, "encapsulation", None)
+    if encapsulation is not None:  # only on tunnelled messages (docs/json.md)
+        out["encapsulation"] = encapsulation.to_dict()
     if verbose:
         out["headers"] = [[name, value] for name, value in m.headers]
         out["body"] = m.body.decode("utf-8", "replace")
@@ -116,6 +119,8 @@ def capture_to_dict(capture: Any, sessions: list[Session]) -> dict[str, Any]:
         "methods": dict(sorted(stats.methods.items())),
         "statuses": {str(k): v for k, v in sorted(stats.statuses.items())},
         "sessions": dict(sorted(kinds.items())),
+        # Only when there were any: frames per tunnel kind, frames not decoded per kind.
+        **_network(stats),
         "connections": [
             {
                 "id": c.id,
@@ -132,6 +137,12 @@ def capture_to_dict(capture: Any, sessions: list[Session]) -> dict[str, Any]:
                 ),
                 # TLS connections only: handshake, certificate, decryption (docs/tls.md).
                 **({"tls": c.tls.to_dict()} if getattr(c, "tls", None) is not None else {}),
+                # Tunnelled connections only (docs/network.md).
+                **(
+                    {"encapsulation": c.encapsulation.to_dict()}
+                    if getattr(c, "encapsulation", None) is not None
+                    else {}
+                ),
             }
             for c in capture.connections
         ],
@@ -146,6 +157,19 @@ def capture_to_dict(capture: Any, sessions: list[Session]) -> dict[str, Any]:
             else {}
         ),
     }
+
+
+def _network(stats: Any) -> dict[str, Any]:
+    """``encapsulated`` and ``not_decoded`` frame counts by kind, each only when not empty
+    (docs/network.md)."""
+    out: dict[str, Any] = {}
+    wrapped = getattr(stats, "encapsulated", None)
+    if wrapped:
+        out["encapsulated"] = dict(sorted(wrapped.items()))
+    skipped = getattr(stats, "not_decoded", None)
+    if skipped:
+        out["not_decoded"] = dict(skipped)
+    return out
 
 
 def ndjson_lines(records: Iterable[dict[str, Any]]) -> Iterator[str]:

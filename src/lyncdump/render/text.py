@@ -102,6 +102,7 @@ def summary_lines(capture: Any, sessions: list[Session]) -> Iterator[str]:
         f"{span:.3f}s from {format_time(stats.first_time)}"
     )
     yield f"  UDP datagrams {stats.udp_datagrams}, TCP segments {stats.tcp_segments}"
+    yield from _network_lines(stats)
     transports = Counter(m.transport for m in capture.messages())
     by_transport = ", ".join(f"{t} {n}" for t, n in sorted(transports.items()))
     yield f"  SIP messages {stats.sip_messages}" + (f" ({by_transport})" if by_transport else "")
@@ -125,6 +126,8 @@ def summary_lines(capture: Any, sessions: list[Session]) -> Iterator[str]:
                 line += " " + tls_connection_note(c.tls)
             if c.sip_messages:
                 line += f", {c.sip_messages} SIP messages"
+            if getattr(c, "encapsulation", None) is not None:
+                line += f", via {c.encapsulation.text}"
             if c.compressed:
                 ratio = c.compression_ratio
                 line += f", LZ77-8K {c.wire_bytes} B on the wire for {c.plain_bytes} B of SIP" + (
@@ -142,6 +145,18 @@ def summary_lines(capture: Any, sessions: list[Session]) -> Iterator[str]:
             + ")"
         )
     yield f"  defects {len(capture.defects)}"
+
+
+def _network_lines(stats: Any) -> Iterator[str]:
+    """Tunnelled frames by kind and frames not decoded by kind, when there are any."""
+    wrapped = getattr(stats, "encapsulated", None)
+    if wrapped:
+        kinds = ", ".join(f"{k} {v}" for k, v in sorted(wrapped.items()))
+        yield f"  encapsulated frames {sum(wrapped.values())} ({kinds})"
+    skipped = getattr(stats, "not_decoded", None)
+    if skipped:
+        kinds = ", ".join(f"{k} {v}" for k, v in skipped.items())
+        yield f"  frames not decoded {sum(skipped.values())} ({kinds})"
 
 
 def defect_lines(capture: Any, limit: int | None = None) -> Iterator[str]:
