@@ -478,7 +478,9 @@ class Capture:
             elif d.mode == "media" and self.media is not None:
                 c, e = event.conn, event
                 a, b = (c.client, c.server) if e.direction == 0 else (c.server, c.client)
-                self.media.tcp_data(c.id, e.direction, e.data, e.frame, e.ts, *a, *b)
+                state.summary.protocol = self.media.tcp_data(
+                    c.id, e.direction, e.data, e.frame, e.ts, *a, *b
+                )
         elif isinstance(event, StreamGap):
             state = self._conn_state(event.conn)
             d = state.dirs[event.direction]

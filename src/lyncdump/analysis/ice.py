@@ -570,6 +570,9 @@ class IceAnalyzer:
                 pair.errors.append(err)
 
     def _session_key(self, msg: s.StunMessage, username: bytes | None) -> object:
+        if username is not None and s.is_draft6_username(username) and msg.src and msg.dst:
+            # MS-ICE draft 6 names candidates, not agents: one session per pair of hosts.
+            return ("hosts", frozenset((msg.src[0], msg.dst[0])))
         if username is not None and b":" in username:
             a, b = username.split(b":", 1)
             return ("ufrag", frozenset((a, b)))
