@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # imported where used: a run pays only for the layers its cap
     from .analysis.registration import Registration
     from .media.stats import StreamStats
     from .media.stun import StunMessage
+    from .net.checksum import ChecksumStats
     from .tls.decrypt import TlsSession, TlsSummary
     from .tls.keys import TlsKeys
 
@@ -69,6 +70,9 @@ class Options:
     #: SRTP master keys (base64 of key || salt, as in ``a=crypto inline:``) tried on every
     #: RTP/RTCP flow besides the keys of the call's SDP.
     srtp_keys: tuple[str, ...] = ()
+    #: Verify IPv4, UDP and TCP checksums, knowing about offload (net/checksum.py); off by
+    #: default as in tshark. Bad ones are dropped with a defect; runs without the fast path.
+    verify_checksums: bool = False
 
 
 @dataclass(slots=True)
@@ -113,6 +117,8 @@ class Stats:
     #: UDP/TCP per kind (``EtherType 0x0806 (ARP)``): net/encap.py.
     encapsulated: Counter[str] = field(default_factory=Counter)
     not_decoded: Counter[str] = field(default_factory=Counter)
+    #: With ``Options.verify_checksums``: checksums good, bad and offloaded per kind.
+    checksums: ChecksumStats | None = None
 
     def count_messages(self, messages: list[SipMessage]) -> None:
         """The SIP totals: how many messages, and of each request method and response status."""
@@ -288,7 +294,7 @@ class Capture:
     def _decode(self) -> None:
         opts = self.options
         defects = self.defects
-        decoder = PacketDecoder(defects, max_fragment_bytes=opts.max_fragment_bytes)
+        decoder = _decoder_class(opts)(defects, max_fragment_bytes=opts.max_fragment_bytes)
         self._encap = decoder.encap
         tcp = TcpReassembler(defects, max_pending_bytes=opts.max_tcp_pending)
         decode = decoder.decode
@@ -304,8 +310,10 @@ class Capture:
         media_udp = media.udp
         # The compiled fast path (when built) takes routine RTP itself: from the pcap/pcapng
         # reader's buffer, or here frame by frame for other readers (docs/performance.md).
-        fast, fast_frame = attach_fast_path(
-            self._reader, opts.progress_every if opts.progress else 0
+        fast, fast_frame = (
+            (None, None)
+            if opts.verify_checksums
+            else attach_fast_path(self._reader, opts.progress_every if opts.progress else 0)
         )
         # Frames a scan consumed are counted when the next frame reaches Python.
         take_frames = None
@@ -385,10 +393,9 @@ class Capture:
         stats.rtp_like = media.rtp_like
         stats.first_time = first_ts
         stats.last_time = ts if frame else None
-        stats.encapsulated, stats.not_decoded = (
-            decoder.encap.frames,
-            decoder.encap.not_decoded_names(),
-        )
+        stats.encapsulated = decoder.encap.frames
+        stats.not_decoded = decoder.encap.not_decoded_names()
+        stats.checksums = getattr(decoder, "checksums", None)
         stats.count_messages(self._messages)
 
     def _decode_log(self, reader: TraceLogReader) -> None:
@@ -731,6 +738,15 @@ class Capture:
         return state.negotiation.on_message(
             direction, msg.method, msg.status, cseq[1] if cseq else None, msg.headers
         )
+
+
+def _decoder_class(options: Options) -> type[PacketDecoder]:
+    """The frame decoder for a run: the checksum-verifying one only when asked for."""
+    if options.verify_checksums:
+        from .net.checksum import ChecksumVerifyingDecoder
+
+        return ChecksumVerifyingDecoder
+    return PacketDecoder
 
 
 def _tls_keys(options: Options, secrets: list[tuple[int, bytes]] | None) -> TlsKeys:

@@ -178,6 +178,13 @@ def _clear_progress() -> None:
     "besides the keys of the call's SDP (repeatable; never printed).",
 )
 @click.option(
+    "--verify-checksums",
+    is_flag=True,
+    help="Verify IPv4, UDP and TCP checksums and drop bad packets with a defect; checksums "
+    "the capturing host left to its network card (offload) are recognised and accepted. Off "
+    "by default, as in tshark.",
+)
+@click.option(
     "--streams-csv",
     metavar="FILE",
     type=click.Path(dir_okay=False, writable=True),
@@ -221,6 +228,7 @@ def command(
     stun_passwords: tuple[str, ...] = (),
     merge: bool | None = None,
     srtp_keys: tuple[str, ...] = (),
+    verify_checksums: bool = False,
     streams_csv: str | None = None,
     show_calls: bool = False,
     call_id: str | None = None,
@@ -233,6 +241,7 @@ def command(
     tls = {"keylog": keylog or None, "rsa_key": rsa_key, "rsa_key_password": rsa_key_password}
     ms: dict[str, Any] = {"redact": redact, "ntlm_password": ntlm_password or None}
     ms["srtp_keys"] = tuple(srtp_keys)
+    ms["verify_checksums"] = verify_checksums
     ms["streams_csv"] = streams_csv
     if write_path and not call_id:
         raise click.UsageError("-w/--write needs --call CALL-ID (the call to write)")
@@ -291,6 +300,7 @@ def _one_capture(
                 ntlm_password=(ms or {}).get("ntlm_password"),
                 stun_passwords=stun_passwords,
                 srtp_keys=tuple((ms or {}).get("srtp_keys") or ()),
+                verify_checksums=bool((ms or {}).get("verify_checksums")),
             ),
         )
         sessions = capture.sessions()

@@ -169,6 +169,9 @@ def _network(stats: Any) -> dict[str, Any]:
     skipped = getattr(stats, "not_decoded", None)
     if skipped:
         out["not_decoded"] = dict(skipped)
+    checksums = getattr(stats, "checksums", None)
+    if checksums is not None:  # only with --verify-checksums
+        out["checksums"] = checksums.to_dict()
     return out
 
 

@@ -157,6 +157,14 @@ def _network_lines(stats: Any) -> Iterator[str]:
     if skipped:
         kinds = ", ".join(f"{k} {v}" for k, v in skipped.items())
         yield f"  frames not decoded {sum(skipped.values())} ({kinds})"
+    checksums = getattr(stats, "checksums", None)  # --verify-checksums (net/checksum.py)
+    if checksums is not None:
+        parts = []
+        for kind in ("IPv4", "UDP", "TCP"):
+            good, bad, off = (checksums.good[kind], checksums.bad[kind], checksums.offloaded[kind])
+            if good or bad or off:
+                parts.append(f"{kind} {good} good, {bad} bad, {off} offloaded")
+        yield "  checksums " + ("; ".join(parts) if parts else "none verified")
 
 
 def defect_lines(capture: Any, limit: int | None = None) -> Iterator[str]:
