@@ -58,10 +58,11 @@ class Options:
     progress_every: int = 8192
     #: Passwords tried on STUN MESSAGE-INTEGRITY (besides ICE passwords learned from SDP).
     stun_passwords: tuple[str, ...] = ()
-    #: TLS keys: an NSS key log file, and an RSA private key (PEM, DER or PKCS#12) with the
-    #: password that opens it; pcapng Decryption Secrets Blocks are always used (docs/tls.md).
+    #: TLS keys: an NSS key log file, and RSA private keys (PEM, DER or PKCS#12; one path is
+    #: taken as a tuple of one) with the password that opens those that need one; pcapng
+    #: Decryption Secrets Blocks are always used (docs/tls.md).
     keylog: str | os.PathLike[str] | None = None
-    rsa_key: str | os.PathLike[str] | None = None
+    rsa_key: tuple[str | os.PathLike[str], ...] | str | os.PathLike[str] | None = ()
     rsa_key_password: str | None = field(default=None, repr=False)  # never shown
     #: Remove IM text, credentials, auth tokens and keys from every message (``--redact``).
     redact: bool = False
@@ -582,8 +583,12 @@ class Capture:
             plain = state.plain = TcpConnection(conn.id, conn.client, conn.server, frame, ts, True)
             plain.user = _ConnState(state.summary, encrypted=True)
             self._connections_seen.append(plain)
-        for d, chunk, f, t in session.plaintext:
-            self._tcp_event(StreamData(plain, d, chunk, f, t))
+        for d, chunk, f, t in session.plaintext:  # an int is a hole (bytes lost in TCP)
+            self._tcp_event(
+                StreamGap(plain, d, chunk, f, t)
+                if isinstance(chunk, int)
+                else StreamData(plain, d, chunk, f, t)
+            )
         session.plaintext.clear()
         summary = state.summary
         if summary.protocol != "tls":  # what the plaintext speaks, as the inner sniff saw it
@@ -754,9 +759,10 @@ def _tls_keys(options: Options, secrets: list[tuple[int, bytes]] | None) -> TlsK
     from .tls.keys import TlsKeys, load_rsa_key, read_keylog
 
     keylog = read_keylog(options.keylog) if options.keylog is not None else None
-    rsa_keys = []
-    if options.rsa_key is not None:
-        rsa_keys.append(load_rsa_key(options.rsa_key, options.rsa_key_password))
+    paths = options.rsa_key
+    if isinstance(paths, (str, os.PathLike)):
+        paths = (paths,)
+    rsa_keys = [load_rsa_key(path, options.rsa_key_password) for path in paths or ()]
     return TlsKeys(keylog, rsa_keys, secrets)
 
 

@@ -132,8 +132,11 @@ def _clear_progress() -> None:
 )
 @click.option(
     "--rsa-key",
+    "rsa_key",
+    multiple=True,
     metavar="FILE",
-    help="Server RSA private key (PEM, DER or PKCS#12) for TLS with RSA key exchange.",
+    help="Server RSA private key (PEM, DER or PKCS#12) for TLS with RSA key exchange "
+    "(repeatable: each connection uses the key of its server's certificate).",
 )
 @click.option(
     "--rsa-key-password",
@@ -221,7 +224,7 @@ def command(
     summary: bool,
     filters: tuple[str, ...],
     keylog: str | None,
-    rsa_key: str | None,
+    rsa_key: tuple[str, ...],
     rsa_key_password: str | None,
     redact: bool = False,
     ntlm_password: str | None = None,
@@ -238,7 +241,11 @@ def command(
     .cap, gzip-compressed or not; "-" reads standard input) and print each SIP session as a
     ladder: registrations, calls, IMs, presence, with the facts that matter."""
     parsed_filters = _parse_filters(filters)
-    tls = {"keylog": keylog or None, "rsa_key": rsa_key, "rsa_key_password": rsa_key_password}
+    tls = {
+        "keylog": keylog or None,
+        "rsa_key": tuple(rsa_key),
+        "rsa_key_password": rsa_key_password,
+    }
     ms: dict[str, Any] = {"redact": redact, "ntlm_password": ntlm_password or None}
     ms["srtp_keys"] = tuple(srtp_keys)
     ms["verify_checksums"] = verify_checksums
@@ -281,7 +288,7 @@ def _one_capture(
     verbose: bool,
     summary: bool,
     filters: list[tuple[str, str]],
-    tls: dict[str, str | None] | None = None,
+    tls: dict[str, Any] | None = None,
     ms: dict[str, Any] | None = None,
     *,
     stun_passwords: tuple[str, ...] = (),
@@ -294,7 +301,7 @@ def _one_capture(
             Options(
                 progress=_progress_printer(os.path.basename(path)),
                 keylog=tls.get("keylog"),
-                rsa_key=tls.get("rsa_key"),
+                rsa_key=tuple(tls.get("rsa_key") or ()),
                 rsa_key_password=tls.get("rsa_key_password"),
                 redact=bool((ms or {}).get("redact")),
                 ntlm_password=(ms or {}).get("ntlm_password"),

@@ -439,3 +439,21 @@ def test_mid_way_start_with_reordered_first_segments(data, isn, cuts, first):
     assert story[-1] == ("closed", "fin")
     assert b"".join(item for item in story[:-1] if isinstance(item, bytes)) == data
     assert not list(wire.defects)
+
+
+def test_a_hole_not_filled_in_time_is_declared_lost():
+    wire = Wire(hole_timeout=3.0)
+    handshake(wire)
+    wire.c(1001, b"abc")
+    wire.c(1010, b"later")  # bytes 1004-1009 never come (the capture missed them)
+    assert wire.story(0) == [b"abc"]
+    wire.frame += 30  # 3 s of capture time later, the next segment of the connection ...
+    [gap, later] = wire.s(5001, b"x")[:2]  # ... declares the hole lost and delivers
+    assert (gap.missing, later.data, later.direction) == (6, b"later", 0)
+    assert wire.c(1015, b"more")[0].data == b"more"
+    # A hole filled in time is no hole at all.
+    wire = Wire(hole_timeout=3.0)
+    handshake(wire)
+    wire.c(1005, b"efg")
+    wire.frame += 20
+    assert b"".join(e.data for e in wire.c(1001, b"abcd")) == b"abcdefg"

@@ -36,6 +36,11 @@ settled (see :class:`TcpReassembler`)."""
 HOLD_BACK = 1 << 16
 """How far before the first segment seen an earlier one may still move the start back."""
 
+HOLE_TIMEOUT = 3.0
+"""Seconds of capture time a hole may keep data waiting behind it before it is declared lost:
+TCP retransmits within about that (RTO 1 s, once doubled); bytes the capture missed never come,
+and what follows them should not wait for the end of the capture."""
+
 _MASK = 0xFFFFFFFF
 _HALF = 0x80000000
 
@@ -99,6 +104,7 @@ class _Half:
         "fin_at",
         "fin_done",
         "held",
+        "waiting",
     )
 
     def __init__(self) -> None:
@@ -113,6 +119,8 @@ class _Half:
         #: A direction first seen mid-connection: its first segments (seq, data, frame, ts),
         #: held until the start is settled; None once it is (or when the SYN was seen).
         self.held: list[tuple[int, bytes, int, float]] | None = None
+        #: Capture time since which data has been waiting behind a hole.
+        self.waiting = 0.0
 
 
 @dataclass(slots=True)
@@ -163,6 +171,7 @@ class TcpReassembler:
         "_defects",
         "_max_pending",
         "_max_connections",
+        "_hole_timeout",
         "_table",
         "_conns",
         "_closed",
@@ -175,9 +184,11 @@ class TcpReassembler:
         *,
         max_pending_bytes: int = 1 << 20,
         max_connections: int = 100_000,
+        hole_timeout: float = HOLE_TIMEOUT,
     ) -> None:
         self._defects = defects
         self._max_pending = max_pending_bytes
+        self._hole_timeout = hole_timeout
         self._max_connections = max(1, max_connections)
         # (src, sport, dst, dport) -> (connection, direction of a segment sent from src)
         self._table: dict[tuple[bytes, int, bytes, int], tuple[TcpConnection, int]] = {}
@@ -222,6 +233,9 @@ class TcpReassembler:
         conn.last_ts = ts
         half = conn._halves[direction]
         other = conn._halves[1 - direction]
+        for d, h in ((direction, half), (1 - direction, other)):
+            if h.starts and ts - h.waiting > self._hole_timeout:
+                self._expire(conn, d, h, frame, ts, events)
         if other.held is not None:
             self._release(conn, 1 - direction, other, events)
         if half.held is not None:
@@ -403,6 +417,8 @@ class TcpReassembler:
                 return
             payload = payload[: half.fin_at - start]
         pieces = len(half.starts)
+        if not pieces:
+            half.waiting = ts
         added, conflict = merge_piece(half.starts, half.datas, start, payload)
         if conflict:
             self._defects.add(
@@ -415,6 +431,22 @@ class TcpReassembler:
         if half.starts[0] == half.nxt:
             self._deliver(conn, direction, half, frame, ts, events)
         while half.pending > self._max_pending and half.starts:
+            missing = half.starts[0] - half.nxt
+            events.append(StreamGap(conn, direction, missing, frame, ts))
+            self._skip(half, missing)
+            self._deliver(conn, direction, half, frame, ts, events)
+
+    def _expire(
+        self,
+        conn: TcpConnection,
+        direction: int,
+        half: _Half,
+        frame: int,
+        ts: float,
+        events: list[StreamEvent],
+    ) -> None:
+        """Data has waited behind a hole longer than the hole timeout: the hole is lost."""
+        while half.starts:
             missing = half.starts[0] - half.nxt
             events.append(StreamGap(conn, direction, missing, frame, ts))
             self._skip(half, missing)
