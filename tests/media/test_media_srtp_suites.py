@@ -14,8 +14,11 @@ import pytest
 from pcapgen import Builder
 
 import lyncdump
+from lyncdump import fastpath
 from lyncdump.errors import KeyMaterialError
 from lyncdump.media.srtp import SUITE_KEYS, SrtpContext, parse_key, suite_for_key
+
+from .test_media_fastpath import check
 
 #: libsrtp cipher IDs (srtp.h) for the suites pylibsrtp has no profile for.
 _AES_ICM_256, _HMAC_SHA1 = 5, 3
@@ -184,3 +187,16 @@ def test_user_keys_open_them_too(suite: str) -> None:
     assert st.srtp_decrypted == 0
     assert cap.media.rtp.rtcp_types == {"SRTCP encrypted": 3}  # type: ignore[union-attr]
     assert not cap.defects.items
+
+
+@pytest.mark.skipif(not fastpath.AVAILABLE, reason="compiled fast path not in use")
+@pytest.mark.parametrize("suite", SUITES)
+def test_fast_path_takes_hmac_suites_and_leaves_gcm_to_python(
+    suite: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data, _ = call(suite, in_sdp=True)
+    consumed = check(data, monkeypatch)  # same results with and without the fast path
+    if suite.startswith("AEAD"):
+        assert consumed == 0  # the fast path checks HMAC-SHA1 only
+    else:
+        assert consumed > 40
