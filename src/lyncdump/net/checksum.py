@@ -85,8 +85,16 @@ class ChecksumVerifyingDecoder(PacketDecoder):
 
     __slots__ = ("checksums", "_senders", "_unsized")
 
-    def __init__(self, defects: DefectLog, **kw: object) -> None:
-        super().__init__(defects, **kw)  # type: ignore[arg-type]
+    def __init__(
+        self,
+        defects: DefectLog,
+        *,
+        max_fragment_bytes: int = 4 << 20,
+        fragment_timeout: float = 30.0,
+    ) -> None:
+        super().__init__(
+            defects, max_fragment_bytes=max_fragment_bytes, fragment_timeout=fragment_timeout
+        )
         self.checksums = ChecksumStats()
         #: (kind, source address) -> True once it sent a correct checksum of that kind.
         self._senders: dict[tuple[str, bytes], bool] = {}

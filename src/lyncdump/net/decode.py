@@ -20,6 +20,7 @@ and connections it carried; a plain frame never touches it.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 
 from lyncdump.model import DefectLog
 from lyncdump.net.encap import EncapsulationLog, Layer
@@ -185,7 +186,9 @@ class PacketDecoder:
 
     # -- wrapping layers ------------------------------------------------------------------------
 
-    def _wrapped(self, layer: Layer, decode_inner: object, *args: object) -> DecodedPacket | None:
+    def _wrapped(
+        self, layer: Layer, decode_inner: Callable[..., DecodedPacket | None], *args: object
+    ) -> DecodedPacket | None:
         """Decode what ``layer`` wraps (``decode_inner(*args)``) with the layer on the frame's
         path; the outermost wrapper records the frame in ``encap`` once the inner is done."""
         path = self._path
@@ -196,7 +199,7 @@ class PacketDecoder:
                 self.encap.not_decoded[("depth", MAX_ENCAPSULATION_DEPTH)] += 1
                 result = None
             else:
-                result = decode_inner(*args)  # type: ignore[operator]
+                result = decode_inner(*args)
             if outermost:
                 self.encap.frame(tuple(path), result)
         finally:
@@ -800,7 +803,7 @@ class PacketDecoder:
                 ):
                     inner = self._udp_tunnel(frame, ts, src, sport, dst, dport, data, pos, pend)
                     if inner is not False:
-                        return inner  # type: ignore[return-value]
+                        return inner if isinstance(inner, tuple) else None
             return (17, src, sport, dst, dport, data[pos:pend], 0, 0)
         if proto == 6:
             if end - start < 20:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 from ..model import format_ip
 
@@ -209,7 +210,7 @@ class EncapsulationLog:
         #: The last wrapped frame's payload and encapsulation (see :meth:`of_payload`).
         self._last: tuple[bytes, Encapsulation] | None = None
 
-    def frame(self, layers: tuple[Layer, ...], packet: tuple | None) -> None:  # type: ignore[type-arg]
+    def frame(self, layers: tuple[Layer, ...], packet: tuple[Any, ...] | None) -> None:
         """One wrapped frame: count it, and remember its flow when it decoded to UDP/TCP."""
         enc = self._interned.get(layers)
         if enc is None:

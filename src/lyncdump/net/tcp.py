@@ -233,9 +233,10 @@ class TcpReassembler:
         conn.last_ts = ts
         half = conn._halves[direction]
         other = conn._halves[1 - direction]
-        for d, h in ((direction, half), (1 - direction, other)):
-            if h.starts and ts - h.waiting > self._hole_timeout:
-                self._expire(conn, d, h, frame, ts, events)
+        if half.starts and ts - half.waiting > self._hole_timeout:
+            self._expire(conn, direction, half, frame, ts, events)
+        if other.starts and ts - other.waiting > self._hole_timeout:
+            self._expire(conn, 1 - direction, other, frame, ts, events)
         if other.held is not None:
             self._release(conn, 1 - direction, other, events)
         if half.held is not None:
@@ -300,7 +301,9 @@ class TcpReassembler:
         half.nxt32 = seq  # the earliest byte seen so far starts the stream
         return True
 
-    def _release(self, conn: TcpConnection, direction: int, half: _Half, events: list) -> None:  # type: ignore[type-arg]
+    def _release(
+        self, conn: TcpConnection, direction: int, half: _Half, events: list[StreamEvent]
+    ) -> None:
         """The start is settled: deliver the held segments in stream order, each at the latest
         frame among it and those before it (when the data was all there)."""
         held = half.held
