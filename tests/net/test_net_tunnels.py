@@ -420,3 +420,18 @@ def test_tcp_inside_a_tunnel() -> None:
     result, decoder, _ = run(frame)
     assert result == (6, RAW1, 5061, RAW2, 50000, SIP, 7, 0x18)
     assert decoder.encap.of(RAW2, 50000, RAW1, 5061) is not None
+
+
+def test_random_udp_on_tunnel_ports_stays_udp() -> None:
+    """Reserved bits must be zero: random datagrams on 4789/6081/4790 are not taken for
+    tunnels (benchmarks/bench_decode.py's random traffic counts them all as UDP, as dpkt)."""
+    import random
+
+    rng = random.Random(3)
+    for port in (4789, 8472, 6081, 4790, 3544):
+        wrapped = 0
+        for _ in range(2000):
+            payload = rng.randbytes(rng.randrange(30, 200))
+            result, decoder, _ = run(outer(UDP(sport=40000, dport=port), Raw(payload)))
+            wrapped += result is None or result[4] != port
+        assert wrapped == 0, port

@@ -691,14 +691,19 @@ class PacketDecoder:
         b0 = data[pos]
         if dport in _VXLAN_PORTS or (sport in _VXLAN_PORTS and dport not in _UDP_TUNNEL_PORTS):
             # RFC 7348: flags (I set), 24 reserved bits, VNI, 8 reserved bits; an Ethernet frame.
-            if size < 8 + 14 or not b0 & 0x08:
+            # Reserved bits must be 0 (VXLAN-GBP's 0x88 keeps its policy in bytes 2-3): random
+            # UDP on the port is not taken for VXLAN.
+            if size < 8 + 14 or b0 & 0x7F != 0x08 or data[pos + 7]:
+                return False
+            if b0 == 0x08 and (data[pos + 1] or data[pos + 2] or data[pos + 3]):
                 return False
             vni = _unpack_u32(data, pos + 4)[0] >> 8
             layer: Layer = ("VXLAN", vni, src, dst)
             return self._wrapped(layer, self._ether, frame, ts, data, pos + 8, end)
         if dport == _GENEVE_PORT or sport == _GENEVE_PORT:
-            # RFC 8926: version 0, option length in 4-byte words, protocol type, VNI.
-            if size < 8 or b0 >> 6:
+            # RFC 8926: version 0, option length in 4-byte words, O and C flags (reserved bits
+            # 0), protocol type, VNI, a reserved byte (0).
+            if size < 8 or b0 >> 6 or data[pos + 1] & 0x3F or data[pos + 7]:
                 return False
             inner = pos + 8 + ((b0 & 0x3F) << 2)
             if inner > end:
@@ -712,7 +717,9 @@ class PacketDecoder:
             return self._wrapped(layer, self._not_decoded, "geneve", proto)
         if dport == _VXLAN_GPE_PORT or sport == _VXLAN_GPE_PORT:
             # VXLAN-GPE: version 0, I flag; next protocol 1 IPv4, 2 IPv6, 3 Ethernet, 5 MPLS.
-            if size < 8 or b0 & 0x30 or not b0 & 0x08:
+            if size < 8 or b0 & 0x30 or not b0 & 0x08 or data[pos + 7]:
+                return False
+            if data[pos + 1] or data[pos + 2]:  # reserved
                 return False
             layer = ("VXLAN-GPE", _unpack_u32(data, pos + 4)[0] >> 8, src, dst)
             nxt = data[pos + 3] if b0 & 0x04 else 3
