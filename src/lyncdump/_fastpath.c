@@ -1163,13 +1163,17 @@ handle_frame(FastPath *fp, long long frame, long long linktype, const unsigned c
             etype = (unsigned)data[0] << 8 | data[1];
             off = 20;
         }
-        /* _ethertype: VLAN tags (802.1Q, 802.1ad, the old QinQ values) */
-        while (etype == 0x8100 || etype == 0x88A8 || etype == 0x9100 || etype == 0x9200) {
+        /* _ethertype: 802.1Q tags. Provider tags (802.1ad 0x88A8, QinQ 0x9100/0x9200) are
+           wrappings Python names and counts (net/encap.py): those frames are Python's, as
+           every tunnel is. */
+        while (etype == 0x8100) {
             if (n - off < 4)
                 return 0;
             etype = (unsigned)data[off + 2] << 8 | data[off + 3];
             off += 4;
         }
+        if (etype == 0x88A8 || etype == 0x9100 || etype == 0x9200)
+            return 0;
         if (etype == 0x0800)
             version = 4;
         else if (etype == 0x86DD)

@@ -30,8 +30,11 @@ _DECODE_OPTIONS = [
     ),
     click.option(
         "--rsa-key",
+        "rsa_key",
+        multiple=True,
         metavar="FILE",
-        help="Server RSA private key (PEM, DER or PKCS#12) for TLS with RSA key exchange.",
+        help="Server RSA private key (PEM, DER or PKCS#12) for TLS with RSA key exchange "
+        "(repeatable: each connection uses the key of its server's certificate).",
     ),
     click.option(
         "--rsa-key-password",
@@ -69,6 +72,13 @@ _DECODE_OPTIONS = [
         help="Check STUN MESSAGE-INTEGRITY with this password too (repeatable; ICE passwords "
         "in SDP are used without it).",
     ),
+    click.option(
+        "--verify-checksums",
+        is_flag=True,
+        help="Verify IPv4, UDP and TCP checksums and drop bad packets with a defect; checksums "
+        "the capturing host left to its network card (offload) are recognised and accepted. "
+        "Off by default, as in tshark.",
+    ),
 ]
 
 #: The parameter names :func:`decode_options` adds, as :class:`lyncdump.Options` calls them.
@@ -80,6 +90,7 @@ DECODE_FIELDS = (
     "redact",
     "ntlm_password",
     "stun_passwords",
+    "verify_checksums",
 )
 
 
@@ -96,7 +107,7 @@ def options_from(params: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in DECODE_FIELDS:
         value = params.get(name)
-        if value in (None, "", ()):
+        if value in (None, "", (), False):
             continue
         out[name] = tuple(value) if isinstance(value, (list, tuple)) else value
     return out

@@ -44,9 +44,9 @@ class Connection:
 class Crypto:
     """An ``a=crypto`` (or ``a=cryptoscale``) line: SDES key material for SRTP.
 
-    ``key`` is the 16-byte master key and ``salt`` the 14-byte master salt (both empty when
-    ``--redact`` took them out); ``mki`` and ``mki_length`` come from the ``|value:length``
-    suffix (Lync offers ``1:1``).
+    ``key`` is the master key and ``salt`` the master salt (16 + 14 bytes; AES_256_CM 32 + 14,
+    AEAD_AES_128_GCM 16 + 12, AEAD_AES_256_GCM 32 + 12; both empty when ``--redact`` took them
+    out); ``mki`` and ``mki_length`` come from the ``|value:length`` suffix (Lync offers ``1:1``).
     """
 
     tag: int
@@ -326,6 +326,15 @@ def _bandwidths(lines: list[tuple[str, str]]) -> dict[str, int]:
     return out
 
 
+#: Master key and salt sizes of the SDES suites whose key || salt is not 16 + 14 bytes.
+_CRYPTO_KEY_SIZES = {
+    "AES_256_CM_HMAC_SHA1_80": (32, 14),
+    "AES_256_CM_HMAC_SHA1_32": (32, 14),
+    "AEAD_AES_128_GCM": (16, 12),
+    "AEAD_AES_256_GCM": (32, 12),
+}
+
+
 def parse_crypto(value: str, *, scale: bool = False) -> Crypto | None:
     """``<tag> <suite> inline:<base64 key||salt>[|lifetime][|mki:len]`` ([MS-SDPEXT] adds a
     direction word after the tag of ``a=cryptoscale``). None when it cannot be used."""
@@ -344,6 +353,7 @@ def parse_crypto(value: str, *, scale: bool = False) -> Crypto | None:
     suite = rest[0]
     # RFC 4568 allows several key-params, ";"-separated (by MKI): the first one is used
     fields = rest[1].split(";", 1)[0][7:].split("|")
+    key_size = _CRYPTO_KEY_SIZES.get(suite.upper(), (16, 14))
     if fields[0] == "<redacted>":  # --redact took the key out: the suite is still known
         material = b""
     else:
@@ -351,7 +361,7 @@ def parse_crypto(value: str, *, scale: bool = False) -> Crypto | None:
             material = base64.b64decode(fields[0] + "=" * (-len(fields[0]) % 4), validate=True)
         except (binascii.Error, ValueError):
             return None
-        if len(material) != 30:
+        if len(material) != sum(key_size):
             return None
     lifetime: str | None = None
     mki: int | None = None
@@ -367,7 +377,8 @@ def parse_crypto(value: str, *, scale: bool = False) -> Crypto | None:
                 return None
         else:
             lifetime = extra
-    return Crypto(tag, suite, material[:16], material[16:], lifetime, mki, mki_length, scale)
+    size = key_size[0]
+    return Crypto(tag, suite, material[:size], material[size:], lifetime, mki, mki_length, scale)
 
 
 def _connection(value: str) -> Connection | None:

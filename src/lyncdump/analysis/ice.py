@@ -571,6 +571,9 @@ class IceAnalyzer:
 
     def _session_key(self, msg: s.StunMessage, username: bytes | None) -> object:
         """One key per ufrag pair, whichever side checks (``a:b`` and ``b:a`` are one session)."""
+        if username is not None and s.is_draft6_username(username) and msg.src and msg.dst:
+            # MS-ICE draft 6 names candidates, not agents: one session per pair of hosts.
+            return ("hosts", frozenset((msg.src[0], msg.dst[0])))
         pair = ufrag_pair(username)
         if pair is not None:
             return ("ufrag", frozenset(pair))
@@ -580,7 +583,7 @@ class IceAnalyzer:
         key = self._session_key(msg, username)
         session = self._sessions.get(key)
         if session is None:
-            pair = ufrag_pair(username)
+            pair = ufrag_pair(username) if key[0] == "ufrag" else None  # type: ignore[index]
             if pair is not None:
                 # USERNAME is "remote:local" as the checking agent writes it: local first here.
                 ufrags = tuple(x.decode("utf-8", "replace") for x in (pair[1], pair[0]))

@@ -35,7 +35,7 @@ from .codecs import (
     payload_name,
     rated_codec,
 )
-from .rtcp import Goodbye, ReceiverReport, SenderReport, parse_rtcp
+from .rtcp import Goodbye, ReceiverReport, SenderReport, parse_rtcp, srtcp_kind
 from .series import SeriesBudget, StreamSeries
 
 if TYPE_CHECKING:
@@ -902,6 +902,15 @@ class RtpTracker:
             if data is not None:
                 break
         slot = flow.slot
+        # SRTCP (media/rtcp.py): counted as such; without its key never read as report blocks.
+        srtp = bool(flow.keys) or (slot is not None and slot.encrypted)
+        srtcp = srtcp_kind(
+            payload, data, srtp=srtp or any(st.encrypted for st in flow.streams.values())
+        )
+        if srtcp is not None:
+            self.rtcp_types[srtcp] = self.rtcp_types.get(srtcp, 0) + 1
+            if data is None:
+                return
         # Random UDP may look like RTCP: only announced flows report malformed RTCP.
         quiet = bool(flow.keys) or slot is None or slot.encrypted or slot.source == "heuristic"
         try:

@@ -40,6 +40,7 @@ from ..sipcomp.stream import (
 
 if TYPE_CHECKING:
     from ..media.pipeline import MediaPipeline
+    from ..net.encap import Encapsulation
     from ..net.tcp import TcpConnection
     from ..tls.decrypt import TlsSession, TlsSummary
     from ..tls.keys import TlsKeys
@@ -73,6 +74,8 @@ class ConnectionSummary:
     wire_bytes: int = 0
     plain_bytes: int = 0
     tls: TlsSummary | None = None
+    #: The tunnel its segments came through (ERSPAN, VXLAN ...; net/encap.py), None when plain.
+    encapsulation: Encapsulation | None = None
 
     @property
     def compression_ratio(self) -> float | None:
@@ -186,7 +189,8 @@ class TcpConnectionPipeline:
             if media is not None:
                 c = self.conn
                 a, b = (c.client, c.server) if direction == 0 else (c.server, c.client)
-                media.tcp_data(c.id, direction, data, frame, ts, *a, *b)
+                # What the connection carried so far: ice-tcp, rtp-rfc4571 or stun-turn.
+                self.summary.protocol = media.tcp_data(c.id, direction, data, frame, ts, *a, *b)
 
     def gap(self, direction: int, missing: int, frame: int, ts: float) -> None:
         """``missing`` bytes of one direction will never come; the next data follows them."""
@@ -318,8 +322,11 @@ class TcpConnectionPipeline:
                 self.conn, self.summary, self.ctx, encrypted=True
             )
             inner.budget = self.budget
-        for d, chunk, f, t in session.plaintext:
-            inner.data(d, chunk, f, t)
+        for d, chunk, f, t in session.plaintext:  # an int is a hole (bytes lost in TCP)
+            if isinstance(chunk, int):
+                inner.gap(d, chunk, f, t)
+            else:
+                inner.data(d, chunk, f, t)
         session.plaintext.clear()
         summary = self.summary
         if summary.protocol != "tls":  # what the plaintext speaks, as the inner sniff saw it
@@ -356,6 +363,7 @@ class TcpConnectionPipeline:
             msg.src, msg.dst = self.ends[direction]
             msg.transport = "WSS" if self.encrypted else "WS"
             msg.stream_id = self.conn.id
+            msg.encapsulation = self.summary.encapsulation
             self.summary.sip_messages += 1
             self.ctx.deliver(msg)
         if ws.defects:
@@ -526,6 +534,7 @@ class TcpConnectionPipeline:
             msg.compressed = True
             msg.wire_size = framed.wire_size
         msg.partial = framed.partial
+        msg.encapsulation = self.summary.encapsulation
         self.summary.sip_messages += 1
         self.ctx.deliver(msg)
         return msg

@@ -20,6 +20,7 @@ before Python sees it.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from ..fastpath import attach as attach_fast_path
 from ..media.pipeline import MediaPipeline
 from ..model import DefectLog, Endpoint
 from ..net.decode import SUPPORTED_LINKTYPES, PacketDecoder
+from ..net.encap import EncapsulationLog
 from ..net.tcp import StreamData, StreamGap, TcpConnection, TcpReassembler
 from ..options import Options
 from ..sip.message import SipMessage, looks_like_sip, parse_message
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
     from ..analysis.registration import SignatureVerifier
     from ..media.stats import StreamStats
     from ..media.stun import StunMessage
+    from ..net.checksum import ChecksumStats
     from ..tls.keys import TlsKeys
 
 #: Distinct request methods (and response codes) counted by name; hostile input can invent a
@@ -84,6 +87,12 @@ class Stats:
     retransmissions: int = 0
     #: TCP connections seen (``connections`` lists at most MAX_LISTED_CONNECTIONS of them).
     connections: int = 0
+    #: Frames per encapsulation kind (``ERSPAN II``, ``GRE / VXLAN``), and frames that gave no
+    #: UDP/TCP per kind (``EtherType 0x0806 (ARP)``): net/encap.py.
+    encapsulated: Counter[str] = field(default_factory=Counter)
+    not_decoded: Counter[str] = field(default_factory=Counter)
+    #: With ``Options.verify_checksums``: checksums good, bad and offloaded per kind.
+    checksums: ChecksumStats | None = None
 
     def count_message(self, m: SipMessage) -> None:
         """Add one SIP message to the totals."""
@@ -150,6 +159,8 @@ class Pipeline:
         self.max_sip_message = options.max_sip_message
         #: MS-SIPCOMP output of the whole run, shared out per connection (sipcomp.budget).
         self.decompression = DecompressionBudget()
+        #: Which tunnels frames came through (the frame decoder's, once decoding starts).
+        self._encap = EncapsulationLog()
         self.streaming = streaming
         self._want_messages = messages
         self._tls_keys = tls_keys
@@ -307,7 +318,8 @@ class Pipeline:
         opts = self.options
         defects = self.defects
         reader = self.reader
-        decoder = PacketDecoder(defects, max_fragment_bytes=opts.max_fragment_bytes)
+        decoder = _decoder_class(opts)(defects, max_fragment_bytes=opts.max_fragment_bytes)
+        self._encap = decoder.encap
         tcp = TcpReassembler(defects, max_pending_bytes=opts.max_tcp_pending)
         decode = decoder.decode
         segment = tcp.segment
@@ -322,7 +334,11 @@ class Pipeline:
         media_udp = media.udp
         # The compiled fast path (when built) takes routine RTP itself: from the pcap/pcapng
         # reader's buffer, or here frame by frame for other readers (docs/performance.md).
-        fast, fast_frame = attach_fast_path(reader, opts.progress_every if opts.progress else 0)
+        fast, fast_frame = (
+            (None, None)  # checksums are verified in Python only
+            if opts.verify_checksums
+            else attach_fast_path(reader, opts.progress_every if opts.progress else 0)
+        )
         # Frames a scan consumed are counted when the next frame reaches Python.
         take_frames = None
         if fast is not None:
@@ -420,6 +436,9 @@ class Pipeline:
         stats.rtp_like = media.rtp_like
         stats.first_time = first_ts
         stats.last_time = ts if frame else None
+        stats.encapsulated = decoder.encap.frames
+        stats.not_decoded = decoder.encap.not_decoded_names()
+        stats.checksums = getattr(decoder, "checksums", None)
         yield from self._take_pending()
 
     def _udp_sip(
@@ -435,6 +454,7 @@ class Pipeline:
         msg.src = Endpoint.from_raw(src, sport)
         msg.dst = Endpoint.from_raw(dst, dport)
         msg.transport = "UDP"
+        msg.encapsulation = self._encap.of_payload(payload)
         self.deliver(msg)
 
     def _tcp_event(self, event: object) -> None:
@@ -456,6 +476,7 @@ class Pipeline:
             id=conn.id,
             client=Endpoint.from_raw(*conn.client),
             server=Endpoint.from_raw(*conn.server),
+            encapsulation=self._encap.of(*conn.client, *conn.server),
         )
         self.stats.connections += 1
         if len(self.connections) < MAX_LISTED_CONNECTIONS:
@@ -519,14 +540,24 @@ class Pipeline:
         yield from self._take_pending()
 
 
+def _decoder_class(options: Options) -> type[PacketDecoder]:
+    """The frame decoder for a run: the checksum-verifying one only when asked for."""
+    if options.verify_checksums:
+        from ..net.checksum import ChecksumVerifyingDecoder
+
+        return ChecksumVerifyingDecoder
+    return PacketDecoder
+
+
 def load_tls_keys(options: Options, secrets: list[tuple[int, bytes]] | None) -> TlsKeys:
     """The run's TLS key sources; a key file that cannot be used raises KeyMaterialError."""
     from ..tls.keys import TlsKeys, load_rsa_key, read_keylog
 
     keylog = read_keylog(options.keylog) if options.keylog is not None else None
-    rsa_keys = []
-    if options.rsa_key is not None:
-        rsa_keys.append(load_rsa_key(options.rsa_key, options.rsa_key_password))
+    paths = options.rsa_key
+    if isinstance(paths, (str, os.PathLike)):
+        paths = (paths,)
+    rsa_keys = [load_rsa_key(path, options.rsa_key_password) for path in paths or ()]
     return TlsKeys(keylog, rsa_keys, secrets)
 
 

@@ -62,6 +62,9 @@ def message_to_dict(m: SipMessage, *, verbose: bool = False) -> dict[str, Any]:
     hop = getattr(m.dst if getattr(m.dst, "hop", None) else m.src, "hop", None)
     if hop:  # a server log's Direction source/destination (docs/tracelog.md)
         out["hop"] = {"source": hop[0] or None, "destination": hop[1] or None}
+    encapsulation = getattr(m, "encapsulation", None)
+    if encapsulation is not None:  # only on tunnelled messages (docs/json.md)
+        out["encapsulation"] = encapsulation.to_dict()
     if verbose:
         out["headers"] = [[name, value] for name, value in m.headers]
         out["body"] = m.body.decode("utf-8", "replace")
@@ -136,6 +139,8 @@ def capture_to_dict(capture: Any, sessions: list[Session] | None = None) -> dict
         "methods": dict(sorted(stats.methods.items())),
         "statuses": {str(k): v for k, v in sorted(stats.statuses.items())},
         "sessions": dict(sorted(kinds.items())),
+        # Only when there were any: frames per tunnel kind, frames not decoded per kind.
+        **_network(stats),
         "connections": [
             {
                 "id": c.id,
@@ -153,6 +158,12 @@ def capture_to_dict(capture: Any, sessions: list[Session] | None = None) -> dict
                 ),
                 # TLS connections only: handshake, certificate, decryption (docs/tls.md).
                 **({"tls": c.tls.to_dict()} if getattr(c, "tls", None) is not None else {}),
+                # Tunnelled connections only (docs/network.md).
+                **(
+                    {"encapsulation": c.encapsulation.to_dict()}
+                    if getattr(c, "encapsulation", None) is not None
+                    else {}
+                ),
             }
             for c in capture.connections
         ],
@@ -180,6 +191,22 @@ def _log_fields(capture: Any, sessions: list[Session] | None) -> dict[str, Any]:
             "from": host[1],
         }
         out["diagnostics"] = counts_to_dict(index)
+    return out
+
+
+def _network(stats: Any) -> dict[str, Any]:
+    """``encapsulated`` and ``not_decoded`` frame counts by kind, each only when not empty
+    (docs/network.md)."""
+    out: dict[str, Any] = {}
+    wrapped = getattr(stats, "encapsulated", None)
+    if wrapped:
+        out["encapsulated"] = dict(sorted(wrapped.items()))
+    skipped = getattr(stats, "not_decoded", None)
+    if skipped:
+        out["not_decoded"] = dict(skipped)
+    checksums = getattr(stats, "checksums", None)
+    if checksums is not None:  # only with --verify-checksums
+        out["checksums"] = checksums.to_dict()
     return out
 
 

@@ -133,6 +133,7 @@ def summary_lines(capture: Any, sessions: list[Session] | None = None) -> Iterat
         f"{span:.3f}s from {format_time(stats.first_time)}"
     )
     yield f"  UDP datagrams {stats.udp_datagrams}, TCP segments {stats.tcp_segments}"
+    yield from _network_lines(stats)
     # A trace-log message whose top Via names no transport counts as "?" (as on the ladder).
     by_transport = ", ".join(f"{t} {n}" for t, n in sorted(stats.transports.items()))
     yield f"  SIP messages {stats.sip_messages}" + (f" ({by_transport})" if by_transport else "")
@@ -167,6 +168,8 @@ def summary_lines(capture: Any, sessions: list[Session] | None = None) -> Iterat
                 line += " " + tls_connection_note(c.tls)
             if c.sip_messages:
                 line += f", {c.sip_messages} SIP messages"
+            if getattr(c, "encapsulation", None) is not None:
+                line += f", via {c.encapsulation.text}"
             if c.compressed:
                 ratio = c.compression_ratio
                 line += f", LZ77-8K {c.wire_bytes} B on the wire for {c.plain_bytes} B of SIP" + (
@@ -208,6 +211,26 @@ def _log_summary_lines(capture: Any, sessions: list[Session] | None) -> Iterator
     others = sum(1 for e in events if not e.is_diagnostic)
     if others:
         yield f"  other log events {others} (component records; in the JSON log_events)"
+
+
+def _network_lines(stats: Any) -> Iterator[str]:
+    """Tunnelled frames by kind and frames not decoded by kind, when there are any."""
+    wrapped = getattr(stats, "encapsulated", None)
+    if wrapped:
+        kinds = ", ".join(f"{k} {v}" for k, v in sorted(wrapped.items()))
+        yield f"  encapsulated frames {sum(wrapped.values())} ({kinds})"
+    skipped = getattr(stats, "not_decoded", None)
+    if skipped:
+        kinds = ", ".join(f"{k} {v}" for k, v in skipped.items())
+        yield f"  frames not decoded {sum(skipped.values())} ({kinds})"
+    checksums = getattr(stats, "checksums", None)  # --verify-checksums (net/checksum.py)
+    if checksums is not None:
+        parts = []
+        for kind in ("IPv4", "UDP", "TCP"):
+            good, bad, off = (checksums.good[kind], checksums.bad[kind], checksums.offloaded[kind])
+            if good or bad or off:
+                parts.append(f"{kind} {good} good, {bad} bad, {off} offloaded")
+        yield "  checksums " + ("; ".join(parts) if parts else "none verified")
 
 
 def defect_lines(capture: Any, limit: int | None = None) -> Iterator[str]:

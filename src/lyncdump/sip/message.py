@@ -34,6 +34,9 @@ from .headers import (
     split_header_values,
 )
 
+if TYPE_CHECKING:
+    from ..net.encap import Encapsulation
+
 __all__ = [
     "KNOWN_METHODS",
     "MAX_HEADERS",
@@ -319,6 +322,7 @@ class SipMessage(_ContentTypeView):
         "wire_size",
         "partial",
         "retransmission",
+        "encapsulation",
         "_index",
         "_cache",
     )
@@ -356,6 +360,7 @@ class SipMessage(_ContentTypeView):
         self.wire_size: int | None = None
         self.partial = False
         self.retransmission = False  # set by analysis when the request was seen before
+        self.encapsulation: Encapsulation | None = None  # tunnel it came through (net/encap.py)
         self._index: dict[str, list[str]] | None = None
         self._cache: dict[str, object] = {}
 
