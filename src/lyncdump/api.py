@@ -11,12 +11,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
+from .analysis.calls import Call
+from .analysis.ice import Allocation, IceSession
+from .analysis.im import Conversation
+from .analysis.registration import Registration
 from .analysis.sessions import Session
 from .capture.source import CaptureReader
 from .capture.tracelog import LogEvent, open_input
 from .errors import CaptureError
+from .media.pipeline import MediaPipeline
+from .media.stats import StreamStats
+from .media.stun import StunMessage
 from .model import DefectLog
 from .options import Options
 from .pipeline import (
@@ -29,16 +36,10 @@ from .pipeline import (
     load_tls_keys,
 )
 from .sip.message import SipMessage
+from .tls.keys import TlsKeys
 
-if TYPE_CHECKING:  # imported where used: a run pays only for the layers its capture needs
-    from .analysis.calls import Call
-    from .analysis.ice import Allocation, IceSession
-    from .analysis.im import Conversation
-    from .analysis.registration import Registration
-    from .media.pipeline import MediaPipeline
-    from .media.stats import StreamStats
-    from .media.stun import StunMessage
-    from .tls.keys import TlsKeys
+# The result types above are imported for real, not under TYPE_CHECKING, so that
+# typing.get_type_hints(Capture.calls) and friends resolve.
 
 Source = str | os.PathLike[str] | BinaryIO
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..sip.message import SipMessage
 
@@ -77,6 +78,12 @@ class Transaction:
         if self.cancelled and self.method == "INVITE":
             text += " after CANCEL"
         return text
+
+    def to_dict(self) -> dict[str, Any]:
+        """The transaction object of docs/json.md."""
+        from ..render.json import transaction_to_dict
+
+        return transaction_to_dict(self)
 
 
 @dataclass(slots=True)
@@ -148,6 +155,18 @@ class Session:
             f"{_short_method(method)} → {', '.join(_runs(outs))}"
             for method, outs in per_method.items()
         )
+
+    def to_dict(
+        self, *, verbose: bool = False, others: list[Session] | None = None
+    ) -> dict[str, Any]:
+        """The ``session`` record of docs/json.md, ``registration`` and ``conversation``
+        included; ``verbose`` adds headers and bodies. Pass the capture's sessions as
+        ``others`` to name a sign-in's follow-up subscriptions (``Capture.sessions()``)."""
+        from ..render.json import session_to_dict
+        from ..render.msview import session_extra_fields
+
+        record = session_to_dict(self, verbose=verbose)
+        return session_extra_fields(record, self, others if others is not None else [self])
 
     def matches_user(self, needle: str) -> bool:
         needle = needle.lower()

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..analysis.ice import Allocation, IceSession
 from ..analysis.sessions import Session, SessionBuilder
 from ..capture.netmon import NETMON_LINKTYPE_BASE
 from ..capture.source import CaptureReader
@@ -32,20 +33,21 @@ from ..capture.tracelog import LogEvent, TraceLogReader, to_sip_message
 from ..errors import CaptureError, MalformedError
 from ..fastpath import attach as attach_fast_path
 from ..media.pipeline import MediaPipeline
+from ..media.stats import StreamStats
+from ..media.stun import StunMessage
 from ..model import DefectLog, Endpoint
 from ..net.decode import SUPPORTED_LINKTYPES, PacketDecoder
 from ..net.tcp import StreamData, StreamGap, TcpConnection, TcpReassembler
 from ..options import Options
 from ..sip.message import SipMessage, looks_like_sip, parse_message
+from ..tls.keys import TlsKeys
 from .connection import ConnectionSummary, TcpConnectionPipeline
 from .events import Event, InputFinished, LogRecord, MessageDecoded, SessionFinished
 
+# The result types of the public methods (above) are imported for real so that
+# typing.get_type_hints resolves them; this one appears in no signature.
 if TYPE_CHECKING:
-    from ..analysis.ice import Allocation, IceSession
     from ..analysis.registration import SignatureVerifier
-    from ..media.stats import StreamStats
-    from ..media.stun import StunMessage
-    from ..tls.keys import TlsKeys
 
 #: Distinct request methods (and response codes) counted by name; hostile input can invent a
 #: new method per message, so past this many the rest are counted under ``(other)``.
