@@ -152,7 +152,7 @@ def command(
             if index:
                 click.echo("")
             click.echo(f"=== {path}")
-        status = max(status, _one_capture(path, view, options))
+        status = max(status, _one_capture(path, view, options, (index + 1, len(captures))))
     sys.exit(status)
 
 
@@ -170,7 +170,9 @@ class _View:
     streams_csv: str | None = None
 
 
-def _one_capture(path: str, view: _View, options: dict[str, Any]) -> int:
+def _one_capture(
+    path: str, view: _View, options: dict[str, Any], position: tuple[int, int] = (1, 1)
+) -> int:
     """Decode one input with a streaming pipeline and print the view asked for."""
     from .render import views
 
@@ -197,6 +199,8 @@ def _one_capture(path: str, view: _View, options: dict[str, Any]) -> int:
                 only=view.only_call,
                 as_json=view.as_json,
                 summary=view.summary,
+                source=path,
+                position=position,
             )
         elif view.as_json:
             pipeline = views.ndjson_view(
@@ -205,6 +209,8 @@ def _one_capture(path: str, view: _View, options: dict[str, Any]) -> int:
                 verbose=view.verbose,
                 matches=matches,
                 summary=view.summary,
+                source=path,
+                position=position,
             )
         elif view.summary:
             pipeline = views.summary_view(_progress_cleared(events), out)

@@ -65,7 +65,8 @@ def test_log_json_has_the_log_format_and_events() -> None:
     assert cap["frames"] == 6 and cap["sip_messages"] == 4
     assert [e["severity"] for e in cap["log_events"]] == ["warning", "error"]
     assert cap["log_events"][1]["text"] == "Failed to complete outbound connection"
-    invite = recs[0]["messages"][0]
+    assert recs[0]["record"] == "input"
+    invite = recs[1]["messages"][0]
     assert (invite["frame"], invite["src"], invite["dst"], invite["transport"]) == (
         1,
         "192.0.2.10:50123",
