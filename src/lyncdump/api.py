@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from .analysis.calls import Call
 from .analysis.ice import Allocation, IceSession
@@ -181,6 +181,28 @@ class Capture:
         """ICE connectivity checks per ufrag pair, candidate pairs and the nominated one."""
         self.run()
         return self._pipeline.ice_sessions()
+
+    # -- conversions (lyncdump/export; docs/export.md) --------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The ``capture`` record of docs/json.md: totals, connections, defects."""
+        from .render.json import capture_to_dict
+
+        return capture_to_dict(self.run())
+
+    def to_arrow(self, table: str) -> Any:
+        """One table (``messages``, ``sessions``, ``calls``, ``streams``, ``stun``,
+        ``registrations``, ``im``, ``defects``, ``connections``, ``captures``) as a
+        ``pyarrow.Table`` with the documented types; needs ``lyncdump[data]``."""
+        from .export.tables import arrow_table, capture_rows
+
+        return arrow_table(table, capture_rows(self.run(), table))
+
+    def to_pandas(self, table: str) -> Any:
+        """One table (see :meth:`to_arrow`) as a pandas DataFrame: nullable integers, UTC
+        timestamps, ip and port columns; needs ``lyncdump[data]``."""
+        from .export.tables import to_pandas
+
+        return to_pandas(self.to_arrow(table))
 
     def close(self) -> None:
         """Close the input (decoding closes it too, when it reaches the end)."""
