@@ -36,6 +36,7 @@ from .fastpath import describe as describe_fast_path
 #: rest of the arguments. A capture file of the same name is still read as ``./NAME``.
 SUBCOMMANDS = {
     "live": ("cli_live", "live_command"),
+    "export": ("cli_export", "export_command"),
 }
 
 
