@@ -246,3 +246,13 @@ def test_csv_and_ndjson_datasets_hold_the_same_rows(tmp_path: Path) -> None:
     text = next((tmp_path / "c" / "streams").glob("*.csv")).read_text().splitlines()
     assert text[0].startswith("source,frame,call_id,ssrc,ssrc_hex,src_ip,src_port,")
     assert len(text) == 1 + parquet.rows["streams"]
+
+
+def test_docs_list_every_table_and_column() -> None:
+    from lyncdump.export.schema import column_names
+
+    doc = (CAPTURES.parent / "docs" / "export.md").read_text(encoding="utf-8")
+    for table in TABLES:
+        section = doc.split(f"### `{table}`", 1)[1].split("###", 1)[0]
+        for name in column_names(table):
+            assert f"`{name}`" in section, (table, name)
