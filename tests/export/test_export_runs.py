@@ -164,6 +164,13 @@ def test_continuous_members_are_merged_in_time_order_and_errors_noted(tmp_path: 
     ] == [str(parts[0]), str(parts[1]), str(cut)]
     assert len(reader.problems) == 1 and "truncated" in reader.problems[0]
     reader.close()
+    # A member cut before its first frame is noted and left out; the set still reads.
+    stub = tmp_path / "edge_00004_20260101040000.pcap"
+    stub.write_bytes(parts[0].read_bytes()[:30])
+    reader = ContinuousReader([str(parts[0]), str(stub)], name="set")
+    assert len(list(reader.frames())) == 39 and len(reader.problems) == 1
+    assert reader.format == "pcap"
+    reader.close()
 
 
 def test_trace_logs_stay_on_their_own_with_continuous(tmp_path: Path) -> None:

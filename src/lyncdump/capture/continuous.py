@@ -59,7 +59,7 @@ def first_time(path: str) -> tuple[float | None, str]:
 class ContinuousReader(CaptureReader):
     """The frames of several captures merged in time order (see the module docstring).
 
-    Raises :class:`CaptureError` at once when a member is not a capture.
+    A member that cannot be read at all is noted in ``problems`` and left out.
     """
 
     def __init__(self, paths: Sequence[str], name: str | None = None) -> None:
@@ -72,12 +72,16 @@ class ContinuousReader(CaptureReader):
         self._started = False
         self.members = []
         for path in paths:
-            ts, fmt = first_time(path)
+            try:
+                ts, fmt = first_time(path)
+            except CaptureError as exc:  # cut short before its first frame: noted, left out
+                self.members.append(Member(path, None, "", error=str(exc)))
+                continue
             self.members.append(Member(path, ts, fmt))
         # Stable: members with the same first time (or none) keep the order given.
         self.members.sort(key=lambda m: float("inf") if m.first_time is None else m.first_time)
-        formats = {m.format for m in self.members}
-        self.format = formats.pop() if len(formats) == 1 else "mixed"
+        formats = {m.format for m in self.members if m.format}
+        self.format = "mixed" if len(formats) > 1 else (formats.pop() if formats else "pcap")
         self._open: dict[int, CaptureReader] = {}
 
     @property
