@@ -50,6 +50,8 @@ SUBCOMMANDS = {
         "given with captures they are merged into one time line (--merge).\n\n"
         "Live: lyncdump live -i IFACE [--bpf FILTER] [-w out.pcapng] [--duration S] decodes "
         "as packets arrive (lyncdump live --help).\n\n"
+        "Tables: lyncdump export -o OUT [--format parquet|csv|ndjson] [-j N] CAPTURES-OR-FOLDERS "
+        "writes one dataset per table (lyncdump export --help).\n\n"
         "Exit status: 0 all input read; 2 an input could not be read or the command line is "
         "wrong (what was decoded is printed first); 3 internal error."
     ),

@@ -54,6 +54,7 @@ from .export.schema import TABLES
     "-j",
     "--jobs",
     "processes",
+    metavar="N",
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
