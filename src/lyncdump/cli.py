@@ -38,6 +38,7 @@ from .fastpath import describe as describe_fast_path
 SUBCOMMANDS = {
     "live": ("cli_live", "live_command"),
     "report": ("cli_report", "report_command"),
+    "export": ("cli_export", "export_command"),
 }
 
 
@@ -51,6 +52,8 @@ SUBCOMMANDS = {
         "given with captures they are merged into one time line (--merge).\n\n"
         "Live: lyncdump live -i IFACE [--bpf FILTER] [-w out.pcapng] [--duration S] decodes "
         "as packets arrive (lyncdump live --help).\n\n"
+        "Tables: lyncdump export -o OUT [--format parquet|csv|ndjson] [-j N] CAPTURES-OR-FOLDERS "
+        "writes one dataset per table (lyncdump export --help).\n\n"
         "Exit status: 0 all input read; 2 an input could not be read or the command line is "
         "wrong (what was decoded is printed first); 3 internal error."
     ),
@@ -167,7 +170,10 @@ def command(
                 click.echo("")
             click.echo(f"=== {path}")
         log_host = log_host_for(path, log_hosts)
-        status = max(status, _one_capture(path, view, {**options, "log_host": log_host}))
+        status = max(
+            status,
+            _one_capture(path, view, {**options, "log_host": log_host}, (index + 1, len(captures))),
+        )
     sys.exit(status)
 
 
@@ -185,7 +191,9 @@ class _View:
     streams_csv: str | None = None
 
 
-def _one_capture(path: str, view: _View, options: dict[str, Any]) -> int:
+def _one_capture(
+    path: str, view: _View, options: dict[str, Any], position: tuple[int, int] = (1, 1)
+) -> int:
     """Decode one input with a streaming pipeline and print the view asked for."""
     from .render import views
 
@@ -212,6 +220,8 @@ def _one_capture(path: str, view: _View, options: dict[str, Any]) -> int:
                 only=view.only_call,
                 as_json=view.as_json,
                 summary=view.summary,
+                source=path,
+                position=position,
             )
         elif view.as_json:
             pipeline = views.ndjson_view(
@@ -221,6 +231,8 @@ def _one_capture(path: str, view: _View, options: dict[str, Any]) -> int:
                 matches=matches,
                 summary=view.summary,
                 filters=filters,
+                source=path,
+                position=position,
             )
         elif view.summary:
             pipeline = views.summary_view(_progress_cleared(events), out)

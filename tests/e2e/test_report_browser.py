@@ -136,7 +136,7 @@ def test_sample_report_in_the_browser(sample: str, browser, tmp_path: Path) -> N
         assert len(boxes) == len(c["streams"])
         for box in boxes:
             browser.execute_script("arguments[0].scrollIntoView()", box)
-        for _ in range(100):
+        for _ in range(500):  # up to 10 s: a busy CI machine draws slowly
             if _count(browser, ".chart[data-drawn='1']") == len(boxes):
                 break
             time.sleep(0.02)

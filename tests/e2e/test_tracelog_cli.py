@@ -134,6 +134,8 @@ def test_log_json_has_the_log_format_and_events() -> None:
     assert cap["frames"] == 6 and cap["sip_messages"] == 4
     assert [e["severity"] for e in cap["log_events"]] == ["warning", "error"]
     assert cap["log_events"][1]["text"] == "Failed to complete outbound connection"
+    assert recs[0]["record"] == "input"
+    cap = recs[-1]
     assert cap["log_host"] == {"name": "sfvedge", "from": "[machine\\instance] prefix"}
     assert cap["diagnostics"] == {
         "total": 2,
@@ -144,7 +146,7 @@ def test_log_json_has_the_log_format_and_events() -> None:
         },
         "standalone": 1,
     }
-    invite = recs[0]["messages"][0]
+    invite = recs[1]["messages"][0]
     assert (invite["frame"], invite["src"], invite["dst"], invite["transport"]) == (
         1,
         "192.0.2.10:50123",
@@ -152,7 +154,7 @@ def test_log_json_has_the_log_format_and_events() -> None:
         "TLS",
     )
     assert invite["hop"] == {"source": "external edge", "destination": "internal edge"}
-    assert [d["record_number"] for d in recs[0]["diagnostics"]] == [2]
+    assert [d["record_number"] for d in recs[1]["diagnostics"]] == [2]
     assert [(r["record_number"], r["session"]) for r in recs if r["record"] == "diagnostic"] == [
         (2, "quirk-call-1"),
         (4, None),

@@ -52,6 +52,10 @@ def _streamed(path: Path) -> tuple[dict[str, list[dict[str, Any]]], list[dict[st
     others = []
     for line in result.output.splitlines():
         record = json.loads(line)
+        if record["record"] == "input":  # the input announced; every record names it
+            assert record["source"] == str(path)
+            continue
+        assert record.pop("source") == str(path)
         if record["record"] == "session":
             by_call[record["call_id"]].append(record)
         else:

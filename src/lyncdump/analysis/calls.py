@@ -26,17 +26,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any
 
+# Imported for real (not under TYPE_CHECKING) so typing.get_type_hints(Call) resolves.
+from ..media.stats import StreamStats
 from ..model import Endpoint
 from ..sip.message import SipMessage
+from .ice import Allocation, CandidatePair, IceSession
 from .media_join import MediaAnnouncement, announcements, join_streams, normalise
 from .offer_answer import Exchange, NegotiatedMedia, current_media, negotiate, parts_by_message
 from .sessions import Session, Transaction
-
-if TYPE_CHECKING:
-    from ..media.stats import StreamStats
-    from .ice import Allocation, CandidatePair, IceSession
 
 #: Conference GRUU markers ([MS-CONFBAS] focus, [MS-CONFAV] AV MCU, [MS-CONFAS] AS MCU).
 _CONFERENCE_ROLES = (
@@ -184,6 +183,12 @@ class Call:
             if part is not None and part.ice_version is not None:
                 return part.ice_version
         return None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``call`` record of docs/json.md (its streams as ``stream`` objects)."""
+        from ..render.calls import call_to_dict
+
+        return call_to_dict(self)
 
 
 def conference_role(uri: str | None) -> str | None:

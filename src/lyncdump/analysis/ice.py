@@ -157,7 +157,15 @@ class Allocation:
     channel_peers: dict[int, Addr] = field(default_factory=dict, repr=False)
     requests: int = 0
     refreshes: int = 0
-    peers: dict[Endpoint, PeerTraffic] = field(default_factory=dict)
+    #: Relayed traffic per peer, keyed by the peer's ``ip:port`` text (as JSON shows it):
+    #: text keys keep ``dataclasses.asdict`` working, which cannot key a dict by a dict.
+    peers: dict[str, PeerTraffic] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``turn_allocation`` record of docs/json.md."""
+        from ..render.stun_json import allocation_to_dict
+
+        return allocation_to_dict(self)
 
 
 @dataclass(slots=True)
@@ -188,6 +196,12 @@ class CandidatePair:
             return "failed"
         return "no response"
 
+    def to_dict(self) -> dict[str, Any]:
+        """A pair object of an ``ice_session`` record (docs/json.md)."""
+        from ..render.stun_json import pair_to_dict
+
+        return pair_to_dict(self)
+
 
 @dataclass(slots=True)
 class IceSession:
@@ -215,6 +229,12 @@ class IceSession:
             return None
         relayed = p.via_turn or p.local_type == "relay" or p.remote_type == "relay"
         return "via Edge" if relayed else "direct"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``ice_session`` record of docs/json.md."""
+        from ..render.stun_json import ice_session_to_dict
+
+        return ice_session_to_dict(self)
 
 
 _ICE_PWD = re.compile(rb"^a=ice-pwd:(\S+)", re.MULTILINE)
@@ -505,7 +525,7 @@ class IceAnalyzer:
         alloc = self._allocations.get((client, server, transport))
         if alloc is None:
             return None
-        ep = Endpoint.from_raw(*peer)
+        ep = s.format_address(peer)
         traffic = alloc.peers.get(ep)
         if traffic is None:
             if len(alloc.peers) >= 1024:

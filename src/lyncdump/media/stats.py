@@ -168,6 +168,12 @@ class StreamStats(RtpCore):
     def __reduce__(self) -> tuple[Any, ...]:
         return reduce_fields(self, CORE_FIELDS + StreamStats.__slots__)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The ``stream`` record of docs/json.md."""
+        from ..render.streams import stream_to_dict
+
+        return stream_to_dict(self)
+
     # -- the per-packet path ---------------------------------------------------------------
     def set_rtpmap(self, rtpmap: dict[int, tuple[str, int]] | None) -> None:
         """The call's SDP (re)defined its payload types: forget cached clock rates."""

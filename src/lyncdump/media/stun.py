@@ -23,6 +23,7 @@ import hmac
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import MalformedError
 from ..model import format_ip
@@ -389,6 +390,12 @@ class StunMessage:
             return decode_address(value, self.transaction, self.flavor != MS_TURN)
         except MalformedError:
             return None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``stun`` record of docs/json.md, every attribute decoded."""
+        from ..render.stun_json import stun_to_dict
+
+        return stun_to_dict(self)
 
     def error(self) -> tuple[int, str] | None:
         value = self.get(A_ERROR_CODE)

@@ -22,7 +22,7 @@ and the caller may drop the object.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import MalformedError
 from ..media.turn_tcp import detect as turn_tcp_framing
@@ -38,11 +38,15 @@ from ..sipcomp.stream import (
     looks_compressed,
 )
 
+# TlsSummary is a field of ConnectionSummary: imported for real so typing.get_type_hints
+# resolves it (tls.decrypt loads cryptography only when a session decrypts).
+from ..tls.decrypt import TlsSummary
+
 if TYPE_CHECKING:
     from ..media.pipeline import MediaPipeline
     from ..net.encap import Encapsulation
     from ..net.tcp import TcpConnection
-    from ..tls.decrypt import TlsSession, TlsSummary
+    from ..tls.decrypt import TlsSession
     from ..tls.keys import TlsKeys
 
 #: How far into a TCP direction we look for a SIP start line before calling it "not SIP".
@@ -83,6 +87,12 @@ class ConnectionSummary:
         if not self.compressed or not self.wire_bytes:
             return None
         return self.plain_bytes / self.wire_bytes
+
+    def to_dict(self) -> dict[str, Any]:
+        """A connection object of the ``capture`` record (docs/json.md)."""
+        from ..render.json import connection_to_dict
+
+        return connection_to_dict(self)
 
 
 class RunContext(Protocol):

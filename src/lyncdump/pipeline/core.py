@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..analysis.ice import Allocation, IceSession
 from ..analysis.sessions import Session, SessionBuilder
 from ..capture.netmon import NETMON_LINKTYPE_BASE
 from ..capture.source import CaptureReader
@@ -33,6 +34,8 @@ from ..capture.tracelog import SERVER_FORMAT, LogEvent, TraceLogReader, to_sip_m
 from ..errors import CaptureError, MalformedError
 from ..fastpath import attach as attach_fast_path
 from ..media.pipeline import MediaPipeline
+from ..media.stats import StreamStats
+from ..media.stun import StunMessage
 from ..model import DefectLog, Endpoint
 from ..net.decode import SUPPORTED_LINKTYPES, PacketDecoder
 from ..net.encap import EncapsulationLog
@@ -40,9 +43,12 @@ from ..net.tcp import StreamData, StreamGap, TcpConnection, TcpReassembler
 from ..options import Options
 from ..sip.message import SipMessage, looks_like_sip, parse_message
 from ..sipcomp.budget import DecompressionBudget
+from ..tls.keys import TlsKeys
 from .connection import ConnectionSummary, TcpConnectionPipeline
 from .events import Event, InputFinished, LogRecord, MessageDecoded, SessionFinished
 
+# The result types of the public methods (above) are imported for real so that
+# typing.get_type_hints resolves them; this one appears in no signature.
 if TYPE_CHECKING:
     from ..analysis.diagnostics import DiagnosticIndex, DiagnosticJoiner
     from ..analysis.ice import Allocation, IceSession

@@ -1,7 +1,8 @@
 """Machine output: NDJSON records with stable field names (the contract is docs/json.md).
 
-One record per line, each with ``record`` naming its shape: ``session`` objects (messages
-inside), then one ``capture`` object with counts, connections and defects.
+One record per line, each with ``record`` naming its shape and ``source`` naming the input
+it came from: an ``input`` record announcing the input, ``session`` objects (messages
+inside), ..., then one ``capture`` object with counts, connections and defects.
 """
 
 from __future__ import annotations
@@ -118,6 +119,33 @@ def session_to_dict(
     return record
 
 
+def connection_to_dict(c: Any) -> dict[str, Any]:
+    """A TCP connection as the ``capture`` record lists it (a ``ConnectionSummary``)."""
+    return {
+        "id": c.id,
+        "client": str(c.client),
+        "server": str(c.server),
+        "protocol": c.protocol,
+        "sip_messages": c.sip_messages,
+        "compressed": c.compressed,
+        "compression_layout": c.compression_layout,
+        "compression_assumed": c.compression_assumed,
+        "wire_bytes": c.wire_bytes,
+        "plain_bytes": c.plain_bytes,
+        "compression_ratio": (
+            round(c.compression_ratio, 3) if c.compression_ratio is not None else None
+        ),
+        # TLS connections only: handshake, certificate, decryption (docs/tls.md).
+        **({"tls": c.tls.to_dict()} if getattr(c, "tls", None) is not None else {}),
+        # Tunnelled connections only (docs/network.md).
+        **(
+            {"encapsulation": c.encapsulation.to_dict()}
+            if getattr(c, "encapsulation", None) is not None
+            else {}
+        ),
+    }
+
+
 def capture_to_dict(capture: Any, sessions: list[Session] | None = None) -> dict[str, Any]:
     """The closing record: what was read, counted and found wrong. Session counts come from
     ``sessions`` when given (a merged time line), else from the run's own totals."""
@@ -141,32 +169,7 @@ def capture_to_dict(capture: Any, sessions: list[Session] | None = None) -> dict
         "sessions": dict(sorted(kinds.items())),
         # Only when there were any: frames per tunnel kind, frames not decoded per kind.
         **_network(stats),
-        "connections": [
-            {
-                "id": c.id,
-                "client": str(c.client),
-                "server": str(c.server),
-                "protocol": c.protocol,
-                "sip_messages": c.sip_messages,
-                "compressed": c.compressed,
-                "compression_layout": c.compression_layout,
-                "compression_assumed": c.compression_assumed,
-                "wire_bytes": c.wire_bytes,
-                "plain_bytes": c.plain_bytes,
-                "compression_ratio": (
-                    round(c.compression_ratio, 3) if c.compression_ratio is not None else None
-                ),
-                # TLS connections only: handshake, certificate, decryption (docs/tls.md).
-                **({"tls": c.tls.to_dict()} if getattr(c, "tls", None) is not None else {}),
-                # Tunnelled connections only (docs/network.md).
-                **(
-                    {"encapsulation": c.encapsulation.to_dict()}
-                    if getattr(c, "encapsulation", None) is not None
-                    else {}
-                ),
-            }
-            for c in capture.connections
-        ],
+        "connections": [connection_to_dict(c) for c in capture.connections],
         **stun_summary(capture),
         "defects_total": len(defects),
         "defects": [d.to_dict() for d in defects],
@@ -208,6 +211,27 @@ def _network(stats: Any) -> dict[str, Any]:
     if checksums is not None:  # only with --verify-checksums
         out["checksums"] = checksums.to_dict()
     return out
+
+
+def input_to_dict(
+    source: str, *, index: int = 1, inputs: int = 1, files: list[str] | None = None
+) -> dict[str, Any]:
+    """The first record of each input: which input the records after it come from
+    (``index`` of ``inputs`` in the run; ``files``: what it reads, several for a continuous
+    set). Its totals come last, in the ``capture`` record."""
+    return {
+        "record": "input",
+        "schema": SCHEMA_VERSION,
+        "source": source,
+        "index": index,
+        "inputs": inputs,
+        "files": files if files is not None else [source],
+    }
+
+
+def with_source(record: dict[str, Any], source: str) -> dict[str, Any]:
+    """The record with ``source`` (the input as given) after ``record`` and ``schema``."""
+    return {"record": record["record"], "schema": record["schema"], "source": source, **record}
 
 
 def ndjson_lines(records: Iterable[dict[str, Any]]) -> Iterator[str]:

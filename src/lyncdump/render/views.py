@@ -18,8 +18,8 @@ defects and media results are then final.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Generator, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..analysis.registration import FollowUps
 from ..analysis.sessions import Session
@@ -106,16 +106,57 @@ def ndjson_view(
     matches: Matches = _all,
     summary: bool = False,
     filters: Filters = (),
+    source: str | None = None,
+    position: tuple[int, int] = (1, 1),
 ) -> Pipeline:
-    """``--json``: a session record per finished session (those ``matches`` lets through),
-    then STUN, stream and call records, then the capture record. ``summary``: only the
-    capture record."""
+    """``--json``: the records of :func:`ndjson_records`, one line each."""
+    records = ndjson_records(
+        events,
+        verbose=verbose,
+        matches=matches,
+        summary=summary,
+        filters=filters,
+        source=source,
+        position=position,
+    )
+    while True:
+        try:
+            record = next(records)
+        except StopIteration as end:
+            return end.value  # type: ignore[no-any-return]
+        for line in render_json.ndjson_lines([record]):
+            out(line)
+
+
+def ndjson_records(
+    events: Iterable[Event],
+    *,
+    verbose: bool = False,
+    matches: Matches = _all,
+    summary: bool = False,
+    filters: Filters = (),
+    source: str | None = None,
+    position: tuple[int, int] = (1, 1),
+) -> Generator[dict[str, Any], None, Pipeline]:
+    """The NDJSON records of a run, as dicts, as they become known; returns the pipeline.
+
+    With ``source`` (the input as given), an ``input`` record (``position`` = index, count
+    of inputs in the run) comes first and every record carries ``source``. Then a session
+    record per finished session (those ``matches`` lets through), each followed by the
+    server-log diagnostics joined to it; then the diagnostics that stand alone (those
+    ``filters`` lets through), STUN, stream and call records, then the capture record.
+    ``summary``: only the input and capture records."""
     from ..analysis.diagnostics import diagnostic_matches
     from . import calls as render_calls
     from . import msview
     from .diagnostics import diagnostic_to_dict
     from .stun_json import stun_records
 
+    def stamped(record: dict[str, Any]) -> dict[str, Any]:
+        return record if source is None else render_json.with_source(record, source)
+
+    if source is not None:
+        yield render_json.input_to_dict(source, index=position[0], inputs=position[1])
     follow = FollowUps()
     calls: list[Session] = []  # every call, shown or not: streams join the best of them all
     shown_calls: set[int] = set()
@@ -135,28 +176,28 @@ def ndjson_view(
             record = render_json.session_to_dict(
                 session, verbose=verbose, diagnostics=session.diagnostics
             )
-            records = [msview.session_extra_fields(record, session, follow)]
-            if session.diagnostics:
-                records.extend(diagnostic_to_dict(d) for d in session.diagnostics)
-            for line in render_json.ndjson_lines(records):
-                out(line)
+            yield stamped(msview.session_extra_fields(record, session, follow))
+            for d in session.diagnostics or ():
+                yield stamped(diagnostic_to_dict(d))
         elif kind is InputFinished:
             end = event  # type: ignore[assignment]
     pipeline = _finished(end)
-    joined = calls_of(pipeline, calls)
+    joined = calls_of(pipeline, calls)  # settles each stream's call before they are written
     streams = pipeline.streams()
-    records = []
     if not summary:
-        alone = pipeline.diagnostics().standalone
-        records.extend(diagnostic_to_dict(d) for d in alone if diagnostic_matches(d, filters))
-        records.extend(stun_records(pipeline))
-        records.extend(render_streams.stream_to_dict(st) for st in streams)
-        records.extend(render_calls.call_to_dict(c) for c in joined if id(c.session) in shown_calls)
-    records.append(
+        for d in pipeline.diagnostics().standalone:
+            if diagnostic_matches(d, filters):
+                yield stamped(diagnostic_to_dict(d))
+        for record in stun_records(pipeline):
+            yield stamped(record)
+        for st in streams:
+            yield stamped(render_streams.stream_to_dict(st))
+        for c in joined:
+            if id(c.session) in shown_calls:
+                yield stamped(render_calls.call_to_dict(c))
+    yield stamped(
         {**render_json.capture_to_dict(pipeline), **render_calls.calls_summary(joined, streams)}
     )
-    for line in render_json.ndjson_lines(records):
-        out(line)
     return pipeline
 
 
@@ -271,9 +312,12 @@ def calls_view(
     only: str | None = None,
     as_json: bool = False,
     summary: bool = False,
+    source: str | None = None,
+    position: tuple[int, int] = (1, 1),
 ) -> tuple[Pipeline, list[Call]]:
     """``--calls`` / ``--call ID``: the call blocks (or call records, then the capture
-    record); returns the run and the calls shown (for ``-w``)."""
+    record; with ``source``, an ``input`` record first and ``source`` in each, as
+    :func:`ndjson_records`); returns the run and the calls shown (for ``-w``)."""
     from . import calls as render_calls
 
     sessions: list[Session] = []
@@ -297,6 +341,11 @@ def calls_view(
                 **render_calls.calls_summary(every, pipeline.streams()),
             }
         )
+        if source is not None:
+            records = [render_json.with_source(r, source) for r in records]
+            records.insert(
+                0, render_json.input_to_dict(source, index=position[0], inputs=position[1])
+            )
         for line in render_json.ndjson_lines(records):
             out(line)
     else:
@@ -312,4 +361,4 @@ def calls_view(
     return pipeline, chosen
 
 
-__all__ = ["calls_of", "calls_view", "ladder_view", "ndjson_view", "summary_view"]
+__all__ = ["calls_of", "calls_view", "ladder_view", "ndjson_records", "ndjson_view", "summary_view"]

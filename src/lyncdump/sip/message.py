@@ -17,7 +17,7 @@ import codecs
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ..errors import MalformedError
 from ..model import Defect, Endpoint
@@ -366,6 +366,12 @@ class SipMessage(_ContentTypeView):
 
     def __repr__(self) -> str:
         return f"<SipMessage {self.start_line!r} ({len(self.raw)} bytes)>"
+
+    def to_dict(self, *, verbose: bool = False) -> dict[str, Any]:
+        """The message object of docs/json.md (``verbose``: headers and body too)."""
+        from ..render.json import message_to_dict
+
+        return message_to_dict(self, verbose=verbose)
 
     # -- basic views -------------------------------------------------------------------------
 

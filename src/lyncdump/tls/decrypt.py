@@ -869,14 +869,18 @@ class TlsSession:
         if not self.keys.rsa_keys:
             return None, ""
         from cryptography.hazmat.primitives.asymmetric import padding
+        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
         cert = self.summary.certificate
         cert_key = cert.public_key if cert is not None else None
         client = self._client_hello
         want_version = client.legacy_version.to_bytes(2, "big") if client else b""
         for key in self.keys.rsa_keys:
-            if cert_key is not None and hasattr(cert_key, "public_numbers"):
-                if key.public_key().public_numbers() != cert_key.public_numbers():  # type: ignore[attr-defined]
+            if cert_key is not None:
+                mine = key.public_key().public_bytes(  # type: ignore[attr-defined]
+                    Encoding.DER, PublicFormat.SubjectPublicKeyInfo
+                )
+                if mine != cert_key:
                     continue
             try:
                 premaster = key.decrypt(encrypted, padding.PKCS1v15())  # type: ignore[attr-defined]
