@@ -385,6 +385,17 @@ class SessionBuilder:
             finished.extend(self._evict())
         return finished
 
+    def open_since(self) -> float:
+        """The first message time of the oldest open session (the latest time seen when none
+        is open): every session not emitted yet starts at or after it."""
+        t = self._now
+        for queue in (self._settled, self._busy):
+            for group in queue.values():
+                first = group.messages[0].time
+                if first is not None and first < t:
+                    t = first
+        return t
+
     def advance(self, now: float) -> list[Session]:
         """Capture time has reached ``now``: the sessions quiet since then are finished."""
         if now > self._now:

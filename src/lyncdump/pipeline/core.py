@@ -176,6 +176,7 @@ class Pipeline:
         )
         self._live: dict[int, TcpConnectionPipeline] = {}  # open connections, oldest first
         self._pending: list[Event] = []
+        self._in_flight: list[Event] = []  # the batch being handed out
         self._verifier: SignatureVerifier | None = None
         self._redact: Callable[[SipMessage], set[str]] | None = None
         #: Secrets redaction found in messages, most recent last (to clean log records).
@@ -297,7 +298,7 @@ class Pipeline:
             for m in session.messages:
                 for d in m.defects:
                     add(m.frame if d.frame is None else d.frame, d.layer, d.offset, d.reason)
-            pending.append(SessionFinished(session))
+            pending.append(SessionFinished(session, self))
 
     def _finish_sessions(self) -> Iterator[Event]:
         self._emit(self._sessions.finish())
@@ -317,7 +318,22 @@ class Pipeline:
         pending = self._pending
         if pending:
             self._pending = []
+            self._in_flight = pending
             yield from pending
+            self._in_flight = []
+
+    def settled_before(self) -> float:
+        """A capture time before which every session of the input has been emitted: no
+        session still open, queued or not yet seen starts earlier (what lets a consumer
+        finish joining calls whose media can no longer be claimed by another call)."""
+        t = self._sessions.open_since()
+        for queue in (self._in_flight, self._pending):
+            for event in queue:
+                if type(event) is SessionFinished:
+                    start = event.session.start  # type: ignore[union-attr]
+                    if start is not None and start < t:
+                        t = start
+        return t
 
     # -- capture frames ---------------------------------------------------------------------
     def _run_frames(self) -> Iterator[Event]:
