@@ -2,13 +2,14 @@
 
 A stream belongs to the call that best matches it among the calls whose time window holds its
 first packet (docs/calls.md, "The join"), so a call's streams are final once no call that has
-not been seen yet can compete for them. Every session not yet emitted starts at or after the
+not been seen yet can compete for them. Every call not yet emitted starts at or after the
 pipeline's :meth:`~lyncdump.pipeline.Pipeline.settled_before` time, and a call claims no stream
-later than its end plus :data:`~lyncdump.analysis.media_join.END_GRACE`; so the held calls fall
-into groups whose windows overlap, and a group whose reach ends before that time is joined and
-let go. A run with at most :data:`CALL_WINDOW` calls joins them all at its end, as the
-whole-capture view does. :data:`MAX_HELD_CALLS` bounds the total: past it (a call in progress
-for hours holds the time back) the oldest group is joined without waiting, and counted.
+that starts later than its end plus :data:`~lyncdump.analysis.media_join.END_GRACE`; so a held
+call whose reach ends before that time is final. Final calls are joined together with every
+call still held (each competes for the streams) and let go; a stream given to a call still
+held is offered again later. A run with at most :data:`CALL_WINDOW` calls joins them all at
+its end, as the whole-capture view does. :data:`MAX_HELD_CALLS` bounds the total: past it (a
+call in progress for hours holds the time back) the oldest calls go anyway, and are counted.
 """
 
 from __future__ import annotations
@@ -26,11 +27,11 @@ if TYPE_CHECKING:
     from .sessions import Session
 
 #: Calls held for the join before the oldest are let go once no unseen call can compete.
-CALL_WINDOW = 500
+CALL_WINDOW = 100
 #: Calls held at most; past it the oldest group is joined without waiting (``early``).
 MAX_HELD_CALLS = 5000
 #: Calls added between two attempts to let the oldest go (each attempt scans the open sessions).
-_SETTLE_EVERY = 64
+_SETTLE_EVERY = 16
 
 
 class CallTally:
@@ -76,9 +77,9 @@ class CallWindow:
     the group it started in.
     """
 
-    def __init__(self, *, window: int = CALL_WINDOW, max_held: int = MAX_HELD_CALLS) -> None:
-        self.window = window
-        self.max_held = max(window, max_held)
+    def __init__(self, *, window: int | None = None, max_held: int | None = None) -> None:
+        self.window = CALL_WINDOW if window is None else window
+        self.max_held = max(self.window, MAX_HELD_CALLS if max_held is None else max_held)
         #: Calls joined before no unseen call could compete, because ``max_held`` was reached.
         self.early = 0
         self._held: list[Session] = []
@@ -105,41 +106,43 @@ class CallWindow:
 
     def _settle(self, pipeline: Pipeline) -> list[Call]:
         before = pipeline.settled_before()
-        held = sorted(self._held, key=_start)
-        cut = 0  # held[:cut] is the run of closed groups that end before ``before``
-        reach = -float("inf")
-        i = 0
-        while i < len(held):
-            start = _start(held[i])
-            if i > 0 and start > reach:
-                if reach < before:
-                    cut = i  # the group held[..i] is closed and final
-                else:
-                    break
-            reach = max(reach, _reach(held[i]))
-            i += 1
-        if i == len(held) and reach < before:
-            cut = len(held)
-        if cut == 0 and len(held) > self.max_held:
-            # Nothing is final yet and the bound is reached: the oldest group goes anyway.
-            reach = _reach(held[0])
-            cut = 1
-            while cut < len(held) and _start(held[cut]) <= reach:
-                reach = max(reach, _reach(held[cut]))
-                cut += 1
-            self.early += cut
-        if cut == 0:
+        held = self._held
+        final = [s for s in held if _reach(s) < before]
+        if not final and len(held) > self.max_held:
+            # Nothing is final and the bound is reached: the oldest go anyway, down to the window.
+            final = sorted(held, key=_start)[: len(held) - self.window]
+            self.early += len(final)
+        if not final:
             return []
-        done, self._held = held[:cut], held[cut:]
-        limit = max(_reach(s) for s in done)
-        return self._join(pipeline, done, limit)
+        gone = {id(s) for s in final}
+        self._held = [s for s in held if id(s) not in gone]
+        return self._join(pipeline, held, max(_reach(s) for s in final), gone)
 
-    def _join(self, pipeline: Pipeline, sessions: list[Session], limit: float) -> list[Call]:
+    def _join(
+        self,
+        pipeline: Pipeline,
+        sessions: list[Session],
+        limit: float,
+        final: set[int] | None = None,
+    ) -> list[Call]:
+        """Join ``sessions`` (every call held: each competes for the streams) to the streams
+        not joined yet that start by ``limit``; return the calls of ``final`` (all of them
+        when None). A stream whose owner, or every candidate, is among those is joined for
+        good; any other is offered again with the next group."""
         from ..render.views import calls_of
 
         joined = self._joined_streams
         streams: list[StreamStats] = [
             st for st in pipeline.streams() if id(st) not in joined and st.first_time <= limit
         ]
-        joined.update(id(st) for st in streams)
-        return calls_of(pipeline, sessions, streams)
+        calls = calls_of(pipeline, sessions, streams)
+        if final is None:
+            joined.update(id(st) for st in streams)
+            return calls
+        out = [c for c in calls if id(c.session) in final]
+        done = {c.call_id for c in out}
+        for st in streams:
+            owners = [st.call_id] if st.call_id is not None else st.candidate_calls
+            if all(o in done for o in owners):
+                joined.add(id(st))
+        return out
