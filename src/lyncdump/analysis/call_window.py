@@ -27,11 +27,11 @@ if TYPE_CHECKING:
     from .sessions import Session
 
 #: Calls held for the join before the oldest are let go once no unseen call can compete.
-CALL_WINDOW = 100
+CALL_WINDOW = 32
 #: Calls held at most; past it the oldest group is joined without waiting (``early``).
 MAX_HELD_CALLS = 5000
 #: Calls added between two attempts to let the oldest go (each attempt scans the open sessions).
-_SETTLE_EVERY = 16
+_SETTLE_EVERY = 8
 
 
 class CallTally:
@@ -85,6 +85,10 @@ class CallWindow:
         self._held: list[Session] = []
         self._since = 0
         self._joined_streams: set[int] = set()
+        #: STUN request times read so far (the run's STUN list only grows): each group's join
+        #: reads the new ones, not the whole list again.
+        self._stun_times: dict[int, float] = {}
+        self._stun_read = 0
 
     def __len__(self) -> int:
         return len(self._held)
@@ -129,13 +133,18 @@ class CallWindow:
         not joined yet that start by ``limit``; return the calls of ``final`` (all of them
         when None). A stream whose owner, or every candidate, is among those is joined for
         good; any other is offered again with the next group."""
-        from ..render.views import calls_of
+        from ..render.views import calls_of, stun_request_times
 
+        stun = pipeline.stun_messages()
+        if len(stun) < self._stun_read:  # not the list read before: start again
+            self._stun_times, self._stun_read = {}, 0
+        self._stun_times.update(stun_request_times(stun[self._stun_read :]))
+        self._stun_read = len(stun)
         joined = self._joined_streams
         streams: list[StreamStats] = [
             st for st in pipeline.streams() if id(st) not in joined and st.first_time <= limit
         ]
-        calls = calls_of(pipeline, sessions, streams)
+        calls = calls_of(pipeline, sessions, streams, self._stun_times)
         if final is None:
             joined.update(id(st) for st in streams)
             return calls
