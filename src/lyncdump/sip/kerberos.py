@@ -11,10 +11,7 @@ Bad input raises :class:`~lyncdump.errors.MalformedError` (layer ``kerberos``), 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-from pyasn1.codec.der import decoder as _der
-from pyasn1.error import PyAsn1Error
-from pyasn1.type import char, namedtype, tag, univ, useful
+from typing import Any
 
 from ..errors import MalformedError
 
@@ -39,81 +36,6 @@ ENCTYPES = {
     24: "rc4-hmac-exp",
 }
 _AP_OPTIONS = {1: "use-session-key", 2: "mutual-required"}
-
-
-def _ctx(n: int) -> tag.Tag:
-    return tag.Tag(tag.tagClassContext, tag.tagFormatConstructed, n)
-
-
-def _app(base: univ.Sequence, n: int) -> tag.TagSet:
-    return base.tagSet.tagExplicitly(tag.Tag(tag.tagClassApplication, tag.tagFormatConstructed, n))
-
-
-class _PrincipalName(univ.Sequence):
-    componentType = namedtype.NamedTypes(
-        namedtype.NamedType("name-type", univ.Integer().subtype(explicitTag=_ctx(0))),
-        namedtype.NamedType(
-            "name-string",
-            univ.SequenceOf(componentType=char.GeneralString()).subtype(explicitTag=_ctx(1)),
-        ),
-    )
-
-
-class _EncryptedData(univ.Sequence):
-    componentType = namedtype.NamedTypes(
-        namedtype.NamedType("etype", univ.Integer().subtype(explicitTag=_ctx(0))),
-        namedtype.OptionalNamedType("kvno", univ.Integer().subtype(explicitTag=_ctx(1))),
-        namedtype.NamedType("cipher", univ.OctetString().subtype(explicitTag=_ctx(2))),
-    )
-
-
-class _Ticket(univ.Sequence):
-    tagSet = _app(univ.Sequence(), 1)
-    componentType = namedtype.NamedTypes(
-        namedtype.NamedType("tkt-vno", univ.Integer().subtype(explicitTag=_ctx(0))),
-        namedtype.NamedType("realm", char.GeneralString().subtype(explicitTag=_ctx(1))),
-        namedtype.NamedType("sname", _PrincipalName().subtype(explicitTag=_ctx(2))),
-        namedtype.NamedType("enc-part", _EncryptedData().subtype(explicitTag=_ctx(3))),
-    )
-
-
-class _ApReq(univ.Sequence):
-    tagSet = _app(univ.Sequence(), 14)
-    componentType = namedtype.NamedTypes(
-        namedtype.NamedType("pvno", univ.Integer().subtype(explicitTag=_ctx(0))),
-        namedtype.NamedType("msg-type", univ.Integer().subtype(explicitTag=_ctx(1))),
-        namedtype.NamedType("ap-options", univ.BitString().subtype(explicitTag=_ctx(2))),
-        namedtype.NamedType("ticket", _Ticket().subtype(explicitTag=_ctx(3))),
-        namedtype.NamedType("authenticator", _EncryptedData().subtype(explicitTag=_ctx(4))),
-    )
-
-
-class _ApRep(univ.Sequence):
-    tagSet = _app(univ.Sequence(), 15)
-    componentType = namedtype.NamedTypes(
-        namedtype.NamedType("pvno", univ.Integer().subtype(explicitTag=_ctx(0))),
-        namedtype.NamedType("msg-type", univ.Integer().subtype(explicitTag=_ctx(1))),
-        namedtype.NamedType("enc-part", _EncryptedData().subtype(explicitTag=_ctx(2))),
-    )
-
-
-class _KrbError(univ.Sequence):
-    tagSet = _app(univ.Sequence(), 30)
-    componentType = namedtype.NamedTypes(
-        namedtype.NamedType("pvno", univ.Integer().subtype(explicitTag=_ctx(0))),
-        namedtype.NamedType("msg-type", univ.Integer().subtype(explicitTag=_ctx(1))),
-        namedtype.OptionalNamedType("ctime", useful.GeneralizedTime().subtype(explicitTag=_ctx(2))),
-        namedtype.OptionalNamedType("cusec", univ.Integer().subtype(explicitTag=_ctx(3))),
-        namedtype.NamedType("stime", useful.GeneralizedTime().subtype(explicitTag=_ctx(4))),
-        namedtype.NamedType("susec", univ.Integer().subtype(explicitTag=_ctx(5))),
-        namedtype.NamedType("error-code", univ.Integer().subtype(explicitTag=_ctx(6))),
-        namedtype.OptionalNamedType("crealm", char.GeneralString().subtype(explicitTag=_ctx(7))),
-        namedtype.OptionalNamedType("cname", _PrincipalName().subtype(explicitTag=_ctx(8))),
-        namedtype.NamedType("realm", char.GeneralString().subtype(explicitTag=_ctx(9))),
-        namedtype.NamedType("sname", _PrincipalName().subtype(explicitTag=_ctx(10))),
-        namedtype.OptionalNamedType("e-text", char.GeneralString().subtype(explicitTag=_ctx(11))),
-        namedtype.OptionalNamedType("e-data", univ.OctetString().subtype(explicitTag=_ctx(12))),
-    )
 
 
 @dataclass(slots=True)
@@ -163,9 +85,11 @@ def _principal(value: object) -> tuple[int, str]:
     return name_type, "/".join(parts)
 
 
-def _decode(data: bytes, spec: univ.Sequence) -> univ.Sequence:
+def _decode(data: bytes, spec: Any) -> Any:
+    from ._kerberos_asn1 import PyAsn1Error, der
+
     try:
-        value, _rest = _der.decode(data, asn1Spec=spec)
+        value, _rest = der.decode(data, asn1Spec=spec)
     except (PyAsn1Error, ValueError, TypeError, IndexError) as exc:
         raise MalformedError(
             _LAYER, None, f"Kerberos message does not decode: {exc}"[:200]
@@ -175,8 +99,10 @@ def _decode(data: bytes, spec: univ.Sequence) -> univ.Sequence:
 
 def _fill(token: GssToken, kind: str, body: bytes) -> None:
     """Decode the Kerberos message after the TOK_ID into the token."""
+    from ._kerberos_asn1 import ApRep, ApReq, KrbError
+
     if kind == "AP-REQ":
-        req = _decode(body, _ApReq())
+        req = _decode(body, ApReq())
         bits = req["ap-options"].asNumbers() if req["ap-options"].isValue else ()
         flags = 0
         for byte in bits[:4]:
@@ -193,10 +119,10 @@ def _fill(token: GssToken, kind: str, body: bytes) -> None:
         token.ticket_kvno = int(enc["kvno"]) if enc["kvno"].isValue else None
         token.authenticator_etype = int(req["authenticator"]["etype"])
     elif kind == "AP-REP":
-        rep = _decode(body, _ApRep())
+        rep = _decode(body, ApRep())
         token.ticket_etype = int(rep["enc-part"]["etype"])
     elif kind == "KRB-ERROR":
-        err = _decode(body, _KrbError())
+        err = _decode(body, KrbError())
         token.error_code = int(err["error-code"])
         token.realm = _text(err["realm"])
         token.name_type, token.service = _principal(err["sname"])
@@ -238,6 +164,8 @@ def parse_gss_token(data: bytes) -> GssToken:
     tok = data[pos : pos + 2]
     kind = _TOK_IDS.get(tok, "token " + tok.hex())
     token = GssToken(mechanism=mech, message=kind)
+    from ._kerberos_asn1 import PyAsn1Error
+
     try:
         _fill(token, kind, data[pos + 2 : end])
     except (PyAsn1Error, ValueError, TypeError, IndexError, KeyError) as exc:

@@ -18,9 +18,6 @@ import struct
 import zlib
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives import hmac as _hmac
-
 from ..errors import MalformedError
 
 __all__ = [
@@ -425,12 +422,18 @@ def rc4(key: bytes, data: bytes) -> bytes:
 
 
 def hmac_md5(key: bytes, data: bytes) -> bytes:
+    # cryptography loads on the first signature checked, not with every run.
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives import hmac as _hmac
+
     h = _hmac.HMAC(key, hashes.MD5())
     h.update(data)
     return h.finalize()
 
 
 def _md5(data: bytes) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+
     h = hashes.Hash(hashes.MD5())
     h.update(data)
     return h.finalize()
