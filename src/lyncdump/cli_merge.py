@@ -19,6 +19,7 @@ from .cli_common import EXIT_INPUT, EXIT_OK, session_matches
 from .cli_common import clear_progress as _clear_progress
 from .cli_common import progress_printer as _progress_printer
 from .errors import LyncdumpError
+from .filters import Filter
 from .render import json as render_json
 from .render import merged as render_merged
 from .render import text as render_text
@@ -36,7 +37,7 @@ def run_merged(
     as_json: bool,
     verbose: bool,
     summary: bool,
-    filters: list[tuple[str, str]],
+    filters: Filter,
     extra: dict[str, Any] | None = None,
 ) -> int:
     """Decode every input, merge, print like a single capture; returns the exit status.

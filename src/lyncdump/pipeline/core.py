@@ -130,6 +130,15 @@ class Pipeline:
         tls_keys: TlsKeys | None = None,
     ) -> None:
         self.options = options = options or Options()
+        if options.max_frames is not None or options.bpf:  # -c N, -f EXPR (capture/select.py)
+            from ..capture.select import select_frames
+
+            if isinstance(reader, TraceLogReader):
+                if options.bpf:
+                    reader.close()
+                    raise CaptureError(f"{reader.name}: a BPF filter (-f) needs a capture file")
+            else:
+                reader = select_frames(reader, options.max_frames, options.bpf)
         self.reader = reader
         self.name = name if name is not None else str(getattr(reader, "name", "<stream>"))
         self.format: str = reader.format
@@ -423,8 +432,11 @@ class Pipeline:
         stats = self.stats
         first: float | None = None
         last: float | None = None
+        limit = self.options.max_frames  # -c N: records of the log
         try:
-            for item in reader.items():
+            for count, item in enumerate(reader.items()):
+                if limit is not None and count >= limit:
+                    break
                 if isinstance(item, LogEvent):
                     self.log_events.append(item)
                     self._pending.append(LogRecord(item))

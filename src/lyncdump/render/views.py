@@ -30,6 +30,7 @@ from . import text as render_text
 
 if TYPE_CHECKING:
     from ..analysis.calls import Call
+    from ..media.stats import StreamStats
     from ..pipeline.core import Pipeline
 
 Out = Callable[[str], None]
@@ -91,10 +92,11 @@ def ndjson_view(
     verbose: bool = False,
     matches: Matches = _all,
     summary: bool = False,
+    stream_matches: Callable[[StreamStats], bool] | None = None,
 ) -> Pipeline:
     """``--json``: a session record per finished session (those ``matches`` lets through),
-    then STUN, stream and call records, then the capture record. ``summary``: only the
-    capture record."""
+    then STUN, stream (those ``stream_matches`` lets through) and call records, then the
+    capture record. ``summary``: only the capture record."""
     from . import calls as render_calls
     from . import msview
     from .stun_json import stun_records
@@ -126,7 +128,11 @@ def ndjson_view(
     records = []
     if not summary:
         records.extend(stun_records(pipeline))
-        records.extend(render_streams.stream_to_dict(st) for st in pipeline.streams())
+        records.extend(
+            render_streams.stream_to_dict(st)
+            for st in pipeline.streams()
+            if stream_matches is None or stream_matches(st)
+        )
         records.extend(
             render_calls.call_to_dict(c)
             for c in calls_of(pipeline, calls)
@@ -155,6 +161,7 @@ def ladder_view(
     *,
     verbose: bool = False,
     matches: Matches = _all,
+    stream_matches: Callable[[StreamStats], bool] | None = None,
 ) -> Pipeline:
     """The default output: a ladder per session (those ``matches`` lets through) with its
     sign-in or conversation summary and media, then unsignalled media, calls, STUN/TURN/ICE,
@@ -200,7 +207,11 @@ def ladder_view(
             out(line)
     if blocks:
         out("")
-    unsignalled = list(render_streams.unsignalled_lines(streams))
+    unsignalled = list(
+        render_streams.unsignalled_lines(
+            st for st in streams if stream_matches is None or stream_matches(st)
+        )
+    )
     for line in unsignalled:
         out(line)
     if unsignalled:
@@ -235,6 +246,7 @@ def calls_view(
     only: str | None = None,
     as_json: bool = False,
     summary: bool = False,
+    matches: Callable[[Call], bool] | None = None,
 ) -> tuple[Pipeline, list[Call]]:
     """``--calls`` / ``--call ID``: the call blocks (or call records, then the capture
     record); returns the run and the calls shown (for ``-w``)."""
@@ -249,7 +261,11 @@ def calls_view(
         elif type(event) is InputFinished:
             end = event  # type: ignore[assignment]
     pipeline = _finished(end)
-    chosen = [c for c in calls_of(pipeline, sessions) if only is None or c.call_id == only]
+    chosen = [
+        c
+        for c in calls_of(pipeline, sessions)
+        if (only is None or c.call_id == only) and (matches is None or matches(c))
+    ]
     if only is not None and not chosen:
         pass  # the caller says there is no such call
     elif as_json:

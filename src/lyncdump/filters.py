@@ -1,0 +1,1163 @@
+"""One small expression language for ``--filter``/``-Y`` and ``lyncdump check --fail-on``.
+
+An expression tests the things a run finds — sessions, calls, streams, sign-ins, TCP
+connections, the capture itself, and (once joined to sessions) trace-log diagnostics — by
+their fields::
+
+    kind=call and stream.mos < 3.5
+    user~alice and (status >= 400 or call.setup_ms > 3s)
+    ip == 10.0.0.0/8 and time >= 2026-01-01T10:00:00 and time <= "2026-01-01 10:05"
+    not method=OPTIONS
+    call-failed                       # a named predicate (the check rules are ones)
+
+Grammar (docs/cli.md "Filter expressions" is the user's page)::
+
+    expression := term { ("or" | "||") term }
+    term       := factor { ("and" | "&&") factor }
+    factor     := ("not" | "!") factor | "(" expression ")" | test
+    test       := FIELD [ OP VALUE | "in" "(" VALUE { "," VALUE } ")" ]
+    OP         := "==" | "=" | "!=" | "<" | "<=" | ">" | ">=" | "~" | "!~"
+    VALUE      := a quoted string ("..." or '...') or a bare word (no space, no parenthesis)
+
+It is read by a hand-written tokenizer and recursive-descent parser (no ``eval``); a mistake
+is a :class:`FilterError` naming the column. Fields live in one table (:data:`FIELDS`) keyed
+``scope.name``; session fields may be written bare (``kind``, ``user``). Each field says how
+to get its value(s) from the object of its scope; a field with several values (a session's
+methods, a call's codecs) matches when one of them does, and ``!=``/``!~`` mean "none of
+them". ``=`` is ``==``, except for fields marked fuzzy (``user``, ``from``, reasons, texts)
+where it is a case-insensitive substring, as ``--filter user=alice`` always was.
+
+Evaluation is three-valued (Kleene): a test whose object is not known yet (a call's media
+while its session has just finished) is *unknown*; ``false and unknown`` is false, ``true or
+unknown`` is true. :class:`FilterRun` uses that to decide most sessions the moment they
+finish and hold only the undecided ones until the input ends (docs/architecture.md).
+
+Trace-log diagnostics (issue 20) plug in as the ``log`` scope: its fields are registered
+below against :class:`lyncdump.capture.tracelog.LogEvent`; a :class:`Subject` carries the
+log records joined to its session in ``logs``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import ipaddress
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .analysis.sessions import KINDS, Session
+from .pipeline.events import Event, InputFinished, SessionFinished
+
+if TYPE_CHECKING:
+    from .analysis.calls import Call
+    from .analysis.registration import Registration
+    from .media.stats import StreamStats
+
+
+class FilterError(ValueError):
+    """An expression that cannot be read; ``str()`` says where and why."""
+
+    def __init__(self, text: str, position: int, reason: str) -> None:
+        self.text = text
+        self.position = position
+        self.reason = reason
+        where = f" at column {position + 1}" if position >= 0 else ""
+        super().__init__(f"{reason}{where} in {text!r}")
+
+
+# -- the things an expression tests ------------------------------------------------------------
+
+#: Scopes, most specific first: a check rule tests the most specific scope it names.
+SCOPES = ("stream", "call", "registration", "log", "session", "connection", "capture")
+
+_UNKNOWN = None  # three-valued logic: True, False, None
+
+
+@dataclass(slots=True)
+class Subject:
+    """What one test of an expression looks at: a session with what belongs to it, or a call,
+    a stream, a sign-in, a connection, a capture. ``None`` for ``call``/``streams`` means
+    "not known yet" (media is final only at the end of the input); an empty list, "none"."""
+
+    session: Session | None = None
+    call: Call | None = None
+    streams: list[StreamStats] | None = field(default_factory=list)
+    registration: Registration | None = None
+    connection: Any = None
+    capture: Any = None
+    #: Trace-log diagnostics joined to the session (issue 20), or the record itself.
+    logs: list[Any] = field(default_factory=list)
+    known_call: bool = True
+    _registration_done: bool = False
+
+    def objects(self, scope: str) -> list[Any] | None:
+        """The objects of ``scope`` this subject has (None: not known yet)."""
+        if scope == "session":
+            return [self.session] if self.session is not None else []
+        if scope == "call":
+            if not self.known_call:
+                return _UNKNOWN
+            return [self.call] if self.call is not None else []
+        if scope == "stream":
+            return list(self.streams) if self.streams is not None else _UNKNOWN
+        if scope == "registration":
+            if self.registration is None and not self._registration_done:
+                self._registration_done = True
+                s = self.session
+                if s is not None and s.kind == "registration":
+                    from .analysis.registration import analyze_registration
+
+                    self.registration = analyze_registration(s)
+            return [self.registration] if self.registration is not None else []
+        if scope == "connection":
+            return [self.connection] if self.connection is not None else []
+        if scope == "capture":
+            return [self.capture] if self.capture is not None else _UNKNOWN
+        if scope == "log":
+            return list(self.logs)
+        return []
+
+
+# -- fields --------------------------------------------------------------------------------------
+
+#: Value kinds: how a written value is read and compared.
+TEXT, NUMBER, BOOL, TIME = "text", "number", "bool", "time"
+ADDRESS, ENDPOINT = "address", "endpoint"
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One field of the language: ``scope.name``, its kind and how to read it."""
+
+    scope: str
+    name: str
+    kind: str
+    get: Callable[[Any], Any]
+    doc: str
+    #: The getter returns an iterable of values; a test matches when one of them does.
+    multi: bool = False
+    #: ``=`` is a case-insensitive substring (``user=alice``); else ``=`` is ``==``.
+    fuzzy: bool = False
+    #: Text compared case-sensitively (Call-IDs); other text ignores case.
+    exact_case: bool = False
+    #: Numbers: the unit a bare number is in (``s`` or ``ms``); ``3s`` / ``500ms`` convert.
+    unit: str | None = None
+    #: Allowed values (checked when the expression is read).
+    choices: tuple[str, ...] | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.scope}.{self.name}"
+
+
+FIELDS: dict[str, Field] = {}
+#: Other spellings: ``call-id`` → ``session.call_id``, ``signin.`` → ``registration.``.
+ALIASES: dict[str, str] = {}
+#: Bare words that stand for a whole expression (the named check rules, among others).
+PREDICATES: dict[str, tuple[str, str]] = {}
+
+
+def register(f: Field, *aliases: str) -> Field:
+    """Add a field to the language (other modules add theirs: the ``log`` scope for issue 20)."""
+    FIELDS[f.key] = f
+    for alias in aliases:
+        ALIASES[alias if f.scope == "session" else f"{f.scope}.{alias}"] = f.key
+    return f
+
+
+def predicate(word: str, expression: str, doc: str) -> None:
+    """A bare word that means ``expression`` (``call-failed`` means ``call.failed``)."""
+    PREDICATES[word] = (expression, doc)
+
+
+def _norm(name: str) -> str:
+    return name.lower().replace("-", "_")
+
+
+def lookup(name: str) -> Field | None:
+    """The field a written name means (``kind``, ``session.kind``, ``call-id``, ``signin.x``)."""
+    key = _norm(name)
+    for prefix in ("signin.", "sign_in."):
+        if key.startswith(prefix):
+            key = "registration." + key[len(prefix) :]
+    if key.startswith("session."):
+        key = key[len("session.") :]
+    key = ALIASES.get(key, key)
+    if "." not in key or key.split(".", 1)[0] not in SCOPES:
+        key = "session." + key
+    return FIELDS.get(key)
+
+
+# session fields ---------------------------------------------------------------------------------
+
+
+def _uri_text(addr: Any) -> str | None:
+    return str(addr.uri) if addr is not None and addr.uri is not None else None
+
+
+def _session_users(s: Session) -> Iterator[str]:
+    for m in s.messages:
+        for name in ("From", "To"):
+            value = m.header(name)
+            if value:
+                yield value
+
+
+def _message_ips(s: Session) -> Iterator[str]:
+    for m in s.messages:
+        for ep in (m.src, m.dst):
+            if ep is not None:
+                yield str(ep)
+
+
+def _message_ports(s: Session) -> Iterator[int]:
+    for m in s.messages:
+        for ep in (m.src, m.dst):
+            if ep is not None:
+                yield ep.port
+
+
+def _diag_codes(s: Session) -> Iterator[int]:
+    from .sip.ms import diagnostics_of
+
+    for m in s.messages:
+        for d in diagnostics_of(m):
+            if d.code is not None:
+                yield d.code
+
+
+def _session_fields() -> None:
+    def reg(name: str, kind: str, get: Callable[[Any], Any], doc: str, *aliases: str, **kw: Any):
+        register(Field("session", name, kind, get, doc, **kw), *aliases)
+
+    reg("call_id", TEXT, lambda s: s.call_id, "Call-ID", "call_id", "callid", exact_case=True)
+    reg("kind", TEXT, lambda s: s.kind, "session kind", choices=KINDS)
+    reg("method", TEXT, lambda s: (m.method for m in s.messages if m.method), "a request "
+        "method in the session", multi=True)  # fmt: skip
+    reg("status", NUMBER, lambda s: (m.status for m in s.messages if m.status is not None),
+        "a response status in the session", multi=True)  # fmt: skip
+    reg("user", TEXT, _session_users, "From or To of any message (substring)", multi=True,
+        fuzzy=True)  # fmt: skip
+    reg("from", TEXT, lambda s: s.from_uri, "From URI of the first request", fuzzy=True)
+    reg("to", TEXT, lambda s: s.to_uri, "To URI of the first request", fuzzy=True)
+    reg("outcome", TEXT, lambda s: s.outcome, "the ladder header's outcome", fuzzy=True)
+    reg("time", TIME, lambda s: (m.time for m in s.messages if m.time is not None),
+        "time of a message (time >= A and time <= B: the session overlaps [A, B])",
+        multi=True)  # fmt: skip
+    reg("start", TIME, lambda s: s.start, "time of the first message")
+    reg("end", TIME, lambda s: s.end, "time of the last message")
+    reg("duration", NUMBER, lambda s: s.duration, "seconds from first to last message",
+        unit="s")  # fmt: skip
+    reg("ip", ADDRESS, _message_ips, "source or destination of a message (IP, or CIDR)",
+        "addr", "host", multi=True)  # fmt: skip
+    reg("src", ENDPOINT, lambda s: (str(m.src) for m in s.messages if m.src is not None),
+        "source of a message (ip, ip:port, CIDR)", multi=True)  # fmt: skip
+    reg("dst", ENDPOINT, lambda s: (str(m.dst) for m in s.messages if m.dst is not None),
+        "destination of a message", multi=True)  # fmt: skip
+    reg("port", NUMBER, _message_ports, "source or destination port of a message", multi=True)
+    reg("transport", TEXT, lambda s: (m.transport for m in s.messages if m.transport),
+        "UDP, TCP, TLS, WS ...", multi=True)  # fmt: skip
+    reg("part", NUMBER, lambda s: s.part, "1, or 2, 3... for a Call-ID that came back")
+    reg("messages", NUMBER, lambda s: len(s.messages), "number of SIP messages")
+    reg("retransmissions", NUMBER, lambda s: s.retransmissions, "retransmissions seen")
+    reg("defects", NUMBER, lambda s: sum(len(m.defects) for m in s.messages),
+        "defects found in its messages")  # fmt: skip
+    reg("diagnostics", NUMBER, _diag_codes, "an ms-diagnostics code in the session",
+        "ms_diagnostics", "diag", multi=True)  # fmt: skip
+
+
+# call fields ------------------------------------------------------------------------------------
+
+
+def _initial_invite(call: Call) -> Any:
+    invites = [t for t in call.session.transactions if t.method == "INVITE"]
+    if not invites:
+        return None
+    initial = invites[0]
+    for t in invites[1:]:
+        if initial.final_status not in (401, 407):
+            break
+        initial = t
+    return initial
+
+
+def call_status(call: Call) -> int | None:
+    """The final status of the call's (authenticated) initial INVITE, or None."""
+    t = _initial_invite(call)
+    return t.final_status if t is not None else None
+
+
+def call_failed(call: Call) -> bool:
+    """Rejected (a final 4xx-6xx that is not 487 after the caller's CANCEL), or an INVITE that
+    got no final answer at all. A 3xx redirect is not a failure; neither is a call the caller
+    cancelled."""
+    if call.state == "rejected":
+        status = call_status(call)
+        return not (status is not None and 300 <= status < 400)
+    if call.state in ("setup", "ringing", "early media"):
+        t = _initial_invite(call)
+        return t is not None and t.final_status is None and not t.cancelled
+    return False
+
+
+def setup_ms(call: Call) -> float | None:
+    """Milliseconds from the INVITE to its 2xx (None when it was not answered)."""
+    if call.start is None or call.answer_time is None:
+        return None
+    return (call.answer_time - call.start) * 1000.0
+
+
+def ring_ms(call: Call) -> float | None:
+    """Milliseconds from the INVITE to its first 180/183 (post-dial delay)."""
+    t = _initial_invite(call)
+    if t is None or call.start is None:
+        return None
+    for r in t.responses:
+        if r.status in (180, 181, 182, 183) and r.time is not None:
+            return (r.time - call.start) * 1000.0
+    return None
+
+
+def _audio(st: StreamStats) -> bool:
+    return st.clock_rate != 90000 and "video" not in st.payload.lower()
+
+
+def one_way_audio(call: Call) -> StreamStats | None:
+    """An answered call whose audio flowed one way only: the stream that has no stream back
+    (audio from A to B and none from B to A). None when audio went both ways, or there was
+    none (that is ``call.no_media``)."""
+    if call.answer_time is None:
+        return None
+    audio = [st for st in call.streams if _audio(st) and st.packets > 0]
+    for st in audio:
+        back = any(
+            o is not st
+            and (
+                o.destination == st.source
+                or o.source == st.destination
+                or (o.source.ip == st.destination.ip and o.destination.ip == st.source.ip)
+            )
+            for o in audio
+        )
+        if not back:
+            return st
+    return None
+
+
+def _call_fields() -> None:
+    def reg(name: str, kind: str, get: Callable[[Any], Any], doc: str, *aliases: str, **kw: Any):
+        register(Field("call", name, kind, get, doc, **kw), *aliases)
+
+    reg("call_id", TEXT, lambda c: c.call_id, "Call-ID", exact_case=True)
+    reg("state", TEXT, lambda c: c.state, "setup, ringing, early media, in call, completed, "
+        "cancelled, rejected",
+        choices=("setup", "ringing", "early media", "in call", "completed", "cancelled",
+                 "rejected"))  # fmt: skip
+    reg("failed", BOOL, call_failed, "rejected (not a redirect, not after CANCEL) or never "
+        "answered")  # fmt: skip
+    reg("answered", BOOL, lambda c: c.answer_time is not None, "the INVITE got a 2xx")
+    reg("cancelled", BOOL, lambda c: c.state == "cancelled", "the caller cancelled it")
+    reg("status", NUMBER, call_status, "final status of the initial INVITE")
+    reg("setup_ms", NUMBER, setup_ms, "INVITE to 2xx in milliseconds", unit="ms")
+    reg("ring_ms", NUMBER, ring_ms, "INVITE to the first 180/183 in milliseconds", unit="ms")
+    reg("duration", NUMBER, lambda c: c.duration, "seconds from INVITE to the end", unit="s")
+    reg("caller", TEXT, lambda c: c.caller, "From URI", fuzzy=True)
+    reg("callee", TEXT, lambda c: c.callee, "To URI", fuzzy=True)
+    reg("user", TEXT, lambda c: (u for u in (c.caller, c.callee) if u), "caller or callee",
+        multi=True, fuzzy=True)  # fmt: skip
+    reg("codec", TEXT, lambda c: (x for m in c.media for x in (m.codecs or m.offered_codecs)),
+        "a negotiated codec (PCMU/8000, SILK ...)", multi=True, fuzzy=True)  # fmt: skip
+    reg("media", TEXT, lambda c: c.modalities, "a modality (audio, video, "
+        "applicationsharing)", "modality", multi=True)  # fmt: skip
+    reg("end_reason", TEXT, lambda c: c.end_reason, "BYE from caller, 486 Busy Here ...",
+        "reason", fuzzy=True)  # fmt: skip
+    reg("kind", TEXT, lambda c: c.kind, "call or conference", choices=("call", "conference"))
+    reg("path", TEXT, lambda c: c.path, "direct or via Edge", fuzzy=True)
+    reg("streams", NUMBER, lambda c: len(c.streams), "RTP streams joined to the call")
+    reg("no_media", BOOL, lambda c: c.answer_time is not None and not c.streams,
+        "answered, but no RTP stream was seen")  # fmt: skip
+    reg("one_way_audio", BOOL, lambda c: one_way_audio(c) is not None,
+        "answered, and audio flowed in one direction only")  # fmt: skip
+
+
+# stream fields ----------------------------------------------------------------------------------
+
+
+def _stream_fields() -> None:
+    def reg(name: str, kind: str, get: Callable[[Any], Any], doc: str, *aliases: str, **kw: Any):
+        register(Field("stream", name, kind, get, doc, **kw), *aliases)
+
+    reg("call_id", TEXT, lambda s: s.call_id, "Call-ID whose SDP announced it", exact_case=True)
+    reg("ssrc", NUMBER, lambda s: s.ssrc, "SSRC (decimal or 0x hex)")
+    reg("src", ENDPOINT, lambda s: str(s.source), "source ip:port")
+    reg("dst", ENDPOINT, lambda s: str(s.destination), "destination ip:port")
+    reg("ip", ADDRESS, lambda s: (str(s.source), str(s.destination)), "either end",
+        "addr", multi=True)  # fmt: skip
+    reg("port", NUMBER, lambda s: (s.sport, s.dport), "either port", multi=True)
+    reg("codec", TEXT, lambda s: s.payload, "payload names (g711U, SILK ...)", "payload",
+        fuzzy=True)  # fmt: skip
+    number = [
+        ("packets", "RTP packets received", None),
+        ("expected", "packets expected from sequence numbers", None),
+        ("lost", "expected - received", None),
+        ("lost_percent", "lost / expected x 100", None),
+        ("sequence_errors", "sequence numbers that were not the next one", None),
+        ("duplicates", "duplicated packets", None),
+        ("out_of_order", "packets out of order", None),
+        ("max_delta_ms", "largest gap between packets (ms)", "ms"),
+        ("mean_delta_ms", "mean gap between packets (ms)", "ms"),
+        ("max_jitter_ms", "largest RFC 3550 jitter (ms)", "ms"),
+        ("mean_jitter_ms", "mean jitter (ms)", "ms"),
+        ("mos", "MOS-LQ estimate (null for video)", None),
+        ("bitrate_kbps", "mean IP bitrate", None),
+        ("srtp_auth_failures", "SRTP packets that failed authentication", None),
+        ("rtcp_rtt_ms", "round trip time from RTCP (ms)", "ms"),
+        ("rtcp_jitter_ms", "jitter the far end reported in RTCP (ms)", "ms"),
+    ]
+    attrs = {"max_delta_ms": "max_delta", "mean_delta_ms": "mean_delta",
+             "max_jitter_ms": "max_jitter", "mean_jitter_ms": "mean_jitter"}  # fmt: skip
+    for name, doc, unit in number:
+        attr = attrs.get(name, name)
+
+        def get(s: Any, attr: str = attr) -> Any:
+            value = getattr(s, attr)
+            if attr in ("max_delta", "mean_delta", "max_jitter", "mean_jitter") and not s.packets:
+                return None
+            return value
+
+        reg(name, NUMBER, get, doc, unit=unit)
+    reg("rtcp_lost_percent", NUMBER,
+        lambda s: s.rtcp_fraction_lost * 100 if s.rtcp_fraction_lost is not None else None,
+        "loss the far end reported in RTCP (%)")  # fmt: skip
+    reg("duration", NUMBER, lambda s: s.duration, "seconds from first to last packet", unit="s")
+    reg("start", TIME, lambda s: s.first_time, "time of the first packet", "time")
+    reg("end", TIME, lambda s: s.last_time, "time of the last packet")
+    reg("problem", BOOL, lambda s: s.problem, "Wireshark's Problems? flag")
+    reg("encrypted", BOOL, lambda s: s.encrypted, "SRTP")
+    reg("signalled", BOOL, lambda s: s.signalled, "announced by SDP, TURN or ICE")
+    reg("bye", BOOL, lambda s: s.bye, "an RTCP BYE named it")
+    reg("dtmf", TEXT, lambda s: "".join(str(e[0]) for e in s.dtmf_events), "DTMF events",
+        fuzzy=True)  # fmt: skip
+
+
+# registration fields ----------------------------------------------------------------------------
+
+
+def _registration_fields() -> None:
+    def reg(name: str, kind: str, get: Callable[[Any], Any], doc: str, *aliases: str, **kw: Any):
+        register(Field("registration", name, kind, get, doc, **kw), *aliases)
+
+    outcomes = ("registered", "unregistered", "failed", "redirected", "no answer",
+                "in progress", "unregistering")  # fmt: skip
+    reg("outcome", TEXT, lambda r: r.outcome, "registered, failed, no answer ...",
+        choices=outcomes)  # fmt: skip
+    reg("failed", BOOL, lambda r: r.outcome in ("failed", "no answer"),
+        "the sign-in failed or got no answer")  # fmt: skip
+    reg("user", TEXT, lambda r: r.user, "From URI", fuzzy=True)
+    reg("scheme", TEXT, lambda r: r.scheme_chosen, "NTLM, Kerberos, TLS-DSK")
+    reg("remote", BOOL, lambda r: r.remote, "signed in through the Edge")
+    reg("failure", TEXT, lambda r: r.failure, "the cause in words", fuzzy=True)
+    reg("expires", NUMBER, lambda r: r.expires, "seconds granted", unit="s")
+    reg("round_trips", NUMBER, lambda r: len(r.round_trips), "REGISTER round trips")
+    reg("identity", TEXT, lambda r: r.identity, "DOMAIN\\user (NTLM)", fuzzy=True)
+    reg("workstation", TEXT, lambda r: r.workstation, "NTLM workstation", fuzzy=True)
+    reg("server", TEXT, lambda r: r.server, "Server header", fuzzy=True)
+    reg("user_agent", TEXT, lambda r: r.user_agent, "User-Agent header", fuzzy=True)
+
+
+# connection and capture fields ------------------------------------------------------------------
+
+
+def tls_undecrypted(c: Any) -> bool:
+    """A TLS connection of which no record was decrypted."""
+    tls = getattr(c, "tls", None)
+    return tls is not None and not getattr(tls, "decrypted", False)
+
+
+def _connection_fields() -> None:
+    def reg(name: str, kind: str, get: Callable[[Any], Any], doc: str, *aliases: str, **kw: Any):
+        register(Field("connection", name, kind, get, doc, **kw), *aliases)
+
+    reg("id", NUMBER, lambda c: c.id, "connection number")
+    reg("client", ENDPOINT, lambda c: str(c.client), "client ip:port")
+    reg("server", ENDPOINT, lambda c: str(c.server), "server ip:port")
+    reg("protocol", TEXT, lambda c: c.protocol, "sip, tls, websocket, stun-turn ...")
+    reg("tls", BOOL, lambda c: getattr(c, "tls", None) is not None, "TLS connection")
+    reg("undecrypted", BOOL, tls_undecrypted, "TLS connection not decrypted")
+    reg("compressed", BOOL, lambda c: c.compressed, "MS-SIPCOMP compressed")
+    reg("sip_messages", NUMBER, lambda c: c.sip_messages, "SIP messages carried")
+
+    def cap(name: str, kind: str, get: Callable[[Any], Any], doc: str, *aliases: str, **kw: Any):
+        register(Field("capture", name, kind, get, doc, **kw), *aliases)
+
+    cap("defects", NUMBER, lambda p: len(p.defects), "defects found in the input")
+    cap("frames", NUMBER, lambda p: p.stats.frames, "frames (records of a log) read")
+    cap("sip_messages", NUMBER, lambda p: p.stats.sip_messages, "SIP messages")
+    cap("error", BOOL, lambda p: p.error is not None, "the input ended in error (truncated ...)")
+    cap("format", TEXT, lambda p: p.format, "pcap, pcapng, netmon2, lync-server-log ...")
+    cap("tls_undecrypted", NUMBER,
+        lambda p: sum(1 for c in p.connections if tls_undecrypted(c)),
+        "TLS connections not decrypted")  # fmt: skip
+
+
+def _log_fields() -> None:
+    """Trace-log diagnostics (LogEvent): level/severity, result code, text, component."""
+
+    def reg(name: str, kind: str, get: Callable[[Any], Any], doc: str, *aliases: str, **kw: Any):
+        register(Field("log", name, kind, get, doc, **kw), *aliases)
+
+    reg("level", TEXT, lambda e: e.level, "TL_ERROR, TL_WARN, TL_INFO ...", fuzzy=True)
+    reg("severity", TEXT, lambda e: e.severity, "error, warning, info ...", fuzzy=True)
+    reg("result_code", TEXT, lambda e: e.result_code, "Result-Code (hex or name)", fuzzy=True)
+    reg("text", TEXT, lambda e: e.text, "the record's text", fuzzy=True)
+    reg("component", TEXT, lambda e: e.component, "logging component", fuzzy=True)
+    reg("time", TIME, lambda e: e.time, "record time")
+
+
+_session_fields()
+_call_fields()
+_stream_fields()
+_registration_fields()
+_connection_fields()
+_log_fields()
+
+predicate("call-failed", "call.failed", "a call was rejected or never answered")
+predicate("signin-failed", "registration.failed", "a sign-in failed or got no answer")
+predicate("one-way-audio", "call.one_way_audio", "an answered call's audio flowed one way")
+predicate("no-media", "call.no_media", "an answered call with no RTP stream")
+predicate("defects", "capture.defects > 0", "the input has defects (malformed traffic)")
+predicate("tls-undecrypted", "connection.undecrypted", "a TLS connection stayed encrypted")
+predicate("rtp-problem", "stream.problem", "a stream has sequence or timestamp errors")
+
+
+# -- tokens --------------------------------------------------------------------------------------
+
+_OPS = ("==", "!=", "<=", ">=", "!~", "&&", "||", "=", "<", ">", "~", "!", "(", ")", ",")
+_WORD_END = set(" \t\r\n()") | {"=", "<", ">", "~", "!", ","}
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    kind: str  # "word", "string", "op", "end"
+    text: str
+    pos: int
+
+
+def tokenize(text: str) -> list[Token]:
+    """Words, quoted strings and operators, each with its column."""
+    out: list[Token] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c.isspace():
+            i += 1
+            continue
+        if c in "\"'":
+            j = i + 1
+            buf = []
+            while j < n and text[j] != c:
+                if text[j] == "\\" and j + 1 < n:
+                    j += 1
+                buf.append(text[j])
+                j += 1
+            if j >= n:
+                raise FilterError(text, i, "unterminated quote")
+            out.append(Token("string", "".join(buf), i))
+            i = j + 1
+            continue
+        for op in _OPS:
+            if text.startswith(op, i):
+                out.append(Token("op", op, i))
+                i += len(op)
+                break
+        else:
+            j = i
+            while j < n and text[j] not in _WORD_END:
+                j += 1
+            out.append(Token("word", text[i:j], i))
+            i = j
+    out.append(Token("end", "", n))
+    return out
+
+
+def _value_token(tokens: list[Token], i: int, text: str) -> tuple[str, int, int]:
+    """A value after an operator: a string, or the longest run of words and ``=``/``:``
+    without spaces (a Call-ID may hold ``=``), up to a space or parenthesis."""
+    tok = tokens[i]
+    if tok.kind == "string":
+        return tok.text, i + 1, tok.pos
+    if tok.kind == "end" or (tok.kind == "op" and tok.text in ("(", ")", ",")):
+        raise FilterError(text, tok.pos, "a value is missing")
+    # Re-read the raw text from here to the next space/parenthesis/comma: values such as
+    # "a=b", "!x" or "<sip:...>" are words to the user.
+    start = tok.pos
+    j = start
+    while j < len(text) and not text[j].isspace() and text[j] not in "(),":
+        j += 1
+    value = text[start:j]
+    while i < len(tokens) and tokens[i].kind != "end" and tokens[i].pos < j:
+        i += 1
+    return value, i, start
+
+
+# -- syntax tree ---------------------------------------------------------------------------------
+
+
+class Node:
+    """An expression node; ``test(subject)`` is True, False or None (unknown)."""
+
+    def test(self, subject: Subject) -> bool | None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def fields(self) -> Iterator[Field]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+@dataclass(slots=True)
+class And(Node):
+    parts: list[Node]
+
+    def test(self, subject: Subject) -> bool | None:
+        result: bool | None = True
+        for p in self.parts:
+            r = p.test(subject)
+            if r is False:
+                return False
+            if r is None:
+                result = None
+        return result
+
+    def fields(self) -> Iterator[Field]:
+        for p in self.parts:
+            yield from p.fields()
+
+
+@dataclass(slots=True)
+class Or(Node):
+    parts: list[Node]
+
+    def test(self, subject: Subject) -> bool | None:
+        result: bool | None = False
+        for p in self.parts:
+            r = p.test(subject)
+            if r is True:
+                return True
+            if r is None:
+                result = None
+        return result
+
+    def fields(self) -> Iterator[Field]:
+        for p in self.parts:
+            yield from p.fields()
+
+
+@dataclass(slots=True)
+class Not(Node):
+    part: Node
+
+    def test(self, subject: Subject) -> bool | None:
+        r = self.part.test(subject)
+        return None if r is None else not r
+
+    def fields(self) -> Iterator[Field]:
+        yield from self.part.fields()
+
+
+@dataclass(slots=True)
+class Test(Node):
+    """``field op value`` (or a bare field: true when set and not false/zero/empty)."""
+
+    field: Field
+    op: str | None
+    values: list[Any]
+    text: str = ""
+
+    def fields(self) -> Iterator[Field]:
+        yield self.field
+
+    def test(self, subject: Subject) -> bool | None:
+        objects = subject.objects(self.field.scope)
+        if objects is None:
+            return None
+        negate = self.op in ("!=", "!~")
+        found = False
+        for obj in objects:
+            for value in self.values_of(obj):
+                if self._compare(value):
+                    found = True
+                    break
+            if found:
+                break
+        return not found if negate else found
+
+    def values_of(self, obj: Any) -> Iterable[Any]:
+        """The field's value(s) on one object (None values left out)."""
+        try:
+            value = self.field.get(obj)
+        except (AttributeError, TypeError, ValueError, ZeroDivisionError):
+            return ()
+        if self.field.multi:
+            return [v for v in value if v is not None] if value is not None else ()
+        return (value,) if value is not None else ()
+
+    def _compare(self, actual: Any) -> bool:
+        op = self.op
+        kind = self.field.kind
+        if op is None:
+            return bool(actual)
+        if op in ("~", "!~") or (op == "=" and self.field.fuzzy):
+            hay = str(actual).lower()
+            return any(str(v).lower() in hay for v in self.values)
+        if kind in (ADDRESS, ENDPOINT):
+            return any(_address_matches(str(actual), v) for v in self.values)
+        if kind == TEXT:
+            a = str(actual) if self.field.exact_case else str(actual).lower()
+            wanted = [v if self.field.exact_case else v.lower() for v in self.values]
+            if op in ("=", "==", "in", "!="):
+                return a in wanted
+            return _order(a, op, wanted[0])
+        if kind == BOOL:
+            if op in ("=", "==", "in", "!="):
+                return bool(actual) in self.values
+            return False
+        try:
+            number = float(actual)
+        except (TypeError, ValueError):
+            return False
+        if op in ("=", "==", "in", "!="):
+            return any(number == v for v in self.values)
+        return _order(number, op, self.values[0])
+
+
+def _order(a: Any, op: str, b: Any) -> bool:
+    if op == "<":
+        return bool(a < b)
+    if op == "<=":
+        return bool(a <= b)
+    if op == ">":
+        return bool(a > b)
+    if op == ">=":
+        return bool(a >= b)
+    return False
+
+
+def _address_matches(actual: str, wanted: Any) -> bool:
+    """``actual`` is ``ip:port`` / ``[v6]:port`` / ``ip``; ``wanted`` is a parsed value."""
+    kind, value = wanted
+    ip_text, port = _split_endpoint(actual)
+    if kind == "endpoint":
+        return (ip_text, port) == value
+    if kind == "port":
+        return port == value
+    try:
+        ip = ipaddress.ip_address(ip_text)
+    except ValueError:
+        return False
+    return ip in value if kind == "network" else ip == value
+
+
+def _split_endpoint(text: str) -> tuple[str, int | None]:
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+        return host, int(port) if port.isdigit() else None
+    if text.count(":") == 1:
+        host, _, port = text.partition(":")
+        return host, int(port) if port.isdigit() else None
+    return text, None
+
+
+# -- reading values ------------------------------------------------------------------------------
+
+_UNITS = {"ms": 0.001, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+_NUMBER_RE = re.compile(r"^([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([a-zA-Z%]*)$")
+
+
+def _read_value(f: Field, raw: str, text: str, pos: int) -> Any:
+    kind = f.kind
+    if kind == NUMBER:
+        if raw.lower().startswith("0x"):
+            try:
+                return float(int(raw, 16))
+            except ValueError:
+                raise FilterError(text, pos, f"{raw!r} is not a number") from None
+        m = _NUMBER_RE.match(raw.strip())
+        if m is None:
+            raise FilterError(text, pos, f"{f.key} takes a number, not {raw!r}")
+        number = float(m.group(1))
+        unit = m.group(2).lower()
+        if unit in ("", "%"):
+            return number
+        if unit in _UNITS and f.unit is not None:
+            return number * _UNITS[unit] / _UNITS[f.unit]
+        raise FilterError(text, pos, f"unit {m.group(2)!r} does not fit {f.key}")
+    if kind == BOOL:
+        low = raw.lower()
+        if low in ("true", "yes", "1", "on"):
+            return True
+        if low in ("false", "no", "0", "off"):
+            return False
+        raise FilterError(text, pos, f"{f.key} is true or false, not {raw!r}")
+    if kind == TIME:
+        return parse_time(raw, text, pos)
+    if kind in (ADDRESS, ENDPOINT):
+        return parse_address(raw, text, pos)
+    if f.choices is not None and raw.lower() not in f.choices:
+        raise FilterError(text, pos, f"{f.key} is one of {', '.join(f.choices)}, not {raw!r}")
+    return raw
+
+
+def parse_time(raw: str, text: str = "", pos: int = -1) -> float:
+    """Seconds since the epoch from ``2026-01-01T10:00:00[.123][Z|+01:00]``, ``2026-01-01
+    10:00``, a date, or a number of seconds since the epoch. Times without a zone are UTC,
+    as the ladder prints them."""
+    value = raw.strip()
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    if value.upper().endswith(" UTC"):
+        value = value[:-4] + "+00:00"
+    try:
+        moment = _dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise FilterError(
+            text or raw, pos, f"{raw!r} is not a time (2026-01-01T10:00:00, or epoch seconds)"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_dt.timezone.utc)
+    return moment.timestamp()
+
+
+def parse_address(raw: str, text: str = "", pos: int = -1) -> tuple[str, Any]:
+    """``10.0.0.1`` / ``10.0.0.0/8`` / ``10.0.0.1:5060`` / ``[::1]:5060`` / ``:5060``."""
+    value = raw.strip()
+    try:
+        if value.startswith(":") and value[1:].isdigit():
+            return ("port", int(value[1:]))
+        if "/" in value:
+            return ("network", ipaddress.ip_network(value, strict=False))
+        host, port = _split_endpoint(value)
+        ip = ipaddress.ip_address(host)
+        if port is not None:
+            return ("endpoint", (str(ip), port))
+        return ("ip", ip)
+    except ValueError:
+        raise FilterError(
+            text or raw, pos, f"{raw!r} is not an address (ip, ip:port, CIDR or :port)"
+        ) from None
+
+
+# -- parser --------------------------------------------------------------------------------------
+
+
+class _Parser:
+    def __init__(self, text: str, depth: int = 0) -> None:
+        self.text = text
+        self.tokens = tokenize(text)
+        self.i = 0
+        self.depth = depth
+
+    def peek(self) -> Token:
+        return self.tokens[self.i]
+
+    def word_is(self, *words: str) -> bool:
+        tok = self.peek()
+        return tok.kind == "word" and tok.text.lower() in words
+
+    def parse(self) -> Node:
+        node = self.expression()
+        tok = self.peek()
+        if tok.kind != "end":
+            raise FilterError(self.text, tok.pos, f"unexpected {tok.text!r} (and/or missing?)")
+        return node
+
+    def expression(self) -> Node:
+        parts = [self.term()]
+        while self.word_is("or") or (self.peek().kind == "op" and self.peek().text == "||"):
+            self.i += 1
+            parts.append(self.term())
+        return parts[0] if len(parts) == 1 else Or(parts)
+
+    def term(self) -> Node:
+        parts = [self.factor()]
+        while self.word_is("and") or (self.peek().kind == "op" and self.peek().text == "&&"):
+            self.i += 1
+            parts.append(self.factor())
+        return parts[0] if len(parts) == 1 else And(parts)
+
+    def factor(self) -> Node:
+        tok = self.peek()
+        if self.word_is("not") or (tok.kind == "op" and tok.text == "!"):
+            self.i += 1
+            return Not(self.factor())
+        if tok.kind == "op" and tok.text == "(":
+            self.i += 1
+            if self.depth > 64:
+                raise FilterError(self.text, tok.pos, "parentheses nested too deep")
+            self.depth += 1
+            node = self.expression()
+            self.depth -= 1
+            end = self.peek()
+            if end.kind != "op" or end.text != ")":
+                raise FilterError(self.text, end.pos, "')' is missing")
+            self.i += 1
+            return node
+        return self.test()
+
+    def test(self) -> Node:
+        tok = self.peek()
+        if tok.kind != "word":
+            what = "the end" if tok.kind == "end" else repr(tok.text)
+            raise FilterError(self.text, tok.pos, f"a field name is missing before {what}")
+        self.i += 1
+        name = tok.text
+        nxt = self.peek()
+        if name.lower() in PREDICATES and not (nxt.kind == "op" and nxt.text in _COMPARE):
+            if self.depth > 8:
+                raise FilterError(self.text, tok.pos, "predicates nested too deep")
+            return _Parser(PREDICATES[name.lower()][0], self.depth + 1).parse()
+        f = lookup(name)
+        if f is None:
+            raise FilterError(self.text, tok.pos, f"unknown field {name!r} ({_suggest(name)})")
+        if nxt.kind == "word" and nxt.text.lower() == "in":
+            return self._in(f, tok)
+        if nxt.kind != "op" or nxt.text not in _COMPARE:
+            return Test(f, None, [], name)
+        self.i += 1
+        op = nxt.text
+        raw, self.i, pos = _value_token(self.tokens, self.i, self.text)
+        if op in ("<", "<=", ">", ">=") and f.kind in (TEXT, BOOL, ADDRESS, ENDPOINT):
+            raise FilterError(self.text, nxt.pos, f"{f.key} is not a number or a time: use = or ~")
+        value = raw if op in ("~", "!~") else _read_value(f, raw, self.text, pos)
+        if op == "=" and f.fuzzy:
+            value = raw
+        return Test(f, op, [value], f"{name}{op}{raw}")
+
+    def _in(self, f: Field, tok: Token) -> Node:
+        self.i += 1
+        opening = self.peek()
+        if opening.kind != "op" or opening.text != "(":
+            raise FilterError(self.text, opening.pos, "'in' takes a list: in (a, b)")
+        self.i += 1
+        values = []
+        while True:
+            raw, self.i, pos = _value_token(self.tokens, self.i, self.text)
+            values.append(raw if f.fuzzy else _read_value(f, raw, self.text, pos))
+            sep = self.peek()
+            if sep.kind == "op" and sep.text == ",":
+                self.i += 1
+                continue
+            if sep.kind == "op" and sep.text == ")":
+                self.i += 1
+                break
+            raise FilterError(self.text, sep.pos, "',' or ')' expected in the list")
+        return Test(f, "=" if f.fuzzy else "in", values, f"{tok.text} in (...)")
+
+
+_COMPARE = ("==", "=", "!=", "<", "<=", ">", ">=", "~", "!~")
+
+
+def _suggest(name: str) -> str:
+    key = _norm(name)
+    tail = key.rsplit(".", 1)[-1]
+    close = sorted(k for k in FIELDS if k.endswith("." + tail) or tail in k)[:4]
+    if close:
+        return "did you mean " + ", ".join(close) + "?"
+    return "lyncdump --help-filter lists the fields"
+
+
+# -- compiled filters ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Filter:
+    """A compiled expression (several ``--filter`` values combine with AND)."""
+
+    text: str
+    node: Node | None
+
+    @property
+    def empty(self) -> bool:
+        return self.node is None
+
+    @property
+    def scopes(self) -> set[str]:
+        return {f.scope for f in self.node.fields()} if self.node is not None else set()
+
+    def test(self, subject: Subject) -> bool | None:
+        """True, False or None (unknown until the media is known)."""
+        return True if self.node is None else self.node.test(subject)
+
+    def session(self, session: Session, **context: Any) -> bool | None:
+        """Test a finished session; its call and streams are unknown unless given."""
+        subject = Subject(
+            session=session,
+            call=context.get("call"),
+            streams=context.get("streams"),
+            known_call="call" in context,
+        )
+        return self.test(subject)
+
+    def __bool__(self) -> bool:
+        return self.node is not None
+
+
+def compile_filter(texts: str | Iterable[str]) -> Filter:
+    """Read one expression, or several that must all hold. Raises :class:`FilterError`."""
+    items = [texts] if isinstance(texts, str) else [t for t in texts]
+    nodes = [_Parser(t).parse() for t in items if t.strip()]
+    if not nodes:
+        return Filter("", None)
+    node = nodes[0] if len(nodes) == 1 else And(nodes)
+    text = " and ".join(f"({t})" if len(items) > 1 else t for t in items if t.strip())
+    return Filter(text, node)
+
+
+def field_table() -> list[tuple[str, str, str]]:
+    """(name, kind, meaning) of every field and predicate, for ``--help-filter`` and docs."""
+    rows = []
+    for key, f in FIELDS.items():
+        name = key[len("session.") :] if f.scope == "session" else key
+        kind = f.kind + (" (any of)" if f.multi else "") + (f", {f.unit}" if f.unit else "")
+        rows.append((name, kind, f.doc))
+    for word, (expr, doc) in PREDICATES.items():
+        rows.append((word, "predicate", f"{doc} ({expr})"))
+    return rows
+
+
+# -- applying a filter to a run ------------------------------------------------------------------
+
+
+class FilterRun:
+    """A filter applied to a streaming run's events (see the module docstring).
+
+    Iterate :meth:`events` in place of the run's events and give the view :meth:`matches`:
+    a session the filter can decide when it finishes goes through at once; one that needs its
+    call or streams is held, and passed on just before ``InputFinished`` once media is final.
+    Memory: held sessions (only those still undecided) and the call sessions, which the views
+    keep anyway. ``shown`` is told each session shown (``-w`` collects frames through it).
+    """
+
+    def __init__(
+        self,
+        flt: Filter,
+        shown: Callable[[Session], None] | None = None,
+        *,
+        keep_calls: bool = False,
+    ) -> None:
+        self.filter = flt
+        self._shown = shown
+        scopes = flt.scopes
+        self._needs_calls = keep_calls or (bool(scopes) and not flt.empty)
+        self._call_sessions: list[Session] = []
+        self._current: tuple[int, bool] = (0, False)
+        self._stream_calls: dict[int, Call] | None = None
+        self.pipeline: Any = None
+        self.calls: list[Call] | None = None
+
+    def events(self, events: Iterable[Event]) -> Iterator[Event]:
+        flt = self.filter
+        held: list[SessionFinished] = []
+        for event in events:
+            kind = type(event)
+            if kind is SessionFinished:
+                session = event.session  # type: ignore[union-attr]
+                if self._needs_calls and session.kind == "call":
+                    self._call_sessions.append(session)
+                verdict = flt.session(session)
+                if verdict is None:
+                    held.append(event)  # type: ignore[arg-type]
+                    continue
+                self._current = (id(session), verdict)
+            elif kind is InputFinished:
+                self.pipeline = event.pipeline  # type: ignore[union-attr]
+                if held:
+                    for ev in held:
+                        self._current = (id(ev.session), self._decide_late(ev.session))
+                        yield ev
+                    held.clear()
+            yield event
+
+    def matches(self, session: Session) -> bool:
+        """The verdict on the session the view is handling (the last one passed on)."""
+        key, verdict = self._current
+        ok = verdict if key == id(session) else bool(self.filter.session(session) is True)
+        if ok and self._shown is not None:
+            self._shown(session)
+        return ok
+
+    def all_calls(self) -> list[Call]:
+        """Every call of the run (once the input is read; ``keep_calls`` or a filter)."""
+        self._media()
+        return self.calls or []
+
+    def _media(self) -> None:
+        if self.calls is None:
+            from .render.views import calls_of
+
+            pipeline = self.pipeline
+            self.calls = calls_of(pipeline, self._call_sessions) if pipeline is not None else []
+            self._stream_calls = {id(st): c for c in self.calls for st in c.streams}
+
+    def _decide_late(self, session: Session) -> bool:
+        self._media()
+        call = next((c for c in self.calls or [] if c.session is session), None)
+        if call is not None:
+            streams = list(call.streams)
+        else:
+            streams = [st for st in self.pipeline.streams() if st.call_id == session.call_id]
+        return self.filter.session(session, call=call, streams=streams) is True
+
+    def stream_matches(self, st: StreamStats) -> bool:
+        """A stream (record, or line of media without signalling) with its call and session."""
+        if self.filter.empty:
+            return True
+        self._media()
+        call = (self._stream_calls or {}).get(id(st))
+        subject = Subject(
+            session=call.session if call is not None else None,
+            call=call,
+            streams=[st],
+            capture=self.pipeline,
+        )
+        return self.filter.test(subject) is True
+
+    def call_matches(self, call: Call) -> bool:
+        """A call (``--calls``) with its session and streams."""
+        if self.filter.empty:
+            return True
+        subject = Subject(
+            session=call.session, call=call, streams=list(call.streams), capture=self.pipeline
+        )
+        ok = self.filter.test(subject) is True
+        if ok and self._shown is not None:
+            self._shown(call.session)
+        return ok
+
+
+__all__ = [
+    "ALIASES",
+    "FIELDS",
+    "PREDICATES",
+    "SCOPES",
+    "Field",
+    "Filter",
+    "FilterError",
+    "FilterRun",
+    "Subject",
+    "call_failed",
+    "compile_filter",
+    "field_table",
+    "lookup",
+    "one_way_audio",
+    "parse_address",
+    "parse_time",
+    "predicate",
+    "register",
+    "setup_ms",
+    "tokenize",
+]
