@@ -44,7 +44,7 @@ import ipaddress
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .analysis.sessions import KINDS, Session
 from .pipeline.events import Event, InputFinished, SessionFinished
@@ -667,6 +667,8 @@ class Not(Node):
 @dataclass(slots=True)
 class Test(Node):
     """``field op value`` (or a bare field: true when set and not false/zero/empty)."""
+
+    __test__: ClassVar[bool] = False  # not a pytest class
 
     field: Field
     op: str | None
