@@ -11,13 +11,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, BinaryIO
+from typing import Any, BinaryIO
 
+from .analysis.calls import Call
+from .analysis.diagnostics import DiagnosticIndex
+from .analysis.ice import Allocation, IceSession
+from .analysis.im import Conversation
+from .analysis.registration import Registration
 from .analysis.sessions import Session
 from .capture.source import CaptureReader
 from .capture.tracelog import LogEvent, open_input
 from .errors import CaptureError
-from .model import DefectLog
+from .media.pipeline import MediaPipeline
+from .media.stats import StreamStats
+from .media.stun import StunMessage
+from .model import DefectLog, Endpoint
 from .options import Options
 from .pipeline import (
     ConnectionSummary,
@@ -29,16 +37,10 @@ from .pipeline import (
     load_tls_keys,
 )
 from .sip.message import SipMessage
+from .tls.keys import TlsKeys
 
-if TYPE_CHECKING:  # imported where used: a run pays only for the layers its capture needs
-    from .analysis.calls import Call
-    from .analysis.ice import Allocation, IceSession
-    from .analysis.im import Conversation
-    from .analysis.registration import Registration
-    from .media.pipeline import MediaPipeline
-    from .media.stats import StreamStats
-    from .media.stun import StunMessage
-    from .tls.keys import TlsKeys
+# The result types above are imported for real, not under TYPE_CHECKING, so that
+# typing.get_type_hints(Capture.calls) and friends resolve.
 
 Source = str | os.PathLike[str] | BinaryIO
 
@@ -63,7 +65,11 @@ class Capture:
         else:
             self.name = str(getattr(source, "name", "<stream>"))
         # A reader object (live capture) is used as given; a trace log is told by its content.
-        self._reader = source if isinstance(source, CaptureReader) else open_input(source)
+        self._reader = (
+            source
+            if isinstance(source, CaptureReader)
+            else open_input(source, log_host=self.options.log_host)
+        )
         self.format: str = self._reader.format
         try:
             self.tls_keys: TlsKeys = load_tls_keys(
@@ -104,6 +110,11 @@ class Capture:
     def log_events(self) -> list[LogEvent]:
         """Diagnostic and component records of a Lync trace log (empty for captures)."""
         return self._pipeline.log_events
+
+    @property
+    def log_host(self) -> tuple[Endpoint | None, str] | None:
+        """A server log's machine, shown as its messages' local side, and what named it."""
+        return self._pipeline.log_host
 
     @property
     def media(self) -> MediaPipeline | None:
@@ -181,6 +192,33 @@ class Capture:
         self.run()
         return self._pipeline.ice_sessions()
 
+    def diagnostics(self) -> DiagnosticIndex:
+        """A server log's diagnostic records joined to their sessions (docs/tracelog.md)."""
+        self.run()
+        return self._pipeline.diagnostics()
+
+    # -- conversions (lyncdump/export; docs/export.md) --------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The ``capture`` record of docs/json.md: totals, connections, defects."""
+        from .render.json import capture_to_dict
+
+        return capture_to_dict(self.run())
+
+    def to_arrow(self, table: str) -> Any:
+        """One table (``messages``, ``sessions``, ``calls``, ``streams``, ``stun``,
+        ``registrations``, ``im``, ``defects``, ``connections``, ``captures``) as a
+        ``pyarrow.Table`` with the documented types; needs ``lyncdump[data]``."""
+        from .export.tables import arrow_table, capture_rows
+
+        return arrow_table(table, capture_rows(self.run(), table))
+
+    def to_pandas(self, table: str) -> Any:
+        """One table (see :meth:`to_arrow`) as a pandas DataFrame: nullable integers, UTC
+        timestamps, ip and port columns; needs ``lyncdump[data]``."""
+        from .export.tables import to_pandas
+
+        return to_pandas(self.to_arrow(table))
+
     def close(self) -> None:
         """Close the input (decoding closes it too, when it reaches the end)."""
         self._reader.close()
@@ -221,7 +259,9 @@ def stream(
     the fields of :class:`Options`; a bad input or key file raises before the first event.
     """
     opts = Options(**options)  # type: ignore[arg-type]
-    reader = source if isinstance(source, CaptureReader) else open_input(source)
+    reader = (
+        source if isinstance(source, CaptureReader) else open_input(source, log_host=opts.log_host)
+    )
     try:
         keys = load_tls_keys(opts, getattr(reader, "secrets", None))
     except BaseException:

@@ -3,19 +3,22 @@
 
 A rule is a named predicate or any filter expression (lyncdump/filters.py, the same language
 as ``--filter``): ``call-failed``, ``signin-failed``, ``one-way-audio``, ``no-media``,
-``defects``, ``tls-undecrypted``, ``rtp-problem``, or comparisons such as ``stream.mos<3.5``,
+``defects``, ``tls-undecrypted``, ``rtp-problem``, ``log-errors``, ``log-warnings``, or
+comparisons such as ``stream.mos<3.5``,
 ``stream.lost_percent>1``, ``call.setup_ms>3000``, combined with and/or/not. Rules are given
 comma-separated (commas inside parentheses or quotes belong to the rule) or repeated.
 
 Each rule tests one kind of thing, the most specific its fields name: a stream rule every
 stream (with its call and session), a call rule every call, a registration rule every
-sign-in, a session rule every session, a connection rule every TCP connection, a capture
-rule the input as a whole. A *violation* is a thing a rule is true for; it names the file,
+sign-in, a log rule every server-log diagnostic (with the session it is about, if any), a
+session rule every session, a connection rule every TCP connection, a capture rule the input
+as a whole. A *violation* is a thing a rule is true for; it names the file,
 the rule, the Call-ID or stream, a frame, and why in words.
 
-The run streams (``lyncdump.stream``): sign-ins and sessions are judged as they finish and
-forgotten; calls and streams once the input is read (their media is final then), from the
-INVITE sessions the run keeps anyway. Violations kept per capture are bounded
+The run streams (``lyncdump.stream``): sign-ins, sessions and the diagnostics joined to
+them are judged as they finish and forgotten; diagnostics that stand alone, calls and
+streams once the input is read (media is final then), calls from the INVITE sessions the
+run keeps anyway. Violations kept per capture are bounded
 (:data:`MAX_VIOLATIONS`, the rest counted), and JUnit test cases go to a spool file as they
 are decided, so a long capture is checked in bounded memory.
 """
@@ -239,10 +242,10 @@ def _values(rule: Rule, subject: Subject) -> dict[str, Any]:
             yield from walk(part)
 
     for test in walk(rule.filter.node):
-        objects = subject.objects(test.field.scope) or []
+        f, objects = subject.resolve(test.field)
         values: list[Any] = []
-        for obj in objects:
-            values.extend(test.values_of(obj))
+        for obj in objects or []:
+            values.extend(test.values_of(obj, f))
         key = test.field.key.removeprefix("session.")
         if key in out or (test.field.multi and len(values) > 8):
             continue
@@ -264,15 +267,24 @@ def _why(rule: Rule, subject: Subject, values: dict[str, Any]) -> str:
         reg = subject.registration
         return f"sign-in {reg.outcome}" + (f": {reg.failure}" if reg.failure else "")
     if word == "one-way-audio" and call is not None:
-        st = one_way_audio(call)
-        if st is not None:
-            return f"audio {st.source} → {st.destination} ({st.packets} packets), none back"
+        finding = one_way_audio(call)
+        if finding is not None:
+            return f"one-way audio: {finding.detail}"
     if word == "no-media" and call is not None:
         return "answered, but no RTP stream was seen"
     if word == "tls-undecrypted" and subject.connection is not None:
         tls = subject.connection.tls
         needs = getattr(tls, "needs", None) or getattr(tls, "note", None)
         return "TLS not decrypted" + (f": {needs}" if needs else "")
+    if rule.scope == "log" and subject.logs:
+        d = subject.logs[0]
+        code = " ".join(x for x in (d.result_code, d.result_name) if x)
+        text = " ".join((d.text or "").split())
+        return (
+            f"{d.severity or 'record'}"
+            + (f" {code}" if code else "")
+            + (f": {_short(text, 120)}" if text else "")
+        )
     if word == "defects" and subject.capture is not None:
         defects = subject.capture.defects
         first = next(iter(defects), None)
@@ -375,9 +387,15 @@ class Checker:
                 if self._wants_calls and session.kind == "call":
                     self._call_sessions.append(session)
                 capture_failures.extend(self._session(session))
+                if "log" in self._by_scope:
+                    for d in session.diagnostics or ():
+                        capture_failures.extend(self._log(d))
             elif kind is InputFinished:
                 pipeline = event.pipeline
         if pipeline is not None:
+            if "log" in self._by_scope:
+                for d in pipeline.diagnostics().standalone:
+                    capture_failures.extend(self._log(d))
             capture_failures.extend(self._end(pipeline))
         self.result.seconds = time.monotonic() - started
         if pipeline is not None and pipeline.error is not None:
@@ -428,6 +446,19 @@ class Checker:
                 )
             )
         return out
+
+    def _log(self, d: Any) -> list[Violation]:
+        """One server-log diagnostic, with its session when it is joined to one."""
+        if d.session is not None:
+            subject = Subject(session=d.session, logs=[d], streams=None, known_call=False)
+        else:
+            subject = Subject(logs=[d], lone=d)
+        from .render.diagnostics import host_of
+
+        name = f"diagnostic by {host_of(d)}"
+        if d.call_id:
+            name += f" [Call-ID {_short(d.call_id)}]"
+        return self._judge("log", subject, name, call_id=d.call_id, frame=d.record)
 
     def _end(self, pipeline: Any) -> list[Violation]:
         out: list[Violation] = []

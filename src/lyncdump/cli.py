@@ -17,6 +17,7 @@ import click
 
 from . import __version__  # noqa: I001
 from .api import stream
+from .capture.tracelog import log_host_for
 from .cli_common import (
     EXIT_INPUT,
     EXIT_INTERNAL,
@@ -40,6 +41,8 @@ from .filters import Filter, FilterRun, compile_filter
 #: rest of the arguments. A capture file of the same name is still read as ``./NAME``.
 SUBCOMMANDS = {
     "live": ("cli_live", "live_command"),
+    "report": ("cli_report", "report_command"),
+    "export": ("cli_export", "export_command"),
     "check": ("cli_check", "check_command"),
     "schema": ("cli_check", "schema_command"),
 }
@@ -68,9 +71,12 @@ def _help_filter(ctx: click.Context, _param: click.Parameter, value: bool) -> No
         "still work; --help-filter lists every field.\n\n"
         "Lync trace logs (server OCSLogger/CLS text, client .uccapilog) are read like captures; "
         "given with captures they are merged into one time line (--merge).\n\n"
-        "Subcommands: lyncdump live -i IFACE (decode as packets arrive), lyncdump check "
-        "CAPTURE... --fail-on RULES (CI: exit 1 when a rule matches, JUnit), lyncdump schema "
-        "(the JSON Schema of --json).\n\n"
+        "Live: lyncdump live -i IFACE [--bpf FILTER] [-w out.pcapng] [--duration S] decodes "
+        "as packets arrive (lyncdump live --help).\n\n"
+        "Tables: lyncdump export -o OUT [--format parquet|csv|ndjson] [-j N] CAPTURES-OR-FOLDERS "
+        "writes one dataset per table (lyncdump export --help).\n\n"
+        "CI: lyncdump check CAPTURE... --fail-on RULES exits 1 when a rule matches (JUnit with "
+        "--junit); lyncdump schema prints the JSON Schema of --json.\n\n"
         "On a terminal, output is cut to its width (--wide: whole lines), coloured (NO_COLOR, "
         "--color) and paged when long (--no-pager; $PAGER).\n\n"
         "Exit status: 0 all input read (also when the reader of a pipe goes away); 2 an input "
@@ -121,6 +127,15 @@ def _help_filter(ctx: click.Context, _param: click.Parameter, value: bool) -> No
     default=None,
     help="Show all inputs as one time line, duplicates recognised (default: on when a Lync "
     "trace log is among two or more inputs).",
+)
+@click.option(
+    "--log-host",
+    "log_hosts",
+    multiple=True,
+    metavar="[LOG=]HOST",
+    help="Name of the machine that wrote a Lync server log, shown as its messages' local side "
+    "(default: the log's [machine\\instance] prefix, else the Via of its own messages); "
+    "LOG=HOST for one of several logs (repeatable).",
 )
 @click.option(
     "--streams-csv",
@@ -206,6 +221,7 @@ def command(
     filters: tuple[str, ...],
     read_paths: tuple[str, ...] = (),
     merge: bool | None = None,
+    log_hosts: tuple[str, ...] = (),
     streams_csv: str | None = None,
     show_calls: bool = False,
     call_id: str | None = None,
@@ -241,12 +257,14 @@ def command(
         raise click.UsageError("-w/--write takes exactly one capture")
     if write_path and captures[0] == "-":
         raise click.UsageError("-w/--write reads the capture twice: give a file, not stdin")
-    out = Output(terminal_style(color=color, ascii_only=ascii_only, wide=wide, width=width), pager)
-    from .cli_merge import run_merged, wants_merge
+    from .cli_merge import check_log_hosts, run_merged, wants_merge
 
+    check_log_hosts(log_hosts, captures)
+    out = Output(terminal_style(color=color, ascii_only=ascii_only, wide=wide, width=width), pager)
     try:
         if wants_merge(merge, captures):
-            status = run_merged(captures, as_json, verbose, summary, flt, options)
+            extra = {**options, "log_hosts": log_hosts}
+            status = run_merged(captures, as_json, verbose, summary, flt, extra)
         else:
             view = _View(
                 as_json=as_json,
@@ -264,7 +282,17 @@ def command(
                     if index:
                         out("")
                     out(f"=== {path}")
-                status = max(status, _one_capture(path, view, options, out))
+                log_host = log_host_for(path, log_hosts)
+                status = max(
+                    status,
+                    _one_capture(
+                        path,
+                        view,
+                        {**options, "log_host": log_host},
+                        out,
+                        (index + 1, len(captures)),
+                    ),
+                )
         out.close()
     except ReaderGone:
         clear_progress()
@@ -288,10 +316,13 @@ class _View:
 
 
 def _one_capture(
-    path: str, view: _View, options: dict[str, Any], out: Callable[[str], None] = click.echo
+    path: str,
+    view: _View,
+    options: dict[str, Any],
+    out: Callable[[str], None] = click.echo,
+    position: tuple[int, int] = (1, 1),
 ) -> int:
     """Decode one input with a streaming pipeline and print the view asked for."""
-    from .capture.tracelog import open_input
     from .capture.writer import Selection
     from .render import views
 
@@ -310,14 +341,12 @@ def _one_capture(
     collect = selection is not None and not selection.everything and not view.calls
     run = FilterRun(flt, shown=shown if collect else None, keep_calls=collect)
     try:
-        reader = open_input(path)
-        reader.name = path  # as stream(path) would call it ("-" for stdin)
         events = stream(
-            reader,
+            path,
             # The ladder and NDJSON name each sign-in's follow-up subscriptions, which they
             # learn from the messages as they pass.
             messages=not (view.summary or view.calls),
-            progress=progress_printer(os.path.basename(path), reader),
+            progress=progress_printer(os.path.basename(path), path),
             **options,
         )
         events = run.events(events)
@@ -331,6 +360,8 @@ def _one_capture(
                 as_json=view.as_json,
                 summary=view.summary,
                 matches=run.call_matches if flt else None,
+                source=path,
+                position=position,
             )
         elif view.as_json:
             pipeline = views.ndjson_view(
@@ -340,6 +371,9 @@ def _one_capture(
                 matches=run.matches,
                 summary=view.summary,
                 stream_matches=stream_matches,
+                filters=flt,
+                source=path,
+                position=position,
             )
         elif view.summary:
             pipeline = views.summary_view(_progress_cleared(events), out)
@@ -349,6 +383,7 @@ def _one_capture(
                 out,
                 verbose=view.verbose,
                 matches=run.matches,
+                filters=flt,
                 stream_matches=stream_matches,
             )
     except LyncdumpError as exc:

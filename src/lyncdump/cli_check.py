@@ -67,6 +67,14 @@ def _rules_help() -> str:
     help="Write NDJSON: a violation record per violation, then a check record per capture.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print violations only, no per-file line.")
+@click.option(
+    "--log-host",
+    "log_hosts",
+    multiple=True,
+    metavar="[LOG=]HOST",
+    help="Name of the machine that wrote a Lync server log (as lyncdump --log-host): "
+    "log.host and the violations name it.",
+)
 @decode_options
 def check_command(
     captures: tuple[str, ...],
@@ -74,6 +82,7 @@ def check_command(
     junit_path: str | None = None,
     as_json: bool = False,
     quiet: bool = False,
+    log_hosts: tuple[str, ...] = (),
     **decode: Any,
 ) -> None:
     """Check CAPTURE files (or Lync trace logs) against RULES: print each violation with
@@ -83,6 +92,10 @@ def check_command(
     except RuleError as exc:
         raise click.BadParameter(str(exc), param_hint="--fail-on") from None
     options = options_from(decode)
+    from .capture.tracelog import log_host_for
+    from .cli_merge import check_log_hosts
+
+    check_log_hosts(log_hosts, captures)
     out = Output(terminal_style(), pager=False)
     junit = JUnitWriter(rules) if junit_path else None
     status = EXIT_OK
@@ -102,7 +115,8 @@ def check_command(
             rules,
             on_violation=show,
             on_case=junit.case if junit is not None else None,
-            progress=progress_printer(os.path.basename(path)),
+            progress=progress_printer(os.path.basename(path), path),
+            log_host=log_host_for(path, log_hosts),
             **options,
         )
         clear_progress()

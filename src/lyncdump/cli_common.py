@@ -35,8 +35,11 @@ _DECODE_OPTIONS = [
     ),
     click.option(
         "--rsa-key",
+        "rsa_key",
+        multiple=True,
         metavar="FILE",
-        help="Server RSA private key (PEM, DER or PKCS#12) for TLS with RSA key exchange.",
+        help="Server RSA private key (PEM, DER or PKCS#12) for TLS with RSA key exchange "
+        "(repeatable: each connection uses the key of its server's certificate).",
     ),
     click.option(
         "--rsa-key-password",
@@ -74,6 +77,13 @@ _DECODE_OPTIONS = [
         help="Check STUN MESSAGE-INTEGRITY with this password too (repeatable; ICE passwords "
         "in SDP are used without it).",
     ),
+    click.option(
+        "--verify-checksums",
+        is_flag=True,
+        help="Verify IPv4, UDP and TCP checksums and drop bad packets with a defect; checksums "
+        "the capturing host left to its network card (offload) are recognised and accepted. "
+        "Off by default, as in tshark.",
+    ),
 ]
 
 #: The parameter names :func:`decode_options` adds, as :class:`lyncdump.Options` calls them.
@@ -85,6 +95,7 @@ DECODE_FIELDS = (
     "redact",
     "ntlm_password",
     "stun_passwords",
+    "verify_checksums",
 )
 
 
@@ -101,7 +112,7 @@ def options_from(params: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in DECODE_FIELDS:
         value = params.get(name)
-        if value in (None, "", ()):
+        if value in (None, "", (), False):
             continue
         out[name] = tuple(value) if isinstance(value, (list, tuple)) else value
     return out
@@ -127,22 +138,29 @@ def parse_filters(values: Iterable[str]) -> Filter:
         raise click.BadParameter(str(exc), param_hint="--filter/-Y") from None
 
 
-def session_matches(session: Session, flt: Filter) -> bool:
+def session_matches(session: Session, flt: Filter, logs: Any = None) -> bool:
     """True when the session passes the filter, judged on its signalling alone (a test of
     its call or streams counts as not passing: the live and merged views have no media
-    join)."""
-    return flt.session(session, call=None, streams=[]) is True
+    join); ``logs``: the server-log diagnostics joined to it, when the run does not attach
+    them to the session (merged inputs)."""
+    return flt.session(session, call=None, streams=[], logs=logs) is True
 
 
 class Progress:
     """How far and how long, on stderr, only when a person is watching it: the share of the
     input file read (compressed bytes for gzip), frames, the rate and the time left, drawn by
-    click's progress bar. A pipe has no size: frames and rate only. Pass it as the run's
-    ``progress`` option; :meth:`stop` wipes it before output reaches the same terminal."""
+    click's progress bar. A gzip input also says how far it has expanded and to what (the
+    size its trailer records): time and memory follow that, not the size on disk. A pipe has
+    no size: frames and rate only. Pass it as the run's ``progress`` option (the pipeline
+    tells it the reader through :meth:`watch`); :meth:`stop` wipes it before output reaches
+    the same terminal."""
 
-    def __init__(self, name: str, reader: Any = None, stream: Any = None) -> None:
+    def __init__(
+        self, name: str, path: str | None = None, reader: Any = None, stream: Any = None
+    ) -> None:
         self.name = name
         self.reader = reader
+        self.gzip = _gzip_sizes(path) if path else None
         self.stream = stream if stream is not None else sys.stderr
         self.enabled = _isatty(self.stream)
         self._bar: Any = None
@@ -150,11 +168,16 @@ class Progress:
         self._frames = 0
         self._started = time.monotonic()
 
+    def watch(self, reader: object) -> None:
+        """The reader being read: its ``file_position()`` gives the share of the file read,
+        its ``position`` how far a gzip input expanded."""
+        self.reader = reader
+
     def __call__(self, frames: int, _ts: float) -> None:
         if not self.enabled:
             return
         self._frames = frames
-        where = self.reader.position() if self.reader is not None else None
+        where = self._file_position()
         if self._bar is None:
             size = where[1] if where is not None else None
             self._bar = click.progressbar(
@@ -173,13 +196,36 @@ class Progress:
             self._done = where[0]
         self._bar.update(max(step, 0), frames)
 
+    def _file_position(self) -> tuple[int, int | None] | None:
+        file_position = getattr(self.reader, "file_position", None)
+        return file_position() if callable(file_position) else None
+
+    def _gzip_text(self) -> str:
+        read = getattr(self.reader, "position", None)
+        if self.gzip is None or not isinstance(read, int):
+            return ""
+        disk, expanded = self.gzip
+        return (
+            f", {read / 1e6:,.1f} of {expanded / 1e6:,.1f} MB expanded from "
+            f"{disk / 1e6:,.1f} MB of gzip"
+        )
+
     def _info(self, _item: Any) -> str:
         elapsed = max(time.monotonic() - self._started, 1e-9)
         rate = self._frames / elapsed
         text = f"{self._frames:,} frames, {rate:,.0f}/s"
+        if self.gzip is not None:
+            return text + self._gzip_text()
         if self.reader is not None and self._done:
             text += f", {self._done / elapsed / 1e6:,.1f} MB/s"
         return text
+
+    def line(self, frames: int) -> str:
+        """The progress as one plain line (``name: N frames (rate/s)``, and for gzip how far
+        it has expanded), for logs and tests."""
+        elapsed = time.monotonic() - self._started
+        rate = frames / elapsed if elapsed > 0 else 0.0
+        return f"{self.name}: {frames} frames ({rate:,.0f}/s)" + self._gzip_text()
 
     def stop(self) -> None:
         """Wipe the bar and draw no more (output is about to reach the terminal)."""
@@ -190,14 +236,28 @@ class Progress:
         self._bar = None
 
 
+def _gzip_sizes(path: str) -> tuple[int, int] | None:
+    """(size on disk, expanded size) of a gzip file, from its last 4 bytes (ISIZE, RFC 1952:
+    modulo 4 GiB, and of the last member only); None when it is not a gzip file."""
+    try:
+        with open(path, "rb") as f:
+            if f.read(2) != b"\x1f\x8b":
+                return None
+            disk = f.seek(0, os.SEEK_END)
+            f.seek(max(disk - 4, 0))
+            return disk, int.from_bytes(f.read(4), "little")
+    except OSError:
+        return None
+
+
 _current_progress: list[Progress] = []
 
 
-def progress_printer(name: str, reader: Any = None) -> Progress | None:
+def progress_printer(name: str, path: str | None = None, reader: Any = None) -> Progress | None:
     """A :class:`Progress` for one input when stderr is a terminal, else None."""
     if not _isatty(sys.stderr):
         return None
-    progress = Progress(name, reader)
+    progress = Progress(name, path, reader)
     _current_progress[:] = [progress]
     return progress
 
@@ -381,6 +441,7 @@ __all__ = [
     "EXIT_INTERNAL",
     "EXIT_OK",
     "FILTER_KEYS",
+    "Progress",
     "clear_progress",
     "decode_options",
     "fail",

@@ -32,14 +32,19 @@ while its session has just finished) is *unknown*; ``false and unknown`` is fals
 unknown`` is true. :class:`FilterRun` uses that to decide most sessions the moment they
 finish and hold only the undecided ones until the input ends (docs/architecture.md).
 
-Trace-log diagnostics (issue 20) plug in as the ``log`` scope: its fields are registered
-below against :class:`lyncdump.capture.tracelog.LogEvent`; a :class:`Subject` carries the
-log records joined to its session in ``logs``.
+Server-log diagnostics (issue 20) are the ``log`` scope: its fields read a
+:class:`lyncdump.analysis.diagnostics.Diagnostic` (``log.severity == error``, ``log.result_code
+== 0xC3E93D6F``, ``log.text ~ "no SRV"``). A session's :class:`Subject` carries the
+diagnostics joined to it in ``logs``, so ``-Y 'log.error'`` shows the sessions a server
+logged an error about; a diagnostic that names no session in the input is judged on its own
+(:meth:`Filter.diagnostic`), and there the session fields it also has (``call-id``, ``user``,
+``method``, ``time``) are read from the record.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import ipaddress
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -50,7 +55,7 @@ from .analysis.sessions import KINDS, Session
 from .pipeline.events import Event, InputFinished, SessionFinished
 
 if TYPE_CHECKING:
-    from .analysis.calls import Call
+    from .analysis.calls import Call, Finding
     from .analysis.registration import Registration
     from .media.stats import StreamStats
 
@@ -86,8 +91,11 @@ class Subject:
     registration: Registration | None = None
     connection: Any = None
     capture: Any = None
-    #: Trace-log diagnostics joined to the session (issue 20), or the record itself.
+    #: Server-log diagnostics joined to the session (issue 20), or the record itself.
     logs: list[Any] = field(default_factory=list)
+    #: A diagnostic standing alone (no session in the input): session fields it also has
+    #: (``log.<name>`` exists) are read from it.
+    lone: Any = None
     known_call: bool = True
     _registration_done: bool = False
 
@@ -117,6 +125,14 @@ class Subject:
         if scope == "log":
             return list(self.logs)
         return []
+
+    def resolve(self, f: Field) -> tuple[Field, list[Any] | None]:
+        """The field to read and the objects to read it on: ``f`` on the objects of its
+        scope, or, for a diagnostic standing alone, its ``log.`` twin of a session field."""
+        if f.scope == "session" and self.session is None and self.lone is not None:
+            twin = FIELDS.get(f"log.{f.name}")
+            return (twin, [self.lone]) if twin is not None else (f, [])
+        return f, self.objects(f.scope)
 
 
 # -- fields --------------------------------------------------------------------------------------
@@ -284,21 +300,17 @@ def _initial_invite(call: Call) -> Any:
 
 def call_status(call: Call) -> int | None:
     """The final status of the call's (authenticated) initial INVITE, or None."""
-    t = _initial_invite(call)
-    return t.final_status if t is not None else None
+    return call.final_status
 
 
 def call_failed(call: Call) -> bool:
-    """Rejected (a final 4xx-6xx that is not 487 after the caller's CANCEL), or an INVITE that
-    got no final answer at all. A 3xx redirect is not a failure; neither is a call the caller
-    cancelled."""
+    """Rejected (a final 4xx-6xx that is not 487 after the caller's CANCEL: the call's state
+    is then ``cancelled``), or an INVITE that got no final answer at all (``no answer``). A
+    3xx redirect is not a failure; neither is a call the caller cancelled."""
     if call.state == "rejected":
-        status = call_status(call)
+        status = call.final_status
         return not (status is not None and 300 <= status < 400)
-    if call.state in ("setup", "ringing", "early media"):
-        t = _initial_invite(call)
-        return t is not None and t.final_status is None and not t.cancelled
-    return False
+    return call.state == "no answer"
 
 
 def setup_ms(call: Call) -> float | None:
@@ -319,30 +331,10 @@ def ring_ms(call: Call) -> float | None:
     return None
 
 
-def _audio(st: StreamStats) -> bool:
-    return st.clock_rate != 90000 and "video" not in st.payload.lower()
-
-
-def one_way_audio(call: Call) -> StreamStats | None:
-    """An answered call whose audio flowed one way only: the stream that has no stream back
-    (audio from A to B and none from B to A). None when audio went both ways, or there was
-    none (that is ``call.no_media``)."""
-    if call.answer_time is None:
-        return None
-    audio = [st for st in call.streams if _audio(st) and st.packets > 0]
-    for st in audio:
-        back = any(
-            o is not st
-            and (
-                o.destination == st.source
-                or o.source == st.destination
-                or (o.source.ip == st.destination.ip and o.destination.ip == st.source.ip)
-            )
-            for o in audio
-        )
-        if not back:
-            return st
-    return None
+def one_way_audio(call: Call) -> Finding | None:
+    """The call's ``one-way audio`` finding (analysis/calls.py: an answered call whose audio
+    flowed one way only, a hold excepted), or None."""
+    return next((f for f in call.findings if f.kind == "one-way audio"), None)
 
 
 def _call_fields() -> None:
@@ -350,10 +342,10 @@ def _call_fields() -> None:
         register(Field("call", name, kind, get, doc, **kw), *aliases)
 
     reg("call_id", TEXT, lambda c: c.call_id, "Call-ID", exact_case=True)
-    reg("state", TEXT, lambda c: c.state, "setup, ringing, early media, in call, completed, "
-        "cancelled, rejected",
-        choices=("setup", "ringing", "early media", "in call", "completed", "cancelled",
-                 "rejected"))  # fmt: skip
+    from .analysis.calls import STATES
+
+    reg("state", TEXT, lambda c: c.state, ", ".join(STATES) + " (docs/calls.md)",
+        choices=tuple(x.lower() for x in STATES))  # fmt: skip
     reg("failed", BOOL, call_failed, "rejected (not a redirect, not after CANCEL) or never "
         "answered")  # fmt: skip
     reg("answered", BOOL, lambda c: c.answer_time is not None, "the INVITE got a 2xx")
@@ -378,7 +370,18 @@ def _call_fields() -> None:
     reg("no_media", BOOL, lambda c: c.answer_time is not None and not c.streams,
         "answered, but no RTP stream was seen")  # fmt: skip
     reg("one_way_audio", BOOL, lambda c: one_way_audio(c) is not None,
-        "answered, and audio flowed in one direction only")  # fmt: skip
+        "answered, and audio flowed in one direction only (not on hold)")  # fmt: skip
+    reg("finding", TEXT, lambda c: (f.kind for f in c.findings), "a finding of the call "
+        "(one-way audio, payload type not in answer, unannounced media address, RTP where "
+        "SRTP was negotiated)", "findings", multi=True, fuzzy=True)  # fmt: skip
+    reg("invite_retransmissions", NUMBER, lambda c: c.invite_retransmissions,
+        "retransmissions of the INVITE")  # fmt: skip
+    reg("bye_retransmissions", NUMBER, lambda c: c.bye_retransmissions,
+        "retransmissions of the BYE")  # fmt: skip
+    reg("ambiguous_streams", NUMBER, lambda c: len(c.ambiguous),
+        "streams that match this call and another equally")  # fmt: skip
+    reg("held", BOOL, lambda c: any(d != "sendrecv" for _t, _side, d in c.holds),
+        "a side put the audio on hold (sendonly, recvonly, inactive)")  # fmt: skip
 
 
 # stream fields ----------------------------------------------------------------------------------
@@ -439,6 +442,15 @@ def _stream_fields() -> None:
     reg("bye", BOOL, lambda s: s.bye, "an RTCP BYE named it")
     reg("dtmf", TEXT, lambda s: "".join(str(e[0]) for e in s.dtmf_events), "DTMF events",
         fuzzy=True)  # fmt: skip
+    reg("join", TEXT, lambda s: s.join_rule, "how its call was chosen: both ends, one end, "
+        "ICE/TURN/SSRC, newest SDP, B2BUA legs, by elimination, reverse of a joined stream, "
+        "ambiguous (docs/calls.md)", "join_rule", fuzzy=True)  # fmt: skip
+    reg("ambiguous", BOOL, lambda s: s.join_rule == "ambiguous",
+        "it matches several calls equally and was given to none")  # fmt: skip
+    reg("candidate_calls", TEXT, lambda s: s.candidate_calls,
+        "a Call-ID that matched when more than one did", multi=True, exact_case=True)  # fmt: skip
+    reg("wrong_timestamps", NUMBER, lambda s: s.wrong_timestamps,
+        "packets whose RTP timestamp lies before the first packet's")  # fmt: skip
 
 
 # registration fields ----------------------------------------------------------------------------
@@ -501,18 +513,47 @@ def _connection_fields() -> None:
         "TLS connections not decrypted")  # fmt: skip
 
 
+def _log_host(d: Any) -> str | None:
+    from .render.diagnostics import host_of
+
+    return host_of(d)
+
+
 def _log_fields() -> None:
-    """Trace-log diagnostics (LogEvent): level/severity, result code, text, component."""
+    """Server-log diagnostics (analysis.diagnostics.Diagnostic): what the ``diagnostic``
+    record carries, by the same names (docs/json.md)."""
 
     def reg(name: str, kind: str, get: Callable[[Any], Any], doc: str, *aliases: str, **kw: Any):
         register(Field("log", name, kind, get, doc, **kw), *aliases)
 
-    reg("level", TEXT, lambda e: e.level, "TL_ERROR, TL_WARN, TL_INFO ...", fuzzy=True)
-    reg("severity", TEXT, lambda e: e.severity, "error, warning, info ...", fuzzy=True)
-    reg("result_code", TEXT, lambda e: e.result_code, "Result-Code (hex or name)", fuzzy=True)
-    reg("text", TEXT, lambda e: e.text, "the record's text", fuzzy=True)
-    reg("component", TEXT, lambda e: e.component, "logging component", fuzzy=True)
-    reg("time", TIME, lambda e: e.time, "record time")
+    severities = ("fatal", "error", "warning", "info", "verbose", "noise")
+    reg("severity", TEXT, lambda d: d.severity, "fatal, error, warning, info, verbose, noise",
+        choices=severities)  # fmt: skip
+    reg("level", TEXT, lambda d: d.level, "the trace level word: ERROR of TL_ERROR, WARN, INFO")
+    reg("error", BOOL, lambda d: d.is_error, "severity fatal or error", "is_error")
+    reg("warning", BOOL, lambda d: d.is_warning, "severity warning")
+    reg("flag", TEXT, lambda d: d.flag, "the trace flag: DIAG of TF_DIAG, PROTOCOL ...")
+    reg("result_code", TEXT, lambda d: d.result_code, "Result-Code as 0x hex (0xC3E93D6F)",
+        "result", "code")  # fmt: skip
+    reg("result_name", TEXT, lambda d: d.result_name,
+        "the result code's name (SIPPROXY_E_...)", fuzzy=True)  # fmt: skip
+    reg("ms_diagnostics", NUMBER, lambda d: d.ms_diagnostics,
+        "the ms-diagnostics code clients get for the same failure")  # fmt: skip
+    reg("text", TEXT, lambda d: d.text, "the record's text", fuzzy=True)
+    reg("component", TEXT, lambda d: d.event.component, "logging component (SIPStack ...)",
+        fuzzy=True)  # fmt: skip
+    reg("function", TEXT, lambda d: d.event.function, "function that logged it", fuzzy=True)
+    reg("host", TEXT, _log_host, "the machine that logged it", fuzzy=True)
+    reg("source", TEXT, lambda d: d.source, "the log file that holds it", fuzzy=True)
+    reg("record", NUMBER, lambda d: d.record, "the record's number in its log")
+    reg("call_id", TEXT, lambda d: d.call_id, "SIP-Call-ID it names", "callid",
+        exact_case=True)  # fmt: skip
+    reg("method", TEXT, lambda d: d.event.method, "method of its SIP-Start-Line or CSeq")
+    reg("user", TEXT, lambda d: d.uris, "a URI it names (or its session's)", multi=True,
+        fuzzy=True)  # fmt: skip
+    reg("peer", TEXT, lambda d: d.peer, "Peer: the other side", fuzzy=True)
+    reg("time", TIME, lambda d: d.time, "record time")
+    reg("joined", BOOL, lambda d: d.session is not None, "joined to a session of the input")
 
 
 _session_fields()
@@ -529,6 +570,9 @@ predicate("no-media", "call.no_media", "an answered call with no RTP stream")
 predicate("defects", "capture.defects > 0", "the input has defects (malformed traffic)")
 predicate("tls-undecrypted", "connection.undecrypted", "a TLS connection stayed encrypted")
 predicate("rtp-problem", "stream.problem", "a stream has sequence or timestamp errors")
+predicate("log-errors", "log.error", "a server log reported an error (severity fatal or error)")
+predicate("log-warnings", "log.severity in (fatal, error, warning)",
+          "a server log reported a warning or worse")  # fmt: skip
 
 
 # -- tokens --------------------------------------------------------------------------------------
@@ -679,43 +723,46 @@ class Test(Node):
         yield self.field
 
     def test(self, subject: Subject) -> bool | None:
-        objects = subject.objects(self.field.scope)
+        f, objects = subject.resolve(self.field)
         if objects is None:
             return None
         negate = self.op in ("!=", "!~")
         found = False
         for obj in objects:
-            for value in self.values_of(obj):
-                if self._compare(value):
+            for value in self.values_of(obj, f):
+                if self._compare(value, f):
                     found = True
                     break
             if found:
                 break
         return not found if negate else found
 
-    def values_of(self, obj: Any) -> Iterable[Any]:
-        """The field's value(s) on one object (None values left out)."""
+    def values_of(self, obj: Any, f: Field | None = None) -> Iterable[Any]:
+        """The field's value(s) on one object (None values left out); ``f`` reads another
+        field of the same kind (a lone diagnostic's ``log.`` twin of a session field)."""
+        f = f or self.field
         try:
-            value = self.field.get(obj)
+            value = f.get(obj)
         except (AttributeError, TypeError, ValueError, ZeroDivisionError):
             return ()
-        if self.field.multi:
+        if f.multi:
             return [v for v in value if v is not None] if value is not None else ()
         return (value,) if value is not None else ()
 
-    def _compare(self, actual: Any) -> bool:
+    def _compare(self, actual: Any, f: Field | None = None) -> bool:
+        f = f or self.field
         op = self.op
-        kind = self.field.kind
+        kind = f.kind
         if op is None:
             return bool(actual)
-        if op in ("~", "!~") or (op == "=" and self.field.fuzzy):
+        if op in ("~", "!~") or (op == "=" and f.fuzzy):
             hay = str(actual).lower()
             return any(str(v).lower() in hay for v in self.values)
         if kind in (ADDRESS, ENDPOINT):
             return any(_address_matches(str(actual), v) for v in self.values)
         if kind == TEXT:
-            a = str(actual) if self.field.exact_case else str(actual).lower()
-            wanted = [v if self.field.exact_case else v.lower() for v in self.values]
+            a = str(actual) if f.exact_case else str(actual).lower()
+            wanted = [v if f.exact_case else v.lower() for v in self.values]
             if op in ("=", "==", "in", "!="):
                 return a in wanted
             return _order(a, op, wanted[0])
@@ -965,10 +1012,13 @@ _COMPARE = ("==", "=", "!=", "<", "<=", ">", ">=", "~", "!~")
 
 def _suggest(name: str) -> str:
     key = _norm(name)
+    names = list(FIELDS) + [k.removeprefix("session.") for k in FIELDS] + list(PREDICATES)
+    close = difflib.get_close_matches(key, names, n=4, cutoff=0.75)
     tail = key.rsplit(".", 1)[-1]
-    close = sorted(k for k in FIELDS if k.endswith("." + tail) or tail in k)[:4]
+    if len(tail) > 2:
+        close += sorted(k for k in FIELDS if k.endswith("." + tail) and k not in close)
     if close:
-        return "did you mean " + ", ".join(close) + "?"
+        return "did you mean " + ", ".join(dict.fromkeys(close[:4])) + "?"
     return "lyncdump --help-filter lists the fields"
 
 
@@ -995,14 +1045,27 @@ class Filter:
         return True if self.node is None else self.node.test(subject)
 
     def session(self, session: Session, **context: Any) -> bool | None:
-        """Test a finished session; its call and streams are unknown unless given."""
+        """Test a finished session; its call and streams are unknown unless given. ``logs``:
+        the server-log diagnostics joined to it (default: those the run attached)."""
+        logs = context.get("logs")
+        if logs is None:
+            logs = getattr(session, "diagnostics", None) or []
         subject = Subject(
             session=session,
             call=context.get("call"),
             streams=context.get("streams"),
+            logs=list(logs),
             known_call="call" in context,
         )
         return self.test(subject)
+
+    def diagnostic(self, d: Any) -> bool:
+        """A server-log diagnostic that stands alone (no session of the input): ``log.``
+        fields read it, session fields it also has too; the others do not match."""
+        if self.node is None:
+            return True
+        subject = Subject(logs=[d], lone=d, known_call=True)
+        return self.test(subject) is True
 
     def __bool__(self) -> bool:
         return self.node is not None
@@ -1125,6 +1188,7 @@ class FilterRun:
             call=call,
             streams=[st],
             capture=self.pipeline,
+            logs=list(getattr(call.session, "diagnostics", None) or []) if call else [],
         )
         return self.filter.test(subject) is True
 
@@ -1133,7 +1197,11 @@ class FilterRun:
         if self.filter.empty:
             return True
         subject = Subject(
-            session=call.session, call=call, streams=list(call.streams), capture=self.pipeline
+            session=call.session,
+            call=call,
+            streams=list(call.streams),
+            capture=self.pipeline,
+            logs=list(getattr(call.session, "diagnostics", None) or []),
         )
         ok = self.filter.test(subject) is True
         if ok and self._shown is not None:

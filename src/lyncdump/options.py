@@ -19,10 +19,11 @@ class Options:
     progress_every: int = 8192
     #: Passwords tried on STUN MESSAGE-INTEGRITY (besides ICE passwords learned from SDP).
     stun_passwords: tuple[str, ...] = ()
-    #: TLS keys: an NSS key log file, and an RSA private key (PEM, DER or PKCS#12) with the
-    #: password that opens it; pcapng Decryption Secrets Blocks are always used (docs/tls.md).
+    #: TLS keys: an NSS key log file, and RSA private keys (PEM, DER or PKCS#12; one path is
+    #: taken as a tuple of one) with the password that opens those that need one; pcapng
+    #: Decryption Secrets Blocks are always used (docs/tls.md).
     keylog: str | os.PathLike[str] | None = None
-    rsa_key: str | os.PathLike[str] | None = None
+    rsa_key: tuple[str | os.PathLike[str], ...] | str | os.PathLike[str] | None = ()
     rsa_key_password: str | None = field(default=None, repr=False)  # never shown
     #: Remove IM text, credentials, auth tokens and keys from every message (``--redact``).
     redact: bool = False
@@ -31,6 +32,12 @@ class Options:
     #: SRTP master keys (base64 of key || salt, as in ``a=crypto inline:``) tried on every
     #: RTP/RTCP flow besides the keys of the call's SDP.
     srtp_keys: tuple[str, ...] = ()
+    #: Verify IPv4, UDP and TCP checksums, knowing about offload (net/checksum.py); off by
+    #: default as in tshark. Bad ones are dropped with a defect; runs without the fast path.
+    verify_checksums: bool = False
+    #: The machine that wrote a Lync server log (``host`` or ``host:port``), shown as the local
+    #: side of its messages (``--log-host``; docs/tracelog.md).
+    log_host: str | None = None
     #: Streaming runs (``lyncdump.stream``, the CLI's NDJSON and summary): a session with no
     #: message for this many seconds of capture time is finished and emitted (an answered
     #: call waits for its BYE). 32 s is 64 x T1, the longest a SIP transaction lives.

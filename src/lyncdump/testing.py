@@ -79,6 +79,11 @@ def assert_no_defects(source: Source, **options: Any) -> CaptureCheck:
     return assert_rules(source, "defects", **options)
 
 
+def assert_no_log_errors(source: Source, **options: Any) -> CaptureCheck:
+    """A Lync server log reported no error (no diagnostic of severity error or fatal)."""
+    return assert_rules(source, "log-errors", **options)
+
+
 def assert_stream_quality(
     source: Source,
     *,
@@ -147,6 +152,7 @@ __all__ = [
     "assert_no_defects",
     "assert_no_failed_calls",
     "assert_no_failed_signins",
+    "assert_no_log_errors",
     "assert_no_one_way_audio",
     "assert_rules",
     "assert_stream_quality",

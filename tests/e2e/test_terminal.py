@@ -139,7 +139,7 @@ def test_progress_bar_says_share_rate_and_time_left(tmp_path: Path) -> None:
 
     reader = open_input(AV)
     screen = Tty()
-    bar = Progress("lync-av-call.pcapng", reader, screen)
+    bar = Progress("lync-av-call.pcapng", str(AV), reader=reader, stream=screen)
     for _ts, _lt, _data in reader.frames():
         pass
     bar(313, 0.0)

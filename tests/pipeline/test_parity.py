@@ -20,6 +20,7 @@ import lyncdump
 from lyncdump.cli import command
 from lyncdump.render import json as render_json
 from lyncdump.render import msview
+from lyncdump.render.diagnostics import diagnostic_to_dict
 
 from ..conftest import CAPTURES, corpus_dir
 
@@ -36,7 +37,9 @@ def _whole_capture_sessions(path: Path) -> dict[str, dict[str, Any]]:
     cap = lyncdump.open(path)
     sessions = cap.sessions()
     return {
-        s.call_id: msview.session_extra_fields(render_json.session_to_dict(s), s, sessions)
+        s.call_id: msview.session_extra_fields(
+            render_json.session_to_dict(s, diagnostics=s.diagnostics), s, sessions
+        )
         for s in sessions
     }
 
@@ -49,6 +52,10 @@ def _streamed(path: Path) -> tuple[dict[str, list[dict[str, Any]]], list[dict[st
     others = []
     for line in result.output.splitlines():
         record = json.loads(line)
+        if record["record"] == "input":  # the input announced; every record names it
+            assert record["source"] == str(path)
+            continue
+        assert record.pop("source") == str(path)
         if record["record"] == "session":
             by_call[record["call_id"]].append(record)
         else:
@@ -67,11 +74,24 @@ def _other_records(path: Path) -> list[dict[str, Any]]:
 
     cap = lyncdump.open(path)
     sessions = cap.sessions()
+    calls = cap.calls()  # settles each stream's call before the streams are written
     records = stun_records(cap)
     records.extend(render_streams.stream_to_dict(st) for st in cap.streams())
-    records.extend(render_calls.call_records(cap.calls(), sessions))
-    records.append(render_json.capture_to_dict(cap, sessions))
+    records.extend(render_calls.call_records(calls, sessions))
+    records.append(
+        {
+            **render_json.capture_to_dict(cap, sessions),
+            **render_calls.calls_summary(calls, cap.streams()),
+        }
+    )
     return records
+
+
+def _record_key(record: dict[str, Any]) -> tuple[int, int]:
+    """Diagnostic records by record number first; the others keep their order."""
+    if record["record"] == "diagnostic":
+        return (0, record["record_number"])
+    return (1, 0)
 
 
 def _check(path: Path) -> None:
@@ -86,6 +106,11 @@ def _check(path: Path) -> None:
             assert [m for p in parts for m in p["messages"]] == record["messages"], call_id
     expected = _other_records(path)
     # Defects are the same, found in another order (message defects as sessions finish).
+    # Diagnostic records follow their session as it finishes, the rest before the STUN records.
+    expected.extend(diagnostic_to_dict(d) for d in lyncdump.open(path).diagnostics().all)
+    key = _record_key
+    expected.sort(key=key)
+    others.sort(key=key)
     for record in (*expected, *others):
         if record["record"] == "capture":
             record["defects"].sort(key=lambda d: (d["frame"] or 0, d["layer"], d["reason"]))

@@ -184,6 +184,12 @@ class Registration:
     def round_trip_count(self) -> int:
         return len(self.round_trips)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The ``registration`` object of a session record (docs/json.md)."""
+        from ..render.msview import registration_to_dict
+
+        return registration_to_dict(self)
+
 
 def _schemes(m: SipMessage) -> list[str]:
     out: list[str] = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..sip.message import SipMessage
 
@@ -78,6 +79,12 @@ class Transaction:
             text += " after CANCEL"
         return text
 
+    def to_dict(self) -> dict[str, Any]:
+        """The transaction object of docs/json.md."""
+        from ..render.json import transaction_to_dict
+
+        return transaction_to_dict(self)
+
 
 @dataclass(slots=True)
 class Session:
@@ -91,6 +98,9 @@ class Session:
     #: 1 for a Call-ID's first session; 2, 3, ... when a streaming run emitted the earlier
     #: part after it went quiet and the Call-ID came back (see SessionBuilder).
     part: int = 1
+    #: A server log's diagnostic records joined to this session (analysis/diagnostics.py);
+    #: None for inputs that hold none (captures, client logs).
+    diagnostics: list[Any] | None = None
 
     @property
     def start(self) -> float | None:
@@ -148,6 +158,18 @@ class Session:
             f"{_short_method(method)} → {', '.join(_runs(outs))}"
             for method, outs in per_method.items()
         )
+
+    def to_dict(
+        self, *, verbose: bool = False, others: list[Session] | None = None
+    ) -> dict[str, Any]:
+        """The ``session`` record of docs/json.md, ``registration`` and ``conversation``
+        included; ``verbose`` adds headers and bodies. Pass the capture's sessions as
+        ``others`` to name a sign-in's follow-up subscriptions (``Capture.sessions()``)."""
+        from ..render.json import session_to_dict
+        from ..render.msview import session_extra_fields
+
+        record = session_to_dict(self, verbose=verbose)
+        return session_extra_fields(record, self, others if others is not None else [self])
 
     def matches_user(self, needle: str) -> bool:
         needle = needle.lower()

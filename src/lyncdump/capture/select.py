@@ -123,7 +123,7 @@ class SelectedReader(CaptureReader):
         self._programs: dict[int, BpfProgram] = {}
         self._started = False
 
-    def __getattr__(self, name: str) -> Any:  # position(), linktype ... of the inner reader
+    def __getattr__(self, name: str) -> Any:  # position, file_position(), linktype ... inside
         return getattr(self._inner, name)
 
     def _program(self, linktype: int) -> Callable[[bytes], bool]:

@@ -65,7 +65,7 @@ class ByteStream:
     is the offset in ``raw`` where the capture begins.
     """
 
-    __slots__ = ("name", "compressed", "raw", "start", "origin", "_read", "_closers")
+    __slots__ = ("name", "compressed", "raw", "start", "delivered", "origin", "_read", "_closers")
 
     def __init__(
         self,
@@ -80,15 +80,17 @@ class ByteStream:
         self.compressed = compressed
         self.raw = raw
         self.start = start
+        self.delivered = 0  # bytes handed out so far (after gzip: the expanded size)
         # read1 returns what is ready instead of waiting for n bytes: a live pipe
         # (tcpdump -w - | lyncdump -) then yields frames as they arrive.
         read1 = getattr(f, "read1", None)
         self._read: Callable[[int], object] = read1 if callable(read1) else f.read
         self._closers = closers
-        #: The file the bytes come from before gzip (for :meth:`position`); set by open_stream.
+        #: The file the bytes come from before gzip (for :meth:`file_position`); open_stream
+        #: sets it.
         self.origin: IO[bytes] | None = raw
 
-    def position(self) -> tuple[int, int | None] | None:
+    def file_position(self) -> tuple[int, int | None] | None:
         """``(bytes of the file read so far, its size or None)``, before decompression, for
         progress; None when the input is not a file (a pipe, a socket)."""
         f = self.origin
@@ -111,6 +113,7 @@ class ByteStream:
             raise CaptureError(f"{self.name}: non-blocking input with no data ready")
         if not isinstance(data, bytes | bytearray | memoryview):
             raise CaptureError(f"{self.name}: opened in text mode; open it in binary mode ('rb')")
+        self.delivered += len(data)
         return bytes(data) if not isinstance(data, bytes) else data
 
     def read_all(self, limit: int) -> bytes:
@@ -331,11 +334,16 @@ class CaptureReader(ABC):
         except CaptureError as exc:
             raise CaptureError(f"{exc} (while reading frame {frame})") from None
 
-    def position(self) -> tuple[int, int | None] | None:
+    @property
+    def position(self) -> int:
+        """Bytes of the capture read so far: for a .gz, what it has expanded to."""
+        return self._stream.delivered
+
+    def file_position(self) -> tuple[int, int | None] | None:
         """How far into the input file reading is: ``(bytes, size or None)``, or None when
         unknown (a pipe). gzip inputs count compressed bytes (progress bars use this)."""
         stream = getattr(self, "_stream", None)
-        return stream.position() if stream is not None else None
+        return stream.file_position() if stream is not None else None
 
     def close(self) -> None:
         """Release the input (a caller's own file object is left open)."""

@@ -22,7 +22,7 @@ and the caller may drop the object.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import MalformedError
 from ..media.turn_tcp import detect as turn_tcp_framing
@@ -30,6 +30,7 @@ from ..model import DefectLog, Endpoint
 from ..sip.framing import FramedMessage, SipStreamFramer
 from ..sip.message import SipMessage, looks_like_sip, parse_message
 from ..sip.websocket import WebSocketDecoder, deflate_parameters, looks_like_upgrade
+from ..sipcomp.budget import DecompressionBudget
 from ..sipcomp.stream import (
     DecodedPacket,
     NegotiationTracker,
@@ -37,10 +38,15 @@ from ..sipcomp.stream import (
     looks_compressed,
 )
 
+# TlsSummary is a field of ConnectionSummary: imported for real so typing.get_type_hints
+# resolves it (tls.decrypt loads cryptography only when a session decrypts).
+from ..tls.decrypt import TlsSummary
+
 if TYPE_CHECKING:
     from ..media.pipeline import MediaPipeline
+    from ..net.encap import Encapsulation
     from ..net.tcp import TcpConnection
-    from ..tls.decrypt import TlsSession, TlsSummary
+    from ..tls.decrypt import TlsSession
     from ..tls.keys import TlsKeys
 
 #: How far into a TCP direction we look for a SIP start line before calling it "not SIP".
@@ -72,6 +78,8 @@ class ConnectionSummary:
     wire_bytes: int = 0
     plain_bytes: int = 0
     tls: TlsSummary | None = None
+    #: The tunnel its segments came through (ERSPAN, VXLAN ...; net/encap.py), None when plain.
+    encapsulation: Encapsulation | None = None
 
     @property
     def compression_ratio(self) -> float | None:
@@ -80,6 +88,12 @@ class ConnectionSummary:
             return None
         return self.plain_bytes / self.wire_bytes
 
+    def to_dict(self) -> dict[str, Any]:
+        """A connection object of the ``capture`` record (docs/json.md)."""
+        from ..render.json import connection_to_dict
+
+        return connection_to_dict(self)
+
 
 class RunContext(Protocol):
     """What a connection needs from the run it belongs to (pipeline.core.Pipeline)."""
@@ -87,6 +101,8 @@ class RunContext(Protocol):
     defects: DefectLog
     media: MediaPipeline | None
     max_sip_message: int
+    #: The run's MS-SIPCOMP output budget (sipcomp.budget): each connection takes a share.
+    decompression: DecompressionBudget
 
     def deliver(self, msg: SipMessage) -> None:
         """Take one parsed SIP message (sessions, statistics, media, consumers)."""
@@ -126,6 +142,7 @@ class TcpConnectionPipeline:
         "encrypted",
         "ends",
         "closed_dirs",
+        "budget",
     )
 
     def __init__(
@@ -148,6 +165,7 @@ class TcpConnectionPipeline:
         client, server = summary.client, summary.server
         self.ends = ((client, server), (server, client))
         self.closed_dirs = 0  # bit per direction that ended (FIN or RST)
+        self.budget: DecompressionBudget | None = None  # MS-SIPCOMP output, both directions
 
     # -- input ------------------------------------------------------------------------------
     def data(self, direction: int, data: bytes, frame: int, ts: float) -> None:
@@ -181,7 +199,8 @@ class TcpConnectionPipeline:
             if media is not None:
                 c = self.conn
                 a, b = (c.client, c.server) if direction == 0 else (c.server, c.client)
-                media.tcp_data(c.id, direction, data, frame, ts, *a, *b)
+                # What the connection carried so far: ice-tcp, rtp-rfc4571 or stun-turn.
+                self.summary.protocol = media.tcp_data(c.id, direction, data, frame, ts, *a, *b)
 
     def gap(self, direction: int, missing: int, frame: int, ts: float) -> None:
         """``missing`` bytes of one direction will never come; the next data follows them."""
@@ -215,6 +234,9 @@ class TcpConnectionPipeline:
         if self.inner is not None:
             self.inner.finish()
         for direction, d in enumerate(self.dirs):
+            if d.sipcomp is not None and d.mode == SIPCOMP:  # what it held back, decided
+                d.sipcomp.receive_eof()
+                self._drain_sipcomp(direction)
             if d.framer is not None and d.mode in (SIP, SIPCOMP):
                 d.framer.close()
                 self._drain_framer(direction)
@@ -269,7 +291,7 @@ class TcpConnectionPipeline:
         d = self.dirs[direction]
         probe = d.sipcomp
         if probe is None:
-            probe = d.sipcomp = SipcompStreamDecoder(mid_stream=True)
+            probe = d.sipcomp = SipcompStreamDecoder(mid_stream=True, budget=self._budget())
         probe.receive_data(data, frame, ts)
         if probe.layout is not None:
             d.mode = SIPCOMP
@@ -281,6 +303,13 @@ class TcpConnectionPipeline:
             d.mode = OTHER
             d.sipcomp = None
         return True
+
+    def _budget(self) -> DecompressionBudget:
+        """The connection's share of the run's decompression budget (both directions; the
+        decrypted side of TLS shares its connection's)."""
+        if self.budget is None:
+            self.budget = self.ctx.decompression.connection()
+        return self.budget
 
     # -- TLS --------------------------------------------------------------------------------
     def _tls_bytes(self, direction: int, data: bytes, frame: int, ts: float) -> None:
@@ -302,8 +331,12 @@ class TcpConnectionPipeline:
             inner = self.inner = TcpConnectionPipeline(
                 self.conn, self.summary, self.ctx, encrypted=True
             )
-        for d, chunk, f, t in session.plaintext:
-            inner.data(d, chunk, f, t)
+            inner.budget = self.budget
+        for d, chunk, f, t in session.plaintext:  # an int is a hole (bytes lost in TCP)
+            if isinstance(chunk, int):
+                inner.gap(d, chunk, f, t)
+            else:
+                inner.data(d, chunk, f, t)
         session.plaintext.clear()
         summary = self.summary
         if summary.protocol != "tls":  # what the plaintext speaks, as the inner sniff saw it
@@ -340,6 +373,7 @@ class TcpConnectionPipeline:
             msg.src, msg.dst = self.ends[direction]
             msg.transport = "WSS" if self.encrypted else "WS"
             msg.stream_id = self.conn.id
+            msg.encapsulation = self.summary.encapsulation
             self.summary.sip_messages += 1
             self.ctx.deliver(msg)
         if ws.defects:
@@ -427,7 +461,7 @@ class TcpConnectionPipeline:
         if d.framer is None:
             d.framer = SipStreamFramer(max_message=self.ctx.max_sip_message)
         d.mode = SIPCOMP
-        d.sipcomp = SipcompStreamDecoder()
+        d.sipcomp = SipcompStreamDecoder(budget=self._budget())
         self.summary.compressed = True
         if rest:
             d.sipcomp.receive_data(rest, frame, ts)
@@ -510,6 +544,7 @@ class TcpConnectionPipeline:
             msg.compressed = True
             msg.wire_size = framed.wire_size
         msg.partial = framed.partial
+        msg.encapsulation = self.summary.encapsulation
         self.summary.sip_messages += 1
         self.ctx.deliver(msg)
         return msg

@@ -20,31 +20,42 @@ before Python sees it.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..analysis.ice import Allocation, IceSession
 from ..analysis.sessions import Session, SessionBuilder
 from ..capture.netmon import NETMON_LINKTYPE_BASE
 from ..capture.source import CaptureReader
-from ..capture.tracelog import LogEvent, TraceLogReader, to_sip_message
+from ..capture.tracelog import SERVER_FORMAT, LogEvent, TraceLogReader, to_sip_message
 from ..errors import CaptureError, MalformedError
 from ..fastpath import attach as attach_fast_path
 from ..media.pipeline import MediaPipeline
+from ..media.stats import StreamStats
+from ..media.stun import StunMessage
 from ..model import DefectLog, Endpoint
 from ..net.decode import SUPPORTED_LINKTYPES, PacketDecoder
+from ..net.encap import EncapsulationLog
 from ..net.tcp import StreamData, StreamGap, TcpConnection, TcpReassembler
 from ..options import Options
 from ..sip.message import SipMessage, looks_like_sip, parse_message
+from ..sipcomp.budget import DecompressionBudget
+from ..tls.keys import TlsKeys
 from .connection import ConnectionSummary, TcpConnectionPipeline
 from .events import Event, InputFinished, LogRecord, MessageDecoded, SessionFinished
 
+# The result types of the public methods (above) are imported for real so that
+# typing.get_type_hints resolves them; this one appears in no signature.
 if TYPE_CHECKING:
+    from ..analysis.diagnostics import DiagnosticIndex, DiagnosticJoiner
     from ..analysis.ice import Allocation, IceSession
     from ..analysis.registration import SignatureVerifier
     from ..media.stats import StreamStats
     from ..media.stun import StunMessage
+    from ..net.checksum import ChecksumStats
     from ..tls.keys import TlsKeys
 
 #: Distinct request methods (and response codes) counted by name; hostile input can invent a
@@ -56,6 +67,9 @@ MAX_LISTED_CONNECTIONS = 100_000
 
 #: Frames between two checks for sessions gone quiet (a streaming run).
 _ADVANCE_EVERY = 1024
+
+#: Secrets found by redaction remembered to clean trace-log records (most recent kept).
+_MAX_SECRETS = 10_000
 
 
 @dataclass(slots=True)
@@ -79,6 +93,12 @@ class Stats:
     retransmissions: int = 0
     #: TCP connections seen (``connections`` lists at most MAX_LISTED_CONNECTIONS of them).
     connections: int = 0
+    #: Frames per encapsulation kind (``ERSPAN II``, ``GRE / VXLAN``), and frames that gave no
+    #: UDP/TCP per kind (``EtherType 0x0806 (ARP)``): net/encap.py.
+    encapsulated: Counter[str] = field(default_factory=Counter)
+    not_decoded: Counter[str] = field(default_factory=Counter)
+    #: With ``Options.verify_checksums``: checksums good, bad and offloaded per kind.
+    checksums: ChecksumStats | None = None
 
     def count_message(self, m: SipMessage) -> None:
         """Add one SIP message to the totals."""
@@ -148,8 +168,14 @@ class Pipeline:
         self.error: CaptureError | None = None
         #: Diagnostic and component records of a Lync trace log (empty for captures).
         self.log_events: list[LogEvent] = []
+        #: A server log's machine as its messages' local side, and what named it (else None).
+        self.log_host: tuple[Endpoint | None, str] | None = None
         self.media: MediaPipeline | None = None
         self.max_sip_message = options.max_sip_message
+        #: MS-SIPCOMP output of the whole run, shared out per connection (sipcomp.budget).
+        self.decompression = DecompressionBudget()
+        #: Which tunnels frames came through (the frame decoder's, once decoding starts).
+        self._encap = EncapsulationLog()
         self.streaming = streaming
         self._want_messages = messages
         self._tls_keys = tls_keys
@@ -160,7 +186,9 @@ class Pipeline:
         self._live: dict[int, TcpConnectionPipeline] = {}  # open connections, oldest first
         self._pending: list[Event] = []
         self._verifier: SignatureVerifier | None = None
-        self._redact = None
+        self._redact: Callable[[SipMessage], set[str]] | None = None
+        #: Secrets redaction found in messages, most recent last (to clean log records).
+        self._secrets: dict[str, None] = {}
         if options.ntlm_password:
             from ..analysis.registration import SignatureVerifier
 
@@ -169,6 +197,22 @@ class Pipeline:
             from ..render.redact import redact_message
 
             self._redact = redact_message
+        self._diagnostics: DiagnosticJoiner | None = None
+        self._diagnostic_index: DiagnosticIndex | None = None
+        if self.format == SERVER_FORMAT:
+            from ..analysis.diagnostics import DiagnosticJoiner
+
+            self._diagnostics = DiagnosticJoiner(self.name)
+            if streaming:
+                # A diagnostic can be written up to a transaction's life after the message it
+                # is about (a timeout): sessions of a server log wait twice as long.
+                wait = 2 * options.session_quiet
+                self._sessions = SessionBuilder(
+                    wait, settle=wait, max_held=options.max_held_messages
+                )
+        watch = getattr(options.progress, "watch", None)
+        if watch is not None:
+            watch(reader)  # a progress line that tells how far the input was read
         self._started = False
 
     # -- what the renderers ask of a run (the CaptureView of render/) ------------------------
@@ -189,6 +233,20 @@ class Pipeline:
     def ice_sessions(self) -> list[IceSession]:
         """ICE connectivity checks per ufrag pair, candidate pairs and the nominated one."""
         return self.media.stun.analyzer.sessions() if self.media is not None else []
+
+    def diagnostics(self) -> DiagnosticIndex:
+        """A server log's diagnostic records, joined to their sessions or alone (final once
+        the input is read; disabled for inputs that hold none)."""
+        if self._diagnostic_index is None:
+            from ..analysis.diagnostics import DiagnosticIndex
+
+            return DiagnosticIndex([], enabled=False)
+        return self._diagnostic_index
+
+    def log_hosts(self) -> dict[str | None, str]:
+        """The name of the machine that wrote this log, by source name (for the views)."""
+        host = self.log_host
+        return {self.name: str(host[0])} if host is not None and host[0] is not None else {}
 
     @property
     def held_messages(self) -> int:
@@ -225,7 +283,11 @@ class Pipeline:
         if self._verifier is not None:
             self._verifier.check(msg)
         if self._redact is not None:
-            self._redact(msg)
+            for secret in self._redact(msg):  # kept to clean trace-log records of them
+                secrets = self._secrets
+                secrets[secret] = None
+                if len(secrets) > _MAX_SECRETS:
+                    del secrets[next(iter(secrets))]
         if self._want_messages:
             self._pending.append(MessageDecoded(msg))
         finished = self._sessions.add(msg)
@@ -236,8 +298,11 @@ class Pipeline:
         stats = self.stats
         add = self.defects.add
         pending = self._pending
+        joiner = self._diagnostics
         for session in sessions:
             stats.count_session(session)
+            if joiner is not None:
+                session.diagnostics = joiner.session(session)
             for m in session.messages:
                 for d in m.defects:
                     add(m.frame if d.frame is None else d.frame, d.layer, d.offset, d.reason)
@@ -245,6 +310,8 @@ class Pipeline:
 
     def _finish_sessions(self) -> Iterator[Event]:
         self._emit(self._sessions.finish())
+        if self._diagnostics is not None:
+            self._diagnostic_index = self._diagnostics.finish(self.log_hosts())
         if self._sessions.early:
             self.defects.add(
                 None,
@@ -266,7 +333,8 @@ class Pipeline:
         opts = self.options
         defects = self.defects
         reader = self.reader
-        decoder = PacketDecoder(defects, max_fragment_bytes=opts.max_fragment_bytes)
+        decoder = _decoder_class(opts)(defects, max_fragment_bytes=opts.max_fragment_bytes)
+        self._encap = decoder.encap
         tcp = TcpReassembler(defects, max_pending_bytes=opts.max_tcp_pending)
         decode = decoder.decode
         segment = tcp.segment
@@ -281,7 +349,11 @@ class Pipeline:
         media_udp = media.udp
         # The compiled fast path (when built) takes routine RTP itself: from the pcap/pcapng
         # reader's buffer, or here frame by frame for other readers (docs/performance.md).
-        fast, fast_frame = attach_fast_path(reader, opts.progress_every if opts.progress else 0)
+        fast, fast_frame = (
+            (None, None)  # checksums are verified in Python only
+            if opts.verify_checksums
+            else attach_fast_path(reader, opts.progress_every if opts.progress else 0)
+        )
         # Frames a scan consumed are counted when the next frame reaches Python.
         take_frames = None
         if fast is not None:
@@ -361,6 +433,10 @@ class Pipeline:
             conn_pipe.finish()
         self._live.clear()
         media.finish()
+        if self._redact is not None:
+            from ..render.redact import redact_streams
+
+            redact_streams(media.rtp.streams)  # DTMF: when and how long, not which key
         if fast is not None:
             frame += fast.take_frames()
             nbytes += fast.bytes
@@ -375,6 +451,9 @@ class Pipeline:
         stats.rtp_like = media.rtp_like
         stats.first_time = first_ts
         stats.last_time = ts if frame else None
+        stats.encapsulated = decoder.encap.frames
+        stats.not_decoded = decoder.encap.not_decoded_names()
+        stats.checksums = getattr(decoder, "checksums", None)
         yield from self._take_pending()
 
     def _udp_sip(
@@ -390,6 +469,7 @@ class Pipeline:
         msg.src = Endpoint.from_raw(src, sport)
         msg.dst = Endpoint.from_raw(dst, dport)
         msg.transport = "UDP"
+        msg.encapsulation = self._encap.of_payload(payload)
         self.deliver(msg)
 
     def _tcp_event(self, event: object) -> None:
@@ -411,6 +491,7 @@ class Pipeline:
             id=conn.id,
             client=Endpoint.from_raw(*conn.client),
             server=Endpoint.from_raw(*conn.server),
+            encapsulation=self._encap.of(*conn.client, *conn.server),
         )
         self.stats.connections += 1
         if len(self.connections) < MAX_LISTED_CONNECTIONS:
@@ -433,12 +514,23 @@ class Pipeline:
         first: float | None = None
         last: float | None = None
         limit = self.options.max_frames  # -c N: records of the log
+        last_record = 0  # -c stops here: the records decoded (the reader reads ahead)
+        cut = False
         try:
             for count, item in enumerate(reader.items()):
-                if limit is not None and count >= limit:
-                    break
+                if limit is not None:
+                    if count >= limit:
+                        cut = True
+                        break
+                    last_record = max(last_record, item.record)
                 if isinstance(item, LogEvent):
+                    if self._redact is not None:
+                        from ..render.redact import clean_log_events
+
+                        clean_log_events([item], self._secrets)
                     self.log_events.append(item)
+                    if self._diagnostics is not None:
+                        self._diagnostics.event(item)
                     self._pending.append(LogRecord(item))
                 else:
                     try:
@@ -446,6 +538,10 @@ class Pipeline:
                     except MalformedError as exc:
                         self.defects.add(item.record, exc.layer, exc.offset, exc.reason)
                         continue
+                    if self.log_host is None and reader.format == SERVER_FORMAT:
+                        self.log_host = (reader.host, reader.host_from)
+                        if self._diagnostics is not None and reader.host is not None:
+                            self._diagnostics.host = str(reader.host)
                     t = msg.time
                     if t is not None:
                         first = t if first is None or t < first else first
@@ -458,11 +554,22 @@ class Pipeline:
         except CaptureError as exc:
             self.error = exc
         self.defects.extend(reader.defects)
-        stats.frames = reader.parser.records
+        if reader.format == SERVER_FORMAT:
+            self.log_host = (reader.host, reader.host_from)
+        stats.frames = last_record if cut else reader.parser.records
         stats.bytes = reader.bytes_read
         stats.first_time = first
         stats.last_time = last
         yield from self._take_pending()
+
+
+def _decoder_class(options: Options) -> type[PacketDecoder]:
+    """The frame decoder for a run: the checksum-verifying one only when asked for."""
+    if options.verify_checksums:
+        from ..net.checksum import ChecksumVerifyingDecoder
+
+        return ChecksumVerifyingDecoder
+    return PacketDecoder
 
 
 def load_tls_keys(options: Options, secrets: list[tuple[int, bytes]] | None) -> TlsKeys:
@@ -470,9 +577,10 @@ def load_tls_keys(options: Options, secrets: list[tuple[int, bytes]] | None) -> 
     from ..tls.keys import TlsKeys, load_rsa_key, read_keylog
 
     keylog = read_keylog(options.keylog) if options.keylog is not None else None
-    rsa_keys = []
-    if options.rsa_key is not None:
-        rsa_keys.append(load_rsa_key(options.rsa_key, options.rsa_key_password))
+    paths = options.rsa_key
+    if isinstance(paths, (str, os.PathLike)):
+        paths = (paths,)
+    rsa_keys = [load_rsa_key(path, options.rsa_key_password) for path in paths or ()]
     return TlsKeys(keylog, rsa_keys, secrets)
 
 

@@ -12,10 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+# Imported for real so typing.get_type_hints resolves the events' fields; Pipeline (a cycle:
+# core imports this module) is bound here by pipeline/__init__.py once both are loaded.
+from ..analysis.sessions import Session
+from ..capture.tracelog import LogEvent
+from ..sip.message import SipMessage
+
 if TYPE_CHECKING:
-    from ..analysis.sessions import Session
-    from ..capture.tracelog import LogEvent
-    from ..sip.message import SipMessage
     from .core import Pipeline
 
 

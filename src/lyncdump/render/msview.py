@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..analysis.im import Conversation, analyze_conversation, im_text
+from ..analysis.im import Conversation, ImEvent, analyze_conversation, im_text
 from ..analysis.registration import (
     FollowUps,
     Registration,
@@ -45,6 +45,7 @@ __all__ = [
     "token_to_dict",
     "xml_to_dicts",
     "diagnostics_fact",
+    "im_event_to_dict",
     "ms_facts",
     "registration_lines",
     "registration_to_dict",
@@ -366,18 +367,20 @@ def conversation_to_dict(conv: Conversation) -> dict[str, Any]:
         "endpoints": conv.endpoints,
         "roster_manager": conv.roster_manager,
         "messages": conv.message_count,
-        "events": [
-            {
-                "time": e.time,
-                "frame": e.frame,
-                "sender": e.sender,
-                "kind": e.kind,
-                "text": e.text,
-                "content_type": e.content_type,
-                "status": e.status,
-            }
-            for e in conv.events
-        ],
+        "events": [im_event_to_dict(e) for e in conv.events],
+    }
+
+
+def im_event_to_dict(e: ImEvent) -> dict[str, Any]:
+    """One event of a conversation: a message, typing, or a delivery report."""
+    return {
+        "time": e.time,
+        "frame": e.frame,
+        "sender": e.sender,
+        "kind": e.kind,
+        "text": e.text,
+        "content_type": e.content_type,
+        "status": e.status,
     }
 
 

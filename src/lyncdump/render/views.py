@@ -18,9 +18,10 @@ defects and media results are then final.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Generator, Iterable
+from typing import TYPE_CHECKING, Any, TypeAlias
 
+from ..analysis.diagnostics import DiagnosticFilter
 from ..analysis.registration import FollowUps
 from ..analysis.sessions import Session
 from ..pipeline.events import Event, InputFinished, MessageDecoded, SessionFinished
@@ -35,6 +36,11 @@ if TYPE_CHECKING:
 
 Out = Callable[[str], None]
 Matches = Callable[[Session], bool]
+#: The command line's filter (a compiled ``-Y`` expression, or KEY=VALUE pairs), for what is
+#: not a session: trace-log diagnostics that stand alone.
+Filters: TypeAlias = DiagnosticFilter
+#: Which streams a view shows (``-Y`` over streams); None: all of them.
+StreamMatches: TypeAlias = "Callable[[StreamStats], bool] | None"
 
 
 def _all(_session: Session) -> bool:
@@ -48,19 +54,29 @@ def _finished(event: InputFinished | None) -> Pipeline:
 
 
 def summary_view(events: Iterable[Event], out: Out) -> Pipeline:
-    """``--summary``: counts only, printed when the input is read."""
+    """``--summary``: counts only, printed when the input is read (the INVITE sessions are
+    kept, to count calls by state and their findings)."""
+    calls: list[Session] = []
     end: InputFinished | None = None
     for event in events:
-        if type(event) is InputFinished:
-            end = event
+        if type(event) is SessionFinished:
+            if event.session.kind == "call":  # type: ignore[union-attr]
+                calls.append(event.session)  # type: ignore[union-attr]
+        elif type(event) is InputFinished:
+            end = event  # type: ignore[assignment]
     pipeline = _finished(end)
+    from . import calls as render_calls
     from . import media_text, tls
 
+    joined = calls_of(pipeline, calls)
+    streams = pipeline.streams()
     for line in render_text.summary_lines(pipeline):
         out(line)
     for line in media_text.summary_lines(pipeline):
         out(line)
     for line in render_streams.summary_lines(pipeline):
+        out(line)
+    for line in render_calls.summary_count_lines(joined, streams):
         out(line)
     for line in tls.section_lines(pipeline):
         out(line)
@@ -68,7 +84,9 @@ def summary_view(events: Iterable[Event], out: Out) -> Pipeline:
 
 
 def calls_of(pipeline: Pipeline, sessions: list[Session]) -> list[Call]:
-    """The calls of a run: its INVITE sessions joined to the run's media."""
+    """The calls of a run: its INVITE sessions joined to the run's media. Joining settles each
+    stream's call (``call_id``, ``join_rule``, ``candidate_calls``): call it once, before the
+    streams are shown."""
     from ..analysis.calls import build_calls
 
     stun_times = {
@@ -92,15 +110,61 @@ def ndjson_view(
     verbose: bool = False,
     matches: Matches = _all,
     summary: bool = False,
-    stream_matches: Callable[[StreamStats], bool] | None = None,
+    filters: Filters = (),
+    source: str | None = None,
+    position: tuple[int, int] = (1, 1),
+    stream_matches: StreamMatches = None,
 ) -> Pipeline:
-    """``--json``: a session record per finished session (those ``matches`` lets through),
-    then STUN, stream (those ``stream_matches`` lets through) and call records, then the
-    capture record. ``summary``: only the capture record."""
+    """``--json``: the records of :func:`ndjson_records`, one line each."""
+    records = ndjson_records(
+        events,
+        verbose=verbose,
+        matches=matches,
+        summary=summary,
+        filters=filters,
+        source=source,
+        position=position,
+        stream_matches=stream_matches,
+    )
+    while True:
+        try:
+            record = next(records)
+        except StopIteration as end:
+            return end.value  # type: ignore[no-any-return]
+        for line in render_json.ndjson_lines([record]):
+            out(line)
+
+
+def ndjson_records(
+    events: Iterable[Event],
+    *,
+    verbose: bool = False,
+    matches: Matches = _all,
+    summary: bool = False,
+    filters: Filters = (),
+    source: str | None = None,
+    position: tuple[int, int] = (1, 1),
+    stream_matches: StreamMatches = None,
+) -> Generator[dict[str, Any], None, Pipeline]:
+    """The NDJSON records of a run, as dicts, as they become known; returns the pipeline.
+
+    With ``source`` (the input as given), an ``input`` record (``position`` = index, count
+    of inputs in the run) comes first and every record carries ``source``. Then a session
+    record per finished session (those ``matches`` lets through), each followed by the
+    server-log diagnostics joined to it; then the diagnostics that stand alone (those
+    ``filters`` lets through), STUN, stream (those ``stream_matches`` lets through) and call
+    records, then the capture record. ``summary``: only the input and capture records."""
+    from ..analysis.diagnostics import diagnostic_matches
     from . import calls as render_calls
     from . import msview
+    from .diagnostics import diagnostic_to_dict
     from .stun_json import stun_records
 
+    def stamped(record: dict[str, Any]) -> dict[str, Any]:
+        return record if source is None else render_json.with_source(record, source)
+
+    if source is not None:
+        yield render_json.input_to_dict(source, index=position[0], inputs=position[1])
     follow = FollowUps()
     calls: list[Session] = []  # every call, shown or not: streams join the best of them all
     shown_calls: set[int] = set()
@@ -117,42 +181,47 @@ def ndjson_view(
                 continue
             if session.kind == "call":
                 shown_calls.add(id(session))
-            record = render_json.session_to_dict(session, verbose=verbose)
-            for line in render_json.ndjson_lines(
-                [msview.session_extra_fields(record, session, follow)]
-            ):
-                out(line)
+            record = render_json.session_to_dict(
+                session, verbose=verbose, diagnostics=session.diagnostics
+            )
+            yield stamped(msview.session_extra_fields(record, session, follow))
+            for d in session.diagnostics or ():
+                yield stamped(diagnostic_to_dict(d))
         elif kind is InputFinished:
             end = event  # type: ignore[assignment]
     pipeline = _finished(end)
-    records = []
+    joined = calls_of(pipeline, calls)  # settles each stream's call before they are written
+    streams = pipeline.streams()
     if not summary:
-        records.extend(stun_records(pipeline))
-        records.extend(
-            render_streams.stream_to_dict(st)
-            for st in pipeline.streams()
-            if stream_matches is None or stream_matches(st)
-        )
-        records.extend(
-            render_calls.call_to_dict(c)
-            for c in calls_of(pipeline, calls)
-            if id(c.session) in shown_calls
-        )
-    records.append(render_json.capture_to_dict(pipeline))
-    for line in render_json.ndjson_lines(records):
-        out(line)
+        for d in pipeline.diagnostics().standalone:
+            if diagnostic_matches(d, filters):
+                yield stamped(diagnostic_to_dict(d))
+        for record in stun_records(pipeline):
+            yield stamped(record)
+        for st in streams:
+            if stream_matches is None or stream_matches(st):
+                yield stamped(render_streams.stream_to_dict(st))
+        for c in joined:
+            if id(c.session) in shown_calls:
+                yield stamped(render_calls.call_to_dict(c))
+    yield stamped(
+        {**render_json.capture_to_dict(pipeline), **render_calls.calls_summary(joined, streams)}
+    )
     return pipeline
 
 
 class _Block:
     """One session of the ladder, already rendered."""
 
-    __slots__ = ("key", "lines", "call_id")
+    __slots__ = ("key", "lines", "call_id", "start")
 
-    def __init__(self, key: tuple[int, int], lines: list[str], call_id: str) -> None:
+    def __init__(
+        self, key: tuple[int, int], lines: list[str], call_id: str, start: float | None
+    ) -> None:
         self.key = key
         self.lines = lines
         self.call_id = call_id
+        self.start = start
 
 
 def ladder_view(
@@ -161,13 +230,15 @@ def ladder_view(
     *,
     verbose: bool = False,
     matches: Matches = _all,
-    stream_matches: Callable[[StreamStats], bool] | None = None,
+    filters: Filters = (),
+    stream_matches: StreamMatches = None,
 ) -> Pipeline:
     """The default output: a ladder per session (those ``matches`` lets through) with its
     sign-in or conversation summary and media, then unsignalled media, calls, STUN/TURN/ICE,
     and a footer line."""
     from . import calls as render_calls
     from . import media_text, msview, tls
+    from .diagnostics import TimelineText
 
     follow = FollowUps()
     blocks: list[_Block] = []
@@ -189,24 +260,33 @@ def ladder_view(
                 shown_calls.add(id(session))
             if session.part == 1:
                 shown += 1
-            lines = list(render_text.session_lines(session, verbose=verbose))
+            lines = list(
+                render_text.session_lines(session, verbose=verbose, diagnostics=session.diagnostics)
+            )
             lines.extend(msview.session_extra_lines(session, follow))
             first = session.messages[0].frame if session.messages else None
-            blocks.append(_Block((first or 0, len(blocks)), lines, session.call_id))
+            blocks.append(_Block((first or 0, len(blocks)), lines, session.call_id, session.start))
         elif kind is InputFinished:
             end = event  # type: ignore[assignment]
     pipeline = _finished(end)
+    joined = calls_of(pipeline, calls)  # settles each stream's call before they are shown
     streams = pipeline.streams()
     blocks.sort(key=lambda b: b.key)
+    # Server-log diagnostics that name no session stand in the time line between the ladders.
+    alone = TimelineText(pipeline.diagnostics(), filters, verbose=verbose)
     for i, block in enumerate(blocks):
         if i:
             out("")
+        for line in alone.before_time(block.start):
+            out(line)
         for line in block.lines:
             out(line)
         for line in render_streams.session_stream_lines(block.call_id, streams):
             out(line)
     if blocks:
         out("")
+    for line in alone.rest():
+        out(line)
     unsignalled = list(
         render_streams.unsignalled_lines(
             st for st in streams if stream_matches is None or stream_matches(st)
@@ -216,7 +296,7 @@ def ladder_view(
         out(line)
     if unsignalled:
         out("")
-    chosen = [c for c in calls_of(pipeline, calls) if id(c.session) in shown_calls]
+    chosen = [c for c in joined if id(c.session) in shown_calls]
     for line in render_calls.section_lines(chosen):
         out(line)
     for line in media_text.section_lines(pipeline):
@@ -246,10 +326,13 @@ def calls_view(
     only: str | None = None,
     as_json: bool = False,
     summary: bool = False,
+    source: str | None = None,
+    position: tuple[int, int] = (1, 1),
     matches: Callable[[Call], bool] | None = None,
 ) -> tuple[Pipeline, list[Call]]:
     """``--calls`` / ``--call ID``: the call blocks (or call records, then the capture
-    record); returns the run and the calls shown (for ``-w``)."""
+    record; with ``source``, an ``input`` record first and ``source`` in each, as
+    :func:`ndjson_records`); returns the run and the calls shown (for ``-w``)."""
     from . import calls as render_calls
 
     sessions: list[Session] = []
@@ -261,16 +344,25 @@ def calls_view(
         elif type(event) is InputFinished:
             end = event  # type: ignore[assignment]
     pipeline = _finished(end)
+    every = calls_of(pipeline, sessions)
     chosen = [
-        c
-        for c in calls_of(pipeline, sessions)
-        if (only is None or c.call_id == only) and (matches is None or matches(c))
+        c for c in every if (only is None or c.call_id == only) and (matches is None or matches(c))
     ]
     if only is not None and not chosen:
         pass  # the caller says there is no such call
     elif as_json:
         records = [] if summary else [render_calls.call_to_dict(c) for c in chosen]
-        records.append(render_json.capture_to_dict(pipeline))
+        records.append(
+            {
+                **render_json.capture_to_dict(pipeline),
+                **render_calls.calls_summary(every, pipeline.streams()),
+            }
+        )
+        if source is not None:
+            records = [render_json.with_source(r, source) for r in records]
+            records.insert(
+                0, render_json.input_to_dict(source, index=position[0], inputs=position[1])
+            )
         for line in render_json.ndjson_lines(records):
             out(line)
     else:
@@ -286,4 +378,4 @@ def calls_view(
     return pipeline, chosen
 
 
-__all__ = ["calls_of", "calls_view", "ladder_view", "ndjson_view", "summary_view"]
+__all__ = ["calls_of", "calls_view", "ladder_view", "ndjson_records", "ndjson_view", "summary_view"]

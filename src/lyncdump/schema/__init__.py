@@ -1,11 +1,13 @@
 """The JSON Schema (draft 2020-12) of every NDJSON record lyncdump writes, shipped with the
 package (``ndjson.schema.json``; ``lyncdump schema`` prints it; docs/json.md).
 
-One document: ``$defs`` holds a schema per record type (``session``, ``capture``, ``stun``,
-``turn_allocation``, ``ice_session``, ``stream``, ``call``, ``violation``, ``check``) and the
-top level applies the one a record's ``record`` names. It requires the fields every record of
-that type has and allows more (new fields and record types are not breaking changes; the
-``schema`` number changes only when a field changes meaning or disappears).
+One document: ``$defs`` holds a schema per record type (``input``, ``session``, ``diagnostic``,
+``capture``, ``stun``, ``turn_allocation``, ``ice_session``, ``stream``, ``call``,
+``violation``, ``check``) and the top level applies the one a record's ``record`` names. It
+requires the fields every record of that type has, declares every field lyncdump writes
+(tests/render/test_schema.py holds it to that) and allows more (new fields and record types
+are not breaking changes; the ``schema`` number changes only when a field changes meaning or
+disappears).
 """
 
 from __future__ import annotations

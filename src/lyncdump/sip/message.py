@@ -17,7 +17,7 @@ import codecs
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ..errors import MalformedError
 from ..model import Defect, Endpoint
@@ -33,6 +33,9 @@ from .headers import (
     parse_via,
     split_header_values,
 )
+
+if TYPE_CHECKING:
+    from ..net.encap import Encapsulation
 
 __all__ = [
     "KNOWN_METHODS",
@@ -319,6 +322,7 @@ class SipMessage(_ContentTypeView):
         "wire_size",
         "partial",
         "retransmission",
+        "encapsulation",
         "_index",
         "_cache",
     )
@@ -356,11 +360,18 @@ class SipMessage(_ContentTypeView):
         self.wire_size: int | None = None
         self.partial = False
         self.retransmission = False  # set by analysis when the request was seen before
+        self.encapsulation: Encapsulation | None = None  # tunnel it came through (net/encap.py)
         self._index: dict[str, list[str]] | None = None
         self._cache: dict[str, object] = {}
 
     def __repr__(self) -> str:
         return f"<SipMessage {self.start_line!r} ({len(self.raw)} bytes)>"
+
+    def to_dict(self, *, verbose: bool = False) -> dict[str, Any]:
+        """The message object of docs/json.md (``verbose``: headers and body too)."""
+        from ..render.json import message_to_dict
+
+        return message_to_dict(self, verbose=verbose)
 
     # -- basic views -------------------------------------------------------------------------
 
