@@ -15,7 +15,6 @@ from lyncdump.cli import command
 from lyncdump.filters import (
     FIELDS,
     FilterError,
-    Subject,
     compile_filter,
     field_table,
     parse_time,
@@ -109,14 +108,76 @@ def test_predicates_and_scopes() -> None:
     assert compile_filter(["kind=call", "user=bob"]).text == "(kind=call) and (user=bob)"
 
 
-def test_log_scope_is_ready_for_joined_diagnostics() -> None:
-    class Event:
-        level, severity, result_code = "TL_ERROR", "error", "0xC3E93C0F(SIPPROXY_E_ROUTING)"
-        text, component, time = "Routing failed", "SIPStack", 1.0
+EDGE = CAPTURES / "federation-edge.server.log"
 
-    flt = compile_filter("log.severity=error and log.result_code~SIPPROXY_E_ROUTING")
-    assert flt.test(Subject(logs=[Event()])) is True
-    assert flt.test(Subject(logs=[])) is False
+
+def _records(*args: object) -> list[dict]:
+    result = CliRunner().invoke(command, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+@pytest.mark.parametrize(
+    "expr, sessions, diagnostics",
+    [
+        # The Edge log: #16 warning on fed-call-2, #21 error on fed-call-3, #26 warning (level
+        # ERROR) on the OPTIONS, #24 an error that names no session.
+        ('log.level == "error"', ["8c1d6f0e2b3a4c5d9e8f7a6b5c4d3e2f", "fed-call-3@127.0.0.10"],
+         [21, 24, 26]),
+        ("log.error", ["fed-call-3@127.0.0.10"], [21, 24]),
+        ("log-errors", ["fed-call-3@127.0.0.10"], [21, 24]),
+        ("log.severity == warning", ["8c1d6f0e2b3a4c5d9e8f7a6b5c4d3e2f", "fed-call-2@127.0.0.10"],
+         [16, 26]),
+        ("log.result_code == 0xc3e93d67", ["fed-call-3@127.0.0.10"], [21]),
+        ("log.result_name ~ WSAE", [], [24]),
+        ("log.text ~ certificate and kind=call", ["fed-call-3@127.0.0.10"], [21]),
+        ("log.joined == false", [], [24]),
+        ("log.ms_diagnostics == 1010", ["fed-call-3@127.0.0.10"], [21]),
+        # Session fields a lone diagnostic also has are read from it; the others do not match.
+        ("call-id == fed-call-2@127.0.0.10", ["fed-call-2@127.0.0.10"], [16]),
+        ("kind=call and log.error", ["fed-call-3@127.0.0.10"], [21]),
+        ("not kind=call and log.severity in (error, fatal)", [], [24]),
+        ("time >= 2026-12-06T10:25:59.86 and time <= 2026-12-06T10:25:59.87", [], [24]),
+    ],
+)  # fmt: skip
+def test_log_scope_over_server_log_diagnostics(
+    expr: str, sessions: list[str], diagnostics: list[int]
+) -> None:
+    records = _records("--json", "-Y", expr, EDGE)
+    assert sorted(r["call_id"] for r in records if r["record"] == "session") == sessions
+    got = sorted(r["record_number"] for r in records if r["record"] == "diagnostic")
+    assert got == diagnostics
+    assert records[0]["record"] == "input" and records[-1]["record"] == "capture"
+
+
+def test_log_scope_in_the_ladder_and_merged_views() -> None:
+    ladder = CliRunner().invoke(command, ["-Y", "log.error", str(EDGE)]).stdout
+    assert "DIAGNOSTIC  error  0x8007274D WSAECONNREFUSED" in ladder
+    assert "CALL  fed-call-3@127.0.0.10" in ladder and "fed-call-2@" not in ladder
+    assert "1 of 4 sessions shown" in ladder
+    args = ["-Y", "log.error", str(CAPTURES / "federation.pcapng"), str(EDGE)]
+    merged = CliRunner().invoke(command, args).stdout
+    assert "CALL  fed-call-3@127.0.0.10" in merged and "fed-call-2@" not in merged
+    assert "1 of 5 sessions shown" in merged and "2 diagnostics (2 errors)" in merged
+
+
+def test_filter_judges_a_lone_diagnostic() -> None:
+    from lyncdump.analysis.diagnostics import diagnostic_matches
+
+    index = lyncdump.analyze(EDGE).diagnostics()
+    (lone,) = index.standalone
+    assert compile_filter("log.result_name=wsaeconn").diagnostic(lone)
+    assert compile_filter("log.host=sfvedge and log.record == 24").diagnostic(lone)
+    assert not compile_filter("kind=call").diagnostic(lone)
+    assert compile_filter("not kind=call").diagnostic(lone)
+    assert not compile_filter("stream.mos < 3").diagnostic(lone)
+    assert compile_filter(()).diagnostic(lone)
+    assert diagnostic_matches(lone, compile_filter("log.error")) is True
+    assert diagnostic_matches(lone, [("kind", "call")]) is False  # KEY=VALUE pairs still work
+    joined = next(d for d in index.all if d.record == 21)
+    assert compile_filter("log.severity=error").session(joined.session, logs=[joined])
+    with pytest.raises(FilterError, match="log.severity is one of fatal, error"):
+        compile_filter("log.severity == critical")
 
 
 def test_stream_fields_on_a_call() -> None:

@@ -242,3 +242,47 @@ def test_junit_escapes_hostile_text(tmp_path: Path) -> None:
     root = ET.parse(path).getroot()
     _check_junit_shape(root)
     assert root[0][1].attrib["name"] == 'call <"&>?'
+
+
+EDGE = CAPTURES / "federation-edge.server.log"
+
+
+def test_log_rules_over_server_log_diagnostics(tmp_path: Path) -> None:
+    """#20's diagnostics are checked: joined ones with their session, lone ones at the end."""
+    rules = parse_rules(["log-errors", "log.severity=warning and kind=call"])
+    assert [r.scope for r in rules] == ["log", "log"]
+    result = check_capture(EDGE, rules)
+    assert [(v.rule, v.frame, v.call_id) for v in result.violations] == [
+        ("log.severity=warning and kind=call", 16, "fed-call-2@127.0.0.10"),
+        ("log-errors", 21, "fed-call-3@127.0.0.10"),
+        ("log-errors", 24, None),
+    ]
+    assert result.checked == {"log": 4}
+    first = result.violations[1]
+    assert first.scope == "log" and first.values == {"log.error": True}
+    assert first.subject == "diagnostic by sfvedge [Call-ID fed-call-3@127.0.0.10]"
+    assert first.message.startswith(
+        "error 0xC3E93D67 SIPPROXY_E_ROUTING_MSG_CERT_MISMATCH: Message cannot be routed"
+    )
+    assert check_capture(CAPTURES / "sip-udp-call.server.log", rules).total == 0
+    assert check_capture(UDP_CALL, rules).checked == {}  # a capture holds no diagnostics
+    with pytest.raises(RuleError, match="mixes call fields with log"):
+        parse_rules(["log.error and call.failed"])
+    junit = tmp_path / "j.xml"
+    code, out, _ = run("--fail-on", "log-errors", "--junit", str(junit), str(EDGE), str(QUIRKS))
+    assert code == 1
+    assert out.splitlines()[0].startswith(f"{EDGE}#21: log-errors: diagnostic by sfvedge")
+    assert f"{QUIRKS}#4: log-errors: " in out and "SEC_E_UNTRUSTED_ROOT" in out
+    assert f"{EDGE}: 2 violations (4 log records checked)" in out
+    root = ET.parse(junit).getroot()
+    _check_junit_shape(root)
+    capture_case = [c for c in root[0] if c.tag == "testcase"][-1]
+    assert capture_case.attrib["name"] == "capture"
+    assert len(capture_case.findall("failure")) == 2
+
+
+def test_log_host_names_the_server_in_violations() -> None:
+    code, out, _ = run("--fail-on", "log-errors", "--log-host", "edge1.contoso.com", str(EDGE))
+    assert code == 1 and "#24: log-errors: diagnostic by edge1.contoso.com: error" in out
+    wrong = run("--fail-on", "log-errors", "--log-host", "other.log=h", str(EDGE))
+    assert wrong[0] == 2 and "LOG is not one of the inputs" in wrong[2]

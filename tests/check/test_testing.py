@@ -8,6 +8,7 @@ from lyncdump.testing import (
     CaptureCheckFailed,
     assert_no_failed_calls,
     assert_no_failed_signins,
+    assert_no_log_errors,
     assert_rules,
     assert_stream_quality,
     check,
@@ -38,6 +39,13 @@ def test_failures_list_every_violation() -> None:
         assert_stream_quality(AV, min_mos=4.5)
     with pytest.raises(ValueError):
         assert_stream_quality(AV)
+
+
+def test_server_log_errors() -> None:
+    assert_no_log_errors(CAPTURES / "sip-udp-call.server.log")
+    with pytest.raises(CaptureCheckFailed, match="WSAECONNREFUSED") as info:
+        assert_no_log_errors(CAPTURES / "federation-edge.server.log")
+    assert [v.frame for v in info.value.violations] == [21, 24]
 
 
 def test_unreadable_capture_fails(tmp_path) -> None:  # type: ignore[no-untyped-def]
