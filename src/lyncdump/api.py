@@ -83,6 +83,7 @@ class Capture:
         )
         self._messages: list[SipMessage] = []
         self._sessions: list[Session] = []
+        self._calls: list[Call] | None = None
         self._done = False
 
     # -- results of the run (valid once it ran) ----------------------------------------------
@@ -165,22 +166,34 @@ class Capture:
         return self._pipeline.stun_messages()
 
     def streams(self) -> list[StreamStats]:
-        """Every RTP stream (source, destination, SSRC) with its quality, by first packet."""
-        self.run()
+        """Every RTP stream (source, destination, SSRC) with its quality, by first packet,
+        each joined to its call (``call_id``, ``join_rule``, ``candidate_calls``)."""
+        self._joined_calls()
         return self._pipeline.streams()
 
     def calls(self) -> list[Call]:
         """Each INVITE dialog as a call joined to its media: offer/answer, ICE, TURN, streams."""
-        from .analysis.calls import build_calls
+        return list(self._joined_calls())
 
-        stun_times = {
-            m.frame: m.time
-            for m in self.stun_messages()
-            if m.frame is not None and m.time is not None and m.cls == 0
-        }
-        return build_calls(
-            self.sessions(), self.streams(), self.ice_sessions(), self.allocations(), stun_times
-        )
+    def _joined_calls(self) -> list[Call]:
+        """The join runs once: it settles which call each stream belongs to."""
+        if self._calls is None:
+            from .analysis.calls import build_calls
+
+            self.run()
+            stun_times = {
+                m.frame: m.time
+                for m in self.stun_messages()
+                if m.frame is not None and m.time is not None and m.cls == 0
+            }
+            self._calls = build_calls(
+                self.sessions(),
+                self._pipeline.streams(),
+                self.ice_sessions(),
+                self.allocations(),
+                stun_times,
+            )
+        return self._calls
 
     def allocations(self) -> list[Allocation]:
         """TURN allocations (RFC 5766 and MS-TURN) with their addresses, peers and media."""

@@ -669,5 +669,5 @@ def test_published_record_shapes_as_a_new_user_reads_them(tmp_path: Path) -> Non
         ("0xC3E93D67", "SIPPROXY_E_ROUTING_MSG_CERT_MISMATCH", "edge.contoso.com"),
         ("0xC3E93D6F", "SIPPROXY_E_EPROUTING_MSG_ALLOWED_DOMAIN_NO_SRV_MATCH", "edge.contoso.com"),
     ]
-    assert recs[0]["messages"][0]["dst"] == "edge.contoso.com"
+    assert recs[1]["messages"][0]["dst"] == "edge.contoso.com"
     assert all(e["result_code"] for e in recs[-1]["log_events"])

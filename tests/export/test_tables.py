@@ -58,6 +58,8 @@ def read_table(out: Path, table: str) -> Any:
 def _endpoint(ip: str | None, port: int | None) -> str | None:
     if ip is None:
         return None
+    if port is None:  # a trace log names a host without its port
+        return ip
     return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Protocol, TypeAlias, cast
 
 from ..capture.tracelog import SERVER_FORMAT, SEVERITIES, LogEvent
@@ -30,15 +29,39 @@ from .sessions import Session
 _SLACK = 0.002
 
 
-@dataclass(slots=True)
 class Diagnostic:
-    """One diagnostic record and what it was joined to (``session``, ``message``)."""
+    """One diagnostic record and what it was joined to (``session``, ``message``).
 
-    event: LogEvent
-    session: Session | None = None
-    message: SipMessage | None = None
-    #: The name of the machine whose log holds the record, when the run knew it then.
-    host: str | None = None
+    A plain class, not a dataclass: a session lists its diagnostics and each names its
+    session, and ``dataclasses.asdict`` of a session must not follow that loop."""
+
+    __slots__ = ("event", "session", "message", "host")
+
+    def __init__(
+        self,
+        event: LogEvent,
+        session: Session | None = None,
+        message: SipMessage | None = None,
+        host: str | None = None,
+    ) -> None:
+        self.event = event
+        self.session = session
+        self.message = message
+        #: The name of the machine whose log holds the record, when the run knew it then.
+        self.host = host
+
+    def __repr__(self) -> str:
+        joined = self.session.call_id if self.session is not None else None
+        return f"Diagnostic(record={self.event.record!r}, session={joined!r}, host={self.host!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Diagnostic):
+            return NotImplemented
+        return (self.event, self.session, self.message, self.host) == (
+            other.event, other.session, other.message, other.host
+        )  # fmt: skip
+
+    __hash__ = None  # type: ignore[assignment]
 
     # -- plain fields (the filter language and the views read these) ------------------------
     @property

@@ -168,7 +168,7 @@ class Session:
         from ..render.json import session_to_dict
         from ..render.msview import session_extra_fields
 
-        record = session_to_dict(self, verbose=verbose)
+        record = session_to_dict(self, verbose=verbose, diagnostics=self.diagnostics)
         return session_extra_fields(record, self, others if others is not None else [self])
 
     def matches_user(self, needle: str) -> bool:
@@ -260,7 +260,10 @@ def _invite_is_im(invite: SipMessage) -> bool:
 class _Group:
     """The messages of one Call-ID not yet emitted as a session."""
 
-    __slots__ = ("call_id", "messages", "last_time", "order", "held", "dialog", "part", "waiting")
+    __slots__ = (
+        "call_id", "messages", "last_time", "order", "held", "dialog", "part", "waiting",
+        "invite", "may_call",
+    )  # fmt: skip
 
     def __init__(self, call_id: str, order: int, part: int) -> None:
         self.call_id = call_id
@@ -272,6 +275,10 @@ class _Group:
         self.part = part
         #: (CSeq number, method) of requests without a final answer yet.
         self.waiting: set[tuple[int, str]] = set()
+        self.invite = False  # an INVITE request was seen
+        #: It may be a call (an INVITE not only for IM, or answers to one whose INVITE was
+        #: not captured): what a consumer joining calls to media waits for.
+        self.may_call = False
 
 
 #: Seconds of capture time a session with a request still unanswered stays open with no new
@@ -362,6 +369,12 @@ class SessionBuilder:
         if t is not None and t > group.last_time:
             group.last_time = t
         cseq = m.cseq
+        if cseq is not None and cseq[1] == "INVITE" and not group.may_call:
+            if m.method == "INVITE":
+                group.invite = True
+                group.may_call = not _invite_is_im(m)
+            elif not group.invite:
+                group.may_call = True
         if m.method is None:
             status = m.status
             if status is not None and status >= 200 and cseq is not None:
@@ -384,6 +397,19 @@ class SessionBuilder:
         if self._held > self.max_held and self.quiet is not None:
             finished.extend(self._evict())
         return finished
+
+    def open_since(self) -> float:
+        """The first message time of the oldest open session that may be a call (the latest
+        time seen when none is open): every call not emitted yet starts at or after it."""
+        t = self._now
+        for queue in (self._settled, self._busy):
+            for group in queue.values():
+                if not group.may_call:
+                    continue
+                first = group.messages[0].time
+                if first is not None and first < t:
+                    t = first
+        return t
 
     def advance(self, now: float) -> list[Session]:
         """Capture time has reached ``now``: the sessions quiet since then are finished."""

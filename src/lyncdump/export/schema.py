@@ -70,7 +70,7 @@ SESSIONS = ROW_KEY + _cols(
     ("call_id", STRING), ("part", INT), ("kind", STRING), ("start", TIME), ("end", TIME),
     ("duration", FLOAT), ("from", STRING), ("to", STRING), ("participants", ListOf(STRING)),
     ("outcome", STRING), ("retransmissions", INT), ("message_count", INT),
-    ("transactions", ListOf(TRANSACTION)),
+    ("transactions", ListOf(TRANSACTION)), ("diagnostics", JSON),
 )  # fmt: skip
 
 MESSAGES = ROW_KEY + _cols(
@@ -80,7 +80,8 @@ MESSAGES = ROW_KEY + _cols(
     ("reason", STRING), ("from", STRING), ("to", STRING), ("from_tag", STRING),
     ("to_tag", STRING), ("content_type", STRING), ("body_size", INT), ("size", INT),
     ("compressed", BOOL), ("wire_size", INT), ("partial", BOOL), ("retransmission", BOOL),
-    ("facts", ListOf(STRING)), ("defects", ListOf(STRING)),
+    ("facts", ListOf(STRING)), ("defects", ListOf(STRING)), ("encapsulation", JSON),
+    ("hop", Struct(_cols(("source", STRING), ("destination", STRING)))), ("decoded", JSON),
 )  # fmt: skip
 
 DTMF_EVENT = Struct(_cols(("event", INT), ("time", TIME), ("duration", INT), ("end", BOOL)))
@@ -100,6 +101,8 @@ STREAM_FIELDS = _cols(
     ("srtp_auth_failures", INT), ("rtcp_reports", INT), ("rtcp_fraction_lost", FLOAT),
     ("rtcp_cumulative_lost", INT), ("rtcp_jitter_ms", FLOAT), ("rtcp_rtt_ms", FLOAT),
     ("bye", BOOL), ("dtmf", STRING), ("dtmf_events", ListOf(DTMF_EVENT)),
+    ("join", STRING), ("candidate_calls", ListOf(STRING)), ("wrong_timestamps", INT),
+    ("series", JSON),
 )  # fmt: skip
 STREAMS = ROW_KEY + STREAM_FIELDS
 
@@ -140,6 +143,9 @@ CALLS = ROW_KEY + _cols(
     ("modalities", ListOf(STRING)), ("ice_version", STRING), ("media", ListOf(CALL_MEDIA)),
     ("exchanges", ListOf(EXCHANGE)), ("nominated_pair", NOMINATED_PAIR),
     ("allocations", ListOf(CALL_ALLOCATION)), ("streams", ListOf(Struct(STREAM_FIELDS))),
+    ("final_status", INT), ("setup_time", FLOAT), ("invite_retransmissions", INT),
+    ("bye_retransmissions", INT), ("holds", JSON), ("findings", JSON),
+    ("ambiguous_streams", JSON),
 )  # fmt: skip
 
 STUN = ROW_KEY + _cols(
@@ -191,13 +197,14 @@ TLS = Struct(
         ("decrypted", BOOL), ("key_source", STRING), ("needs", STRING), ("note", STRING),
         ("alerts", ListOf(STRING)), ("records", INT), ("decrypted_records", INT),
         ("failed_records", INT), ("encrypted_bytes", INT), ("plaintext_bytes", INT),
-        ("application", STRING),
+        ("application", STRING), ("key_updates", INT),
     )
 )  # fmt: skip
 CONNECTIONS = ROW_KEY + _cols(
     ("id", INT), ("client", ENDPOINT), ("server", ENDPOINT), ("protocol", STRING),
     ("sip_messages", INT), ("compressed", BOOL), ("compression_layout", STRING),
     ("wire_bytes", INT), ("plain_bytes", INT), ("compression_ratio", FLOAT), ("tls", TLS),
+    ("compression_assumed", BOOL), ("encapsulation", JSON),
 )  # fmt: skip
 
 CAPTURES = ROW_KEY + _cols(
@@ -205,7 +212,8 @@ CAPTURES = ROW_KEY + _cols(
     ("first_time", TIME), ("last_time", TIME), ("udp_datagrams", INT), ("tcp_segments", INT),
     ("sip_messages", INT), ("methods", COUNTS), ("statuses", COUNTS), ("sessions", COUNTS),
     ("connections", INT), ("stun", JSON), ("defects_total", INT), ("error", STRING),
-    ("log_events", JSON),
+    ("log_events", JSON), ("calls", JSON), ("diagnostics", JSON), ("encapsulated", COUNTS),
+    ("not_decoded", COUNTS), ("log_host", JSON),
 )  # fmt: skip
 
 #: Every table, by name, in the order the export writes them.

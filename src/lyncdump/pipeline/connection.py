@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..errors import MalformedError
 from ..media.turn_tcp import detect as turn_tcp_framing
 from ..model import DefectLog, Endpoint
+from ..net.encap import Encapsulation
 from ..sip.framing import FramedMessage, SipStreamFramer
 from ..sip.message import SipMessage, looks_like_sip, parse_message
 from ..sip.websocket import WebSocketDecoder, deflate_parameters, looks_like_upgrade
@@ -44,7 +45,6 @@ from ..tls.decrypt import TlsSummary
 
 if TYPE_CHECKING:
     from ..media.pipeline import MediaPipeline
-    from ..net.encap import Encapsulation
     from ..net.tcp import TcpConnection
     from ..tls.decrypt import TlsSession
     from ..tls.keys import TlsKeys

@@ -26,6 +26,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+# The result types of the public methods (above) are imported for real so that
+# typing.get_type_hints resolves them; this one appears in no signature.
+from ..analysis.diagnostics import DiagnosticIndex
 from ..analysis.ice import Allocation, IceSession
 from ..analysis.sessions import Session, SessionBuilder
 from ..capture.netmon import NETMON_LINKTYPE_BASE
@@ -37,6 +40,7 @@ from ..media.pipeline import MediaPipeline
 from ..media.stats import StreamStats
 from ..media.stun import StunMessage
 from ..model import DefectLog, Endpoint
+from ..net.checksum import ChecksumStats
 from ..net.decode import SUPPORTED_LINKTYPES, PacketDecoder
 from ..net.encap import EncapsulationLog
 from ..net.tcp import StreamData, StreamGap, TcpConnection, TcpReassembler
@@ -47,15 +51,9 @@ from ..tls.keys import TlsKeys
 from .connection import ConnectionSummary, TcpConnectionPipeline
 from .events import Event, InputFinished, LogRecord, MessageDecoded, SessionFinished
 
-# The result types of the public methods (above) are imported for real so that
-# typing.get_type_hints resolves them; this one appears in no signature.
 if TYPE_CHECKING:
-    from ..analysis.diagnostics import DiagnosticIndex, DiagnosticJoiner
-    from ..analysis.ice import Allocation, IceSession
+    from ..analysis.diagnostics import DiagnosticJoiner
     from ..analysis.registration import SignatureVerifier
-    from ..media.stats import StreamStats
-    from ..media.stun import StunMessage
-    from ..net.checksum import ChecksumStats
     from ..tls.keys import TlsKeys
 
 #: Distinct request methods (and response codes) counted by name; hostile input can invent a
@@ -185,6 +183,7 @@ class Pipeline:
         )
         self._live: dict[int, TcpConnectionPipeline] = {}  # open connections, oldest first
         self._pending: list[Event] = []
+        self._in_flight: list[Event] = []  # the batch being handed out
         self._verifier: SignatureVerifier | None = None
         self._redact: Callable[[SipMessage], set[str]] | None = None
         #: Secrets redaction found in messages, most recent last (to clean log records).
@@ -306,7 +305,7 @@ class Pipeline:
             for m in session.messages:
                 for d in m.defects:
                     add(m.frame if d.frame is None else d.frame, d.layer, d.offset, d.reason)
-            pending.append(SessionFinished(session))
+            pending.append(SessionFinished(session, self))
 
     def _finish_sessions(self) -> Iterator[Event]:
         self._emit(self._sessions.finish())
@@ -326,7 +325,22 @@ class Pipeline:
         pending = self._pending
         if pending:
             self._pending = []
+            self._in_flight = pending
             yield from pending
+            self._in_flight = []
+
+    def settled_before(self) -> float:
+        """A capture time before which every call of the input has been emitted: no session
+        that may be a call, open, queued or not yet seen, starts earlier (what lets a
+        consumer finish joining calls whose media no other call can claim any more)."""
+        t = self._sessions.open_since()
+        for queue in (self._in_flight, self._pending):
+            for event in queue:
+                if type(event) is SessionFinished and event.session.kind == "call":  # type: ignore[union-attr]
+                    start = event.session.start  # type: ignore[union-attr]
+                    if start is not None and start < t:
+                        t = start
+        return t
 
     # -- capture frames ---------------------------------------------------------------------
     def _run_frames(self) -> Iterator[Event]:

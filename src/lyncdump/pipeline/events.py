@@ -9,7 +9,7 @@ connections, defects, media) are final.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 # Imported for real so typing.get_type_hints resolves the events' fields; Pipeline (a cycle:
@@ -32,9 +32,11 @@ class MessageDecoded:
 @dataclass(frozen=True, slots=True)
 class SessionFinished:
     """A session that will get no more messages: quiet for the run's quiet span (or the input
-    ended). Its messages are in frame order with their transactions matched."""
+    ended). Its messages are in frame order with their transactions matched. ``pipeline`` is
+    the run that emitted it (what a consumer joining calls asks how far the run has got)."""
 
     session: Session
+    pipeline: Pipeline | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

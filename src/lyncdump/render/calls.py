@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from ..analysis.call_window import CallTally
 from ..analysis.calls import FINDING_KINDS, STATES, Call, Finding
 from ..analysis.media_join import BOTH_ENDS
 from ..analysis.offer_answer import Exchange, NegotiatedMedia
@@ -225,17 +226,24 @@ def section_lines(calls: Iterable[Call], shown: Iterable[Any] | None = None) -> 
     yield ""
 
 
-def summary_count_lines(calls: list[Call], streams: Iterable[StreamStats] = ()) -> Iterator[str]:
+def _tally(calls: Iterable[Call] | CallTally) -> CallTally:
+    return calls if isinstance(calls, CallTally) else CallTally.of(calls)
+
+
+def summary_count_lines(
+    calls: Iterable[Call] | CallTally, streams: Iterable[StreamStats] = ()
+) -> Iterator[str]:
     """``--summary``: calls by state, findings by kind, how streams were joined."""
-    if not calls:
+    tally = _tally(calls)
+    if not tally.total:
         return
-    states = Counter(c.state for c in calls)
+    states = tally.states
     order = {s: i for i, s in enumerate(STATES)}
     by_state = ", ".join(
         f"{k} {v}" for k, v in sorted(states.items(), key=lambda kv: order.get(kv[0], 99))
     )
-    yield f"  calls {len(calls)} ({by_state})"
-    kinds = Counter(f.kind for c in calls for f in c.findings)
+    yield f"  calls {tally.total} ({by_state})"
+    kinds = tally.findings
     if kinds:
         yield "    findings: " + ", ".join(f"{k} {kinds[k]}" for k in FINDING_KINDS if kinds[k])
     streams = list(streams)
@@ -244,16 +252,19 @@ def summary_count_lines(calls: list[Call], streams: Iterable[StreamStats] = ()) 
         yield "    streams by join: " + ", ".join(f"{k} {v}" for k, v in sorted(rules.items()))
 
 
-def calls_summary(calls: list[Call], streams: Iterable[StreamStats] = ()) -> dict[str, Any]:
+def calls_summary(
+    calls: Iterable[Call] | CallTally, streams: Iterable[StreamStats] = ()
+) -> dict[str, Any]:
     """The ``calls`` object of the ``capture`` record (only when the capture has calls)."""
-    if not calls:
+    tally = _tally(calls)
+    if not tally.total:
         return {}
     streams = list(streams)
     return {
         "calls": {
-            "total": len(calls),
-            "states": dict(sorted(Counter(c.state for c in calls).items())),
-            "findings": dict(sorted(Counter(f.kind for c in calls for f in c.findings).items())),
+            "total": tally.total,
+            "states": dict(sorted(tally.states.items())),
+            "findings": dict(sorted(tally.findings.items())),
             "streams_by_join": dict(
                 sorted(Counter(st.join_rule or "no call" for st in streams).items())
             ),

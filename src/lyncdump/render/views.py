@@ -3,9 +3,13 @@
 Each view takes the events of :func:`lyncdump.stream` and writes lines through ``out``; it
 keeps only what its output still needs, so memory follows what is open in the capture:
 
-- :func:`summary_view` keeps nothing per session (the counts are the pipeline's);
+- :func:`summary_view` keeps nothing per session (the counts are the pipeline's) but the
+  INVITE sessions a :class:`~lyncdump.analysis.call_window.CallWindow` still needs for the
+  stream join, and a tally of the calls joined;
 - :func:`ndjson_view` writes each session record the moment the session finishes and keeps
-  only the INVITE sessions, which the call records at the end join to their media;
+  only the INVITE sessions of the call window; a call record comes out when its join is
+  final (at the end, after the streams, in a run of up to ``CALL_WINDOW`` calls; as soon as
+  no unseen call can compete for its streams in a longer run);
 - :func:`ladder_view` turns each finished session into its ladder lines at once (text is a
   fraction of the parsed messages) and prints them in order of first message at the end,
   because the ladder reads best in capture order; it too keeps the INVITE sessions for the
@@ -18,9 +22,10 @@ defects and media results are then final.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from ..analysis.call_window import CallTally, CallWindow
 from ..analysis.diagnostics import DiagnosticFilter
 from ..analysis.registration import FollowUps
 from ..analysis.sessions import Session
@@ -55,20 +60,22 @@ def _finished(event: InputFinished | None) -> Pipeline:
 
 def summary_view(events: Iterable[Event], out: Out) -> Pipeline:
     """``--summary``: counts only, printed when the input is read (the INVITE sessions are
-    kept, to count calls by state and their findings)."""
-    calls: list[Session] = []
+    held in a call window until their join is final, then only counted)."""
+    window = CallWindow()
+    tally = CallTally()
     end: InputFinished | None = None
     for event in events:
         if type(event) is SessionFinished:
-            if event.session.kind == "call":  # type: ignore[union-attr]
-                calls.append(event.session)  # type: ignore[union-attr]
+            session = event.session  # type: ignore[union-attr]
+            if session.kind == "call":
+                tally.add(window.add(session, event.pipeline))  # type: ignore[union-attr, arg-type]
         elif type(event) is InputFinished:
             end = event  # type: ignore[assignment]
     pipeline = _finished(end)
     from . import calls as render_calls
     from . import media_text, tls
 
-    joined = calls_of(pipeline, calls)
+    tally.add(window.finish(pipeline))
     streams = pipeline.streams()
     for line in render_text.summary_lines(pipeline):
         out(line)
@@ -76,15 +83,18 @@ def summary_view(events: Iterable[Event], out: Out) -> Pipeline:
         out(line)
     for line in render_streams.summary_lines(pipeline):
         out(line)
-    for line in render_calls.summary_count_lines(joined, streams):
+    for line in render_calls.summary_count_lines(tally, streams):
         out(line)
     for line in tls.section_lines(pipeline):
         out(line)
     return pipeline
 
 
-def calls_of(pipeline: Pipeline, sessions: list[Session]) -> list[Call]:
-    """The calls of a run: its INVITE sessions joined to the run's media. Joining settles each
+def calls_of(
+    pipeline: Pipeline, sessions: list[Session], streams: list[StreamStats] | None = None
+) -> list[Call]:
+    """The calls of a run: its INVITE sessions joined to the run's media (``streams``: those
+    the join may give them, every stream of the run by default). Joining settles each
     stream's call (``call_id``, ``join_rule``, ``candidate_calls``): call it once, before the
     streams are shown."""
     from ..analysis.calls import build_calls
@@ -96,7 +106,7 @@ def calls_of(pipeline: Pipeline, sessions: list[Session]) -> list[Call]:
     }
     return build_calls(
         sessions,
-        pipeline.streams(),
+        pipeline.streams() if streams is None else streams,
         pipeline.ice_sessions(),
         pipeline.allocations(),
         stun_times,
@@ -166,8 +176,19 @@ def ndjson_records(
     if source is not None:
         yield render_json.input_to_dict(source, index=position[0], inputs=position[1])
     follow = FollowUps()
-    calls: list[Session] = []  # every call, shown or not: streams join the best of them all
-    shown_calls: set[int] = set()
+    # Every call, shown or not, until its join is final: streams join the best of them all.
+    window = CallWindow()
+    tally = CallTally()
+    shown_calls: set[int] = set()  # id() of the held call sessions whose records are shown
+
+    def call_records(joined: list[Call]) -> Iterator[dict[str, Any]]:
+        tally.add(joined)
+        for c in joined:
+            if id(c.session) in shown_calls:
+                shown_calls.discard(id(c.session))
+                if not summary:
+                    yield stamped(render_calls.call_to_dict(c))
+
     end: InputFinished | None = None
     for event in events:
         kind = type(event)
@@ -175,12 +196,14 @@ def ndjson_records(
             follow.message(event.message)  # type: ignore[union-attr]
         elif kind is SessionFinished:
             session = event.session  # type: ignore[union-attr]
+            shown = not summary and matches(session)
             if session.kind == "call":
-                calls.append(session)
-            if summary or not matches(session):
+                if shown:
+                    shown_calls.add(id(session))
+                # A long run: the calls no unseen call can compete with are final now.
+                yield from call_records(window.add(session, event.pipeline))  # type: ignore[union-attr]
+            if not shown:
                 continue
-            if session.kind == "call":
-                shown_calls.add(id(session))
             record = render_json.session_to_dict(
                 session, verbose=verbose, diagnostics=session.diagnostics
             )
@@ -190,7 +213,7 @@ def ndjson_records(
         elif kind is InputFinished:
             end = event  # type: ignore[assignment]
     pipeline = _finished(end)
-    joined = calls_of(pipeline, calls)  # settles each stream's call before they are written
+    joined = window.finish(pipeline)  # settles each stream's call before they are written
     streams = pipeline.streams()
     if not summary:
         for d in pipeline.diagnostics().standalone:
@@ -201,11 +224,9 @@ def ndjson_records(
         for st in streams:
             if stream_matches is None or stream_matches(st):
                 yield stamped(render_streams.stream_to_dict(st))
-        for c in joined:
-            if id(c.session) in shown_calls:
-                yield stamped(render_calls.call_to_dict(c))
+    yield from call_records(joined)
     yield stamped(
-        {**render_json.capture_to_dict(pipeline), **render_calls.calls_summary(joined, streams)}
+        {**render_json.capture_to_dict(pipeline), **render_calls.calls_summary(tally, streams)}
     )
     return pipeline
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ..errors import MalformedError
 from ..model import Defect, Endpoint
+from ..net.encap import Encapsulation
 from .headers import (
     NEVER_SPLIT,
     NameAddr,
@@ -33,9 +34,6 @@ from .headers import (
     parse_via,
     split_header_values,
 )
-
-if TYPE_CHECKING:
-    from ..net.encap import Encapsulation
 
 __all__ = [
     "KNOWN_METHODS",
