@@ -16,11 +16,11 @@ as a whole. A *violation* is a thing a rule is true for; it names the file,
 the rule, the Call-ID or stream, a frame, and why in words.
 
 The run streams (``lyncdump.stream``): sign-ins, sessions and the diagnostics joined to
-them are judged as they finish and forgotten; diagnostics that stand alone, calls and
-streams once the input is read (media is final then), calls from the INVITE sessions the
-run keeps anyway. Violations kept per capture are bounded
-(:data:`MAX_VIOLATIONS`, the rest counted), and JUnit test cases go to a spool file as they
-are decided, so a long capture is checked in bounded memory.
+them are judged as they finish and forgotten; calls as their join to their streams is final
+(the call window of analysis/call_window.py, as the views join them); diagnostics that stand
+alone and streams once the input is read (their statistics are final then). Violations kept
+per capture are bounded (:data:`MAX_VIOLATIONS`, the rest counted), and JUnit test cases go to
+a spool file as they are decided, so a long capture is checked in bounded memory.
 """
 
 from __future__ import annotations
@@ -323,7 +323,16 @@ class Checker:
         for r in rules:
             self._by_scope.setdefault(r.scope, []).append(r)
         self._wants_calls = bool(self._by_scope.keys() & {"call", "stream"})
-        self._call_sessions: list[Session] = []
+        self._window: Any = None
+        if self._wants_calls:
+            from .analysis.call_window import CallWindow
+
+            self._window = CallWindow()
+        # A stream rule that names its call, session or log records keeps the stream's call
+        # (until the end, when streams are judged); a rule on the stream alone keeps none.
+        stream_scopes = {sc for r in self._by_scope.get("stream", ()) for sc in r.filter.scopes}
+        self._keep_stream_calls = bool(stream_scopes - {"stream"})
+        self._stream_calls: dict[int, Any] = {}
         base = os.path.basename(file)
         self._class = base.replace(".", "_")
 
@@ -384,9 +393,10 @@ class Checker:
             kind = type(event)
             if kind is SessionFinished:
                 session = event.session
-                if self._wants_calls and session.kind == "call":
-                    self._call_sessions.append(session)
                 capture_failures.extend(self._session(session))
+                if self._window is not None and session.kind == "call":
+                    final = self._window.add(session, getattr(event, "pipeline", None))
+                    self._calls(final, getattr(event, "pipeline", None))
                 if "log" in self._by_scope:
                     for d in session.diagnostics or ():
                         capture_failures.extend(self._log(d))
@@ -460,13 +470,13 @@ class Checker:
             name += f" [Call-ID {_short(d.call_id)}]"
         return self._judge("log", subject, name, call_id=d.call_id, frame=d.record)
 
-    def _end(self, pipeline: Any) -> list[Violation]:
-        out: list[Violation] = []
-        calls: list[Any] = []
-        if self._wants_calls:
-            from .render.views import calls_of
-
-            calls = calls_of(pipeline, self._call_sessions)
+    def _calls(self, calls: list[Any], pipeline: Any) -> None:
+        """Calls whose join to their streams is final (the call window): judged, then let go
+        (a stream rule that needs its call keeps it until the streams are judged)."""
+        if self._keep_stream_calls:
+            for call in calls:
+                for st in call.streams:
+                    self._stream_calls[id(st)] = call
         if "call" in self._by_scope:
             for call in calls:
                 frame = self._call_frame(call)
@@ -485,8 +495,13 @@ class Checker:
                         found,
                     )
                 )
+
+    def _end(self, pipeline: Any) -> list[Violation]:
+        out: list[Violation] = []
+        if self._window is not None:
+            self._calls(self._window.finish(pipeline), pipeline)
         if "stream" in self._by_scope:
-            of = {id(st): c for c in calls for st in c.streams}
+            of = self._stream_calls
             for st in pipeline.streams():
                 call = of.get(id(st))
                 subject = Subject(

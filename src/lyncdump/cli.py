@@ -330,16 +330,22 @@ def _one_capture(
     if view.write_path:
         selection = Selection(everything=view.filter.empty and not view.only_call)
     flt = view.filter
-    shown_calls: set[int] = set()
 
     def shown(session: Any) -> None:  # -w: what the filter let through, as it is shown
         assert selection is not None
         selection.add_messages(session.messages)
-        if session.kind == "call":
-            shown_calls.add(id(session))
+
+    def shown_call(call: Any) -> None:  # -w: the media of a call shown, once its join is final
+        assert selection is not None
+        selection.add_call(call)
 
     collect = selection is not None and not selection.everything and not view.calls
-    run = FilterRun(flt, shown=shown if collect else None, keep_calls=collect)
+    run = FilterRun(
+        flt,
+        shown=shown if collect else None,
+        keep_calls=collect,
+        on_call=shown_call if collect else None,
+    )
     try:
         events = stream(
             path,
@@ -399,10 +405,7 @@ def _one_capture(
             for call in chosen:
                 selection.add_call(call)
         else:
-            # The media of what was shown: the calls of the sessions shown, the streams shown.
-            for call in run.all_calls():
-                if id(call.session) in shown_calls:
-                    selection.add_call(call)
+            # The calls of the sessions shown came through shown_call; the streams no call owns.
             for st in pipeline.streams():
                 if st.call_id is None and (not flt or run.stream_matches(st)):
                     selection.add_stream(st)

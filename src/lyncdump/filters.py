@@ -1103,8 +1103,13 @@ class FilterRun:
     Iterate :meth:`events` in place of the run's events and give the view :meth:`matches`:
     a session the filter can decide when it finishes goes through at once; one that needs its
     call or streams is held, and passed on just before ``InputFinished`` once media is final.
-    Memory: held sessions (only those still undecided) and the call sessions, which the views
-    keep anyway. ``shown`` is told each session shown (``-w`` collects frames through it).
+
+    Calls are joined to their streams in a :class:`~lyncdump.analysis.call_window.CallWindow`,
+    as the views join them: a call is judged when its join is final (its held session, its
+    streams, ``on_call`` when its session was shown) and then let go. Memory: the held
+    sessions (only those still undecided), the call window, a verdict per stream joined.
+    ``shown`` is told each session shown, ``on_call`` each final call of a session shown
+    (``-w`` collects frames through them).
     """
 
     def __init__(
@@ -1113,16 +1118,25 @@ class FilterRun:
         shown: Callable[[Session], None] | None = None,
         *,
         keep_calls: bool = False,
+        on_call: Callable[[Call], None] | None = None,
     ) -> None:
         self.filter = flt
         self._shown = shown
-        scopes = flt.scopes
-        self._needs_calls = keep_calls or (bool(scopes) and not flt.empty)
-        self._call_sessions: list[Session] = []
+        self._on_call = on_call
+        self._needs_calls = keep_calls or not flt.empty
+        self._window: Any = None
+        if self._needs_calls:
+            from .analysis.call_window import CallWindow
+
+            self._window = CallWindow()
         self._current: tuple[int, bool] = (0, False)
-        self._stream_calls: dict[int, Call] | None = None
+        #: Verdicts of the held sessions whose call became final (id of the session).
+        self._late: dict[int, bool] = {}
+        self._held_ids: set[int] = set()
+        self._shown_ids: set[int] = set()
+        #: Verdicts of the streams of final calls (id of the stream).
+        self._stream_verdicts: dict[int, bool] = {}
         self.pipeline: Any = None
-        self.calls: list[Call] | None = None
 
     def events(self, events: Iterable[Event]) -> Iterator[Event]:
         flt = self.filter
@@ -1131,21 +1145,48 @@ class FilterRun:
             kind = type(event)
             if kind is SessionFinished:
                 session = event.session  # type: ignore[union-attr]
-                if self._needs_calls and session.kind == "call":
-                    self._call_sessions.append(session)
                 verdict = flt.session(session)
                 if verdict is None:
                     held.append(event)  # type: ignore[arg-type]
+                    self._held_ids.add(id(session))
+                elif verdict:
+                    self._shown_ids.add(id(session))
+                if self._window is not None and session.kind == "call":
+                    pipeline = getattr(event, "pipeline", None)
+                    self._final(self._window.add(session, pipeline))
+                if verdict is None:
                     continue
                 self._current = (id(session), verdict)
             elif kind is InputFinished:
                 self.pipeline = event.pipeline  # type: ignore[union-attr]
-                if held:
-                    for ev in held:
-                        self._current = (id(ev.session), self._decide_late(ev.session))
-                        yield ev
-                    held.clear()
+                if self._window is not None:
+                    self._final(self._window.finish(self.pipeline))
+                for ev in held:
+                    self._current = (id(ev.session), self._decide_late(ev.session))
+                    yield ev
+                held.clear()
             yield event
+
+    def _final(self, calls: list[Call]) -> None:
+        """Calls whose join is final: judge what needs them, then let them go."""
+        flt = self.filter
+        for call in calls:
+            session = call.session
+            streams = list(call.streams)
+            if id(session) in self._held_ids:
+                ok = flt.session(session, call=call, streams=streams) is True
+                self._late[id(session)] = ok
+                if ok:
+                    self._shown_ids.add(id(session))
+            if not flt.empty:
+                logs = list(getattr(session, "diagnostics", None) or [])
+                for st in streams:
+                    subject = Subject(
+                        session=session, call=call, streams=[st], capture=self.pipeline, logs=logs
+                    )
+                    self._stream_verdicts[id(st)] = flt.test(subject) is True
+            if self._on_call is not None and id(session) in self._shown_ids:
+                self._on_call(call)
 
     def matches(self, session: Session) -> bool:
         """The verdict on the session the view is handling (the last one passed on)."""
@@ -1155,42 +1196,24 @@ class FilterRun:
             self._shown(session)
         return ok
 
-    def all_calls(self) -> list[Call]:
-        """Every call of the run (once the input is read; ``keep_calls`` or a filter)."""
-        self._media()
-        return self.calls or []
-
-    def _media(self) -> None:
-        if self.calls is None:
-            from .render.views import calls_of
-
-            pipeline = self.pipeline
-            self.calls = calls_of(pipeline, self._call_sessions) if pipeline is not None else []
-            self._stream_calls = {id(st): c for c in self.calls for st in c.streams}
-
     def _decide_late(self, session: Session) -> bool:
-        self._media()
-        call = next((c for c in self.calls or [] if c.session is session), None)
-        if call is not None:
-            streams = list(call.streams)
-        else:
-            streams = [st for st in self.pipeline.streams() if st.call_id == session.call_id]
-        return self.filter.session(session, call=call, streams=streams) is True
+        self._held_ids.discard(id(session))
+        late = self._late.pop(id(session), None)
+        if late is not None:
+            return late
+        # Not a call (or no INVITE to join): its streams are those that name its Call-ID.
+        streams = [st for st in self.pipeline.streams() if st.call_id == session.call_id]
+        return self.filter.session(session, call=None, streams=streams) is True
 
     def stream_matches(self, st: StreamStats) -> bool:
-        """A stream (record, or line of media without signalling) with its call and session."""
+        """A stream (record, or line of media without signalling) with its call and session:
+        judged when its call's join was final, else (no call owns it) on its own."""
         if self.filter.empty:
             return True
-        self._media()
-        call = (self._stream_calls or {}).get(id(st))
-        subject = Subject(
-            session=call.session if call is not None else None,
-            call=call,
-            streams=[st],
-            capture=self.pipeline,
-            logs=list(getattr(call.session, "diagnostics", None) or []) if call else [],
-        )
-        return self.filter.test(subject) is True
+        verdict = self._stream_verdicts.get(id(st))
+        if verdict is not None:
+            return verdict
+        return self.filter.test(Subject(streams=[st], capture=self.pipeline)) is True
 
     def call_matches(self, call: Call) -> bool:
         """A call (``--calls``) with its session and streams."""
