@@ -129,8 +129,9 @@ async def run(keylog: Path, workdir: Path) -> None:
     async with (
         websockets.serve(serve, "127.0.0.1", plain, subprotocols=["sip"], compression=None),
         websockets.serve(serve, "127.0.0.1", deflate, subprotocols=["sip"]),
-        websockets.serve(serve, "127.0.0.1", secure, subprotocols=["sip"], ssl=server_tls,
-                         compression=None),  # fmt: skip
+        websockets.serve(
+            serve, "127.0.0.1", secure, subprotocols=["sip"], ssl=server_tls, compression=None
+        ),
     ):
         await client(f"ws://127.0.0.1:{plain}/sip", "ws", True, compression=None)
         await client(f"ws://127.0.0.1:{deflate}/sip", "deflate", False)

@@ -9,29 +9,34 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import click
 
 from . import __version__  # noqa: I001
-from .analysis.sessions import KINDS
 from .api import stream
 from .capture.tracelog import log_host_for
 from .cli_common import (
     EXIT_INPUT,
     EXIT_INTERNAL,
     EXIT_OK,
+    Output,
+    ReaderGone,
     clear_progress,
     decode_options,
     fail,
     options_from,
     parse_filters,
     progress_printer,
-    session_matches,
+    quiet_exit_after_broken_pipe,
+    terminal_style,
+    tune_gc,
 )
 from .errors import LyncdumpError
 from .fastpath import describe as describe_fast_path
+from .filters import Filter, FilterRun, compile_filter
 
 #: Subcommands: ``lyncdump NAME ...`` runs ``module.function`` (a click command) with the
 #: rest of the arguments. A capture file of the same name is still read as ``./NAME``.
@@ -39,31 +44,61 @@ SUBCOMMANDS = {
     "live": ("cli_live", "live_command"),
     "report": ("cli_report", "report_command"),
     "export": ("cli_export", "export_command"),
+    "check": ("cli_check", "check_command"),
+    "schema": ("cli_check", "schema_command"),
 }
+
+
+def _help_filter(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """``--help-filter``: every field of the filter language, then exit."""
+    if not value or ctx.resilient_parsing:
+        return
+    from .filters import field_table
+
+    rows = field_table()
+    width = max(len(name) for name, _k, _d in rows)
+    click.echo('Fields of --filter / -Y expressions (docs/cli.md, "Filter expressions"):')
+    for name, kind, doc in rows:
+        click.echo(f"  {name.ljust(width)}  {kind:<22} {doc}")
+    ctx.exit(0)
 
 
 @click.command(
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog=(
-        "Filters combine with AND; KEY is call-id (exact), user (substring of From/To), "
-        "method (a request method in the session) or kind "
-        f"({', '.join(KINDS)}).\n\n"
+        "Filters (-Y/--filter EXPR) are expressions over sessions, calls and streams: "
+        "'kind=call and stream.mos<3.5', 'user~alice', 'status>=400', 'ip==10.0.0.0/8', "
+        "'time>=2026-01-01T10:00'; the old KEY=VALUE forms (call-id=, user=, method=, kind=) "
+        "still work; --help-filter lists every field.\n\n"
         "Lync trace logs (server OCSLogger/CLS text, client .uccapilog) are read like captures; "
         "given with captures they are merged into one time line (--merge).\n\n"
         "Live: lyncdump live -i IFACE [--bpf FILTER] [-w out.pcapng] [--duration S] decodes "
         "as packets arrive (lyncdump live --help).\n\n"
         "Tables: lyncdump export -o OUT [--format parquet|csv|ndjson] [-j N] CAPTURES-OR-FOLDERS "
         "writes one dataset per table (lyncdump export --help).\n\n"
-        "Exit status: 0 all input read; 2 an input could not be read or the command line is "
-        "wrong (what was decoded is printed first); 3 internal error."
+        "CI: lyncdump check CAPTURE... --fail-on RULES exits 1 when a rule matches (JUnit with "
+        "--junit); lyncdump schema prints the JSON Schema of --json.\n\n"
+        "On a terminal, output is cut to its width (--wide: whole lines), coloured (NO_COLOR, "
+        "--color) and paged when long (--no-pager; $PAGER).\n\n"
+        "Exit status: 0 all input read (also when the reader of a pipe goes away); 2 an input "
+        "could not be read or the command line is wrong (what was decoded is printed first); "
+        "3 internal error."
     ),
 )
-@click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
+@click.argument("captures", nargs=-1, required=False, metavar="CAPTURE...")
+@click.option(
+    "-r",
+    "--read",
+    "read_paths",
+    multiple=True,
+    metavar="FILE",
+    help="An input, as tcpdump/tshark -r (the same as a CAPTURE argument; repeatable).",
+)
 @click.option(
     "--json",
     "as_json",
     is_flag=True,
-    help="Write NDJSON: one record per session, then one per capture.",
+    help="Write NDJSON: one record per session, then one per capture (lyncdump schema).",
 )
 @click.option(
     "-v", "--verbose", is_flag=True, help="Print full messages under the ladder and every defect."
@@ -72,11 +107,21 @@ SUBCOMMANDS = {
     "--summary", is_flag=True, help="Print counts only (messages, sessions, connections, defects)."
 )
 @click.option(
+    "-Y",
     "--filter",
     "filters",
     multiple=True,
-    metavar="KEY=VALUE",
-    help="Show only matching sessions (repeatable): call-id=, user=, method=, kind=.",
+    metavar="EXPR",
+    help="Show only what matches EXPR (repeatable: all must hold), e.g. 'kind=call and "
+    "stream.mos<3.5'; KEY=VALUE forms work as before; --help-filter lists the fields.",
+)
+@click.option(
+    "--help-filter",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_help_filter,
+    help="List the fields and predicates of filter expressions, then exit.",
 )
 @click.option(
     "--merge/--no-merge",
@@ -118,7 +163,52 @@ SUBCOMMANDS = {
     "write_path",
     metavar="FILE",
     type=click.Path(dir_okay=False, writable=True),
-    help="With --call: write that call's frames (signalling and media) to FILE as pcapng.",
+    help="Write the frames of what the filters (or --call) selected — signalling and its media "
+    "— to FILE as pcapng; with no filter, every frame read.",
+)
+@click.option(
+    "-c",
+    "--count",
+    "max_frames",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Stop after N frames (records of a trace log); with -f, N frames that pass it.",
+)
+@click.option(
+    "-f",
+    "--bpf",
+    metavar="EXPR",
+    help="Decode only frames that pass this BPF filter (tcpdump's language, e.g. "
+    "'tcp port 5061 or udp'); frame numbers stay those of the file. Needs libpcap.",
+)
+@click.option("--wide", is_flag=True, help="Never cut lines to the terminal's width.")
+@click.option(
+    "--width",
+    type=click.IntRange(min=20),
+    metavar="COLUMNS",
+    help="Cut lines to this width, on a terminal or not (default: the terminal's, or COLUMNS).",
+)
+@click.option(
+    "--color",
+    "--colour",
+    "color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour status classes, failures and quality (auto: on a terminal, unless NO_COLOR).",
+)
+@click.option(
+    "--ascii",
+    "ascii_only",
+    is_flag=True,
+    help="Draw with ASCII (->, ...) instead of arrows (automatic when the output cannot "
+    "print them).",
+)
+@click.option(
+    "--pager/--no-pager",
+    default=None,
+    help="Page long output on a terminal ($LYNCDUMP_PAGER, $PAGER or less; default: on a "
+    "terminal).",
 )
 @decode_options
 @click.version_option(
@@ -130,50 +220,85 @@ def command(
     verbose: bool,
     summary: bool,
     filters: tuple[str, ...],
+    read_paths: tuple[str, ...] = (),
     merge: bool | None = None,
     log_hosts: tuple[str, ...] = (),
     streams_csv: str | None = None,
     show_calls: bool = False,
     call_id: str | None = None,
     write_path: str | None = None,
+    max_frames: int | None = None,
+    bpf: str | None = None,
+    wide: bool = False,
+    width: int | None = None,
+    color: str = "auto",
+    ascii_only: bool = False,
+    pager: bool | None = None,
     **decode: Any,
 ) -> None:
     """Decode Lync / Skype for Business traffic in CAPTURE files (pcap, pcapng, Network Monitor
     .cap, gzip-compressed or not; "-" reads standard input) and print each SIP session as a
     ladder: registrations, calls, IMs, presence, with the facts that matter."""
-    parsed_filters = parse_filters(filters)
+    captures = tuple(read_paths) + tuple(captures)
+    if not captures:
+        raise click.UsageError("no input: give a CAPTURE file (or -r FILE; - for stdin)")
+    flt = parse_filters(filters)
     options = options_from(decode)
-    if write_path and not call_id:
-        raise click.UsageError("-w/--write needs --call CALL-ID (the call to write)")
+    if max_frames is not None:
+        options["max_frames"] = max_frames
+    if bpf:
+        from .capture.select import check_bpf
+
+        try:
+            check_bpf(bpf)
+        except LyncdumpError as exc:
+            raise click.BadParameter(str(exc), param_hint="-f/--bpf") from None
+        options["bpf"] = bpf
     if write_path and len(captures) != 1:
         raise click.UsageError("-w/--write takes exactly one capture")
+    if write_path and captures[0] == "-":
+        raise click.UsageError("-w/--write reads the capture twice: give a file, not stdin")
     from .cli_merge import check_log_hosts, run_merged, wants_merge
 
     check_log_hosts(log_hosts, captures)
-    if wants_merge(merge, captures):
-        extra = {**options, "log_hosts": log_hosts}
-        sys.exit(run_merged(captures, as_json, verbose, summary, parsed_filters, extra))
-    view = _View(
-        as_json=as_json,
-        verbose=verbose,
-        summary=summary,
-        filters=parsed_filters,
-        calls=show_calls or bool(call_id),
-        only_call=call_id,
-        write_path=write_path,
-        streams_csv=streams_csv,
-    )
-    status = EXIT_OK
-    for index, path in enumerate(captures):
-        if len(captures) > 1 and not as_json:
-            if index:
-                click.echo("")
-            click.echo(f"=== {path}")
-        log_host = log_host_for(path, log_hosts)
-        status = max(
-            status,
-            _one_capture(path, view, {**options, "log_host": log_host}, (index + 1, len(captures))),
-        )
+    out = Output(terminal_style(color=color, ascii_only=ascii_only, wide=wide, width=width), pager)
+    try:
+        if wants_merge(merge, captures):
+            extra = {**options, "log_hosts": log_hosts}
+            status = run_merged(captures, as_json, verbose, summary, flt, extra)
+        else:
+            view = _View(
+                as_json=as_json,
+                verbose=verbose,
+                summary=summary,
+                filter=flt,
+                calls=show_calls or bool(call_id),
+                only_call=call_id,
+                write_path=write_path,
+                streams_csv=streams_csv,
+            )
+            status = EXIT_OK
+            for index, path in enumerate(captures):
+                if len(captures) > 1 and not as_json:
+                    if index:
+                        out("")
+                    out(f"=== {path}")
+                log_host = log_host_for(path, log_hosts)
+                status = max(
+                    status,
+                    _one_capture(
+                        path,
+                        view,
+                        {**options, "log_host": log_host},
+                        out,
+                        (index + 1, len(captures)),
+                    ),
+                )
+        out.close()
+    except ReaderGone:
+        clear_progress()
+        quiet_exit_after_broken_pipe()
+        sys.exit(EXIT_OK)
     sys.exit(status)
 
 
@@ -184,7 +309,7 @@ class _View:
     as_json: bool = False
     verbose: bool = False
     summary: bool = False
-    filters: list[tuple[str, str]] = field(default_factory=list)
+    filter: Filter = field(default_factory=lambda: compile_filter(()))
     calls: bool = False
     only_call: str | None = None
     write_path: str | None = None
@@ -192,12 +317,36 @@ class _View:
 
 
 def _one_capture(
-    path: str, view: _View, options: dict[str, Any], position: tuple[int, int] = (1, 1)
+    path: str,
+    view: _View,
+    options: dict[str, Any],
+    out: Callable[[str], None] = click.echo,
+    position: tuple[int, int] = (1, 1),
 ) -> int:
     """Decode one input with a streaming pipeline and print the view asked for."""
+    from .capture.writer import Selection
     from .render import views
 
-    out = click.echo
+    selection: Selection | None = None
+    if view.write_path:
+        selection = Selection(everything=view.filter.empty and not view.only_call)
+    flt = view.filter
+
+    def shown(session: Any) -> None:  # -w: what the filter let through, as it is shown
+        assert selection is not None
+        selection.add_messages(session.messages)
+
+    def shown_call(call: Any) -> None:  # -w: the media of a call shown, once its join is final
+        assert selection is not None
+        selection.add_call(call)
+
+    collect = selection is not None and not selection.everything and not view.calls
+    run = FilterRun(
+        flt,
+        shown=shown if collect else None,
+        keep_calls=collect,
+        on_call=shown_call if collect else None,
+    )
     try:
         events = stream(
             path,
@@ -207,11 +356,8 @@ def _one_capture(
             progress=progress_printer(os.path.basename(path), path),
             **options,
         )
-        filters = view.filters
-
-        def matches(session: Any) -> bool:
-            return session_matches(session, filters)
-
+        events = run.events(events)
+        stream_matches = run.stream_matches if flt else None
         chosen: list[Any] = []
         if view.calls:
             pipeline, chosen = views.calls_view(
@@ -220,6 +366,7 @@ def _one_capture(
                 only=view.only_call,
                 as_json=view.as_json,
                 summary=view.summary,
+                matches=run.call_matches if flt else None,
                 source=path,
                 position=position,
             )
@@ -228,9 +375,10 @@ def _one_capture(
                 _progress_cleared(events),
                 out,
                 verbose=view.verbose,
-                matches=matches,
+                matches=run.matches,
                 summary=view.summary,
-                filters=filters,
+                stream_matches=stream_matches,
+                filters=flt,
                 source=path,
                 position=position,
             )
@@ -241,8 +389,9 @@ def _one_capture(
                 _progress_cleared(events),
                 out,
                 verbose=view.verbose,
-                matches=matches,
-                filters=filters,
+                matches=run.matches,
+                filters=flt,
+                stream_matches=stream_matches,
             )
     except LyncdumpError as exc:
         fail(str(exc))
@@ -252,14 +401,26 @@ def _one_capture(
         if view.only_call is not None and not chosen:
             fail(f"no call with Call-ID {view.only_call!r} in {path}")
             return EXIT_INPUT
-        if view.write_path and chosen:
-            status = _write_call(path, view.write_path, chosen[0])
+    if selection is not None and not selection.everything:
+        if view.calls:
+            for call in chosen:
+                selection.add_call(call)
+        else:
+            # The calls of the sessions shown came through shown_call; the streams no call owns.
+            for st in pipeline.streams():
+                if st.call_id is None and (not flt or run.stream_matches(st)):
+                    selection.add_stream(st)
+    if selection is not None and view.write_path:
+        status = _write(path, view.write_path, selection, chosen)
     if view.streams_csv:
         from .render import streams as render_streams
 
         try:
             with open(view.streams_csv, "w", newline="", encoding="utf-8") as handle:
-                render_streams.write_csv(handle, pipeline.streams())
+                render_streams.write_csv(
+                    handle,
+                    [st for st in pipeline.streams() if not flt or run.stream_matches(st)],
+                )
         except OSError as exc:
             fail(f"cannot write {view.streams_csv}: {exc.strerror}")
             return EXIT_INPUT
@@ -270,29 +431,33 @@ def _one_capture(
 
 
 def _progress_cleared(events: Any) -> Any:
-    """The events, with the progress line wiped before the first output can appear."""
+    """The events, with the progress bar wiped before the first output can appear."""
     yield from events
     clear_progress()
 
 
-def _write_call(source: str, write_path: str, call: Any) -> int:
-    """``--call ID -w FILE``: the call's frames (signalling and media) into a new pcapng."""
-    from .capture.writer import write_call
+def _write(source: str, write_path: str, selection: Any, chosen: list[Any]) -> int:
+    """``-w FILE``: the selected frames (signalling and media) into a new pcapng."""
+    from .capture.writer import write_selection
 
     try:
-        written = write_call(source, write_path, call)
+        written = write_selection(source, write_path, selection)
     except OSError as exc:
         fail(f"cannot write {write_path}: {exc.strerror}")
         return EXIT_INPUT
     except LyncdumpError as exc:
         fail(str(exc))
         return EXIT_INPUT
-    click.echo(f"wrote {written} frames of call {call.call_id} to {write_path}", err=True)
+    what = f"call {chosen[0].call_id}" if len(chosen) == 1 else "the selection"
+    if selection.everything:
+        what = "every frame read"
+    click.echo(f"wrote {written} frames of {what} to {write_path}", err=True)
     return EXIT_OK
 
 
 def main() -> None:
     """Console entry point: never lets a traceback reach the user."""
+    tune_gc()
     try:
         name = sys.argv[1] if len(sys.argv) > 1 else None
         if name in SUBCOMMANDS:
@@ -306,6 +471,9 @@ def main() -> None:
         command(standalone_mode=True)
     except SystemExit:
         raise
+    except (BrokenPipeError, ReaderGone):  # `lyncdump ... | head`: the reader had enough
+        quiet_exit_after_broken_pipe()
+        sys.exit(EXIT_OK)
     except KeyboardInterrupt:
         click.echo("lyncdump: interrupted", err=True)
         sys.exit(130)

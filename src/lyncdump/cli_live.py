@@ -32,6 +32,7 @@ from .cli_common import (
     session_matches,
 )
 from .errors import LyncdumpError
+from .filters import Filter
 from .pipeline import Event, InputFinished, MessageDecoded, Pipeline
 from .render import text as render_text
 from .render.facts import message_facts
@@ -71,7 +72,7 @@ class LivePrinter:
         return out
 
 
-def _print_messages(events: Iterable[Event], filters: list[tuple[str, str]]) -> Iterator[Event]:
+def _print_messages(events: Iterable[Event], filters: Filter) -> Iterator[Event]:
     """Print each message as it is decoded (filters see a one-message session), pass all on."""
     printer = LivePrinter()
     for event in events:

@@ -19,6 +19,7 @@ from .cli_common import EXIT_INPUT, EXIT_OK, session_matches
 from .cli_common import clear_progress as _clear_progress
 from .cli_common import progress_printer as _progress_printer
 from .errors import LyncdumpError
+from .filters import Filter
 from .render import diagnostics as render_diag
 from .render import json as render_json
 from .render import merged as render_merged
@@ -47,7 +48,7 @@ def run_merged(
     as_json: bool,
     verbose: bool,
     summary: bool,
-    filters: list[tuple[str, str]],
+    filters: Filter,
     extra: dict[str, Any] | None = None,
 ) -> int:
     """Decode every input, merge, print like a single capture; returns the exit status.
@@ -61,7 +62,7 @@ def run_merged(
     inputs: list[Capture] = []
     try:
         for p in paths:
-            progress = _progress_printer(os.path.basename(p))
+            progress = _progress_printer(os.path.basename(p), p)
             log_host = log_host_for(p, log_hosts)
             inputs.append(Capture(p, Options(progress=progress, log_host=log_host, **options)))
         merged = MergedCapture(inputs).run()
@@ -73,8 +74,8 @@ def run_merged(
         click.echo(f"lyncdump: {exc}", err=True)
         return EXIT_INPUT
     _clear_progress()
-    shown = [s for s in sessions if session_matches(s, filters)]
     diags = merged.diagnostics()
+    shown = [s for s in sessions if session_matches(s, filters, logs=diags.of(s))]
     if as_json:
         records = [
             render_merged.session_to_dict(merged, s, verbose=verbose)

@@ -54,12 +54,14 @@ from .errors import LyncdumpError
     help="Write the report to FILE (for example report.html).",
 )
 @click.option(
+    "-Y",
     "--filter",
     "filters",
     multiple=True,
-    metavar="KEY=VALUE",
-    help="Show only matching sessions, and the media of their calls (repeatable): call-id=, "
-    "user=, method=, kind=.",
+    metavar="EXPR",
+    help="Show only matching sessions, and the media of their calls (repeatable): the "
+    "expressions of lyncdump -Y, judged on signalling and server-log diagnostics "
+    "('user~alice and method=INVITE', 'log.error'; KEY=VALUE forms work).",
 )
 @click.option(
     "--merge/--no-merge",

@@ -45,6 +45,12 @@ class Options:
     #: Streaming runs: messages held in open sessions, in total, before the least recently
     #: active session is emitted early (a bound against captures that never go quiet).
     max_held_messages: int = 200_000
+    #: Stop after this many frames (records of a trace log); with ``bpf``, frames that pass
+    #: it (``-c N``, capture/select.py).
+    max_frames: int | None = None
+    #: A BPF filter (tcpdump's language) applied to each frame of a capture before it is
+    #: decoded (``-f EXPR``); rejected frames keep their numbers but are not decoded.
+    bpf: str | None = None
 
 
 __all__ = ["Options"]

@@ -54,9 +54,12 @@ def test_calls_json_and_unknown_call() -> None:
     assert missing.exit_code == 2 and "no call with Call-ID 'nope'" in missing.stderr
 
 
-def test_write_needs_a_call() -> None:
-    result = _run("-w", "/tmp/x.pcapng", AV)
-    assert result.exit_code == 2 and "needs --call" in result.output
+def test_write_without_a_filter_copies_every_frame(tmp_path: Path) -> None:
+    out = tmp_path / "all.pcapng"
+    result = _run("--summary", "-w", str(out), AV)
+    assert result.exit_code == 0, result.output
+    assert "wrote 316 frames of every frame read" in result.stderr
+    assert lyncdump.analyze(out).stats.frames == lyncdump.analyze(AV).stats.frames
 
 
 def test_call_export_holds_signalling_and_media(tmp_path: Path) -> None:

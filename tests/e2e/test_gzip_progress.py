@@ -46,3 +46,25 @@ def test_progress_line_of_a_plain_capture(tmp_path) -> None:
     line = _Progress("zeros.pcap", str(path)).line(10)
     assert line.startswith("zeros.pcap: 10 frames (") and "gzip" not in line
     assert _gzip_sizes(str(tmp_path / "missing.gz")) is None
+
+
+def test_progress_bar_of_a_gzip_input(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """On a terminal the bar (issue 19) says the share of the .gz read and, as the progress
+    line did, how far it has expanded."""
+    import io
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    path = tmp_path / "zeros.pcap.gz"
+    _zeros_pcap_gz(path, 4000)
+    screen = Tty()
+    progress = _Progress("zeros.pcap.gz", str(path), stream=screen)
+    capture = Capture(str(path), Options(progress=progress, progress_every=500))
+    capture.run()
+    text = screen.getvalue()
+    assert "zeros.pcap.gz" in text and "frames" in text and "%" in text
+    assert "MB expanded from" in text and "MB of gzip" in text
+    progress.stop()
+    capture.close()

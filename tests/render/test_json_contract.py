@@ -11,6 +11,7 @@ from lyncdump.cli import command
 from ..conftest import CAPTURES
 
 MESSAGE_FIELDS = {
+    "decoded",
     "frame",
     "first_frame",
     "time",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
+from typing import Protocol, TypeAlias, cast
 
 from ..capture.tracelog import SERVER_FORMAT, SEVERITIES, LogEvent
 from ..sip.message import SipMessage
@@ -397,11 +398,28 @@ class DiagnosticJoiner:
         return DiagnosticIndex(self._joined + alone, self.enabled, hosts)
 
 
-def diagnostic_matches(d: Diagnostic, filters: Sequence[tuple[str, str]]) -> bool:
-    """The CLI's ``--filter KEY=VALUE`` applied to a diagnostic standing alone: ``call-id``
-    (exact), ``user`` (substring of a URI it names), ``method`` (of its start line or CSeq);
-    ``kind`` names session kinds, which a lone record has none of."""
-    for key, wanted in filters:
+class DiagnosticTest(Protocol):
+    """A filter that can judge a diagnostic on its own (lyncdump.filters.Filter does)."""
+
+    def diagnostic(self, d: Diagnostic) -> bool: ...
+
+
+#: What :func:`diagnostic_matches` takes: a compiled ``-Y``/``--filter`` expression, or the
+#: older ``KEY=VALUE`` pairs (library callers).
+DiagnosticFilter: TypeAlias = "DiagnosticTest | Sequence[tuple[str, str]]"
+
+
+def diagnostic_matches(d: Diagnostic, filters: DiagnosticFilter) -> bool:
+    """The command line's filter applied to a diagnostic standing alone.
+
+    A compiled expression (``filters.diagnostic``) decides by itself (lyncdump/filters.py:
+    ``log.*`` fields, and session fields the record also has). ``KEY=VALUE`` pairs:
+    ``call-id`` (exact), ``user`` (substring of a URI it names), ``method`` (of its start line
+    or CSeq); ``kind`` names session kinds, which a lone record has none of."""
+    judge = getattr(filters, "diagnostic", None)
+    if callable(judge):
+        return bool(judge(d))
+    for key, wanted in cast("Sequence[tuple[str, str]]", filters):
         if key == "call-id" and d.call_id != wanted:
             return False
         if key == "kind":
@@ -436,8 +454,10 @@ class Timeline:
 
 __all__ = [
     "Diagnostic",
+    "DiagnosticFilter",
     "DiagnosticIndex",
     "DiagnosticJoiner",
+    "DiagnosticTest",
     "Timeline",
     "diagnostic_matches",
     "diagnostics_of",

@@ -65,7 +65,7 @@ class ByteStream:
     is the offset in ``raw`` where the capture begins.
     """
 
-    __slots__ = ("name", "compressed", "raw", "start", "delivered", "_read", "_closers")
+    __slots__ = ("name", "compressed", "raw", "start", "delivered", "origin", "_read", "_closers")
 
     def __init__(
         self,
@@ -86,6 +86,22 @@ class ByteStream:
         read1 = getattr(f, "read1", None)
         self._read: Callable[[int], object] = read1 if callable(read1) else f.read
         self._closers = closers
+        #: The file the bytes come from before gzip (for :meth:`file_position`); open_stream
+        #: sets it.
+        self.origin: IO[bytes] | None = raw
+
+    def file_position(self) -> tuple[int, int | None] | None:
+        """``(bytes of the file read so far, its size or None)``, before decompression, for
+        progress; None when the input is not a file (a pipe, a socket)."""
+        f = self.origin
+        if f is None:
+            return None
+        try:
+            where = f.tell()
+            size = os.fstat(f.fileno()).st_size
+        except (OSError, ValueError, AttributeError):
+            return None
+        return where, size if size > 0 else None
 
     def read(self, n: int) -> bytes:
         """Up to ``n`` bytes (fewer near the end or on a pipe), ``b""`` at the end."""
@@ -222,13 +238,15 @@ def open_stream(source: str | os.PathLike[str] | IO[bytes]) -> tuple[ByteStream,
         raise CaptureError(f"cannot read a capture from a {type(source).__name__}")
 
     start = _seek_start(f)
-    stream = ByteStream(name, f, closers, False, f if start is not None else None, start or 0)
+    origin = f if start is not None else None
+    stream = ByteStream(name, f, closers, False, origin, start or 0)
     try:
         head = _read_head(stream, 8)
         if head[:2] == GZIP_MAGIC:
             gz = gzip.GzipFile(fileobj=cast(IO[bytes], _Prefixed(head, f)), mode="rb")
             closers.insert(0, cast(IO[bytes], gz))
             stream = ByteStream(name, cast(_Readable, gz), closers, True, None, 0)
+            stream.origin = origin
             head = _read_head(stream, 8)
     except CaptureError:
         stream.close()
@@ -320,6 +338,12 @@ class CaptureReader(ABC):
     def position(self) -> int:
         """Bytes of the capture read so far: for a .gz, what it has expanded to."""
         return self._stream.delivered
+
+    def file_position(self) -> tuple[int, int | None] | None:
+        """How far into the input file reading is: ``(bytes, size or None)``, or None when
+        unknown (a pipe). gzip inputs count compressed bytes (progress bars use this)."""
+        stream = getattr(self, "_stream", None)
+        return stream.file_position() if stream is not None else None
 
     def close(self) -> None:
         """Release the input (a caller's own file object is left open)."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING
 
@@ -25,6 +26,8 @@ from ..net.decode import PacketDecoder
 
 if TYPE_CHECKING:
     from ..analysis.calls import Call
+    from ..media.stats import StreamStats
+    from ..sip.message import SipMessage
 
 _SHB = 0x0A0D0D0A
 _IDB = 0x00000001
@@ -34,42 +37,68 @@ _BYTE_ORDER_MAGIC = 0x1A2B3C4D
 
 @dataclass(slots=True)
 class Selection:
-    """What belongs to a call, in terms a second pass over the frames can test cheaply."""
+    """What belongs to a call (or to whatever ``--filter`` selected), in terms a second pass
+    over the frames can test cheaply. ``everything`` keeps every frame (``-w`` with no
+    filter). Memory: a frame number per SIP message selected, a range per TCP-carried one,
+    an endpoint pair per media flow."""
 
     frames: set[int] = field(default_factory=set)
     #: (first frame, last frame, src, dst) of each TCP-carried message.
     tcp_ranges: list[tuple[int, int, Endpoint, Endpoint]] = field(default_factory=list)
     pairs: set[frozenset[Endpoint]] = field(default_factory=set)
+    everything: bool = False
+    _ranges_by_pair: dict[tuple[Endpoint, Endpoint], list[tuple[int, int]]] | None = None
 
     def keeps(self, frame: int, src: Endpoint, dst: Endpoint) -> bool:
-        if frame in self.frames:
+        if self.everything or frame in self.frames:
             return True
         if frozenset((src, dst)) in self.pairs:
             return True
-        for first, last, a, b in self.tcp_ranges:
-            if first <= frame <= last and src == a and dst == b:
+        by_pair = self._ranges_by_pair
+        if by_pair is None or sum(len(v) for v in by_pair.values()) != len(self.tcp_ranges):
+            by_pair = self._ranges_by_pair = {}
+            for first, last, a, b in self.tcp_ranges:
+                by_pair.setdefault((a, b), []).append((first, last))
+        for first, last in by_pair.get((src, dst), ()):
+            if first <= frame <= last:
                 return True
         return False
+
+    def add_messages(self, messages: Iterable[SipMessage]) -> None:
+        """The frames of these SIP messages (every TCP segment of each, in its direction)."""
+        for m in messages:
+            if m.frame is None:
+                continue
+            self.frames.add(m.frame)
+            first = m.first_frame if m.first_frame is not None else m.frame
+            if m.transport in ("TCP", "TLS") and m.src is not None and m.dst is not None:
+                self.tcp_ranges.append((first, m.frame, m.src, m.dst))
+
+    def add_call(self, call: Call) -> None:
+        """A call's signalling and media (see the module docstring)."""
+        self.add_messages(call.messages)
+        for st in call.streams:
+            self.add_stream(st)
+        for ice in call.ice:
+            for p in ice.pairs:
+                if not p.via_turn:
+                    self.pairs.add(frozenset((p.local, p.remote)))
+        for a in call.allocations:
+            self.pairs.add(frozenset((a.client, a.server)))
+
+    def add_stream(self, st: StreamStats) -> None:
+        """An RTP stream's flow (both directions of its address pair)."""
+        self.pairs.add(frozenset((st.source, st.destination)))
+
+    @property
+    def empty(self) -> bool:
+        return not (self.everything or self.frames or self.pairs or self.tcp_ranges)
 
 
 def call_selection(call: Call) -> Selection:
     """The frames and endpoint pairs of a call (see the module docstring)."""
     sel = Selection()
-    for m in call.messages:
-        if m.frame is None:
-            continue
-        sel.frames.add(m.frame)
-        first = m.first_frame if m.first_frame is not None else m.frame
-        if m.transport in ("TCP", "TLS") and m.src is not None and m.dst is not None:
-            sel.tcp_ranges.append((first, m.frame, m.src, m.dst))
-    for st in call.streams:
-        sel.pairs.add(frozenset((st.source, st.destination)))
-    for ice in call.ice:
-        for p in ice.pairs:
-            if not p.via_turn:
-                sel.pairs.add(frozenset((p.local, p.remote)))
-    for a in call.allocations:
-        sel.pairs.add(frozenset((a.client, a.server)))
+    sel.add_call(call)
     return sel
 
 
@@ -108,9 +137,16 @@ def write_call(
     """Copy the call's frames from ``source`` to a new pcapng at ``destination``; returns how
     many were written. Raises CaptureError when the input cannot be read (a trace log has no
     frames), OSError when the output cannot be written."""
+    return write_selection(source, destination, call_selection(call))
+
+
+def write_selection(
+    source: str | os.PathLike[str], destination: str | os.PathLike[str], sel: Selection
+) -> int:
+    """Copy the selected frames of ``source`` (read a second time) to a new pcapng; returns
+    how many were written. Errors as :func:`write_call`."""
     from .tracelog import TraceLogReader, open_input
 
-    sel = call_selection(call)
     decoder = PacketDecoder(DefectLog(100))
     reader = open_input(source)
     try:
@@ -123,7 +159,7 @@ def write_call(
                 frame += 1
                 if linktype > 0xFFFF:  # Network Monitor's own records: not traffic
                     continue
-                if frame in sel.frames:
+                if sel.everything or frame in sel.frames:
                     writer.packet(ts, linktype, data)
                     continue
                 decoded = decoder.decode(frame, ts, linktype, data)
@@ -137,4 +173,4 @@ def write_call(
     return writer.packets
 
 
-__all__ = ["PcapngWriter", "Selection", "call_selection", "write_call"]
+__all__ = ["PcapngWriter", "Selection", "call_selection", "write_call", "write_selection"]

@@ -81,7 +81,7 @@ MESSAGES = ROW_KEY + _cols(
     ("to_tag", STRING), ("content_type", STRING), ("body_size", INT), ("size", INT),
     ("compressed", BOOL), ("wire_size", INT), ("partial", BOOL), ("retransmission", BOOL),
     ("facts", ListOf(STRING)), ("defects", ListOf(STRING)), ("encapsulation", JSON),
-    ("hop", Struct(_cols(("source", STRING), ("destination", STRING)))),
+    ("hop", Struct(_cols(("source", STRING), ("destination", STRING)))), ("decoded", JSON),
 )  # fmt: skip
 
 DTMF_EVENT = Struct(_cols(("event", INT), ("time", TIME), ("duration", INT), ("end", BOOL)))

@@ -148,6 +148,15 @@ class Pipeline:
         tls_keys: TlsKeys | None = None,
     ) -> None:
         self.options = options = options or Options()
+        if options.max_frames is not None or options.bpf:  # -c N, -f EXPR (capture/select.py)
+            from ..capture.select import select_frames
+
+            if isinstance(reader, TraceLogReader):
+                if options.bpf:
+                    reader.close()
+                    raise CaptureError(f"{reader.name}: a BPF filter (-f) needs a capture file")
+            else:
+                reader = select_frames(reader, options.max_frames, options.bpf)
         self.reader = reader
         self.name = name if name is not None else str(getattr(reader, "name", "<stream>"))
         self.format: str = reader.format
@@ -175,6 +184,9 @@ class Pipeline:
         self._live: dict[int, TcpConnectionPipeline] = {}  # open connections, oldest first
         self._pending: list[Event] = []
         self._in_flight: list[Event] = []  # the batch being handed out
+        #: Call sessions a consumer holds back from those after it (a filter that decides
+        #: them at the end): id → start, so that settled_before() waits for them.
+        self._held_back: dict[int, float] = {}
         self._verifier: SignatureVerifier | None = None
         self._redact: Callable[[SipMessage], set[str]] | None = None
         #: Secrets redaction found in messages, most recent last (to clean log records).
@@ -320,11 +332,20 @@ class Pipeline:
             yield from pending
             self._in_flight = []
 
+    def hold_back(self, session: Session) -> None:
+        """A consumer will hand ``session`` (a call) on only at the end of the input: the
+        calls after it must not be joined as if it did not exist (see settled_before)."""
+        if session.start is not None:
+            self._held_back[id(session)] = session.start
+
     def settled_before(self) -> float:
         """A capture time before which every call of the input has been emitted: no session
         that may be a call, open, queued or not yet seen, starts earlier (what lets a
         consumer finish joining calls whose media no other call can claim any more)."""
         t = self._sessions.open_since()
+        for back in self._held_back.values():
+            if back < t:
+                t = back
         for queue in (self._in_flight, self._pending):
             for event in queue:
                 if type(event) is SessionFinished and event.session.kind == "call":  # type: ignore[union-attr]
@@ -518,8 +539,16 @@ class Pipeline:
         stats = self.stats
         first: float | None = None
         last: float | None = None
+        limit = self.options.max_frames  # -c N: records of the log
+        last_record = 0  # -c stops here: the records decoded (the reader reads ahead)
+        cut = False
         try:
-            for item in reader.items():
+            for count, item in enumerate(reader.items()):
+                if limit is not None:
+                    if count >= limit:
+                        cut = True
+                        break
+                    last_record = max(last_record, item.record)
                 if isinstance(item, LogEvent):
                     if self._redact is not None:
                         from ..render.redact import clean_log_events
@@ -553,7 +582,7 @@ class Pipeline:
         self.defects.extend(reader.defects)
         if reader.format == SERVER_FORMAT:
             self.log_host = (reader.host, reader.host_from)
-        stats.frames = reader.parser.records
+        stats.frames = last_record if cut else reader.parser.records
         stats.bytes = reader.bytes_read
         stats.first_time = first
         stats.last_time = last

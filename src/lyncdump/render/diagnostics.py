@@ -10,11 +10,12 @@ as a ``diagnostic`` record and inside its session (docs/json.md, docs/tracelog.m
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from ..analysis.diagnostics import (
     Diagnostic,
+    DiagnosticFilter,
     DiagnosticIndex,
     Timeline,
     diagnostic_matches,
@@ -184,7 +185,7 @@ def diagnostic_to_dict(
 def shown(
     index: DiagnosticIndex,
     sessions: Iterable[Session],
-    filters: Sequence[tuple[str, str]] = (),
+    filters: DiagnosticFilter = (),
 ) -> list[Diagnostic]:
     """The diagnostics of the sessions shown, and those alone that pass the filters."""
     if not index.enabled:
@@ -200,7 +201,7 @@ def shown(
 def records(
     index: DiagnosticIndex,
     sessions: Iterable[Session] | None = None,
-    filters: Sequence[tuple[str, str]] = (),
+    filters: DiagnosticFilter = (),
 ) -> list[dict[str, Any]]:
     """Each diagnostic as its own NDJSON record, by time (with ``sessions``, only those of
     the sessions shown and the lone ones that pass ``filters``)."""
@@ -217,7 +218,7 @@ class TimelineText:
     def __init__(
         self,
         index: DiagnosticIndex,
-        filters: Sequence[tuple[str, str]] = (),
+        filters: DiagnosticFilter = (),
         *,
         verbose: bool = False,
         tag: Callable[[Any], str] | None = None,

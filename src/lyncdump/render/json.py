@@ -66,10 +66,107 @@ def message_to_dict(m: SipMessage, *, verbose: bool = False) -> dict[str, Any]:
     encapsulation = getattr(m, "encapsulation", None)
     if encapsulation is not None:  # only on tunnelled messages (docs/json.md)
         out["encapsulation"] = encapsulation.to_dict()
+    out["decoded"] = decoded_to_dict(m)
     if verbose:
         out["headers"] = [[name, value] for name, value in m.headers]
         out["body"] = m.body.decode("utf-8", "replace")
     return out
+
+
+def decoded_to_dict(m: SipMessage) -> dict[str, Any]:
+    """Every decoded layer of a message as fields (docs/json.md ``decoded``): ``sdp`` (each
+    SDP part), and from msview ``auth`` (NTLM, Kerberos, TLS-DSK tokens), ``diagnostics``,
+    ``conversation_id`` and ``xml``. Keys are present only for what the message carries."""
+    from .msview import ms_decoded
+
+    out: dict[str, Any] = {}
+    if m.body:
+        from ..media.stats import sdp_bodies
+
+        sdps = []
+        for body in sdp_bodies(m)[:8]:
+            sdp = sdp_to_dict(body)
+            if sdp is not None:
+                sdps.append(sdp)
+        if sdps:
+            out["sdp"] = sdps
+    out.update(ms_decoded(m))
+    return out
+
+
+def sdp_to_dict(body: bytes) -> dict[str, Any] | None:
+    """One SDP body: session fields and each m-line with codecs, ICE candidates and crypto
+    suites. Keys (``inline:``) and ICE passwords are never output: their presence is."""
+    from ..errors import MalformedError
+    from ..sdp import parse_sdp
+
+    try:
+        sdp = parse_sdp(body)
+    except MalformedError:
+        return None
+    conn = sdp.connection
+    media = []
+    for md in sdp.media[:32]:
+        c = sdp.media_connection(md)
+        rtpmap = md.rtpmap()
+        media.append(
+            {
+                "media": md.media,
+                "port": md.port,
+                "proto": md.proto,
+                "formats": md.formats,
+                "codecs": [
+                    f"{rtpmap[int(f)][0]}/{rtpmap[int(f)][1]}"
+                    if f.isdigit() and int(f) in rtpmap
+                    else f
+                    for f in md.formats
+                ],
+                "connection": c.address if c is not None else None,
+                "rtcp_port": md.rtcp_port,
+                "direction": md.direction,
+                "label": md.label,
+                "bandwidth": md.bandwidth(),
+                "ice_ufrag": md.ice_ufrag,
+                "ice_pwd": md.ice_pwd is not None,
+                "candidates": [
+                    {
+                        "foundation": x.foundation,
+                        "component": x.component,
+                        "transport": x.transport,
+                        "priority": x.priority,
+                        "address": x.address,
+                        "port": x.port,
+                        "type": x.type,
+                        "related_address": x.related_address,
+                        "related_port": x.related_port,
+                        "ice_version": x.ice_version,
+                    }
+                    for x in md.candidates()[:64]
+                ],
+                "crypto": [
+                    {
+                        "tag": k.tag,
+                        "suite": k.suite,
+                        "key": "(redacted)",
+                        "lifetime": k.lifetime,
+                        "mki": k.mki,
+                        "mki_length": k.mki_length,
+                        "scale": k.scale,
+                    }
+                    for k in md.cryptos()
+                ],
+            }
+        )
+    return {
+        "version": sdp.version,
+        "origin": sdp.origin,
+        "session_name": sdp.session_name,
+        "connection": conn.address if conn is not None else None,
+        "ice_version": sdp.ice_version,
+        "bandwidth": sdp.bandwidth(),
+        "media": media,
+        "defects": list(sdp.defects[:32]),
+    }
 
 
 def transaction_to_dict(t: Transaction) -> dict[str, Any]:

@@ -36,8 +36,14 @@ from ..sip.ntlm import NtlmAuthenticate, NtlmChallenge, NtlmNegotiate
 from ..sip.xmlbody import summarize_xml
 
 __all__ = [
+    "auth_to_dicts",
+    "conversation_id_to_dict",
     "conversation_lines",
     "conversation_to_dict",
+    "diagnostics_to_dicts",
+    "ms_decoded",
+    "token_to_dict",
+    "xml_to_dicts",
     "diagnostics_fact",
     "im_event_to_dict",
     "ms_facts",
@@ -404,3 +410,201 @@ def session_extra_fields(
         conversation_to_dict(analyze_conversation(session)) if session.kind == "im" else None
     )
     return record
+
+
+# -- structured fields (JSON ``decoded``; docs/json.md) ------------------------------------------
+
+#: Bytes of a value never shown: key material, hashes, proofs. Their size and layout are.
+_HIDDEN = "(not shown)"
+
+
+def _version_dict(v: Any) -> dict[str, Any] | None:
+    if v is None:
+        return None
+    return {
+        "major": v.major,
+        "minor": v.minor,
+        "build": v.build,
+        "revision": v.revision,
+        "text": str(v),
+    }
+
+
+def _av_pairs(pairs: list[Any]) -> list[dict[str, Any]]:
+    return [{"id": p.av_id, "name": p.name, "value": p.text, "length": len(p.value)} for p in pairs]
+
+
+def token_to_dict(token: object) -> dict[str, Any] | None:
+    """A decoded gssapi-data token as named fields (NTLM, Kerberos/GSS, TLS-DSK). Responses,
+    proofs, session keys and MICs are described by size, never shown."""
+    if isinstance(token, (NtlmNegotiate, NtlmChallenge, NtlmAuthenticate)):
+        out: dict[str, Any] = {
+            "mechanism": "NTLM",
+            "message_type": {1: "NEGOTIATE", 2: "CHALLENGE", 3: "AUTHENTICATE"}[token.message_type],
+            "flags": f"0x{token.flags:08x}",
+            "flag_names": token.flag_names,
+            "version": _version_dict(token.version),
+        }
+        if isinstance(token, NtlmNegotiate):
+            out.update(domain=token.domain or None, workstation=token.workstation or None)
+        elif isinstance(token, NtlmChallenge):
+            stamp = token.timestamp
+            out.update(
+                target_name=token.target_name,
+                server_challenge=token.server_challenge.hex(),
+                timestamp=stamp.isoformat() if stamp is not None else None,
+                target_info=_av_pairs(token.target_info),
+            )
+        else:
+            v2 = token.ntlmv2
+            out.update(
+                domain=token.domain,
+                user=token.user,
+                workstation=token.workstation,
+                identity=token.identity,
+                ntlm_version=token.ntlm_version,
+                lm_response_length=len(token.lm_response),
+                nt_response_length=len(token.nt_response),
+                session_key_length=len(token.encrypted_session_key),
+                mic=token.mic is not None,
+                ntlmv2=(
+                    {
+                        "nt_proof_length": len(v2.nt_proof),
+                        "blob_length": len(v2.blob),
+                        "client_challenge_length": len(v2.client_challenge),
+                        "timestamp": v2.timestamp.isoformat() if v2.timestamp else None,
+                        "av_pairs": _av_pairs(v2.av_pairs),
+                    }
+                    if v2 is not None
+                    else None
+                ),
+            )
+        return out
+    if isinstance(token, GssToken):
+        return {
+            "mechanism": token.mechanism,
+            "message_type": token.message,
+            "realm": token.realm,
+            "service": token.service,
+            "name_type": token.name_type,
+            "ticket_version": token.ticket_version,
+            "ticket_etype": token.ticket_etype,
+            "ticket_etype_name": token.ticket_etype_name,
+            "ticket_kvno": token.ticket_kvno,
+            "authenticator_etype": token.authenticator_etype,
+            "ap_options": list(token.ap_options),
+            "error_code": token.error_code,
+            "error_text": token.error_text,
+        }
+    if isinstance(token, TlsDskToken):
+        return {
+            "mechanism": "TLS-DSK",
+            "message_type": "+".join(token.messages) or None,
+            "tls_messages": list(token.messages),
+            "cipher_suite": f"0x{token.cipher_suite:04x}"
+            if token.cipher_suite is not None
+            else None,
+            "tls_version": token.tls_version,
+            "certificates": list(token.certificates),
+        }
+    return None
+
+
+def auth_to_dicts(m: SipMessage) -> list[dict[str, Any]]:
+    """Every auth header of a message: its parameters by name and its token decoded."""
+    out = []
+    check = auth_check(m)
+    for auth, token, problem in decoded_tokens(m):
+        entry: dict[str, Any] = {
+            "header": auth.header,
+            "scheme": auth.scheme,
+            "kind": auth.kind,
+            "realm": auth.realm,
+            "targetname": auth.targetname,
+            "opaque": auth.opaque,
+            "version": auth.version,
+            "num": auth.num,
+            "signature": signature_kind(auth.signature) if auth.signature else None,
+            "token": token_to_dict(token) if token is not None else None,
+            "token_problem": problem,
+        }
+        out.append(entry)
+    if check is not None and out:
+        out[-1]["check"] = {"proof": check.proof, "signature": check.signature, "note": check.note}
+    return out
+
+
+def diagnostics_to_dicts(m: SipMessage) -> list[dict[str, Any]]:
+    """ms-diagnostics, ms-diagnostics-public and ms-client-diagnostics, by field."""
+    return [
+        {
+            "header": d.header,
+            "code": d.code,
+            "subcode": d.subcode,
+            "reason": d.reason,
+            "source": d.source,
+            "meaning": d.meaning,
+            "extras": dict(d.extras),
+        }
+        for d in diagnostics_of(m)
+    ]
+
+
+def conversation_id_to_dict(m: SipMessage) -> dict[str, Any] | None:
+    value = m.header("Ms-Conversation-ID")
+    if not value:
+        return None
+    decoded = parse_conversation_id(value)
+    return {
+        "value": value.strip(),
+        "guid": decoded.guid if decoded is not None else None,
+        "started": decoded.time.isoformat() if decoded is not None and decoded.time else None,
+    }
+
+
+def xml_to_dicts(m: SipMessage) -> list[dict[str, Any]]:
+    """XML bodies (whole, or multipart parts): media type, root element, one-line summary."""
+    from ..sip.xmlbody import parse_xml
+
+    bodies: list[tuple[str | None, bytes]] = []
+    if (m.content_type or "").startswith("multipart/"):
+        bodies = [(p.content_type, p.body) for p in m.body_parts()[:16]]
+    elif m.body:
+        bodies = [(m.content_type, m.body)]
+    out = []
+    for ctype, body in bodies:
+        summary = summarize_xml(ctype, body)
+        if summary is None and "xml" not in (ctype or ""):
+            continue
+        root = parse_xml(body) if summary not in (None, "XML not well-formed") else None
+        tag = str(root.tag) if root is not None else None
+        namespace = tag[1:].split("}", 1)[0] if tag and tag.startswith("{") else None
+        out.append(
+            {
+                "content_type": ctype,
+                "root": tag.split("}", 1)[-1] if tag else None,
+                "namespace": namespace,
+                "size": len(body),
+                "summary": summary,
+            }
+        )
+    return out
+
+
+def ms_decoded(m: SipMessage) -> dict[str, Any]:
+    """The Microsoft layers of one message as fields: ``auth``, ``diagnostics``,
+    ``conversation_id``, ``xml`` (each only when present)."""
+    out: dict[str, Any] = {}
+    auth = auth_to_dicts(m)
+    if auth:
+        out["auth"] = auth
+    diags = diagnostics_to_dicts(m)
+    if diags:
+        out["diagnostics"] = diags
+    conv = conversation_id_to_dict(m)
+    if conv is not None:
+        out["conversation_id"] = conv
+    xml = xml_to_dicts(m)
+    if xml:
+        out["xml"] = xml
+    return out

@@ -24,7 +24,12 @@ def attribute_to_dict(msg: s.StunMessage, attr: s.StunAttribute) -> dict[str, An
         "name": msg.attribute_name(attr.type),
         "length": len(attr.value),
     }
-    out.update(s.attribute_fields(msg, attr))
+    fields = s.attribute_fields(msg, attr)
+    out.update(fields)
+    if "text" in fields and "hex" not in fields:
+        out["hex"] = attr.value.hex()  # the raw form beside the text (docs/json.md)
+        if attr.type == s.A_USERNAME and ":" in str(fields["text"]):
+            out["ufrags"] = str(fields["text"]).split(":", 1)  # ICE: "theirs:ours"
     if attr.type == s.A_DATA and attr.value:
         out["carries"] = classify(attr.value)
     return out

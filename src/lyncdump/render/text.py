@@ -7,6 +7,7 @@ lines, so the same capture gives the same text on every machine.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -241,3 +242,205 @@ def defect_lines(capture: Any, limit: int | None = None) -> Iterator[str]:
         yield f"  {d}"
     for layer, count in sorted(capture.defects.dropped.items()):
         yield f"  ... and {count} more {layer} defects not kept"
+
+
+# -- terminal manners: width, ASCII, colour (the CLI decides when; docs/cli.md "Terminal") ------
+
+#: What the ladder draws with, and what a terminal that cannot print it gets instead.
+ASCII_FALLBACK = {
+    "→": "->",
+    "←": "<-",
+    "⇄": "<->",
+    "…": "...",
+    "·": "|",
+    "×": "x",
+    "≥": ">=",
+    "≤": "<=",
+    "—": "-",
+    "–": "-",
+    "µ": "u",
+    "⚠": "!",
+}
+_ASCII_TABLE = str.maketrans(ASCII_FALLBACK)
+
+
+def to_ascii(line: str) -> str:
+    """The line in ASCII: arrows as ``->``, ``…`` as ``...``; other characters escaped."""
+    return line.translate(_ASCII_TABLE).encode("ascii", "backslashreplace").decode("ascii")
+
+
+def can_print(encoding: str | None) -> bool:
+    """True when text in ``encoding`` can hold the ladder's arrows and ellipsis."""
+    if not encoding:
+        return False
+    try:
+        "→⇄…·×".encode(encoding)
+    except (LookupError, UnicodeEncodeError):
+        return False
+    return True
+
+
+def _char_width(c: str) -> int:
+    import unicodedata
+
+    if unicodedata.combining(c):
+        return 0
+    return 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1
+
+
+def display_width(text: str) -> int:
+    """Columns a terminal needs for ``text`` (wide East Asian characters take two)."""
+    if text.isascii():
+        return len(text)
+    return sum(_char_width(c) for c in text)
+
+
+def _cut_end(text: str, width: int, ellipsis: str) -> str:
+    if display_width(text) <= width:
+        return text
+    room = width - display_width(ellipsis)
+    out = []
+    used = 0
+    for c in text:
+        w = _char_width(c) if not c.isascii() else 1
+        if used + w > room:
+            break
+        out.append(c)
+        used += w
+    return "".join(out).rstrip() + ellipsis
+
+
+#: Fields of a ladder line are separated by two spaces; facts follow " · ".
+_FACTS = "  · "
+_MIN_FIELD = 12
+
+
+def fit_line(line: str, width: int | None, *, ellipsis: str = "…") -> str:
+    """``line`` cut to ``width`` columns (None: as it is). The facts after `` · `` are cut
+    first; then long fields before them (a Call-ID, a long request URI) are shortened with
+    ``…`` where they stand, endpoints and times kept whole as long as possible; then the end.
+    ``-v`` message text (``      | ...``) is never cut: the terminal wraps it."""
+    if width is None or display_width(line) <= width:
+        return line
+    if line.startswith("      | "):
+        return line
+    head, sep, facts = line.partition(_FACTS if ellipsis == "…" else "  | ")
+    head_width = display_width(head)
+    if sep and head_width + len(sep) + 8 <= width:
+        return head + sep + _cut_end(facts, width - head_width - len(sep), ellipsis)
+    if sep and head_width + 3 <= width:
+        return head + "  " + ellipsis
+    fields = head.split("  ")
+    excess = head_width - width
+    # Plain fields first (Call-IDs, URIs, counters), then times, then "a → b" pairs.
+    passes: list[Callable[[str], bool]] = [
+        lambda f: "→" not in f and "->" not in f and not _TIME_FIELD.match(f),
+        lambda f: "→" not in f and "->" not in f,
+        lambda f: True,
+    ]
+    for allowed in passes:
+        while excess > 0:
+            cuttable = [
+                i
+                for i, f in enumerate(fields)
+                if i > 0 and allowed(f) and display_width(f) > _MIN_FIELD
+            ]
+            if not cuttable:
+                break
+            longest = max(cuttable, key=lambda i: display_width(fields[i]))
+            size = display_width(fields[longest])
+            fields[longest] = _cut_end(fields[longest], max(_MIN_FIELD, size - excess), ellipsis)
+            excess -= size - display_width(fields[longest])
+    return _cut_end("  ".join(fields), width, ellipsis)
+
+
+_TIME_FIELD = re.compile(r"^\d{4}-\d\d-\d\d ")
+
+
+_RESET = "\033[0m"
+_BOLD, _DIM, _RED, _GREEN, _YELLOW, _CYAN = "1", "2", "31", "32", "33", "36"
+
+
+def _paint(text: str, *codes: str) -> str:
+    return f"\033[{';'.join(codes)}m{text}{_RESET}"
+
+
+_LADDER_STATUS = re.compile(r"(  (?:UDP|TCP|TLS|WSS?|SCTP|\?)\s+)([1-6]\d\d)( [^·]*?)?(?=  ·|$)")
+_LADDER_METHOD = re.compile(r"(  (?:UDP|TCP|TLS|WSS?|SCTP|\?)\s+)([A-Z][A-Z0-9_-]*)(?= )")
+_HEADER = re.compile(r"^(?:[A-Z]{2,}(?: [A-Z]+)?)  \S")
+_BAD_WORDS = re.compile(
+    r"\b(failed|rejected|INVALID|MISMATCH|not decrypted|no answer|no response|"
+    r"timed out|unreadable|cancelled|wrong password|clock skew)\b"
+)
+_MOS = re.compile(r"\bMOS (\d+(?:\.\d+)?)")
+_LOST = re.compile(r"\blost (-?\d+) \((\d+(?:\.\d+)?)%\)")
+
+
+def _status_colour(code: int) -> str:
+    if code < 200:
+        return _CYAN
+    if code < 300:
+        return _GREEN
+    if code < 400:
+        return _CYAN
+    if code in (401, 407):
+        return _YELLOW  # a challenge is the normal first answer
+    return _RED
+
+
+def colorize(line: str) -> str:
+    """ANSI colours for a terminal: status classes on ladder lines, failures in red,
+    quality (MOS, loss) by how bad it is, session headers in bold."""
+    if line.startswith("      | "):
+        return line
+    if line.startswith("      ! ") or line.lstrip().startswith("cause:"):
+        return _paint(line, _RED)
+    if _HEADER.match(line):
+        return _paint(line, _BOLD)
+
+    def status(m: re.Match[str]) -> str:
+        text = m.group(2) + (m.group(3) or "")
+        return m.group(1) + _paint(text, _status_colour(int(m.group(2))))
+
+    out = _LADDER_STATUS.sub(status, line, count=1)
+    if out is line or out == line:
+        out = _LADDER_METHOD.sub(lambda m: m.group(1) + _paint(m.group(2), _BOLD), line, count=1)
+
+    def mos(m: re.Match[str]) -> str:
+        value = float(m.group(1))
+        colour = _GREEN if value >= 4.0 else _YELLOW if value >= 3.5 else _RED
+        return _paint(m.group(0), colour)
+
+    def lost(m: re.Match[str]) -> str:
+        pct = float(m.group(2))
+        if pct < 1.0:
+            return m.group(0)
+        return _paint(m.group(0), _YELLOW if pct < 5.0 else _RED)
+
+    out = _MOS.sub(mos, out)
+    out = _LOST.sub(lost, out)
+    return _BAD_WORDS.sub(lambda m: _paint(m.group(0), _RED), out)
+
+
+class LineStyle:
+    """How lines reach a terminal: ASCII instead of arrows, cut to a width, coloured."""
+
+    __slots__ = ("width", "color", "ascii")
+
+    def __init__(self, width: int | None = None, color: bool = False, ascii: bool = False):
+        self.width = width
+        self.color = color
+        self.ascii = ascii
+
+    @property
+    def plain(self) -> bool:
+        return self.width is None and not self.color and not self.ascii
+
+    def __call__(self, line: str) -> str:
+        if self.ascii:
+            line = to_ascii(line)
+        if self.width is not None:
+            line = fit_line(line, self.width, ellipsis="..." if self.ascii else "…")
+        if self.color:
+            line = colorize(line)
+        return line

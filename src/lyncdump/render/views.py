@@ -22,10 +22,11 @@ defects and media results are then final.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Generator, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from ..analysis.call_window import CallTally, CallWindow
+from ..analysis.diagnostics import DiagnosticFilter
 from ..analysis.registration import FollowUps
 from ..analysis.sessions import Session
 from ..pipeline.events import Event, InputFinished, MessageDecoded, SessionFinished
@@ -41,8 +42,11 @@ if TYPE_CHECKING:
 
 Out = Callable[[str], None]
 Matches = Callable[[Session], bool]
-#: The command line's KEY=VALUE filters, for what is not a session (trace-log diagnostics).
-Filters = Sequence[tuple[str, str]]
+#: The command line's filter (a compiled ``-Y`` expression, or KEY=VALUE pairs), for what is
+#: not a session: trace-log diagnostics that stand alone.
+Filters: TypeAlias = DiagnosticFilter
+#: Which streams a view shows (``-Y`` over streams); None: all of them.
+StreamMatches: TypeAlias = "Callable[[StreamStats], bool] | None"
 
 
 def _all(_session: Session) -> bool:
@@ -129,6 +133,7 @@ def ndjson_view(
     filters: Filters = (),
     source: str | None = None,
     position: tuple[int, int] = (1, 1),
+    stream_matches: StreamMatches = None,
 ) -> Pipeline:
     """``--json``: the records of :func:`ndjson_records`, one line each."""
     records = ndjson_records(
@@ -139,6 +144,7 @@ def ndjson_view(
         filters=filters,
         source=source,
         position=position,
+        stream_matches=stream_matches,
     )
     while True:
         try:
@@ -158,6 +164,7 @@ def ndjson_records(
     filters: Filters = (),
     source: str | None = None,
     position: tuple[int, int] = (1, 1),
+    stream_matches: StreamMatches = None,
 ) -> Generator[dict[str, Any], None, Pipeline]:
     """The NDJSON records of a run, as dicts, as they become known; returns the pipeline.
 
@@ -165,8 +172,8 @@ def ndjson_records(
     of inputs in the run) comes first and every record carries ``source``. Then a session
     record per finished session (those ``matches`` lets through), each followed by the
     server-log diagnostics joined to it; then the diagnostics that stand alone (those
-    ``filters`` lets through), STUN, stream and call records, then the capture record.
-    ``summary``: only the input and capture records."""
+    ``filters`` lets through), STUN, stream (those ``stream_matches`` lets through) and call
+    records, then the capture record. ``summary``: only the input and capture records."""
     from ..analysis.diagnostics import diagnostic_matches
     from . import calls as render_calls
     from . import msview
@@ -225,7 +232,8 @@ def ndjson_records(
         for record in stun_records(pipeline):
             yield stamped(record)
         for st in streams:
-            yield stamped(render_streams.stream_to_dict(st))
+            if stream_matches is None or stream_matches(st):
+                yield stamped(render_streams.stream_to_dict(st))
     yield from call_records(joined)
     yield stamped(
         {**render_json.capture_to_dict(pipeline), **render_calls.calls_summary(tally, streams)}
@@ -254,6 +262,7 @@ def ladder_view(
     verbose: bool = False,
     matches: Matches = _all,
     filters: Filters = (),
+    stream_matches: StreamMatches = None,
 ) -> Pipeline:
     """The default output: a ladder per session (those ``matches`` lets through) with its
     sign-in or conversation summary and media, then unsignalled media, calls, STUN/TURN/ICE,
@@ -309,7 +318,11 @@ def ladder_view(
         out("")
     for line in alone.rest():
         out(line)
-    unsignalled = list(render_streams.unsignalled_lines(streams))
+    unsignalled = list(
+        render_streams.unsignalled_lines(
+            st for st in streams if stream_matches is None or stream_matches(st)
+        )
+    )
     for line in unsignalled:
         out(line)
     if unsignalled:
@@ -346,6 +359,7 @@ def calls_view(
     summary: bool = False,
     source: str | None = None,
     position: tuple[int, int] = (1, 1),
+    matches: Callable[[Call], bool] | None = None,
 ) -> tuple[Pipeline, list[Call]]:
     """``--calls`` / ``--call ID``: the call blocks (or call records, then the capture
     record; with ``source``, an ``input`` record first and ``source`` in each, as
@@ -362,7 +376,9 @@ def calls_view(
             end = event  # type: ignore[assignment]
     pipeline = _finished(end)
     every = calls_of(pipeline, sessions)
-    chosen = [c for c in every if only is None or c.call_id == only]
+    chosen = [
+        c for c in every if (only is None or c.call_id == only) and (matches is None or matches(c))
+    ]
     if only is not None and not chosen:
         pass  # the caller says there is no such call
     elif as_json:
