@@ -151,7 +151,8 @@ def command(
 
     check_log_hosts(log_hosts, captures)
     if wants_merge(merge, captures):
-        extra = {**options, "log_hosts": log_hosts}
+        extra = {**options, "log_hosts": log_hosts, "calls": show_calls, "call_id": call_id}
+        extra.update(write_path=write_path, streams_csv=streams_csv)
         sys.exit(run_merged(captures, as_json, verbose, summary, parsed_filters, extra))
     view = _View(
         as_json=as_json,
