@@ -67,6 +67,26 @@ def test_tls_without_keys_is_listed_as_not_decoded() -> None:
     assert any("not decrypted" in n for n in notes), notes
 
 
+def test_frames_not_decoded_are_in_the_overview() -> None:
+    """sip-tunnels.pcapng: 5 frames carry no UDP/TCP (2 ARP, 1 ESP, 1 CDMA2000 over GRE, one
+    nested past the depth limit), as ``lyncdump --summary`` counts them (tshark: ``-Y arp`` 2
+    frames, ``-Y esp`` 1)."""
+    doc = document("sip-tunnels.pcapng")
+    overview = doc["overview"]
+    assert overview["frames_not_decoded"] == {
+        "EtherType 0x0806 (ARP)": 2,
+        "IP protocol 50 (ESP)": 1,
+        "GRE protocol 0x8881 (CDMA2000)": 1,
+        "encapsulations nested deeper than 4": 1,
+    }
+    assert overview["not_decoded"] == [
+        f"{CAPTURES / 'sip-tunnels.pcapng'}: 5 frames not decoded: they carry no UDP or TCP "
+        "lyncdump reads (EtherType 0x0806 (ARP) 2, IP protocol 50 (ESP) 1, GRE protocol 0x8881 "
+        "(CDMA2000) 1, encapsulations nested deeper than 4 1)"
+    ]
+    assert document("sip-udp-call.pcap")["overview"]["frames_not_decoded"] == {}
+
+
 def test_redact_leaves_no_im_text() -> None:
     plain = json.dumps(document("lync-im-conversation.pcapng"), ensure_ascii=False)
     redacted = json.dumps(document("lync-im-conversation.pcapng", redact=True), ensure_ascii=False)

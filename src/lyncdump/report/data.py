@@ -9,7 +9,8 @@ own size, not the capture's: docs/report.md gives the figures.
 
 The document (``ReportData.document()``) is what report.js reads:
 
-- ``inputs``, ``overview`` (counts, connections, defects by layer, what was not decoded);
+- ``inputs``, ``overview`` (counts, connections, defects by layer, what was not decoded:
+  ``not_decoded`` sentences and ``frames_not_decoded`` counts by kind);
 - ``addrs``: every ``ip:port`` once; messages and events name addresses by index;
 - ``roles``: host -> client / Front End / Edge / AV MCU / peer / proxy (report/roles.py);
 - ``sessions``: kind, Call-ID, parties, outcome, messages as rows
@@ -87,6 +88,8 @@ class ReportData:
         self.defects_by_layer: Counter[str] = Counter()
         self.connections: list[dict[str, Any]] = []
         self.not_decoded: list[str] = []
+        #: Frames that gave no UDP or TCP (ARP, ESP, unknown tunnels...), by kind: every input.
+        self.frames_not_decoded: Counter[str] = Counter()
         self.counts: Counter[str] = Counter()
         self.kinds: Counter[str] = Counter()
         self.methods: Counter[str] = Counter()
@@ -450,6 +453,14 @@ class ReportData:
                     f"TLS connection #{c.id} {c.client} → {c.server} not decrypted: {why}"
                     f"{needs} would let lyncdump decode it"
                 )
+        skipped = getattr(stats, "not_decoded", None)
+        if skipped:
+            self.frames_not_decoded.update(skipped)
+            kinds = ", ".join(f"{k} {v}" for k, v in skipped.items())
+            self.not_decoded.append(
+                f"{run.name}: {sum(skipped.values())} frames not decoded: they carry no UDP or "
+                f"TCP lyncdump reads ({kinds})"
+            )
         defects = run.defects
         self.defects_total += len(defects)
         for d in defects:
@@ -500,6 +511,7 @@ class ReportData:
                 "defects_by_layer": dict(self.defects_by_layer.most_common()),
                 "defects_total": self.defects_total + sum(self.defects_dropped.values()),
                 "not_decoded": self.not_decoded,
+                "frames_not_decoded": dict(self.frames_not_decoded.most_common()),
             },
             "addrs": list(self.addrs),
             "roles": self.roles.roles(),

@@ -401,6 +401,8 @@
       ["calls", num(D.calls.length)], ["RTP streams", num(D.streams.length)],
       ["TCP connections", num(o.connections_total)], ["defects", num(o.defects_total)],
     ];
+    const skipped = Object.values(o.frames_not_decoded || {}).reduce((a, b) => a + b, 0);
+    if (skipped) counts.push(["frames not decoded", num(skipped)]);
     Object.keys(o.kinds).forEach((k) => counts.push(["sessions: " + k, num(o.kinds[k])]));
     parts.push(section("Counts", h("div", { cls: "tiles" }, counts.map(([k, v]) => h("div", { cls: "tile" }, h("div", { cls: "v", text: v }), h("div", { cls: "k", text: k }))))));
     const dist = (title, obj) => Object.keys(obj).length ? h("div", null, h("h3", { text: title }), h("p", { cls: "dist" }, Object.keys(obj).map((k) => badge(k + " " + obj[k])))) : null;
