@@ -456,10 +456,10 @@ class ReportData:
         skipped = getattr(stats, "not_decoded", None)
         if skipped:
             self.frames_not_decoded.update(skipped)
-            kinds = ", ".join(f"{k} {v}" for k, v in skipped.items())
+            by_kind = ", ".join(f"{k} {v}" for k, v in skipped.items())
             self.not_decoded.append(
                 f"{run.name}: {sum(skipped.values())} frames not decoded: they carry no UDP or "
-                f"TCP lyncdump reads ({kinds})"
+                f"TCP lyncdump reads ({by_kind})"
             )
         defects = run.defects
         self.defects_total += len(defects)
