@@ -264,7 +264,8 @@ def command(
     out = Output(terminal_style(color=color, ascii_only=ascii_only, wide=wide, width=width), pager)
     try:
         if wants_merge(merge, captures):
-            extra = {**options, "log_hosts": log_hosts}
+            extra = {**options, "log_hosts": log_hosts, "calls": show_calls, "call_id": call_id}
+            extra.update(write_path=write_path, streams_csv=streams_csv)
             status = run_merged(captures, as_json, verbose, summary, flt, extra)
         else:
             view = _View(

@@ -15,11 +15,12 @@ import click
 from .analysis.merge import MergedCapture
 from .api import Capture, Options
 from .capture.tracelog import log_host_for, sniff_path, unknown_log_hosts
-from .cli_common import EXIT_INPUT, EXIT_OK, session_matches
+from .cli_common import EXIT_INPUT, EXIT_OK, fail, session_matches
 from .cli_common import clear_progress as _clear_progress
 from .cli_common import progress_printer as _progress_printer
 from .errors import LyncdumpError
 from .filters import Filter
+from .render import calls as render_calls
 from .render import diagnostics as render_diag
 from .render import json as render_json
 from .render import merged as render_merged
@@ -54,11 +55,19 @@ def run_merged(
     """Decode every input, merge, print like a single capture; returns the exit status.
 
     ``extra`` holds the command line's further options; those that are :class:`Options` fields
-    (keys, redaction) apply to every input."""
+    (keys, redaction) apply to every input; ``calls``/``call_id`` ask for the merged calls
+    (:func:`print_calls`), ``streams_csv`` for the capture inputs' stream table."""
     out = click.echo
+    extra = extra or {}
+    only_call = extra.get("call_id")
+    if extra.get("write_path"):
+        raise click.UsageError(
+            "-w/--write copies one capture's frames: it does not take merged inputs "
+            "(add --no-merge)"
+        )
     known = {f.name for f in dataclasses.fields(Options)} - {"log_host"}
-    options = {k: v for k, v in (extra or {}).items() if k in known}
-    log_hosts = tuple((extra or {}).get("log_hosts") or ())
+    options = {k: v for k, v in extra.items() if k in known}
+    log_hosts = tuple(extra.get("log_hosts") or ())
     inputs: list[Capture] = []
     try:
         for p in paths:
@@ -74,15 +83,18 @@ def run_merged(
         click.echo(f"lyncdump: {exc}", err=True)
         return EXIT_INPUT
     _clear_progress()
+    status = EXIT_OK
     diags = merged.diagnostics()
     shown = [s for s in sessions if session_matches(s, filters, logs=diags.of(s))]
-    if as_json:
+    if extra.get("calls") or only_call:
+        status = print_calls(merged, shown, as_json, summary, only_call)
+    elif as_json:
         records = [
             render_merged.session_to_dict(merged, s, verbose=verbose)
             for s in ([] if summary else shown)
         ]
         if not summary:
-            records.extend(render_diag.records(diags, shown, filters))
+            records.extend(render_merged.diagnostic_records(merged, shown, filters))
         records.append(render_merged.capture_to_dict(merged, sessions))
         for line in render_json.ndjson_lines(records):
             out(line)
@@ -94,7 +106,11 @@ def run_merged(
                 out(line)
         else:
             alone = render_diag.TimelineText(
-                diags, filters, verbose=verbose, tag=render_merged.tag_of(merged)
+                diags,
+                filters,
+                verbose=verbose,
+                tag=render_merged.tag_of(merged),
+                input_letter=render_merged.letter_of(merged),
             )
             for i, session in enumerate(shown):
                 if i:
@@ -122,7 +138,8 @@ def run_merged(
                 out("defects:")
                 for line in render_text.defect_lines(merged):
                     out(line)
-    status = EXIT_OK
+    if extra.get("streams_csv"):
+        status = max(status, _write_streams(extra["streams_csv"], merged))
     for c in inputs:
         if c.error is not None:
             click.echo(f"lyncdump: {c.error}", err=True)
@@ -130,4 +147,63 @@ def run_merged(
     return status
 
 
-__all__ = ["check_log_hosts", "run_merged", "wants_merge"]
+def print_calls(
+    merged: MergedCapture,
+    shown: list[Any],
+    as_json: bool,
+    summary: bool,
+    only: str | None,
+) -> int:
+    """``--calls`` / ``--call ID`` on merged inputs: the calls of the merged sessions shown,
+    joined to the capture inputs' media, as one input's calls are printed (frame numbers
+    carry their input's letter); returns the exit status (2: no call with that Call-ID)."""
+    out = click.echo
+    every = merged.calls()
+    keep = {id(s) for s in shown}
+    chosen = [c for c in every if id(c.session) in keep and (only is None or c.call_id == only)]
+    if only is not None and not chosen:
+        fail(f"no call with Call-ID {only!r} in the merged inputs")
+        return EXIT_INPUT
+    if as_json:
+        records = [] if summary else [render_merged.call_to_dict(merged, c) for c in chosen]
+        records.append(
+            {
+                **render_merged.capture_to_dict(merged, merged.sessions()),
+                **render_calls.calls_summary(every, merged.streams()),
+            }
+        )
+        for line in render_json.ndjson_lines(records):
+            out(line)
+        return EXIT_OK
+    for line in render_merged.legend_lines(merged):
+        out(line)
+    letter = render_merged.letter_of(merged)
+    for i, call in enumerate(chosen):
+        if i:
+            out("")
+        if summary:
+            lines = render_calls.summary_lines(call)
+        else:
+            lines = render_calls.call_lines(call, input_letter=letter)
+        for line in lines:
+            out(line)
+    if chosen:
+        out("")
+    out(f"{len(chosen)} of {len(every)} calls shown")
+    return EXIT_OK
+
+
+def _write_streams(path: str, merged: MergedCapture) -> int:
+    """``--streams-csv FILE``: every capture input's RTP streams, joined to the merged calls."""
+    from .render import streams as render_streams
+
+    try:
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            render_streams.write_csv(handle, merged.streams())
+    except OSError as exc:
+        fail(f"cannot write {path}: {exc.strerror}")
+        return EXIT_INPUT
+    return EXIT_OK
+
+
+__all__ = ["check_log_hosts", "print_calls", "run_merged", "wants_merge"]

@@ -2,7 +2,8 @@
 
 The same inputs and decoding options as the main command (key logs, ``--rsa-key``,
 ``--srtp-key``, ``--redact``, ...), ``--filter`` to keep some sessions, and Lync trace logs
-merged with the captures into one time line as the main command does. Each input is decoded
+merged with the captures into one time line as the main command does (``--log-host`` names the
+machine of a server log, as there). Each input is decoded
 by a streaming run that keeps only what the report embeds (report/data.py); the page is
 written once every input is read. ``main()`` in cli.py sends ``lyncdump report ...`` here.
 """
@@ -18,6 +19,7 @@ from typing import Any
 import click
 
 from .analysis.sessions import KINDS
+from .capture.tracelog import log_host_for
 from .cli_common import (
     EXIT_INPUT,
     EXIT_OK,
@@ -30,6 +32,7 @@ from .cli_common import (
     session_matches,
 )
 from .errors import LyncdumpError
+from .filters import Filter
 
 
 @click.command(
@@ -69,6 +72,15 @@ from .errors import LyncdumpError
     help="Show all inputs as one time line, duplicates recognised (default: on when a Lync "
     "trace log is among two or more inputs).",
 )
+@click.option(
+    "--log-host",
+    "log_hosts",
+    multiple=True,
+    metavar="[LOG=]HOST",
+    help="Name of the machine that wrote a Lync server log, shown as its messages' local side "
+    "and its diagnostics' host (default: the log's [machine\\instance] prefix, else the Via "
+    "of its own messages); LOG=HOST for one of several logs (repeatable).",
+)
 @click.option("--title", metavar="TEXT", help="Title of the page (default: the input names).")
 @decode_options
 def report_command(
@@ -77,12 +89,14 @@ def report_command(
     filters: tuple[str, ...],
     merge: bool | None,
     title: str | None,
+    log_hosts: tuple[str, ...] = (),
     **decode: Any,
 ) -> None:
     """Write one self-contained HTML report of the Lync / Skype for Business traffic in
     CAPTURE files (pcap, pcapng, Network Monitor .cap, Lync trace logs; "-" reads standard
     input): overview, calls with their ladder, ICE pairs, offer/answer and media charts,
     sign-ins, IM, presence, every other session, defects, and a search box."""
+    from .cli_merge import check_log_hosts, wants_merge
     from .report import (
         ReportData,
         ReportDependencyError,
@@ -93,6 +107,7 @@ def report_command(
 
     parsed = parse_filters(filters)
     options = options_from(decode)
+    check_log_hosts(log_hosts, captures)
     try:
         require_jinja2()
     except ReportDependencyError as exc:
@@ -105,13 +120,12 @@ def report_command(
     data = ReportData(redacted=bool(options.get("redact")))
     status = EXIT_OK
     read = 0
-    from .cli_merge import wants_merge
-
     if wants_merge(merge, captures):
-        read, status = _merged(data, captures, options, matches, bool(parsed))
+        read, status = _merged(data, captures, options, matches, parsed, log_hosts)
     else:
         for path in captures:
-            ok, input_status = _one(data, path, options, matches, bool(parsed))
+            host = log_host_for(path, log_hosts)
+            ok, input_status = _one(data, path, {**options, "log_host": host}, matches, parsed)
             read += ok
             status = max(status, input_status)
     if not read:
@@ -127,9 +141,10 @@ def report_command(
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror or exc}")
         sys.exit(EXIT_INPUT)
+    diagnostics = f"{len(data.diagnostics)} diagnostics, " if data.diagnostics else ""
     click.echo(
         f"wrote {output}: {len(data.calls)} calls, {len(data.sessions)} sessions, "
-        f"{len(data.streams)} RTP streams, {data.defects_total} defects "
+        f"{len(data.streams)} RTP streams, {diagnostics}{data.defects_total} defects "
         f"({len(page.encode('utf-8')) / 1e6:.1f} MB)",
         err=True,
     )
@@ -137,7 +152,11 @@ def report_command(
 
 
 def _one(
-    data: Any, path: str, options: dict[str, Any], matches: Any, filtered: bool
+    data: Any,
+    path: str,
+    options: dict[str, Any],
+    matches: Any,
+    filters: Filter,
 ) -> tuple[int, int]:
     """Decode one input into the report: (1 if read, its exit status)."""
     from .api import stream
@@ -146,7 +165,9 @@ def _one(
         events = stream(
             path, messages=True, progress=progress_printer(os.path.basename(path)), **options
         )
-        pipeline = data.consume(events, matches=matches, filtered=filtered)
+        pipeline = data.consume(
+            events, matches=matches, filtered=not filters.empty, filters=filters
+        )
     except LyncdumpError as exc:
         fail(str(exc))
         return 0, EXIT_INPUT
@@ -158,21 +179,27 @@ def _one(
 
 
 def _merged(
-    data: Any, paths: tuple[str, ...], options: dict[str, Any], matches: Any, filtered: bool
+    data: Any,
+    paths: tuple[str, ...],
+    options: dict[str, Any],
+    matches: Any,
+    filters: Filter,
+    log_hosts: tuple[str, ...] = (),
 ) -> tuple[int, int]:
     """Every input on one time line (captures with trace logs): (inputs read, exit status)."""
     from .analysis.merge import MergedCapture
     from .api import Capture, Options
 
-    known = {f.name for f in dataclasses.fields(Options)}
+    known = {f.name for f in dataclasses.fields(Options)} - {"log_host"}
     kwargs = {k: v for k, v in options.items() if k in known}
     inputs: list[Capture] = []
     try:
         for p in paths:
             progress = progress_printer(os.path.basename(p))
-            inputs.append(Capture(p, Options(progress=progress, **kwargs)))
+            host = log_host_for(p, log_hosts)
+            inputs.append(Capture(p, Options(progress=progress, log_host=host, **kwargs)))
         merged = MergedCapture(inputs).run()
-        data.add_merged(merged, matches=matches, filtered=filtered)
+        data.add_merged(merged, matches=matches, filtered=not filters.empty, filters=filters)
     except LyncdumpError as exc:
         for c in inputs:
             c.close()

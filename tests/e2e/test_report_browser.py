@@ -185,6 +185,78 @@ def test_sample_report_in_the_browser(sample: str, browser, tmp_path: Path) -> N
     assert browser.execute_script("return performance.getEntriesByType('resource').length") == 0
 
 
+FEDERATION = [
+    "federation.pcapng",
+    "federation-fe01.server.log",
+    "federation-edge.server.log",
+    "federation-med01.server.log",
+]
+
+
+@pytest.mark.parametrize("merge", [False, True], ids=["edge-log", "merged"])
+def test_server_log_diagnostics_in_every_view(merge: bool, browser, tmp_path: Path) -> None:
+    """The Edge log alone, then the federation capture merged with its logs: the diagnostics
+    tab lists them all, the overview the ones about no session in the inputs, each session
+    and call view its own in a table and as marks on its ladder (no extra arrow)."""
+    names = FEDERATION if merge else ["federation-edge.server.log"]
+    page = tmp_path / "report.html"
+    page.write_text(build_report([CAPTURES / n for n in names], merge=merge), encoding="utf-8")
+    url = page.as_uri()
+    browser.get_log("browser")
+    browser.get(url)
+    _go(browser, "#overview")
+    data = browser.execute_script("return window.lyncdumpReport.data")
+    diags = data["diagnostics"]
+    assert len(diags) == (5 if merge else 4)
+    alone = [d for d in diags if d["session"] is None]
+    assert len(alone) == (2 if merge else 1)
+    assert _count(browser, "main table.diagnostics tbody tr") == len(alone)
+    text = browser.find_element("tag name", "main").text
+    assert "Server-log diagnostics" in text and "WSAECONNREFUSED" in text
+    shown = browser.execute_script(
+        "return document.querySelector('#tab-diagnostics .n').textContent"
+    )
+    assert int(shown) == len(diags)
+    _go(browser, "#diagnostics")
+    assert _count(browser, "main table.diagnostics tbody tr") == len(diags)
+    cells = browser.execute_script(
+        "return [...document.querySelectorAll('main table.diagnostics tbody tr')]"
+        ".map(tr => tr.children[2].textContent)"
+    )
+    assert "0xC3E93D67 SIPPROXY_E_ROUTING_MSG_CERT_MISMATCH" in cells
+    for s in data["sessions"]:
+        _go(browser, f"#session/{s['id']}")
+        assert _count(browser, "svg.ladder .row.diag") == len(s["diags"]), s["call_id"]
+        assert _count(browser, "svg.ladder .arrow") == len(s["msgs"]), s["call_id"]
+        assert _count(browser, "main table.diagnostics tbody tr") == len(s["diags"])
+    for c in data["calls"]:
+        _go(browser, f"#call/{c['id']}")
+        session = data["sessions"][c["session"]]
+        assert _count(browser, "svg.ladder .row.diag") == len(session["diags"])
+        assert _count(browser, "svg.ladder .row.diag.error") == sum(
+            data["diagnostics"][i]["severity"] == "error" for i in session["diags"]
+        )
+    # The search box finds a diagnostic by its result name.
+    box = browser.find_element("id", "search")
+    box.clear()
+    box.send_keys("SIPPROXY_E_ROUTING_MSG_CERT_MISMATCH")
+    time.sleep(0.3)
+    _go(browser, "#diagnostics")
+    assert _count(browser, "main table.diagnostics tbody tr") == 1
+    box.clear()
+    time.sleep(0.2)
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+def test_no_diagnostics_tab_without_a_server_log(browser, tmp_path: Path) -> None:
+    page = tmp_path / "report.html"
+    page.write_text(build_report([CAPTURES / "sip-udp-call.pcap"]), encoding="utf-8")
+    browser.get(page.as_uri())
+    _go(browser, "#overview")
+    assert _count(browser, "#tab-diagnostics") == 0
+    assert "Server-log diagnostics" not in browser.find_element("tag name", "main").text
+
+
 def test_hostile_text_stays_text(browser, tmp_path: Path) -> None:
     """Markup in a SIP message is shown as characters, never run or rendered."""
     from lyncdump.report.data import ReportData

@@ -126,3 +126,34 @@ def test_subcommand_runs_from_the_console_entry_point(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     assert out.stat().st_size > 50_000
+
+
+def test_log_host_and_diagnostics(tmp_path: Path) -> None:
+    """--log-host names a server log's machine, as in the main command; the report holds the
+    log's diagnostics and the command says how many."""
+    out = tmp_path / "r.html"
+    edge = str(CAPTURES / "federation-edge.server.log")
+    result = CliRunner().invoke(report_command, [edge, "-o", str(out), "--log-host", "edge01"])
+    assert result.exit_code == 0, result.output
+    assert "3 calls, 4 sessions, 0 RTP streams, 4 diagnostics, 0 defects" in result.stderr
+    doc = _doc(out)
+    assert {d["host"] for d in doc["diagnostics"]} == {"edge01"}
+    assert "edge01" in doc["addrs"]  # the log's own side of its messages
+    args = [str(CAPTURES / "federation.pcapng"), str(CAPTURES / "federation-fe01.server.log"), edge]
+    result = CliRunner().invoke(
+        report_command,
+        [*args, "-o", str(out), "--log-host", "federation-edge.server.log=edge01"],
+    )
+    assert result.exit_code == 0, result.output
+    doc = _doc(out)
+    assert doc["inputs"][0]["format"] == "merged"
+    hosts = {d["number"]: d["host"] for d in doc["diagnostics"]}
+    assert hosts == {
+        "B#2": "fe01.contoso.com:5061",
+        "C#16": "edge01",
+        "C#21": "edge01",
+        "C#24": "edge01",
+        "C#26": "edge01",
+    }
+    wrong = CliRunner().invoke(report_command, [edge, "-o", str(out), "--log-host", "x.log=h"])
+    assert wrong.exit_code == 2 and "LOG is not one of the inputs" in wrong.output

@@ -266,9 +266,9 @@ def test_log_and_capture_are_merged_by_default() -> None:
         f"=== merged: [A] {SERVER_LOG} (lync-server-log, written by 10.0.0.10:5060), "
         f"[B] {UDP} (pcap); 25 duplicate messages recognised"
     )
-    # Seen by both: the capture's copy with its real addresses, both numbers noted.
+    # Seen by both: the capture's copy (B#1) with its real addresses, both numbers noted.
     assert any(
-        line.startswith("  #1   +0.000000  192.168.1.50:5060 → 10.0.0.10:5060  UDP  REGISTER")
+        line.startswith("  B#1   +0.000000  192.168.1.50:5060 → 10.0.0.10:5060  UDP  REGISTER")
         and line.endswith("[A#1 B#1]")
         for line in lines
     )
@@ -283,7 +283,7 @@ def test_no_merge_shows_each_input() -> None:
     code, out, err = run("--no-merge", str(SERVER_LOG), str(UDP))
     assert code == 0, err
     assert f"=== {SERVER_LOG}" in out and f"=== {UDP}" in out
-    assert "merged" not in out
+    assert "=== merged" not in out and "[A#" not in out
 
 
 def test_two_captures_are_not_merged_unless_asked() -> None:
@@ -586,19 +586,56 @@ def test_merged_cli_text_and_json() -> None:
     )
     assert lines[0].endswith("; 92 duplicate messages recognised")
     assert lines[1].startswith("DIAGNOSTIC  warning  0xC3E93C2F SIPPROXY_E_UNKNOWN_USER_OR_EPID")
+    assert lines[2].startswith("  B#2   +0.000000  !  warning fe01.contoso.com:5061  0xC3E93C2F")
     assert lines[2].endswith("[B#2]")
     refused = next(i for i, line in enumerate(lines) if "!  warning sfvedge  0xC3E93D6F" in line)
+    # A diagnostic is numbered by its log's letter; the message it is about by the copy shown.
+    assert lines[refused].startswith("  C#16   +0.016333  !  warning sfvedge  0xC3E93D6F")
     assert lines[refused].endswith(
-        "· about #38 INVITE; peer 127.0.0.20:51803; domain=acano.example; fqdn1=sip.other.example :5061  [C#16]"
+        "· about A#38 INVITE; peer 127.0.0.20:51803; domain=acano.example; fqdn1=sip.other.example :5061  [C#16]"
     )
     assert lines[refused - 1].endswith("100 Trying  [A#39 B#20 C#15]")
     assert lines[refused + 2].endswith(
         '504 Server time-out  · ms-diagnostics 1009 "No match for domain in DNS SRV results" (SIP stack: DNS SRV record does not match the domain)  [A#42 B#21 C#17]'
     )
-    assert any(
-        line.startswith("  #3 ") and "sfvedge → 127.0.0.40:5061" in line and line.endswith("[C#3]")
-        for line in lines
+    # Sessions in time order: fed-call-1 starts at the capture's INVITE (tshark frame 10,
+    # epoch 1796552758.785884112), and the Edge's own hop (C#3) comes 17 ms later, after the
+    # Front End's INVITE and 100 Trying (A#14, A#16), not first with the capture at -0.017 s.
+    head = lines.index(
+        "CALL  fed-call-1@127.0.0.10  sip:alice@contoso.com → sip:bob@fabrikam.com  "
+        "2026-12-06 10:25:58.785884 UTC  0.883s  INVITE → 200 ×3; BYE → 200 ×3"
     )
+    call = lines[head + 1 : lines.index("", head)]
+    assert [line.split()[0] for line in call] == [
+        "A#10", "A#12", "A#14", "A#16", "C#3", "C#4", "A#18", "A#20", "C#6", "A#22", "A#24",
+        "A#26", "A#27", "C#9", "A#30", "A#32", "C#11", "C#12", "A#34", "A#35",
+    ]  # fmt: skip
+    assert call[0] == (
+        "  A#10   +0.000000  127.0.0.10:52385 → 127.0.0.20:5061  TCP  INVITE sip:bob@fabrikam.com"
+        "  · SDP audio  [A#10 B#3 E#1]"
+    )
+    assert call[4].startswith("  C#3    +0.017116  sfvedge → 127.0.0.40:5061           TCP  INVITE")
+    assert call[4].endswith("[C#3]")
+    # The Mediation log's clock was 4.2 s off: once shifted, its hop sits inside the call.
+    head = next(i for i, line in enumerate(lines) if line.startswith("CALL  pstn-call-1@"))
+    assert "2026-12-06 10:25:59.906085 UTC" in lines[head]
+    pstn = lines[head + 1 : lines.index("", head)]
+    assert pstn[0].startswith("  A#69 ") and " +0.000000  127.0.0.10:52385 → " in pstn[0]
+    # Every session's ladder runs forward in time, and no number stands for two messages.
+    numbers: list[str] = []
+    block: list[float] = []
+    for line in lines[1:-1]:
+        fields = line.split()
+        if not line.startswith("  ") or not fields or "#" not in fields[0]:
+            block = []
+            continue
+        assert fields[0][0] in "ABCDE" and fields[0][1] == "#", line
+        rel = float(fields[1])
+        assert not block or rel >= block[-1], line
+        block.append(rel)
+        if "!" not in fields[2]:
+            numbers.append(fields[0])
+    assert len(numbers) == len(set(numbers)) == 58
     assert (
         lines[-1]
         == "5 of 5 sessions shown, 58 SIP messages (92 seen twice) from 5 inputs, 5 diagnostics (2 errors), 0 defects"
@@ -624,14 +661,121 @@ def test_merged_cli_text_and_json() -> None:
     assert cap["diagnostics"]["total"] == 5 and cap["duplicates"] == 92
     call = next(r for r in recs if r.get("call_id") == "fed-call-2@127.0.0.10")
     assert [d["record_number"] for d in call["diagnostics"]] == [16]
+    assert Path(call["diagnostics"][0]["message_file"]).name == "federation.pcapng"
     invite = next(m for m in call["messages"] if m["frame"] == 38)
+    assert Path(invite["file"]).name == "federation.pcapng"
     assert [(Path(s["file"]).name, s["frame"]) for s in invite["sources"]] == [
         ("federation.pcapng", 38),
         ("federation-fe01.server.log", 19),
         ("federation-edge.server.log", 14),
     ]
+    assert [Path(d["message_file"]).name if d["message_file"] else None for d in diags] == [
+        None, "federation.pcapng", "federation.pcapng", None, "federation.pcapng",
+    ]  # fmt: skip
+    # JSON sessions in time order too: fed-call-1 starts at the capture's INVITE.
+    sessions = [r for r in recs if r["record"] == "session"]
+    assert [s["call_id"].split("@")[0] for s in sessions] == [
+        "fed-call-1", "fed-call-2", "fed-call-3", "8c1d6f0e2b3a4c5d9e8f7a6b5c4d3e2f", "pstn-call-1",
+    ]  # fmt: skip
+    first = sessions[0]
+    assert first["start"] == pytest.approx(1796552758.785884, abs=1e-6)
+    assert first["start"] == first["messages"][0]["time"]
+    assert [(Path(m["file"]).name, m["frame"]) for m in first["messages"][:6]] == [
+        ("federation.pcapng", 10),
+        ("federation.pcapng", 12),
+        ("federation.pcapng", 14),
+        ("federation.pcapng", 16),
+        ("federation-edge.server.log", 3),
+        ("federation-edge.server.log", 4),
+    ]
+    assert sessions[-1]["start"] == pytest.approx(1796552759.906085, abs=1e-6)
+    shown_copies = []
+    for s in sessions:
+        times = [m["time"] for m in s["messages"]]
+        assert times == sorted(times), s["call_id"]
+        shown_copies.extend((m["file"], m["frame"]) for m in s["messages"])
+    # (file, frame) names each message once; a frame number alone does not (#12 is two).
+    assert len(shown_copies) == len(set(shown_copies)) == 58
+    assert sum(1 for _, frame in shown_copies if frame == 12) == 2
     code, out, err = run("--summary", *map(str, FED_ALL))
     assert "  diagnostics 5 (error 2, warning 3; 3 in sessions, 2 alone)" in out
+
+
+def _words(line: str) -> str:
+    return " ".join(line.split())
+
+
+def test_merged_calls_are_the_merged_sessions_joined_to_the_capture_media(tmp_path: Path) -> None:
+    """--calls on a log and its capture: the calls of the merged time line, with the RTP of
+    the capture joined to them; the same blocks as the capture alone gives, numbers lettered."""
+    code, alone, err = run("--calls", str(UDP))
+    assert code == 0, err
+    code, out, err = run("--calls", str(SERVER_LOG), str(UDP))
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("=== merged: [A] ") and lines[-1] == "2 of 2 calls shown"
+    assert "  B#11   +3.250000  192.168.1.50:49170 → 192.168.1.77:3456  RTP g711U 50 pkts" in out
+    assert [_words(line.replace("  B#", "  #")) for line in lines[1:]] == [
+        _words(line) for line in alone.splitlines()
+    ]
+    code, out, err = run("--calls", "--json", str(SERVER_LOG), str(UDP))
+    assert code == 0, err
+    recs = records(out)
+    calls = [r for r in recs if r["record"] == "call"]
+    assert [(c["call_id"], c["state"]) for c in calls] == [
+        ("call-1@192.168.1.50", "completed"),
+        ("call-2@192.168.1.50", "cancelled"),
+    ]
+    streams = calls[0]["streams"]
+    assert [(st["ssrc"], st["packets"], Path(st["file"]).name) for st in streams] == [
+        (0x11223344, 50, "sip-udp-call.pcap"),
+        (0x55667788, 50, "sip-udp-call.pcap"),
+    ]
+    assert [(e["offer_frame"], Path(e["offer_file"]).name) for e in calls[0]["exchanges"]] == [
+        (5, "sip-udp-call.pcap")
+    ]
+    cap = recs[-1]
+    assert cap["format"] == "merged" and cap["duplicates"] == 25
+    assert cap["calls"] == {
+        "total": 2,
+        "states": {"cancelled": 1, "completed": 1},
+        "findings": {},
+        "streams_by_join": {"both ends": 2},
+    }
+    # One call, a missing one, and what merged inputs cannot do.
+    code, out, err = run("--call", "call-2@192.168.1.50", str(SERVER_LOG), str(UDP))
+    assert code == 0 and out.splitlines()[-1] == "1 of 2 calls shown"
+    assert "CALL  call-2@192.168.1.50" in out and "call-1@" not in out
+    code, out, err = run("--call", "nope", str(SERVER_LOG), str(UDP))
+    assert code == 2 and err.strip() == "lyncdump: no call with Call-ID 'nope' in the merged inputs"
+    code, out, err = run("--merge", "--call", "call-1@192.168.1.50", "-w", "x.pcapng", str(UDP))
+    assert code == 2 and "-w/--write copies one capture's frames" in err
+    table = tmp_path / "streams.csv"
+    code, out, err = run("--streams-csv", str(table), str(SERVER_LOG), str(UDP))
+    assert code == 0, err
+    rows = table.read_text().splitlines()
+    assert len(rows) == 3 and all(r.startswith("call-1@192.168.1.50,0x") for r in rows[1:])
+
+
+def test_merged_calls_of_the_federation_path() -> None:
+    """Four servers' logs and the Front End's capture: each call once, every hop in it."""
+    code, out, err = run("--calls", *map(str, FED_ALL))
+    assert code == 0, err
+    heads = [line for line in out.splitlines() if line.startswith("CALL  ")]
+    assert [h.split()[1] for h in heads] == [
+        "fed-call-1@127.0.0.10", "fed-call-2@127.0.0.10", "fed-call-3@127.0.0.10",
+        "pstn-call-1@127.0.0.10",
+    ]  # fmt: skip
+    assert heads[0].endswith("setup 0.344s  talk 0.518s  completed (BYE from caller)")
+    assert heads[2].endswith(
+        "rejected (504 Server time-out; ms-diagnostics 1010 Certificate trust with another "
+        "server could not be established)"
+    )
+    # The Edge's outside hop is only in its log: in the call, lettered C, at its time.
+    assert (
+        "  C#3   +0.017116  sfvedge → 127.0.0.40:5061  INVITE sip:bob@fabrikam.com  · offer" in out
+    )
+    assert out.splitlines()[-1] == "4 of 4 calls shown"
 
 
 def test_published_record_shapes_as_a_new_user_reads_them(tmp_path: Path) -> None:

@@ -67,6 +67,26 @@ def test_tls_without_keys_is_listed_as_not_decoded() -> None:
     assert any("not decrypted" in n for n in notes), notes
 
 
+def test_frames_not_decoded_are_in_the_overview() -> None:
+    """sip-tunnels.pcapng: 5 frames carry no UDP/TCP (2 ARP, 1 ESP, 1 CDMA2000 over GRE, one
+    nested past the depth limit), as ``lyncdump --summary`` counts them (tshark: ``-Y arp`` 2
+    frames, ``-Y esp`` 1)."""
+    doc = document("sip-tunnels.pcapng")
+    overview = doc["overview"]
+    assert overview["frames_not_decoded"] == {
+        "EtherType 0x0806 (ARP)": 2,
+        "IP protocol 50 (ESP)": 1,
+        "GRE protocol 0x8881 (CDMA2000)": 1,
+        "encapsulations nested deeper than 4": 1,
+    }
+    assert overview["not_decoded"] == [
+        f"{CAPTURES / 'sip-tunnels.pcapng'}: 5 frames not decoded: they carry no UDP or TCP "
+        "lyncdump reads (EtherType 0x0806 (ARP) 2, IP protocol 50 (ESP) 1, GRE protocol 0x8881 "
+        "(CDMA2000) 1, encapsulations nested deeper than 4 1)"
+    ]
+    assert document("sip-udp-call.pcap")["overview"]["frames_not_decoded"] == {}
+
+
 def test_redact_leaves_no_im_text() -> None:
     plain = json.dumps(document("lync-im-conversation.pcapng"), ensure_ascii=False)
     redacted = json.dumps(document("lync-im-conversation.pcapng", redact=True), ensure_ascii=False)
@@ -118,6 +138,120 @@ def test_merged_trace_log_and_capture() -> None:
     doc = embedded(page)
     assert doc["inputs"][0]["format"] == "merged"
     assert any(s["kind"] == "registration" for s in doc["sessions"])
+
+
+EDGE_LOG = "federation-edge.server.log"
+FED_ALL = [
+    "federation.pcapng",
+    "federation-fe01.server.log",
+    "federation-edge.server.log",
+    "federation-med01.server.log",
+    "federation-alice.uccapilog",
+]
+
+
+def _diag(d: dict) -> tuple:
+    return (d["number"], d["severity"], d["result_code"], d["result_name"], d["session"], d["msg"])
+
+
+def test_diagnostics_of_a_server_log_alone() -> None:
+    """The Edge log's four diagnostic records (the text view shows the same): three joined to
+    the session and message they are about, WSAECONNREFUSED alone; counts by severity and
+    result; the logging host named; the calls flag what the log said about them."""
+    doc = document(EDGE_LOG, log_host="edge01.contoso.com")
+    sessions = {s["call_id"]: s for s in doc["sessions"]}
+    fed2 = sessions["fed-call-2@127.0.0.10"]
+    fed3 = sessions["fed-call-3@127.0.0.10"]
+    options = sessions["8c1d6f0e2b3a4c5d9e8f7a6b5c4d3e2f"]
+    assert sorted((_diag(d) for d in doc["diagnostics"]), key=lambda t: int(t[0][1:])) == [
+        ("#16", "warning", "0xC3E93D6F", "SIPPROXY_E_EPROUTING_MSG_ALLOWED_DOMAIN_NO_SRV_MATCH",
+         fed2["id"], 0),
+        ("#21", "error", "0xC3E93D67", "SIPPROXY_E_ROUTING_MSG_CERT_MISMATCH", fed3["id"], 0),
+        ("#24", "error", "0x8007274D", "WSAECONNREFUSED", None, None),
+        ("#26", "warning", "0xC3E93C5E", "SIPPROXY_E_ROUTING", options["id"], 0),
+    ]  # fmt: skip
+    assert {d["host"] for d in doc["diagnostics"]} == {"edge01.contoso.com"}
+    assert fed2["msgs"][0][0] == 14 and fed2["msgs"][0][5].startswith("INVITE sip:carol@")
+    refused = next(d for d in doc["diagnostics"] if d["record"] == 16)
+    assert refused["about"] == "#14 INVITE"
+    assert refused["peer"] == "127.0.0.20:51803"
+    assert refused["data"] == {"domain": "acano.example", "fqdn1": "sip.other.example :5061"}
+    assert refused["ms_diagnostics"] == 1009
+    assert refused["meaning"].startswith("federation: the domain's _sipfederationtls._tcp SRV")
+    assert refused["text"] == (
+        "The domain of the message resolved by DNS SRV but none of the FQDNs is in the same domain"
+    )
+    assert [fed2["diags"], fed3["diags"]] == [[refused["id"]], [doc["diagnostics"][1]["id"]]]
+    assert doc["overview"]["diagnostics"] == {
+        "total": 4,
+        "by_severity": {"error": 2, "warning": 2},
+        "by_result": {
+            "0xC3E93D6F SIPPROXY_E_EPROUTING_MSG_ALLOWED_DOMAIN_NO_SRV_MATCH": 1,
+            "0xC3E93D67 SIPPROXY_E_ROUTING_MSG_CERT_MISMATCH": 1,
+            "0x8007274D WSAECONNREFUSED": 1,
+            "0xC3E93C5E SIPPROXY_E_ROUTING": 1,
+        },
+        "standalone": 1,
+    }
+    calls = {c["call_id"]: c for c in doc["calls"]}
+    assert calls["fed-call-3@127.0.0.10"]["findings"][-1] == (
+        "server log error 0xC3E93D67 SIPPROXY_E_ROUTING_MSG_CERT_MISMATCH"
+    )
+    # A capture has none, and says nothing about them.
+    plain = document("sip-udp-call.pcap")
+    assert plain["diagnostics"] == [] and plain["overview"]["diagnostics"]["total"] == 0
+    assert all(s["diags"] == [] for s in plain["sessions"])
+
+
+def test_diagnostics_merged_with_the_capture() -> None:
+    """The federation capture and its four logs: the five diagnostics of the text view, each
+    numbered by its log's letter, joined to the merged sessions at the copy shown."""
+    page = build_report(
+        [CAPTURES / name for name in FED_ALL],
+        merge=True,
+        log_hosts=["federation-edge.server.log=edge01"],
+    )
+    doc = embedded(page)
+    by_number = {d["number"]: d for d in doc["diagnostics"]}
+    assert sorted(by_number) == ["B#2", "C#16", "C#21", "C#24", "C#26"]
+    assert by_number["C#16"]["host"] == "edge01"
+    assert by_number["B#2"]["host"] == "fe01.contoso.com:5061"
+    assert by_number["B#2"]["session"] is None and by_number["C#24"]["session"] is None
+    session = doc["sessions"][by_number["C#16"]["session"]]
+    assert session["call_id"] == "fed-call-2@127.0.0.10"
+    row = session["msgs"][by_number["C#16"]["msg"]]
+    assert row[9:] == ["A#38", "A#38 B#19 C#14"] and by_number["C#16"]["about"] == "A#38 INVITE"
+    assert doc["overview"]["diagnostics"]["standalone"] == 2
+    assert doc["overview"]["diagnostics"]["by_severity"] == {"error": 2, "warning": 3}
+    # Merged rows are in time order, numbered by the copy shown.
+    fed1 = next(s for s in doc["sessions"] if s["call_id"] == "fed-call-1@127.0.0.10")
+    assert [r[9] for r in fed1["msgs"][:6]] == ["A#10", "A#12", "A#14", "A#16", "C#3", "C#4"]
+    assert [r[1] for r in fed1["msgs"]] == sorted(r[1] for r in fed1["msgs"])
+    assert fed1["start"] == fed1["msgs"][0][1] == pytest.approx(1796552758.785884, abs=1e-6)
+    # A filter keeps the diagnostics of the sessions shown and the lone ones it matches.
+    page = build_report(
+        [CAPTURES / name for name in FED_ALL],
+        merge=True,
+        matches=lambda s: s.call_id.startswith("fed-call-3"),
+        filters=[("call-id", "fed-call-3@127.0.0.10")],
+    )
+    doc = embedded(page)
+    assert [d["number"] for d in doc["diagnostics"]] == ["C#21"]
+
+
+def test_merged_report_has_the_calls_with_their_media() -> None:
+    """A server log and its capture: the merged calls joined to the capture's RTP."""
+    page = build_report(
+        [CAPTURES / "sip-udp-call.server.log", CAPTURES / "sip-udp-call.pcap"], merge=True
+    )
+    doc = embedded(page)
+    call = doc["calls"][0]
+    assert call["call_id"] == "call-1@192.168.1.50" and call["state"] == "completed"
+    assert [doc["streams"][i]["ssrc_hex"] for i in call["streams"]] == [
+        "0x11223344",
+        "0x55667788",
+    ]
+    assert doc["diagnostics"] == []  # that log holds no diagnostic record
 
 
 def test_missing_jinja2_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

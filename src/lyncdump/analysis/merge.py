@@ -21,6 +21,7 @@ import os
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..api import Capture, ConnectionSummary, Stats
 from ..capture.tracelog import FORMATS as LOG_FORMATS
@@ -32,9 +33,12 @@ from ..capture.tracelog import (
     LogEvent,
 )
 from ..errors import CaptureError
+from ..media.stats import StreamStats
 from ..model import DefectLog, Endpoint
 from ..sip.message import SipMessage
+from .calls import Call, build_calls
 from .diagnostics import DiagnosticIndex, join, log_host_name
+from .ice import Allocation, IceSession
 from .sessions import Session, SessionBuilder
 
 #: Largest time difference (seconds) between two copies of one message: log timestamps have
@@ -50,6 +54,15 @@ class _Entry:
     from_log: bool
     #: (input index, frame or record number) of every input that saw this message.
     seen: list[tuple[int, int | None]] = field(default_factory=list)
+    #: The input whose copy is ``message`` (its time, addresses and frame number).
+    shown: int = 0
+
+    def order(self) -> tuple[float, int, int]:
+        """Time line order: the copy shown's time; at the same time input order, then frame
+        (record) number, of the first input that saw it."""
+        index, frame = min((i, f or 0) for i, f in self.seen)
+        t = self.message.time
+        return (t if t is not None else 0.0, index, frame)
 
 
 def _text_key(m: SipMessage) -> bytes:
@@ -121,6 +134,12 @@ class MergedCapture:
         self._messages: list[SipMessage] | None = None
         self._sessions: list[Session] | None = None
         self._diagnostics: DiagnosticIndex | None = None
+        self._calls: list[Call] | None = None
+        self._streams: list[StreamStats] = []
+        self._ice: list[IceSession] = []
+        self._allocations: list[Allocation] = []
+        #: id() of each stream, ICE session and allocation -> the input it comes from.
+        self._media_of: dict[int, int] = {}
 
     def run(self) -> MergedCapture:
         """Decode every input and merge them once."""
@@ -138,13 +157,75 @@ class MergedCapture:
         return self._messages
 
     def sessions(self) -> list[Session]:
+        """The merged messages grouped into sessions, each in time line order (that of
+        :meth:`messages`): frame and record numbers of different inputs do not compare."""
         self.run()
         if self._sessions is None:
-            builder = SessionBuilder()
+            builder = SessionBuilder(by_frame=False)
             for m in self.messages():
                 builder.add(m)
             self._sessions = builder.sessions()
         return self._sessions
+
+    def calls(self) -> list[Call]:
+        """The merged sessions' calls joined to the media of the capture inputs (logs carry
+        none): every INVITE dialog once, however many inputs saw it, with its offer/answer
+        from the copies shown, its ICE, TURN and RTP streams. The join settles each stream's
+        call, as :meth:`lyncdump.Capture.calls` does for one input."""
+        if self._calls is None:
+            self.run()
+            stun_times: list[dict[int, float]] = []
+            for index, c in enumerate(self.inputs):
+                times: dict[int, float] = {}
+                stun_times.append(times)
+                if is_log(c):
+                    continue
+                self._streams.extend(self._mine(c.streams(), index))
+                self._ice.extend(self._mine(c.ice_sessions(), index))
+                self._allocations.extend(self._mine(c.allocations(), index))
+                for m in c.stun_messages():
+                    if m.frame is not None and m.time is not None and m.cls == 0:
+                        times[m.frame] = m.time
+            self._streams.sort(key=lambda st: (st.first_time, self._media_of[id(st)]))
+            calls = build_calls(
+                [s for s in self.sessions() if s.kind == "call"],
+                self._streams,
+                self._ice,
+                self._allocations,
+            )
+            # Frame numbers are per capture: date each ICE pair's first check in its own.
+            for call in calls:
+                for ice in call.ice:
+                    times = stun_times[self._media_of[id(ice)]]
+                    for p in ice.pairs:
+                        t = times.get(p.first_frame or 0)
+                        if t is not None:
+                            call.check_times[p.first_frame or 0] = t
+            self._calls = calls
+        return list(self._calls)
+
+    def _mine(self, items: list[Any], index: int) -> list[Any]:
+        for item in items:
+            self._media_of[id(item)] = index
+        return items
+
+    def streams(self) -> list[StreamStats]:
+        """Every capture input's RTP streams, by first packet, joined to the merged calls."""
+        self.calls()
+        return list(self._streams)
+
+    def ice_sessions(self) -> list[IceSession]:
+        self.calls()
+        return list(self._ice)
+
+    def allocations(self) -> list[Allocation]:
+        self.calls()
+        return list(self._allocations)
+
+    def media_input(self, item: object) -> int | None:
+        """The index of the input a stream, ICE session or TURN allocation comes from."""
+        self.calls()
+        return self._media_of.get(id(item))
 
     def sources(self, m: SipMessage) -> list[tuple[Capture, int | None]]:
         """The inputs that saw ``m`` and its frame (record number for a log) in each, in the
@@ -154,6 +235,13 @@ class MergedCapture:
         if entry is None:
             return []
         return [(self.inputs[i], frame) for i, frame in sorted(entry.seen, key=lambda s: s[0])]
+
+    def origin(self, m: SipMessage) -> tuple[int, int | None] | None:
+        """The input (its index) whose copy of ``m`` is shown, and the copy's frame (record
+        number for a log): what ``m.frame``, ``m.time`` and the addresses belong to."""
+        self.run()
+        entry = self._by_message.get(id(m))
+        return None if entry is None else (entry.shown, m.frame)
 
     def hosts(self) -> dict[str | None, str]:
         """The name of the machine that wrote each server log, by input name."""
@@ -255,7 +343,7 @@ class MergedCapture:
                 if gap <= best_gap:
                     best, best_gap = entry, gap
             if best is None:
-                entry = _Entry(m, from_log, [(index, m.frame)])
+                entry = _Entry(m, from_log, [(index, m.frame)], index)
                 by_key.setdefault(key, []).append(entry)
                 self._entries.append(entry)
                 copies[id(entry)] = [m]
@@ -264,13 +352,11 @@ class MergedCapture:
             best.seen.append((index, m.frame))
             copies[id(best)].append(m)
             if best.from_log and not from_log:
-                best.message, best.from_log = m, False
+                best.message, best.from_log, best.shown = m, False, index
         for entry in self._entries:
             if entry.from_log and len(copies[id(entry)]) > 1:
                 _name_both_ends(entry.message, copies[id(entry)])
-        self._entries.sort(
-            key=lambda e: (e.message.time if e.message.time is not None else 0.0, e.seen[0])
-        )
+        self._entries.sort(key=_Entry.order)
         self._messages = [e.message for e in self._entries]
         self._by_message = {id(e.message): e for e in self._entries}
 
@@ -283,6 +369,8 @@ class MergedCapture:
             stats.udp_datagrams += s.udp_datagrams
             stats.tcp_segments += s.tcp_segments
             stats.rtp_like += s.rtp_like
+            stats.encapsulated.update(s.encapsulated)
+            stats.not_decoded.update(s.not_decoded)
             for t in (s.first_time,):
                 if t is not None and (stats.first_time is None or t < stats.first_time):
                     stats.first_time = t

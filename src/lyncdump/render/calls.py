@@ -12,7 +12,7 @@ under it.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from ..analysis.call_window import CallTally
@@ -153,9 +153,13 @@ def summary_lines(call: Call) -> Iterator[str]:
         yield "  " + finding_line(f)
 
 
-def call_lines(call: Call) -> Iterator[str]:
-    """The whole block: summary, then a ladder of SIP messages and media events."""
+def call_lines(call: Call, input_letter: Callable[[Any], str] | None = None) -> Iterator[str]:
+    """The whole block: summary, then a ladder of SIP messages and media events.
+
+    ``input_letter(item)`` (a message, stream, allocation or ICE session) goes before its
+    frame number: the merged view's ``A#5``, where frames of several inputs meet."""
     yield from summary_lines(call)
+    letter = input_letter or (lambda _item: "")
     start = call.start or 0.0
     notes: dict[int, str] = {}
     for e in call.exchanges:
@@ -164,31 +168,33 @@ def call_lines(call: Call) -> Iterator[str]:
             notes[id(e.answer)] = _exchange_note(e, False)
         elif e.rejected is not None:
             pass
-    events: list[tuple[float, int, str]] = []
+    # (time, frame, number or "" for a line under the one before, the rest of the line)
+    events: list[tuple[float, int, str, str]] = []
     for m in call.messages:
         if getattr(m, "retransmission", False):
             continue
         rel = (m.time - start) if m.time is not None else 0.0
-        line = f"#{m.frame} {rel:+11.6f}  {m.src} → {m.dst}  {what(m)}"
+        line = f"{rel:+11.6f}  {m.src} → {m.dst}  {what(m)}"
         note = notes.get(id(m))
         if note:
             line += f"  · {note}"
-        events.append((m.time or 0.0, m.frame or 0, line))
+        events.append((m.time or 0.0, m.frame or 0, f"{letter(m)}#{m.frame}", line))
     for st in [*call.streams, *call.ambiguous]:
         rel = st.first_time - start
         jitter = f", jitter {st.mean_jitter:.1f} ms" if st.has_jitter else ""
         note = _join_note(call, st)
         text = (
-            f"#{st.first_frame} {rel:+11.6f}  {st.source} → {st.destination}  RTP "
+            f"{rel:+11.6f}  {st.source} → {st.destination}  RTP "
             f"{st.payload} {st.packets} pkts{jitter}" + (f" ({note})" if note else "")
         )
-        events.append((st.first_time, st.first_frame, text))
-        events.append((st.first_time, st.first_frame, "    " + stream_line(st)))
+        number = f"{letter(st)}#{st.first_frame}"
+        events.append((st.first_time, st.first_frame, number, text))
+        events.append((st.first_time, st.first_frame, "", "    " + stream_line(st)))
     for a in call.allocations:
         if a.start is not None:
             events.append(
-                (a.start, a.first_frame or 0,
-                 f"#{a.first_frame} {a.start - start:+11.6f}  {a.client} → {a.server}  "
+                (a.start, a.first_frame or 0, f"{letter(a)}#{a.first_frame}",
+                 f"{a.start - start:+11.6f}  {a.client} → {a.server}  "
                  f"TURN allocate {a.transport} ({a.flavor}), {a.state}")
             )  # fmt: skip
     for s in call.ice:
@@ -196,18 +202,15 @@ def call_lines(call: Call) -> Iterator[str]:
             frame = p.first_frame or 0
             t = call.check_times.get(frame, s.start if s.start is not None else start)
             events.append(
-                (t, frame,
-                 f"#{frame} {t - start:+11.6f}  {p.local} → {p.remote}  ICE check "
+                (t, frame, f"{letter(s)}#{frame}",
+                 f"{t - start:+11.6f}  {p.local} → {p.remote}  ICE check "
                  f"{p.transport} {p.local_type} → {p.remote_type}, {p.state}"
                  + (", nominated" if p.nominated else ""))
             )  # fmt: skip
     events.sort(key=lambda e: (e[0], e[1]))
-    width = max((len(str(f)) for _t, f, _x in events), default=1)
-    for _t, _f, text in events:
-        if text.startswith("#"):
-            number, _, rest = text.partition(" ")
-            text = number.ljust(width + 1) + rest
-        yield "  " + text
+    width = max((len(number) for _t, _f, number, _x in events), default=1)
+    for _t, _f, number, text in events:
+        yield "  " + (number.ljust(width) + text if number else text)
 
 
 def section_lines(calls: Iterable[Call], shown: Iterable[Any] | None = None) -> Iterator[str]:

@@ -49,13 +49,15 @@ def _short(text: str, limit: int = _TEXT_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def details(d: Diagnostic) -> list[str]:
-    """``about #5 INVITE``, ``call x ... not in the input``, ``peer h:p``, ``k=v`` ..."""
+def details(d: Diagnostic, input_letter: Callable[[Any], str] | None = None) -> list[str]:
+    """``about #5 INVITE``, ``call x ... not in the input``, ``peer h:p``, ``k=v`` ...
+    (``input_letter(message)``: the merged view's ``about A#5 INVITE``)."""
     out: list[str] = []
     if d.message is not None:
         m = d.message
         what = m.method or (f"{m.status}" if m.status is not None else "?")
-        out.append(f"about #{m.frame} {what}")
+        letter = input_letter(m) if input_letter is not None else ""
+        out.append(f"about {letter}#{m.frame} {what}")
     elif d.session is None and d.call_id:
         about = d.start_line or (f"CSeq {d.cseq[0]} {d.cseq[1]}" if d.cseq else "")
         out.append(f"call {d.call_id}" + (f" ({_short(about, 120)})" if about else ""))
@@ -78,15 +80,18 @@ def ladder_lines(
     *,
     verbose: bool = False,
     tag: Callable[[Any], str] | None = None,
+    input_letter: Callable[[Any], str] | None = None,
 ) -> Iterator[str]:
     """The ladder line of a diagnostic (aligned with the message lines) and its explanation;
-    ``tag(d)`` is appended to the line (the merged view's ``[B#13]``)."""
+    ``tag(d)`` is appended to the line (the merged view's ``[B#13]``), ``input_letter(d)``
+    put before its record number (the merged view's ``B#13``)."""
     rel = (d.time - start) if d.time is not None else 0.0
     code = " ".join(x for x in (d.result_code, d.result_name) if x)
     severity = (d.severity or "-").ljust(7)
-    line = f"  #{str(d.record).ljust(frame_width)} {rel:+11.6f}  {mark(d)} {severity} "
+    number = f"{input_letter(d) if input_letter is not None else ''}#{d.record}"
+    line = f"  {number.ljust(frame_width + 1)} {rel:+11.6f}  {mark(d)} {severity} "
     line += f"{host_of(d, hosts)}  " + (f"{code}  " if code else "") + _short(d.text or "-")
-    more = details(d)
+    more = details(d, input_letter)
     if more:
         line += "  · " + "; ".join(more)
     yield line + ("  " + tag(d) if tag is not None else "")
@@ -104,6 +109,7 @@ def standalone_lines(
     *,
     verbose: bool = False,
     tag: Callable[[Any], str] | None = None,
+    input_letter: Callable[[Any], str] | None = None,
 ) -> Iterator[str]:
     """A diagnostic that stands alone in the time line: a header and its ladder line."""
     from .text import format_time
@@ -117,8 +123,10 @@ def standalone_lines(
     if d.source:
         head.append(f"({d.source} record {d.record})")
     yield "  ".join(head)
-    width = len(str(d.record))
-    yield from ladder_lines(d, d.time or 0.0, width, hosts, verbose=verbose, tag=tag)
+    width = len(str(d.record)) + (len(input_letter(d)) if input_letter is not None else 0)
+    yield from ladder_lines(
+        d, d.time or 0.0, width, hosts, verbose=verbose, tag=tag, input_letter=input_letter
+    )
 
 
 def summary_lines(index: DiagnosticIndex) -> Iterator[str]:
@@ -222,12 +230,14 @@ class TimelineText:
         *,
         verbose: bool = False,
         tag: Callable[[Any], str] | None = None,
+        input_letter: Callable[[Any], str] | None = None,
     ) -> None:
         alone = [d for d in index.standalone if diagnostic_matches(d, filters)]
         self._timeline = Timeline(alone if index.enabled else ())
         self._hosts = index.hosts
         self._verbose = verbose
         self._tag = tag
+        self._letter = input_letter
 
     def before(self, session: Session) -> Iterator[str]:
         """Blocks of the diagnostics earlier than the session's first message."""
@@ -236,12 +246,16 @@ class TimelineText:
     def before_time(self, time: float | None) -> Iterator[str]:
         """Blocks of the diagnostics earlier than ``time``."""
         for d in self._timeline.before(time):
-            yield from standalone_lines(d, self._hosts, verbose=self._verbose, tag=self._tag)
+            yield from standalone_lines(
+                d, self._hosts, verbose=self._verbose, tag=self._tag, input_letter=self._letter
+            )
             yield ""
 
     def rest(self) -> Iterator[str]:
         for d in self._timeline.rest():
-            yield from standalone_lines(d, self._hosts, verbose=self._verbose, tag=self._tag)
+            yield from standalone_lines(
+                d, self._hosts, verbose=self._verbose, tag=self._tag, input_letter=self._letter
+            )
             yield ""
 
 

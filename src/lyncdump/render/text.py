@@ -72,32 +72,39 @@ def session_lines(
     diagnostics: list[Diagnostic] | None = None,
     hosts: dict[str | None, str] | None = None,
     tag: Callable[[Any], str] | None = None,
+    input_letter: Callable[[Any], str] | None = None,
 ) -> Iterator[str]:
     """The header line, then one ladder line per message (full text under it with verbose);
     the server-log ``diagnostics`` about the session sit among them at their time
     (render/diagnostics.py). ``tag(message or diagnostic)`` is appended to its line (the
-    merged view's ``[A#5 B#12]``)."""
+    merged view's ``[A#5 B#12]``); ``input_letter(message or diagnostic)`` goes before its
+    number (the merged view's ``A#5``: numbers of different inputs are told apart)."""
     yield session_header(s)
     start = s.start or 0.0
     endpoints = [f"{m.src} → {m.dst}" for m in s.messages]
     width = max((len(e) for e in endpoints), default=0)
-    frame_width = max((len(str(m.frame)) for m in s.messages), default=1)
+    letter = input_letter or _no_letter
+    numbers = [f"{letter(m)}#{m.frame}" for m in s.messages]
+    frame_width = max((len(n) for n in numbers), default=2) - 1
     pending = list(diagnostics or ())
     if pending:
         from .diagnostics import ladder_lines
 
-        frame_width = max(frame_width, *(len(str(d.record)) for d in pending))
-    for m, ends in zip(s.messages, endpoints, strict=True):
+        frame_width = max(frame_width, *(len(f"{letter(d)}{d.record}") for d in pending))
+    for m, ends, number in zip(s.messages, endpoints, numbers, strict=True):
         while pending and pending[0].time is not None and m.time is not None:
             first = pending[0]
             assert first.time is not None
             if first.time > m.time or (first.time == m.time and first.record > (m.frame or 0)):
                 break  # same millisecond: log order (record numbers) decides
             diagnostic = pending.pop(0)
-            yield from ladder_lines(diagnostic, start, frame_width, hosts, verbose=verbose, tag=tag)
+            yield from ladder_lines(
+                diagnostic, start, frame_width, hosts, verbose=verbose, tag=tag,
+                input_letter=input_letter,
+            )  # fmt: skip
         rel = (m.time - start) if m.time is not None else 0.0
         line = (
-            f"  #{str(m.frame).ljust(frame_width)} {rel:+11.6f}  {ends.ljust(width)}  "
+            f"  {number.ljust(frame_width + 1)} {rel:+11.6f}  {ends.ljust(width)}  "
             f"{(m.transport or '?'):<4} {what(m)}"
         )
         facts = message_facts(m)
@@ -117,7 +124,15 @@ def session_lines(
             for d in m.defects:
                 yield f"      ! {d.reason}"
     for diagnostic in pending:
-        yield from ladder_lines(diagnostic, start, frame_width, hosts, verbose=verbose, tag=tag)
+        yield from ladder_lines(
+            diagnostic, start, frame_width, hosts, verbose=verbose, tag=tag,
+            input_letter=input_letter,
+        )  # fmt: skip
+
+
+def _no_letter(_item: Any) -> str:
+    """One input: numbers need no input letter."""
+    return ""
 
 
 def summary_lines(capture: Any, sessions: list[Session] | None = None) -> Iterator[str]:

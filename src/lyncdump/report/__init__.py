@@ -26,30 +26,43 @@ def build_report(
     title: str | None = None,
     matches: Callable[[Any], bool] | None = None,
     merge: bool = False,
+    log_hosts: Sequence[str] = (),
+    filters: Sequence[tuple[str, str]] = (),
     **options: Any,
 ) -> str:
     """Decode ``sources`` and return the report page as text.
 
     Each source is decoded by a streaming run (:func:`lyncdump.stream`); with ``merge`` they
     are merged into one time line first (captures with Lync trace logs). ``matches`` chooses
-    the sessions shown (and the media of their calls); keyword options are the fields of
-    :class:`lyncdump.Options`. Raises :class:`~lyncdump.errors.LyncdumpError` for an input
-    that cannot be read and :class:`ReportDependencyError` when Jinja2 is missing.
+    the sessions shown (and the media of their calls), ``filters`` (``("user", "bob")``, as
+    ``--filter``) the server-log diagnostics standing alone; ``log_hosts`` names the machine
+    of each server log as ``--log-host`` does (``HOST`` or ``LOG=HOST``); keyword options are
+    the fields of :class:`lyncdump.Options`. Raises :class:`~lyncdump.errors.LyncdumpError`
+    for an input that cannot be read and :class:`ReportDependencyError` when Jinja2 is
+    missing.
     """
     from ..api import stream
+    from ..capture.tracelog import log_host_for
 
     require_jinja2()
     data = ReportData(redacted=bool(options.get("redact")))
-    kwargs: dict[str, Any] = {"matches": matches, "filtered": True} if matches else {}
+    kwargs: dict[str, Any] = {"filters": filters}
+    if matches is not None:
+        kwargs.update(matches=matches, filtered=True)
     if merge:
         from ..analysis.merge import MergedCapture
         from ..api import Capture, Options
 
-        inputs = [Capture(os.fspath(p), Options(**options)) for p in sources]
+        inputs = []
+        for p in sources:
+            host = log_host_for(os.fspath(p), log_hosts) or options.get("log_host")
+            inputs.append(Capture(os.fspath(p), Options(**{**options, "log_host": host})))
         data.add_merged(MergedCapture(inputs).run(), **kwargs)
     else:
         for p in sources:
-            data.consume(stream(os.fspath(p), messages=True, **options), **kwargs)
+            host = log_host_for(os.fspath(p), log_hosts) or options.get("log_host")
+            run = stream(os.fspath(p), messages=True, **{**options, "log_host": host})
+            data.consume(run, **kwargs)
     return render_html(data.document(), title or default_title(sources))
 
 

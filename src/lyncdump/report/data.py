@@ -9,7 +9,8 @@ own size, not the capture's: docs/report.md gives the figures.
 
 The document (``ReportData.document()``) is what report.js reads:
 
-- ``inputs``, ``overview`` (counts, connections, defects by layer, what was not decoded);
+- ``inputs``, ``overview`` (counts, connections, defects by layer, what was not decoded:
+  ``not_decoded`` sentences and ``frames_not_decoded`` counts by kind);
 - ``addrs``: every ``ip:port`` once; messages and events name addresses by index;
 - ``roles``: host -> client / Front End / Edge / AV MCU / peer / proxy (report/roles.py);
 - ``sessions``: kind, Call-ID, parties, outcome, messages as rows
@@ -18,19 +19,33 @@ The document (``ReportData.document()``) is what report.js reads:
 - ``calls``: the calls table's columns, findings, offer/answer, ICE pairs, TURN allocations,
   stream indexes and the media events of the ladder;
 - ``streams``: the JSON stream records (render/streams.py), time series included;
-- ``defects``: rows ``[frame, layer, offset, reason, input]``.
+- ``defects``: rows ``[frame, layer, offset, reason, input]``;
+- ``diagnostics``: the server logs' diagnostic records (analysis/diagnostics.py): severity,
+  result code, name and meaning, text, host, peer, data, the session (``session``: its index)
+  and message (``msg``: its row) they were joined to, or none (standing alone); each joined
+  session lists its own in ``diags``, and ``overview.diagnostics`` counts them.
+
+A merged time line's message rows carry two more columns: the number of the copy shown,
+lettered by input (``A#10``), and every input's number (``A#10 C#3``), as the text view.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..analysis.diagnostics import (
+    Diagnostic,
+    DiagnosticIndex,
+    diagnostic_matches,
+    severity_rank,
+)
 from ..analysis.registration import FollowUps, analyze_registration
 from ..analysis.sessions import Session
 from ..pipeline.events import Event, InputFinished, MessageDecoded, SessionFinished
+from ..render.diagnostics import host_of
 from ..render.facts import message_facts
 from ..render.msview import conversation_to_dict, registration_to_dict
 from ..render.streams import stream_to_dict
@@ -44,6 +59,10 @@ if TYPE_CHECKING:
     from ..sip.message import SipMessage
 
 Matches = Callable[[Session], bool]
+#: The command line's ``--filter`` pairs (cli_common.parse_filters).
+Filters = Sequence[tuple[str, str]]
+#: A merged time line's numbering: (the input letter of an item, ``[A#5 B#12]`` of a message).
+Numbering = tuple[Callable[[Any], str], Callable[[Any], str]]
 
 #: Characters kept of a ladder label and of a message's facts (hostile input is long).
 LABEL_LIMIT = 160
@@ -87,6 +106,8 @@ class ReportData:
         self.defects_by_layer: Counter[str] = Counter()
         self.connections: list[dict[str, Any]] = []
         self.not_decoded: list[str] = []
+        #: Frames that gave no UDP or TCP (ARP, ESP, unknown tunnels...), by kind: every input.
+        self.frames_not_decoded: Counter[str] = Counter()
         self.counts: Counter[str] = Counter()
         self.kinds: Counter[str] = Counter()
         self.methods: Counter[str] = Counter()
@@ -94,6 +115,7 @@ class ReportData:
         self.transports: Counter[str] = Counter()
         self.shown_sessions = 0
         self.roles = RoleBook()
+        self.diagnostics: list[dict[str, Any]] = []
 
     # -- inputs -------------------------------------------------------------------------------
     def consume(
@@ -102,12 +124,15 @@ class ReportData:
         *,
         matches: Matches = _all,
         filtered: bool = False,
+        filters: Filters = (),
     ) -> Any:
         """One input's events (``lyncdump.stream(..., messages=True)``); returns its pipeline.
 
         ``matches`` chooses the sessions shown; with ``filtered`` only the media of the calls
-        shown is kept."""
+        shown is kept; ``filters`` (the command line's KEY=VALUE pairs) choose the server-log
+        diagnostics that stand alone, those of the sessions shown are always kept."""
         index = len(self.inputs)
+        first_diagnostic = len(self.diagnostics)
         follow = FollowUps()
         call_sessions: list[Session] = []
         shown_calls: set[int] = set()
@@ -124,12 +149,15 @@ class ReportData:
                     continue
                 if session.kind == "call":
                     shown_calls.add(id(session))
-                self._session(session, follow, index)
+                self._session(session, follow, index, session.diagnostics)
             elif kind is InputFinished:
                 end = event  # type: ignore[assignment]
         if end is None:  # a generator that ended without its last event: a bug, say so
             raise RuntimeError("the pipeline ended without InputFinished")
         pipeline = end.pipeline
+        found = pipeline.diagnostics()
+        self._diagnostics_alone(found, index, filters)
+        self._name_hosts(found, first_diagnostic)
         from ..render.views import calls_of
 
         calls = calls_of(pipeline, call_sessions)
@@ -144,39 +172,40 @@ class ReportData:
         self._input(pipeline, index)
         return pipeline
 
-    def add_merged(self, merged: Any, *, matches: Matches = _all, filtered: bool = False) -> None:
-        """A merged time line (analysis/merge.py): its sessions, and every input's media."""
+    def add_merged(
+        self,
+        merged: Any,
+        *,
+        matches: Matches = _all,
+        filtered: bool = False,
+        filters: Filters = (),
+    ) -> None:
+        """A merged time line (analysis/merge.py): its sessions, the calls they make with the
+        capture inputs' media (``MergedCapture.calls``), the logs' diagnostics."""
+        from ..render.merged import letter_of, tag_of
+
         index = len(self.inputs)
+        first_diagnostic = len(self.diagnostics)
         sessions = merged.sessions()
         follow = FollowUps(sessions)
-        call_sessions = [s for s in sessions if s.kind == "call"]
+        found = merged.diagnostics()
+        numbering = (letter_of(merged), tag_of(merged))
         shown_calls: set[int] = set()
         for session in sessions:
             if not matches(session):
                 continue
             if session.kind == "call":
                 shown_calls.add(id(session))
-            self._session(session, follow, index)
-        from ..analysis.calls import build_calls
-
-        streams: list[StreamStats] = []
-        ice: list[IceSession] = []
-        allocations: list[Allocation] = []
-        stun_times: dict[int, float] = {}
-        for c in merged.inputs:
-            streams.extend(c.streams())
-            ice.extend(c.ice_sessions())
-            allocations.extend(c.allocations())
-            for m in c.stun_messages():
-                if m.frame is not None and m.time is not None and m.cls == 0:
-                    stun_times[m.frame] = m.time
-        calls = build_calls(call_sessions, streams, ice, allocations, stun_times)
+            self._session(session, follow, index, found.of(session), numbering)
+        self._diagnostics_alone(found, index, filters, numbering[0])
+        self._name_hosts(found, first_diagnostic)
+        calls = merged.calls()
         self._media(
             index,
             [c for c in calls if id(c.session) in shown_calls],
-            streams,
-            ice,
-            allocations,
+            merged.streams(),
+            merged.ice_sessions(),
+            merged.allocations(),
             filtered,
         )
         self._input(merged, index, kinds=Counter(s.kind for s in sessions))
@@ -189,12 +218,14 @@ class ReportData:
             found = self.addrs[text] = len(self.addrs)
         return found
 
-    def _message_row(self, m: SipMessage, index: int) -> list[Any]:
+    def _message_row(
+        self, m: SipMessage, index: int, numbering: Numbering | None = None
+    ) -> list[Any]:
         try:
             facts = "; ".join(message_facts(m))
         except Exception as exc:  # noqa: BLE001 - a fact that cannot be made is not fatal
             facts = f"(facts unavailable: {type(exc).__name__})"
-        return [
+        row = [
             m.frame,
             _r(m.time, 6),
             self._addr(m.src),
@@ -205,8 +236,20 @@ class ReportData:
             1 if getattr(m, "retransmission", False) else 0,
             index,
         ]
+        if numbering is not None:  # merged: frames of several inputs meet
+            letter, tag = numbering
+            row.append(f"{letter(m)}#{m.frame}")
+            row.append(tag(m).strip("[]"))
+        return row
 
-    def _session(self, session: Session, follow: FollowUps, index: int) -> None:
+    def _session(
+        self,
+        session: Session,
+        follow: FollowUps,
+        index: int,
+        diagnostics: list[Diagnostic] | None = None,
+        numbering: Numbering | None = None,
+    ) -> None:
         self.roles.session(session)
         if session.part == 1:
             self.shown_sessions += 1
@@ -227,10 +270,18 @@ class ReportData:
             "event": (first.header("Event") or "").split(";", 1)[0].strip() if first else "",
             "retransmissions": session.retransmissions,
             "input": index,
-            "msgs": [self._message_row(m, index) for m in session.messages],
+            "msgs": [self._message_row(m, index, numbering) for m in session.messages],
             "registration": None,
             "conversation": None,
+            "diags": [],
         }
+        if diagnostics:
+            rows = {id(m): i for i, m in enumerate(session.messages)}
+            letter = numbering[0] if numbering is not None else None
+            for d in diagnostics:
+                record["diags"].append(len(self.diagnostics))
+                row = rows.get(id(d.message)) if d.message is not None else None
+                self._diagnostic(d, index, record["id"], row, letter)
         if session.kind == "registration":
             from ..analysis.registration import Registration
 
@@ -241,6 +292,73 @@ class ReportData:
 
             record["conversation"] = conversation_to_dict(analyze_conversation(session))
         self.sessions.append(record)
+
+    # -- server-log diagnostics -----------------------------------------------------------------
+    def _diagnostic(
+        self,
+        d: Diagnostic,
+        index: int,
+        session: int | None,
+        row: int | None,
+        letter: Callable[[Any], str] | None = None,
+    ) -> None:
+        """One diagnostic record as the page shows it (joined to ``session`` and its message
+        row ``row``, or standing alone)."""
+        m = d.message
+        about = None
+        if m is not None:
+            number = f"{letter(m) if letter is not None else ''}#{m.frame}"
+            about = f"{number} {m.method or m.status or '?'}"
+        elif d.start_line or d.cseq:
+            about = d.start_line or (f"CSeq {d.cseq[0]} {d.cseq[1]}" if d.cseq else None)
+        self.diagnostics.append(
+            {
+                "id": len(self.diagnostics),
+                "input": index,
+                "source": d.source,
+                "record": d.record,
+                "number": f"{letter(d) if letter is not None else ''}#{d.record}",
+                "time": _r(d.time, 6),
+                "host": host_of(d),
+                "severity": d.severity,
+                "level": d.level,
+                "error": d.is_error,
+                "result_code": d.result_code,
+                "result_name": d.result_name,
+                "meaning": d.explanation,
+                "ms_diagnostics": d.ms_diagnostics,
+                "text": shorten(" ".join(d.text.split()), 1000),
+                "component": d.event.component,
+                "peer": d.peer,
+                "data": {k: shorten(v, 300) for k, v in list(d.data.items())[:40]},
+                "call_id": d.call_id,
+                "about": shorten(about, 300) if about else None,
+                "uris": d.uris[:20],
+                "session": session,
+                "msg": row,
+            }
+        )
+
+    def _diagnostics_alone(
+        self,
+        found: DiagnosticIndex,
+        index: int,
+        filters: Filters,
+        letter: Callable[[Any], str] | None = None,
+    ) -> None:
+        """The diagnostics no session holds (or whose session is not shown: a filter) that
+        pass ``filters``, and the hosts of the input's logs."""
+        if not found.enabled:
+            return
+        for d in found.standalone:
+            if diagnostic_matches(d, filters):
+                self._diagnostic(d, index, None, None, letter)
+
+    def _name_hosts(self, found: DiagnosticIndex, first: int) -> None:
+        """Each log's machine (``--log-host``, its prefix or Via: known once it is read) as
+        the host of its diagnostics from ``first`` on, as the text view names them."""
+        for record in self.diagnostics[first:]:
+            record["host"] = found.hosts.get(record["source"]) or record["host"]
 
     # -- calls and media ----------------------------------------------------------------------
     def _media(
@@ -278,9 +396,25 @@ class ReportData:
             s = call.session
             session_id = session_ids.get((index, s.call_id, s.part, _r(s.start, 6)))
             record = self._call(call, session_id, stream_index, index)
+            if session_id is not None:
+                record["findings"].extend(self._diagnostic_findings(session_id))
             for i in record["streams"]:
                 self.streams[i]["call"] = record["id"]
             self.calls.append(record)
+
+    def _diagnostic_findings(self, session_id: int) -> list[str]:
+        """``server log error 0xC3E93D67 SIPPROXY_E_ROUTING_MSG_CERT_MISMATCH`` per error or
+        warning a log wrote about the call (once per result)."""
+        out: list[str] = []
+        for i in self.sessions[session_id]["diags"]:
+            d = self.diagnostics[i]
+            if d["severity"] not in ("fatal", "error", "warning"):
+                continue
+            code = " ".join(x for x in (d["result_code"], d["result_name"]) if x)
+            text = f"server log {d['severity']} {code or shorten(d['text'], 80)}"
+            if text not in out:
+                out.append(text)
+        return out
 
     def _call(
         self, call: Call, session_id: int | None, stream_index: dict[int, int], index: int
@@ -450,6 +584,14 @@ class ReportData:
                     f"TLS connection #{c.id} {c.client} → {c.server} not decrypted: {why}"
                     f"{needs} would let lyncdump decode it"
                 )
+        skipped = getattr(stats, "not_decoded", None)
+        if skipped:
+            self.frames_not_decoded.update(skipped)
+            by_kind = ", ".join(f"{k} {v}" for k, v in skipped.items())
+            self.not_decoded.append(
+                f"{run.name}: {sum(skipped.values())} frames not decoded: they carry no UDP or "
+                f"TCP lyncdump reads ({by_kind})"
+            )
         defects = run.defects
         self.defects_total += len(defects)
         for d in defects:
@@ -500,6 +642,8 @@ class ReportData:
                 "defects_by_layer": dict(self.defects_by_layer.most_common()),
                 "defects_total": self.defects_total + sum(self.defects_dropped.values()),
                 "not_decoded": self.not_decoded,
+                "frames_not_decoded": dict(self.frames_not_decoded.most_common()),
+                "diagnostics": self._diagnostic_counts(),
             },
             "addrs": list(self.addrs),
             "roles": self.roles.roles(),
@@ -507,6 +651,22 @@ class ReportData:
             "calls": self.calls,
             "streams": self.streams,
             "defects": self.defects,
+            "diagnostics": self.diagnostics,
+        }
+
+    def _diagnostic_counts(self) -> dict[str, Any]:
+        """``{total, by_severity, by_result, standalone}`` as the JSON capture record has."""
+        by_severity = Counter(d["severity"] or "-" for d in self.diagnostics)
+        by_result = Counter(
+            " ".join(x for x in (d["result_code"], d["result_name"]) if x)
+            for d in self.diagnostics
+            if d["result_code"] or d["result_name"]
+        )
+        return {
+            "total": len(self.diagnostics),
+            "by_severity": dict(sorted(by_severity.items(), key=lambda kv: severity_rank(kv[0]))),
+            "by_result": dict(by_result.most_common()),
+            "standalone": sum(1 for d in self.diagnostics if d["session"] is None),
         }
 
 

@@ -2,7 +2,7 @@
  * lyncdump report: the page's whole behaviour. It reads the JSON document embedded in the
  * page (report/data.py says its shape) and draws one view at a time, on demand:
  *
- *   #overview  #calls  #streams  #signins  #im  #presence  #other  #defects
+ *   #overview  #calls  #streams  #signins  #im  #presence  #other  #diagnostics  #defects
  *   #call/N    #session/N        #stream/N
  *
  * Tables show PAGE rows and grow on request; a ladder draws its first LADDER_ROWS rows;
@@ -144,6 +144,10 @@
       st.src + " " + st.dst + " " + st.ssrc_hex + " " + st.payload);
   });
   D.defects.forEach((d) => { d._search = searchItem("defect", "", [], d.slice(0, 4).join(" ")); });
+  D.diagnostics.forEach((d) => {
+    d._search = searchItem("diagnostic", d.call_id, d.uris, [d.severity, d.level, d.result_code,
+      d.result_name, d.text, d.host, d.peer, d.about].filter(Boolean).join(" "));
+  });
 
   // -- tables ----------------------------------------------------------------------------------
   // columns: [{title, get(row) -> value for sorting, show(row) -> node or text, num}]
@@ -213,7 +217,9 @@
   }
 
   // -- the ladder ------------------------------------------------------------------------------
-  // events: {t, src, dst, label, facts, kind (sip|ice|turn|media-start|media-stop), frame, retrans}
+  // events: {t, src, dst, label, facts, kind (sip|ice|turn|media-start|media-stop|diag), frame,
+  // number (the frame as shown: "#5", or "A#5" on a merged time line), retrans}. A server-log
+  // diagnostic (kind diag) is a mark on its logging host's line, not an arrow.
   function ladder(events, options) {
     options = options || {};
     const wrap = h("div", { cls: "ladder-wrap" });
@@ -230,7 +236,8 @@
     const colW = 190, left = 170, top = 54, rowH = 26;
     function draw() {
       wrap.textContent = "";
-      const width = left + Math.max(1, hosts.length) * colW + 40;
+      // A diagnostic's label runs right of its host's line: room for it past the last column.
+      const width = left + Math.max(1, hosts.length) * colW + (events.some((e) => e.kind === "diag") ? 260 : 40);
       const height = top + limit * rowH + 20;
       const svg = s("svg", { class: "ladder", width: width, height: height, viewBox: "0 0 " + width + " " + height, role: "img" });
       svg.appendChild(s("title", { text: (options.title || "Ladder") + ": " + events.length + " events between " + hosts.length + " hosts" }));
@@ -254,10 +261,19 @@
         const x1 = left + col[hostOf(e.src)] * colW + colW / 2;
         const x2 = left + col[hostOf(e.dst)] * colW + colW / 2;
         const kind = e.kind.startsWith("media") ? "media" : e.kind;
-        const g = s("g", { class: "row " + e.kind + (e.retrans ? " retrans" : ""), "data-frame": e.frame === null ? "" : e.frame });
+        const g = s("g", { class: "row " + e.kind + (e.severity ? " " + e.severity : "") + (e.retrans ? " retrans" : ""), "data-frame": e.frame === null ? "" : e.frame });
         const rel = e.t === null ? "" : "+" + (e.t - t0).toFixed(3) + "s";
+        const number = e.number || (e.frame === null || e.frame === undefined ? "" : "#" + e.frame);
         g.appendChild(s("text", { x: 4, y: y + 4, class: "time", text: rel }));
-        g.appendChild(s("text", { x: 74, y: y + 4, class: "frame", text: e.frame === null || e.frame === undefined ? "" : "#" + e.frame }));
+        g.appendChild(s("text", { x: 74, y: y + 4, class: "frame", text: number }));
+        if (e.kind === "diag") {
+          g.appendChild(s("path", { d: "M " + x1 + " " + (y - 8) + " l 8 8 l -8 8 l -8 -8 z", class: "diag-mark" }));
+          const text = e.label.length > 60 ? e.label.slice(0, 59) + "…" : e.label;
+          g.appendChild(s("text", { x: x1 + 14, y: y + 4, class: "label", "text-anchor": "start", text: text }));
+          g.appendChild(s("title", { text: number + " " + utc(e.t) + "  " + e.src + "\n" + e.label + (e.facts ? "\n" + e.facts : "") }));
+          svg.appendChild(g);
+          continue;
+        }
         let shape;
         if (x1 === x2) {
           shape = s("path", { d: "M " + x1 + " " + (y - 6) + " h 34 v 12 h -32", class: "arrow " + (e.kind === "sip" ? "msg " : "") + kind, "marker-end": "url(#arrow-" + kind + ")" });
@@ -268,7 +284,7 @@
         const lx = x1 === x2 ? x1 + 40 : (x1 + x2) / 2;
         const label = e.label.length > 46 ? e.label.slice(0, 45) + "…" : e.label;
         g.appendChild(s("text", { x: lx, y: y - 5, class: "label", "text-anchor": x1 === x2 ? "start" : "middle", text: label }));
-        g.appendChild(s("title", { text: (e.frame ? "#" + e.frame + " " : "") + utc(e.t) + "  " + e.src + " → " + e.dst + "\n" + e.label + (e.facts ? "\n" + e.facts : "") + (e.retrans ? "\n(retransmission)" : "") }));
+        g.appendChild(s("title", { text: (number ? number + " " : "") + utc(e.t) + "  " + e.src + " → " + e.dst + "\n" + e.label + (e.facts ? "\n" + e.facts : "") + (e.retrans ? "\n(retransmission)" : "") }));
         svg.appendChild(g);
       }
       wrap.appendChild(svg);
@@ -285,20 +301,59 @@
   function messageEvents(session) {
     return session.msgs.map((m) => ({
       frame: m[0], t: m[1], src: addr(m[2]), dst: addr(m[3]), transport: m[4], label: m[5],
-      facts: m[6], retrans: m[7], kind: "sip",
-    }));
+      facts: m[6], retrans: m[7], kind: "sip", number: m[9],
+    })).concat((session.diags || []).map((i) => diagEvent(D.diagnostics[i])));
+  }
+  function diagEvent(d) {
+    const code = [d.result_code, d.result_name].filter(Boolean).join(" ");
+    return {
+      frame: d.record, number: d.number, t: d.time, src: d.host, dst: d.host, kind: "diag",
+      severity: d.severity, retrans: 0,
+      label: (d.severity || "-") + ": " + (d.result_name || d.result_code || d.text),
+      facts: [code, d.text, d.about ? "about " + d.about : "", d.meaning ? "= " + d.meaning : ""].filter(Boolean).join("\n"),
+    };
   }
   function messageTable(session) {
     const t0 = session.start;
+    const merged = session.msgs.length && session.msgs[0].length > 9;
     return table(session.msgs, [
-      { title: "Frame", get: (m) => m[0], num: true },
+      { title: "Frame", get: (m) => m[0], num: true, show: (m) => m[9] || m[0] },
       { title: "Time", get: (m) => m[1], show: (m) => m[1] === null ? "-" : "+" + (m[1] - t0).toFixed(3) + "s" },
       { title: "From", get: (m) => addr(m[2]), show: (m) => named(addr(m[2])) },
       { title: "To", get: (m) => addr(m[3]), show: (m) => named(addr(m[3])) },
       { title: "Via", get: (m) => m[4] },
       { title: "Message", get: (m) => m[5], show: (m) => m[7] ? [m[5], " ", badge("retransmission", "warn")] : m[5] },
       { title: "Facts", get: (m) => m[6] },
-    ], { cls: "messages" });
+    ].concat(merged ? [{ title: "Seen by", get: (m) => m[10] }] : []), { cls: "messages" });
+  }
+
+  // -- server-log diagnostics ------------------------------------------------------------------
+  function severityBadge(sev) {
+    return badge(sev || "-", sev === "fatal" || sev === "error" ? "bad" : sev === "warning" ? "warn" : "muted");
+  }
+  function diagnosticTable(rows, withSession) {
+    return table(rows, [
+      { title: "Time", get: (d) => d.time, show: (d) => utc(d.time) },
+      { title: "Severity", get: (d) => d.severity, show: (d) => severityBadge(d.severity) },
+      { title: "Result", get: (d) => [d.result_code, d.result_name].filter(Boolean).join(" ") },
+      { title: "Host", get: (d) => d.host, show: (d) => named(d.host) },
+      { title: "Text", get: (d) => d.text },
+      { title: "Meaning", get: (d) => d.meaning },
+    ].concat(withSession ? [
+      { title: "Session", get: (d) => d.session === null ? "" : D.sessions[d.session].call_id, show: (d) => d.session === null ? (d.call_id ? d.call_id + " (not in the input)" : "alone") : link("#session/" + d.session, D.sessions[d.session].call_id) },
+    ] : []).concat([
+      { title: "About", get: (d) => [d.about, d.peer ? "peer " + d.peer : null].concat(Object.keys(d.data).map((k) => d.data[k] ? k + "=" + d.data[k] : k)).filter(Boolean).join("; ") },
+      { title: "Log record", get: (d) => d.number, show: (d) => d.number + " " + (d.source || "").split(/[\\/]/).pop() },
+    ]), { cls: "diagnostics", sort: 0 });
+  }
+  function diagnosticsView() {
+    const rows = D.diagnostics.filter((d) => matches(d._search));
+    return section("Server-log diagnostics", D.diagnostics.length ? diagnosticTable(rows, true) : h("p", { cls: "muted", text: "No diagnostic record: no Lync server log among the inputs, or none in it." }));
+  }
+  function sessionDiagnostics(x) {
+    const rows = (x.diags || []).map((i) => D.diagnostics[i]);
+    if (!rows.length) return null;
+    return section("Server-log diagnostics (" + rows.length + ")", diagnosticTable(rows, false));
   }
 
   // -- charts ----------------------------------------------------------------------------------
@@ -366,12 +421,14 @@
     ["im", "IM", () => D.sessions.filter((x) => x.tab === "im" && matches(x._search)).length],
     ["presence", "Presence", () => D.sessions.filter((x) => x.tab === "presence" && matches(x._search)).length],
     ["other", "Other sessions", () => D.sessions.filter((x) => x.tab === "other" && matches(x._search)).length],
+    ["diagnostics", "Diagnostics", () => D.diagnostics.filter((x) => matches(x._search)).length],
     ["defects", "Defects", () => D.defects.filter((x) => matches(x._search)).length],
   ];
   function drawTabs(current) {
     const nav = document.getElementById("tabs");
     nav.textContent = "";
     TABS.forEach(([id, title, count]) => {
+      if (id === "diagnostics" && !D.diagnostics.length) return; // no server log: no tab
       const n = count();
       nav.appendChild(h("a", { href: "#" + id, cls: id === current ? "tab active" : "tab", id: "tab-" + id },
         title, n === null ? null : h("span", { cls: "n", text: n })));
@@ -401,6 +458,8 @@
       ["calls", num(D.calls.length)], ["RTP streams", num(D.streams.length)],
       ["TCP connections", num(o.connections_total)], ["defects", num(o.defects_total)],
     ];
+    const skipped = Object.values(o.frames_not_decoded || {}).reduce((a, b) => a + b, 0);
+    if (skipped) counts.push(["frames not decoded", num(skipped)]);
     Object.keys(o.kinds).forEach((k) => counts.push(["sessions: " + k, num(o.kinds[k])]));
     parts.push(section("Counts", h("div", { cls: "tiles" }, counts.map(([k, v]) => h("div", { cls: "tile" }, h("div", { cls: "v", text: v }), h("div", { cls: "k", text: k }))))));
     const dist = (title, obj) => Object.keys(obj).length ? h("div", null, h("h3", { text: title }), h("p", { cls: "dist" }, Object.keys(obj).map((k) => badge(k + " " + obj[k])))) : null;
@@ -415,6 +474,16 @@
         { title: "TLS", get: (c) => c.tls ? [c.tls.version, c.tls.cipher_suite, c.tls.sni ? "SNI " + c.tls.sni : null].filter(Boolean).join(", ") : "" },
         { title: "Decrypted / what would open it", get: (c) => !c.tls ? "" : c.tls.decrypted ? "decrypted with " + (c.tls.key_source || "keys given") : "no: " + (c.tls.note ? c.tls.note + "; " : "") + (c.tls.needs || "session keys") },
       ])));
+    }
+    if (D.diagnostics.length) {
+      const dg = o.diagnostics;
+      const alone = D.diagnostics.filter((d) => d.session === null);
+      parts.push(section("Server-log diagnostics",
+        h("p", { cls: "dist" }, Object.keys(dg.by_severity).map((k) => severityBadge(k + " " + dg.by_severity[k])), " ",
+          dg.total - dg.standalone + " joined to their sessions, " + dg.standalone + " alone ", link("#diagnostics", "list")),
+        Object.keys(dg.by_result).length ? h("p", { cls: "dist" }, Object.keys(dg.by_result).map((k) => badge(k + " ×" + dg.by_result[k]))) : null,
+        alone.length ? h("h3", { text: "Not about a session in the inputs" }) : null,
+        alone.length ? diagnosticTable(alone, true) : null));
     }
     const layers = Object.keys(o.defects_by_layer);
     parts.push(section("Defects by layer", layers.length ? h("p", { cls: "dist" }, layers.map((k) => badge(k + " " + o.defects_by_layer[k], "warn")), " ", link("#defects", "list")) : h("p", { cls: "muted", text: "No defect: every byte followed its protocol." })));
@@ -515,8 +584,9 @@
     const events = (sess ? messageEvents(sess) : []).concat(c.events.map((e) => ({
       frame: e[0], t: e[1], src: addr(e[2]), dst: addr(e[3]), kind: e[4], label: e[5], facts: "", retrans: 0,
     })));
+    if (sess) parts.push(sessionDiagnostics(sess));
     parts.push(section("Ladder: signalling, ICE, TURN and media on one time axis",
-      h("p", { cls: "legend" }, badge("SIP", "sip"), " ", badge("ICE check", "ice"), " ", badge("TURN", "turn"), " ", badge("media start / stop", "media"), " ", h("span", { cls: "muted", text: "Hover an arrow for the whole line and its facts." })),
+      h("p", { cls: "legend" }, badge("SIP", "sip"), " ", badge("ICE check", "ice"), " ", badge("TURN", "turn"), " ", badge("media start / stop", "media"), " ", sess && sess.diags.length ? [badge("◆ server-log diagnostic", "warn"), " "] : null, h("span", { cls: "muted", text: "Hover an arrow for the whole line and its facts." })),
       ladder(events, { title: "Call " + c.call_id, t0: c.start })));
     if (c.exchanges.length) {
       parts.push(section("Offer / answer", c.exchanges.map((e, i) => h("div", { cls: "exchange" },
@@ -617,6 +687,7 @@
         { title: "Status", get: (e) => e.status },
       ], { cls: "im" })));
     }
+    parts.push(sessionDiagnostics(x));
     parts.push(section("Ladder", ladder(messageEvents(x), { title: x.kind + " " + x.call_id, t0: x.start })));
     parts.push(section("Messages", messageTable(x)));
     return parts;
@@ -649,6 +720,7 @@
     else if (name === "im") content = sessionsView("im", "IM conversations", imCols);
     else if (name === "presence") content = sessionsView("presence", "Presence and subscriptions", presenceCols);
     else if (name === "other") content = sessionsView("other", "Other sessions (OPTIONS, NEGOTIATE, service, ...)");
+    else if (name === "diagnostics") content = diagnosticsView();
     else if (name === "defects") content = defectsView();
     else { content = overview(); tab = "overview"; }
     charts.length = 0;
