@@ -9,7 +9,7 @@ The cases: plain TCP (captures/lync-compressed-tcp.pcap), TLS 1.2 (captures/lync
 the deterministic writer of tools/scenario_tls.py) and TLS 1.3, recorded here from Python's ssl
 module (OpenSSL over memory BIOs, tests/tls/tls_recorder.py: TLS_AES_256_GCM_SHA384 and the
 client's key log) carrying the same NEGOTIATE, 200 OK and MS-SIPCOMP conversation as the TLS 1.2
-sample. The 200 OK is moved after the client's first compressed frame, or dropped.
+sample. In each, the 200 OK is moved after the client's first compressed frame, or dropped.
 """
 
 from __future__ import annotations
@@ -111,9 +111,9 @@ def test_200_ok_later_in_capture_order(name: str, options: dict[str, str], tmp_p
     assert conn.compression_assumed
 
 
-@pytest.mark.parametrize("name", ["lync-compressed-tcp.pcap", TLS13])
-def test_200_ok_lost(name: str, tmp_path: Path) -> None:
-    source, options = _source(name, {}, tmp_path)
+@pytest.mark.parametrize(("name", "options"), CASES, ids=[c[0] for c in CASES])
+def test_200_ok_lost(name: str, options: dict[str, str], tmp_path: Path) -> None:
+    source, options = _source(name, options, tmp_path)
     original = lyncdump.open(source, **options)
     ok_frame, _ = _negotiation(original)
     frames, linktype = _frames(source)
