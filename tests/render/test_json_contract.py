@@ -101,7 +101,10 @@ STREAM_FIELDS = {
     "max_jitter_ms", "clock_rate", "bytes", "bitrate_kbps", "markers", "problem", "mos",
     "signalled", "encrypted", "srtp_decrypted", "srtp_auth_failures", "rtcp_reports",
     "rtcp_fraction_lost", "rtcp_cumulative_lost", "rtcp_jitter_ms", "rtcp_rtt_ms", "bye",
-    "dtmf", "dtmf_events", "series",
+    "dtmf", "dtmf_events", "series", "relay",
+}  # fmt: skip
+RELAY_FIELDS = {
+    "via", "transport", "outer_src", "outer_dst", "server", "relayed", "allocation", "channel",
 }  # fmt: skip
 
 CALL_FIELDS = {
@@ -186,6 +189,7 @@ def test_call_records_have_the_documented_fields() -> None:
     assert set(calls[0]) == CALL_FIELDS | {"source"}
     assert [set(m) for m in calls[0]["media"]] == [CALL_MEDIA_FIELDS] * 2
     assert [set(st) for st in calls[0]["streams"]] == [STREAM_FIELDS] * 4
+    assert [set(st["relay"]) for st in calls[0]["streams"]] == [RELAY_FIELDS] * 4
 
 
 def test_verbose_adds_headers_and_body() -> None:

@@ -497,6 +497,11 @@ class IceAnalyzer:
     def allocation_for(self, client: Addr, server: Addr, transport: str) -> Allocation | None:
         return self._allocations.get((client, server, transport))
 
+    def allocation_for_session(self, session: bytes) -> Allocation | None:
+        """The allocation an MS-TURN multiplexed session ID (MS-MULTIPLEXED-TURN-SESSION-ID,
+        repeated in 0xFF10 frames) belongs to, or None."""
+        return self._by_session.get(session)
+
     def relayed_address(self, client: Addr, server: Addr, transport: str) -> Addr | None:
         """The allocation's relayed address, for re-injecting relayed data as its own flow."""
         alloc = self._allocations.get((client, server, transport))

@@ -86,6 +86,15 @@ MESSAGES = ROW_KEY + _cols(
 
 DTMF_EVENT = Struct(_cols(("event", INT), ("time", TIME), ("duration", INT), ("end", BOOL)))
 
+#: How TURN carried a relayed stream (media/relay.py; null for the others).
+RELAY = Struct(
+    _cols(
+        ("via", ListOf(STRING)), ("transport", STRING), ("outer_src", ENDPOINT),
+        ("outer_dst", ENDPOINT), ("server", ENDPOINT), ("relayed", ENDPOINT),
+        ("allocation", INT), ("channel", STRING),
+    )
+)  # fmt: skip
+
 #: A stream's fields (the streams table, and each item of a call's ``streams``).
 STREAM_FIELDS = _cols(
     ("call_id", STRING), ("ssrc", INT), ("ssrc_hex", STRING), ("src", ENDPOINT),
@@ -102,7 +111,7 @@ STREAM_FIELDS = _cols(
     ("rtcp_cumulative_lost", INT), ("rtcp_jitter_ms", FLOAT), ("rtcp_rtt_ms", FLOAT),
     ("bye", BOOL), ("dtmf", STRING), ("dtmf_events", ListOf(DTMF_EVENT)),
     ("join", STRING), ("candidate_calls", ListOf(STRING)), ("wrong_timestamps", INT),
-    ("series", JSON),
+    ("series", JSON), ("relay", RELAY),
 )  # fmt: skip
 STREAMS = ROW_KEY + STREAM_FIELDS
 

@@ -16,6 +16,7 @@ from .stun_pipeline import StunPipeline
 
 if TYPE_CHECKING:
     from ..analysis.ice import PeerTraffic
+    from .relay import RelayPath
 
 
 class MediaPipeline:
@@ -52,6 +53,14 @@ class MediaPipeline:
         fast.forget(*key)
         for wire in self._wire.pop(key, ()):
             fast.forget(*wire)
+
+    def relay_path(self, key: tuple[bytes, int, bytes, int]) -> RelayPath | None:
+        """How TURN carried a flow so far (RtpTracker.relay_path)."""
+        return self.rtp.relay_path(key)
+
+    def set_relay_path(self, key: tuple[bytes, int, bytes, int], path: RelayPath) -> None:
+        """A flow came through TURN: its streams say how (RtpTracker.set_relay_path)."""
+        self.rtp.set_relay_path(key, path)
 
     def relay_changed(self, keys: list[tuple[bytes, int, bytes, int]]) -> None:
         """MS-TURN Set Active Destination began or ended rewriting these wire 4-tuples."""

@@ -39,6 +39,7 @@ from .rtcp import Goodbye, ReceiverReport, SenderReport, parse_rtcp, srtcp_kind
 from .series import SeriesBudget, StreamSeries
 
 if TYPE_CHECKING:
+    from .relay import RelayPath
     from .srtp import SrtpContext
 
 _RTP_HEADER = struct.Struct("!BBHII").unpack_from
@@ -73,7 +74,7 @@ class StreamStats(RtpCore):
         "_seen", "rtcp_fraction_lost", "rtcp_cumulative_lost", "rtcp_jitter_ms", "rtcp_rtt_ms",
         "rtcp_reports", "srtp_auth_failures", "setup_frame", "call_id",
         "signalled", "bye", "join_rule", "candidate_calls", "_ends",
-        "series", "_b_index", "_b_expected0",
+        "series", "_b_index", "_b_expected0", "relay",
     )  # fmt: skip
 
     def __init__(
@@ -106,6 +107,8 @@ class StreamStats(RtpCore):
         self.signalled = False
         #: An RTCP BYE named this SSRC.
         self.bye = False
+        #: How the packets travelled when TURN relayed them (media/relay.py), else None.
+        self.relay: RelayPath | None = None
         self.first_frame = 0
         self.last_frame = 0
         self.first_time = 0.0
@@ -499,7 +502,8 @@ HEURISTIC_SSRCS = 8
 #: Bytes held by all undecided flows together; past it packets are judged but not held (a
 #: flow then found to be RTP misses its first packets in the statistics).
 HEURISTIC_HOLD_BYTES = 16 << 20
-#: Bounds against hostile captures: UDP flows followed, RTP streams per flow and in all.
+#: Bounds against hostile captures: UDP flows followed (relayed flow directions described
+#: too), RTP streams per flow and in all.
 MAX_FLOWS = 1 << 18
 MAX_STREAMS_PER_FLOW = 256
 MAX_STREAMS = 1 << 16
@@ -595,6 +599,8 @@ class RtpTracker:
         self._streams_full = False
         #: Bytes held by undecided flows (HEURISTIC_HOLD_BYTES bounds it).
         self._held_bytes = 0
+        #: Flow key -> how TURN carried it (media/relay.py): given to the flow's streams.
+        self._relays: dict[tuple[bytes, int, bytes, int], RelayPath] = {}
         #: Called with a flow's key when news about one of its addresses may change how its
         #: packets are counted (MediaPipeline then takes it back from the fast path).
         self.forget_flow: Callable[[tuple[bytes, int, bytes, int]], None] | None = None
@@ -661,6 +667,21 @@ class RtpTracker:
                         packed, port, frame, rtpmap=rtpmap, call_id=msg.call_id,
                         cryptos=keys, encrypted=encrypted,
                     )  # fmt: skip
+
+    def relay_path(self, key: tuple[bytes, int, bytes, int]) -> RelayPath | None:
+        """How TURN carried the flow ``key`` so far (None: never seen relayed)."""
+        return self._relays.get(key)
+
+    def set_relay_path(self, key: tuple[bytes, int, bytes, int], path: RelayPath) -> None:
+        """The flow ``key`` reached us through TURN (StunPipeline says so before it hands the
+        packet on): its streams, present and future, say how."""
+        if key not in self._relays and len(self._relays) >= MAX_FLOWS:
+            return
+        self._relays[key] = path
+        flow = self._flows.get(key)
+        if flow is not None:
+            for stream in flow.streams.values():
+                stream.relay = path
 
     # -- the per-packet path -----------------------------------------------------------------
     def datagram(
@@ -805,6 +826,7 @@ class RtpTracker:
         slot = flow.slot
         stream = StreamStats(ssrc, key[0], key[1], key[2], key[3], slot.rtpmap if slot else None)
         stream.series.budget = self.series_budget
+        stream.relay = self._relays.get(key)
         if slot is not None:
             self._label(stream, slot)
         flow.streams[ssrc] = stream

@@ -7,7 +7,9 @@ It parses the messages, feeds :class:`~lyncdump.analysis.ice.IceAnalyzer`, and h
 TURN relays (DATA attributes, ChannelData, multiplexed frames, MS-TURN end-to-end data) back
 into ``MediaPipeline.udp`` as if it had arrived on its own flow — relayed address to peer or
 peer to relayed address — so the RTP inside reaches the RTP decoders. A depth guard stops
-recursion (a DATA inside a DATA inside ...).
+recursion (a DATA inside a DATA inside ...). Before handing RTP/RTCP on, it tells the RTP
+tracker how the flow travelled (media/relay.py: mechanism, TURN server, allocation, the outer
+5-tuple), so relayed streams say they are.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from typing import Any, Protocol
 
 from ..analysis.ice import IceAnalyzer, PeerTraffic
 from ..errors import MalformedError
-from ..model import DefectLog
+from ..model import DefectLog, Endpoint
+from . import relay as r
 from . import stun as s
 from .demux import channel_data, classify, multiplexed_frame
 from .turn_tcp import TcpMediaFramer, detect
@@ -40,6 +43,10 @@ class _Host(Protocol):
     def expect_media(self, ip: bytes, port: int, source: str) -> None: ...
 
     def relay_changed(self, keys: list[tuple[bytes, int, bytes, int]]) -> None: ...
+
+    def relay_path(self, key: tuple[bytes, int, bytes, int]) -> r.RelayPath | None: ...
+
+    def set_relay_path(self, key: tuple[bytes, int, bytes, int], path: r.RelayPath) -> None: ...
 
 
 class StunPipeline:
@@ -100,7 +107,9 @@ class StunPipeline:
             if mux is None:
                 return False
             self.counts["multiplexed"] += 1
-            self._reinject(frame, ts, (src, sport), (dst, dport), mux[1])
+            a, b = (src, sport), (dst, dport)
+            self._mark(a, b, r.MULTIPLEXED, transport, a, b, mux[1], session=mux[0])
+            self._reinject(frame, ts, a, b, mux[1])
             return True
         return False
 
@@ -233,6 +242,7 @@ class StunPipeline:
             if peer is not None:
                 an.relayed(client, server, "TCP", peer, to_peer, len(payload), classify(payload))
                 src, dst = (relayed, peer) if to_peer else (peer, relayed)
+                self._mark(src, dst, r.ACTIVE_DESTINATION, "TCP", a, b, payload)
                 self._reinject(frame, ts, src, dst, payload)
                 return
         if not self.udp(frame, ts, a[0], a[1], b[0], b[1], payload, "TCP"):
@@ -363,6 +373,8 @@ class StunPipeline:
         traffic = self.analyzer.relayed(
             client, server, "UDP", peer, to_peer, len(payload), classify(payload)
         )
+        outer = ((src, sport), (dst, dport))
+        self._mark(new_src, new_dst, r.ACTIVE_DESTINATION, "UDP", *outer, payload)
         return new_src[0], new_src[1], new_dst[0], new_dst[1], traffic, to_peer
 
     def _relay(self, msg: s.StunMessage) -> None:
@@ -387,9 +399,12 @@ class StunPipeline:
         if peer is None:
             return
         self.host.expect_media(peer[0], peer[1], "turn-peer")
-        an.relayed(client, server, msg.transport, peer, to_peer, len(data), classify(data))
-        relayed = an.relayed_address(client, server, msg.transport) or server
+        transport = msg.transport
+        an.relayed(client, server, transport, peer, to_peer, len(data), classify(data))
+        relayed = an.relayed_address(client, server, transport) or server
         src, dst = (relayed, peer) if to_peer else (peer, relayed)
+        via = r.SEND_INDICATION if to_peer else r.DATA_INDICATION
+        self._mark(src, dst, via, transport, msg.src, msg.dst, data, server=server)
         self._reinject(msg.frame or 0, msg.time or 0.0, src, dst, data)
 
     def _channel_data(
@@ -410,12 +425,65 @@ class StunPipeline:
             peer = an.channel_peer(dst, src, transport, channel)
             client, server = (dst, src)
         if peer is None:
+            # Channel never bound in the capture: the flow keeps the outer addresses.
+            self._mark(src, dst, r.CHANNEL_DATA, transport, src, dst, payload, channel=channel)
             self._reinject(frame, ts, src, dst, payload)
             return
         an.relayed(client, server, transport, peer, to_peer, len(payload), classify(payload))
         relayed = an.relayed_address(client, server, transport) or server
         a, b = (relayed, peer) if to_peer else (peer, relayed)
+        self._mark(a, b, r.CHANNEL_DATA, transport, src, dst, payload, channel=channel)
         self._reinject(frame, ts, a, b, payload)
+
+    def _mark(
+        self,
+        src: tuple[bytes, int],
+        dst: tuple[bytes, int],
+        via: str,
+        transport: str,
+        outer_src: tuple[bytes, int],
+        outer_dst: tuple[bytes, int],
+        payload: bytes,
+        *,
+        channel: int | None = None,
+        server: tuple[bytes, int] | None = None,
+        session: bytes | None = None,
+    ) -> None:
+        """Tell the RTP tracker that the flow src → dst came through TURN this way, on the
+        client ↔ server 5-tuple ``outer_src`` → ``outer_dst`` (RTP and RTCP only; once per
+        flow and mechanism: later packets cost one dictionary look-up). ``server`` names the
+        server when no allocation is known; ``session`` is an 0xFF10 frame's session ID."""
+        if not payload or not 128 <= payload[0] <= 191:
+            return
+        key = (src[0], src[1], dst[0], dst[1])
+        old = self.host.relay_path(key)
+        if old is not None and via in old.via:
+            return
+        an = self.analyzer
+        alloc = an.allocation_for_session(session) if session is not None else None
+        alloc = (
+            alloc
+            or an.allocation_for(outer_src, outer_dst, transport)
+            or an.allocation_for(outer_dst, outer_src, transport)
+        )
+        relayed = server_ep = None
+        if alloc is not None:
+            server_ep = alloc.server
+            if alloc.relayed_raw is not None:
+                relayed = Endpoint.from_raw(*alloc.relayed_raw)
+        elif server is not None:
+            server_ep = Endpoint.from_raw(*server)
+        path = r.RelayPath(
+            via=(via,),
+            transport=transport,
+            outer_src=Endpoint.from_raw(*outer_src),
+            outer_dst=Endpoint.from_raw(*outer_dst),
+            server=server_ep,
+            relayed=relayed,
+            allocation=alloc.id if alloc is not None else None,
+            channel=channel,
+        )
+        self.host.set_relay_path(key, path.including(old))
 
     def _reinject(
         self, frame: int, ts: float, src: tuple[bytes, int], dst: tuple[bytes, int], data: bytes

@@ -12,11 +12,13 @@ import csv
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
+from ..media import relay as r
 from ..media.rtp import DTMF_DIGITS
 from ..media.stats import StreamStats
 from .json import SCHEMA_VERSION
 
-#: Columns of ``--streams-csv`` (also the JSON field names, in this order).
+#: Columns of ``--streams-csv``: JSON field names, in this order; ``relay_*`` are the fields of
+#: the JSON ``relay`` object, flattened (empty for a stream that was not relayed).
 CSV_FIELDS = (
     "call_id", "ssrc", "src", "dst", "payload", "first_time", "last_time", "duration",
     "packets", "expected", "lost", "lost_percent", "sequence_errors", "duplicates",
@@ -24,8 +26,18 @@ CSV_FIELDS = (
     "max_delta_frame", "min_jitter_ms", "mean_jitter_ms", "max_jitter_ms", "clock_rate", "bytes",
     "bitrate_kbps", "markers", "problem", "mos", "signalled", "encrypted", "srtp_decrypted",
     "srtp_auth_failures", "rtcp_reports", "rtcp_fraction_lost", "rtcp_cumulative_lost",
-    "rtcp_jitter_ms", "rtcp_rtt_ms", "dtmf",
+    "rtcp_jitter_ms", "rtcp_rtt_ms", "dtmf", "relay_via", "relay_transport", "relay_outer_src",
+    "relay_outer_dst", "relay_server", "relay_relayed", "relay_allocation", "relay_channel",
 )  # fmt: skip
+
+#: How each TURN mechanism (media/relay.py) reads in the stream line.
+VIA_TEXT = {
+    r.CHANNEL_DATA: "ChannelData",
+    r.SEND_INDICATION: "Send indication",
+    r.DATA_INDICATION: "Data indication",
+    r.ACTIVE_DESTINATION: "raw after Set Active Destination",
+    r.MULTIPLEXED: "0xFF10 multiplexed",
+}
 
 
 def _r(value: float | None, digits: int = 3) -> float | None:
@@ -93,7 +105,43 @@ def stream_to_dict(st: StreamStats) -> dict[str, Any]:
             for e, t, d, end in st.dtmf_events
         ],
         "series": series_to_dict(st),
+        "relay": relay_to_dict(st.relay) if st.relay is not None else None,
     }
+
+
+def relay_to_dict(path: r.RelayPath) -> dict[str, Any]:
+    """The ``relay`` object of a stream record: how TURN carried it (docs/json.md)."""
+    return {
+        "via": list(path.via),
+        "transport": path.transport,
+        "outer_src": str(path.outer_src),
+        "outer_dst": str(path.outer_dst),
+        "server": str(path.server) if path.server is not None else None,
+        "relayed": str(path.relayed) if path.relayed is not None else None,
+        "allocation": path.allocation,
+        "channel": f"0x{path.channel:04x}" if path.channel is not None else None,
+    }
+
+
+def relay_text(path: r.RelayPath) -> str:
+    """The stream line's phrase: ``relayed by TURN 198.51.100.20:3478 (#2, relayed
+    198.51.100.20:49170) on UDP 10.0.1.20:50030 → 198.51.100.20:3478, ChannelData 0x4001``."""
+    server = f"TURN {path.server}" if path.server is not None else "TURN (server not seen)"
+    known = [f"#{path.allocation}"] if path.allocation is not None else []
+    if path.relayed is not None:
+        known.append(f"relayed {path.relayed}")
+    if known:
+        server += f" ({', '.join(known)})"
+    how = []
+    for via in path.via:
+        text = VIA_TEXT.get(via, via)
+        if via == r.ACTIVE_DESTINATION and path.transport == "TCP":
+            text = "data frames after Set Active Destination"  # MS-TURN TCP type 0x03
+        elif via == r.CHANNEL_DATA and path.channel is not None:
+            text += f" 0x{path.channel:04X}"
+        how.append(text)
+    outer = f"{path.transport} {path.outer_src} → {path.outer_dst}"
+    return f"relayed by {server} on {outer}, {' + '.join(how)}"
 
 
 #: The columns of a stream's ``series.buckets`` rows (media/series.py).
@@ -149,6 +197,8 @@ def stream_line(st: StreamStats) -> str:
     digits = dtmf_text(st)
     if digits:
         extras.append(f"DTMF {digits}")
+    if st.relay is not None:
+        extras.append(relay_text(st.relay))
     if extras:
         line += "  · " + "; ".join(extras)
     return line
@@ -208,4 +258,8 @@ def write_csv(out: IO[str], streams: Iterable[StreamStats]) -> None:
     for st in streams:
         row = stream_to_dict(st)
         row["ssrc"] = f"0x{st.ssrc:08X}"
+        relay = row.pop("relay")
+        if relay is not None:  # flat, for spreadsheets: relay_<field>, mechanisms joined by "+"
+            relay["via"] = "+".join(relay["via"])
+            row.update((f"relay_{k}", v) for k, v in relay.items())
         writer.writerow(row)
