@@ -220,6 +220,29 @@ def test_tls13_application_secrets_written_after_the_handshake_ones(tmp_path: Pa
     assert late.summary.to_dict() == oracle.summary.to_dict() and late.defects == []
 
 
+def test_a_segment_of_either_direction_looks_again(tmp_path: Path) -> None:
+    recording, lines = _recording(tmp_path)
+    late_line = next(line for line in lines.splitlines() if "CLIENT_TRAFFIC_SECRET_0" in line)
+    keys = _followed(tmp_path)
+    with open(keys.follower.path, "a") as fh:  # type: ignore[union-attr]
+        fh.write(lines.replace(late_line + "\n", ""))
+    session = TlsSession(keys)
+    # 0 ClientHello, 1 the server's flight, 2 the client's Finished (its application secret is
+    # missing: the client direction waits from there), 3 tickets, 4 the client's REGISTER.
+    for i, (direction, data) in enumerate(recording.chunks[:5]):
+        session.receive_data(direction, data, i + 1, float(i))
+    assert recording.chunks[4][0] == 0 and recording.chunks[5][0] == 1
+    assert [d for d, *_ in session.plaintext] == [] and session._read[0] is decrypt._WAITING
+    with open(keys.follower.path, "a") as fh:  # type: ignore[union-attr]
+        fh.write(late_line + "\n")
+    session.receive_data(1, recording.chunks[5][1], 6, 5.0)  # the server's answer
+    assert [(d, p, frame) for d, p, frame, _ in session.plaintext] == [
+        (0, SIP[0][1], 5),  # the client's REGISTER, held since frame 5, comes first
+        (1, SIP[1][1], 6),
+    ]
+    assert session.summary.key_source == "key log" and session.defects == []
+
+
 def test_keys_that_never_come_end_as_without_keys(tmp_path: Path) -> None:
     recording, lines = _recording(tmp_path)
     without = _decode(recording, TlsKeys(KeyLog()), lines, None)
@@ -229,13 +252,15 @@ def test_keys_that_never_come_end_as_without_keys(tmp_path: Path) -> None:
     assert waited.summary.to_dict() == without.summary.to_dict()
     assert waited.summary.note == "no TLS 1.3 secrets for this client random in the keys given"
     assert waited.summary.encrypted_bytes == without.summary.encrypted_bytes > 0
-    # 10 segments: the handshake's lookup at the ServerHello (2), then one per segment after.
+    # 10 segments: the handshake's lookup at the ServerHello (2), then one per segment after,
+    # before its records: the last one finds nothing either, and its record is not held.
     assert len(recording.chunks) == 2 + decrypt.MAX_KEY_RETRIES
+    assert waited.summary.records == 17  # 2 hellos, 15 records encrypted or after them
     assert [(d.frame, d.reason) for d in waited.defects] == [
         (
             10,
             "client and server TLS keys not in the followed key log (looked 8 more times): "
-            "15 records held are not decrypted",
+            "14 records held are not decrypted",
         )
     ]
 

@@ -66,8 +66,8 @@ MAX_SEQUENCE_SEARCH = 16384
 #: A followed key log (a live run) may not hold a connection's secrets yet when its handshake
 #: is read: the application writes them as it derives them, racing the capture. Such a
 #: connection holds the records that need the keys and looks again, once per TCP segment that
-#: brings more of them and when it ends, at most this many times in all; then it gives up and
-#: its records are counted as not decrypted, as without a key.
+#: brings it records (either direction) and when it ends, at most this many times in all; then
+#: it gives up and its records are counted as not decrypted, as without a key.
 MAX_KEY_RETRIES = 8
 
 #: What one waiting connection holds (records, and their bytes), and all of a run's together.
@@ -585,9 +585,9 @@ class TlsSession:
         sizes = self._sizes[d]
         sizes[0] += 1
         sizes[1] += len(rec.fragment) + 5
+        if _WAITING in self._read:  # keys awaited: a new segment may come after them
+            self._retry()  # before this record, so what was held goes first
         self._process(d, rec)
-        if self._read[d] is _WAITING:
-            self._retry()
 
     def _process(self, d: int, rec: TlsRecord) -> None:
         """One record, counted already: decrypted and handed on, or held while its keys are
@@ -771,7 +771,7 @@ class TlsSession:
         self.keys.held += size
 
     def _retry(self) -> None:
-        """A record needs keys a direction is waiting for: look in the key log again, once
+        """A direction waits for its keys and a record came: look in the key log again, once
         per TCP segment, MAX_KEY_RETRIES times at most."""
         if self._frame == self._tried_frame:
             return
