@@ -36,6 +36,7 @@ from .pipeline import (
     Stats,
     load_tls_keys,
 )
+from .pipeline.core import follows_keys
 from .sip.message import SipMessage
 from .tls.keys import TlsKeys
 
@@ -73,7 +74,9 @@ class Capture:
         self.format: str = self._reader.format
         try:
             self.tls_keys: TlsKeys = load_tls_keys(
-                self.options, getattr(self._reader, "secrets", None)
+                self.options,
+                getattr(self._reader, "secrets", None),
+                follow=follows_keys(self._reader),
             )
         except BaseException:
             self._reader.close()
@@ -276,7 +279,7 @@ def stream(
         source if isinstance(source, CaptureReader) else open_input(source, log_host=opts.log_host)
     )
     try:
-        keys = load_tls_keys(opts, getattr(reader, "secrets", None))
+        keys = load_tls_keys(opts, getattr(reader, "secrets", None), follow=follows_keys(reader))
     except BaseException:
         reader.close()
         raise

@@ -31,7 +31,8 @@ _DECODE_OPTIONS = [
         metavar="FILE",
         envvar="SSLKEYLOGFILE",
         show_envvar=True,
-        help="NSS key log (SSLKEYLOGFILE format, TLS 1.0-1.3) to decrypt TLS with.",
+        help="NSS key log (SSLKEYLOGFILE format, TLS 1.0-1.3) to decrypt TLS with; "
+        "`live` reads it as it grows.",
     ),
     click.option(
         "--rsa-key",

@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -29,6 +30,7 @@ from lyncdump.errors import CaptureError
 from lyncdump.pipeline import SessionFinished
 
 from ..conftest import CAPTURES
+from ..tls import tls_recorder
 
 MAIN = [sys.executable, "-c", "from lyncdump.cli import main; main()"]
 
@@ -259,6 +261,128 @@ def test_stream_over_a_live_source_gives_messages_then_sessions() -> None:
             assert event.session.outcome == "OPTIONS → 200"
     sender.join()
     assert kinds == ["MessageDecoded", "MessageDecoded", "SessionFinished", "InputFinished"]
+
+
+def _tls_options_exchange(
+    listener: socket.socket, server: ssl.SSLContext, client: ssl.SSLContext, call_id: str
+) -> tuple[bytes, bytes]:
+    """A SIP OPTIONS over TLS and its 200 OK: a server thread answers, the client asks."""
+    port = listener.getsockname()[1]
+    common = (
+        f"From: <sip:alice@contoso.com>;tag=a1\r\nCall-ID: {call_id}\r\nCSeq: 1 OPTIONS\r\n"
+        "Content-Length: 0\r\n\r\n"
+    )
+    via = f"Via: SIP/2.0/TLS 127.0.0.1;branch=z9hG4bK{call_id}\r\n"
+    request = (
+        f"OPTIONS sip:127.0.0.1:{port};transport=tls SIP/2.0\r\n{via}"
+        f"To: <sip:bob@contoso.com>\r\n{common}"
+    ).encode()
+    answer = f"SIP/2.0 200 OK\r\n{via}To: <sip:bob@contoso.com>;tag=b2\r\n{common}".encode()
+    failures: list[BaseException] = []
+
+    def serve() -> None:
+        try:
+            conn, _ = listener.accept()
+            with server.wrap_socket(conn, server_side=True) as tls:
+                got = b""
+                while not got.endswith(b"\r\n\r\n"):
+                    chunk = tls.recv(4096)
+                    if not chunk:
+                        break
+                    got += chunk
+                assert got == request
+                tls.sendall(answer)
+                time.sleep(0.2)  # the client reads it and closes first
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            failures.append(exc)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with client.wrap_socket(raw, server_hostname=tls_recorder.POOL) as tls:
+            tls.sendall(request)
+            got = b""
+            while len(got) < len(answer):
+                chunk = tls.recv(4096)
+                if not chunk:
+                    break
+                got += chunk
+            assert got == answer
+    thread.join(10)
+    assert not failures, failures
+    return request, answer
+
+
+@needs_sniffing
+@pytest.mark.parametrize(
+    ("version", "writer"),
+    [("TLS 1.3", "client"), ("TLS 1.2", "client"), ("TLS 1.2", "server")],
+)
+def test_live_json_decrypts_tls_with_a_key_log_written_while_it_runs(
+    tmp_path: Path, version: str, writer: str
+) -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+    keylog = tmp_path / "sslkeys.log"  # not there yet: the TLS client creates it
+    proc = _start_live(
+        "--bpf", f"tcp port {port}", "--duration", "4", "--keylog", str(keylog), "--json"
+    )
+    try:
+        top = ssl.TLSVersion.TLSv1_3 if version == "TLS 1.3" else ssl.TLSVersion.TLSv1_2
+        server, client = tls_recorder.contexts(
+            tls_recorder.server_identity(), tmp_path, keylog=None, max_version=top
+        )
+        # Started after lyncdump: the application writes each secret as it derives it.
+        (client if writer == "client" else server).keylog_filename = str(keylog)
+        call_id = f"live-tls-{version[-1]}-{writer}"
+        request, answer = _tls_options_exchange(listener, server, client, call_id)
+    finally:
+        listener.close()
+        stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
+    assert "CLIENT" in keylog.read_text()  # the key log was written during the capture
+    records = [json.loads(line) for line in stdout.splitlines()]
+    assert [r["record"] for r in records] == ["session", "capture"], stderr
+    session, capture = records
+    assert (session["call_id"], session["kind"], session["outcome"]) == (
+        call_id,
+        "options",
+        "OPTIONS → 200",
+    )
+    ask, ok = session["messages"]
+    server_end = f"127.0.0.1:{port}"
+    assert (ask["method"], ask["dst"], ask["transport"], ask["size"]) == (
+        "OPTIONS",
+        server_end,
+        "TLS",
+        len(request),
+    )
+    assert ask["request_uri"] == f"sip:127.0.0.1:{port};transport=tls"
+    assert (ask["from"], ask["from_tag"], ask["to"], ask["to_tag"]) == (
+        "sip:alice@contoso.com",
+        "a1",
+        "sip:bob@contoso.com",
+        None,
+    )
+    assert (ok["status"], ok["reason"], ok["src"], ok["transport"], ok["size"]) == (
+        200,
+        "OK",
+        server_end,
+        "TLS",
+        len(answer),
+    )
+    assert (ok["cseq"], ok["cseq_method"], ok["to_tag"]) == (1, "OPTIONS", "b2")
+    (conn,) = capture["connections"]
+    assert (conn["server"], conn["protocol"], conn["sip_messages"]) == (server_end, "tls", 2)
+    tls = conn["tls"]
+    assert (tls["version"], tls["decrypted"], tls["key_source"]) == (version, True, "key log")
+    assert (tls["note"], tls["needs"], tls["failed_records"]) == (None, None, 0)
+    assert tls["sni"] == tls_recorder.POOL
+    assert tls["certificate"]["subject"] == "O=Contoso,CN=pool01.contoso.com"
+    assert tls["plaintext_bytes"] == len(request) + len(answer)
+    assert capture["sip_messages"] == 2 and capture["defects"] == []
 
 
 # ------------------------------------------------------- the reader without a real interface

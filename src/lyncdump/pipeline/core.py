@@ -274,7 +274,11 @@ class Pipeline:
     def tls_keys(self) -> TlsKeys:
         """The run's TLS key sources (the key log, RSA keys, the capture's own secrets)."""
         if self._tls_keys is None:
-            self._tls_keys = load_tls_keys(self.options, getattr(self.reader, "secrets", None))
+            self._tls_keys = load_tls_keys(
+                self.options,
+                getattr(self.reader, "secrets", None),
+                follow=follows_keys(self.reader),
+            )
         return self._tls_keys
 
     def deliver(self, msg: SipMessage) -> None:
@@ -598,16 +602,39 @@ def _decoder_class(options: Options) -> type[PacketDecoder]:
     return PacketDecoder
 
 
-def load_tls_keys(options: Options, secrets: list[tuple[int, bytes]] | None) -> TlsKeys:
-    """The run's TLS key sources; a key file that cannot be used raises KeyMaterialError."""
-    from ..tls.keys import TlsKeys, load_rsa_key, read_keylog
+def load_tls_keys(
+    options: Options, secrets: list[tuple[int, bytes]] | None, *, follow: bool = False
+) -> TlsKeys:
+    """The run's TLS key sources; a key file that cannot be used raises KeyMaterialError.
 
-    keylog = read_keylog(options.keylog) if options.keylog is not None else None
+    ``follow`` (a live run): the key log is read as it grows, and connections whose secrets
+    are not in it yet wait for them a little (tls/keys.py, tls/decrypt.py)."""
+    from ..tls.keys import TlsKeys, follow_keylog, load_rsa_key, read_keylog
+
+    keylog = follower = None
+    if options.keylog is not None:
+        if follow:
+            keylog, follower = follow_keylog(options.keylog)
+        else:
+            keylog = read_keylog(options.keylog)
     paths = options.rsa_key
     if isinstance(paths, (str, os.PathLike)):
         paths = (paths,)
     rsa_keys = [load_rsa_key(path, options.rsa_key_password) for path in paths or ()]
-    return TlsKeys(keylog, rsa_keys, secrets)
+    return TlsKeys(keylog, rsa_keys, secrets, follower)
 
 
-__all__ = ["MAX_COUNTED_NAMES", "MAX_LISTED_CONNECTIONS", "Pipeline", "Stats", "load_tls_keys"]
+def follows_keys(reader: object) -> bool:
+    """Whether a run over ``reader`` follows its key log: a live capture does (the
+    applications it watches write their secrets while it runs); a file does not."""
+    return getattr(reader, "format", None) == "live"
+
+
+__all__ = [
+    "MAX_COUNTED_NAMES",
+    "MAX_LISTED_CONNECTIONS",
+    "Pipeline",
+    "Stats",
+    "follows_keys",
+    "load_tls_keys",
+]

@@ -63,6 +63,18 @@ MAX_FAILURES_IN_A_ROW = 8
 #: record read again, nearest to the estimate first (each try is one MAC or tag check).
 MAX_SEQUENCE_SEARCH = 16384
 
+#: A followed key log (a live run) may not hold a connection's secrets yet when its handshake
+#: is read: the application writes them as it derives them, racing the capture. Such a
+#: connection holds the records that need the keys and looks again, once per TCP segment that
+#: brings it records (either direction) and when it ends, at most this many times in all; then
+#: it gives up and its records are counted as not decrypted, as without a key.
+MAX_KEY_RETRIES = 8
+
+#: What one waiting connection holds (records, and their bytes), and all of a run's together.
+MAX_HELD_RECORDS = 64
+MAX_HELD_BYTES = 256 * 1024
+MAX_HELD_TOTAL = 8 << 20
+
 ALERT_NAMES = {
     0: "close_notify",
     10: "unexpected_message",
@@ -350,6 +362,16 @@ class _NoKeys(_ReadState):
 
 _NO_KEYS = _NoKeys()
 
+#: No key yet, and the key log is followed: the direction's records are held until the keys
+#: come or the connection gives up waiting (MAX_KEY_RETRIES).
+_WAITING = _NoKeys()
+
+#: TLS 1.3 key log labels per direction (client → server first): handshake, application.
+_LABELS13 = (
+    ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", "CLIENT_TRAFFIC_SECRET_0"),
+    ("SERVER_HANDSHAKE_TRAFFIC_SECRET", "SERVER_TRAFFIC_SECRET_0"),
+)
+
 
 def _states_from_master(
     suite: CipherSuite,
@@ -487,6 +509,14 @@ class TlsSession:
         self._completed_handshakes = 0
         self._rsa_mismatch = False
         self._frame = 0
+        #: Waiting for a followed key log: (direction, record or lost byte count, frame, ts)
+        #: in arrival order, their bytes, lookups made since the handshake's, and the frame
+        #: of the last one (one lookup per TCP segment).
+        self._held: list[tuple[int, TlsRecord | int, int, float]] = []
+        self._held_bytes = 0
+        self._tries = 0
+        self._tried_frame = -1
+        self._gave_up = False
 
     # -- input ------------------------------------------------------------------------------
     def receive_data(self, direction: int, data: bytes, frame: int, ts: float) -> None:
@@ -511,10 +541,16 @@ class TlsSession:
         decryption where the record sequence number is found again (:meth:`_resume`)."""
         if self._dead[direction]:
             return
-        who = "client" if direction == 0 else "server"
         self._readers[direction].receive_gap(missing)
-        self._assemblers[direction].reset()
+        self._gap(direction, missing, frame, ts)
+
+    def _gap(self, direction: int, missing: int, frame: int, ts: float) -> None:
         state = self._read[direction]
+        if state is _WAITING:  # replayed in order once the keys come
+            self._hold(direction, missing, frame, ts, 0)
+            return
+        who = "client" if direction == 0 else "server"
+        self._assemblers[direction].reset()
         if state is None or state is _NO_KEYS:
             self._defect(
                 frame, None, f"{missing} bytes missing in the {who}'s TLS stream; resynchronising"
@@ -549,12 +585,23 @@ class TlsSession:
         sizes = self._sizes[d]
         sizes[0] += 1
         sizes[1] += len(rec.fragment) + 5
+        if _WAITING in self._read:  # keys awaited: a new segment may come after them
+            self._retry()  # before this record, so what was held goes first
+        self._process(d, rec)
+
+    def _process(self, d: int, rec: TlsRecord) -> None:
+        """One record, counted already: decrypted and handed on, or held while its keys are
+        awaited (records held are processed here again, in order, once they are settled)."""
+        summary = self.summary
+        state = self._read[d]
+        if state is _WAITING:
+            self._hold(d, rec, rec.frame, rec.ts, len(rec.fragment) + 5)
+            return
         ctype = rec.content_type
         if ctype == CHANGE_CIPHER_SPEC:
             if not self._tls13:
                 self._change_cipher_spec(d)
             return
-        state = self._read[d]
         data = rec.fragment
         if state is None:
             if ctype == APPLICATION_DATA:
@@ -680,7 +727,123 @@ class TlsSession:
             self._find_keys(abbreviated=self._encrypted_premaster is None)
         state = self._pending[d]
         self._pending[d] = None
-        self._read[d] = state if state is not None else _NO_KEYS
+        if state is not None:
+            self._read[d] = state
+            if self._read[1 - d] is _WAITING and self._take_pending():
+                self._replay()  # the other direction waited for the keys just found
+        elif self._may_wait() and self._may_find_keys():
+            self._read[d] = _WAITING
+            self._tried_frame = self._frame
+        else:
+            self._read[d] = _NO_KEYS
+
+    # -- waiting for a followed key log ----------------------------------------------------
+    def _may_wait(self) -> bool:
+        """Keys not found may still come: the key log is followed, and this connection has
+        not given up waiting for it."""
+        return self.keys.follows and not self._gave_up
+
+    def _may_find_keys(self) -> bool:
+        """TLS 1.0-1.2 whose keys a key log line could still give (the hellos are known)."""
+        return (
+            self._client_hello is not None
+            and self._server_hello is not None
+            and self._suite is not None
+            and 0x0301 <= self._version <= 0x0303
+        )
+
+    def _hold(self, d: int, item: TlsRecord | int, frame: int, ts: float, size: int) -> None:
+        """Keep a record (or a gap) of a direction that waits for its keys; past the bounds
+        the connection stops waiting and what it holds is counted as not decrypted."""
+        if (
+            len(self._held) >= MAX_HELD_RECORDS
+            or self._held_bytes + size > MAX_HELD_BYTES
+            or self.keys.held + size > MAX_HELD_TOTAL
+        ):
+            self._give_up(frame, "too many records held")
+            if isinstance(item, int):
+                self._gap(d, item, frame, ts)
+            else:
+                self._process(d, item)
+            return
+        self._held.append((d, item, frame, ts))
+        self._held_bytes += size
+        self.keys.held += size
+
+    def _retry(self) -> None:
+        """A direction waits for its keys and a record came: look in the key log again, once
+        per TCP segment, MAX_KEY_RETRIES times at most."""
+        if self._frame == self._tried_frame:
+            return
+        self._tried_frame = self._frame
+        self._tries += 1
+        self._look_again()
+        if self._tries >= MAX_KEY_RETRIES and _WAITING in self._read:
+            self._give_up(self._frame, f"looked {self._tries} more times")
+
+    def _look_again(self) -> None:
+        """Look up the waiting directions' keys; replay what they hold when found."""
+        if self._tls13:
+            waiting = tuple(d for d in (0, 1) if self._read[d] is _WAITING)
+            source = self._look_up13(waiting)
+            if source is not None:
+                self._found(source)
+                self._replay()
+        else:
+            self._find_keys(abbreviated=self._encrypted_premaster is None)
+            if self._take_pending():
+                self._replay()
+
+    def _take_pending(self) -> bool:
+        """TLS 1.0-1.2: directions that waited (their ChangeCipherSpec came before the keys)
+        take the keys just derived; True when any did."""
+        took = False
+        for d in (0, 1):
+            state = self._pending[d]
+            if self._read[d] is _WAITING and state is not None:
+                self._read[d] = state
+                self._pending[d] = None
+                took = True
+        return took
+
+    def _found(self, source: str) -> None:
+        summary = self.summary
+        if summary.key_source is None:
+            summary.key_source = source
+        summary.note = None
+
+    def _replay(self) -> None:
+        """What was held goes through again, in arrival order (a direction still waiting holds
+        its records again; they are counted once, when they arrived)."""
+        held = self._held
+        if not held:
+            return
+        self._held = []
+        self.keys.held -= self._held_bytes
+        self._held_bytes = 0
+        for d, item, frame, ts in held:
+            if self._dead[d]:
+                continue
+            if isinstance(item, int):
+                self._gap(d, item, frame, ts)
+            else:
+                self._process(d, item)
+
+    def _give_up(self, frame: int, why: str) -> None:
+        """Stop waiting: the waiting directions have no key, their held records are counted."""
+        self._gave_up = True
+        waiting = [d for d in (0, 1) if self._read[d] is _WAITING]
+        for d in waiting:
+            self._read[d] = _NO_KEYS
+        if waiting:
+            who = " and ".join("client" if d == 0 else "server" for d in waiting)
+            self._defect(
+                frame,
+                None,
+                f"{who} TLS keys not in the followed key log ({why}): "
+                f"{len(self._held)} records held are not decrypted",
+            )
+        self._replay()
 
     # -- handshake --------------------------------------------------------------------------
     def _handshake_bytes(self, d: int, data: bytes, frame: int) -> None:
@@ -773,24 +936,41 @@ class TlsSession:
             self.summary.note = f"cipher suite {self.summary.cipher_suite} is not supported"
             self._read = [_NO_KEYS, _NO_KEYS]
             return
-        rnd = client.random
-        c_hs = self.keys.secret("CLIENT_HANDSHAKE_TRAFFIC_SECRET", rnd)
-        s_hs = self.keys.secret("SERVER_HANDSHAKE_TRAFFIC_SECRET", rnd)
-        c_app = self.keys.secret("CLIENT_TRAFFIC_SECRET_0", rnd)
-        s_app = self.keys.secret("SERVER_TRAFFIC_SECRET_0", rnd)
-        for d, hs, app in ((0, c_hs, c_app), (1, s_hs, s_app)):
-            self._next13[d] = _Tls13State(suite, app[0]) if app else None
-            if hs:
-                self._read[d] = _Tls13State(suite, hs[0])
-            elif app:
-                self._read[d] = self._next13[d]
-            else:
-                self._read[d] = _NO_KEYS
-        found = c_hs or c_app or s_hs or s_app
-        if found:
-            self.summary.key_source = found[1]
+        source = self._look_up13((0, 1))
+        if source is not None:
+            self.summary.key_source = source
         else:
             self.summary.note = "no TLS 1.3 secrets for this client random in the keys given"
+        if self._may_wait():
+            self._tried_frame = self._frame
+
+    def _look_up13(self, directions: tuple[int, ...]) -> str | None:
+        """TLS 1.3: the read state of each direction from its traffic secrets, the handshake
+        one while its handshake runs, else (or when only it is known) the application one.
+        Returns where the first secret found came from, None when none was."""
+        suite, client = self._suite, self._client_hello
+        assert suite is not None and client is not None
+        missing = _WAITING if self._may_wait() else _NO_KEYS
+        labels = tuple(
+            label
+            for d in directions
+            for label in _LABELS13[d][self._finished[d] :]  # no handshake secret once finished
+        )
+        secrets = dict(zip(labels, self.keys.secrets(labels, client.random), strict=True))
+        found: tuple[bytes, str] | None = None
+        for d in directions:
+            hs_label, app_label = _LABELS13[d]
+            hs = None if self._finished[d] else secrets[hs_label]
+            app = secrets[app_label]
+            nxt = self._next13[d] = _Tls13State(suite, app[0]) if app else None
+            if hs:
+                self._read[d] = _Tls13State(suite, hs[0])
+            elif nxt is not None:
+                self._read[d] = nxt
+            else:
+                self._read[d] = missing
+            found = found or hs or app
+        return found[1] if found else None
 
     def _on_client_key_exchange(self, body: bytes) -> None:
         suite = self._suite
@@ -812,6 +992,14 @@ class TlsSession:
             if nxt is not None:
                 self._read[d] = nxt
                 self._next13[d] = None
+            elif self._read[d] is not None and self._may_wait():
+                # The application secret was not in the key log yet: it may be now.
+                self._finished[d] = True
+                self._tried_frame = self._frame
+                source = self._look_up13((d,))
+                if source is not None:
+                    self._found(source)
+                    self._next13[d] = None
             elif self._read[d] is not None:
                 self._read[d] = _NO_KEYS
         self._finished[d] = True
@@ -917,6 +1105,12 @@ class TlsSession:
     # -- end --------------------------------------------------------------------------------
     def finish(self) -> None:
         """End of capture: say why a connection stayed unreadable."""
+        if _WAITING in self._read:  # a last look: the keys may have come since
+            if self._tries < MAX_KEY_RETRIES:
+                self._tries += 1
+                self._look_again()
+            if _WAITING in self._read:
+                self._give_up(self._frame, "the connection ended")
         summary = self.summary
         if summary.decrypted or summary.note is not None:
             return
