@@ -692,7 +692,9 @@ class Capture:
     ) -> list[int]:
         """Parse one framed message; returns the directions that switch to compression now."""
         try:
-            msg = parse_message(framed.data)
+            msg = parse_message(
+                framed.data, header_end=framed.header_end, content_length=framed.content_length
+            )
         except MalformedError as exc:
             self.defects.add(framed.frame, exc.layer, exc.offset, exc.reason)
             return []
@@ -710,6 +712,10 @@ class Capture:
         state.summary.sip_messages += 1
         self._add_message(msg)
         cseq = msg.cseq
+        # Only a NEGOTIATE exchange switches compression on; other messages keep their headers
+        # unread (on_message reads the whole header list).
+        if (msg.method or (cseq[1] if cseq else "")).upper() != "NEGOTIATE":
+            return []
         return state.negotiation.on_message(
             direction, msg.method, msg.status, cseq[1] if cseq else None, msg.headers
         )

@@ -81,6 +81,11 @@ class FramedMessage:
     ``frame``/``ts`` are those of the chunk holding the last byte, ``first_frame`` of the chunk
     holding the first. ``wire_size`` is this message's share of the chunks' wire sizes (None if
     no chunk carried one); ``partial`` is true if any contributing chunk was partial.
+
+    What framing already read, handed to :func:`~lyncdump.sip.message.parse_message` so it is
+    not read twice: ``header_end``, the offset in ``data`` of the empty line that ends the
+    headers, and ``content_length``, the value of the only Content-Length header when it is
+    plain digits (None when there were none, several, or a malformed one).
     """
 
     data: bytes
@@ -89,6 +94,8 @@ class FramedMessage:
     ts: float
     wire_size: int | None
     partial: bool
+    header_end: int | None = None
+    content_length: int | None = None
 
 
 class SipStreamFramer:
@@ -107,6 +114,8 @@ class SipStreamFramer:
         self._state = _START
         self._scan = 0  # START/HEADERS: where the search for LF / the empty line resumes
         self._end = 0  # BODY: end of the message; SKIP: end of the bytes to drop
+        self._header_end = 0  # BODY: where the empty line is, from the message start
+        self._length: int | None = None  # BODY: the only Content-Length, when plain digits
         self._rs = 0  # RESYNC: where the search for a start line resumes
         self._rs_at_line = False  # RESYNC: _rs is the start of a candidate line
         self._gap_at = -1  # RESYNC: stream offset right after a gap (candidate, not a line start)
@@ -391,7 +400,8 @@ class SipStreamFramer:
                 return True
             return False
         header_end, body_start = m.start() + 1, m.end()
-        length = self._content_length(start, header_end)
+        length, self._length = self._content_length(start, header_end)
+        self._header_end = header_end - start
         if length is None:
             length = 0
         size = body_start - start + length
@@ -406,25 +416,29 @@ class SipStreamFramer:
         self._state, self._end = _BODY, base + body_start + length
         return True
 
-    def _content_length(self, start: int, header_end: int) -> int | None:
-        """Content-Length of the header block buf[start:header_end], with defects."""
+    def _content_length(self, start: int, header_end: int) -> tuple[int | None, int | None]:
+        """Content-Length of the header block buf[start:header_end], with defects; and the
+        same value again when it is the only one and plain digits (handed to the parser)."""
         values: list[bytes] = [
             m.group(1).strip(b" \t\r\n") for m in _CL_RE.finditer(self._buf, start, header_end)
         ]
+        if len(values) == 1 and len(values[0]) <= 15 and _DIGITS_RE.fullmatch(values[0]):
+            length = int(values[0])
+            return length, length
         frame = self._frame_at(self._base + header_end - 1)
         offset = self._base + start
         if not values:
             self._defect(frame, offset, "no Content-Length on a stream: body taken as empty")
-            return None
+            return None, None
         if len(set(values)) > 1:
             self._defect(frame, offset, "several Content-Length headers disagree: first used")
         value = values[0]
         if _DIGITS_RE.fullmatch(value) is None:
             self._defect(frame, offset, f"bad Content-Length {value[:40]!r}: body taken as empty")
-            return None
+            return None, None
         if len(value) > 15:
-            return 10**15
-        return int(value)
+            return 10**15, None
+        return int(value), None
 
     def _emit(self) -> FramedMessage:
         start, stop = self._pos, self._end
@@ -451,4 +465,6 @@ class SipStreamFramer:
         self._consume_to(stop)
         self._state = _START
         self._scan = stop
-        return FramedMessage(data, first_frame, frame, ts, wire, partial)
+        return FramedMessage(
+            data, first_frame, frame, ts, wire, partial, self._header_end, self._length
+        )
