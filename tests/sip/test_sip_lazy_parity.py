@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 import lyncdump
 from lyncdump import api
 from lyncdump.capture import tracelog
-from lyncdump.errors import CaptureError, LyncdumpError, MalformedError
+from lyncdump.errors import CaptureError, MalformedError
 from lyncdump.sip import message as lazy
 from lyncdump.sip.framing import SipStreamFramer
 
@@ -226,6 +226,11 @@ def _mutations(data: bytes) -> Iterator[bytes]:
         yield b"\r\n".join([*lines[:2], b"X-Bin: caf\xe9 \xff", *lines[2:]]) + sep + body
         yield b"\r\n".join([*lines[:2], "X-Utf8: café ✓".encode(), *lines[2:]]) + sep + body
         yield b"\r\n".join([*lines[:2], b"X-Cr: a\rb\r", *lines[2:]]) + sep + body
+    cl = [ln for ln in lines if ln.lower().startswith(b"content-length")]
+    if cl:
+        rest = [ln for ln in lines if ln not in cl]
+        yield b"\r\n".join([*rest, cl[0] + b"\r2"]) + sep + body  # a stray CR in the value
+        yield b"\r\n".join([*rest, cl[0].replace(b": ", b":\x0b")]) + sep + body
     yield b"\r\n".join([*lines, b"Content-Length: 7x"]) + sep + body
     yield b"\r\n".join([*lines, b"Content-Length: 999"]) + sep + body
     yield b"\r\n".join([*lines, b"l: 0"]) + sep + body
@@ -249,6 +254,17 @@ def test_mutations_of_every_sample_message(path: Path) -> None:
                 seen.add(variant)
                 check(variant, True)
                 check(variant, False)
+                check_framed(variant)
+
+
+def check_framed(data: bytes) -> None:
+    """The message as the stream framer cuts it, parsed with what the framer hands over."""
+    framer = SipStreamFramer()
+    framer.receive_data(data + b"\r\n\r\nOPTIONS sip:x SIP/2.0\r\n", 1, 0.0)
+    while (framed := framer.next_message()) is not None:
+        check(
+            framed.data, False, header_end=framed.header_end, content_length=framed.content_length
+        )
 
 
 def test_torture_and_ms_samples() -> None:
@@ -257,6 +273,7 @@ def test_torture_and_ms_samples() -> None:
         check(data, False)
         for variant in _mutations(data):
             check(variant, True)
+            check_framed(variant)
 
 
 # -- generated messages --------------------------------------------------------------------------
@@ -298,7 +315,7 @@ def messages(draw: st.DrawFn) -> bytes:
             sep = draw(st.sampled_from([b":", b": ", b" :", b"\t:  ", b":\t"]))
             value = draw(st.sampled_from(_VALUES)).encode()
             if draw(st.integers(0, 6)) == 0:
-                value += draw(st.sampled_from([b" \xe9", " é".encode(), b" \r", b"  "]))
+                value += draw(st.sampled_from([b" \xe9", " é".encode(), b" \r", b"  ", b"\r2"]))
             out.append(name + sep + value)
         out.append(draw(_EOL) if draw(st.booleans()) else eol)
     text = out[0] + eol + b"".join(out[1:])
@@ -342,8 +359,19 @@ def test_framed_messages_with_handover(data: bytes, chunk: int) -> None:
 # -- the whole output ----------------------------------------------------------------------------
 
 
+class _EagerMessage(eager.SipMessage):
+    """The reference message with the one method the pipeline calls that it did not have."""
+
+    __slots__ = ()
+
+    def take_new_defects(self) -> list[Any]:
+        return list(self.defects)  # the pipeline asks once, when it receives the message
+
+
 def _eager_parse(data: bytes, *, datagram: bool = False, **_handover: Any) -> Any:
-    return eager.parse_message(data, datagram=datagram)
+    msg = eager.parse_message(data, datagram=datagram)
+    msg.__class__ = _EagerMessage
+    return msg
 
 
 @pytest.mark.parametrize("path", _inputs(), ids=lambda p: p.name)
@@ -363,5 +391,43 @@ def test_whole_output_is_the_eager_parser_output(
     monkeypatch.setattr(api, "parse_message", _eager_parse)
     monkeypatch.setattr(tracelog, "parse_message", _eager_parse)
     want = CliRunner(env=env).invoke(command, args)
+    assert want.exception is None or isinstance(want.exception, SystemExit), want.exception
     assert (got.exit_code, got.output) == (want.exit_code, want.output)
-    assert not isinstance(got.exception, LyncdumpError | AssertionError)
+
+
+# -- the header grammar, function by function ----------------------------------------------------
+
+_GRAMMAR = st.lists(
+    st.sampled_from([*' \t;,="\\<>:@/[]*.%ab1Z\u00a0\u2003é', "SIP/2.0/", "sip:", "5060"]),
+    max_size=24,
+).map("".join)
+
+
+@SETTINGS
+@given(_GRAMMAR, st.sampled_from([";", ","]))
+def test_split_params_matches(text: str, sep: str) -> None:
+    from lyncdump.sip.uri import split_params
+
+    from .eager_reference.uri import split_params as reference
+
+    assert split_params(text, sep) == reference(text, sep)
+
+
+@SETTINGS
+@given(_GRAMMAR)
+def test_header_parsers_match(text: str) -> None:
+    from lyncdump.sip import headers as new
+    from lyncdump.sip import uri as new_uri
+
+    from .eager_reference import headers as old
+    from .eager_reference import uri as old_uri
+
+    for variant in (text, "SIP/2.0/TCP " + text, "<sip:" + text, f'"{text}" <sip:a@b>;{text}'):
+        for name in ("parse_via", "parse_name_addr", "parse_params"):
+            got_problems: list[str] = []
+            want_problems: list[str] = []
+            got = getattr(new, name)(variant, got_problems)
+            want = getattr(old, name)(variant, want_problems)
+            assert (plain(got), got_problems) == (plain(want), want_problems), (name, variant)
+        assert new.parse_media_type(variant) == old.parse_media_type(variant)
+        assert plain(new_uri.parse_uri(variant)) == plain(old_uri.parse_uri(variant))

@@ -32,10 +32,12 @@ _CL_RE = re.compile(rb"\n(?:content-length|l)[ \t]*:((?:[^\r\n]|\r?\n[ \t])*)", 
 # the earliest of either, so a stream never gets rescanned for the form it does not use.
 _BLANK_LINE_RE = re.compile(rb"\n\r?\n")
 _DIGITS_RE = re.compile(rb"[0-9]+")
+_CL_NAME = b"\ncontent-length"
 _TOKEN_BYTES = frozenset(
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.!%*_+`'~"
 )
 _COMPACT_AT = 1 << 16  # drop consumed bytes once this many (and half the buffer) are consumed
+_OWN_CHUNK_LIMIT = 1 << 16  # chunks up to this size are also kept as they came (see _emit)
 
 _START, _HEADERS, _BODY, _RESYNC, _SKIP = range(5)
 
@@ -98,6 +100,24 @@ class FramedMessage:
     content_length: int | None = None
 
 
+def _only_content_length(buf: bytearray, start: int, end: int) -> int | None:
+    """The Content-Length of the header block ``buf[start:end]`` when it is the usual case, found
+    with plain searches: one ``Content-Length`` line (no compact ``l``), a plain number of at
+    most 15 digits, not folded. None for anything else: the regex path then decides."""
+    low = buf[start:end].lower()
+    at = low.find(_CL_NAME)
+    if at < 0 or low.find(_CL_NAME, at + 15) >= 0 or b"\nl" in low:
+        return None
+    eol = low.find(b"\n", at + 15)
+    if eol < 0 or low[eol + 1 : eol + 2] in (b" ", b"\t"):
+        return None
+    name, colon, value = low[at + 15 : eol].partition(b":")
+    if not colon or name.strip(b" \t") or not value.strip(b" \t\r").isdigit():
+        return None
+    value = value.strip(b" \t\r")
+    return int(value) if len(value) <= 15 else None
+
+
 class SipStreamFramer:
     """Frames SIP messages out of one direction of a stream (see the module docstring).
 
@@ -124,8 +144,10 @@ class SipStreamFramer:
         self._skip_frame: int | None = None
         self._skipped = 0  # RESYNC: bytes already dropped for the bound
         self._last_frame: int | None = None
-        # (start, end, frame, ts, wire_size, partial) for each chunk still in the buffer
-        self._chunks: deque[tuple[int, int, int, float, int | None, bool]] = deque()
+        # (start, end, frame, ts, wire_size, partial, bytes) for each chunk still in the buffer;
+        # the chunk's own bytes (small chunks only) let a message that lies in one chunk be
+        # handed over without copying it out of the buffer twice.
+        self._chunks: deque[tuple[int, int, int, float, int | None, bool, bytes | None]] = deque()
         # messages completed before a gap or the end of the stream, not yet pulled
         self._ready: deque[FramedMessage] = deque()
 
@@ -146,7 +168,8 @@ class SipStreamFramer:
             return
         start = self._base + len(self._buf)
         self._buf += data
-        self._chunks.append((start, start + len(data), frame, ts, wire_size, partial))
+        own = data if type(data) is bytes and len(data) <= _OWN_CHUNK_LIMIT else None
+        self._chunks.append((start, start + len(data), frame, ts, wire_size, partial, own))
 
     def receive_gap(self, missing: int, frame: int, ts: float) -> None:
         """``missing`` bytes of the stream were not captured at this point.
@@ -217,11 +240,12 @@ class SipStreamFramer:
             end = base + len(buf)
             if state == _START:
                 rel = self._pos - base
-                m = _KEEPALIVE_RE.match(buf, rel)
-                if m is not None:
-                    self._consume_to(base + m.end())
-                    base = self._base
-                    rel = self._pos - base
+                if rel < len(buf) and buf[rel] in b"\r\n":
+                    m = _KEEPALIVE_RE.match(buf, rel)
+                    if m is not None:
+                        self._consume_to(base + m.end())
+                        base = self._base
+                        rel = self._pos - base
                 if rel >= len(buf):
                     return None
                 eol = buf.find(b"\n", max(rel, self._scan - base))
@@ -419,12 +443,15 @@ class SipStreamFramer:
     def _content_length(self, start: int, header_end: int) -> tuple[int | None, int | None]:
         """Content-Length of the header block buf[start:header_end], with defects; and the
         same value again when it is the only one and plain digits (handed to the parser)."""
-        values: list[bytes] = [
-            m.group(1).strip(b" \t\r\n") for m in _CL_RE.finditer(self._buf, start, header_end)
-        ]
-        if len(values) == 1 and len(values[0]) <= 15 and _DIGITS_RE.fullmatch(values[0]):
-            length = int(values[0])
+        buf = self._buf
+        length = _only_content_length(buf, start, header_end)
+        if length is not None:
             return length, length
+        # Anything else is read with the regex (folding allowed), and not handed over: its
+        # value can stop short of the line's end (a stray CR), the parser's cannot.
+        values: list[bytes] = [
+            m.group(1).strip(b" \t\r\n") for m in _CL_RE.finditer(buf, start, header_end)
+        ]
         frame = self._frame_at(self._base + header_end - 1)
         offset = self._base + start
         if not values:
@@ -442,19 +469,24 @@ class SipStreamFramer:
 
     def _emit(self) -> FramedMessage:
         start, stop = self._pos, self._end
-        rel = start - self._base
-        data = bytes(self._buf[rel : rel + stop - start])
+        data: bytes | None = None
         first_frame = frame = -1
         ts = 0.0
         wire: int | None = None
         partial = False
-        for c_start, c_end, c_frame, c_ts, c_wire, c_partial in self._chunks:
+        for c_start, c_end, c_frame, c_ts, c_wire, c_partial, c_data in self._chunks:
             if c_end <= start:
                 continue
             if c_start >= stop:
                 break
             if first_frame < 0:
                 first_frame = c_frame
+                if c_data is not None and stop <= c_end:  # the message lies in this chunk
+                    data = (
+                        c_data
+                        if c_start == start and c_end == stop
+                        else c_data[start - c_start : stop - c_start]
+                    )
             frame, ts = c_frame, c_ts
             partial = partial or c_partial
             if c_wire is not None:
@@ -462,6 +494,9 @@ class SipStreamFramer:
                 lo, hi = max(start, c_start) - c_start, min(stop, c_end) - c_start
                 share = c_wire * hi // length - c_wire * lo // length
                 wire = share if wire is None else wire + share
+        if data is None:
+            rel = start - self._base
+            data = bytes(memoryview(self._buf)[rel : rel + stop - start])
         self._consume_to(stop)
         self._state = _START
         self._scan = stop

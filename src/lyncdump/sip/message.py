@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar, cast
 
@@ -302,7 +302,7 @@ def _parse_part(data: bytes) -> BodyPart:
 # parser of commit a864c2b on every sample, corpus file and generated message).
 
 _UNSET: object = object()
-_EMPTY: list[str] = []
+_EMPTY: tuple[str, ...] = ()
 _LONG_TO_COMPACT = {long: short for short, long in COMPACT_FORMS.items()}
 #: canonical header name -> regex finding its values in a clean header block (None: not a token)
 _LOOKUPS: dict[str, re.Pattern[bytes] | None] = {}
@@ -314,6 +314,29 @@ _MEMO_LIMIT = 4096  # entries; keys longer than _MEMO_KEY_LIMIT bytes are never 
 _MEMO_KEY_LIMIT = 2048
 #: after this many different headers looked up one by one, the whole block is parsed at once
 _LOOKUPS_BEFORE_INDEX = 8
+#: The headers framing, sessions, counts and every view read, found at parse time in one scan
+#: (canonical name -> spellings); absent ones are known absent, others are looked up on demand.
+_CORE = {
+    "call-id": "i",
+    "cseq": None,
+    "via": "v",
+    "from": "f",
+    "to": "t",
+    "content-type": "c",
+    "content-length": "l",
+}
+_CORE_KEYS = frozenset(_CORE)
+_CORE_SPELLINGS = {
+    spelling.encode("ascii"): key
+    for key, short in _CORE.items()
+    for spelling in (key, short)
+    if spelling is not None
+}
+_CORE_RE = re.compile(  # anchored on LF: the CR before it may end the previous match
+    rb"\n(?i:("
+    + b"|".join(re.escape(k) for k in sorted(_CORE_SPELLINGS, key=len, reverse=True))
+    + rb"))[ \t]*:[ \t]*([^\n]*)"
+)
 
 
 def _lookup_re(key: str) -> re.Pattern[bytes] | None:
@@ -375,7 +398,7 @@ class SipMessage(_ContentTypeView):
         "reason",
         "version",
         "raw",
-        "defects",
+        "_defects",  # created on first use: most messages have none
         "frame",
         "first_frame",
         "time",
@@ -389,6 +412,7 @@ class SipMessage(_ContentTypeView):
         "retransmission",
         "_index",  # canonical name -> values: complete (_complete) or a cache of lookups
         "_complete",
+        "_lookups",  # headers looked up one by one in _buf so far
         "_headers",  # the (name, value) list, None until built from _buf
         "_body",  # None until cut from _buf
         "_buf",  # the message bytes a clean header block is read from (None: list mode)
@@ -423,7 +447,7 @@ class SipMessage(_ContentTypeView):
         self.reason = reason
         self.version = version
         self.raw = raw
-        self.defects: list[Defect] = defects if defects is not None else []
+        self._defects: list[Defect] | None = defects
         self.frame: int | None = None
         self.first_frame: int | None = None
         self.time: float | None = None
@@ -439,8 +463,9 @@ class SipMessage(_ContentTypeView):
         self._body: bytes | None = body
         self._buf: bytes | None = None
         self._hstart = self._hend = self._bstart = 0
-        self._index: dict[str, list[str]] | None = None
+        self._index: dict[str, Sequence[str]] | None = None
         self._complete = False
+        self._lookups = 0
         self._cache_d: dict[str, object] | None = None
         self._via = self._from = self._to = self._cseq = self._ctype = _UNSET
         self._taken = 0
@@ -449,6 +474,18 @@ class SipMessage(_ContentTypeView):
         return f"<SipMessage {self.start_line!r} ({len(self.raw)} bytes)>"
 
     # -- fields read on demand ------------------------------------------------------------
+
+    @property
+    def defects(self) -> list[Defect]:
+        """Problems found in this message: at parse time, then by accessors (each once)."""
+        defects = self._defects
+        if defects is None:
+            defects = self._defects = []
+        return defects
+
+    @defects.setter
+    def defects(self, value: list[Defect]) -> None:
+        self._defects = value
 
     @property
     def headers(self) -> list[tuple[str, str]]:
@@ -517,8 +554,8 @@ class SipMessage(_ContentTypeView):
         this again when consumers are done with it, to log what lazy accessors found since.
         """
         taken = self._taken
-        defects = self.defects
-        if taken >= len(defects):
+        defects = self._defects
+        if defects is None or taken >= len(defects):
             return []
         self._taken = len(defects)
         return defects[taken:]
@@ -536,19 +573,19 @@ class SipMessage(_ContentTypeView):
             return f"{self.method} {self.request_uri} {self.version}"
         return f"{self.version} {self.status} {self.reason or ''}".rstrip()
 
-    def _header_index(self) -> dict[str, list[str]]:
+    def _header_index(self) -> dict[str, Sequence[str]]:
         """Canonical lower-case name -> every value, for every header (built once)."""
         index = self._index
         if index is None or not self._complete:
-            index = {}
+            full: dict[str, list[str]] = {}
             for name, value in self.headers:
-                index.setdefault(canonical_name(name), []).append(value)
-            self._index = index
+                full.setdefault(canonical_name(name), []).append(value)
+            index = self._index = full  # type: ignore[assignment]
             self._complete = True
-        return index
+        return index  # type: ignore[return-value]
 
-    def _values(self, key: str) -> list[str]:
-        """Every value of canonical header ``key`` (shared list: do not modify)."""
+    def _values(self, key: str) -> Sequence[str]:
+        """Every value of canonical header ``key`` (shared: do not modify)."""
         index = self._index
         if index is not None:
             found = index.get(key)
@@ -557,13 +594,20 @@ class SipMessage(_ContentTypeView):
             if self._complete:
                 return _EMPTY
         buf = self._buf
-        if buf is None or (index is not None and len(index) >= _LOOKUPS_BEFORE_INDEX):
+        if buf is None:
             return self._header_index().get(key, _EMPTY)
+        if key in _CORE_KEYS:
+            return _EMPTY  # the parse-time scan found none
+        if self._lookups >= _LOOKUPS_BEFORE_INDEX:
+            return self._header_index().get(key, _EMPTY)
+        self._lookups += 1
         pattern = _lookup_re(key)
-        values: list[str] = []
+        values: tuple[str, ...] = ()
         if pattern is not None:
-            for raw in pattern.findall(buf, self._hstart, self._hend):
-                values.append(raw[:-1].rstrip(b" \t").decode("utf-8"))
+            values = tuple(
+                raw[:-1].rstrip(b" \t").decode("utf-8")
+                for raw in pattern.findall(buf, self._hstart, self._hend)
+            )
         if index is None:
             index = self._index = {}
         index[key] = values
@@ -942,15 +986,22 @@ def parse_message(
     defects: list[Defect] = []
     line = data[start : sl_end - 1].decode("utf-8")
     method, uri, status, reason, version = _parse_start_line(line, defects, start)
-    key = b"\n".join(names)
-    info = _NAMES_MEMO.get(key)
+    signature = b"\n".join(names)
+    info = _NAMES_MEMO.get(signature)
     if info is None:
         info = _names_info(names)
-        if len(key) <= _MEMO_KEY_LIMIT:
+        if len(signature) <= _MEMO_KEY_LIMIT:
             if len(_NAMES_MEMO) >= _MEMO_LIMIT:
                 _NAMES_MEMO.clear()
-            _NAMES_MEMO[key] = info
+            _NAMES_MEMO[signature] = info
     problems, cl_count = info
+
+    index: dict[str, Sequence[str]] = {}
+    for name, raw_value in _CORE_RE.findall(data, sl_end, header_end):
+        key = _CORE_SPELLINGS[name.lower()]
+        value = raw_value[:-1].rstrip(b" \t").decode("utf-8")
+        found = index.get(key)
+        index[key] = (value,) if found is None else (*found, value)
 
     msg = SipMessage.__new__(SipMessage)
     msg.method = method
@@ -958,14 +1009,15 @@ def parse_message(
     msg.status = status
     msg.reason = reason
     msg.version = version
-    msg.defects = defects
+    msg._defects = defects
     msg.frame = msg.first_frame = msg.time = None
     msg.src = msg.dst = msg.transport = msg.stream_id = msg.wire_size = None
     msg.compressed = msg.partial = msg.retransmission = False
-    msg._headers = msg._body = msg._index = msg._cache_d = None
+    msg._headers = msg._body = msg._cache_d = None
+    msg._index = index
     msg._complete = False
+    msg._lookups = msg._taken = 0
     msg._via = msg._from = msg._to = msg._cseq = msg._ctype = _UNSET
-    msg._taken = 0
     msg._hstart = sl_end
     msg._hend = header_end
     msg._bstart = body_start
@@ -975,7 +1027,7 @@ def parse_message(
         numbers: list[int | None] = [content_length]
         first = ""
     elif cl_count:
-        cl_values = msg._values("content-length")
+        cl_values = index["content-length"]
         numbers = [_int_in_range(v, _CL_LIMIT) for v in cl_values]
         first = cl_values[0][:40]
     else:
@@ -989,6 +1041,8 @@ def parse_message(
     for problem in problems:
         defects.append(Defect(None, _LAYER, None, problem))
     _check_cseq(msg, defects)
+    if not defects:
+        msg._defects = None
     return msg
 
 
