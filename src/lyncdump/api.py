@@ -419,7 +419,7 @@ class Capture:
         self._add_message(msg)
 
     def _add_message(self, msg: SipMessage) -> None:
-        for d in msg.defects:
+        for d in msg.take_new_defects():  # all of them, the first time (docs/sip.md)
             self.defects.add(msg.frame if d.frame is None else d.frame, d.layer, d.offset, d.reason)
         self._messages.append(msg)
         if self.media is not None:
