@@ -123,11 +123,23 @@ _VIA_HEAD_RE = re.compile(r"\s*([^\s/]+)\s*/\s*([^\s/]+)\s*/\s*([^\s/]+)\s+(.*?)
 _WS_RE = re.compile(r"\s+")
 
 
+#: header name as written -> canonical name: every message asks for the same few dozen
+_CANONICAL: dict[str, str] = {}
+_CANONICAL_LIMIT = 2048  # names kept (each at most 64 characters): hostile input stays bounded
+
+
 def canonical_name(name: str) -> str:
     """Lower-case long form of a header name (``i`` → ``call-id``; ``CSEQ`` → ``cseq``)."""
+    key = _CANONICAL.get(name)
+    if key is not None:
+        return key
     key = name.lower()
     if len(key) == 1:
-        return COMPACT_FORMS.get(key, key)
+        key = COMPACT_FORMS.get(key, key)
+    if len(name) <= 64:
+        if len(_CANONICAL) >= _CANONICAL_LIMIT:
+            _CANONICAL.clear()
+        _CANONICAL[name] = key
     return key
 
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, TypeVar, cast
 from ..errors import MalformedError
 from ..model import Defect, Endpoint
 from .headers import (
+    _CANONICAL,
     COMPACT_FORMS,
     NEVER_SPLIT,
     NameAddr,
@@ -280,7 +281,7 @@ def _parse_part(data: bytes) -> BodyPart:
     if data.startswith(b"\n"):
         return BodyPart([], data[1:])
     a = data.find(b"\n\r\n")
-    b = data.find(b"\n\n")
+    b = data.find(b"\n\n", 0, a + 1 if a >= 0 else len(data))  # only an earlier one matters
     if a < 0 and b < 0:
         return BodyPart([], data)
     if a < 0 or (0 <= b < a):
@@ -511,11 +512,15 @@ class SipMessage(_ContentTypeView):
 
     @property
     def body(self) -> bytes:
-        """The body as bytes (after the empty line; cut at Content-Length for datagrams)."""
+        """The body as bytes (after the empty line; cut at Content-Length for datagrams).
+
+        Cut from ``raw`` on each use rather than kept: a kept copy would double the memory a
+        message holds, and a slice costs a fraction of a microsecond.
+        """
         body = self._body
         if body is None:
             assert self._buf is not None
-            body = self._body = self._buf[self._bstart :]
+            return self._buf[self._bstart :]
         return body
 
     @body.setter
@@ -598,8 +603,8 @@ class SipMessage(_ContentTypeView):
             return self._header_index().get(key, _EMPTY)
         if key in _CORE_KEYS:
             return _EMPTY  # the parse-time scan found none
-        if self._lookups >= _LOOKUPS_BEFORE_INDEX:
-            return self._header_index().get(key, _EMPTY)
+        if self._lookups >= (_LOOKUPS_BEFORE_INDEX if self._headers is None else 2):
+            return self._header_index().get(key, _EMPTY)  # cheaper than more scans now
         self._lookups += 1
         pattern = _lookup_re(key)
         values: tuple[str, ...] = ()
@@ -615,7 +620,8 @@ class SipMessage(_ContentTypeView):
 
     def header(self, name: str) -> str | None:
         """First value of a header; names are case-insensitive and compact forms map both ways."""
-        values = self._values(canonical_name(name))
+        key = _CANONICAL.get(name)
+        values = self._values(key if key is not None else canonical_name(name))
         return values[0] if values else None
 
     def header_values(self, name: str) -> list[str]:
@@ -960,7 +966,7 @@ def parse_message(
         complete = True
     else:
         a = data.find(b"\n\r\n", start)
-        b = data.find(b"\n\n", start)
+        b = data.find(b"\n\n", start, a + 1 if a >= 0 else n)  # only an earlier one matters
         if a < 0 and b < 0:
             return _parse_eager(data, datagram, start, n, n, n, False)
         if a < 0 or (0 <= b < a):
