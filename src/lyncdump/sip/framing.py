@@ -28,9 +28,6 @@ _LAYER = "sip"
 _KEEPALIVE_RE = re.compile(rb"[\r\n]+")
 # A Content-Length (or compact ``l``) header line inside a header block, folding allowed.
 _CL_RE = re.compile(rb"\n(?:content-length|l)[ \t]*:((?:[^\r\n]|\r?\n[ \t])*)", re.IGNORECASE)
-# The empty line that ends a header block (CRLF CRLF, or LF LF tolerated); one pass finds
-# the earliest of either, so a stream never gets rescanned for the form it does not use.
-_BLANK_LINE_RE = re.compile(rb"\n\r?\n")
 _DIGITS_RE = re.compile(rb"[0-9]+")
 _CL_NAME = b"\ncontent-length"
 _TOKEN_BYTES = frozenset(
@@ -411,8 +408,10 @@ class SipStreamFramer:
         base = self._base
         start = self._pos - base
         scan = self._scan - base
-        m = _BLANK_LINE_RE.search(buf, scan)
-        if m is None:
+        # The first empty line, CRLF or bare LF: plain finds (the second stops at the first).
+        a = buf.find(b"\n\r\n", scan)
+        b = buf.find(b"\n\n", scan, a + 1 if a >= 0 else len(buf))
+        if a < 0 and b < 0:
             self._scan = base + max(len(buf) - 2, start)
             if len(buf) - start > self.max_message:
                 self._defect(
@@ -423,7 +422,10 @@ class SipStreamFramer:
                 self._begin_resync(self._pos, at_line=False)
                 return True
             return False
-        header_end, body_start = m.start() + 1, m.end()
+        if b >= 0:
+            header_end, body_start = b + 1, b + 2
+        else:
+            header_end, body_start = a + 1, a + 3
         length, self._length = self._content_length(start, header_end)
         self._header_end = header_end - start
         if length is None:

@@ -307,12 +307,9 @@ _EMPTY: tuple[str, ...] = ()
 _LONG_TO_COMPACT = {long: short for short, long in COMPACT_FORMS.items()}
 #: canonical header name -> regex finding its values in a clean header block (None: not a token)
 _LOOKUPS: dict[str, re.Pattern[bytes] | None] = {}
-# A header line of a clean block: CRLF, a token name, optional blanks, a colon.
-_NAME_RE = re.compile(rb"\r\n([A-Za-z0-9\-.!%*_+`'~]+)[ \t]*:")
-#: header-name sequence (joined by LF) -> (defect reasons it implies, Content-Length count)
-_NAMES_MEMO: dict[bytes, tuple[tuple[str, ...], int]] = {}
-_MEMO_LIMIT = 4096  # entries; keys longer than _MEMO_KEY_LIMIT bytes are never kept
-_MEMO_KEY_LIMIT = 2048
+# A clean header block, every line of it: a token name, optional blanks, a colon, a value
+# without LF, CRLF. Folding, bare LFs and lines that are not headers all fail to match.
+_CLEAN_RE = re.compile(rb"(?:[A-Za-z0-9\-.!%*_+`'~]+[ \t]*:[^\n]*\r\n)*")
 #: after this many different headers looked up one by one, the whole block is parsed at once
 _LOOKUPS_BEFORE_INDEX = 8
 #: The headers framing, sessions, counts and every view read, found at parse time in one scan
@@ -325,18 +322,28 @@ _CORE = {
     "to": "t",
     "content-type": "c",
     "content-length": "l",
+    "max-forwards": None,
 }
 _CORE_KEYS = frozenset(_CORE)
+_REQUIRED_KEYS = frozenset(_REQUIRED)
+_SINGLE_KEYS = frozenset(_SINGLE)
 _CORE_SPELLINGS = {
-    spelling.encode("ascii"): key
+    written: key
     for key, short in _CORE.items()
     for spelling in (key, short)
     if spelling is not None
-}
+    for written in (
+        spelling.encode("ascii"),
+        spelling.encode("ascii").upper(),
+        spelling.title().encode("ascii"),
+        spelling.title().replace("-Id", "-ID").replace("Cseq", "CSeq").encode("ascii"),
+    )
+}  # the usual spellings; _CORE_RE finds any case, looked up lower-cased then
+# The same names as a trie (one branch per first letter): a list of alternatives would be
+# tried one by one at every line.
 _CORE_RE = re.compile(  # anchored on LF: the CR before it may end the previous match
-    rb"\n(?i:("
-    + b"|".join(re.escape(k) for k in sorted(_CORE_SPELLINGS, key=len, reverse=True))
-    + rb"))[ \t]*:[ \t]*([^\n]*)"
+    rb"\n((?i:c(?:all-id|seq|ontent-(?:type|length))?|v(?:ia)?|f(?:rom)?|to?|max-forwards|[il]))"
+    rb"[ \t]*:[ \t]*([^\n]*)"
 )
 
 
@@ -358,24 +365,6 @@ def _lookup_re(key: str) -> re.Pattern[bytes] | None:
             _LOOKUPS.clear()
         _LOOKUPS[key] = pattern
     return pattern  # type: ignore[return-value]
-
-
-def _names_info(names: list[bytes]) -> tuple[tuple[str, ...], int]:
-    """What a header-name sequence implies: the "missing ..." and "X appears N times" defect
-    reasons (in the order the eager parser reports them) and how many Content-Length lines."""
-    counts: dict[str, int] = {}
-    for raw in names:
-        key = canonical_name(raw.decode("ascii"))
-        counts[key] = counts.get(key, 0) + 1
-    problems: list[str] = []
-    missing = [_DISPLAY[h] for h in _REQUIRED if h not in counts]
-    if missing:
-        problems.append("missing " + ", ".join(missing))
-    for h in _SINGLE:
-        count = counts.get(h, 0)
-        if count > 1:
-            problems.append(f"{_DISPLAY[h]} appears {count} times")
-    return tuple(problems), counts.get("content-length", 0)
 
 
 class SipMessage(_ContentTypeView):
@@ -984,30 +973,27 @@ def parse_message(
             data[start:header_end].decode("utf-8")
         except UnicodeDecodeError:
             return _parse_eager(data, datagram, start, n, header_end, body_start, complete)
-    names = _NAME_RE.findall(data, sl_end - 1, header_end)
-    lines = data.count(b"\n", start, header_end)
-    if len(names) != lines - 1 or len(names) > MAX_HEADERS:
+    if _CLEAN_RE.fullmatch(data, sl_end + 1, header_end) is None or (
+        header_end - sl_end > 4 * MAX_HEADERS  # could hold more lines than allowed: count
+        and data.count(b"\n", sl_end + 1, header_end) > MAX_HEADERS
+    ):
         return _parse_eager(data, datagram, start, n, header_end, body_start, complete)
 
     defects: list[Defect] = []
     line = data[start : sl_end - 1].decode("utf-8")
     method, uri, status, reason, version = _parse_start_line(line, defects, start)
-    signature = b"\n".join(names)
-    info = _NAMES_MEMO.get(signature)
-    if info is None:
-        info = _names_info(names)
-        if len(signature) <= _MEMO_KEY_LIMIT:
-            if len(_NAMES_MEMO) >= _MEMO_LIMIT:
-                _NAMES_MEMO.clear()
-            _NAMES_MEMO[signature] = info
-    problems, cl_count = info
-
     index: dict[str, Sequence[str]] = {}
+    repeated = False
+    spellings = _CORE_SPELLINGS
     for name, raw_value in _CORE_RE.findall(data, sl_end, header_end):
-        key = _CORE_SPELLINGS[name.lower()]
-        value = raw_value[:-1].rstrip(b" \t").decode("utf-8")
+        key = spellings.get(name) or spellings[name.lower()]
+        value = raw_value[:-1].rstrip(b" \t").decode()
         found = index.get(key)
-        index[key] = (value,) if found is None else (*found, value)
+        if found is None:
+            index[key] = (value,)
+        else:
+            index[key] = (*found, value)
+            repeated = True
 
     msg = SipMessage.__new__(SipMessage)
     msg.method = method
@@ -1029,23 +1015,29 @@ def parse_message(
     msg._bstart = body_start
     msg._buf = data
 
-    if cl_count == 1 and content_length is not None:
-        numbers: list[int | None] = [content_length]
+    cl_values = index.get("content-length")
+    if cl_values is None:
+        numbers: list[int | None] = []
         first = ""
-    elif cl_count:
-        cl_values = index["content-length"]
+    elif content_length is not None and len(cl_values) == 1:
+        numbers = [content_length]
+        first = ""
+    else:
         numbers = [_int_in_range(v, _CL_LIMIT) for v in cl_values]
         first = cl_values[0][:40]
-    else:
-        numbers = []
-        first = ""
     end = _body_end(numbers, first, n, body_start, datagram, defects)
     if end != n:
         data = data[:end]
         msg._buf = data
     msg.raw = data
-    for problem in problems:
-        defects.append(Defect(None, _LAYER, None, problem))
+    if not index.keys() >= _REQUIRED_KEYS:
+        missing = [_DISPLAY[h] for h in _REQUIRED if h not in index]
+        defects.append(Defect(None, _LAYER, None, "missing " + ", ".join(missing)))
+    if repeated:
+        for h in _SINGLE:
+            count = len(index.get(h, ()))
+            if count > 1:
+                defects.append(Defect(None, _LAYER, None, f"{_DISPLAY[h]} appears {count} times"))
     _check_cseq(msg, defects)
     if not defects:
         msg._defects = None
