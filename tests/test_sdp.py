@@ -92,3 +92,12 @@ def test_random_bytes(data: bytes) -> None:
             _ = m.rtcp_port
     except MalformedError:
         pass
+
+
+def test_announced_ssrcs() -> None:
+    sd = parse_sdp(
+        b"v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 5000 RTP/AVP 0\r\na=x-ssrc-range:100-120\r\n"
+        b"a=ssrc:3405691582 cname:a\r\na=ssrc:3405691582 msid:x y\r\na=ssrc:99999999999 cname:b\r\n"
+        b"a=ssrc:\r\na=ssrc:7\r\n"
+    )
+    assert sd.media[0].ssrcs() == [(100, 120), (3405691582, 3405691582), (7, 7)]

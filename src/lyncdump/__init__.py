@@ -13,7 +13,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .analysis.sessions import Session, Transaction
-from .api import Capture, ConnectionSummary, Options, Stats, analyze, open
+from .api import Capture, ConnectionSummary, Options, Stats, analyze, open, stream
 from .errors import CaptureError, KeyMaterialError, LyncdumpError, MalformedError
 from .model import Defect, Endpoint
 from .sip.message import SipMessage
@@ -22,6 +22,7 @@ __all__ = [
     "__version__",
     "open",
     "analyze",
+    "stream",
     "Capture",
     "ConnectionSummary",
     "Options",

@@ -77,6 +77,13 @@ typedef struct {
     char problem;
     char cur_cn;
     char cur_event;
+    /* the open bucket of the time series (media/series.py); series_end: Python's past it */
+    double series_end;
+    long long b_packets;
+    double b_jitter_sum;
+    long long b_jitter_n;
+    double b_jitter_max;
+    double b_delta_max;
 } RtpCore;
 
 #define LL(name, field) {name, T_LONGLONG, offsetof(RtpCore, field), 0, NULL}
@@ -118,6 +125,12 @@ static PyMemberDef RtpCore_members[] = {
     BOOL("problem", problem),
     BOOL("_cur_cn", cur_cn),
     BOOL("_cur_event", cur_event),
+    DBL("_series_end", series_end),
+    LL("_b_packets", b_packets),
+    DBL("_b_jitter_sum", b_jitter_sum),
+    LL("_b_jitter_n", b_jitter_n),
+    DBL("_b_jitter_max", b_jitter_max),
+    DBL("_b_delta_max", b_delta_max),
     {NULL, 0, 0, 0, NULL},
 };
 
@@ -137,7 +150,7 @@ static int
 core_packet(RtpCore *s, long long frame, double ts, long long seq, long long rts, long long pt,
             int marker, long long size)
 {
-    if (!core_routine(s, pt))
+    if (!core_routine(s, pt) || !(ts < s->series_end)) /* a new time-series bucket: Python's */
         return 0;
     double now = ts * 1000.0;
     int irregular = s->cur_cn;
@@ -149,9 +162,16 @@ core_packet(RtpCore *s, long long frame, double ts, long long seq, long long rts
         irregular = 1;
     }
     long long packets = s->packets;
-    if (((rts - s->last_timestamp) & 0xFFFFFFFFLL) >= 0x80000000LL)
+    /* Time sequence as tshark 4.0 (StreamStats._packet): within 2^31 after the first timestamp. */
+    long long first = s->first_timestamp;
+    long long offset = (rts - first) & 0xFFFFFFFFLL;
+    int in_time = rts >= first ? offset < 0x80000000LL : offset <= 0x80000000LL;
+    if (!in_time) {
         s->wrong_timestamps += 1;
-    if (s->under) {
+        s->problem = 1;
+        irregular = 1;
+    }
+    else if (s->under) {
         if (seq > s->start_seq)
             s->under = 0;
     }
@@ -160,26 +180,34 @@ core_packet(RtpCore *s, long long frame, double ts, long long seq, long long rts
         s->under = 1;
     }
     long long last = s->last_seq;
-    if (last + 1 == seq || (last == 65535 && seq == 0)) {
+    if (in_time && (last + 1 == seq || (last == 65535 && seq == 0))) {
         s->last_seq = seq;
     }
-    else {
-        if (last + 1 < seq || last - seq > 0xFF00)
-            s->last_seq = seq;
-        else if (seq == last)
+    else if (in_time && (last + 1 < seq || last - seq > 0xFF00)) {
+        s->last_seq = seq;
+        s->sequence_errors += 1;
+        s->problem = 1;
+    }
+    else if (last + 1 > seq) {
+        if (seq == last)
             s->duplicates += 1;
         else
             s->out_of_order += 1;
         s->sequence_errors += 1;
         s->problem = 1;
     }
-    double delta = now - s->time_ms;
-    s->time_ms = now;
     s->last_timestamp = rts;
     s->stop_seq = seq;
     s->packets = packets + 1;
+    s->b_packets += 1;
+    if (!in_time)
+        return 1;
+    double delta = now - s->time_ms;
+    s->time_ms = now;
+    if (delta > s->b_delta_max)
+        s->b_delta_max = delta;
     if (s->cur_clock) {
-        double nominal = (double)((rts - s->first_timestamp) & 0xFFFFFFFFLL) / (double)s->cur_khz;
+        double nominal = (double)offset / (double)s->cur_khz;
         double diff = delta - nominal;
         diff = diff + s->last_nominal;
         if (diff < 0)
@@ -189,6 +217,10 @@ core_packet(RtpCore *s, long long frame, double ts, long long seq, long long rts
         jitter = jitter / 16.0;
         s->jitter = jitter;
         s->last_nominal = nominal;
+        s->b_jitter_sum += jitter;
+        s->b_jitter_n += 1;
+        if (jitter > s->b_jitter_max)
+            s->b_jitter_max = jitter;
         if (irregular)
             return 1;
         if (jitter > s->max_jitter)
@@ -1131,13 +1163,17 @@ handle_frame(FastPath *fp, long long frame, long long linktype, const unsigned c
             etype = (unsigned)data[0] << 8 | data[1];
             off = 20;
         }
-        /* _ethertype: VLAN tags (802.1Q, 802.1ad, the old QinQ values) */
-        while (etype == 0x8100 || etype == 0x88A8 || etype == 0x9100 || etype == 0x9200) {
+        /* _ethertype: 802.1Q tags. Provider tags (802.1ad 0x88A8, QinQ 0x9100/0x9200) are
+           wrappings Python names and counts (net/encap.py): those frames are Python's, as
+           every tunnel is. */
+        while (etype == 0x8100) {
             if (n - off < 4)
                 return 0;
             etype = (unsigned)data[off + 2] << 8 | data[off + 3];
             off += 4;
         }
+        if (etype == 0x88A8 || etype == 0x9100 || etype == 0x9200)
+            return 0;
         if (etype == 0x0800)
             version = 4;
         else if (etype == 0x86DD)
@@ -1265,6 +1301,8 @@ handle_frame(FastPath *fp, long long frame, long long linktype, const unsigned c
         if (ts == -1.0 && PyErr_Occurred())
             return -1;
     }
+    if (!(ts < s->series_end)) /* opens a time-series bucket: Python's (before SRTP state moves) */
+        return 0;
     long long seq = (long long)p[2] << 8 | p[3];
     long long rts = (long long)p[4] << 24 | (long long)p[5] << 16 | (long long)p[6] << 8 | p[7];
     if (e->srtp != NULL) {

@@ -9,84 +9,37 @@ from __future__ import annotations
 
 import os
 import sys
-import time
-from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import click
 
 from . import __version__  # noqa: I001
-from .analysis.sessions import KINDS, Session
-from .api import Capture, Options
+from .analysis.sessions import KINDS
+from .api import stream
+from .capture.tracelog import log_host_for
+from .cli_common import (
+    EXIT_INPUT,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    clear_progress,
+    decode_options,
+    fail,
+    options_from,
+    parse_filters,
+    progress_printer,
+    session_matches,
+)
 from .errors import LyncdumpError
 from .fastpath import describe as describe_fast_path
-from .render import json as render_json
-from .render import media_text as render_media
-from .render import streams as render_streams
-from .render import stun_json as render_stun
-from .render import text as render_text
-from .render import tls as render_tls
 
-FILTER_KEYS = ("call-id", "user", "method", "kind")
-
-EXIT_OK = 0
-EXIT_INPUT = 2
-EXIT_INTERNAL = 3
-
-
-def _parse_filters(values: Iterable[str]) -> list[tuple[str, str]]:
-    filters = []
-    for value in values:
-        key, sep, wanted = value.partition("=")
-        key = key.strip().lower()
-        if not sep or key not in FILTER_KEYS or not wanted:
-            raise click.BadParameter(
-                f"{value!r}: use KEY=VALUE with KEY one of {', '.join(FILTER_KEYS)}",
-                param_hint="--filter",
-            )
-        if key == "kind" and wanted not in KINDS:
-            raise click.BadParameter(
-                f"unknown kind {wanted!r}: one of {', '.join(KINDS)}", param_hint="--filter"
-            )
-        filters.append((key, wanted))
-    return filters
-
-
-def session_matches(session: Session, filters: list[tuple[str, str]]) -> bool:
-    """True when the session passes every filter (they combine with AND)."""
-    for key, wanted in filters:
-        if key == "call-id" and session.call_id != wanted:
-            return False
-        if key == "kind" and session.kind != wanted:
-            return False
-        if key == "user" and not session.matches_user(wanted):
-            return False
-        if key == "method":
-            upper = wanted.upper()
-            if not any(m.method == upper for m in session.messages):
-                return False
-    return True
-
-
-def _progress_printer(name: str) -> Callable[[int, float], None] | None:
-    """Progress on stderr, only when a person is watching it."""
-    if not sys.stderr.isatty():
-        return None
-    started = time.monotonic()
-
-    def show(frames: int, _ts: float) -> None:
-        elapsed = time.monotonic() - started
-        rate = frames / elapsed if elapsed > 0 else 0.0
-        sys.stderr.write(f"\r{name}: {frames} frames ({rate:,.0f}/s)")
-        sys.stderr.flush()
-
-    return show
-
-
-def _clear_progress() -> None:
-    if sys.stderr.isatty():
-        sys.stderr.write("\r\033[K")
-        sys.stderr.flush()
+#: Subcommands: ``lyncdump NAME ...`` runs ``module.function`` (a click command) with the
+#: rest of the arguments. A capture file of the same name is still read as ``./NAME``.
+SUBCOMMANDS = {
+    "live": ("cli_live", "live_command"),
+    "report": ("cli_report", "report_command"),
+    "export": ("cli_export", "export_command"),
+}
 
 
 @click.command(
@@ -99,6 +52,8 @@ def _clear_progress() -> None:
         "given with captures they are merged into one time line (--merge).\n\n"
         "Live: lyncdump live -i IFACE [--bpf FILTER] [-w out.pcapng] [--duration S] decodes "
         "as packets arrive (lyncdump live --help).\n\n"
+        "Tables: lyncdump export -o OUT [--format parquet|csv|ndjson] [-j N] CAPTURES-OR-FOLDERS "
+        "writes one dataset per table (lyncdump export --help).\n\n"
         "Exit status: 0 all input read; 2 an input could not be read or the command line is "
         "wrong (what was decoded is printed first); 3 internal error."
     ),
@@ -124,58 +79,19 @@ def _clear_progress() -> None:
     help="Show only matching sessions (repeatable): call-id=, user=, method=, kind=.",
 )
 @click.option(
-    "--keylog",
-    metavar="FILE",
-    envvar="SSLKEYLOGFILE",
-    show_envvar=True,
-    help="NSS key log (SSLKEYLOGFILE format, TLS 1.0-1.3) to decrypt TLS with.",
-)
-@click.option(
-    "--rsa-key",
-    metavar="FILE",
-    help="Server RSA private key (PEM, DER or PKCS#12) for TLS with RSA key exchange.",
-)
-@click.option(
-    "--rsa-key-password",
-    metavar="PASSWORD",
-    envvar="LYNCDUMP_RSA_KEY_PASSWORD",
-    show_envvar=True,
-    help="Password of the --rsa-key file (PKCS#12 or encrypted PEM); the environment "
-    "variable keeps it off the command line.",
-)
-@click.option(
-    "--redact",
-    is_flag=True,
-    help="Remove IM text, passwords, hashes, gssapi-data and keys from every output.",
-)
-@click.option(
-    "--ntlm-password",
-    metavar="PASSWORD",
-    envvar="LYNCDUMP_NTLM_PASSWORD",
-    show_envvar=True,
-    help="User password: check NTLMv2 proofs and SIP message signatures (never printed).",
-)
-@click.option(
-    "--stun-password",
-    "stun_passwords",
-    multiple=True,
-    metavar="PASSWORD",
-    help="Check STUN MESSAGE-INTEGRITY with this password too (repeatable; ICE passwords "
-    "in SDP are used without it).",
-)
-@click.option(
     "--merge/--no-merge",
     default=None,
     help="Show all inputs as one time line, duplicates recognised (default: on when a Lync "
     "trace log is among two or more inputs).",
 )
 @click.option(
-    "--srtp-key",
-    "srtp_keys",
+    "--log-host",
+    "log_hosts",
     multiple=True,
-    metavar="BASE64",
-    help="SRTP master key and salt (base64, as in a=crypto inline:) to try on every RTP flow "
-    "besides the keys of the call's SDP (repeatable; never printed).",
+    metavar="[LOG=]HOST",
+    help="Name of the machine that wrote a Lync server log, shown as its messages' local side "
+    "(default: the log's [machine\\instance] prefix, else the Via of its own messages); "
+    "LOG=HOST for one of several logs (repeatable).",
 )
 @click.option(
     "--streams-csv",
@@ -204,6 +120,7 @@ def _clear_progress() -> None:
     type=click.Path(dir_okay=False, writable=True),
     help="With --call: write that call's frames (signalling and media) to FILE as pcapng.",
 )
+@decode_options
 @click.version_option(
     __version__, prog_name="lyncdump", message=f"%(prog)s %(version)s, {describe_fast_path()}"
 )
@@ -213,190 +130,179 @@ def command(
     verbose: bool,
     summary: bool,
     filters: tuple[str, ...],
-    keylog: str | None,
-    rsa_key: str | None,
-    rsa_key_password: str | None,
-    redact: bool = False,
-    ntlm_password: str | None = None,
-    stun_passwords: tuple[str, ...] = (),
     merge: bool | None = None,
-    srtp_keys: tuple[str, ...] = (),
+    log_hosts: tuple[str, ...] = (),
     streams_csv: str | None = None,
     show_calls: bool = False,
     call_id: str | None = None,
     write_path: str | None = None,
+    **decode: Any,
 ) -> None:
     """Decode Lync / Skype for Business traffic in CAPTURE files (pcap, pcapng, Network Monitor
     .cap, gzip-compressed or not; "-" reads standard input) and print each SIP session as a
     ladder: registrations, calls, IMs, presence, with the facts that matter."""
-    parsed_filters = _parse_filters(filters)
-    tls = {"keylog": keylog or None, "rsa_key": rsa_key, "rsa_key_password": rsa_key_password}
-    ms: dict[str, Any] = {"redact": redact, "ntlm_password": ntlm_password or None}
-    ms["srtp_keys"] = tuple(srtp_keys)
-    ms["streams_csv"] = streams_csv
+    parsed_filters = parse_filters(filters)
+    options = options_from(decode)
     if write_path and not call_id:
         raise click.UsageError("-w/--write needs --call CALL-ID (the call to write)")
     if write_path and len(captures) != 1:
         raise click.UsageError("-w/--write takes exactly one capture")
-    ms["calls"] = (show_calls or bool(call_id), call_id, write_path)
-    from .cli_merge import run_merged, wants_merge  # here: cli_merge imports this module
+    from .cli_merge import check_log_hosts, run_merged, wants_merge
 
+    check_log_hosts(log_hosts, captures)
     if wants_merge(merge, captures):
-        extra = {**tls, **ms, "stun_passwords": stun_passwords}
+        extra = {**options, "log_hosts": log_hosts}
         sys.exit(run_merged(captures, as_json, verbose, summary, parsed_filters, extra))
+    view = _View(
+        as_json=as_json,
+        verbose=verbose,
+        summary=summary,
+        filters=parsed_filters,
+        calls=show_calls or bool(call_id),
+        only_call=call_id,
+        write_path=write_path,
+        streams_csv=streams_csv,
+    )
     status = EXIT_OK
     for index, path in enumerate(captures):
+        if len(captures) > 1 and not as_json:
+            if index:
+                click.echo("")
+            click.echo(f"=== {path}")
+        log_host = log_host_for(path, log_hosts)
         status = max(
             status,
-            _one_capture(
-                path,
-                index,
-                len(captures),
-                as_json,
-                verbose,
-                summary,
-                parsed_filters,
-                tls,
-                ms,
-                stun_passwords=stun_passwords,
-            ),
+            _one_capture(path, view, {**options, "log_host": log_host}, (index + 1, len(captures))),
         )
     sys.exit(status)
 
 
+@dataclass(frozen=True)
+class _View:
+    """What the command line asked to see."""
+
+    as_json: bool = False
+    verbose: bool = False
+    summary: bool = False
+    filters: list[tuple[str, str]] = field(default_factory=list)
+    calls: bool = False
+    only_call: str | None = None
+    write_path: str | None = None
+    streams_csv: str | None = None
+
+
 def _one_capture(
-    path: str,
-    index: int,
-    count: int,
-    as_json: bool,
-    verbose: bool,
-    summary: bool,
-    filters: list[tuple[str, str]],
-    tls: dict[str, str | None] | None = None,
-    ms: dict[str, Any] | None = None,
-    *,
-    stun_passwords: tuple[str, ...] = (),
+    path: str, view: _View, options: dict[str, Any], position: tuple[int, int] = (1, 1)
 ) -> int:
+    """Decode one input with a streaming pipeline and print the view asked for."""
+    from .render import views
+
     out = click.echo
     try:
-        tls = tls or {}
-        capture = Capture(
+        events = stream(
             path,
-            Options(
-                progress=_progress_printer(os.path.basename(path)),
-                keylog=tls.get("keylog"),
-                rsa_key=tls.get("rsa_key"),
-                rsa_key_password=tls.get("rsa_key_password"),
-                redact=bool((ms or {}).get("redact")),
-                ntlm_password=(ms or {}).get("ntlm_password"),
-                stun_passwords=stun_passwords,
-                srtp_keys=tuple((ms or {}).get("srtp_keys") or ()),
-            ),
+            # The ladder and NDJSON name each sign-in's follow-up subscriptions, which they
+            # learn from the messages as they pass.
+            messages=not (view.summary or view.calls),
+            progress=progress_printer(os.path.basename(path), path),
+            **options,
         )
-        sessions = capture.sessions()
-        streams = capture.streams()
-    except LyncdumpError as exc:
-        _clear_progress()
-        click.echo(f"lyncdump: {exc}", err=True)
-        return EXIT_INPUT
-    _clear_progress()
-    shown = [s for s in sessions if session_matches(s, filters)]
-    from .render import calls as render_calls
+        filters = view.filters
 
-    show_calls, only_call, write_path = (ms or {}).get("calls") or (False, None, None)
-    # Joining calls to media, and the Microsoft decoders (Kerberos, NTLM, XML), are paid for
-    # only by the views that show them: --summary shows neither.
-    calls = capture.calls() if show_calls or not summary else []
-    if not summary:
-        from .render import msview as render_ms
-    if show_calls:
-        return render_calls.run_calls_view(
-            capture, calls, only_call, write_path, as_json=as_json, summary=summary
-        )
-    if as_json:
-        records = [
-            render_ms.session_extra_fields(
-                render_json.session_to_dict(s, verbose=verbose), s, sessions
+        def matches(session: Any) -> bool:
+            return session_matches(session, filters)
+
+        chosen: list[Any] = []
+        if view.calls:
+            pipeline, chosen = views.calls_view(
+                _progress_cleared(events),
+                out,
+                only=view.only_call,
+                as_json=view.as_json,
+                summary=view.summary,
+                source=path,
+                position=position,
             )
-            for s in ([] if summary else shown)
-        ]
-        if not summary:
-            records.extend(render_stun.stun_records(capture))
-            records.extend(render_streams.stream_to_dict(st) for st in streams)
-            records.extend(render_calls.call_records(calls, shown))
-        records.append(render_json.capture_to_dict(capture, sessions))
-        for line in render_json.ndjson_lines(records):
-            out(line)
-    else:
-        if count > 1:
-            out(f"=== {path}")
-        if summary:
-            for line in render_text.summary_lines(capture, sessions):
-                out(line)
-            for line in render_media.summary_lines(capture):
-                out(line)
-            for line in render_streams.summary_lines(capture):
-                out(line)
-            for line in render_tls.section_lines(capture):
-                out(line)
+        elif view.as_json:
+            pipeline = views.ndjson_view(
+                _progress_cleared(events),
+                out,
+                verbose=view.verbose,
+                matches=matches,
+                summary=view.summary,
+                filters=filters,
+                source=path,
+                position=position,
+            )
+        elif view.summary:
+            pipeline = views.summary_view(_progress_cleared(events), out)
         else:
-            for i, session in enumerate(shown):
-                if i:
-                    out("")
-                for line in render_text.session_lines(session, verbose=verbose):
-                    out(line)
-                for line in render_ms.session_extra_lines(session, sessions):
-                    out(line)
-                for line in render_streams.session_stream_lines(session.call_id, streams):
-                    out(line)
-            if shown:
-                out("")
-            unsignalled = list(render_streams.unsignalled_lines(streams))
-            for line in unsignalled:
-                out(line)
-            if unsignalled:
-                out("")
-            for line in render_calls.section_lines(calls, shown):
-                out(line)
-            for line in render_media.section_lines(capture):
-                out(line)
-            out(
-                f"{len(shown)} of {len(sessions)} sessions shown, {capture.stats.sip_messages} SIP "
-                f"messages in {capture.stats.frames} "
-                f"{'records' if capture.format.endswith('-log') else 'frames'}, "
-                f"{len(capture.defects)} defects"
-                + ("" if verbose or not len(capture.defects) else " (-v lists them)")
+            pipeline = views.ladder_view(
+                _progress_cleared(events),
+                out,
+                verbose=view.verbose,
+                matches=matches,
+                filters=filters,
             )
-            tls_note = render_tls.footer_note(capture)
-            if tls_note:
-                out(tls_note)
-            if verbose and len(capture.defects):
-                out("defects:")
-                for line in render_text.defect_lines(capture):
-                    out(line)
-        if index < count - 1:
-            out("")
-    csv_path = (ms or {}).get("streams_csv")
-    if csv_path:
-        try:
-            with open(csv_path, "w", newline="", encoding="utf-8") as handle:
-                render_streams.write_csv(handle, streams)
-        except OSError as exc:
-            click.echo(f"lyncdump: cannot write {csv_path}: {exc.strerror}", err=True)
-            return EXIT_INPUT
-    if capture.error is not None:
-        click.echo(f"lyncdump: {capture.error}", err=True)
+    except LyncdumpError as exc:
+        fail(str(exc))
         return EXIT_INPUT
+    status = EXIT_OK
+    if view.calls:
+        if view.only_call is not None and not chosen:
+            fail(f"no call with Call-ID {view.only_call!r} in {path}")
+            return EXIT_INPUT
+        if view.write_path and chosen:
+            status = _write_call(path, view.write_path, chosen[0])
+    if view.streams_csv:
+        from .render import streams as render_streams
+
+        try:
+            with open(view.streams_csv, "w", newline="", encoding="utf-8") as handle:
+                render_streams.write_csv(handle, pipeline.streams())
+        except OSError as exc:
+            fail(f"cannot write {view.streams_csv}: {exc.strerror}")
+            return EXIT_INPUT
+    if pipeline.error is not None:
+        fail(str(pipeline.error))
+        return EXIT_INPUT
+    return status
+
+
+def _progress_cleared(events: Any) -> Any:
+    """The events, with the progress line wiped before the first output can appear."""
+    yield from events
+    clear_progress()
+
+
+def _write_call(source: str, write_path: str, call: Any) -> int:
+    """``--call ID -w FILE``: the call's frames (signalling and media) into a new pcapng."""
+    from .capture.writer import write_call
+
+    try:
+        written = write_call(source, write_path, call)
+    except OSError as exc:
+        fail(f"cannot write {write_path}: {exc.strerror}")
+        return EXIT_INPUT
+    except LyncdumpError as exc:
+        fail(str(exc))
+        return EXIT_INPUT
+    click.echo(f"wrote {written} frames of call {call.call_id} to {write_path}", err=True)
     return EXIT_OK
 
 
 def main() -> None:
     """Console entry point: never lets a traceback reach the user."""
     try:
-        if sys.argv[1:2] == ["live"]:  # a file named "live" is still read as ./live
-            from .cli_live import live_command
+        name = sys.argv[1] if len(sys.argv) > 1 else None
+        if name in SUBCOMMANDS:
+            import importlib
 
-            live_command(args=sys.argv[2:], prog_name="lyncdump live", standalone_mode=True)
+            module_name, function = SUBCOMMANDS[name]
+            module = importlib.import_module(f".{module_name}", __package__)
+            getattr(module, function)(
+                args=sys.argv[2:], prog_name=f"lyncdump {name}", standalone_mode=True
+            )
         command(standalone_mode=True)
     except SystemExit:
         raise

@@ -14,9 +14,12 @@ import click
 
 from .analysis.merge import MergedCapture
 from .api import Capture, Options
-from .capture.tracelog import sniff_path
-from .cli import EXIT_INPUT, EXIT_OK, _clear_progress, _progress_printer, session_matches
+from .capture.tracelog import log_host_for, sniff_path, unknown_log_hosts
+from .cli_common import EXIT_INPUT, EXIT_OK, session_matches
+from .cli_common import clear_progress as _clear_progress
+from .cli_common import progress_printer as _progress_printer
 from .errors import LyncdumpError
+from .render import diagnostics as render_diag
 from .render import json as render_json
 from .render import merged as render_merged
 from .render import text as render_text
@@ -27,6 +30,16 @@ def wants_merge(merge: bool | None, paths: tuple[str, ...]) -> bool:
     if merge is not None:
         return merge
     return len(paths) > 1 and any(sniff_path(p) is not None for p in paths)
+
+
+def check_log_hosts(values: tuple[str, ...], paths: tuple[str, ...]) -> None:
+    """``--log-host LOG=HOST`` must name one of the inputs (path or file name)."""
+    wrong = unknown_log_hosts(values, paths)
+    if wrong:
+        raise click.BadParameter(
+            f"{wrong[0]!r}: LOG is not one of the inputs (give its path or file name)",
+            param_hint="--log-host",
+        )
 
 
 def run_merged(
@@ -42,13 +55,15 @@ def run_merged(
     ``extra`` holds the command line's further options; those that are :class:`Options` fields
     (keys, redaction) apply to every input."""
     out = click.echo
-    known = {f.name for f in dataclasses.fields(Options)}
+    known = {f.name for f in dataclasses.fields(Options)} - {"log_host"}
     options = {k: v for k, v in (extra or {}).items() if k in known}
+    log_hosts = tuple((extra or {}).get("log_hosts") or ())
     inputs: list[Capture] = []
     try:
         for p in paths:
             progress = _progress_printer(os.path.basename(p))
-            inputs.append(Capture(p, Options(progress=progress, **options)))
+            log_host = log_host_for(p, log_hosts)
+            inputs.append(Capture(p, Options(progress=progress, log_host=log_host, **options)))
         merged = MergedCapture(inputs).run()
         sessions = merged.sessions()
     except LyncdumpError as exc:
@@ -59,11 +74,14 @@ def run_merged(
         return EXIT_INPUT
     _clear_progress()
     shown = [s for s in sessions if session_matches(s, filters)]
+    diags = merged.diagnostics()
     if as_json:
         records = [
             render_merged.session_to_dict(merged, s, verbose=verbose)
             for s in ([] if summary else shown)
         ]
+        if not summary:
+            records.extend(render_diag.records(diags, shown, filters))
         records.append(render_merged.capture_to_dict(merged, sessions))
         for line in render_json.ndjson_lines(records):
             out(line)
@@ -74,17 +92,29 @@ def run_merged(
             for line in render_text.summary_lines(merged, sessions):
                 out(line)
         else:
+            alone = render_diag.TimelineText(
+                diags, filters, verbose=verbose, tag=render_merged.tag_of(merged)
+            )
             for i, session in enumerate(shown):
                 if i:
                     out("")
-                for line in render_merged.session_lines(merged, session, verbose=verbose):
+                for line in alone.before(session):
+                    out(line)
+                for line in render_merged.session_lines(
+                    merged, session, verbose=verbose, diagnostics=diags.of(session)
+                ):
                     out(line)
             if shown:
                 out("")
+            for line in alone.rest():
+                out(line)
+            shown_diags = render_diag.shown(diags, shown, filters)
+            errors = sum(1 for d in shown_diags if d.is_error)
             out(
                 f"{len(shown)} of {len(sessions)} sessions shown, {merged.stats.sip_messages} SIP "
                 f"messages ({merged.duplicates} seen twice) from {len(inputs)} inputs, "
-                f"{len(merged.defects)} defects"
+                + (f"{len(shown_diags)} diagnostics ({errors} errors), " if diags.all else "")
+                + f"{len(merged.defects)} defects"
                 + ("" if verbose or not len(merged.defects) else " (-v lists them)")
             )
             if verbose and len(merged.defects):
@@ -99,4 +129,4 @@ def run_merged(
     return status
 
 
-__all__ = ["run_merged", "wants_merge"]
+__all__ = ["check_log_hosts", "run_merged", "wants_merge"]

@@ -30,6 +30,11 @@ CORE_FIELDS = (
     "_cur_khz", "srtp_decrypted", "last_time", "last_nominal", "time_ms", "jitter",
     "_min_delta", "max_delta", "mean_delta", "_min_jitter", "max_jitter", "mean_jitter",
     "under", "problem", "_cur_cn", "_cur_event",
+) + (
+    # The open bucket of the stream's time series (media/series.py): the end of its interval
+    # (a packet at or past it is Python's), packets, jitter sum/count/max, largest delta.
+    "_series_end", "_b_packets", "_b_jitter_sum", "_b_jitter_n", "_b_jitter_max",
+    "_b_delta_max",
 )  # fmt: skip
 
 

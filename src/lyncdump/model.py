@@ -59,6 +59,7 @@ class Defect:
         return f"{where}: {self.layer}: {self.reason}{at}"
 
     def to_dict(self) -> dict[str, object]:
+        """A defect object of the ``capture`` record (docs/json.md)."""
         return {
             "frame": self.frame,
             "layer": self.layer,

@@ -44,8 +44,9 @@ class Connection:
 class Crypto:
     """An ``a=crypto`` (or ``a=cryptoscale``) line: SDES key material for SRTP.
 
-    ``key`` is the 16-byte master key and ``salt`` the 14-byte master salt; ``mki`` and
-    ``mki_length`` come from the ``|value:length`` suffix (Lync offers ``1:1``).
+    ``key`` is the master key and ``salt`` the master salt (16 + 14 bytes; AES_256_CM 32 + 14,
+    AEAD_AES_128_GCM 16 + 12, AEAD_AES_256_GCM 32 + 12; both empty when ``--redact`` took them
+    out); ``mki`` and ``mki_length`` come from the ``|value:length`` suffix (Lync offers ``1:1``).
     """
 
     tag: int
@@ -158,6 +159,23 @@ class MediaDescription:
         except ValueError:
             return None
         return (first, last) if 0 <= first <= last <= 0xFFFFFFFF else None
+
+    def ssrcs(self) -> list[tuple[int, int]]:
+        """The SSRCs this m-line's sender announced, as (first, last) ranges: each RFC 5576
+        ``a=ssrc:<id> ...`` once, and Lync's ``a=x-ssrc-range``."""
+        out: list[tuple[int, int]] = []
+        rng = self.ssrc_range
+        if rng is not None:
+            out.append(rng)
+        seen: set[int] = set()
+        for n, v in self.attributes:
+            if n.lower() != "ssrc" or not v:
+                continue
+            head = v.split(None, 1)[0]
+            if head.isdigit() and int(head) <= 0xFFFFFFFF and int(head) not in seen:
+                seen.add(int(head))
+                out.append((int(head), int(head)))
+        return out
 
     def bandwidth(self) -> dict[str, int]:
         """``b=<type>:<kbps>`` lines of this m-line (``{"CT": 99980}``)."""
@@ -308,6 +326,15 @@ def _bandwidths(lines: list[tuple[str, str]]) -> dict[str, int]:
     return out
 
 
+#: Master key and salt sizes of the SDES suites whose key || salt is not 16 + 14 bytes.
+_CRYPTO_KEY_SIZES = {
+    "AES_256_CM_HMAC_SHA1_80": (32, 14),
+    "AES_256_CM_HMAC_SHA1_32": (32, 14),
+    "AEAD_AES_128_GCM": (16, 12),
+    "AEAD_AES_256_GCM": (32, 12),
+}
+
+
 def parse_crypto(value: str, *, scale: bool = False) -> Crypto | None:
     """``<tag> <suite> inline:<base64 key||salt>[|lifetime][|mki:len]`` ([MS-SDPEXT] adds a
     direction word after the tag of ``a=cryptoscale``). None when it cannot be used."""
@@ -324,13 +351,18 @@ def parse_crypto(value: str, *, scale: bool = False) -> Crypto | None:
     if len(rest) < 2 or not rest[1].lower().startswith("inline:"):
         return None
     suite = rest[0]
-    fields = rest[1][7:].split("|")
-    try:
-        material = base64.b64decode(fields[0] + "=" * (-len(fields[0]) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    if len(material) != 30:
-        return None
+    # RFC 4568 allows several key-params, ";"-separated (by MKI): the first one is used
+    fields = rest[1].split(";", 1)[0][7:].split("|")
+    key_size = _CRYPTO_KEY_SIZES.get(suite.upper(), (16, 14))
+    if fields[0] == "<redacted>":  # --redact took the key out: the suite is still known
+        material = b""
+    else:
+        try:
+            material = base64.b64decode(fields[0] + "=" * (-len(fields[0]) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            return None
+        if len(material) != sum(key_size):
+            return None
     lifetime: str | None = None
     mki: int | None = None
     mki_length = 0
@@ -345,7 +377,8 @@ def parse_crypto(value: str, *, scale: bool = False) -> Crypto | None:
                 return None
         else:
             lifetime = extra
-    return Crypto(tag, suite, material[:16], material[16:], lifetime, mki, mki_length, scale)
+    size = key_size[0]
+    return Crypto(tag, suite, material[:size], material[size:], lifetime, mki, mki_length, scale)
 
 
 def _connection(value: str) -> Connection | None:

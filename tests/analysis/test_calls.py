@@ -26,8 +26,9 @@ def test_lync_av_call_joined_to_ice_turn_and_srtp_streams() -> None:
     assert call.state == "completed" and call.end_reason == "BYE from caller"
     assert call.kind == "call" and call.modalities == ["audio", "video"]
     assert call.ice_version == "19"
-    assert round(call.answer_time - call.start, 4) == 1.9896
-    assert round(call.duration, 4) == 4.4896
+    assert round(call.answer_time - call.start, 4) == 1.9896 == round(call.setup_time, 4)
+    assert round(call.duration, 4) == 2.5  # talk time: 200 OK to BYE
+    assert call.findings == [] and call.ambiguous == []
     assert (call.messages[0].first_frame, call.messages[0].frame) == (4, 6)
     audio, video = call.media
     assert (str(audio.offer_address), str(audio.answer_address)) == (
@@ -51,8 +52,10 @@ def test_cancelled_and_completed_calls_of_the_udp_sample() -> None:
     assert done.state == "completed" and done.end_reason == "BYE from callee"
     assert len(done.streams) == 2
     cancelled = calls["call-2@192.168.1.50"]
-    assert cancelled.state == "cancelled" and cancelled.end_reason == "CANCEL, 487"
+    assert cancelled.state == "cancelled"
+    assert cancelled.end_reason == "CANCEL, 487 Request Terminated"
     assert cancelled.media[0].state == "offered" and cancelled.streams == []
+    assert cancelled.duration is None and cancelled.final_status == 487
 
 
 def test_rejected_call_carries_ms_diagnostics() -> None:
@@ -80,8 +83,10 @@ def test_unlabelled_stream_joins_the_call_by_address_and_time() -> None:
     calls = build_calls(cap.sessions(), streams)
     by_id = {c.call_id: c for c in calls}
     assert len(by_id["call-1@192.168.1.50"].streams) == 2
-    # same offer address, but the streams ended before call-2 began
+    # same offer address, but the streams began before call-2's INVITE
     assert by_id["call-2@192.168.1.50"].streams == []
+    assert {st.call_id for st in streams} == {"call-1@192.168.1.50"}
+    assert {st.join_rule for st in streams} == {"both ends"}
 
 
 def test_allocation_joined_by_its_permissions_alone() -> None:
@@ -116,3 +121,65 @@ def test_mos_is_for_speech_only() -> None:
     mos = {st.ssrc: st.mos for st in call.streams}
     assert mos[2000] is None and mos[3000] is None  # X-H264UC video: the E-model rates speech
     assert mos[0x1001] is not None and mos[0x1001] > 4.0
+
+
+# -- outcomes and findings on captures built for them (helpers of test_media_join) ------------
+
+
+def test_bye_never_answered_counts_its_retransmissions() -> None:
+    from .test_media_join import PROXY, RELAY, Net, _msg, _sdp, call
+
+    net = Net()
+    call(net, 0.0, "b", _sdp("10.0.0.1", 20000), _sdp("10.0.0.2", 30000))
+    for i in range(4):  # the BYE and three retransmissions (same branch), never answered
+        net.sip(2.0 + 0.5 * 2**i, PROXY, RELAY,
+                _msg("BYE sip:b@x SIP/2.0", "b", "2 BYE", "f", "t1", "", "z9hG4bKbye"))  # fmt: skip
+    (c,) = net.analyze().calls()
+    assert c.state == "BYE unanswered"
+    assert c.end_reason == "BYE from caller, never answered (3 retransmissions)"
+    # talk time: from the 200 OK (+0.05 s) to the first BYE (+2.5 s)
+    assert c.bye_retransmissions == 3 and round(c.duration, 2) == 2.45  # type: ignore[arg-type]
+
+
+def test_invite_never_answered_and_request_timeout() -> None:
+    from .test_media_join import PROXY, RELAY, Net, _msg, _sdp
+
+    net = Net()
+    offer = _sdp("10.0.0.1", 20000)
+    for i in range(3):
+        net.sip(0.5 * i, PROXY, RELAY, _msg("INVITE sip:b@x SIP/2.0", "lost", "1 INVITE", "f",
+                                            None, offer, "z9hG4bKlost"))  # fmt: skip
+    net.sip(0.0, PROXY, RELAY, _msg("INVITE sip:b@x SIP/2.0", "slow", "1 INVITE", "f", None,
+                                    offer, "z9hG4bKslow"))  # fmt: skip
+    net.sip(0.1, RELAY, PROXY, _msg("SIP/2.0 183 Session Progress", "slow", "1 INVITE", "f",
+                                    "t1", _sdp("10.0.0.2", 30000), "z9hG4bKslow"))  # fmt: skip
+    net.sip(32.0, RELAY, PROXY, _msg("SIP/2.0 408 Request Timeout", "slow", "1 INVITE", "f",
+                                     "t1", "", "z9hG4bKslow"))  # fmt: skip
+    calls = {c.call_id: c for c in net.analyze().calls()}
+    lost, slow = calls["lost"], calls["slow"]
+    assert (lost.state, lost.end_reason) == (
+        "no answer", "INVITE never answered; no response at all, 2 retransmissions",
+    )  # fmt: skip
+    assert lost.invite_retransmissions == 2 and lost.duration is None
+    assert (slow.state, slow.end_reason, slow.final_status) == (
+        "rejected", "408 Request Timeout", 408,
+    )  # fmt: skip
+    assert round(slow.setup_time, 1) == 32.0  # type: ignore[arg-type]
+
+
+def test_rtp_where_srtp_was_negotiated() -> None:
+    import base64
+
+    from .test_media_join import Net, _sdp, call
+
+    key = base64.b64encode(bytes(range(30))).decode()
+    crypto = f"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:{key}"
+    offer = _sdp("10.0.0.1", 20000, crypto).replace("RTP/AVP", "RTP/SAVP")
+    answer = _sdp("10.0.0.2", 30000, crypto).replace("RTP/AVP", "RTP/SAVP")
+    net = Net()
+    call(net, 0.0, "s", offer, answer, bye=3.0)
+    net.rtp(0.2, ("10.0.0.1", 20000), ("10.0.0.2", 30000), 0xF1)  # plain RTP, no auth tag
+    (c,) = net.analyze().calls()
+    kinds = [f.kind for f in c.findings]
+    assert kinds == ["RTP where SRTP was negotiated", "one-way audio"]
+    assert c.findings[0].detail.startswith("none of the 50 packets 10.0.0.1:20000 → 10.0.0.2:30000")

@@ -9,6 +9,7 @@ the 8 MS-TURN messages on TCP and the 2 ICE checks inside them.
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 from scenario_turn import PEER_PWD, PEER_UFRAG, ice_answer, ice_check, turn_tcp443
 
@@ -135,3 +136,22 @@ def test_udp_set_active_destination_relays_raw_media() -> None:
         "0x8055",
         "0x0008",
     ]  # as tshark 4.0.17 lists them (frame 1)
+
+
+def test_libnice_ms_ice2_run_is_one_session_per_ufrag_pair() -> None:
+    """libnice in MS-ICE2 mode (tools/libnice/record.sh) pads USERNAME with NULs counted in its
+    length: "BizK:nV2H\\0\\0\\0" one way, "nV2H:BizK\\0\\0\\0" the other. tshark 4.0.17
+    (``-T fields -e stun.att.username``) shows BizK:nV2H in frames 1, 2, 5, 6 and nV2H:BizK in
+    3, 4, 7-10: one agent pair, so one session whichever side checked first."""
+    from lyncdump.analysis.ice import ufrag_pair
+
+    cap = lyncdump.analyze(Path(__file__).parent / "data" / "libnice-msice2.pcapng")
+    (session,) = cap.ice_sessions()
+    assert session.ufrags == ("nV2H", "BizK") and session.implementation_version == 2
+    pairs = {(str(p.local), str(p.remote), p.checks, p.role, p.nominated) for p in session.pairs}
+    assert pairs == {
+        ("127.0.0.1:41017", "127.0.0.1:41002", 1, "controlled", False),
+        ("127.0.0.1:41002", "127.0.0.1:41017", 2, "controlling", True),
+    }
+    assert ufrag_pair(b"BizK:nV2H\x00\x00\x00") == (b"BizK", b"nV2H")
+    assert ufrag_pair(b"nV2H:") is None and ufrag_pair(None) is None

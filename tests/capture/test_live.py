@@ -8,6 +8,7 @@ shows "Request: OPTIONS sip:bob@example.com" and "Status: 200 OK (OPTIONS)").
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -25,6 +26,7 @@ from lyncdump.capture import live as live_module
 from lyncdump.capture import open_capture
 from lyncdump.capture.live import LivePermissionError, LiveSource
 from lyncdump.errors import CaptureError
+from lyncdump.pipeline import SessionFinished
 
 from ..conftest import CAPTURES
 
@@ -223,6 +225,40 @@ def test_live_command_ctrl_c_prints_the_summary() -> None:
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 0, stderr
     assert "  [cli-2] #2 " in stdout and "SIP messages 2 (UDP 2)" in stdout
+
+
+@needs_sniffing
+def test_live_json_writes_each_session_record_then_the_capture_record() -> None:
+    port = free_udp_port()
+    proc = _start_live("--bpf", f"udp port {port}", "--duration", "3", "--json", "--redact")
+    options_exchange(port, "json-1")
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
+    records = [json.loads(line) for line in stdout.splitlines()]
+    assert [r["record"] for r in records] == ["session", "capture"]
+    session, capture = records
+    assert (session["call_id"], session["kind"], session["outcome"]) == (
+        "json-1",
+        "options",
+        "OPTIONS → 200",
+    )
+    assert [m["transport"] for m in session["messages"]] == ["UDP", "UDP"]
+    assert capture["file"] == "live:lo" and capture["sip_messages"] == 2
+
+
+@needs_sniffing
+def test_stream_over_a_live_source_gives_messages_then_sessions() -> None:
+    port = free_udp_port()
+    source = LiveSource("lo", bpf=f"udp port {port}", duration=3).start()
+    sender = threading.Timer(0.3, options_exchange, (port, "stream-1"))
+    sender.start()
+    kinds = []
+    for event in lyncdump.stream(source, messages=True):
+        kinds.append(type(event).__name__)
+        if isinstance(event, SessionFinished):
+            assert event.session.outcome == "OPTIONS → 200"
+    sender.join()
+    assert kinds == ["MessageDecoded", "MessageDecoded", "SessionFinished", "InputFinished"]
 
 
 # ------------------------------------------------------- the reader without a real interface

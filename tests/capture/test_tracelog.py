@@ -21,10 +21,13 @@ from hypothesis import strategies as st
 import lyncdump
 from lyncdump.capture.tracelog import (
     CLIENT_FORMAT,
+    MAX_FIELD,
     MAX_LINE,
     SERVER_FORMAT,
+    LogEndpoint,
     LogEvent,
     LogMessage,
+    ResultCode,
     ServerLogParser,
     TraceLogReader,
     UccApiLogParser,
@@ -120,14 +123,17 @@ def test_server_protocol_record_rebuilds_the_wire_message() -> None:
     assert item.time == pytest.approx(OPTIONS_TIME, abs=1e-6)
     assert item.direction == "in"
     assert item.peer == Endpoint("lyncservr.contoso.com", 61182)
-    assert item.local is None
+    assert item.local is None and item.machine is None  # "[0]" is a CPU number, no name
+    assert item.hop == ("internal edge", "external edge")
+    assert item.via == Endpoint("10.0.0.5", 61182) and item.own_via is None  # not its own
     assert item.level == "INFO" and item.component == "SIPStack"
     assert item.fields["Trace-Correlation-Id"] == "2003888399"
     assert item.fields["Instance-Id"] == "0000C23F"
     msg = to_sip_message(item)
     assert msg.method == "OPTIONS" and msg.call_id == "017b06f397b14886bba5edf97ea206bd"
     assert msg.frame == msg.first_frame == 1
-    assert str(msg.src) == "lyncservr.contoso.com:61182" and str(msg.dst) == "local:0"
+    assert str(msg.src) == "lyncservr.contoso.com:61182" and str(msg.dst) == "(log host)"
+    assert isinstance(msg.dst, LogEndpoint) and msg.dst.hop == ("internal edge", "external edge")
     assert msg.transport == "TLS"
     assert msg.defects == []
 
@@ -149,9 +155,12 @@ def test_begin_record_on_its_own_line_and_machine_context() -> None:
     )
     (item,) = feed_all(ServerLogParser(), text)
     assert isinstance(item, LogMessage)
-    assert item.direction == "out"
-    assert item.local == Endpoint("fe01", 0) and item.peer == Endpoint("2001:db8::1", 5061)
-    assert item.src == Endpoint("fe01", 0) and item.dst == Endpoint("2001:db8::1", 5061)
+    assert item.direction == "out" and item.machine == "fe01"
+    assert item.correlation == "156659184"
+    assert isinstance(item.local, LogEndpoint) and item.local.how == "[machine\\instance] prefix"
+    assert (item.local.ip, item.local.port) == ("fe01", 0) and str(item.local) == "fe01"
+    assert item.peer == Endpoint("2001:db8::1", 5061)
+    assert item.src is item.local and item.dst == Endpoint("2001:db8::1", 5061)
     # date -u -d '2017-03-02 07:10:46.230' +%s.%N → 1488438646.230000000
     assert item.time == pytest.approx(1488438646.23, abs=1e-6)
     assert item.text == b"SIP/2.0 200 OK\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\n\r\n"
@@ -207,11 +216,24 @@ def test_diagnostic_records_are_events() -> None:
     first, second = feed_all(parser, text)
     assert isinstance(first, LogEvent) and isinstance(second, LogEvent)
     assert (first.record, first.severity, first.text) == (1, "warning", "Routing failed")
-    assert first.result_code == "0xc3e93d6f SIPPROXY_E_EPROUTING_MSG_ALLOWED_DOMAIN_NO_SRV_MATCH"
+    assert first.result == ResultCode(
+        0xC3E93D6F, "SIPPROXY_E_EPROUTING_MSG_ALLOWED_DOMAIN_NO_SRV_MATCH", "field"
+    )
+    assert first.result_code == "0xC3E93D6F"
+    assert first.result_name == "SIPPROXY_E_EPROUTING_MSG_ALLOWED_DOMAIN_NO_SRV_MATCH"
     assert (first.level, first.flag, first.component) == ("WARN", "DIAG", "SIPStack")
-    assert first.fields["SIP-Call-ID"] == "c1"
+    assert (first.machine, first.instance, first.process, first.thread) == (
+        "sfvedge",
+        "sfvedge",
+        "0584",
+        "0A44",
+    )
+    assert (first.sequence, first.correlation) == ("0000773E", "156659184")
+    assert first.function == "SIPAdminLog::WriteDiagnosticEvent"
+    assert first.location == "SIPAdminLog.cpp(830)"
+    assert first.call_id == "c1" and first.is_diagnostic
     assert (second.record, second.severity, second.text) == (2, "error", "Failed to connect")
-    assert second.to_dict()["result_code"] is None
+    assert second.to_dict()["result_code"] is None and second.is_error
     assert parser.defects == []
 
 
@@ -249,7 +271,7 @@ def test_missing_fields_use_placeholders() -> None:
     assert isinstance(item, LogMessage)
     assert item.time is None and item.direction is None and item.peer is None
     msg = to_sip_message(item)
-    assert (str(msg.src), str(msg.dst), msg.transport) == ("peer:0", "local:0", None)
+    assert (str(msg.src), str(msg.dst), msg.transport) == ("(unknown peer)", "(log host)", None)
 
 
 def test_protocol_record_without_start_line_is_a_defect() -> None:
@@ -490,6 +512,15 @@ LOG_BITS = st.sampled_from(
         "Call-ID: a",
         "Severity: error",
         "LogType: x",
+        "Text: t Result-Code: 0xc3e93d6f N",
+        "Result-Code: 0xZZ",
+        'Data: a =" b"; c="d',
+        "SIP-Call-ID: a",
+        "SIP-CSeq: 99999999999 X",
+        'Direction: incoming;source="x";destination=',
+        "TL_ERROR(TF_COMPONENT) [m\\i]1.2::01/01/2020-00:00:00.000.0a (A,B::c:d.cpp(1))( 0F ) x. Result 0x8(E_X)",
+        "TL_WARN(TF_DIAG) [7] [12] $$begin_record",
+        "TL_FATAL(TF_X)",
         HEADER,
         "TL_INFO(TF_DIAG) [0]1.2::13/45/2012-99:00:43.101",
         "04/16/2013|03:17:30.168 1F68:C14 INFO :: Sending Packet - 1.2.3.4:5 (From Local Address: ::1) 3 bytes:",
@@ -534,4 +565,25 @@ def test_events_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     capture, messages = read_log((diag * 5 + OPTIONS_RECORD).encode())
     assert [e.record for e in capture.log_events] == [1, 2, 3]
     assert [m.frame for m in messages] == [6]
-    assert [d.reason for d in capture.defects] == ["2 more events not kept (the first 3 are)"]
+    assert [d.reason for d in capture.defects] == [
+        "2 more events not kept (the first 3 are; at most 3 events and 8388608 characters of "
+        "them per log)"
+    ]
+
+
+def test_event_characters_are_bounded_in_total(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("lyncdump.capture.tracelog.MAX_EVENT_CHARS", 1500)
+    diag = "$$begin_record\nSeverity: error\nText: " + "x" * 300 + "\n$$end_record\n"
+    capture, messages = read_log((diag * 5 + OPTIONS_RECORD).encode())
+    # Each holds ~680 characters (the Text field and the text): two fit in 1500.
+    assert [e.record for e in capture.log_events] == [1, 2]
+    assert sum(e.size for e in capture.log_events) <= 1500
+    assert [m.frame for m in messages] == [6]
+    assert capture.defects.items[0].reason.startswith("3 more events not kept (the first 2 are")
+
+
+def test_long_field_values_are_cut() -> None:
+    text = "$$begin_record\nSeverity: error\nText: " + "y" * 10_000 + "\n$$end_record\n"
+    (event,) = feed_all(ServerLogParser(), text)
+    assert isinstance(event, LogEvent)
+    assert len(event.text) == MAX_FIELD and event.text.endswith("…")

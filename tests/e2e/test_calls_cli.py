@@ -33,7 +33,7 @@ def test_calls_view_prints_a_block_with_ladder_and_media_events() -> None:
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0].startswith(f"CALL  {CALL_ID}  sip:alice@contoso.com → sip:bob@fabrikam.com")
-    assert lines[0].endswith("4.490s  completed (BYE from caller)")
+    assert lines[0].endswith("setup 1.990s  talk 2.500s  completed (BYE from caller)")
     assert any("· offer (2 SDP parts: ICE v6+ICE v19)" in x for x in lines)
     assert any("200 OK  · answer chose part 2 (ICE v19)" in x for x in lines)
     assert any("RTP g711U 100 pkts" in x for x in lines)
@@ -95,3 +95,30 @@ def test_write_from_a_trace_log_is_refused_without_a_file(tmp_path: Path) -> Non
     result = _run("--call", "call-1@192.168.1.50", "-w", str(out), log)
     assert result.exit_code == 2 and "a trace log has no frames to write" in result.stderr
     assert not out.exists()
+
+
+def test_ambiguous_streams_are_shown_as_such(tmp_path: Path) -> None:
+    """Two calls through one relay and media from an address neither names: the default view
+    lists the stream apart with its candidate calls, --calls shows it on both, JSON too."""
+    from ..analysis.test_media_join import RELAY, Net, _sdp, call
+
+    net = Net()
+    call(net, 0.0, "a", _sdp("10.0.0.1", 20000), _sdp(RELAY, 6000), bye=4.0)
+    call(net, 0.1, "b", _sdp("10.0.0.1", 20004), _sdp(RELAY, 6000), bye=4.0)
+    net.rtp(0.5, ("192.0.2.77", 40000), (RELAY, 6000), 0x44)
+    net.b.frames.sort(key=lambda f: f[0])
+    path = tmp_path / "ambiguous.pcap"
+    path.write_bytes(net.b.pcap_bytes())
+    text = _run(str(path)).stdout
+    assert "\nmedia matching several calls (ambiguous):\n  192.0.2.77:40000 → 10.5.5.5:6000" in text
+    assert text.count("ambiguous: 192.0.2.77:40000 → 10.5.5.5:6000 0x00000044 matches 2 calls") == 2
+    block = _run("--calls", "--call", "a", str(path)).stdout
+    assert "(ambiguous: matches 2 calls (a, b) equally)" in block
+    records = [json.loads(x) for x in _run("--json", str(path)).stdout.splitlines()]
+    (stream,) = [r for r in records if r["record"] == "stream"]
+    assert (stream["call_id"], stream["join"], stream["candidate_calls"]) == (
+        None, "ambiguous", ["a", "b"],
+    )  # fmt: skip
+    calls = [r for r in records if r["record"] == "call"]
+    assert [c["ambiguous_streams"][0]["candidate_calls"] for c in calls] == [["a", "b"]] * 2
+    assert records[-1]["calls"]["streams_by_join"] == {"ambiguous": 1}

@@ -25,7 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pcapgen import sip
 
-import lyncdump.api as api
+import lyncdump.pipeline.core as api  # where a run attaches the fast path
 from lyncdump import fastpath
 from lyncdump.api import Capture, Options
 from lyncdump.media.stats import StreamStats, rtp_header_length
@@ -404,10 +404,13 @@ def test_compiled_update_equals_python(steps, start_seq: int, start_ts: int) -> 
             taken += 1
         else:
             ours._packet(frame, t, seq, rts, pt, marker, size)
-        for f in fastpath.CORE_FIELDS + ("payload_types", "clock_rate"):
+        for f in fastpath.CORE_FIELDS + ("payload_types", "clock_rate", "series"):
             assert getattr(ours, f) == getattr(theirs, f) == getattr(dispatched, f), (frame, f)
+    assert ours.time_series() == theirs.time_series() == dispatched.time_series()
     if len(steps) > 1 and all(s[3] == steps[0][3] for s in steps) and steps[0][3] != 101:
-        assert taken == len(steps) - 1  # one payload type, no events: all but the first
+        # One payload type, no events: all but the first, and but each packet that opens a
+        # new time-series bucket (Python closes the previous one).
+        assert taken == len(steps) - len(ours.series) - 1
 
 
 @needs_compiled

@@ -36,7 +36,8 @@ def test_json_stream_records_and_summary() -> None:
     streams = [r for r in records if r["record"] == "stream"]
     assert [r["ssrc_hex"] for r in streams] == ["0x000A11CE", "0x00000B0B", "0x05EC0DE8"]
     assert records[-1]["record"] == "capture"
-    assert streams[0]["call_id"] == records[0]["call_id"] and streams[2]["call_id"] is None
+    assert records[0]["record"] == "input"  # then the sessions
+    assert streams[0]["call_id"] == records[1]["call_id"] and streams[2]["call_id"] is None
     summary = CliRunner().invoke(command, ["--summary", SAMPLE]).output
     assert "RTP streams 3 (2 with signalling), 357 RTP packets" in summary
 

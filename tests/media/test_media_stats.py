@@ -159,3 +159,16 @@ def test_random_datagrams_never_raise(datagrams: list[bytes]) -> None:
         payload = bytes([0x80 | (d[0] & 0x3F)]) + d[1:]
         tracker.datagram(i, 1.0 + i * 0.02, A_IP, 4000 + i % 2, B_IP, 5000 + i % 2, payload)
         tracker.datagram(i, 1.0 + i * 0.02, A_IP, 6000, A_IP, 6002, payload)
+
+
+def test_mos_only_where_the_e_model_applies() -> None:
+    assert _feed(list(range(50))).mos == 4.41  # 50 packets of G.711: one second, no loss
+    assert _feed(list(range(49))).mos is None  # 0.98 s: too short to rate
+    assert _feed(list(range(60)), pts=[13] * 60).mos is None  # comfort noise only
+    assert _feed(list(range(60)), pts=[101] * 60).mos is None  # RFC 4733 events only
+    assert _feed(list(range(60)), pts=[96] * 60).mos is None  # unnamed dynamic type
+    assert _feed(list(range(60)), pts=[34] * 60).mos is None  # H.263 video
+    mixed = _feed(list(range(60)), pts=[13] * 5 + [8] * 55)
+    assert mixed.payload == "g711A, CN" and mixed.mos == 4.41  # rated on its speech codec
+    lossy = _feed([s for s in range(100) if s % 10])
+    assert lossy.mos is not None and lossy.mos < 4.0

@@ -1,5 +1,6 @@
 """Awkward streams (sequence wrap, duplicates, reordering, comfort noise, markers, telephone
-events, a payload change, a restart, two SSRCs on one flow) built here, announced by SDP, with
+events, a payload change, a restart, two SSRCs on one flow, timestamp resets, jumps and wraps)
+built here, announced by SDP, with
 the values tshark 4.0.17 ``-q -z rtp,streams`` printed for the same capture written into the
 test (the capture is rebuilt in memory; `build(name).write(path)` gives it to tshark)."""
 
@@ -58,12 +59,27 @@ def _packets(name: str) -> list[tuple[float, int, int, int, int, int]]:
             seq, ts = (40000 + i) & 0xFFFF, 900000 + 160 * i
         if name == "two_ssrc" and i >= 75:
             ssrc, seq, ts = 9, 5000 + i, 77777 + 160 * i
+        if name == "ts_reset" and i >= 75:  # the timestamp restarts, the sequence runs on
+            ts = 160 * (i - 75)
+        if name == "ts_far" and i >= 75:  # a jump more than 2^31 ahead: "before" the start
+            ts = 3_000_000_000 + 160 * i
+        if name == "ts_back" and i in (40, 90):  # a late timestamp, still after the first
+            ts -= 800
+        if name == "ts_wrap":  # the timestamp wraps through 2^32: no reset
+            ts = (0xFFFFF000 + 160 * i) & 0xFFFFFFFF
+        if name == "seq_ts_reset" and i >= 75:  # both restart (an IVR replaying a prompt)
+            seq, ts = i - 75, 160 * (i - 75)
+        if name == "reset_twice" and 50 <= i < 100:
+            ts = 160 * (i - 50)
+        if name == "reset_twice" and i >= 100:
+            ts = 999 + 160 * (i - 100)
         out.append((t, seq, ts, pt, marker, ssrc))
     return out
 
 
 SCENARIOS = ("wrap", "duplicates", "reorder", "cn", "markers", "events", "pt_change", "restart",
-             "two_ssrc")  # fmt: skip
+             "two_ssrc", "ts_reset", "ts_far", "ts_back", "ts_wrap", "seq_ts_reset",
+             "reset_twice")  # fmt: skip
 
 
 def build(name: str) -> Builder:
@@ -107,6 +123,27 @@ EXPECTED: dict[str, list[tuple]] = {
     'two_ssrc': [
         (9, 'g711U', 75, 0, 15.836, 19.995, 24.536, 0.057, 1.114, 1.758, False),
         (7, 'g711U', 75, 0, 15.808, 19.992, 24.126, 0.004, 1.389, 2.095, False),
+    ],
+    # Packets whose timestamp lies before the first one's (within 2^31 behind it, or more than
+    # 2^31 ahead) are "wrong timestamps": a problem, never regular, and the clock does not move
+    # on them; the first in-sequence packet after them measures the whole gap (max delta 219).
+    'ts_reset': [
+        (7, 'g711U', 150, 0, 15.302, 21.353, 219.29, 0.193, 12.777, 107.836, True),
+    ],
+    'ts_far': [
+        (7, 'g711U', 150, 0, 16.071, 19.965, 24.398, 0.154, 1.367, 2.061, True),
+    ],
+    'ts_back': [
+        (7, 'g711U', 150, 0, 15.465, 20.005, 24.747, 0.01, 4.252, 13.798, False),
+    ],
+    'ts_wrap': [
+        (7, 'g711U', 150, 0, 15.344, 20.006, 24.673, 0.098, 1.601, 2.044, False),
+    ],
+    'seq_ts_reset': [
+        (7, 'g711U', 150, 64461, 15.24, 21.341, 219.044, 0.121, 12.599, 107.961, True),
+    ],
+    'reset_twice': [
+        (7, 'g711U', 150, 0, 15.757, 21.957, 219.967, 0.068, 15.257, 76.393, True),
     ],
 }  # fmt: skip
 

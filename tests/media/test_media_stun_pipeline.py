@@ -115,13 +115,13 @@ def test_json_records_have_the_documented_fields() -> None:
     assert all(k != "session" for k in kinds[first_stun:])  # after the sessions
     for r in records:
         if r["record"] == "stun":
-            assert set(r) == STUN_FIELDS
+            assert set(r) == STUN_FIELDS | {"source"}
             for a in r["attributes"]:
                 assert {"type", "name", "length"} <= set(a)
         elif r["record"] == "turn_allocation":
-            assert set(r) == ALLOCATION_FIELDS
+            assert set(r) == ALLOCATION_FIELDS | {"source"}
         elif r["record"] == "ice_session":
-            assert set(r) == ICE_FIELDS
+            assert set(r) == ICE_FIELDS | {"source"}
             for p in r["pairs"]:
                 assert set(p) == PAIR_FIELDS
     error = next(r for r in records if r.get("type") == "0x0113")
@@ -140,7 +140,7 @@ def test_json_records_have_the_documented_fields() -> None:
     summary = CliRunner().invoke(
         command, ["--json", "--summary", str(CAPTURES / "lync-turn-tcp443.pcap")]
     )
-    assert [json.loads(x)["record"] for x in summary.stdout.splitlines()] == ["capture"]
+    assert [json.loads(x)["record"] for x in summary.stdout.splitlines()] == ["input", "capture"]
 
 
 def test_ms_turnbwm_attributes() -> None:

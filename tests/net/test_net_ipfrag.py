@@ -22,7 +22,12 @@ from scapy.all import (
 
 from lyncdump.model import DefectLog
 from lyncdump.net.decode import PacketDecoder
-from lyncdump.net.ipfrag import FRAGMENT_OVERHEAD, FragmentReassembler, merge_piece
+from lyncdump.net.ipfrag import (
+    DATAGRAM_OVERHEAD,
+    FRAGMENT_OVERHEAD,
+    FragmentReassembler,
+    merge_piece,
+)
 
 SRC4, DST4 = "192.0.2.10", "198.51.100.20"
 RAW_SRC4, RAW_DST4 = bytes([192, 0, 2, 10]), bytes([198, 51, 100, 20])
@@ -156,7 +161,7 @@ def test_memory_bound_evicts_oldest_with_defects():
         assert decoder.decode(number, 0.0, 1, frame) is None
         assert decoder.fragments.buffered <= limit
     evictions = [d for d in decoder.defects if "buffer full" in d.reason]
-    kept = limit // (512 + FRAGMENT_OVERHEAD)
+    kept = limit // (512 + FRAGMENT_OVERHEAD + DATAGRAM_OVERHEAD)
     assert len(evictions) == 20 - kept and len(decoder.fragments) == kept
     assert evictions[0].frame == 1  # the oldest went first
     # The newest datagram is still buffered and can complete.
@@ -213,7 +218,59 @@ def test_inconsistent_last_fragments_are_defects():
 def test_buffered_counts_overhead():
     frags = FragmentReassembler(DefectLog())
     frags.add(1, 0.0, ("k",), 0, True, b"a" * 8, 17, "ipv4")
-    assert frags.buffered == 8 + FRAGMENT_OVERHEAD
+    assert frags.buffered == 8 + FRAGMENT_OVERHEAD + DATAGRAM_OVERHEAD
+    frags.add(2, 0.0, ("k",), 16, True, b"b" * 8, 17, "ipv4")
+    assert frags.buffered == 16 + 2 * FRAGMENT_OVERHEAD + DATAGRAM_OVERHEAD
+    frags.flush()
+    assert frags.buffered == 0
+
+
+def test_overhead_covers_what_python_holds():
+    """The bound is memory held: first fragments (the flood case) cost no more than charged."""
+    import tracemalloc
+
+    n = 4000
+    keys = [(bytes([10, 0, i >> 8, i & 255]), bytes([10, 0, 0, 2]), 17, i) for i in range(n)]
+    datas = [bytes([i & 255]) * 8 for i in range(n)]
+    frags = FragmentReassembler(DefectLog(), max_bytes=1 << 40)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(n):
+            frags.add(i, 0.0, keys[i], 0, True, datas[i], 17, "ipv4")
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    # the key tuples and payloads were made by the caller: add what they cost per datagram
+    per_datagram = held / n + 72 + 2 * 40 + 48
+    assert per_datagram <= 8 + FRAGMENT_OVERHEAD + DATAGRAM_OVERHEAD
+    assert frags.buffered == n * (8 + FRAGMENT_OVERHEAD + DATAGRAM_OVERHEAD)
+
+
+def _evicting_adds(limit: int, count: int) -> float:
+    """Seconds for ``count`` first fragments once ``limit`` is full (each one evicts one)."""
+    import time
+
+    frags = FragmentReassembler(DefectLog(10), max_bytes=limit)
+    fill = limit // (8 + FRAGMENT_OVERHEAD + DATAGRAM_OVERHEAD) + 1
+    data = b"x" * 8
+    for i in range(fill):
+        frags.add(i, 0.0, ("k", i), 0, True, data, 17, "ipv4")
+    start = time.perf_counter()
+    for i in range(fill, fill + count):
+        frags.add(i, 0.0, ("k", i), 0, True, data, 17, "ipv4")
+    elapsed = time.perf_counter() - start
+    assert len(frags) == fill - 1 and frags.buffered <= limit
+    return elapsed
+
+
+def test_eviction_cost_does_not_grow_with_what_is_buffered():
+    """Issue 16: past the bound each new fragment copied the whole key list to evict one set,
+    so 100k first fragments took 65 s. Evicting is O(1): 16 times more datagrams buffered must
+    not make each eviction much slower (the old code was 16 times slower here)."""
+    small = min(_evicting_adds(256 << 10, 20000) for _ in range(2))
+    large = min(_evicting_adds(4 << 20, 20000) for _ in range(2))
+    assert large < 4 * small + 0.05, (small, large)
 
 
 # -- merge_piece ---------------------------------------------------------------------------------

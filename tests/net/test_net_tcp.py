@@ -142,18 +142,66 @@ def test_conflicting_overlap_with_pending_keeps_first_copy():
 
 def test_mid_connection_start_first_sender_is_client():
     wire = Wire()
-    [event] = wire.s(777, b"NOTIFY sip:x SIP/2.0")
+    # A direction first seen mid-connection holds its first data until its start is settled:
+    # here by the first segment of the other direction.
+    assert wire.s(777, b"NOTIFY sip:x SIP/2.0") == []
+    [event] = wire.c(123456, b"SIP/2.0 200 OK")
     conn = event.conn
     assert (conn.client, conn.server, conn.syn_seen, event.direction) == (SERVER, CLIENT, False, 0)
-    [event] = wire.c(123456, b"SIP/2.0 200 OK")
-    assert event.direction == 1 and event.conn is conn
+    assert (event.data, event.frame) == (b"NOTIFY sip:x SIP/2.0", 1)
+    [event] = wire.flush()
+    assert event.direction == 1 and event.conn is conn and event.frame == 2
 
 
 def test_syn_ack_first_names_the_initiator():
     wire = Wire()
     wire.s(5000, flags=SYN | ACK)
-    [event] = wire.c(1001, b"data")
+    assert wire.c(1001, b"data") == []
+    [event] = wire.flush()
     assert event.conn.client == CLIENT and event.direction == 0 and not event.conn.syn_seen
+
+
+def test_reordered_first_segments_of_a_connection_seen_mid_way():
+    wire = Wire()
+    # The capture starts mid-connection and the first two segments arrive swapped.
+    assert wire.c(1010, b"klmnop") == []
+    assert wire.c(1000, b"abcdefghij") == []  # earlier: the start moves back, still held
+    events = wire.c(1016, b"qrs")  # after the held data: the start is settled
+    assert [(e.data, e.frame) for e in events] == [
+        (b"abcdefghij", 2),
+        (b"klmnop", 2),  # available once frame 2 brought what comes before it
+        (b"qrs", 3),
+    ]
+    assert events[0].conn.retransmissions == 0 and not list(wire.defects)
+
+
+def test_held_first_segments_come_in_order_with_the_frame_that_completed_them():
+    wire = Wire()
+    wire.c(1020, b"uvw")
+    wire.c(1010, b"klmnopqrst")
+    wire.c(1000, b"abcdefghij")
+    events = wire.s(9000, b"reply")  # the other direction settles the client's start
+    assert [(e.direction, e.frame) for e in events] == [(0, 3), (0, 3), (0, 3)]
+    assert b"".join(e.data for e in events) == b"abcdefghijklmnopqrstuvw"
+    # The server's own first segment is held in its turn, until the client's next one.
+    assert [(e.data, e.direction) for e in wire.c(1023, b"x")] == [(b"reply", 1), (b"x", 0)]
+
+
+def test_holding_has_bounds():
+    wire = Wire()
+    wire.c(200_000, b"late")
+    wire.c(200_000 - 70_000, b"too early")  # past HOLD_BACK: settles the start, then is old
+    assert wire.story() == [b"late"]
+    assert wire.events[0].conn.retransmissions == 1
+    wire = Wire()
+    for i in range(20):
+        wire.c(10_000 - 10 * i, b"0123456789")
+    # HOLD_SEGMENTS (16) held, the 17th settles the start; the rest are old.
+    assert b"".join(wire.story()) == b"0123456789" * 16
+    wire = Wire()
+    wire.c(100, b"abc")
+    events = wire.c(103, b"d", flags=PSH_ACK | FIN)  # a FIN settles it too
+    assert wire.story() == [b"abc", b"d", ("closed", "fin")] and len(events) == 3
 
 
 def test_bare_acks_cost_nothing():
@@ -202,7 +250,7 @@ def test_data_after_fin_is_a_defect():
     assert wire.story(0) == [b"abc", ("closed", "fin")]
 
 
-def test_rst_closes_and_silences_the_connection():
+def test_rst_closes_the_connection_and_data_in_flight_still_comes():
     wire = Wire()
     handshake(wire)
     wire.c(1001, b"abc")
@@ -211,8 +259,21 @@ def test_rst_closes_and_silences_the_connection():
     assert (gap.missing, pending.data) == (6, b"pending")
     assert isinstance(closed, StreamClosed) and (closed.direction, closed.reason) == (1, "rst")
     assert closed.conn.closed == "rst"
-    assert wire.c(1017, b"more") == []
-    assert wire.flush() == []
+    # Segments already on their way when the reset was sent are shown, as tshark shows them
+    # (teams.pcap: 1,090 bytes of TLS from the server after the client's RST).
+    [more] = wire.c(1017, b"more")
+    assert (more.data, more.direction) == (b"more", 0)
+    [late] = wire.s(5001, b"late")
+    assert (late.data, late.direction) == (b"late", 1)
+    # A second reset, a late FIN and retransmissions add nothing.
+    assert wire.s(5005, flags=RST) == []
+    assert wire.c(1021, flags=FIN | ACK) == []
+    assert wire.c(1010, b"pending") == []
+    # Out of order after the reset: kept, and delivered (after its gap) at the end.
+    assert wire.c(1030, b"end") == []
+    [gap2, end] = wire.flush()
+    assert (gap2.missing, end.data) == (9, b"end")
+    assert wire.story(0)[-3:] == [b"more", ("gap", 9), b"end"]
 
 
 def test_rst_on_unknown_connection_is_ignored():
@@ -254,7 +315,8 @@ def test_syn_ack_after_close_starts_a_new_connection_with_the_right_client():
     wire.c(1001, flags=FIN | ACK)
     wire.s(5001, flags=FIN | ACK)
     wire.s(77_000, flags=SYN | ACK)  # the new SYN was not captured
-    [event] = wire.c(555, b"hi")
+    assert wire.c(555, b"hi") == []  # the client's start is held until settled
+    [event] = wire.flush()
     assert event.conn.id == 2 and event.conn.client == CLIENT and event.direction == 0
 
 
@@ -317,7 +379,8 @@ def test_connection_table_bound_forgets_closed_first():
     assert len(wire.tcp) == 3
     [defect] = list(wire.defects)
     assert "connection table full" in defect.reason and "connection 2" in defect.reason
-    got = wire.send(clients[1], SERVER, 101, PSH_ACK, b"late")
+    assert wire.send(clients[1], SERVER, 101, PSH_ACK, b"late") == []
+    got = [e for e in wire.flush() if isinstance(e, StreamData)]
     assert got[0].conn.id == 6 and not got[0].conn.syn_seen
 
 
@@ -352,3 +415,45 @@ def test_any_segmentation_and_order_is_reassembled_exactly(data, isn, cuts, extr
     assert all(isinstance(item, bytes) for item in story[:-1])  # no gap, no other close
     assert b"".join(story[:-1]) == data
     assert not list(wire.defects)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(
+    data=st.binary(min_size=10, max_size=600),
+    isn=st.integers(0, 2**32 - 1),
+    cuts=st.lists(st.integers(1, 599), min_size=1, max_size=12),
+    first=st.integers(0, 15),
+)
+def test_mid_way_start_with_reordered_first_segments(data, isn, cuts, first):
+    """Seen mid-way, the first segments may come latest first: as long as each one held lies
+    before those held so far (at most HOLD_SEGMENTS of them), nothing is lost."""
+    bounds = sorted({0, len(data), *(c for c in cuts if c < len(data))})
+    segments = [(a, data[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+    head = sorted(segments[: first + 1], key=lambda item: -item[0])
+    wire = Wire()
+    for offset, piece in head + segments[first + 1 :]:
+        wire.c(isn + offset, piece)
+    wire.c(isn + len(data), flags=FIN | ACK)
+    wire.flush()
+    story = wire.story()
+    assert story[-1] == ("closed", "fin")
+    assert b"".join(item for item in story[:-1] if isinstance(item, bytes)) == data
+    assert not list(wire.defects)
+
+
+def test_a_hole_not_filled_in_time_is_declared_lost():
+    wire = Wire(hole_timeout=3.0)
+    handshake(wire)
+    wire.c(1001, b"abc")
+    wire.c(1010, b"later")  # bytes 1004-1009 never come (the capture missed them)
+    assert wire.story(0) == [b"abc"]
+    wire.frame += 30  # 3 s of capture time later, the next segment of the connection ...
+    [gap, later] = wire.s(5001, b"x")[:2]  # ... declares the hole lost and delivers
+    assert (gap.missing, later.data, later.direction) == (6, b"later", 0)
+    assert wire.c(1015, b"more")[0].data == b"more"
+    # A hole filled in time is no hole at all.
+    wire = Wire(hole_timeout=3.0)
+    handshake(wire)
+    wire.c(1005, b"efg")
+    wire.frame += 20
+    assert b"".join(e.data for e in wire.c(1001, b"abcd")) == b"abcdefg"

@@ -3,9 +3,15 @@ reference notes: epid/instance/GRUU pairs from public messages, ms-diagnostics s
 
 from __future__ import annotations
 
+import base64
+import encodings.aliases
+
+import pytest
+from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lyncdump.cli import command
 from lyncdump.sip.message import parse_message
 from lyncdump.sip.ms import (
     diagnostic_meaning,
@@ -102,6 +108,58 @@ def test_text_format_first_message_and_font() -> None:
     assert f.font == "FN=Segoe%20UI; EF=; CO=0; CS=0; PF=0"
     assert parse_text_format("text/html; ms-body=***").text is None
     assert parse_text_format("text/plain; charset=bogus; ms-body=aGk=").text == "hi"
+
+
+@pytest.mark.parametrize(
+    "charset", ["zlib", "idna", "undefined", "utf\x008", "base64", "rot13", "punycode", "hex"]
+)
+def test_text_format_with_a_charset_that_is_not_text(charset: str) -> None:
+    """Issue 16, item 2: binary codecs, codecs that refuse errors="replace" and a NUL in the
+    name raised out of parse_text_format (exit 3 in the CLI); they fall back to UTF-8."""
+    f = parse_text_format(f"text/plain; charset={charset}; ms-body=SGVsbG8gw7w=")
+    assert f.text == "Hello \u00fc"
+    assert f.charset == charset
+
+
+def test_text_format_charsets_that_are_text_still_apply() -> None:
+    assert parse_text_format("text/plain; charset=latin-1; ms-body=SGVsbG8gw7w=").text == (
+        "Hello \u00c3\u00bc"
+    )
+    assert parse_text_format('text/plain; charset="UTF-16LE"; ms-body=aABpAA==').text == "hi"
+
+
+_CODEC_NAMES = sorted(set(encodings.aliases.aliases) | set(encodings.aliases.aliases.values()))
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    st.sampled_from(_CODEC_NAMES)
+    | st.text(alphabet=st.characters(blacklist_characters=";"), max_size=12),
+    st.binary(max_size=40),
+)
+def test_text_format_any_charset_any_body(charset: str, raw: bytes) -> None:
+    """Every codec Python knows (text or not) and random names, on random bytes."""
+    value = f"text/plain; charset={charset}; ms-body={base64.b64encode(raw).decode()}"
+    f = parse_text_format(value)
+    assert raw == b"" or isinstance(f.text, str)
+
+
+@pytest.mark.parametrize("args", [[], ["-v"], ["--json", "-v"], ["--calls"], ["--summary"]])
+def test_cli_on_an_invite_with_a_zlib_charset(tmp_path, args: list[str]) -> None:
+    """The smallest capture of item 2: one INVITE whose first IM names charset=zlib."""
+    from hostile import pcap, sip, udp
+
+    invite = sip(
+        "INVITE sip:bob@contoso.com SIP/2.0\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\n"
+        "From: <sip:alice@contoso.com>;tag=1\nTo: <sip:bob@contoso.com>\nCall-ID: im-1\n"
+        "CSeq: 1 INVITE\nms-text-format: text/plain; charset=zlib; ms-body=aGVsbG8=\n\n"
+    )
+    path = tmp_path / "zlib-charset.pcap"
+    path.write_bytes(pcap([udp(invite)]))
+    result = CliRunner().invoke(command, [*args, str(path)])
+    assert result.exit_code == 0, result.output
+    if not args:
+        assert '"hello"' in result.output  # the first IM, read as UTF-8
 
 
 def _msg() -> bytes:

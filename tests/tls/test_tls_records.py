@@ -93,3 +93,26 @@ def test_random_bytes_raise_only_malformed(data: bytes, cut: int) -> None:
         _all(reader)
     except MalformedError:
         pass
+
+
+def test_reader_resynchronises_on_a_confirmed_header_after_a_gap() -> None:
+    from lyncdump.tls.records import RecordReader
+
+    record = b"\x17\x03\x03\x00\x08" + b"ABCDEFGH"
+    reader = RecordReader()
+    reader.receive_data(record + record[:6], 1, 0.0)
+    assert reader.next_record() is not None and reader.next_record() is None
+    reader.receive_gap(40)
+    # Junk with a fake header (length 3, not followed by a header), then a real record's
+    # first bytes: it waits to be confirmed by what follows it.
+    junk = b"\x00\x16\x03\x01\x00\x03xyz\x99"
+    reader.receive_data(junk + record[:9], 2, 0.0)
+    assert reader.next_record() is None and reader.resyncing
+    # It ends where the bytes received end: confirmed (records often end with a segment).
+    reader.receive_data(record[9:], 3, 0.0)
+    got = reader.next_record()
+    assert got is not None and got.fragment == b"ABCDEFGH" and not reader.resyncing
+    assert reader.skipped == len(junk)
+    assert got.offset == len(record) + 6 + 40 + len(junk)  # in the direction's bytes
+    reader.receive_data(record, 4, 0.0)
+    assert reader.next_record() is not None

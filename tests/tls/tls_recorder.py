@@ -8,6 +8,7 @@ recording is written as one TCP connection with tools/pcapgen.py's TcpFlow. The 
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import ipaddress
 import ssl
@@ -166,6 +167,42 @@ def _move(src: ssl.MemoryBIO, dst: ssl.MemoryBIO, direction: int, rec: Recording
         dst.write(data)
 
 
+class KeyUpdateUnavailable(RuntimeError):
+    """This Python's ssl objects cannot be reached from ctypes (layout or OpenSSL differ)."""
+
+
+#: SSL_key_update's update types (openssl/ssl.h).
+SSL_KEY_UPDATE_NOT_REQUESTED = 0
+SSL_KEY_UPDATE_REQUESTED = 1
+
+
+def key_update(sslobj: ssl.SSLObject, requested: bool) -> None:
+    """Ask OpenSSL to send a TLS 1.3 KeyUpdate with the next write, as a real stack would.
+
+    Python's ssl module has no call for it, so this reaches OpenSSL's ``SSL_key_update``
+    through ctypes: the ``SSL *`` is the second pointer after the object header of the C
+    ``_ssl._SSLSocket`` (CPython 3.10-3.13), checked against ``SSL_version`` before use; the
+    function comes from the very libssl Python's ``_ssl`` module is linked with."""
+    import _ssl
+
+    lib = ctypes.CDLL(_ssl.__file__)
+    try:
+        update, version = lib.SSL_key_update, lib.SSL_version
+    except AttributeError as exc:
+        raise KeyUpdateUnavailable(str(exc)) from None
+    update.argtypes = version.argtypes = [ctypes.c_void_p]
+    update.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    address = id(sslobj._sslobj) + 2 * ctypes.sizeof(ctypes.c_void_p)  # type: ignore[attr-defined]
+    pointer = ctypes.c_void_p.from_address(address + ctypes.sizeof(ctypes.c_void_p)).value
+    if not pointer or version(pointer) != 0x0304 or sslobj.version() != "TLSv1.3":
+        raise KeyUpdateUnavailable("no TLS 1.3 SSL object where one was expected")
+    if (
+        update(pointer, SSL_KEY_UPDATE_REQUESTED if requested else SSL_KEY_UPDATE_NOT_REQUESTED)
+        != 1
+    ):
+        raise KeyUpdateUnavailable("SSL_key_update failed")
+
+
 def run(
     server_ctx: ssl.SSLContext,
     client_ctx: ssl.SSLContext,
@@ -173,10 +210,13 @@ def run(
     *,
     sni: str = POOL,
     session: ssl.SSLSession | None = None,
+    key_updates: dict[int, tuple[int, bool]] | None = None,
 ) -> Recording:
     """Handshake, then each (direction, bytes) written by that side and read by the other.
 
-    ``session`` (a previous run's ``Recording.session``) makes the client resume it."""
+    ``session`` (a previous run's ``Recording.session``) makes the client resume it;
+    ``key_updates`` maps a message index to (side, requested): that side sends a TLS 1.3
+    KeyUpdate (asking the peer to update too when requested) just before that message."""
     rec = Recording()
     c_in, c_out, s_in, s_out = (ssl.MemoryBIO() for _ in range(4))
     client = client_ctx.wrap_bio(c_in, c_out, server_hostname=sni, session=session)
@@ -200,7 +240,10 @@ def run(
     rec.version = client.version() or ""
     rec.cipher = (client.cipher() or ("",))[0]
     ends = ((client, c_out, s_in, server), (server, s_out, c_in, client))
-    for direction, payload in messages:
+    for index, (direction, payload) in enumerate(messages):
+        if key_updates and index in key_updates:
+            side, requested = key_updates[index]
+            key_update(client if side == 0 else server, requested)
         writer, out, peer_in, reader = ends[direction]
         writer.write(payload)
         _move(out, peer_in, direction, rec)

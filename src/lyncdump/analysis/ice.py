@@ -157,7 +157,15 @@ class Allocation:
     channel_peers: dict[int, Addr] = field(default_factory=dict, repr=False)
     requests: int = 0
     refreshes: int = 0
-    peers: dict[Endpoint, PeerTraffic] = field(default_factory=dict)
+    #: Relayed traffic per peer, keyed by the peer's ``ip:port`` text (as JSON shows it):
+    #: text keys keep ``dataclasses.asdict`` working, which cannot key a dict by a dict.
+    peers: dict[str, PeerTraffic] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``turn_allocation`` record of docs/json.md."""
+        from ..render.stun_json import allocation_to_dict
+
+        return allocation_to_dict(self)
 
 
 @dataclass(slots=True)
@@ -188,6 +196,12 @@ class CandidatePair:
             return "failed"
         return "no response"
 
+    def to_dict(self) -> dict[str, Any]:
+        """A pair object of an ``ice_session`` record (docs/json.md)."""
+        from ..render.stun_json import pair_to_dict
+
+        return pair_to_dict(self)
+
 
 @dataclass(slots=True)
 class IceSession:
@@ -215,6 +229,12 @@ class IceSession:
             return None
         relayed = p.via_turn or p.local_type == "relay" or p.remote_type == "relay"
         return "via Edge" if relayed else "direct"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``ice_session`` record of docs/json.md."""
+        from ..render.stun_json import ice_session_to_dict
+
+        return ice_session_to_dict(self)
 
 
 _ICE_PWD = re.compile(rb"^a=ice-pwd:(\S+)", re.MULTILINE)
@@ -333,9 +353,9 @@ class IceAnalyzer:
             return
         request = t.request if t is not None and t.request is not None else msg
         keys: list[bytes] = []
-        username = request.get(s.A_USERNAME)
-        if username is not None and b":" in username:
-            pwd = self.ufrag_passwords.get(username.split(b":", 1)[0])
+        pair = ufrag_pair(request.get(s.A_USERNAME))
+        if pair is not None:
+            pwd = self.ufrag_passwords.get(pair[0])
             if pwd is not None:
                 keys.append(pwd)
         keys.extend(k for k in s.integrity_keys(request, self.passwords) if k not in keys)
@@ -505,7 +525,7 @@ class IceAnalyzer:
         alloc = self._allocations.get((client, server, transport))
         if alloc is None:
             return None
-        ep = Endpoint.from_raw(*peer)
+        ep = s.format_address(peer)
         traffic = alloc.peers.get(ep)
         if traffic is None:
             if len(alloc.peers) >= 1024:
@@ -570,19 +590,23 @@ class IceAnalyzer:
                 pair.errors.append(err)
 
     def _session_key(self, msg: s.StunMessage, username: bytes | None) -> object:
-        if username is not None and b":" in username:
-            a, b = username.split(b":", 1)
-            return ("ufrag", frozenset((a, b)))
+        """One key per ufrag pair, whichever side checks (``a:b`` and ``b:a`` are one session)."""
+        if username is not None and s.is_draft6_username(username) and msg.src and msg.dst:
+            # MS-ICE draft 6 names candidates, not agents: one session per pair of hosts.
+            return ("hosts", frozenset((msg.src[0], msg.dst[0])))
+        pair = ufrag_pair(username)
+        if pair is not None:
+            return ("ufrag", frozenset(pair))
         return ("addr", frozenset((msg.src, msg.dst)))
 
     def _session_for(self, msg: s.StunMessage, username: bytes | None) -> IceSession:
         key = self._session_key(msg, username)
         session = self._sessions.get(key)
         if session is None:
-            if key[0] == "ufrag":  # type: ignore[index]
-                assert username is not None
-                a, b = username.split(b":", 1)
-                ufrags = tuple(x.decode("utf-8", "replace") for x in (b, a))
+            pair = ufrag_pair(username) if key[0] == "ufrag" else None  # type: ignore[index]
+            if pair is not None:
+                # USERNAME is "remote:local" as the checking agent writes it: local first here.
+                ufrags = tuple(x.decode("utf-8", "replace") for x in (pair[1], pair[0]))
             else:
                 ufrags = ()
             session = IceSession(len(self._sessions) + 1, ufrags, start=msg.time)
@@ -628,6 +652,22 @@ class IceAnalyzer:
         return out
 
 
+def ufrag_pair(username: bytes | None) -> tuple[bytes, bytes] | None:
+    """The two ufrags of an ICE check's USERNAME (``RFRAG:LFRAG``), or None.
+
+    MS-ICE2 agents (Lync, libnice's OC2007R2 mode) count the attribute's padding in its length,
+    so the value may end in NUL bytes: they are not part of the ufrag, or the two directions
+    of one ICE session would look like two sessions.
+    """
+    if username is None:
+        return None
+    a, sep, b = username.rstrip(b"\x00 ").partition(b":")
+    a, b = a.strip(b"\x00 "), b.strip(b"\x00 ")
+    if not sep or not a or not b:
+        return None
+    return a, b
+
+
 def _candidate_type(
     ep: Endpoint,
     relayed: set[Endpoint],
@@ -660,4 +700,5 @@ __all__ = [
     "IceSession",
     "PeerTraffic",
     "StunTransaction",
+    "ufrag_pair",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..sip.message import SipMessage
 from ..sip.ms import endpoint_list, parse_conversation_id, text_formats
@@ -102,6 +103,12 @@ class ImEvent:
     content_type: str | None = None
     status: str | None = None  # "delivered 200", "failed 480", "no answer", None (not answered)
 
+    def to_dict(self) -> dict[str, Any]:
+        """An event object of a ``conversation`` (docs/json.md)."""
+        from ..render.msview import im_event_to_dict
+
+        return im_event_to_dict(self)
+
 
 @dataclass(slots=True)
 class Conversation:
@@ -121,6 +128,12 @@ class Conversation:
     @property
     def message_count(self) -> int:
         return sum(1 for e in self.events if e.kind == "message")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``conversation`` object of an ``im`` session record (docs/json.md)."""
+        from ..render.msview import conversation_to_dict
+
+        return conversation_to_dict(self)
 
 
 def _sender(m: SipMessage) -> str | None:

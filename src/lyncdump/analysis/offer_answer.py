@@ -108,6 +108,7 @@ class Exchange:
     chosen: int | None = None  # index into offer_parts that the answer answered
     early: bool = False  # answered by a provisional (18x) response
     rejected: int | None = None  # status of the failure response that refused the offer
+    rejected_time: float | None = None  # when that response was seen
     media: list[NegotiatedMedia] = field(default_factory=list)
 
     @property
@@ -199,9 +200,17 @@ def _describe(exchange: Exchange) -> None:
     exchange.media = media
 
 
-def negotiate(messages: list[SipMessage]) -> list[Exchange]:
+def parts_by_message(messages: list[SipMessage]) -> dict[int, list[SdpPart]]:
+    """``id(message)`` → its SDP parts, for the messages that have a body: parse once, read
+    many times (offer/answer and the media join both need them)."""
+    return {id(m): sdp_parts(m) for m in messages if m.body}
+
+
+def negotiate(
+    messages: list[SipMessage], parts: dict[int, list[SdpPart]] | None = None
+) -> list[Exchange]:
     """The offer/answer exchanges of one session's messages (capture order, retransmissions
-    skipped), each with its per-m-line result."""
+    skipped), each with its per-m-line result; ``parts`` is :func:`parts_by_message`'s."""
     exchanges: list[Exchange] = []
     pending: Exchange | None = None
     for msg in messages:
@@ -209,26 +218,29 @@ def negotiate(messages: list[SipMessage]) -> list[Exchange]:
             continue
         cseq = msg.cseq
         cseq_method = cseq[1] if cseq else None
-        parts = sdp_parts(msg)
+        if parts is None:
+            msg_parts = sdp_parts(msg)
+        else:
+            msg_parts = parts.get(id(msg), []) if msg.body else []
         if msg.is_request:
             method = msg.method or ""
             if (
-                parts
+                msg_parts
                 and pending is not None
                 and pending.kind == "offer-in-answer"
                 and (method in ("ACK", "PRACK"))
             ):
-                _answer(pending, msg, parts[-1], early=False)
+                _answer(pending, msg, msg_parts[-1], early=False)
                 pending = None
                 continue
-            if parts and method in ("INVITE", "UPDATE"):
+            if msg_parts and method in ("INVITE", "UPDATE"):
                 answered_before = any(e.answer is not None for e in exchanges)
                 kind = (
                     "UPDATE"
                     if method == "UPDATE"
                     else ("re-INVITE" if answered_before else "initial")
                 )
-                pending = Exchange(kind, msg, parts)
+                pending = Exchange(kind, msg, msg_parts)
                 exchanges.append(pending)
             elif method == "INVITE":
                 pending = None  # offer will come in the response
@@ -239,20 +251,21 @@ def negotiate(messages: list[SipMessage]) -> list[Exchange]:
                 continue
             if status >= 300:
                 pending.rejected = status
+                pending.rejected_time = msg.time
                 _describe(pending)
                 pending = None
-            elif parts and (100 < status < 300):
+            elif msg_parts and (100 < status < 300):
                 if pending.answer is None:  # a 2xx after an early answer repeats it
-                    _answer(pending, msg, parts[-1], early=status < 200)
+                    _answer(pending, msg, msg_parts[-1], early=status < 200)
                 if status >= 200:
                     pending = None
             elif status >= 200:
                 pending = None  # 2xx without SDP after an early answer: nothing new
             continue
-        if pending is None and parts and cseq_method == "INVITE" and 100 < status < 300:
+        if pending is None and msg_parts and cseq_method == "INVITE" and 100 < status < 300:
             if exchanges and not exchanges[-1].offer.is_request and exchanges[-1].answer is None:
                 continue  # 2xx retransmitted with new Via; the offer is already known
-            pending = Exchange("offer-in-answer", msg, parts)
+            pending = Exchange("offer-in-answer", msg, msg_parts)
             exchanges.append(pending)
             _describe(pending)
     for e in exchanges:
@@ -286,5 +299,6 @@ __all__ = [
     "codec_names",
     "current_media",
     "negotiate",
+    "parts_by_message",
     "sdp_parts",
 ]

@@ -13,7 +13,9 @@ validly signed or not. Results are kept on the messages (``auth_check``) for the
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import MalformedError
 from ..sip.auth import AuthParams, auth_headers, decode_token, signature_buffer
@@ -25,8 +27,10 @@ from .sessions import Session
 
 __all__ = [
     "AuthCheck",
+    "FollowUps",
     "Registration",
     "RoundTrip",
+    "SignatureVerifier",
     "analyze_registration",
     "auth_check",
     "decoded_tokens",
@@ -76,36 +80,48 @@ def auth_check(m: SipMessage) -> AuthCheck | None:
     return value if isinstance(value, AuthCheck) else None
 
 
-def verify_signatures(messages: list[SipMessage], password: str) -> int:
-    """Check NTLMv2 proofs and NTLM signatures of all messages (capture order); returns how
-    many messages got a verdict. The password is used only here and never stored."""
-    challenges: dict[tuple[str, str, str, str], tuple[NtlmChallenge, int | None]] = {}
-    contexts: dict[tuple[str, str, str, str], tuple[NtlmContext, int | None]] = {}
-    latest: dict[tuple[str, str, str], tuple[NtlmContext, int | None]] = {}
-    checked = 0
-    for m in messages:
+class SignatureVerifier:
+    """Checks NTLMv2 proofs and NTLM signatures message by message, in capture order.
+
+    The security association a REGISTER exchange sets up signs later messages of any session,
+    so the state (challenges, contexts) spans the whole capture. The password is used only
+    here and never stored outside the NTLM contexts derived from it.
+    """
+
+    __slots__ = ("_password", "_challenges", "_contexts", "_latest", "checked")
+
+    def __init__(self, password: str) -> None:
+        self._password = password
+        self._challenges: dict[tuple[str, str, str, str], tuple[NtlmChallenge, int | None]] = {}
+        self._contexts: dict[tuple[str, str, str, str], tuple[NtlmContext, int | None]] = {}
+        self._latest: dict[tuple[str, str, str], tuple[NtlmContext, int | None]] = {}
+        #: Messages that got a verdict so far.
+        self.checked = 0
+
+    def check(self, m: SipMessage) -> None:
+        """Verify one message's proofs and signatures (its verdict goes to ``ms.check``)."""
         check: AuthCheck | None = None
         for auth, token, _problem in decoded_tokens(m):
             if auth.scheme.lower() != "ntlm":
                 continue
             key = auth.sa_key
             if isinstance(token, NtlmChallenge):
-                challenges[key] = (token, auth.version)
+                self._challenges[key] = (token, auth.version)
             elif isinstance(token, NtlmAuthenticate):
-                found = challenges.get(key)
+                found = self._challenges.get(key)
                 check = check or AuthCheck()
                 if found is None:
                     check.note = "no CHALLENGE seen for this AUTHENTICATE"
                     continue
-                ctx = NtlmContext.from_exchange(found[0], token, password)
+                ctx = NtlmContext.from_exchange(found[0], token, self._password)
                 check.proof = ctx.proof_valid
                 check.note = ctx.reason
                 version = auth.version or found[1]
-                contexts[key] = (ctx, version)
-                latest[key[:3]] = (ctx, version)
+                self._contexts[key] = (ctx, version)
+                self._latest[key[:3]] = (ctx, version)
             signature = auth.signature
             if signature and auth.kind != "challenge":
-                sa = contexts.get(key) or latest.get(key[:3])
+                sa = self._contexts.get(key) or self._latest.get(key[:3])
                 if sa is None:
                     continue
                 ctx, version = sa
@@ -116,8 +132,16 @@ def verify_signatures(messages: list[SipMessage], password: str) -> int:
                     check.signature = verdict
         if check is not None:
             m._cache["ms.check"] = check
-            checked += 1
-    return checked
+            self.checked += 1
+
+
+def verify_signatures(messages: list[SipMessage], password: str) -> int:
+    """Check NTLMv2 proofs and NTLM signatures of all messages (capture order); returns how
+    many messages got a verdict. The password is used only here and never stored."""
+    verifier = SignatureVerifier(password)
+    for m in messages:
+        verifier.check(m)
+    return verifier.checked
 
 
 @dataclass(slots=True)
@@ -159,6 +183,12 @@ class Registration:
     @property
     def round_trip_count(self) -> int:
         return len(self.round_trips)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``registration`` object of a session record (docs/json.md)."""
+        from ..render.msview import registration_to_dict
+
+        return registration_to_dict(self)
 
 
 def _schemes(m: SipMessage) -> list[str]:
@@ -248,8 +278,11 @@ def _failure(final: SipMessage | None, last_sent: str, trips: list[RoundTrip]) -
     return f"{status}: {words}{detail}" if not words.startswith("rejected") else words + detail
 
 
-def analyze_registration(session: Session, others: list[Session] | None = None) -> Registration:
-    """Summarise one registration session (``others``: every session, for follow-ups)."""
+def analyze_registration(
+    session: Session, others: list[Session] | FollowUps | None = None
+) -> Registration:
+    """Summarise one registration session (``others``: every session, or a
+    :class:`FollowUps` index of them, for the subscriptions that follow a sign-in)."""
     reg = Registration(call_id=session.call_id, user=session.from_uri, outcome="in progress")
     final_msg: SipMessage | None = None
     last_sent = "no credentials"
@@ -371,36 +404,113 @@ def _signature_tally(messages: list[SipMessage]) -> str | None:
     return ", ".join(parts)
 
 
-_FOLLOW_CACHE: dict[int, tuple[list[Session], dict[str | None, list[tuple[float, str]]]]] = {}
+class FollowUps:
+    """The subscriptions each user made (provisioning, roaming, ...), to list under a sign-in.
+
+    Filled session by session (:meth:`add`), so a streaming run keeps one short line per
+    subscription session instead of the sessions themselves.
+    """
+
+    __slots__ = ("_by_user", "_firsts", "_waiting")
+
+    #: Subscriptions kept per user (the first ones), a bound against hostile captures.
+    MAX_PER_USER = 1000
+
+    def __init__(self, sessions: Iterable[Session] = ()) -> None:
+        # From URI -> [start, event, final status] of each follow-up subscription.
+        self._by_user: dict[str | None, list[list[Any]]] = {}
+        self._firsts: dict[str, None] = {}  # Call-IDs whose first request was seen (message)
+        self._waiting: dict[tuple[str, int], list[Any]] = {}  # SUBSCRIBEs not answered yet
+        for s in sessions:
+            self.add(s)
+
+    def add(self, s: Session) -> None:
+        """Note the session if it is a follow-up subscription."""
+        first = s.first_request
+        if first is None or first.method != "SUBSCRIBE":
+            return
+        event = (first.header("Event") or "").split(";", 1)[0].strip()
+        if event.lower() not in _FOLLOW_EVENTS:
+            return
+        status = next((t.final_status for t in s.transactions if t.request is first), None)
+        found = self._by_user.setdefault(s.from_uri, [])
+        if len(found) < self.MAX_PER_USER:
+            found.append([s.start or 0.0, event, status])
+
+    def message(self, m: SipMessage) -> None:
+        """Note one message as it is decoded (a streaming run, where the subscription's
+        session may still be open when the sign-in is shown): a Call-ID's first request, if a
+        follow-up SUBSCRIBE, and the final answer to it."""
+        call_id = m.call_id
+        if call_id is None:
+            return
+        cseq = m.cseq
+        if m.is_request:
+            firsts = self._firsts
+            if call_id in firsts:
+                return
+            firsts[call_id] = None
+            if len(firsts) > _MAX_FIRSTS:
+                del firsts[next(iter(firsts))]
+            if m.method != "SUBSCRIBE" or cseq is None:
+                return
+            event = (m.header("Event") or "").split(";", 1)[0].strip()
+            if event.lower() not in _FOLLOW_EVENTS:
+                return
+            found = self._by_user.setdefault(_uri_of(m.from_), [])
+            if len(found) < self.MAX_PER_USER:
+                entry: list[Any] = [m.time or 0.0, event, None]
+                found.append(entry)
+                self._waiting[(call_id, cseq[0])] = entry
+                if len(self._waiting) > _MAX_FIRSTS:
+                    del self._waiting[next(iter(self._waiting))]
+        elif cseq is not None and m.status is not None and m.status >= 200:
+            answered = self._waiting.pop((call_id, cseq[0]), None)
+            if answered is not None:
+                answered[2] = m.status
+
+    def after(self, session: Session) -> list[str]:
+        """Subscriptions the same user made after this sign-in started (the first ten)."""
+        start = session.start or 0.0
+        found = sorted(self._by_user.get(session.from_uri, []), key=_when)
+        return [
+            f"SUBSCRIBE {event} → {status if status is not None else 'no answer'}"
+            for when, event, status in found
+            if when >= start
+        ][:10]
 
 
-def _follow_index(others: list[Session]) -> dict[str | None, list[tuple[float, str]]]:
-    """From URI → (start, "SUBSCRIBE event → status") of every follow-up subscription, built
-    once per session list (analysing each registration must not rescan every session)."""
+def _when(entry: list[Any]) -> float:
+    return float(entry[0])
+
+
+def _uri_of(addr: Any) -> str | None:
+    return str(addr.uri) if addr is not None and addr.uri is not None else None
+
+
+#: Call-IDs remembered by FollowUps.message (oldest forgotten first).
+_MAX_FIRSTS = 200_000
+
+
+_FOLLOW_CACHE: dict[int, tuple[list[Session], FollowUps]] = {}
+
+
+def _follow_index(others: list[Session]) -> FollowUps:
+    """The follow-ups of a session list, built once per list (analysing each registration
+    must not rescan every session)."""
     cached = _FOLLOW_CACHE.get(id(others))
     if cached is not None and cached[0] is others:
         return cached[1]
-    index: dict[str | None, list[tuple[float, str]]] = {}
-    for s in others:
-        first = s.first_request
-        if first is None or first.method != "SUBSCRIBE":
-            continue
-        event = (first.header("Event") or "").split(";", 1)[0].strip()
-        if event.lower() not in _FOLLOW_EVENTS:
-            continue
-        status = next((t.final_status for t in s.transactions if t.request is first), None)
-        what = f"SUBSCRIBE {event} → {status if status is not None else 'no answer'}"
-        index.setdefault(s.from_uri, []).append((s.start or 0.0, what))
+    index = FollowUps(others)
     _FOLLOW_CACHE.clear()  # one list at a time: keeps the cache from growing
     _FOLLOW_CACHE[id(others)] = (others, index)
     return index
 
 
-def _follow_ups(session: Session, others: list[Session]) -> list[str]:
+def _follow_ups(session: Session, others: list[Session] | FollowUps) -> list[str]:
     """Subscriptions the same user makes after signing in (provisioning, roaming, ...)."""
-    start = session.start or 0.0
-    found = _follow_index(others).get(session.from_uri, [])
-    return [what for when, what in found if when >= start][:10]
+    index = others if isinstance(others, FollowUps) else _follow_index(others)
+    return index.after(session)
 
 
 def registrations(sessions: list[Session]) -> list[Registration]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..sip.message import SipMessage
 
@@ -78,6 +79,12 @@ class Transaction:
             text += " after CANCEL"
         return text
 
+    def to_dict(self) -> dict[str, Any]:
+        """The transaction object of docs/json.md."""
+        from ..render.json import transaction_to_dict
+
+        return transaction_to_dict(self)
+
 
 @dataclass(slots=True)
 class Session:
@@ -88,6 +95,12 @@ class Session:
     transactions: list[Transaction] = field(default_factory=list)
     kind: str = "other"
     retransmissions: int = 0
+    #: 1 for a Call-ID's first session; 2, 3, ... when a streaming run emitted the earlier
+    #: part after it went quiet and the Call-ID came back (see SessionBuilder).
+    part: int = 1
+    #: A server log's diagnostic records joined to this session (analysis/diagnostics.py);
+    #: None for inputs that hold none (captures, client logs).
+    diagnostics: list[Any] | None = None
 
     @property
     def start(self) -> float | None:
@@ -145,6 +158,18 @@ class Session:
             f"{_short_method(method)} → {', '.join(_runs(outs))}"
             for method, outs in per_method.items()
         )
+
+    def to_dict(
+        self, *, verbose: bool = False, others: list[Session] | None = None
+    ) -> dict[str, Any]:
+        """The ``session`` record of docs/json.md, ``registration`` and ``conversation``
+        included; ``verbose`` adds headers and bodies. Pass the capture's sessions as
+        ``others`` to name a sign-in's follow-up subscriptions (``Capture.sessions()``)."""
+        from ..render.json import session_to_dict
+        from ..render.msview import session_extra_fields
+
+        record = session_to_dict(self, verbose=verbose, diagnostics=self.diagnostics)
+        return session_extra_fields(record, self, others if others is not None else [self])
 
     def matches_user(self, needle: str) -> bool:
         needle = needle.lower()
@@ -232,22 +257,256 @@ def _invite_is_im(invite: SipMessage) -> bool:
     return bool(media) and all(m == "message" for m in media)
 
 
-class SessionBuilder:
-    """Feed messages in capture order; ``sessions()`` gives them grouped, matched and classified."""
+class _Group:
+    """The messages of one Call-ID not yet emitted as a session."""
 
-    def __init__(self) -> None:
-        self._sessions: dict[str, Session] = {}
-        self._transactions: dict[tuple[str, str | None, int, str], Transaction] = {}
-        self._seen_requests: set[tuple[str, str | None, int, str, object, object]] = set()
-        self._seen_responses: set[tuple[str, str | None, int, str, int, object, object, bytes]] = (
-            set()
-        )
+    __slots__ = (
+        "call_id", "messages", "last_time", "order", "held", "dialog", "part", "waiting",
+        "invite", "may_call",
+    )  # fmt: skip
+
+    def __init__(self, call_id: str, order: int, part: int) -> None:
+        self.call_id = call_id
+        self.messages: list[SipMessage] = []
+        self.last_time = 0.0  # capture time of the latest message
+        self.order = order  # arrival number of its first message: sessions come out by it
+        self.held = False  # an answered INVITE without BYE yet: a call in progress
+        self.dialog = False  # an answered SUBSCRIBE: NOTIFYs may follow at any time
+        self.part = part
+        #: (CSeq number, method) of requests without a final answer yet.
+        self.waiting: set[tuple[int, str]] = set()
+        self.invite = False  # an INVITE request was seen
+        #: It may be a call (an INVITE not only for IM, or answers to one whose INVITE was
+        #: not captured): what a consumer joining calls to media waits for.
+        self.may_call = False
+
+
+#: Seconds of capture time a session with a request still unanswered stays open with no new
+#: message: 64 x T1, the longest a SIP transaction lives (RFC 3261 timers B, F, H).
+DEFAULT_QUIET = 32.0
+
+#: Seconds a session whose requests are all answered stays open with no new message: T4, how
+#: long a finished transaction lingers to absorb retransmissions (timers I and K).
+DEFAULT_SETTLE = 5.0
+
+#: Messages held in open sessions, in total, before the least recently active session is
+#: emitted early (a bound against captures that never let sessions go quiet).
+DEFAULT_MAX_HELD = 200_000
+
+#: Call-IDs of emitted sessions remembered, so that a later message names its session's part.
+_RECENT_IDS = 100_000
+
+#: Requests that get no answer by design: ACK (RFC 3261), BENOTIFY ([MS-SIPRE]).
+_UNANSWERED = frozenset({"ACK", "BENOTIFY"})
+
+
+class SessionBuilder:
+    """Feed messages as they are decoded; sessions come out when they are finished.
+
+    ``quiet=None`` (what :class:`lyncdump.Capture` uses) keeps every session until
+    :meth:`finish`, which returns them all in order of their first message. With ``quiet``
+    seconds, :meth:`add` and :meth:`advance` return the sessions that have had no message for
+    that long in capture time, or only ``settle`` seconds once every request in them has its
+    final answer and no subscription dialog was set up (an INVITE dialog that was answered
+    waits for its BYE either way), so a
+    consumer can write them out and forget them: memory then follows what is open, not the
+    length of the capture. A later message with the same Call-ID starts a new session with
+    ``part`` 2, 3, ... ``max_held`` bounds the messages held open in total; past it the least
+    recently active session is emitted early (and counted in ``early``).
+
+    Messages are grouped as they arrive and matched into transactions when their session is
+    emitted, in frame order (``by_frame``; TCP completes messages out of frame order) or in
+    arrival order (a merged time line, whose frames belong to different inputs).
+    """
+
+    def __init__(
+        self,
+        quiet: float | None = None,
+        *,
+        settle: float | None = DEFAULT_SETTLE,
+        by_frame: bool = True,
+        max_held: int = DEFAULT_MAX_HELD,
+    ) -> None:
+        self.quiet = quiet
+        self.settle = quiet if settle is None or quiet is None else min(settle, quiet)
+        self.by_frame = by_frame
+        self.max_held = max(1, max_held)
+        #: Sessions emitted before they went quiet because ``max_held`` was reached.
+        self.early = 0
+        # Open groups by Call-ID, least recently active first (re-inserted on each message):
+        # those with every request answered, and the others.
+        self._settled: dict[str, _Group] = {}
+        self._busy: dict[str, _Group] = {}
+        self._held = 0
+        self._arrivals = 0
+        self._now = float("-inf")
+        self._parts: dict[str, int] = {}  # Call-ID -> parts emitted (bounded, oldest dropped)
+
+    def __len__(self) -> int:
+        """Sessions open now."""
+        return len(self._settled) + len(self._busy)
+
+    @property
+    def held(self) -> int:
+        """Messages held in open sessions now."""
+        return self._held
+
+    def add(self, m: SipMessage) -> list[Session]:
+        """Take one message; returns the sessions finished by the time it carries (often [])."""
+        t = m.time
+        finished: list[Session] = []
+        if t is not None and t > self._now:
+            self._now = t
+            if self.quiet is not None and (self._settled or self._busy):
+                finished = self._expired()
+        call_id = m.call_id or "(no Call-ID)"
+        group = self._settled.pop(call_id, None) or self._busy.pop(call_id, None)
+        if group is None:
+            group = _Group(call_id, self._arrivals, self._parts.get(call_id, 0) + 1)
+        self._arrivals += 1
+        group.messages.append(m)
+        self._held += 1
+        if t is not None and t > group.last_time:
+            group.last_time = t
+        cseq = m.cseq
+        if cseq is not None and cseq[1] == "INVITE" and not group.may_call:
+            if m.method == "INVITE":
+                group.invite = True
+                group.may_call = not _invite_is_im(m)
+            elif not group.invite:
+                group.may_call = True
+        if m.method is None:
+            status = m.status
+            if status is not None and status >= 200 and cseq is not None:
+                group.waiting.discard(cseq)
+                if status < 300:
+                    if cseq[1] == "INVITE":
+                        group.held = True
+                    elif cseq[1] == "SUBSCRIBE":
+                        group.dialog = True
+        else:
+            if m.method == "BYE":
+                group.held = False
+            if cseq is not None and cseq[1] not in _UNANSWERED:
+                group.waiting.add(cseq)
+        # Now the most recently active of its queue.
+        if group.waiting or group.held or group.dialog:
+            self._busy[call_id] = group
+        else:
+            self._settled[call_id] = group
+        if self._held > self.max_held and self.quiet is not None:
+            finished.extend(self._evict())
+        return finished
+
+    def open_since(self) -> float:
+        """The first message time of the oldest open session that may be a call (the latest
+        time seen when none is open): every call not emitted yet starts at or after it."""
+        t = self._now
+        for queue in (self._settled, self._busy):
+            for group in queue.values():
+                if not group.may_call:
+                    continue
+                first = group.messages[0].time
+                if first is not None and first < t:
+                    t = first
+        return t
+
+    def advance(self, now: float) -> list[Session]:
+        """Capture time has reached ``now``: the sessions quiet since then are finished."""
+        if now > self._now:
+            self._now = now
+        if self.quiet is None or not (self._settled or self._busy):
+            return []
+        return self._expired()
+
+    def finish(self) -> list[Session]:
+        """End of input: every open session, in order of its first message."""
+        groups = sorted([*self._settled.values(), *self._busy.values()], key=lambda g: g.order)
+        self._settled.clear()
+        self._busy.clear()
+        return [self._emit(g) for g in groups]
+
+    def sessions(self) -> list[Session]:
+        """:meth:`finish` under its older name (every session, grouped, matched, classified)."""
+        return self.finish()
+
+    def _expired(self) -> list[Session]:
+        out: list[Session] = []
+        now = self._now
+        settled = self._settled
+        limit = now - self.settle  # type: ignore[operator]
+        while settled:
+            group = next(iter(settled.values()))
+            if group.last_time >= limit:
+                break
+            del settled[group.call_id]
+            out.append(self._emit(group))
+        busy = self._busy
+        limit = now - self.quiet  # type: ignore[operator]
+        while busy:
+            group = next(iter(busy.values()))
+            if group.last_time >= limit:
+                break
+            del busy[group.call_id]
+            if group.held:
+                # A call in progress: it waits for its BYE (or the end), at the back.
+                busy[group.call_id] = group
+                group.last_time = now
+                continue
+            out.append(self._emit(group))
+        return out
+
+    def _evict(self) -> list[Session]:
+        out: list[Session] = []
+        while self._held > self.max_held and len(self) > 1:
+            settled, busy = self._settled, self._busy
+            # The least recently active of the two queues' heads goes first.
+            a = next(iter(settled.values()), None)
+            b = next(iter(busy.values()), None)
+            group = a if b is None or (a is not None and a.last_time <= b.last_time) else b
+            assert group is not None
+            del (settled if group is a else busy)[group.call_id]
+            self.early += 1
+            out.append(self._emit(group))
+        return out
+
+    def _emit(self, group: _Group) -> Session:
+        """Match the group's transactions (in frame order) and classify it."""
+        self._held -= len(group.messages)
+        messages = group.messages
+        if self.by_frame:
+            messages.sort(key=_frame_key)
+        session = Session(group.call_id, part=group.part)
+        matcher = _TransactionMatcher(session)
+        for m in messages:
+            matcher.add(m)
+        session.kind = classify(session.messages)
+        if self.quiet is not None:
+            parts = self._parts
+            parts.pop(group.call_id, None)
+            parts[group.call_id] = group.part
+            if len(parts) > _RECENT_IDS:
+                del parts[next(iter(parts))]
+        return session
+
+
+def _frame_key(m: SipMessage) -> int:
+    return m.frame or 0
+
+
+class _TransactionMatcher:
+    """RFC 3261 17.1.3 matching inside one session; retransmissions counted, not repeated."""
+
+    __slots__ = ("session", "transactions", "seen_requests", "seen_responses")
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.transactions: dict[tuple[str | None, int, str], Transaction] = {}
+        self.seen_requests: set[tuple[str | None, int, str, object, object]] = set()
+        self.seen_responses: set[tuple[str | None, int, str, int, object, object, bytes]] = set()
 
     def add(self, m: SipMessage) -> None:
-        call_id = m.call_id or "(no Call-ID)"
-        session = self._sessions.get(call_id)
-        if session is None:
-            session = self._sessions[call_id] = Session(call_id)
+        session = self.session
         session.messages.append(m)
         cseq = m.cseq
         if cseq is None:
@@ -256,58 +515,42 @@ class SessionBuilder:
         branch = _top_branch(m)
         # RFC 3261: the branch identifies the transaction only with the magic cookie.
         branch_key = branch if branch and branch.startswith("z9hG4bK") else None
-        key = (call_id, branch_key, cseq_num, cseq_method)
-        txn = self._transactions.get(key)
+        key = (branch_key, cseq_num, cseq_method)
+        txn = self.transactions.get(key)
         if m.is_request:
             method = m.method or cseq_method
             if method == "CANCEL":
-                target = self._transactions.get((call_id, branch_key, cseq_num, "INVITE"))
+                target = self.transactions.get((branch_key, cseq_num, "INVITE"))
                 if target is not None:
                     target.cancelled = True
-            seen_key = (call_id, branch_key, cseq_num, method, m.src, m.dst)
-            if txn is not None and seen_key in self._seen_requests:
+            seen_key = (branch_key, cseq_num, method, m.src, m.dst)
+            if txn is not None and seen_key in self.seen_requests:
                 txn.request_retransmissions += 1
                 session.retransmissions += 1
                 m.retransmission = True
                 return
-            self._seen_requests.add(seen_key)
+            self.seen_requests.add(seen_key)
             if txn is None:
                 txn = Transaction(method=method, cseq=cseq_num, branch=branch)
-                self._transactions[key] = txn
+                self.transactions[key] = txn
                 session.transactions.append(txn)
             if txn.request is None:
                 txn.request = m
         else:
             status = m.status or 0
-            resp_key = (
-                call_id,
-                branch_key,
-                cseq_num,
-                cseq_method,
-                status,
-                m.src,
-                m.dst,
-                _to_tag(m),
-            )
+            resp_key = (branch_key, cseq_num, cseq_method, status, m.src, m.dst, _to_tag(m))
             if txn is None:
                 # A response whose request was not captured still makes a transaction.
                 txn = Transaction(method=cseq_method, cseq=cseq_num, branch=branch)
-                self._transactions[key] = txn
+                self.transactions[key] = txn
                 session.transactions.append(txn)
-            if resp_key in self._seen_responses:
+            if resp_key in self.seen_responses:
                 txn.response_retransmissions += 1
                 session.retransmissions += 1
                 m.retransmission = True
                 return
-            self._seen_responses.add(resp_key)
+            self.seen_responses.add(resp_key)
             txn.responses.append(m)
-
-    def sessions(self) -> list[Session]:
-        """Sessions in order of their first message, each classified."""
-        result = list(self._sessions.values())
-        for s in result:
-            s.kind = classify(s.messages)
-        return result
 
 
 def _to_tag(m: SipMessage) -> bytes:

@@ -65,7 +65,7 @@ class ByteStream:
     is the offset in ``raw`` where the capture begins.
     """
 
-    __slots__ = ("name", "compressed", "raw", "start", "_read", "_closers")
+    __slots__ = ("name", "compressed", "raw", "start", "delivered", "_read", "_closers")
 
     def __init__(
         self,
@@ -80,6 +80,7 @@ class ByteStream:
         self.compressed = compressed
         self.raw = raw
         self.start = start
+        self.delivered = 0  # bytes handed out so far (after gzip: the expanded size)
         # read1 returns what is ready instead of waiting for n bytes: a live pipe
         # (tcpdump -w - | lyncdump -) then yields frames as they arrive.
         read1 = getattr(f, "read1", None)
@@ -96,6 +97,7 @@ class ByteStream:
             raise CaptureError(f"{self.name}: non-blocking input with no data ready")
         if not isinstance(data, bytes | bytearray | memoryview):
             raise CaptureError(f"{self.name}: opened in text mode; open it in binary mode ('rb')")
+        self.delivered += len(data)
         return bytes(data) if not isinstance(data, bytes) else data
 
     def read_all(self, limit: int) -> bytes:
@@ -313,6 +315,11 @@ class CaptureReader(ABC):
             return b"".join(parts)
         except CaptureError as exc:
             raise CaptureError(f"{exc} (while reading frame {frame})") from None
+
+    @property
+    def position(self) -> int:
+        """Bytes of the capture read so far: for a .gz, what it has expanded to."""
+        return self._stream.delivered
 
     def close(self) -> None:
         """Release the input (a caller's own file object is left open)."""

@@ -1,4 +1,5 @@
-"""Lync / Skype for Business trace logs: the text Snooper reads, as a source of SIP messages.
+"""Lync / Skype for Business trace logs: the text Snooper reads, as a source of SIP messages
+and of the servers' diagnostic records.
 
 Two formats, told apart by their content (never the file name):
 
@@ -6,7 +7,9 @@ Two formats, told apart by their content (never the file name):
   line ``TL_INFO(TF_PROTOCOL) [0]06E4.0EB4::01/18/2012-05:00:43.101.00005386 (SIPStack,...)``
   ending in ``$$begin_record`` and a ``$$end_record`` line; protocol records carry
   ``Direction``, ``Peer``, ``Start-Line``, the SIP headers and ``Message-Body``; other records
-  (``Severity``, ``Text``, ``Result-Code``...) are diagnostic events.
+  (``Severity``, ``Text``, ``Result-Code``, ``SIP-Call-ID``, ``Data``...) are diagnostic
+  events. A header line may also carry its event itself (``... Exit - route headers from
+  untrusted source. Result 0xC3E93C5E(SIPPROXY_E_ROUTING)``) with or without a body after it.
 * ``uccapi-log``: the client's ``MM/DD/YYYY|HH:MM:SS.mmm PID:TID LEVEL :: text`` lines, with each
   SIP message between ``Sending Packet - ...`` / ``Data Received - ...`` and the matching
   ``End of ...`` line.
@@ -25,7 +28,8 @@ import calendar
 import codecs
 import os
 import re
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -49,22 +53,62 @@ MAX_RECORD = (1 << 20) + (64 << 10)
 #: Events (diagnostic and component records) kept per log; the rest are counted in a defect,
 #: so a log of millions of diagnostics cannot fill memory.
 MAX_EVENTS = 10_000
+#: ... and the characters they may hold together (fields, text); a total, not a per-event limit.
+MAX_EVENT_CHARS = 8 << 20
+#: One field value of an event is cut to this many characters (with "…" at the end), and an
+#: event keeps at most :data:`MAX_EVENT_FIELDS` fields.
+MAX_FIELD = 4096
+MAX_EVENT_FIELDS = 64
 #: How much of the start of an input is looked at to tell a log from a capture.
 SNIFF_BYTES = 64 << 10
+#: Messages held back, at most, while the reader learns the logging server's name from the
+#: log itself (see :class:`TraceLogReader`): a count and the characters of their text.
+HOST_LOOKAHEAD = 256
+HOST_LOOKAHEAD_CHARS = 4 << 20
 
-#: What the ladder shows for the side of a message the log does not name (server logs only
-#: name the peer; the local machine's name is used when the header line gives one).
-LOCAL_PLACEHOLDER = "local"
-#: ... and for a record without a ``Peer`` field.
-PEER_PLACEHOLDER = "peer"
-_LOCAL = Endpoint(LOCAL_PLACEHOLDER, 0)
-_PEER = Endpoint(PEER_PLACEHOLDER, 0)
+#: What the ladder shows for the logging server when nothing names it (no --log-host, no
+#: ``[machine\\instance]`` prefix, no Via of its own), and for a record without ``Peer``.
+LOCAL_PLACEHOLDER = "(log host)"
+PEER_PLACEHOLDER = "(unknown peer)"
+
+#: Trace levels (TL_*) from the most to the least severe, and the severity name each maps to.
+LEVELS = {
+    "FATAL": "fatal",
+    "ERROR": "error",
+    "WARN": "warning",
+    "WARNING": "warning",
+    "INFO": "info",
+    "VERBOSE": "verbose",
+    "NOISE": "noise",
+}
+#: Severity names from the most severe down; ``Severity:`` values are mapped onto them.
+SEVERITIES = ("fatal", "error", "warning", "info", "verbose", "noise")
+_SEVERITY_WORDS = {
+    "fatal": "fatal",
+    "critical": "fatal",
+    "error": "error",
+    "err": "error",
+    "warning": "warning",
+    "warn": "warning",
+    "information": "info",
+    "informational": "info",
+    "info": "info",
+    "verbose": "verbose",
+    "debug": "verbose",
+    "noise": "noise",
+}
+#: Trace flags (TF_*) documented for the server components; any other TF_ word is kept as is.
+FLAGS = ("COMPONENT", "PROTOCOL", "CONNECTION", "SECURITY", "DIAG")
 
 _LAYER = "tracelog"
 
 _TS = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})[-|T ](\d{1,2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?")
 _TL = re.compile(r"\s*TL_(\w+)\(TF_(\w+)\)\s*(?:\[([^\]]*)\])?")
-_COMPONENT = re.compile(r"\(([A-Za-z][\w.\- ]*),")
+_PID_TID = re.compile(r"\s*([0-9A-Fa-f]{1,8})\.([0-9A-Fa-f]{1,8})::")
+_SEQ = re.compile(r"\.([0-9A-Fa-f]{1,16})")
+_WHERE = re.compile(r"\s*\(([A-Za-z][\w.\- ]*),([^()]*)(?:\((\d+)\))?\)")
+_CORRELATION = re.compile(r"\[\s*(\d{1,20})\s*\]\s*$")
+_POINTER = re.compile(r"\(\s*(?:0x)?[0-9A-Fa-f]{4,16}\s*\)\s*")
 _UCC_PREFIX = re.compile(
     r"(\d{1,2})/(\d{1,2})/(\d{4})\|(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?\s+"
     r"([0-9A-Fa-f]+):([0-9A-Fa-f]+)\s+(\w+)\s*::\s?"
@@ -77,6 +121,107 @@ _UCC_PACKET = re.compile(
 )
 _SIP_START = re.compile(r"(?:[A-Za-z][A-Za-z0-9.!%*_+`'~-]*\s+\S+\s+SIP/\d\.\d|SIP/\d\.\d\s+\d{3})")
 _ARROW_PEER = re.compile(r"Address(?:\s+IP)?:\s*([^\s)]+)", re.IGNORECASE)
+#: Result codes as the three record shapes write them: ``Result-Code: 0xc3e93d6f NAME`` (its own
+#: field, or glued to the end of ``Text:``) and ``Result 0xC3E93C5E(NAME)`` on a header line.
+_RESULT_FIELD = re.compile(r"(0x[0-9A-Fa-f]{1,8})\b(?:\s*\(?\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)?)?")
+_RESULT_IN_TEXT = re.compile(r"\s*\bResult-Code\s*:\s*(0x[0-9A-Fa-f]{1,8})\b(?:\s+([A-Za-z_]\w*))?")
+_RESULT_HEADLINE = re.compile(
+    r"\s*\bResult\s*[:=]?\s*(0x[0-9A-Fa-f]{1,8})\b\s*(?:\(\s*([A-Za-z_]\w*)\s*\))?", re.IGNORECASE
+)
+#: Body field names that start a record when they follow a header line without $$begin_record.
+_BODY_FIELDS = frozenset(
+    {
+        "logtype",
+        "severity",
+        "text",
+        "result-code",
+        "sip-start-line",
+        "sip-call-id",
+        "sip-cseq",
+        "trace-correlation-id",
+        "instance-id",
+        "direction",
+        "message-type",
+        "start-line",
+    }
+)
+_WORST = ("TL_WARN", "TL_ERROR", "TL_FATAL")
+
+
+class LogEndpoint(Endpoint):
+    """A side of a message named by a server log rather than by an address: the logging
+    server (``how`` says what named it) or a peer the log did not name. It prints without a
+    port when the log gives none (``sfvedge``, not ``sfvedge:0``). ``hop`` is the message's
+    path through the server from ``Direction: ...;source="internal edge";destination=...``."""
+
+    __slots__ = ("how", "hop")
+    how: str
+    hop: tuple[str, str] | None
+
+    def __init__(
+        self, ip: str, port: int = 0, how: str = "", hop: tuple[str, str] | None = None
+    ) -> None:
+        super().__init__(ip, port)
+        object.__setattr__(self, "how", how)
+        object.__setattr__(self, "hop", hop)
+
+    def __str__(self) -> str:
+        if self.port:
+            return Endpoint.__str__(self)
+        return self.ip
+
+    def __repr__(self) -> str:
+        return f"LogEndpoint({self.ip!r}, {self.port}, how={self.how!r}, hop={self.hop!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LogEndpoint):
+            return NotImplemented
+        return (self.ip, self.port, self.hop) == (other.ip, other.port, other.hop)
+
+    def __hash__(self) -> int:
+        return hash((self.ip, self.port, self.hop))
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (LogEndpoint, (self.ip, self.port, self.how, self.hop))
+
+    def with_hop(self, hop: tuple[str, str] | None) -> LogEndpoint:
+        return self if hop == self.hop else LogEndpoint(self.ip, self.port, self.how, hop)
+
+
+#: How the logging server was named, in the words the summary and JSON use.
+HOST_FROM_OPTION = "--log-host"
+HOST_FROM_PREFIX = "[machine\\instance] prefix"
+HOST_FROM_VIA = "top Via of its own messages"
+HOST_UNKNOWN = "not named by the log"
+
+_LOCAL = LogEndpoint(LOCAL_PLACEHOLDER, 0, HOST_UNKNOWN)
+_PEER = LogEndpoint(PEER_PLACEHOLDER, 0, "no Peer field")
+
+
+@dataclass(frozen=True, slots=True)
+class ResultCode:
+    """A Result-Code as a record writes it: the 32-bit value (an HRESULT) and its name.
+
+    ``where`` says which of the three shapes held it: ``field`` (``Result-Code:``), ``text``
+    (glued to the end of ``Text:``) or ``headline`` (``Result 0x...(NAME)`` on the first line).
+    """
+
+    value: int
+    name: str | None
+    where: str
+
+    @property
+    def hex(self) -> str:
+        """``0xC3E93D6F``: eight upper-case digits, as Windows event logs print HRESULTs."""
+        return f"0x{self.value:08X}"
+
+    @property
+    def failed(self) -> bool:
+        """True for a failure HRESULT (the top bit set)."""
+        return bool(self.value & 0x80000000)
+
+    def __str__(self) -> str:
+        return f"{self.hex} {self.name}" if self.name else self.hex
 
 
 @dataclass(slots=True)
@@ -86,7 +231,10 @@ class LogMessage:
     ``record`` is the record's 1-based number in the log (it becomes ``SipMessage.frame``),
     ``line`` the line its record starts on, ``time`` seconds since the epoch taken as UTC,
     ``direction`` ``"in"``/``"out"`` as seen by the machine that wrote the log (or None).
-    ``text`` is the message rebuilt with CRLF line ends, as it was on the wire.
+    ``text`` is the message rebuilt with CRLF line ends, as it was on the wire. ``hop`` is
+    ``(source, destination)`` of the ``Direction`` field (``("internal edge", "external
+    edge")``), ``via`` the sent-by of the message's top Via, ``machine`` the machine of a
+    ``[machine\\instance]`` prefix.
     """
 
     record: int
@@ -100,26 +248,49 @@ class LogMessage:
     level: str | None = None
     component: str | None = None
     partial: bool = False
+    hop: tuple[str, str] | None = None
+    via: Endpoint | None = None
+    machine: str | None = None
+    correlation: str | None = None
+    source: str | None = None
+
+    @property
+    def is_response(self) -> bool:
+        return self.text.startswith(b"SIP/")
+
+    @property
+    def own_via(self) -> Endpoint | None:
+        """The logging machine's own address when the message shows it: the top Via of a
+        request it sent, or of a response it received (RFC 3261 routes responses by Via)."""
+        if self.via is None or self.direction is None:
+            return None
+        if (self.direction == "out") != self.is_response:
+            return self.via
+        return None
 
     @property
     def src(self) -> Endpoint:
         """Sender: the local side for outgoing messages, the peer otherwise (placeholders
-        ``local:0`` / ``peer:0`` for a side the log does not name)."""
+        ``(log host)`` / ``(unknown peer)`` for a side the log does not name)."""
         if self.direction == "out":
-            return self.local or _LOCAL
+            return self.local or _LOCAL.with_hop(self.hop)
         return self.peer or _PEER
 
     @property
     def dst(self) -> Endpoint:
         if self.direction == "out":
             return self.peer or _PEER
-        return self.local or _LOCAL
+        return self.local or _LOCAL.with_hop(self.hop)
 
 
 @dataclass(slots=True)
 class LogEvent:
     """A record that is not a SIP message: a diagnostic (``Severity``, ``Text``,
-    ``Result-Code``) or component trace, kept so a reader can see what the server reported."""
+    ``Result-Code``, ``SIP-Call-ID``...) or component trace, kept so a reader can see what the
+    server reported. Each value a filter or a view needs is a plain attribute: ``severity``
+    (``fatal`` ... ``noise``), ``result``, ``text``, ``call_id``, ``cseq``, ``start_line``,
+    ``peer``, ``data`` (``Data:`` as key/value pairs), ``uris``, ``time``; ``source`` is the
+    log's file name and ``record`` the record number in it."""
 
     record: int
     line: int
@@ -129,27 +300,157 @@ class LogEvent:
     component: str | None
     fields: dict[str, str] = field(default_factory=dict)
     text: str = ""
+    headline: str = ""
+    result: ResultCode | None = None
+    data: dict[str, str] = field(default_factory=dict)
+    machine: str | None = None
+    instance: str | None = None
+    process: str | None = None
+    thread: str | None = None
+    sequence: str | None = None
+    correlation: str | None = None
+    function: str | None = None
+    location: str | None = None
+    source: str | None = None
+
+    # -- the values a filter asks for, plainly --------------------------------------------
+    def _field(self, name: str) -> str | None:
+        value = self.fields.get(name)
+        if value is None:
+            lower = name.lower()
+            for key, v in self.fields.items():
+                if key.lower() == lower:
+                    return v or None
+        return value or None
 
     @property
     def severity(self) -> str | None:
-        return self.fields.get("Severity") or (self.level.lower() if self.level else None)
+        """``Severity:`` mapped onto :data:`SEVERITIES`, else the trace level's (``TL_WARN`` →
+        ``warning``); a value neither knows is kept lower-cased."""
+        stated = self._field("Severity")
+        if stated:
+            word = stated.strip().lower()
+            return _SEVERITY_WORDS.get(word, word)
+        if self.level:
+            return LEVELS.get(self.level.upper(), self.level.lower())
+        return None
+
+    @property
+    def is_error(self) -> bool:
+        """Fatal or error: what "errors only" keeps."""
+        return self.severity in ("fatal", "error")
+
+    @property
+    def is_diagnostic(self) -> bool:
+        """A record the views show: a TF_DIAG or ``LogType: diagnostic`` record, one with a
+        Severity, a Result-Code or a SIP-Call-ID, or anything at warning level or worse."""
+        if self.flag == "DIAG" or self.result is not None:
+            return True
+        if self._field("Severity") or self._field("SIP-Call-ID") or self._field("SIP-Start-Line"):
+            return True
+        if (self._field("LogType") or "").lower() == "diagnostic":
+            return True
+        return self.severity in ("fatal", "error", "warning")
 
     @property
     def result_code(self) -> str | None:
-        return self.fields.get("Result-Code")
+        """``0xC3E93D6F``, or None."""
+        return self.result.hex if self.result is not None else None
+
+    @property
+    def result_name(self) -> str | None:
+        return self.result.name if self.result is not None else None
+
+    @property
+    def call_id(self) -> str | None:
+        return self._field("SIP-Call-ID")
+
+    @property
+    def start_line(self) -> str | None:
+        return self._field("SIP-Start-Line")
+
+    @property
+    def cseq(self) -> tuple[int, str] | None:
+        """``SIP-CSeq: 2066245576 INVITE`` → ``(2066245576, "INVITE")``."""
+        value = self._field("SIP-CSeq")
+        if not value:
+            return None
+        number, _, method = value.strip().partition(" ")
+        if not number.isdigit() or len(number) > 10:
+            return None
+        return int(number), method.strip().upper()
+
+    @property
+    def peer(self) -> str | None:
+        """``Peer:`` as written (``vcse.steven.lab:25002``)."""
+        return self._field("Peer")
+
+    @property
+    def peer_endpoint(self) -> Endpoint | None:
+        return parse_endpoint(self.peer)
+
+    @property
+    def method(self) -> str | None:
+        """The SIP method the record is about (start line, else CSeq)."""
+        line = self.start_line
+        if line and not line.upper().startswith("SIP/"):
+            return line.split(None, 1)[0].upper()
+        cseq = self.cseq
+        return cseq[1] if cseq else None
+
+    @property
+    def uris(self) -> list[str]:
+        """SIP URIs the record names: the request URI of ``SIP-Start-Line`` and any ``sip:``
+        or ``sips:`` / ``tel:`` value in ``Data`` (the user/URI filter looks at these and, once
+        joined, at the session's)."""
+        out: list[str] = []
+        line = self.start_line
+        if line and not line.upper().startswith("SIP/"):
+            parts = line.split()
+            if len(parts) >= 2:
+                out.append(parts[1])
+        for value in self.data.values():
+            for word in value.replace(",", " ").split():
+                word = word.strip("<>\"'")
+                if word.lower().startswith(("sip:", "sips:", "tel:")) and word not in out:
+                    out.append(word)
+        return out
+
+    @property
+    def size(self) -> int:
+        """Characters held (for the reader's total bound)."""
+        return (
+            sum(len(k) + len(v) for k, v in self.fields.items())
+            + len(self.text)
+            + len(self.headline)
+            + 64
+        )
 
     def to_dict(self) -> dict[str, object]:
-        """The event as JSON (``log_events`` of the capture record)."""
+        """The event as JSON (``log_events`` of the capture record, and diagnostic records)."""
+        cseq = self.cseq
         return {
+            "source": self.source,
             "record": self.record,
             "line": self.line,
             "time": self.time,
             "level": self.level,
             "flag": self.flag,
             "component": self.component,
+            "function": self.function,
+            "machine": self.machine,
+            "correlation": self.correlation,
             "severity": self.severity,
             "text": self.text,
+            "headline": self.headline or None,
             "result_code": self.result_code,
+            "result_name": self.result_name,
+            "call_id": self.call_id,
+            "cseq": cseq[0] if cseq else None,
+            "cseq_method": cseq[1] if cseq else None,
+            "start_line": self.start_line,
+            "peer": self.peer,
+            "data": dict(self.data),
             "fields": dict(self.fields),
         }
 
@@ -192,12 +493,101 @@ def parse_endpoint(text: str | None) -> Endpoint | None:
     return Endpoint(host, int(port) if port.isdigit() and len(port) <= 5 else 0)
 
 
+def parse_result(text: str, where: str = "field") -> ResultCode | None:
+    """``0xc3e93d6f SIPPROXY_E_ROUTING`` or ``0xC3E93C5E(SIPPROXY_E_ROUTING)`` → ResultCode."""
+    m = _RESULT_FIELD.search(text)
+    if m is None:
+        return None
+    return ResultCode(int(m.group(1), 16), m.group(2), where)
+
+
+def split_result_from_text(text: str) -> tuple[str, ResultCode | None]:
+    """``Text: ... same domain Result-Code: 0xc3e93d6f NAME`` → the text without the glued
+    Result-Code, and the code (SfB Edge records write it so)."""
+    m = _RESULT_IN_TEXT.search(text)
+    if m is None:
+        return text, None
+    code = ResultCode(int(m.group(1), 16), m.group(2), "text")
+    return (text[: m.start()] + text[m.end() :]).strip(), code
+
+
+def split_result_from_headline(text: str) -> tuple[str, ResultCode | None]:
+    """``Exit - route headers from untrusted source. Result 0xC3E93C5E(SIPPROXY_E_ROUTING)`` →
+    the text before ``Result`` and the code."""
+    m = _RESULT_HEADLINE.search(text)
+    if m is None:
+        return text, None
+    code = ResultCode(int(m.group(1), 16), m.group(2), "headline")
+    return (text[: m.start()] + text[m.end() :]).strip(), code
+
+
+def parse_data(text: str, limit: int = MAX_EVENT_FIELDS) -> dict[str, str]:
+    """``Data: domain =" acano.steven.lab "; fqdn1 =" vcse.steven.lab :5061"`` → key/value
+    pairs: ``;``-separated ``name = value`` items, quotes removed with the blanks inside them
+    (the records pad quoted values), ``;`` inside quotes kept. An item without ``=`` becomes a
+    key with an empty value."""
+    out: dict[str, str] = {}
+    items: list[str] = []
+    current: list[str] = []
+    quoted = False
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+            current.append(ch)
+        elif ch == ";" and not quoted:
+            items.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    items.append("".join(current))
+    for item in items:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not name or len(out) >= limit:
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+            value = value[1:-1]
+        elif value.startswith('"'):
+            value = value[1:]
+        out.setdefault(name, _cut(value.strip()) if sep else "")
+    return out
+
+
+def parse_direction(value: str) -> tuple[str | None, tuple[str, str] | None]:
+    """``incoming;source="internal edge";destination="external edge"`` → ``("in",
+    ("internal edge", "external edge"))``; either side of the hop may be ``""``."""
+    head, _, rest = value.partition(";")
+    word = head.strip().lower()
+    direction = "in" if word.startswith("in") else "out" if word.startswith("out") else None
+    params = parse_data(rest) if rest else {}
+    lower = {k.lower(): v for k, v in params.items()}
+    src, dst = lower.get("source", ""), lower.get("destination", "")
+    return direction, ((src, dst) if src or dst else None)
+
+
+def _cut(value: str, limit: int = MAX_FIELD) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
 def _content_length(headers: list[str]) -> int | None:
     for line in headers:
         name, sep, value = line.partition(":")
         if sep and name.strip().lower() in ("content-length", "l"):
             value = value.strip()
             return int(value) if value.isdigit() and len(value) < 10 else None
+    return None
+
+
+def _top_via(headers: list[str]) -> Endpoint | None:
+    """The sent-by of the first Via line (``SIP/2.0/TLS 10.0.0.5:61182;branch=...``)."""
+    for line in headers:
+        name, sep, value = line.partition(":")
+        if sep and name.strip().lower() in ("via", "v"):
+            parts = value.strip().split(None, 1)
+            if len(parts) != 2:
+                return None
+            return parse_endpoint(parts[1].split(";", 1)[0].split(",", 1)[0])
     return None
 
 
@@ -235,53 +625,109 @@ def _defect(frame: int | None, line: int, reason: str) -> Defect:
 
 # -- the server log parser -----------------------------------------------------------------------
 @dataclass(slots=True)
-class _Header:
+class LogHeader:
+    """What a record's header line says; every part is optional.
+
+    ``TL_WARN(TF_DIAG) [sfvedge\\sfvedge]0584.0A44::03/02/2017-07:10:46.230.0000773E
+    (SIPStack,SIPAdminLog::WriteDiagnosticEvent:SIPAdminLog.cpp(830)) [156659184]`` gives level
+    ``WARN``, flag ``DIAG``, machine and instance ``sfvedge``, process ``0584``, thread ``0A44``,
+    the time, sequence ``0000773E``, component ``SIPStack``, function
+    ``SIPAdminLog::WriteDiagnosticEvent``, location ``SIPAdminLog.cpp(830)`` and correlation
+    ``156659184``; ``headline`` is any text after all that (a one-line event's message).
+    """
+
     line: int
-    time: float | None
-    level: str | None
-    flag: str | None
-    machine: str | None
-    component: str | None
+    time: float | None = None
+    level: str | None = None
+    flag: str | None = None
+    machine: str | None = None
+    instance: str | None = None
+    process: str | None = None
+    thread: str | None = None
+    sequence: str | None = None
+    component: str | None = None
+    function: str | None = None
+    location: str | None = None
+    correlation: str | None = None
+    headline: str = ""
     direction: str | None = None
     peer: str | None = None
 
 
+def parse_header(text: str, lineno: int) -> LogHeader:
+    """Read an OCSLogger / CLS record header line (or the UCMA ``-->``/``<--`` variant)."""
+    h = LogHeader(lineno)
+    m = _TL.match(text)
+    pos = 0
+    if m is not None:
+        h.level, h.flag, ctx = m.group(1).upper(), m.group(2).upper(), m.group(3)
+        pos = m.end()
+        if ctx and "\\" in ctx:
+            # [machine\instance]; [0] (a CPU number) names nothing.
+            machine, _, instance = ctx.partition("\\")
+            h.machine = machine.strip() or None
+            h.instance = instance.strip() or None
+        ids = _PID_TID.match(text, pos)
+        if ids is not None:
+            h.process, h.thread = ids.group(1), ids.group(2)
+            pos = ids.end()
+    ts = _TS.search(text, pos)
+    if ts is not None:
+        h.time = parse_timestamp(ts)
+        pos = ts.end()
+        seq = _SEQ.match(text, pos)
+        if seq is not None:
+            h.sequence = seq.group(1)
+            pos = seq.end()
+    if m is not None:
+        where = _WHERE.match(text, pos)
+        if where is not None:
+            h.component = where.group(1).strip()
+            function, _, file = where.group(2).rpartition(":")
+            if function.endswith(":"):  # "Class::Method" without a file: no split
+                function, file = where.group(2), ""
+            h.function = (function or where.group(2)).strip() or None
+            if file.strip():
+                h.location = file.strip() + (f"({where.group(3)})" if where.group(3) else "")
+            pos = where.end()
+        rest = text[pos:].strip()
+        corr = _CORRELATION.search(rest)
+        if corr is not None:
+            h.correlation = corr.group(1)
+            rest = rest[: corr.start()].rstrip()
+        pointer = _POINTER.match(rest)
+        if pointer is not None:
+            rest = rest[pointer.end() :]
+        h.headline = _cut(rest.strip(), MAX_FIELD)
+    else:
+        # The UCMA-derived variant: "... --> Message to Send (Dest Address IP: a:p):$$begin_record".
+        if "-->" in text:
+            h.direction = "out"
+        elif "<--" in text:
+            h.direction = "in"
+        a = _ARROW_PEER.search(text)
+        if a is not None:
+            h.peer = a.group(1).rstrip("):")
+    return h
+
+
 @dataclass(slots=True)
 class _Record:
-    header: _Header
+    header: LogHeader
     number: int
     lines: list[str] = field(default_factory=list)
     size: int = 0
     overflow: bool = False
 
 
-def _parse_header(text: str, lineno: int) -> _Header:
-    """What a record's header line says; every part is optional."""
-    level = flag = machine = component = direction = peer = None
-    m = _TL.match(text)
-    if m is not None:
-        level, flag, ctx = m.group(1), m.group(2), m.group(3)
-        if ctx and "\\" in ctx:
-            machine = ctx.rsplit("\\", 1)[1] or None
-    ts = _TS.search(text)
-    time = parse_timestamp(ts) if ts is not None else None
-    c = _COMPONENT.search(text, ts.end() if ts is not None else 0)
-    if c is not None and m is not None:
-        component = c.group(1).strip()
-    if m is None:
-        # The UCMA-derived variant: "... --> Message to Send (Dest Address IP: a:p):$$begin_record".
-        if "-->" in text:
-            direction = "out"
-        elif "<--" in text:
-            direction = "in"
-        a = _ARROW_PEER.search(text)
-        if a is not None:
-            peer = a.group(1).rstrip("):")
-    return _Header(lineno, time, level, flag, machine, component, direction, peer)
-
-
 class ServerLogParser:
-    """Line-driven parser of server (OCSLogger / CLS) text logs; see the module docstring."""
+    """Line-driven parser of server (OCSLogger / CLS) text logs; see the module docstring.
+
+    Records start at ``$$begin_record`` (after a header line, on it, or on the next line), or
+    at a header line followed by a record field (``LogType:``, ``Severity:``, ``Text:``...)
+    without one. A header line with nothing after it is a one-line trace: counted in
+    ``trace_lines``, and kept as an event (a record of its own) at warning level or worse.
+    """
 
     format = SERVER_FORMAT
 
@@ -290,6 +736,9 @@ class ServerLogParser:
         self.records = 0
         self.trace_lines = 0
         self.stray_lines = 0
+        #: Records and one-line traces by level (``TL_`` word) and flag (``TF_`` word).
+        self.levels: Counter[str] = Counter()
+        self.flags: Counter[str] = Counter()
         self._record: _Record | None = None
         self._pending: tuple[str, int] | None = None  # a header line, parsed when needed
 
@@ -318,53 +767,84 @@ class ServerLogParser:
             return []
         begin = line.find("$$begin_record") if "$$" in line else -1
         if begin >= 0:
+            out: list[LogItem] = []
             before = line[:begin]
             if before.strip():
-                header = _parse_header(before, lineno)
-                if self._pending is not None:
-                    self.trace_lines += 1
+                out = self._drop_pending()
+                header = parse_header(before, lineno)
             elif self._pending is not None:
-                header = _parse_header(*self._pending)
+                header = parse_header(*self._pending)
+                self._pending = None
             else:
-                header = _Header(lineno, None, None, None, None, None)
-            self._pending = None
-            self.records += 1
-            self._record = _Record(header, self.records)
+                header = LogHeader(lineno)
+            self._start(header)
             after = line[begin + len("$$begin_record") :]
             if after.strip():
+                assert self._record is not None
                 self._append(self._record, after.strip())
-            return []
+            return out
         if (line.startswith("TL_") or line[:1].isspace()) and _TL.match(line) is not None:
-            # Parsed only if a record follows: most such lines are one-line component traces.
-            if self._pending is not None:
-                self.trace_lines += 1
+            # Parsed only if a record follows or it is a warning or worse: most such lines are
+            # one-line component traces.
+            out = self._drop_pending()
             self._pending = (line, lineno)
-            return []
-        if self._pending is not None and line[:8].lower() in ("logtype:", "severity"):
-            # A diagnostic record whose header line lacks $$begin_record.
-            self.records += 1
-            self._record = _Record(_parse_header(*self._pending), self.records)
-            self._pending = None
-            self._append(self._record, line)
-            return []
+            return out
         if self._pending is not None:
-            self.trace_lines += 1
-            self._pending = None
+            name, sep, _ = line.partition(":")
+            if sep and name.strip().lower() in _BODY_FIELDS:
+                # A record whose header line lacks $$begin_record.
+                header = parse_header(*self._pending)
+                self._pending = None
+                self._start(header)
+                assert self._record is not None
+                self._append(self._record, line)
+                return []
+            out = self._drop_pending()
+        else:
+            out = []
         if line.strip() and line.strip() != "$$end_record":
             self.stray_lines += 1
-        return []
+        return out
 
     def close(self, lineno: int) -> list[LogItem]:
         """End of input: a record still open is delivered as far as it got."""
-        if self._pending is not None:
-            self.trace_lines += 1
-            self._pending = None
+        out = self._drop_pending()
         rec = self._record
         self._record = None
         if rec is None:
-            return []
+            return out
         self._defect(rec, rec.header.line, "log ends inside a record (no $$end_record)")
-        return self._finish(rec, partial=True)
+        return out + self._finish(rec, partial=True)
+
+    def _start(self, header: LogHeader) -> None:
+        self.records += 1
+        self._count(header)
+        self._record = _Record(header, self.records)
+
+    def _count(self, header: LogHeader) -> None:
+        if header.level:
+            self.levels[header.level] += 1
+        if header.flag:
+            self.flags[header.flag] += 1
+
+    def _drop_pending(self) -> list[LogItem]:
+        """A header line nothing followed: a one-line trace, kept at warning level or worse."""
+        pending = self._pending
+        if pending is None:
+            return []
+        self._pending = None
+        self.trace_lines += 1
+        line, lineno = pending
+        if not line.lstrip().startswith(_WORST):
+            level = _TL.match(line)
+            if level is not None:
+                self.levels[level.group(1).upper()] += 1
+                self.flags[level.group(2).upper()] += 1
+            return []
+        header = parse_header(line, lineno)
+        self.records += 1
+        self._count(header)
+        return [self._event(_Record(header, self.records), {})]
 
     def _append(self, rec: _Record, line: str) -> None:
         rec.size += len(line) + 2
@@ -406,9 +886,12 @@ class ServerLogParser:
                 fields["Start-Line"] = value.strip()
                 start_at = i
                 break
-            fields.setdefault(name, value.strip())
+            if len(fields) < MAX_EVENT_FIELDS:
+                fields.setdefault(name, value.strip())
         if start_at < 0:
-            if "Message-Type" in fields or fields.get("Direction"):
+            if "Message-Type" in fields or (
+                fields.get("Direction") and not any(k.startswith("SIP-") for k in fields)
+            ):
                 self._defect(rec, h.line, "protocol record without a Start-Line skipped")
             return [self._event(rec, fields)]
         rest = lines[start_at + 1 :]
@@ -425,14 +908,10 @@ class ServerLogParser:
         headers = [text for text in rest if text and not text.isspace()]
         if len(body) == 1 and not body[0].strip():
             body = []
-        direction = h.direction
-        dir_text = fields.get("Direction", "").lower()
-        if dir_text.startswith("in"):
-            direction = "in"
-        elif dir_text.startswith("out"):
-            direction = "out"
+        direction, hop = parse_direction(fields.get("Direction", ""))
+        direction = direction or h.direction
         peer = parse_endpoint(fields.get("Peer") or h.peer)
-        local = Endpoint(h.machine, 0) if h.machine else None
+        local = LogEndpoint(h.machine, 0, HOST_FROM_PREFIX, hop) if h.machine else None
         size = _content_length(headers) if body else None
         raw = assemble(fields["Start-Line"], headers, body, size, False)
         return [
@@ -448,15 +927,51 @@ class ServerLogParser:
                 level=h.level,
                 component=h.component,
                 partial=partial,
+                hop=hop,
+                via=_top_via(headers),
+                machine=h.machine,
+                correlation=h.correlation or fields.get("Trace-Correlation-Id"),
             )
         ]
 
     def _event(self, rec: _Record, fields: dict[str, str]) -> LogEvent:
         h = rec.header
-        text = fields.get("Text")
-        if text is None:
+        fields = {k: _cut(v) for k, v in fields.items()}
+        named = {k.lower(): v for k, v in fields.items()}  # records vary in name case
+        headline, result = split_result_from_headline(h.headline) if h.headline else ("", None)
+        text = named.get("text")
+        if text is not None:
+            text, in_text = split_result_from_text(text)
+            result = in_text or result
+        elif rec.lines:
             text = " ".join(line.strip() for line in rec.lines if ":" not in line)[:1000]
-        return LogEvent(rec.number, h.line, h.time, h.level, h.flag, h.component, fields, text)
+        if not text:
+            text = headline
+        own = named.get("result-code")
+        if own:
+            result = parse_result(own, "field") or result
+        data = parse_data(named["data"]) if named.get("data") else {}
+        return LogEvent(
+            rec.number,
+            h.line,
+            h.time,
+            h.level,
+            h.flag,
+            h.component,
+            fields,
+            _cut(text or ""),
+            headline,
+            result,
+            data,
+            machine=h.machine,
+            instance=h.instance,
+            process=h.process,
+            thread=h.thread,
+            sequence=h.sequence,
+            correlation=h.correlation,
+            function=h.function,
+            location=h.location,
+        )
 
 
 # -- the client (UccApi) log parser -------------------------------------------------------------
@@ -655,20 +1170,41 @@ def sniff_path(path: str) -> str | None:
 class TraceLogReader(CaptureReader):
     """A trace log read front to back: ``items()`` yields :class:`LogMessage` and
     :class:`LogEvent` in log order; ``defects`` collects what was skipped. It is a
-    :class:`CaptureReader` without frames, so ``Capture`` holds either kind of reader."""
+    :class:`CaptureReader` without frames, so ``Capture`` holds either kind of reader.
 
-    def __init__(self, stream: ByteStream, head: bytes, fmt: str) -> None:
+    Every item gets ``source`` (the log's name). In a server log the logging machine becomes
+    the local side of each message: ``log_host`` when given (``--log-host``, ``host`` or
+    ``host:port``), else the machine of a ``[machine\\instance]`` prefix, else the address in
+    the top Via of a request it sent or a response it received (learned from the log itself:
+    up to :data:`HOST_LOOKAHEAD` messages are held back until one shows it), else the
+    placeholder ``(log host)``. ``host`` and ``host_from`` say which, for the summary.
+    """
+
+    def __init__(
+        self, stream: ByteStream, head: bytes, fmt: str, log_host: str | None = None
+    ) -> None:
         super().__init__(stream, head)
         self.format = fmt
         self.defects: list[Defect] = []
         self.bytes_read = 0
         self.lines = 0
-        #: Events seen (kept or not).
+        #: Events seen (kept or not), and the characters of those kept.
         self.events = 0
+        self.event_chars = 0
+        self.dropped_events = 0
+        self.log_host = log_host
+        #: The logging machine as the local side of messages, and what named it.
+        self.host: LogEndpoint | None = None
+        self.host_from = HOST_UNKNOWN
         self.parser: ServerLogParser | UccApiLogParser = (
             ServerLogParser() if fmt == SERVER_FORMAT else UccApiLogParser()
         )
         self._head = head
+        self._given: LogEndpoint | None = None
+        self._held: list[LogItem] = []
+        self._held_messages = 0
+        self._held_chars = 0
+        self._gave_up = False
 
     def _frames(self) -> Iterator[tuple[float, int, bytes]]:
         return iter(())
@@ -678,6 +1214,11 @@ class TraceLogReader(CaptureReader):
         if self._started:
             raise CaptureError(f"{self.name}: items() was already read; open the log again")
         self._started = True
+        if self.log_host and self.format == SERVER_FORMAT:
+            given = parse_endpoint(self.log_host)
+            if given is not None:
+                self._given = LogEndpoint(given.ip, given.port, HOST_FROM_OPTION)
+                self.host, self.host_from = self._given, HOST_FROM_OPTION
         parser = self.parser
         feed = parser.feed
         lineno = 0
@@ -688,15 +1229,18 @@ class TraceLogReader(CaptureReader):
                 if line is not None:
                     out = feed(lineno, line)
                     if out:
-                        yield from self._bounded(out)
-        yield from self._bounded(parser.close(lineno))
-        if self.events > MAX_EVENTS:
+                        yield from self._deliver(out)
+        yield from self._deliver(parser.close(lineno))
+        yield from self._release(self.host)
+        if self.dropped_events:
             self.defects.append(
                 Defect(
                     None,
                     _LAYER,
                     None,
-                    f"{self.events - MAX_EVENTS} more events not kept (the first {MAX_EVENTS} are)",
+                    f"{self.dropped_events} more events not kept (the first "
+                    f"{self.events - self.dropped_events} are; at most {MAX_EVENTS} events and "
+                    f"{MAX_EVENT_CHARS} characters of them per log)",
                 )
             )
         self.defects.extend(parser.defects)
@@ -717,13 +1261,58 @@ class TraceLogReader(CaptureReader):
                 )
             )
 
-    def _bounded(self, items: list[LogItem]) -> Iterator[LogItem]:
-        """Every message; events up to :data:`MAX_EVENTS`."""
+    def _deliver(self, items: list[LogItem]) -> Iterator[LogItem]:
+        """Every message, named; events up to the bounds. Held back while the host is unknown."""
+        server = self.format == SERVER_FORMAT
         for item in items:
+            item.source = self.name
             if isinstance(item, LogEvent):
                 self.events += 1
-                if self.events > MAX_EVENTS:
+                size = item.size
+                if self.events > MAX_EVENTS or self.event_chars + size > MAX_EVENT_CHARS:
+                    self.dropped_events += 1
                     continue
+                self.event_chars += size
+            elif server:
+                if self._given is not None:
+                    item.local = self._given.with_hop(item.hop)
+                elif item.local is not None:
+                    if self.host is None and isinstance(item.local, LogEndpoint):
+                        self.host, self.host_from = item.local.with_hop(None), HOST_FROM_PREFIX
+                elif self.host is not None:
+                    item.local = self.host.with_hop(item.hop)
+                elif not self._gave_up:
+                    own = item.own_via
+                    if own is not None:
+                        self.host = LogEndpoint(own.ip, own.port, HOST_FROM_VIA)
+                        self.host_from = HOST_FROM_VIA
+                        yield from self._release(self.host)
+                        item.local = self.host.with_hop(item.hop)
+                    else:
+                        self._hold(item)
+                        if self._held_messages > HOST_LOOKAHEAD or (
+                            self._held_chars > HOST_LOOKAHEAD_CHARS
+                        ):
+                            self._gave_up = True
+                            yield from self._release(None)
+                        continue
+            if self._held:
+                self._hold(item)
+                continue
+            yield item
+
+    def _hold(self, item: LogItem) -> None:
+        self._held.append(item)
+        if isinstance(item, LogMessage):
+            self._held_messages += 1
+            self._held_chars += len(item.text)
+
+    def _release(self, host: LogEndpoint | None) -> Iterator[LogItem]:
+        """The items held back, their messages' local side named ``host`` (or a placeholder)."""
+        held, self._held, self._held_chars, self._held_messages = self._held, [], 0, 0
+        for item in held:
+            if isinstance(item, LogMessage) and item.local is None and host is not None:
+                item.local = host.with_hop(item.hop)
             yield item
 
     def _batches(self) -> Iterator[tuple[int, list[str | None]]]:
@@ -806,6 +1395,25 @@ def _top_via_transport(via: str | None) -> str | None:
     return sent[2].strip().upper() if len(sent) == 3 and sent[2].strip() else None
 
 
+def log_host_for(path: str, values: Sequence[str]) -> str | None:
+    """The ``--log-host`` value for the log at ``path``: ``LOG=HOST`` where LOG is that path
+    or its file name, else a plain ``HOST`` (given for every log), else None."""
+    plain = None
+    for value in values:
+        log, sep, host = value.rpartition("=")
+        if not sep:
+            plain = value.strip() or plain
+        elif log and (log == path or log == os.path.basename(path)):
+            return host.strip() or None
+    return plain
+
+
+def unknown_log_hosts(values: Sequence[str], paths: Sequence[str]) -> list[str]:
+    """The ``LOG=HOST`` values whose LOG is none of ``paths`` (a typo the user should hear of)."""
+    names = set(paths) | {os.path.basename(p) for p in paths}
+    return [v for v in values if "=" in v and v.rpartition("=")[0] not in names]
+
+
 _CAPTURE_READERS: dict[str, type[CaptureReader]] = {
     "pcap": PcapReader,
     "pcapng": PcapngReader,
@@ -814,11 +1422,12 @@ _CAPTURE_READERS: dict[str, type[CaptureReader]] = {
 
 
 def open_input(
-    source: str | os.PathLike[str] | IO[bytes],
+    source: str | os.PathLike[str] | IO[bytes], log_host: str | None = None
 ) -> CaptureReader | TraceLogReader:
     """Open a capture or a trace log, told apart by content: what ``Capture`` reads.
 
-    Captures get the same readers and error messages as :func:`lyncdump.capture.open_capture`.
+    Captures get the same readers and error messages as :func:`lyncdump.capture.open_capture`;
+    ``log_host`` names the machine that wrote a server log (see :class:`TraceLogReader`).
     """
     stream, head = open_stream(source)
     try:
@@ -838,7 +1447,7 @@ def open_input(
             head += more
         log_format = sniff(head)
         if log_format is not None:
-            return TraceLogReader(stream, head, log_format)
+            return TraceLogReader(stream, head, log_format, log_host)
         try:
             fmt = detect(head)
         except ValueError as exc:
@@ -856,15 +1465,26 @@ def open_input(
 
 __all__ = [
     "CLIENT_FORMAT",
+    "LEVELS",
     "SERVER_FORMAT",
+    "SEVERITIES",
+    "LogEndpoint",
     "LogEvent",
+    "LogHeader",
     "LogMessage",
+    "ResultCode",
     "ServerLogParser",
     "TraceLogReader",
     "UccApiLogParser",
     "open_input",
+    "parse_data",
+    "parse_direction",
     "parse_endpoint",
+    "parse_header",
+    "parse_result",
     "sniff",
     "sniff_path",
+    "log_host_for",
     "to_sip_message",
+    "unknown_log_hosts",
 ]

@@ -85,6 +85,10 @@ LYNC_DYNAMIC: dict[int, tuple[str, int]] = {
 #: Payload types that carry comfort noise (RFC 3389; 19 is the old reserved value).
 COMFORT_NOISE = frozenset((13, 19))
 
+#: The payload type Wireshark takes for RFC 4733 events when no SDP maps it (its
+#: ``rtpevent.event_payload_type_value`` preference), named as it names it.
+DEFAULT_EVENT_PT = 101
+
 
 def payload_name(pt: int, rtpmap: dict[int, tuple[str, int]] | None = None) -> str:
     """The name shown for a payload type: the SDP's for dynamic types, else the static one."""
@@ -95,6 +99,8 @@ def payload_name(pt: int, rtpmap: dict[int, tuple[str, int]] | None = None) -> s
     name = STATIC_NAMES.get(pt)
     if name is not None:
         return name
+    if pt == DEFAULT_EVENT_PT:
+        return "rtpevent"
     if 96 <= pt <= 127:
         return f"RTPType-{pt}"
     return "Unknown"
@@ -131,11 +137,14 @@ def jitter_clock(pt: int, rtpmap: dict[int, tuple[str, int]] | None = None) -> i
 
 
 def is_telephone_event(pt: int, rtpmap: dict[int, tuple[str, int]] | None) -> bool:
-    """True when the call's SDP maps this payload type to RFC 4733 telephone events."""
-    if rtpmap is None or pt < 96:
+    """True when the call's SDP maps this payload type to RFC 4733 telephone events, or no SDP
+    maps it and it is 101 (Wireshark's default for events)."""
+    if pt < 96:
         return False
-    entry = rtpmap.get(pt)
-    return entry is not None and entry[0].lower().startswith("telephone-event")
+    entry = rtpmap.get(pt) if rtpmap is not None else None
+    if entry is None:
+        return pt == DEFAULT_EVENT_PT
+    return entry[0].lower().startswith("telephone-event")
 
 
 # -- E-model (ITU-T G.107) ---------------------------------------------------------------------
@@ -162,8 +171,22 @@ IMPAIRMENT: dict[str, tuple[float, float]] = {
     "opus": (0.0, 20.0),
 }
 
-#: Used for codecs not in the table: a G.711-like codec without packet loss concealment.
+#: Used by :func:`mos_lq` for codecs not in the table: a G.711-like codec without packet loss
+#: concealment. Streams are not rated with it (:func:`rated_codec`).
 DEFAULT_IMPAIRMENT = (0.0, 4.3)
+
+#: Streams shorter than this are not rated: a loss ratio over a few packets says nothing.
+MOS_MIN_SECONDS = 1.0
+
+
+def rated_codec(names: list[str]) -> str | None:
+    """The speech codec the E-model can rate among a stream's payload names (in payload type
+    order), or None: comfort noise and telephone events are not speech, video is not rated,
+    and a codec without published Ie/Bpl values (or an unnamed dynamic type) is not guessed."""
+    for name in names:
+        if name.lower() in IMPAIRMENT:
+            return name
+    return None
 
 
 def mos_lq(codec: str, loss_percent: float, one_way_delay_ms: float = 0.0) -> float:

@@ -125,9 +125,11 @@ class MediaPipeline:
         sport: int,
         dst: bytes,
         dport: int,
-    ) -> None:
-        """Bytes of a TCP direction that carries media framing (api mode "media")."""
-        self.stun.tcp_data(conn_id, direction, data, frame, ts, src, sport, dst, dport)
+    ) -> str:
+        """Bytes of a TCP direction that carries media framing (api mode "media"); returns the
+        connection's label so far: ``ice-tcp``, ``rtp-rfc4571`` or ``stun-turn``
+        (StunPipeline.connection_label)."""
+        return self.stun.tcp_data(conn_id, direction, data, frame, ts, src, sport, dst, dport)
 
     def tcp_gap(self, conn_id: int, direction: int, missing: int, frame: int, ts: float) -> None:
         """Bytes lost in a "media" TCP direction."""

@@ -6,6 +6,15 @@ it, each a small typed object. Microsoft appends "profile-specific extensions" (
 and a 12-byte picture loss indication in PSFB FMT 1 (reference ms-media.md 5.1, 5.2); both are
 decoded here. A compound with a bad length raises :class:`MalformedError` (the pipeline makes
 it a Defect); unknown packet types are kept raw, never fatal.
+
+SRTCP (RFC 3711 3.4) keeps only the first 8 octets in clear (the first packet's header and
+SSRC); the rest is ciphertext, followed by the E flag and 31-bit SRTCP index, an optional MKI
+and the authentication tag (with AES-GCM, RFC 7714 9, the tag ends the ciphertext and the index
+comes last). Parsing that ciphertext as report blocks and [MS-RTP] extensions gives nonsense
+(teams.pcap: "MS extension type 51802 length 44210 bad"), so :func:`srtcp_index` recognises it
+first: a compound that does not walk as RTCP, whose first header fits before a 4-aligned E flag
+and index with the E flag set where the tag and MKI sizes put them (or, on a flow known to use
+SRTP, an authenticated-only compound that walks exactly up to that point).
 """
 
 from __future__ import annotations
@@ -156,6 +165,60 @@ RtcpPacket = (
     SenderReport | ReceiverReport | SourceDescription | Goodbye | AppDefined | Feedback
     | ExtendedReport | UnknownRtcp
 )  # fmt: skip
+
+
+def walks_as_rtcp(data: bytes) -> bool:
+    """RTCP headers (version 2, packet type 192-223) whose lengths add up to all of ``data``."""
+    pos, n = 0, len(data)
+    while pos + 4 <= n:
+        if data[pos] >> 6 != 2 or not 192 <= data[pos + 1] <= 223:
+            return False
+        pos += 4 * (((data[pos + 2] << 8) | data[pos + 3]) + 1)
+    return pos == n and n > 0
+
+
+def srtcp_index(data: bytes, *, srtp: bool = False) -> int | None:
+    """The E flag and SRTCP index word when ``data`` is SRTCP, None when it is plain RTCP (or
+    neither). ``srtp``: the flow is known to use SRTP (keys, RTP/SAVP, authenticated SRTP), so
+    an authenticated-only compound (E flag clear) is recognised too.
+
+    The trailer is placed for HMAC-SHA1 (10-byte tag, or 4 as ZRTP's HS32 gives; MKI of 0-3
+    bytes) and for AES-GCM (MKI of 0-3 bytes): the 4-byte alignment of RTCP leaves one MKI
+    size for each."""
+    n = len(data)
+    if n < 8 + 4 + 10 or data[0] >> 6 != 2 or not 192 <= data[1] <= 223:
+        return None
+    if walks_as_rtcp(data):
+        return None
+    first = 4 * (((data[2] << 8) | data[3]) + 1)
+    found: list[int] = []
+    # HMAC-SHA1 tags after the index: 80 bits (RFC 3711), 32 bits (ZRTP's HS32, as Zfone
+    # sends); GCM's tag is inside the ciphertext (0 here).
+    for tag in (10, 4, 0):
+        mki = (n - tag) % 4
+        pos = n - tag - mki - 4
+        if pos < 8 or first > pos - (16 if tag == 0 else 0):
+            continue
+        word = (data[pos] << 24) | (data[pos + 1] << 16) | (data[pos + 2] << 8) | data[pos + 3]
+        if word & 0x80000000 or (srtp and tag and walks_as_rtcp(data[:pos])):
+            found.append(word)
+    # Both places can hold an E flag by chance (ciphertext is random): a real index counts up
+    # from 0 by one per report, so one below 2^24 (years of reports) wins; then HMAC-SHA1.
+    for word in found:
+        if word & 0x7FFFFFFF < 1 << 24:
+            return word
+    return found[0] if found else None
+
+
+def srtcp_kind(data: bytes, opened: bytes | None, *, srtp: bool = False) -> str | None:
+    """How an RTCP datagram is counted: ``SRTCP decrypted`` (a key opened it: ``opened``),
+    ``SRTCP encrypted`` (SRTCP by its trailer, no key opened it: never parse it further), or
+    None for plain RTCP."""
+    if opened is not None:
+        return "SRTCP decrypted"
+    if srtcp_index(data, srtp=srtp) is not None:
+        return "SRTCP encrypted"
+    return None
 
 
 def parse_rtcp(data: bytes) -> list[RtcpPacket]:

@@ -27,14 +27,24 @@ from ..fastpath import CORE_FIELDS, RtpCore, reduce_fields
 from ..model import DefectLog, Endpoint
 from ..sdp import parse_sdp
 from ..sip.message import SipMessage
-from .codecs import is_telephone_event, jitter_clock, mos_lq, payload_name
-from .rtcp import Goodbye, ReceiverReport, SenderReport, parse_rtcp
+from .codecs import (
+    MOS_MIN_SECONDS,
+    is_telephone_event,
+    jitter_clock,
+    mos_lq,
+    payload_name,
+    rated_codec,
+)
+from .rtcp import Goodbye, ReceiverReport, SenderReport, parse_rtcp, srtcp_kind
+from .series import SeriesBudget, StreamSeries
 
 if TYPE_CHECKING:
     from .srtp import SrtpContext
 
 _RTP_HEADER = struct.Struct("!BBHII").unpack_from
 _INF = float("inf")
+_NAN = float("nan")
+_INF_BUDGET = 1 << 62
 
 
 def rtp_header_length(packet: bytes) -> int:
@@ -62,7 +72,8 @@ class StreamStats(RtpCore):
         "payload_types", "clock_rate", "dtmf_events", "_last_event_ts", "_rtpmap", "_pt_cache",
         "_seen", "rtcp_fraction_lost", "rtcp_cumulative_lost", "rtcp_jitter_ms", "rtcp_rtt_ms",
         "rtcp_reports", "srtp_auth_failures", "setup_frame", "call_id",
-        "signalled", "bye",
+        "signalled", "bye", "join_rule", "candidate_calls", "_ends",
+        "series", "_b_index", "_b_expected0",
     )  # fmt: skip
 
     def __init__(
@@ -82,8 +93,15 @@ class StreamStats(RtpCore):
         self.ipv6 = len(src) == 16
         self.encrypted = False
         self.setup_frame: int | None = None
-        #: Call-ID of the SIP session whose SDP announced this stream's addresses, if any.
+        #: Call-ID of the call that owns the stream. The tracker sets the first SDP that
+        #: announced its addresses; Capture.calls() settles it (analysis/media_join.py).
         self.call_id: str | None = None
+        #: How the call was chosen (media_join.py rules), None before the join / for none.
+        self.join_rule: str | None = None
+        #: The calls the stream could belong to, when more than one matched (ambiguous,
+        #: B2BUA legs, or the one chosen among several).
+        self.candidate_calls: tuple[str, ...] = ()
+        self._ends: tuple[Endpoint, Endpoint] | None = None
         #: True when SDP or TURN/ICE announced the addresses, False when found by heuristic.
         self.signalled = False
         #: An RTCP BYE named this SSRC.
@@ -136,9 +154,25 @@ class StreamStats(RtpCore):
         self.rtcp_reports = 0
         self.srtp_auth_failures = 0
         self.srtp_decrypted = 0
+        # The time series (media/series.py): closed buckets, and the open one's accumulators.
+        self.series = StreamSeries()
+        self._series_end = -_INF  # the first packet opens the first bucket
+        self._b_index = 0
+        self._b_expected0 = 0
+        self._b_packets = 0
+        self._b_jitter_sum = 0.0
+        self._b_jitter_n = 0
+        self._b_jitter_max = -_INF
+        self._b_delta_max = -_INF
 
     def __reduce__(self) -> tuple[Any, ...]:
         return reduce_fields(self, CORE_FIELDS + StreamStats.__slots__)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``stream`` record of docs/json.md."""
+        from ..render.streams import stream_to_dict
+
+        return stream_to_dict(self)
 
     # -- the per-packet path ---------------------------------------------------------------
     def set_rtpmap(self, rtpmap: dict[int, tuple[str, int]] | None) -> None:
@@ -164,6 +198,8 @@ class StreamStats(RtpCore):
         telephone events. Called as :meth:`packet`: compiled, ``RtpCore.packet`` takes the
         routine packets itself and calls this for the others.
         """
+        if not ts < self._series_end:
+            self._series_roll(ts)
         now = ts * 1000.0
         if pt == self._cur_pt:
             irregular = self._cur_cn  # the previous packet had this payload type too
@@ -187,45 +223,66 @@ class StreamStats(RtpCore):
             self.first_timestamp = self.last_timestamp = rts
             self.time_ms = now
             self.packets = 1
+            self._b_packets += 1
             return
 
-        # A timestamp older than the previous packet's (signed 32-bit difference): counted,
-        # but (as in Wireshark 4.0) still a regular packet for delta and jitter.
-        if ((rts - self.last_timestamp) & 0xFFFFFFFF) >= 0x80000000:
+        # Time sequence (tshark 4.0): a timestamp within 2^31 after the first packet's is in
+        # sequence, whatever wrapped in between; anything else (a reset, a jump back before the
+        # start) is a "wrong timestamp": it makes a problem, is never a regular packet, and
+        # neither the arrival time nor the nominal time moves on it.
+        first = self.first_timestamp
+        offset = (rts - first) & 0xFFFFFFFF
+        in_time = offset < 0x80000000 if rts >= first else offset <= 0x80000000
+        if not in_time:
             self.wrong_timestamps += 1
-        # Sequence cycles, counted against the first sequence number.
-        if self.under:
+            self.problem = True
+            irregular = True
+        # Sequence cycles, counted against the first sequence number (in-time packets only).
+        if not in_time:
+            pass
+        elif self.under:
             if seq > self.start_seq:
                 self.under = False
         elif seq < self.start_seq or (seq == 0 and self.stop_seq == 65535):
             self.cycles += 1
             self.under = True
         last = self.last_seq
-        if last + 1 == seq or (last == 65535 and seq == 0):
+        if in_time and (last + 1 == seq or (last == 65535 and seq == 0)):
             self.last_seq = seq
-        else:
-            if last + 1 < seq or last - seq > 0xFF00:
-                self.last_seq = seq
-            elif seq == last:
+        elif in_time and (last + 1 < seq or last - seq > 0xFF00):
+            self.last_seq = seq  # lost packets (or a sequence reset)
+            self.sequence_errors += 1
+            self.problem = True
+        elif last + 1 > seq:
+            if seq == last:
                 self.duplicates += 1
             else:
                 self.out_of_order += 1
             self.sequence_errors += 1
             self.problem = True
 
-        delta = now - self.time_ms
-        self.time_ms = now
         self.last_timestamp = rts
         self.stop_seq = seq
         self.packets = packets + 1
+        self._b_packets += 1
+        if not in_time:
+            return
+        delta = now - self.time_ms
+        self.time_ms = now
+        if delta > self._b_delta_max:
+            self._b_delta_max = delta
         if self._cur_clock:
             # Nominal time since the first packet, from the RTP clock (whole kHz, as Wireshark).
-            nominal = ((rts - self.first_timestamp) & 0xFFFFFFFF) / self._cur_khz
+            nominal = offset / self._cur_khz
             diff = delta - nominal + self.last_nominal
             if diff < 0:
                 diff = -diff
             jitter = self.jitter = (15.0 * self.jitter + diff) / 16.0
             self.last_nominal = nominal
+            self._b_jitter_sum += jitter
+            self._b_jitter_n += 1
+            if jitter > self._b_jitter_max:
+                self._b_jitter_max = jitter
             if irregular:
                 return
             if jitter > self.max_jitter:
@@ -245,6 +302,59 @@ class StreamStats(RtpCore):
 
     if not FAST_PATH:
         packet = _packet
+
+    # -- the time series (media/series.py) ---------------------------------------------------
+    def _series_open(self) -> None:
+        self._b_packets = 0
+        self._b_jitter_sum = 0.0
+        self._b_jitter_n = 0
+        self._b_jitter_max = -_INF
+        self._b_delta_max = -_INF
+
+    def _series_bucket(self) -> tuple[int, int, int, float, float, float]:
+        """The open bucket: (number, packets, lost, max jitter, mean jitter, max delta)."""
+        n = self._b_jitter_n
+        return (
+            self._b_index,
+            self._b_packets,
+            self.expected - self._b_expected0 - self._b_packets,
+            self._b_jitter_max if n else _NAN,
+            self._b_jitter_sum / n if n else _NAN,
+            self._b_delta_max if self._b_delta_max != -_INF else _NAN,
+        )
+
+    def _series_roll(self, ts: float) -> None:
+        """A packet at or past the open bucket's end: close that bucket, open the one of
+        ``ts`` (the compiled fast path leaves such packets to Python)."""
+        series = self.series
+        if self._b_packets:
+            series.close(*self._series_bucket())
+        try:
+            index = series.bucket_of(ts)
+        except (OverflowError, ValueError):  # a time that is not a number: one bucket
+            index = 0
+        self._b_index = index
+        end = (index + 1) * series.interval
+        self._series_end = end if end > ts else _INF
+        self._b_expected0 = self.expected
+        self._series_open()
+
+    def time_series(self) -> list[tuple[float, int, int, float | None, float | None, float | None]]:
+        """Per-interval buckets (media/series.py), the open one included: ``(start time,
+        packets, lost, max jitter ms, mean jitter ms, max delta ms)``, None where no value."""
+        if not self._b_packets:
+            return self.series.rows()
+        copy = StreamSeries(SeriesBudget(_INF_BUDGET), max_buckets=1 << 30)
+        copy.interval = self.series.interval
+        for name in ("index", "packets", "lost", "max_jitter", "mean_jitter", "max_delta"):
+            setattr(copy, name, getattr(self.series, name)[:])
+        copy.close(*self._series_bucket())
+        return copy.rows()
+
+    @property
+    def series_interval(self) -> float:
+        """Seconds per bucket of :meth:`time_series` (1 s, doubled by each coarsening)."""
+        return self.series.interval
 
     @property
     def min_delta(self) -> float:
@@ -330,22 +440,20 @@ class StreamStats(RtpCore):
 
     @property
     def mos(self) -> float | None:
-        """E-model MOS-LQ from the main codec and the loss seen.
-
-        None without packets, and for video (a 90 kHz clock): the E-model rates speech only.
-        """
-        if not self.packets:
+        """E-model MOS-LQ from the speech codec and the loss seen, or None where the E-model
+        does not apply: no speech codec it has values for (telephone events, comfort noise,
+        video, unknown codecs) or packets covering less than
+        :data:`~lyncdump.media.codecs.MOS_MIN_SECONDS` of media."""
+        n = self.packets
+        # The time the packets cover: n packets of a 20 ms codec span 20 ms more than from the
+        # first to the last (50 packets are one second).
+        if n < 2 or self.duration * n / (n - 1) < MOS_MIN_SECONDS - 0.001:
             return None
-        main = self.payload_names()[0] if self.payload_types else ""
-        for pt in sorted(self.payload_types):
-            name = payload_name(pt, self._rtpmap)
-            if name not in ("CN", "CN(old)", "telephone-event"):
-                if jitter_clock(pt, self._rtpmap) == 90000:
-                    return None
-                main = name
-                break
+        codec = rated_codec(self.payload_names())
+        if codec is None:
+            return None
         rtt = self.rtcp_rtt_ms
-        return round(mos_lq(main, max(0.0, self.lost_percent), rtt / 2 if rtt else 0.0), 2)
+        return round(mos_lq(codec, max(0.0, self.lost_percent), rtt / 2 if rtt else 0.0), 2)
 
     def rtcp_report(self, fraction_lost: int, cumulative: int, jitter_units: int) -> None:
         """A report block about this stream (from its receiver)."""
@@ -357,11 +465,18 @@ class StreamStats(RtpCore):
 
     @property
     def source(self) -> Endpoint:
-        return Endpoint.from_raw(self.src, self.sport)
+        return (self._ends or self._make_ends())[0]
 
     @property
     def destination(self) -> Endpoint:
-        return Endpoint.from_raw(self.dst, self.dport)
+        return (self._ends or self._make_ends())[1]
+
+    def _make_ends(self) -> tuple[Endpoint, Endpoint]:
+        ends = self._ends = (
+            Endpoint.from_raw(self.src, self.sport),
+            Endpoint.from_raw(self.dst, self.dport),
+        )
+        return ends
 
     @property
     def has_jitter(self) -> bool:
@@ -372,10 +487,18 @@ class StreamStats(RtpCore):
 # -- assigning datagrams to streams --------------------------------------------------------------
 
 _CANDIDATE, _RTP, _REJECTED = 0, 1, 2
-#: Consecutive packets of one SSRC, in sequence, before an unannounced flow is taken for RTP.
+#: Packets of one SSRC in sequence (each 1-16 after the previous one of that SSRC, other SSRCs
+#: may come between: bundled audio and video) before an unannounced flow is taken for RTP.
 HEURISTIC_RUN = 4
 #: Packets an unannounced flow may show without such a run before it is given up.
 HEURISTIC_GIVE_UP = 64
+#: Packets an undecided flow holds, to be counted once it is taken for RTP (the most recent).
+HEURISTIC_HOLD = 16
+#: SSRCs followed per undecided flow (random bytes show a new one in every packet).
+HEURISTIC_SSRCS = 8
+#: Bytes held by all undecided flows together; past it packets are judged but not held (a
+#: flow then found to be RTP misses its first packets in the statistics).
+HEURISTIC_HOLD_BYTES = 16 << 20
 #: Bounds against hostile captures: UDP flows followed, RTP streams per flow and in all.
 MAX_FLOWS = 1 << 18
 MAX_STREAMS_PER_FLOW = 256
@@ -412,7 +535,7 @@ class _Flow:
     """One UDP 5-tuple direction carrying (or maybe carrying) RTP."""
 
     __slots__ = ("state", "slot", "key_slot", "stale", "streams", "pending", "seen",
-                 "rtcp_packets", "keys", "chosen", "last")  # fmt: skip
+                 "rtcp_packets", "keys", "chosen", "last", "runs", "held")  # fmt: skip
 
     def __init__(self) -> None:
         self.state = _CANDIDATE
@@ -421,7 +544,11 @@ class _Flow:
         #: Signalling changed for one of its addresses: look its slot and keys up again.
         self.stale = True
         self.streams: dict[int, StreamStats] = {}
+        #: While undecided: the packets held to count if it turns out to be RTP, and per SSRC
+        #: (its 4 header bytes) the last sequence number and the length of its run.
         self.pending: list[tuple[int, float, bytes]] | None = []
+        self.runs: dict[bytes, tuple[int, int]] | None = {}
+        self.held = 0
         self.seen = 0
         self.rtcp_packets = 0
         self.keys: list[SrtpContext] = []
@@ -434,6 +561,7 @@ class _Flow:
 _IGNORED = _Flow()
 _IGNORED.state = _REJECTED
 _IGNORED.pending = None
+_IGNORED.runs = None
 
 
 class RtpTracker:
@@ -447,6 +575,8 @@ class RtpTracker:
     def __init__(self, defects: DefectLog, user_keys: list[tuple[bytes, bytes]] | None = None):
         self.defects = defects
         self.streams: list[StreamStats] = []
+        #: The time-series buckets all streams of the run hold (media/series.py).
+        self.series_budget = SeriesBudget()
         self.rtcp_packets = 0
         self.rtcp_types: dict[str, int] = {}
         self.ms_extensions: dict[str, int] = {}
@@ -458,8 +588,13 @@ class RtpTracker:
         self._endpoint_flows: dict[tuple[bytes, int], list[tuple[bytes, int, bytes, int]]] = {}
         self._by_ssrc: dict[int, list[StreamStats]] = {}
         self._call_rtpmaps: dict[str, dict[int, tuple[str, int]]] = {}
+        #: Every media address each call's SDP announced: a flow takes the slot of the call
+        #: that announced both its ends (many calls through one relay share its address).
+        self._call_endpoints: dict[str, set[tuple[bytes, int]]] = {}
         self._flows_full = False
         self._streams_full = False
+        #: Bytes held by undecided flows (HEURISTIC_HOLD_BYTES bounds it).
+        self._held_bytes = 0
         #: Called with a flow's key when news about one of its addresses may change how its
         #: packets are counted (MediaPipeline then takes it back from the fast path).
         self.forget_flow: Callable[[tuple[bytes, int, bytes, int]], None] | None = None
@@ -478,10 +613,12 @@ class RtpTracker:
         encrypted: bool = False,
     ) -> None:
         """Media flows to and from ``ip:port`` from now on (a new slot, fresh timestamps)."""
-        if call_id is not None and rtpmap is not None:
-            shared = self._call_rtpmaps.setdefault(call_id, {})
-            shared.update(rtpmap)
-            rtpmap = shared
+        if call_id is not None:
+            self._call_endpoints.setdefault(call_id, set()).add((ip, port))
+            if rtpmap is not None:
+                shared = self._call_rtpmaps.setdefault(call_id, {})
+                shared.update(rtpmap)
+                rtpmap = shared
         self._slots[(ip, port)] = MediaSlot(rtpmap, call_id, frame, source, cryptos, encrypted)
         self._touch(ip, port)
 
@@ -591,7 +728,7 @@ class RtpTracker:
     # -- flows ------------------------------------------------------------------------------
     def _resolve(self, key: tuple[bytes, int, bytes, int], flow: _Flow | None) -> _Flow:
         src, sport, dst, dport = key
-        slot = self._slots.get((dst, dport)) or self._slots.get((src, sport))
+        slot = self._pick_slot(src, sport, dst, dport)
         if flow is None:
             if len(self._flows) >= MAX_FLOWS and slot is None:
                 if not self._flows_full:
@@ -613,7 +750,7 @@ class RtpTracker:
             if flow.state != _RTP:
                 # Like Wireshark, packets before the announcement are not counted.
                 flow.state = _RTP
-                flow.pending = None
+                self._release(flow)
             for stream in flow.streams.values():
                 stream.set_rtpmap(slot.rtpmap)
                 self._label(stream, slot)
@@ -629,8 +766,24 @@ class RtpTracker:
             flow.chosen = {}
         return flow
 
+    def _pick_slot(self, src: bytes, sport: int, dst: bytes, dport: int) -> MediaSlot | None:
+        """The announcement a flow follows: the destination's, else the source's; but when
+        they come from different calls, the one whose call announced both ends."""
+        to_slot = self._slots.get((dst, dport))
+        from_slot = self._slots.get((src, sport))
+        if to_slot is None or from_slot is None or to_slot.call_id == from_slot.call_id:
+            return to_slot or from_slot
+        to_call = self._call_endpoints.get(to_slot.call_id or "", ())
+        if (src, sport) in to_call:
+            return to_slot
+        from_call = self._call_endpoints.get(from_slot.call_id or "", ())
+        return from_slot if (dst, dport) in from_call else to_slot
+
     def _label(self, stream: StreamStats, slot: MediaSlot) -> None:
-        if slot.call_id is not None:
+        """What the announcement tells about a stream; the first call to name it keeps it
+        (a later SDP naming the same address, e.g. the next call through a relay, does not
+        relabel it: analysis/calls.py settles which call owns each stream)."""
+        if stream.call_id is None and slot.call_id is not None:
             stream.call_id = slot.call_id
         if slot.source != "heuristic":
             stream.signalled = True
@@ -651,6 +804,7 @@ class RtpTracker:
             return None
         slot = flow.slot
         stream = StreamStats(ssrc, key[0], key[1], key[2], key[3], slot.rtpmap if slot else None)
+        stream.series.budget = self.series_budget
         if slot is not None:
             self._label(stream, slot)
         flow.streams[ssrc] = stream
@@ -666,25 +820,50 @@ class RtpTracker:
         ts: float,
         payload: bytes,
     ) -> None:
-        """Unannounced flow: wait for a run of packets that can only be RTP."""
+        """Unannounced flow: wait for a run of packets that can only be RTP.
+
+        Runs are counted per SSRC, so interleaved streams (bundled audio and video on one
+        address pair, as WebRTC and Teams send them) are found as Wireshark's heuristic finds
+        them; once one SSRC has shown a run, every held packet of the flow is counted.
+        """
         flow.seen += 1
         pending = flow.pending
-        assert pending is not None
-        if pending:
-            last = pending[-1][2]
-            step = (((payload[2] << 8) | payload[3]) - ((last[2] << 8) | last[3])) & 0xFFFF
-            if payload[8:12] != last[8:12] or not 0 < step <= 16 or payload[0] & 0xC0 != 0x80:
-                pending.clear()
-        pending.append((frame, ts, payload))
-        if len(pending) >= HEURISTIC_RUN:
+        runs = flow.runs
+        assert pending is not None and runs is not None
+        ssrc = payload[8:12]
+        seq = (payload[2] << 8) | payload[3]
+        previous = runs.get(ssrc)
+        run = 1
+        if previous is not None and 0 < ((seq - previous[0]) & 0xFFFF) <= 16:
+            run = previous[1] + 1
+        if previous is None and len(runs) >= HEURISTIC_SSRCS:
+            runs.clear()
+        runs[ssrc] = (seq, run)
+        size = len(payload)
+        if self._held_bytes + size <= HEURISTIC_HOLD_BYTES:
+            pending.append((frame, ts, payload))
+            self._held_bytes += size
+            flow.held += size
+            if len(pending) > HEURISTIC_HOLD:
+                dropped = len(pending.pop(0)[2])
+                self._held_bytes -= dropped
+                flow.held -= dropped
+        if run >= HEURISTIC_RUN:
             flow.state = _RTP
             flow.slot = MediaSlot(None, None, 0, "heuristic")
-            flow.pending = None
+            self._release(flow)
             for f, t, p in pending:
                 self._account(flow, key, f, t, p)
         elif flow.seen >= HEURISTIC_GIVE_UP:
             flow.state = _REJECTED
-            flow.pending = None
+            self._release(flow)
+
+    def _release(self, flow: _Flow) -> None:
+        """The flow is decided: it holds nothing any more."""
+        self._held_bytes -= flow.held
+        flow.held = 0
+        flow.pending = None
+        flow.runs = None
 
     # -- SRTP -------------------------------------------------------------------------------
     def srtp_for(self, stream: StreamStats) -> tuple[bool, tuple[object, bytes, int, int] | None]:
@@ -729,6 +908,15 @@ class RtpTracker:
             if data is not None:
                 break
         slot = flow.slot
+        # SRTCP (media/rtcp.py): counted as such; without its key never read as report blocks.
+        srtp = bool(flow.keys) or (slot is not None and slot.encrypted)
+        srtcp = srtcp_kind(
+            payload, data, srtp=srtp or any(st.encrypted for st in flow.streams.values())
+        )
+        if srtcp is not None:
+            self.rtcp_types[srtcp] = self.rtcp_types.get(srtcp, 0) + 1
+            if data is None:
+                return
         # Random UDP may look like RTCP: only announced flows report malformed RTCP.
         quiet = bool(flow.keys) or slot is None or slot.encrypted or slot.source == "heuristic"
         try:
@@ -760,7 +948,8 @@ class RtpTracker:
     def finish(self) -> None:
         """End of capture: packets held by an undecided flow are simply not RTP."""
         for flow in self._flows.values():
-            flow.pending = None
+            if flow.pending is not None:
+                self._release(flow)
 
 
 def _srtp_contexts(cryptos: list[Any]) -> list[SrtpContext]:
@@ -768,7 +957,11 @@ def _srtp_contexts(cryptos: list[Any]) -> list[SrtpContext]:
     on the first SDP that has keys)."""
     from .srtp import SUITES, SrtpContext
 
-    return [SrtpContext(c.key, c.salt, c.suite, c.mki_length) for c in cryptos if c.suite in SUITES]
+    return [
+        SrtpContext(c.key, c.salt, c.suite, c.mki_length)
+        for c in cryptos
+        if c.suite in SUITES and c.key  # no key: redacted (--redact)
+    ]
 
 
 def _ntp_middle(ts: float) -> int:

@@ -16,12 +16,14 @@ Bad bytes raise :class:`MalformedError` (layer ``stun``) and nothing else.
 
 from __future__ import annotations
 
+import base64
 import binascii
 import hashlib
 import hmac
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import MalformedError
 from ..model import format_ip
@@ -389,6 +391,12 @@ class StunMessage:
         except MalformedError:
             return None
 
+    def to_dict(self) -> dict[str, Any]:
+        """The ``stun`` record of docs/json.md, every attribute decoded."""
+        from ..render.stun_json import stun_to_dict
+
+        return stun_to_dict(self)
+
     def error(self) -> tuple[int, str] | None:
         value = self.get(A_ERROR_CODE)
         if value is None or len(value) < 4:
@@ -451,6 +459,29 @@ def message_size(data: bytes | memoryview, offset: int = 0) -> int | None:
     if len(data) - offset < 4:
         return None
     return HEADER_SIZE + ((data[offset + 2] << 8) | data[offset + 3])
+
+
+_ICE_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+
+
+def is_draft6_username(username: bytes) -> bool:
+    """An MS-ICE draft 6 (MSN, Office Communicator 2007, libnice's OC2007 mode) check USERNAME:
+    ``<remote>:<component>:<local>:<component>`` where remote and local are the *candidates'*
+    base64-decoded usernames (binary), NUL-padded to a multiple of 4 bytes. Unlike RFC 5245's
+    ``RFRAG:LFRAG`` (ice-chars only) it names candidates, not agents, so it cannot group the
+    checks of one session by itself. [V: libnice 0.1.21 OC2007 on the wire]"""
+    if len(username) % 4 or b":" not in username:
+        return False
+    head, colon, rest = username.partition(b":")
+    if rest and b":" not in rest and set(head) <= _ICE_CHARS and set(rest) <= _ICE_CHARS:
+        return False  # RFC 5245 ufrag pair
+    body = username.rstrip(b"\x00")
+    if len(username) - len(body) > 4:
+        return False
+    component = body.rsplit(b":", 1)[-1]
+    if not component.isdigit() or len(component) > 3 or len(body) == len(component):
+        return False
+    return body.count(b":" + component + b":") >= 1
 
 
 # -- parsing ---------------------------------------------------------------------------------
@@ -603,13 +634,19 @@ def check_fingerprint(msg: StunMessage) -> str:
 
 def integrity_keys(msg: StunMessage, passwords: Iterable[bytes]) -> list[bytes]:
     """Candidate HMAC keys: each password as a short-term key, and the long-term key when the
-    message names a user and a realm."""
+    message names a user and a realm. Classic STUN (MS-ICE draft 6) keys with the candidate's
+    password base64-decoded, as SDP and libnice's OC2007 mode carry it: that is tried too."""
     username = msg.get(A_USERNAME)
     realm_attr = A_MS_REALM if msg.flavor == MS_TURN else 0x0014
     realm = msg.get(realm_attr)
     keys: list[bytes] = []
     for pw in passwords:
         keys.append(pw)
+        if msg.flavor == RFC3489 and len(pw) % 4 == 0:
+            try:
+                keys.append(base64.b64decode(pw, validate=True))
+            except (binascii.Error, ValueError):
+                pass
         if username is not None and realm is not None:
             keys.append(long_term_key(username, realm.strip(b'"'), pw))
             if realm.startswith(b'"'):
@@ -622,7 +659,9 @@ def check_integrity(msg: StunMessage, keys: Iterable[bytes]) -> str:
     were tried and none matched, ``unchecked`` without keys, ``absent`` without the attribute.
 
     The HMAC covers the message up to the attribute with the length field ending just after
-    it (RFC 5389); for MS-TURN the on-the-wire length is tried as well.
+    it (RFC 5389); for MS-TURN the on-the-wire length is tried as well; for classic STUN also
+    that text zero-padded to a multiple of 64 bytes, as RFC 3489 section 11.2.8 says (and
+    MS-ICE draft 6 / libnice's OC2007 mode do).
     """
     for a in msg.attributes:
         if a.type != A_MESSAGE_INTEGRITY:
@@ -635,6 +674,8 @@ def check_integrity(msg: StunMessage, keys: Iterable[bytes]) -> str:
         variants = [_with_length(before, a.offset + 4 + size - HEADER_SIZE)]
         if msg.flavor == MS_TURN:
             variants.append(before)
+        elif msg.flavor == RFC3489 and len(before) % 64:
+            variants.append(variants[0] + bytes(-len(before) % 64))
         tried = False
         for key in keys:
             tried = True
@@ -812,6 +853,7 @@ __all__ = [
     "check_integrity",
     "decode_address",
     "encode_address",
+    "is_draft6_username",
     "is_stun_datagram",
     "looks_like_stun",
     "long_term_key",

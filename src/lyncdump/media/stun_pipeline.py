@@ -54,6 +54,9 @@ class StunPipeline:
         self.counts: Counter[str] = Counter()
         self.depth = 0
         self._tcp: dict[tuple[int, int], Any] = {}
+        #: Per TCP connection: [framing, STUN messages, RTP/RTCP frames] it carried, for
+        #: :meth:`connection_label`.
+        self._carried: dict[int, list[Any]] = {}
         #: UDP 4-tuples an MS-TURN Set Active Destination succeeded on: raw media there goes
         #: between the relayed address and the destination (no TURN header any more).
         #: (src, sport, dst, dport) -> (new src, new dst, client, server, peer, to_peer).
@@ -113,8 +116,9 @@ class StunPipeline:
         sport: int,
         dst: bytes,
         dport: int,
-    ) -> None:
-        """Bytes of a TCP direction api decided carries STUN/TURN/ICE-TCP."""
+    ) -> str:
+        """Bytes of a TCP direction api decided carries STUN/TURN/ICE-TCP; returns what the
+        connection is known to carry so far (:meth:`connection_label`)."""
         key = (conn_id, direction)
         state = self._tcp.get(key)
         if not isinstance(state, TcpMediaFramer):
@@ -125,7 +129,7 @@ class StunPipeline:
                     self.defects.add(frame, "turn-tcp", 0, "no STUN/TURN framing recognised")
                     pending = pending[-_MAX_UNDETECTED // 2 :]
                 self._tcp[key] = pending
-                return
+                return self.connection_label(conn_id)
             if framing == "pseudo-tls":
                 state = TcpMediaFramer("ms-turn", pseudo_tls=True)
                 self.counts["pseudo-tls"] += 1
@@ -136,9 +140,28 @@ class StunPipeline:
                 state = TcpMediaFramer(framing)
             self._tcp[key] = state
             data = pending
+            carried = self._carried.setdefault(conn_id, [None, 0, 0])
+            if carried[0] is None or framing == "pseudo-tls":
+                carried[0] = framing
         framer: TcpMediaFramer = state
         framer.receive_data(data, frame, ts)
-        self._drain(framer, src, sport, dst, dport)
+        self._drain(framer, src, sport, dst, dport, self._carried[conn_id])
+        return self.connection_label(conn_id)
+
+    def connection_label(self, conn_id: int) -> str:
+        """What a media TCP connection carried, as ``--summary`` names it: ``ice-tcp`` (RFC 4571
+        framing with STUN connectivity checks, and usually RTP after them), ``rtp-rfc4571``
+        (RFC 4571 with RTP/RTCP and no STUN, e.g. a capture begun after the checks), and
+        ``stun-turn`` for TURN to a server (MS-TURN framing, pseudo-TLS, RFC 6062) or while
+        nothing is known yet."""
+        carried = self._carried.get(conn_id)
+        if carried is None or carried[0] != "rfc4571":
+            return "stun-turn"
+        if carried[1]:
+            return "ice-tcp"
+        if carried[2]:
+            return "rtp-rfc4571"
+        return "stun-turn"
 
     def tcp_gap(self, conn_id: int, direction: int, missing: int, frame: int, ts: float) -> None:
         state = self._tcp.get((conn_id, direction))
@@ -149,7 +172,13 @@ class StunPipeline:
             self._tcp[(conn_id, direction)] = b""
 
     def _drain(
-        self, framer: TcpMediaFramer, src: bytes, sport: int, dst: bytes, dport: int
+        self,
+        framer: TcpMediaFramer,
+        src: bytes,
+        sport: int,
+        dst: bytes,
+        dport: int,
+        carried: list[Any],
     ) -> None:
         a, b = (src, sport), (dst, dport)
         while True:
@@ -159,6 +188,11 @@ class StunPipeline:
             payload = unit.payload
             if not payload:
                 continue
+            first = payload[0]
+            if first < 4:
+                carried[1] += 1
+            elif 0x80 <= first <= 0xBF:
+                carried[2] += 1
             if unit.kind == "control":
                 try:
                     msg = s.parse(payload)

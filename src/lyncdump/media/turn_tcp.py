@@ -4,7 +4,9 @@
   record is type(1: 0x02 TURN control, 0x03 end-to-end data) reserved(1) length(2) payload.
   A data record may hold a further 2-byte length (RFC 4571 inside, the Lync plugin's "RTP
   length"); it is removed when it equals length - 2.
-- ``rfc4571``: ICE-TCP between peers, length(2) payload.
+- ``rfc4571``: ICE-TCP between peers, length(2) payload. The payload may be STUN of any
+  flavour: RFC 5389 with its cookie, or RFC 3489-style without one, as MS-ICE draft 6
+  (Office Communicator 2007, libnice's OC2007 mode) sends its connectivity checks.
 - ``stun-tcp``: RFC 5766/6062 TURN over TCP, STUN messages and ChannelData back to back, the
   STUN length (ChannelData padded to 4) giving the size.
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .stun import HEADER_SIZE, MAGIC_COOKIE_BYTES, MS_TURN_COOKIE_ATTR
+from .stun import HEADER_SIZE, MAGIC_COOKIE_BYTES, MS_TURN_COOKIE_ATTR, is_stun_datagram
 
 MS_TURN = "ms-turn"
 RFC4571 = "rfc4571"
@@ -66,6 +68,28 @@ def _stun_at(data: bytes, pos: int) -> bool:
     )
 
 
+#: RFC 3489 message types (Binding and Shared Secret; request, response, error response).
+_CLASSIC_TYPES = frozenset({0x0001, 0x0101, 0x0111, 0x0002, 0x0102, 0x0112})
+
+
+def _classic_stun_frame(data: bytes, pos: int, size: int) -> bool:
+    """An RFC 3489-style message (no magic cookie) filling ``size`` bytes at ``pos``: the whole
+    message must walk its attributes exactly when it is all there; a first segment that holds
+    only its start must show a Binding/Shared Secret type, the length and a first attribute
+    header that fits."""
+    if size < HEADER_SIZE or len(data) < pos + HEADER_SIZE:
+        return False
+    if ((data[pos] << 8) | data[pos + 1]) not in _CLASSIC_TYPES:
+        return False
+    if HEADER_SIZE + ((data[pos + 2] << 8) | data[pos + 3]) != size:
+        return False
+    if len(data) >= pos + size:
+        return is_stun_datagram(data[pos : pos + size])
+    if len(data) < pos + HEADER_SIZE + 4:
+        return True  # type and two lengths agree: as much as a first segment can tell
+    return HEADER_SIZE + 4 + ((data[pos + 22] << 8) | data[pos + 23]) <= size
+
+
 def _media_at(data: bytes, pos: int) -> bool:
     """RTP/RTCP version 2, STUN, or an 0xFF10 multiplexed frame at ``pos``."""
     if len(data) <= pos:
@@ -96,6 +120,8 @@ def detect(data: bytes) -> str | None:
         and (HEADER_SIZE + ((data[4] << 8) | data[5]) == frame_len)
     ):
         return RFC4571
+    if _classic_stun_frame(data, 2, frame_len):
+        return RFC4571
     if (
         frame_len >= 12
         and 0x80 <= data[2] <= 0xBF
@@ -123,7 +149,16 @@ class TcpMediaFramer:
     """One TCP direction's framer. ``framing`` is one of ``ms-turn``, ``rfc4571``,
     ``stun-tcp``; ``pseudo_tls=True`` skips the fixed hello record first."""
 
-    __slots__ = ("framing", "buffer", "frame", "ts", "defects", "skip_hello", "hello_seen")
+    __slots__ = (
+        "framing",
+        "buffer",
+        "frame",
+        "ts",
+        "defects",
+        "skip_hello",
+        "hello_seen",
+        "after_gap",
+    )
 
     def __init__(self, framing: str, *, pseudo_tls: bool = False) -> None:
         self.framing = framing
@@ -133,6 +168,8 @@ class TcpMediaFramer:
         self.defects: list[tuple[int, int | None, str]] = []
         self.skip_hello = pseudo_tls
         self.hello_seen = False
+        #: Bytes were lost: the next byte is not known to start a frame until it looks like one.
+        self.after_gap = False
 
     def receive_data(self, data: bytes, frame: int, ts: float) -> None:
         """Append bytes; frames complete at the frame that brings their last byte."""
@@ -146,6 +183,7 @@ class TcpMediaFramer:
         self.ts = ts
         self.defects.append((frame, None, f"{missing} bytes missing in TCP stream; resyncing"))
         self.buffer = b""
+        self.after_gap = True
 
     def next_frame(self) -> TcpMediaFrame | None:
         """The next complete frame, or None until more bytes arrive."""
@@ -164,6 +202,9 @@ class TcpMediaFramer:
                 self.skip_hello = False
                 self.hello_seen = True
                 continue
+            if self.after_gap and not self._realign():
+                return None
+            buf = self.buffer
             result = self._cut(buf)
             if result is None:
                 return None
@@ -225,6 +266,38 @@ class TcpMediaFramer:
             return None
         return "message", 0, size, size
 
+    def _realign(self) -> bool:
+        """After a gap: True once the buffer starts where a frame plausibly does (bytes before
+        it dropped with a defect), False while more bytes are needed to tell."""
+        buf = self.buffer
+        here = self._plausible_at(buf, 0)
+        if here is None:
+            if len(buf) <= _RESYNC_WINDOW:
+                return False
+        elif here:
+            self.after_gap = False
+            return True
+        if not self._resync():
+            return False
+        self.after_gap = False
+        return True
+
+    def _plausible_at(self, buf: bytes, pos: int) -> bool | None:
+        """Whether a frame starts at ``pos``; None when the buffer is too short to tell."""
+        if self.framing == RFC4571:
+            if len(buf) < pos + 3:
+                return None
+            size = (buf[pos] << 8) | buf[pos + 1]
+            if 0x80 <= buf[pos + 2] <= 0xBF and size >= 12:
+                nxt = pos + 2 + size
+                if len(buf) < nxt + 3 and len(buf) != nxt:
+                    return None
+            elif len(buf) < pos + 2 + HEADER_SIZE + 4 and len(buf) < pos + 2 + size:
+                return None
+        elif len(buf) < pos + 28:
+            return None
+        return self._plausible(buf, pos)
+
     def _resync(self) -> bool:
         """Drop bytes up to the next plausible frame start (or all of a window's worth)."""
         buf = self.buffer
@@ -250,8 +323,24 @@ class TcpMediaFramer:
                 return _media_at(buf, pos + 4) or _media_at(buf, pos + 6)
             return False
         if self.framing == RFC4571:
-            return _stun_at(buf, pos + 2)
+            if len(buf) < pos + 3:
+                return False
+            size = (buf[pos] << 8) | buf[pos + 1]
+            return (
+                _stun_at(buf, pos + 2)
+                or _classic_stun_frame(buf, pos + 2, size)
+                or (12 <= size and 0x80 <= buf[pos + 2] <= 0xBF and _rtp_run(buf, pos, size))
+            )
         return _stun_at(buf, pos)
+
+
+def _rtp_run(buf: bytes, pos: int, size: int) -> bool:
+    """After a gap, an RFC 4571 frame of RTP/RTCP is only believed when the next frame starts
+    right after it with version 2 too (or the buffer ends exactly there)."""
+    nxt = pos + 2 + size
+    if len(buf) == nxt:
+        return True
+    return len(buf) >= nxt + 3 and 0x80 <= buf[nxt + 2] <= 0xBF
 
 
 _BAD = object()

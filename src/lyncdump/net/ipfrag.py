@@ -7,19 +7,29 @@ first copy wins (what most stacks do since RFC 5722 made overlaps suspicious); i
 says something different a ``conflicting overlap`` defect is recorded.
 
 A hostile or lossy capture could leave unfinished datagrams forever, so two bounds apply:
-everything buffered counts ``len(payload) + FRAGMENT_OVERHEAD`` bytes against ``max_bytes`` (the
-oldest datagrams are dropped first), and a datagram whose first fragment is older than ``timeout``
-seconds of capture time is dropped. Both drops are defects, never silent.
+everything buffered counts against ``max_bytes`` (the oldest datagrams are dropped first), and a
+datagram whose first fragment is older than ``timeout`` seconds of capture time is dropped. Both
+drops are defects, never silent. What is counted is what Python really holds: each fragment
+``len(payload) + FRAGMENT_OVERHEAD``, each datagram ``DATAGRAM_OVERHEAD`` more (its key, lists and
+bookkeeping, measured with tracemalloc), so ``max_bytes`` is the memory held, not only payload.
+Datagrams are kept in arrival order (an ``OrderedDict``), so evicting the oldest costs O(1) however
+many are buffered: a flood of first fragments stays linear in time.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections import OrderedDict
 
 from lyncdump.model import DefectLog
 
 FRAGMENT_OVERHEAD = 64
 """Bookkeeping charged per buffered fragment, so a flood of tiny fragments is bounded too."""
+
+DATAGRAM_OVERHEAD = 640
+"""Charged once per datagram being reassembled: the key tuple, the fragment set and its lists
+(560-620 bytes measured on CPython 3.11 with IPv4 and IPv6 keys), so a flood of first fragments
+is bounded in memory held, not only in payload bytes."""
 
 MAX_DATAGRAM = 65535
 """Neither IPv4 nor (non-jumbo) IPv6 can reassemble past this many payload bytes."""
@@ -112,7 +122,8 @@ class FragmentReassembler:
         self._defects = defects
         self._max_bytes = max_bytes
         self._timeout = timeout
-        self._sets: dict[tuple[object, ...], _FragmentSet] = {}
+        # oldest first; OrderedDict finds its first entry in O(1) even after many deletions
+        self._sets: OrderedDict[tuple[object, ...], _FragmentSet] = OrderedDict()
         self.buffered = 0
         """Bytes currently charged against ``max_bytes``."""
 
@@ -146,6 +157,8 @@ class FragmentReassembler:
         fset = self._sets.get(key)
         if fset is None:
             fset = self._sets[key] = _FragmentSet(frame, ts, layer)
+            fset.cost = DATAGRAM_OVERHEAD
+            self.buffered += DATAGRAM_OVERHEAD
         if not more:
             if fset.total >= 0 and fset.total != end:
                 self._defects.add(
@@ -173,7 +186,7 @@ class FragmentReassembler:
         self.buffered += cost
         done = self._complete(key, fset)
         if done is None and self.buffered > self._max_bytes:
-            self._evict_for_space(fset)
+            self._evict_for_space(key, fset)
         return done
 
     def _complete(self, key: tuple[object, ...], fset: _FragmentSet) -> tuple[int, bytes] | None:
@@ -191,25 +204,29 @@ class FragmentReassembler:
             fset.first_frame, fset.layer, None, f"{why}: dropped datagram ({fset.describe()})"
         )
 
-    def _evict_for_space(self, current: _FragmentSet) -> None:
-        """Drop the oldest datagrams until the bound holds again (the current one last)."""
-        for key in list(self._sets):
-            if self.buffered <= self._max_bytes:
-                return
-            fset = self._sets[key]
-            if fset is not current:
-                self._drop(key, fset, "fragment buffer full")
-        if self.buffered > self._max_bytes:
-            for key, fset in list(self._sets.items()):
-                if fset is current:
-                    self._drop(key, fset, "fragment buffer full")
+    def _evict_for_space(self, current_key: tuple[object, ...], current: _FragmentSet) -> None:
+        """Drop the oldest datagrams until the bound holds again (the current one last).
+
+        Each step looks at the first one or two entries only: O(1) per datagram dropped.
+        """
+        sets = self._sets
+        while self.buffered > self._max_bytes:
+            it = iter(sets.items())
+            key, fset = next(it)
+            if fset is current:
+                nxt = next(it, None)
+                if nxt is None:
+                    self._drop(current_key, current, "fragment buffer full")
+                    return
+                key, fset = nxt
+            self._drop(key, fset, "fragment buffer full")
 
     def _expire(self, now: float) -> None:
         """Drop datagrams whose first fragment is older than the timeout (oldest come first)."""
         limit = now - self._timeout
-        while self._sets:
-            key = next(iter(self._sets))
-            fset = self._sets[key]
+        sets = self._sets
+        while sets:
+            key, fset = next(iter(sets.items()))
             if fset.first_ts >= limit:
                 return
             self._drop(key, fset, f"fragments timed out after {self._timeout:g}s")

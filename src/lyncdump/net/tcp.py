@@ -30,6 +30,17 @@ SEGMENT_OVERHEAD = 64
 _SYN_NEAR = 1 << 20
 """A SYN whose sequence is further than this from a live connection's starts a new one."""
 
+HOLD_SEGMENTS = 16
+"""A direction first seen mid-connection holds at most this many segments before its start is
+settled (see :class:`TcpReassembler`)."""
+HOLD_BACK = 1 << 16
+"""How far before the first segment seen an earlier one may still move the start back."""
+
+HOLE_TIMEOUT = 3.0
+"""Seconds of capture time a hole may keep data waiting behind it before it is declared lost:
+TCP retransmits within about that (RTO 1 s, once doubled); bytes the capture missed never come,
+and what follows them should not wait for the end of the capture."""
+
 _MASK = 0xFFFFFFFF
 _HALF = 0x80000000
 
@@ -83,7 +94,18 @@ class TcpConnection:
 class _Half:
     """Reassembly state of one direction."""
 
-    __slots__ = ("nxt", "nxt32", "isn", "starts", "datas", "pending", "fin_at", "fin_done")
+    __slots__ = (
+        "nxt",
+        "nxt32",
+        "isn",
+        "starts",
+        "datas",
+        "pending",
+        "fin_at",
+        "fin_done",
+        "held",
+        "waiting",
+    )
 
     def __init__(self) -> None:
         self.nxt = -1  # stream offset of the next byte to deliver; -1 until the first segment
@@ -94,6 +116,11 @@ class _Half:
         self.pending = 0  # bytes charged for the pieces
         self.fin_at = -1  # stream offset of the FIN once seen
         self.fin_done = False
+        #: A direction first seen mid-connection: its first segments (seq, data, frame, ts),
+        #: held until the start is settled; None once it is (or when the SYN was seen).
+        self.held: list[tuple[int, bytes, int, float]] | None = None
+        #: Capture time since which data has been waiting behind a hole.
+        self.waiting = 0.0
 
 
 @dataclass(slots=True)
@@ -144,6 +171,7 @@ class TcpReassembler:
         "_defects",
         "_max_pending",
         "_max_connections",
+        "_hole_timeout",
         "_table",
         "_conns",
         "_closed",
@@ -156,9 +184,11 @@ class TcpReassembler:
         *,
         max_pending_bytes: int = 1 << 20,
         max_connections: int = 100_000,
+        hole_timeout: float = HOLE_TIMEOUT,
     ) -> None:
         self._defects = defects
         self._max_pending = max_pending_bytes
+        self._hole_timeout = hole_timeout
         self._max_connections = max(1, max_connections)
         # (src, sport, dst, dport) -> (connection, direction of a segment sent from src)
         self._table: dict[tuple[bytes, int, bytes, int], tuple[TcpConnection, int]] = {}
@@ -195,11 +225,24 @@ class TcpReassembler:
             if flags & SYN and self._is_new_connection(conn, direction, seq):
                 self._forget(conn, events)
                 conn, direction = self._open(frame, ts, src, sport, dst, dport, flags, events)
-            elif conn.closed == "rst":
-                return events  # after a reset only a new SYN means anything
+            elif conn.closed == "rst" and (flags & RST or not payload):
+                # After a reset only data still in flight (tshark shows it, and so do we) or a
+                # new SYN means anything: a second RST or a late FIN adds nothing.
+                return events
         conn.last_frame = frame
         conn.last_ts = ts
         half = conn._halves[direction]
+        other = conn._halves[1 - direction]
+        if half.starts and ts - half.waiting > self._hole_timeout:
+            self._expire(conn, direction, half, frame, ts, events)
+        if other.starts and ts - other.waiting > self._hole_timeout:
+            self._expire(conn, 1 - direction, other, frame, ts, events)
+        if other.held is not None:
+            self._release(conn, 1 - direction, other, events)
+        if half.held is not None:
+            if not flags & (SYN | FIN | RST) and self._hold(half, seq, payload, frame, ts):
+                return events
+            self._release(conn, direction, half, events)
         if flags & SYN:
             if half.nxt < 0:
                 half.isn = seq
@@ -209,6 +252,11 @@ class TcpReassembler:
         elif half.nxt < 0:
             half.nxt = 0
             half.nxt32 = seq
+            if payload and not flags & (FIN | RST):
+                # First seen mid-connection: the segments may arrive reordered, so the first one
+                # seen need not be the earliest. Hold it until the start is settled.
+                half.held = [(seq, payload, frame, ts)]
+                return events
         if flags & RST:
             self._reset(conn, direction, frame, ts, events)
             return events
@@ -236,6 +284,45 @@ class TcpReassembler:
         for conn in list(self._conns.values()):
             self._drain_all(conn, events)
         return events
+
+    # -- a direction first seen mid-connection ----------------------------------------------------
+
+    @staticmethod
+    def _hold(half: _Half, seq: int, payload: bytes, frame: int, ts: float) -> bool:
+        """Keep holding while segments only move the start back (reordered first segments);
+        False when this segment settles it (it lies at or after the held start, or holding
+        would pass its bounds)."""
+        held = half.held
+        assert held is not None
+        diff = ((seq - half.nxt32 + _HALF) & _MASK) - _HALF
+        if not payload or diff >= 0 or diff < -HOLD_BACK or len(held) >= HOLD_SEGMENTS:
+            return False
+        held.append((seq, payload, frame, ts))
+        half.nxt32 = seq  # the earliest byte seen so far starts the stream
+        return True
+
+    def _release(
+        self, conn: TcpConnection, direction: int, half: _Half, events: list[StreamEvent]
+    ) -> None:
+        """The start is settled: deliver the held segments in stream order, each at the latest
+        frame among it and those before it (when the data was all there)."""
+        held = half.held
+        assert held is not None
+        half.held = None
+        base = half.nxt32
+        held.sort(key=lambda item: (item[0] - base) & _MASK)
+        frame, ts = 0, 0.0
+        for seq, payload, f, t in held:
+            if f > frame:
+                frame, ts = f, t
+            diff = ((seq - half.nxt32 + _HALF) & _MASK) - _HALF
+            if diff == 0 and not half.starts:
+                events.append(StreamData(conn, direction, payload, frame, ts))
+                self._skip(half, len(payload))
+            elif diff + len(payload) > 0:
+                self._buffer(conn, direction, half, half.nxt + diff, payload, frame, ts, events)
+            else:
+                conn.retransmissions += 1
 
     # -- connections ----------------------------------------------------------------------------
 
@@ -333,6 +420,8 @@ class TcpReassembler:
                 return
             payload = payload[: half.fin_at - start]
         pieces = len(half.starts)
+        if not pieces:
+            half.waiting = ts
         added, conflict = merge_piece(half.starts, half.datas, start, payload)
         if conflict:
             self._defects.add(
@@ -345,6 +434,22 @@ class TcpReassembler:
         if half.starts[0] == half.nxt:
             self._deliver(conn, direction, half, frame, ts, events)
         while half.pending > self._max_pending and half.starts:
+            missing = half.starts[0] - half.nxt
+            events.append(StreamGap(conn, direction, missing, frame, ts))
+            self._skip(half, missing)
+            self._deliver(conn, direction, half, frame, ts, events)
+
+    def _expire(
+        self,
+        conn: TcpConnection,
+        direction: int,
+        half: _Half,
+        frame: int,
+        ts: float,
+        events: list[StreamEvent],
+    ) -> None:
+        """Data has waited behind a hole longer than the hole timeout: the hole is lost."""
+        while half.starts:
             missing = half.starts[0] - half.nxt
             events.append(StreamGap(conn, direction, missing, frame, ts))
             self._skip(half, missing)
@@ -456,6 +561,9 @@ class TcpReassembler:
 
     def _drain_all(self, conn: TcpConnection, events: list[StreamEvent]) -> None:
         close_fin = conn.closed != "rst"
+        for d in (0, 1):
+            if conn._halves[d].held is not None:
+                self._release(conn, d, conn._halves[d], events)
         for d in (0, 1):
             self._drain_half(
                 conn, d, conn._halves[d], conn.last_frame, conn.last_ts, events, close_fin=close_fin

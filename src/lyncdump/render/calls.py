@@ -1,19 +1,25 @@
 """Calls as people and programs read them: a block per call (``--calls``), a short "Calls"
-section for the default output, and ``record: "call"`` JSON objects (docs/json.md).
+section for the default output, counts for ``--summary``, and ``record: "call"`` JSON objects
+(docs/json.md).
 
 The block is in the spirit of Wireshark's VoIP Calls + Flow Sequence, in a terminal: who
 called whom and how it ended, the media lines as negotiated, the ICE result and Edge
-allocations, then one ladder mixing SIP messages with media events ("RTP g711A 548 pkts,
-jitter 2.5 ms"), each stream's quality line under it.
+allocations, what looks wrong (findings, ambiguous streams), then one ladder mixing SIP
+messages with media events ("RTP g711A 548 pkts, jitter 2.5 ms"), each stream's quality line
+under it.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ..analysis.calls import Call
+from ..analysis.call_window import CallTally
+from ..analysis.calls import FINDING_KINDS, STATES, Call, Finding
+from ..analysis.media_join import BOTH_ENDS
 from ..analysis.offer_answer import Exchange, NegotiatedMedia
+from ..media.stats import StreamStats
 from .json import SCHEMA_VERSION
 from .streams import stream_line, stream_to_dict
 from .text import format_time, shorten, what
@@ -25,15 +31,48 @@ def _codecs(m: NegotiatedMedia) -> str:
 
 
 def header(call: Call) -> str:
-    """``CALL <call-id>  caller → callee  start  duration  state (reason)``."""
+    """``CALL <call-id>  caller → callee  start  setup 0.120s  talk 2.500s  state (reason)``."""
     kind = "CONFERENCE" if call.kind == "conference" else "CALL"
     parts = [kind, call.call_id, f"{call.caller or '?'} → {call.callee or '?'}"]
     parts.append(format_time(call.start))
+    if call.setup_time is not None:
+        parts.append(f"setup {call.setup_time:.3f}s")
     if call.duration is not None:
-        parts.append(f"{call.duration:.3f}s")
+        parts.append(f"talk {call.duration:.3f}s")
     state = call.state + (f" ({call.end_reason})" if call.end_reason else "")
     parts.append(state)
     return "  ".join(shorten(p, 200) for p in parts)
+
+
+def finding_line(f: Finding) -> str:
+    """``! one-way audio: RTP from the caller only (40 packets); nothing from the callee``."""
+    return f"! {f.kind}: {f.detail}"
+
+
+def _stream_ref(st: StreamStats) -> str:
+    return f"{st.source} → {st.destination} 0x{st.ssrc:08X}"
+
+
+def _calls_text(ids: tuple[str, ...]) -> str:
+    shown = ", ".join(ids[:4])
+    return f"{len(ids)} calls ({shown}{', …' if len(ids) > 4 else ''})"
+
+
+def _join_note(call: Call, st: StreamStats) -> str:
+    """Why this stream is on this call, when it is not the plain both-ends match."""
+    others = [c for c in st.candidate_calls if c != call.call_id]
+    if st in call.ambiguous:
+        return f"ambiguous: matches {_calls_text(st.candidate_calls)} equally"
+    if st.join_rule in (None, BOTH_ENDS):
+        return ""
+    note = st.join_rule
+    if st.join_rule == "B2BUA legs":
+        return f"{note}: also on {', '.join(others)}"
+    if len(others) > 3:
+        return f"{note} among {len(st.candidate_calls)} calls"
+    if others:
+        note += f"; also matched {', '.join(others)}"
+    return note
 
 
 def media_line(m: NegotiatedMedia) -> str:
@@ -98,9 +137,20 @@ def summary_lines(call: Call) -> Iterator[str]:
         if permitted:
             line += ", permissions for " + ", ".join(str(p) for p in permitted)
         yield line
-    if call.streams:
+    for t, side, direction in call.holds:
+        rel = t - (call.start or t)
+        what = "resumed (sendrecv)" if direction == "sendrecv" else f"on hold ({direction})"
+        yield f"  {side} {what} at {rel:+.3f}s"
+    if call.streams or call.ambiguous:
         packets = sum(st.packets for st in call.streams)
-        yield f"  streams {len(call.streams)}, {packets} RTP packets"
+        line = f"  streams {len(call.streams)}, {packets} RTP packets"
+        if call.ambiguous:
+            line += f"; {len(call.ambiguous)} ambiguous"
+        yield line
+    for st in call.ambiguous:
+        yield f"  ambiguous: {_stream_ref(st)} matches {_calls_text(st.candidate_calls)}"
+    for f in call.findings:
+        yield "  " + finding_line(f)
 
 
 def call_lines(call: Call) -> Iterator[str]:
@@ -124,12 +174,13 @@ def call_lines(call: Call) -> Iterator[str]:
         if note:
             line += f"  · {note}"
         events.append((m.time or 0.0, m.frame or 0, line))
-    for st in call.streams:
+    for st in [*call.streams, *call.ambiguous]:
         rel = st.first_time - start
         jitter = f", jitter {st.mean_jitter:.1f} ms" if st.has_jitter else ""
+        note = _join_note(call, st)
         text = (
             f"#{st.first_frame} {rel:+11.6f}  {st.source} → {st.destination}  RTP "
-            f"{st.payload} {st.packets} pkts{jitter}"
+            f"{st.payload} {st.packets} pkts{jitter}" + (f" ({note})" if note else "")
         )
         events.append((st.first_time, st.first_frame, text))
         events.append((st.first_time, st.first_frame, "    " + stream_line(st)))
@@ -175,6 +226,52 @@ def section_lines(calls: Iterable[Call], shown: Iterable[Any] | None = None) -> 
     yield ""
 
 
+def _tally(calls: Iterable[Call] | CallTally) -> CallTally:
+    return calls if isinstance(calls, CallTally) else CallTally.of(calls)
+
+
+def summary_count_lines(
+    calls: Iterable[Call] | CallTally, streams: Iterable[StreamStats] = ()
+) -> Iterator[str]:
+    """``--summary``: calls by state, findings by kind, how streams were joined."""
+    tally = _tally(calls)
+    if not tally.total:
+        return
+    states = tally.states
+    order = {s: i for i, s in enumerate(STATES)}
+    by_state = ", ".join(
+        f"{k} {v}" for k, v in sorted(states.items(), key=lambda kv: order.get(kv[0], 99))
+    )
+    yield f"  calls {tally.total} ({by_state})"
+    kinds = tally.findings
+    if kinds:
+        yield "    findings: " + ", ".join(f"{k} {kinds[k]}" for k in FINDING_KINDS if kinds[k])
+    streams = list(streams)
+    if streams:
+        rules = Counter(st.join_rule or "no call" for st in streams)
+        yield "    streams by join: " + ", ".join(f"{k} {v}" for k, v in sorted(rules.items()))
+
+
+def calls_summary(
+    calls: Iterable[Call] | CallTally, streams: Iterable[StreamStats] = ()
+) -> dict[str, Any]:
+    """The ``calls`` object of the ``capture`` record (only when the capture has calls)."""
+    tally = _tally(calls)
+    if not tally.total:
+        return {}
+    streams = list(streams)
+    return {
+        "calls": {
+            "total": tally.total,
+            "states": dict(sorted(tally.states.items())),
+            "findings": dict(sorted(tally.findings.items())),
+            "streams_by_join": dict(
+                sorted(Counter(st.join_rule or "no call" for st in streams).items())
+            ),
+        }
+    }
+
+
 def call_records(calls: Iterable[Call], shown: Iterable[Any]) -> list[dict[str, Any]]:
     """``record: "call"`` objects for the calls of the sessions shown."""
     keep = {id(s) for s in shown}
@@ -218,6 +315,19 @@ def _exchange_dict(e: Exchange) -> dict[str, Any]:
     }
 
 
+def _finding_dict(f: Finding) -> dict[str, Any]:
+    st = f.stream
+    return {
+        "kind": f.kind,
+        "detail": f.detail,
+        "stream": (
+            {"src": str(st.source), "dst": str(st.destination), "ssrc": st.ssrc}
+            if st is not None
+            else None
+        ),
+    }
+
+
 def call_to_dict(call: Call) -> dict[str, Any]:
     """A call as JSON (``record: "call"``)."""
     pair = call.nominated
@@ -233,8 +343,13 @@ def call_to_dict(call: Call) -> dict[str, Any]:
         "answer_time": call.answer_time,
         "end": call.end,
         "duration": round(call.duration, 6) if call.duration is not None else None,
+        "setup_time": round(call.setup_time, 6) if call.setup_time is not None else None,
         "state": call.state,
         "end_reason": call.end_reason,
+        "final_status": call.final_status,
+        "invite_retransmissions": call.invite_retransmissions,
+        "bye_retransmissions": call.bye_retransmissions,
+        "holds": [{"time": t, "side": side, "direction": d} for t, side, d in call.holds],
         "modalities": call.modalities,
         "ice_version": call.ice_version,
         "media": [_media_dict(m) for m in call.media],
@@ -265,69 +380,27 @@ def call_to_dict(call: Call) -> dict[str, Any]:
             for a in call.allocations
         ],
         "streams": [stream_to_dict(st) for st in call.streams],
+        "ambiguous_streams": [
+            {
+                "src": str(st.source),
+                "dst": str(st.destination),
+                "ssrc": st.ssrc,
+                "candidate_calls": list(st.candidate_calls),
+            }
+            for st in call.ambiguous
+        ],  # fmt: skip
+        "findings": [_finding_dict(f) for f in call.findings],
     }
-
-
-def run_calls_view(
-    capture: Any,
-    calls: list[Call],
-    only: str | None,
-    write_path: str | None,
-    *,
-    as_json: bool = False,
-    summary: bool = False,
-) -> int:
-    """``--calls`` / ``--call ID [-w FILE]``: print the call blocks (or call records) and
-    write the chosen call's frames; returns the CLI exit status (0, or 2 on an input or
-    output problem)."""
-    import click
-
-    from ..render.json import capture_to_dict, ndjson_lines
-
-    chosen = [c for c in calls if only is None or c.call_id == only]
-    if only is not None and not chosen:
-        click.echo(f"lyncdump: no call with Call-ID {only!r} in {capture.name}", err=True)
-        return 2
-    if as_json:
-        records = [] if summary else [call_to_dict(c) for c in chosen]
-        records.append(capture_to_dict(capture, capture.sessions()))
-        for line in ndjson_lines(records):
-            click.echo(line)
-    else:
-        for i, call in enumerate(chosen):
-            if i:
-                click.echo("")
-            for line in summary_lines(call) if summary else call_lines(call):
-                click.echo(line)
-        if chosen:
-            click.echo("")
-        click.echo(f"{len(chosen)} of {len(calls)} calls shown")
-    status = 0
-    if write_path and chosen:
-        from ..capture.writer import write_call
-        from ..errors import LyncdumpError
-
-        try:
-            written = write_call(capture.name, write_path, chosen[0])
-        except OSError as exc:
-            click.echo(f"lyncdump: cannot write {write_path}: {exc.strerror}", err=True)
-            return 2
-        except LyncdumpError as exc:
-            click.echo(f"lyncdump: {exc}", err=True)
-            return 2
-        click.echo(f"wrote {written} frames of call {chosen[0].call_id} to {write_path}", err=True)
-    if capture.error is not None:
-        click.echo(f"lyncdump: {capture.error}", err=True)
-        status = 2
-    return status
 
 
 __all__ = [
     "call_lines",
     "call_records",
     "call_to_dict",
+    "calls_summary",
+    "finding_line",
     "header",
-    "run_calls_view",
     "section_lines",
+    "summary_count_lines",
     "summary_lines",
 ]

@@ -108,4 +108,7 @@ def message_facts(m: SipMessage) -> list[str]:
         facts.append("partial: history unknown")
     if getattr(m, "retransmission", False):
         facts.append("retransmission")
+    encapsulation = getattr(m, "encapsulation", None)  # a tunnel or mirror (net/encap.py)
+    if encapsulation is not None:
+        facts.append(f"via {encapsulation.short}")
     return facts

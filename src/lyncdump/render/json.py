@@ -1,7 +1,8 @@
 """Machine output: NDJSON records with stable field names (the contract is docs/json.md).
 
-One record per line, each with ``record`` naming its shape: ``session`` objects (messages
-inside), then one ``capture`` object with counts, connections and defects.
+One record per line, each with ``record`` naming its shape and ``source`` naming the input
+it came from: an ``input`` record announcing the input, ``session`` objects (messages
+inside), ..., then one ``capture`` object with counts, connections and defects.
 """
 
 from __future__ import annotations
@@ -9,12 +10,15 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..analysis.sessions import Session, Transaction
 from ..sip.message import SipMessage
 from .facts import message_facts
 from .stun_json import stun_summary
+
+if TYPE_CHECKING:
+    from ..analysis.diagnostics import Diagnostic
 
 #: Bumped when a field changes meaning or disappears (adding fields does not bump it).
 SCHEMA_VERSION = 1
@@ -56,6 +60,12 @@ def message_to_dict(m: SipMessage, *, verbose: bool = False) -> dict[str, Any]:
     out["retransmission"] = bool(getattr(m, "retransmission", False))
     out["facts"] = message_facts(m)
     out["defects"] = [d.reason for d in m.defects]
+    hop = getattr(m.dst if getattr(m.dst, "hop", None) else m.src, "hop", None)
+    if hop:  # a server log's Direction source/destination (docs/tracelog.md)
+        out["hop"] = {"source": hop[0] or None, "destination": hop[1] or None}
+    encapsulation = getattr(m, "encapsulation", None)
+    if encapsulation is not None:  # only on tunnelled messages (docs/json.md)
+        out["encapsulation"] = encapsulation.to_dict()
     if verbose:
         out["headers"] = [[name, value] for name, value in m.headers]
         out["body"] = m.body.decode("utf-8", "replace")
@@ -76,13 +86,21 @@ def transaction_to_dict(t: Transaction) -> dict[str, Any]:
     }
 
 
-def session_to_dict(s: Session, *, verbose: bool = False) -> dict[str, Any]:
-    """A session: kind, call_id, messages, no method of its own."""
-    return {
+def session_to_dict(
+    s: Session,
+    *,
+    verbose: bool = False,
+    diagnostics: list[Diagnostic] | None = None,
+    hosts: dict[str | None, str] | None = None,
+) -> dict[str, Any]:
+    """A session: kind, call_id, messages, no method of its own; with ``diagnostics`` (trace
+    logs only) the server-log diagnostic records joined to it."""
+    record = {
         "record": "session",
         "schema": SCHEMA_VERSION,
         "kind": s.kind,
         "call_id": s.call_id,
+        "part": s.part,
         "start": s.start,
         "end": s.end,
         "duration": round(s.duration, 6),
@@ -94,12 +112,45 @@ def session_to_dict(s: Session, *, verbose: bool = False) -> dict[str, Any]:
         "transactions": [transaction_to_dict(t) for t in s.transactions],
         "messages": [message_to_dict(m, verbose=verbose) for m in s.messages],
     }
+    if diagnostics is not None:
+        from .diagnostics import diagnostic_to_dict
+
+        record["diagnostics"] = [diagnostic_to_dict(d, hosts) for d in diagnostics]
+    return record
 
 
-def capture_to_dict(capture: Any, sessions: list[Session]) -> dict[str, Any]:
-    """The closing record: what was read, counted and found wrong."""
+def connection_to_dict(c: Any) -> dict[str, Any]:
+    """A TCP connection as the ``capture`` record lists it (a ``ConnectionSummary``)."""
+    return {
+        "id": c.id,
+        "client": str(c.client),
+        "server": str(c.server),
+        "protocol": c.protocol,
+        "sip_messages": c.sip_messages,
+        "compressed": c.compressed,
+        "compression_layout": c.compression_layout,
+        "compression_assumed": c.compression_assumed,
+        "wire_bytes": c.wire_bytes,
+        "plain_bytes": c.plain_bytes,
+        "compression_ratio": (
+            round(c.compression_ratio, 3) if c.compression_ratio is not None else None
+        ),
+        # TLS connections only: handshake, certificate, decryption (docs/tls.md).
+        **({"tls": c.tls.to_dict()} if getattr(c, "tls", None) is not None else {}),
+        # Tunnelled connections only (docs/network.md).
+        **(
+            {"encapsulation": c.encapsulation.to_dict()}
+            if getattr(c, "encapsulation", None) is not None
+            else {}
+        ),
+    }
+
+
+def capture_to_dict(capture: Any, sessions: list[Session] | None = None) -> dict[str, Any]:
+    """The closing record: what was read, counted and found wrong. Session counts come from
+    ``sessions`` when given (a merged time line), else from the run's own totals."""
     stats = capture.stats
-    kinds = Counter(s.kind for s in sessions)
+    kinds = Counter(s.kind for s in sessions) if sessions is not None else stats.sessions
     defects = capture.defects
     return {
         "record": "capture",
@@ -116,36 +167,71 @@ def capture_to_dict(capture: Any, sessions: list[Session]) -> dict[str, Any]:
         "methods": dict(sorted(stats.methods.items())),
         "statuses": {str(k): v for k, v in sorted(stats.statuses.items())},
         "sessions": dict(sorted(kinds.items())),
-        "connections": [
-            {
-                "id": c.id,
-                "client": str(c.client),
-                "server": str(c.server),
-                "protocol": c.protocol,
-                "sip_messages": c.sip_messages,
-                "compressed": c.compressed,
-                "compression_layout": c.compression_layout,
-                "wire_bytes": c.wire_bytes,
-                "plain_bytes": c.plain_bytes,
-                "compression_ratio": (
-                    round(c.compression_ratio, 3) if c.compression_ratio is not None else None
-                ),
-                # TLS connections only: handshake, certificate, decryption (docs/tls.md).
-                **({"tls": c.tls.to_dict()} if getattr(c, "tls", None) is not None else {}),
-            }
-            for c in capture.connections
-        ],
+        # Only when there were any: frames per tunnel kind, frames not decoded per kind.
+        **_network(stats),
+        "connections": [connection_to_dict(c) for c in capture.connections],
         **stun_summary(capture),
         "defects_total": len(defects),
         "defects": [d.to_dict() for d in defects],
         "error": str(capture.error) if capture.error is not None else None,
         # Lync trace logs only: their diagnostic / component records (docs/tracelog.md).
-        **(
-            {"log_events": [e.to_dict() for e in capture.log_events]}
-            if str(capture.format).endswith("-log")
-            else {}
-        ),
+        **(_log_fields(capture, sessions) if str(capture.format).endswith("-log") else {}),
     }
+
+
+def _log_fields(capture: Any, sessions: list[Session] | None) -> dict[str, Any]:
+    """``log_events`` of a trace log; a server log adds ``log_host`` and ``diagnostics``."""
+    from ..analysis.diagnostics import diagnostics_of
+    from .diagnostics import counts_to_dict
+
+    out: dict[str, Any] = {"log_events": [e.to_dict() for e in capture.log_events]}
+    joined = getattr(capture, "diagnostics", None)
+    index = joined() if callable(joined) else diagnostics_of(capture, sessions or [])
+    if index.enabled:
+        host = getattr(capture, "log_host", None) or (None, None)
+        out["log_host"] = {
+            "name": str(host[0]) if host[0] is not None else None,
+            "from": host[1],
+        }
+        out["diagnostics"] = counts_to_dict(index)
+    return out
+
+
+def _network(stats: Any) -> dict[str, Any]:
+    """``encapsulated`` and ``not_decoded`` frame counts by kind, each only when not empty
+    (docs/network.md)."""
+    out: dict[str, Any] = {}
+    wrapped = getattr(stats, "encapsulated", None)
+    if wrapped:
+        out["encapsulated"] = dict(sorted(wrapped.items()))
+    skipped = getattr(stats, "not_decoded", None)
+    if skipped:
+        out["not_decoded"] = dict(skipped)
+    checksums = getattr(stats, "checksums", None)
+    if checksums is not None:  # only with --verify-checksums
+        out["checksums"] = checksums.to_dict()
+    return out
+
+
+def input_to_dict(
+    source: str, *, index: int = 1, inputs: int = 1, files: list[str] | None = None
+) -> dict[str, Any]:
+    """The first record of each input: which input the records after it come from
+    (``index`` of ``inputs`` in the run; ``files``: what it reads, several for a continuous
+    set). Its totals come last, in the ``capture`` record."""
+    return {
+        "record": "input",
+        "schema": SCHEMA_VERSION,
+        "source": source,
+        "index": index,
+        "inputs": inputs,
+        "files": files if files is not None else [source],
+    }
+
+
+def with_source(record: dict[str, Any], source: str) -> dict[str, Any]:
+    """The record with ``source`` (the input as given) after ``record`` and ``schema``."""
+    return {"record": record["record"], "schema": record["schema"], "source": source, **record}
 
 
 def ndjson_lines(records: Iterable[dict[str, Any]]) -> Iterator[str]:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..analysis.im import Conversation, analyze_conversation, im_text
+from ..analysis.im import Conversation, ImEvent, analyze_conversation, im_text
 from ..analysis.registration import (
+    FollowUps,
     Registration,
     analyze_registration,
     auth_check,
@@ -38,6 +39,7 @@ __all__ = [
     "conversation_lines",
     "conversation_to_dict",
     "diagnostics_fact",
+    "im_event_to_dict",
     "ms_facts",
     "registration_lines",
     "registration_to_dict",
@@ -359,25 +361,27 @@ def conversation_to_dict(conv: Conversation) -> dict[str, Any]:
         "endpoints": conv.endpoints,
         "roster_manager": conv.roster_manager,
         "messages": conv.message_count,
-        "events": [
-            {
-                "time": e.time,
-                "frame": e.frame,
-                "sender": e.sender,
-                "kind": e.kind,
-                "text": e.text,
-                "content_type": e.content_type,
-                "status": e.status,
-            }
-            for e in conv.events
-        ],
+        "events": [im_event_to_dict(e) for e in conv.events],
+    }
+
+
+def im_event_to_dict(e: ImEvent) -> dict[str, Any]:
+    """One event of a conversation: a message, typing, or a delivery report."""
+    return {
+        "time": e.time,
+        "frame": e.frame,
+        "sender": e.sender,
+        "kind": e.kind,
+        "text": e.text,
+        "content_type": e.content_type,
+        "status": e.status,
     }
 
 
 # -- per session ---------------------------------------------------------------------------------
 
 
-def session_extra_lines(session: Session, sessions: list[Session]) -> list[str]:
+def session_extra_lines(session: Session, sessions: list[Session] | FollowUps) -> list[str]:
     """Summary lines under a session (sign-in for registrations, the conversation for IMs)."""
     if session.kind == "registration":
         return registration_lines(analyze_registration(session, sessions))
@@ -387,7 +391,7 @@ def session_extra_lines(session: Session, sessions: list[Session]) -> list[str]:
 
 
 def session_extra_fields(
-    record: dict[str, Any], session: Session, sessions: list[Session]
+    record: dict[str, Any], session: Session, sessions: list[Session] | FollowUps
 ) -> dict[str, Any]:
     """Add ``registration`` and ``conversation`` to a JSON session record (in place, returned);
     each is null unless the session is of that kind, so every record has the same fields."""

@@ -20,8 +20,8 @@ from .json import SCHEMA_VERSION
 CSV_FIELDS = (
     "call_id", "ssrc", "src", "dst", "payload", "first_time", "last_time", "duration",
     "packets", "expected", "lost", "lost_percent", "sequence_errors", "duplicates",
-    "out_of_order", "min_delta_ms", "mean_delta_ms", "max_delta_ms", "max_delta_frame",
-    "min_jitter_ms", "mean_jitter_ms", "max_jitter_ms", "clock_rate", "bytes",
+    "out_of_order", "wrong_timestamps", "min_delta_ms", "mean_delta_ms", "max_delta_ms",
+    "max_delta_frame", "min_jitter_ms", "mean_jitter_ms", "max_jitter_ms", "clock_rate", "bytes",
     "bitrate_kbps", "markers", "problem", "mos", "signalled", "encrypted", "srtp_decrypted",
     "srtp_auth_failures", "rtcp_reports", "rtcp_fraction_lost", "rtcp_cumulative_lost",
     "rtcp_jitter_ms", "rtcp_rtt_ms", "dtmf",
@@ -43,6 +43,8 @@ def stream_to_dict(st: StreamStats) -> dict[str, Any]:
         "record": "stream",
         "schema": SCHEMA_VERSION,
         "call_id": st.call_id,
+        "join": st.join_rule,
+        "candidate_calls": list(st.candidate_calls),
         "ssrc": st.ssrc,
         "ssrc_hex": f"0x{st.ssrc:08X}",
         "src": str(st.source),
@@ -61,6 +63,7 @@ def stream_to_dict(st: StreamStats) -> dict[str, Any]:
         "sequence_errors": st.sequence_errors,
         "duplicates": st.duplicates,
         "out_of_order": st.out_of_order,
+        "wrong_timestamps": st.wrong_timestamps,
         "min_delta_ms": _r(st.min_delta),
         "mean_delta_ms": _r(st.mean_delta),
         "max_delta_ms": _r(st.max_delta),
@@ -89,6 +92,20 @@ def stream_to_dict(st: StreamStats) -> dict[str, Any]:
             {"event": e, "time": t, "duration": d, "end": bool(end)}
             for e, t, d, end in st.dtmf_events
         ],
+        "series": series_to_dict(st),
+    }
+
+
+#: The columns of a stream's ``series.buckets`` rows (media/series.py).
+SERIES_COLUMNS = ("start", "packets", "lost", "max_jitter_ms", "mean_jitter_ms", "max_delta_ms")
+
+
+def series_to_dict(st: StreamStats) -> dict[str, Any]:
+    """The stream's time series: the interval (seconds), the column names, one row a bucket."""
+    return {
+        "interval": st.series_interval,
+        "columns": list(SERIES_COLUMNS),
+        "buckets": [list(row) for row in st.time_series()],
     }
 
 
@@ -112,7 +129,12 @@ def stream_line(st: StreamStats) -> str:
     if st.mos is not None:
         extras.append(f"MOS {st.mos:.2f}")
     if st.problem:
-        extras.append(f"problems: {st.sequence_errors} sequence errors")
+        problems = []
+        if st.sequence_errors:
+            problems.append(f"{st.sequence_errors} sequence errors")
+        if st.wrong_timestamps:
+            problems.append(f"{st.wrong_timestamps} wrong timestamps")
+        extras.append("problems: " + ", ".join(problems))
     if st.encrypted or st.srtp_decrypted or st.srtp_auth_failures:
         extras.append(f"SRTP {st.srtp_decrypted} ok, {st.srtp_auth_failures} auth failures")
     if st.rtcp_reports:
@@ -133,21 +155,33 @@ def stream_line(st: StreamStats) -> str:
 
 
 def session_stream_lines(call_id: str | None, streams: Iterable[StreamStats]) -> Iterator[str]:
-    """Lines for the streams announced by one session's SDP (nothing when there are none)."""
-    mine = [st for st in streams if call_id is not None and st.call_id == call_id]
+    """Lines for the streams one session's call owns (a stream shared by B2BUA legs is under
+    each leg); nothing when there are none."""
+    mine = [st for st in streams if call_id is not None and _owned_by(st, call_id)]
     if mine:
         yield "  media:"
         for st in mine:
             yield "    " + stream_line(st)
 
 
+def _owned_by(st: StreamStats, call_id: str) -> bool:
+    return st.call_id == call_id or (st.join_rule == "B2BUA legs" and call_id in st.candidate_calls)
+
+
 def unsignalled_lines(streams: Iterable[StreamStats]) -> Iterator[str]:
-    """The "media without signalling" section: streams no SDP in the capture announced."""
-    rest = [st for st in streams if st.call_id is None]
+    """The "media without signalling" section (streams no call owns), then the streams that
+    match several calls equally (owned by none of them, docs/calls.md)."""
+    streams = list(streams)
+    rest = [st for st in streams if st.call_id is None and st.join_rule != "ambiguous"]
     if rest:
         yield "media without signalling:"
         for st in rest:
             yield "  " + stream_line(st)
+    ambiguous = [st for st in streams if st.join_rule == "ambiguous"]
+    if ambiguous:
+        yield "media matching several calls (ambiguous):"
+        for st in ambiguous:
+            yield f"  {stream_line(st)}  · calls {', '.join(st.candidate_calls)}"
 
 
 def summary_lines(capture: Any) -> Iterator[str]:
@@ -155,7 +189,7 @@ def summary_lines(capture: Any) -> Iterator[str]:
     tracker = capture.media.rtp if getattr(capture, "media", None) is not None else None
     streams = capture.streams()
     if streams:
-        signalled = sum(1 for st in streams if st.call_id is not None)
+        signalled = sum(1 for st in streams if st.call_id is not None or st.candidate_calls)
         packets = sum(st.packets for st in streams)
         yield f"  RTP streams {len(streams)} ({signalled} with signalling), {packets} RTP packets"
     if tracker is not None and tracker.rtcp_packets:

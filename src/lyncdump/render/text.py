@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections import Counter
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from ..analysis.sessions import Session
 from ..sip.message import SipMessage
 from .facts import message_facts
 from .tls import connection_note as tls_connection_note
+
+if TYPE_CHECKING:
+    from ..analysis.diagnostics import Diagnostic
 
 
 def format_time(ts: float | None) -> str:
@@ -53,7 +56,7 @@ def what(m: SipMessage) -> str:
 def session_header(s: Session) -> str:
     parts = [s.kind.upper(), s.call_id]
     if s.from_uri or s.to_uri:
-        parts.append(f"{s.from_uri or '?'} → {s.to_uri or '?'}")
+        parts.append(f"{s.from_uri or '(no From)'} → {s.to_uri or '(no To)'}")
     parts.append(format_time(s.start))
     parts.append(f"{s.duration:.3f}s")
     if s.outcome:
@@ -61,23 +64,48 @@ def session_header(s: Session) -> str:
     return "  ".join(parts)
 
 
-def session_lines(s: Session, *, verbose: bool = False) -> Iterator[str]:
-    """The header line, then one ladder line per message (full text under it with verbose)."""
+def session_lines(
+    s: Session,
+    *,
+    verbose: bool = False,
+    diagnostics: list[Diagnostic] | None = None,
+    hosts: dict[str | None, str] | None = None,
+    tag: Callable[[Any], str] | None = None,
+) -> Iterator[str]:
+    """The header line, then one ladder line per message (full text under it with verbose);
+    the server-log ``diagnostics`` about the session sit among them at their time
+    (render/diagnostics.py). ``tag(message or diagnostic)`` is appended to its line (the
+    merged view's ``[A#5 B#12]``)."""
     yield session_header(s)
     start = s.start or 0.0
     endpoints = [f"{m.src} → {m.dst}" for m in s.messages]
     width = max((len(e) for e in endpoints), default=0)
     frame_width = max((len(str(m.frame)) for m in s.messages), default=1)
+    pending = list(diagnostics or ())
+    if pending:
+        from .diagnostics import ladder_lines
+
+        frame_width = max(frame_width, *(len(str(d.record)) for d in pending))
     for m, ends in zip(s.messages, endpoints, strict=True):
+        while pending and pending[0].time is not None and m.time is not None:
+            first = pending[0]
+            assert first.time is not None
+            if first.time > m.time or (first.time == m.time and first.record > (m.frame or 0)):
+                break  # same millisecond: log order (record numbers) decides
+            diagnostic = pending.pop(0)
+            yield from ladder_lines(diagnostic, start, frame_width, hosts, verbose=verbose, tag=tag)
         rel = (m.time - start) if m.time is not None else 0.0
         line = (
             f"  #{str(m.frame).ljust(frame_width)} {rel:+11.6f}  {ends.ljust(width)}  "
             f"{(m.transport or '?'):<4} {what(m)}"
         )
         facts = message_facts(m)
+        hop = getattr(m.dst if getattr(m.dst, "hop", None) else m.src, "hop", None)
+        if hop:  # a server log's Direction: the message's path through the logging server
+            facts = [*facts, f"hop {hop[0] or '?'} → {hop[1] or '?'}"]
         if facts:
             line += "  · " + "; ".join(facts)
-        yield line
+        yield line + ("  " + tag(m) if tag is not None else "")
         if verbose:
             for text_line in m.raw.decode("utf-8", "replace").splitlines():
                 yield "      | " + text_line
@@ -87,10 +115,13 @@ def session_lines(s: Session, *, verbose: bool = False) -> Iterator[str]:
                 yield "      ~ " + ms_line
             for d in m.defects:
                 yield f"      ! {d.reason}"
+    for diagnostic in pending:
+        yield from ladder_lines(diagnostic, start, frame_width, hosts, verbose=verbose, tag=tag)
 
 
-def summary_lines(capture: Any, sessions: list[Session]) -> Iterator[str]:
-    """Counts only: what ``--summary`` prints."""
+def summary_lines(capture: Any, sessions: list[Session] | None = None) -> Iterator[str]:
+    """Counts only: what ``--summary`` prints. Session counts come from ``sessions`` when
+    given (a merged time line), else from the run's own totals."""
     stats = capture.stats
     span = 0.0
     if stats.first_time is not None and stats.last_time is not None:
@@ -102,29 +133,43 @@ def summary_lines(capture: Any, sessions: list[Session]) -> Iterator[str]:
         f"{span:.3f}s from {format_time(stats.first_time)}"
     )
     yield f"  UDP datagrams {stats.udp_datagrams}, TCP segments {stats.tcp_segments}"
-    transports = Counter(m.transport for m in capture.messages())
-    by_transport = ", ".join(f"{t} {n}" for t, n in sorted(transports.items()))
+    yield from _network_lines(stats)
+    # A trace-log message whose top Via names no transport counts as "?" (as on the ladder).
+    by_transport = ", ".join(f"{t} {n}" for t, n in sorted(stats.transports.items()))
     yield f"  SIP messages {stats.sip_messages}" + (f" ({by_transport})" if by_transport else "")
     if stats.methods:
-        yield "    requests:  " + ", ".join(f"{k} {v}" for k, v in sorted(stats.methods.items()))
+        yield "    requests:  " + ", ".join(
+            f"{k} {v}" for k, v in sorted(stats.methods.items(), key=_name_key)
+        )
     if stats.statuses:
-        yield "    responses: " + ", ".join(f"{k} {v}" for k, v in sorted(stats.statuses.items()))
-    kinds = Counter(s.kind for s in sessions)
-    yield f"  sessions {len(sessions)}" + (
+        yield "    responses: " + ", ".join(
+            f"{k} {v}" for k, v in sorted(stats.statuses.items(), key=_name_key)
+        )
+    if sessions is not None:
+        kinds = Counter(s.kind for s in sessions)
+        retrans = sum(s.retransmissions for s in sessions)
+    else:
+        kinds = stats.sessions
+        retrans = stats.retransmissions
+    yield f"  sessions {sum(kinds.values())}" + (
         " (" + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())) + ")" if kinds else ""
     )
-    retrans = sum(s.retransmissions for s in sessions)
     if retrans:
         yield f"  retransmissions {retrans}"
     conns = capture.connections
     if conns:
-        yield f"  TCP connections {len(conns)}"
+        total = max(len(conns), stats.connections)
+        yield f"  TCP connections {total}" + (
+            f" (the first {len(conns)} listed)" if total > len(conns) else ""
+        )
         for c in conns:
             line = f"    #{c.id} {c.client} → {c.server}  {c.protocol}"
             if getattr(c, "tls", None) is not None:
                 line += " " + tls_connection_note(c.tls)
             if c.sip_messages:
                 line += f", {c.sip_messages} SIP messages"
+            if getattr(c, "encapsulation", None) is not None:
+                line += f", via {c.encapsulation.text}"
             if c.compressed:
                 ratio = c.compression_ratio
                 line += f", LZ77-8K {c.wire_bytes} B on the wire for {c.plain_bytes} B of SIP" + (
@@ -132,16 +177,60 @@ def summary_lines(capture: Any, sessions: list[Session]) -> Iterator[str]:
                 )
                 if c.compression_layout:
                     line += f", layout {c.compression_layout}"
+                if getattr(c, "compression_assumed", False):
+                    line += " (assumed: no 200 OK to NEGOTIATE seen first)"
             yield line
-    events = getattr(capture, "log_events", None)  # diagnostic records of a Lync trace log
-    if events:
-        severities = Counter(e.severity or "-" for e in events)
-        yield (
-            f"  log events {len(events)} ("
-            + ", ".join(f"{k} {v}" for k, v in sorted(severities.items()))
-            + ")"
-        )
+    if str(capture.format).endswith("-log") or capture.format == "merged":
+        yield from _log_summary_lines(capture, sessions)
     yield f"  defects {len(capture.defects)}"
+
+
+def _name_key(item: tuple[object, int]) -> tuple[int, str]:
+    """Counted names in order, the ``(other)`` bucket last (methods are text, codes numbers)."""
+    name = item[0]
+    if name == "(other)":
+        return (1, "")
+    return (0, f"{name:>12}" if isinstance(name, int) else str(name))
+
+
+def _log_summary_lines(capture: Any, sessions: list[Session] | None) -> Iterator[str]:
+    """Trace logs: the logging server's name and how it was found, and the diagnostics."""
+    from ..analysis.diagnostics import diagnostics_of
+    from .diagnostics import summary_lines as diagnostic_summary
+
+    host = getattr(capture, "log_host", None)
+    if host is not None:
+        if host[0] is not None:
+            yield f"  log host {host[0]} (from the {host[1]})"
+        else:
+            yield "  log host not named (no [machine\\instance] prefix, no Via): use --log-host"
+    index = getattr(capture, "diagnostics", None)
+    index = index() if callable(index) else diagnostics_of(capture, sessions or [])
+    yield from diagnostic_summary(index)
+    events = getattr(capture, "log_events", None) or []
+    others = sum(1 for e in events if not e.is_diagnostic)
+    if others:
+        yield f"  other log events {others} (component records; in the JSON log_events)"
+
+
+def _network_lines(stats: Any) -> Iterator[str]:
+    """Tunnelled frames by kind and frames not decoded by kind, when there are any."""
+    wrapped = getattr(stats, "encapsulated", None)
+    if wrapped:
+        kinds = ", ".join(f"{k} {v}" for k, v in sorted(wrapped.items()))
+        yield f"  encapsulated frames {sum(wrapped.values())} ({kinds})"
+    skipped = getattr(stats, "not_decoded", None)
+    if skipped:
+        kinds = ", ".join(f"{k} {v}" for k, v in skipped.items())
+        yield f"  frames not decoded {sum(skipped.values())} ({kinds})"
+    checksums = getattr(stats, "checksums", None)  # --verify-checksums (net/checksum.py)
+    if checksums is not None:
+        parts = []
+        for kind in ("IPv4", "UDP", "TCP"):
+            good, bad, off = (checksums.good[kind], checksums.bad[kind], checksums.offloaded[kind])
+            if good or bad or off:
+                parts.append(f"{kind} {good} good, {bad} bad, {off} offloaded")
+        yield "  checksums " + ("; ".join(parts) if parts else "none verified")
 
 
 def defect_lines(capture: Any, limit: int | None = None) -> Iterator[str]:

@@ -40,6 +40,9 @@ def section_lines(capture: Any) -> Iterator[str]:
             head += ", resumed"
         if tls.renegotiations:
             head += f", renegotiated {tls.renegotiations}x"
+        updates = getattr(tls, "key_updates", 0)
+        if updates:
+            head += f", {updates} key update{'s' if updates > 1 else ''}"
         yield head
         if tls.sni:
             yield f"       server name {tls.sni}"
@@ -61,6 +64,8 @@ def section_lines(capture: Any) -> Iterator[str]:
         if needs is not None and not tls.decrypted:
             why = f"{tls.note}; " if tls.note else ""
             yield f"       not decrypted: {why}{needs} would let lyncdump decode it"
+        elif tls.note and not tls.decrypted:  # no key can help (the handshake is missing)
+            yield f"       not decrypted: {tls.note}"
         for alert in tls.alerts:
             yield f"       alert: {alert}"
 
@@ -74,10 +79,25 @@ def footer_note(capture: Any) -> str | None:
     ]
     if not hidden:
         return None
+    # Those whose handshake is not in the capture: no key can open them.
+    unopenable = sum(1 for c in hidden if getattr(c.tls, "handshake_missing", False))
+    hidden = [c for c in hidden if not getattr(c.tls, "handshake_missing", False)]
+    if not hidden:
+        them = "them" if unopenable > 1 else "it"
+        return (
+            f"{unopenable} TLS connection{'s' if unopenable > 1 else ''} not decrypted: "
+            f"{'they' if unopenable > 1 else 'it'} began before the capture, and without the "
+            f"handshake no key can open {them}"
+        )
     rsa = any(c.tls.rsa_key_exchange for c in hidden)
     keys = "--keylog" + (" or --rsa-key" if rsa else "")
     n = len(hidden)
     return (
         f"{n} TLS connection{'s' if n > 1 else ''} not decrypted: {keys} would let lyncdump "
         "decode the SIP inside (--summary says which key)"
+        + (
+            f"; {unopenable} more began before the capture (no key can open those)"
+            if unopenable
+            else ""
+        )
     )

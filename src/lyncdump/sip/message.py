@@ -17,10 +17,11 @@ import codecs
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ..errors import MalformedError
 from ..model import Defect, Endpoint
+from ..net.encap import Encapsulation
 from .headers import (
     _CANONICAL,
     COMPACT_FORMS,
@@ -302,7 +303,17 @@ def _parse_part(data: bytes) -> BodyPart:
 # values and the same defects (tests/sip/test_sip_lazy_parity.py checks it against the eager
 # parser of commit a864c2b on every sample, corpus file and generated message).
 
-_UNSET: object = object()
+
+class _Unset:
+    """The "not read yet" marker of the typed-header slots; pickles as itself."""
+
+    __slots__ = ()
+
+    def __reduce__(self) -> str:
+        return "_UNSET"
+
+
+_UNSET: object = _Unset()
 _EMPTY: tuple[str, ...] = ()
 _LONG_TO_COMPACT = {long: short for short, long in COMPACT_FORMS.items()}
 #: canonical header name -> regex finding its values in a clean header block (None: not a token)
@@ -400,6 +411,7 @@ class SipMessage(_ContentTypeView):
         "wire_size",
         "partial",
         "retransmission",
+        "encapsulation",
         "_index",  # canonical name -> values: complete (_complete) or a cache of lookups
         "_complete",
         "_lookups",  # headers looked up one by one in _buf so far
@@ -449,6 +461,7 @@ class SipMessage(_ContentTypeView):
         self.wire_size: int | None = None
         self.partial = False
         self.retransmission = False  # set by analysis when the request was seen before
+        self.encapsulation: Encapsulation | None = None  # tunnel it came through (net/encap.py)
         self._headers: list[tuple[str, str]] | None = headers if headers is not None else []
         self._body: bytes | None = body
         self._buf: bytes | None = None
@@ -462,6 +475,12 @@ class SipMessage(_ContentTypeView):
 
     def __repr__(self) -> str:
         return f"<SipMessage {self.start_line!r} ({len(self.raw)} bytes)>"
+
+    def to_dict(self, *, verbose: bool = False) -> dict[str, Any]:
+        """The message object of docs/json.md (``verbose``: headers and body too)."""
+        from ..render.json import message_to_dict
+
+        return message_to_dict(self, verbose=verbose)
 
     # -- fields read on demand ------------------------------------------------------------
 
@@ -1004,6 +1023,7 @@ def parse_message(
     msg._defects = defects
     msg.frame = msg.first_frame = msg.time = None
     msg.src = msg.dst = msg.transport = msg.stream_id = msg.wire_size = None
+    msg.encapsulation = None
     msg.compressed = msg.partial = msg.retransmission = False
     msg._headers = msg._body = msg._cache_d = None
     msg._index = index

@@ -236,6 +236,27 @@ def _b64(text: str) -> bytes | None:
         return None
 
 
+def _decode_text(raw: bytes, charset: str | None) -> str:
+    """``raw`` as text in ``charset``, UTF-8 when the name is not a usable text encoding.
+
+    The charset comes from the wire, so it may name a codec that is not text at all (``zlib``,
+    ``base64``), one that refuses ``errors="replace"`` (``idna``, ``punycode``, ``undefined``)
+    or hold a NUL; each of those falls back to UTF-8 instead of raising.
+    """
+    encoding = "utf-8"
+    if charset:
+        try:
+            info = codecs.lookup(charset.strip())
+        except (LookupError, ValueError):
+            info = None
+        if info is not None and getattr(info, "_is_text_encoding", True):
+            encoding = info.name
+    try:
+        return raw.decode(encoding, "replace")
+    except (LookupError, ValueError, TypeError):  # UnicodeError is a ValueError
+        return raw.decode("utf-8", "replace")
+
+
 def parse_text_format(value: str) -> TextFormat:
     """Split ``text/plain; charset=UTF-8; msgr=...; ms-body=...`` and decode what it carries."""
     pieces = value.split(";")
@@ -250,13 +271,7 @@ def parse_text_format(value: str) -> TextFormat:
     if body:
         raw = _b64(body)
         if raw is not None:
-            encoding = "utf-8"
-            if charset:
-                try:
-                    encoding = codecs.lookup(charset).name
-                except LookupError:
-                    encoding = "utf-8"
-            text = raw.decode(encoding, "replace")
+            text = _decode_text(raw, charset)
     font = None
     msgr = params.get("msgr")
     if msgr:
@@ -274,7 +289,7 @@ def text_formats(m: SipMessage) -> list[TextFormat]:
     """ms-text-format then every ms-im-format, decoded."""
     out = []
     for name in ("ms-text-format", "ms-im-format"):
-        for value in m._header_index().get(name, []):
+        for value in m._values(name):  # looked up alone: the whole index is not built
             out.append(parse_text_format(value))
     return out
 

@@ -1,9 +1,11 @@
 """MS-SIPCOMP ("LZ77-8K"): SIP compressed with MPPC / RDP 4.0 over an 8 KiB history.
 
 :mod:`.mppc` is the codec (both directions), :mod:`.stream` the per-direction packet framing
-and the NEGOTIATE tracking that says when a connection switches to it.
+and the NEGOTIATE tracking that says when a connection switches to it, :mod:`.budget` the bound
+on what all the decoders of a capture may decompress.
 """
 
+from lyncdump.sipcomp.budget import DecompressionBudget
 from lyncdump.sipcomp.mppc import (
     HISTORY_SIZE,
     PACKET_AT_FRONT,
@@ -33,6 +35,7 @@ __all__ = [
     "PACKET_FLUSHED",
     "PLACEHOLDER",
     "DecodedPacket",
+    "DecompressionBudget",
     "HeaderLayout",
     "MppcCompressor",
     "MppcDecompressor",

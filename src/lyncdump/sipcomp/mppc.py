@@ -12,7 +12,9 @@ high nibble of its header's first byte (0x8/0x4/0x2), so ``byte0 & 0xF0`` *is* t
 
 Bounds: one packet never produces more than 8,192 bytes (the write position is checked against
 the end of the history before every write) and decoding is a single forward pass over the input,
-so hostile input costs time linear in its size and memory fixed at two 8 KiB buffers.
+so hostile input costs time linear in its size and memory fixed at two 8 KiB buffers (one while
+the history is fully known). The total over many packets is bounded one level up, by
+:class:`~lyncdump.sipcomp.budget.DecompressionBudget`. The decode tables are built on first use.
 """
 
 from __future__ import annotations
@@ -132,9 +134,17 @@ def _length_table() -> list[tuple[int, int]]:
     return table
 
 
-_OFFSETS = _offset_table()
-_LENGTHS = _length_table()
+_TABLES: tuple[list[tuple[int, int]], list[tuple[int, int]]] | None = None
 _window = struct.Struct(">Q").unpack_from
+
+
+def _tables() -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """The offset and length tables, built on first use: 16k + 4k entries (about 1.5 MB and
+    10 ms) that a run without MS-SIPCOMP never needs, so ``import`` does not pay for them."""
+    global _TABLES
+    if _TABLES is None:
+        _TABLES = (_offset_table(), _length_table())
+    return _TABLES
 
 
 def _inflate(
@@ -158,8 +168,7 @@ def _inflate(
     """
     lowrun = _lowrun
     window = _window
-    offsets = _OFFSETS
-    lengths = _LENGTHS
+    offsets, lengths = _TABLES or _tables()
     ones = _ONES
     last = nbits - 8  # a token needs at least 8 bits
     while pos < limit:

@@ -23,6 +23,7 @@ from typing import Literal
 
 from lyncdump.errors import MalformedError
 from lyncdump.model import Defect
+from lyncdump.sipcomp.budget import DecompressionBudget
 from lyncdump.sipcomp.mppc import (
     HISTORY_SIZE,
     PACKET_AT_FRONT,
@@ -266,6 +267,7 @@ _START_LINE = re.compile(
 ).match
 _CRLF_RUN = re.compile(rb"[\r\n]+").match
 _RESYNC = re.compile(rb"(?=[\x20\x60\x80\xa0\xe0]\x00)").finditer
+_FLUSHED_AT = re.compile(rb"(?=\x80\x00)").finditer
 
 
 def _sip_start(out: bytes, mask: bytes | None, complete: bool) -> bool | None:
@@ -293,15 +295,30 @@ def _sip_start(out: bytes, mask: bytes | None, complete: bool) -> bool | None:
 
 @dataclass(slots=True)
 class _Probe:
-    """A packet decoded on a copy of the history while its layout is still being decided."""
+    """A packet decoded on a copy of the history while its layout is still being decided.
 
-    dec: MppcDecompressor
-    bit: int = 0
+    Between calls (the packet still arriving) a young probe keeps no history copy: the next
+    attempt decodes again from the packet start. So a half-open connection that sent one
+    candidate header and a few bytes holds no 8 KiB buffer. Once a packet has taken
+    ``_HOLD_TRIES`` attempts or ``_HOLD_BYTES`` of payload the copy is kept and decoding goes
+    on where it stopped, which bounds the repeated work (a flood of one-byte segments).
+    """
+
+    flags: int
+    tries: int = 0  # attempts that decoded from the packet start
+    have: int = 0  # payload bytes there were at the last attempt
+    bit: int = 0  # where decoding stopped (when ``dec`` is kept)
     done: bool = False
     end: int = 0  # absolute stream offset just after the packet
     out: bytes = b""
     mask: bytes | None = None
     error: str | None = None
+    dec: MppcDecompressor | None = None  # the history copy while decoding
+
+    @property
+    def holds(self) -> bool:
+        """Keep the history copy between calls (see the class)."""
+        return not self.done and (self.tries >= _HOLD_TRIES or self.have >= _HOLD_BYTES)
 
 
 @dataclass(slots=True)
@@ -310,9 +327,14 @@ class _Trial:
     reason: str = ""
     probe: _Probe | None = None
     flags: int = 0
+    failed: tuple[HeaderLayout, ...] = ()  # layouts that failed before one waited
+    ended: bool = False  # (the likeliest layout) failed only because the stream ended
 
 
 _WAIT = _Trial("wait")
+_HOLD_TRIES = 16
+_HOLD_BYTES = 1024
+_ENDS = "the stream ends inside the packet"
 
 _CALIBRATE, _SYNC, _SCAN, _DEAD = range(4)
 
@@ -326,30 +348,73 @@ class SipcompStreamDecoder:
     out ``partial`` (placeholder ``?`` for bytes copied from unknown history) until FLUSHED or
     enough AT_FRONT passes make them exact. The same resynchronisation follows a gap
     (:meth:`receive_gap`) or a packet that fails to decode; nothing unvalidated is emitted.
+    :meth:`receive_eof` decides what is still buffered when the direction ends.
+
+    Memory: the 8 KiB history (16 KiB while unknown) is allocated when the first packet is
+    accepted and dropped when sync is lost, so a direction that is only being sniffed costs a
+    few hundred bytes plus the bytes after the last place a header could start. ``budget``
+    (:class:`~lyncdump.sipcomp.budget.DecompressionBudget`) bounds the decompressed total.
     """
 
-    def __init__(self, *, mid_stream: bool = False) -> None:
+    __slots__ = (
+        "layout",
+        "defects",
+        "defects_dropped",
+        "_survivors",
+        "_dec",
+        "_known_start",
+        "_budget",
+        "_buf",
+        "_rd",
+        "_base",
+        "_frames",
+        "_out",
+        "_state",
+        "_first",
+        "_cur",
+        "_bit",
+        "_probes",
+        "_scan_from",
+        "_ahead_from",
+        "_skipped",
+        "_noted",
+        "_last_frame",
+        "_last_ts",
+        "_eof",
+    )
+
+    def __init__(
+        self, *, mid_stream: bool = False, budget: DecompressionBudget | None = None
+    ) -> None:
         self.layout: str | None = None
         """Name of the recognised header layout (see :data:`LAYOUTS`), None until known."""
         self.defects: list[Defect] = []
         self.defects_dropped = 0
-        self._survivors: list[HeaderLayout] = list(LAYOUTS)
-        self._dec = MppcDecompressor(history_known=not mid_stream)
+        self._survivors: Sequence[HeaderLayout] = LAYOUTS
+        # the history, allocated with the first packet accepted; until then (and after sync is
+        # lost) a packet starts from a zeroed history (_known_start) or an unknown one
+        self._dec: MppcDecompressor | None = None
+        self._known_start = not mid_stream
+        self._budget = budget
         self._buf = bytearray()
         self._rd = 0  # read index in _buf
         self._base = 0  # stream offset of _buf[0]
-        self._frames: deque[tuple[int, int, float]] = deque()  # (stream end, frame, ts)
-        self._out: deque[DecodedPacket] = deque()
+        # (stream end, frame, ts) of the segments still in _buf; None when at most its last byte
+        # is left (that byte came with the last segment: _last_frame / _last_ts say which)
+        self._frames: deque[tuple[int, int, float]] | None = None
+        self._out: deque[DecodedPacket] | None = None
         self._state = _SCAN if mid_stream else _CALIBRATE
         self._first = True  # the next packet accepted must start like SIP
         self._cur: _Header | None = None
         self._bit = 0
-        self._probes: dict[tuple[int, int, int], _Probe] = {}
+        self._probes: dict[tuple[int, int, int], _Probe] | None = None
         self._scan_from = 0
+        self._ahead_from = 0
         self._skipped = 0
-        self._noted: set[int] = set()
+        self._noted = 0  # odd flag combinations reported (bit flags >> 5)
         self._last_frame = 0
         self._last_ts = 0.0
+        self._eof = False
 
     # -- public -------------------------------------------------------------------------------
 
@@ -362,7 +427,10 @@ class SipcompStreamDecoder:
             self._base += len(data)
             return
         self._buf += data
-        self._frames.append((self._base + len(self._buf), frame, ts))
+        frames = self._frames
+        if frames is None:
+            frames = self._frames = deque()
+        frames.append((self._base + len(self._buf), frame, ts))
         self._run()
 
     def receive_gap(self, missing: int, frame: int, ts: float) -> None:
@@ -382,13 +450,50 @@ class SipcompStreamDecoder:
         self._base = at + missing
         self._buf.clear()
         self._rd = 0
-        self._frames.clear()
+        self._frames = None
         self._lose_sync(0)
         self._run()
 
+    def receive_eof(self) -> None:
+        """The direction ended: decode what the wait for more data held back, report the rest.
+
+        A packet that was waiting for bytes that will never come now fails like a bad one, so
+        the packets after it are found by resynchronising; bytes that still make no packet
+        are reported. Later data is ignored.
+        """
+        if self._eof:
+            return
+        self._eof = True
+        if self._state != _DEAD:
+            self._run()
+            rest = len(self._buf) - self._rd
+            if rest:
+                at = self._base + self._rd
+                what = (
+                    f"{rest} bytes after the last place a packet could start"
+                    if self._state == _SCAN
+                    else f"a compression packet cut short ({rest} bytes)"
+                )
+                self._defect(self._frame_of(at), at, f"stream ended: {what} not decoded")
+            elif self._state == _SCAN and self._skipped:
+                at = self._base + self._rd
+                self._defect(
+                    self._frame_of(at),
+                    at,
+                    f"stream ended: skipped {self._skipped} bytes without finding a "
+                    "compression packet boundary",
+                )
+        self._stop()
+
     def next_packet(self) -> DecodedPacket | None:
         """The next decoded packet, or None until more data arrives."""
-        return self._out.popleft() if self._out else None
+        out = self._out
+        if not out:
+            return None
+        packet = out.popleft()
+        if not out:
+            self._out = None
+        return packet
 
     # -- machinery ----------------------------------------------------------------------------
 
@@ -402,13 +507,38 @@ class SipcompStreamDecoder:
 
     def _frame_of(self, stream_off: int) -> int:
         """Frame that carried the byte at ``stream_off`` (for defects)."""
-        for end, frame, _ in self._frames:
+        for end, frame, _ in self._frames or ():
             if end > stream_off:
                 return frame
         return self._last_frame
 
-    def _emit(self, plain: bytes, start: int, end: int, flags: int, partial: bool) -> None:
+    def _start_state(self, flags: int) -> MppcDecompressor:
+        """A decompressor in the state the next packet starts from, to decode a trial on."""
+        if flags & PACKET_FLUSHED:
+            return MppcDecompressor()  # the packet resets the history anyway
+        if self._dec is not None:
+            return self._dec.copy()
+        return MppcDecompressor(history_known=self._known_start)
+
+    def _emit(
+        self,
+        plain: bytes,
+        start: int,
+        end: int,
+        flags: int,
+        partial: bool,
+        keepalive: bool = False,
+    ) -> None:
         """Queue a packet occupying buffer ``[start, end)`` and advance past it."""
+        if self._budget is not None:
+            # the ratio is earned by payload bytes: a header carries no SIP
+            payload = end - start - (0 if keepalive else self._survivors[0].size)
+            refused = self._budget.draw(max(payload, 0), len(plain), keepalive=keepalive)
+            if refused is not None:
+                at = self._base + start
+                self._defect(self._frame_of(at), at, refused)
+                self._stop()
+                return
         stream_end = self._base + end
         frames = self._frames
         while frames and frames[0][0] < stream_end:
@@ -419,7 +549,10 @@ class SipcompStreamDecoder:
                 frames.popleft()
         else:
             frame, ts = self._last_frame, self._last_ts
-        self._out.append(DecodedPacket(plain, end - start, flags, frame, ts, partial))
+        out = self._out
+        if out is None:
+            out = self._out = deque()
+        out.append(DecodedPacket(plain, end - start, flags, frame, ts, partial))
         self._rd = end
 
     def _run(self) -> None:
@@ -432,29 +565,46 @@ class SipcompStreamDecoder:
             elif state == _SCAN:
                 progressed = self._scan_step()
             else:
-                self._base += len(self._buf)
-                self._buf.clear()
-                self._rd = 0
-                self._frames.clear()
+                self._stop()
                 return
             if not progressed:
                 break
+        if self._probes:
+            for probe in self._probes.values():
+                if not probe.holds:
+                    probe.dec = None  # results stay; the history copy goes
         if self._rd:
             del self._buf[: self._rd]
             self._base += self._rd
             self._scan_from = max(0, self._scan_from - self._rd)
+            self._ahead_from = max(0, self._ahead_from - self._rd)
             self._rd = 0
-            frames = self._frames
+        frames = self._frames
+        if frames is not None:
             while len(frames) > 1 and frames[0][0] <= self._base:  # segments wholly consumed
                 frames.popleft()
+            if len(self._buf) <= 1 and len(frames) <= 1:
+                self._frames = None
+
+    def _stop(self) -> None:
+        """Decode nothing more: drop every buffer (later bytes are only counted)."""
+        self._state = _DEAD
+        self._base += len(self._buf)
+        self._buf = bytearray()
+        self._rd = 0
+        self._frames = None
+        self._dec = None
+        self._probes = None
+        self._cur = None
 
     def _lose_sync(self, restart: int) -> None:
         """Forget the history and look for the next valid header chain from ``restart``."""
-        self._dec.forget()
+        self._dec = None
+        self._known_start = False
         self._state = _SCAN
         self._first = True
         self._cur = None
-        self._probes.clear()
+        self._probes = None
         self._scan_from = restart
         self._skipped = 0
 
@@ -465,15 +615,16 @@ class SipcompStreamDecoder:
         if m is None:
             return False
         end = m.end()
-        if end == len(buf) and buf[end - 1] == 13:
+        if end == len(buf) and buf[end - 1] == 13 and not self._eof:
             return None  # its LF may follow
-        self._emit(bytes(buf[rd:end]), rd, end, 0, False)
+        self._emit(bytes(buf[rd:end]), rd, end, 0, False, keepalive=True)
         return True
 
     def _note_flags(self, flags: int, offset: int) -> None:
-        if flags in _GOOD_FLAGS or flags in self._noted:
+        bit = 1 << (flags >> 5)
+        if flags in _GOOD_FLAGS or self._noted & bit:
             return
-        self._noted.add(flags)
+        self._noted |= bit
         if flags & PACKET_FLUSHED and flags & PACKET_COMPRESSED:
             why = (
                 "inconsistent flags (FLUSHED with COMPRESSED; a receiver tears down); "
@@ -500,7 +651,9 @@ class SipcompStreamDecoder:
                 for i, alt in enumerate(self._survivors[1:], 1):  # 32-bit twin of a 16-bit length
                     verdict = self._twin_holds(rd, alt)
                     if verdict is None:
-                        return False
+                        if not self._eof:
+                            return False
+                        continue
                     if verdict:
                         self._survivors = self._survivors[i:]
                         self.layout = alt.name
@@ -515,10 +668,12 @@ class SipcompStreamDecoder:
             self._cur = h
             self._bit = 0
             if h.plain is not None:
+                assert self._dec is not None
                 self._dec.start_packet(h.flags)
         h = self._cur
         pstart = rd + layout.size
         dec = self._dec
+        assert dec is not None
         try:
             if h.plain is not None:
                 bit, done = dec.decode_some(buf, self._bit, h.plain, pstart)
@@ -566,12 +721,16 @@ class SipcompStreamDecoder:
 
     # -- choosing a layout --------------------------------------------------------------------
 
+    def _wait(self, reason: str = _ENDS) -> _Trial:
+        """Wait for more data, or fail once the stream has ended."""
+        return _Trial("fail", reason, ended=True) if self._eof else _WAIT
+
     def _attempt(self, off: int, layout: HeaderLayout, need_chain: bool) -> _Trial:
         """Try ``layout`` for a packet at buffer index ``off`` on a copy of the history."""
         buf = self._buf
         h = _parse_header(buf, off, layout, strict=self._first)
         if h is None:
-            return _WAIT
+            return self._wait("the stream ends inside the header")
         if isinstance(h, str):
             return _Trial("fail", h)
         pstart = off + layout.size
@@ -581,20 +740,28 @@ class SipcompStreamDecoder:
             flags,
             h.plain if h.plain is not None else -1 - (h.payload or 0),
         )
-        probe = self._probes.get(key)
+        probes = self._probes
+        if probes is None:
+            probes = self._probes = {}
+        probe = probes.get(key)
         if probe is None:
-            probe = self._probes[key] = _Probe(self._dec.copy())
-            if h.plain is not None:
-                probe.dec.start_packet(flags)
+            probe = probes[key] = _Probe(flags)
         if probe.error is not None:
             return _Trial("fail", probe.error)
         if not probe.done:
-            dec = probe.dec
             if h.plain is not None:
+                dec = probe.dec
+                if dec is None:  # (again) from the packet start
+                    dec = probe.dec = self._start_state(flags)
+                    dec.start_packet(flags)
+                    probe.bit = 0
+                    probe.tries += 1
+                probe.have = len(buf) - pstart
                 try:
                     bit, done = dec.decode_some(buf, probe.bit, h.plain, pstart)
                 except MalformedError as exc:
                     probe.error = exc.reason
+                    probe.dec = None
                     return _Trial("fail", exc.reason)
                 probe.bit = bit
                 if not done:
@@ -603,8 +770,9 @@ class SipcompStreamDecoder:
                         and _sip_start(dec.pending(), dec.pending_known(), False) is False
                     ):
                         probe.error = "output does not start like SIP"
+                        probe.dec = None
                         return _Trial("fail", probe.error)
-                    return _WAIT
+                    return self._wait()
                 probe.out = dec.finish_packet()
                 probe.mask = dec.last_known
                 probe.end = self._base + pstart + ((bit + 7) >> 3)
@@ -621,7 +789,8 @@ class SipcompStreamDecoder:
                         probe.error = "raw payload does not start like SIP"
                         return _Trial("fail", probe.error)
                 if end > len(buf):
-                    return _WAIT
+                    return self._wait()
+                dec = self._start_state(flags)
                 try:
                     probe.out = dec.decompress(buf[pstart:end], flags)
                 except MalformedError as exc:
@@ -630,8 +799,10 @@ class SipcompStreamDecoder:
                 probe.mask = dec.last_known
                 probe.end = self._base + end
             probe.done = True
+            probe.dec = dec
             if self._first and _sip_start(probe.out, probe.mask, True) is not True:
                 probe.error = "output does not start like SIP"
+                probe.dec = None
         if probe.error is not None:
             return _Trial("fail", probe.error)
         # chain: the next header (after any CRLF keep-alive) must be one too
@@ -640,20 +811,29 @@ class SipcompStreamDecoder:
         if m is not None:
             nxt = m.end()
         if nxt >= len(buf):
-            return _WAIT if need_chain else _Trial("ok", probe=probe, flags=flags)
+            if need_chain and not self._eof:
+                return _WAIT
+            return _Trial("ok", probe=probe, flags=flags)
         h2 = _parse_header(buf, nxt, layout, strict=False)
         if isinstance(h2, str):
             return _Trial("fail", f"next header: {h2}")
-        if h2 is None and need_chain:
+        if h2 is None and need_chain and not self._eof:
             return _WAIT
         return _Trial("ok", probe=probe, flags=flags)
 
     def _choose(self, off: int, need_chain: bool) -> _Trial | tuple[_Trial, list[HeaderLayout]]:
-        """First surviving layout that holds at ``off`` plus the later ones that agree with it."""
-        reasons = []
+        """First surviving layout that holds at ``off`` plus the later ones that agree with it.
+
+        A wait names the more likely layouts that already failed (``failed``, ``reason``).
+        """
+        reasons: list[str] = []
+        failed: list[HeaderLayout] = []
+        ended = False
         for i, layout in enumerate(self._survivors):
             t = self._attempt(off, layout, need_chain)
             if t.kind == "wait":
+                if failed:
+                    return _Trial("wait", _join(reasons), failed=tuple(failed))
                 return t
             if t.kind == "ok":
                 assert t.probe is not None
@@ -668,19 +848,37 @@ class SipcompStreamDecoder:
                         agree.append(other)
                 return t, agree
             reasons.append(f"{layout.name}: {t.reason}")
-        return _Trial("fail", "; ".join(reasons[:3]) + ("; ..." if len(reasons) > 3 else ""))
+            failed.append(layout)
+            ended = ended if i else t.ended
+        return _Trial("fail", _join(reasons), ended=ended)
 
     def _accept(self, off: int, trial: _Trial, agree: list[HeaderLayout]) -> None:
         probe = trial.probe
         assert probe is not None
-        self._dec = probe.dec
-        self._probes.clear()
+        dec = probe.dec
+        if dec is None:  # decoded in an earlier call: decode it again for the history it leaves
+            dec = self._replay(off, agree[0], probe)
+        self._dec = dec
+        self._probes = None
         self._survivors = agree
         self.layout = agree[0].name
         self._first = False
         self._state = _SYNC if _twins(agree) else _CALIBRATE
         self._note_flags(trial.flags, self._base + off)
-        self._emit(probe.out, off, probe.end - self._base, trial.flags, probe.dec.last_partial)
+        self._emit(probe.out, off, probe.end - self._base, trial.flags, dec.last_partial)
+
+    def _replay(self, off: int, layout: HeaderLayout, probe: _Probe) -> MppcDecompressor:
+        """The history after a packet already decoded once (its copy was let go)."""
+        dec = self._start_state(probe.flags)
+        pstart = off + layout.size
+        end = probe.end - self._base
+        if probe.flags & PACKET_COMPRESSED and layout.counts == "plain":
+            dec.start_packet(probe.flags)
+            dec.decode_some(self._buf, 0, len(probe.out), pstart)
+            dec.finish_packet()
+        else:
+            dec.decompress(self._buf[pstart:end], probe.flags)
+        return dec
 
     def _calibrate_step(self) -> bool:
         buf, rd = self._buf, self._rd
@@ -695,9 +893,22 @@ class SipcompStreamDecoder:
         if r.kind == "wait":
             if len(buf) - rd > MAX_RAW_PAYLOAD + 64:
                 r = _Trial("fail", "no layout completes a packet within the size bound")
+            elif self.layout is not None and r.failed and self._flushed_ahead(rd, r.failed[0]):
+                # The likelier layouts cannot decode this packet and one of them finds a whole
+                # FLUSHED packet further on: a bad packet, not a long one under a rarer layout.
+                self._survivors = [lay for lay in self._survivors if lay in r.failed]
+                r = _Trial("fail", r.reason)
             else:
                 return False
         at = self._base + rd
+        if r.ended and self.layout is not None:  # cut short by the end of the stream
+            self._defect(
+                self._frame_of(at),
+                at,
+                f"stream ended: a compression packet cut short ({len(buf) - rd} bytes) not decoded",
+            )
+            self._stop()
+            return True
         if self.layout is not None:  # a packet was accepted before: treat as a bad packet
             self._defect(self._frame_of(at), at, f"bad compression packet ({r.reason})")
             self._lose_sync(rd + 1)
@@ -707,8 +918,35 @@ class SipcompStreamDecoder:
             at,
             f"no MS-SIPCOMP header layout recognised ({r.reason}); stream not decoded",
         )
-        self._state = _DEAD
+        self._stop()
         return True
+
+    def _flushed_ahead(self, rd: int, layout: HeaderLayout) -> bool:
+        """Is there, after ``rd``, a whole FLUSHED packet under ``layout`` whose text starts like
+        SIP and which is followed by another header (or by the end of the data so far)?"""
+        buf = self._buf
+        start = max(rd + 1, self._ahead_from)
+        for m in _FLUSHED_AT(buf, start):
+            off = m.start()
+            h = _parse_header(buf, off, layout, strict=True)
+            if h is None:
+                self._ahead_from = off
+                return False
+            if isinstance(h, str) or h.flags != PACKET_FLUSHED or h.payload is None:
+                continue
+            pstart = off + layout.size
+            end = pstart + h.payload
+            if end > len(buf):
+                self._ahead_from = off
+                return False
+            if _sip_start(bytes(buf[pstart : min(end, pstart + 512)]), None, True) is not True:
+                continue
+            crlf = _CRLF_RUN(buf, end)
+            nxt = crlf.end() if crlf is not None else end
+            if nxt >= len(buf) or not isinstance(_parse_header(buf, nxt, layout, False), str):
+                return True
+        self._ahead_from = max(start, len(buf) - 1)
+        return False
 
     # -- resynchronising ----------------------------------------------------------------------
 
@@ -727,6 +965,7 @@ class SipcompStreamDecoder:
                         at,
                         f"skipped {self._skipped} bytes to find a compression packet boundary",
                     )
+                    self._skipped = 0
                 self._accept(off, *r)
                 return True
             if r.kind == "wait":
@@ -734,8 +973,9 @@ class SipcompStreamDecoder:
                     self._skip_to(off)
                     self._scan_from = off
                     return False
-            self._probes.clear()
-        keep = max(start, len(buf) - 1)  # a header's first byte may end the buffer
+            self._probes = None
+        # a header's first byte may end the buffer, unless nothing more is coming
+        keep = len(buf) if self._eof else max(start, len(buf) - 1)
         self._skip_to(keep)
         self._scan_from = keep
         if self._skipped > _SCAN_LIMIT:
@@ -745,7 +985,7 @@ class SipcompStreamDecoder:
                 at,
                 f"no compression packet boundary in {self._skipped} bytes; stream not decoded",
             )
-            self._state = _DEAD
+            self._stop()
             return True
         return False
 
@@ -753,6 +993,10 @@ class SipcompStreamDecoder:
         if off > self._rd:
             self._skipped += off - self._rd
             self._rd = off
+
+
+def _join(reasons: list[str]) -> str:
+    return "; ".join(reasons[:3]) + ("; ..." if len(reasons) > 3 else "")
 
 
 # -- negotiation -----------------------------------------------------------------------------
@@ -790,6 +1034,15 @@ class NegotiationTracker:
     def __init__(self) -> None:
         self._pending: dict[tuple[str, str], int] = {}  # (Call-ID, CSeq number) -> requester
         self.compressed = [False, False]
+
+    @property
+    def offered(self) -> bool:
+        """A NEGOTIATE offering LZ77-8K is waiting for its final answer."""
+        return bool(self._pending)
+
+    def assume(self, direction: int) -> None:
+        """The direction was seen compressed before the answer (a lost or late 200 OK)."""
+        self.compressed[direction] = True
 
     def on_message(
         self,

@@ -59,6 +59,10 @@ MAX_TRANSCRIPT = 512 * 1024
 #: After this many records in a row fail their MAC/tag check, a direction stops trying.
 MAX_FAILURES_IN_A_ROW = 8
 
+#: After lost TCP bytes, at most this many record sequence numbers are tried on the first
+#: record read again, nearest to the estimate first (each try is one MAC or tag check).
+MAX_SEQUENCE_SEARCH = 16384
+
 ALERT_NAMES = {
     0: "close_notify",
     10: "unexpected_message",
@@ -406,11 +410,17 @@ class TlsSummary:
     encrypted_bytes: int = 0
     plaintext_bytes: int = 0
     application: str | None = None
+    #: The handshake (or the hello that carries the client random) is not in the capture: no
+    #: key can open the connection, whatever is given (``note`` says which part is missing).
+    handshake_missing: bool = field(default=False, repr=False)
+    #: TLS 1.3 KeyUpdate messages read (both directions).
+    key_updates: int = 0
 
     @property
     def needs(self) -> str | None:
-        """Which kind of key would let lyncdump decode this connection (None when decrypted)."""
-        if self.decrypted and not self.failed_records:
+        """Which kind of key would let lyncdump decode this connection (None when decrypted,
+        and when no key could: the handshake is not in the capture)."""
+        if (self.decrypted and not self.failed_records) or self.handshake_missing:
             return None
         if self.version == "TLS 1.3":
             return "a key log with the TLS 1.3 traffic secrets (--keylog, SSLKEYLOGFILE)"
@@ -435,6 +445,7 @@ class TlsSummary:
             "encrypted_bytes": self.encrypted_bytes,
             "plaintext_bytes": self.plaintext_bytes,
             "application": self.application,
+            **({"key_updates": self.key_updates} if self.key_updates else {}),
         }
 
 
@@ -446,8 +457,10 @@ class TlsSession:
         self.keys = keys
         self.summary = TlsSummary()
         self.defects: list[Defect] = []
-        #: (direction, plaintext, frame, ts) of application data, for the caller to drain.
-        self.plaintext: list[tuple[int, bytes, int, float]] = []
+        #: (direction, plaintext, frame, ts) of application data, for the caller to drain; an
+        #: ``int`` in place of the plaintext is a hole of that many bytes (lost TCP bytes: the
+        #: plaintext stream misses what they carried).
+        self.plaintext: list[tuple[int, bytes | int, int, float]] = []
         self._readers = (RecordReader(), RecordReader())
         self._assemblers = (HandshakeAssembler(), HandshakeAssembler())
         self._read: list[_ReadState | None] = [None, None]
@@ -455,6 +468,12 @@ class TlsSession:
         self._next13: list[_Tls13State | None] = [None, None]
         self._dead = [False, False]
         self._failures = [0, 0]
+        #: Bytes lost since the record sequence was last known (None when it is known).
+        self._lost: list[int | None] = [None, None]
+        #: TLS 1.0 CBC after lost bytes: the IV chain was picked up again from a record.
+        self._chained = [False, False]
+        #: Records and their bytes per direction, to estimate how many records a hole held.
+        self._sizes = [[0, 0], [0, 0]]
         self._client_hello: ClientHello | None = None
         self._server_hello: ServerHello | None = None
         self._suite: CipherSuite | None = None
@@ -488,16 +507,36 @@ class TlsSession:
             self._record(direction, rec)
 
     def receive_gap(self, direction: int, missing: int, frame: int, ts: float) -> None:
-        """Bytes lost in TCP: TLS cannot pick up again in this direction."""
-        if not self._dead[direction]:
-            self._dead[direction] = True
-            who = "client" if direction == 0 else "server"
+        """Bytes lost in TCP: the records resume at the next header that can be trusted, and
+        decryption where the record sequence number is found again (:meth:`_resume`)."""
+        if self._dead[direction]:
+            return
+        who = "client" if direction == 0 else "server"
+        self._readers[direction].receive_gap(missing)
+        self._assemblers[direction].reset()
+        state = self._read[direction]
+        if state is None or state is _NO_KEYS:
+            self._defect(
+                frame, None, f"{missing} bytes missing in the {who}'s TLS stream; resynchronising"
+            )
+            return
+        self.plaintext.append((direction, missing, frame, ts))
+        if isinstance(state, _StreamState) and state.decryptor is not None:
+            self._read[direction] = _NO_KEYS
             self._defect(
                 frame,
                 None,
-                f"{missing} bytes missing in the {who}'s TLS stream: the rest of "
-                "it cannot be decrypted",
+                f"{missing} bytes missing in the {who}'s TLS stream: RC4 cannot resume after "
+                "lost bytes, the rest of it is not decrypted",
             )
+            return
+        self._lost[direction] = (self._lost[direction] or 0) + missing
+        self._defect(
+            frame,
+            None,
+            f"{missing} bytes missing in the {who}'s TLS stream; resynchronising on the next "
+            "record",
+        )
 
     def _defect(self, frame: int, offset: int | None, reason: str) -> None:
         if len(self.defects) < 1000:
@@ -507,6 +546,9 @@ class TlsSession:
     def _record(self, d: int, rec: TlsRecord) -> None:
         summary = self.summary
         summary.records += 1
+        sizes = self._sizes[d]
+        sizes[0] += 1
+        sizes[1] += len(rec.fragment) + 5
         ctype = rec.content_type
         if ctype == CHANGE_CIPHER_SPEC:
             if not self._tls13:
@@ -524,13 +566,19 @@ class TlsSession:
             return
         else:
             summary.encrypted_bytes += len(data)
-            try:
-                ctype, data = state.open(rec)
-            except _BadRecord as exc:
-                if not self._try_next_epoch(d, rec):
-                    self._failed(d, rec, str(exc))
+            if self._lost[d] is not None:
+                opened = self._resume(d, state, rec)
+                if opened is None:
                     return
-                ctype, data = self._last_opened
+                ctype, data = opened
+            else:
+                try:
+                    ctype, data = state.open(rec)
+                except _BadRecord as exc:
+                    if not self._try_next_epoch(d, rec):
+                        self._failed(d, rec, str(exc))
+                        return
+                    ctype, data = self._last_opened
             summary.decrypted_records += 1
             summary.decrypted = True
             self._failures[d] = 0
@@ -548,6 +596,56 @@ class TlsSession:
                 summary.alerts.append(f"{who} {level} {name}")
 
     _last_opened: tuple[int, bytes] = (0, b"")
+
+    def _resume(self, d: int, state: _ReadState, rec: TlsRecord) -> tuple[int, bytes] | None:
+        """The first record after lost bytes: find its sequence number (it enters the MAC or
+        the AEAD nonce) by trying those the hole could have taken, nearest to the estimate from
+        the record sizes seen first. TLS 1.0 CBC chains its IV through the records: the first
+        one after the hole only gives the IV of the next."""
+        lost = self._lost[d] or 0
+        who = "client" if d == 0 else "server"
+        if isinstance(state, _CbcState) and not state.explicit_iv and not self._chained[d]:
+            if len(rec.fragment) >= state.block:
+                state.iv = rec.fragment[-state.block :]
+                self._chained[d] = True
+            self._lost[d] = lost + len(rec.fragment) + 5
+            self.summary.failed_records += 1
+            return None
+        self._chained[d] = False
+        count, total = self._sizes[d]
+        average = max(total // max(count, 1), 6)
+        most = min(lost // 6 + 1, MAX_SEQUENCE_SEARCH)
+        guess = min(max(1, round(lost / average)), most)
+        base = state.seq
+        tries = 0
+        for step in range(most + 1):
+            for k in (guess + step, guess - step) if step else (guess,):
+                if not 1 <= k <= most or tries >= MAX_SEQUENCE_SEARCH:
+                    continue
+                tries += 1
+                state.seq = base + k
+                try:
+                    opened = state.open(rec)
+                except _BadRecord:
+                    continue
+                self._lost[d] = None
+                self._defect(
+                    rec.frame,
+                    rec.offset,
+                    f"{who} TLS stream resynchronised after lost bytes: {k} records missing",
+                )
+                return opened
+        state.seq = base
+        self._lost[d] = None
+        self._read[d] = _NO_KEYS
+        self.summary.failed_records += 1
+        self._defect(
+            rec.frame,
+            rec.offset,
+            f"{who} record sequence not found after lost bytes ({tries} tried): the rest of "
+            "the direction is not decrypted",
+        )
+        return None
 
     def _try_next_epoch(self, d: int, rec: TlsRecord) -> bool:
         """TLS 1.3: a record the handshake keys do not open may be the first under the
@@ -620,6 +718,8 @@ class TlsSession:
         elif mtype == FINISHED:
             self._on_finished(d)
         elif mtype == KEY_UPDATE and self._tls13:
+            # RFC 8446 4.6.3: the sender's next records use its next traffic secret.
+            self.summary.key_updates += 1
             state = self._read[d]
             if isinstance(state, _Tls13State):
                 self._read[d] = state.updated()
@@ -769,14 +869,18 @@ class TlsSession:
         if not self.keys.rsa_keys:
             return None, ""
         from cryptography.hazmat.primitives.asymmetric import padding
+        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
         cert = self.summary.certificate
         cert_key = cert.public_key if cert is not None else None
         client = self._client_hello
         want_version = client.legacy_version.to_bytes(2, "big") if client else b""
         for key in self.keys.rsa_keys:
-            if cert_key is not None and hasattr(cert_key, "public_numbers"):
-                if key.public_key().public_numbers() != cert_key.public_numbers():  # type: ignore[attr-defined]
+            if cert_key is not None:
+                mine = key.public_key().public_bytes(  # type: ignore[attr-defined]
+                    Encoding.DER, PublicFormat.SubjectPublicKeyInfo
+                )
+                if mine != cert_key:
                     continue
             try:
                 premaster = key.decrypt(encrypted, padding.PKCS1v15())  # type: ignore[attr-defined]
@@ -812,9 +916,32 @@ class TlsSession:
 
     # -- end --------------------------------------------------------------------------------
     def finish(self) -> None:
-        """End of capture: say why a connection with a handshake stayed unreadable."""
+        """End of capture: say why a connection stayed unreadable."""
         summary = self.summary
-        if summary.decrypted or summary.note is not None or summary.version is None:
+        if summary.decrypted or summary.note is not None:
+            return
+        if summary.records and (self._client_hello is None or self._server_hello is None):
+            # Keys are found by the client random (key log) and need the server random and
+            # suite too (every key): a connection without them cannot be opened by any key.
+            summary.handshake_missing = True
+            if self._client_hello is None and self._server_hello is None:
+                summary.note = (
+                    "the handshake is not in the capture (the connection began before it): keys "
+                    "are matched by the client random it carries, so no key log or RSA key can "
+                    "open this connection"
+                )
+            elif self._client_hello is None:
+                summary.note = (
+                    "the ClientHello is not in the capture: keys are matched by its client "
+                    "random, so no key log or RSA key can open this connection"
+                )
+            else:
+                summary.note = (
+                    "the ServerHello is not in the capture: without the version, cipher suite "
+                    "and server random it carries no key can open this connection"
+                )
+            return
+        if summary.version is None:
             return
         if summary.encrypted_bytes:
             if self.keys.empty:

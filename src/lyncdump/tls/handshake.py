@@ -278,7 +278,9 @@ class CertificateSummary:
     san: tuple[str, ...]
     not_before: str
     not_after: str
-    public_key: object = field(default=None, compare=False, repr=False)
+    #: The certificate's SubjectPublicKeyInfo (DER), to tell whether a given RSA key is this
+    #: server's. Bytes, not a key object: the summary pickles and ``dataclasses.asdict``-s.
+    public_key: bytes | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -316,7 +318,11 @@ def summarize_certificate(der: bytes) -> CertificateSummary:
         before = getattr(cert, "not_valid_before_utc", None) or cert.not_valid_before
         after = getattr(cert, "not_valid_after_utc", None) or cert.not_valid_after
         try:
-            public_key: object = cert.public_key()
+            from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+            public_key: bytes | None = cert.public_key().public_bytes(
+                Encoding.DER, PublicFormat.SubjectPublicKeyInfo
+            )
         except Exception:  # noqa: BLE001 - unknown key types are only not comparable
             public_key = None
         return CertificateSummary(subject, issuer, san, _utc(before), _utc(after), public_key)

@@ -107,7 +107,9 @@ def read_keylog(path: str | os.PathLike[str], *, origin: str | None = None) -> K
 def load_rsa_key(path: str | os.PathLike[str], password: str | None = None) -> object:
     """An RSA private key from PEM, DER or PKCS#12 (``.pfx``/``.p12``, with ``password``).
 
-    Raises :class:`KeyMaterialError` naming the file, never its content or the password.
+    With several keys and one ``--rsa-key-password``, the password is for the files that need
+    one: a file that is not encrypted is read without it. Raises :class:`KeyMaterialError`
+    naming the file, never its content or the password.
     """
     from cryptography.hazmat.primitives.asymmetric import rsa
     from cryptography.hazmat.primitives.serialization import (
@@ -129,11 +131,13 @@ def load_rsa_key(path: str | os.PathLike[str], password: str | None = None) -> o
         try:
             key = load_pem_private_key(data, secret)
         except TypeError:
-            errors.append(
-                "it is encrypted: give --rsa-key-password"
-                if secret is None
-                else "it is not encrypted: drop --rsa-key-password"
-            )
+            if secret is None:
+                errors.append("it is encrypted: give --rsa-key-password")
+            else:  # the password is for another of the keys given
+                try:
+                    key = load_pem_private_key(data, None)
+                except (TypeError, ValueError):
+                    errors.append("not a private key in PEM form")
         except ValueError:
             errors.append(
                 "wrong password, or not a private key in PEM form"
@@ -148,7 +152,15 @@ def load_rsa_key(path: str | os.PathLike[str], password: str | None = None) -> o
         except ValueError:
             try:
                 key = load_der_private_key(data, secret)
-            except (TypeError, ValueError):
+            except TypeError:
+                if secret is None:  # an encrypted DER key
+                    errors.append("it is encrypted: give --rsa-key-password")
+                else:
+                    try:  # an unencrypted DER key given with another key's password
+                        key = load_der_private_key(data, None)
+                    except (TypeError, ValueError):
+                        errors.append("not a DER private key, nor a PKCS#12 file")
+            except ValueError:
                 errors.append(
                     "not a PKCS#12 file this password opens, nor a DER private key"
                     if secret is not None

@@ -3,7 +3,11 @@ whole records out.
 
 Sans-IO: :class:`RecordReader` takes the reassembled bytes of one direction as they arrive and
 hands back complete records; it never decrypts. A header that cannot be a TLS record stops the
-direction (TLS cannot resynchronise: sequence numbers and CBC chaining are lost) and says why.
+direction and says why. After lost TCP bytes (:meth:`RecordReader.receive_gap`) the reader
+resynchronises on the next record header it can trust: a plausible header (content type 20-24,
+version 3.0-3.4, a length within bounds) whose record is followed by another plausible header
+or ends exactly where the bytes received so far do. Whether the records can still be
+*decrypted* is the session's business (their sequence numbers must be found again).
 """
 
 from __future__ import annotations
@@ -34,6 +38,17 @@ HEADER_SIZE = 5
 def looks_like_record(data: bytes) -> bool:
     """Cheap sniff: does ``data`` start with a plausible TLS record header?"""
     return len(data) >= 2 and data[0] in CONTENT_TYPES and data[1] == 3
+
+
+def _header_at(buf: bytes, pos: int) -> int:
+    """The record length when a plausible header starts at ``pos`` (type, version 3.0-3.4,
+    0 < length <= MAX_FRAGMENT), else -1; -2 when fewer than 5 bytes are there."""
+    if len(buf) - pos < HEADER_SIZE:
+        return -2
+    if buf[pos] not in CONTENT_TYPES or buf[pos + 1] != 3 or buf[pos + 2] > 4:
+        return -1
+    length = (buf[pos + 3] << 8) | buf[pos + 4]
+    return length if 0 < length <= MAX_FRAGMENT else -1
 
 
 class TlsRecord:
@@ -67,7 +82,17 @@ class RecordReader:
     that brought its last byte (the frame in which it became readable, as Wireshark does).
     """
 
-    __slots__ = ("_buf", "_pos", "_base", "_frame", "_ts", "records", "bytes_seen")
+    __slots__ = (
+        "_buf",
+        "_pos",
+        "_base",
+        "_frame",
+        "_ts",
+        "records",
+        "bytes_seen",
+        "resyncing",
+        "skipped",
+    )
 
     def __init__(self) -> None:
         self._buf = b""
@@ -77,6 +102,10 @@ class RecordReader:
         self._ts = 0.0
         self.records = 0
         self.bytes_seen = 0
+        #: Bytes were lost: looking for the next record header to trust.
+        self.resyncing = False
+        #: Bytes dropped while resynchronising (before the header found), in all.
+        self.skipped = 0
 
     def receive_data(self, data: bytes, frame: int, ts: float) -> None:
         self.bytes_seen += len(data)
@@ -89,6 +118,44 @@ class RecordReader:
         self._frame = frame
         self._ts = ts
 
+    def receive_gap(self, missing: int) -> None:
+        """``missing`` bytes will never come: the record being read is lost, and the next
+        bytes are not known to start a record until one is found."""
+        self._base += len(self._buf) + missing
+        self._buf = b""
+        self._pos = 0
+        self.resyncing = True
+
+    def _resync(self) -> bool:
+        """Skip to the next header that can be trusted; False until one is found (bytes that
+        cannot hold one are dropped, keeping the last 4 in case a header starts there)."""
+        buf, pos = self._buf, self._pos
+        end = len(buf)
+        while pos < end:
+            length = _header_at(buf, pos)
+            if length == -2:
+                break
+            if length >= 0:
+                nxt = pos + HEADER_SIZE + length
+                if nxt == end:
+                    confirmed: bool | None = True
+                else:
+                    after = _header_at(buf, nxt)
+                    confirmed = None if after == -2 else after >= 0
+                if confirmed is None:
+                    self.skipped += pos - self._pos
+                    self._pos = pos
+                    return False  # wait for the bytes that confirm it (or not)
+                if confirmed:
+                    self.skipped += pos - self._pos
+                    self._pos = pos
+                    self.resyncing = False
+                    return True
+            pos += 1
+        self.skipped += pos - self._pos
+        self._pos = pos
+        return False
+
     @property
     def pending(self) -> int:
         """Bytes held that do not make a whole record yet."""
@@ -100,6 +167,8 @@ class RecordReader:
         Raises :class:`MalformedError` (layer ``tls``) when the next header is not TLS; the
         reader is then useless for the rest of the direction.
         """
+        if self.resyncing and not self._resync():
+            return None
         buf, pos = self._buf, self._pos
         if len(buf) - pos < HEADER_SIZE:
             return None

@@ -1,0 +1,205 @@
+"""``lyncdump report CAPTURE... -o report.html``: one self-contained HTML report.
+
+The same inputs and decoding options as the main command (key logs, ``--rsa-key``,
+``--srtp-key``, ``--redact``, ...), ``--filter`` to keep some sessions, and Lync trace logs
+merged with the captures into one time line as the main command does. Each input is decoded
+by a streaming run that keeps only what the report embeds (report/data.py); the page is
+written once every input is read. ``main()`` in cli.py sends ``lyncdump report ...`` here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import tempfile
+from typing import Any
+
+import click
+
+from .analysis.sessions import KINDS
+from .cli_common import (
+    EXIT_INPUT,
+    EXIT_OK,
+    clear_progress,
+    decode_options,
+    fail,
+    options_from,
+    parse_filters,
+    progress_printer,
+    session_matches,
+)
+from .errors import LyncdumpError
+
+
+@click.command(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=(
+        "Filters combine with AND; KEY is call-id (exact), user (substring of From/To), "
+        f"method (a request method in the session) or kind ({', '.join(KINDS)}).\n\n"
+        "The file opens from disk in any browser with no network (scripts, styles, charts "
+        "and data are inside it) and can be attached to a ticket; docs/report.md says what "
+        "it shows. Secrets are never written; --redact also removes IM text and credentials.\n\n"
+        "Exit status: 0 report written, every input read; 2 an input could not be read (the "
+        "report still holds the others) or the command line is wrong; 3 internal error."
+    ),
+)
+@click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Write the report to FILE (for example report.html).",
+)
+@click.option(
+    "--filter",
+    "filters",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Show only matching sessions, and the media of their calls (repeatable): call-id=, "
+    "user=, method=, kind=.",
+)
+@click.option(
+    "--merge/--no-merge",
+    default=None,
+    help="Show all inputs as one time line, duplicates recognised (default: on when a Lync "
+    "trace log is among two or more inputs).",
+)
+@click.option("--title", metavar="TEXT", help="Title of the page (default: the input names).")
+@decode_options
+def report_command(
+    captures: tuple[str, ...],
+    output: str,
+    filters: tuple[str, ...],
+    merge: bool | None,
+    title: str | None,
+    **decode: Any,
+) -> None:
+    """Write one self-contained HTML report of the Lync / Skype for Business traffic in
+    CAPTURE files (pcap, pcapng, Network Monitor .cap, Lync trace logs; "-" reads standard
+    input): overview, calls with their ladder, ICE pairs, offer/answer and media charts,
+    sign-ins, IM, presence, every other session, defects, and a search box."""
+    from .report import (
+        ReportData,
+        ReportDependencyError,
+        default_title,
+        render_html,
+        require_jinja2,
+    )
+
+    parsed = parse_filters(filters)
+    options = options_from(decode)
+    try:
+        require_jinja2()
+    except ReportDependencyError as exc:
+        fail(str(exc))
+        sys.exit(EXIT_INPUT)
+
+    def matches(session: Any) -> bool:
+        return session_matches(session, parsed)
+
+    data = ReportData(redacted=bool(options.get("redact")))
+    status = EXIT_OK
+    read = 0
+    from .cli_merge import wants_merge
+
+    if wants_merge(merge, captures):
+        read, status = _merged(data, captures, options, matches, bool(parsed))
+    else:
+        for path in captures:
+            ok, input_status = _one(data, path, options, matches, bool(parsed))
+            read += ok
+            status = max(status, input_status)
+    if not read:
+        fail("no input could be read: no report written")
+        sys.exit(EXIT_INPUT)
+    try:
+        page = render_html(data.document(), title or default_title(captures))
+    except ReportDependencyError as exc:
+        fail(str(exc))
+        sys.exit(EXIT_INPUT)
+    try:
+        _write(output, page)
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror or exc}")
+        sys.exit(EXIT_INPUT)
+    click.echo(
+        f"wrote {output}: {len(data.calls)} calls, {len(data.sessions)} sessions, "
+        f"{len(data.streams)} RTP streams, {data.defects_total} defects "
+        f"({len(page.encode('utf-8')) / 1e6:.1f} MB)",
+        err=True,
+    )
+    sys.exit(status)
+
+
+def _one(
+    data: Any, path: str, options: dict[str, Any], matches: Any, filtered: bool
+) -> tuple[int, int]:
+    """Decode one input into the report: (1 if read, its exit status)."""
+    from .api import stream
+
+    try:
+        events = stream(
+            path, messages=True, progress=progress_printer(os.path.basename(path)), **options
+        )
+        pipeline = data.consume(events, matches=matches, filtered=filtered)
+    except LyncdumpError as exc:
+        fail(str(exc))
+        return 0, EXIT_INPUT
+    clear_progress()
+    if pipeline.error is not None:
+        fail(str(pipeline.error))
+        return 1, EXIT_INPUT
+    return 1, EXIT_OK
+
+
+def _merged(
+    data: Any, paths: tuple[str, ...], options: dict[str, Any], matches: Any, filtered: bool
+) -> tuple[int, int]:
+    """Every input on one time line (captures with trace logs): (inputs read, exit status)."""
+    from .analysis.merge import MergedCapture
+    from .api import Capture, Options
+
+    known = {f.name for f in dataclasses.fields(Options)}
+    kwargs = {k: v for k, v in options.items() if k in known}
+    inputs: list[Capture] = []
+    try:
+        for p in paths:
+            progress = progress_printer(os.path.basename(p))
+            inputs.append(Capture(p, Options(progress=progress, **kwargs)))
+        merged = MergedCapture(inputs).run()
+        data.add_merged(merged, matches=matches, filtered=filtered)
+    except LyncdumpError as exc:
+        for c in inputs:
+            c.close()
+        fail(str(exc))
+        return 0, EXIT_INPUT
+    clear_progress()
+    status = EXIT_OK
+    for c in inputs:
+        if c.error is not None:
+            fail(str(c.error))
+            status = EXIT_INPUT
+    return len(inputs), status
+
+
+def _write(path: str, page: str) -> None:
+    """Write the page whole or not at all (a temporary file renamed into place)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".lyncdump-report-", suffix=".html", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(page)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+__all__ = ["report_command"]

@@ -1,0 +1,561 @@
+"""One TCP connection's layer stack: what each direction speaks, and the decoder for it.
+
+The reassembler (net/tcp.py) turns segments into ordered bytes per direction; this module
+decides what those bytes are and pushes them through the right sans-IO layers:
+
+    sniff ─┬─► SIP framer ──────────────────────────► SIP messages
+           ├─► MS-SIPCOMP decoder ─► SIP framer ─────► SIP messages (compressed)
+           ├─► TLS session ─► (the same stack again, on the decrypted bytes)
+           └─► media framing (STUN/TURN/ICE-TCP, RFC 4571) ─► media pipeline
+
+A direction starts in ``SNIFF`` and is decided by its first bytes (a SIP start line, a TLS
+record header, a STUN/TURN framing, or an MS-SIPCOMP header chain when the capture began after
+NEGOTIATE). A SIP direction switches to MS-SIPCOMP at the byte after the NEGOTIATE / 200 OK
+exchange (sipcomp.stream.NegotiationTracker). TLS plaintext is fed to an inner
+:class:`TcpConnectionPipeline` of its own, marked encrypted, so it takes the clear path.
+
+The connection keeps no message: each one goes to the run's ``deliver`` callback as soon as it
+is parsed. When both directions are closed the layers are flushed (cut-off messages reported)
+and the caller may drop the object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..errors import MalformedError
+from ..media.turn_tcp import detect as turn_tcp_framing
+from ..model import DefectLog, Endpoint
+from ..net.encap import Encapsulation
+from ..sip.framing import FramedMessage, SipStreamFramer
+from ..sip.message import SipMessage, looks_like_sip, parse_message
+from ..sip.websocket import WebSocketDecoder, deflate_parameters, looks_like_upgrade
+from ..sipcomp.budget import DecompressionBudget
+from ..sipcomp.stream import (
+    DecodedPacket,
+    NegotiationTracker,
+    SipcompStreamDecoder,
+    looks_compressed,
+)
+
+# TlsSummary is a field of ConnectionSummary: imported for real so typing.get_type_hints
+# resolves it (tls.decrypt loads cryptography only when a session decrypts).
+from ..tls.decrypt import TlsSummary
+
+if TYPE_CHECKING:
+    from ..media.pipeline import MediaPipeline
+    from ..net.tcp import TcpConnection
+    from ..tls.decrypt import TlsSession
+    from ..tls.keys import TlsKeys
+
+#: How far into a TCP direction we look for a SIP start line before calling it "not SIP".
+SNIFF_LIMIT = 64 * 1024
+
+# What a direction speaks (Direction.mode).
+SNIFF = 0  # not decided yet: the next bytes are sniffed
+SIP = 1  # clear SIP, framed by Content-Length
+SIPCOMP = 2  # MS-SIPCOMP packets, decompressed into the SIP framer
+TLS = 3  # TLS records: the connection's TlsSession decrypts, the inner connection decodes
+MEDIA = 4  # STUN/TURN/ICE-TCP/RFC 4571 framing: the media pipeline decodes
+OTHER = 5  # none of the above: bytes are ignored
+WEBSOCKET = 6  # an HTTP Upgrade, then WebSocket frames, one SIP message each (RFC 7118)
+
+
+@dataclass(slots=True)
+class ConnectionSummary:
+    """What one TCP connection carried, for ``--summary`` and JSON."""
+
+    id: int
+    client: Endpoint
+    server: Endpoint
+    protocol: str = "unknown"
+    sip_messages: int = 0
+    compressed: bool = False
+    #: Compression was assumed from the NEGOTIATE offer: its 200 OK came too late or never.
+    compression_assumed: bool = False
+    compression_layout: str | None = None
+    wire_bytes: int = 0
+    plain_bytes: int = 0
+    tls: TlsSummary | None = None
+    #: The tunnel its segments came through (ERSPAN, VXLAN ...; net/encap.py), None when plain.
+    encapsulation: Encapsulation | None = None
+
+    @property
+    def compression_ratio(self) -> float | None:
+        """Plain SIP bytes per compressed byte on the wire (MS-SIPCOMP connections only)."""
+        if not self.compressed or not self.wire_bytes:
+            return None
+        return self.plain_bytes / self.wire_bytes
+
+    def to_dict(self) -> dict[str, Any]:
+        """A connection object of the ``capture`` record (docs/json.md)."""
+        from ..render.json import connection_to_dict
+
+        return connection_to_dict(self)
+
+
+class RunContext(Protocol):
+    """What a connection needs from the run it belongs to (pipeline.core.Pipeline)."""
+
+    defects: DefectLog
+    media: MediaPipeline | None
+    max_sip_message: int
+    #: The run's MS-SIPCOMP output budget (sipcomp.budget): each connection takes a share.
+    decompression: DecompressionBudget
+
+    def deliver(self, msg: SipMessage) -> None:
+        """Take one parsed SIP message (sessions, statistics, media, consumers)."""
+
+    def tls_keys(self) -> TlsKeys:
+        """The run's TLS key sources (loaded on first use)."""
+
+
+class Direction:
+    """One direction of a connection: its mode and the decoders of that mode."""
+
+    __slots__ = ("mode", "framer", "sipcomp", "ws", "sniffed")
+
+    def __init__(self) -> None:
+        self.mode = SNIFF
+        self.framer: SipStreamFramer | None = None
+        self.sipcomp: SipcompStreamDecoder | None = None
+        self.ws: WebSocketDecoder | None = None
+        self.sniffed = 0  # bytes looked at while sniffing
+
+
+class TcpConnectionPipeline:
+    """The layers of one TCP connection (see the module docstring).
+
+    Fed the reassembler's events for its connection (:meth:`data`, :meth:`gap`,
+    :meth:`closed`) and, at the end of the input, :meth:`finish`.
+    """
+
+    __slots__ = (
+        "conn",
+        "summary",
+        "ctx",
+        "dirs",
+        "negotiation",
+        "tls",
+        "inner",
+        "encrypted",
+        "ends",
+        "closed_dirs",
+        "budget",
+    )
+
+    def __init__(
+        self,
+        conn: TcpConnection,
+        summary: ConnectionSummary,
+        ctx: RunContext,
+        *,
+        encrypted: bool = False,
+    ) -> None:
+        self.conn = conn
+        self.summary = summary
+        self.ctx = ctx
+        self.dirs = (Direction(), Direction())
+        self.negotiation = NegotiationTracker()
+        self.tls: TlsSession | None = None  # both directions of a TLS connection share it
+        self.inner: TcpConnectionPipeline | None = None  # the decrypted side of TLS
+        self.encrypted = encrypted  # True on the inner side: its messages came over TLS
+        # (sender, receiver) endpoints per direction, made once: every message shares them.
+        client, server = summary.client, summary.server
+        self.ends = ((client, server), (server, client))
+        self.closed_dirs = 0  # bit per direction that ended (FIN or RST)
+        self.budget: DecompressionBudget | None = None  # MS-SIPCOMP output, both directions
+
+    # -- input ------------------------------------------------------------------------------
+    def data(self, direction: int, data: bytes, frame: int, ts: float) -> None:
+        """New in-order bytes of one direction."""
+        d = self.dirs[direction]
+        mode = d.mode
+        if mode == SNIFF:
+            if self._sniff(direction, data, frame, ts):
+                return  # the mid-connection MS-SIPCOMP probe kept the bytes
+            mode = d.mode
+        if mode == SIP:
+            framer = d.framer
+            assert framer is not None
+            if self.negotiation.offered and not framer.buffered and looks_compressed(data):
+                self._assume_compression(direction, data, frame, ts)
+                return
+            framer.receive_data(data, frame, ts)
+            self._drain_framer(direction)
+        elif mode == SIPCOMP:
+            assert d.sipcomp is not None
+            d.sipcomp.receive_data(data, frame, ts)
+            self._drain_sipcomp(direction)
+        elif mode == TLS:
+            self._tls_bytes(direction, data, frame, ts)
+        elif mode == WEBSOCKET:
+            assert d.ws is not None
+            d.ws.receive_data(data, frame, ts)
+            self._drain_websocket(direction)
+        elif mode == MEDIA:
+            media = self.ctx.media
+            if media is not None:
+                c = self.conn
+                a, b = (c.client, c.server) if direction == 0 else (c.server, c.client)
+                # What the connection carried so far: ice-tcp, rtp-rfc4571 or stun-turn.
+                self.summary.protocol = media.tcp_data(c.id, direction, data, frame, ts, *a, *b)
+
+    def gap(self, direction: int, missing: int, frame: int, ts: float) -> None:
+        """``missing`` bytes of one direction will never come; the next data follows them."""
+        d = self.dirs[direction]
+        if d.mode == SIP and d.framer is not None:
+            d.framer.receive_gap(missing, frame, ts)
+            self._drain_framer(direction)
+        elif d.mode == SIPCOMP and d.sipcomp is not None:
+            d.sipcomp.receive_gap(missing, frame, ts)
+            self._drain_sipcomp(direction)
+        elif d.mode == MEDIA and self.ctx.media is not None:
+            self.ctx.media.tcp_gap(self.conn.id, direction, missing, frame, ts)
+        elif d.mode == TLS and self.tls is not None:
+            self.tls.receive_gap(direction, missing, frame, ts)
+            self._tls_bytes(direction, b"", frame, ts)
+        elif d.mode == WEBSOCKET and d.ws is not None:
+            d.ws.receive_gap(missing, frame, ts)
+            self._drain_websocket(direction)
+
+    def closed(self, direction: int) -> bool:
+        """One direction ended; True once both have (the caller may then :meth:`finish`)."""
+        self._drain_framer(direction)
+        self.closed_dirs |= 1 << direction
+        return self.closed_dirs == 3
+
+    def finish(self) -> None:
+        """No more input: flush TLS and the framers, reporting what was left cut off."""
+        if self.tls is not None:
+            self.tls.finish()
+            self._tls_bytes(0, b"", self.conn.last_frame, self.conn.last_ts)
+        if self.inner is not None:
+            self.inner.finish()
+        for direction, d in enumerate(self.dirs):
+            if d.sipcomp is not None and d.mode == SIPCOMP:  # what it held back, decided
+                d.sipcomp.receive_eof()
+                self._drain_sipcomp(direction)
+            if d.framer is not None and d.mode in (SIP, SIPCOMP):
+                d.framer.close()
+                self._drain_framer(direction)
+            elif d.ws is not None and d.mode == WEBSOCKET:
+                d.ws.close()
+                self._drain_websocket(direction)
+
+    # -- deciding what a direction speaks ---------------------------------------------------
+    def _sniff(self, direction: int, data: bytes, frame: int, ts: float) -> bool:
+        """Decide what a direction speaks from its first bytes.
+
+        Returns True when the bytes were consumed here (the MS-SIPCOMP probe keeps them),
+        False when the caller should hand them to the mode chosen (if any).
+        """
+        d = self.dirs[direction]
+        d.sniffed += len(data)
+        summary = self.summary
+        if looks_like_sip(data) or b"SIP/2.0" in data:
+            d.mode = SIP
+            d.framer = SipStreamFramer(max_message=self.ctx.max_sip_message)
+            summary.protocol = "sip"
+        elif turn_tcp_framing(data) is not None or any(x.mode == MEDIA for x in self.dirs):
+            # STUN/TURN/ICE-TCP (media/turn_tcp.py): MS-TURN pseudo-TLS is caught here, before
+            # the TLS test below, so it is never taken for real TLS.
+            d.mode = MEDIA
+            summary.protocol = "stun-turn"
+        elif looks_like_upgrade(data):
+            # SIP over WebSocket (RFC 7118), or plain HTTP: the handshake tells (sip/websocket).
+            d.mode = WEBSOCKET
+            d.ws = WebSocketDecoder(
+                client=data.startswith(b"GET "), max_message=self.ctx.max_sip_message
+            )
+            summary.protocol = "websocket"
+        elif data[:1] in (b"\x16", b"\x17", b"\x15", b"\x14") and data[1:2] == b"\x03":
+            # TLS records: decrypted by one session per connection (tls/decrypt.py), whose
+            # plaintext takes the clear path on an inner connection of its own.
+            d.mode = TLS
+            summary.protocol = "tls"
+            if self.tls is None:
+                from ..tls.decrypt import TlsSession
+
+                self.tls = TlsSession(self.ctx.tls_keys())
+                summary.tls = self.tls.summary
+        else:
+            return self._probe_sipcomp(direction, data, frame, ts)
+        return False
+
+    def _probe_sipcomp(self, direction: int, data: bytes, frame: int, ts: float) -> bool:
+        """A capture that starts after NEGOTIATE: find compression packets by their header
+        chain. Until a layout is recognised nothing is reported; past the sniff limit the
+        direction is given up as not SIP and the probe's bytes are dropped."""
+        d = self.dirs[direction]
+        probe = d.sipcomp
+        if probe is None:
+            probe = d.sipcomp = SipcompStreamDecoder(mid_stream=True, budget=self._budget())
+        probe.receive_data(data, frame, ts)
+        if probe.layout is not None:
+            d.mode = SIPCOMP
+            d.framer = SipStreamFramer(max_message=self.ctx.max_sip_message)
+            self.summary.protocol = "sip"
+            self.summary.compressed = True
+            self._drain_sipcomp(direction)
+        elif d.sniffed > SNIFF_LIMIT:
+            d.mode = OTHER
+            d.sipcomp = None
+        return True
+
+    def _budget(self) -> DecompressionBudget:
+        """The connection's share of the run's decompression budget (both directions; the
+        decrypted side of TLS shares its connection's)."""
+        if self.budget is None:
+            self.budget = self.ctx.decompression.connection()
+        return self.budget
+
+    # -- TLS --------------------------------------------------------------------------------
+    def _tls_bytes(self, direction: int, data: bytes, frame: int, ts: float) -> None:
+        """Feed a TLS direction; decrypted application data goes to the inner connection."""
+        session = self.tls
+        if session is None:
+            return
+        if data:
+            session.receive_data(direction, data, frame, ts)
+        if session.defects:
+            add = self.ctx.defects.add
+            for defect in session.defects:
+                add(defect.frame, defect.layer, defect.offset, defect.reason)
+            session.defects.clear()
+        if not session.plaintext:
+            return
+        inner = self.inner
+        if inner is None:
+            inner = self.inner = TcpConnectionPipeline(
+                self.conn, self.summary, self.ctx, encrypted=True
+            )
+            inner.budget = self.budget
+        for d, chunk, f, t in session.plaintext:  # an int is a hole (bytes lost in TCP)
+            if isinstance(chunk, int):
+                inner.gap(d, chunk, f, t)
+            else:
+                inner.data(d, chunk, f, t)
+        session.plaintext.clear()
+        summary = self.summary
+        if summary.protocol != "tls":  # what the plaintext speaks, as the inner sniff saw it
+            session.summary.application = summary.protocol
+            summary.protocol = "tls"
+
+    # -- WebSocket ----------------------------------------------------------------------------
+    def _drain_websocket(self, direction: int) -> None:
+        """Each complete WebSocket message is one SIP message (RFC 7118 §5)."""
+        d = self.dirs[direction]
+        ws = d.ws
+        if ws is None:
+            return
+        if ws.handshake is not None and not ws.client and ws.handshake.status == 101:
+            # The server's answer says which extension both directions use.
+            params = deflate_parameters(ws.handshake.header("sec-websocket-extensions"))
+            if not ws.deflate_agreed:
+                ws.deflate_agreed = True
+                for other in self.dirs:
+                    if other.ws is not None:
+                        other.ws.use_deflate(params)
+        while True:
+            message = ws.next_message()
+            if message is None:
+                break
+            try:
+                msg = parse_message(message.payload, datagram=True)
+            except MalformedError as exc:
+                self.ctx.defects.add(message.frame, exc.layer, exc.offset, exc.reason)
+                continue
+            msg.frame = message.frame
+            msg.first_frame = message.first_frame
+            msg.time = message.ts
+            msg.src, msg.dst = self.ends[direction]
+            msg.transport = "WSS" if self.encrypted else "WS"
+            msg.stream_id = self.conn.id
+            msg.encapsulation = self.summary.encapsulation
+            self.summary.sip_messages += 1
+            self.ctx.deliver(msg)
+        if ws.defects:
+            add = self.ctx.defects.add
+            for defect in ws.defects:
+                add(defect.frame, defect.layer, defect.offset, defect.reason)
+            ws.defects.clear()
+        if not ws.websocket:
+            d.mode = OTHER  # plain HTTP (or not a handshake at all)
+            d.ws = None
+            if self.summary.protocol == "websocket":
+                self.summary.protocol = "http"
+
+    # -- SIP and MS-SIPCOMP -------------------------------------------------------------------
+    def _drain_framer(self, direction: int) -> None:
+        """Pull every complete message out of a direction's framer, switching to MS-SIPCOMP
+        the moment the NEGOTIATE exchange says the next byte is compressed."""
+        d = self.dirs[direction]
+        framer = d.framer
+        if framer is None:
+            return
+        while True:
+            framed = framer.next_message()
+            if framed is None:
+                break
+            # Re-read every time: a NEGOTIATE exchange switches the mode inside this loop.
+            compressed = d.mode == SIPCOMP
+            msg = self._stream_message(direction, framed, compressed)
+            if msg is not None and not compressed:
+                self._negotiation(direction, msg)
+        if framer.defects:
+            add = self.ctx.defects.add
+            for defect in framer.defects:
+                add(defect.frame, defect.layer, defect.offset, defect.reason)
+            framer.defects.clear()
+
+    def _negotiation(self, direction: int, msg: SipMessage) -> None:
+        """Follow NEGOTIATE / 200 OK; switch the directions it names to MS-SIPCOMP."""
+        if msg.method is None:
+            cseq = msg.cseq
+            if cseq is None or cseq[1].upper() != "NEGOTIATE":
+                return
+            cseq_method: str | None = cseq[1]
+        elif msg.method.upper() != "NEGOTIATE":
+            return
+        else:
+            cseq = msg.cseq
+            cseq_method = cseq[1] if cseq else None
+        switches = self.negotiation.on_message(
+            direction, msg.method, msg.status, cseq_method, msg.headers
+        )
+        for switching in switches:
+            self._start_compression(switching, msg.frame or 0, msg.time or 0.0)
+
+    def _assume_compression(self, direction: int, data: bytes, frame: int, ts: float) -> None:
+        """Compressed bytes right after a NEGOTIATE offering LZ77-8K, before its 200 OK was
+        seen (lost at the capture point, or later in capture order than these bytes, as TLS
+        records and capture timing can make it): decode them as MS-SIPCOMP from an empty
+        history, and say so."""
+        who = "client" if direction == 0 else "server"
+        self.ctx.defects.add(
+            frame,
+            "sipcomp",
+            None,
+            f"the {who}'s bytes are compressed before the 200 OK to NEGOTIATE was seen: "
+            "LZ77-8K assumed from the NEGOTIATE offer",
+        )
+        self.summary.compression_assumed = True
+        self.negotiation.assume(direction)
+        self._start_compression(direction, frame, ts)
+        d = self.dirs[direction]
+        assert d.sipcomp is not None
+        d.sipcomp.receive_data(data, frame, ts)
+        self._drain_sipcomp(direction)
+
+    def _start_compression(self, direction: int, frame: int, ts: float) -> None:
+        """From the next byte on, this direction carries MS-SIPCOMP packets, not plain SIP.
+
+        ``frame``/``ts`` (of the message that made the switch) stand for the bytes the framer
+        already held beyond it."""
+        d = self.dirs[direction]
+        if d.mode == SIPCOMP:
+            return
+        rest = d.framer.take_remaining() if d.framer is not None else b""
+        if d.framer is None:
+            d.framer = SipStreamFramer(max_message=self.ctx.max_sip_message)
+        d.mode = SIPCOMP
+        d.sipcomp = SipcompStreamDecoder(budget=self._budget())
+        self.summary.compressed = True
+        if rest:
+            d.sipcomp.receive_data(rest, frame, ts)
+            self._drain_sipcomp(direction)
+
+    def _drain_sipcomp(self, direction: int) -> None:
+        """Decompressed packets go into the same SIP framer as clear text would."""
+        d = self.dirs[direction]
+        decoder = d.sipcomp
+        framer = d.framer
+        if decoder is None or framer is None:
+            return
+        summary = self.summary
+        while True:
+            packet = decoder.next_packet()
+            if packet is None:
+                break
+            summary.wire_bytes += packet.wire_size
+            summary.plain_bytes += len(packet.plain)
+            if packet.partial:
+                self._drain_framer(direction)
+                if not framer.buffered:
+                    self._partial_packet(direction, packet)
+                    continue
+            framer.receive_data(
+                packet.plain,
+                packet.frame,
+                packet.ts,
+                wire_size=packet.wire_size,
+                partial=packet.partial,
+            )
+        if decoder.layout and summary.compression_layout is None:
+            summary.compression_layout = decoder.layout
+        if decoder.defects:
+            add = self.ctx.defects.add
+            for defect in decoder.defects:
+                add(defect.frame, defect.layer, defect.offset, defect.reason)
+            decoder.defects.clear()
+        self._drain_framer(direction)
+
+    def _partial_packet(self, direction: int, packet: DecodedPacket) -> None:
+        """A compression packet decoded without its history (capture began mid-connection).
+
+        Its unknown bytes are ``?``. One packet carries one message [I], so it is parsed on its
+        own: shown, marked partial, when its start line survived; otherwise reported, never
+        printed as if it were SIP."""
+        try:
+            parse_message(packet.plain, datagram=True)
+        except MalformedError:
+            unknown = packet.plain.count(b"?")
+            self.ctx.defects.add(
+                packet.frame,
+                "sipcomp",
+                None,
+                f"compressed message of {len(packet.plain)} bytes not shown: {unknown} of its "
+                "bytes come from history sent before the capture began",
+            )
+            return
+        framed = FramedMessage(
+            packet.plain, packet.frame, packet.frame, packet.ts, packet.wire_size, True
+        )
+        self._stream_message(direction, framed, True)
+
+    def _stream_message(
+        self, direction: int, framed: FramedMessage, compressed: bool
+    ) -> SipMessage | None:
+        """Parse one framed message and deliver it; None when it could not be parsed."""
+        try:
+            msg = parse_message(
+                framed.data, header_end=framed.header_end, content_length=framed.content_length
+            )
+        except MalformedError as exc:
+            self.ctx.defects.add(framed.frame, exc.layer, exc.offset, exc.reason)
+            return None
+        msg.frame = framed.frame
+        msg.first_frame = framed.first_frame
+        msg.time = framed.ts
+        msg.src, msg.dst = self.ends[direction]
+        msg.transport = "TLS" if self.encrypted else "TCP"
+        msg.stream_id = self.conn.id
+        if compressed:
+            msg.compressed = True
+            msg.wire_size = framed.wire_size
+        msg.partial = framed.partial
+        msg.encapsulation = self.summary.encapsulation
+        self.summary.sip_messages += 1
+        self.ctx.deliver(msg)
+        return msg
+
+
+__all__ = [
+    "SNIFF_LIMIT",
+    "ConnectionSummary",
+    "Direction",
+    "RunContext",
+    "TcpConnectionPipeline",
+]

@@ -1,0 +1,586 @@
+"""One pipeline for every source: frames or trace-log records in, events out.
+
+A capture file, a live interface and a Lync trace log all go through :class:`Pipeline`:
+
+    frames ─► net.decode (L2-L4, fragments) ─┬─ UDP: SIP by its first bytes, else media
+                                             └─ TCP: net.tcp reassembly ─► one
+                                                TcpConnectionPipeline per connection
+    log records ─────────────────────────────────► SIP parser (same as captured messages)
+
+Every SIP message goes through :meth:`Pipeline.deliver`: counts, the media side (SDP), NTLM
+checks and redaction when asked for, then the session builder. What comes out is a stream of
+events (pipeline/events.py) that consumers iterate; the pipeline keeps only what is still open
+(sessions within their quiet span in a streaming run, TCP connections, media streams), so a
+streaming consumer's memory follows what is open, not the length of the capture.
+
+The per-frame loop is one flat function: objects are built for SIP messages and TCP events,
+never for routine media packets, and the compiled fast path (fastpath.py) takes routine RTP
+before Python sees it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+# The result types of the public methods (above) are imported for real so that
+# typing.get_type_hints resolves them; this one appears in no signature.
+from ..analysis.diagnostics import DiagnosticIndex
+from ..analysis.ice import Allocation, IceSession
+from ..analysis.sessions import Session, SessionBuilder
+from ..capture.netmon import NETMON_LINKTYPE_BASE
+from ..capture.source import CaptureReader
+from ..capture.tracelog import SERVER_FORMAT, LogEvent, TraceLogReader, to_sip_message
+from ..errors import CaptureError, MalformedError
+from ..fastpath import attach as attach_fast_path
+from ..media.pipeline import MediaPipeline
+from ..media.stats import StreamStats
+from ..media.stun import StunMessage
+from ..model import DefectLog, Endpoint
+from ..net.checksum import ChecksumStats
+from ..net.decode import SUPPORTED_LINKTYPES, PacketDecoder
+from ..net.encap import EncapsulationLog
+from ..net.tcp import StreamData, StreamGap, TcpConnection, TcpReassembler
+from ..options import Options
+from ..sip.message import SipMessage, looks_like_sip, parse_message
+from ..sipcomp.budget import DecompressionBudget
+from ..tls.keys import TlsKeys
+from .connection import ConnectionSummary, TcpConnectionPipeline
+from .events import Event, InputFinished, LogRecord, MessageDecoded, SessionFinished
+
+if TYPE_CHECKING:
+    from ..analysis.diagnostics import DiagnosticJoiner
+    from ..analysis.registration import SignatureVerifier
+    from ..tls.keys import TlsKeys
+
+#: Distinct request methods (and response codes) counted by name; hostile input can invent a
+#: new method per message, so past this many the rest are counted under ``(other)``.
+MAX_COUNTED_NAMES = 1000
+
+#: TCP connections listed in the results; past this many they are counted, not listed.
+MAX_LISTED_CONNECTIONS = 100_000
+
+#: Frames between two checks for sessions gone quiet (a streaming run).
+_ADVANCE_EVERY = 1024
+
+#: Secrets found by redaction remembered to clean trace-log records (most recent kept).
+_MAX_SECRETS = 10_000
+
+
+@dataclass(slots=True)
+class Stats:
+    """Counts over the whole run (the ``--summary`` view)."""
+
+    frames: int = 0
+    udp_datagrams: int = 0
+    tcp_segments: int = 0
+    rtp_like: int = 0
+    sip_messages: int = 0
+    bytes: int = 0
+    first_time: float | None = None
+    last_time: float | None = None
+    methods: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[int] = field(default_factory=Counter)
+    #: SIP messages per transport (UDP, TCP, TLS; ``?`` where a log did not say).
+    transports: Counter[str] = field(default_factory=Counter)
+    #: Sessions per kind, and retransmissions, counted as sessions are emitted.
+    sessions: Counter[str] = field(default_factory=Counter)
+    retransmissions: int = 0
+    #: TCP connections seen (``connections`` lists at most MAX_LISTED_CONNECTIONS of them).
+    connections: int = 0
+    #: Frames per encapsulation kind (``ERSPAN II``, ``GRE / VXLAN``), and frames that gave no
+    #: UDP/TCP per kind (``EtherType 0x0806 (ARP)``): net/encap.py.
+    encapsulated: Counter[str] = field(default_factory=Counter)
+    not_decoded: Counter[str] = field(default_factory=Counter)
+    #: With ``Options.verify_checksums``: checksums good, bad and offloaded per kind.
+    checksums: ChecksumStats | None = None
+
+    def count_message(self, m: SipMessage) -> None:
+        """Add one SIP message to the totals."""
+        self.sip_messages += 1
+        if m.method is not None:
+            _count(self.methods, m.method)
+        elif m.status is not None:
+            _count(self.statuses, m.status)
+        self.transports[m.transport or "?"] += 1
+
+    def count_messages(self, messages: list[SipMessage]) -> None:
+        """The SIP totals of a whole list (a merged time line counts its own)."""
+        for m in messages:
+            self.count_message(m)
+
+    def count_session(self, session: Session) -> None:
+        """Add one emitted session (a later part of a Call-ID is not a new session)."""
+        if session.part == 1:
+            self.sessions[session.kind] += 1
+        self.retransmissions += session.retransmissions
+
+
+def _count(counter: Counter[str] | Counter[int], key: str | int) -> None:
+    if key in counter or len(counter) < MAX_COUNTED_NAMES:
+        counter[key] += 1  # type: ignore[index]
+    else:
+        counter["(other)"] += 1  # type: ignore[index]
+
+
+class Pipeline:
+    """One run over one input (see the module docstring).
+
+    ``streaming=False`` keeps every session until the input ends (what
+    :class:`lyncdump.Capture` needs to answer questions about the whole capture);
+    ``streaming=True`` emits each session once it has been quiet for ``options.session_quiet``
+    seconds of capture time. ``messages=False`` leaves out the per-message events.
+    Iterate :meth:`events` once; afterwards ``stats``, ``connections``, ``defects``, ``media``,
+    ``log_events`` and ``error`` hold the results.
+    """
+
+    def __init__(
+        self,
+        reader: CaptureReader,
+        options: Options | None = None,
+        *,
+        name: str | None = None,
+        streaming: bool = False,
+        messages: bool = True,
+        tls_keys: TlsKeys | None = None,
+    ) -> None:
+        self.options = options = options or Options()
+        self.reader = reader
+        self.name = name if name is not None else str(getattr(reader, "name", "<stream>"))
+        self.format: str = reader.format
+        self.defects = DefectLog(options.max_defects)
+        self.stats = Stats()
+        self.connections: list[ConnectionSummary] = []
+        self.error: CaptureError | None = None
+        #: Diagnostic and component records of a Lync trace log (empty for captures).
+        self.log_events: list[LogEvent] = []
+        #: A server log's machine as its messages' local side, and what named it (else None).
+        self.log_host: tuple[Endpoint | None, str] | None = None
+        self.media: MediaPipeline | None = None
+        self.max_sip_message = options.max_sip_message
+        #: MS-SIPCOMP output of the whole run, shared out per connection (sipcomp.budget).
+        self.decompression = DecompressionBudget()
+        #: Which tunnels frames came through (the frame decoder's, once decoding starts).
+        self._encap = EncapsulationLog()
+        self.streaming = streaming
+        self._want_messages = messages
+        self._tls_keys = tls_keys
+        self._sessions = SessionBuilder(
+            options.session_quiet if streaming else None,
+            max_held=options.max_held_messages,
+        )
+        self._live: dict[int, TcpConnectionPipeline] = {}  # open connections, oldest first
+        self._pending: list[Event] = []
+        self._in_flight: list[Event] = []  # the batch being handed out
+        self._verifier: SignatureVerifier | None = None
+        self._redact: Callable[[SipMessage], set[str]] | None = None
+        #: Secrets redaction found in messages, most recent last (to clean log records).
+        self._secrets: dict[str, None] = {}
+        if options.ntlm_password:
+            from ..analysis.registration import SignatureVerifier
+
+            self._verifier = SignatureVerifier(options.ntlm_password)
+        if options.redact:
+            from ..render.redact import redact_message
+
+            self._redact = redact_message
+        self._diagnostics: DiagnosticJoiner | None = None
+        self._diagnostic_index: DiagnosticIndex | None = None
+        if self.format == SERVER_FORMAT:
+            from ..analysis.diagnostics import DiagnosticJoiner
+
+            self._diagnostics = DiagnosticJoiner(self.name)
+            if streaming:
+                # A diagnostic can be written up to a transaction's life after the message it
+                # is about (a timeout): sessions of a server log wait twice as long.
+                wait = 2 * options.session_quiet
+                self._sessions = SessionBuilder(
+                    wait, settle=wait, max_held=options.max_held_messages
+                )
+        watch = getattr(options.progress, "watch", None)
+        if watch is not None:
+            watch(reader)  # a progress line that tells how far the input was read
+        self._started = False
+
+    # -- what the renderers ask of a run (the CaptureView of render/) ------------------------
+    def stun_messages(self) -> list[StunMessage]:
+        """Every STUN/TURN message kept (relayed ones inside TURN too), in capture order."""
+        return self.media.stun.messages if self.media is not None else []
+
+    def streams(self) -> list[StreamStats]:
+        """Every RTP stream (source, destination, SSRC) with its quality, by first packet."""
+        if self.media is None:
+            return []
+        return sorted(self.media.rtp.streams, key=lambda st: st.first_frame)
+
+    def allocations(self) -> list[Allocation]:
+        """TURN allocations (RFC 5766 and MS-TURN) with their addresses, peers and media."""
+        return self.media.stun.analyzer.allocations() if self.media is not None else []
+
+    def ice_sessions(self) -> list[IceSession]:
+        """ICE connectivity checks per ufrag pair, candidate pairs and the nominated one."""
+        return self.media.stun.analyzer.sessions() if self.media is not None else []
+
+    def diagnostics(self) -> DiagnosticIndex:
+        """A server log's diagnostic records, joined to their sessions or alone (final once
+        the input is read; disabled for inputs that hold none)."""
+        if self._diagnostic_index is None:
+            from ..analysis.diagnostics import DiagnosticIndex
+
+            return DiagnosticIndex([], enabled=False)
+        return self._diagnostic_index
+
+    def log_hosts(self) -> dict[str | None, str]:
+        """The name of the machine that wrote this log, by source name (for the views)."""
+        host = self.log_host
+        return {self.name: str(host[0])} if host is not None and host[0] is not None else {}
+
+    @property
+    def held_messages(self) -> int:
+        """SIP messages held in sessions still open (what a streaming run keeps)."""
+        return self._sessions.held
+
+    # -- the run ----------------------------------------------------------------------------
+    def events(self) -> Iterator[Event]:
+        """Decode the whole input, yielding events as they happen; call once."""
+        if self._started:
+            raise CaptureError(f"{self.name}: this pipeline already ran")
+        self._started = True
+        try:
+            if isinstance(self.reader, TraceLogReader):
+                yield from self._run_log(self.reader)
+            else:
+                yield from self._run_frames()
+        finally:
+            self.reader.close()
+        yield from self._finish_sessions()
+        yield InputFinished(self)
+
+    def tls_keys(self) -> TlsKeys:
+        """The run's TLS key sources (the key log, RSA keys, the capture's own secrets)."""
+        if self._tls_keys is None:
+            self._tls_keys = load_tls_keys(self.options, getattr(self.reader, "secrets", None))
+        return self._tls_keys
+
+    def deliver(self, msg: SipMessage) -> None:
+        """Every SIP message, from any layer: counts, media, checks, then its session."""
+        self.stats.count_message(msg)
+        if self.media is not None and msg.body:
+            self.media.sip_message(msg)
+        if self._verifier is not None:
+            self._verifier.check(msg)
+        if self._redact is not None:
+            for secret in self._redact(msg):  # kept to clean trace-log records of them
+                secrets = self._secrets
+                secrets[secret] = None
+                if len(secrets) > _MAX_SECRETS:
+                    del secrets[next(iter(secrets))]
+        if self._want_messages:
+            self._pending.append(MessageDecoded(msg))
+        finished = self._sessions.add(msg)
+        if finished:
+            self._emit(finished)
+
+    def _emit(self, sessions: list[Session]) -> None:
+        stats = self.stats
+        add = self.defects.add
+        pending = self._pending
+        joiner = self._diagnostics
+        for session in sessions:
+            stats.count_session(session)
+            if joiner is not None:
+                session.diagnostics = joiner.session(session)
+            # What parsing and every accessor run so far found (sessions, media, checks); not
+            # what a view finds once it renders the session (docs/sip.md, "Defects").
+            for m in session.messages:
+                for d in m.take_new_defects():
+                    add(m.frame if d.frame is None else d.frame, d.layer, d.offset, d.reason)
+            pending.append(SessionFinished(session, self))
+
+    def _finish_sessions(self) -> Iterator[Event]:
+        self._emit(self._sessions.finish())
+        if self._diagnostics is not None:
+            self._diagnostic_index = self._diagnostics.finish(self.log_hosts())
+        if self._sessions.early:
+            self.defects.add(
+                None,
+                "sip",
+                None,
+                f"{self._sessions.early} sessions emitted before they went quiet: more than "
+                f"{self._sessions.max_held} messages were held in open sessions",
+            )
+        yield from self._take_pending()
+
+    def _take_pending(self) -> Iterator[Event]:
+        pending = self._pending
+        if pending:
+            self._pending = []
+            self._in_flight = pending
+            yield from pending
+            self._in_flight = []
+
+    def settled_before(self) -> float:
+        """A capture time before which every call of the input has been emitted: no session
+        that may be a call, open, queued or not yet seen, starts earlier (what lets a
+        consumer finish joining calls whose media no other call can claim any more)."""
+        t = self._sessions.open_since()
+        for queue in (self._in_flight, self._pending):
+            for event in queue:
+                if type(event) is SessionFinished and event.session.kind == "call":  # type: ignore[union-attr]
+                    start = event.session.start  # type: ignore[union-attr]
+                    if start is not None and start < t:
+                        t = start
+        return t
+
+    # -- capture frames ---------------------------------------------------------------------
+    def _run_frames(self) -> Iterator[Event]:
+        opts = self.options
+        defects = self.defects
+        reader = self.reader
+        decoder = _decoder_class(opts)(defects, max_fragment_bytes=opts.max_fragment_bytes)
+        self._encap = decoder.encap
+        tcp = TcpReassembler(defects, max_pending_bytes=opts.max_tcp_pending)
+        decode = decoder.decode
+        segment = tcp.segment
+        srtp_keys = []
+        if opts.srtp_keys:
+            from ..media.srtp import parse_key as parse_srtp_key
+
+            srtp_keys = [parse_srtp_key(k) for k in opts.srtp_keys]
+        media = self.media = MediaPipeline(defects, srtp_keys)
+        for password in opts.stun_passwords:
+            media.stun.analyzer.add_password(password.encode("utf-8"))
+        media_udp = media.udp
+        # The compiled fast path (when built) takes routine RTP itself: from the pcap/pcapng
+        # reader's buffer, or here frame by frame for other readers (docs/performance.md).
+        fast, fast_frame = (
+            (None, None)  # checksums are verified in Python only
+            if opts.verify_checksums
+            else attach_fast_path(reader, opts.progress_every if opts.progress else 0)
+        )
+        # Frames a scan consumed are counted when the next frame reaches Python.
+        take_frames = None
+        if fast is not None:
+            media.use_fast_path(fast)
+            if fast_frame is None:
+                take_frames = fast.take_frames
+        stats = self.stats
+        progress = opts.progress
+        every = opts.progress_every
+        streaming = self.streaming
+        sessions = self._sessions
+        udp_sip = self._udp_sip
+        tcp_event = self._tcp_event
+        frame = 0
+        nbytes = 0
+        udp = 0
+        tcp_count = 0
+        ts = 0.0
+        first_ts: float | None = None
+        known_linktypes: set[int] = set()
+        try:
+            for ts, linktype, data in reader.frames():
+                frame += 1
+                if take_frames is not None:
+                    frame += take_frames()
+                nbytes += len(data)
+                if first_ts is None:
+                    first_ts = ts
+                if linktype not in known_linktypes:
+                    if linktype >= NETMON_LINKTYPE_BASE:
+                        # Network Monitor's own records (events, network info): not traffic.
+                        continue
+                    if linktype not in SUPPORTED_LINKTYPES:
+                        raise CaptureError(
+                            f"{self.name}: unsupported link type {linktype} at frame {frame}"
+                        )
+                    known_linktypes.add(linktype)
+                if progress is not None and frame % every == 0:
+                    progress(frame, ts)
+                if streaming and frame % _ADVANCE_EVERY == 0:
+                    finished = sessions.advance(ts)
+                    if finished:
+                        self._emit(finished)
+                if fast_frame is not None and fast_frame(frame, ts, linktype, data):
+                    continue  # routine RTP, accounted by the compiled fast path
+                decoded = decode(frame, ts, linktype, data)
+                if decoded is None:
+                    continue
+                proto, src, sport, dst, dport, payload, seq, flags = decoded
+                if proto == 17:
+                    udp += 1
+                    if not payload:
+                        continue
+                    first = payload[0]
+                    # RTP/RTCP, STUN/TURN, DTLS and ZRTP never start with a SIP letter.
+                    if (first < 0x41 or first >= 0x80) or not looks_like_sip(payload):
+                        media_udp(frame, ts, src, sport, dst, dport, payload)
+                    else:
+                        udp_sip(frame, ts, src, sport, dst, dport, payload)
+                else:
+                    tcp_count += 1
+                    if payload or flags & 0x07:
+                        for event in segment(
+                            frame, ts, src, sport, dst, dport, seq, flags, payload
+                        ):
+                            tcp_event(event)
+                if self._pending:
+                    yield from self._take_pending()
+        except CaptureError as exc:
+            self.error = exc
+        # End of input: deliver what TCP still holds, then close every connection's layers
+        # (IP fragments never completed and messages cut off by the end are reported).
+        decoder.flush()
+        for event in tcp.flush():
+            tcp_event(event)
+        for conn_pipe in list(self._live.values()):
+            conn_pipe.finish()
+        self._live.clear()
+        media.finish()
+        if self._redact is not None:
+            from ..render.redact import redact_streams
+
+            redact_streams(media.rtp.streams)  # DTMF: when and how long, not which key
+        if fast is not None:
+            frame += fast.take_frames()
+            nbytes += fast.bytes
+            udp += fast.udp
+            media.rtp_like += fast.rtp_like
+            if fast.last_frame == frame:
+                ts = fast.last_time
+        stats.frames = frame
+        stats.bytes = nbytes
+        stats.udp_datagrams = udp
+        stats.tcp_segments = tcp_count
+        stats.rtp_like = media.rtp_like
+        stats.first_time = first_ts
+        stats.last_time = ts if frame else None
+        stats.encapsulated = decoder.encap.frames
+        stats.not_decoded = decoder.encap.not_decoded_names()
+        stats.checksums = getattr(decoder, "checksums", None)
+        yield from self._take_pending()
+
+    def _udp_sip(
+        self, frame: int, ts: float, src: bytes, sport: int, dst: bytes, dport: int, payload: bytes
+    ) -> None:
+        try:
+            msg = parse_message(payload, datagram=True)
+        except MalformedError as exc:
+            self.defects.add(frame, exc.layer, exc.offset, exc.reason)
+            return
+        msg.frame = msg.first_frame = frame
+        msg.time = ts
+        msg.src = Endpoint.from_raw(src, sport)
+        msg.dst = Endpoint.from_raw(dst, dport)
+        msg.transport = "UDP"
+        msg.encapsulation = self._encap.of_payload(payload)
+        self.deliver(msg)
+
+    def _tcp_event(self, event: object) -> None:
+        conn: TcpConnection = event.conn  # type: ignore[attr-defined]
+        pipe: TcpConnectionPipeline | None = conn.user
+        if pipe is None:
+            pipe = conn.user = self._open_connection(conn)
+        if type(event) is StreamData:
+            pipe.data(event.direction, event.data, event.frame, event.ts)
+        elif type(event) is StreamGap:
+            pipe.gap(event.direction, event.missing, event.frame, event.ts)
+        elif pipe.closed(event.direction):  # type: ignore[attr-defined]
+            # Both directions ended: flush the layers now and stop holding the connection.
+            pipe.finish()
+            self._live.pop(conn.id, None)
+
+    def _open_connection(self, conn: TcpConnection) -> TcpConnectionPipeline:
+        summary = ConnectionSummary(
+            id=conn.id,
+            client=Endpoint.from_raw(*conn.client),
+            server=Endpoint.from_raw(*conn.server),
+            encapsulation=self._encap.of(*conn.client, *conn.server),
+        )
+        self.stats.connections += 1
+        if len(self.connections) < MAX_LISTED_CONNECTIONS:
+            self.connections.append(summary)
+        pipe = TcpConnectionPipeline(conn, summary, self)
+        live = self._live
+        live[conn.id] = pipe
+        if len(live) > MAX_LISTED_CONNECTIONS:
+            # The reassembler forgot the oldest already (its table has the same bound).
+            oldest = next(iter(live.values()))
+            del live[oldest.conn.id]
+            oldest.finish()
+        return pipe
+
+    # -- trace logs -------------------------------------------------------------------------
+    def _run_log(self, reader: TraceLogReader) -> Iterator[Event]:
+        """A Lync trace log: its SIP messages take the same parser, sessions and renderers;
+        ``frame`` is the record number (docs/tracelog.md)."""
+        stats = self.stats
+        first: float | None = None
+        last: float | None = None
+        try:
+            for item in reader.items():
+                if isinstance(item, LogEvent):
+                    if self._redact is not None:
+                        from ..render.redact import clean_log_events
+
+                        clean_log_events([item], self._secrets)
+                    self.log_events.append(item)
+                    if self._diagnostics is not None:
+                        self._diagnostics.event(item)
+                    self._pending.append(LogRecord(item))
+                else:
+                    try:
+                        msg = to_sip_message(item)
+                    except MalformedError as exc:
+                        self.defects.add(item.record, exc.layer, exc.offset, exc.reason)
+                        continue
+                    if self.log_host is None and reader.format == SERVER_FORMAT:
+                        self.log_host = (reader.host, reader.host_from)
+                        if self._diagnostics is not None and reader.host is not None:
+                            self._diagnostics.host = str(reader.host)
+                    t = msg.time
+                    if t is not None:
+                        first = t if first is None or t < first else first
+                        last = t if last is None or t > last else last
+                        if self.streaming:
+                            self._emit(self._sessions.advance(t))
+                    self.deliver(msg)
+                if self._pending:
+                    yield from self._take_pending()
+        except CaptureError as exc:
+            self.error = exc
+        self.defects.extend(reader.defects)
+        if reader.format == SERVER_FORMAT:
+            self.log_host = (reader.host, reader.host_from)
+        stats.frames = reader.parser.records
+        stats.bytes = reader.bytes_read
+        stats.first_time = first
+        stats.last_time = last
+        yield from self._take_pending()
+
+
+def _decoder_class(options: Options) -> type[PacketDecoder]:
+    """The frame decoder for a run: the checksum-verifying one only when asked for."""
+    if options.verify_checksums:
+        from ..net.checksum import ChecksumVerifyingDecoder
+
+        return ChecksumVerifyingDecoder
+    return PacketDecoder
+
+
+def load_tls_keys(options: Options, secrets: list[tuple[int, bytes]] | None) -> TlsKeys:
+    """The run's TLS key sources; a key file that cannot be used raises KeyMaterialError."""
+    from ..tls.keys import TlsKeys, load_rsa_key, read_keylog
+
+    keylog = read_keylog(options.keylog) if options.keylog is not None else None
+    paths = options.rsa_key
+    if isinstance(paths, (str, os.PathLike)):
+        paths = (paths,)
+    rsa_keys = [load_rsa_key(path, options.rsa_key_password) for path in paths or ()]
+    return TlsKeys(keylog, rsa_keys, secrets)
+
+
+__all__ = ["MAX_COUNTED_NAMES", "MAX_LISTED_CONNECTIONS", "Pipeline", "Stats", "load_tls_keys"]

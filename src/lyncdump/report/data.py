@@ -1,0 +1,584 @@
+"""What the HTML report embeds: the runs' results turned into one compact JSON document.
+
+:class:`ReportData` consumes the events of :func:`lyncdump.stream` and keeps, per finished
+session, only the compact record the report shows (the parsed messages are dropped at once),
+plus the INVITE sessions, which the calls join to their media when the input ends. A merged
+time line (captures with trace logs) comes whole from :class:`~lyncdump.analysis.merge.
+MergedCapture` instead (:meth:`ReportData.add_merged`). Memory therefore follows the report's
+own size, not the capture's: docs/report.md gives the figures.
+
+The document (``ReportData.document()``) is what report.js reads:
+
+- ``inputs``, ``overview`` (counts, connections, defects by layer, what was not decoded);
+- ``addrs``: every ``ip:port`` once; messages and events name addresses by index;
+- ``roles``: host -> client / Front End / Edge / AV MCU / peer / proxy (report/roles.py);
+- ``sessions``: kind, Call-ID, parties, outcome, messages as rows
+  ``[frame, time, src, dst, transport, label, facts, retransmission, input]``, sign-in or
+  conversation details;
+- ``calls``: the calls table's columns, findings, offer/answer, ICE pairs, TURN allocations,
+  stream indexes and the media events of the ladder;
+- ``streams``: the JSON stream records (render/streams.py), time series included;
+- ``defects``: rows ``[frame, layer, offset, reason, input]``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from ..analysis.registration import FollowUps, analyze_registration
+from ..analysis.sessions import Session
+from ..pipeline.events import Event, InputFinished, MessageDecoded, SessionFinished
+from ..render.facts import message_facts
+from ..render.msview import conversation_to_dict, registration_to_dict
+from ..render.streams import stream_to_dict
+from ..render.text import shorten, what
+from .roles import RoleBook
+
+if TYPE_CHECKING:
+    from ..analysis.calls import Call
+    from ..analysis.ice import Allocation, IceSession
+    from ..media.stats import StreamStats
+    from ..sip.message import SipMessage
+
+Matches = Callable[[Session], bool]
+
+#: Characters kept of a ladder label and of a message's facts (hostile input is long).
+LABEL_LIMIT = 160
+FACTS_LIMIT = 400
+
+#: Losses, jitter and MOS past which a call gets a finding (docs/report.md).
+LOSS_FINDING = 5.0  # percent
+JITTER_FINDING = 30.0  # ms
+MOS_FINDING = 3.5
+
+_NAMED_KINDS = {
+    "registration": "signins",
+    "im": "im",
+    "presence": "presence",
+    "subscription": "presence",
+    "call": "calls",
+}
+
+
+def _all(_session: Session) -> bool:
+    return True
+
+
+def _r(x: float | None, digits: int = 3) -> float | None:
+    return None if x is None else round(x, digits)
+
+
+class ReportData:
+    """The report's document, built input by input (see the module docstring)."""
+
+    def __init__(self, *, redacted: bool = False) -> None:
+        self.redacted = redacted
+        self.inputs: list[dict[str, Any]] = []
+        self.addrs: dict[str, int] = {}
+        self.sessions: list[dict[str, Any]] = []
+        self.calls: list[dict[str, Any]] = []
+        self.streams: list[dict[str, Any]] = []
+        self.defects: list[list[Any]] = []
+        self.defects_total = 0
+        self.defects_dropped: Counter[str] = Counter()
+        self.defects_by_layer: Counter[str] = Counter()
+        self.connections: list[dict[str, Any]] = []
+        self.not_decoded: list[str] = []
+        self.counts: Counter[str] = Counter()
+        self.kinds: Counter[str] = Counter()
+        self.methods: Counter[str] = Counter()
+        self.statuses: Counter[str] = Counter()
+        self.transports: Counter[str] = Counter()
+        self.shown_sessions = 0
+        self.roles = RoleBook()
+
+    # -- inputs -------------------------------------------------------------------------------
+    def consume(
+        self,
+        events: Iterable[Event],
+        *,
+        matches: Matches = _all,
+        filtered: bool = False,
+    ) -> Any:
+        """One input's events (``lyncdump.stream(..., messages=True)``); returns its pipeline.
+
+        ``matches`` chooses the sessions shown; with ``filtered`` only the media of the calls
+        shown is kept."""
+        index = len(self.inputs)
+        follow = FollowUps()
+        call_sessions: list[Session] = []
+        shown_calls: set[int] = set()
+        end: InputFinished | None = None
+        for event in events:
+            kind = type(event)
+            if kind is MessageDecoded:
+                follow.message(event.message)  # type: ignore[union-attr]
+            elif kind is SessionFinished:
+                session: Session = event.session  # type: ignore[union-attr]
+                if session.kind == "call":
+                    call_sessions.append(session)
+                if not matches(session):
+                    continue
+                if session.kind == "call":
+                    shown_calls.add(id(session))
+                self._session(session, follow, index)
+            elif kind is InputFinished:
+                end = event  # type: ignore[assignment]
+        if end is None:  # a generator that ended without its last event: a bug, say so
+            raise RuntimeError("the pipeline ended without InputFinished")
+        pipeline = end.pipeline
+        from ..render.views import calls_of
+
+        calls = calls_of(pipeline, call_sessions)
+        self._media(
+            index,
+            [c for c in calls if id(c.session) in shown_calls],
+            pipeline.streams(),
+            pipeline.ice_sessions(),
+            pipeline.allocations(),
+            filtered,
+        )
+        self._input(pipeline, index)
+        return pipeline
+
+    def add_merged(self, merged: Any, *, matches: Matches = _all, filtered: bool = False) -> None:
+        """A merged time line (analysis/merge.py): its sessions, and every input's media."""
+        index = len(self.inputs)
+        sessions = merged.sessions()
+        follow = FollowUps(sessions)
+        call_sessions = [s for s in sessions if s.kind == "call"]
+        shown_calls: set[int] = set()
+        for session in sessions:
+            if not matches(session):
+                continue
+            if session.kind == "call":
+                shown_calls.add(id(session))
+            self._session(session, follow, index)
+        from ..analysis.calls import build_calls
+
+        streams: list[StreamStats] = []
+        ice: list[IceSession] = []
+        allocations: list[Allocation] = []
+        stun_times: dict[int, float] = {}
+        for c in merged.inputs:
+            streams.extend(c.streams())
+            ice.extend(c.ice_sessions())
+            allocations.extend(c.allocations())
+            for m in c.stun_messages():
+                if m.frame is not None and m.time is not None and m.cls == 0:
+                    stun_times[m.frame] = m.time
+        calls = build_calls(call_sessions, streams, ice, allocations, stun_times)
+        self._media(
+            index,
+            [c for c in calls if id(c.session) in shown_calls],
+            streams,
+            ice,
+            allocations,
+            filtered,
+        )
+        self._input(merged, index, kinds=Counter(s.kind for s in sessions))
+
+    # -- sessions -----------------------------------------------------------------------------
+    def _addr(self, value: object) -> int:
+        text = "?" if value is None else str(value)
+        found = self.addrs.get(text)
+        if found is None:
+            found = self.addrs[text] = len(self.addrs)
+        return found
+
+    def _message_row(self, m: SipMessage, index: int) -> list[Any]:
+        try:
+            facts = "; ".join(message_facts(m))
+        except Exception as exc:  # noqa: BLE001 - a fact that cannot be made is not fatal
+            facts = f"(facts unavailable: {type(exc).__name__})"
+        return [
+            m.frame,
+            _r(m.time, 6),
+            self._addr(m.src),
+            self._addr(m.dst),
+            m.transport or "?",
+            shorten(what(m), LABEL_LIMIT),
+            shorten(facts, FACTS_LIMIT) if facts else "",
+            1 if getattr(m, "retransmission", False) else 0,
+            index,
+        ]
+
+    def _session(self, session: Session, follow: FollowUps, index: int) -> None:
+        self.roles.session(session)
+        if session.part == 1:
+            self.shown_sessions += 1
+        first = session.first_request
+        record: dict[str, Any] = {
+            "id": len(self.sessions),
+            "kind": session.kind,
+            "tab": _NAMED_KINDS.get(session.kind, "other"),
+            "call_id": session.call_id,
+            "part": session.part,
+            "start": _r(session.start, 6),
+            "end": _r(session.end, 6),
+            "duration": round(session.duration, 3),
+            "from": session.from_uri,
+            "to": session.to_uri,
+            "participants": session.participants[:20],
+            "outcome": shorten(session.outcome, 300),
+            "event": (first.header("Event") or "").split(";", 1)[0].strip() if first else "",
+            "retransmissions": session.retransmissions,
+            "input": index,
+            "msgs": [self._message_row(m, index) for m in session.messages],
+            "registration": None,
+            "conversation": None,
+        }
+        if session.kind == "registration":
+            from ..analysis.registration import Registration
+
+            reg: Registration = analyze_registration(session, follow)
+            record["registration"] = registration_to_dict(reg)
+        elif session.kind == "im":
+            from ..analysis.im import analyze_conversation
+
+            record["conversation"] = conversation_to_dict(analyze_conversation(session))
+        self.sessions.append(record)
+
+    # -- calls and media ----------------------------------------------------------------------
+    def _media(
+        self,
+        index: int,
+        calls: list[Call],
+        streams: list[StreamStats],
+        ice: list[IceSession],
+        allocations: list[Allocation],
+        filtered: bool,
+    ) -> None:
+        for a in allocations:
+            self.roles.allocation(a)
+        for c in calls:
+            self.roles.call(c)
+        wanted = None
+        if filtered:
+            wanted = {id(st) for c in calls for st in c.streams}
+        stream_index: dict[int, int] = {}
+        for st in streams:
+            if wanted is not None and id(st) not in wanted:
+                continue
+            stream_index[id(st)] = len(self.streams)
+            record = stream_to_dict(st)
+            record["id"] = len(self.streams)
+            record["input"] = index
+            record["call"] = None
+            self.streams.append(record)
+        session_ids = {
+            (rec["input"], rec["call_id"], rec["part"], rec["start"]): rec["id"]
+            for rec in self.sessions
+            if rec["kind"] == "call" and rec["input"] == index
+        }
+        for call in calls:
+            s = call.session
+            session_id = session_ids.get((index, s.call_id, s.part, _r(s.start, 6)))
+            record = self._call(call, session_id, stream_index, index)
+            for i in record["streams"]:
+                self.streams[i]["call"] = record["id"]
+            self.calls.append(record)
+
+    def _call(
+        self, call: Call, session_id: int | None, stream_index: dict[int, int], index: int
+    ) -> dict[str, Any]:
+        streams = [st for st in call.streams if id(st) in stream_index]
+        mos = [st.mos for st in streams if st.mos is not None]
+        loss = [st.lost_percent for st in streams if st.packets]
+        jitter = [st.max_jitter for st in streams if st.has_jitter]
+        codecs = []
+        for m in call.media:
+            if m.state != "rejected" and (m.codecs or m.offered_codecs):
+                codecs.append((m.codecs or m.offered_codecs)[0])
+        events: list[list[Any]] = []
+        for a in call.allocations:
+            if a.start is not None:
+                events.append(
+                    [a.first_frame, _r(a.start, 6), self._addr(a.client), self._addr(a.server),
+                     "turn", f"TURN Allocate {a.transport} ({a.flavor}): {a.state}"]
+                )  # fmt: skip
+        for ice in call.ice:
+            for p in ice.pairs:
+                frame = p.first_frame or 0
+                t = call.check_times.get(frame, ice.start if ice.start is not None else None)
+                label = f"ICE check {p.transport} {p.local_type} → {p.remote_type}: {p.state}"
+                if p.nominated:
+                    label += ", nominated"
+                events.append(
+                    [p.first_frame, _r(t, 6), self._addr(p.local), self._addr(p.remote), "ice",
+                     label]
+                )  # fmt: skip
+        for st in streams:
+            name = st.payload or "RTP"
+            events.append(
+                [st.first_frame, _r(st.first_time, 6), self._addr(st.source),
+                 self._addr(st.destination), "media-start",
+                 f"RTP {name} starts (SSRC 0x{st.ssrc:08X})"]
+            )  # fmt: skip
+            events.append(
+                [st.last_frame, _r(st.last_time, 6), self._addr(st.source),
+                 self._addr(st.destination), "media-stop",
+                 f"RTP {name} stops: {st.packets} packets, lost {st.lost_percent:.1f}%"]
+            )  # fmt: skip
+        from ..render.calls import _exchange_dict, _media_dict
+
+        return {
+            "id": len(self.calls),
+            "session": session_id,
+            "input": index,
+            "call_id": call.call_id,
+            "kind": call.kind,
+            "conference_role": call.conference_role,
+            "caller": call.caller,
+            "callee": call.callee,
+            "state": call.state,
+            "end_reason": call.end_reason,
+            "start": _r(call.start, 6),
+            "answer_time": _r(call.answer_time, 6),
+            "end": _r(call.end, 6),
+            "duration": _r(call.duration, 3),
+            "codecs": ", ".join(codecs),
+            "modalities": call.modalities,
+            "path": call_path(call),
+            "ice_version": call.ice_version,
+            "mos": min(mos) if mos else None,
+            "loss": round(max(loss), 2) if loss else None,
+            "jitter": round(max(jitter), 3) if jitter else None,
+            "findings": call_findings(call, streams),
+            "media": [_media_dict(m) for m in call.media],
+            "exchanges": [_exchange_dict(e) for e in call.exchanges],
+            "ice": [
+                {
+                    "id": ice.id,
+                    "ufrags": list(ice.ufrags),
+                    "path": ice.path,
+                    "version": ice.implementation_version,
+                    "pairs": [
+                        {
+                            "local": str(p.local),
+                            "remote": str(p.remote),
+                            "transport": p.transport,
+                            "local_type": p.local_type,
+                            "remote_type": p.remote_type,
+                            "state": p.state,
+                            "checks": p.checks,
+                            "succeeded": p.succeeded,
+                            "failed": p.failed,
+                            "rtt_ms": _r(p.rtt * 1000 if p.rtt is not None else None, 1),
+                            "use_candidate": p.use_candidate,
+                            "nominated": p.nominated,
+                            "role": p.role,
+                            "via_turn": p.via_turn,
+                            "first_frame": p.first_frame,
+                            "errors": [f"{code} {reason}".strip() for code, reason in p.errors],
+                        }
+                        for p in ice.pairs
+                    ],
+                }
+                for ice in call.ice
+            ],
+            "allocations": [
+                {
+                    "id": a.id,
+                    "transport": a.transport,
+                    "flavor": a.flavor,
+                    "client": str(a.client),
+                    "server": str(a.server),
+                    "relayed": [str(r) for r in a.relayed],
+                    "mapped": str(a.mapped) if a.mapped is not None else None,
+                    "state": a.state,
+                    "lifetime": a.lifetime,
+                    "bandwidth": a.bandwidth,
+                    "errors": [f"{code} {reason}".strip() for code, reason in a.errors],
+                    "permissions": [str(p) for p in a.permissions],
+                    "active_destination": (
+                        str(a.active_destination) if a.active_destination is not None else None
+                    ),
+                }
+                for a in call.allocations
+            ],
+            "streams": [stream_index[id(st)] for st in streams],
+            "events": events,
+        }
+
+    # -- totals ---------------------------------------------------------------------------------
+    def _input(self, run: Any, index: int, kinds: Counter[str] | None = None) -> None:
+        stats = run.stats
+        self.inputs.append(
+            {
+                "name": str(run.name),
+                "format": run.format,
+                "frames": stats.frames,
+                "bytes": stats.bytes,
+                "first_time": stats.first_time,
+                "last_time": stats.last_time,
+                "sip_messages": stats.sip_messages,
+                "error": str(run.error) if run.error is not None else None,
+                "records": str(run.format).endswith("-log"),
+            }
+        )
+        self.kinds.update(kinds if kinds is not None else stats.sessions)
+        self.methods.update(stats.methods)
+        self.statuses.update({str(k): v for k, v in stats.statuses.items()})
+        self.transports.update(stats.transports)
+        self.counts["sip_messages"] += stats.sip_messages
+        self.counts["frames"] += stats.frames
+        self.counts["connections"] += stats.connections
+        self.counts["retransmissions"] += stats.retransmissions
+        for c in run.connections:
+            tls = c.tls.to_dict() if getattr(c, "tls", None) is not None else None
+            self.connections.append(
+                {
+                    "input": index,
+                    "id": c.id,
+                    "client": str(c.client),
+                    "server": str(c.server),
+                    "protocol": c.protocol,
+                    "sip_messages": c.sip_messages,
+                    "compressed": c.compressed,
+                    "compression_ratio": _r(c.compression_ratio),
+                    "tls": tls,
+                }
+            )
+            if tls is not None and not tls["decrypted"]:
+                why = f"{tls['note']}; " if tls.get("note") else ""
+                needs = tls.get("needs") or "the session keys"
+                self.not_decoded.append(
+                    f"TLS connection #{c.id} {c.client} → {c.server} not decrypted: {why}"
+                    f"{needs} would let lyncdump decode it"
+                )
+        defects = run.defects
+        self.defects_total += len(defects)
+        for d in defects:
+            self.defects_by_layer[d.layer] += 1
+            self.defects.append([d.frame, d.layer, d.offset, shorten(d.reason, 500), index])
+        for layer, count in defects.dropped.items():
+            self.defects_dropped[layer] += count
+            self.defects_by_layer[layer] += count
+        if defects.dropped:
+            self.not_decoded.append(
+                f"{sum(defects.dropped.values())} further defects counted but not listed "
+                f"(the list keeps {len(defects)})"
+            )
+        for st in self.streams:
+            if st["input"] != index:
+                continue
+            if st["srtp_auth_failures"]:
+                self.not_decoded.append(
+                    f"RTP stream {st['src']} → {st['dst']} SSRC {st['ssrc_hex']}: "
+                    f"{st['srtp_auth_failures']} SRTP packets failed authentication with every "
+                    "key known (the call's a=crypto keys or --srtp-key)"
+                )
+        if run.error is not None:
+            self.not_decoded.append(f"{run.name}: reading stopped early: {run.error}")
+
+    def document(self) -> dict[str, Any]:
+        """The whole document report.js reads."""
+        from .. import __version__
+
+        times = [t for i in self.inputs for t in (i["first_time"], i["last_time"]) if t is not None]
+        return {
+            "version": __version__,
+            "redacted": self.redacted,
+            "inputs": self.inputs,
+            "overview": {
+                "first_time": min(times) if times else None,
+                "last_time": max(times) if times else None,
+                "frames": self.counts["frames"],
+                "sip_messages": self.counts["sip_messages"],
+                "retransmissions": self.counts["retransmissions"],
+                "connections_total": self.counts["connections"],
+                "sessions_shown": self.shown_sessions,
+                "kinds": dict(sorted(self.kinds.items())),
+                "methods": dict(self.methods.most_common()),
+                "statuses": dict(sorted(self.statuses.items())),
+                "transports": dict(sorted(self.transports.items())),
+                "connections": self.connections,
+                "defects_by_layer": dict(self.defects_by_layer.most_common()),
+                "defects_total": self.defects_total + sum(self.defects_dropped.values()),
+                "not_decoded": self.not_decoded,
+            },
+            "addrs": list(self.addrs),
+            "roles": self.roles.roles(),
+            "sessions": self.sessions,
+            "calls": self.calls,
+            "streams": self.streams,
+            "defects": self.defects,
+        }
+
+
+def call_path(call: Call) -> str:
+    """``direct`` / ``via Edge`` from the nominated ICE pair; ``relayed`` when TURN relayed
+    the call without a nominated pair seen; ``-`` without media evidence."""
+    if call.path is not None:
+        return call.path
+    if call.allocations:
+        return "relayed"
+    if call.streams:
+        return "direct"
+    return "-"
+
+
+def call_findings(call: Call, streams: list[StreamStats]) -> list[str]:
+    """What a voice engineer would flag on this call (thresholds in docs/report.md)."""
+    out: list[str] = []
+    answered = call.state in ("in call", "completed")
+    if answered and not streams:
+        out.append("no media seen")
+    speech = [st for st in streams if st.packets and st.clock_rate != 90000]
+    if speech:
+        sources = {(st.src, st.sport) for st in speech}
+        destinations = {(st.dst, st.dport) for st in speech}
+        if answered and not (sources & destinations):
+            out.append("one-way audio: no audio stream flows back")
+    worst_loss = max((st.lost_percent for st in streams if st.packets), default=0.0)
+    if worst_loss >= LOSS_FINDING:
+        out.append(f"loss {worst_loss:.1f}%")
+    worst_jitter = max((st.max_jitter for st in streams if st.has_jitter), default=0.0)
+    if worst_jitter >= JITTER_FINDING:
+        out.append(f"jitter up to {worst_jitter:.1f} ms")
+    mos = [st.mos for st in streams if st.mos is not None]
+    if mos and min(mos) < MOS_FINDING:
+        out.append(f"MOS {min(mos):.2f}")
+    failures = sum(st.srtp_auth_failures for st in streams)
+    if failures:
+        out.append(f"{failures} SRTP authentication failures")
+    if call.ice and call.nominated is None and any(ice.pairs for ice in call.ice):
+        out.append("ICE: no candidate pair nominated")
+    if any(a.state == "failed" for a in call.allocations):
+        out.append("TURN allocation failed")
+    if call.state == "rejected" and call.end_reason:
+        out.append(f"rejected: {call.end_reason}")
+    return out
+
+
+def to_json(document: dict[str, Any]) -> str:
+    """The document as JSON safe to put inside ``<script type="application/json">``: ``<``,
+    ``>`` and ``&`` are escaped so no capture text can close the element."""
+    try:
+        text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError:  # a NaN or infinity somewhere: JSON has none, the report shows "-"
+        text = json.dumps(_finite(document), ensure_ascii=False, separators=(",", ":"))
+    return (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if value == value and value not in (float("inf"), float("-inf")) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+__all__ = ["ReportData", "call_findings", "call_path", "to_json"]

@@ -1,0 +1,110 @@
+"""Front-End-shaped SIP traffic in bulk for memory tests: many users, short sessions, hours.
+
+Each user signs in (REGISTER, 401, REGISTER, 200), subscribes (SUBSCRIBE, 200, NOTIFY, 200),
+sends an IM (MESSAGE, 200) and, every fifth user, places a call (INVITE, 180, 200, ACK, BYE,
+200), all over UDP between one client address per user and one Front End, one message every
+few milliseconds of capture time, so sessions open and go quiet all through the capture. Frames
+are written with plain struct packing (no per-packet library objects): 200,000 messages take
+about a second to write.
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+_FE = bytes([10, 0, 0, 1])
+_START = 1_767_225_600  # 2026-01-01 00:00:00 UTC
+_STEP_US = 2_000  # capture time between two messages
+
+
+def _checksum(header: bytes) -> int:
+    total = sum(struct.unpack("!10H", header))
+    while total > 0xFFFF:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def _frame(src: bytes, sport: int, dst: bytes, dport: int, payload: bytes) -> bytes:
+    udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0, src, dst)
+    ip = ip[:10] + struct.pack("!H", _checksum(ip)) + ip[12:]
+    return b"\x00\x15\x5d\x0a\x0b\x0c\x00\x15\x5d\x01\x02\x03\x08\x00" + ip + udp
+
+
+def _message(start: str, call_id: str, cseq: str, user: str, extra: str = "") -> bytes:
+    return (
+        f"{start}\r\n"
+        f"Via: SIP/2.0/UDP 10.1.0.2:5060;branch=z9hG4bK{call_id}{cseq.split()[0]}\r\n"
+        f"From: <sip:{user}@contoso.com>;tag=a{call_id}\r\n"
+        f"To: <sip:{user}@contoso.com>\r\n"
+        f"Call-ID: {call_id}\r\n"
+        f"CSeq: {cseq}\r\n"
+        f"{extra}"
+        "Content-Length: 0\r\n\r\n"
+    ).encode()
+
+
+def _user_messages(u: int) -> list[tuple[bool, bytes]]:
+    """(sent by the client, message) for one user's sign-in, presence, IM and maybe a call."""
+    user = f"user{u}"
+    reg, sub, im, call = f"r{u}", f"s{u}", f"m{u}", f"c{u}"
+    uri = "sip:contoso.com"
+    out = [
+        (True, _message(f"REGISTER {uri} SIP/2.0", reg, "1 REGISTER", user)),
+        (False, _message("SIP/2.0 401 Unauthorized", reg, "1 REGISTER", user,
+                         'WWW-Authenticate: NTLM realm="SIP Communications Service"\r\n')),
+        (True, _message(f"REGISTER {uri} SIP/2.0", reg, "2 REGISTER", user)),
+        (False, _message("SIP/2.0 200 OK", reg, "2 REGISTER", user)),
+        (True, _message(f"SUBSCRIBE sip:{user}@contoso.com SIP/2.0", sub, "1 SUBSCRIBE", user,
+                        "Event: vnd-microsoft-roaming-self\r\n")),
+        (False, _message("SIP/2.0 200 OK", sub, "1 SUBSCRIBE", user)),
+        (False, _message(f"NOTIFY sip:{user}@10.1.0.2 SIP/2.0", sub, "2 NOTIFY", user,
+                         "Event: vnd-microsoft-roaming-self\r\n")),
+        (True, _message("SIP/2.0 200 OK", sub, "2 NOTIFY", user)),
+        (True, _message(f"MESSAGE sip:peer{u}@contoso.com SIP/2.0", im, "1 MESSAGE", user)),
+        (False, _message("SIP/2.0 200 OK", im, "1 MESSAGE", user)),
+    ]  # fmt: skip
+    if u % 5 == 0:
+        out += [
+            (True, _message(f"INVITE sip:peer{u}@contoso.com SIP/2.0", call, "1 INVITE", user)),
+            (False, _message("SIP/2.0 180 Ringing", call, "1 INVITE", user)),
+            (False, _message("SIP/2.0 200 OK", call, "1 INVITE", user)),
+            (True, _message(f"ACK sip:peer{u}@contoso.com SIP/2.0", call, "1 ACK", user)),
+            (True, _message(f"BYE sip:peer{u}@contoso.com SIP/2.0", call, "2 BYE", user)),
+            (False, _message("SIP/2.0 200 OK", call, "2 BYE", user)),
+        ]
+    return out
+
+
+def write_bulk_pcap(path: Path, messages: int, *, interleave: int = 50) -> int:
+    """Write a pcap of at least ``messages`` SIP messages; returns how many it holds.
+
+    ``interleave`` users are active at once (their messages alternate), as on a Front End.
+    """
+    written = 0
+    t_us = 0
+    user = 0
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        while written < messages:
+            batch = [_user_messages(user + i) for i in range(interleave)]
+            user += interleave
+            longest = max(len(b) for b in batch)
+            for step in range(longest):
+                for i, msgs in enumerate(batch):
+                    if step >= len(msgs):
+                        continue
+                    from_client, payload = msgs[step]
+                    client = bytes([10, 1 + (user + i) // 65000 % 200, (user + i) // 250 % 250,
+                                    (user + i) % 250 + 1])  # fmt: skip
+                    if from_client:
+                        frame = _frame(client, 5060, _FE, 5060, payload)
+                    else:
+                        frame = _frame(_FE, 5060, client, 5060, payload)
+                    t_us += _STEP_US
+                    sec, usec = divmod(t_us, 1_000_000)
+                    f.write(struct.pack("<IIII", _START + sec, usec, len(frame), len(frame)))
+                    f.write(frame)
+                    written += 1
+    return written
