@@ -300,7 +300,7 @@ def test_dtmf_digits_leave_the_streams(tmp_path) -> None:
     assert "DTMF 1#" in plain
     out = _outputs(["--calls", path], tmp_path) + _outputs(["--csv", path], tmp_path)
     assert "DTMF 1#" not in out and "DTMF ??" in out
-    assert ",??\n" in out and ",1#" not in out  # the CSV's last column
+    assert ",??," in out and ",1#," not in out  # the CSV's dtmf column (relay_* follow it)
     records = [json.loads(x) for x in _outputs(["--json", path], tmp_path).splitlines()]
     events = [e for r in records if r.get("record") == "stream" for e in r["dtmf_events"]]
     assert events and {e["event"] for e in events} == {REDACTED_DTMF}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lyncdump.sip.framing import FramedMessage, SipStreamFramer
 from lyncdump.sip.message import parse_message
@@ -366,3 +368,93 @@ def test_many_small_messages_in_one_big_buffer() -> None:
     assert len(drain(framer)) == 3000
     assert time.perf_counter() - start < 3.0
     assert framer.buffered == 0
+
+
+# -- what the framer hands over to the parser --------------------------------------------------
+
+
+def test_handover_of_header_end_and_content_length() -> None:
+    msg = S.MS_MESSAGES[sorted(S.MS_MESSAGES)[0]]
+    framer = SipStreamFramer()
+    framer.receive_data(msg + msg[:10], 1, 0.0)
+    framed = framer.next_message()
+    assert framed is not None and framed.data == msg
+    head, _, body = msg.partition(b"\r\n\r\n")
+    assert framed.header_end == len(head) + 2
+    assert framed.content_length == len(body)
+    assert framed.data is not msg  # two messages' bytes in the chunk: a copy of the first
+
+
+def test_a_message_that_is_the_whole_chunk_is_not_copied() -> None:
+    msg = S.MS_MESSAGES[sorted(S.MS_MESSAGES)[0]]
+    framer = SipStreamFramer()
+    framer.receive_data(msg, 1, 0.0)
+    framed = framer.next_message()
+    assert framed is not None and framed.data is msg
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        (b"Content-Length: 12", (12, 12)),
+        (b"content-length:12", (12, 12)),
+        (b"CONTENT-LENGTH \t: 0007 ", (7, 7)),
+        (b"Content-Length:\r5\r", (5, 5)),
+        # anything unusual is read by the regex and not handed over
+        (b"Content-Length: 12\r\nContent-Length: 12", (12, None)),
+        (b"l: 5", (5, None)),
+        (b"Content-Length:\r\n 12", (12, None)),  # folded
+        (b"Content-Length: 1\r2", (1, None)),  # the parser reads "1\r2": not a number
+        (b"Content-Length: 1234567890123456", (10**15, None)),
+        (b"Content-Lengthy: 3\r\nContent-Length: 4", (4, None)),
+        (b"Content-Length: x", (None, None)),
+        (b"Content-Length: 3\r\nl: 4", (3, None)),  # they disagree: the first is used
+    ],
+)
+def test_content_length_fast_and_regex_paths(
+    lines: bytes, expected: tuple[int | None, int | None]
+) -> None:
+    block = b"MESSAGE sip:a@b SIP/2.0\r\nCall-ID: x\r\n" + lines + b"\r\n"
+    framer = SipStreamFramer()
+    framer.receive_data(block, 1, 0.0)
+    assert framer._content_length(0, len(block)) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                b"Content-Length",
+                b"content-length",
+                b"l",
+                b"L",
+                b"Content-Lengths",
+                b"X-L",
+                b"Content-Length ",
+                b" Content-Length",
+                b"Via",
+            ]  # fmt: skip
+        ),
+        max_size=4,
+    ),
+    st.lists(
+        st.sampled_from([b" 12", b"0", b"\t7 ", b"x", b"", b" 1\r2", b"99999999999999999"]),
+        min_size=4,
+        max_size=4,
+    ),  # fmt: skip
+    st.sampled_from([b"\r\n", b"\n", b"\r\n ", b"\r\n\t"]),
+)
+def test_only_content_length_agrees_with_the_regex(
+    names: list[bytes], values: list[bytes], eol: bytes
+) -> None:
+    from lyncdump.sip.framing import _CL_RE, _DIGITS_RE, _only_content_length
+
+    block = bytearray(b"MESSAGE sip:a@b SIP/2.0")
+    for name, value in zip(names, values, strict=False):
+        block += eol + name + b":" + value
+    block += b"\r\n"
+    fast = _only_content_length(block, 0, len(block))
+    found = [m.group(1).strip(b" \t\r\n") for m in _CL_RE.finditer(block, 0, len(block))]
+    if fast is not None:
+        assert len(found) == 1 and _DIGITS_RE.fullmatch(found[0]) and fast == int(found[0])

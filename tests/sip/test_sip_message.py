@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lyncdump.errors import MalformedError
+from lyncdump.model import Defect
 from lyncdump.sip.headers import NameAddr
 from lyncdump.sip.message import (
     KNOWN_METHODS,
@@ -612,3 +613,57 @@ def test_context_fields_default_and_repr() -> None:
 )
 def test_looks_like_sip(data: bytes, expected: bool) -> None:
     assert looks_like_sip(data) is expected
+
+
+# -- lazy parsing (issue 14) ------------------------------------------------------------------
+
+
+def test_core_header_spellings_are_all_found() -> None:
+    from lyncdump.sip import message as M
+
+    for spelling, key in M._CORE_SPELLINGS.items():
+        m = M._CORE_RE.match(b"\n" + spelling + b" \t: value")
+        assert m is not None and m.groups() == (spelling, b"value"), spelling
+        assert key == M.canonical_name(spelling.decode())
+    for other in (b"Contact", b"Timestamp", b"Via2", b"Froms", b"Max-Forward", b"Lines"):
+        assert M._CORE_RE.match(b"\n" + other + b": value") is None, other
+
+
+def test_a_clean_message_is_read_on_demand() -> None:
+    msg = parse_message(S.MS_MESSAGES[sorted(S.MS_MESSAGES)[0]])
+    assert msg._buf is not None and msg._headers is None  # nothing but the core read yet
+    assert msg.call_id and msg.cseq and msg.via
+    assert msg._headers is None
+    names = [name for name, _ in msg.headers]  # now the list is built
+    assert msg._headers is not None and names[0]
+    assert msg.header(names[0]) == msg.headers[0][1]
+
+
+def test_defects_are_handed_out_once_each() -> None:
+    raw = b"INVITE sip:a@b SIP/2.0\r\nVia: nonsense\r\nCall-ID: x\r\nCSeq: 1 BYE\r\n\r\n"
+    msg = parse_message(raw)
+    first = msg.take_new_defects()
+    assert [d.reason for d in first] == ["missing From, To", "CSeq method BYE differs from INVITE"]
+    assert msg.take_new_defects() == []
+    assert msg.via == []  # the accessor finds a problem now
+    (later,) = msg.take_new_defects()
+    assert later.reason == "Via: unparsable Via 'nonsense'"
+    assert msg.take_new_defects() == []
+    assert [d.reason for d in msg.defects][-1] == later.reason
+
+
+def test_a_message_without_defects_has_an_empty_list() -> None:
+    msg = parse_message(S.MS_MESSAGES[sorted(S.MS_MESSAGES)[0]])
+    assert msg.take_new_defects() == [] and msg.defects == []
+    msg.defects.append(Defect(None, "sip", None, "noted by a caller"))  # a real list
+    assert [d.reason for d in msg.take_new_defects()] == ["noted by a caller"]
+
+
+def test_assigning_headers_and_body_replaces_what_was_read() -> None:
+    msg = parse_message(S.MS_MESSAGES[sorted(S.MS_MESSAGES)[0]])
+    body = msg.body
+    msg.headers = [("Call-ID", "replaced"), ("Content-Type", "text/plain")]
+    assert msg.call_id == "replaced" and msg.content_type == "text/plain"
+    assert msg.header("CSeq") is None and msg.body == body
+    msg.body = b"new"
+    assert msg.body == b"new"

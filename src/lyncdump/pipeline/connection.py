@@ -530,7 +530,9 @@ class TcpConnectionPipeline:
     ) -> SipMessage | None:
         """Parse one framed message and deliver it; None when it could not be parsed."""
         try:
-            msg = parse_message(framed.data)
+            msg = parse_message(
+                framed.data, header_end=framed.header_end, content_length=framed.content_length
+            )
         except MalformedError as exc:
             self.ctx.defects.add(framed.frame, exc.layer, exc.offset, exc.reason)
             return None

@@ -309,8 +309,10 @@ class Pipeline:
             stats.count_session(session)
             if joiner is not None:
                 session.diagnostics = joiner.session(session)
+            # What parsing and every accessor run so far found (sessions, media, checks); not
+            # what a view finds once it renders the session (docs/sip.md, "Defects").
             for m in session.messages:
-                for d in m.defects:
+                for d in m.take_new_defects():
                     add(m.frame if d.frame is None else d.frame, d.layer, d.offset, d.reason)
             pending.append(SessionFinished(session, self))
 

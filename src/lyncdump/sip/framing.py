@@ -28,14 +28,13 @@ _LAYER = "sip"
 _KEEPALIVE_RE = re.compile(rb"[\r\n]+")
 # A Content-Length (or compact ``l``) header line inside a header block, folding allowed.
 _CL_RE = re.compile(rb"\n(?:content-length|l)[ \t]*:((?:[^\r\n]|\r?\n[ \t])*)", re.IGNORECASE)
-# The empty line that ends a header block (CRLF CRLF, or LF LF tolerated); one pass finds
-# the earliest of either, so a stream never gets rescanned for the form it does not use.
-_BLANK_LINE_RE = re.compile(rb"\n\r?\n")
 _DIGITS_RE = re.compile(rb"[0-9]+")
+_CL_NAME = b"\ncontent-length"
 _TOKEN_BYTES = frozenset(
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.!%*_+`'~"
 )
 _COMPACT_AT = 1 << 16  # drop consumed bytes once this many (and half the buffer) are consumed
+_OWN_CHUNK_LIMIT = 1 << 16  # chunks up to this size are also kept as they came (see _emit)
 
 _START, _HEADERS, _BODY, _RESYNC, _SKIP = range(5)
 
@@ -81,6 +80,11 @@ class FramedMessage:
     ``frame``/``ts`` are those of the chunk holding the last byte, ``first_frame`` of the chunk
     holding the first. ``wire_size`` is this message's share of the chunks' wire sizes (None if
     no chunk carried one); ``partial`` is true if any contributing chunk was partial.
+
+    What framing already read, handed to :func:`~lyncdump.sip.message.parse_message` so it is
+    not read twice: ``header_end``, the offset in ``data`` of the empty line that ends the
+    headers, and ``content_length``, the value of the only Content-Length header when it is
+    plain digits (None when there were none, several, or a malformed one).
     """
 
     data: bytes
@@ -89,6 +93,26 @@ class FramedMessage:
     ts: float
     wire_size: int | None
     partial: bool
+    header_end: int | None = None
+    content_length: int | None = None
+
+
+def _only_content_length(buf: bytearray, start: int, end: int) -> int | None:
+    """The Content-Length of the header block ``buf[start:end]`` when it is the usual case, found
+    with plain searches: one ``Content-Length`` line (no compact ``l``), a plain number of at
+    most 15 digits, not folded. None for anything else: the regex path then decides."""
+    low = buf[start:end].lower()
+    at = low.find(_CL_NAME)
+    if at < 0 or low.find(_CL_NAME, at + 15) >= 0 or b"\nl" in low:
+        return None
+    eol = low.find(b"\n", at + 15)
+    if eol < 0 or low[eol + 1 : eol + 2] in (b" ", b"\t"):
+        return None
+    name, colon, value = low[at + 15 : eol].partition(b":")
+    if not colon or name.strip(b" \t") or not value.strip(b" \t\r").isdigit():
+        return None
+    value = value.strip(b" \t\r")
+    return int(value) if len(value) <= 15 else None
 
 
 class SipStreamFramer:
@@ -107,6 +131,8 @@ class SipStreamFramer:
         self._state = _START
         self._scan = 0  # START/HEADERS: where the search for LF / the empty line resumes
         self._end = 0  # BODY: end of the message; SKIP: end of the bytes to drop
+        self._header_end = 0  # BODY: where the empty line is, from the message start
+        self._length: int | None = None  # BODY: the only Content-Length, when plain digits
         self._rs = 0  # RESYNC: where the search for a start line resumes
         self._rs_at_line = False  # RESYNC: _rs is the start of a candidate line
         self._gap_at = -1  # RESYNC: stream offset right after a gap (candidate, not a line start)
@@ -115,8 +141,10 @@ class SipStreamFramer:
         self._skip_frame: int | None = None
         self._skipped = 0  # RESYNC: bytes already dropped for the bound
         self._last_frame: int | None = None
-        # (start, end, frame, ts, wire_size, partial) for each chunk still in the buffer
-        self._chunks: deque[tuple[int, int, int, float, int | None, bool]] = deque()
+        # (start, end, frame, ts, wire_size, partial, bytes) for each chunk still in the buffer;
+        # the chunk's own bytes (small chunks only) let a message that lies in one chunk be
+        # handed over without copying it out of the buffer twice.
+        self._chunks: deque[tuple[int, int, int, float, int | None, bool, bytes | None]] = deque()
         # messages completed before a gap or the end of the stream, not yet pulled
         self._ready: deque[FramedMessage] = deque()
 
@@ -137,7 +165,8 @@ class SipStreamFramer:
             return
         start = self._base + len(self._buf)
         self._buf += data
-        self._chunks.append((start, start + len(data), frame, ts, wire_size, partial))
+        own = data if type(data) is bytes and len(data) <= _OWN_CHUNK_LIMIT else None
+        self._chunks.append((start, start + len(data), frame, ts, wire_size, partial, own))
 
     def receive_gap(self, missing: int, frame: int, ts: float) -> None:
         """``missing`` bytes of the stream were not captured at this point.
@@ -208,11 +237,12 @@ class SipStreamFramer:
             end = base + len(buf)
             if state == _START:
                 rel = self._pos - base
-                m = _KEEPALIVE_RE.match(buf, rel)
-                if m is not None:
-                    self._consume_to(base + m.end())
-                    base = self._base
-                    rel = self._pos - base
+                if rel < len(buf) and buf[rel] in b"\r\n":
+                    m = _KEEPALIVE_RE.match(buf, rel)
+                    if m is not None:
+                        self._consume_to(base + m.end())
+                        base = self._base
+                        rel = self._pos - base
                 if rel >= len(buf):
                     return None
                 eol = buf.find(b"\n", max(rel, self._scan - base))
@@ -378,8 +408,10 @@ class SipStreamFramer:
         base = self._base
         start = self._pos - base
         scan = self._scan - base
-        m = _BLANK_LINE_RE.search(buf, scan)
-        if m is None:
+        # The first empty line, CRLF or bare LF: plain finds (the second stops at the first).
+        a = buf.find(b"\n\r\n", scan)
+        b = buf.find(b"\n\n", scan, a + 1 if a >= 0 else len(buf))
+        if a < 0 and b < 0:
             self._scan = base + max(len(buf) - 2, start)
             if len(buf) - start > self.max_message:
                 self._defect(
@@ -390,8 +422,12 @@ class SipStreamFramer:
                 self._begin_resync(self._pos, at_line=False)
                 return True
             return False
-        header_end, body_start = m.start() + 1, m.end()
-        length = self._content_length(start, header_end)
+        if b >= 0:
+            header_end, body_start = b + 1, b + 2
+        else:
+            header_end, body_start = a + 1, a + 3
+        length, self._length = self._content_length(start, header_end)
+        self._header_end = header_end - start
         if length is None:
             length = 0
         size = body_start - start + length
@@ -406,41 +442,53 @@ class SipStreamFramer:
         self._state, self._end = _BODY, base + body_start + length
         return True
 
-    def _content_length(self, start: int, header_end: int) -> int | None:
-        """Content-Length of the header block buf[start:header_end], with defects."""
+    def _content_length(self, start: int, header_end: int) -> tuple[int | None, int | None]:
+        """Content-Length of the header block buf[start:header_end], with defects; and the
+        same value again when it is the only one and plain digits (handed to the parser)."""
+        buf = self._buf
+        length = _only_content_length(buf, start, header_end)
+        if length is not None:
+            return length, length
+        # Anything else is read with the regex (folding allowed), and not handed over: its
+        # value can stop short of the line's end (a stray CR), the parser's cannot.
         values: list[bytes] = [
-            m.group(1).strip(b" \t\r\n") for m in _CL_RE.finditer(self._buf, start, header_end)
+            m.group(1).strip(b" \t\r\n") for m in _CL_RE.finditer(buf, start, header_end)
         ]
         frame = self._frame_at(self._base + header_end - 1)
         offset = self._base + start
         if not values:
             self._defect(frame, offset, "no Content-Length on a stream: body taken as empty")
-            return None
+            return None, None
         if len(set(values)) > 1:
             self._defect(frame, offset, "several Content-Length headers disagree: first used")
         value = values[0]
         if _DIGITS_RE.fullmatch(value) is None:
             self._defect(frame, offset, f"bad Content-Length {value[:40]!r}: body taken as empty")
-            return None
+            return None, None
         if len(value) > 15:
-            return 10**15
-        return int(value)
+            return 10**15, None
+        return int(value), None
 
     def _emit(self) -> FramedMessage:
         start, stop = self._pos, self._end
-        rel = start - self._base
-        data = bytes(self._buf[rel : rel + stop - start])
+        data: bytes | None = None
         first_frame = frame = -1
         ts = 0.0
         wire: int | None = None
         partial = False
-        for c_start, c_end, c_frame, c_ts, c_wire, c_partial in self._chunks:
+        for c_start, c_end, c_frame, c_ts, c_wire, c_partial, c_data in self._chunks:
             if c_end <= start:
                 continue
             if c_start >= stop:
                 break
             if first_frame < 0:
                 first_frame = c_frame
+                if c_data is not None and stop <= c_end:  # the message lies in this chunk
+                    data = (
+                        c_data
+                        if c_start == start and c_end == stop
+                        else c_data[start - c_start : stop - c_start]
+                    )
             frame, ts = c_frame, c_ts
             partial = partial or c_partial
             if c_wire is not None:
@@ -448,7 +496,12 @@ class SipStreamFramer:
                 lo, hi = max(start, c_start) - c_start, min(stop, c_end) - c_start
                 share = c_wire * hi // length - c_wire * lo // length
                 wire = share if wire is None else wire + share
+        if data is None:
+            rel = start - self._base
+            data = bytes(memoryview(self._buf)[rel : rel + stop - start])
         self._consume_to(stop)
         self._state = _START
         self._scan = stop
-        return FramedMessage(data, first_frame, frame, ts, wire, partial)
+        return FramedMessage(
+            data, first_frame, frame, ts, wire, partial, self._header_end, self._length
+        )

@@ -123,11 +123,23 @@ _VIA_HEAD_RE = re.compile(r"\s*([^\s/]+)\s*/\s*([^\s/]+)\s*/\s*([^\s/]+)\s+(.*?)
 _WS_RE = re.compile(r"\s+")
 
 
+#: header name as written -> canonical name: every message asks for the same few dozen
+_CANONICAL: dict[str, str] = {}
+_CANONICAL_LIMIT = 2048  # names kept (each at most 64 characters): hostile input stays bounded
+
+
 def canonical_name(name: str) -> str:
     """Lower-case long form of a header name (``i`` → ``call-id``; ``CSEQ`` → ``cseq``)."""
+    key = _CANONICAL.get(name)
+    if key is not None:
+        return key
     key = name.lower()
     if len(key) == 1:
-        return COMPACT_FORMS.get(key, key)
+        key = COMPACT_FORMS.get(key, key)
+    if len(name) <= 64:
+        if len(_CANONICAL) >= _CANONICAL_LIMIT:
+            _CANONICAL.clear()
+        _CANONICAL[name] = key
     return key
 
 
@@ -210,15 +222,26 @@ def parse_params(text: str, problems: list[str] | None = None) -> dict[str, str 
     Whitespace around ``;`` and ``=`` is allowed (RFC 4475 wsinv); empty parameters
     (``;;``) are skipped and reported.
     """
+    return _params(split_params(text), problems)
+
+
+def _params(items: list[str], problems: list[str] | None) -> dict[str, str | None]:
+    """:func:`parse_params` of text already split on ``;`` outside quotes."""
     params: dict[str, str | None] = {}
-    for item in split_params(text):
+    for item in items:
         name, eq, value = item.partition("=")
         name = name.strip().lower()
         if not name:
             if problems is not None and (eq or item.strip() == ""):
                 problems.append("empty parameter")
             continue
-        params[name] = unquote_string(value) if eq else None
+        if eq:
+            value = value.strip()
+            if value[:1] == '"':
+                value = unquote_string(value)
+            params[name] = value
+        else:
+            params[name] = None
     return params
 
 
@@ -386,13 +409,26 @@ def _small_int(value: str | None, limit: int) -> int | None:
 def parse_via(text: str, problems: list[str] | None = None) -> Via | None:
     """Parse one Via entry (already split on commas); None if unusable."""
     head_text, *param_items = split_params(text)
-    m = _VIA_HEAD_RE.fullmatch(head_text)
-    if m is None:
-        if problems is not None:
-            problems.append(f"unparsable Via {text.strip()[:80]!r}")
-        return None
-    name, version, transport, sent_by = m.groups()
-    sent_by = _WS_RE.sub("", sent_by)
+    # The usual ``SIP/2.0/TCP host:port`` (one space, no other blank) is cut without the
+    # regex; anything else takes it, with the same result.
+    proto, space, sent_by = head_text.partition(" ")
+    parts = proto.split("/")
+    if (
+        len(parts) == 3
+        and all(parts)
+        and sent_by
+        and " " not in sent_by
+        and head_text.isprintable()
+    ):
+        name, version, transport = parts
+    else:
+        m = _VIA_HEAD_RE.fullmatch(head_text)
+        if m is None:
+            if problems is not None:
+                problems.append(f"unparsable Via {text.strip()[:80]!r}")
+            return None
+        name, version, transport, sent_by = m.groups()
+        sent_by = _WS_RE.sub("", sent_by)
     host = sent_by
     port: int | None = None
     if sent_by.startswith("["):
@@ -412,11 +448,11 @@ def parse_via(text: str, problems: list[str] | None = None) -> Via | None:
         port = _small_int(port_text, 65535)
         if port is None:
             host = ""
-    if not host or any(c in host for c in '<>"@'):
+    if not host or "<" in host or ">" in host or '"' in host or "@" in host:
         if problems is not None:
             problems.append(f"bad Via sent-by {sent_by[:80]!r}")
         return None
-    params = parse_params(";".join(param_items), problems) if param_items else {}
+    params = _params(param_items, problems) if param_items else {}
     return Via(f"{name.upper()}/{version}", transport.upper(), host, port, params)
 
 
@@ -433,7 +469,9 @@ def parse_media_type(value: str) -> tuple[str, dict[str, str]]:
         name = name.strip().lower()
         if name:
             params[name] = unquote_string(val) if eq else ""
-    return _WS_RE.sub("", head).lower(), params
+    if " " in head or not head.isprintable():  # other blanks are never printable
+        head = _WS_RE.sub("", head)
+    return head.lower(), params
 
 
 def parse_header_lines(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -23,6 +23,8 @@ from ..errors import MalformedError
 from ..model import Defect, Endpoint
 from ..net.encap import Encapsulation
 from .headers import (
+    _CANONICAL,
+    COMPACT_FORMS,
     NEVER_SPLIT,
     NameAddr,
     Via,
@@ -280,7 +282,7 @@ def _parse_part(data: bytes) -> BodyPart:
     if data.startswith(b"\n"):
         return BodyPart([], data[1:])
     a = data.find(b"\n\r\n")
-    b = data.find(b"\n\n")
+    b = data.find(b"\n\n", 0, a + 1 if a >= 0 else len(data))  # only an earlier one matters
     if a < 0 and b < 0:
         return BodyPart([], data)
     if a < 0 or (0 <= b < a):
@@ -291,12 +293,103 @@ def _parse_part(data: bytes) -> BodyPart:
     return BodyPart(parse_header_lines(lines), rest)
 
 
+# -- lazy header access --------------------------------------------------------------------------
+#
+# A message whose header block is "clean" (CRLF line ends, every line a ``token: value`` header,
+# no folding, valid UTF-8, at most MAX_HEADERS lines: what Lync and every mainstream stack send)
+# keeps its bytes and is read on demand: a header asked for is found by one regex scan of the
+# header block, and the whole (name, value) list is built only when someone asks for it. Any
+# other message is parsed the eager way, line by line, exactly as before; both give the same
+# values and the same defects (tests/sip/test_sip_lazy_parity.py checks it against the eager
+# parser of commit a864c2b on every sample, corpus file and generated message).
+
+
+class _Unset:
+    """The "not read yet" marker of the typed-header slots; pickles as itself."""
+
+    __slots__ = ()
+
+    def __reduce__(self) -> str:
+        return "_UNSET"
+
+
+_UNSET: object = _Unset()
+_EMPTY: tuple[str, ...] = ()
+_LONG_TO_COMPACT = {long: short for short, long in COMPACT_FORMS.items()}
+#: canonical header name -> regex finding its values in a clean header block (None: not a token)
+_LOOKUPS: dict[str, re.Pattern[bytes] | None] = {}
+# A clean header block, every line of it: a token name, optional blanks, a colon, a value
+# without LF, CRLF. Folding, bare LFs and lines that are not headers all fail to match.
+_CLEAN_RE = re.compile(rb"(?:[A-Za-z0-9\-.!%*_+`'~]+[ \t]*:[^\n]*\r\n)*")
+#: after this many different headers looked up one by one, the whole block is parsed at once
+_LOOKUPS_BEFORE_INDEX = 8
+#: The headers framing, sessions, counts and every view read, found at parse time in one scan
+#: (canonical name -> spellings); absent ones are known absent, others are looked up on demand.
+_CORE = {
+    "call-id": "i",
+    "cseq": None,
+    "via": "v",
+    "from": "f",
+    "to": "t",
+    "content-type": "c",
+    "content-length": "l",
+    "max-forwards": None,
+}
+_CORE_KEYS = frozenset(_CORE)
+_REQUIRED_KEYS = frozenset(_REQUIRED)
+_SINGLE_KEYS = frozenset(_SINGLE)
+_CORE_SPELLINGS = {
+    written: key
+    for key, short in _CORE.items()
+    for spelling in (key, short)
+    if spelling is not None
+    for written in (
+        spelling.encode("ascii"),
+        spelling.encode("ascii").upper(),
+        spelling.title().encode("ascii"),
+        spelling.title().replace("-Id", "-ID").replace("Cseq", "CSeq").encode("ascii"),
+    )
+}  # the usual spellings; _CORE_RE finds any case, looked up lower-cased then
+# The same names as a trie (one branch per first letter): a list of alternatives would be
+# tried one by one at every line.
+_CORE_RE = re.compile(  # anchored on LF: the CR before it may end the previous match
+    rb"\n((?i:c(?:all-id|seq|ontent-(?:type|length))?|v(?:ia)?|f(?:rom)?|to?|max-forwards|[il]))"
+    rb"[ \t]*:[ \t]*([^\n]*)"
+)
+
+
+def _lookup_re(key: str) -> re.Pattern[bytes] | None:
+    """The regex that finds the values of canonical header ``key`` in a clean header block."""
+    pattern = _LOOKUPS.get(key, _UNSET)
+    if pattern is _UNSET:
+        if not is_token(key):
+            pattern = None  # never a header name: the index cannot hold it
+        else:
+            names = [re.escape(key.encode("ascii"))]
+            short = _LONG_TO_COMPACT.get(key)
+            if short is not None:
+                names.append(short.encode("ascii"))
+            pattern = re.compile(
+                rb"\n(?:" + b"|".join(names) + rb")[ \t]*:[ \t]*([^\n]*)", re.IGNORECASE
+            )
+        if len(_LOOKUPS) >= 1024:  # header() can be asked any name: keep the table bounded
+            _LOOKUPS.clear()
+        _LOOKUPS[key] = pattern
+    return pattern  # type: ignore[return-value]
+
+
 class SipMessage(_ContentTypeView):
     """A parsed SIP request or response, plus where the pipeline saw it.
 
     Protocol fields come from :func:`parse_message`; context fields (``frame``, ``time``,
     ``src``, ``transport``, ...) are filled in later by the pipeline. Header values are kept as
     sent (folding undone); typed views are computed on demand and cached.
+
+    Parsing is lazy: the start line, the checks that give parse-time defects, CSeq and
+    Content-Length are read at once; every other header, ``headers`` (the whole list) and
+    ``body`` are read from ``raw`` when first asked for. Accessors that find a problem add a
+    defect to ``defects`` (once); :meth:`take_new_defects` hands a consumer the ones it has not
+    seen yet (docs/sip.md, "Defects").
     """
 
     __slots__ = (
@@ -305,10 +398,8 @@ class SipMessage(_ContentTypeView):
         "status",
         "reason",
         "version",
-        "headers",
-        "body",
         "raw",
-        "defects",
+        "_defects",  # created on first use: most messages have none
         "frame",
         "first_frame",
         "time",
@@ -321,8 +412,22 @@ class SipMessage(_ContentTypeView):
         "partial",
         "retransmission",
         "encapsulation",
-        "_index",
-        "_cache",
+        "_index",  # canonical name -> values: complete (_complete) or a cache of lookups
+        "_complete",
+        "_lookups",  # headers looked up one by one in _buf so far
+        "_headers",  # the (name, value) list, None until built from _buf
+        "_body",  # None until cut from _buf
+        "_buf",  # the message bytes a clean header block is read from (None: list mode)
+        "_hstart",  # offset of the LF that ends the start line
+        "_hend",  # offset right after the LF that ends the last header line
+        "_bstart",  # offset of the body
+        "_cache_d",
+        "_via",
+        "_from",
+        "_to",
+        "_cseq",
+        "_ctype",
+        "_taken",  # how many of ``defects`` take_new_defects() has handed out
     )
 
     def __init__(
@@ -343,10 +448,8 @@ class SipMessage(_ContentTypeView):
         self.status = status
         self.reason = reason
         self.version = version
-        self.headers: list[tuple[str, str]] = headers if headers is not None else []
-        self.body = body
         self.raw = raw
-        self.defects: list[Defect] = defects if defects is not None else []
+        self._defects: list[Defect] | None = defects
         self.frame: int | None = None
         self.first_frame: int | None = None
         self.time: float | None = None
@@ -359,8 +462,16 @@ class SipMessage(_ContentTypeView):
         self.partial = False
         self.retransmission = False  # set by analysis when the request was seen before
         self.encapsulation: Encapsulation | None = None  # tunnel it came through (net/encap.py)
-        self._index: dict[str, list[str]] | None = None
-        self._cache: dict[str, object] = {}
+        self._headers: list[tuple[str, str]] | None = headers if headers is not None else []
+        self._body: bytes | None = body
+        self._buf: bytes | None = None
+        self._hstart = self._hend = self._bstart = 0
+        self._index: dict[str, Sequence[str]] | None = None
+        self._complete = False
+        self._lookups = 0
+        self._cache_d: dict[str, object] | None = None
+        self._via = self._from = self._to = self._cseq = self._ctype = _UNSET
+        self._taken = 0
 
     def __repr__(self) -> str:
         return f"<SipMessage {self.start_line!r} ({len(self.raw)} bytes)>"
@@ -370,6 +481,97 @@ class SipMessage(_ContentTypeView):
         from ..render.json import message_to_dict
 
         return message_to_dict(self, verbose=verbose)
+
+    # -- fields read on demand ------------------------------------------------------------
+
+    @property
+    def defects(self) -> list[Defect]:
+        """Problems found in this message: at parse time, then by accessors (each once)."""
+        defects = self._defects
+        if defects is None:
+            defects = self._defects = []
+        return defects
+
+    @defects.setter
+    def defects(self, value: list[Defect]) -> None:
+        self._defects = value
+
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        """Every header field as ``(name, value)``, in order, names as written, folding undone.
+
+        Treat it as read-only; assigning a new list (as ``--redact`` does) is supported and
+        makes every lookup use the new list.
+        """
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = self._read_headers()
+        return headers
+
+    @headers.setter
+    def headers(self, value: list[tuple[str, str]]) -> None:
+        if self._buf is not None and self._body is None:
+            self._body = self._buf[self._bstart :]
+        self._headers = value
+        self._buf = None
+        self._index = None
+        self._complete = False
+        self._ctype = _UNSET
+
+    @property
+    def body(self) -> bytes:
+        """The body as bytes (after the empty line; cut at Content-Length for datagrams).
+
+        Cut from ``raw`` on each use rather than kept: a kept copy would double the memory a
+        message holds, and a slice costs a fraction of a microsecond.
+        """
+        body = self._body
+        if body is None:
+            assert self._buf is not None
+            return self._buf[self._bstart :]
+        return body
+
+    @body.setter
+    def body(self, value: bytes) -> None:
+        self._body = value
+
+    @property
+    def _cache(self) -> dict[str, object]:
+        """Per-message cache for views computed elsewhere (``ms.*`` keys, multipart parts)."""
+        cache = self._cache_d
+        if cache is None:
+            cache = self._cache_d = {}
+        return cache
+
+    @_cache.setter
+    def _cache(self, value: dict[str, object]) -> None:
+        self._cache_d = value
+
+    def _read_headers(self) -> list[tuple[str, str]]:
+        """The (name, value) list of a clean header block (the same the eager loop builds)."""
+        buf = self._buf
+        assert buf is not None
+        if self._hend - self._hstart < 3:
+            return []
+        text = buf[self._hstart + 1 : self._hend - 2].decode("utf-8")
+        out: list[tuple[str, str]] = []
+        for line in text.split("\r\n"):
+            name, _, value = line.partition(":")
+            out.append((name.rstrip(" \t"), value.strip(" \t")))
+        return out
+
+    def take_new_defects(self) -> list[Defect]:
+        """Defects added to ``defects`` since the last call (all of them on the first call).
+
+        The pipeline takes the parse-time defects when it receives the message, and may call
+        this again when consumers are done with it, to log what lazy accessors found since.
+        """
+        taken = self._taken
+        defects = self._defects
+        if defects is None or taken >= len(defects):
+            return []
+        self._taken = len(defects)
+        return defects[taken:]
 
     # -- basic views -------------------------------------------------------------------------
 
@@ -384,25 +586,57 @@ class SipMessage(_ContentTypeView):
             return f"{self.method} {self.request_uri} {self.version}"
         return f"{self.version} {self.status} {self.reason or ''}".rstrip()
 
-    def _header_index(self) -> dict[str, list[str]]:
+    def _header_index(self) -> dict[str, Sequence[str]]:
+        """Canonical lower-case name -> every value, for every header (built once)."""
         index = self._index
-        if index is None:
-            index = {}
+        if index is None or not self._complete:
+            full: dict[str, list[str]] = {}
             for name, value in self.headers:
-                index.setdefault(canonical_name(name), []).append(value)
-            self._index = index
-        return index
+                full.setdefault(canonical_name(name), []).append(value)
+            index = self._index = full  # type: ignore[assignment]
+            self._complete = True
+        return index  # type: ignore[return-value]
+
+    def _values(self, key: str) -> Sequence[str]:
+        """Every value of canonical header ``key`` (shared: do not modify)."""
+        index = self._index
+        if index is not None:
+            found = index.get(key)
+            if found is not None:
+                return found
+            if self._complete:
+                return _EMPTY
+        buf = self._buf
+        if buf is None:
+            return self._header_index().get(key, _EMPTY)
+        if key in _CORE_KEYS:
+            return _EMPTY  # the parse-time scan found none
+        if self._lookups >= (_LOOKUPS_BEFORE_INDEX if self._headers is None else 2):
+            return self._header_index().get(key, _EMPTY)  # cheaper than more scans now
+        self._lookups += 1
+        pattern = _lookup_re(key)
+        values: tuple[str, ...] = ()
+        if pattern is not None:
+            values = tuple(
+                raw[:-1].rstrip(b" \t").decode("utf-8")
+                for raw in pattern.findall(buf, self._hstart, self._hend)
+            )
+        if index is None:
+            index = self._index = {}
+        index[key] = values
+        return values
 
     def header(self, name: str) -> str | None:
         """First value of a header; names are case-insensitive and compact forms map both ways."""
-        values = self._header_index().get(canonical_name(name))
+        key = _CANONICAL.get(name)
+        values = self._values(key if key is not None else canonical_name(name))
         return values[0] if values else None
 
     def header_values(self, name: str) -> list[str]:
         """All values of a header: every occurrence, split on commas (outside quotes and
         ``<...>``) unless the header is in :data:`~lyncdump.sip.headers.NEVER_SPLIT`."""
         key = canonical_name(name)
-        values = self._header_index().get(key)
+        values = self._values(key)
         if not values:
             return []
         if key in NEVER_SPLIT:
@@ -452,8 +686,8 @@ class SipMessage(_ContentTypeView):
     @property
     def via(self) -> list[Via]:
         """Via entries, topmost first; unparsable entries are skipped (and noted)."""
-
-        def compute() -> list[Via]:
+        vias = self._via
+        if vias is _UNSET:
             out: list[Via] = []
             problems: list[str] = []
             for item in self.header_values("via"):
@@ -462,17 +696,22 @@ class SipMessage(_ContentTypeView):
                     out.append(via)
             for problem in problems:
                 self._note(f"Via: {problem}")
-            return out
-
-        return self._cached("via", compute)
+            vias = self._via = out
+        return vias  # type: ignore[return-value]
 
     @property
     def from_(self) -> NameAddr | None:
-        return self._cached("from", lambda: self._name_addr("from", "From"))
+        addr = self._from
+        if addr is _UNSET:
+            addr = self._from = self._name_addr("from", "From")
+        return addr  # type: ignore[return-value]
 
     @property
     def to(self) -> NameAddr | None:
-        return self._cached("to", lambda: self._name_addr("to", "To"))
+        addr = self._to
+        if addr is _UNSET:
+            addr = self._to = self._name_addr("to", "To")
+        return addr  # type: ignore[return-value]
 
     @property
     def contact(self) -> list[NameAddr]:
@@ -491,29 +730,41 @@ class SipMessage(_ContentTypeView):
 
     @property
     def call_id(self) -> str | None:
-        value = self.header("call-id")
-        return value.strip() if value is not None else None
+        values = self._values("call-id")
+        return values[0].strip() if values else None
 
     @property
     def cseq(self) -> tuple[int, str] | None:
         """(sequence number, method); None when absent or malformed (over 2**32-1 too)."""
+        cseq = self._cseq
+        if cseq is _UNSET:
+            values = self._values("cseq")
+            if not values:
+                cseq = None
+            else:
+                value = values[0]
+                m = _CSEQ_RE.fullmatch(value)
+                if m is None or int(m.group(1)) > 0xFFFFFFFF:
+                    self._note(f"malformed CSeq {value[:80]!r}")
+                    cseq = None
+                else:
+                    cseq = int(m.group(1)), m.group(2)
+            self._cseq = cseq
+        return cseq  # type: ignore[return-value]
 
-        def compute() -> tuple[int, str] | None:
-            value = self.header("cseq")
-            if value is None:
-                return None
-            m = _CSEQ_RE.fullmatch(value)
-            if m is None or int(m.group(1)) > 0xFFFFFFFF:
-                self._note(f"malformed CSeq {value[:80]!r}")
-                return None
-            return int(m.group(1)), m.group(2)
-
-        return self._cached("cseq", compute)
+    @property
+    def content_type(self) -> str | None:
+        """Media type lower-cased, without parameters (``application/sdp``)."""
+        ctype = self._ctype
+        if ctype is _UNSET:
+            values = self._values("content-type")
+            ctype = self._ctype = parse_media_type(values[0])[0] if values else None
+        return ctype  # type: ignore[return-value]
 
     @property
     def content_length(self) -> int | None:
         """Content-Length; None when absent, malformed or given twice with different values."""
-        values = self._header_index().get("content-length")
+        values = self._values("content-length")
         if not values:
             return None
         numbers = {_int_in_range(v, _CL_LIMIT) for v in values}
@@ -587,7 +838,13 @@ class SipMessage(_ContentTypeView):
         return _decode_body(self.body, self.content_type_params.get("charset"))
 
 
-def _parse_start_line(line: str, defects: list[Defect], offset: int) -> SipMessage:
+# -- parsing --------------------------------------------------------------------------------------
+
+
+def _parse_start_line(
+    line: str, defects: list[Defect], offset: int
+) -> tuple[str | None, str | None, int | None, str | None, str]:
+    """(method, request URI, status, reason, version) of a start line; defects appended."""
     m = _STATUS_LINE_RE.fullmatch(line)
     if m is not None:
         version, code, reason = m.groups()
@@ -597,8 +854,12 @@ def _parse_start_line(line: str, defects: list[Defect], offset: int) -> SipMessa
             reason = ""
         if not 100 <= status <= 699:
             defects.append(Defect(None, _LAYER, offset, f"status code {status} outside 100-699"))
-        msg = SipMessage(
-            status=status, reason=reason.rstrip(" \t"), version=version, defects=defects
+        result: tuple[str | None, str | None, int | None, str | None, str] = (
+            None,
+            None,
+            status,
+            reason.rstrip(" \t"),
+            version,
         )
     else:
         m = _REQUEST_LINE_RE.fullmatch(line)
@@ -608,19 +869,90 @@ def _parse_start_line(line: str, defects: list[Defect], offset: int) -> SipMessa
         method, uri, version = m.groups()
         if line != f"{method} {uri} {version}":
             defects.append(Defect(None, _LAYER, offset, "irregular whitespace in the request line"))
-        msg = SipMessage(method=method, request_uri=uri, version=version, defects=defects)
-    if msg.version != "SIP/2.0":
-        defects.append(Defect(None, _LAYER, offset, f"unexpected version {msg.version!r}"))
-    return msg
+        result = (method, uri, None, None, version)
+    if version != "SIP/2.0":
+        defects.append(Defect(None, _LAYER, offset, f"unexpected version {version!r}"))
+    return result
 
 
-def parse_message(data: bytes, *, datagram: bool = False) -> SipMessage:
+def _body_end(
+    numbers: list[int | None],
+    first_value: str,
+    n: int,
+    body_start: int,
+    datagram: bool,
+    defects: list[Defect],
+) -> int:
+    """Where the body ends, given the Content-Length values read (None: not a number)."""
+    rest = n - body_start
+    length: int | None = None
+    if numbers:
+        if any(x is None for x in numbers):
+            defects.append(Defect(None, _LAYER, None, f"bad Content-Length value {first_value!r}"))
+        elif len(set(numbers)) > 1:
+            defects.append(
+                Defect(None, _LAYER, None, "several Content-Length headers that disagree")
+            )
+        else:
+            length = numbers[0]
+            if len(numbers) > 1:
+                defects.append(Defect(None, _LAYER, None, "Content-Length given more than once"))
+    end = n
+    if length is not None:
+        if length > rest:
+            defects.append(
+                Defect(
+                    None,
+                    _LAYER,
+                    n,
+                    f"Content-Length {length} but only {rest} bytes follow the headers",
+                )
+            )
+        elif length < rest:
+            if datagram:
+                end = body_start + length
+                defects.append(
+                    Defect(None, _LAYER, end, f"{rest - length} bytes after the body ignored")
+                )
+            else:
+                defects.append(
+                    Defect(
+                        None,
+                        _LAYER,
+                        body_start + length,
+                        f"Content-Length {length} but {rest} bytes follow the headers",
+                    )
+                )
+    elif not numbers and not datagram and rest:
+        defects.append(Defect(None, _LAYER, body_start, "no Content-Length on a stream message"))
+    return end
+
+
+def _check_cseq(msg: SipMessage, defects: list[Defect]) -> None:
+    cseq = msg.cseq  # notes a malformed CSeq
+    if cseq is not None and msg.method is not None and cseq[1] != msg.method:
+        defects.append(
+            Defect(None, _LAYER, None, f"CSeq method {cseq[1][:40]} differs from {msg.method[:40]}")
+        )
+
+
+def parse_message(
+    data: bytes,
+    *,
+    datagram: bool = False,
+    header_end: int | None = None,
+    content_length: int | None = None,
+) -> SipMessage:
     """Parse one SIP message.
 
     ``datagram=True``: ``data`` is a whole UDP datagram; Content-Length (when present and
     sane) cuts the body and trailing bytes are ignored with a defect; without it the body is
     the rest of the datagram. ``datagram=False``: the framer already cut the message, so the
     body is everything after the headers (a Content-Length that disagrees is a defect).
+
+    ``header_end`` and ``content_length`` let the stream framer hand over what it already
+    found (:class:`~lyncdump.sip.framing.FramedMessage`): the offset of the first empty line,
+    and the value of the only Content-Length header when it is plain digits.
 
     Raises :class:`MalformedError` (layer ``sip``) when the start line does not parse, the
     message is larger than :data:`MAX_MESSAGE_SIZE` or has more than :data:`MAX_HEADERS`
@@ -630,24 +962,120 @@ def parse_message(data: bytes, *, datagram: bool = False) -> SipMessage:
     if n > MAX_MESSAGE_SIZE:
         raise MalformedError(_LAYER, MAX_MESSAGE_SIZE, f"message of {n} bytes exceeds 1 MiB")
     start = 0
-    m0 = _LEADING_CRLF_RE.match(data)
-    if m0 is not None:
-        start = m0.end()
+    if n and data[0] in (10, 13):
+        m0 = _LEADING_CRLF_RE.match(data)
+        if m0 is not None:
+            start = m0.end()
     if start >= n:
         raise MalformedError(_LAYER, start, "empty message")
-    defects: list[Defect] = []
-    a = data.find(b"\n\r\n", start)
-    b = data.find(b"\n\n", start)
-    if a < 0 and b < 0:
-        header_end = body_start = n
-        complete_headers = False
-    elif a < 0 or (0 <= b < a):
-        header_end, body_start = b + 1, b + 2
-        complete_headers = True
+    if header_end is not None and start == 0 and 0 < header_end < n:
+        # The framer found the empty line: "\r\n" or a bare "\n" right at header_end.
+        body_start = header_end + 2 if data[header_end] == 13 else header_end + 1
+        complete = True
     else:
-        header_end, body_start = a + 1, a + 3
-        complete_headers = True
+        a = data.find(b"\n\r\n", start)
+        b = data.find(b"\n\n", start, a + 1 if a >= 0 else n)  # only an earlier one matters
+        if a < 0 and b < 0:
+            return _parse_eager(data, datagram, start, n, n, n, False)
+        if a < 0 or (0 <= b < a):
+            header_end, body_start = b + 1, b + 2
+        else:
+            header_end, body_start = a + 1, a + 3
+        complete = True
+    sl_end = data.find(b"\n", start)
+    # The lazy path takes clean header blocks only (see above); anything else is read eagerly.
+    if data[sl_end - 1] != 13 or data[header_end - 2] != 13:
+        return _parse_eager(data, datagram, start, n, header_end, body_start, complete)
+    head_is_ascii = data[start:header_end].isascii()
+    if not head_is_ascii:
+        try:
+            data[start:header_end].decode("utf-8")
+        except UnicodeDecodeError:
+            return _parse_eager(data, datagram, start, n, header_end, body_start, complete)
+    if _CLEAN_RE.fullmatch(data, sl_end + 1, header_end) is None or (
+        header_end - sl_end > 4 * MAX_HEADERS  # could hold more lines than allowed: count
+        and data.count(b"\n", sl_end + 1, header_end) > MAX_HEADERS
+    ):
+        return _parse_eager(data, datagram, start, n, header_end, body_start, complete)
 
+    defects: list[Defect] = []
+    line = data[start : sl_end - 1].decode("utf-8")
+    method, uri, status, reason, version = _parse_start_line(line, defects, start)
+    index: dict[str, Sequence[str]] = {}
+    repeated = False
+    spellings = _CORE_SPELLINGS
+    for name, raw_value in _CORE_RE.findall(data, sl_end, header_end):
+        key = spellings.get(name) or spellings[name.lower()]
+        value = raw_value[:-1].rstrip(b" \t").decode()
+        found = index.get(key)
+        if found is None:
+            index[key] = (value,)
+        else:
+            index[key] = (*found, value)
+            repeated = True
+
+    msg = SipMessage.__new__(SipMessage)
+    msg.method = method
+    msg.request_uri = uri
+    msg.status = status
+    msg.reason = reason
+    msg.version = version
+    msg._defects = defects
+    msg.frame = msg.first_frame = msg.time = None
+    msg.src = msg.dst = msg.transport = msg.stream_id = msg.wire_size = None
+    msg.encapsulation = None
+    msg.compressed = msg.partial = msg.retransmission = False
+    msg._headers = msg._body = msg._cache_d = None
+    msg._index = index
+    msg._complete = False
+    msg._lookups = msg._taken = 0
+    msg._via = msg._from = msg._to = msg._cseq = msg._ctype = _UNSET
+    msg._hstart = sl_end
+    msg._hend = header_end
+    msg._bstart = body_start
+    msg._buf = data
+
+    cl_values = index.get("content-length")
+    if cl_values is None:
+        numbers: list[int | None] = []
+        first = ""
+    elif content_length is not None and len(cl_values) == 1:
+        numbers = [content_length]
+        first = ""
+    else:
+        numbers = [_int_in_range(v, _CL_LIMIT) for v in cl_values]
+        first = cl_values[0][:40]
+    end = _body_end(numbers, first, n, body_start, datagram, defects)
+    if end != n:
+        data = data[:end]
+        msg._buf = data
+    msg.raw = data
+    if not index.keys() >= _REQUIRED_KEYS:
+        missing = [_DISPLAY[h] for h in _REQUIRED if h not in index]
+        defects.append(Defect(None, _LAYER, None, "missing " + ", ".join(missing)))
+    if repeated:
+        for h in _SINGLE:
+            count = len(index.get(h, ()))
+            if count > 1:
+                defects.append(Defect(None, _LAYER, None, f"{_DISPLAY[h]} appears {count} times"))
+    _check_cseq(msg, defects)
+    if not defects:
+        msg._defects = None
+    return msg
+
+
+def _parse_eager(
+    data: bytes,
+    datagram: bool,
+    start: int,
+    n: int,
+    header_end: int,
+    body_start: int,
+    complete_headers: bool,
+) -> SipMessage:
+    """Line-by-line parse for header blocks the lazy path does not take (bare LFs, folding,
+    bad lines, text that is not UTF-8, a missing empty line, too many headers)."""
+    defects: list[Defect] = []
     lines = data[start:header_end].split(b"\n")
     if complete_headers or data.endswith(b"\n"):
         lines.pop()  # empty string after the last LF
@@ -668,7 +1096,15 @@ def parse_message(data: bytes, *, datagram: bool = False) -> SipMessage:
         if not ok and undecodable_at is None:
             undecodable_at = line_offset
         if msg is None:
-            msg = _parse_start_line(line, defects, line_offset)
+            method, uri, status, reason, version = _parse_start_line(line, defects, line_offset)
+            msg = SipMessage(
+                method=method,
+                request_uri=uri,
+                status=status,
+                reason=reason,
+                version=version,
+                defects=defects,
+            )
             continue
         if not line:
             continue
@@ -705,50 +1141,9 @@ def parse_message(data: bytes, *, datagram: bool = False) -> SipMessage:
     # Body and Content-Length.
     index = msg._header_index()
     cl_values = index.get("content-length", [])
-    rest = n - body_start
-    length: int | None = None
-    if cl_values:
-        numbers = [_int_in_range(v, _CL_LIMIT) for v in cl_values]
-        if any(x is None for x in numbers):
-            defects.append(
-                Defect(None, _LAYER, None, f"bad Content-Length value {cl_values[0][:40]!r}")
-            )
-        elif len(set(numbers)) > 1:
-            defects.append(
-                Defect(None, _LAYER, None, "several Content-Length headers that disagree")
-            )
-        else:
-            length = numbers[0]
-            if len(numbers) > 1:
-                defects.append(Defect(None, _LAYER, None, "Content-Length given more than once"))
-    end = n
-    if length is not None:
-        if length > rest:
-            defects.append(
-                Defect(
-                    None,
-                    _LAYER,
-                    n,
-                    f"Content-Length {length} but only {rest} bytes follow the headers",
-                )
-            )
-        elif length < rest:
-            if datagram:
-                end = body_start + length
-                defects.append(
-                    Defect(None, _LAYER, end, f"{rest - length} bytes after the body ignored")
-                )
-            else:
-                defects.append(
-                    Defect(
-                        None,
-                        _LAYER,
-                        body_start + length,
-                        f"Content-Length {length} but {rest} bytes follow the headers",
-                    )
-                )
-    elif not cl_values and not datagram and rest:
-        defects.append(Defect(None, _LAYER, body_start, "no Content-Length on a stream message"))
+    numbers = [_int_in_range(v, _CL_LIMIT) for v in cl_values]
+    first = cl_values[0][:40] if cl_values else ""
+    end = _body_end(numbers, first, n, body_start, datagram, defects)
     msg.body = data[body_start:end]
     msg.raw = data if end == n else data[:end]
 
@@ -760,9 +1155,5 @@ def parse_message(data: bytes, *, datagram: bool = False) -> SipMessage:
         count = len(index.get(h, ()))
         if count > 1:
             defects.append(Defect(None, _LAYER, None, f"{_DISPLAY[h]} appears {count} times"))
-    cseq = msg.cseq
-    if cseq is not None and msg.method is not None and cseq[1] != msg.method:
-        defects.append(
-            Defect(None, _LAYER, None, f"CSeq method {cseq[1][:40]} differs from {msg.method[:40]}")
-        )
+    _check_cseq(msg, defects)
     return msg

@@ -289,7 +289,7 @@ def text_formats(m: SipMessage) -> list[TextFormat]:
     """ms-text-format then every ms-im-format, decoded."""
     out = []
     for name in ("ms-text-format", "ms-im-format"):
-        for value in m._header_index().get(name, []):
+        for value in m._values(name):  # looked up alone: the whole index is not built
             out.append(parse_text_format(value))
     return out
 

@@ -29,6 +29,16 @@ def split_params(text: str, sep: str = ";") -> list[str]:
     """Split on ``sep`` outside double quotes (a quoted ``;`` or ``,`` does not separate)."""
     if '"' not in text:
         return text.split(sep)
+    if "\\" not in text:
+        # Without escapes, the text between quote n and n+1 (n odd: every other piece of a
+        # split on '"', an unterminated last one included) is quoted; when none of it holds
+        # the separator, every separator counts.
+        pieces = text.split('"')
+        for quoted in pieces[1::2]:
+            if sep in quoted:
+                break
+        else:
+            return text.split(sep)
     out: list[str] = []
     start = 0
     i = 0

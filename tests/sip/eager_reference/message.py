@@ -1,0 +1,760 @@
+"""One SIP message from bytes: start line, headers, body, and typed accessors.
+
+Sans-IO: :func:`parse_message` takes the bytes of one message (a UDP datagram, or what
+:class:`lyncdump.sip.framing.SipStreamFramer` cut from a stream) and returns a
+:class:`SipMessage`. Only a start line that cannot be read (or a message over the size and
+header-count bounds) raises :class:`~lyncdump.errors.MalformedError`; every other problem
+becomes a :class:`~lyncdump.model.Defect` in ``message.defects`` and parsing goes on, because
+an analyzer must show what real stacks sent, not what they should have sent.
+
+Typed accessors (``via``, ``cseq``, ``contact``, ...) parse on first use and cache; they never
+raise on bad values: they return None (or skip the bad item) and note a defect once.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar, cast
+
+from lyncdump.errors import MalformedError
+from lyncdump.model import Defect, Endpoint
+
+from .headers import (
+    NEVER_SPLIT,
+    NameAddr,
+    Via,
+    canonical_name,
+    is_token,
+    parse_header_lines,
+    parse_media_type,
+    parse_name_addr,
+    parse_via,
+    split_header_values,
+)
+
+__all__ = [
+    "KNOWN_METHODS",
+    "MAX_HEADERS",
+    "MAX_MESSAGE_SIZE",
+    "BodyPart",
+    "SipMessage",
+    "looks_like_sip",
+    "parse_message",
+    "split_multipart",
+    "start_line_matches",
+]
+
+MAX_MESSAGE_SIZE = 1 << 20
+"""Largest message :func:`parse_message` accepts (bytes); Lync messages are a few KiB."""
+
+MAX_HEADERS = 1000
+"""Most header fields one message may have; a bound against hostile input."""
+
+KNOWN_METHODS: frozenset[str] = frozenset(
+    {
+        # RFC 3261 and extensions
+        "INVITE",
+        "ACK",
+        "BYE",
+        "CANCEL",
+        "REGISTER",
+        "OPTIONS",
+        "PRACK",
+        "SUBSCRIBE",
+        "NOTIFY",
+        "PUBLISH",
+        "INFO",
+        "REFER",
+        "MESSAGE",
+        "UPDATE",
+        # Microsoft [MS-SIP], [MS-SIPCOMP]
+        "SERVICE",
+        "BENOTIFY",
+        "NEGOTIATE",
+    }
+)
+"""Methods the renderer knows by name; any other token method parses just as well."""
+
+_LAYER = "sip"
+_TOKEN_CLASS = rb"A-Za-z0-9\-.!%*_+`'~"
+_REQUEST_START_RE = re.compile(
+    rb"[" + _TOKEN_CLASS + rb"]+ [A-Za-z][A-Za-z0-9+.\-]*:[^ \r\n]* SIP/2\.0(?:\r?\n|\r?\Z)"
+)
+_RESPONSE_START_RE = re.compile(rb"SIP/2\.0 [0-9]{3}(?:[ \r\n]|\Z)")
+_REQUEST_LINE_RE = re.compile(
+    r"([A-Za-z0-9\-.!%*_+`'~]+)[ \t]+([A-Za-z][A-Za-z0-9+.\-]*:\S*)[ \t]+"
+    r"([Ss][Ii][Pp]/[0-9]{1,4}\.[0-9]{1,4})[ \t]*"
+)
+_STATUS_LINE_RE = re.compile(r"([Ss][Ii][Pp]/[0-9]{1,4}\.[0-9]{1,4})[ \t]+([0-9]{3})(?:[ \t](.*))?")
+_LEADING_CRLF_RE = re.compile(rb"[\r\n]*")
+_CSEQ_RE = re.compile(r"\s*([0-9]{1,20})\s+([A-Za-z0-9\-.!%*_+`'~]+)\s*")
+_CL_LIMIT = 10**15  # larger Content-Length values are treated as malformed
+_REQUIRED = ("via", "from", "to", "call-id", "cseq")
+_SINGLE = ("call-id", "cseq", "from", "to", "max-forwards", "content-type")
+_DISPLAY = {
+    "via": "Via",
+    "from": "From",
+    "to": "To",
+    "call-id": "Call-ID",
+    "cseq": "CSeq",
+    "max-forwards": "Max-Forwards",
+    "content-type": "Content-Type",
+}
+
+T = TypeVar("T")
+
+
+def looks_like_sip(data: bytes) -> bool:
+    """Cheap test of the first bytes: a SIP/2.0 status line or a request line.
+
+    Called on every UDP datagram and new TCP stream, so it only runs two anchored regexes
+    that fail on the first byte for RTP, STUN and TLS. A request line must be complete
+    (``METHOD scheme:... SIP/2.0`` then CRLF, LF or end of data).
+    """
+    if data[:8] == b"SIP/2.0 ":
+        if len(data) < 12:  # too short to see the whole status code: judge what is there
+            return len(data) == 8 or data[8:].isdigit()
+        return _RESPONSE_START_RE.match(data) is not None
+    return _REQUEST_START_RE.match(data) is not None
+
+
+def start_line_matches(buf: bytes | bytearray, start: int, end: int) -> bool:
+    """True when ``buf[start:end]`` (one line, with its LF) is a SIP/2.0 start line.
+
+    The same test as :func:`looks_like_sip`, on a slice of a larger buffer without copying
+    (the stream framer uses it to resynchronise).
+    """
+    if buf.startswith(b"SIP/2.0 ", start):
+        return _RESPONSE_START_RE.match(buf, start, end) is not None
+    return _REQUEST_START_RE.match(buf, start, end) is not None
+
+
+def _decode(raw: bytes) -> tuple[str, bool]:
+    """UTF-8 text of a header line; Latin-1 (lossless, flagged) when it is not UTF-8."""
+    try:
+        return raw.decode("utf-8"), True
+    except UnicodeDecodeError:
+        return raw.decode("latin-1"), False
+
+
+def _int_in_range(text: str | None, limit: int) -> int | None:
+    if text is None:
+        return None
+    text = text.strip()
+    if not text or len(text) > 20 or not text.isascii() or not text.isdigit():
+        return None
+    n = int(text)
+    return n if n <= limit else None
+
+
+class _ContentTypeView:
+    """``Content-Type`` read the same way for a message and for each part of a multipart body."""
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:  # each class that mixes this in has its own header()
+
+        def header(self, name: str) -> str | None: ...
+
+    @property
+    def content_type(self) -> str | None:
+        """Media type lower-cased, without parameters (``application/sdp``)."""
+        value = self.header("content-type")
+        return parse_media_type(value)[0] if value is not None else None
+
+    @property
+    def content_type_params(self) -> dict[str, str]:
+        """Content-Type parameters (names lower-cased): ``charset``, ``boundary``, ..."""
+        value = self.header("content-type")
+        return parse_media_type(value)[1] if value is not None else {}
+
+
+@dataclass(slots=True)
+class BodyPart(_ContentTypeView):
+    """One part of a multipart body: its MIME headers and raw bytes."""
+
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+
+    def header(self, name: str) -> str | None:
+        """First value of a part header (case-insensitive, compact forms understood)."""
+        key = canonical_name(name)
+        for hname, value in self.headers:
+            if canonical_name(hname) == key:
+                return value
+        return None
+
+    @property
+    def content_id(self) -> str | None:
+        """``Content-ID`` (Lync labels SDP alternatives with it, see Ms-Accepted-Content-ID)."""
+        return self.header("content-id")
+
+    @property
+    def body_text(self) -> str:
+        """The part decoded per its charset (UTF-8 by default), bad bytes replaced."""
+        return _decode_body(self.body, self.content_type_params.get("charset"))
+
+    def body_parts(self) -> list[BodyPart]:
+        """Parts of a nested multipart part; [] otherwise."""
+        ctype = self.content_type
+        boundary = self.content_type_params.get("boundary")
+        if not ctype or not ctype.startswith("multipart/") or not boundary:
+            return []
+        return split_multipart(self.body, boundary)
+
+
+def _decode_body(body: bytes, charset: str | None) -> str:
+    encoding = "utf-8"
+    if charset:
+        try:
+            encoding = codecs.lookup(charset.strip()).name
+        except (LookupError, ValueError):
+            encoding = "utf-8"
+    try:
+        return body.decode(encoding, errors="replace")
+    except (LookupError, ValueError, TypeError):  # odd codecs (e.g. binary-only ones)
+        return body.decode("utf-8", errors="replace")
+
+
+def _find_delimiter(body: bytes, delim: bytes, start: int) -> int:
+    """Index of the next ``--boundary`` at a line start, or -1 (boundary prefixes ignored)."""
+    pos = start
+    n = len(body)
+    while True:
+        if pos == 0 and body.startswith(delim):
+            hit = 0
+        else:
+            found = body.find(b"\n" + delim, max(pos - 1, 0))
+            if found < 0:
+                return -1
+            hit = found + 1
+        after = hit + len(delim)
+        if after >= n or body[after] in b"-\r\n \t":
+            return hit
+        pos = hit + 1
+
+
+def split_multipart(
+    body: bytes, boundary: str, problems: list[str] | None = None
+) -> list[BodyPart]:
+    """Cut a multipart body (RFC 2046) into parts; preamble and epilogue are dropped.
+
+    The CRLF before each delimiter belongs to the delimiter. A missing close delimiter is
+    tolerated (the last part runs to the end) and reported.
+    """
+    delim = b"--" + boundary.encode("utf-8", "replace")
+    pos = _find_delimiter(body, delim, 0)
+    if pos < 0:
+        if problems is not None:
+            problems.append("multipart boundary not found in body")
+        return []
+    parts: list[BodyPart] = []
+    while len(parts) < MAX_HEADERS:
+        after = pos + len(delim)
+        if body[after : after + 2] == b"--":
+            return parts
+        eol = body.find(b"\n", after)
+        if eol < 0:
+            break
+        start = eol + 1
+        nxt = _find_delimiter(body, delim, start)
+        if nxt < 0:
+            parts.append(_parse_part(body[start:]))
+            break
+        end = nxt - 1  # the LF before the delimiter
+        if end > start and body[end - 1] == 13:
+            end -= 1
+        parts.append(_parse_part(body[start : max(end, start)]))
+        pos = nxt
+    if problems is not None:
+        problems.append("multipart body without close delimiter")
+    return parts
+
+
+def _parse_part(data: bytes) -> BodyPart:
+    if data.startswith(b"\r\n"):
+        return BodyPart([], data[2:])
+    if data.startswith(b"\n"):
+        return BodyPart([], data[1:])
+    a = data.find(b"\n\r\n")
+    b = data.find(b"\n\n")
+    if a < 0 and b < 0:
+        return BodyPart([], data)
+    if a < 0 or (0 <= b < a):
+        head, rest = data[: b + 1], data[b + 2 :]
+    else:
+        head, rest = data[: a + 1], data[a + 3 :]
+    lines = [_decode(line.rstrip(b"\r"))[0] for line in head.split(b"\n")]
+    return BodyPart(parse_header_lines(lines), rest)
+
+
+class SipMessage(_ContentTypeView):
+    """A parsed SIP request or response, plus where the pipeline saw it.
+
+    Protocol fields come from :func:`parse_message`; context fields (``frame``, ``time``,
+    ``src``, ``transport``, ...) are filled in later by the pipeline. Header values are kept as
+    sent (folding undone); typed views are computed on demand and cached.
+    """
+
+    __slots__ = (
+        "method",
+        "request_uri",
+        "status",
+        "reason",
+        "version",
+        "headers",
+        "body",
+        "raw",
+        "defects",
+        "frame",
+        "first_frame",
+        "time",
+        "src",
+        "dst",
+        "transport",
+        "stream_id",
+        "compressed",
+        "wire_size",
+        "partial",
+        "retransmission",
+        "_index",
+        "_cache",
+    )
+
+    def __init__(
+        self,
+        *,
+        method: str | None = None,
+        request_uri: str | None = None,
+        status: int | None = None,
+        reason: str | None = None,
+        version: str = "SIP/2.0",
+        headers: list[tuple[str, str]] | None = None,
+        body: bytes = b"",
+        raw: bytes = b"",
+        defects: list[Defect] | None = None,
+    ) -> None:
+        self.method = method
+        self.request_uri = request_uri
+        self.status = status
+        self.reason = reason
+        self.version = version
+        self.headers: list[tuple[str, str]] = headers if headers is not None else []
+        self.body = body
+        self.raw = raw
+        self.defects: list[Defect] = defects if defects is not None else []
+        self.frame: int | None = None
+        self.first_frame: int | None = None
+        self.time: float | None = None
+        self.src: Endpoint | None = None
+        self.dst: Endpoint | None = None
+        self.transport: str | None = None
+        self.stream_id: int | None = None
+        self.compressed = False
+        self.wire_size: int | None = None
+        self.partial = False
+        self.retransmission = False  # set by analysis when the request was seen before
+        self._index: dict[str, list[str]] | None = None
+        self._cache: dict[str, object] = {}
+
+    def __repr__(self) -> str:
+        return f"<SipMessage {self.start_line!r} ({len(self.raw)} bytes)>"
+
+    # -- basic views -------------------------------------------------------------------------
+
+    @property
+    def is_request(self) -> bool:
+        return self.method is not None
+
+    @property
+    def start_line(self) -> str:
+        """The first line, normalised to single spaces (no CRLF)."""
+        if self.method is not None:
+            return f"{self.method} {self.request_uri} {self.version}"
+        return f"{self.version} {self.status} {self.reason or ''}".rstrip()
+
+    def _header_index(self) -> dict[str, list[str]]:
+        index = self._index
+        if index is None:
+            index = {}
+            for name, value in self.headers:
+                index.setdefault(canonical_name(name), []).append(value)
+            self._index = index
+        return index
+
+    def header(self, name: str) -> str | None:
+        """First value of a header; names are case-insensitive and compact forms map both ways."""
+        values = self._header_index().get(canonical_name(name))
+        return values[0] if values else None
+
+    def header_values(self, name: str) -> list[str]:
+        """All values of a header: every occurrence, split on commas (outside quotes and
+        ``<...>``) unless the header is in :data:`~lyncdump.sip.headers.NEVER_SPLIT`."""
+        key = canonical_name(name)
+        values = self._header_index().get(key)
+        if not values:
+            return []
+        if key in NEVER_SPLIT:
+            return list(values)
+        out: list[str] = []
+        for value in values:
+            out.extend(split_header_values(value))
+        return out
+
+    def _note(self, reason: str) -> None:
+        """Record a defect found by an accessor, once."""
+        defect = Defect(None, _LAYER, None, reason)
+        if defect not in self.defects:
+            self.defects.append(defect)
+
+    def _cached(self, key: str, compute: Callable[[], T]) -> T:
+        cache = self._cache
+        if key in cache:
+            return cast(T, cache[key])
+        value = compute()
+        cache[key] = value
+        return value
+
+    def _name_addr(self, name: str, label: str) -> NameAddr | None:
+        value = self.header(name)
+        if value is None:
+            return None
+        problems: list[str] = []
+        result = parse_name_addr(value, problems)
+        for problem in problems:
+            self._note(f"{label}: {problem}")
+        return result
+
+    def _name_addr_list(self, name: str, label: str) -> list[NameAddr]:
+        out: list[NameAddr] = []
+        problems: list[str] = []
+        for item in self.header_values(name):
+            addr = parse_name_addr(item, problems)
+            if addr is not None:
+                out.append(addr)
+        for problem in problems:
+            self._note(f"{label}: {problem}")
+        return out
+
+    # -- typed headers -----------------------------------------------------------------------
+
+    @property
+    def via(self) -> list[Via]:
+        """Via entries, topmost first; unparsable entries are skipped (and noted)."""
+
+        def compute() -> list[Via]:
+            out: list[Via] = []
+            problems: list[str] = []
+            for item in self.header_values("via"):
+                via = parse_via(item, problems)
+                if via is not None:
+                    out.append(via)
+            for problem in problems:
+                self._note(f"Via: {problem}")
+            return out
+
+        return self._cached("via", compute)
+
+    @property
+    def from_(self) -> NameAddr | None:
+        return self._cached("from", lambda: self._name_addr("from", "From"))
+
+    @property
+    def to(self) -> NameAddr | None:
+        return self._cached("to", lambda: self._name_addr("to", "To"))
+
+    @property
+    def contact(self) -> list[NameAddr]:
+        """Contact entries; ``Contact: *`` gives one entry with ``is_wildcard``."""
+        return self._cached("contact", lambda: self._name_addr_list("contact", "Contact"))
+
+    @property
+    def route(self) -> list[NameAddr]:
+        return self._cached("route", lambda: self._name_addr_list("route", "Route"))
+
+    @property
+    def record_route(self) -> list[NameAddr]:
+        return self._cached(
+            "record-route", lambda: self._name_addr_list("record-route", "Record-Route")
+        )
+
+    @property
+    def call_id(self) -> str | None:
+        value = self.header("call-id")
+        return value.strip() if value is not None else None
+
+    @property
+    def cseq(self) -> tuple[int, str] | None:
+        """(sequence number, method); None when absent or malformed (over 2**32-1 too)."""
+
+        def compute() -> tuple[int, str] | None:
+            value = self.header("cseq")
+            if value is None:
+                return None
+            m = _CSEQ_RE.fullmatch(value)
+            if m is None or int(m.group(1)) > 0xFFFFFFFF:
+                self._note(f"malformed CSeq {value[:80]!r}")
+                return None
+            return int(m.group(1)), m.group(2)
+
+        return self._cached("cseq", compute)
+
+    @property
+    def content_length(self) -> int | None:
+        """Content-Length; None when absent, malformed or given twice with different values."""
+        values = self._header_index().get("content-length")
+        if not values:
+            return None
+        numbers = {_int_in_range(v, _CL_LIMIT) for v in values}
+        if len(numbers) != 1:
+            return None
+        return numbers.pop()
+
+    def _bounded(self, name: str, limit: int) -> int | None:
+        value = self.header(name)
+        if value is None:
+            return None
+        n = _int_in_range(value, limit)
+        if n is None:
+            self._note(f"bad {name} value {value[:80]!r}")
+        return n
+
+    @property
+    def max_forwards(self) -> int | None:
+        """Max-Forwards (0-255); None when absent or out of range."""
+        return self._bounded("Max-Forwards", 255)
+
+    @property
+    def expires(self) -> int | None:
+        """Expires in seconds (0 to 2**32-1); None when absent or not a number."""
+        return self._bounded("Expires", 0xFFFFFFFF)
+
+    def _tokens(self, name: str) -> list[str]:
+        return [v for v in (x.strip() for x in self.header_values(name)) if v]
+
+    @property
+    def supported(self) -> list[str]:
+        """Option tags of every Supported header (Lync sends several)."""
+        return self._tokens("supported")
+
+    @property
+    def require(self) -> list[str]:
+        return self._tokens("require")
+
+    @property
+    def proxy_require(self) -> list[str]:
+        return self._tokens("proxy-require")
+
+    @property
+    def allow(self) -> list[str]:
+        return self._tokens("allow")
+
+    # -- body --------------------------------------------------------------------------------
+
+    def body_parts(self) -> list[BodyPart]:
+        """Parts of a multipart/* body (boundary from Content-Type); [] for other bodies."""
+
+        def compute() -> list[BodyPart]:
+            ctype = self.content_type
+            if not ctype or not ctype.startswith("multipart/"):
+                return []
+            boundary = self.content_type_params.get("boundary")
+            if not boundary:
+                self._note("multipart body without boundary parameter")
+                return []
+            problems: list[str] = []
+            parts = split_multipart(self.body, boundary, problems)
+            for problem in problems:
+                self._note(problem)
+            return parts
+
+        return self._cached("parts", compute)
+
+    @property
+    def body_text(self) -> str:
+        """The body decoded per the Content-Type charset (UTF-8 by default), bad bytes replaced."""
+        return _decode_body(self.body, self.content_type_params.get("charset"))
+
+
+def _parse_start_line(line: str, defects: list[Defect], offset: int) -> SipMessage:
+    m = _STATUS_LINE_RE.fullmatch(line)
+    if m is not None:
+        version, code, reason = m.groups()
+        status = int(code)
+        if reason is None:
+            defects.append(Defect(None, _LAYER, offset, "no space after the status code"))
+            reason = ""
+        if not 100 <= status <= 699:
+            defects.append(Defect(None, _LAYER, offset, f"status code {status} outside 100-699"))
+        msg = SipMessage(
+            status=status, reason=reason.rstrip(" \t"), version=version, defects=defects
+        )
+    else:
+        m = _REQUEST_LINE_RE.fullmatch(line)
+        if m is None:
+            reason = "not a SIP start line" if line else "empty start line"
+            raise MalformedError(_LAYER, offset, reason)
+        method, uri, version = m.groups()
+        if line != f"{method} {uri} {version}":
+            defects.append(Defect(None, _LAYER, offset, "irregular whitespace in the request line"))
+        msg = SipMessage(method=method, request_uri=uri, version=version, defects=defects)
+    if msg.version != "SIP/2.0":
+        defects.append(Defect(None, _LAYER, offset, f"unexpected version {msg.version!r}"))
+    return msg
+
+
+def parse_message(data: bytes, *, datagram: bool = False) -> SipMessage:
+    """Parse one SIP message.
+
+    ``datagram=True``: ``data`` is a whole UDP datagram; Content-Length (when present and
+    sane) cuts the body and trailing bytes are ignored with a defect; without it the body is
+    the rest of the datagram. ``datagram=False``: the framer already cut the message, so the
+    body is everything after the headers (a Content-Length that disagrees is a defect).
+
+    Raises :class:`MalformedError` (layer ``sip``) when the start line does not parse, the
+    message is larger than :data:`MAX_MESSAGE_SIZE` or has more than :data:`MAX_HEADERS`
+    header fields. Leading CRLFs (keep-alives) are skipped.
+    """
+    n = len(data)
+    if n > MAX_MESSAGE_SIZE:
+        raise MalformedError(_LAYER, MAX_MESSAGE_SIZE, f"message of {n} bytes exceeds 1 MiB")
+    start = 0
+    m0 = _LEADING_CRLF_RE.match(data)
+    if m0 is not None:
+        start = m0.end()
+    if start >= n:
+        raise MalformedError(_LAYER, start, "empty message")
+    defects: list[Defect] = []
+    a = data.find(b"\n\r\n", start)
+    b = data.find(b"\n\n", start)
+    if a < 0 and b < 0:
+        header_end = body_start = n
+        complete_headers = False
+    elif a < 0 or (0 <= b < a):
+        header_end, body_start = b + 1, b + 2
+        complete_headers = True
+    else:
+        header_end, body_start = a + 1, a + 3
+        complete_headers = True
+
+    lines = data[start:header_end].split(b"\n")
+    if complete_headers or data.endswith(b"\n"):
+        lines.pop()  # empty string after the last LF
+    bare_lf_at: int | None = None
+    undecodable_at: int | None = None
+    offset = start
+    last = len(lines) - 1
+    headers: list[tuple[str, str]] = []
+    msg: SipMessage | None = None
+    for i, raw_line in enumerate(lines):
+        line_offset = offset
+        offset += len(raw_line) + 1
+        if raw_line.endswith(b"\r"):
+            raw_line = raw_line[:-1]
+        elif bare_lf_at is None and (i < last or complete_headers or data.endswith(b"\n")):
+            bare_lf_at = line_offset + len(raw_line)
+        line, ok = _decode(raw_line)
+        if not ok and undecodable_at is None:
+            undecodable_at = line_offset
+        if msg is None:
+            msg = _parse_start_line(line, defects, line_offset)
+            continue
+        if not line:
+            continue
+        if line[0] in " \t":
+            if headers:
+                name, value = headers[-1]
+                cont = line.strip(" \t")
+                headers[-1] = (name, f"{value} {cont}" if value and cont else value or cont)
+            else:
+                defects.append(
+                    Defect(None, _LAYER, line_offset, "continuation line without a header skipped")
+                )
+            continue
+        name, colon, value = line.partition(":")
+        name = name.rstrip(" \t")
+        if not colon or not is_token(name):
+            defects.append(Defect(None, _LAYER, line_offset, "header line skipped: no valid name"))
+            continue
+        if len(headers) >= MAX_HEADERS:
+            raise MalformedError(_LAYER, line_offset, f"more than {MAX_HEADERS} header fields")
+        headers.append((name, value.strip(" \t")))
+    if msg is None:  # only possible when data held nothing but line breaks, handled above
+        raise MalformedError(_LAYER, start, "empty message")
+    msg.headers = headers
+    if bare_lf_at is not None:
+        defects.append(Defect(None, _LAYER, bare_lf_at, "bare LF line ending (CRLF expected)"))
+    if undecodable_at is not None:
+        defects.append(
+            Defect(None, _LAYER, undecodable_at, "header text is not UTF-8 (read as Latin-1)")
+        )
+    if not complete_headers:
+        defects.append(Defect(None, _LAYER, n, "no empty line after the headers (truncated?)"))
+
+    # Body and Content-Length.
+    index = msg._header_index()
+    cl_values = index.get("content-length", [])
+    rest = n - body_start
+    length: int | None = None
+    if cl_values:
+        numbers = [_int_in_range(v, _CL_LIMIT) for v in cl_values]
+        if any(x is None for x in numbers):
+            defects.append(
+                Defect(None, _LAYER, None, f"bad Content-Length value {cl_values[0][:40]!r}")
+            )
+        elif len(set(numbers)) > 1:
+            defects.append(
+                Defect(None, _LAYER, None, "several Content-Length headers that disagree")
+            )
+        else:
+            length = numbers[0]
+            if len(numbers) > 1:
+                defects.append(Defect(None, _LAYER, None, "Content-Length given more than once"))
+    end = n
+    if length is not None:
+        if length > rest:
+            defects.append(
+                Defect(
+                    None,
+                    _LAYER,
+                    n,
+                    f"Content-Length {length} but only {rest} bytes follow the headers",
+                )
+            )
+        elif length < rest:
+            if datagram:
+                end = body_start + length
+                defects.append(
+                    Defect(None, _LAYER, end, f"{rest - length} bytes after the body ignored")
+                )
+            else:
+                defects.append(
+                    Defect(
+                        None,
+                        _LAYER,
+                        body_start + length,
+                        f"Content-Length {length} but {rest} bytes follow the headers",
+                    )
+                )
+    elif not cl_values and not datagram and rest:
+        defects.append(Defect(None, _LAYER, body_start, "no Content-Length on a stream message"))
+    msg.body = data[body_start:end]
+    msg.raw = data if end == n else data[:end]
+
+    # Cheap checks every analyzer user wants flagged.
+    missing = [_DISPLAY[h] for h in _REQUIRED if h not in index]
+    if missing:
+        defects.append(Defect(None, _LAYER, None, "missing " + ", ".join(missing)))
+    for h in _SINGLE:
+        count = len(index.get(h, ()))
+        if count > 1:
+            defects.append(Defect(None, _LAYER, None, f"{_DISPLAY[h]} appears {count} times"))
+    cseq = msg.cseq
+    if cseq is not None and msg.method is not None and cseq[1] != msg.method:
+        defects.append(
+            Defect(None, _LAYER, None, f"CSeq method {cseq[1][:40]} differs from {msg.method[:40]}")
+        )
+    return msg
