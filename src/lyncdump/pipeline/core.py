@@ -309,9 +309,12 @@ class Pipeline:
             stats.count_session(session)
             if joiner is not None:
                 session.diagnostics = joiner.session(session)
-            # What parsing and every accessor run so far found (sessions, media, checks); not
-            # what a view finds once it renders the session (docs/sip.md, "Defects").
+            # What parsing and every accessor run so far found (sessions, media, checks), and
+            # From/To, which every view shows: so the totals count what any view will list
+            # (docs/sip.md, "Defects").
             for m in session.messages:
+                m.from_  # noqa: B018 - read for the defects it finds
+                m.to  # noqa: B018
                 for d in m.take_new_defects():
                     add(m.frame if d.frame is None else d.frame, d.layer, d.offset, d.reason)
             pending.append(SessionFinished(session, self))
