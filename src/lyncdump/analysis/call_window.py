@@ -73,8 +73,9 @@ class CallWindow:
 
     ``add`` returns the calls whose join can no longer change (often none); ``finish``, at the
     end of the input, joins what is left. Each call comes out once, with ``streams``,
-    ``ambiguous`` and ``findings`` set; each stream's ``call_id`` is set once, by the join of
-    the group it started in.
+    ``ambiguous`` and ``findings`` set. A stream's ``call_id`` is settled by the first join
+    that gives it to a call coming out (or finds every candidate among them); until then it is
+    offered again with each group.
     """
 
     def __init__(self, *, window: int | None = None, max_held: int | None = None) -> None:
