@@ -47,6 +47,7 @@ import datetime as _dt
 import difflib
 import ipaddress
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -648,26 +649,33 @@ def _value_token(tokens: list[Token], i: int, text: str) -> tuple[str, int, int]
 # -- syntax tree ---------------------------------------------------------------------------------
 
 
-class Node:
+class Node(ABC):
     """An expression node; ``test(subject)`` is True, False or None (unknown)."""
 
-    def test(self, subject: Subject) -> bool | None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    __slots__ = ()
 
-    def fields(self) -> Iterator[Field]:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def test(self, subject: Subject) -> bool | None: ...
+
+    @abstractmethod
+    def fields(self) -> Iterator[Field]: ...
 
 
 @dataclass(slots=True)
-class And(Node):
+class _Junction(Node):
+    """``and`` / ``or`` in three-valued logic: one part equal to ``SETTLES`` settles the
+    whole; otherwise any unknown part makes it unknown."""
+
     parts: list[Node]
+    SETTLES: ClassVar[bool]
 
     def test(self, subject: Subject) -> bool | None:
-        result: bool | None = True
+        settles = self.SETTLES
+        result: bool | None = not settles
         for p in self.parts:
             r = p.test(subject)
-            if r is False:
-                return False
+            if r is settles:
+                return settles
             if r is None:
                 result = None
         return result
@@ -677,23 +685,14 @@ class And(Node):
             yield from p.fields()
 
 
-@dataclass(slots=True)
-class Or(Node):
-    parts: list[Node]
+class And(_Junction):
+    __slots__ = ()
+    SETTLES = False
 
-    def test(self, subject: Subject) -> bool | None:
-        result: bool | None = False
-        for p in self.parts:
-            r = p.test(subject)
-            if r is True:
-                return True
-            if r is None:
-                result = None
-        return result
 
-    def fields(self) -> Iterator[Field]:
-        for p in self.parts:
-            yield from p.fields()
+class Or(_Junction):
+    __slots__ = ()
+    SETTLES = True
 
 
 @dataclass(slots=True)
