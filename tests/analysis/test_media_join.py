@@ -14,6 +14,7 @@ from pcapgen import Builder, sip
 import lyncdump
 from lyncdump.analysis import media_join as mj
 from lyncdump.analysis.calls import Call
+from lyncdump.media import stun
 
 PROXY = "10.9.9.9"
 RELAY = "10.5.5.5"  # answers every call on RELAY:6000, as an SBC or media relay does
@@ -279,6 +280,113 @@ def test_an_announced_ssrc_is_evidence() -> None:
     calls = _calls(net.analyze())
     (st,) = calls["b"].streams
     assert st.join_rule == mj.ONE_END and calls["a"].streams == []
+
+
+def test_an_announced_ssrc_range_is_evidence() -> None:
+    """Lync announces the SSRCs a sender will use as a range (``a=x-ssrc-range``): a stream
+    whose SSRC falls inside one call's range goes to that call; one just outside it does not
+    (both calls match on one end only, so that stream stays ambiguous)."""
+    net = Net()
+    call(net, 0.0, "a", _sdp("10.0.0.1", 20000, "a=x-ssrc-range:1000-1099"),
+         _sdp(RELAY, 6000), bye=4.0)  # fmt: skip
+    call(net, 0.1, "b", _sdp("10.0.0.1", 20004, "a=x-ssrc-range:2000-2099"),
+         _sdp(RELAY, 6000), bye=4.0)  # fmt: skip
+    net.rtp(0.5, ("192.0.2.77", 40000), (RELAY, 6000), 2099)
+    net.rtp(0.6, ("192.0.2.78", 40002), (RELAY, 6000), 2100)
+    cap = net.analyze()
+    calls = _calls(cap)
+    (st,) = calls["b"].streams
+    assert (st.ssrc, st.join_rule) == (2099, mj.ONE_END)
+    assert calls["a"].streams == []
+    outside = next(s for s in cap.streams() if s.ssrc == 2100)
+    assert outside.join_rule == mj.AMBIGUOUS and outside.candidate_calls == ("a", "b")
+
+
+def _stun_tid(n: int) -> bytes:
+    return stun.MAGIC_COOKIE_BYTES + struct.pack("!III", 0x4A4F494E, 0x54455354, n)
+
+
+def _xor(ip: str, port: int, tid: bytes) -> bytes:
+    return stun.encode_address(bytes(int(x) for x in ip.split(".")), port, tid, True)
+
+
+def _ice_check(net: Net, t: float, src: tuple[str, int], dst: tuple[str, int], n: int,
+               username: str, *, nominate: bool) -> None:  # fmt: skip
+    """A connectivity check from src to dst (USE-CANDIDATE when ``nominate``) and its success."""
+    tid = _stun_tid(n)
+    attrs = [(0x0006, username.encode()), (0x0024, (1862270719).to_bytes(4, "big"))]
+    if nominate:
+        attrs.append((0x0025, b""))
+    request = stun.add_fingerprint(stun.serialize(0x0001, tid, attrs))
+    answer = stun.serialize(0x0101, tid, [(0x0020, _xor(*src, tid))])
+    net.b.udp(t, src[0], src[1], dst[0], dst[1], request)
+    net.b.udp(t + 0.01, dst[0], dst[1], src[0], src[1], stun.add_fingerprint(answer))
+
+
+def test_the_nominated_ice_pair_is_evidence() -> None:
+    """Two calls through the relay match a stream on one end only; the ICE session of call "b"
+    (its SDP's ufrag) nominated exactly the stream's address pair, so the stream is "b"'s. A
+    check on that pair without USE-CANDIDATE is no evidence: the next stream, whose pair was
+    only checked, stays ambiguous."""
+    net = Net()
+    call(net, 0.0, "a", _sdp("10.0.0.1", 20000, "a=ice-ufrag:Aaaa"), _sdp(RELAY, 6000),
+         bye=4.0)  # fmt: skip
+    call(net, 0.1, "b", _sdp("10.0.0.1", 20004, "a=ice-ufrag:Bbbb"), _sdp(RELAY, 6000),
+         bye=4.0)  # fmt: skip
+    nat = ("192.0.2.77", 40000)
+    _ice_check(net, 0.3, nat, (RELAY, 6000), 1, "Rrrr:Bbbb", nominate=True)
+    net.rtp(0.5, nat, (RELAY, 6000), 0x5151)
+    checked = ("192.0.2.88", 40010)
+    _ice_check(net, 0.3, checked, (RELAY, 6000), 2, "Rrrr:Aaaa", nominate=False)
+    net.rtp(0.6, checked, (RELAY, 6000), 0x5252)
+    cap = net.analyze()
+    calls = _calls(cap)
+    assert [ice.nominated is not None for ice in calls["b"].ice] == [True]
+    assert [ice.nominated for ice in calls["a"].ice] == [None]
+    (st,) = calls["b"].streams
+    assert (str(st.source), st.ssrc, st.join_rule) == ("192.0.2.77:40000", 0x5151, mj.ONE_END)
+    assert calls["a"].streams == []
+    other = next(s for s in cap.streams() if s.ssrc == 0x5252)
+    assert other.join_rule == mj.AMBIGUOUS and other.candidate_calls == ("a", "b")
+
+
+def _turn(net: Net, t: float, client: tuple[str, int], server: tuple[str, int],
+          relayed: tuple[str, int], peer: tuple[str, int]) -> None:  # fmt: skip
+    """An RFC 5766 Allocate (success with the relayed address) and a CreatePermission for
+    ``peer``, both answered."""
+    for n, (request_type, attrs, answer_attrs) in enumerate([
+        (0x0003, [(0x0019, bytes([17, 0, 0, 0]))],
+         [(0x0016, _xor(*relayed, _stun_tid(10))), (0x0020, _xor(*client, _stun_tid(10))),
+          (0x000D, (600).to_bytes(4, "big"))]),
+        (0x0008, [(0x0012, _xor(*peer, _stun_tid(11)))], []),
+    ]):  # fmt: skip
+        tid = _stun_tid(10 + n)
+        net.b.udp(t + n * 0.05, *client, *server, stun.serialize(request_type, tid, attrs))
+        net.b.udp(t + n * 0.05 + 0.01, *server, *client,
+                  stun.serialize(request_type | 0x0100, tid, answer_attrs))  # fmt: skip
+
+
+def test_a_turn_permission_is_evidence() -> None:
+    """Call "b"'s client allocated a relay (its SDP names the relayed candidate) and permitted
+    the peer that then sends to the relay's media port; call "a" matches that stream on the
+    same one end but has no allocation, so the stream is "b"'s."""
+    net = Net()
+    turn_server, relayed = ("10.7.7.7", 3478), ("10.7.7.7", 50000)
+    candidate = "a=candidate:1 1 UDP 16777215 10.7.7.7 50000 typ relay raddr 10.0.0.1 rport 20004"
+    call(net, 0.0, "a", _sdp("10.0.0.1", 20000), _sdp(RELAY, 6000), bye=4.0)
+    _turn(net, 0.05, ("10.0.0.1", 20004), turn_server, relayed, ("192.0.2.99", 41000))
+    call(net, 0.1, "b", _sdp("10.0.0.1", 20004, candidate), _sdp(RELAY, 6000), bye=4.0)
+    net.rtp(0.5, ("192.0.2.99", 41000), (RELAY, 6000), 0x6161)
+    # No SDP names either end of this one: the permission alone makes it "b"'s.
+    net.rtp(0.7, ("192.0.2.99", 41000), ("10.7.7.7", 50002), 0x6262)
+    calls = _calls(net.analyze())
+    (alloc,) = calls["b"].allocations
+    assert [str(e) for e in alloc.relayed] == ["10.7.7.7:50000"]
+    assert [str(e) for e in alloc.permissions] == ["192.0.2.99:41000"]
+    assert calls["a"].allocations == []
+    assert [(s.ssrc, s.join_rule) for s in calls["b"].streams] == [
+        (0x6161, mj.ONE_END), (0x6262, mj.EVIDENCE)]  # fmt: skip
+    assert calls["a"].streams == []
 
 
 def test_a_later_sdp_naming_the_same_address_does_not_relabel() -> None:
