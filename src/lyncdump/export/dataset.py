@@ -24,8 +24,11 @@ from .tables import require
 FORMATS = ("parquet", "csv", "ndjson")
 EXTENSIONS = {"parquet": ".parquet", "csv": ".csv", "ndjson": ".ndjson"}
 
-#: Rows per table held before they are written (a Parquet row group, or lines of text).
-BATCH_ROWS = 20_000
+#: Rows per table held before they are written (a Parquet row group, or lines of text). A
+#: held row is a dict of 30-40 values: about 4 kB for a message with its decoded form, more
+#: for a session with its transactions. At 20,000 the batches alone took 90 MiB more than at
+#: 4,096 on a 50,000-message capture (benchmarks/bench_export.py measures the peak).
+BATCH_ROWS = 4_096
 
 
 def part_name(source: str) -> str:

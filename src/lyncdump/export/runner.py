@@ -53,6 +53,16 @@ class JobResult:
 
 
 def _peak_rss() -> int:
+    """Peak resident memory of this process image. On Linux that is VmHWM: ``ru_maxrss``
+    survives exec, so a worker started by spawn (or ``python -c``) would report its parent's
+    peak at the fork when that was higher."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak if sys.platform == "darwin" else peak * 1024
 
