@@ -444,3 +444,16 @@ def test_the_driver_sees_errors_and_requests(browser: Driver, tmp_path: Path) ->
     requests = browser.requests()
     assert f"http://127.0.0.1:{closed}/x.png" in requests
     assert "blocked: data" in requests
+
+
+def test_a_missing_browser_is_a_reason_to_skip(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without firefox-esr or chromium the driver says which and how to install it."""
+    from . import report_browsers
+
+    monkeypatch.setattr(report_browsers, "FIREFOX", "/nonexistent/firefox-esr")
+    monkeypatch.setattr(report_browsers.shutil, "which", lambda _name: None)
+    with pytest.raises(Unavailable, match=r"firefox-esr missing \(Debian: apt-get install"):
+        start("firefox")
+    monkeypatch.setattr(report_browsers, "CHROMEDRIVER", "/nonexistent/chromedriver")
+    with pytest.raises(Unavailable, match="chromium-driver"):
+        start("chromium")
