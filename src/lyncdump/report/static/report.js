@@ -165,7 +165,7 @@
     const call = st.call !== null ? D.calls[st.call] : null;
     st._search = searchItem("stream", st.call_id, call ? [call.caller, call.callee] : [],
       st.src + " " + st.dst + " " + st.ssrc_hex + " " + st.payload +
-      (st.relay ? " relayed " + st.relay.server + " " + st.relay.relayed + " " + st.relay.outer_src + " " + st.relay.outer_dst : ""));
+      (st.relay ? " " + ["relayed", st.relay.server, st.relay.relayed, st.relay.outer_src, st.relay.outer_dst].filter(Boolean).join(" ") : ""));
   });
   D.defects.forEach((d) => { d._search = searchItem("defect", "", [], d.slice(0, 4).join(" ")); });
   D.diagnostics.forEach((d) => {
