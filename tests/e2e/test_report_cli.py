@@ -157,3 +157,41 @@ def test_log_host_and_diagnostics(tmp_path: Path) -> None:
     }
     wrong = CliRunner().invoke(report_command, [edge, "-o", str(out), "--log-host", "x.log=h"])
     assert wrong.exit_code == 2 and "LOG is not one of the inputs" in wrong.output
+
+
+def _many_frames_pcap(path: Path, frames: int) -> None:
+    """A classic pcap of ``frames`` small Ethernet frames (no IP: nothing to decode), enough
+    for the progress line, which is drawn every 8,192 frames."""
+    import struct
+
+    record = struct.pack("<IIII", 1_700_000_000, 0, 60, 60) + bytes(60)
+    header = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
+    path.write_bytes(header + record * frames)
+
+
+def test_progress_on_a_terminal_not_on_a_pipe(tmp_path: Path) -> None:
+    """On a terminal stderr shows the progress bar (the input, frames, then wiped) before the
+    summary line; through a pipe stderr holds the summary line alone."""
+    from .test_terminal import run_pty
+
+    big = tmp_path / "big.pcap"
+    _many_frames_pcap(big, 20_000)
+    out = tmp_path / "tty.html"
+    screen = run_pty(["report", str(big), "-o", str(out)])
+    assert out.exists()
+    drawn, _, summary = screen.rpartition("wrote ")
+    assert "big.pcap" in drawn and "frames" in drawn and "%" in drawn  # the bar, its share
+    assert "\x1b[K" in drawn  # wiped before the summary
+    assert summary.startswith(f"{out}: 0 calls, 0 sessions, 0 RTP streams")
+
+    piped = subprocess.run(
+        [sys.executable, "-m", "lyncdump.cli", "report", str(big), "-o", str(tmp_path / "p.html")],
+        capture_output=True,
+        text=True,
+    )
+    assert piped.returncode == 0
+    assert piped.stdout == ""
+    assert re.fullmatch(
+        r"wrote \S+p\.html: 0 calls, 0 sessions, 0 RTP streams, 0 defects \(\d+\.\d MB\)\n",
+        piped.stderr,
+    )

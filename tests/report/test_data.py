@@ -269,3 +269,38 @@ def test_missing_jinja2_says_what_to_install(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(builtins, "__import__", no_jinja)
     with pytest.raises(ReportDependencyError, match=r"pip install 'lyncdump\[report\]'"):
         require_jinja2()
+
+
+def test_relayed_media_in_the_document() -> None:
+    """lync-av-call.pcapng: audio relayed by the Edge over UDP 3478, video over TCP 443. The
+    call lists each relay once; each stream carries its relay path with the outer addresses
+    (the values ``lyncdump --json`` gives its stream records)."""
+    doc = document("lync-av-call.pcapng")
+    (call,) = doc["calls"]
+    assert call["relays"] == [
+        {"server": "198.51.100.10:3478", "relayed": "198.51.100.10:56000", "transport": "UDP",
+         "via": ["active-destination"]},
+        {"server": "198.51.100.10:443", "relayed": "198.51.100.10:55000", "transport": "TCP",
+         "via": ["active-destination"]},
+    ]  # fmt: skip
+    outer = sorted(
+        (st["relay"]["transport"], st["relay"]["outer_src"], st["relay"]["outer_dst"])
+        for st in doc["streams"]
+    )
+    assert outer == [
+        ("TCP", "10.0.1.20:50011", "198.51.100.10:443"),
+        ("TCP", "198.51.100.10:443", "10.0.1.20:50011"),
+        ("UDP", "10.0.1.20:50020", "198.51.100.10:3478"),
+        ("UDP", "198.51.100.10:3478", "10.0.1.20:50020"),
+    ]
+    lines = (CAPTURES / "lync-av-call.pcapng.ndjson").read_text().splitlines()
+    expected = [r for r in map(json.loads, lines) if r["record"] == "stream"]
+    assert sorted(json.dumps(st["relay"], sort_keys=True) for st in doc["streams"]) == sorted(
+        json.dumps(r["relay"], sort_keys=True) for r in expected
+    )
+
+
+def test_direct_media_has_no_relay() -> None:
+    doc = document("sipp-calls.pcapng")
+    assert doc["calls"] and all(c["relays"] == [] for c in doc["calls"])
+    assert all(st["relay"] is None for st in doc["streams"])

@@ -477,6 +477,7 @@ class ReportData:
             "codecs": ", ".join(codecs),
             "modalities": call.modalities,
             "path": call_path(call),
+            "relays": call_relays(streams),
             "ice_version": call.ice_version,
             "mos": min(mos) if mos else None,
             "loss": round(max(loss), 2) if loss else None,
@@ -682,6 +683,25 @@ def call_path(call: Call) -> str:
     return "-"
 
 
+def call_relays(streams: list[StreamStats]) -> list[dict[str, Any]]:
+    """The TURN relays the call's media went through, once each: the server, the relayed
+    address, the transport to the server and how the media was carried (``via``)."""
+    out: dict[tuple[str | None, str | None, str], dict[str, Any]] = {}
+    for st in streams:
+        path = st.relay
+        if path is None:
+            continue
+        server = str(path.server) if path.server is not None else None
+        relayed = str(path.relayed) if path.relayed is not None else None
+        key = (server, relayed, path.transport)
+        record = out.setdefault(
+            key,
+            {"server": server, "relayed": relayed, "transport": path.transport, "via": []},
+        )
+        record["via"].extend(v for v in path.via if v not in record["via"])
+    return list(out.values())
+
+
 def call_findings(call: Call, streams: list[StreamStats]) -> list[str]:
     """What a voice engineer would flag on this call (thresholds in docs/report.md)."""
     out: list[str] = []
@@ -741,4 +761,4 @@ def _finite(value: Any) -> Any:
     return value
 
 
-__all__ = ["ReportData", "call_findings", "call_path", "to_json"]
+__all__ = ["ReportData", "call_findings", "call_path", "call_relays", "to_json"]

@@ -104,6 +104,29 @@
   }
   function badge(text, kind) { return h("span", { cls: "badge " + (kind || ""), text: text }); }
 
+  // -- relayed media ---------------------------------------------------------------------------
+  // A stream TURN relayed carries `relay` (the server, the relayed address, the transport to the
+  // server, how it was carried, the outer addresses of the packets that carried it); a call
+  // lists its relays once each in `relays`.
+  function relayName(r) {
+    return named(r.server || r.relayed || "?") + " (" + r.transport + (r.relayed && r.server ? ", relayed address " + r.relayed : "") + ")";
+  }
+  function callPath(c) {
+    if (!c.relays || !c.relays.length) return c.path;
+    return "relayed via " + c.relays.map(relayName).join(", ") + (c.path && c.path !== "relayed" ? "; ICE: " + c.path : "");
+  }
+  function streamPath(st) { return st.relay ? "relayed via " + relayName(st.relay) : "direct"; }
+  function relayFacts(r) {
+    if (!r) return null;
+    return [
+      "via " + named(r.server || "?") + (r.relayed ? ", relayed address " + r.relayed : ""),
+      " over " + r.transport + " (" + r.via.join(", ") + ")",
+      h("br"), "outer " + named(r.outer_src) + " → " + named(r.outer_dst),
+      r.allocation !== null ? ", allocation #" + r.allocation : "",
+      r.channel !== null ? ", channel " + r.channel : "",
+    ];
+  }
+
   // -- search ----------------------------------------------------------------------------------
   // Words all have to match; "kind:call", "call-id:X" and "user:X" look at one field only.
   function parseQuery(q) {
@@ -141,7 +164,8 @@
   D.streams.forEach((st) => {
     const call = st.call !== null ? D.calls[st.call] : null;
     st._search = searchItem("stream", st.call_id, call ? [call.caller, call.callee] : [],
-      st.src + " " + st.dst + " " + st.ssrc_hex + " " + st.payload);
+      st.src + " " + st.dst + " " + st.ssrc_hex + " " + st.payload +
+      (st.relay ? " " + ["relayed", st.relay.server, st.relay.relayed, st.relay.outer_src, st.relay.outer_dst].filter(Boolean).join(" ") : ""));
   });
   D.defects.forEach((d) => { d._search = searchItem("defect", "", [], d.slice(0, 4).join(" ")); });
   D.diagnostics.forEach((d) => {
@@ -409,6 +433,7 @@
           ["RTCP", rtcp],
           ["SRTP", st.encrypted ? st.srtp_decrypted + " authenticated, " + st.srtp_auth_failures + " failed" : "not encrypted"],
           ["DTMF", st.dtmf],
+          ["relayed", relayFacts(st.relay)],
         ]))));
   }
 
@@ -498,7 +523,7 @@
     { title: "Start", get: (c) => c.start, show: (c) => utc(c.start) },
     { title: "Duration", get: (c) => c.duration, num: true, show: (c) => secs(c.duration) },
     { title: "Codecs", get: (c) => c.codecs },
-    { title: "Path", get: (c) => c.path },
+    { title: "Path", get: (c) => callPath(c) },
     { title: "Worst MOS", get: (c) => c.mos, num: true, show: (c) => c.mos === null ? "-" : c.mos.toFixed(2) },
     { title: "Loss %", get: (c) => c.loss, num: true, show: (c) => c.loss === null ? "-" : c.loss.toFixed(2) },
     { title: "Jitter ms", get: (c) => c.jitter, num: true, show: (c) => c.jitter === null ? "-" : c.jitter.toFixed(1) },
@@ -523,6 +548,7 @@
       { title: "Lost %", get: (x) => x.lost_percent, num: true, show: (x) => x.lost_percent.toFixed(2) },
       { title: "Max jitter ms", get: (x) => x.max_jitter_ms, num: true },
       { title: "MOS", get: (x) => x.mos, num: true },
+      { title: "Path", get: (x) => streamPath(x) },
       { title: "Call", get: (x) => x.call, show: (x) => x.call === null ? (x.call_id ? "(not a call)" : "no signalling") : link("#call/" + x.call, D.calls[x.call].call_id) },
     ], { href: (x) => "#stream/" + x.id, sort: 4, cls: "streams" }));
   }
@@ -577,7 +603,7 @@
         ["duration", secs(c.duration)],
         ["modalities", c.modalities.join(", ")],
         ["codecs", c.codecs],
-        ["path", c.path + (c.ice_version ? " (ICE v" + c.ice_version + ")" : "")],
+        ["path", callPath(c) + (c.ice_version ? " (ICE v" + c.ice_version + ")" : "")],
         ["worst MOS", c.mos === null ? null : c.mos.toFixed(2)],
         ["findings", c.findings.length ? c.findings.map((f) => badge(f, "bad")) : "none"],
       ])));
@@ -624,6 +650,20 @@
       ])));
     }
     const streams = c.streams.map((i) => D.streams[i]);
+    const relayed = streams.filter((st) => st.relay);
+    if (relayed.length) {
+      parts.push(section("Relayed media (" + relayed.length + " of " + streams.length + " streams inside TURN)", table(relayed, [
+        { title: "Stream", get: (st) => st.ssrc_hex, show: (st) => link("#stream/" + st.id, st.ssrc_hex + " " + (st.payload || "")) },
+        { title: "Media (inner)", get: (st) => st.src + " → " + st.dst, show: (st) => named(st.src) + " → " + named(st.dst) },
+        { title: "Relay", get: (st) => st.relay.server, show: (st) => named(st.relay.server || "?") },
+        { title: "Relayed address", get: (st) => st.relay.relayed },
+        { title: "Carried", get: (st) => st.relay.transport + " " + st.relay.via.join(", ") },
+        { title: "Outer source", get: (st) => st.relay.outer_src, show: (st) => named(st.relay.outer_src) },
+        { title: "Outer destination", get: (st) => st.relay.outer_dst, show: (st) => named(st.relay.outer_dst) },
+        { title: "Allocation", get: (st) => st.relay.allocation, num: true },
+        { title: "Channel", get: (st) => st.relay.channel },
+      ], { cls: "relayed" })));
+    }
     parts.push(section("Media streams over time (" + streams.length + ")",
       streams.length ? h("p", { cls: "muted", text: "Per-interval buckets: max and mean jitter and the largest inter-arrival delta (ms, left axis), packets lost (bars, right axis). RTCP-reported loss, jitter and RTT beside each chart." }) : h("p", { cls: "muted", text: "No RTP stream was joined to this call." }),
       streams.map(streamCard)));
@@ -701,6 +741,7 @@
       ["sequence errors", st.sequence_errors + " (" + st.duplicates + " duplicates, " + st.out_of_order + " out of order)"],
       ["signalled", st.signalled ? "yes (SDP / TURN / ICE)" : "no: found by the RTP heuristic"],
       ["RTCP BYE", st.bye ? "yes" : null],
+      ["path", streamPath(st)],
     ])));
     return parts;
   }
@@ -733,7 +774,11 @@
   let timer = null;
   searchBox.addEventListener("input", () => {
     clearTimeout(timer);
-    timer = setTimeout(() => { query = parseQuery(searchBox.value); route(); }, 120);
+    timer = setTimeout(() => {
+      query = parseQuery(searchBox.value);
+      route();
+      document.body.setAttribute("data-query", searchBox.value); // the search now applied
+    }, 120);
   });
   window.addEventListener("hashchange", () => { route(); window.scrollTo(0, 0); });
   window.lyncdumpReport.route = route;
