@@ -27,8 +27,10 @@ from .turn_tcp import TcpMediaFramer, detect
 
 #: How deep TURN encapsulation is followed (outer message = 0).
 MAX_DEPTH = 2
-#: Bound on STUN messages kept for output; past it they are counted, not stored.
-MAX_MESSAGES = 500_000
+#: Bound on STUN messages kept for output; past it they are counted, not stored. A kept
+#: message costs about 1.5 kB (the parsed attributes with it): 150 MB at the limit, from
+#: about 15 MB of ICE checks (docs/architecture.md, benchmarks/bench_bounds.py).
+MAX_MESSAGES = 100_000
 #: Bytes a TCP direction may buffer while its framing is still unknown.
 _MAX_UNDETECTED = 4096
 

@@ -52,31 +52,41 @@ class TcpConnection:
 
     ``client`` is the initiator (sender of the SYN; without a SYN, of the first segment seen, or
     the receiver of a SYN-ACK); direction 0 of every event flows from ``client`` to ``server``.
+
+    Memory: a connection is held for as long as it is open, up to the reassembler's bound, so it
+    is kept small: its endpoints live in ``key``, its one entry in the reassembler's table (the
+    lower endpoint first, so both directions find it), and a direction's reassembly state is
+    made when that direction sends its first segment.
     """
 
     __slots__ = (
         "id",
-        "client",
-        "server",
-        "first_frame",
-        "first_ts",
+        "key",
+        "flip",
         "last_frame",
         "last_ts",
         "syn_seen",
         "closed",
         "retransmissions",
         "user",
-        "_halves",
+        "_h0",
+        "_h1",
     )
 
     def __init__(
-        self, conn_id: int, client: Address, server: Address, frame: int, ts: float, syn: bool
+        self,
+        conn_id: int,
+        key: tuple[bytes, int, bytes, int],
+        flip: bool,
+        frame: int,
+        ts: float,
+        syn: bool,
     ) -> None:
         self.id = conn_id
-        self.client = client
-        self.server = server
-        self.first_frame = frame
-        self.first_ts = ts
+        self.key = key
+        """(address, port, address, port), the lower endpoint first: the table key."""
+        self.flip = flip
+        """True when the client is the second endpoint of ``key``."""
         self.last_frame = frame
         self.last_ts = ts
         self.syn_seen = syn
@@ -85,7 +95,21 @@ class TcpConnection:
         self.retransmissions = 0
         """Segments whose bytes had all been seen already."""
         self.user: Any = None
-        self._halves = (_Half(), _Half())
+        self._h0 = _UNSEEN  # reassembly state of direction 0 (client to server)
+        self._h1 = _UNSEEN
+
+    @property
+    def client(self) -> Address:
+        key = self.key
+        return (key[2], key[3]) if self.flip else (key[0], key[1])
+
+    @property
+    def server(self) -> Address:
+        key = self.key
+        return (key[0], key[1]) if self.flip else (key[2], key[3])
+
+    def _half(self, direction: int) -> _Half:
+        return self._h1 if direction else self._h0
 
     def __repr__(self) -> str:
         return f"<TcpConnection #{self.id} {self.client!r} -> {self.server!r}>"
@@ -111,8 +135,10 @@ class _Half:
         self.nxt = -1  # stream offset of the next byte to deliver; -1 until the first segment
         self.nxt32 = 0  # the same position as a wire sequence number
         self.isn: int | None = None  # sequence number of this direction's SYN, when seen
-        self.starts: list[int] = []  # out-of-order pieces: stream offsets (sorted, disjoint)
-        self.datas: list[bytes] = []
+        # Out-of-order pieces: stream offsets (sorted, disjoint) and their bytes. The shared
+        # empty lists stand for "none yet" and are never mutated: _buffer makes the real ones.
+        self.starts: list[int] = _NO_STARTS
+        self.datas: list[bytes] = _NO_DATAS
         self.pending = 0  # bytes charged for the pieces
         self.fin_at = -1  # stream offset of the FIN once seen
         self.fin_done = False
@@ -121,6 +147,13 @@ class _Half:
         self.held: list[tuple[int, bytes, int, float]] | None = None
         #: Capture time since which data has been waiting behind a hole.
         self.waiting = 0.0
+
+
+_NO_STARTS: list[int] = []
+_NO_DATAS: list[bytes] = []
+_UNSEEN = _Half()
+"""The state of a direction that has sent nothing yet, shared and never changed: read where the
+other direction's handling looks at it, replaced by its own :class:`_Half` on its first segment."""
 
 
 @dataclass(slots=True)
@@ -190,8 +223,8 @@ class TcpReassembler:
         self._max_pending = max_pending_bytes
         self._hole_timeout = hole_timeout
         self._max_connections = max(1, max_connections)
-        # (src, sport, dst, dport) -> (connection, direction of a segment sent from src)
-        self._table: dict[tuple[bytes, int, bytes, int], tuple[TcpConnection, int]] = {}
+        # (address, port, address, port), the lower endpoint first -> connection
+        self._table: dict[tuple[bytes, int, bytes, int], TcpConnection] = {}
         self._conns: dict[int, TcpConnection] = {}  # live table entries, oldest first
         self._closed: dict[int, TcpConnection] = {}  # closed ones, in order of closing
         self._next_id = 1
@@ -215,24 +248,33 @@ class TcpReassembler:
         if not payload and not flags & 0x07:
             return []  # a bare ACK says nothing about the byte streams
         events: list[StreamEvent] = []
-        entry = self._table.get((src, sport, dst, dport))
-        if entry is None:
+        # One table entry per connection: keyed with the lower endpoint first.
+        low = src < dst or (src == dst and sport <= dport)
+        key = (src, sport, dst, dport) if low else (dst, dport, src, sport)
+        conn = self._table.get(key)
+        if conn is None:
             if flags & RST:
                 return events  # a reset of a connection never seen: nothing to close
-            conn, direction = self._open(frame, ts, src, sport, dst, dport, flags, events)
+            conn, direction = self._open(frame, ts, key, low, flags, events)
         else:
-            conn, direction = entry
+            direction = 0 if low != conn.flip else 1
             if flags & SYN and self._is_new_connection(conn, direction, seq):
                 self._forget(conn, events)
-                conn, direction = self._open(frame, ts, src, sport, dst, dport, flags, events)
+                conn, direction = self._open(frame, ts, key, low, flags, events)
             elif conn.closed == "rst" and (flags & RST or not payload):
                 # After a reset only data still in flight (tshark shows it, and so do we) or a
                 # new SYN means anything: a second RST or a late FIN adds nothing.
                 return events
         conn.last_frame = frame
         conn.last_ts = ts
-        half = conn._halves[direction]
-        other = conn._halves[1 - direction]
+        if direction:
+            half, other = conn._h1, conn._h0
+            if half is _UNSEEN:
+                half = conn._h1 = _Half()
+        else:
+            half, other = conn._h0, conn._h1
+            if half is _UNSEEN:
+                half = conn._h0 = _Half()
         if half.starts and ts - half.waiting > self._hole_timeout:
             self._expire(conn, direction, half, frame, ts, events)
         if other.starts and ts - other.waiting > self._hole_timeout:
@@ -330,26 +372,24 @@ class TcpReassembler:
         self,
         frame: int,
         ts: float,
-        src: bytes,
-        sport: int,
-        dst: bytes,
-        dport: int,
+        key: tuple[bytes, int, bytes, int],
+        low: bool,
         flags: int,
         events: list[StreamEvent],
     ) -> tuple[TcpConnection, int]:
-        """Start a connection; the SYN sender (or the first sender) becomes the client."""
+        """Start a connection; the SYN sender (or the first sender) becomes the client.
+        ``low``: the sender is the first endpoint of ``key``."""
         syn = flags & (SYN | ACK)
         if syn == SYN | ACK:
             # We missed the SYN but the SYN-ACK names the initiator as its destination.
-            conn = TcpConnection(self._next_id, (dst, dport), (src, sport), frame, ts, False)
+            conn = TcpConnection(self._next_id, key, low, frame, ts, False)
             direction = 1
         else:
-            conn = TcpConnection(self._next_id, (src, sport), (dst, dport), frame, ts, syn == SYN)
+            conn = TcpConnection(self._next_id, key, not low, frame, ts, syn == SYN)
             direction = 0
         self._next_id += 1
         self._conns[conn.id] = conn
-        self._table[(src, sport, dst, dport)] = (conn, direction)
-        self._table[(dst, dport, src, sport)] = (conn, 1 - direction)
+        self._table[key] = conn
         if len(self._conns) > self._max_connections:
             self._evict(events)
         return conn, direction
@@ -358,8 +398,8 @@ class TcpReassembler:
         """A SYN (or SYN-ACK) on a known 4-tuple: a retransmission, or port reuse by a new one?"""
         if conn.closed is not None:
             return True
-        half = conn._halves[direction]
-        if half.fin_done or half.fin_at >= 0 or conn._halves[1 - direction].fin_done:
+        half = conn._half(direction)
+        if half.fin_done or half.fin_at >= 0 or conn._half(1 - direction).fin_done:
             return True
         if half.nxt < 0:
             return False  # first thing this side says: the other side spoke first (mid-capture)
@@ -371,9 +411,8 @@ class TcpReassembler:
     def _forget(self, conn: TcpConnection, events: list[StreamEvent]) -> None:
         """Remove a connection from the tables, delivering whatever it still had waiting."""
         self._drain_all(conn, events)
-        (cip, cport), (sip, sport) = conn.client, conn.server
-        self._table.pop((cip, cport, sip, sport), None)
-        self._table.pop((sip, sport, cip, cport), None)
+        if self._table.get(conn.key) is conn:
+            del self._table[conn.key]
         self._conns.pop(conn.id, None)
         self._closed.pop(conn.id, None)
 
@@ -422,6 +461,9 @@ class TcpReassembler:
         pieces = len(half.starts)
         if not pieces:
             half.waiting = ts
+            if half.starts is _NO_STARTS:
+                half.starts = []
+                half.datas = []
         added, conflict = merge_piece(half.starts, half.datas, start, payload)
         if conflict:
             self._defects.add(
@@ -505,7 +547,7 @@ class TcpReassembler:
             half.datas.clear()
             half.pending = 0
         events.append(StreamClosed(conn, direction, "fin", frame, ts))
-        if conn._halves[1 - direction].fin_done:
+        if conn._half(1 - direction).fin_done:
             self._mark_closed(conn, "fin")
 
     def _fin(
@@ -555,18 +597,18 @@ class TcpReassembler:
     ) -> None:
         """A reset ends both directions: what was waiting behind holes is delivered first."""
         for d in (0, 1):
-            self._drain_half(conn, d, conn._halves[d], frame, ts, events, close_fin=False)
+            self._drain_half(conn, d, conn._half(d), frame, ts, events, close_fin=False)
         self._mark_closed(conn, "rst")
         events.append(StreamClosed(conn, direction, "rst", frame, ts))
 
     def _drain_all(self, conn: TcpConnection, events: list[StreamEvent]) -> None:
         close_fin = conn.closed != "rst"
         for d in (0, 1):
-            if conn._halves[d].held is not None:
-                self._release(conn, d, conn._halves[d], events)
+            if conn._half(d).held is not None:
+                self._release(conn, d, conn._half(d), events)
         for d in (0, 1):
             self._drain_half(
-                conn, d, conn._halves[d], conn.last_frame, conn.last_ts, events, close_fin=close_fin
+                conn, d, conn._half(d), conn.last_frame, conn.last_ts, events, close_fin=close_fin
             )
 
     def _drain_half(

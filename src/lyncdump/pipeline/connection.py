@@ -52,6 +52,14 @@ if TYPE_CHECKING:
 #: How far into a TCP direction we look for a SIP start line before calling it "not SIP".
 SNIFF_LIMIT = 64 * 1024
 
+#: A direction whose first bytes are none of the known starts keeps them as they came (a SIP
+#: start line cut across segments is then seen whole) until this many bytes or
+#: ``PROBE_AFTER_CHUNKS`` segments; only then does the mid-connection MS-SIPCOMP probe start
+#: (a decoder of about 500 bytes). A connection that sent a SYN and one unfinished line stays
+#: at a few hundred bytes.
+PROBE_AFTER = 512
+PROBE_AFTER_CHUNKS = 4
+
 # What a direction speaks (Direction.mode).
 SNIFF = 0  # not decided yet: the next bytes are sniffed
 SIP = 1  # clear SIP, framed by Content-Length
@@ -111,10 +119,14 @@ class RunContext(Protocol):
         """The run's TLS key sources (loaded on first use)."""
 
 
+Chunk = tuple[bytes, int, float]
+"""Bytes of one direction with the frame and time they came in."""
+
+
 class Direction:
     """One direction of a connection: its mode and the decoders of that mode."""
 
-    __slots__ = ("mode", "framer", "sipcomp", "ws", "sniffed")
+    __slots__ = ("mode", "framer", "sipcomp", "ws", "sniffed", "held")
 
     def __init__(self) -> None:
         self.mode = SNIFF
@@ -122,6 +134,21 @@ class Direction:
         self.sipcomp: SipcompStreamDecoder | None = None
         self.ws: WebSocketDecoder | None = None
         self.sniffed = 0  # bytes looked at while sniffing
+        #: Sniffed bytes (data, frame, ts) kept until the MS-SIPCOMP probe starts (PROBE_AFTER):
+        #: the first segment's tuple alone, then a list of them.
+        self.held: Chunk | list[Chunk] | None = None
+
+    def take_held(self) -> list[Chunk]:
+        """The kept segments, in order; none are kept afterwards."""
+        held = self.held
+        self.held = None
+        if held is None:
+            return []
+        return [held] if isinstance(held, tuple) else held
+
+
+_QUIET = Direction()
+"""A direction that has sent nothing yet: shared and never changed (see ``_direction``)."""
 
 
 class TcpConnectionPipeline:
@@ -140,7 +167,6 @@ class TcpConnectionPipeline:
         "tls",
         "inner",
         "encrypted",
-        "ends",
         "closed_dirs",
         "budget",
     )
@@ -156,14 +182,12 @@ class TcpConnectionPipeline:
         self.conn = conn
         self.summary = summary
         self.ctx = ctx
-        self.dirs = (Direction(), Direction())
-        self.negotiation = NegotiationTracker()
+        # Both made on first use: most connections never speak in both directions or negotiate.
+        self.dirs = (_QUIET, _QUIET)
+        self.negotiation: NegotiationTracker | None = None
         self.tls: TlsSession | None = None  # both directions of a TLS connection share it
         self.inner: TcpConnectionPipeline | None = None  # the decrypted side of TLS
         self.encrypted = encrypted  # True on the inner side: its messages came over TLS
-        # (sender, receiver) endpoints per direction, made once: every message shares them.
-        client, server = summary.client, summary.server
-        self.ends = ((client, server), (server, client))
         self.closed_dirs = 0  # bit per direction that ended (FIN or RST)
         self.budget: DecompressionBudget | None = None  # MS-SIPCOMP output, both directions
 
@@ -171,6 +195,8 @@ class TcpConnectionPipeline:
     def data(self, direction: int, data: bytes, frame: int, ts: float) -> None:
         """New in-order bytes of one direction."""
         d = self.dirs[direction]
+        if d is _QUIET:
+            d = self._direction(direction)
         mode = d.mode
         if mode == SNIFF:
             if self._sniff(direction, data, frame, ts):
@@ -179,7 +205,13 @@ class TcpConnectionPipeline:
         if mode == SIP:
             framer = d.framer
             assert framer is not None
-            if self.negotiation.offered and not framer.buffered and looks_compressed(data):
+            negotiation = self.negotiation
+            if (
+                negotiation is not None
+                and negotiation.offered
+                and not framer.buffered
+                and looks_compressed(data)
+            ):
                 self._assume_compression(direction, data, frame, ts)
                 return
             framer.receive_data(data, frame, ts)
@@ -228,6 +260,11 @@ class TcpConnectionPipeline:
 
     def finish(self) -> None:
         """No more input: flush TLS and the framers, reporting what was left cut off."""
+        for direction, d in enumerate(self.dirs):
+            if d.held is not None and d.mode == SNIFF:  # what was kept for the probe, probed
+                self._start_probe(direction)
+            if d.mode == SNIFF:
+                d.sipcomp = None  # nothing more will come
         if self.tls is not None:
             self.tls.finish()
             self._tls_bytes(0, b"", self.conn.last_frame, self.conn.last_ts)
@@ -245,6 +282,14 @@ class TcpConnectionPipeline:
                 self._drain_websocket(direction)
 
     # -- deciding what a direction speaks ---------------------------------------------------
+    def _direction(self, direction: int) -> Direction:
+        """The direction's own state, made when it first needs one."""
+        d = self.dirs[direction]
+        if d is _QUIET:
+            d = Direction()
+            self.dirs = (d, self.dirs[1]) if direction == 0 else (self.dirs[0], d)
+        return d
+
     def _sniff(self, direction: int, data: bytes, frame: int, ts: float) -> bool:
         """Decide what a direction speaks from its first bytes.
 
@@ -254,7 +299,18 @@ class TcpConnectionPipeline:
         d = self.dirs[direction]
         d.sniffed += len(data)
         summary = self.summary
-        if looks_like_sip(data) or b"SIP/2.0" in data:
+        held = d.held
+        if held is not None and looks_like_sip(
+            held[0] + data if isinstance(held, tuple) else b"".join([c[0] for c in held]) + data
+        ):
+            # a start line cut across segments: the framer gets it whole
+            d.mode = SIP
+            framer = d.framer = SipStreamFramer(max_message=self.ctx.max_sip_message)
+            summary.protocol = "sip"
+            for chunk, f, t in d.take_held():
+                framer.receive_data(chunk, f, t)
+        elif looks_like_sip(data) or b"SIP/2.0" in data:
+            d.held = None
             d.mode = SIP
             d.framer = SipStreamFramer(max_message=self.ctx.max_sip_message)
             summary.protocol = "sip"
@@ -287,12 +343,46 @@ class TcpConnectionPipeline:
     def _probe_sipcomp(self, direction: int, data: bytes, frame: int, ts: float) -> bool:
         """A capture that starts after NEGOTIATE: find compression packets by their header
         chain. Until a layout is recognised nothing is reported; past the sniff limit the
-        direction is given up as not SIP and the probe's bytes are dropped."""
+        direction is given up as not SIP and the probe's bytes are dropped. The first bytes
+        are only kept (``PROBE_AFTER``): the probe starts when there are more."""
         d = self.dirs[direction]
         probe = d.sipcomp
         if probe is None:
-            probe = d.sipcomp = SipcompStreamDecoder(mid_stream=True, budget=self._budget())
+            held = d.held
+            if held is None:
+                d.held = (data, frame, ts)
+                if d.sniffed <= PROBE_AFTER:
+                    return True
+            else:
+                if isinstance(held, tuple):
+                    held = d.held = [held]
+                held.append((data, frame, ts))
+                if d.sniffed <= PROBE_AFTER and len(held) < PROBE_AFTER_CHUNKS:
+                    return True
+            self._start_probe(direction)
+            return True
         probe.receive_data(data, frame, ts)
+        self._probed(direction, probe)
+        return True
+
+    def _start_probe(self, direction: int) -> None:
+        """Start the MS-SIPCOMP probe on the bytes kept so far."""
+        d = self.dirs[direction]
+        held = d.take_held()
+        probe = d.sipcomp = SipcompStreamDecoder(mid_stream=True, budget=self._budget())
+        for chunk, f, t in held:  # fed as they came, as if the probe had been there all along
+            if d.mode == SNIFF:
+                probe.receive_data(chunk, f, t)
+                if probe.layout is not None:
+                    self._probed(direction, probe)
+            else:
+                self.data(direction, chunk, f, t)
+        if d.mode == SNIFF:
+            self._probed(direction, probe)
+
+    def _probed(self, direction: int, probe: SipcompStreamDecoder) -> None:
+        """Switch to MS-SIPCOMP once the probe knows the layout; give up past the limit."""
+        d = self.dirs[direction]
         if probe.layout is not None:
             d.mode = SIPCOMP
             d.framer = SipStreamFramer(max_message=self.ctx.max_sip_message)
@@ -302,7 +392,6 @@ class TcpConnectionPipeline:
         elif d.sniffed > SNIFF_LIMIT:
             d.mode = OTHER
             d.sipcomp = None
-        return True
 
     def _budget(self) -> DecompressionBudget:
         """The connection's share of the run's decompression budget (both directions; the
@@ -370,7 +459,7 @@ class TcpConnectionPipeline:
             msg.frame = message.frame
             msg.first_frame = message.first_frame
             msg.time = message.ts
-            msg.src, msg.dst = self.ends[direction]
+            self._ends(msg, direction)
             msg.transport = "WSS" if self.encrypted else "WS"
             msg.stream_id = self.conn.id
             msg.encapsulation = self.summary.encapsulation
@@ -422,7 +511,10 @@ class TcpConnectionPipeline:
         else:
             cseq = msg.cseq
             cseq_method = cseq[1] if cseq else None
-        switches = self.negotiation.on_message(
+        negotiation = self.negotiation
+        if negotiation is None:
+            negotiation = self.negotiation = NegotiationTracker()
+        switches = negotiation.on_message(
             direction, msg.method, msg.status, cseq_method, msg.headers
         )
         for switching in switches:
@@ -442,6 +534,7 @@ class TcpConnectionPipeline:
             "LZ77-8K assumed from the NEGOTIATE offer",
         )
         self.summary.compression_assumed = True
+        assert self.negotiation is not None  # it offered compression
         self.negotiation.assume(direction)
         self._start_compression(direction, frame, ts)
         d = self.dirs[direction]
@@ -454,7 +547,7 @@ class TcpConnectionPipeline:
 
         ``frame``/``ts`` (of the message that made the switch) stand for the bytes the framer
         already held beyond it."""
-        d = self.dirs[direction]
+        d = self._direction(direction)
         if d.mode == SIPCOMP:
             return
         rest = d.framer.take_remaining() if d.framer is not None else b""
@@ -525,6 +618,14 @@ class TcpConnectionPipeline:
         )
         self._stream_message(direction, framed, True)
 
+    def _ends(self, msg: SipMessage, direction: int) -> None:
+        """Sender and receiver of a message of this direction (every message shares them)."""
+        summary = self.summary
+        if direction:
+            msg.src, msg.dst = summary.server, summary.client
+        else:
+            msg.src, msg.dst = summary.client, summary.server
+
     def _stream_message(
         self, direction: int, framed: FramedMessage, compressed: bool
     ) -> SipMessage | None:
@@ -539,7 +640,7 @@ class TcpConnectionPipeline:
         msg.frame = framed.frame
         msg.first_frame = framed.first_frame
         msg.time = framed.ts
-        msg.src, msg.dst = self.ends[direction]
+        self._ends(msg, direction)
         msg.transport = "TLS" if self.encrypted else "TCP"
         msg.stream_id = self.conn.id
         if compressed:
