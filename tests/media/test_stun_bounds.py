@@ -38,3 +38,23 @@ def test_kept_messages_and_transactions_stop_at_their_bounds(monkeypatch) -> Non
     assert pipe.counts["Binding request"] == 30
     assert len(pipe.analyzer.transaction_list) == 8
     assert pipe.analyzer.requests == 30
+
+
+def test_summaries_count_the_messages_past_the_kept_bound(monkeypatch) -> None:
+    from lyncdump.render.media_text import summary_lines
+    from lyncdump.render.stun_json import stun_summary
+
+    monkeypatch.setattr(stun_pipeline, "MAX_MESSAGES", 4)
+    frames = [udp(_binding_request(n), 50000, 3478) for n in range(6)]
+    frames += [udp(_binding_response(n), 3478, 50000) for n in range(6)]
+    cap = lyncdump.open(io.BytesIO(pcap(frames)))
+    cap.run()
+    pipeline = cap._pipeline
+    assert len(pipeline.media.stun.messages) == 4
+    lines = list(summary_lines(pipeline))
+    assert lines[:2] == [
+        "  STUN/TURN messages 12",
+        "    Binding request 6, Binding success response 6",
+    ]
+    by_name = stun_summary(pipeline)["stun"]["by_name"]
+    assert by_name == {"Binding request": 6, "Binding success response": 6}

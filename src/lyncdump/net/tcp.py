@@ -41,6 +41,9 @@ HOLE_TIMEOUT = 3.0
 TCP retransmits within about that (RTO 1 s, once doubled); bytes the capture missed never come,
 and what follows them should not wait for the end of the capture."""
 
+SHARED_SERVER_VALUES = 4096
+"""Server addresses and ports kept once for every connection's key (about 100 B each)."""
+
 _MASK = 0xFFFFFFFF
 _HALF = 0x80000000
 
@@ -65,7 +68,6 @@ class TcpConnection:
         "flip",
         "last_frame",
         "last_ts",
-        "syn_seen",
         "closed",
         "retransmissions",
         "user",
@@ -80,7 +82,6 @@ class TcpConnection:
         flip: bool,
         frame: int,
         ts: float,
-        syn: bool,
     ) -> None:
         self.id = conn_id
         self.key = key
@@ -89,7 +90,6 @@ class TcpConnection:
         """True when the client is the second endpoint of ``key``."""
         self.last_frame = frame
         self.last_ts = ts
-        self.syn_seen = syn
         self.closed: str | None = None
         """None while open; "fin" once both directions sent FIN, "rst" after a reset."""
         self.retransmissions = 0
@@ -108,6 +108,11 @@ class TcpConnection:
         key = self.key
         return (key[0], key[1]) if self.flip else (key[2], key[3])
 
+    @property
+    def syn_seen(self) -> bool:
+        """The client's SYN was seen (the capture has the connection's start)."""
+        return self._h0.syn
+
     def _half(self, direction: int) -> _Half:
         return self._h1 if direction else self._h0
 
@@ -121,7 +126,7 @@ class _Half:
     __slots__ = (
         "nxt",
         "nxt32",
-        "isn",
+        "syn",
         "starts",
         "datas",
         "pending",
@@ -134,7 +139,9 @@ class _Half:
     def __init__(self) -> None:
         self.nxt = -1  # stream offset of the next byte to deliver; -1 until the first segment
         self.nxt32 = 0  # the same position as a wire sequence number
-        self.isn: int | None = None  # sequence number of this direction's SYN, when seen
+        # This direction's SYN was seen: its sequence number is then (nxt32 - nxt - 1) mod 2**32
+        # (nxt counts from the byte after it, and the two move together), kept as no number.
+        self.syn = False
         # Out-of-order pieces: stream offsets (sorted, disjoint) and their bytes. The shared
         # empty lists stand for "none yet" and are never mutated: _buffer makes the real ones.
         self.starts: list[int] = _NO_STARTS
@@ -206,9 +213,9 @@ class TcpReassembler:
         "_max_connections",
         "_hole_timeout",
         "_table",
-        "_conns",
         "_closed",
         "_next_id",
+        "_servers",
     )
 
     def __init__(
@@ -223,14 +230,16 @@ class TcpReassembler:
         self._max_pending = max_pending_bytes
         self._hole_timeout = hole_timeout
         self._max_connections = max(1, max_connections)
-        # (address, port, address, port), the lower endpoint first -> connection
+        # (address, port, address, port), the lower endpoint first -> connection, oldest first
         self._table: dict[tuple[bytes, int, bytes, int], TcpConnection] = {}
-        self._conns: dict[int, TcpConnection] = {}  # live table entries, oldest first
         self._closed: dict[int, TcpConnection] = {}  # closed ones, in order of closing
         self._next_id = 1
+        # One copy of each server address and port the table's keys name: many connections
+        # go to a few servers, and each key would otherwise hold copies of its own.
+        self._servers: dict[bytes | int, bytes | int] = {}
 
     def __len__(self) -> int:
-        return len(self._conns)
+        return len(self._table)
 
     def segment(
         self,
@@ -287,7 +296,7 @@ class TcpReassembler:
             self._release(conn, direction, half, events)
         if flags & SYN:
             if half.nxt < 0:
-                half.isn = seq
+                half.syn = True
                 half.nxt = 0
                 half.nxt32 = (seq + 1) & _MASK
             seq = (seq + 1) & _MASK
@@ -323,7 +332,7 @@ class TcpReassembler:
     def flush(self) -> list[StreamEvent]:
         """End of capture: declare every hole a gap and deliver what was waiting behind it."""
         events: list[StreamEvent] = []
-        for conn in list(self._conns.values()):
+        for conn in list(self._table.values()):
             self._drain_all(conn, events)
         return events
 
@@ -380,19 +389,31 @@ class TcpReassembler:
         """Start a connection; the SYN sender (or the first sender) becomes the client.
         ``low``: the sender is the first endpoint of ``key``."""
         syn = flags & (SYN | ACK)
-        if syn == SYN | ACK:
-            # We missed the SYN but the SYN-ACK names the initiator as its destination.
-            conn = TcpConnection(self._next_id, key, low, frame, ts, False)
-            direction = 1
+        # the client is the sender, but for a SYN-ACK (we missed the SYN, and the SYN-ACK
+        # names the initiator as its destination)
+        flip = low if syn == SYN | ACK else not low
+        a, ap, b, bp = key
+        if flip:  # the server is the first endpoint
+            key = (self._server(a), self._server(ap), b, bp)  # type: ignore[assignment]
         else:
-            conn = TcpConnection(self._next_id, key, not low, frame, ts, syn == SYN)
-            direction = 0
+            key = (a, ap, self._server(b), self._server(bp))  # type: ignore[assignment]
+        conn = TcpConnection(self._next_id, key, flip, frame, ts)
+        direction = 1 if syn == SYN | ACK else 0
         self._next_id += 1
-        self._conns[conn.id] = conn
         self._table[key] = conn
-        if len(self._conns) > self._max_connections:
+        if len(self._table) > self._max_connections:
             self._evict(events)
         return conn, direction
+
+    def _server(self, value: bytes | int) -> bytes | int:
+        """The one copy of a server address or port (up to ``SHARED_SERVER_VALUES`` of them)."""
+        servers = self._servers
+        shared = servers.get(value)
+        if shared is None:
+            if len(servers) < SHARED_SERVER_VALUES:
+                servers[value] = value
+            return value
+        return shared
 
     def _is_new_connection(self, conn: TcpConnection, direction: int, seq: int) -> bool:
         """A SYN (or SYN-ACK) on a known 4-tuple: a retransmission, or port reuse by a new one?"""
@@ -403,8 +424,8 @@ class TcpReassembler:
             return True
         if half.nxt < 0:
             return False  # first thing this side says: the other side spoke first (mid-capture)
-        if half.isn is not None:
-            return seq != half.isn
+        if half.syn:
+            return seq != (half.nxt32 - half.nxt - 1) & _MASK
         distance = ((seq + 1 - half.nxt32 + _HALF) & _MASK) - _HALF
         return abs(distance) > _SYN_NEAR
 
@@ -413,7 +434,6 @@ class TcpReassembler:
         self._drain_all(conn, events)
         if self._table.get(conn.key) is conn:
             del self._table[conn.key]
-        self._conns.pop(conn.id, None)
         self._closed.pop(conn.id, None)
 
     def _evict(self, events: list[StreamEvent]) -> None:
@@ -421,7 +441,7 @@ class TcpReassembler:
         if self._closed:
             victim = next(iter(self._closed.values()))
         else:
-            victim = next(iter(self._conns.values()))
+            victim = next(iter(self._table.values()))
             self._defects.add(
                 victim.last_frame,
                 "tcp",

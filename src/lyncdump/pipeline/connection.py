@@ -54,9 +54,9 @@ SNIFF_LIMIT = 64 * 1024
 
 #: A direction whose first bytes are none of the known starts keeps them as they came (a SIP
 #: start line cut across segments is then seen whole) until this many bytes or
-#: ``PROBE_AFTER_CHUNKS`` segments; only then does the mid-connection MS-SIPCOMP probe start
-#: (a decoder of about 500 bytes). A connection that sent a SYN and one unfinished line stays
-#: at a few hundred bytes.
+#: ``PROBE_AFTER_CHUNKS`` segments, or a segment that starts like a compression packet header;
+#: only then does the mid-connection MS-SIPCOMP probe start (a decoder of about 500 bytes). A
+#: connection that sent a SYN and one unfinished line stays at a few hundred bytes.
 PROBE_AFTER = 512
 PROBE_AFTER_CHUNKS = 4
 
@@ -103,6 +103,67 @@ class ConnectionSummary:
         return connection_to_dict(self)
 
 
+_CLIENT = ConnectionSummary.__dict__["client"]  # the dataclass's slots, for the subclass below
+_SERVER = ConnectionSummary.__dict__["server"]
+
+
+class TcpConnectionSummary(ConnectionSummary):
+    """A :class:`ConnectionSummary` made for a connection of the reassembler: its endpoints
+    are made when first read (the first message, or the listing at the end), from the
+    connection's own key. A run lists up to 100,000 of these, most never read until the end,
+    and many connections (a flood of half-open ones) never carry a message: two Endpoints
+    and the text of a new address are about 300 bytes each time."""
+
+    __slots__ = ("_key", "_flip")
+
+    def __init__(
+        self,
+        conn_id: int,
+        key: tuple[bytes, int, bytes, int],
+        flip: bool,
+        encapsulation: Encapsulation | None = None,
+    ) -> None:
+        self._key: tuple[bytes, int, bytes, int] | None = key
+        self._flip = flip  # True when the client is the second endpoint of ``key``
+        super().__init__(conn_id, None, None, encapsulation=encapsulation)  # type: ignore[arg-type]
+
+    @property  # type: ignore[override]
+    def client(self) -> Endpoint:
+        endpoint: Endpoint | None = _CLIENT.__get__(self)
+        if endpoint is None:
+            endpoint = self._endpoint(1 if self._flip else 0)
+            _CLIENT.__set__(self, endpoint)
+            self._release()
+        return endpoint
+
+    @client.setter
+    def client(self, value: Endpoint) -> None:
+        _CLIENT.__set__(self, value)
+
+    @property  # type: ignore[override]
+    def server(self) -> Endpoint:
+        endpoint: Endpoint | None = _SERVER.__get__(self)
+        if endpoint is None:
+            endpoint = self._endpoint(0 if self._flip else 1)
+            _SERVER.__set__(self, endpoint)
+            self._release()
+        return endpoint
+
+    @server.setter
+    def server(self, value: Endpoint) -> None:
+        _SERVER.__set__(self, value)
+
+    def _endpoint(self, which: int) -> Endpoint:
+        key = self._key
+        assert key is not None
+        return Endpoint.from_raw(key[2], key[3]) if which else Endpoint.from_raw(key[0], key[1])
+
+    def _release(self) -> None:
+        """Both endpoints made: the key is no longer needed."""
+        if _CLIENT.__get__(self) is not None and _SERVER.__get__(self) is not None:
+            self._key = None
+
+
 class RunContext(Protocol):
     """What a connection needs from the run it belongs to (pipeline.core.Pipeline)."""
 
@@ -126,7 +187,7 @@ Chunk = tuple[bytes, int, float]
 class Direction:
     """One direction of a connection: its mode and the decoders of that mode."""
 
-    __slots__ = ("mode", "framer", "sipcomp", "ws", "sniffed", "held")
+    __slots__ = ("mode", "framer", "sipcomp", "ws", "sniffed", "held", "held_frame", "held_ts")
 
     def __init__(self) -> None:
         self.mode = SNIFF
@@ -134,9 +195,28 @@ class Direction:
         self.sipcomp: SipcompStreamDecoder | None = None
         self.ws: WebSocketDecoder | None = None
         self.sniffed = 0  # bytes looked at while sniffing
-        #: Sniffed bytes (data, frame, ts) kept until the MS-SIPCOMP probe starts (PROBE_AFTER):
-        #: the first segment's tuple alone, then a list of them.
-        self.held: Chunk | list[Chunk] | None = None
+        #: Sniffed segments kept until the MS-SIPCOMP probe starts (PROBE_AFTER): the first
+        #: one's bytes (its frame and time beside them), then a list of (data, frame, ts).
+        self.held: bytes | list[Chunk] | None = None
+        self.held_frame = 0
+        self.held_ts = 0.0
+
+    def hold(self, data: bytes, frame: int, ts: float) -> int:
+        """Keep one more sniffed segment; returns how many are kept."""
+        held = self.held
+        if held is None:
+            self.held, self.held_frame, self.held_ts = data, frame, ts
+            return 1
+        if isinstance(held, bytes):
+            held = self.held = [(held, self.held_frame, self.held_ts)]
+        held.append((data, frame, ts))
+        return len(held)
+
+    def held_bytes(self) -> bytes:
+        held = self.held
+        if held is None:
+            return b""
+        return held if isinstance(held, bytes) else b"".join([c[0] for c in held])
 
     def take_held(self) -> list[Chunk]:
         """The kept segments, in order; none are kept afterwards."""
@@ -144,7 +224,7 @@ class Direction:
         self.held = None
         if held is None:
             return []
-        return [held] if isinstance(held, tuple) else held
+        return [(held, self.held_frame, self.held_ts)] if isinstance(held, bytes) else held
 
 
 _QUIET = Direction()
@@ -162,7 +242,8 @@ class TcpConnectionPipeline:
         "conn",
         "summary",
         "ctx",
-        "dirs",
+        "_d0",
+        "_d1",
         "negotiation",
         "tls",
         "inner",
@@ -183,7 +264,8 @@ class TcpConnectionPipeline:
         self.summary = summary
         self.ctx = ctx
         # Both made on first use: most connections never speak in both directions or negotiate.
-        self.dirs = (_QUIET, _QUIET)
+        self._d0 = _QUIET
+        self._d1 = _QUIET
         self.negotiation: NegotiationTracker | None = None
         self.tls: TlsSession | None = None  # both directions of a TLS connection share it
         self.inner: TcpConnectionPipeline | None = None  # the decrypted side of TLS
@@ -194,7 +276,7 @@ class TcpConnectionPipeline:
     # -- input ------------------------------------------------------------------------------
     def data(self, direction: int, data: bytes, frame: int, ts: float) -> None:
         """New in-order bytes of one direction."""
-        d = self.dirs[direction]
+        d = self._d1 if direction else self._d0
         if d is _QUIET:
             d = self._direction(direction)
         mode = d.mode
@@ -236,7 +318,7 @@ class TcpConnectionPipeline:
 
     def gap(self, direction: int, missing: int, frame: int, ts: float) -> None:
         """``missing`` bytes of one direction will never come; the next data follows them."""
-        d = self.dirs[direction]
+        d = self._d1 if direction else self._d0
         if d.mode == SIP and d.framer is not None:
             d.framer.receive_gap(missing, frame, ts)
             self._drain_framer(direction)
@@ -284,11 +366,19 @@ class TcpConnectionPipeline:
     # -- deciding what a direction speaks ---------------------------------------------------
     def _direction(self, direction: int) -> Direction:
         """The direction's own state, made when it first needs one."""
-        d = self.dirs[direction]
+        d = self._d1 if direction else self._d0
         if d is _QUIET:
             d = Direction()
-            self.dirs = (d, self.dirs[1]) if direction == 0 else (self.dirs[0], d)
+            if direction:
+                self._d1 = d
+            else:
+                self._d0 = d
         return d
+
+    @property
+    def dirs(self) -> tuple[Direction, Direction]:
+        """Both directions' state (a shared, unchanging one for a direction not heard yet)."""
+        return self._d0, self._d1
 
     def _sniff(self, direction: int, data: bytes, frame: int, ts: float) -> bool:
         """Decide what a direction speaks from its first bytes.
@@ -296,13 +386,10 @@ class TcpConnectionPipeline:
         Returns True when the bytes were consumed here (the MS-SIPCOMP probe keeps them),
         False when the caller should hand them to the mode chosen (if any).
         """
-        d = self.dirs[direction]
+        d = self._d1 if direction else self._d0
         d.sniffed += len(data)
         summary = self.summary
-        held = d.held
-        if held is not None and looks_like_sip(
-            held[0] + data if isinstance(held, tuple) else b"".join([c[0] for c in held]) + data
-        ):
+        if d.held is not None and looks_like_sip(d.held_bytes() + data):
             # a start line cut across segments: the framer gets it whole
             d.mode = SIP
             framer = d.framer = SipStreamFramer(max_message=self.ctx.max_sip_message)
@@ -345,20 +432,16 @@ class TcpConnectionPipeline:
         chain. Until a layout is recognised nothing is reported; past the sniff limit the
         direction is given up as not SIP and the probe's bytes are dropped. The first bytes
         are only kept (``PROBE_AFTER``): the probe starts when there are more."""
-        d = self.dirs[direction]
+        d = self._d1 if direction else self._d0
         probe = d.sipcomp
         if probe is None:
-            held = d.held
-            if held is None:
-                d.held = (data, frame, ts)
-                if d.sniffed <= PROBE_AFTER:
-                    return True
-            else:
-                if isinstance(held, tuple):
-                    held = d.held = [held]
-                held.append((data, frame, ts))
-                if d.sniffed <= PROBE_AFTER and len(held) < PROBE_AFTER_CHUNKS:
-                    return True
+            kept = d.hold(data, frame, ts)
+            if (
+                kept < PROBE_AFTER_CHUNKS
+                and d.sniffed <= PROBE_AFTER
+                and not looks_compressed(data)
+            ):
+                return True  # no candidate header yet: the probe waits
             self._start_probe(direction)
             return True
         probe.receive_data(data, frame, ts)
@@ -367,7 +450,7 @@ class TcpConnectionPipeline:
 
     def _start_probe(self, direction: int) -> None:
         """Start the MS-SIPCOMP probe on the bytes kept so far."""
-        d = self.dirs[direction]
+        d = self._d1 if direction else self._d0
         held = d.take_held()
         probe = d.sipcomp = SipcompStreamDecoder(mid_stream=True, budget=self._budget())
         for chunk, f, t in held:  # fed as they came, as if the probe had been there all along
@@ -382,7 +465,7 @@ class TcpConnectionPipeline:
 
     def _probed(self, direction: int, probe: SipcompStreamDecoder) -> None:
         """Switch to MS-SIPCOMP once the probe knows the layout; give up past the limit."""
-        d = self.dirs[direction]
+        d = self._d1 if direction else self._d0
         if probe.layout is not None:
             d.mode = SIPCOMP
             d.framer = SipStreamFramer(max_message=self.ctx.max_sip_message)
@@ -435,7 +518,7 @@ class TcpConnectionPipeline:
     # -- WebSocket ----------------------------------------------------------------------------
     def _drain_websocket(self, direction: int) -> None:
         """Each complete WebSocket message is one SIP message (RFC 7118 §5)."""
-        d = self.dirs[direction]
+        d = self._d1 if direction else self._d0
         ws = d.ws
         if ws is None:
             return
@@ -480,7 +563,7 @@ class TcpConnectionPipeline:
     def _drain_framer(self, direction: int) -> None:
         """Pull every complete message out of a direction's framer, switching to MS-SIPCOMP
         the moment the NEGOTIATE exchange says the next byte is compressed."""
-        d = self.dirs[direction]
+        d = self._d1 if direction else self._d0
         framer = d.framer
         if framer is None:
             return
@@ -537,7 +620,7 @@ class TcpConnectionPipeline:
         assert self.negotiation is not None  # it offered compression
         self.negotiation.assume(direction)
         self._start_compression(direction, frame, ts)
-        d = self.dirs[direction]
+        d = self._d1 if direction else self._d0
         assert d.sipcomp is not None
         d.sipcomp.receive_data(data, frame, ts)
         self._drain_sipcomp(direction)
@@ -562,7 +645,7 @@ class TcpConnectionPipeline:
 
     def _drain_sipcomp(self, direction: int) -> None:
         """Decompressed packets go into the same SIP framer as clear text would."""
-        d = self.dirs[direction]
+        d = self._d1 if direction else self._d0
         decoder = d.sipcomp
         framer = d.framer
         if decoder is None or framer is None:
@@ -659,4 +742,5 @@ __all__ = [
     "Direction",
     "RunContext",
     "TcpConnectionPipeline",
+    "TcpConnectionSummary",
 ]
