@@ -103,3 +103,9 @@ def test_the_summary_makes_its_endpoints_when_first_read() -> None:
     assert (str(summary.client), str(summary.server)) == ("10.0.0.1:50000", "10.0.0.2:5061")
     assert summary._key is None  # both made: the key is let go
     assert summary.client is summary.client
+
+
+def test_a_direction_decided_later_lets_the_kept_bytes_go() -> None:
+    pipe, _ = _connection(bytes(range(7, 57)), b"GET /sip HTTP/1.1\r\n")
+    d = pipe.dirs[0]
+    assert d.ws is not None and d.held is None  # a WebSocket handshake after 50 unknown bytes

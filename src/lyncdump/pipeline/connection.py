@@ -345,7 +345,7 @@ class TcpConnectionPipeline:
         for direction, d in enumerate(self.dirs):
             if d.held is not None and d.mode == SNIFF:  # what was kept for the probe, probed
                 self._start_probe(direction)
-            if d.mode == SNIFF:
+            if d.mode == SNIFF and d.sipcomp is not None:
                 d.sipcomp = None  # nothing more will come
         if self.tls is not None:
             self.tls.finish()
@@ -397,7 +397,6 @@ class TcpConnectionPipeline:
             for chunk, f, t in d.take_held():
                 framer.receive_data(chunk, f, t)
         elif looks_like_sip(data) or b"SIP/2.0" in data:
-            d.held = None
             d.mode = SIP
             d.framer = SipStreamFramer(max_message=self.ctx.max_sip_message)
             summary.protocol = "sip"
@@ -425,6 +424,7 @@ class TcpConnectionPipeline:
                 summary.tls = self.tls.summary
         else:
             return self._probe_sipcomp(direction, data, frame, ts)
+        d.held = None  # decided: what was kept for the probe is not needed
         return False
 
     def _probe_sipcomp(self, direction: int, data: bytes, frame: int, ts: float) -> bool:
