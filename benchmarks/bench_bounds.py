@@ -166,6 +166,17 @@ def _undecided(count: int = 20_000) -> Case:
     return pcap(frames), count, "flow"
 
 
+def _maybe_rtp_flows(count: int = 20_000) -> Case:
+    """UDP flows of one 32-byte maybe-RTP packet each (the flow bound is 2^18): what an
+    undecided flow's own state costs."""
+    frames = []
+    for n in range(count):
+        src = bytes([10, 8, n >> 8, n & 255])
+        payload = struct.pack("!BBHII", 0x80, 0, n & 0xFFFF, n, n) + bytes(20)
+        frames.append(udp(payload, 21000, 31000, src))
+    return pcap(frames), count, "flow"
+
+
 def _xml_body() -> Case:
     """One SIP message over TCP with a 256 KiB XML body (the parse bound) of nested elements."""
     item = "<e a='1'><f>text</f></e>"
@@ -190,6 +201,7 @@ CASES: dict[str, Callable[[], Case]] = {
     "stun": _stun,
     "rtp": _rtp_flows,
     "undecided": _undecided,
+    "flows": _maybe_rtp_flows,
     "xml": _xml_body,
 }
 
