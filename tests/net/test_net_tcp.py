@@ -82,12 +82,12 @@ def test_handshake_data_and_fin_in_order():
     assert isinstance(event, StreamData)
     assert (event.direction, event.data, event.frame, event.ts) == (0, b"REGISTER", 4, 0.4)
     conn = event.conn
-    assert (conn.id, conn.client, conn.server, conn.first_frame, conn.first_ts) == (
+    assert (conn.id, conn.client, conn.server, conn.last_frame, conn.last_ts) == (
         1,
         CLIENT,
         SERVER,
-        1,
-        0.1,
+        4,
+        0.4,
     )
     assert conn.syn_seen and conn.user is None and conn.closed is None
     wire.s(5001, b"SIP/2.0 200 OK")
@@ -291,7 +291,7 @@ def test_port_reuse_after_close_starts_a_new_connection():
     assert wire.story(conn_id=1) == [b"one", ("closed", "fin"), ("closed", "fin")]
     assert wire.story(conn_id=2) == [b"two"]
     second = wire.events[-1].conn
-    assert second.id == 2 and second.first_frame == 6 and second.syn_seen
+    assert second.id == 2 and second.last_frame == 9 and second.syn_seen
 
 
 def test_port_reuse_after_rst_and_far_syn():

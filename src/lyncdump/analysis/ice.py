@@ -310,7 +310,7 @@ class IceAnalyzer:
                 if len(self.transactions) < MAX_TRANSACTIONS:
                     self.transactions[key] = t
                     self._by_tid[msg.transaction] = t
-                self.transaction_list.append(t)
+                    self.transaction_list.append(t)  # the same bound: each holds its request
             else:
                 t.retransmissions += 1
                 msg.retransmission = True
@@ -326,7 +326,8 @@ class IceAnalyzer:
                         t = None
             if t is None:
                 t = StunTransaction(None, [msg])
-                self.transaction_list.append(t)
+                if len(self.transaction_list) < MAX_TRANSACTIONS:
+                    self.transaction_list.append(t)
             else:
                 if any(r.raw == msg.raw for r in t.responses):
                     msg.retransmission = True

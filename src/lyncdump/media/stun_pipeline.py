@@ -27,8 +27,14 @@ from .turn_tcp import TcpMediaFramer, detect
 
 #: How deep TURN encapsulation is followed (outer message = 0).
 MAX_DEPTH = 2
-#: Bound on STUN messages kept for output; past it they are counted, not stored.
-MAX_MESSAGES = 500_000
+#: Bound on STUN messages kept for output; past it they are counted, not stored. A kept
+#: message costs about 1.5 kB (the parsed attributes with it): 150 MB at the limit, from
+#: about 15 MB of ICE checks (docs/architecture.md, benchmarks/bench_bounds.py).
+MAX_MESSAGES = 100_000
+#: (address, port) pairs kept once for every message that names them (a message holds its
+#: source and destination, and ICE checks repeat a few pairs many times): about 250 B saved
+#: per message kept.
+MAX_SHARED_ENDPOINTS = 4096
 #: Bytes a TCP direction may buffer while its framing is still unknown.
 _MAX_UNDETECTED = 4096
 
@@ -58,6 +64,9 @@ class StunPipeline:
         self.analyzer = IceAnalyzer(passwords)
         self.messages: list[s.StunMessage] = []
         self.dropped = 0
+        #: Every message by name, and those relayed inside TURN, kept or not (the summaries).
+        self.names: Counter[str] = Counter()
+        self.relayed = 0
         self.counts: Counter[str] = Counter()
         self.depth = 0
         self._tcp: dict[tuple[int, int], Any] = {}
@@ -68,6 +77,7 @@ class StunPipeline:
         #: between the relayed address and the destination (no TURN header any more).
         #: (src, sport, dst, dport) -> (new src, new dst, client, server, peer, to_peer).
         self.active: dict[tuple[bytes, int, bytes, int], tuple[Any, ...]] = {}
+        self._endpoints: dict[tuple[bytes, int], tuple[bytes, int]] = {}
 
     # -- UDP -------------------------------------------------------------------------------
     def udp(
@@ -265,12 +275,16 @@ class StunPipeline:
     ) -> None:
         msg.frame = frame
         msg.time = ts
-        msg.src = src
-        msg.dst = dst
+        msg.src = self._endpoint(src)
+        msg.dst = self._endpoint(dst)
         msg.transport = transport
         msg.depth = self.depth
         self.analyzer.message(msg)
-        self.counts[msg.name] += 1
+        name = msg.name
+        self.counts[name] += 1
+        self.names[name] += 1
+        if msg.depth:
+            self.relayed += 1
         if len(self.messages) < MAX_MESSAGES:
             self.messages.append(msg)
         else:
@@ -278,6 +292,15 @@ class StunPipeline:
         if not msg.retransmission:
             self._learn(msg)
             self._relay(msg)
+
+    def _endpoint(self, endpoint: tuple[bytes, int]) -> tuple[bytes, int]:
+        """The one kept copy of an (address, port) pair (up to ``MAX_SHARED_ENDPOINTS``)."""
+        shared = self._endpoints.get(endpoint)
+        if shared is None:
+            if len(self._endpoints) < MAX_SHARED_ENDPOINTS:
+                self._endpoints[endpoint] = endpoint
+            return endpoint
+        return shared
 
     def _learn(self, msg: s.StunMessage) -> None:
         """Tell the media side which addresses TURN and ICE revealed."""

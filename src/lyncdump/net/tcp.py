@@ -41,6 +41,9 @@ HOLE_TIMEOUT = 3.0
 TCP retransmits within about that (RTO 1 s, once doubled); bytes the capture missed never come,
 and what follows them should not wait for the end of the capture."""
 
+SHARED_SERVER_VALUES = 4096
+"""Server addresses and ports kept once for every connection's key (about 100 B each)."""
+
 _MASK = 0xFFFFFFFF
 _HALF = 0x80000000
 
@@ -52,40 +55,66 @@ class TcpConnection:
 
     ``client`` is the initiator (sender of the SYN; without a SYN, of the first segment seen, or
     the receiver of a SYN-ACK); direction 0 of every event flows from ``client`` to ``server``.
+
+    Memory: a connection is held for as long as it is open, up to the reassembler's bound, so it
+    is kept small: its endpoints live in ``key``, its one entry in the reassembler's table (the
+    lower endpoint first, so both directions find it), and a direction's reassembly state is
+    made when that direction sends its first segment.
     """
 
     __slots__ = (
         "id",
-        "client",
-        "server",
-        "first_frame",
-        "first_ts",
+        "key",
+        "flip",
         "last_frame",
         "last_ts",
-        "syn_seen",
         "closed",
         "retransmissions",
         "user",
-        "_halves",
+        "_h0",
+        "_h1",
     )
 
     def __init__(
-        self, conn_id: int, client: Address, server: Address, frame: int, ts: float, syn: bool
+        self,
+        conn_id: int,
+        key: tuple[bytes, int, bytes, int],
+        flip: bool,
+        frame: int,
+        ts: float,
     ) -> None:
         self.id = conn_id
-        self.client = client
-        self.server = server
-        self.first_frame = frame
-        self.first_ts = ts
+        self.key = key
+        """(address, port, address, port), the lower endpoint first: the table key."""
+        self.flip = flip
+        """True when the client is the second endpoint of ``key``."""
         self.last_frame = frame
         self.last_ts = ts
-        self.syn_seen = syn
         self.closed: str | None = None
         """None while open; "fin" once both directions sent FIN, "rst" after a reset."""
         self.retransmissions = 0
         """Segments whose bytes had all been seen already."""
         self.user: Any = None
-        self._halves = (_Half(), _Half())
+        self._h0 = _UNSEEN  # reassembly state of direction 0 (client to server)
+        self._h1 = _UNSEEN
+
+    @property
+    def client(self) -> Address:
+        key = self.key
+        return (key[2], key[3]) if self.flip else (key[0], key[1])
+
+    @property
+    def server(self) -> Address:
+        key = self.key
+        return (key[0], key[1]) if self.flip else (key[2], key[3])
+
+    @property
+    def syn_seen(self) -> bool:
+        """The client's SYN was seen (the capture has the connection's start)."""
+        return self._h0.syn
+
+    def _half(self, direction: int) -> _Half:
+        return self._h1 if direction else self._h0
 
     def __repr__(self) -> str:
         return f"<TcpConnection #{self.id} {self.client!r} -> {self.server!r}>"
@@ -97,7 +126,7 @@ class _Half:
     __slots__ = (
         "nxt",
         "nxt32",
-        "isn",
+        "syn",
         "starts",
         "datas",
         "pending",
@@ -110,9 +139,13 @@ class _Half:
     def __init__(self) -> None:
         self.nxt = -1  # stream offset of the next byte to deliver; -1 until the first segment
         self.nxt32 = 0  # the same position as a wire sequence number
-        self.isn: int | None = None  # sequence number of this direction's SYN, when seen
-        self.starts: list[int] = []  # out-of-order pieces: stream offsets (sorted, disjoint)
-        self.datas: list[bytes] = []
+        # This direction's SYN was seen: its sequence number is then (nxt32 - nxt - 1) mod 2**32
+        # (nxt counts from the byte after it, and the two move together), kept as no number.
+        self.syn = False
+        # Out-of-order pieces: stream offsets (sorted, disjoint) and their bytes. The shared
+        # empty lists stand for "none yet" and are never mutated: _buffer makes the real ones.
+        self.starts: list[int] = _NO_STARTS
+        self.datas: list[bytes] = _NO_DATAS
         self.pending = 0  # bytes charged for the pieces
         self.fin_at = -1  # stream offset of the FIN once seen
         self.fin_done = False
@@ -121,6 +154,13 @@ class _Half:
         self.held: list[tuple[int, bytes, int, float]] | None = None
         #: Capture time since which data has been waiting behind a hole.
         self.waiting = 0.0
+
+
+_NO_STARTS: list[int] = []
+_NO_DATAS: list[bytes] = []
+_UNSEEN = _Half()
+"""The state of a direction that has sent nothing yet, shared and never changed: read where the
+other direction's handling looks at it, replaced by its own :class:`_Half` on its first segment."""
 
 
 @dataclass(slots=True)
@@ -173,9 +213,9 @@ class TcpReassembler:
         "_max_connections",
         "_hole_timeout",
         "_table",
-        "_conns",
         "_closed",
         "_next_id",
+        "_servers",
     )
 
     def __init__(
@@ -190,14 +230,16 @@ class TcpReassembler:
         self._max_pending = max_pending_bytes
         self._hole_timeout = hole_timeout
         self._max_connections = max(1, max_connections)
-        # (src, sport, dst, dport) -> (connection, direction of a segment sent from src)
-        self._table: dict[tuple[bytes, int, bytes, int], tuple[TcpConnection, int]] = {}
-        self._conns: dict[int, TcpConnection] = {}  # live table entries, oldest first
+        # (address, port, address, port), the lower endpoint first -> connection, oldest first
+        self._table: dict[tuple[bytes, int, bytes, int], TcpConnection] = {}
         self._closed: dict[int, TcpConnection] = {}  # closed ones, in order of closing
         self._next_id = 1
+        # One copy of each server address and port the table's keys name: many connections
+        # go to a few servers, and each key would otherwise hold copies of its own.
+        self._servers: dict[bytes | int, bytes | int] = {}
 
     def __len__(self) -> int:
-        return len(self._conns)
+        return len(self._table)
 
     def segment(
         self,
@@ -215,24 +257,33 @@ class TcpReassembler:
         if not payload and not flags & 0x07:
             return []  # a bare ACK says nothing about the byte streams
         events: list[StreamEvent] = []
-        entry = self._table.get((src, sport, dst, dport))
-        if entry is None:
+        # One table entry per connection: keyed with the lower endpoint first.
+        low = src < dst or (src == dst and sport <= dport)
+        key = (src, sport, dst, dport) if low else (dst, dport, src, sport)
+        conn = self._table.get(key)
+        if conn is None:
             if flags & RST:
                 return events  # a reset of a connection never seen: nothing to close
-            conn, direction = self._open(frame, ts, src, sport, dst, dport, flags, events)
+            conn, direction = self._open(frame, ts, key, low, flags, events)
         else:
-            conn, direction = entry
+            direction = 0 if low != conn.flip else 1
             if flags & SYN and self._is_new_connection(conn, direction, seq):
                 self._forget(conn, events)
-                conn, direction = self._open(frame, ts, src, sport, dst, dport, flags, events)
+                conn, direction = self._open(frame, ts, key, low, flags, events)
             elif conn.closed == "rst" and (flags & RST or not payload):
                 # After a reset only data still in flight (tshark shows it, and so do we) or a
                 # new SYN means anything: a second RST or a late FIN adds nothing.
                 return events
         conn.last_frame = frame
         conn.last_ts = ts
-        half = conn._halves[direction]
-        other = conn._halves[1 - direction]
+        if direction:
+            half, other = conn._h1, conn._h0
+            if half is _UNSEEN:
+                half = conn._h1 = _Half()
+        else:
+            half, other = conn._h0, conn._h1
+            if half is _UNSEEN:
+                half = conn._h0 = _Half()
         if half.starts and ts - half.waiting > self._hole_timeout:
             self._expire(conn, direction, half, frame, ts, events)
         if other.starts and ts - other.waiting > self._hole_timeout:
@@ -245,7 +296,7 @@ class TcpReassembler:
             self._release(conn, direction, half, events)
         if flags & SYN:
             if half.nxt < 0:
-                half.isn = seq
+                half.syn = True
                 half.nxt = 0
                 half.nxt32 = (seq + 1) & _MASK
             seq = (seq + 1) & _MASK
@@ -281,7 +332,7 @@ class TcpReassembler:
     def flush(self) -> list[StreamEvent]:
         """End of capture: declare every hole a gap and deliver what was waiting behind it."""
         events: list[StreamEvent] = []
-        for conn in list(self._conns.values()):
+        for conn in list(self._table.values()):
             self._drain_all(conn, events)
         return events
 
@@ -330,51 +381,59 @@ class TcpReassembler:
         self,
         frame: int,
         ts: float,
-        src: bytes,
-        sport: int,
-        dst: bytes,
-        dport: int,
+        key: tuple[bytes, int, bytes, int],
+        low: bool,
         flags: int,
         events: list[StreamEvent],
     ) -> tuple[TcpConnection, int]:
-        """Start a connection; the SYN sender (or the first sender) becomes the client."""
+        """Start a connection; the SYN sender (or the first sender) becomes the client.
+        ``low``: the sender is the first endpoint of ``key``."""
         syn = flags & (SYN | ACK)
-        if syn == SYN | ACK:
-            # We missed the SYN but the SYN-ACK names the initiator as its destination.
-            conn = TcpConnection(self._next_id, (dst, dport), (src, sport), frame, ts, False)
-            direction = 1
+        # the client is the sender, but for a SYN-ACK (we missed the SYN, and the SYN-ACK
+        # names the initiator as its destination)
+        flip = low if syn == SYN | ACK else not low
+        a, ap, b, bp = key
+        if flip:  # the server is the first endpoint
+            key = (self._server(a), self._server(ap), b, bp)  # type: ignore[assignment]
         else:
-            conn = TcpConnection(self._next_id, (src, sport), (dst, dport), frame, ts, syn == SYN)
-            direction = 0
+            key = (a, ap, self._server(b), self._server(bp))  # type: ignore[assignment]
+        conn = TcpConnection(self._next_id, key, flip, frame, ts)
+        direction = 1 if syn == SYN | ACK else 0
         self._next_id += 1
-        self._conns[conn.id] = conn
-        self._table[(src, sport, dst, dport)] = (conn, direction)
-        self._table[(dst, dport, src, sport)] = (conn, 1 - direction)
-        if len(self._conns) > self._max_connections:
+        self._table[key] = conn
+        if len(self._table) > self._max_connections:
             self._evict(events)
         return conn, direction
+
+    def _server(self, value: bytes | int) -> bytes | int:
+        """The one copy of a server address or port (up to ``SHARED_SERVER_VALUES`` of them)."""
+        servers = self._servers
+        shared = servers.get(value)
+        if shared is None:
+            if len(servers) < SHARED_SERVER_VALUES:
+                servers[value] = value
+            return value
+        return shared
 
     def _is_new_connection(self, conn: TcpConnection, direction: int, seq: int) -> bool:
         """A SYN (or SYN-ACK) on a known 4-tuple: a retransmission, or port reuse by a new one?"""
         if conn.closed is not None:
             return True
-        half = conn._halves[direction]
-        if half.fin_done or half.fin_at >= 0 or conn._halves[1 - direction].fin_done:
+        half = conn._half(direction)
+        if half.fin_done or half.fin_at >= 0 or conn._half(1 - direction).fin_done:
             return True
         if half.nxt < 0:
             return False  # first thing this side says: the other side spoke first (mid-capture)
-        if half.isn is not None:
-            return seq != half.isn
+        if half.syn:
+            return seq != (half.nxt32 - half.nxt - 1) & _MASK
         distance = ((seq + 1 - half.nxt32 + _HALF) & _MASK) - _HALF
         return abs(distance) > _SYN_NEAR
 
     def _forget(self, conn: TcpConnection, events: list[StreamEvent]) -> None:
         """Remove a connection from the tables, delivering whatever it still had waiting."""
         self._drain_all(conn, events)
-        (cip, cport), (sip, sport) = conn.client, conn.server
-        self._table.pop((cip, cport, sip, sport), None)
-        self._table.pop((sip, sport, cip, cport), None)
-        self._conns.pop(conn.id, None)
+        if self._table.get(conn.key) is conn:
+            del self._table[conn.key]
         self._closed.pop(conn.id, None)
 
     def _evict(self, events: list[StreamEvent]) -> None:
@@ -382,7 +441,7 @@ class TcpReassembler:
         if self._closed:
             victim = next(iter(self._closed.values()))
         else:
-            victim = next(iter(self._conns.values()))
+            victim = next(iter(self._table.values()))
             self._defects.add(
                 victim.last_frame,
                 "tcp",
@@ -422,6 +481,9 @@ class TcpReassembler:
         pieces = len(half.starts)
         if not pieces:
             half.waiting = ts
+            if half.starts is _NO_STARTS:
+                half.starts = []
+                half.datas = []
         added, conflict = merge_piece(half.starts, half.datas, start, payload)
         if conflict:
             self._defects.add(
@@ -505,7 +567,7 @@ class TcpReassembler:
             half.datas.clear()
             half.pending = 0
         events.append(StreamClosed(conn, direction, "fin", frame, ts))
-        if conn._halves[1 - direction].fin_done:
+        if conn._half(1 - direction).fin_done:
             self._mark_closed(conn, "fin")
 
     def _fin(
@@ -555,18 +617,18 @@ class TcpReassembler:
     ) -> None:
         """A reset ends both directions: what was waiting behind holes is delivered first."""
         for d in (0, 1):
-            self._drain_half(conn, d, conn._halves[d], frame, ts, events, close_fin=False)
+            self._drain_half(conn, d, conn._half(d), frame, ts, events, close_fin=False)
         self._mark_closed(conn, "rst")
         events.append(StreamClosed(conn, direction, "rst", frame, ts))
 
     def _drain_all(self, conn: TcpConnection, events: list[StreamEvent]) -> None:
         close_fin = conn.closed != "rst"
         for d in (0, 1):
-            if conn._halves[d].held is not None:
-                self._release(conn, d, conn._halves[d], events)
+            if conn._half(d).held is not None:
+                self._release(conn, d, conn._half(d), events)
         for d in (0, 1):
             self._drain_half(
-                conn, d, conn._halves[d], conn.last_frame, conn.last_ts, events, close_fin=close_fin
+                conn, d, conn._half(d), conn.last_frame, conn.last_ts, events, close_fin=close_fin
             )
 
     def _drain_half(

@@ -52,6 +52,14 @@ if TYPE_CHECKING:
 #: How far into a TCP direction we look for a SIP start line before calling it "not SIP".
 SNIFF_LIMIT = 64 * 1024
 
+#: A direction whose first bytes are none of the known starts keeps them as they came (a SIP
+#: start line cut across segments is then seen whole) until this many bytes or
+#: ``PROBE_AFTER_CHUNKS`` segments, or a segment that starts like a compression packet header;
+#: only then does the mid-connection MS-SIPCOMP probe start (a decoder of about 500 bytes). A
+#: connection that sent a SYN and one unfinished line stays at a few hundred bytes.
+PROBE_AFTER = 512
+PROBE_AFTER_CHUNKS = 4
+
 # What a direction speaks (Direction.mode).
 SNIFF = 0  # not decided yet: the next bytes are sniffed
 SIP = 1  # clear SIP, framed by Content-Length
@@ -95,6 +103,67 @@ class ConnectionSummary:
         return connection_to_dict(self)
 
 
+_CLIENT = ConnectionSummary.__dict__["client"]  # the dataclass's slots, for the subclass below
+_SERVER = ConnectionSummary.__dict__["server"]
+
+
+class TcpConnectionSummary(ConnectionSummary):
+    """A :class:`ConnectionSummary` made for a connection of the reassembler: its endpoints
+    are made when first read (the first message, or the listing at the end), from the
+    connection's own key. A run lists up to 100,000 of these, most never read until the end,
+    and many connections (a flood of half-open ones) never carry a message: two Endpoints
+    and the text of a new address are about 300 bytes each time."""
+
+    __slots__ = ("_key", "_flip")
+
+    def __init__(
+        self,
+        conn_id: int,
+        key: tuple[bytes, int, bytes, int],
+        flip: bool,
+        encapsulation: Encapsulation | None = None,
+    ) -> None:
+        self._key: tuple[bytes, int, bytes, int] | None = key
+        self._flip = flip  # True when the client is the second endpoint of ``key``
+        super().__init__(conn_id, None, None, encapsulation=encapsulation)  # type: ignore[arg-type]
+
+    @property  # type: ignore[override]
+    def client(self) -> Endpoint:
+        endpoint: Endpoint | None = _CLIENT.__get__(self)
+        if endpoint is None:
+            endpoint = self._endpoint(1 if self._flip else 0)
+            _CLIENT.__set__(self, endpoint)
+            self._release()
+        return endpoint
+
+    @client.setter
+    def client(self, value: Endpoint) -> None:
+        _CLIENT.__set__(self, value)
+
+    @property  # type: ignore[override]
+    def server(self) -> Endpoint:
+        endpoint: Endpoint | None = _SERVER.__get__(self)
+        if endpoint is None:
+            endpoint = self._endpoint(0 if self._flip else 1)
+            _SERVER.__set__(self, endpoint)
+            self._release()
+        return endpoint
+
+    @server.setter
+    def server(self, value: Endpoint) -> None:
+        _SERVER.__set__(self, value)
+
+    def _endpoint(self, which: int) -> Endpoint:
+        key = self._key
+        assert key is not None
+        return Endpoint.from_raw(key[2], key[3]) if which else Endpoint.from_raw(key[0], key[1])
+
+    def _release(self) -> None:
+        """Both endpoints made: the key is no longer needed."""
+        if _CLIENT.__get__(self) is not None and _SERVER.__get__(self) is not None:
+            self._key = None
+
+
 class RunContext(Protocol):
     """What a connection needs from the run it belongs to (pipeline.core.Pipeline)."""
 
@@ -111,10 +180,14 @@ class RunContext(Protocol):
         """The run's TLS key sources (loaded on first use)."""
 
 
+Chunk = tuple[bytes, int, float]
+"""Bytes of one direction with the frame and time they came in."""
+
+
 class Direction:
     """One direction of a connection: its mode and the decoders of that mode."""
 
-    __slots__ = ("mode", "framer", "sipcomp", "ws", "sniffed")
+    __slots__ = ("mode", "framer", "sipcomp", "ws", "sniffed", "held", "held_frame", "held_ts")
 
     def __init__(self) -> None:
         self.mode = SNIFF
@@ -122,6 +195,40 @@ class Direction:
         self.sipcomp: SipcompStreamDecoder | None = None
         self.ws: WebSocketDecoder | None = None
         self.sniffed = 0  # bytes looked at while sniffing
+        #: Sniffed segments kept until the MS-SIPCOMP probe starts (PROBE_AFTER): the first
+        #: one's bytes (its frame and time beside them), then a list of (data, frame, ts).
+        self.held: bytes | list[Chunk] | None = None
+        self.held_frame = 0
+        self.held_ts = 0.0
+
+    def hold(self, data: bytes, frame: int, ts: float) -> int:
+        """Keep one more sniffed segment; returns how many are kept."""
+        held = self.held
+        if held is None:
+            self.held, self.held_frame, self.held_ts = data, frame, ts
+            return 1
+        if isinstance(held, bytes):
+            held = self.held = [(held, self.held_frame, self.held_ts)]
+        held.append((data, frame, ts))
+        return len(held)
+
+    def held_bytes(self) -> bytes:
+        held = self.held
+        if held is None:
+            return b""
+        return held if isinstance(held, bytes) else b"".join([c[0] for c in held])
+
+    def take_held(self) -> list[Chunk]:
+        """The kept segments, in order; none are kept afterwards."""
+        held = self.held
+        self.held = None
+        if held is None:
+            return []
+        return [(held, self.held_frame, self.held_ts)] if isinstance(held, bytes) else held
+
+
+_QUIET = Direction()
+"""A direction that has sent nothing yet: shared and never changed (see ``_direction``)."""
 
 
 class TcpConnectionPipeline:
@@ -135,12 +242,12 @@ class TcpConnectionPipeline:
         "conn",
         "summary",
         "ctx",
-        "dirs",
+        "_d0",
+        "_d1",
         "negotiation",
         "tls",
         "inner",
         "encrypted",
-        "ends",
         "closed_dirs",
         "budget",
     )
@@ -156,21 +263,22 @@ class TcpConnectionPipeline:
         self.conn = conn
         self.summary = summary
         self.ctx = ctx
-        self.dirs = (Direction(), Direction())
-        self.negotiation = NegotiationTracker()
+        # Both made on first use: most connections never speak in both directions or negotiate.
+        self._d0 = _QUIET
+        self._d1 = _QUIET
+        self.negotiation: NegotiationTracker | None = None
         self.tls: TlsSession | None = None  # both directions of a TLS connection share it
         self.inner: TcpConnectionPipeline | None = None  # the decrypted side of TLS
         self.encrypted = encrypted  # True on the inner side: its messages came over TLS
-        # (sender, receiver) endpoints per direction, made once: every message shares them.
-        client, server = summary.client, summary.server
-        self.ends = ((client, server), (server, client))
         self.closed_dirs = 0  # bit per direction that ended (FIN or RST)
         self.budget: DecompressionBudget | None = None  # MS-SIPCOMP output, both directions
 
     # -- input ------------------------------------------------------------------------------
     def data(self, direction: int, data: bytes, frame: int, ts: float) -> None:
         """New in-order bytes of one direction."""
-        d = self.dirs[direction]
+        d = self._d1 if direction else self._d0
+        if d is _QUIET:
+            d = self._direction(direction)
         mode = d.mode
         if mode == SNIFF:
             if self._sniff(direction, data, frame, ts):
@@ -179,7 +287,13 @@ class TcpConnectionPipeline:
         if mode == SIP:
             framer = d.framer
             assert framer is not None
-            if self.negotiation.offered and not framer.buffered and looks_compressed(data):
+            negotiation = self.negotiation
+            if (
+                negotiation is not None
+                and negotiation.offered
+                and not framer.buffered
+                and looks_compressed(data)
+            ):
                 self._assume_compression(direction, data, frame, ts)
                 return
             framer.receive_data(data, frame, ts)
@@ -204,7 +318,7 @@ class TcpConnectionPipeline:
 
     def gap(self, direction: int, missing: int, frame: int, ts: float) -> None:
         """``missing`` bytes of one direction will never come; the next data follows them."""
-        d = self.dirs[direction]
+        d = self._d1 if direction else self._d0
         if d.mode == SIP and d.framer is not None:
             d.framer.receive_gap(missing, frame, ts)
             self._drain_framer(direction)
@@ -228,6 +342,11 @@ class TcpConnectionPipeline:
 
     def finish(self) -> None:
         """No more input: flush TLS and the framers, reporting what was left cut off."""
+        for direction, d in enumerate(self.dirs):
+            if d.held is not None and d.mode == SNIFF:  # what was kept for the probe, probed
+                self._start_probe(direction)
+            if d.mode == SNIFF and d.sipcomp is not None:
+                d.sipcomp = None  # nothing more will come
         if self.tls is not None:
             self.tls.finish()
             self._tls_bytes(0, b"", self.conn.last_frame, self.conn.last_ts)
@@ -245,16 +364,39 @@ class TcpConnectionPipeline:
                 self._drain_websocket(direction)
 
     # -- deciding what a direction speaks ---------------------------------------------------
+    def _direction(self, direction: int) -> Direction:
+        """The direction's own state, made when it first needs one."""
+        d = self._d1 if direction else self._d0
+        if d is _QUIET:
+            d = Direction()
+            if direction:
+                self._d1 = d
+            else:
+                self._d0 = d
+        return d
+
+    @property
+    def dirs(self) -> tuple[Direction, Direction]:
+        """Both directions' state (a shared, unchanging one for a direction not heard yet)."""
+        return self._d0, self._d1
+
     def _sniff(self, direction: int, data: bytes, frame: int, ts: float) -> bool:
         """Decide what a direction speaks from its first bytes.
 
         Returns True when the bytes were consumed here (the MS-SIPCOMP probe keeps them),
         False when the caller should hand them to the mode chosen (if any).
         """
-        d = self.dirs[direction]
+        d = self._d1 if direction else self._d0
         d.sniffed += len(data)
         summary = self.summary
-        if looks_like_sip(data) or b"SIP/2.0" in data:
+        if d.held is not None and looks_like_sip(d.held_bytes() + data):
+            # a start line cut across segments: the framer gets it whole
+            d.mode = SIP
+            framer = d.framer = SipStreamFramer(max_message=self.ctx.max_sip_message)
+            summary.protocol = "sip"
+            for chunk, f, t in d.take_held():
+                framer.receive_data(chunk, f, t)
+        elif looks_like_sip(data) or b"SIP/2.0" in data:
             d.mode = SIP
             d.framer = SipStreamFramer(max_message=self.ctx.max_sip_message)
             summary.protocol = "sip"
@@ -282,17 +424,48 @@ class TcpConnectionPipeline:
                 summary.tls = self.tls.summary
         else:
             return self._probe_sipcomp(direction, data, frame, ts)
+        d.held = None  # decided: what was kept for the probe is not needed
         return False
 
     def _probe_sipcomp(self, direction: int, data: bytes, frame: int, ts: float) -> bool:
         """A capture that starts after NEGOTIATE: find compression packets by their header
         chain. Until a layout is recognised nothing is reported; past the sniff limit the
-        direction is given up as not SIP and the probe's bytes are dropped."""
-        d = self.dirs[direction]
+        direction is given up as not SIP and the probe's bytes are dropped. The first bytes
+        are only kept (``PROBE_AFTER``): the probe starts when there are more."""
+        d = self._d1 if direction else self._d0
         probe = d.sipcomp
         if probe is None:
-            probe = d.sipcomp = SipcompStreamDecoder(mid_stream=True, budget=self._budget())
+            kept = d.hold(data, frame, ts)
+            if (
+                kept < PROBE_AFTER_CHUNKS
+                and d.sniffed <= PROBE_AFTER
+                and not looks_compressed(data)
+            ):
+                return True  # no candidate header yet: the probe waits
+            self._start_probe(direction)
+            return True
         probe.receive_data(data, frame, ts)
+        self._probed(direction, probe)
+        return True
+
+    def _start_probe(self, direction: int) -> None:
+        """Start the MS-SIPCOMP probe on the bytes kept so far."""
+        d = self._d1 if direction else self._d0
+        held = d.take_held()
+        probe = d.sipcomp = SipcompStreamDecoder(mid_stream=True, budget=self._budget())
+        for chunk, f, t in held:  # fed as they came, as if the probe had been there all along
+            if d.mode == SNIFF:
+                probe.receive_data(chunk, f, t)
+                if probe.layout is not None:
+                    self._probed(direction, probe)
+            else:
+                self.data(direction, chunk, f, t)
+        if d.mode == SNIFF:
+            self._probed(direction, probe)
+
+    def _probed(self, direction: int, probe: SipcompStreamDecoder) -> None:
+        """Switch to MS-SIPCOMP once the probe knows the layout; give up past the limit."""
+        d = self._d1 if direction else self._d0
         if probe.layout is not None:
             d.mode = SIPCOMP
             d.framer = SipStreamFramer(max_message=self.ctx.max_sip_message)
@@ -302,7 +475,6 @@ class TcpConnectionPipeline:
         elif d.sniffed > SNIFF_LIMIT:
             d.mode = OTHER
             d.sipcomp = None
-        return True
 
     def _budget(self) -> DecompressionBudget:
         """The connection's share of the run's decompression budget (both directions; the
@@ -346,7 +518,7 @@ class TcpConnectionPipeline:
     # -- WebSocket ----------------------------------------------------------------------------
     def _drain_websocket(self, direction: int) -> None:
         """Each complete WebSocket message is one SIP message (RFC 7118 §5)."""
-        d = self.dirs[direction]
+        d = self._d1 if direction else self._d0
         ws = d.ws
         if ws is None:
             return
@@ -370,7 +542,7 @@ class TcpConnectionPipeline:
             msg.frame = message.frame
             msg.first_frame = message.first_frame
             msg.time = message.ts
-            msg.src, msg.dst = self.ends[direction]
+            self._ends(msg, direction)
             msg.transport = "WSS" if self.encrypted else "WS"
             msg.stream_id = self.conn.id
             msg.encapsulation = self.summary.encapsulation
@@ -391,7 +563,7 @@ class TcpConnectionPipeline:
     def _drain_framer(self, direction: int) -> None:
         """Pull every complete message out of a direction's framer, switching to MS-SIPCOMP
         the moment the NEGOTIATE exchange says the next byte is compressed."""
-        d = self.dirs[direction]
+        d = self._d1 if direction else self._d0
         framer = d.framer
         if framer is None:
             return
@@ -422,7 +594,10 @@ class TcpConnectionPipeline:
         else:
             cseq = msg.cseq
             cseq_method = cseq[1] if cseq else None
-        switches = self.negotiation.on_message(
+        negotiation = self.negotiation
+        if negotiation is None:
+            negotiation = self.negotiation = NegotiationTracker()
+        switches = negotiation.on_message(
             direction, msg.method, msg.status, cseq_method, msg.headers
         )
         for switching in switches:
@@ -442,9 +617,10 @@ class TcpConnectionPipeline:
             "LZ77-8K assumed from the NEGOTIATE offer",
         )
         self.summary.compression_assumed = True
+        assert self.negotiation is not None  # it offered compression
         self.negotiation.assume(direction)
         self._start_compression(direction, frame, ts)
-        d = self.dirs[direction]
+        d = self._d1 if direction else self._d0
         assert d.sipcomp is not None
         d.sipcomp.receive_data(data, frame, ts)
         self._drain_sipcomp(direction)
@@ -454,7 +630,7 @@ class TcpConnectionPipeline:
 
         ``frame``/``ts`` (of the message that made the switch) stand for the bytes the framer
         already held beyond it."""
-        d = self.dirs[direction]
+        d = self._direction(direction)
         if d.mode == SIPCOMP:
             return
         rest = d.framer.take_remaining() if d.framer is not None else b""
@@ -469,7 +645,7 @@ class TcpConnectionPipeline:
 
     def _drain_sipcomp(self, direction: int) -> None:
         """Decompressed packets go into the same SIP framer as clear text would."""
-        d = self.dirs[direction]
+        d = self._d1 if direction else self._d0
         decoder = d.sipcomp
         framer = d.framer
         if decoder is None or framer is None:
@@ -525,6 +701,14 @@ class TcpConnectionPipeline:
         )
         self._stream_message(direction, framed, True)
 
+    def _ends(self, msg: SipMessage, direction: int) -> None:
+        """Sender and receiver of a message of this direction (every message shares them)."""
+        summary = self.summary
+        if direction:
+            msg.src, msg.dst = summary.server, summary.client
+        else:
+            msg.src, msg.dst = summary.client, summary.server
+
     def _stream_message(
         self, direction: int, framed: FramedMessage, compressed: bool
     ) -> SipMessage | None:
@@ -539,7 +723,7 @@ class TcpConnectionPipeline:
         msg.frame = framed.frame
         msg.first_frame = framed.first_frame
         msg.time = framed.ts
-        msg.src, msg.dst = self.ends[direction]
+        self._ends(msg, direction)
         msg.transport = "TLS" if self.encrypted else "TCP"
         msg.stream_id = self.conn.id
         if compressed:
@@ -558,4 +742,5 @@ __all__ = [
     "Direction",
     "RunContext",
     "TcpConnectionPipeline",
+    "TcpConnectionSummary",
 ]

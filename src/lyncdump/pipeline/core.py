@@ -48,7 +48,7 @@ from ..options import Options
 from ..sip.message import SipMessage, looks_like_sip, parse_message
 from ..sipcomp.budget import DecompressionBudget
 from ..tls.keys import TlsKeys
-from .connection import ConnectionSummary, TcpConnectionPipeline
+from .connection import ConnectionSummary, TcpConnectionPipeline, TcpConnectionSummary
 from .events import Event, InputFinished, LogRecord, MessageDecoded, SessionFinished
 
 if TYPE_CHECKING:
@@ -522,11 +522,8 @@ class Pipeline:
             self._live.pop(conn.id, None)
 
     def _open_connection(self, conn: TcpConnection) -> TcpConnectionPipeline:
-        summary = ConnectionSummary(
-            id=conn.id,
-            client=Endpoint.from_raw(*conn.client),
-            server=Endpoint.from_raw(*conn.server),
-            encapsulation=self._encap.of(*conn.client, *conn.server),
+        summary = TcpConnectionSummary(
+            conn.id, conn.key, conn.flip, self._encap.of(*conn.client, *conn.server)
         )
         self.stats.connections += 1
         if len(self.connections) < MAX_LISTED_CONNECTIONS:

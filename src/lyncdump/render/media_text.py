@@ -5,7 +5,6 @@ Nothing is printed for a capture without STUN, so SIP-only output is unchanged.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -113,17 +112,14 @@ def section_lines(capture: Any) -> Iterator[str]:
 
 def summary_lines(capture: Any) -> Iterator[str]:
     """STUN/TURN counts for ``--summary`` (nothing when the capture has none)."""
-    messages = capture.stun_messages()
-    if not messages:
+    if not capture.stun_messages():
         return
-    names = Counter(m.name for m in messages)
-    relayed = sum(1 for m in messages if m.depth)
-    line = f"  STUN/TURN messages {len(messages)}"
-    if relayed:
-        line += f" ({relayed} relayed inside TURN)"
+    pipe = capture.media.stun  # its totals count the messages past the kept bound too
+    line = f"  STUN/TURN messages {len(pipe.messages) + pipe.dropped}"
+    if pipe.relayed:
+        line += f" ({pipe.relayed} relayed inside TURN)"
     yield line
-    yield "    " + ", ".join(f"{k} {v}" for k, v in sorted(names.items()))
-    pipe = capture.media.stun
+    yield "    " + ", ".join(f"{k} {v}" for k, v in sorted(pipe.names.items()))
     extra = []
     if pipe.counts.get("channel-data"):
         extra.append(f"ChannelData {pipe.counts['channel-data']}")

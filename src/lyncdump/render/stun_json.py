@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from ..analysis.ice import Allocation, CandidatePair, IceSession
@@ -155,11 +154,10 @@ def stun_summary(capture: Any) -> dict[str, Any]:
     pipe = getattr(media, "stun", None)
     if pipe is None or not (pipe.messages or pipe.counts):
         return {}
-    names = Counter(m.name for m in pipe.messages)
     return {
         "stun": {
             "messages": len(pipe.messages) + pipe.dropped,
-            "by_name": dict(sorted(names.items())),
+            "by_name": dict(sorted(pipe.names.items())),  # past the kept bound too
             "channel_data": pipe.counts.get("channel-data", 0),
             "multiplexed_frames": pipe.counts.get("multiplexed", 0),
             "transactions": len(pipe.analyzer.transaction_list),

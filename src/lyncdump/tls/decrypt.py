@@ -63,6 +63,12 @@ MAX_FAILURES_IN_A_ROW = 8
 #: record read again, nearest to the estimate first (each try is one MAC or tag check).
 MAX_SEQUENCE_SEARCH = 16384
 
+#: Sequence numbers tried after lost bytes in all, per direction. A search that succeeds can be
+#: followed by another hole, and a hole's size is only declared (a sequence jump), so with the
+#: keys at hand a small input could ask for a full search per segment; past this total the
+#: direction is not decrypted any more (about 1 s of MAC or tag checks on 1,400-byte records).
+MAX_SEQUENCE_SEARCH_TOTAL = 4 * MAX_SEQUENCE_SEARCH
+
 #: A followed key log (a live run) may not hold a connection's secrets yet when its handshake
 #: is read: the application writes them as it derives them, racing the capture. Such a
 #: connection holds the records that need the keys and looks again, once per TCP segment that
@@ -496,6 +502,8 @@ class TlsSession:
         self._chained = [False, False]
         #: Records and their bytes per direction, to estimate how many records a hole held.
         self._sizes = [[0, 0], [0, 0]]
+        #: Sequence numbers tried after lost bytes so far (MAX_SEQUENCE_SEARCH_TOTAL).
+        self._searched = [0, 0]
         self._client_hello: ClientHello | None = None
         self._server_hello: ServerHello | None = None
         self._suite: CipherSuite | None = None
@@ -661,7 +669,8 @@ class TlsSession:
         self._chained[d] = False
         count, total = self._sizes[d]
         average = max(total // max(count, 1), 6)
-        most = min(lost // 6 + 1, MAX_SEQUENCE_SEARCH)
+        left = MAX_SEQUENCE_SEARCH_TOTAL - self._searched[d]
+        most = max(0, min(lost // 6 + 1, MAX_SEQUENCE_SEARCH, left))
         guess = min(max(1, round(lost / average)), most)
         base = state.seq
         tries = 0
@@ -675,6 +684,7 @@ class TlsSession:
                     opened = state.open(rec)
                 except _BadRecord:
                     continue
+                self._searched[d] += tries
                 self._lost[d] = None
                 self._defect(
                     rec.frame,
@@ -683,14 +693,20 @@ class TlsSession:
                 )
                 return opened
         state.seq = base
+        self._searched[d] += tries
         self._lost[d] = None
         self._read[d] = _NO_KEYS
         self.summary.failed_records += 1
+        spent = (
+            f"; {MAX_SEQUENCE_SEARCH_TOTAL} tried after earlier holes"
+            if left < min(lost // 6 + 1, MAX_SEQUENCE_SEARCH)
+            else ""
+        )
         self._defect(
             rec.frame,
             rec.offset,
-            f"{who} record sequence not found after lost bytes ({tries} tried): the rest of "
-            "the direction is not decrypted",
+            f"{who} record sequence not found after lost bytes ({tries} tried{spent}): the rest "
+            "of the direction is not decrypted",
         )
         return None
 
