@@ -25,6 +25,7 @@ from typing import Any
 from ..fastpath import RELAY_FIELDS, RelayCore, reduce_fields
 from ..media import stun as s
 from ..model import Endpoint
+from ..resultclass import result_dataclass
 
 Addr = tuple[bytes, int]
 
@@ -74,6 +75,15 @@ class StunTransaction:
         return f"error {err[0]} {err[1]}".rstrip() if err else "error"
 
 
+@result_dataclass(
+    {
+        "packets_to_peer": "int",
+        "bytes_to_peer": "int",
+        "packets_from_peer": "int",
+        "bytes_from_peer": "int",
+        "kinds": "dict[str, int]",
+    }
+)
 class PeerTraffic(RelayCore):
     """Media relayed between an allocation and one peer.
 
@@ -92,18 +102,20 @@ class PeerTraffic(RelayCore):
         self._kinds: Counter[str] = Counter()
 
     @property
-    def kinds(self) -> Counter[str]:
-        """Packets by kind ("rtp", "rtcp", "stun", ...), both paths included."""
-        if not self._fast_rtp:
-            return self._kinds
+    def kinds(self) -> dict[str, int]:
+        """Packets by kind ("rtp", "rtcp", "stun", ...), both paths included, sorted by kind.
+
+        A plain dict, not the Counter kept inside: ``dataclasses.asdict`` rebuilds a Counter
+        from its (kind, count) pairs and so would count the pairs."""
         kinds = Counter(self._kinds)
-        kinds["rtp"] += self._fast_rtp
-        return kinds
+        if self._fast_rtp:
+            kinds["rtp"] += self._fast_rtp
+        return dict(sorted(kinds.items()))
 
     def __reduce__(self) -> tuple[Any, ...]:
         return reduce_fields(self, RELAY_FIELDS + ("_kinds",))
 
-    def _values(self) -> tuple[int, int, int, int, Counter[str]]:
+    def _values(self) -> tuple[int, int, int, int, dict[str, int]]:
         return (
             self.packets_to_peer,
             self.bytes_to_peer,

@@ -25,6 +25,7 @@ from ..errors import MalformedError
 from ..fastpath import AVAILABLE as FAST_PATH
 from ..fastpath import CORE_FIELDS, RtpCore, reduce_fields
 from ..model import DefectLog, Endpoint
+from ..resultclass import result_dataclass
 from ..sdp import parse_sdp
 from ..sip.message import SipMessage
 from .codecs import (
@@ -35,11 +36,11 @@ from .codecs import (
     payload_name,
     rated_codec,
 )
+from .relay import RelayPath  # at run time: get_type_hints(StreamStats) resolves it
 from .rtcp import Goodbye, ReceiverReport, SenderReport, parse_rtcp, srtcp_kind
 from .series import SeriesBudget, StreamSeries
 
 if TYPE_CHECKING:
-    from .relay import RelayPath
     from .srtp import SrtpContext
 
 _RTP_HEADER = struct.Struct("!BBHII").unpack_from
@@ -61,6 +62,30 @@ def rtp_header_length(packet: bytes) -> int:
     return offset if offset <= n else -1
 
 
+#: The fields of a stream for ``dataclasses.fields``/``asdict`` and ``pd.DataFrame(streams)``:
+#: the values of its ``stream`` JSON record under their attribute names (computed ones are
+#: properties), in the same order. ``time_series()`` stays a method: one row per stream.
+STREAM_FIELDS = {
+    "call_id": "str | None", "join_rule": "str | None", "candidate_calls": "tuple[str, ...]",
+    "ssrc": "int", "source": "Endpoint", "destination": "Endpoint", "payload": "str",
+    "payload_types": "list[int]", "first_frame": "int", "last_frame": "int",
+    "first_time": "float", "last_time": "float", "duration": "float", "packets": "int",
+    "expected": "int", "lost": "int", "lost_percent": "float", "sequence_errors": "int",
+    "duplicates": "int", "out_of_order": "int", "wrong_timestamps": "int",
+    "min_delta": "float", "mean_delta": "float", "max_delta": "float",
+    "max_delta_frame": "int", "min_jitter": "float", "jitter": "float", "mean_jitter": "float",
+    "max_jitter": "float", "clock_rate": "int", "bytes": "int", "bitrate_kbps": "float",
+    "markers": "int", "problem": "bool", "mos": "float | None", "signalled": "bool",
+    "encrypted": "bool", "srtp_decrypted": "int", "srtp_auth_failures": "int",
+    "rtcp_reports": "int", "rtcp_fraction_lost": "float | None",
+    "rtcp_cumulative_lost": "int | None", "rtcp_jitter_ms": "float | None",
+    "rtcp_rtt_ms": "float | None", "bye": "bool",
+    "dtmf_events": "list[tuple[int, float, int, int]]", "setup_frame": "int | None",
+    "relay": "RelayPath | None",
+}  # fmt: skip
+
+
+@result_dataclass(STREAM_FIELDS)
 class StreamStats(RtpCore):
     """One RTP stream: (source, destination, SSRC), fed packets in capture order.
 

@@ -183,8 +183,10 @@ def stream_line(st: StreamStats) -> str:
         if st.wrong_timestamps:
             problems.append(f"{st.wrong_timestamps} wrong timestamps")
         extras.append("problems: " + ", ".join(problems))
-    if st.encrypted or st.srtp_decrypted or st.srtp_auth_failures:
+    if st.srtp_decrypted or st.srtp_auth_failures:
         extras.append(f"SRTP {st.srtp_decrypted} ok, {st.srtp_auth_failures} auth failures")
+    elif st.encrypted:  # no key tried on it (a key that never fits counts auth failures)
+        extras.append("SRTP, no key (--srtp-key opens it)")
     if st.rtcp_reports:
         rtcp = f"RTCP {st.rtcp_reports} reports"
         if st.rtcp_fraction_lost is not None:

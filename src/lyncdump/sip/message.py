@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from ..errors import MalformedError
 from ..model import Defect, Endpoint
 from ..net.encap import Encapsulation
+from ..resultclass import result_dataclass
 from .headers import (
     _CANONICAL,
     COMPACT_FORMS,
@@ -36,6 +37,20 @@ from .headers import (
     parse_via,
     split_header_values,
 )
+
+#: The fields of a message for ``dataclasses.fields``/``asdict`` and ``pd.DataFrame(messages)``
+#: (lyncdump/resultclass.py): the start line, where it was seen, and the parsed header list,
+#: body and defects (read when asked for, as the properties do).
+MESSAGE_FIELDS = {
+    "frame": "int | None", "first_frame": "int | None", "time": "float | None",
+    "src": "Endpoint | None", "dst": "Endpoint | None", "transport": "str | None",
+    "stream_id": "int | None", "method": "str | None", "request_uri": "str | None",
+    "status": "int | None", "reason": "str | None", "version": "str",
+    "call_id": "str | None", "cseq": "tuple[int, str] | None", "compressed": "bool",
+    "wire_size": "int | None", "partial": "bool", "retransmission": "bool",
+    "encapsulation": "Encapsulation | None", "headers": "list[tuple[str, str]]",
+    "body": "bytes", "defects": "list[Defect]",
+}  # fmt: skip
 
 __all__ = [
     "KNOWN_METHODS",
@@ -378,6 +393,7 @@ def _lookup_re(key: str) -> re.Pattern[bytes] | None:
     return pattern  # type: ignore[return-value]
 
 
+@result_dataclass(MESSAGE_FIELDS)
 class SipMessage(_ContentTypeView):
     """A parsed SIP request or response, plus where the pipeline saw it.
 
