@@ -18,8 +18,9 @@ Per packet the work is one method call that updates slots in place: no objects a
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import MalformedError
 from ..fastpath import AVAILABLE as FAST_PATH
@@ -560,6 +561,16 @@ class MediaSlot:
         self.encrypted = encrypted
 
 
+FlowKey = tuple[bytes, int, bytes, int]
+
+#: What a flow without streams or keys points at (most maybe-RTP flows are never RTP, and
+#: up to 2^18 of them are followed: three empty containers each were 180 bytes a flow).
+#: Read-only, so a write that forgot to make the flow its own container fails loudly.
+_NO_STREAMS = cast("dict[int, StreamStats]", MappingProxyType({}))
+_NO_CHOICE = cast("dict[int, SrtpContext]", MappingProxyType({}))
+_NO_KEYS: tuple[SrtpContext, ...] = ()
+
+
 class _Flow:
     """One UDP 5-tuple direction carrying (or maybe carrying) RTP."""
 
@@ -572,7 +583,7 @@ class _Flow:
         self.key_slot: MediaSlot | None = None
         #: Signalling changed for one of its addresses: look its slot and keys up again.
         self.stale = True
-        self.streams: dict[int, StreamStats] = {}
+        self.streams: dict[int, StreamStats] = _NO_STREAMS
         #: While undecided: the packets held to count if it turns out to be RTP, and per SSRC
         #: (its 4 header bytes) the last sequence number and the length of its run.
         self.pending: list[tuple[int, float, bytes]] | None = []
@@ -580,8 +591,8 @@ class _Flow:
         self.held = 0
         self.seen = 0
         self.rtcp_packets = 0
-        self.keys: list[SrtpContext] = []
-        self.chosen: dict[int, SrtpContext] = {}
+        self.keys: Sequence[SrtpContext] = _NO_KEYS
+        self.chosen: dict[int, SrtpContext] = _NO_CHOICE
         #: The stream of the previous packet (flows rarely change SSRC).
         self.last: StreamStats | None = None
 
@@ -614,7 +625,9 @@ class RtpTracker:
         self._slots: dict[tuple[bytes, int], MediaSlot] = {}
         self._expected: dict[tuple[bytes, int], str] = {}
         #: Flows by each of their two endpoints, to mark them stale when one is announced.
-        self._endpoint_flows: dict[tuple[bytes, int], list[tuple[bytes, int, bytes, int]]] = {}
+        #: (A lone flow's key is stored as it is, a list only from the second: most endpoints
+        #: of maybe-RTP flows have one flow, and a list each cost 90 bytes a flow.)
+        self._endpoint_flows: dict[tuple[bytes, int], FlowKey | list[FlowKey]] = {}
         self._by_ssrc: dict[int, list[StreamStats]] = {}
         self._call_rtpmaps: dict[str, dict[int, tuple[str, int]]] = {}
         #: Every media address each call's SDP announced: a flow takes the slot of the call
@@ -657,7 +670,10 @@ class RtpTracker:
         """Only flows with this endpoint are affected by news about it."""
         flows = self._flows
         forget = self.forget_flow
-        for key in self._endpoint_flows.get((ip, port), ()):
+        found = self._endpoint_flows.get((ip, port))
+        if found is None:
+            return
+        for key in found if isinstance(found, list) else (found,):
             flows[key].stale = True
             if forget is not None:
                 forget(key)
@@ -783,9 +799,9 @@ class RtpTracker:
                     self.defects.add(None, "rtp", None, reason)
                 return _IGNORED
             flow = self._flows[key] = _Flow()
-            self._endpoint_flows.setdefault((src, sport), []).append(key)
+            self._index_endpoint((src, sport), key)
             if (dst, dport) != (src, sport):
-                self._endpoint_flows.setdefault((dst, dport), []).append(key)
+                self._index_endpoint((dst, dport), key)
         flow.stale = False
         if slot is None and flow.state != _RTP:
             origin = self._expected.get((dst, dport)) or self._expected.get((src, sport))
@@ -808,9 +824,19 @@ class RtpTracker:
                 from .srtp import SrtpContext
 
                 keys.extend(SrtpContext(k, s) for k, s in self.user_keys)
-            flow.keys = keys
-            flow.chosen = {}
+            flow.keys = keys or _NO_KEYS
+            flow.chosen = {} if keys else _NO_CHOICE
         return flow
+
+    def _index_endpoint(self, endpoint: tuple[bytes, int], key: FlowKey) -> None:
+        index = self._endpoint_flows
+        found = index.get(endpoint)
+        if found is None:
+            index[endpoint] = key
+        elif isinstance(found, list):
+            found.append(key)
+        else:
+            index[endpoint] = [found, key]
 
     def _pick_slot(self, src: bytes, sport: int, dst: bytes, dport: int) -> MediaSlot | None:
         """The announcement a flow follows: the destination's, else the source's; but when
@@ -854,6 +880,8 @@ class RtpTracker:
         stream.relay = self._relays.get(key)
         if slot is not None:
             self._label(stream, slot)
+        if flow.streams is _NO_STREAMS:
+            flow.streams = {}
         flow.streams[ssrc] = stream
         self.streams.append(stream)
         self._by_ssrc.setdefault(ssrc, []).append(stream)
