@@ -21,6 +21,7 @@ from lyncdump.analysis.ice import PeerTraffic
 from lyncdump.media.stats import StreamStats
 
 from ..conftest import CAPTURES
+from .test_library import _results
 
 pd = pytest.importorskip("pandas")
 
@@ -41,27 +42,10 @@ SAMPLES = [
 
 
 def results(cap: lyncdump.Capture) -> dict[str, list[Any]]:
-    sessions = cap.sessions()
-    conversations = cap.conversations()
-    allocations = cap.allocations()
-    return {
-        "messages": cap.messages(),
-        "sessions": sessions,
-        "transactions": [t for s in sessions for t in s.transactions],
-        "calls": cap.calls(),
-        "streams": cap.streams(),
-        "stun": cap.stun_messages(),
-        "allocations": allocations,
-        "peer_traffic": [p for a in allocations for p in a.peers.values()],
-        "ice": cap.ice_sessions(),
-        "pairs": [p for x in cap.ice_sessions() for p in x.pairs],
-        "registrations": cap.registrations(),
-        "conversations": conversations,
-        "im_events": [e for c in conversations for e in c.events],
-        "defects": list(cap.defects),
-        "connections": list(cap.connections),
-        "log_events": list(cap.log_events),
-    }
+    """Every result type of test_library's list, and the peer traffic of each allocation."""
+    out = {table: list(items) for table, items in _results(cap).items()}
+    out["peer_traffic"] = [p for a in out["allocations"] for p in a.peers.values()]
+    return out
 
 
 def _all_results() -> dict[str, list[Any]]:
