@@ -322,9 +322,10 @@ def xml_summary_and_root(content_type: str | None, body: bytes) -> tuple[str | N
     found = _RECENT.get(key)
     if found is None:
         found = _summary_and_root(content_type, body)
-        if len(_RECENT) >= _RECENT_MAX:
-            del _RECENT[next(iter(_RECENT))]
-        _RECENT[key] = found
+        if len(body) <= MAX_XML_BYTES:  # 2 MiB of keys at most
+            if len(_RECENT) >= _RECENT_MAX:
+                del _RECENT[next(iter(_RECENT))]
+            _RECENT[key] = found
     return found
 
 
