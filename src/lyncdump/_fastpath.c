@@ -1580,6 +1580,177 @@ fast_ratio(PyObject *Py_UNUSED(module), PyObject *args)
     return PyFloat_FromDouble(q);
 }
 
+
+/* -- MPPC (MS-SIPCOMP LZ77-8K) decoding: sipcomp/mppc.py's _inflate, token for token -------- */
+
+/* 64 stream bits from bit offset `bit` (MSB first), zero past the end of the input. */
+static inline uint64_t
+mppc_window(const unsigned char *d, Py_ssize_t n, Py_ssize_t bit)
+{
+    Py_ssize_t i = bit >> 3;
+    int s = (int)(bit & 7);
+    uint64_t w = 0;
+    if (i + 9 <= n) {
+        for (int k = 0; k < 8; k++)
+            w = (w << 8) | d[i + k];
+        if (s)
+            w = (w << s) | (uint64_t)(d[i + 8] >> (8 - s));
+        return w;
+    }
+    for (int k = 0; k < 8; k++)
+        w = (w << 8) | (i + k < n ? d[i + k] : 0);
+    if (s)
+        w = (w << s) | (uint64_t)((i + 8 < n ? d[i + 8] : 0) >> (8 - s));
+    return w;
+}
+
+/* Leading one bits of the `width` low bits of x. */
+static inline int
+mppc_leading_ones(uint64_t x, int width)
+{
+    int k = 0;
+    while (k < width && (x >> (width - 1 - k)) & 1)
+        k++;
+    return k;
+}
+
+static PyObject *
+mppc_error(Py_ssize_t pos, Py_ssize_t bit, long long at, PyObject *message)
+{
+    if (message == NULL)
+        return NULL;
+    return Py_BuildValue("nniLN", pos, bit, -1, at, message);
+}
+
+/* mppc_inflate(hist, known, pos, limit, data, bit, nbits, bit_base)
+ *   -> (pos, bit, reason) or (pos, bit, -1, bit offset, message) for a corrupt token.
+ * The stop reasons and messages are _inflate's; `known` (or None) gets 1 for every byte
+ * written from a literal and the source's value for copied bytes. */
+static PyObject *
+fast_mppc_inflate(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *hist_obj, *known_obj;
+    Py_ssize_t pos, limit, bit, nbits;
+    long long bit_base;
+    Py_buffer data;
+    if (!PyArg_ParseTuple(args, "O!Onny*nnL:mppc_inflate", &PyByteArray_Type, &hist_obj,
+                          &known_obj, &pos, &limit, &data, &bit, &nbits, &bit_base))
+        return NULL;
+    unsigned char *known = NULL;
+    Py_ssize_t hsize = PyByteArray_GET_SIZE(hist_obj);
+    if (known_obj != Py_None) {
+        if (!PyByteArray_Check(known_obj) || PyByteArray_GET_SIZE(known_obj) != hsize) {
+            PyBuffer_Release(&data);
+            PyErr_SetString(PyExc_TypeError, "known must be None or a bytearray like hist");
+            return NULL;
+        }
+        known = (unsigned char *)PyByteArray_AS_STRING(known_obj);
+    }
+    if (hsize != 8192 || pos < 0 || limit > 8192 || bit < 0 || nbits < 0) {
+        PyBuffer_Release(&data);
+        PyErr_SetString(PyExc_ValueError, "history must be 8192 bytes, positions within it");
+        return NULL;
+    }
+    unsigned char *hist = (unsigned char *)PyByteArray_AS_STRING(hist_obj);
+    const unsigned char *d = data.buf;
+    Py_ssize_t n = data.len;
+    Py_ssize_t last = nbits - 8; /* a token needs at least 8 bits */
+    int reason = 0;              /* _FULL */
+    PyObject *result = NULL;
+    while (pos < limit) {
+        if (bit > last) {
+            reason = 1; /* _DRAINED */
+            break;
+        }
+        uint64_t w = mppc_window(d, n, bit);
+        unsigned int b = (unsigned int)(w >> 56);
+        if (b >= 0xC0) { /* copy: offset code, then length code */
+            unsigned int top = (unsigned int)(w >> 48) & 0xFFFF;
+            Py_ssize_t off;
+            int used;
+            if (top >= 0xF000) {
+                off = (top >> 6) & 0x3F;
+                used = 10;
+            } else if (top >= 0xE000) {
+                off = ((top >> 4) & 0xFF) + 64;
+                used = 12;
+            } else {
+                off = (top & 0x1FFF) + 320;
+                used = 16;
+            }
+            Py_ssize_t bad = off;
+            if (off > 8191)
+                off = 0;
+            uint64_t lc = (w >> (40 - used)) & 0xFFFFFF; /* the 24 bits after the offset */
+            Py_ssize_t length;
+            if (!(lc >> 23)) {
+                length = 3;
+                used += 1;
+            } else {
+                int k = mppc_leading_ones(lc, 24);
+                if (k > 11) { /* the padding is zero, so these ones are really in the input */
+                    long long at = bit_base + bit + used;
+                    result = mppc_error(pos, bit, at, PyUnicode_FromFormat(
+                        "length code with more than 11 leading ones at bit offset %lld", at));
+                    goto done;
+                }
+                length = ((Py_ssize_t)1 << (k + 1)) |
+                         (Py_ssize_t)((lc >> (22 - 2 * k)) & (((uint64_t)1 << (k + 1)) - 1));
+                used += 2 * k + 2;
+            }
+            if (bit + used > nbits) {
+                reason = 2; /* _SHORT */
+                break;
+            }
+            if (!off) {
+                long long at = bit_base + bit;
+                result = mppc_error(pos, bit, at, PyUnicode_FromFormat(
+                    "copy offset %zd outside 1..8191 at bit offset %lld", bad, at));
+                goto done;
+            }
+            Py_ssize_t end = pos + length;
+            if (end > limit) {
+                long long at = bit_base + bit;
+                result = mppc_error(pos, bit, at, PyUnicode_FromFormat(
+                    "copy of %zd bytes at history position %zd runs past the end (%zd) at bit "
+                    "offset %lld", length, pos, limit, at));
+                goto done;
+            }
+            /* The history is read modulo 8192; reading forward byte by byte replicates a copy
+               longer than its offset and, shorter, reads only bytes before `pos` (mod 8192),
+               so it gives what _inflate's slices give. */
+            Py_ssize_t src = (pos - off) & 0x1FFF;
+            for (Py_ssize_t j = 0; j < length; j++)
+                hist[pos + j] = hist[(src + j) & 0x1FFF];
+            if (known != NULL)
+                for (Py_ssize_t j = 0; j < length; j++)
+                    known[pos + j] = known[(src + j) & 0x1FFF];
+            pos = end;
+            bit += used;
+        } else if (b < 0x80) { /* low literal: the byte itself */
+            hist[pos] = (unsigned char)b;
+            if (known != NULL)
+                known[pos] = 1;
+            pos++;
+            bit += 8;
+        } else { /* high literal: 10 + 7 bits */
+            if (bit == last) {
+                reason = 2; /* _SHORT */
+                break;
+            }
+            hist[pos] = (unsigned char)(0x80 | ((w >> 55) & 0x7F));
+            if (known != NULL)
+                known[pos] = 1;
+            pos++;
+            bit += 9;
+        }
+    }
+    result = Py_BuildValue("nni", pos, bit, reason);
+done:
+    PyBuffer_Release(&data);
+    return result;
+}
+
 static PyMethodDef module_methods[] = {
     {"ratio", fast_ratio, METH_VARARGS,
      "ratio(num, den) -> float | None\n\n"
@@ -1590,6 +1761,10 @@ static PyMethodDef module_methods[] = {
      "The fast path's SRTP check and rollover update on one packet (for tests)."},
     {"hmac_sha1", fast_hmac_sha1, METH_VARARGS,
      "hmac_sha1(key, data) -> bytes\n\nThe HMAC-SHA1 SRTP authentication uses here (for tests)."},
+    {"mppc_inflate", fast_mppc_inflate, METH_VARARGS,
+     "mppc_inflate(hist, known, pos, limit, data, bit, nbits, bit_base)\n"
+     "    -> (pos, bit, reason) | (pos, bit, -1, bit offset, message)\n\n"
+     "sipcomp/mppc.py's _inflate on the input bytes themselves (see there)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -114,6 +114,13 @@ def _load() -> Any:
 
 _compiled = _load()
 
+
+def compiled() -> Any:
+    """The compiled module (``lyncdump._fastpath``) in use, or None: other layers take their
+    compiled helpers from it (MPPC decoding, sipcomp/mppc.py)."""
+    return _compiled
+
+
 #: True when the compiled fast path is in use.
 AVAILABLE = _compiled is not None
 
@@ -173,6 +180,7 @@ __all__ = [
     "RtpCore",
     "SrtpCore",
     "attach",
+    "compiled",
     "describe",
     "reduce_fields",
     "restore",

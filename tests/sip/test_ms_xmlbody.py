@@ -128,3 +128,18 @@ def test_random_bytes(data: bytes) -> None:
 @given(st.sampled_from([c[1] for c in CASES]), st.integers(min_value=0, max_value=400))
 def test_truncated_bodies(body: str, n: int) -> None:
     summarize_xml("application/xml", body.encode()[:n])
+
+
+def test_summary_and_root_are_remembered_for_the_last_bodies_only() -> None:
+    from lyncdump.sip import xmlbody
+
+    body = b'<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:a@b"/>'
+    first = xmlbody.xml_summary_and_root("application/pidf+xml", body)
+    assert first[1] == "{urn:ietf:params:xml:ns:pidf}presence"
+    assert xmlbody.xml_summary_and_root("application/pidf+xml", bytes(body)) is first
+    assert xmlbody.summarize_xml("application/pidf+xml", body) == first[0]
+    assert xmlbody.xml_summary_and_root("text/plain", b"hello") == (None, None)
+    assert xmlbody.xml_summary_and_root("application/xml", b"<a>") == ("XML not well-formed", None)
+    for i in range(3 * xmlbody._RECENT_MAX):
+        xmlbody.xml_summary_and_root("application/xml", b"<r%d/>" % i)
+    assert len(xmlbody._RECENT) == xmlbody._RECENT_MAX

@@ -324,7 +324,7 @@ def test_mppc_tables_are_built_on_first_use() -> None:
         "import lyncdump.cli, lyncdump.sipcomp.mppc as m\n"
         "assert m._TABLES is None\n"
         "m.MppcDecompressor().decompress(b'abc', m.PACKET_COMPRESSED)\n"
-        "assert m._TABLES is not None\n"
+        "assert (m._TABLES is None) == (m._c_inflate is not None)\n"  # compiled: never needed
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -628,8 +628,9 @@ def load_tls_keys(
 
 def follows_keys(reader: object) -> bool:
     """Whether a run over ``reader`` follows its key log: a live capture does (the
-    applications it watches write their secrets while it runs); a file does not."""
-    return getattr(reader, "format", None) == "live"
+    applications it watches write their secrets while it runs), and so does standard input
+    (``tcpdump -U -w - | lyncdump --keylog F -`` is a live capture too); a file does not."""
+    return getattr(reader, "format", None) == "live" or getattr(reader, "name", None) == "<stdin>"
 
 
 __all__ = [

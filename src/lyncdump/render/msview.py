@@ -564,7 +564,7 @@ def conversation_id_to_dict(m: SipMessage) -> dict[str, Any] | None:
 
 def xml_to_dicts(m: SipMessage) -> list[dict[str, Any]]:
     """XML bodies (whole, or multipart parts): media type, root element, one-line summary."""
-    from ..sip.xmlbody import parse_xml
+    from ..sip.xmlbody import xml_summary_and_root
 
     bodies: list[tuple[str | None, bytes]] = []
     if (m.content_type or "").startswith("multipart/"):
@@ -573,11 +573,10 @@ def xml_to_dicts(m: SipMessage) -> list[dict[str, Any]]:
         bodies = [(m.content_type, m.body)]
     out = []
     for ctype, body in bodies:
-        summary = summarize_xml(ctype, body)
+        summary, root = xml_summary_and_root(ctype, body)
         if summary is None and "xml" not in (ctype or ""):
             continue
-        root = parse_xml(body) if summary not in (None, "XML not well-formed") else None
-        tag = str(root.tag) if root is not None else None
+        tag = root if summary not in (None, "XML not well-formed") else None
         namespace = tag[1:].split("}", 1)[0] if tag and tag.startswith("{") else None
         out.append(
             {

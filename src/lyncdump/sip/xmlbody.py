@@ -12,7 +12,7 @@ from xml.etree.ElementTree import Element
 
 from defusedxml import ElementTree as _safe_et
 
-__all__ = ["MAX_XML_BYTES", "availability_name", "summarize_xml"]
+__all__ = ["MAX_XML_BYTES", "availability_name", "summarize_xml", "xml_summary_and_root"]
 
 MAX_XML_BYTES = 256 * 1024
 """Larger XML bodies are not parsed (a bound against hostile input)."""
@@ -306,18 +306,43 @@ def parse_xml(body: bytes) -> Element | None:
 
 def summarize_xml(content_type: str | None, body: bytes) -> str | None:
     """One line for an XML body, or None when the body is not XML we know."""
+    return xml_summary_and_root(content_type, body)[0]
+
+
+#: The last few bodies summarised: the facts, the ladder and the JSON ``decoded`` object each
+#: ask for the same body, and parsing it is most of the cost (strings kept, never the tree).
+_RECENT: dict[tuple[str | None, bytes], tuple[str | None, str | None]] = {}
+_RECENT_MAX = 8
+
+
+def xml_summary_and_root(content_type: str | None, body: bytes) -> tuple[str | None, str | None]:
+    """:func:`summarize_xml`'s line, and the root element's tag (``{namespace}name``) when the
+    body was parsed (None when it was not XML, too large or not well-formed)."""
+    key = (content_type, body)
+    found = _RECENT.get(key)
+    if found is None:
+        found = _summary_and_root(content_type, body)
+        if len(body) <= MAX_XML_BYTES:  # 2 MiB of keys at most
+            if len(_RECENT) >= _RECENT_MAX:
+                del _RECENT[next(iter(_RECENT))]
+            _RECENT[key] = found
+    return found
+
+
+def _summary_and_root(content_type: str | None, body: bytes) -> tuple[str | None, str | None]:
     ctype = (content_type or "").lower()
     if not body or not ("xml" in ctype or ctype.endswith("+xml") or body.lstrip()[:1] == b"<"):
-        return None
+        return None, None
     if len(body) > MAX_XML_BYTES:
-        return f"XML of {len(body)} bytes not parsed (over {MAX_XML_BYTES})"
+        return f"XML of {len(body)} bytes not parsed (over {MAX_XML_BYTES})", None
     root = parse_xml(body)
     if root is None:
-        return "XML not well-formed"
+        return "XML not well-formed", None
+    tag = str(root.tag)
     summarize = _BY_ROOT.get(_local(root.tag))
     if summarize is None:
-        return None
+        return None, tag
     try:
-        return summarize(root)
+        return summarize(root), tag
     except (ValueError, TypeError, AttributeError):
-        return None
+        return None, tag

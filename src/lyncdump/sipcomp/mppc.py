@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import struct
+from typing import Any
 
 from lyncdump.errors import MalformedError
 
@@ -265,6 +266,36 @@ def _inflate(
     return pos, bit, _FULL
 
 
+def _compiled_inflate() -> object:
+    """The compiled ``_inflate`` (``lyncdump._fastpath.mppc_inflate``), or None."""
+    from lyncdump import fastpath
+
+    return getattr(fastpath.compiled(), "mppc_inflate", None)
+
+
+_c_inflate: Any = _compiled_inflate()
+
+
+def _run_inflate(
+    hist: bytearray,
+    known: bytearray | None,
+    pos: int,
+    limit: int,
+    data: bytes | bytearray,
+    bit: int,
+    bit_base: int,
+) -> tuple[int, int, int]:
+    """:func:`_inflate` over all of ``data`` from ``bit``: compiled when the fast path is built
+    (about 20x faster, the same results: tests/sipcomp/test_mppc_compiled.py), else in Python."""
+    nbits = len(data) * 8
+    if _c_inflate is None:
+        return _inflate(hist, known, pos, limit, _views(data), bit, nbits, bit_base)
+    result = _c_inflate(hist, known, pos, limit, data, bit, nbits, bit_base)
+    if result[2] < 0:
+        raise MalformedError(_LAYER, result[3], result[4])
+    return result  # type: ignore[no-any-return]
+
+
 class MppcDecompressor:
     """Receiver side of one direction: the 8 KiB history persists from packet to packet.
 
@@ -361,8 +392,8 @@ class MppcDecompressor:
             return bytes(data)
         try:
             nbits = len(data) * 8
-            pos, bit, why = _inflate(
-                self.history, self._known, self._pos, HISTORY_SIZE, _views(data), 0, nbits, 0
+            pos, bit, why = _run_inflate(
+                self.history, self._known, self._pos, HISTORY_SIZE, data, 0, 0
             )
             self._pos = pos
             if why == _SHORT:
@@ -421,15 +452,8 @@ class MppcDecompressor:
         need = ((limit - self._pos) * 9 + 40) // 8 + 2
         chunk = data[start + first : start + first + need]
         try:
-            pos, stop, why = _inflate(
-                self.history,
-                self._known,
-                self._pos,
-                limit,
-                _views(chunk),
-                bit & 7,
-                len(chunk) * 8,
-                first * 8,
+            pos, stop, why = _run_inflate(
+                self.history, self._known, self._pos, limit, chunk, bit & 7, first * 8
             )
         except MalformedError:
             self.forget()

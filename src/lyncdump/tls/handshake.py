@@ -298,8 +298,25 @@ def _utc(value: _dt.datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+#: Summaries of the last server certificates seen: a Front End shows the same one on every
+#: connection, and reading it is most of a TLS 1.3 handshake's cost here. Frozen, so shared.
+_RECENT_CERTS: dict[bytes, CertificateSummary] = {}
+_RECENT_CERTS_MAX = 16
+
+
 def summarize_certificate(der: bytes) -> CertificateSummary:
     """Subject, issuer, SAN and validity of one DER certificate (cryptography.x509)."""
+    found = _RECENT_CERTS.get(der)
+    if found is None:
+        found = _summarize_certificate(der)
+        if len(der) <= 65536:  # 1 MiB at most kept
+            if len(_RECENT_CERTS) >= _RECENT_CERTS_MAX:
+                del _RECENT_CERTS[next(iter(_RECENT_CERTS))]
+            _RECENT_CERTS[bytes(der)] = found
+    return found
+
+
+def _summarize_certificate(der: bytes) -> CertificateSummary:
     from cryptography import x509
 
     try:

@@ -1,0 +1,43 @@
+"""From and To parsed once per distinct text: the same values and defects on every message."""
+
+from __future__ import annotations
+
+from lyncdump.sip import message as M
+from lyncdump.sip.headers import parse_name_addr
+from lyncdump.sip.message import parse_message
+
+
+def _msg(frm: str, to: str = "<sip:bob@contoso.com>") -> bytes:
+    return (
+        "MESSAGE sip:bob@contoso.com SIP/2.0\r\n"
+        "Via: SIP/2.0/TLS 10.0.0.1:5061;branch=z9hG4bK1\r\n"
+        f"From: {frm}\r\nTo: {to}\r\nCall-ID: abc\r\nCSeq: 1 MESSAGE\r\n"
+        "Content-Length: 0\r\n\r\n"
+    ).encode()
+
+
+def test_every_message_gets_the_defect_of_a_shared_bad_uri() -> None:
+    bad = "<sip:alice@[::1>;tag=1"
+    first, second = parse_message(_msg(bad)), parse_message(_msg(bad))
+    for m in (first, second):
+        assert m.from_ is not None and m.from_.params == {"tag": "1"}
+        assert [d.reason for d in m.defects] == ["From: unparsable URI 'sip:alice@[::1'"]
+    assert second.from_ is first.from_  # parsed once
+
+
+def test_shared_values_equal_a_fresh_parse() -> None:
+    texts = ['"Alice" <sip:alice@contoso.com>;tag=9;epid=1', "sip:bob@contoso.com", "<urn:x>", " "]
+    for text in texts * 2:
+        m = parse_message(_msg("<sip:a@b>", to=text)) if text.strip() else None
+        if m is None:
+            continue
+        assert m.to == parse_name_addr(text.strip())
+
+
+def test_the_table_is_bounded_and_skips_long_texts() -> None:
+    for i in range(M._SHARED_MAX + 50):
+        parse_message(_msg(f"<sip:user{i}@contoso.com>;tag={i}")).from_  # noqa: B018
+    assert len(M._ADDRS) <= M._SHARED_MAX
+    long = "<sip:" + "a" * M._SHARED_TEXT_MAX + "@contoso.com>"
+    assert parse_message(_msg(long)).from_ is not None
+    assert long not in M._ADDRS

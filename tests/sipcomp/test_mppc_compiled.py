@@ -1,0 +1,208 @@
+"""The compiled MPPC decoder (``_fastpath.mppc_inflate``) against the pure-Python one.
+
+Token by token on random and real (compressor-made) streams, in exact and mid-stream (unknown
+history) mode, from any bit and write position; then whole MS-SIPCOMP streams through
+:class:`SipcompStreamDecoder` with gaps, garbage, resynchronisation and a small decompression
+budget, compared packet for packet and defect for defect.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lyncdump import fastpath
+from lyncdump.errors import MalformedError
+from lyncdump.sipcomp import mppc
+from lyncdump.sipcomp.budget import DecompressionBudget
+from lyncdump.sipcomp.mppc import HISTORY_SIZE, MppcCompressor
+from lyncdump.sipcomp.stream import SipcompStreamDecoder, SipcompStreamEncoder
+
+from . import sipcomp_samples as S
+
+compiled = fastpath.compiled()
+pytestmark = pytest.mark.skipif(
+    compiled is None, reason="the compiled fast path is not in use (LYNCDUMP_PURE_PYTHON)"
+)
+
+
+def test_the_compiled_decoder_is_used_when_built() -> None:
+    assert mppc._c_inflate is not None and mppc._c_inflate is compiled.mppc_inflate
+
+
+def _python(hist, known, pos, limit, data, bit, bit_base):  # type: ignore[no-untyped-def]
+    try:
+        nbits = len(data) * 8
+        return mppc._inflate(hist, known, pos, limit, mppc._views(data), bit, nbits, bit_base)
+    except MalformedError as exc:
+        return (exc.offset, exc.reason)
+
+
+def _compiled(hist, known, pos, limit, data, bit, bit_base):  # type: ignore[no-untyped-def]
+    got = compiled.mppc_inflate(hist, known, pos, limit, data, bit, len(data) * 8, bit_base)
+    return got[:3] if got[2] >= 0 else (got[3], got[4])
+
+
+def _both(history: bytes, known: bytes | None, pos: int, limit: int, data: bytes, bit: int):  # type: ignore[no-untyped-def]
+    """Run both decoders on copies of the same state; assert the same result and state."""
+    results = []
+    for run in (_python, _compiled):
+        hist = bytearray(history)
+        kn = None if known is None else bytearray(known)
+        result = run(hist, kn, pos, limit, data, bit, 8 * 17)
+        results.append((result, bytes(hist), None if kn is None else bytes(kn)))
+    py, c = results
+    assert c[0] == py[0]
+    if len(py[0]) == 3:  # on an error the state is dropped (forget()), so only results count
+        assert c[1] == py[1] and c[2] == py[2]
+    return py[0]
+
+
+def _real_stream(seed: int, count: int) -> tuple[list[bytes], bytes]:
+    """Packets a compressor made of SIP traffic, and the history before the last one."""
+    comp = MppcCompressor()
+    dec = mppc.MppcDecompressor()
+    packets = []
+    history = bytes(dec.history)
+    for message in S.sip_traffic(seed, count):
+        flags, payload = comp.compress(message)
+        history = bytes(dec.history)
+        dec.decompress(payload, flags)
+        packets.append(payload)
+    return packets, history
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.binary(max_size=400),
+    st.integers(0, HISTORY_SIZE),
+    st.integers(0, HISTORY_SIZE),
+    st.integers(0, 7),
+    st.booleans(),
+    st.integers(0, 2**32 - 1),
+)
+def test_random_bits_same_tokens_and_errors(
+    data: bytes, pos: int, span: int, bit: int, mid: bool, seed: int
+) -> None:
+    rng = random.Random(seed)
+    history = rng.randbytes(HISTORY_SIZE)
+    known = bytes(rng.choice((0, 1)) for _ in range(HISTORY_SIZE)) if mid else None
+    limit = min(HISTORY_SIZE, pos + span)
+    _both(history, known, pos, limit, data, bit)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.integers(1, 12), st.booleans(), st.integers(0, 40))
+def test_real_streams_same_output(seed: int, count: int, mid: bool, cut: int) -> None:
+    packets, history = _real_stream(seed, count)
+    data = packets[-1]
+    rng = random.Random(seed)
+    known = bytes(rng.choice((0, 1, 1, 1)) for _ in range(HISTORY_SIZE)) if mid else None
+    pos = rng.randrange(HISTORY_SIZE)
+    # whole, truncated, and with a few bits flipped: every stop reason and error turns up
+    _both(history, known, pos, HISTORY_SIZE, data, 0)
+    _both(history, known, pos, HISTORY_SIZE, data[: max(0, len(data) - cut)], 0)
+    damaged = bytearray(data)
+    for _ in range(1 + cut % 4):
+        if damaged:
+            damaged[rng.randrange(len(damaged))] ^= 1 << rng.randrange(8)
+    _both(history, known, pos, rng.randrange(pos, HISTORY_SIZE + 1), bytes(damaged), cut % 8)
+
+
+def _bits(text: str) -> bytes:
+    """Bytes of an MSB-first bit string, zero padded."""
+    text = text.replace(" ", "")
+    text += "0" * (-len(text) % 8 + 8)
+    return int(text, 2).to_bytes(len(text) // 8, "big")
+
+
+@pytest.mark.parametrize(
+    ("data", "pos", "at", "reason"),
+    [
+        (_bits("1111 000000 0"), 10, 136, "copy offset 0 outside 1..8191 at bit offset 136"),
+        (_bits("110 " + "1" * 13 + " 0"), 10, 136,
+         "copy offset 8511 outside 1..8191 at bit offset 136"),
+        (_bits("1111 000001 " + "1" * 12), 10, 146,
+         "length code with more than 11 leading ones at bit offset 146"),
+        (_bits("1111 000001 0"), 8190, 136,
+         "copy of 3 bytes at history position 8190 runs past the end (8192) at bit offset 136"),
+    ],
+)  # fmt: skip
+def test_corrupt_tokens_same_message(data: bytes, pos: int, at: int, reason: str) -> None:
+    """The bit offsets count from bit_base 136 (17 bytes before the input)."""
+    assert _both(bytes(HISTORY_SIZE), None, pos, HISTORY_SIZE, data, 0) == (at, reason)
+
+
+def test_bad_arguments_are_refused() -> None:
+    with pytest.raises(ValueError):
+        compiled.mppc_inflate(bytearray(10), None, 0, 10, b"a", 0, 8, 0)
+    with pytest.raises(TypeError):
+        compiled.mppc_inflate(bytearray(HISTORY_SIZE), bytearray(3), 0, 10, b"a", 0, 8, 0)
+    with pytest.raises(ValueError):
+        compiled.mppc_inflate(bytearray(HISTORY_SIZE), None, 0, HISTORY_SIZE + 1, b"", 0, 0, 0)
+
+
+# -- whole streams ------------------------------------------------------------------------------
+
+
+@contextmanager
+def _pure() -> Iterator[None]:
+    saved = mppc._c_inflate
+    mppc._c_inflate = None
+    try:
+        yield
+    finally:
+        mppc._c_inflate = saved
+
+
+def _decode(events: list[bytes | int], mid: bool, budget: int | None):  # type: ignore[no-untyped-def]
+    kw = {} if budget is None else {"budget": DecompressionBudget(budget, 64).connection()}
+    dec = SipcompStreamDecoder(mid_stream=mid, **kw)
+    out = []
+    for n, ev in enumerate(events, 1):
+        if isinstance(ev, int):
+            dec.receive_gap(ev, n, float(n))
+        else:
+            dec.receive_data(ev, n, float(n))
+        while (p := dec.next_packet()) is not None:
+            out.append(p)
+    dec.receive_eof()
+    while (p := dec.next_packet()) is not None:
+        out.append(p)
+    return out, [(d.frame, d.offset, d.reason) for d in dec.defects]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(S.sip_messages(), min_size=1, max_size=12),
+    st.lists(st.one_of(st.binary(max_size=200), st.integers(1, 400)), max_size=6),
+    st.integers(1, 2000),
+    st.booleans(),
+    st.sampled_from([None, None, 2000, 20000]),
+    st.integers(0, 2**32 - 1),
+)
+def test_streams_with_gaps_garbage_and_budget_decode_the_same(
+    messages: list[bytes],
+    damage: list[bytes | int],
+    size: int,
+    mid: bool,
+    budget: int | None,
+    seed: int,
+) -> None:
+    enc = SipcompStreamEncoder()
+    wire = b"".join(enc.encode(m) for m in messages)
+    start = random.Random(seed).randrange(len(wire)) if mid else 0
+    events: list[bytes | int] = [wire[i : i + size] for i in range(start, len(wire), size)]
+    rng = random.Random(seed)
+    for ev in damage:  # garbage and gaps at random places: resynchronisation
+        events.insert(rng.randrange(len(events) + 1), ev)
+    events += [wire[: min(len(wire), 3000)]]  # and the stream again: history from FLUSHED
+    got = _decode(events, mid, budget)
+    with _pure():
+        want = _decode(events, mid, budget)
+    assert got == want
