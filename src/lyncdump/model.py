@@ -8,8 +8,28 @@ layer passes around lives here: where something came from (``Endpoint``) and wha
 from __future__ import annotations
 
 import socket
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any, TypeVar
+
+K = TypeVar("K")
+
+
+class Counts(Counter[K]):
+    """A Counter that ``dataclasses.asdict`` copies right.
+
+    ``asdict`` rebuilds a dict subclass from its ``(key, value)`` pairs, which a plain Counter
+    takes for elements to count (``asdict(cap.stats)["methods"]`` came out as
+    ``{("INVITE", 3): 1}``): this one reads pairs as a mapping.
+    """
+
+    def __init__(self, items: Mapping[K, int] | Iterable[tuple[K, int]] | None = None,
+                 /, **kwargs: Any) -> None:  # fmt: skip
+        if items is not None and not isinstance(items, Mapping):
+            items = dict(items)
+        super().__init__(items, **kwargs)
 
 
 @lru_cache(maxsize=65536)

@@ -141,3 +141,17 @@ def test_which_core_is_tested() -> None:
     base = StreamStats.__mro__[1]
     assert base is (fastpath.RtpCore)
     assert base.__name__ in ("RtpCore", "PyRtpCore")
+
+
+def test_asdict_copies_the_counters_of_the_run_statistics() -> None:
+    """``Stats`` and ``ChecksumStats`` count in Counters: ``asdict`` must copy the counts, not
+    count the (name, count) pairs it rebuilds them from."""
+    cap = lyncdump.open(CAPTURES / "tcp-checksums.pcap", verify_checksums=True)
+    cap.run()
+    stats = dataclasses.asdict(cap.stats)
+    assert stats["methods"] == dict(cap.stats.methods) == {"OPTIONS": 8}
+    assert stats["statuses"] == dict(cap.stats.statuses)
+    checksums = cap.stats.checksums
+    assert checksums is not None and sum(checksums.offloaded.values()) == 11
+    assert stats["checksums"]["offloaded"] == dict(checksums.offloaded)
+    assert stats["checksums"]["bad"] == dict(checksums.bad)

@@ -28,7 +28,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ..model import DefectLog
+from ..model import Counts, DefectLog
 from .decode import DecodedPacket, PacketDecoder
 
 #: Largest IP packet an Ethernet MTU carries: bigger ones were merged on the capturing host.
@@ -67,9 +67,9 @@ class ChecksumStats:
     """Checksums verified, per kind (``IPv4``, ``UDP``, ``TCP``): correct, bad (dropped),
     offloaded (wrong for a known harmless reason, accepted)."""
 
-    good: Counter[str] = field(default_factory=Counter)
-    bad: Counter[str] = field(default_factory=Counter)
-    offloaded: Counter[str] = field(default_factory=Counter)
+    good: Counter[str] = field(default_factory=Counts)
+    bad: Counter[str] = field(default_factory=Counts)
+    offloaded: Counter[str] = field(default_factory=Counts)
 
     def to_dict(self) -> dict[str, dict[str, int]]:
         return {

@@ -39,7 +39,7 @@ from ..fastpath import attach as attach_fast_path
 from ..media.pipeline import MediaPipeline
 from ..media.stats import StreamStats
 from ..media.stun import StunMessage
-from ..model import DefectLog, Endpoint
+from ..model import Counts, DefectLog, Endpoint
 from ..net.checksum import ChecksumStats
 from ..net.decode import SUPPORTED_LINKTYPES, PacketDecoder
 from ..net.encap import EncapsulationLog
@@ -82,19 +82,19 @@ class Stats:
     bytes: int = 0
     first_time: float | None = None
     last_time: float | None = None
-    methods: Counter[str] = field(default_factory=Counter)
-    statuses: Counter[int] = field(default_factory=Counter)
+    methods: Counter[str] = field(default_factory=Counts)
+    statuses: Counter[int] = field(default_factory=Counts)
     #: SIP messages per transport (UDP, TCP, TLS; ``?`` where a log did not say).
-    transports: Counter[str] = field(default_factory=Counter)
+    transports: Counter[str] = field(default_factory=Counts)
     #: Sessions per kind, and retransmissions, counted as sessions are emitted.
-    sessions: Counter[str] = field(default_factory=Counter)
+    sessions: Counter[str] = field(default_factory=Counts)
     retransmissions: int = 0
     #: TCP connections seen (``connections`` lists at most MAX_LISTED_CONNECTIONS of them).
     connections: int = 0
     #: Frames per encapsulation kind (``ERSPAN II``, ``GRE / VXLAN``), and frames that gave no
     #: UDP/TCP per kind (``EtherType 0x0806 (ARP)``): net/encap.py.
-    encapsulated: Counter[str] = field(default_factory=Counter)
-    not_decoded: Counter[str] = field(default_factory=Counter)
+    encapsulated: Counter[str] = field(default_factory=Counts)
+    not_decoded: Counter[str] = field(default_factory=Counts)
     #: With ``Options.verify_checksums``: checksums good, bad and offloaded per kind.
     checksums: ChecksumStats | None = None
 
