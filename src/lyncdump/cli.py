@@ -261,7 +261,8 @@ def command(
     from .cli_merge import check_log_hosts, run_merged, wants_merge
 
     check_log_hosts(log_hosts, captures)
-    out = Output(terminal_style(color=color, ascii_only=ascii_only, wide=wide, width=width), pager)
+    out = Output(terminal_style(color=color, ascii_only=ascii_only, wide=wide, width=width), pager,
+                 flush_lines="-" in captures)  # fmt: skip
     try:
         if wants_merge(merge, captures):
             extra = {**options, "log_hosts": log_hosts, "calls": show_calls, "call_id": call_id}
