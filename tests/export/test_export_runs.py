@@ -12,7 +12,7 @@ import dpkt
 import pytest
 from click.testing import CliRunner
 
-from lyncdump.capture import open_capture
+from lyncdump.capture import continuous, open_capture
 from lyncdump.capture.continuous import ContinuousReader, ring_set_name
 from lyncdump.cli_export import export_command
 from lyncdump.export import export, find_inputs, part_name
@@ -171,6 +171,40 @@ def test_continuous_members_are_merged_in_time_order_and_errors_noted(tmp_path: 
     assert len(list(reader.frames())) == 39 and len(reader.problems) == 1
     assert reader.format == "pcap"
     reader.close()
+
+
+def test_overlapping_members_past_the_open_bound_wait_and_are_noted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Members that all overlap in time (capture points of one period) are opened at most
+    MAX_OPEN_MEMBERS at once: the rest wait for one to end (every frame is still read, the
+    later members' frames come after their time) and ``problems`` says how many waited; cut
+    members are listed up to MAX_LISTED_PROBLEMS and counted past it."""
+    monkeypatch.setattr(continuous, "MAX_OPEN_MEMBERS", 3)
+    monkeypatch.setattr(continuous, "MAX_LISTED_PROBLEMS", 2)
+    whole = (CAPTURES / "sip-udp-call.pcap").read_bytes()
+    paths = []
+    for k in range(6):
+        path = tmp_path / f"point{k}.pcap"
+        path.write_bytes(whole if k < 2 else whole[:-10])  # four cut short
+        paths.append(str(path))
+    reader = ContinuousReader(paths, name="set")
+    opened: list[int] = []
+    real_start = continuous.open_capture
+
+    def counting_open(path: str):  # type: ignore[no-untyped-def]
+        opened.append(len(reader._open))
+        return real_start(path)
+
+    monkeypatch.setattr(continuous, "open_capture", counting_open)
+    frames = list(reader.frames())
+    reader.close()
+    assert len(frames) == 2 * 127 + 4 * 126  # every frame read
+    assert max(opened) <= 2  # never a fourth file open
+    problems = reader.problems
+    assert [p for p in problems if "truncated" in p] == problems[:2]
+    assert "2 more members with errors" in problems
+    assert problems[-1].startswith("3 members overlapped more than 3 open ones")
 
 
 def test_trace_logs_stay_on_their_own_with_continuous(tmp_path: Path) -> None:

@@ -22,6 +22,14 @@ from ..errors import CaptureError
 from . import open_capture
 from .source import CaptureReader
 
+#: Members open at once. Past it a member whose time has come waits until an open one ends,
+#: so its frames come later than their time (a note in ``problems`` says so): many capture
+#: points of one period would otherwise run out of file descriptors (each member a file and
+#: a read buffer of up to 1 MiB).
+MAX_OPEN_MEMBERS = 64
+#: Member errors listed in ``problems``; the rest are counted.
+MAX_LISTED_PROBLEMS = 8
+
 #: ``prefix_00001_20240101120000.pcapng``: the names ``dumpcap -b`` gives a ring buffer.
 RING_NAME = re.compile(r"^(?P<prefix>.*)_\d{5,}_\d{14}(?P<ext>\..+)?$")
 
@@ -83,11 +91,24 @@ class ContinuousReader(CaptureReader):
         formats = {m.format for m in self.members if m.format}
         self.format = "mixed" if len(formats) > 1 else (formats.pop() if formats else "pcap")
         self._open: dict[int, CaptureReader] = {}
+        #: Members opened after their time because MAX_OPEN_MEMBERS were open.
+        self.late_members = 0
 
     @property
     def problems(self) -> list[str]:
-        """What went wrong in members (each also ended that member early)."""
-        return [m.error for m in self.members if m.error]
+        """What went wrong in members (each also ended that member early), the first
+        :data:`MAX_LISTED_PROBLEMS` by name and the rest counted, and whether members had
+        to wait for a file to close."""
+        errors = [m.error for m in self.members if m.error]
+        out = errors[:MAX_LISTED_PROBLEMS]
+        if len(errors) > MAX_LISTED_PROBLEMS:
+            out.append(f"{len(errors) - MAX_LISTED_PROBLEMS} more members with errors")
+        if self.late_members:
+            out.append(
+                f"{self.late_members} members overlapped more than {MAX_OPEN_MEMBERS} open ones: "
+                "each was read when an open one ended, so its first frames come after their time"
+            )
+        return out
 
     def _frames(self) -> Iterator[tuple[float, int, bytes]]:
         members = self.members
@@ -97,6 +118,7 @@ class ContinuousReader(CaptureReader):
         count = len(order)
         heap: list[tuple[float, int, int, bytes, Iterator[tuple[float, int, bytes]]]] = []
         following = 0  # position in ``order`` of the next member not opened yet
+        waiting = False  # the next member waits for an open one to end (counted once)
 
         def start(index: int) -> None:
             member = members[index]
@@ -124,9 +146,15 @@ class ContinuousReader(CaptureReader):
 
         while heap or following < count:
             if not heap or (following < count and starts[following] <= heap[0][0]):  # type: ignore[operator]
-                start(order[following])
-                following += 1
-                continue
+                if heap and len(self._open) >= MAX_OPEN_MEMBERS:
+                    if not waiting:
+                        waiting = True
+                        self.late_members += 1
+                else:
+                    waiting = False
+                    start(order[following])
+                    following += 1
+                    continue
             ts, index, linktype, data, frames = heapq.heappop(heap)
             yield ts, linktype, data
             if heap:
