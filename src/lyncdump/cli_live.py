@@ -34,6 +34,7 @@ from .cli_common import (
 from .errors import LyncdumpError
 from .filters import Filter
 from .pipeline import Event, InputFinished, MessageDecoded, Pipeline
+from .recent import RecentTable
 from .render import text as render_text
 from .render.facts import message_facts
 from .sip.message import SipMessage
@@ -46,16 +47,14 @@ class LivePrinter:
     """Turns each message of a running capture into lines, once, as soon as it is decoded."""
 
     def __init__(self) -> None:
-        self._seen: dict[str, None] = {}
+        self._seen: RecentTable[str, None] = RecentTable(_MAX_SEEN)
 
     def lines(self, m: SipMessage) -> list[str]:
         """``+ session`` for a new Call-ID, then the message's ladder line."""
         out = []
         call_id = m.call_id or "(no Call-ID)"
         if call_id not in self._seen:
-            self._seen[call_id] = None
-            if len(self._seen) > _MAX_SEEN:
-                del self._seen[next(iter(self._seen))]
+            self._seen.put(call_id, None)
             f, t = m.from_, m.to
             parties = ""
             if f is not None or t is not None:

@@ -45,6 +45,7 @@ from ..net.decode import SUPPORTED_LINKTYPES, PacketDecoder
 from ..net.encap import EncapsulationLog
 from ..net.tcp import StreamData, StreamGap, TcpConnection, TcpReassembler
 from ..options import Options
+from ..recent import RecentTable
 from ..sip.message import SipMessage, looks_like_sip, parse_message
 from ..sipcomp.budget import DecompressionBudget
 from ..tls.keys import TlsKeys
@@ -190,7 +191,7 @@ class Pipeline:
         self._verifier: SignatureVerifier | None = None
         self._redact: Callable[[SipMessage], set[str]] | None = None
         #: Secrets redaction found in messages, most recent last (to clean log records).
-        self._secrets: dict[str, None] = {}
+        self._secrets: RecentTable[str, None] = RecentTable(_MAX_SECRETS)
         if options.ntlm_password:
             from ..analysis.registration import SignatureVerifier
 
@@ -290,10 +291,7 @@ class Pipeline:
             self._verifier.check(msg)
         if self._redact is not None:
             for secret in self._redact(msg):  # kept to clean trace-log records of them
-                secrets = self._secrets
-                secrets[secret] = None
-                if len(secrets) > _MAX_SECRETS:
-                    del secrets[next(iter(secrets))]
+                self._secrets.put(secret, None)
         if self._want_messages:
             self._pending.append(MessageDecoded(msg))
         finished = self._sessions.add(msg)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from ..errors import MalformedError
 from ..model import Defect, Endpoint
 from ..net.encap import Encapsulation
+from ..recent import RecentTable
 from ..resultclass import result_dataclass
 from .headers import (
     _CANONICAL,
@@ -405,16 +406,7 @@ def _lookup_re(key: str) -> re.Pattern[bytes] | None:
 _SHARED_MAX = 4096
 #: Longest From/To text (characters) whose parse is kept
 _SHARED_TEXT_MAX = 512
-_ADDRS: dict[str, tuple[NameAddr | None, tuple[str, ...]]] = {}
-
-
-def _remember(table: dict[str, Any], key: str, value: object) -> None:
-    """Keep ``value`` for ``key`` unless the key is too long; drop the oldest when full."""
-    if len(key) > _SHARED_TEXT_MAX:
-        return
-    if len(table) >= _SHARED_MAX:
-        del table[next(iter(table))]
-    table[key] = value
+_ADDRS: RecentTable[str, tuple[NameAddr | None, tuple[str, ...]]] = RecentTable(_SHARED_MAX)
 
 
 @result_dataclass(MESSAGE_FIELDS)
@@ -708,7 +700,8 @@ class SipMessage(_ContentTypeView):
         if found is None:
             problems: list[str] = []
             found = parse_name_addr(value, problems), tuple(problems)
-            _remember(_ADDRS, value, found)
+            if len(value) <= _SHARED_TEXT_MAX:
+                _ADDRS.put(value, found)
         for problem in found[1]:
             self._note(f"{label}: {problem}")
         return found[0]

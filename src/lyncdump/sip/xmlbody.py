@@ -12,6 +12,8 @@ from xml.etree.ElementTree import Element
 
 from defusedxml import ElementTree as _safe_et
 
+from ..recent import RecentTable
+
 __all__ = ["MAX_XML_BYTES", "availability_name", "summarize_xml", "xml_summary_and_root"]
 
 MAX_XML_BYTES = 256 * 1024
@@ -311,8 +313,10 @@ def summarize_xml(content_type: str | None, body: bytes) -> str | None:
 
 #: The last few bodies summarised: the facts, the ladder and the JSON ``decoded`` object each
 #: ask for the same body, and parsing it is most of the cost (strings kept, never the tree).
-_RECENT: dict[tuple[str | None, bytes], tuple[str | None, str | None]] = {}
 _RECENT_MAX = 8
+_RECENT: RecentTable[tuple[str | None, bytes], tuple[str | None, str | None]] = RecentTable(
+    _RECENT_MAX
+)
 
 
 def xml_summary_and_root(content_type: str | None, body: bytes) -> tuple[str | None, str | None]:
@@ -323,9 +327,7 @@ def xml_summary_and_root(content_type: str | None, body: bytes) -> tuple[str | N
     if found is None:
         found = _summary_and_root(content_type, body)
         if len(body) <= MAX_XML_BYTES:  # 2 MiB of keys at most
-            if len(_RECENT) >= _RECENT_MAX:
-                del _RECENT[next(iter(_RECENT))]
-            _RECENT[key] = found
+            _RECENT.put(key, found)
     return found
 
 

@@ -12,6 +12,7 @@ import datetime as _dt
 from dataclasses import dataclass, field
 
 from ..errors import MalformedError
+from ..recent import RecentTable
 
 HELLO_REQUEST = 0
 CLIENT_HELLO = 1
@@ -300,8 +301,8 @@ def _utc(value: _dt.datetime) -> str:
 
 #: Summaries of the last server certificates seen: a Front End shows the same one on every
 #: connection, and reading it is most of a TLS 1.3 handshake's cost here. Frozen, so shared.
-_RECENT_CERTS: dict[bytes, CertificateSummary] = {}
 _RECENT_CERTS_MAX = 16
+_RECENT_CERTS: RecentTable[bytes, CertificateSummary] = RecentTable(_RECENT_CERTS_MAX)
 
 
 def summarize_certificate(der: bytes) -> CertificateSummary:
@@ -310,9 +311,7 @@ def summarize_certificate(der: bytes) -> CertificateSummary:
     if found is None:
         found = _summarize_certificate(der)
         if len(der) <= 65536:  # 1 MiB at most kept
-            if len(_RECENT_CERTS) >= _RECENT_CERTS_MAX:
-                del _RECENT_CERTS[next(iter(_RECENT_CERTS))]
-            _RECENT_CERTS[bytes(der)] = found
+            _RECENT_CERTS.put(bytes(der), found)
     return found
 
 
