@@ -129,12 +129,7 @@ class TcpConnectionSummary(ConnectionSummary):
 
     @property  # type: ignore[override]
     def client(self) -> Endpoint:
-        endpoint: Endpoint | None = _CLIENT.__get__(self)
-        if endpoint is None:
-            endpoint = self._endpoint(1 if self._flip else 0)
-            _CLIENT.__set__(self, endpoint)
-            self._release()
-        return endpoint
+        return self._made(_CLIENT, 1 if self._flip else 0)
 
     @client.setter
     def client(self, value: Endpoint) -> None:
@@ -142,26 +137,26 @@ class TcpConnectionSummary(ConnectionSummary):
 
     @property  # type: ignore[override]
     def server(self) -> Endpoint:
-        endpoint: Endpoint | None = _SERVER.__get__(self)
-        if endpoint is None:
-            endpoint = self._endpoint(0 if self._flip else 1)
-            _SERVER.__set__(self, endpoint)
-            self._release()
-        return endpoint
+        return self._made(_SERVER, 0 if self._flip else 1)
 
     @server.setter
     def server(self, value: Endpoint) -> None:
         _SERVER.__set__(self, value)
 
-    def _endpoint(self, which: int) -> Endpoint:
-        key = self._key
-        assert key is not None
-        return Endpoint.from_raw(key[2], key[3]) if which else Endpoint.from_raw(key[0], key[1])
-
-    def _release(self) -> None:
-        """Both endpoints made: the key is no longer needed."""
-        if _CLIENT.__get__(self) is not None and _SERVER.__get__(self) is not None:
-            self._key = None
+    def _made(self, slot: Any, which: int) -> Endpoint:
+        """The endpoint in ``slot``, made from end ``which`` of the key on first read; the key
+        is let go once both are made."""
+        endpoint: Endpoint | None = slot.__get__(self)
+        if endpoint is None:
+            key = self._key
+            assert key is not None
+            endpoint = (
+                Endpoint.from_raw(key[2], key[3]) if which else Endpoint.from_raw(key[0], key[1])
+            )
+            slot.__set__(self, endpoint)
+            if _CLIENT.__get__(self) is not None and _SERVER.__get__(self) is not None:
+                self._key = None
+        return endpoint
 
 
 class RunContext(Protocol):
