@@ -1,13 +1,15 @@
 """Bounded tables of what was seen last, for layers that remember recent keys.
 
-Sessions remember the Call-IDs of finished sessions (to number the parts of one that comes
-back), the sign-in follow-up index the first request of each Call-ID, the live printer the
-sessions it announced, the redactor the secrets it hid; parsing remembers the From/To texts,
-XML bodies and certificates it already read. Each keeps the last ``size`` keys, the oldest
-dropped first. A plain dict that drops ``next(iter(table))`` pays, on every drop, for every
-entry deleted before it since the dict last resized: with 100,000 entries and a steady stream
-of new keys that was 75 µs a key (measured; 22 s for 300,000), where
-``OrderedDict.popitem(last=False)`` takes constant time (0.3 s).
+The live printer remembers the sessions it announced, the redactor the secrets it hid, parsing
+the From/To texts, XML bodies and certificates it already read. Each keeps the last ``size``
+keys, the oldest dropped first. A plain dict that drops ``next(iter(table))`` pays, on every
+drop, for every entry deleted before it since the dict last resized: with 100,000 entries and
+a steady stream of new keys that was 75 µs a key (measured; 22 s for 300,000), where
+``OrderedDict.popitem(last=False)`` takes constant time (0.3 s). The price is about 50 bytes
+more a key, which is why the two largest tables, the finished sessions' Call-IDs
+(``analysis.sessions``, 100,000) and the sign-in follow-up index (``analysis.registration``,
+200,000), are still plain dicts: tests/pipeline/test_memory.py's growth bound does not leave
+room for it (see docs/architecture.md).
 """
 
 from __future__ import annotations

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import MalformedError
-from ..recent import RecentTable
 from ..sip.auth import AuthParams, auth_headers, decode_token, signature_buffer
 from ..sip.kerberos import GssToken
 from ..sip.message import SipMessage
@@ -420,9 +419,8 @@ class FollowUps:
     def __init__(self, sessions: Iterable[Session] = ()) -> None:
         # From URI -> [start, event, final status] of each follow-up subscription.
         self._by_user: dict[str | None, list[list[Any]]] = {}
-        #: Call-IDs whose first request was seen (message), SUBSCRIBEs not answered yet
-        self._firsts: RecentTable[str, None] = RecentTable(_MAX_FIRSTS)
-        self._waiting: RecentTable[tuple[str, int], list[Any]] = RecentTable(_MAX_FIRSTS)
+        self._firsts: dict[str, None] = {}  # Call-IDs whose first request was seen (message)
+        self._waiting: dict[tuple[str, int], list[Any]] = {}  # SUBSCRIBEs not answered yet
         for s in sessions:
             self.add(s)
 
@@ -451,7 +449,9 @@ class FollowUps:
             firsts = self._firsts
             if call_id in firsts:
                 return
-            firsts.put(call_id, None)
+            firsts[call_id] = None
+            if len(firsts) > _MAX_FIRSTS:
+                del firsts[next(iter(firsts))]
             if m.method != "SUBSCRIBE" or cseq is None:
                 return
             event = (m.header("Event") or "").split(";", 1)[0].strip()
@@ -461,7 +461,9 @@ class FollowUps:
             if len(found) < self.MAX_PER_USER:
                 entry: list[Any] = [m.time or 0.0, event, None]
                 found.append(entry)
-                self._waiting.put((call_id, cseq[0]), entry)
+                self._waiting[(call_id, cseq[0])] = entry
+                if len(self._waiting) > _MAX_FIRSTS:
+                    del self._waiting[next(iter(self._waiting))]
         elif cseq is not None and m.status is not None and m.status >= 200:
             answered = self._waiting.pop((call_id, cseq[0]), None)
             if answered is not None:

@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..recent import RecentTable
 from ..sip.message import SipMessage
 
 #: Session kinds, in the words the CLI and JSON use.
@@ -341,7 +340,7 @@ class SessionBuilder:
         self._held = 0
         self._arrivals = 0
         self._now = float("-inf")
-        self._parts: RecentTable[str, int] = RecentTable(_RECENT_IDS)  # Call-ID -> parts emitted
+        self._parts: dict[str, int] = {}  # Call-ID -> parts emitted (bounded, oldest dropped)
 
     def __len__(self) -> int:
         """Sessions open now."""
@@ -485,7 +484,9 @@ class SessionBuilder:
         if self.quiet is not None:
             parts = self._parts
             parts.pop(group.call_id, None)
-            parts.put(group.call_id, group.part)
+            parts[group.call_id] = group.part
+            if len(parts) > _RECENT_IDS:
+                del parts[next(iter(parts))]
         return session
 
 
