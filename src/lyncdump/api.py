@@ -19,8 +19,9 @@ from .analysis.ice import Allocation, IceSession
 from .analysis.im import Conversation
 from .analysis.registration import Registration
 from .analysis.sessions import Session
+from .capture import open_input
+from .capture.logtypes import LogEvent
 from .capture.source import CaptureReader
-from .capture.tracelog import LogEvent, open_input
 from .errors import CaptureError
 from .media.pipeline import MediaPipeline
 from .media.stats import StreamStats

@@ -17,7 +17,7 @@ import click
 
 from . import __version__  # noqa: I001
 from .api import stream
-from .capture.tracelog import log_host_for
+from .capture.logtypes import log_host_for
 from .cli_common import (
     EXIT_INPUT,
     EXIT_INTERNAL,

@@ -92,7 +92,7 @@ def check_command(
     except RuleError as exc:
         raise click.BadParameter(str(exc), param_hint="--fail-on") from None
     options = options_from(decode)
-    from .capture.tracelog import log_host_for
+    from .capture.logtypes import log_host_for
     from .cli_merge import check_log_hosts
 
     check_log_hosts(log_hosts, captures)

@@ -8,30 +8,32 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from .analysis.merge import MergedCapture
-from .api import Capture, Options
-from .capture.tracelog import log_host_for, sniff_path, unknown_log_hosts
+from .capture.logtypes import log_host_for, unknown_log_hosts
 from .cli_common import EXIT_INPUT, EXIT_OK, fail, session_matches
 from .cli_common import clear_progress as _clear_progress
 from .cli_common import progress_printer as _progress_printer
 from .errors import LyncdumpError
-from .filters import Filter
-from .render import calls as render_calls
-from .render import diagnostics as render_diag
-from .render import json as render_json
-from .render import merged as render_merged
-from .render import text as render_text
+
+# The merge and its renderers load when inputs are merged: every run of the command asks
+# wants_merge() and check_log_hosts() first (docs/performance.md, "Start-up").
+if TYPE_CHECKING:
+    from .analysis.merge import MergedCapture
+    from .filters import Filter
 
 
 def wants_merge(merge: bool | None, paths: tuple[str, ...]) -> bool:
     """``--merge``/``--no-merge`` when given; else merge two or more inputs when one is a log."""
     if merge is not None:
         return merge
-    return len(paths) > 1 and any(sniff_path(p) is not None for p in paths)
+    if len(paths) < 2:
+        return False
+    from .capture.tracelog import sniff_path
+
+    return any(sniff_path(p) is not None for p in paths)
 
 
 def check_log_hosts(values: tuple[str, ...], paths: tuple[str, ...]) -> None:
@@ -57,6 +59,13 @@ def run_merged(
     ``extra`` holds the command line's further options; those that are :class:`Options` fields
     (keys, redaction) apply to every input; ``calls``/``call_id`` ask for the merged calls
     (:func:`print_calls`), ``streams_csv`` for the capture inputs' stream table."""
+    from .analysis.merge import MergedCapture
+    from .api import Capture, Options
+    from .render import diagnostics as render_diag
+    from .render import json as render_json
+    from .render import merged as render_merged
+    from .render import text as render_text
+
     out = click.echo
     extra = extra or {}
     only_call = extra.get("call_id")
@@ -157,6 +166,10 @@ def print_calls(
     """``--calls`` / ``--call ID`` on merged inputs: the calls of the merged sessions shown,
     joined to the capture inputs' media, as one input's calls are printed (frame numbers
     carry their input's letter); returns the exit status (2: no call with that Call-ID)."""
+    from .render import calls as render_calls
+    from .render import json as render_json
+    from .render import merged as render_merged
+
     out = click.echo
     every = merged.calls()
     keep = {id(s) for s in shown}

@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from .analysis.sessions import KINDS
-from .capture.tracelog import log_host_for
+from .capture.logtypes import log_host_for
 from .cli_common import (
     EXIT_INPUT,
     EXIT_OK,

@@ -18,7 +18,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol, TypeAlias, cast
 
-from ..capture.tracelog import SERVER_FORMAT, SEVERITIES, LogEvent
+from ..capture.logtypes import SERVER_FORMAT, SEVERITIES, LogEvent
 from ..sip.message import SipMessage
 from .result_codes import describe, lookup
 from .sessions import Session

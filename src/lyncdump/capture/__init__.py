@@ -11,16 +11,20 @@ orders), pcapng and Network Monitor 2.x, each optionally gzip-compressed. See do
 from __future__ import annotations
 
 import os
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from ..errors import CaptureError
 from .netmon import NETMON_LINKTYPE_BASE, NetmonReader
 from .pcap import PcapReader
 from .pcapng import PcapngReader
-from .source import MAX_FRAME, CaptureReader, detect, open_stream
+from .source import CHUNK, MAX_FRAME, CaptureReader, detect, open_stream
+
+if TYPE_CHECKING:
+    from .tracelog import TraceLogReader
 
 __all__ = [
     "open_capture",
+    "open_input",
     "CaptureReader",
     "PcapReader",
     "PcapngReader",
@@ -52,6 +56,53 @@ def open_capture(source: str | os.PathLike[str] | IO[bytes]) -> CaptureReader:
         except ValueError as exc:
             gz = " (after gzip decompression)" if stream.compressed else ""
             raise CaptureError(f"{stream.name}: {exc}{gz}") from None
+        return _READERS[fmt](stream, head)
+    except BaseException:
+        stream.close()
+        raise
+
+
+def open_input(
+    source: str | os.PathLike[str] | IO[bytes], log_host: str | None = None
+) -> CaptureReader | TraceLogReader:
+    """Open a capture or a trace log, told apart by content: what ``Capture`` reads.
+
+    Captures get the same readers and error messages as :func:`lyncdump.capture.open_capture`;
+    ``log_host`` names the machine that wrote a server log (see :class:`TraceLogReader`).
+
+    A capture is told by its first bytes and opened without loading the trace-log parsers
+    (:mod:`.tracelog`); they load only for an input that is not a capture.
+    """
+    stream, head = open_stream(source)
+    try:
+        if not head:
+            what = "empty compressed file" if stream.compressed else "empty file"
+            raise CaptureError(f"{stream.name}: {what}")
+        try:
+            fmt: str | None = detect(head)
+        except ValueError:
+            fmt = None
+        if fmt is not None:
+            return _READERS[fmt](stream, head)
+        while len(head) < 4096:
+            more = stream.read(CHUNK)
+            if not more:
+                break
+            head += more
+        from .tracelog import TraceLogReader, sniff
+
+        log_format = sniff(head)
+        if log_format is not None:
+            return TraceLogReader(stream, head, log_format, log_host)
+        try:
+            fmt = detect(head)
+        except ValueError as exc:
+            gz = " (after gzip decompression)" if stream.compressed else ""
+            what = str(exc).replace(
+                "not a pcap, pcapng or Network Monitor capture",
+                "not a pcap, pcapng or Network Monitor capture, nor a Lync trace log",
+            )
+            raise CaptureError(f"{stream.name}: {what}{gz}") from None
         return _READERS[fmt](stream, head)
     except BaseException:
         stream.close()

@@ -21,19 +21,20 @@ before Python sees it.
 from __future__ import annotations
 
 import os
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 # The result types of the public methods (above) are imported for real so that
 # typing.get_type_hints resolves them; this one appears in no signature.
 from ..analysis.diagnostics import DiagnosticIndex
 from ..analysis.ice import Allocation, IceSession
 from ..analysis.sessions import Session, SessionBuilder
+from ..capture.logtypes import SERVER_FORMAT, LogEvent
 from ..capture.netmon import NETMON_LINKTYPE_BASE
 from ..capture.source import CaptureReader
-from ..capture.tracelog import SERVER_FORMAT, LogEvent, TraceLogReader, to_sip_message
 from ..errors import CaptureError, MalformedError
 from ..fastpath import attach as attach_fast_path
 from ..media.pipeline import MediaPipeline
@@ -55,6 +56,7 @@ from .events import Event, InputFinished, LogRecord, MessageDecoded, SessionFini
 if TYPE_CHECKING:
     from ..analysis.diagnostics import DiagnosticJoiner
     from ..analysis.registration import SignatureVerifier
+    from ..capture.tracelog import TraceLogReader
     from ..tls.keys import TlsKeys
 
 #: Distinct request methods (and response codes) counted by name; hostile input can invent a
@@ -127,6 +129,17 @@ def _count(counter: Counter[str] | Counter[int], key: str | int) -> None:
         counter["(other)"] += 1  # type: ignore[index]
 
 
+#: The trace-log parsers' module: loaded by :func:`lyncdump.capture.open_input` only when an
+#: input is a log, so a reader cannot be a log's while it is absent.
+_TRACELOG = "lyncdump.capture.tracelog"
+
+
+def _is_log(reader: object) -> TypeGuard[TraceLogReader]:
+    """True for a trace log's reader, without loading the parsers for a capture."""
+    tracelog = sys.modules.get(_TRACELOG)
+    return tracelog is not None and isinstance(reader, tracelog.TraceLogReader)
+
+
 class Pipeline:
     """One run over one input (see the module docstring).
 
@@ -152,7 +165,7 @@ class Pipeline:
         if options.max_frames is not None or options.bpf:  # -c N, -f EXPR (capture/select.py)
             from ..capture.select import select_frames
 
-            if isinstance(reader, TraceLogReader):
+            if _is_log(reader):
                 if options.bpf:
                     reader.close()
                     raise CaptureError(f"{reader.name}: a BPF filter (-f) needs a capture file")
@@ -263,7 +276,7 @@ class Pipeline:
             raise CaptureError(f"{self.name}: this pipeline already ran")
         self._started = True
         try:
-            if isinstance(self.reader, TraceLogReader):
+            if _is_log(self.reader):
                 yield from self._run_log(self.reader)
             else:
                 yield from self._run_frames()
@@ -540,6 +553,8 @@ class Pipeline:
     def _run_log(self, reader: TraceLogReader) -> Iterator[Event]:
         """A Lync trace log: its SIP messages take the same parser, sessions and renderers;
         ``frame`` is the record number (docs/tracelog.md)."""
+        from ..capture.tracelog import to_sip_message
+
         stats = self.stats
         first: float | None = None
         last: float | None = None

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 # Imported for real so typing.get_type_hints resolves the events' fields; Pipeline (a cycle:
 # core imports this module) is bound here by pipeline/__init__.py once both are loaded.
 from ..analysis.sessions import Session
-from ..capture.tracelog import LogEvent
+from ..capture.logtypes import LogEvent
 from ..sip.message import SipMessage
 
 if TYPE_CHECKING:

@@ -22,7 +22,7 @@ from ..analysis.diagnostics import (
     severity_rank,
 )
 from ..analysis.sessions import Session
-from ..capture.tracelog import LOCAL_PLACEHOLDER
+from ..capture.logtypes import LOCAL_PLACEHOLDER
 
 #: The mark in front of a diagnostic, by severity.
 MARKS = {"fatal": "!!", "error": "!!", "warning": "! "}

@@ -42,7 +42,7 @@ def build_report(
     missing.
     """
     from ..api import stream
-    from ..capture.tracelog import log_host_for
+    from ..capture.logtypes import log_host_for
 
     require_jinja2()
     data = ReportData(redacted=bool(options.get("redact")))
