@@ -15,15 +15,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import MalformedError
 from ..sip.auth import AuthParams, auth_headers, decode_token, signature_buffer
-from ..sip.kerberos import GssToken
 from ..sip.message import SipMessage
 from ..sip.ms import diagnostics_of, epid_to_instance, instance_from_gruu_opaque
-from ..sip.ntlm import NtlmAuthenticate, NtlmChallenge, NtlmContext
 from .sessions import Session
+
+# The token types load with the first token decoded (sip/auth.py decode_token imports their
+# parsers then): a capture without NTLM or Kerberos never loads them.
+if TYPE_CHECKING:
+    from ..sip.ntlm import NtlmChallenge, NtlmContext
 
 __all__ = [
     "AuthCheck",
@@ -100,6 +103,8 @@ class SignatureVerifier:
 
     def check(self, m: SipMessage) -> None:
         """Verify one message's proofs and signatures (its verdict goes to ``ms.check``)."""
+        from ..sip.ntlm import NtlmAuthenticate, NtlmChallenge, NtlmContext
+
         check: AuthCheck | None = None
         for auth, token, _problem in decoded_tokens(m):
             if auth.scheme.lower() != "ntlm":
@@ -205,14 +210,17 @@ def _describe_sent(m: SipMessage) -> tuple[str, str | None, object | None]:
         if auth.kind != "credentials":
             continue
         scheme = auth.scheme
-        if isinstance(token, NtlmAuthenticate):
-            return f"{scheme} AUTHENTICATE {token.identity}", scheme, token
-        if isinstance(token, GssToken):
-            what = f"{scheme} {token.message}"
-            if token.service:
-                what += f" for {token.service}"
-            return what, scheme, token
         if token is not None:
+            from ..sip.kerberos import GssToken
+            from ..sip.ntlm import NtlmAuthenticate
+
+            if isinstance(token, NtlmAuthenticate):
+                return f"{scheme} AUTHENTICATE {token.identity}", scheme, token
+            if isinstance(token, GssToken):
+                what = f"{scheme} {token.message}"
+                if token.service:
+                    what += f" for {token.service}"
+                return what, scheme, token
             return f"{scheme} handshake", scheme, token
         if problem:
             return f"{scheme} (unreadable token)", scheme, None
@@ -228,9 +236,13 @@ def _describe_answer(r: SipMessage) -> str:
     status = f"{r.status} {r.reason}".strip()
     if r.status in (401, 407):
         for auth, token, _problem in decoded_tokens(r):
+            if token is None:
+                continue
+            from ..sip.ntlm import NtlmChallenge
+
             if isinstance(token, NtlmChallenge):
                 return f"{r.status} NTLM CHALLENGE"
-            if token is not None and auth.kind == "challenge":
+            if auth.kind == "challenge":
                 return f"{r.status} {auth.scheme} handshake"
         schemes = _schemes(r)
         if schemes:
@@ -297,6 +309,11 @@ def analyze_registration(
         elif scheme:
             reg.scheme_chosen = scheme
         for _auth, token, _p in decoded_tokens(req):
+            if token is None:
+                continue
+            from ..sip.kerberos import GssToken
+            from ..sip.ntlm import NtlmAuthenticate
+
             if isinstance(token, NtlmAuthenticate):
                 reg.identity = token.identity
                 reg.workstation = token.workstation or None
