@@ -38,7 +38,6 @@ from .codecs import (
     rated_codec,
 )
 from .relay import RelayPath  # at run time: get_type_hints(StreamStats) resolves it
-from .rtcp import Goodbye, ReceiverReport, SenderReport, parse_rtcp, srtcp_kind
 from .series import SeriesBudget, StreamSeries
 
 if TYPE_CHECKING:
@@ -975,6 +974,9 @@ class RtpTracker:
 
     # -- RTCP -------------------------------------------------------------------------------
     def _rtcp(self, flow: _Flow, frame: int, ts: float, payload: bytes) -> None:
+        # The RTCP parser (ten packet types) loads with the first RTCP packet, not every run.
+        from .rtcp import Goodbye, ReceiverReport, SenderReport, parse_rtcp, srtcp_kind
+
         self.rtcp_packets += 1
         flow.rtcp_packets += 1
         data: bytes | None = None
