@@ -32,20 +32,16 @@ from ..sip.framing import FramedMessage, SipStreamFramer
 from ..sip.message import SipMessage, looks_like_sip, parse_message
 from ..sip.websocket import WebSocketDecoder, deflate_parameters, looks_like_upgrade
 from ..sipcomp.budget import DecompressionBudget
-from ..sipcomp.stream import (
-    DecodedPacket,
-    NegotiationTracker,
-    SipcompStreamDecoder,
-    looks_compressed,
-)
 
 # TlsSummary is a field of ConnectionSummary: imported for real so typing.get_type_hints
-# resolves it (tls.decrypt loads cryptography only when a session decrypts).
-from ..tls.decrypt import TlsSummary
+# resolves it (tls/summary.py: the handshake parser and decryption load with the first TLS
+# connection, cryptography only when a session decrypts).
+from ..tls.summary import TlsSummary
 
 if TYPE_CHECKING:
     from ..media.pipeline import MediaPipeline
     from ..net.tcp import TcpConnection
+    from ..sipcomp.stream import DecodedPacket, NegotiationTracker, SipcompStreamDecoder
     from ..tls.decrypt import TlsSession
     from ..tls.keys import TlsKeys
 
@@ -68,6 +64,14 @@ TLS = 3  # TLS records: the connection's TlsSession decrypts, the inner connecti
 MEDIA = 4  # STUN/TURN/ICE-TCP/RFC 4571 framing: the media pipeline decodes
 OTHER = 5  # none of the above: bytes are ignored
 WEBSOCKET = 6  # an HTTP Upgrade, then WebSocket frames, one SIP message each (RFC 7118)
+
+
+def _looks_compressed(data: bytes) -> bool:
+    """sipcomp.stream.looks_compressed, loading MS-SIPCOMP's decoder only for a direction
+    that may carry it (a NEGOTIATE seen, or bytes that are no known protocol)."""
+    from ..sipcomp.stream import looks_compressed
+
+    return looks_compressed(data)
 
 
 @dataclass(slots=True)
@@ -287,7 +291,7 @@ class TcpConnectionPipeline:
                 negotiation is not None
                 and negotiation.offered
                 and not framer.buffered
-                and looks_compressed(data)
+                and _looks_compressed(data)
             ):
                 self._assume_compression(direction, data, frame, ts)
                 return
@@ -434,7 +438,7 @@ class TcpConnectionPipeline:
             if (
                 kept < PROBE_AFTER_CHUNKS
                 and d.sniffed <= PROBE_AFTER
-                and not looks_compressed(data)
+                and not _looks_compressed(data)
             ):
                 return True  # no candidate header yet: the probe waits
             self._start_probe(direction)
@@ -446,6 +450,8 @@ class TcpConnectionPipeline:
     def _start_probe(self, direction: int) -> None:
         """Start the MS-SIPCOMP probe on the bytes kept so far."""
         d = self._d1 if direction else self._d0
+        from ..sipcomp.stream import SipcompStreamDecoder
+
         held = d.take_held()
         probe = d.sipcomp = SipcompStreamDecoder(mid_stream=True, budget=self._budget())
         for chunk, f, t in held:  # fed as they came, as if the probe had been there all along
@@ -591,6 +597,8 @@ class TcpConnectionPipeline:
             cseq_method = cseq[1] if cseq else None
         negotiation = self.negotiation
         if negotiation is None:
+            from ..sipcomp.stream import NegotiationTracker
+
             negotiation = self.negotiation = NegotiationTracker()
         switches = negotiation.on_message(
             direction, msg.method, msg.status, cseq_method, msg.headers
@@ -625,6 +633,8 @@ class TcpConnectionPipeline:
 
         ``frame``/``ts`` (of the message that made the switch) stand for the bytes the framer
         already held beyond it."""
+        from ..sipcomp.stream import SipcompStreamDecoder
+
         d = self._direction(direction)
         if d.mode == SIPCOMP:
             return

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..tls.decrypt import TlsSummary
+    from ..tls.summary import TlsSummary
 
 _APPLICATIONS = {"sip": "SIP", "sipcomp": "SIP"}
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import MalformedError
@@ -30,7 +29,6 @@ from .handshake import (
     KEY_UPDATE,
     NEW_SESSION_TICKET,
     SERVER_HELLO,
-    CertificateSummary,
     ClientHello,
     HandshakeAssembler,
     ServerHello,
@@ -52,6 +50,12 @@ from .records import (
     TlsRecord,
 )
 from .suites import SUITES, CipherSuite, suite_name
+
+# Re-exported: they lived here before the summary moved to summary.py (loaded every run).
+from .summary import KEYLOG_HINT as KEYLOG_HINT
+from .summary import RSA_HINT as RSA_HINT
+from .summary import CertificateSummary as CertificateSummary
+from .summary import TlsSummary
 
 #: Bound on the handshake transcript kept for the extended master secret (RFC 7627).
 MAX_TRANSCRIPT = 512 * 1024
@@ -109,9 +113,6 @@ ALERT_NAMES = {
     116: "certificate_required",
     120: "no_application_protocol",
 }
-
-KEYLOG_HINT = "a key log (--keylog, SSLKEYLOGFILE, pcapng Decryption Secrets)"
-RSA_HINT = KEYLOG_HINT + " or the server's RSA private key (--rsa-key)"
 
 
 class _BadRecord(Exception):
@@ -413,68 +414,6 @@ def _states_from_master(
             _CbcState(suite, s_key, s_mac, s_iv, version, etm),
         )
     return _StreamState(suite, c_key, c_mac), _StreamState(suite, s_key, s_mac)
-
-
-# -- the summary users see --------------------------------------------------------------------
-@dataclass(slots=True)
-class TlsSummary:
-    """The handshake of one TLS connection and how far decryption got."""
-
-    version: str | None = None
-    cipher_suite: str | None = None
-    sni: str | None = None
-    offered_suites: int = 0
-    certificate: CertificateSummary | None = None
-    resumed: bool = False
-    renegotiations: int = 0
-    decrypted: bool = False
-    key_source: str | None = None
-    rsa_key_exchange: bool = False
-    note: str | None = None
-    alerts: list[str] = field(default_factory=list)
-    records: int = 0
-    decrypted_records: int = 0
-    failed_records: int = 0
-    encrypted_bytes: int = 0
-    plaintext_bytes: int = 0
-    application: str | None = None
-    #: The handshake (or the hello that carries the client random) is not in the capture: no
-    #: key can open the connection, whatever is given (``note`` says which part is missing).
-    handshake_missing: bool = field(default=False, repr=False)
-    #: TLS 1.3 KeyUpdate messages read (both directions).
-    key_updates: int = 0
-
-    @property
-    def needs(self) -> str | None:
-        """Which kind of key would let lyncdump decode this connection (None when decrypted,
-        and when no key could: the handshake is not in the capture)."""
-        if (self.decrypted and not self.failed_records) or self.handshake_missing:
-            return None
-        if self.version == "TLS 1.3":
-            return "a key log with the TLS 1.3 traffic secrets (--keylog, SSLKEYLOGFILE)"
-        return RSA_HINT if self.rsa_key_exchange else KEYLOG_HINT
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "version": self.version,
-            "cipher_suite": self.cipher_suite,
-            "sni": self.sni,
-            "certificate": self.certificate.to_dict() if self.certificate else None,
-            "resumed": self.resumed,
-            "renegotiations": self.renegotiations,
-            "decrypted": self.decrypted,
-            "key_source": self.key_source,
-            "needs": self.needs,
-            "note": self.note,
-            "alerts": list(self.alerts),
-            "records": self.records,
-            "decrypted_records": self.decrypted_records,
-            "failed_records": self.failed_records,
-            "encrypted_bytes": self.encrypted_bytes,
-            "plaintext_bytes": self.plaintext_bytes,
-            "application": self.application,
-            **({"key_updates": self.key_updates} if self.key_updates else {}),
-        }
 
 
 # -- the session ------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from ..errors import MalformedError
 from ..recent import RecentTable
+from .summary import CertificateSummary
 
 HELLO_REQUEST = 0
 CLIENT_HELLO = 1
@@ -268,29 +269,6 @@ class HandshakeAssembler:
 
     def reset(self) -> None:
         self._buf = b""
-
-
-@dataclass(frozen=True, slots=True)
-class CertificateSummary:
-    """What users check first in a server certificate."""
-
-    subject: str
-    issuer: str
-    san: tuple[str, ...]
-    not_before: str
-    not_after: str
-    #: The certificate's SubjectPublicKeyInfo (DER), to tell whether a given RSA key is this
-    #: server's. Bytes, not a key object: the summary pickles and ``dataclasses.asdict``-s.
-    public_key: bytes | None = field(default=None, compare=False, repr=False)
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "subject": self.subject,
-            "issuer": self.issuer,
-            "san": list(self.san),
-            "not_before": self.not_before,
-            "not_after": self.not_after,
-        }
 
 
 def _utc(value: _dt.datetime) -> str:
