@@ -10,13 +10,39 @@ See docs/library.md for the whole API.
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-from .analysis.sessions import Session, Transaction
-from .api import Capture, ConnectionSummary, Options, Stats, analyze, open, stream
-from .errors import CaptureError, KeyMaterialError, LyncdumpError, MalformedError
-from .model import Defect, Endpoint
-from .sip.message import SipMessage
+if TYPE_CHECKING:
+    from .analysis.sessions import Session, Transaction
+    from .api import Capture, ConnectionSummary, Options, Stats, analyze, open, stream
+    from .errors import CaptureError, KeyMaterialError, LyncdumpError, MalformedError
+    from .model import Defect, Endpoint
+    from .sip.message import SipMessage
+
+#: Where each public name lives. ``import lyncdump`` loads none of them: a name loads its
+#: module on first use (PEP 562), so ``lyncdump --version`` and scripts that need one layer do
+#: not pay for the whole analyzer (docs/performance.md, "Start-up").
+_SUBMODULE = {
+    "open": "api",
+    "analyze": "api",
+    "stream": "api",
+    "Capture": "api",
+    "ConnectionSummary": "api",
+    "Options": "api",
+    "Stats": "api",
+    "Session": "analysis.sessions",
+    "Transaction": "analysis.sessions",
+    "SipMessage": "sip.message",
+    "Defect": "model",
+    "Endpoint": "model",
+    "LyncdumpError": "errors",
+    "CaptureError": "errors",
+    "MalformedError": "errors",
+    "KeyMaterialError": "errors",
+}
 
 __all__ = [
     "__version__",
@@ -37,3 +63,23 @@ __all__ = [
     "MalformedError",
     "KeyMaterialError",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """A public name, or a submodule used as an attribute (``lyncdump.api``), on first use."""
+    submodule = _SUBMODULE.get(name)
+    if submodule is not None:
+        value = getattr(importlib.import_module(f"{__name__}.{submodule}"), name)
+        globals()[name] = value
+        return value
+    if not name.startswith("_"):
+        try:
+            return importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

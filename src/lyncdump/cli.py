@@ -326,11 +326,12 @@ def _one_capture(
     position: tuple[int, int] = (1, 1),
 ) -> int:
     """Decode one input with a streaming pipeline and print the view asked for."""
-    from .capture.writer import Selection
     from .render import views
 
     selection: Selection | None = None
     if view.write_path:
+        from .capture.writer import Selection
+
         selection = Selection(everything=view.filter.empty and not view.only_call)
     flt = view.filter
 
