@@ -1,0 +1,162 @@
+"""What a run loads (issue 14, start-up): a plain capture's ``--summary`` imports neither the
+trace-log parsers, the merge, NTLM/Kerberos, TLS, MS-SIPCOMP nor the optional layers (report,
+export, pyasn1, scapy, pandas...), and ``import lyncdump`` loads nothing until a name is used.
+
+Each check runs a fresh interpreter and reads its ``sys.modules`` at exit: no timing, so the
+test holds on a busy machine; benchmarks/bench_startup.py prints the times.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import lyncdump
+
+from .conftest import CAPTURES
+
+SRC = str(Path(lyncdump.__file__).resolve().parent.parent)
+
+#: Runs ``lyncdump ARGS`` as the console script does (cli.main) and writes the names in
+#: ``sys.modules`` at exit to the file named by the first argument.
+_RUN_COMMAND = """
+import atexit, json, sys
+out = sys.argv[1]
+atexit.register(lambda: open(out, "w").write(json.dumps(sorted(sys.modules))))
+sys.argv = ["lyncdump", *sys.argv[2:]]
+from lyncdump.cli import main
+main()
+"""
+
+#: A plain pcap: SIP over UDP (REGISTER with Digest, calls, IM, presence), RTP and RTCP; no
+#: NTLM, Kerberos, TLS, MS-SIPCOMP or trace log.
+PLAIN = CAPTURES / "sip-udp-call.pcap"
+
+#: Modules a plain capture's run has no use for, each loaded where it is first needed.
+NOT_FOR_A_PLAIN_CAPTURE = [
+    "lyncdump.capture.tracelog",  # the trace-log parsers: an input that is a log
+    "lyncdump.analysis.merge",  # several inputs merged
+    "lyncdump.render.merged",
+    "lyncdump.sip.ntlm",  # the first NTLM token
+    "lyncdump.sip.kerberos",  # the first Kerberos token
+    "lyncdump.sip._kerberos_asn1",
+    "lyncdump.tls.decrypt",  # the first TLS connection
+    "lyncdump.tls.handshake",
+    "lyncdump.sipcomp.stream",  # a NEGOTIATE, or a TCP direction that is no known protocol
+    "lyncdump.sipcomp.mppc",
+    "lyncdump.media.srtp",  # SDES keys
+    "lyncdump.capture.live",
+    "lyncdump.capture.writer",  # -w
+    "lyncdump.check",
+    "lyncdump.report",
+    "lyncdump.export",
+    "lyncdump.render.msview",
+    "lyncdump.render.redact",
+    "pyasn1",
+    "cryptography",
+    "scapy",
+    "dpkt",
+    "jinja2",
+    "pandas",
+    "pyarrow",
+]
+
+
+def _modules_after(tmp_path: Path, script: str, *args: str) -> tuple[list[str], str]:
+    """(modules loaded at exit, standard output) of ``python -c SCRIPT OUT ARGS``."""
+    out = tmp_path / "modules.json"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(out), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(out.read_text()), done.stdout
+
+
+def _loaded(modules: list[str], name: str) -> bool:
+    return any(m == name or m.startswith(name + ".") for m in modules)
+
+
+def test_a_plain_capture_summary_loads_only_what_it_uses(tmp_path: Path) -> None:
+    modules, stdout = _modules_after(tmp_path, _RUN_COMMAND, "--summary", str(PLAIN))
+    assert "SIP messages 27" in stdout and "RTP streams 2" in stdout  # the run did decode
+    assert "lyncdump.pipeline.core" in modules and "lyncdump.analysis.calls" in modules
+    loaded = [name for name in NOT_FOR_A_PLAIN_CAPTURE if _loaded(modules, name)]
+    assert loaded == [], f"a plain --summary run imported {loaded}"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected", "shown"),
+    [
+        (["--summary", "quirks.server.log"], "lyncdump.capture.tracelog", "(lync-server-log)"),
+        (["lync-remote-ntlm.pcapng"], "lyncdump.sip.ntlm", "NTLM"),  # the ladder reads tokens
+        (["--summary", "lync-compressed-tcp.pcap"], "lyncdump.sipcomp.stream", "compressed"),
+        (["--summary", "lync-tls-nokeys.pcap"], "lyncdump.tls.decrypt", "TLS"),
+    ],
+    ids=["trace-log", "ntlm", "sipcomp", "tls"],
+)
+def test_a_layer_loads_when_the_input_needs_it(
+    tmp_path: Path, args: list[str], expected: str, shown: str
+) -> None:
+    """The other side: what was made lazy still loads, and works, for the input that uses it
+    (the expected outputs of these samples are compared by tests/e2e/test_samples.py)."""
+    args = [a if a.startswith("-") else str(CAPTURES / a) for a in args]
+    modules, stdout = _modules_after(tmp_path, _RUN_COMMAND, *args)
+    assert expected in modules
+    assert shown in stdout
+
+
+_IMPORT_ONLY = """
+import json, sys
+import lyncdump
+loaded = sorted(m for m in sys.modules if m == "lyncdump" or m.startswith("lyncdump."))
+from lyncdump import *  # every name of __all__ resolves (module __getattr__)
+import typing
+typing.get_type_hints(lyncdump.open)
+typing.get_type_hints(lyncdump.Capture.calls)
+import builtins
+builtins.open(sys.argv[1], "w").write(json.dumps(loaded))  # lyncdump.open was star-imported
+"""
+
+
+def test_import_lyncdump_loads_nothing_until_a_name_is_used(tmp_path: Path) -> None:
+    loaded, _ = _modules_after(tmp_path, _IMPORT_ONLY)
+    assert loaded == ["lyncdump"]
+
+
+def test_every_public_name_and_submodule_is_an_attribute() -> None:
+    for name in lyncdump.__all__:
+        assert getattr(lyncdump, name) is not None, name
+    assert set(lyncdump.__all__) <= set(dir(lyncdump))
+    assert lyncdump.Capture is lyncdump.api.Capture  # a submodule as an attribute, as before
+    assert lyncdump.SipMessage.__module__ == "lyncdump.sip.message"
+    with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
+        _ = lyncdump.no_such_name  # type: ignore[attr-defined]
+
+
+def test_moved_names_are_still_where_they_were() -> None:
+    """Names moved out of the modules that load on demand are re-exported there."""
+    from lyncdump.capture import logtypes, open_input, tracelog
+    from lyncdump.tls import decrypt, handshake, summary
+
+    assert tracelog.open_input is open_input
+    for name in logtypes.__all__:
+        assert getattr(tracelog, name) is getattr(logtypes, name), name
+    assert decrypt.TlsSummary is summary.TlsSummary
+    assert handshake.CertificateSummary is summary.CertificateSummary
+    assert decrypt.KEYLOG_HINT is summary.KEYLOG_HINT
+
+    from lyncdump import sipcomp
+    from lyncdump.sipcomp import stream
+
+    assert sipcomp.SipcompStreamDecoder is stream.SipcompStreamDecoder
+    assert set(sipcomp.__all__) <= set(dir(sipcomp))
