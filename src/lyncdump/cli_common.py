@@ -7,18 +7,19 @@ from __future__ import annotations
 
 import itertools
 import os
-import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from .analysis.sessions import Session
 from .filters import Filter, FilterError, compile_filter
 from .render.text import LineStyle, can_print
+
+if TYPE_CHECKING:
+    import subprocess
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -303,6 +304,8 @@ def terminal_style(
             if columns.isdigit() and int(columns) > 0:
                 cut = max(int(columns), 20)
             else:
+                import shutil  # here and for the pager: a terminal's, not every run's
+
                 cut = max(shutil.get_terminal_size((100, 24)).columns, 20)
     if color == "always":
         paint = True
@@ -378,6 +381,8 @@ class Output:
         env = dict(os.environ)
         env.setdefault("LESS", "FRX")
         env.setdefault("LV", "-c")
+        import subprocess
+
         try:
             self._pager = subprocess.Popen(  # noqa: S602 - the user's own $PAGER, as git runs it
                 command,
@@ -421,6 +426,8 @@ def pager_command() -> str | None:
         if value is not None:
             value = value.strip()
             return None if value in ("", "cat") else value
+    import shutil
+
     return "less" if shutil.which("less") else None
 
 

@@ -32,7 +32,6 @@ anything else         :data:`NETMON_LINKTYPE_BASE` + media type, data unchanged 
 
 from __future__ import annotations
 
-import calendar
 import struct
 from collections.abc import Iterator
 from typing import IO
@@ -171,6 +170,8 @@ class NetmonReader(CaptureReader):
         self.version = (major, minor)
         #: The file's media type (NetMon numbering), used when frames carry none (2.0).
         self.media_type = network
+        import calendar  # only Network Monitor files: not every run's start-up
+
         try:
             start = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
         except (ValueError, OverflowError):

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -608,6 +606,9 @@ def add_fingerprint(message: bytes) -> bytes:
 
 def add_integrity(message: bytes, key: bytes, *, sha256: bool = False) -> bytes:
     """Append MESSAGE-INTEGRITY (HMAC-SHA1, or the 32-byte HMAC-SHA256 MS-TURN v3+ uses)."""
+    import hashlib  # here and below: OpenSSL's hashes load with the first check, not every run
+    import hmac
+
     size = 32 if sha256 else 20
     new_len = len(message) - HEADER_SIZE + 4 + size
     head = _with_length(message, new_len)
@@ -617,6 +618,8 @@ def add_integrity(message: bytes, key: bytes, *, sha256: bool = False) -> bytes:
 
 def long_term_key(username: bytes, realm: bytes, password: bytes) -> bytes:
     """RFC 5389 15.4 long-term credential key: MD5(username ":" realm ":" password)."""
+    import hashlib
+
     return hashlib.md5(username + b":" + realm + b":" + password).digest()
 
 
@@ -663,6 +666,9 @@ def check_integrity(msg: StunMessage, keys: Iterable[bytes]) -> str:
     that text zero-padded to a multiple of 64 bytes, as RFC 3489 section 11.2.8 says (and
     MS-ICE draft 6 / libnice's OC2007 mode do).
     """
+    import hashlib
+    import hmac
+
     for a in msg.attributes:
         if a.type != A_MESSAGE_INTEGRITY:
             continue

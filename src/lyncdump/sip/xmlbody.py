@@ -8,11 +8,12 @@ instead of an exception. The summary is what the ladder shows; ``-v`` prints the
 from __future__ import annotations
 
 from collections.abc import Iterator
-from xml.etree.ElementTree import Element
-
-from defusedxml import ElementTree as _safe_et
+from typing import TYPE_CHECKING
 
 from ..recent import RecentTable
+
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
 
 __all__ = ["MAX_XML_BYTES", "availability_name", "summarize_xml", "xml_summary_and_root"]
 
@@ -299,6 +300,11 @@ def parse_xml(body: bytes) -> Element | None:
     """The root element, or None when too large or not well-formed (never raises)."""
     if not body or len(body) > MAX_XML_BYTES:
         return None
+    # The XML parsers load with the first body parsed (about 4 ms of start-up otherwise).
+    from xml.etree.ElementTree import Element
+
+    from defusedxml import ElementTree as _safe_et
+
     try:
         root = _safe_et.fromstring(body)
     except Exception:  # noqa: BLE001 - defusedxml and expat raise many types; all mean "no"
