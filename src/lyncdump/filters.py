@@ -44,7 +44,6 @@ logged an error about; a diagnostic that names no session in the input is judged
 from __future__ import annotations
 
 import datetime as _dt
-import difflib
 import ipaddress
 import re
 from abc import ABC, abstractmethod
@@ -1012,6 +1011,8 @@ _COMPARE = ("==", "=", "!=", "<", "<=", ">", ">=", "~", "!~")
 def _suggest(name: str) -> str:
     key = _norm(name)
     names = list(FIELDS) + [k.removeprefix("session.") for k in FIELDS] + list(PREDICATES)
+    import difflib  # a mistake's suggestions only
+
     close = difflib.get_close_matches(key, names, n=4, cutoff=0.75)
     tail = key.rsplit(".", 1)[-1]
     if len(tail) > 2:

@@ -13,7 +13,6 @@ from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 from ..media import relay as r
-from ..media.rtp import DTMF_DIGITS
 from ..media.stats import StreamStats
 from .json import SCHEMA_VERSION
 
@@ -46,6 +45,10 @@ def _r(value: float | None, digits: int = 3) -> float | None:
 
 def dtmf_text(st: StreamStats) -> str:
     """The keys pressed (RFC 4733 events 0-15), in order: ``"12#"``."""
+    if not st.dtmf_events:
+        return ""
+    from ..media.rtp import DTMF_DIGITS  # the RTP packet types load only for a DTMF stream
+
     return "".join(DTMF_DIGITS[e[0]] if e[0] < 16 else "?" for e in st.dtmf_events)
 
 
