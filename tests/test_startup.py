@@ -1,6 +1,7 @@
 """What a run loads (issue 14, start-up): a plain capture's ``--summary`` imports neither the
 trace-log parsers, the merge, NTLM/Kerberos, TLS, MS-SIPCOMP nor the optional layers (report,
-export, pyasn1, scapy, pandas...), and ``import lyncdump`` loads nothing until a name is used.
+export, pyasn1, scapy, pandas...), ``--version`` and ``--help`` load no analyzer, and
+``import lyncdump`` loads nothing until a name is used.
 
 Each check runs a fresh interpreter and reads its ``sys.modules`` at exit: no timing, so the
 test holds on a busy machine; benchmarks/bench_startup.py prints the times.
@@ -118,6 +119,19 @@ def test_a_layer_loads_when_the_input_needs_it(
     modules, stdout = _modules_after(tmp_path, _RUN_COMMAND, *args)
     assert expected in modules
     assert shown in stdout
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"]], ids=["version", "help"])
+def test_version_and_help_load_no_analyzer(tmp_path: Path, args: list[str]) -> None:
+    modules, stdout = _modules_after(tmp_path, _RUN_COMMAND, *args)
+    assert "lyncdump" in stdout
+    analyzer = [
+        m
+        for m in modules
+        if m.startswith(("lyncdump.api", "lyncdump.pipeline", "lyncdump.analysis"))
+        or m.startswith(("lyncdump.sip", "lyncdump.media", "lyncdump.filters"))
+    ]
+    assert analyzer == []
 
 
 _IMPORT_ONLY = """

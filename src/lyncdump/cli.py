@@ -11,12 +11,11 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from . import __version__  # noqa: I001
-from .api import stream
 from .capture.logtypes import log_host_for
 from .cli_common import (
     EXIT_INPUT,
@@ -36,7 +35,10 @@ from .cli_common import (
 )
 from .errors import LyncdumpError
 from .fastpath import describe as describe_fast_path
-from .filters import Filter, FilterRun, compile_filter
+
+# The analyzer loads when an input is decoded, not for --help / --version (docs/performance.md).
+if TYPE_CHECKING:
+    from .filters import Filter
 
 #: Subcommands: ``lyncdump NAME ...`` runs ``module.function`` (a click command) with the
 #: rest of the arguments. A capture file of the same name is still read as ``./NAME``.
@@ -311,11 +313,17 @@ class _View:
     as_json: bool = False
     verbose: bool = False
     summary: bool = False
-    filter: Filter = field(default_factory=lambda: compile_filter(()))
+    filter: Filter = field(default_factory=lambda: _no_filter())
     calls: bool = False
     only_call: str | None = None
     write_path: str | None = None
     streams_csv: str | None = None
+
+
+def _no_filter() -> Filter:
+    from .filters import compile_filter
+
+    return compile_filter(())
 
 
 def _one_capture(
@@ -326,6 +334,8 @@ def _one_capture(
     position: tuple[int, int] = (1, 1),
 ) -> int:
     """Decode one input with a streaming pipeline and print the view asked for."""
+    from .api import stream
+    from .filters import FilterRun
     from .render import views
 
     selection: Selection | None = None

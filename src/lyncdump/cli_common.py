@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from .analysis.sessions import Session
-from .filters import Filter, FilterError, compile_filter
-from .render.text import LineStyle, can_print
-
+# The filters and the renderers load with the first run that uses them: ``--help``,
+# ``--version`` and the subcommands' usage errors import only this module and click.
 if TYPE_CHECKING:
     import subprocess
+
+    from .analysis.sessions import Session
+    from .filters import Filter
+    from .render.text import LineStyle
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -134,6 +136,8 @@ FILTER_KEYS = ("call-id", "user", "method", "kind")
 def parse_filters(values: Iterable[str]) -> Filter:
     """``--filter``/``-Y`` expressions as given (several must all hold); a mistake is a usage
     error that says where."""
+    from .filters import FilterError, compile_filter
+
     try:
         return compile_filter([v for v in values])
     except FilterError as exc:
@@ -313,6 +317,8 @@ def terminal_style(
         paint = False
     else:
         paint = tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+    from .render.text import LineStyle, can_print
+
     encoding = getattr(out, "encoding", None)
     plain = ascii_only or not can_print(encoding) or (tty and not _locale_prints_unicode())
     return LineStyle(cut, paint, plain)
@@ -327,6 +333,8 @@ def _locale_prints_unicode() -> bool:
         codeset = locale.nl_langinfo(locale.CODESET)
     except (ImportError, AttributeError, ValueError):
         return True
+    from .render.text import can_print
+
     return can_print(codeset) if codeset else True
 
 
@@ -339,7 +347,11 @@ class Output:
 
     def __init__(self, style: LineStyle | None = None, pager: bool | None = None,
                  *, flush_lines: bool = False) -> None:  # fmt: skip
-        self.style = style or LineStyle()
+        if style is None:
+            from .render.text import LineStyle
+
+            style = LineStyle()
+        self.style = style
         tty = _isatty(sys.stdout)
         self._want_pager = tty if pager is None else (pager and tty)
         self._pager: subprocess.Popen[str] | None = None
