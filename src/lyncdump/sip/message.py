@@ -374,6 +374,17 @@ _CORE_RE = re.compile(  # anchored on LF: the CR before it may end the previous 
 )
 
 
+def _compiled(name: str) -> Callable[..., Any] | None:
+    """A compiled SIP helper from ``lyncdump._fastpath`` (see there), or None without it."""
+    from .. import fastpath
+
+    return getattr(fastpath.compiled(), name, None)
+
+
+_sip_head = _compiled("sip_head")
+_top_branch = _compiled("sip_top_branch")
+
+
 def _lookup_re(key: str) -> re.Pattern[bytes] | None:
     """The regex that finds the values of canonical header ``key`` in a clean header block."""
     pattern = _LOOKUPS.get(key, _UNSET)
@@ -406,7 +417,31 @@ def _lookup_re(key: str) -> re.Pattern[bytes] | None:
 _SHARED_MAX = 4096
 #: Longest From/To text (characters) whose parse is kept
 _SHARED_TEXT_MAX = 512
+_TAG_RE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
 _ADDRS: RecentTable[str, tuple[NameAddr | None, tuple[str, ...]]] = RecentTable(_SHARED_MAX)
+
+
+def _parse_addr(value: str) -> tuple[NameAddr | None, tuple[str, ...]]:
+    """parse_name_addr of a From/To text, with its problems.
+
+    Every dialog gives From and To a new ``;tag=``, so most texts are an address seen before
+    plus a tag: when the tag is a plain token at the end, the address without it is parsed
+    (once, shared) and the tag added, which gives what parsing the whole text gives.
+    """
+    base, sep, tag = value.rpartition(";tag=")
+    if sep and _TAG_RE.fullmatch(tag):
+        shared = _ADDRS.get(base)
+        if shared is None:
+            shared = _parse_addr(base)
+            if len(base) <= _SHARED_TEXT_MAX:
+                _ADDRS.put(base, shared)
+        addr, problems = shared
+        if addr is not None and not problems:
+            params = dict(addr.params)
+            params["tag"] = tag
+            return NameAddr(addr.display, addr.uri, params, value.strip()), ()
+    found: list[str] = []
+    return parse_name_addr(value, found), tuple(found)
 
 
 @result_dataclass(MESSAGE_FIELDS)
@@ -698,8 +733,7 @@ class SipMessage(_ContentTypeView):
             return None
         found = _ADDRS.get(value)
         if found is None:
-            problems: list[str] = []
-            found = parse_name_addr(value, problems), tuple(problems)
+            found = _parse_addr(value)
             if len(value) <= _SHARED_TEXT_MAX:
                 _ADDRS.put(value, found)
         for problem in found[1]:
@@ -734,6 +768,20 @@ class SipMessage(_ContentTypeView):
                 self._note(f"Via: {problem}")
             vias = self._via = out
         return vias  # type: ignore[return-value]
+
+    @property
+    def top_branch(self) -> str | None:
+        """The topmost Via's ``branch`` (what transaction matching needs): the same as
+        ``via[0].branch``, read without building the Via list when every entry is plain
+        (the compiled ``sip_top_branch``; such entries cannot give a defect either)."""
+        vias = self._via
+        if vias is _UNSET:
+            if _top_branch is not None:
+                found = _top_branch(self._values("via"))
+                if found is not False:
+                    return found  # type: ignore[no-any-return]
+            vias = self.via
+        return vias[0].branch if vias else None  # type: ignore[index,attr-defined]
 
     @property
     def from_(self) -> NameAddr | None:
@@ -995,6 +1043,14 @@ def parse_message(
     header fields. Leading CRLFs (keep-alives) are skipped.
     """
     n = len(data)
+    if _sip_head is not None and type(data) is bytes:
+        head = _sip_head(data, -1 if header_end is None else header_end)
+        if head is not None:
+            c_method, c_uri, c_status, c_reason, c_sl_end, c_hend, c_bstart, c_index, c_rep = head
+            return _lazy_message(
+                data, c_method, c_uri, c_status, c_reason, "SIP/2.0", [], c_sl_end, c_hend,
+                c_bstart, c_index, c_rep, content_length, datagram,
+            )  # fmt: skip
     if n > MAX_MESSAGE_SIZE:
         raise MalformedError(_LAYER, MAX_MESSAGE_SIZE, f"message of {n} bytes exceeds 1 MiB")
     start = 0
@@ -1049,7 +1105,31 @@ def parse_message(
         else:
             index[key] = (*found, value)
             repeated = True
+    return _lazy_message(
+        data, method, uri, status, reason, version, defects, sl_end, header_end, body_start,
+        index, repeated, content_length, datagram,
+    )  # fmt: skip
 
+
+def _lazy_message(
+    data: bytes,
+    method: str | None,
+    uri: str | None,
+    status: int | None,
+    reason: str | None,
+    version: str,
+    defects: list[Defect],
+    sl_end: int,
+    header_end: int,
+    body_start: int,
+    index: dict[str, Sequence[str]],
+    repeated: bool,
+    content_length: int | None,
+    datagram: bool,
+) -> SipMessage:
+    """The lazy message over ``data`` once its start line and core headers are read (by the
+    code above or by the compiled ``sip_head``), with the parse-time checks."""
+    n = len(data)
     msg = SipMessage.__new__(SipMessage)
     msg.method = method
     msg.request_uri = uri
