@@ -1857,8 +1857,35 @@ sip_empty_line(const unsigned char *d, Py_ssize_t from, Py_ssize_t n)
     return -1;
 }
 
+/* A CSeq value in its plain form ("1 INVITE": up to 20 digits, at most 2**32-1, blanks, a
+ * token) as (number, method); NULL without an exception for anything else (Python reads it). */
+static PyObject *
+sip_cseq(const unsigned char *p, Py_ssize_t n)
+{
+    Py_ssize_t i = 0;
+    unsigned long long number = 0;
+    while (i < n && p[i] >= '0' && p[i] <= '9' && i < 20) {
+        number = number * 10 + (p[i++] - '0');
+        if (number > 0xFFFFFFFFULL)
+            return NULL; /* too large (and 20 digits would overflow): Python notes it */
+    }
+    if (i == 0 || i >= n || number > 0xFFFFFFFFULL || (p[i] != ' ' && p[i] != '\t'))
+        return NULL;
+    while (i < n && (p[i] == ' ' || p[i] == '\t'))
+        i++;
+    Py_ssize_t m = i;
+    while (i < n && sip_token[p[i]])
+        i++;
+    if (i == m || i != n)
+        return NULL;
+    PyObject *method = sip_method_str(p + m, n - m);
+    if (method == NULL)
+        return NULL;
+    return Py_BuildValue("(KN)", number, method);
+}
+
 /* sip_head(data, header_end) -> (method, uri, status, reason, sl_end, header_end, body_start,
- *                                 index, repeated) | None */
+ *                                 index, repeated, cseq) | None */
 static PyObject *
 fast_sip_head(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 {
@@ -1947,6 +1974,7 @@ fast_sip_head(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nar
     }
 
     /* The header block d[sl_end+1:he]: every line "token[ \t]*:value\r\n". */
+    PyObject *cseq = NULL;
     PyObject *index = PyDict_New();
     if (index == NULL)
         goto fail;
@@ -1979,6 +2007,13 @@ fast_sip_head(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nar
                 v++;
             while (v_end > v && (d[v_end - 1] == ' ' || d[v_end - 1] == '\t'))
                 v_end--;
+            if (key == 1 && cseq == NULL) {
+                cseq = sip_cseq(d + v, v_end - v);
+                if (cseq == NULL && PyErr_Occurred())
+                    goto fail;
+                if (cseq == NULL)
+                    cseq = Py_NewRef(Py_None);
+            }
             PyObject *value = PyUnicode_DecodeASCII((const char *)d + v, v_end - v, NULL);
             if (value == NULL)
                 goto fail;
@@ -2014,7 +2049,7 @@ fast_sip_head(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nar
         }
         p = e + 1;
     }
-    PyObject *out = PyTuple_New(9);
+    PyObject *out = PyTuple_New(10);
     if (out == NULL)
         goto fail;
     PyObject *status_obj = status >= 0 ? PyLong_FromLong(status) : Py_NewRef(Py_None);
@@ -2031,6 +2066,7 @@ fast_sip_head(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nar
     PyTuple_SET_ITEM(out, 6, PyLong_FromSsize_t(body_start));
     PyTuple_SET_ITEM(out, 7, index);
     PyTuple_SET_ITEM(out, 8, Py_NewRef(repeated ? Py_True : Py_False));
+    PyTuple_SET_ITEM(out, 9, cseq ? cseq : Py_NewRef(Py_None));
     if (PyTuple_GET_ITEM(out, 4) == NULL || PyTuple_GET_ITEM(out, 5) == NULL ||
         PyTuple_GET_ITEM(out, 6) == NULL) {
         Py_DECREF(out);
@@ -2042,12 +2078,14 @@ none:
     Py_XDECREF(uri);
     Py_XDECREF(reason);
     Py_XDECREF(index);
+    Py_XDECREF(cseq);
     Py_RETURN_NONE;
 fail:
     Py_XDECREF(method);
     Py_XDECREF(uri);
     Py_XDECREF(reason);
     Py_XDECREF(index);
+    Py_XDECREF(cseq);
     return NULL;
 }
 
@@ -2319,7 +2357,7 @@ static PyMethodDef module_methods[] = {
      "sipcomp/mppc.py's _inflate on the input bytes themselves (see there)."},
     {"sip_head", (PyCFunction)(void (*)(void))fast_sip_head, METH_FASTCALL,
      "sip_head(data, header_end) -> (method, uri, status, reason, sl_end, header_end,\n"
-     "                               body_start, index, repeated) | None\n\n"
+     "                               body_start, index, repeated, cseq) | None\n\n"
      "sip/message.py's lazy parse of a clean, ASCII head with a strict start line (the eight\n"
      "core headers in index); None for anything else (Python reads it). header_end: where\n"
      "the framer found the empty line, or -1."},

@@ -196,3 +196,45 @@ def test_bad_arguments_are_refused() -> None:
         compiled.sip_top_branch(5)
     assert compiled.sip_top_branch([b"SIP/2.0/TLS h"]) is False
     assert compiled.sip_frame_head(bytearray(b"x"), 5, 0) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "cseq"),
+    [
+        ("1 INVITE", (1, "INVITE")),
+        ("4294967295  BYE", (4294967295, "BYE")),
+        ("007\tSERVICE", (7, "SERVICE")),
+        ("2 X-Custom", (2, "X-Custom")),
+        ("4294967296 BYE", None),  # too large: Python notes the malformed CSeq
+        ("36893488147419103232 REGISTER", None),  # 20 digits would overflow 64 bits
+        ("123456789012345678901 BYE", None),
+        ("1 INVITE x", None),
+        ("1INVITE", None),
+        ("INVITE", None),
+        ("1 ", None),
+    ],
+)
+def test_plain_cseq_values_are_read_in_c(value: str, cseq: tuple[int, str] | None) -> None:
+    data = via_message(["SIP/2.0/TLS h;branch=z9hG4bK1"]).replace(
+        b"CSeq: 1 OPTIONS", f"CSeq: {value}".encode()
+    )
+    head = compiled.sip_head(data, -1)
+    assert head is not None and head[9] == cseq
+    with contextlib.ExitStack() as stack:
+        msg = parse_message(data)
+        stack.enter_context(_python_head())
+        want = parse_message(data)
+    assert (msg.cseq, [d.reason for d in msg.defects]) == (
+        want.cseq,
+        [d.reason for d in want.defects],
+    )
+
+
+@contextlib.contextmanager
+def _python_head() -> Iterator[None]:
+    saved = lazy._sip_head
+    lazy._sip_head = None
+    try:
+        yield
+    finally:
+        lazy._sip_head = saved
