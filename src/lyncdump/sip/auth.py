@@ -197,6 +197,10 @@ def auth_headers(m: SipMessage) -> list[AuthParams]:
     found = cache.get("ms.auth")
     if found is None:
         result: list[AuthParams] = []
+        index = m._header_index()  # most messages have none: skip the ordered walk then
+        if not any(key in index for key in AUTH_HEADERS):
+            cache["ms.auth"] = result
+            return result
         for name, value in m.headers:
             key = canonical_name(name)
             display = AUTH_HEADERS.get(key)
