@@ -1751,6 +1751,596 @@ done:
     return result;
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * SIP heads (sip/message.py's lazy parse, sip/framing.py's end-of-headers search).
+ *
+ * Why: on SIP-heavy captures (a Front End's presence and IM traffic) reading each message's
+ * start line and the eight headers every view needs was about a third of the Python time.
+ * These two functions do exactly the common case, and answer None for anything else, which
+ * the Python code then reads the way it always has (so defects and odd spellings stay there):
+ *
+ *   - sip_head(data, header_end): a message that starts with its start line, has a clean
+ *     ASCII header block ending in CRLF CRLF (the _CLEAN_RE rule), at most MAX_HEADERS
+ *     lines, and a start line in its strict form ("METHOD uri SIP/2.0" with single spaces,
+ *     or "SIP/2.0 NNN reason" with 100 <= NNN <= 699).
+ *   - sip_frame_head(buf, start, scan): the framer's search for the empty line, and the
+ *     value of the only Content-Length header when it is plain digits (_only_content_length).
+ * tests/sip/test_sip_fastpath.py checks both against the Python code on samples and on
+ * hypothesis-made messages.
+ * ------------------------------------------------------------------------------------------- */
+
+#define SIP_MAX_MESSAGE (1 << 20)
+#define SIP_MAX_HEADERS 1000
+
+static PyObject *sip_keys[8]; /* canonical names, interned: see sip_core_key */
+static const char *sip_methods[] = {
+    "ACK", "BENOTIFY", "BYE", "CANCEL", "INFO", "INVITE", "MESSAGE", "NEGOTIATE", "NOTIFY",
+    "OPTIONS", "PRACK", "PUBLISH", "REFER", "REGISTER", "SERVICE", "SUBSCRIBE", "UPDATE", NULL};
+static PyObject *sip_method_objs[17];
+
+static const unsigned char sip_token[256] = {
+    ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1, ['0' ... '9'] = 1, ['-'] = 1, ['.'] = 1, ['!'] = 1,
+    ['%'] = 1, ['*'] = 1, ['_'] = 1, ['+'] = 1, ['`'] = 1, ['\''] = 1, ['~'] = 1};
+
+static inline int
+sip_ieq(const unsigned char *p, Py_ssize_t n, const char *word)
+{
+    Py_ssize_t i = 0;
+    for (; i < n; i++) {
+        unsigned char c = p[i];
+        if (c >= 'A' && c <= 'Z')
+            c += 32;
+        if (word[i] == 0 || c != (unsigned char)word[i])
+            return 0;
+    }
+    return word[i] == 0;
+}
+
+/* Index in sip_keys of a core header name (any case, compact forms too), or -1. */
+static int
+sip_core_key(const unsigned char *p, Py_ssize_t n)
+{
+    if (n == 1) {
+        switch (p[0] | 0x20) {
+        case 'i': return 0;
+        case 'v': return 2;
+        case 'f': return 3;
+        case 't': return 4;
+        case 'c': return 5;
+        case 'l': return 6;
+        }
+        return -1;
+    }
+    switch (p[0] | 0x20) {
+    case 'c':
+        if (sip_ieq(p, n, "call-id")) return 0;
+        if (sip_ieq(p, n, "cseq")) return 1;
+        if (sip_ieq(p, n, "content-type")) return 5;
+        if (sip_ieq(p, n, "content-length")) return 6;
+        return -1;
+    case 'v': return sip_ieq(p, n, "via") ? 2 : -1;
+    case 'f': return sip_ieq(p, n, "from") ? 3 : -1;
+    case 't': return sip_ieq(p, n, "to") ? 4 : -1;
+    case 'm': return sip_ieq(p, n, "max-forwards") ? 7 : -1;
+    }
+    return -1;
+}
+
+static PyObject *
+sip_method_str(const unsigned char *p, Py_ssize_t n)
+{
+    for (int i = 0; sip_methods[i] != NULL; i++) {
+        if ((Py_ssize_t)strlen(sip_methods[i]) == n && memcmp(p, sip_methods[i], n) == 0) {
+            Py_INCREF(sip_method_objs[i]);
+            return sip_method_objs[i];
+        }
+    }
+    return PyUnicode_DecodeASCII((const char *)p, n, NULL);
+}
+
+/* Offset of the first LF of "\n\r\n" at or after from (the CR of the empty line follows it),
+ * or -2 when a bare "\n\n" comes first, or -1 when neither is there. */
+static Py_ssize_t
+sip_empty_line(const unsigned char *d, Py_ssize_t from, Py_ssize_t n)
+{
+    const unsigned char *p = d + from, *end = d + n;
+    while (p < end) {
+        const unsigned char *lf = memchr(p, '\n', end - p);
+        if (lf == NULL || lf + 1 >= end)
+            return -1;
+        if (lf[1] == '\n')
+            return -2;
+        if (lf[1] == '\r' && lf + 2 < end && lf[2] == '\n')
+            return lf - d;
+        p = lf + 1;
+    }
+    return -1;
+}
+
+/* A CSeq value in its plain form ("1 INVITE": up to 20 digits, at most 2**32-1, blanks, a
+ * token) as (number, method); NULL without an exception for anything else (Python reads it). */
+static PyObject *
+sip_cseq(const unsigned char *p, Py_ssize_t n)
+{
+    Py_ssize_t i = 0;
+    unsigned long long number = 0;
+    while (i < n && p[i] >= '0' && p[i] <= '9' && i < 20) {
+        number = number * 10 + (p[i++] - '0');
+        if (number > 0xFFFFFFFFULL)
+            return NULL; /* too large (and 20 digits would overflow): Python notes it */
+    }
+    if (i == 0 || i >= n || number > 0xFFFFFFFFULL || (p[i] != ' ' && p[i] != '\t'))
+        return NULL;
+    while (i < n && (p[i] == ' ' || p[i] == '\t'))
+        i++;
+    Py_ssize_t m = i;
+    while (i < n && sip_token[p[i]])
+        i++;
+    if (i == m || i != n)
+        return NULL;
+    PyObject *method = sip_method_str(p + m, n - m);
+    if (method == NULL)
+        return NULL;
+    return Py_BuildValue("(KN)", number, method);
+}
+
+/* sip_head(data, header_end) -> (method, uri, status, reason, sl_end, header_end, body_start,
+ *                                 index, repeated, cseq) | None */
+static PyObject *
+fast_sip_head(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyBytes_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "sip_head(data: bytes, header_end: int)");
+        return NULL;
+    }
+    const unsigned char *d = (const unsigned char *)PyBytes_AS_STRING(args[0]);
+    Py_ssize_t n = PyBytes_GET_SIZE(args[0]);
+    Py_ssize_t he = PyLong_AsSsize_t(args[1]);
+    if (he == -1 && PyErr_Occurred())
+        return NULL;
+    if (n == 0 || n > SIP_MAX_MESSAGE || d[0] == '\r' || d[0] == '\n')
+        Py_RETURN_NONE;
+    if (!(he > 0 && he < n)) {
+        Py_ssize_t lf = sip_empty_line(d, 0, n);
+        if (lf < 0)
+            Py_RETURN_NONE;
+        he = lf + 1;
+    }
+    else if (d[he] != '\r')
+        Py_RETURN_NONE;
+    Py_ssize_t body_start = he + 2;
+    if (body_start > n || d[he + 1] != '\n')
+        Py_RETURN_NONE;
+    const unsigned char *lf = memchr(d, '\n', he);
+    if (lf == NULL)
+        Py_RETURN_NONE;
+    Py_ssize_t sl_end = lf - d;
+    if (sl_end < 1 || d[sl_end - 1] != '\r' || he < 2 || d[he - 2] != '\r')
+        Py_RETURN_NONE;
+    for (Py_ssize_t i = 0; i < he; i++)
+        if (d[i] & 0x80)
+            Py_RETURN_NONE;
+
+    /* The start line, d[0:sl_end-1]. */
+    Py_ssize_t line_end = sl_end - 1;
+    PyObject *method = NULL, *uri = NULL, *reason = NULL;
+    int status = -1;
+    if (line_end >= 12 && memcmp(d, "SIP/2.0 ", 8) == 0) {
+        if (!(d[8] >= '0' && d[8] <= '9' && d[9] >= '0' && d[9] <= '9' && d[10] >= '0' &&
+              d[10] <= '9' && (d[11] == ' ' || d[11] == '\t')))
+            Py_RETURN_NONE;
+        status = (d[8] - '0') * 100 + (d[9] - '0') * 10 + (d[10] - '0');
+        if (status < 100 || status > 699)
+            Py_RETURN_NONE;
+        Py_ssize_t r_end = line_end;
+        while (r_end > 12 && (d[r_end - 1] == ' ' || d[r_end - 1] == '\t'))
+            r_end--;
+        for (Py_ssize_t i = 12; i < r_end; i++)
+            if (d[i] < 0x20 && d[i] != '\t')
+                Py_RETURN_NONE; /* control characters: Python's rules (str.rstrip, regex) */
+        reason = PyUnicode_DecodeASCII((const char *)d + 12, r_end - 12, NULL);
+        if (reason == NULL)
+            return NULL;
+    }
+    else {
+        Py_ssize_t i = 0;
+        while (i < line_end && sip_token[d[i]])
+            i++;
+        Py_ssize_t m_end = i;
+        if (m_end == 0 || i >= line_end || d[i] != ' ')
+            Py_RETURN_NONE;
+        Py_ssize_t u_start = ++i;
+        if (i >= line_end || !((d[i] | 0x20) >= 'a' && (d[i] | 0x20) <= 'z'))
+            Py_RETURN_NONE;
+        while (i < line_end && (((d[i] | 0x20) >= 'a' && (d[i] | 0x20) <= 'z') ||
+                                (d[i] >= '0' && d[i] <= '9') || d[i] == '+' || d[i] == '.' ||
+                                d[i] == '-'))
+            i++;
+        if (i >= line_end || d[i] != ':')
+            Py_RETURN_NONE;
+        while (i < line_end && d[i] > 0x20 && d[i] < 0x7f)
+            i++;
+        Py_ssize_t u_end = i;
+        if (line_end - u_end != 8 || memcmp(d + u_end, " SIP/2.0", 8) != 0)
+            Py_RETURN_NONE;
+        method = sip_method_str(d, m_end);
+        if (method == NULL)
+            return NULL;
+        uri = PyUnicode_DecodeASCII((const char *)d + u_start, u_end - u_start, NULL);
+        if (uri == NULL) {
+            Py_DECREF(method);
+            return NULL;
+        }
+    }
+
+    /* The header block d[sl_end+1:he]: every line "token[ \t]*:value\r\n". */
+    PyObject *cseq = NULL;
+    PyObject *index = PyDict_New();
+    if (index == NULL)
+        goto fail;
+    int repeated = 0, lines = 0;
+    Py_ssize_t p = sl_end + 1;
+    while (p < he) {
+        if (++lines > SIP_MAX_HEADERS)
+            goto none;
+        Py_ssize_t name_start = p;
+        while (p < he && sip_token[d[p]])
+            p++;
+        Py_ssize_t name_end = p;
+        if (name_end == name_start)
+            goto none;
+        while (p < he && (d[p] == ' ' || d[p] == '\t'))
+            p++;
+        if (p >= he || d[p] != ':')
+            goto none;
+        p++;
+        const unsigned char *eol = memchr(d + p, '\n', he - p);
+        if (eol == NULL)
+            goto none;
+        Py_ssize_t e = eol - d;
+        if (d[e - 1] != '\r' || e - 1 < p)
+            goto none;
+        int key = sip_core_key(d + name_start, name_end - name_start);
+        if (key >= 0) {
+            Py_ssize_t v = p, v_end = e - 1;
+            while (v < v_end && (d[v] == ' ' || d[v] == '\t'))
+                v++;
+            while (v_end > v && (d[v_end - 1] == ' ' || d[v_end - 1] == '\t'))
+                v_end--;
+            if (key == 1 && cseq == NULL) {
+                cseq = sip_cseq(d + v, v_end - v);
+                if (cseq == NULL && PyErr_Occurred())
+                    goto fail;
+                if (cseq == NULL)
+                    cseq = Py_NewRef(Py_None);
+            }
+            PyObject *value = PyUnicode_DecodeASCII((const char *)d + v, v_end - v, NULL);
+            if (value == NULL)
+                goto fail;
+            PyObject *found = PyDict_GetItemWithError(index, sip_keys[key]);
+            PyObject *values;
+            if (found == NULL) {
+                if (PyErr_Occurred()) {
+                    Py_DECREF(value);
+                    goto fail;
+                }
+                values = PyTuple_Pack(1, value);
+            }
+            else {
+                Py_ssize_t k = PyTuple_GET_SIZE(found);
+                values = PyTuple_New(k + 1);
+                if (values != NULL) {
+                    for (Py_ssize_t j = 0; j < k; j++) {
+                        PyObject *item = PyTuple_GET_ITEM(found, j);
+                        Py_INCREF(item);
+                        PyTuple_SET_ITEM(values, j, item);
+                    }
+                    Py_INCREF(value);
+                    PyTuple_SET_ITEM(values, k, value);
+                }
+                repeated = 1;
+            }
+            Py_DECREF(value);
+            if (values == NULL || PyDict_SetItem(index, sip_keys[key], values) < 0) {
+                Py_XDECREF(values);
+                goto fail;
+            }
+            Py_DECREF(values);
+        }
+        p = e + 1;
+    }
+    PyObject *out = PyTuple_New(10);
+    if (out == NULL)
+        goto fail;
+    PyObject *status_obj = status >= 0 ? PyLong_FromLong(status) : Py_NewRef(Py_None);
+    if (status_obj == NULL) {
+        Py_DECREF(out);
+        goto fail;
+    }
+    PyTuple_SET_ITEM(out, 0, method ? method : Py_NewRef(Py_None));
+    PyTuple_SET_ITEM(out, 1, uri ? uri : Py_NewRef(Py_None));
+    PyTuple_SET_ITEM(out, 2, status_obj);
+    PyTuple_SET_ITEM(out, 3, reason ? reason : Py_NewRef(Py_None));
+    PyTuple_SET_ITEM(out, 4, PyLong_FromSsize_t(sl_end));
+    PyTuple_SET_ITEM(out, 5, PyLong_FromSsize_t(he));
+    PyTuple_SET_ITEM(out, 6, PyLong_FromSsize_t(body_start));
+    PyTuple_SET_ITEM(out, 7, index);
+    PyTuple_SET_ITEM(out, 8, Py_NewRef(repeated ? Py_True : Py_False));
+    PyTuple_SET_ITEM(out, 9, cseq ? cseq : Py_NewRef(Py_None));
+    if (PyTuple_GET_ITEM(out, 4) == NULL || PyTuple_GET_ITEM(out, 5) == NULL ||
+        PyTuple_GET_ITEM(out, 6) == NULL) {
+        Py_DECREF(out);
+        return NULL;
+    }
+    return out;
+none:
+    Py_XDECREF(method);
+    Py_XDECREF(uri);
+    Py_XDECREF(reason);
+    Py_XDECREF(index);
+    Py_XDECREF(cseq);
+    Py_RETURN_NONE;
+fail:
+    Py_XDECREF(method);
+    Py_XDECREF(uri);
+    Py_XDECREF(reason);
+    Py_XDECREF(index);
+    Py_XDECREF(cseq);
+    return NULL;
+}
+
+/* _only_content_length on d[start:end] (see sip/framing.py): the value, or -1. */
+static long long
+sip_only_content_length(const unsigned char *d, Py_ssize_t start, Py_ssize_t end)
+{
+    Py_ssize_t at = -1;
+    for (Py_ssize_t i = start; i < end; i++) {
+        if (d[i] != '\n' || i + 1 >= end)
+            continue;
+        if ((d[i + 1] | 0x20) == 'l')
+            return -1; /* a line starting with l: maybe the compact form */
+        if (end - i >= 15 && sip_ieq(d + i + 1, 14, "content-length")) {
+            if (at >= 0)
+                return -1;
+            at = i;
+        }
+    }
+    if (at < 0)
+        return -1;
+    const unsigned char *lf = memchr(d + at + 15, '\n', end - (at + 15));
+    if (lf == NULL)
+        return -1;
+    Py_ssize_t eol = lf - d;
+    if (eol + 1 < end && (d[eol + 1] == ' ' || d[eol + 1] == '\t'))
+        return -1;
+    Py_ssize_t p = at + 15;
+    while (p < eol && (d[p] == ' ' || d[p] == '\t'))
+        p++;
+    if (p >= eol || d[p] != ':')
+        return -1;
+    p++;
+    Py_ssize_t q = eol;
+    while (p < q && (d[p] == ' ' || d[p] == '\t' || d[p] == '\r'))
+        p++;
+    while (q > p && (d[q - 1] == ' ' || d[q - 1] == '\t' || d[q - 1] == '\r'))
+        q--;
+    if (q == p || q - p > 15)
+        return -1;
+    long long value = 0;
+    for (Py_ssize_t i = p; i < q; i++) {
+        if (d[i] < '0' || d[i] > '9')
+            return -1;
+        value = value * 10 + (d[i] - '0');
+    }
+    return value;
+}
+
+/* sip_frame_head(buf, start, scan) -> (header_end, body_start, content_length | -1) | None */
+static PyObject *
+fast_sip_frame_head(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyByteArray_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "sip_frame_head(buf: bytearray, start: int, scan: int)");
+        return NULL;
+    }
+    const unsigned char *d = (const unsigned char *)PyByteArray_AS_STRING(args[0]);
+    Py_ssize_t n = PyByteArray_GET_SIZE(args[0]);
+    Py_ssize_t start = PyLong_AsSsize_t(args[1]);
+    Py_ssize_t scan = PyLong_AsSsize_t(args[2]);
+    if ((start == -1 || scan == -1) && PyErr_Occurred())
+        return NULL;
+    if (start < 0 || scan < 0 || start > n)
+        Py_RETURN_NONE;
+    Py_ssize_t header_end = -1, body_start = -1;
+    const unsigned char *p = d + scan, *end = d + n;
+    while (p < end) {
+        const unsigned char *lf = memchr(p, '\n', end - p);
+        if (lf == NULL || lf + 1 >= end)
+            break;
+        if (lf[1] == '\n') {
+            header_end = lf + 1 - d;
+            body_start = header_end + 1;
+            break;
+        }
+        if (lf[1] == '\r' && lf + 2 < end && lf[2] == '\n') {
+            header_end = lf + 1 - d;
+            body_start = header_end + 2;
+            break;
+        }
+        p = lf + 1;
+    }
+    if (header_end < 0)
+        Py_RETURN_NONE;
+    long long length = header_end > start ? sip_only_content_length(d, start, header_end) : -1;
+    return Py_BuildValue("nnL", header_end, body_start, length);
+}
+
+
+/* One Via entry d[a:b] (no backslash, angle brackets or control characters, stripped; quoted
+ * strings only in parameter values, balanced): 1 when
+ * headers.py's parse_via takes it without a problem (its fast head path), 0 otherwise. The
+ * branch parameter (the last one, as a dict keeps it) goes to *br / *br_end (-1: none,
+ * -2: a branch without a value). */
+static int
+sip_via_entry(const unsigned char *d, Py_ssize_t a, Py_ssize_t b, Py_ssize_t *br,
+              Py_ssize_t *br_end)
+{
+    Py_ssize_t semi = a;
+    while (semi < b && d[semi] != ';') {
+        if (d[semi] == '"')
+            return 0;
+        semi++;
+    }
+    /* head d[a:semi]: "X/Y/Z sent-by", one space, two slashes with something around them */
+    Py_ssize_t space = -1, slashes = 0, last = a - 1;
+    for (Py_ssize_t i = a; i < semi; i++) {
+        if (d[i] == ' ') {
+            if (space >= 0)
+                return 0;
+            space = i;
+        }
+        else if (d[i] == '/' && space < 0) {
+            if (i == last + 1)
+                return 0;
+            slashes++;
+            last = i;
+        }
+    }
+    if (space < 0 || slashes != 2 || last + 1 == space || space + 1 >= semi)
+        return 0;
+    Py_ssize_t host = space + 1, host_end = semi;
+    if (d[host] == '[')
+        return 0;
+    for (Py_ssize_t i = host; i < semi; i++) {
+        if (d[i] == '@')
+            return 0;
+        if (d[i] == ':') {
+            host_end = i;
+            Py_ssize_t digits = semi - i - 1;
+            if (digits < 1 || digits > 10)
+                return 0;
+            long long port = 0;
+            for (Py_ssize_t j = i + 1; j < semi; j++) {
+                if (d[j] < '0' || d[j] > '9')
+                    return 0;
+                port = port * 10 + (d[j] - '0');
+            }
+            if (port > 65535)
+                return 0;
+            break;
+        }
+    }
+    if (host_end == host)
+        return 0;
+    *br = -1;
+    Py_ssize_t p = semi;
+    while (p < b) {
+        Py_ssize_t item = p + 1, end = item;
+        while (end < b && d[end] != ';') {
+            if (d[end] == '"') { /* a quoted value: ';' inside does not separate */
+                const unsigned char *q = memchr(d + end + 1, '"', b - end - 1);
+                if (q == NULL)
+                    return 0;
+                end = q - d;
+            }
+            end++;
+        }
+        Py_ssize_t eq = item;
+        while (eq < end && d[eq] != '=') {
+            if (d[eq] == '"')
+                return 0;
+            eq++;
+        }
+        Py_ssize_t n0 = item, n1 = eq;
+        while (n0 < n1 && d[n0] == ' ')
+            n0++;
+        while (n1 > n0 && d[n1 - 1] == ' ')
+            n1--;
+        if (n0 == n1)
+            return 0; /* an empty parameter: parse_via notes it */
+        if (sip_ieq(d + n0, n1 - n0, "branch")) {
+            if (eq == end)
+                *br = -2;
+            else {
+                Py_ssize_t v0 = eq + 1, v1 = end;
+                while (v0 < v1 && d[v0] == ' ')
+                    v0++;
+                while (v1 > v0 && d[v1 - 1] == ' ')
+                    v1--;
+                if (v0 < v1 && d[v0] == '"')
+                    return 0; /* a quoted branch: Python unquotes it */
+                *br = v0;
+                *br_end = v1;
+            }
+        }
+        p = end;
+    }
+    return 1;
+}
+
+/* sip_top_branch(values) -> str | None | False */
+static PyObject *
+fast_sip_top_branch(PyObject *Py_UNUSED(module), PyObject *values)
+{
+    PyObject *seq = PySequence_Fast(values, "sip_top_branch(values: a sequence of str)");
+    if (seq == NULL)
+        return NULL;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);
+    PyObject *top = NULL;
+    int found = 0;
+    Py_ssize_t br = -1, br_end = -1;
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *value = PySequence_Fast_GET_ITEM(seq, k);
+        if (!PyUnicode_Check(value) || !PyUnicode_IS_ASCII(value))
+            goto fallback;
+        const unsigned char *d = PyUnicode_1BYTE_DATA(value);
+        Py_ssize_t n = PyUnicode_GET_LENGTH(value);
+        for (Py_ssize_t i = 0; i < n; i++)
+            if (d[i] < 0x20 || d[i] == 0x7f || d[i] == '\\' || d[i] == '<' || d[i] == '>')
+                goto fallback;
+        Py_ssize_t a = 0;
+        while (a <= n) {
+            Py_ssize_t b = a;
+            while (b < n && d[b] != ',') {
+                if (d[b] == '"') { /* a quoted string: ',' inside does not separate */
+                    const unsigned char *q = memchr(d + b + 1, '"', n - b - 1);
+                    if (q == NULL)
+                        goto fallback;
+                    b = q - d;
+                }
+                b++;
+            }
+            Py_ssize_t s0 = a, s1 = b;
+            while (s0 < s1 && d[s0] == ' ')
+                s0++;
+            while (s1 > s0 && d[s1 - 1] == ' ')
+                s1--;
+            if (s1 > s0) {
+                Py_ssize_t eb = -1, ee = -1;
+                if (!sip_via_entry(d, s0, s1, &eb, &ee))
+                    goto fallback;
+                if (!found) {
+                    found = 1;
+                    top = value;
+                    br = eb;
+                    br_end = ee;
+                }
+            }
+            a = b + 1;
+        }
+    }
+    PyObject *out;
+    if (!found || br < 0)
+        out = Py_NewRef(Py_None);
+    else
+        out = PyUnicode_Substring(top, br, br_end);
+    Py_DECREF(seq);
+    return out;
+fallback:
+    Py_DECREF(seq);
+    Py_RETURN_FALSE;
+}
+
 static PyMethodDef module_methods[] = {
     {"ratio", fast_ratio, METH_VARARGS,
      "ratio(num, den) -> float | None\n\n"
@@ -1765,6 +2355,20 @@ static PyMethodDef module_methods[] = {
      "mppc_inflate(hist, known, pos, limit, data, bit, nbits, bit_base)\n"
      "    -> (pos, bit, reason) | (pos, bit, -1, bit offset, message)\n\n"
      "sipcomp/mppc.py's _inflate on the input bytes themselves (see there)."},
+    {"sip_head", (PyCFunction)(void (*)(void))fast_sip_head, METH_FASTCALL,
+     "sip_head(data, header_end) -> (method, uri, status, reason, sl_end, header_end,\n"
+     "                               body_start, index, repeated, cseq) | None\n\n"
+     "sip/message.py's lazy parse of a clean, ASCII head with a strict start line (the eight\n"
+     "core headers in index); None for anything else (Python reads it). header_end: where\n"
+     "the framer found the empty line, or -1."},
+    {"sip_frame_head", (PyCFunction)(void (*)(void))fast_sip_frame_head, METH_FASTCALL,
+     "sip_frame_head(buf, start, scan) -> (header_end, body_start, content_length) | None\n\n"
+     "sip/framing.py's search for the empty line from scan, and _only_content_length on\n"
+     "buf[start:header_end] (-1: not the plain case). None: no empty line yet."},
+    {"sip_top_branch", fast_sip_top_branch, METH_O,
+     "sip_top_branch(values) -> str | None | False\n\n"
+     "The branch of the topmost Via, given every Via header value, when headers.py's\n"
+     "parse_via takes every entry without a problem; False otherwise (parse them)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1782,6 +2386,14 @@ PyInit__fastpath(void)
     str_slow_packet = PyUnicode_InternFromString("_packet");
     if (str_slow_packet == NULL)
         return NULL;
+    static const char *core_keys[8] = {"call-id", "cseq", "via", "from", "to", "content-type",
+                                       "content-length", "max-forwards"};
+    for (int i = 0; i < 8; i++)
+        if ((sip_keys[i] = PyUnicode_InternFromString(core_keys[i])) == NULL)
+            return NULL;
+    for (int i = 0; sip_methods[i] != NULL; i++)
+        if ((sip_method_objs[i] = PyUnicode_InternFromString(sip_methods[i])) == NULL)
+            return NULL;
     if (PyType_Ready(&RtpCoreType) < 0 || PyType_Ready(&RelayCoreType) < 0 ||
         PyType_Ready(&SrtpCoreType) < 0 || PyType_Ready(&FastPathType) < 0)
         return NULL;

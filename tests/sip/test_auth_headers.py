@@ -215,3 +215,26 @@ def test_auth_headers_all_six_in_order() -> None:
         "Proxy-Authorization",
         "Authentication-Info",
     ]
+
+
+_AUTH_PIECES = [
+    "NTLM ", "Kerberos", "TLS-DSK ", 'qop="auth"', "realm=", '"SIP Communications Service"', ",",
+    ", ", " ", "\t", "=", '"', "crand=1f", "Cnum=2", 'targetname="fe.contoso.com"', "x", "é",
+    'opaque=""', "a=b=c", "response=01", ",,",
+]  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_AUTH_PIECES), max_size=14).map("".join))
+def test_plain_parameter_lists_read_as_the_general_loop_reads_them(text: str) -> None:
+    """The one-regex reading of ``k="v", k=v`` lists gives what the character loop gives."""
+    from lyncdump.sip import auth
+
+    got = parse_auth(text, "Authorization")
+    scheme, _, rest = text.strip().partition(" ")
+    if "=" in scheme:
+        rest = text.strip()
+    want = auth.AuthParams(header="Authorization", scheme=got.scheme, raw=text)
+    auth._read_params(rest, want)
+    assert list(got.params.items()) == list(want.params.items())
+    assert got.problems == want.problems

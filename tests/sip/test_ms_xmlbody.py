@@ -143,3 +143,56 @@ def test_summary_and_root_are_remembered_for_the_last_bodies_only() -> None:
     for i in range(3 * xmlbody._RECENT_MAX):
         xmlbody.xml_summary_and_root("application/xml", b"<r%d/>" % i)
     assert len(xmlbody._RECENT) == xmlbody._RECENT_MAX
+
+
+def _tree(root: object) -> object:
+    from xml.etree.ElementTree import Element, tostring
+
+    return tostring(root) if isinstance(root, Element) else root
+
+
+def _both(body: bytes) -> tuple[object, object]:
+    """parse_xml's tree (C parser for plain bodies) and defusedxml's, as bytes (None: refused)."""
+    from defusedxml import ElementTree as safe
+
+    from lyncdump.sip.xmlbody import parse_xml
+
+    try:
+        want = _tree(safe.fromstring(body))
+    except Exception:  # noqa: BLE001
+        want = None
+    return _tree(parse_xml(body)), want
+
+
+def test_every_sample_xml_body_gives_defusedxml_s_tree() -> None:
+    from lyncdump.api import Capture, Options
+
+    from ..conftest import CAPTURES
+
+    seen = 0
+    for path in sorted(p for p in CAPTURES.iterdir() if p.name.endswith((".pcap", ".pcapng"))):
+        keys = path.with_suffix(".keys")
+        options = Options(keylog=str(keys)) if keys.exists() else None
+        for m in Capture(str(path), options).run().messages():
+            if m.body and b"<" in m.body[:64]:
+                got, want = _both(m.body)
+                assert got == want, m.body[:200]
+                seen += want is not None
+    assert seen > 50
+
+
+_XML_PIECES = [
+    "<a>", "</a>", "<b x='1'/>", "<?xml version='1.0' encoding='utf-8'?>", "<!DOCTYPE a>", "&amp;",
+    "&lt;", "&x;", "<!-- c -->", "<![CDATA[<z>]]>", "text", " ", "\n", "<ns:c xmlns:ns='urn:x'>",
+    "</ns:c>", "é", "\ufeff", "\x00", "<a xmlns='urn:y'>", "<",
+]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_XML_PIECES), max_size=10).map("".join), st.booleans())
+def test_plain_bodies_give_defusedxml_s_tree(text: str, bom: bool) -> None:
+    body = (b"\xef\xbb\xbf" if bom else b"") + text.encode()
+    got, want = _both(body)
+    assert got == want
+    if "<!DOCTYPE" in text and "&x;" in text:
+        assert got is None

@@ -10,6 +10,7 @@ appended when it is first asked for.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from collections.abc import Callable, Iterator
@@ -106,6 +107,11 @@ def snapshot(msg: Any, typed_first: bool) -> list[Any]:
     out: list[Any] = [("parse-time defects", defects(msg))]
     fields = ("method", "request_uri", "status", "reason", "version", "is_request", "start_line")
     out.extend((f, getattr(msg, f)) for f in fields)
+    if typed_first:  # what transaction matching reads first (the reference has no top_branch)
+        if isinstance(msg, lazy.SipMessage):
+            out.append(("top branch", msg.top_branch))
+        else:
+            out.append(("top branch", msg.via[0].branch if msg.via else None))
 
     def typed() -> None:
         for name in TYPED if typed_first else reversed(TYPED):
@@ -138,12 +144,28 @@ def outcome(parse: Callable[[], Any], typed_first: bool) -> Any:
     return snapshot(msg, typed_first)
 
 
+@contextlib.contextmanager
+def python_only() -> Iterator[None]:
+    """The lazy parser without its compiled helpers (``_fastpath.sip_head``, ``sip_top_branch``)."""
+    saved = lazy._sip_head, lazy._top_branch
+    lazy._sip_head = lazy._top_branch = None
+    try:
+        yield
+    finally:
+        lazy._sip_head, lazy._top_branch = saved
+
+
 def check(data: bytes, datagram: bool, **handover: Any) -> None:
-    """Lazy (with and without what the framer hands over) == eager, in both orders."""
+    """Lazy (with and without what the framer hands over, with and without the compiled
+    helpers) == eager, in both orders."""
     for typed_first in (True, False):
         want = outcome(lambda: eager.parse_message(data, datagram=datagram), typed_first)
         got = outcome(lambda: lazy.parse_message(data, datagram=datagram), typed_first)
         assert got == want, data[:300]
+        if lazy._sip_head is not None and lazy._sip_head(data, -1) is not None:
+            with python_only():  # the compiled head took it: the Python one must agree
+                got = outcome(lambda: lazy.parse_message(data, datagram=datagram), typed_first)
+            assert got == want, data[:300]
         if handover:
             got = outcome(
                 lambda: lazy.parse_message(data, datagram=datagram, **handover), typed_first
@@ -291,6 +313,8 @@ _VALUES = [
     "SIP/2.0/TCP 10.0.0.1:5060;branch=z9hG4bK1",
     "SIP/2.0/UDP [::1]:5;received=1.2.3.4, SIP/2.0/TLS h",
     '"Al \\"ice\\"" <sip:a@b.com;transport=tls>;tag=1;epid=2', "<sip:b@c>", "sip:x@y;tag=z",
+    '"Bob" <sip:b@c>;epid=3;tag=9f', "<sip:a@b>;tag=1;tag=2", "<sip:a@b> ;TAG=1;tag=2",
+    "sip:a@b;x=<y>;tag=t", "<sip:a@b;tag=c;tag=d", '"x;tag=y" <sip:a>;tag=z',
     "1 INVITE", "2 invite", "99999999999 BYE", "x", "0", "12", " 5 ", "007", "", "*",
     "abc@host", "multipart/mixed; boundary=zz", "application/sdp", "text/plain;charset=latin1",
     "timer, 100rel", "a, b,, c", '"unterminated', "<sip:a@b>;expires=60, <sip:c@d>",
@@ -374,6 +398,11 @@ class _EagerMessage(eager.SipMessage):
 
     def _values(self, key: str) -> list[str]:  # what sip/ms.py reads a header with
         return self._header_index().get(key, [])
+
+    @property
+    def top_branch(self) -> str | None:  # what transaction matching reads
+        vias = self.via
+        return vias[0].branch if vias else None
 
     def to_dict(self, *, verbose: bool = False) -> dict[str, Any]:
         from lyncdump.render.json import message_to_dict

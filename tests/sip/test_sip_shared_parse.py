@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from lyncdump.sip import message as M
 from lyncdump.sip.headers import parse_name_addr
 from lyncdump.sip.message import parse_message
@@ -41,3 +44,25 @@ def test_the_table_is_bounded_and_skips_long_texts() -> None:
     long = "<sip:" + "a" * M._SHARED_TEXT_MAX + "@contoso.com>"
     assert parse_message(_msg(long)).from_ is not None
     assert long not in M._ADDRS
+
+
+_ADDR_PIECES = [
+    '"Al;tag=x"', " ", "<", ">", "sip:", "a", "@", "b.com", ";tag=", ";TAG=", "t1", "9f-x",
+    ";epid=2", ";", "=", '"', "\\", ",", "[::1", "]", ":5061", "<sip:a@b>", "urn:x", "tel:+1", "é",
+    ";tag=x;epid=1", " <sip:u@h> ", "x=", "\x01", "\x010",
+]  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_ADDR_PIECES), max_size=12).map("".join))
+def test_an_address_plus_a_tag_parses_as_the_whole_text(text: str) -> None:
+    """The shortcut for ``<address>;tag=token;epid=token`` (the address parsed once with
+    placeholders for the values) gives what parsing the whole text gives: the same values,
+    parameters in the same order, the same problems."""
+    problems: list[str] = []
+    want = parse_name_addr(text, problems)
+    got, got_problems = M._parse_addr(text)
+    assert (got, got_problems) == (want, tuple(problems))
+    if want is not None:
+        assert got is not None and list(got.params.items()) == list(want.params.items())
+        assert got.raw == want.raw

@@ -206,10 +206,7 @@ def _addr_uri(m: SipMessage, which: str) -> str | None:
 
 
 def _top_branch(m: SipMessage) -> str | None:
-    vias = m.via
-    if not vias:
-        return None
-    return vias[0].branch
+    return m.top_branch
 
 
 def classify(messages: Iterable[SipMessage]) -> str:

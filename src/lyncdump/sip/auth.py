@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import struct
 from dataclasses import dataclass, field
 
@@ -144,6 +145,14 @@ class AuthParams:
         )
 
 
+# One ``name=value`` or ``name="value"`` of an auth header with the blanks around it; a list of
+# them separated by single commas is read with regexes (the loop below reads anything else).
+_PAIR = r'[ \t]*([^\s=,"]+)[ \t]*=[ \t]*(?:"([^"]*)"|([^\s,"]*))[ \t]*'
+_PAIR_RE = re.compile(_PAIR + r"(?:,|\Z)")
+_PLAIN_PAIR = r'[ \t]*[^\s=,"]+[ \t]*=[ \t]*(?:"[^"]*"|[^\s,"]*)[ \t]*'  # the same, no groups
+_PLAIN_PAIRS_RE = re.compile(rf"{_PLAIN_PAIR}(?:,{_PLAIN_PAIR})*")
+
+
 def parse_auth(value: str, header: str = "") -> AuthParams:
     """Read ``Scheme k="v", k=v, ...``; tolerant of spaces, odd quoting and bare tokens."""
     text = value.strip()
@@ -152,6 +161,19 @@ def parse_auth(value: str, header: str = "") -> AuthParams:
         scheme, rest = "", text
     scheme = scheme.rstrip(",")
     out = AuthParams(header=header, scheme=scheme, raw=value)
+    if _PLAIN_PAIRS_RE.fullmatch(rest):  # the usual k="v", k=v list: one regex pass
+        pairs = _PAIR_RE.findall(rest)
+        if len(pairs) <= _MAX_PARAMS:
+            params = out.params
+            for name, quoted, bare in pairs:
+                params.setdefault(name.lower(), quoted or bare)
+            return out
+    _read_params(rest, out)
+    return out
+
+
+def _read_params(rest: str, out: AuthParams) -> None:
+    """The parameters of an auth header in any shape, with a problem for each odd one."""
     pos = 0
     n = len(rest)
     while pos < n and len(out.params) < _MAX_PARAMS:
@@ -188,7 +210,6 @@ def parse_auth(value: str, header: str = "") -> AuthParams:
             pos = end
         if name:
             out.params.setdefault(name, val)
-    return out
 
 
 def auth_headers(m: SipMessage) -> list[AuthParams]:
@@ -197,7 +218,14 @@ def auth_headers(m: SipMessage) -> list[AuthParams]:
     found = cache.get("ms.auth")
     if found is None:
         result: list[AuthParams] = []
-        for name, value in m.headers:
+        index = m._header_index()
+        present = [key for key in AUTH_HEADERS if key in index]
+        if len(present) < 2:  # none or one kind (most messages): in order from the index
+            for key in present:
+                result.extend(parse_auth(value, AUTH_HEADERS[key]) for value in index[key])
+            cache["ms.auth"] = result
+            return result
+        for name, value in m.headers:  # several kinds: in the order sent
             key = canonical_name(name)
             display = AUTH_HEADERS.get(key)
             if display is not None:

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ..model import Defect
 from .message import KNOWN_METHODS, start_line_matches
@@ -113,6 +115,16 @@ def _only_content_length(buf: bytearray, start: int, end: int) -> int | None:
         return None
     value = value.strip(b" \t\r")
     return int(value) if len(value) <= 15 else None
+
+
+def _compiled_frame_head() -> Callable[..., Any] | None:
+    """The compiled end-of-headers search (``lyncdump._fastpath.sip_frame_head``), or None."""
+    from .. import fastpath
+
+    return getattr(fastpath.compiled(), "sip_frame_head", None)
+
+
+_frame_head = _compiled_frame_head()
 
 
 class SipStreamFramer:
@@ -408,9 +420,20 @@ class SipStreamFramer:
         base = self._base
         start = self._pos - base
         scan = self._scan - base
-        # The first empty line, CRLF or bare LF: plain finds (the second stops at the first).
-        a = buf.find(b"\n\r\n", scan)
-        b = buf.find(b"\n\n", scan, a + 1 if a >= 0 else len(buf))
+        if _frame_head is not None:
+            found = _frame_head(buf, start, scan)
+            if found is not None:
+                header_end, body_start, plain = found
+                if plain >= 0:
+                    self._length = length = plain
+                else:
+                    length, self._length = self._content_length(start, header_end)
+                return self._headers_found(start, header_end, body_start, length)
+            a = b = -1
+        else:
+            # The first empty line, CRLF or bare LF: plain finds (the second stops at the first).
+            a = buf.find(b"\n\r\n", scan)
+            b = buf.find(b"\n\n", scan, a + 1 if a >= 0 else len(buf))
         if a < 0 and b < 0:
             self._scan = base + max(len(buf) - 2, start)
             if len(buf) - start > self.max_message:
@@ -427,6 +450,14 @@ class SipStreamFramer:
         else:
             header_end, body_start = a + 1, a + 3
         length, self._length = self._content_length(start, header_end)
+        return self._headers_found(start, header_end, body_start, length)
+
+    def _headers_found(
+        self, start: int, header_end: int, body_start: int, length: int | None
+    ) -> bool:
+        """The empty line is at ``header_end`` (buffer offsets): on to BODY, or resync when the
+        message would exceed the bound."""
+        base = self._base
         self._header_end = header_end - start
         if length is None:
             length = 0

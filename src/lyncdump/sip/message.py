@@ -374,6 +374,17 @@ _CORE_RE = re.compile(  # anchored on LF: the CR before it may end the previous 
 )
 
 
+def _compiled(name: str) -> Callable[..., Any] | None:
+    """A compiled SIP helper from ``lyncdump._fastpath`` (see there), or None without it."""
+    from .. import fastpath
+
+    return getattr(fastpath.compiled(), name, None)
+
+
+_sip_head = _compiled("sip_head")
+_top_branch = _compiled("sip_top_branch")
+
+
 def _lookup_re(key: str) -> re.Pattern[bytes] | None:
     """The regex that finds the values of canonical header ``key`` in a clean header block."""
     pattern = _LOOKUPS.get(key, _UNSET)
@@ -406,7 +417,56 @@ def _lookup_re(key: str) -> re.Pattern[bytes] | None:
 _SHARED_MAX = 4096
 #: Longest From/To text (characters) whose parse is kept
 _SHARED_TEXT_MAX = 512
+_TOKEN_RE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
 _ADDRS: RecentTable[str, tuple[NameAddr | None, tuple[str, ...]]] = RecentTable(_SHARED_MAX)
+
+
+def _bracketed(value: str, gt: int) -> bool:
+    """True when parse_name_addr reads ``value`` (not starting with a quote) as
+    ``display <uri>``, the ``>`` at ``gt`` closing the URI."""
+    lt = value.find("<")
+    return 0 <= lt < gt and ":" not in value[:lt] and '"' not in value[:lt]
+
+
+def _parse_addr(value: str) -> tuple[NameAddr | None, tuple[str, ...]]:
+    """parse_name_addr of a From/To text, with its problems.
+
+    Every dialog gives From and To a new ``;tag=`` (and Lync an ``;epid=`` per client), so most
+    texts are an address seen before with new parameter values. The text with each plain
+    token value after the ``>`` replaced by a placeholder is parsed once (shared), and the
+    values are put back: the result is what parsing the whole text gives.
+    """
+    gt = value.find(">")
+    if (
+        gt > 0
+        and value.startswith(";", gt + 1)
+        and '"' not in value[gt:]
+        and "\x01" not in value  # the placeholders' mark
+        and value.find(">", gt + 1) < 0
+        and (value[0] == '"' or _bracketed(value, gt))
+    ):
+        items = value[gt + 2 :].split(";")
+        real: dict[str, str] = {}
+        for i, item in enumerate(items):
+            name, eq, v = item.partition("=")
+            if eq and _TOKEN_RE.fullmatch(v):
+                placeholder = f"\x01{i}"
+                real[placeholder] = v
+                items[i] = f"{name}={placeholder}"
+        if real:
+            base = value[: gt + 2] + ";".join(items)
+            shared = _ADDRS.get(base)
+            if shared is None:
+                problems: list[str] = []
+                shared = parse_name_addr(base, problems), tuple(problems)
+                if len(base) <= _SHARED_TEXT_MAX:
+                    _ADDRS.put(base, shared)
+            addr, found = shared
+            if addr is not None and not found:
+                params = {k: real.get(v, v) if v else v for k, v in addr.params.items()}
+                return NameAddr(addr.display, addr.uri, params, value.strip()), ()
+    problems = []
+    return parse_name_addr(value, problems), tuple(problems)
 
 
 @result_dataclass(MESSAGE_FIELDS)
@@ -698,8 +758,7 @@ class SipMessage(_ContentTypeView):
             return None
         found = _ADDRS.get(value)
         if found is None:
-            problems: list[str] = []
-            found = parse_name_addr(value, problems), tuple(problems)
+            found = _parse_addr(value)
             if len(value) <= _SHARED_TEXT_MAX:
                 _ADDRS.put(value, found)
         for problem in found[1]:
@@ -734,6 +793,20 @@ class SipMessage(_ContentTypeView):
                 self._note(f"Via: {problem}")
             vias = self._via = out
         return vias  # type: ignore[return-value]
+
+    @property
+    def top_branch(self) -> str | None:
+        """The topmost Via's ``branch`` (what transaction matching needs): the same as
+        ``via[0].branch``, read without building the Via list when every entry is plain
+        (the compiled ``sip_top_branch``; such entries cannot give a defect either)."""
+        vias = self._via
+        if vias is _UNSET:
+            if _top_branch is not None:
+                found = _top_branch(self._values("via"))
+                if found is not False:
+                    return found  # type: ignore[no-any-return]
+            vias = self.via
+        return vias[0].branch if vias else None  # type: ignore[index,attr-defined]
 
     @property
     def from_(self) -> NameAddr | None:
@@ -995,6 +1068,25 @@ def parse_message(
     header fields. Leading CRLFs (keep-alives) are skipped.
     """
     n = len(data)
+    if _sip_head is not None and type(data) is bytes:
+        head = _sip_head(data, -1 if header_end is None else header_end)
+        if head is not None:
+            (
+                c_method,
+                c_uri,
+                c_status,
+                c_reason,
+                c_sl_end,
+                c_hend,
+                c_bstart,
+                c_index,
+                c_rep,
+                c_cseq,
+            ) = head
+            return _lazy_message(
+                data, c_method, c_uri, c_status, c_reason, "SIP/2.0", [], c_sl_end, c_hend,
+                c_bstart, c_index, c_rep, content_length, datagram, c_cseq,
+            )  # fmt: skip
     if n > MAX_MESSAGE_SIZE:
         raise MalformedError(_LAYER, MAX_MESSAGE_SIZE, f"message of {n} bytes exceeds 1 MiB")
     start = 0
@@ -1049,7 +1141,33 @@ def parse_message(
         else:
             index[key] = (*found, value)
             repeated = True
+    return _lazy_message(
+        data, method, uri, status, reason, version, defects, sl_end, header_end, body_start,
+        index, repeated, content_length, datagram,
+    )  # fmt: skip
 
+
+def _lazy_message(
+    data: bytes,
+    method: str | None,
+    uri: str | None,
+    status: int | None,
+    reason: str | None,
+    version: str,
+    defects: list[Defect],
+    sl_end: int,
+    header_end: int,
+    body_start: int,
+    index: dict[str, Sequence[str]],
+    repeated: bool,
+    content_length: int | None,
+    datagram: bool,
+    cseq: tuple[int, str] | None = None,
+) -> SipMessage:
+    """The lazy message over ``data`` once its start line and core headers are read (by the
+    code above or by the compiled ``sip_head``, which also gives the first CSeq when it is
+    plain), with the parse-time checks."""
+    n = len(data)
     msg = SipMessage.__new__(SipMessage)
     msg.method = method
     msg.request_uri = uri
@@ -1094,7 +1212,14 @@ def parse_message(
             count = len(index.get(h, ()))
             if count > 1:
                 defects.append(Defect(None, _LAYER, None, f"{_DISPLAY[h]} appears {count} times"))
-    _check_cseq(msg, defects)
+    if cseq is None:
+        _check_cseq(msg, defects)
+    else:
+        msg._cseq = cseq
+        if method is not None and cseq[1] != method:
+            defects.append(
+                Defect(None, _LAYER, None, f"CSeq method {cseq[1][:40]} differs from {method[:40]}")
+            )
     if not defects:
         msg._defects = None
     return msg

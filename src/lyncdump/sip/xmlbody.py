@@ -1,8 +1,10 @@
 """One readable line for each XML body Lync sends (presence, roaming, provisioning, C3P, ...).
 
 Bodies are parsed with defusedxml (no entities, no DTD tricks) and only up to
-:data:`MAX_XML_BYTES`; anything that does not parse gives a short "not well-formed" note
-instead of an exception. The summary is what the ladder shows; ``-v`` prints the body itself.
+:data:`MAX_XML_BYTES`. A body with no ``<!`` at all (no DTD, so nothing to guard against: what
+Lync sends) is read by the C parser, which gives the same tree about five times faster.
+Anything that does not parse gives a short "not well-formed" note instead of an exception.
+The summary is what the ladder shows; ``-v`` prints the body itself.
 """
 
 from __future__ import annotations
@@ -301,15 +303,28 @@ def parse_xml(body: bytes) -> Element | None:
     if not body or len(body) > MAX_XML_BYTES:
         return None
     # The XML parsers load with the first body parsed (about 4 ms of start-up otherwise).
-    from xml.etree.ElementTree import Element
-
-    from defusedxml import ElementTree as _safe_et
+    from xml.etree.ElementTree import Element, fromstring
 
     try:
-        root = _safe_et.fromstring(body)
+        if _plain_xml(body):
+            root = fromstring(body)
+        else:
+            from defusedxml import ElementTree as _safe_et
+
+            root = _safe_et.fromstring(body)
     except Exception:  # noqa: BLE001 - defusedxml and expat raise many types; all mean "no"
         return None
     return root if isinstance(root, Element) else None
+
+
+def _plain_xml(body: bytes) -> bool:
+    """True for a body the C parser may read without defusedxml's guard: no ``<!`` at all (so
+    no DTD, no entity declaration; comments and CDATA go to defusedxml too), no NUL (UTF-16 and
+    UTF-32 text go there as well) and a ``<`` first, after blanks or a UTF-8 byte order mark
+    (so the bytes are ASCII-compatible and the search for ``<!`` means what it says)."""
+    if b"<!" in body or b"\x00" in body:
+        return False
+    return body.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n").startswith(b"<")
 
 
 def summarize_xml(content_type: str | None, body: bytes) -> str | None:

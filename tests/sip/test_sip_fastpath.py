@@ -1,0 +1,240 @@
+"""The compiled SIP helpers (``_fastpath.sip_frame_head``, ``sip_head``, ``sip_top_branch``)
+against the Python code they stand in for.
+
+``sip_head`` is checked message by message in test_sip_lazy_parity.py (compiled, pure Python and
+the eager reference parser agree on every accessor and defect). Here: the framer cuts the same
+messages with the same defects whether it finds the end of the headers in C or in Python, and the
+topmost Via branch read in C is what parsing the Via list gives, with the same defects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lyncdump import fastpath
+from lyncdump.sip import framing
+from lyncdump.sip import message as lazy
+from lyncdump.sip.framing import SipStreamFramer
+from lyncdump.sip.message import parse_message
+
+from . import sip_samples as S
+from .test_sip_lazy_parity import messages
+
+compiled = fastpath.compiled()
+pytestmark = pytest.mark.skipif(
+    compiled is None, reason="the compiled fast path is not in use (LYNCDUMP_PURE_PYTHON)"
+)
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def test_the_compiled_helpers_are_used_when_built() -> None:
+    assert framing._frame_head is compiled.sip_frame_head
+    assert lazy._sip_head is compiled.sip_head
+    assert lazy._top_branch is compiled.sip_top_branch
+
+
+@contextlib.contextmanager
+def python_framer() -> Iterator[None]:
+    saved = framing._frame_head
+    framing._frame_head = None
+    try:
+        yield
+    finally:
+        framing._frame_head = saved
+
+
+def frame_all(stream: bytes, chunk: int, gaps: dict[int, int]) -> list[object]:
+    """Everything the framer gives for ``stream`` fed in ``chunk``-byte pieces (with a gap of
+    gaps[i] bytes before piece i): messages with what they hand over, then the defects."""
+    framer = SipStreamFramer(max_message=4096)
+    out: list[object] = []
+    for n, i in enumerate(range(0, len(stream), chunk)):
+        if n in gaps:
+            framer.receive_gap(gaps[n], n, float(n))
+        framer.receive_data(stream[i : i + chunk], n, float(n))
+        while (m := framer.next_message()) is not None:
+            out.append((m.data, m.first_frame, m.frame, m.header_end, m.content_length))
+    framer.close()
+    while (m := framer.next_message()) is not None:
+        out.append((m.data, m.first_frame, m.frame, m.header_end, m.content_length))
+    out.extend(framer.defects)
+    return out
+
+
+def same_framing(stream: bytes, chunk: int, gaps: dict[int, int] | None = None) -> None:
+    got = frame_all(stream, chunk, gaps or {})
+    with python_framer():
+        want = frame_all(stream, chunk, gaps or {})
+    assert got == want, stream[:300]
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 64, 1 << 16])
+def test_sample_messages_frame_the_same(chunk: int) -> None:
+    stream = b"\r\n".join([*S.VALID.values(), *S.MS_MESSAGES.values(), S.BADINV01, S.SCALAR02])
+    same_framing(stream, chunk)
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"content-length: 3",
+        b"Content-Length:3",
+        b"CONTENT-LENGTH \t: 3 \r",
+        b"Content-Length: 3\r\n\t",
+        b"Content-Length: 3\r\nContent-Length: 3",
+        b"l: 3",
+        b"Location: x\r\nContent-Length: 3",
+        b"Content-Length: x3",
+        b"Content-Length: 0000000000000003",
+        b"Content-Length: 9999999999999999999",
+        b"Content-Length: 3 4",
+        b"Content-Length: +3",
+        b"Content-Lengthy: 3",
+        b"X: 1",
+    ],
+)
+@pytest.mark.parametrize("eol", [b"\r\n", b"\n"])
+def test_content_length_spellings_frame_the_same(head: bytes, eol: bytes) -> None:
+    message = b"MESSAGE sip:a@b SIP/2.0" + eol + head.replace(b"\r\n", eol) + eol + eol + b"abc"
+    same_framing(message + eol + message + b"OPTIONS sip:x SIP/2.0" + eol + eol, 5)
+
+
+@SETTINGS
+@given(
+    st.lists(messages(), min_size=1, max_size=4),
+    st.integers(1, 80),
+    st.dictionaries(st.integers(0, 40), st.integers(0, 50), max_size=2),
+)
+def test_generated_streams_frame_the_same(
+    parts: list[bytes], chunk: int, gaps: dict[int, int]
+) -> None:
+    same_framing(b"\r\n".join(parts), chunk, gaps)
+
+
+@SETTINGS
+@given(st.binary(max_size=600), st.integers(1, 80))
+def test_random_bytes_frame_the_same(data: bytes, chunk: int) -> None:
+    same_framing(data, chunk)
+    same_framing(b"SIP/2.0 200 OK\r\nContent-Length: 2\r\n" + data, chunk)
+
+
+# -- the topmost Via branch ----------------------------------------------------------------------
+
+_VIA_PIECES = [
+    "SIP/2.0/TLS", "SIP/2.0/TCP ", "sip/2.0/udp", " ", "  ", "host", "10.0.0.1", ":5061", ":70000",
+    ":", "[::1]", "@", ";branch=z9hG4bK1", ";Branch = B2 ", ";branch", ";branch=", ";;", ";rport",
+    ";received=1.2.3.4", ",", ", ", '"q;x"', "<", ">", "\t", "é", "/", "ms-received-port=5",
+]  # fmt: skip
+_VIA_VALUES = st.lists(st.sampled_from(_VIA_PIECES), max_size=12).map("".join)
+
+
+def via_message(values: list[str]) -> bytes:
+    vias = "".join(f"Via: {v}\r\n" for v in values)
+    return (
+        f"OPTIONS sip:a@b SIP/2.0\r\n{vias}From: <sip:a@b>;tag=1\r\nTo: <sip:b@c>\r\n"
+        "Call-ID: 1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+    ).encode()
+
+
+def branch_and_defects(data: bytes, compiled_branch: bool) -> tuple[object, ...]:
+    saved = lazy._top_branch
+    if not compiled_branch:
+        lazy._top_branch = None
+    try:
+        msg = parse_message(data)
+        branch = msg.top_branch
+        first = [d.reason for d in msg.defects]
+        msg.via  # noqa: B018 - what a view asks next
+        return branch, first, [d.reason for d in msg.defects]
+    finally:
+        lazy._top_branch = saved
+
+
+def via_first_branch(data: bytes) -> str | None:
+    vias = parse_message(data).via
+    return vias[0].branch if vias else None
+
+
+@SETTINGS
+@given(st.lists(_VIA_VALUES.map(str.strip), max_size=3))
+def test_top_branch_is_the_first_via_branch(values: list[str]) -> None:
+    data = via_message(values)
+    got = branch_and_defects(data, True)
+    assert got == branch_and_defects(data, False)
+    assert got[0] == via_first_branch(data)
+
+
+@pytest.mark.parametrize(
+    ("values", "branch", "in_c"),
+    [
+        (["SIP/2.0/TLS 10.0.0.1:5061;branch=z9hG4bKa;rport"], "z9hG4bKa", True),
+        (["SIP/2.0/TLS h;branch=1;BRANCH=2"], "2", True),  # the last one, as the dict keeps it
+        (["SIP/2.0/TLS h;branch"], None, True),
+        (["SIP/2.0/TLS h", "SIP/2.0/TLS g;branch=2"], None, True),
+        (["SIP/2.0/TLS bad:port;branch=1", "SIP/2.0/TLS g;branch=2"], "2", False),
+        (['SIP/2.0/TLS h;branch="q"'], "q", False),
+        (["SIP/2.0/TLS h;;branch=1"], "1", False),
+        ([], None, True),
+    ],
+)
+def test_top_branch_cases(values: list[str], branch: str | None, in_c: bool) -> None:
+    assert compiled.sip_top_branch(values) == (branch if in_c else False)
+    assert parse_message(via_message(values)).top_branch == branch
+
+
+def test_bad_arguments_are_refused() -> None:
+    with pytest.raises(TypeError):
+        compiled.sip_head(bytearray(b"x"), -1)
+    with pytest.raises(TypeError):
+        compiled.sip_frame_head(b"x", 0, 0)
+    with pytest.raises(TypeError):
+        compiled.sip_top_branch(5)
+    assert compiled.sip_top_branch([b"SIP/2.0/TLS h"]) is False
+    assert compiled.sip_frame_head(bytearray(b"x"), 5, 0) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "cseq"),
+    [
+        ("1 INVITE", (1, "INVITE")),
+        ("4294967295  BYE", (4294967295, "BYE")),
+        ("007\tSERVICE", (7, "SERVICE")),
+        ("2 X-Custom", (2, "X-Custom")),
+        ("4294967296 BYE", None),  # too large: Python notes the malformed CSeq
+        ("36893488147419103232 REGISTER", None),  # 20 digits would overflow 64 bits
+        ("123456789012345678901 BYE", None),
+        ("1 INVITE x", None),
+        ("1INVITE", None),
+        ("INVITE", None),
+        ("1 ", None),
+    ],
+)
+def test_plain_cseq_values_are_read_in_c(value: str, cseq: tuple[int, str] | None) -> None:
+    data = via_message(["SIP/2.0/TLS h;branch=z9hG4bK1"]).replace(
+        b"CSeq: 1 OPTIONS", f"CSeq: {value}".encode()
+    )
+    head = compiled.sip_head(data, -1)
+    assert head is not None and head[9] == cseq
+    with contextlib.ExitStack() as stack:
+        msg = parse_message(data)
+        stack.enter_context(_python_head())
+        want = parse_message(data)
+    assert (msg.cseq, [d.reason for d in msg.defects]) == (
+        want.cseq,
+        [d.reason for d in want.defects],
+    )
+
+
+@contextlib.contextmanager
+def _python_head() -> Iterator[None]:
+    saved = lazy._sip_head
+    lazy._sip_head = None
+    try:
+        yield
+    finally:
+        lazy._sip_head = saved
