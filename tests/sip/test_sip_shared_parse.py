@@ -66,3 +66,16 @@ def test_an_address_plus_a_tag_parses_as_the_whole_text(text: str) -> None:
     if want is not None:
         assert got is not None and list(got.params.items()) == list(want.params.items())
         assert got.raw == want.raw
+
+
+def test_addresses_are_shared_across_tags_and_bounded() -> None:
+    M._BASES.clear()
+    first = parse_message(_msg('"Al" <sip:al@contoso.com>;tag=1;epid=e1')).from_
+    second = parse_message(_msg('"Al" <sip:al@contoso.com>;tag=2;epid=e2')).from_
+    assert first is not None and second is not None
+    assert list(second.params.items()) == [("tag", "2"), ("epid", "e2")]
+    assert second.uri is first.uri  # the address was parsed once
+    assert len(M._BASES) == 1
+    for i in range(M._SHARED_MAX + 50):
+        parse_message(_msg(f"<sip:user{i}@contoso.com>;tag={i}")).from_  # noqa: B018
+    assert len(M._BASES) <= M._SHARED_MAX

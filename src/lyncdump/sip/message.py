@@ -419,6 +419,9 @@ _SHARED_MAX = 4096
 _SHARED_TEXT_MAX = 512
 _TOKEN_RE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
 _ADDRS: RecentTable[str, tuple[NameAddr | None, tuple[str, ...]]] = RecentTable(_SHARED_MAX)
+#: The same for the texts with placeholders for their parameter values (see _parse_addr): a
+#: table of their own, so that the many texts seen once do not push them out.
+_BASES: RecentTable[str, tuple[NameAddr | None, tuple[str, ...]]] = RecentTable(_SHARED_MAX)
 
 
 def _bracketed(value: str, gt: int) -> bool:
@@ -455,12 +458,12 @@ def _parse_addr(value: str) -> tuple[NameAddr | None, tuple[str, ...]]:
                 items[i] = f"{name}={placeholder}"
         if real:
             base = value[: gt + 2] + ";".join(items)
-            shared = _ADDRS.get(base)
+            shared = _BASES.get(base)
             if shared is None:
                 problems: list[str] = []
                 shared = parse_name_addr(base, problems), tuple(problems)
                 if len(base) <= _SHARED_TEXT_MAX:
-                    _ADDRS.put(base, shared)
+                    _BASES.put(base, shared)
             addr, found = shared
             if addr is not None and not found:
                 params = {k: real.get(v, v) if v else v for k, v in addr.params.items()}
