@@ -50,7 +50,7 @@ MessageKey = tuple[object, ...]
 
 
 @dataclass(slots=True, eq=False)
-class _Entry:
+class Entry:
     message: SipMessage
     from_log: bool
     #: (input index, frame or record number) of every input that saw this message.
@@ -99,7 +99,8 @@ def copy_key(m: SipMessage) -> MessageKey:
     )
 
 
-def is_log(capture: Capture) -> bool:
+def is_log(capture: Any) -> bool:
+    """A trace log (a :class:`Capture` or a pipeline of one)."""
     return capture.format in LOG_FORMATS
 
 
@@ -137,8 +138,8 @@ class MergedCapture:
         self.defects = DefectLog(max((c.options.max_defects for c in self.inputs), default=10000))
         self.error: CaptureError | None = None
         self.log_events: list[LogEvent] = []
-        self._entries: list[_Entry] = []
-        self._by_message: dict[int, _Entry] = {}
+        self._entries: list[Entry] = []
+        self._by_message: dict[int, Entry] = {}
         self._messages: list[SipMessage] | None = None
         self._sessions: list[Session] | None = None
         self._diagnostics: DiagnosticIndex | None = None
@@ -403,7 +404,7 @@ class Merger:
     """The merge of messages fed in time line order (time, then input, then input order):
     each hop's copies become one entry (see the module docstring), and an entry comes out of
     :meth:`add` once no later message can be a copy of it any more (its time is more than the
-    window before the message being added), in time line order (:meth:`_Entry.order`).
+    window before the message being added), in time line order (:meth:`Entry.order`).
 
     What it holds is bounded by the window: the entries of the last ``window`` seconds and
     their copies, keyed by :func:`copy_key`. The keep-all :class:`MergedCapture` feeds it
@@ -415,15 +416,15 @@ class Merger:
         self._from_log = list(from_log)
         #: Copies recognised (messages that joined an entry instead of making one).
         self.duplicates = 0
-        self._by_key: dict[MessageKey, list[_Entry]] = {}
-        self._heap: list[tuple[tuple[float, int, int], int, int, _Entry]] = []
+        self._by_key: dict[MessageKey, list[Entry]] = {}
+        self._heap: list[tuple[tuple[float, int, int], int, int, Entry]] = []
         self._created = 0
 
     def __len__(self) -> int:
         """Entries that may still gain copies."""
         return sum(len(entries) for entries in self._by_key.values())
 
-    def add(self, index: int, m: SipMessage, key: MessageKey) -> list[_Entry]:
+    def add(self, index: int, m: SipMessage, key: MessageKey) -> list[Entry]:
         """Input ``index``'s message ``m`` (its copy key ``key``); returns the entries
         finished by its time (often none)."""
         ts = m.time if m.time is not None else 0.0
@@ -431,7 +432,7 @@ class Merger:
         heap = self._heap
         released = self.release(ts - window) if heap and heap[0][0][0] < ts - window else []
         from_log = self._from_log[index]
-        best: _Entry | None = None
+        best: Entry | None = None
         best_gap = window
         for entry in self._by_key.get(key, ()):
             if any(i == index for i, _ in entry.seen):
@@ -441,7 +442,7 @@ class Merger:
             if gap <= best_gap:
                 best, best_gap = entry, gap
         if best is None:
-            entry = _Entry(m, from_log, [(index, m.frame)], index, [m], key, self._created)
+            entry = Entry(m, from_log, [(index, m.frame)], index, [m], key, self._created)
             self._created += 1
             self._by_key.setdefault(key, []).append(entry)
             self._push(entry)
@@ -455,10 +456,10 @@ class Merger:
         self._push(best)
         return released
 
-    def release(self, before: float) -> list[_Entry]:
+    def release(self, before: float) -> list[Entry]:
         """The entries whose time is before ``before``, in time line order: the caller
         promises that no message it adds later is earlier than ``before`` + the window."""
-        out: list[_Entry] = []
+        out: list[Entry] = []
         heap = self._heap
         while heap and heap[0][0][0] < before:
             _, _, version, entry = heapq.heappop(heap)
@@ -467,14 +468,14 @@ class Merger:
             out.append(self._done(entry))
         return out
 
-    def finish(self) -> list[_Entry]:
+    def finish(self) -> list[Entry]:
         """Every entry still open, in time line order."""
         return self.release(float("inf"))
 
-    def _push(self, entry: _Entry) -> None:
+    def _push(self, entry: Entry) -> None:
         heapq.heappush(self._heap, (entry.order(), entry.number, entry.version, entry))
 
-    def _done(self, entry: _Entry) -> _Entry:
+    def _done(self, entry: Entry) -> Entry:
         entries = self._by_key[entry.key]
         for i, e in enumerate(entries):
             if e is entry:
