@@ -66,6 +66,10 @@ LOOKAHEAD_MESSAGES = 1000
 #: Message text held per input by the look-ahead (it ends at whichever bound comes first).
 LOOKAHEAD_BYTES = 8 * 1024 * 1024
 
+#: The quiet span of each input's own sessions (its pipeline's, which only count and collect
+#: defects: the merged sessions are the merge's): short, so that an input holds little.
+INPUT_QUIET = 1.0
+
 #: Seconds of an input's own time its messages wait to be put in time order (TCP completes
 #: messages out of frame order; data behind a hole is delivered up to 3 s late, net.tcp).
 REORDER = 4.0
@@ -387,8 +391,11 @@ class MergedStream:
 
 
 def open_pipelines(paths: Sequence[str], options: Sequence[Any]) -> list[Pipeline]:
-    """A streaming pipeline (messages on, per-input diagnostics joined by the merge instead)
-    for each input; inputs opened before one that fails are closed, and the error raised."""
+    """A streaming pipeline for each input: messages on, its own sessions quiet after
+    :data:`INPUT_QUIET` (they are not shown), its diagnostics left to the merge. Inputs
+    opened before one that fails are closed, and the error raised."""
+    import dataclasses
+
     from ..capture.tracelog import open_input
     from ..pipeline.core import follows_keys, load_tls_keys
 
@@ -410,7 +417,7 @@ def open_pipelines(paths: Sequence[str], options: Sequence[Any]) -> list[Pipelin
             out.append(
                 Pipeline(
                     reader,
-                    opts,
+                    dataclasses.replace(opts, session_quiet=INPUT_QUIET),
                     name=os.fspath(path),
                     streaming=True,
                     tls_keys=keys,
@@ -424,4 +431,11 @@ def open_pipelines(paths: Sequence[str], options: Sequence[Any]) -> list[Pipelin
     return out
 
 
-__all__ = ["LOOKAHEAD_BYTES", "LOOKAHEAD_MESSAGES", "REORDER", "MergedStream", "open_pipelines"]
+__all__ = [
+    "INPUT_QUIET",
+    "LOOKAHEAD_BYTES",
+    "LOOKAHEAD_MESSAGES",
+    "REORDER",
+    "MergedStream",
+    "open_pipelines",
+]
