@@ -162,7 +162,9 @@ def front_end(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
 
 
 @pytest.mark.parametrize("view", [[], ["--summary"], ["--json", "--summary"]], ids=" ".join)
-def test_generated_front_end_log_and_capture_in_order(front_end: list[str], view: list[str]) -> None:
+def test_generated_front_end_log_and_capture_in_order(
+    front_end: list[str], view: list[str]
+) -> None:
     """The ladder (put back in order of first message) and the summaries are equal as they
     are; every message is a copy seen by both inputs."""
     expected = keep_all_output(front_end, view)
