@@ -68,7 +68,7 @@ LOOKAHEAD_BYTES = 8 * 1024 * 1024
 
 #: The quiet span of each input's own sessions (its pipeline's, which only count and collect
 #: defects: the merged sessions are the merge's): short, so that an input holds little.
-INPUT_QUIET = 1.0
+INPUT_QUIET = 5.0
 
 #: Seconds of an input's own time its messages wait to be put in time order (TCP completes
 #: messages out of frame order; data behind a hole is delivered up to 3 s late, net.tcp).
