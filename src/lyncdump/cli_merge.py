@@ -52,11 +52,14 @@ def run_merged(
     filters: Filter,
     extra: dict[str, Any] | None = None,
 ) -> int:
-    """Decode every input, merge, print like a single capture; returns the exit status.
+    """Merge the inputs and print them like a single capture; returns the exit status.
 
-    ``extra`` holds the command line's further options; those that are :class:`Options` fields
-    (keys, redaction) apply to every input; ``calls``/``call_id`` ask for the merged calls
-    (:func:`print_calls`), ``streams_csv`` for the capture inputs' stream table."""
+    The ladder, ``--summary`` and ``--json`` stream (:func:`_run_streamed`); ``--calls``,
+    ``--call`` and ``--streams-csv`` join the merged calls to the captures' media, which the
+    keep-all :class:`MergedCapture` holds. ``extra`` holds the command line's further
+    options; those that are :class:`Options` fields (keys, redaction) apply to every input;
+    ``calls``/``call_id`` ask for the merged calls (:func:`print_calls`), ``streams_csv`` for
+    the capture inputs' stream table."""
     out = click.echo
     extra = extra or {}
     only_call = extra.get("call_id")
