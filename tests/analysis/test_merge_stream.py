@@ -201,3 +201,42 @@ def test_a_stream_answers_for_the_session_being_shown_only(front_end: list[str])
     assert max(held) < 2000 < merged.stats.sip_messages == GENERATED
     assert merged._open == {} and len(merged._merger) == 0
     assert merged.duplicates == GENERATED
+
+
+# -- the shared rules ---------------------------------------------------------------------------
+def test_learn_offsets_lines_up_inputs_through_those_already_lined_up() -> None:
+    from lyncdump.analysis.merge import learn_offsets
+
+    ref = [(("a",), 100.0), (("b",), 101.0), (("c",), 102.0)]
+    local_time = [(("a",), 7300.004), (("b",), 7301.003), (("c",), 7302.0)]  # 2 h off
+    behind_it = [(("c",), 7298.0), (("d",), 7299.0)]  # shares only "c" with the second
+    drifting = [(("a",), 200.0), (("b",), 901.0), (("c",), 5.0)]  # no offset agrees
+    offsets = learn_offsets([ref, local_time, behind_it, drifting], 0)
+    assert offsets == [0.0, -7200.0, -7196.0, 0.0]
+
+
+def test_the_merger_forgets_an_entry_once_the_window_has_passed_it() -> None:
+    from lyncdump.analysis.merge import Merger, copy_key
+    from lyncdump.sip.message import parse_message
+
+    def message(n: int, t: float) -> object:
+        m = parse_message(
+            f"OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK{n}\r\nCall-ID: c{n}\r\n"
+            f"CSeq: 1 OPTIONS\r\nFrom: <sip:a>;tag=1\r\nTo: <sip:b>\r\n\r\n".encode()
+        )
+        m.time, m.frame = t, n
+        return m
+
+    merger = Merger([False, False], window=2.0)
+    out = []
+    for t in range(100):  # input 0 sends message t at t s, input 1 sees it 0.5 s later
+        for index, dt in ((0, 0.0), (1, 0.5)):
+            m = message(t, t + dt)
+            out.extend(merger.add(index, m, copy_key(m)))  # type: ignore[arg-type]
+            assert len(merger) <= 4  # the last 2 s only, whatever the length of the run
+    out.extend(merger.finish())
+    assert merger.duplicates == 100 and len(out) == 100 and len(merger) == 0
+    assert [e.message.frame for e in out] == list(range(100))
+    assert all(e.seen == [(0, e.number), (1, e.number)] and e.copies == [] for e in out)
+    late = message(0, 50.0)  # a copy of message 0 well past the window: a new entry
+    assert merger.add(1, late, copy_key(late)) == [] and merger.duplicates == 100  # type: ignore[arg-type]
