@@ -240,3 +240,36 @@ def test_the_merger_forgets_an_entry_once_the_window_has_passed_it() -> None:
     assert all(e.seen == [(0, e.number), (1, e.number)] and e.copies == [] for e in out)
     late = message(0, 50.0)  # a copy of message 0 well past the window: a new entry
     assert merger.add(1, late, copy_key(late)) == [] and merger.duplicates == 100  # type: ignore[arg-type]
+
+
+def test_inputs_whose_time_stands_still_stay_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hostile timestamps (every frame at the same time): the reorder heaps and the copy
+    window never see time move on, so their count bounds decide, and a defect says so."""
+    from lyncdump.analysis import merge_stream
+
+    monkeypatch.setattr(merge_stream, "MAX_WAITING", 50)
+    monkeypatch.setattr(merge_stream, "MAX_OPEN_ENTRIES", 100)
+    monkeypatch.setattr(merge_stream, "LOOKAHEAD_MESSAGES", 20)  # it fills the heaps first
+    pcap = tmp_path / "frozen.pcap"
+    total = write_bulk_pcap(pcap, 1000, step_us=0)
+    merged = MergedStream(open_pipelines([str(pcap), str(pcap)], [lyncdump.Options()] * 2))
+    seen = {"waiting": 0, "open": 0, "added": 0}
+    add = merged._merger.add
+
+    def watched(index: int, m: object, key: object) -> object:
+        seen["waiting"] = max(seen["waiting"], *(len(i.heap) for i in merged._inputs))
+        seen["added"] += 1
+        out = add(index, m, key)  # type: ignore[arg-type]
+        seen["open"] = max(seen["open"], len(merged._merger))
+        return out
+
+    merged._merger.add = watched  # type: ignore[method-assign]
+    for _session in merged.sessions():
+        pass
+    assert seen["added"] == 2 * total
+    assert seen["waiting"] <= 51 and seen["open"] <= 100
+    assert merged.stats.sip_messages + merged.duplicates == 2 * total
+    assert merged._merger.early > 0
+    assert any("left the copy window early" in d.reason for d in merged.defects)

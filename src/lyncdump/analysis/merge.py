@@ -406,23 +406,35 @@ class Merger:
     :meth:`add` once no later message can be a copy of it any more (its time is more than the
     window before the message being added), in time line order (:meth:`Entry.order`).
 
-    What it holds is bounded by the window: the entries of the last ``window`` seconds and
-    their copies, keyed by :func:`copy_key`. The keep-all :class:`MergedCapture` feeds it
-    every message sorted; the streaming merge (``merge_stream``) feeds it a k-way merge of
-    the inputs' pipelines."""
+    What it holds is the entries of the last ``window`` seconds and their copies, keyed by
+    :func:`copy_key`, and at most ``max_open`` entries: past it (inputs whose time stands
+    still) the earliest entry is released before its window has passed, counted in
+    ``early``; a copy of it that comes later is then an entry of its own. The keep-all
+    :class:`MergedCapture` feeds it every message sorted (no bound); the streaming merge
+    (``merge_stream``) feeds it a k-way merge of the inputs' pipelines."""
 
-    def __init__(self, from_log: Sequence[bool], window: float = DEFAULT_WINDOW) -> None:
+    def __init__(
+        self,
+        from_log: Sequence[bool],
+        window: float = DEFAULT_WINDOW,
+        *,
+        max_open: int | None = None,
+    ) -> None:
         self.window = window
+        self.max_open = max_open
         self._from_log = list(from_log)
         #: Copies recognised (messages that joined an entry instead of making one).
         self.duplicates = 0
+        #: Entries released before their window had passed (``max_open`` reached).
+        self.early = 0
         self._by_key: dict[MessageKey, list[Entry]] = {}
         self._heap: list[tuple[tuple[float, int, int], int, int, Entry]] = []
         self._created = 0
+        self._open = 0
 
     def __len__(self) -> int:
         """Entries that may still gain copies."""
-        return sum(len(entries) for entries in self._by_key.values())
+        return self._open
 
     def add(self, index: int, m: SipMessage, key: MessageKey) -> list[Entry]:
         """Input ``index``'s message ``m`` (its copy key ``key``); returns the entries
@@ -444,8 +456,11 @@ class Merger:
         if best is None:
             entry = Entry(m, from_log, [(index, m.frame)], index, [m], key, self._created)
             self._created += 1
+            self._open += 1
             self._by_key.setdefault(key, []).append(entry)
             self._push(entry)
+            if self.max_open is not None and self._open > self.max_open:
+                released.extend(self._evict())
             return released
         self.duplicates += 1
         best.seen.append((index, m.frame))
@@ -472,10 +487,21 @@ class Merger:
         """Every entry still open, in time line order."""
         return self.release(float("inf"))
 
+    def _evict(self) -> list[Entry]:
+        out: list[Entry] = []
+        heap = self._heap
+        while heap and self.max_open is not None and self._open > self.max_open:
+            _, _, version, entry = heapq.heappop(heap)
+            if version == entry.version:
+                self.early += 1
+                out.append(self._done(entry))
+        return out
+
     def _push(self, entry: Entry) -> None:
         heapq.heappush(self._heap, (entry.order(), entry.number, entry.version, entry))
 
     def _done(self, entry: Entry) -> Entry:
+        self._open -= 1
         entries = self._by_key[entry.key]
         for i, e in enumerate(entries):
             if e is entry:

@@ -66,6 +66,14 @@ LOOKAHEAD_MESSAGES = 1000
 #: Message text held per input by the look-ahead (it ends at whichever bound comes first).
 LOOKAHEAD_BYTES = 8 * 1024 * 1024
 
+#: Messages of one input waiting in its reorder heap: past it the earliest is merged even if
+#: the input's time has not moved on by REORDER (an input whose timestamps stand still).
+MAX_WAITING = 10_000
+
+#: Merged entries held for copies still to come (the last 2 s): past it the earliest is
+#: released early (a defect counts them) and a later copy of it stands on its own.
+MAX_OPEN_ENTRIES = 20_000
+
 #: The quiet span of each input's own sessions (its pipeline's, which only count and collect
 #: defects: the merged sessions are the merge's): short, so that an input holds little.
 INPUT_QUIET = 5.0
@@ -110,7 +118,9 @@ class _Input:
     def ready(self) -> bool:
         """Its earliest waiting message can be merged: nothing it reads later comes earlier."""
         heap = self.heap
-        return self.ended or (bool(heap) and heap[0][0] < self.latest - REORDER)
+        return self.ended or (
+            bool(heap) and (heap[0][0] < self.latest - REORDER or len(heap) > MAX_WAITING)
+        )
 
 
 class _StreamIndex(DiagnosticIndex):
@@ -159,7 +169,7 @@ class MergedStream:
         self.error: Any = None
         self.log_events: list[LogEvent] = []
         self._inputs = [_Input(i, p) for i, p in enumerate(self.inputs)]
-        self._merger = Merger([i.from_log for i in self._inputs], window)
+        self._merger = Merger([i.from_log for i in self._inputs], window, max_open=MAX_OPEN_ENTRIES)
         enabled = any(p.format == SERVER_FORMAT for p in self.inputs)
         if enabled:
             # As a server log's own run: a diagnostic can come a transaction's life late.
@@ -352,7 +362,8 @@ class MergedStream:
 
     def _finish(self) -> None:
         """The totals of every input, as :class:`MergedCapture` combines them."""
-        self.duplicates = self._merger.duplicates
+        merger = self._merger
+        self.duplicates = merger.duplicates
         stats = self.stats
         for p in self.inputs:
             s = p.stats
@@ -378,6 +389,23 @@ class MergedStream:
             if self.error is None and p.error is not None:
                 self.error = p.error
             self.log_events.extend(p.log_events)
+        if merger.early:
+            self.defects.add(
+                None,
+                "sip",
+                None,
+                f"merge: {merger.early} messages left the copy window early: more than "
+                f"{merger.max_open} were waiting for their copies (inputs whose time stands "
+                "still); a later copy of one is shown as a message of its own",
+            )
+        if self._builder.early:
+            self.defects.add(
+                None,
+                "sip",
+                None,
+                f"merge: {self._builder.early} sessions emitted before they went quiet: more "
+                f"than {self._builder.max_held} messages were held in open sessions",
+            )
         self.log_events.sort(key=lambda e: (e.time is None, e.time or 0.0))
         index = self._index
         if index.enabled:
@@ -435,6 +463,8 @@ __all__ = [
     "INPUT_QUIET",
     "LOOKAHEAD_BYTES",
     "LOOKAHEAD_MESSAGES",
+    "MAX_OPEN_ENTRIES",
+    "MAX_WAITING",
     "REORDER",
     "MergedStream",
     "open_pipelines",
