@@ -27,7 +27,7 @@ from click.testing import CliRunner
 
 import lyncdump
 from lyncdump.analysis.merge import MergedCapture
-from lyncdump.analysis.merge_stream import MergedStream, open_pipelines
+from lyncdump.analysis.merge_stream import MergedStream, open_merged, open_pipelines
 from lyncdump.cli import command
 from lyncdump.cli_common import session_matches
 from lyncdump.filters import compile_filter
@@ -191,7 +191,7 @@ def test_generated_front_end_json_records_are_the_keep_all_ones(front_end: list[
 def test_a_stream_answers_for_the_session_being_shown_only(front_end: list[str]) -> None:
     """What a finished session's messages needed (their entries) is dropped once the next
     session is asked for: the stream holds open sessions, not the run."""
-    merged = MergedStream(open_pipelines(front_end, [lyncdump.Options()] * 2))
+    merged = open_merged(front_end)
     held = []
     for session in merged.sessions():
         assert merged.sources(session.messages[0])  # answered while it is being shown

@@ -418,6 +418,18 @@ class MergedStream:
         index.hosts = self.hosts()
 
 
+def open_merged(sources: Sequence[str], **options: Any) -> MergedStream:
+    """Inputs of the same period as one streaming merge, for scripts: iterate
+    :meth:`MergedStream.sessions` (``sources(m)`` and ``diagnostics().of(session)`` answer
+    for the session in hand), then read the totals. Keyword options are the fields of
+    :class:`~lyncdump.options.Options`, for every input."""
+    from ..options import Options
+
+    opts = Options(**options)
+    pipelines = open_pipelines(sources, [opts] * len(sources))
+    return MergedStream(pipelines, quiet=opts.session_quiet, max_held=opts.max_held_messages)
+
+
 def open_pipelines(paths: Sequence[str], options: Sequence[Any]) -> list[Pipeline]:
     """A streaming pipeline for each input: messages on, its own sessions quiet after
     :data:`INPUT_QUIET` (they are not shown), its diagnostics left to the merge. Inputs
@@ -467,5 +479,6 @@ __all__ = [
     "MAX_WAITING",
     "REORDER",
     "MergedStream",
+    "open_merged",
     "open_pipelines",
 ]
