@@ -54,11 +54,14 @@ def run_merged(
     filters: Filter,
     extra: dict[str, Any] | None = None,
 ) -> int:
-    """Decode every input, merge, print like a single capture; returns the exit status.
+    """Merge the inputs and print them like a single capture; returns the exit status.
 
-    ``extra`` holds the command line's further options; those that are :class:`Options` fields
-    (keys, redaction) apply to every input; ``calls``/``call_id`` ask for the merged calls
-    (:func:`print_calls`), ``streams_csv`` for the capture inputs' stream table."""
+    The ladder, ``--summary`` and ``--json`` stream (:func:`_run_streamed`); ``--calls``,
+    ``--call`` and ``--streams-csv`` join the merged calls to the captures' media, which the
+    keep-all :class:`MergedCapture` holds. ``extra`` holds the command line's further
+    options; those that are :class:`Options` fields (keys, redaction) apply to every input;
+    ``calls``/``call_id`` ask for the merged calls (:func:`print_calls`), ``streams_csv`` for
+    the capture inputs' stream table."""
     from .analysis.merge import MergedCapture
     from .api import Capture, Options
     from .render import diagnostics as render_diag
@@ -77,6 +80,8 @@ def run_merged(
     known = {f.name for f in dataclasses.fields(Options)} - {"log_host"}
     options = {k: v for k, v in extra.items() if k in known}
     log_hosts = tuple(extra.get("log_hosts") or ())
+    if not (extra.get("calls") or only_call or extra.get("streams_csv")):
+        return _run_streamed(paths, as_json, verbose, summary, filters, options, log_hosts)
     inputs: list[Capture] = []
     try:
         for p in paths:
@@ -152,6 +157,69 @@ def run_merged(
     for c in inputs:
         if c.error is not None:
             click.echo(f"lyncdump: {c.error}", err=True)
+            status = EXIT_INPUT
+    return status
+
+
+def _run_streamed(
+    paths: tuple[str, ...],
+    as_json: bool,
+    verbose: bool,
+    summary: bool,
+    filters: Filter,
+    options: dict[str, Any],
+    log_hosts: tuple[str, ...],
+) -> int:
+    """The ladder, ``--summary`` and ``--json`` of merged inputs through the streaming merge
+    (analysis/merge_stream.py): memory follows what is open, not the inputs' length."""
+    from .analysis.merge_stream import MergedStream, open_pipelines
+    from .api import Options
+    from .render import merged_views
+
+    opts = [
+        Options(
+            progress=_progress_printer(os.path.basename(p), p),
+            log_host=log_host_for(p, log_hosts),
+            **options,
+        )
+        for p in paths
+    ]
+    cleared = False
+
+    def out(line: str) -> None:
+        nonlocal cleared
+        if not cleared:
+            _clear_progress()
+            cleared = True
+        click.echo(line)
+
+    def matches(session: Any, logs: Any) -> bool:
+        return session_matches(session, filters, logs=logs)
+
+    pipelines = []
+    try:
+        pipelines = open_pipelines(paths, opts)
+        quiet = opts[0].session_quiet if opts else 32.0
+        merged = MergedStream(pipelines, quiet=quiet, max_held=opts[0].max_held_messages)
+        if as_json:
+            merged_views.ndjson_view(
+                merged, out, verbose=verbose, summary=summary, matches=matches, filters=filters
+            )
+        elif summary:
+            merged_views.summary_view(merged, out)
+        else:
+            merged_views.ladder_view(merged, out, verbose=verbose, matches=matches, filters=filters)
+    except LyncdumpError as exc:
+        for p in pipelines:
+            p.reader.close()
+        _clear_progress()
+        click.echo(f"lyncdump: {exc}", err=True)
+        return EXIT_INPUT
+    _clear_progress()
+    status = EXIT_OK
+    for p in pipelines:
+        if p.error is not None:
+            click.echo(f"lyncdump: {p.error}", err=True)
             status = EXIT_INPUT
     return status
 

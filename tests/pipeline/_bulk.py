@@ -10,7 +10,9 @@ about a second to write.
 
 from __future__ import annotations
 
+import datetime as dt
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 
 _FE = bytes([10, 0, 0, 1])
@@ -77,34 +79,95 @@ def _user_messages(u: int) -> list[tuple[bool, bytes]]:
     return out
 
 
-def write_bulk_pcap(path: Path, messages: int, *, interleave: int = 50) -> int:
-    """Write a pcap of at least ``messages`` SIP messages; returns how many it holds.
-
-    ``interleave`` users are active at once (their messages alternate), as on a Front End.
-    """
+def _traffic(
+    messages: int, interleave: int, step_us: int
+) -> Iterator[tuple[int, bool, bytes, bytes, int]]:
+    """(capture time in µs, sent by the client, client address, message, user number) of at
+    least ``messages`` messages, ``interleave`` users active at once (their messages
+    alternate), as on a Front End."""
     written = 0
     t_us = 0
     user = 0
+    while written < messages:
+        batch = [_user_messages(user + i) for i in range(interleave)]
+        user += interleave
+        longest = max(len(b) for b in batch)
+        for step in range(longest):
+            for i, msgs in enumerate(batch):
+                if step >= len(msgs):
+                    continue
+                from_client, payload = msgs[step]
+                client = bytes([10, 1 + (user + i) // 65000 % 200, (user + i) // 250 % 250,
+                                (user + i) % 250 + 1])  # fmt: skip
+                t_us += step_us
+                yield t_us, from_client, client, payload, user - interleave + i
+                written += 1
+
+
+def write_bulk_pcap(
+    path: Path, messages: int, *, interleave: int = 50, step_us: int = _STEP_US
+) -> int:
+    """Write a pcap of at least ``messages`` SIP messages; returns how many it holds.
+
+    ``interleave`` users are active at once (their messages alternate), as on a Front End;
+    ``step_us``: capture time between two messages.
+    """
+    written = 0
     with open(path, "wb") as f:
         f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-        while written < messages:
-            batch = [_user_messages(user + i) for i in range(interleave)]
-            user += interleave
-            longest = max(len(b) for b in batch)
-            for step in range(longest):
-                for i, msgs in enumerate(batch):
-                    if step >= len(msgs):
-                        continue
-                    from_client, payload = msgs[step]
-                    client = bytes([10, 1 + (user + i) // 65000 % 200, (user + i) // 250 % 250,
-                                    (user + i) % 250 + 1])  # fmt: skip
-                    if from_client:
-                        frame = _frame(client, 5060, _FE, 5060, payload)
-                    else:
-                        frame = _frame(_FE, 5060, client, 5060, payload)
-                    t_us += _STEP_US
-                    sec, usec = divmod(t_us, 1_000_000)
-                    f.write(struct.pack("<IIII", _START + sec, usec, len(frame), len(frame)))
-                    f.write(frame)
-                    written += 1
+        for t_us, from_client, client, payload, _user in _traffic(messages, interleave, step_us):
+            if from_client:
+                frame = _frame(client, 5060, _FE, 5060, payload)
+            else:
+                frame = _frame(_FE, 5060, client, 5060, payload)
+            sec, usec = divmod(t_us, 1_000_000)
+            f.write(struct.pack("<IIII", _START + sec, usec, len(frame), len(frame)))
+            f.write(frame)
+            written += 1
     return written
+
+
+def _log_stamp(t_us: int) -> str:
+    moment = dt.datetime.fromtimestamp(_START + t_us / 1e6, tz=dt.timezone.utc)
+    return moment.strftime("%m/%d/%Y-%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+
+
+def write_bulk_server_log(
+    path: Path, messages: int, *, interleave: int = 50, step_us: int = _STEP_US
+) -> tuple[int, int]:
+    """The Front End's server log of the traffic :func:`write_bulk_pcap` writes with the same
+    arguments (the same messages at the same times, to the millisecond), and a diagnostic
+    record after every tenth user's sign-in (its REGISTER session); every hundredth names a
+    Call-ID no input holds (it stands alone). Returns (messages, diagnostics)."""
+    written = diagnostics = 0
+    seq = 0x5386
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        for t_us, from_client, client, payload, user in _traffic(messages, interleave, step_us):
+            head = payload.decode().split("\r\n\r\n")[0].split("\r\n")
+            peer = f"{'.'.join(str(b) for b in client)}:5060"
+            seq += 1
+            f.write(
+                f"TL_INFO(TF_PROTOCOL) [fe01\\fe01]06E4.0EB4::{_log_stamp(t_us)}.{seq:08X} "
+                "(SIPStack,SIPAdminLog::TraceProtocolRecord:SIPAdminLog.cpp(125))$$begin_record\n"
+                f"Trace-Correlation-Id: {seq}\nInstance-Id: {seq:08X}\n"
+                f"Direction: {'incoming' if from_client else 'outgoing'}\nPeer: {peer}\n"
+                f"Message-Type: {'response' if head[0].startswith('SIP/') else 'request'}\n"
+                f"Start-Line: {head[0]}\n" + "\n".join(head[1:]) + "\nMessage-Body: -\n"
+                "$$end_record\n"
+            )
+            written += 1
+            if user % 10 == 0 and head[0] == "SIP/2.0 200 OK" and "REGISTER" in payload.decode():
+                seq += 1
+                call_id = f"r{user}" if user % 100 else f"gone{user}"
+                f.write(
+                    f"TL_WARN(TF_DIAG) [fe01\\fe01]06E4.0EB4::{_log_stamp(t_us)}.{seq:08X} "
+                    "(SIPStack,SIPAdminLog::WriteDiagnosticEvent:SIPAdminLog.cpp(830)) "
+                    "$$begin_record\nLogType: diagnostic\nSeverity: warning\n"
+                    "Text: Failed to notify a subscriber: no user or endpoint for the "
+                    "subscription\n"
+                    "Result-Code: 0xc3e93c2f SIPPROXY_E_UNKNOWN_USER_OR_EPID\n"
+                    "SIP-Start-Line: SIP/2.0 200 OK\n"
+                    f"SIP-Call-ID: {call_id}\nSIP-CSeq: 2 REGISTER\n$$end_record\n"
+                )
+                diagnostics += 1
+    return written, diagnostics

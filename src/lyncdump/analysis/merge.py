@@ -17,6 +17,7 @@ are joined to the merged sessions (:meth:`MergedCapture.diagnostics`).
 
 from __future__ import annotations
 
+import heapq
 import os
 import statistics
 from collections.abc import Sequence
@@ -48,14 +49,21 @@ DEFAULT_WINDOW = 2.0
 MessageKey = tuple[object, ...]
 
 
-@dataclass(slots=True)
-class _Entry:
+@dataclass(slots=True, eq=False)
+class Entry:
     message: SipMessage
     from_log: bool
     #: (input index, frame or record number) of every input that saw this message.
     seen: list[tuple[int, int | None]] = field(default_factory=list)
     #: The input whose copy is ``message`` (its time, addresses and frame number).
     shown: int = 0
+    #: Every input's copy while the entry may still gain copies (dropped once released).
+    copies: list[SipMessage] = field(default_factory=list)
+    #: Its copy key, creation number (ties in time line order) and how often its order key
+    #: changed (stale places in the merger's heap are skipped).
+    key: MessageKey = ()
+    number: int = 0
+    version: int = 0
 
     def order(self) -> tuple[float, int, int]:
         """Time line order: the copy shown's time; at the same time input order, then frame
@@ -91,7 +99,8 @@ def copy_key(m: SipMessage) -> MessageKey:
     )
 
 
-def is_log(capture: Capture) -> bool:
+def is_log(capture: Any) -> bool:
+    """A trace log (a :class:`Capture` or a pipeline of one)."""
     return capture.format in LOG_FORMATS
 
 
@@ -129,8 +138,8 @@ class MergedCapture:
         self.defects = DefectLog(max((c.options.max_defects for c in self.inputs), default=10000))
         self.error: CaptureError | None = None
         self.log_events: list[LogEvent] = []
-        self._entries: list[_Entry] = []
-        self._by_message: dict[int, _Entry] = {}
+        self._entries: list[Entry] = []
+        self._by_message: dict[int, Entry] = {}
         self._messages: list[SipMessage] | None = None
         self._sessions: list[Session] | None = None
         self._diagnostics: DiagnosticIndex | None = None
@@ -272,52 +281,20 @@ class MergedCapture:
 
     # -- the merge --------------------------------------------------------------------------
     def _clock_offsets(self, keys: dict[int, MessageKey]) -> None:
-        """Seconds to add to each input's times so that its copies of messages line up with
-        the reference input's (the first capture, else the first input), then with every input
-        already lined up (a Mediation log that shares messages only with the Front End log):
-        a client log written in local time, or a machine whose clock is off. An input is
-        shifted only when most of its messages shared with those agree on one offset beyond
-        the window; its messages' and log records' times are changed in place."""
-        self.offsets = [0.0] * len(self.inputs)
-        ref = next((i for i, c in enumerate(self.inputs) if not is_log(c)), 0)
-        ref_times: dict[MessageKey, float] = {}
-
-        def learn(c: Capture) -> None:
-            for m in c.messages():
-                if m.time is not None:
-                    ref_times.setdefault(keys[id(m)], m.time)
-
-        learn(self.inputs[ref])
-        waiting = [i for i in range(len(self.inputs)) if i != ref]
-        progress = True
-        while waiting and progress:
-            progress = False
-            for index in list(waiting):
-                c = self.inputs[index]
-                seen: set[MessageKey] = set()
-                diffs = []
+        """Learn each input's clock offset on all its messages (:func:`learn_offsets`) and
+        shift its messages' and log records' times in place."""
+        samples = [
+            [(keys[id(m)], m.time) for m in c.messages() if m.time is not None] for c in self.inputs
+        ]
+        self.offsets = learn_offsets(samples, reference_input(self.inputs), self.window)
+        for c, offset in zip(self.inputs, self.offsets, strict=True):
+            if offset:
                 for m in c.messages():
-                    key = keys[id(m)]
-                    if m.time is not None and key in ref_times and key not in seen:
-                        seen.add(key)
-                        diffs.append(ref_times[key] - m.time)
-                if not diffs:
-                    continue
-                waiting.remove(index)
-                progress = True
-                offset = statistics.median(diffs)
-                agreeing = sum(1 for d in diffs if abs(d - offset) <= self.window)
-                if abs(offset) > self.window and agreeing * 2 > len(diffs):
-                    # Log times have millisecond resolution, truncated: round the median.
-                    offset = round(offset, 2)
-                    self.offsets[index] = offset
-                    for m in c.messages():
-                        if m.time is not None:
-                            m.time += offset
-                    for e in c.log_events:
-                        if e.time is not None:
-                            e.time += offset
-                learn(c)
+                    if m.time is not None:
+                        m.time += offset
+                for e in c.log_events:
+                    if e.time is not None:
+                        e.time += offset
 
     def _merge(self) -> None:
         keys = {id(m): copy_key(m) for c in self.inputs for m in c.messages()}
@@ -327,38 +304,14 @@ class MergedCapture:
             for order, m in enumerate(c.messages()):
                 tagged.append((m.time if m.time is not None else 0.0, index, order, m))
         tagged.sort(key=lambda t: (t[0], t[1], t[2]))
-        by_key: dict[MessageKey, list[_Entry]] = {}
-        copies: dict[int, list[SipMessage]] = {}
-        window = self.window
-        for ts, index, _order, m in tagged:
-            from_log = is_log(self.inputs[index])
-            key = keys[id(m)]
-            best: _Entry | None = None
-            best_gap = window
-            for entry in by_key.get(key, ()):
-                if any(i == index for i, _ in entry.seen):
-                    continue
-                other = entry.message.time
-                gap = abs(ts - other) if other is not None and m.time is not None else 0.0
-                if gap <= best_gap:
-                    best, best_gap = entry, gap
-            if best is None:
-                entry = _Entry(m, from_log, [(index, m.frame)], index)
-                by_key.setdefault(key, []).append(entry)
-                self._entries.append(entry)
-                copies[id(entry)] = [m]
-                continue
-            self.duplicates += 1
-            best.seen.append((index, m.frame))
-            copies[id(best)].append(m)
-            if best.from_log and not from_log:
-                best.message, best.from_log, best.shown = m, False, index
-        for entry in self._entries:
-            if entry.from_log and len(copies[id(entry)]) > 1:
-                _name_both_ends(entry.message, copies[id(entry)])
-        self._entries.sort(key=_Entry.order)
-        self._messages = [e.message for e in self._entries]
-        self._by_message = {id(e.message): e for e in self._entries}
+        merger = Merger([is_log(c) for c in self.inputs], self.window)
+        entries = self._entries
+        for _ts, index, _order, m in tagged:
+            entries.extend(merger.add(index, m, keys[id(m)]))
+        entries.extend(merger.finish())
+        self.duplicates = merger.duplicates
+        self._messages = [e.message for e in entries]
+        self._by_message = {id(e.message): e for e in entries}
 
     def _combine(self) -> None:
         stats = self.stats
@@ -393,6 +346,175 @@ class MergedCapture:
         stats.count_messages(self._messages)
 
 
+def reference_input(inputs: Sequence[Any]) -> int:
+    """The input whose clock the others are lined up with: the first capture, else the first."""
+    return next((i for i, c in enumerate(inputs) if not is_log(c)), 0)
+
+
+def learn_offsets(
+    samples: Sequence[Sequence[tuple[MessageKey, float]]],
+    ref: int,
+    window: float = DEFAULT_WINDOW,
+) -> list[float]:
+    """Seconds to add to each input's times so that its copies of messages line up with the
+    reference input's (``ref``: the first capture, else the first input), then with every
+    input already lined up (a Mediation log that shares messages only with the Front End
+    log): a client log written in local time, or a machine whose clock is off.
+
+    ``samples[i]`` is input ``i``'s (copy key, time) of each message, in input order: all of
+    them (:class:`MergedCapture`) or the first ones (the streaming merge's look-ahead). An
+    input is shifted only when most of its messages shared with those agree on one offset
+    beyond the window; the offset is rounded to 10 ms (log times have millisecond
+    resolution, truncated)."""
+    offsets = [0.0] * len(samples)
+    if not samples:
+        return offsets
+    ref_times: dict[MessageKey, float] = {}
+
+    def learn(index: int) -> None:
+        offset = offsets[index]
+        for key, t in samples[index]:
+            ref_times.setdefault(key, t + offset)
+
+    learn(ref)
+    waiting = [i for i in range(len(samples)) if i != ref]
+    progress = True
+    while waiting and progress:
+        progress = False
+        for index in list(waiting):
+            seen: set[MessageKey] = set()
+            diffs = []
+            for key, t in samples[index]:
+                if key in ref_times and key not in seen:
+                    seen.add(key)
+                    diffs.append(ref_times[key] - t)
+            if not diffs:
+                continue
+            waiting.remove(index)
+            progress = True
+            offset = statistics.median(diffs)
+            agreeing = sum(1 for d in diffs if abs(d - offset) <= window)
+            if abs(offset) > window and agreeing * 2 > len(diffs):
+                offsets[index] = round(offset, 2)
+            learn(index)
+    return offsets
+
+
+class Merger:
+    """The merge of messages fed in time line order (time, then input, then input order):
+    each hop's copies become one entry (see the module docstring), and an entry comes out of
+    :meth:`add` once no later message can be a copy of it any more (its time is more than the
+    window before the message being added), in time line order (:meth:`Entry.order`).
+
+    What it holds is the entries of the last ``window`` seconds and their copies, keyed by
+    :func:`copy_key`, and at most ``max_open`` entries: past it (inputs whose time stands
+    still) the earliest entry is released before its window has passed, counted in
+    ``early``; a copy of it that comes later is then an entry of its own. The keep-all
+    :class:`MergedCapture` feeds it every message sorted (no bound); the streaming merge
+    (``merge_stream``) feeds it a k-way merge of the inputs' pipelines."""
+
+    def __init__(
+        self,
+        from_log: Sequence[bool],
+        window: float = DEFAULT_WINDOW,
+        *,
+        max_open: int | None = None,
+    ) -> None:
+        self.window = window
+        self.max_open = max_open
+        self._from_log = list(from_log)
+        #: Copies recognised (messages that joined an entry instead of making one).
+        self.duplicates = 0
+        #: Entries released before their window had passed (``max_open`` reached).
+        self.early = 0
+        self._by_key: dict[MessageKey, list[Entry]] = {}
+        self._heap: list[tuple[tuple[float, int, int], int, int, Entry]] = []
+        self._created = 0
+        self._open = 0
+
+    def __len__(self) -> int:
+        """Entries that may still gain copies."""
+        return self._open
+
+    def add(self, index: int, m: SipMessage, key: MessageKey) -> list[Entry]:
+        """Input ``index``'s message ``m`` (its copy key ``key``); returns the entries
+        finished by its time (often none)."""
+        ts = m.time if m.time is not None else 0.0
+        window = self.window
+        heap = self._heap
+        released = self.release(ts - window) if heap and heap[0][0][0] < ts - window else []
+        from_log = self._from_log[index]
+        best: Entry | None = None
+        best_gap = window
+        for entry in self._by_key.get(key, ()):
+            if any(i == index for i, _ in entry.seen):
+                continue
+            other = entry.message.time
+            gap = abs(ts - other) if other is not None and m.time is not None else 0.0
+            if gap <= best_gap:
+                best, best_gap = entry, gap
+        if best is None:
+            entry = Entry(m, from_log, [(index, m.frame)], index, [m], key, self._created)
+            self._created += 1
+            self._open += 1
+            self._by_key.setdefault(key, []).append(entry)
+            self._push(entry)
+            if self.max_open is not None and self._open > self.max_open:
+                released.extend(self._evict())
+            return released
+        self.duplicates += 1
+        best.seen.append((index, m.frame))
+        best.copies.append(m)
+        if best.from_log and not from_log:
+            best.message, best.from_log, best.shown = m, False, index
+        best.version += 1
+        self._push(best)
+        return released
+
+    def release(self, before: float) -> list[Entry]:
+        """The entries whose time is before ``before``, in time line order: the caller
+        promises that no message it adds later is earlier than ``before`` + the window."""
+        out: list[Entry] = []
+        heap = self._heap
+        while heap and heap[0][0][0] < before:
+            _, _, version, entry = heapq.heappop(heap)
+            if version != entry.version:
+                continue  # a stale place: the entry moved (its shown copy or first input)
+            out.append(self._done(entry))
+        return out
+
+    def finish(self) -> list[Entry]:
+        """Every entry still open, in time line order."""
+        return self.release(float("inf"))
+
+    def _evict(self) -> list[Entry]:
+        out: list[Entry] = []
+        heap = self._heap
+        while heap and self.max_open is not None and self._open > self.max_open:
+            _, _, version, entry = heapq.heappop(heap)
+            if version == entry.version:
+                self.early += 1
+                out.append(self._done(entry))
+        return out
+
+    def _push(self, entry: Entry) -> None:
+        heapq.heappush(self._heap, (entry.order(), entry.number, entry.version, entry))
+
+    def _done(self, entry: Entry) -> Entry:
+        self._open -= 1
+        entries = self._by_key[entry.key]
+        for i, e in enumerate(entries):
+            if e is entry:
+                del entries[i]
+                break
+        if not entries:
+            del self._by_key[entry.key]
+        if entry.from_log and len(entry.copies) > 1:
+            _name_both_ends(entry.message, entry.copies)
+        entry.copies = []
+        return entry
+
+
 def _name_both_ends(kept: SipMessage, copies: list[SipMessage]) -> None:
     """A hop seen only by logs: the sender's log names the sender, the receiver's the receiver
     (``fe01 → sfvedge`` rather than ``fe01 → 10.0.0.30:5061``). Changes ``kept`` in place."""
@@ -410,4 +532,13 @@ def merge(inputs: Sequence[Capture], window: float = DEFAULT_WINDOW) -> MergedCa
     return MergedCapture(inputs, window).run()
 
 
-__all__ = ["DEFAULT_WINDOW", "MergedCapture", "copy_key", "is_log", "merge"]
+__all__ = [
+    "DEFAULT_WINDOW",
+    "MergedCapture",
+    "Merger",
+    "copy_key",
+    "is_log",
+    "learn_offsets",
+    "merge",
+    "reference_input",
+]

@@ -146,7 +146,9 @@ class Pipeline:
     ``streaming=False`` keeps every session until the input ends (what
     :class:`lyncdump.Capture` needs to answer questions about the whole capture);
     ``streaming=True`` emits each session once it has been quiet for ``options.session_quiet``
-    seconds of capture time. ``messages=False`` leaves out the per-message events.
+    seconds of capture time. ``messages=False`` leaves out the per-message events;
+    ``join_diagnostics=False`` leaves a server log's diagnostics unjoined (the merged stream
+    joins them to the merged sessions, analysis/merge_stream.py).
     Iterate :meth:`events` once; afterwards ``stats``, ``connections``, ``defects``, ``media``,
     ``log_events`` and ``error`` hold the results.
     """
@@ -160,6 +162,7 @@ class Pipeline:
         streaming: bool = False,
         messages: bool = True,
         tls_keys: TlsKeys | None = None,
+        join_diagnostics: bool = True,
     ) -> None:
         self.options = options = options or Options()
         if options.max_frames is not None or options.bpf:  # -c N, -f EXPR (capture/select.py)
@@ -218,7 +221,8 @@ class Pipeline:
         if self.format == SERVER_FORMAT:
             from ..analysis.diagnostics import DiagnosticJoiner
 
-            self._diagnostics = DiagnosticJoiner(self.name)
+            # A merged run joins every log's diagnostics to the merged sessions itself.
+            self._diagnostics = DiagnosticJoiner(self.name) if join_diagnostics else None
             if streaming:
                 # A diagnostic can be written up to a transaction's life after the message it
                 # is about (a timeout): sessions of a server log wait twice as long.

@@ -16,15 +16,21 @@ from __future__ import annotations
 
 import string
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeAlias
 
 from ..analysis.diagnostics import Diagnostic, DiagnosticFilter
 from ..analysis.merge import MergedCapture
+from ..analysis.merge_stream import MergedStream
 from ..analysis.sessions import Session
 from ..sip.message import SipMessage
 from . import diagnostics as render_diag
 from . import json as render_json
 from . import text as render_text
+
+#: The keep-all merge (the Python API, ``--calls``) or the streaming one (the CLI's views):
+#: both answer ``inputs``, ``offsets``, ``duplicates``, ``sources``, ``origin``, ``hosts``
+#: and ``diagnostics`` (the streaming one for the session being shown).
+Merged: TypeAlias = MergedCapture | MergedStream
 
 
 def letter(index: int) -> str:
@@ -33,7 +39,7 @@ def letter(index: int) -> str:
     return letters[index] if index < 26 else letters[index // 26 - 1] + letters[index % 26]
 
 
-def legend_lines(merged: MergedCapture) -> Iterator[str]:
+def legend_lines(merged: Merged) -> Iterator[str]:
     """``merged: [A] x.pcap (pcap), [B] y.log (lync-server-log, fe01); 12 ...``."""
     parts = []
     for i, (c, offset) in enumerate(zip(merged.inputs, merged.offsets, strict=True)):
@@ -47,17 +53,17 @@ def legend_lines(merged: MergedCapture) -> Iterator[str]:
     yield f"=== merged: {', '.join(parts)}; {merged.duplicates} duplicate messages recognised"
 
 
-def _letters(merged: MergedCapture) -> dict[str, str]:
+def _letters(merged: Merged) -> dict[str, str]:
     return {c.name: letter(i) for i, c in enumerate(merged.inputs)}
 
 
-def _tag(merged: MergedCapture, m: SipMessage) -> str:
+def _tag(merged: Merged, m: SipMessage) -> str:
     index = {id(c): i for i, c in enumerate(merged.inputs)}
     seen = sorted((index[id(c)], frame) for c, frame in merged.sources(m))
     return "[" + " ".join(f"{letter(i)}#{frame}" for i, frame in seen) + "]"
 
 
-def letter_of(merged: MergedCapture) -> Callable[[Any], str]:
+def letter_of(merged: Merged) -> Callable[[Any], str]:
     """The letter of the input an item's number belongs to: a message's copy shown, a
     diagnostic's log, a stream's, TURN allocation's or ICE session's capture ("?" unknown)."""
     letters = _letters(merged)
@@ -75,7 +81,7 @@ def letter_of(merged: MergedCapture) -> Callable[[Any], str]:
     return input_letter
 
 
-def file_of(merged: MergedCapture, item: Any) -> str | None:
+def file_of(merged: Merged, item: Any) -> str | None:
     """The name of the input a message's shown copy (or a stream's media) comes from."""
     if isinstance(item, SipMessage):
         found = merged.origin(item)
@@ -85,7 +91,7 @@ def file_of(merged: MergedCapture, item: Any) -> str | None:
     return None if index is None else merged.inputs[index].name
 
 
-def tag_of(merged: MergedCapture) -> Callable[[Any], str]:
+def tag_of(merged: Merged) -> Callable[[Any], str]:
     """``[A#5 B#12]`` for a message (every input that saw it), ``[B#13]`` for a diagnostic."""
     letters = _letters(merged)
 
@@ -98,7 +104,7 @@ def tag_of(merged: MergedCapture) -> Callable[[Any], str]:
 
 
 def session_lines(
-    merged: MergedCapture,
+    merged: Merged,
     s: Session,
     *,
     verbose: bool = False,
@@ -116,7 +122,7 @@ def session_lines(
     )
 
 
-def session_to_dict(merged: MergedCapture, s: Session, *, verbose: bool = False) -> dict[str, Any]:
+def session_to_dict(merged: Merged, s: Session, *, verbose: bool = False) -> dict[str, Any]:
     index = merged.diagnostics()
     diagnostics = index.of(s)
     record = render_json.session_to_dict(
@@ -130,7 +136,7 @@ def session_to_dict(merged: MergedCapture, s: Session, *, verbose: bool = False)
     return record
 
 
-def call_to_dict(merged: MergedCapture, call: Any) -> dict[str, Any]:
+def call_to_dict(merged: Merged, call: Any) -> dict[str, Any]:
     """A ``call`` record (render/calls.py) of the merged calls, saying which input each
     number belongs to: ``offer_file``/``answer_file`` beside each exchange's frames, ``file``
     in each stream and allocation (the capture its media was seen in)."""
@@ -148,7 +154,7 @@ def call_to_dict(merged: MergedCapture, call: Any) -> dict[str, Any]:
 
 
 def diagnostic_records(
-    merged: MergedCapture,
+    merged: Merged,
     sessions: list[Session],
     filters: DiagnosticFilter = (),
 ) -> list[dict[str, Any]]:
@@ -162,7 +168,9 @@ def diagnostic_records(
     return out
 
 
-def capture_to_dict(merged: MergedCapture, sessions: list[Session]) -> dict[str, Any]:
+def capture_to_dict(merged: Merged, sessions: list[Session] | None) -> dict[str, Any]:
+    """The closing record; session counts from ``sessions`` when given, else the merge's
+    own totals (the streaming merge counts sessions as they finish)."""
     record = render_json.capture_to_dict(merged, sessions)
     hosts = merged.hosts()
     record["inputs"] = [

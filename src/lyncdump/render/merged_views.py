@@ -1,0 +1,161 @@
+"""The merged view's outputs as consumers of a streaming merge (analysis/merge_stream.py).
+
+The output is that of the keep-all merge (render/merged.py on a ``MergedCapture``), written
+from sessions as they finish:
+
+- :func:`summary_view` keeps nothing per session: the counts are the stream's;
+- :func:`ndjson_view` writes each session record the moment its session finishes, and keeps
+  the ``diagnostic`` records of the sessions shown (bounded with the logs' records, which the
+  pipelines keep anyway) to write them after the sessions, by time, as the keep-all output
+  does; then the ``capture`` record;
+- :func:`ladder_view` turns each finished session into its ladder lines at once and prints
+  them in order of first message at the end, between the diagnostics that stand alone (the
+  legend, which counts the copies recognised, comes first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..analysis.diagnostics import Diagnostic, DiagnosticFilter, diagnostic_matches
+from ..analysis.merge_stream import MergedStream
+from ..analysis.sessions import Session
+from . import diagnostics as render_diag
+from . import json as render_json
+from . import merged as render_merged
+from . import text as render_text
+
+Out = Callable[[str], None]
+#: Whether a session is shown, given the diagnostics joined to it (the command's filter).
+Matches = Callable[[Session, "list[Diagnostic] | None"], bool]
+
+
+def _all(_session: Session, _logs: list[Diagnostic] | None) -> bool:
+    return True
+
+
+def summary_view(merged: MergedStream, out: Out) -> None:
+    """``--summary`` of merged inputs: the legend and the counts, once every input is read."""
+    for _ in merged.sessions():
+        pass
+    for line in render_merged.legend_lines(merged):
+        out(line)
+    for line in render_text.summary_lines(merged):
+        out(line)
+
+
+def _time_key(record: dict[str, Any]) -> tuple[bool, float, str, int]:
+    """The order of DiagnosticIndex.all, on ``diagnostic`` records."""
+    t = record["time"]
+    return (t is None, t or 0.0, record["source"] or "", record["record_number"])
+
+
+def _diagnostic_record(merged: MergedStream, d: Diagnostic) -> dict[str, Any]:
+    record = render_diag.diagnostic_to_dict(d, merged.diagnostics().hosts)
+    record["message_file"] = render_merged.file_of(merged, d.message) if d.message else None
+    return record
+
+
+def ndjson_view(
+    merged: MergedStream,
+    out: Out,
+    *,
+    verbose: bool = False,
+    summary: bool = False,
+    matches: Matches = _all,
+    filters: DiagnosticFilter = (),
+) -> None:
+    """``--json`` of merged inputs: session records as sessions finish, then the diagnostic
+    records of the sessions shown and of those alone that pass ``filters``, then the
+    ``capture`` record (``summary``: only the capture record)."""
+    kept: list[dict[str, Any]] = []
+    for session in merged.sessions():
+        if summary:
+            continue
+        logs = merged.diagnostics().of(session)
+        if not matches(session, logs):
+            continue
+        record = render_merged.session_to_dict(merged, session, verbose=verbose)
+        for line in render_json.ndjson_lines([record]):
+            out(line)
+        kept.extend(_diagnostic_record(merged, d) for d in logs or ())
+    index = merged.diagnostics()
+    if not summary and index.enabled:
+        kept.extend(
+            _diagnostic_record(merged, d)
+            for d in index.standalone
+            if diagnostic_matches(d, filters)
+        )
+        kept.sort(key=_time_key)
+        for line in render_json.ndjson_lines(kept):
+            out(line)
+    for line in render_json.ndjson_lines([render_merged.capture_to_dict(merged, None)]):
+        out(line)
+
+
+def ladder_view(
+    merged: MergedStream,
+    out: Out,
+    *,
+    verbose: bool = False,
+    matches: Matches = _all,
+    filters: DiagnosticFilter = (),
+) -> None:
+    """The merged ladder: sessions in order of first message, lone diagnostics between them
+    at their time, and the closing count line."""
+    shown: list[tuple[int, float | None, list[str]]] = []
+    total = 0
+    shown_diagnostics = errors = 0
+    for session in merged.sessions():
+        total += 1
+        logs = merged.diagnostics().of(session)
+        if not matches(session, logs):
+            continue
+        lines = list(
+            render_merged.session_lines(merged, session, verbose=verbose, diagnostics=logs)
+        )
+        shown.append((merged.order_of(session), session.start, lines))
+        shown_diagnostics += len(logs or ())
+        errors += sum(1 for d in logs or () if d.is_error)
+    shown.sort(key=lambda s: s[0])
+    index = merged.diagnostics()
+    for line in render_merged.legend_lines(merged):
+        out(line)
+    alone = render_diag.TimelineText(
+        index,
+        filters,
+        verbose=verbose,
+        tag=render_merged.tag_of(merged),
+        input_letter=render_merged.letter_of(merged),
+    )
+    for i, (_, start, lines) in enumerate(shown):
+        if i:
+            out("")
+        for line in alone.before_time(start):
+            out(line)
+        for line in lines:
+            out(line)
+    if shown:
+        out("")
+    for line in alone.rest():
+        out(line)
+    if index.enabled:
+        lone = [d for d in index.standalone if diagnostic_matches(d, filters)]
+        shown_diagnostics += len(lone)
+        errors += sum(1 for d in lone if d.is_error)
+    defects = merged.defects
+    out(
+        f"{len(shown)} of {total} sessions shown, {merged.stats.sip_messages} SIP "
+        f"messages ({merged.duplicates} seen twice) from {len(merged.inputs)} inputs, "
+        + (f"{shown_diagnostics} diagnostics ({errors} errors), " if index.all else "")
+        + f"{len(defects)} defects"
+        + ("" if verbose or not len(defects) else " (-v lists them)")
+    )
+    if verbose and len(defects):
+        out("defects:")
+        for line in render_text.defect_lines(merged):
+            out(line)
+
+
+__all__ = ["ladder_view", "ndjson_view", "summary_view"]

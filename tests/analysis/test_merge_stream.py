@@ -1,0 +1,275 @@
+"""The streamed merged view says what the keep-all merge says.
+
+``lyncdump server.log capture.pcap`` (the ladder, ``--summary``, ``--json``) runs on the
+streaming merge (analysis/merge_stream.py); :func:`lyncdump.merge` keeps every input and every
+message (analysis/merge.py). The expected output here is rendered from the keep-all merge the
+way the command rendered it before it streamed (render/merged.py), and the command's output
+must equal it line for line: on every merged combination of the sample logs and captures, and
+on a generated Front End log with its capture (thousands of messages, sessions finishing all
+through the run).
+
+What cannot be equal in general, and is not exercised by these inputs (docs/tracelog.md,
+"Merged inputs, streamed"): a clock offset is learned on the first
+``LOOKAHEAD_MESSAGES`` messages of each input rather than on all of them; a Call-ID that comes
+back after its session went quiet is a second part (``part`` 2) rather than one session; a
+diagnostic written after its session finished stands alone; and NDJSON session records come
+in the order sessions finish (the keep-all order is first message; the generated test
+compares them as a set for that reason).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import lyncdump
+from lyncdump.analysis.merge import MergedCapture
+from lyncdump.analysis.merge_stream import MergedStream, open_merged, open_pipelines
+from lyncdump.cli import command
+from lyncdump.cli_common import session_matches
+from lyncdump.filters import compile_filter
+from lyncdump.render import diagnostics as render_diag
+from lyncdump.render import json as render_json
+from lyncdump.render import merged as render_merged
+from lyncdump.render import text as render_text
+
+from ..conftest import CAPTURES
+from ..pipeline._bulk import write_bulk_pcap, write_bulk_server_log
+
+COMBOS = [
+    ["sip-udp-call.server.log", "sip-udp-call.pcap"],
+    ["sip-udp-call.uccapilog", "sip-udp-call.pcap"],
+    ["sip-udp-call.server.log", "sip-udp-call.uccapilog", "sip-udp-call.pcap"],
+    ["lync-signin-tcp.server.log", "lync-signin-tcp.pcapng"],
+    ["lync-signin-tcp.uccapilog", "lync-signin-tcp.server.log", "lync-signin-tcp.pcapng"],
+    [
+        "federation.pcapng",
+        "federation-fe01.server.log",
+        "federation-edge.server.log",
+        "federation-med01.server.log",
+        "federation-alice.uccapilog",
+    ],
+    ["federation-fe01.server.log", "federation-edge.server.log", "federation-med01.server.log"],
+    ["federation-alice.uccapilog", "federation.pcapng"],
+    ["quirks.server.log", "quirks.uccapilog"],
+    ["quirks.server.log", "sip-udp-call.pcap"],
+    ["sip-udp-call.pcap", "sip-udp-call.pcap"],
+]
+VIEWS = [
+    [],
+    ["--summary"],
+    ["--json"],
+    ["--json", "--summary"],
+    ["-v"],
+    ["--json", "-v"],
+    ["--redact"],
+    ["--filter", "kind=call"],
+    ["--json", "--filter", "kind=call"],
+]
+
+
+def keep_all_output(paths: list[str], view: list[str]) -> list[str]:
+    """The merged output rendered from :class:`MergedCapture` (the command's rendering before
+    it streamed)."""
+    as_json = "--json" in view
+    summary = "--summary" in view
+    verbose = "-v" in view
+    filters = compile_filter([view[view.index("--filter") + 1]] if "--filter" in view else [])
+    merged = MergedCapture([lyncdump.open(p, redact="--redact" in view) for p in paths]).run()
+    sessions = merged.sessions()
+    diags = merged.diagnostics()
+    shown = [s for s in sessions if session_matches(s, filters, logs=diags.of(s))]
+    out: list[str] = []
+    if as_json:
+        records = [
+            render_merged.session_to_dict(merged, s, verbose=verbose)
+            for s in ([] if summary else shown)
+        ]
+        if not summary:
+            records.extend(render_merged.diagnostic_records(merged, shown, filters))
+        records.append(render_merged.capture_to_dict(merged, sessions))
+        return list(render_json.ndjson_lines(records))
+    out.extend(render_merged.legend_lines(merged))
+    if summary:
+        out.extend(render_text.summary_lines(merged, sessions))
+        return out
+    alone = render_diag.TimelineText(
+        diags,
+        filters,
+        verbose=verbose,
+        tag=render_merged.tag_of(merged),
+        input_letter=render_merged.letter_of(merged),
+    )
+    for i, session in enumerate(shown):
+        if i:
+            out.append("")
+        out.extend(alone.before(session))
+        out.extend(
+            render_merged.session_lines(
+                merged, session, verbose=verbose, diagnostics=diags.of(session)
+            )
+        )
+    if shown:
+        out.append("")
+    out.extend(alone.rest())
+    shown_diags = render_diag.shown(diags, shown, filters)
+    errors = sum(1 for d in shown_diags if d.is_error)
+    out.append(
+        f"{len(shown)} of {len(sessions)} sessions shown, {merged.stats.sip_messages} SIP "
+        f"messages ({merged.duplicates} seen twice) from {len(paths)} inputs, "
+        + (f"{len(shown_diags)} diagnostics ({errors} errors), " if diags.all else "")
+        + f"{len(merged.defects)} defects"
+        + ("" if verbose or not len(merged.defects) else " (-v lists them)")
+    )
+    if verbose and len(merged.defects):
+        out.append("defects:")
+        out.extend(render_text.defect_lines(merged))
+    return out
+
+
+def streamed_output(paths: list[str], view: list[str]) -> list[str]:
+    result = CliRunner().invoke(command, [*view, "--merge", *paths])
+    assert result.exit_code == 0, result.output
+    return result.stdout.splitlines()
+
+
+@pytest.mark.parametrize("view", VIEWS, ids=" ".join)
+@pytest.mark.parametrize("combo", COMBOS, ids=lambda c: "+".join(Path(p).stem for p in c))
+def test_streamed_merge_equals_the_keep_all_merge(combo: list[str], view: list[str]) -> None:
+    paths = [str(CAPTURES / name) for name in combo]
+    expected = keep_all_output(paths, view)
+    assert streamed_output(paths, view) == expected
+    assert expected and expected[0]  # not an empty run
+
+
+#: Messages of the generated Front End traffic (whole batches of 50 users: 3,000 asked for).
+GENERATED = 3360
+
+
+@pytest.fixture(scope="module")
+def front_end(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """A Front End's server log and a capture of the same 3,360 messages, one every 50 ms
+    (168 s: sessions finish all through the run)."""
+    folder = tmp_path_factory.mktemp("merge")
+    log, pcap = folder / "fe01.log", folder / "fe01.pcap"
+    written, diagnostics = write_bulk_server_log(log, 3000, step_us=50_000)
+    assert write_bulk_pcap(pcap, 3000, step_us=50_000) == written == GENERATED
+    assert diagnostics == 30  # one every tenth user of 300
+    return [str(log), str(pcap)]
+
+
+@pytest.mark.parametrize("view", [[], ["--summary"], ["--json", "--summary"]], ids=" ".join)
+def test_generated_front_end_log_and_capture_in_order(
+    front_end: list[str], view: list[str]
+) -> None:
+    """The ladder (put back in order of first message) and the summaries are equal as they
+    are; every message is a copy seen by both inputs."""
+    expected = keep_all_output(front_end, view)
+    assert streamed_output(front_end, view) == expected
+    if view == ["--json", "--summary"]:
+        record = json.loads(expected[-1])
+        assert record["duplicates"] == record["sip_messages"] == GENERATED
+        assert record["diagnostics"]["standalone"] >= 1
+
+
+def test_generated_front_end_json_records_are_the_keep_all_ones(front_end: list[str]) -> None:
+    """NDJSON session records come as sessions finish (here that is also the order of first
+    message: every user's sessions have the same shape), the diagnostic records and the
+    capture record after them, in the keep-all order."""
+    expected = keep_all_output(front_end, ["--json"])
+    got = streamed_output(front_end, ["--json"])
+    sessions_expected = [line for line in expected if '"record":"session"' in line]
+    sessions_got = [line for line in got if '"record":"session"' in line]
+    assert len(sessions_got) == 960  # 300 users: sign-in, presence, IM; 60 calls
+    assert sorted(sessions_got) == sorted(sessions_expected)
+    assert got[len(sessions_got) :] == expected[len(sessions_expected) :]
+
+
+def test_a_stream_answers_for_the_session_being_shown_only(front_end: list[str]) -> None:
+    """What a finished session's messages needed (their entries) is dropped once the next
+    session is asked for: the stream holds open sessions, not the run."""
+    merged = open_merged(front_end)
+    held = []
+    for session in merged.sessions():
+        assert merged.sources(session.messages[0])  # answered while it is being shown
+        held.append(len(merged._open))
+    # Sessions wait 64 s with a server log among the inputs (1,280 messages here), and the
+    # calls in progress: a part of the 3,360 that does not grow with the run.
+    assert max(held) < 2000 < merged.stats.sip_messages == GENERATED
+    assert merged._open == {} and len(merged._merger) == 0
+    assert merged.duplicates == GENERATED
+
+
+# -- the shared rules ---------------------------------------------------------------------------
+def test_learn_offsets_lines_up_inputs_through_those_already_lined_up() -> None:
+    from lyncdump.analysis.merge import learn_offsets
+
+    ref = [(("a",), 100.0), (("b",), 101.0), (("c",), 102.0)]
+    local_time = [(("a",), 7300.004), (("b",), 7301.003), (("c",), 7302.0)]  # 2 h off
+    behind_it = [(("c",), 7298.0), (("d",), 7299.0)]  # shares only "c" with the second
+    drifting = [(("a",), 200.0), (("b",), 901.0), (("c",), 5.0)]  # no offset agrees
+    offsets = learn_offsets([ref, local_time, behind_it, drifting], 0)
+    assert offsets == [0.0, -7200.0, -7196.0, 0.0]
+
+
+def test_the_merger_forgets_an_entry_once_the_window_has_passed_it() -> None:
+    from lyncdump.analysis.merge import Merger, copy_key
+    from lyncdump.sip.message import parse_message
+
+    def message(n: int, t: float) -> object:
+        m = parse_message(
+            f"OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK{n}\r\nCall-ID: c{n}\r\n"
+            f"CSeq: 1 OPTIONS\r\nFrom: <sip:a>;tag=1\r\nTo: <sip:b>\r\n\r\n".encode()
+        )
+        m.time, m.frame = t, n
+        return m
+
+    merger = Merger([False, False], window=2.0)
+    out = []
+    for t in range(100):  # input 0 sends message t at t s, input 1 sees it 0.5 s later
+        for index, dt in ((0, 0.0), (1, 0.5)):
+            m = message(t, t + dt)
+            out.extend(merger.add(index, m, copy_key(m)))  # type: ignore[arg-type]
+            assert len(merger) <= 4  # the last 2 s only, whatever the length of the run
+    out.extend(merger.finish())
+    assert merger.duplicates == 100 and len(out) == 100 and len(merger) == 0
+    assert [e.message.frame for e in out] == list(range(100))
+    assert all(e.seen == [(0, e.number), (1, e.number)] and e.copies == [] for e in out)
+    late = message(0, 50.0)  # a copy of message 0 well past the window: a new entry
+    assert merger.add(1, late, copy_key(late)) == [] and merger.duplicates == 100  # type: ignore[arg-type]
+
+
+def test_inputs_whose_time_stands_still_stay_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hostile timestamps (every frame at the same time): the reorder heaps and the copy
+    window never see time move on, so their count bounds decide, and a defect says so."""
+    from lyncdump.analysis import merge_stream
+
+    monkeypatch.setattr(merge_stream, "MAX_WAITING", 50)
+    monkeypatch.setattr(merge_stream, "MAX_OPEN_ENTRIES", 100)
+    monkeypatch.setattr(merge_stream, "LOOKAHEAD_MESSAGES", 20)  # it fills the heaps first
+    pcap = tmp_path / "frozen.pcap"
+    total = write_bulk_pcap(pcap, 1000, step_us=0)
+    merged = MergedStream(open_pipelines([str(pcap), str(pcap)], [lyncdump.Options()] * 2))
+    seen = {"waiting": 0, "open": 0, "added": 0}
+    add = merged._merger.add
+
+    def watched(index: int, m: object, key: object) -> object:
+        seen["waiting"] = max(seen["waiting"], *(len(i.heap) for i in merged._inputs))
+        seen["added"] += 1
+        out = add(index, m, key)  # type: ignore[arg-type]
+        seen["open"] = max(seen["open"], len(merged._merger))
+        return out
+
+    merged._merger.add = watched  # type: ignore[method-assign]
+    for _session in merged.sessions():
+        pass
+    assert seen["added"] == 2 * total
+    assert seen["waiting"] <= 51 and seen["open"] <= 100
+    assert merged.stats.sip_messages + merged.duplicates == 2 * total
+    assert merged._merger.early > 0
+    assert any("left the copy window early" in d.reason for d in merged.defects)
