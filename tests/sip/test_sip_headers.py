@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lyncdump.sip.headers import (
     COMPACT_FORMS,
@@ -178,3 +180,15 @@ def test_header_lines() -> None:
         (0, "continuation line without a header"),
         (3, "header line skipped: no valid name"),
     ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=' \t;=",/aAbB-+.\u00a0é', max_size=40), st.integers(0, 300))
+def test_media_type_is_parse_media_type_s_type(text: str, pad: int) -> None:
+    """The remembered media type is what parsing gives, for short and long values alike."""
+    from lyncdump.sip.headers import _MEDIA_TYPE_TEXT_MAX, media_type
+
+    for value in (text, text + "x" * pad):
+        assert media_type(value) == parse_media_type(value)[0]
+        assert media_type(value) == parse_media_type(value)[0]  # from the table the second time
+    assert _MEDIA_TYPE_TEXT_MAX == 256

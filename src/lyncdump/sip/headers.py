@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from .uri import SipUri, parse_uri, split_params
 
@@ -20,6 +21,7 @@ __all__ = [
     "Via",
     "canonical_name",
     "parse_header_lines",
+    "media_type",
     "parse_media_type",
     "parse_name_addr",
     "parse_params",
@@ -472,6 +474,23 @@ def parse_media_type(value: str) -> tuple[str, dict[str, str]]:
     if " " in head or not head.isprintable():  # other blanks are never printable
         head = _WS_RE.sub("", head)
     return head.lower(), params
+
+
+#: Content-Type values longer than this are not remembered (hostile input stays bounded)
+_MEDIA_TYPE_TEXT_MAX = 256
+
+
+@lru_cache(maxsize=256)
+def _media_type_of(value: str) -> str:
+    return parse_media_type(value)[0]
+
+
+def media_type(value: str) -> str:
+    """:func:`parse_media_type`'s media type alone; the few values a capture uses are
+    remembered (the last 256 of at most 256 characters)."""
+    if len(value) > _MEDIA_TYPE_TEXT_MAX:
+        return parse_media_type(value)[0]
+    return _media_type_of(value)
 
 
 def parse_header_lines(

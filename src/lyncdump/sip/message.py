@@ -32,6 +32,7 @@ from .headers import (
     Via,
     canonical_name,
     is_token,
+    media_type,
     parse_header_lines,
     parse_media_type,
     parse_name_addr,
@@ -181,7 +182,7 @@ class _ContentTypeView:
     def content_type(self) -> str | None:
         """Media type lower-cased, without parameters (``application/sdp``)."""
         value = self.header("content-type")
-        return parse_media_type(value)[0] if value is not None else None
+        return media_type(value) if value is not None else None
 
     @property
     def content_type_params(self) -> dict[str, str]:
@@ -870,7 +871,7 @@ class SipMessage(_ContentTypeView):
         ctype = self._ctype
         if ctype is _UNSET:
             values = self._values("content-type")
-            ctype = self._ctype = parse_media_type(values[0])[0] if values else None
+            ctype = self._ctype = media_type(values[0]) if values else None
         return ctype  # type: ignore[return-value]
 
     @property
