@@ -327,6 +327,16 @@ def log_host_name(capture: object) -> str | None:
     return str(host[0])
 
 
+def log_hosts(inputs: Sequence[object]) -> dict[str | None, str]:
+    """The name of the machine that wrote each server log among ``inputs``, by input name."""
+    out: dict[str | None, str] = {}
+    for item in inputs:
+        name = log_host_name(item)
+        if name:
+            out[getattr(item, "name", None)] = name
+    return out
+
+
 def diagnostics_of(capture: object, sessions: Sequence[Session]) -> DiagnosticIndex:
     """The joined diagnostics of a :class:`~lyncdump.api.Capture` (disabled for captures and
     client logs, which hold no diagnostic records). Its records are named after the capture
@@ -463,5 +473,6 @@ __all__ = [
     "diagnostics_of",
     "join",
     "log_host_name",
+    "log_hosts",
     "severity_rank",
 ]

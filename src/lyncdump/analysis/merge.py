@@ -38,7 +38,7 @@ from ..media.stats import StreamStats
 from ..model import DefectLog, Endpoint
 from ..sip.message import SipMessage
 from .calls import Call, build_calls
-from .diagnostics import DiagnosticIndex, join, log_host_name
+from .diagnostics import DiagnosticIndex, join, log_hosts
 from .ice import Allocation, IceSession
 from .sessions import Session, SessionBuilder
 
@@ -254,12 +254,7 @@ class MergedCapture:
 
     def hosts(self) -> dict[str | None, str]:
         """The name of the machine that wrote each server log, by input name."""
-        out: dict[str | None, str] = {}
-        for c in self.inputs:
-            name = log_host_name(c)
-            if name:
-                out[c.name] = name
-        return out
+        return log_hosts(self.inputs)
 
     def diagnostics(self) -> DiagnosticIndex:
         """Every log's diagnostic records joined to the merged sessions: to the copy of the

@@ -46,7 +46,7 @@ from ..model import DefectLog
 from ..pipeline import InputFinished, LogRecord, MessageDecoded, Pipeline, Stats
 from ..pipeline.connection import ConnectionSummary
 from ..sip.message import SipMessage
-from .diagnostics import Diagnostic, DiagnosticIndex, join, log_host_name
+from .diagnostics import Diagnostic, DiagnosticIndex, join, log_hosts
 from .merge import (
     DEFAULT_WINDOW,
     Entry,
@@ -214,12 +214,7 @@ class MergedStream:
 
     def hosts(self) -> dict[str | None, str]:
         """The name of the machine that wrote each server log, by input name."""
-        out: dict[str | None, str] = {}
-        for p in self.inputs:
-            name = log_host_name(p)
-            if name:
-                out[p.name] = name
-        return out
+        return log_hosts(self.inputs)
 
     def diagnostics(self) -> DiagnosticIndex:
         """The diagnostics of the session being shown (``of``); every one once the stream
