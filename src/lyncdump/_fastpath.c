@@ -2341,6 +2341,99 @@ fallback:
     Py_RETURN_FALSE;
 }
 
+
+/* sip_addr_base(value) -> (base, {placeholder: value}) | None
+ *
+ * sip/message.py's _split_addr in C (see there): a From/To text "display <uri>;p=v;..." with
+ * each token value after the '>' replaced by "\x01<item index>", and the values replaced.
+ * None when the text is not in that shape (or not ASCII, or no value was replaced). */
+static PyObject *
+fast_sip_addr_base(PyObject *Py_UNUSED(module), PyObject *value)
+{
+    if (!PyUnicode_Check(value)) {
+        PyErr_SetString(PyExc_TypeError, "sip_addr_base(value: str)");
+        return NULL;
+    }
+    if (!PyUnicode_IS_ASCII(value))
+        Py_RETURN_NONE;
+    const unsigned char *d = PyUnicode_1BYTE_DATA(value);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(value);
+    const unsigned char *g = memchr(d, '>', n);
+    if (g == NULL || g == d)
+        Py_RETURN_NONE;
+    Py_ssize_t gt = g - d;
+    if (gt + 1 >= n || d[gt + 1] != ';' || memchr(d + gt + 1, '>', n - gt - 1) != NULL ||
+        memchr(d + gt, '"', n - gt) != NULL || memchr(d, 0x01, n) != NULL)
+        Py_RETURN_NONE;
+    if (d[0] != '"') { /* bracketed: a '<' before the '>', no ':' or '"' before the '<' */
+        const unsigned char *l = memchr(d, '<', n);
+        if (l == NULL || l - d >= gt)
+            Py_RETURN_NONE;
+        for (const unsigned char *q = d; q < l; q++)
+            if (*q == ':' || *q == '"')
+                Py_RETURN_NONE;
+    }
+    Py_ssize_t cap = n + 24 * (n - gt) + 32; /* each item grows by at most 1 + 20 digits */
+    char *buf = PyMem_Malloc(cap);
+    if (buf == NULL)
+        return PyErr_NoMemory();
+    PyObject *real = PyDict_New();
+    if (real == NULL) {
+        PyMem_Free(buf);
+        return NULL;
+    }
+    memcpy(buf, d, gt + 2);
+    Py_ssize_t out = gt + 2, p = gt + 2, index = 0;
+    for (;;) {
+        Py_ssize_t end = p;
+        while (end < n && d[end] != ';')
+            end++;
+        Py_ssize_t eq = p;
+        while (eq < end && d[eq] != '=')
+            eq++;
+        int token = eq < end && eq + 1 < end;
+        for (Py_ssize_t i = eq + 1; token && i < end; i++)
+            token = sip_token[d[i]];
+        if (token) {
+            memcpy(buf + out, d + p, eq + 1 - p);
+            out += eq + 1 - p;
+            int w = snprintf(buf + out, 24, "\x01%zd", index);
+            PyObject *key = PyUnicode_DecodeASCII(buf + out, w, NULL);
+            PyObject *val = PyUnicode_Substring(value, eq + 1, end);
+            out += w;
+            if (key == NULL || val == NULL || PyDict_SetItem(real, key, val) < 0) {
+                Py_XDECREF(key);
+                Py_XDECREF(val);
+                Py_DECREF(real);
+                PyMem_Free(buf);
+                return NULL;
+            }
+            Py_DECREF(key);
+            Py_DECREF(val);
+        }
+        else {
+            memcpy(buf + out, d + p, end - p);
+            out += end - p;
+        }
+        if (end >= n)
+            break;
+        buf[out++] = ';';
+        p = end + 1;
+        index++;
+    }
+    PyObject *result = NULL;
+    if (PyDict_GET_SIZE(real) > 0) {
+        PyObject *base = PyUnicode_DecodeASCII(buf, out, NULL);
+        if (base != NULL)
+            result = Py_BuildValue("(NO)", base, real);
+    }
+    else
+        result = Py_NewRef(Py_None);
+    Py_DECREF(real);
+    PyMem_Free(buf);
+    return result;
+}
+
 static PyMethodDef module_methods[] = {
     {"ratio", fast_ratio, METH_VARARGS,
      "ratio(num, den) -> float | None\n\n"
@@ -2365,6 +2458,10 @@ static PyMethodDef module_methods[] = {
      "sip_frame_head(buf, start, scan) -> (header_end, body_start, content_length) | None\n\n"
      "sip/framing.py's search for the empty line from scan, and _only_content_length on\n"
      "buf[start:header_end] (-1: not the plain case). None: no empty line yet."},
+    {"sip_addr_base", fast_sip_addr_base, METH_O,
+     "sip_addr_base(value) -> (base, {placeholder: value}) | None\n\n"
+     "sip/message.py's _split_addr: a From/To text with its token parameter values after\n"
+     "the '>' replaced by placeholders, and the values; None when not in that shape."},
     {"sip_top_branch", fast_sip_top_branch, METH_O,
      "sip_top_branch(values) -> str | None | False\n\n"
      "The branch of the topmost Via, given every Via header value, when headers.py's\n"

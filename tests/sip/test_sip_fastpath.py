@@ -36,6 +36,7 @@ def test_the_compiled_helpers_are_used_when_built() -> None:
     assert framing._frame_head is compiled.sip_frame_head
     assert lazy._sip_head is compiled.sip_head
     assert lazy._top_branch is compiled.sip_top_branch
+    assert lazy._addr_base is compiled.sip_addr_base
 
 
 @contextlib.contextmanager
@@ -238,3 +239,30 @@ def _python_head() -> Iterator[None]:
         yield
     finally:
         lazy._sip_head = saved
+
+
+# -- From/To addresses with placeholders ----------------------------------------------------------
+
+_ADDR_PIECES = [
+    '"Al;tag=x"', " ", "<", ">", "sip:", "a", "@", "b.com", ";tag=", ";TAG=", "t1", "9f-x", ";",
+    "=", '"', ",", ":5061", "<sip:a@b>", "é", "\x01", "x=", ";epid=2", "0123456789",
+]  # fmt: skip
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from(_ADDR_PIECES), max_size=14).map("".join))
+def test_addr_base_is_the_python_split(text: str) -> None:
+    got = compiled.sip_addr_base(text)
+    if text.isascii():
+        assert got == lazy._split_addr(text)
+    else:
+        assert got is None  # non-ASCII text is parsed whole
+
+
+def test_addr_base_with_many_parameters() -> None:
+    text = "<sip:a@b>" + "".join(f";p{i}=v{i}" for i in range(200))
+    got = compiled.sip_addr_base(text)
+    assert got == lazy._split_addr(text)
+    assert got is not None and got[1]["\x01199"] == "v199"
+    with pytest.raises(TypeError):
+        compiled.sip_addr_base(b"<sip:a>;tag=1")

@@ -384,6 +384,7 @@ def _compiled(name: str) -> Callable[..., Any] | None:
 
 _sip_head = _compiled("sip_head")
 _top_branch = _compiled("sip_top_branch")
+_addr_base = _compiled("sip_addr_base")
 
 
 def _lookup_re(key: str) -> re.Pattern[bytes] | None:
@@ -432,6 +433,31 @@ def _bracketed(value: str, gt: int) -> bool:
     return 0 <= lt < gt and ":" not in value[:lt] and '"' not in value[:lt]
 
 
+def _split_addr(value: str) -> tuple[str, dict[str, str]] | None:
+    """``value`` with each plain token parameter value after the ``>`` replaced by a
+    placeholder, and the values by placeholder; None when the text is not ``display <uri>;...``
+    with such a value (the compiled ``sip_addr_base`` does the same for ASCII text)."""
+    gt = value.find(">")
+    if not (
+        gt > 0
+        and value.startswith(";", gt + 1)
+        and '"' not in value[gt:]
+        and "\x01" not in value  # the placeholders' mark
+        and value.find(">", gt + 1) < 0
+        and (value[0] == '"' or _bracketed(value, gt))
+    ):
+        return None
+    items = value[gt + 2 :].split(";")
+    real: dict[str, str] = {}
+    for i, item in enumerate(items):
+        name, eq, v = item.partition("=")
+        if eq and _TOKEN_RE.fullmatch(v):
+            placeholder = f"\x01{i}"
+            real[placeholder] = v
+            items[i] = f"{name}={placeholder}"
+    return (value[: gt + 2] + ";".join(items), real) if real else None
+
+
 def _parse_addr(value: str) -> tuple[NameAddr | None, tuple[str, ...]]:
     """parse_name_addr of a From/To text, with its problems.
 
@@ -440,35 +466,19 @@ def _parse_addr(value: str) -> tuple[NameAddr | None, tuple[str, ...]]:
     token value after the ``>`` replaced by a placeholder is parsed once (shared), and the
     values are put back: the result is what parsing the whole text gives.
     """
-    gt = value.find(">")
-    if (
-        gt > 0
-        and value.startswith(";", gt + 1)
-        and '"' not in value[gt:]
-        and "\x01" not in value  # the placeholders' mark
-        and value.find(">", gt + 1) < 0
-        and (value[0] == '"' or _bracketed(value, gt))
-    ):
-        items = value[gt + 2 :].split(";")
-        real: dict[str, str] = {}
-        for i, item in enumerate(items):
-            name, eq, v = item.partition("=")
-            if eq and _TOKEN_RE.fullmatch(v):
-                placeholder = f"\x01{i}"
-                real[placeholder] = v
-                items[i] = f"{name}={placeholder}"
-        if real:
-            base = value[: gt + 2] + ";".join(items)
-            shared = _BASES.get(base)
-            if shared is None:
-                problems: list[str] = []
-                shared = parse_name_addr(base, problems), tuple(problems)
-                if len(base) <= _SHARED_TEXT_MAX:
-                    _BASES.put(base, shared)
-            addr, found = shared
-            if addr is not None and not found:
-                params = {k: real.get(v, v) if v else v for k, v in addr.params.items()}
-                return NameAddr(addr.display, addr.uri, params, value.strip()), ()
+    split = _addr_base(value) if _addr_base is not None else _split_addr(value)
+    if split is not None:
+        base, real = split
+        shared = _BASES.get(base)
+        if shared is None:
+            problems: list[str] = []
+            shared = parse_name_addr(base, problems), tuple(problems)
+            if len(base) <= _SHARED_TEXT_MAX:
+                _BASES.put(base, shared)
+        addr, found = shared
+        if addr is not None and not found:
+            params = {k: real.get(v, v) if v else v for k, v in addr.params.items()}
+            return NameAddr(addr.display, addr.uri, params, value.strip()), ()
     problems = []
     return parse_name_addr(value, problems), tuple(problems)
 
