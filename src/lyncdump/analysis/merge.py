@@ -309,36 +309,43 @@ class MergedCapture:
         self._by_message = {id(e.message): e for e in entries}
 
     def _combine(self) -> None:
-        stats = self.stats
         for c in self.inputs:
-            s = c.stats
-            stats.frames += s.frames
-            stats.bytes += s.bytes
-            stats.udp_datagrams += s.udp_datagrams
-            stats.tcp_segments += s.tcp_segments
-            stats.rtp_like += s.rtp_like
-            stats.encapsulated.update(s.encapsulated)
-            stats.not_decoded.update(s.not_decoded)
-            for t in (s.first_time,):
-                if t is not None and (stats.first_time is None or t < stats.first_time):
-                    stats.first_time = t
-            for t in (s.last_time,):
-                if t is not None and (stats.last_time is None or t > stats.last_time):
-                    stats.last_time = t
-            self.connections.extend(c.connections)
-            label = os.path.basename(c.name)
-            for d in c.defects:
-                self.defects.add(d.frame, d.layer, d.offset, f"{label}: {d.reason}")
-            for layer, count in c.defects.dropped.items():
-                self.defects.dropped[layer] = self.defects.dropped.get(layer, 0) + count
-            if self.error is None and c.error is not None:
-                self.error = c.error
             for e in c.log_events:
                 e.source = c.name
-            self.log_events.extend(c.log_events)
+            add_input_totals(self, c)
         self.log_events.sort(key=lambda e: (e.time is None, e.time or 0.0))
         assert self._messages is not None
-        stats.count_messages(self._messages)
+        self.stats.count_messages(self._messages)
+
+
+def add_input_totals(merged: Any, item: Any) -> None:
+    """Add one input's frame totals, connections, defects (named after the input), error and
+    log records to a merged view (:class:`MergedCapture`, or the streamed ``MergedStream``);
+    its SIP counts come from the merged messages instead."""
+    stats, s = merged.stats, item.stats
+    stats.frames += s.frames
+    stats.bytes += s.bytes
+    stats.udp_datagrams += s.udp_datagrams
+    stats.tcp_segments += s.tcp_segments
+    stats.rtp_like += s.rtp_like
+    stats.encapsulated.update(s.encapsulated)
+    stats.not_decoded.update(s.not_decoded)
+    t = s.first_time
+    if t is not None and (stats.first_time is None or t < stats.first_time):
+        stats.first_time = t
+    t = s.last_time
+    if t is not None and (stats.last_time is None or t > stats.last_time):
+        stats.last_time = t
+    merged.connections.extend(item.connections)
+    label = os.path.basename(item.name)
+    defects = merged.defects
+    for d in item.defects:
+        defects.add(d.frame, d.layer, d.offset, f"{label}: {d.reason}")
+    for layer, count in item.defects.dropped.items():
+        defects.dropped[layer] = defects.dropped.get(layer, 0) + count
+    if merged.error is None and item.error is not None:
+        merged.error = item.error
+    merged.log_events.extend(item.log_events)
 
 
 def reference_input(inputs: Sequence[Any]) -> int:

@@ -52,6 +52,7 @@ from .merge import (
     Entry,
     Merger,
     MessageKey,
+    add_input_totals,
     copy_key,
     is_log,
     learn_offsets,
@@ -359,31 +360,8 @@ class MergedStream:
         """The totals of every input, as :class:`MergedCapture` combines them."""
         merger = self._merger
         self.duplicates = merger.duplicates
-        stats = self.stats
         for p in self.inputs:
-            s = p.stats
-            stats.frames += s.frames
-            stats.bytes += s.bytes
-            stats.udp_datagrams += s.udp_datagrams
-            stats.tcp_segments += s.tcp_segments
-            stats.rtp_like += s.rtp_like
-            stats.encapsulated.update(s.encapsulated)
-            stats.not_decoded.update(s.not_decoded)
-            t = s.first_time
-            if t is not None and (stats.first_time is None or t < stats.first_time):
-                stats.first_time = t
-            t = s.last_time
-            if t is not None and (stats.last_time is None or t > stats.last_time):
-                stats.last_time = t
-            self.connections.extend(p.connections)
-            label = os.path.basename(p.name)
-            for d in p.defects:
-                self.defects.add(d.frame, d.layer, d.offset, f"{label}: {d.reason}")
-            for layer, count in p.defects.dropped.items():
-                self.defects.dropped[layer] = self.defects.dropped.get(layer, 0) + count
-            if self.error is None and p.error is not None:
-                self.error = p.error
-            self.log_events.extend(p.log_events)
+            add_input_totals(self, p)
         if merger.early:
             self.defects.add(
                 None,
