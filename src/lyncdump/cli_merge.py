@@ -64,10 +64,7 @@ def run_merged(
     the capture inputs' stream table."""
     from .analysis.merge import MergedCapture
     from .api import Capture, Options
-    from .render import diagnostics as render_diag
-    from .render import json as render_json
-    from .render import merged as render_merged
-    from .render import text as render_text
+    from .render import merged_views
 
     out = click.echo
     extra = extra or {}
@@ -102,56 +99,11 @@ def run_merged(
     shown = [s for s in sessions if session_matches(s, filters, logs=diags.of(s))]
     if extra.get("calls") or only_call:
         status = print_calls(merged, shown, as_json, summary, only_call)
-    elif as_json:
-        records = [
-            render_merged.session_to_dict(merged, s, verbose=verbose)
-            for s in ([] if summary else shown)
-        ]
-        if not summary:
-            records.extend(render_merged.diagnostic_records(merged, shown, filters))
-        records.append(render_merged.capture_to_dict(merged, sessions))
-        for line in render_json.ndjson_lines(records):
-            out(line)
     else:
-        for line in render_merged.legend_lines(merged):
-            out(line)
-        if summary:
-            for line in render_text.summary_lines(merged, sessions):
-                out(line)
-        else:
-            alone = render_diag.TimelineText(
-                diags,
-                filters,
-                verbose=verbose,
-                tag=render_merged.tag_of(merged),
-                input_letter=render_merged.letter_of(merged),
-            )
-            for i, session in enumerate(shown):
-                if i:
-                    out("")
-                for line in alone.before(session):
-                    out(line)
-                for line in render_merged.session_lines(
-                    merged, session, verbose=verbose, diagnostics=diags.of(session)
-                ):
-                    out(line)
-            if shown:
-                out("")
-            for line in alone.rest():
-                out(line)
-            shown_diags = render_diag.shown(diags, shown, filters)
-            errors = sum(1 for d in shown_diags if d.is_error)
-            out(
-                f"{len(shown)} of {len(sessions)} sessions shown, {merged.stats.sip_messages} SIP "
-                f"messages ({merged.duplicates} seen twice) from {len(inputs)} inputs, "
-                + (f"{len(shown_diags)} diagnostics ({errors} errors), " if diags.all else "")
-                + f"{len(merged.defects)} defects"
-                + ("" if verbose or not len(merged.defects) else " (-v lists them)")
-            )
-            if verbose and len(merged.defects):
-                out("defects:")
-                for line in render_text.defect_lines(merged):
-                    out(line)
+        merged_views.keep_all_view(
+            merged, sessions, shown, out, as_json=as_json, summary=summary, verbose=verbose,
+            filters=filters,
+        )  # fmt: skip
     if extra.get("streams_csv"):
         status = max(status, _write_streams(extra["streams_csv"], merged))
     for c in inputs:

@@ -31,10 +31,7 @@ from lyncdump.analysis.merge_stream import MergedStream, open_merged, open_pipel
 from lyncdump.cli import command
 from lyncdump.cli_common import session_matches
 from lyncdump.filters import compile_filter
-from lyncdump.render import diagnostics as render_diag
-from lyncdump.render import json as render_json
-from lyncdump.render import merged as render_merged
-from lyncdump.render import text as render_text
+from lyncdump.render import merged_views
 
 from ..conftest import CAPTURES
 from ..pipeline._bulk import write_bulk_pcap, write_bulk_server_log
@@ -73,7 +70,7 @@ VIEWS = [
 
 def keep_all_output(paths: list[str], view: list[str]) -> list[str]:
     """The merged output rendered from :class:`MergedCapture` (the command's rendering before
-    it streamed)."""
+    it streamed, still what ``--streams-csv`` prints)."""
     as_json = "--json" in view
     summary = "--summary" in view
     verbose = "-v" in view
@@ -83,50 +80,10 @@ def keep_all_output(paths: list[str], view: list[str]) -> list[str]:
     diags = merged.diagnostics()
     shown = [s for s in sessions if session_matches(s, filters, logs=diags.of(s))]
     out: list[str] = []
-    if as_json:
-        records = [
-            render_merged.session_to_dict(merged, s, verbose=verbose)
-            for s in ([] if summary else shown)
-        ]
-        if not summary:
-            records.extend(render_merged.diagnostic_records(merged, shown, filters))
-        records.append(render_merged.capture_to_dict(merged, sessions))
-        return list(render_json.ndjson_lines(records))
-    out.extend(render_merged.legend_lines(merged))
-    if summary:
-        out.extend(render_text.summary_lines(merged, sessions))
-        return out
-    alone = render_diag.TimelineText(
-        diags,
-        filters,
-        verbose=verbose,
-        tag=render_merged.tag_of(merged),
-        input_letter=render_merged.letter_of(merged),
-    )
-    for i, session in enumerate(shown):
-        if i:
-            out.append("")
-        out.extend(alone.before(session))
-        out.extend(
-            render_merged.session_lines(
-                merged, session, verbose=verbose, diagnostics=diags.of(session)
-            )
-        )
-    if shown:
-        out.append("")
-    out.extend(alone.rest())
-    shown_diags = render_diag.shown(diags, shown, filters)
-    errors = sum(1 for d in shown_diags if d.is_error)
-    out.append(
-        f"{len(shown)} of {len(sessions)} sessions shown, {merged.stats.sip_messages} SIP "
-        f"messages ({merged.duplicates} seen twice) from {len(paths)} inputs, "
-        + (f"{len(shown_diags)} diagnostics ({errors} errors), " if diags.all else "")
-        + f"{len(merged.defects)} defects"
-        + ("" if verbose or not len(merged.defects) else " (-v lists them)")
-    )
-    if verbose and len(merged.defects):
-        out.append("defects:")
-        out.extend(render_text.defect_lines(merged))
+    merged_views.keep_all_view(
+        merged, sessions, shown, out.append, as_json=as_json, summary=summary, verbose=verbose,
+        filters=filters,
+    )  # fmt: skip
     return out
 
 

@@ -16,7 +16,7 @@ from sessions as they finish:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..analysis.diagnostics import Diagnostic, DiagnosticFilter, diagnostic_matches
 from ..analysis.merge_stream import MergedStream
@@ -25,6 +25,9 @@ from . import diagnostics as render_diag
 from . import json as render_json
 from . import merged as render_merged
 from . import text as render_text
+
+if TYPE_CHECKING:
+    from ..analysis.merge import MergedCapture
 
 Out = Callable[[str], None]
 #: Whether a session is shown, given the diagnostics joined to it (the command's filter).
@@ -159,3 +162,69 @@ def ladder_view(
 
 
 __all__ = ["ladder_view", "ndjson_view", "summary_view"]
+
+
+def keep_all_view(
+    merged: MergedCapture,
+    sessions: list[Session],
+    shown: list[Session],
+    out: Out,
+    *,
+    as_json: bool,
+    summary: bool,
+    verbose: bool,
+    filters: Any,
+) -> None:
+    """The ladder, ``--summary`` or ``--json`` of a keep-all :class:`MergedCapture` (what
+    ``--streams-csv`` prints beside its table; the streamed views above give the same lines)."""
+    diags = merged.diagnostics()
+    if as_json:
+        records = [
+            render_merged.session_to_dict(merged, s, verbose=verbose)
+            for s in ([] if summary else shown)
+        ]
+        if not summary:
+            records.extend(render_merged.diagnostic_records(merged, shown, filters))
+        records.append(render_merged.capture_to_dict(merged, sessions))
+        for line in render_json.ndjson_lines(records):
+            out(line)
+        return
+    for line in render_merged.legend_lines(merged):
+        out(line)
+    if summary:
+        for line in render_text.summary_lines(merged, sessions):
+            out(line)
+        return
+    alone = render_diag.TimelineText(
+        diags,
+        filters,
+        verbose=verbose,
+        tag=render_merged.tag_of(merged),
+        input_letter=render_merged.letter_of(merged),
+    )
+    for i, session in enumerate(shown):
+        if i:
+            out("")
+        for line in alone.before(session):
+            out(line)
+        for line in render_merged.session_lines(
+            merged, session, verbose=verbose, diagnostics=diags.of(session)
+        ):
+            out(line)
+    if shown:
+        out("")
+    for line in alone.rest():
+        out(line)
+    shown_diags = render_diag.shown(diags, shown, filters)
+    errors = sum(1 for d in shown_diags if d.is_error)
+    out(
+        f"{len(shown)} of {len(sessions)} sessions shown, {merged.stats.sip_messages} SIP "
+        f"messages ({merged.duplicates} seen twice) from {len(merged.inputs)} inputs, "
+        + (f"{len(shown_diags)} diagnostics ({errors} errors), " if diags.all else "")
+        + f"{len(merged.defects)} defects"
+        + ("" if verbose or not len(merged.defects) else " (-v lists them)")
+    )
+    if verbose and len(merged.defects):
+        out("defects:")
+        for line in render_text.defect_lines(merged):
+            out(line)
