@@ -17,7 +17,7 @@ from ..errors import CaptureError
 from .netmon import NETMON_LINKTYPE_BASE, NetmonReader
 from .pcap import PcapReader
 from .pcapng import PcapngReader
-from .source import CHUNK, MAX_FRAME, CaptureReader, detect, open_stream
+from .source import CHUNK, MAX_FRAME, ByteStream, CaptureReader, detect, open_stream
 
 if TYPE_CHECKING:
     from .tracelog import TraceLogReader
@@ -40,6 +40,13 @@ _READERS: dict[str, type[CaptureReader]] = {
 }
 
 
+def _refuse_empty(stream: ByteStream, head: bytes) -> None:
+    """An input with no bytes at all is no capture and no log: one clear line."""
+    if not head:
+        what = "empty compressed file" if stream.compressed else "empty file"
+        raise CaptureError(f"{stream.name}: {what}")
+
+
 def open_capture(source: str | os.PathLike[str] | IO[bytes]) -> CaptureReader:
     """Open a capture: a path, ``"-"`` for standard input, or a binary file object.
 
@@ -48,9 +55,7 @@ def open_capture(source: str | os.PathLike[str] | IO[bytes]) -> CaptureReader:
     """
     stream, head = open_stream(source)
     try:
-        if not head:
-            what = "empty compressed file" if stream.compressed else "empty file"
-            raise CaptureError(f"{stream.name}: {what}")
+        _refuse_empty(stream, head)
         try:
             fmt = detect(head)
         except ValueError as exc:
@@ -75,9 +80,7 @@ def open_input(
     """
     stream, head = open_stream(source)
     try:
-        if not head:
-            what = "empty compressed file" if stream.compressed else "empty file"
-            raise CaptureError(f"{stream.name}: {what}")
+        _refuse_empty(stream, head)
         try:
             fmt: str | None = detect(head)
         except ValueError:
