@@ -1838,19 +1838,19 @@ sip_method_str(const unsigned char *p, Py_ssize_t n)
     return PyUnicode_DecodeASCII((const char *)p, n, NULL);
 }
 
-/* Offset of the first LF of "\n\r\n" at or after from (the CR of the empty line follows it),
- * or -2 when a bare "\n\n" comes first, or -1 when neither is there. */
+/* The first empty line at or after from: the offset of the LF that ends the line before it
+ * (so the empty line starts right after), with *bare set when it is a bare LF ("\n\n") and
+ * cleared for CRLF ("\n\r\n"); -1 when there is none yet. */
 static Py_ssize_t
-sip_empty_line(const unsigned char *d, Py_ssize_t from, Py_ssize_t n)
+sip_empty_line(const unsigned char *d, Py_ssize_t from, Py_ssize_t n, int *bare)
 {
     const unsigned char *p = d + from, *end = d + n;
     while (p < end) {
         const unsigned char *lf = memchr(p, '\n', end - p);
         if (lf == NULL || lf + 1 >= end)
             return -1;
-        if (lf[1] == '\n')
-            return -2;
-        if (lf[1] == '\r' && lf + 2 < end && lf[2] == '\n')
+        *bare = lf[1] == '\n';
+        if (*bare || (lf[1] == '\r' && lf + 2 < end && lf[2] == '\n'))
             return lf - d;
         p = lf + 1;
     }
@@ -1901,8 +1901,9 @@ fast_sip_head(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nar
     if (n == 0 || n > SIP_MAX_MESSAGE || d[0] == '\r' || d[0] == '\n')
         Py_RETURN_NONE;
     if (!(he > 0 && he < n)) {
-        Py_ssize_t lf = sip_empty_line(d, 0, n);
-        if (lf < 0)
+        int bare;
+        Py_ssize_t lf = sip_empty_line(d, 0, n, &bare);
+        if (lf < 0 || bare) /* bare LFs: the Python code reads them */
             Py_RETURN_NONE;
         he = lf + 1;
     }
@@ -2149,28 +2150,13 @@ fast_sip_frame_head(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize
     Py_ssize_t scan = PyLong_AsSsize_t(args[2]);
     if ((start == -1 || scan == -1) && PyErr_Occurred())
         return NULL;
-    if (start < 0 || scan < 0 || start > n)
+    if (start < 0 || scan < 0 || start > n || scan > n)
         Py_RETURN_NONE;
-    Py_ssize_t header_end = -1, body_start = -1;
-    const unsigned char *p = d + scan, *end = d + n;
-    while (p < end) {
-        const unsigned char *lf = memchr(p, '\n', end - p);
-        if (lf == NULL || lf + 1 >= end)
-            break;
-        if (lf[1] == '\n') {
-            header_end = lf + 1 - d;
-            body_start = header_end + 1;
-            break;
-        }
-        if (lf[1] == '\r' && lf + 2 < end && lf[2] == '\n') {
-            header_end = lf + 1 - d;
-            body_start = header_end + 2;
-            break;
-        }
-        p = lf + 1;
-    }
-    if (header_end < 0)
+    int bare;
+    Py_ssize_t lf = sip_empty_line(d, scan, n, &bare);
+    if (lf < 0)
         Py_RETURN_NONE;
+    Py_ssize_t header_end = lf + 1, body_start = header_end + (bare ? 1 : 2);
     long long length = header_end > start ? sip_only_content_length(d, start, header_end) : -1;
     return Py_BuildValue("nnL", header_end, body_start, length);
 }
