@@ -116,9 +116,15 @@ _compiled = _load()
 
 
 def compiled() -> Any:
-    """The compiled module (``lyncdump._fastpath``) in use, or None: other layers take their
-    compiled helpers from it (MPPC decoding, sipcomp/mppc.py)."""
+    """The compiled module (``lyncdump._fastpath``) in use, or None."""
     return _compiled
+
+
+def helper(name: str) -> Any:
+    """One of the compiled module's helpers that other layers call (``mppc_inflate`` in
+    sipcomp/mppc.py; ``sip_head``, ``sip_frame_head``, ``sip_top_branch``, ``sip_addr_base``
+    in sip/), or None when the module is not in use: the caller's Python code runs then."""
+    return getattr(_compiled, name, None)
 
 
 #: True when the compiled fast path is in use.

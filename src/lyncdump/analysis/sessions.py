@@ -205,10 +205,6 @@ def _addr_uri(m: SipMessage, which: str) -> str | None:
     return str(addr.uri) if addr.uri is not None else None
 
 
-def _top_branch(m: SipMessage) -> str | None:
-    return m.top_branch
-
-
 def classify(messages: Iterable[SipMessage]) -> str:
     """Name what a session is about from its first request (and, for INVITE, its body)."""
     first: SipMessage | None = None
@@ -509,7 +505,7 @@ class _TransactionMatcher:
         if cseq is None:
             return
         cseq_num, cseq_method = cseq
-        branch = _top_branch(m)
+        branch = m.top_branch
         # RFC 3261: the branch identifies the transaction only with the magic cookie.
         branch_key = branch if branch and branch.startswith("z9hG4bK") else None
         key = (branch_key, cseq_num, cseq_method)

@@ -149,8 +149,7 @@ class AuthParams:
 # them separated by single commas is read with regexes (the loop below reads anything else).
 _PAIR = r'[ \t]*([^\s=,"]+)[ \t]*=[ \t]*(?:"([^"]*)"|([^\s,"]*))[ \t]*'
 _PAIR_RE = re.compile(_PAIR + r"(?:,|\Z)")
-_PLAIN_PAIR = r'[ \t]*[^\s=,"]+[ \t]*=[ \t]*(?:"[^"]*"|[^\s,"]*)[ \t]*'  # the same, no groups
-_PLAIN_PAIRS_RE = re.compile(rf"{_PLAIN_PAIR}(?:,{_PLAIN_PAIR})*")
+_PLAIN_PAIRS_RE = re.compile(rf"{_PAIR}(?:,{_PAIR})*")
 
 
 def parse_auth(value: str, header: str = "") -> AuthParams:

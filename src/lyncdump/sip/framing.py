@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .. import fastpath
 from ..model import Defect
 from .message import KNOWN_METHODS, start_line_matches
 
@@ -117,14 +118,8 @@ def _only_content_length(buf: bytearray, start: int, end: int) -> int | None:
     return int(value) if len(value) <= 15 else None
 
 
-def _compiled_frame_head() -> Callable[..., Any] | None:
-    """The compiled end-of-headers search (``lyncdump._fastpath.sip_frame_head``), or None."""
-    from .. import fastpath
-
-    return getattr(fastpath.compiled(), "sip_frame_head", None)
-
-
-_frame_head = _compiled_frame_head()
+#: The compiled end-of-headers search (``_fastpath.sip_frame_head``), or None.
+_frame_head: Callable[..., Any] | None = fastpath.helper("sip_frame_head")
 
 
 class SipStreamFramer:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from .. import fastpath
 from ..errors import MalformedError
 from ..model import Defect, Endpoint
 from ..net.encap import Encapsulation
@@ -375,16 +376,11 @@ _CORE_RE = re.compile(  # anchored on LF: the CR before it may end the previous 
 )
 
 
-def _compiled(name: str) -> Callable[..., Any] | None:
-    """A compiled SIP helper from ``lyncdump._fastpath`` (see there), or None without it."""
-    from .. import fastpath
-
-    return getattr(fastpath.compiled(), name, None)
-
-
-_sip_head = _compiled("sip_head")
-_top_branch = _compiled("sip_top_branch")
-_addr_base = _compiled("sip_addr_base")
+# The compiled helpers (lyncdump._fastpath; None without it): see parse_message, top_branch
+# and _parse_addr.
+_sip_head: Callable[..., Any] | None = fastpath.helper("sip_head")
+_top_branch: Callable[..., Any] | None = fastpath.helper("sip_top_branch")
+_addr_base: Callable[..., Any] | None = fastpath.helper("sip_addr_base")
 
 
 def _lookup_re(key: str) -> re.Pattern[bytes] | None:
@@ -419,7 +415,6 @@ def _lookup_re(key: str) -> re.Pattern[bytes] | None:
 _SHARED_MAX = 4096
 #: Longest From/To text (characters) whose parse is kept
 _SHARED_TEXT_MAX = 512
-_TOKEN_RE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
 _ADDRS: RecentTable[str, tuple[NameAddr | None, tuple[str, ...]]] = RecentTable(_SHARED_MAX)
 #: The same for the texts with placeholders for their parameter values (see _parse_addr): a
 #: table of their own, so that the many texts seen once do not push them out.
@@ -451,7 +446,7 @@ def _split_addr(value: str) -> tuple[str, dict[str, str]] | None:
     real: dict[str, str] = {}
     for i, item in enumerate(items):
         name, eq, v = item.partition("=")
-        if eq and _TOKEN_RE.fullmatch(v):
+        if eq and is_token(v):
             placeholder = f"\x01{i}"
             real[placeholder] = v
             items[i] = f"{name}={placeholder}"

@@ -23,6 +23,7 @@ import re
 import struct
 from typing import Any
 
+from lyncdump import fastpath
 from lyncdump.errors import MalformedError
 
 __all__ = [
@@ -266,14 +267,8 @@ def _inflate(
     return pos, bit, _FULL
 
 
-def _compiled_inflate() -> object:
-    """The compiled ``_inflate`` (``lyncdump._fastpath.mppc_inflate``), or None."""
-    from lyncdump import fastpath
-
-    return getattr(fastpath.compiled(), "mppc_inflate", None)
-
-
-_c_inflate: Any = _compiled_inflate()
+#: The compiled ``_inflate`` (``lyncdump._fastpath.mppc_inflate``), or None.
+_c_inflate: Any = fastpath.helper("mppc_inflate")
 
 
 def _run_inflate(
