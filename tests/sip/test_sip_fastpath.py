@@ -9,9 +9,6 @@ topmost Via branch read in C is what parsing the Via list gives, with the same d
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -23,6 +20,7 @@ from lyncdump.sip.framing import SipStreamFramer
 from lyncdump.sip.message import parse_message
 
 from . import sip_samples as S
+from ._compiled import without
 from .test_sip_lazy_parity import messages
 
 compiled = fastpath.compiled()
@@ -37,16 +35,6 @@ def test_the_compiled_helpers_are_used_when_built() -> None:
     assert lazy._sip_head is compiled.sip_head
     assert lazy._top_branch is compiled.sip_top_branch
     assert lazy._addr_base is compiled.sip_addr_base
-
-
-@contextlib.contextmanager
-def python_framer() -> Iterator[None]:
-    saved = framing._frame_head
-    framing._frame_head = None
-    try:
-        yield
-    finally:
-        framing._frame_head = saved
 
 
 def frame_all(stream: bytes, chunk: int, gaps: dict[int, int]) -> list[object]:
@@ -69,7 +57,7 @@ def frame_all(stream: bytes, chunk: int, gaps: dict[int, int]) -> list[object]:
 
 def same_framing(stream: bytes, chunk: int, gaps: dict[int, int] | None = None) -> None:
     got = frame_all(stream, chunk, gaps or {})
-    with python_framer():
+    with without(framing, "_frame_head"):
         want = frame_all(stream, chunk, gaps or {})
     assert got == want, stream[:300]
 
@@ -143,17 +131,12 @@ def via_message(values: list[str]) -> bytes:
 
 
 def branch_and_defects(data: bytes, compiled_branch: bool) -> tuple[object, ...]:
-    saved = lazy._top_branch
-    if not compiled_branch:
-        lazy._top_branch = None
-    try:
+    with without(lazy, "_top_branch", when=not compiled_branch):
         msg = parse_message(data)
         branch = msg.top_branch
         first = [d.reason for d in msg.defects]
         msg.via  # noqa: B018 - what a view asks next
         return branch, first, [d.reason for d in msg.defects]
-    finally:
-        lazy._top_branch = saved
 
 
 def via_first_branch(data: bytes) -> str | None:
@@ -221,24 +204,13 @@ def test_plain_cseq_values_are_read_in_c(value: str, cseq: tuple[int, str] | Non
     )
     head = compiled.sip_head(data, -1)
     assert head is not None and head[9] == cseq
-    with contextlib.ExitStack() as stack:
-        msg = parse_message(data)
-        stack.enter_context(_python_head())
+    msg = parse_message(data)
+    with without(lazy, "_sip_head"):
         want = parse_message(data)
     assert (msg.cseq, [d.reason for d in msg.defects]) == (
         want.cseq,
         [d.reason for d in want.defects],
     )
-
-
-@contextlib.contextmanager
-def _python_head() -> Iterator[None]:
-    saved = lazy._sip_head
-    lazy._sip_head = None
-    try:
-        yield
-    finally:
-        lazy._sip_head = saved
 
 
 # -- From/To addresses with placeholders ----------------------------------------------------------

@@ -10,7 +10,6 @@ appended when it is first asked for.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
 from collections.abc import Callable, Iterator
@@ -30,6 +29,7 @@ from lyncdump.sip.framing import SipStreamFramer
 
 from ..conftest import CAPTURES, corpus_dir
 from . import sip_samples as S
+from ._compiled import without
 from .eager_reference import message as eager
 
 TYPED = (
@@ -144,17 +144,6 @@ def outcome(parse: Callable[[], Any], typed_first: bool) -> Any:
     return snapshot(msg, typed_first)
 
 
-@contextlib.contextmanager
-def python_only() -> Iterator[None]:
-    """The lazy parser without its compiled helpers (``_fastpath.sip_head``, ``sip_top_branch``)."""
-    saved = lazy._sip_head, lazy._top_branch
-    lazy._sip_head = lazy._top_branch = None
-    try:
-        yield
-    finally:
-        lazy._sip_head, lazy._top_branch = saved
-
-
 def check(data: bytes, datagram: bool, **handover: Any) -> None:
     """Lazy (with and without what the framer hands over, with and without the compiled
     helpers) == eager, in both orders."""
@@ -163,7 +152,8 @@ def check(data: bytes, datagram: bool, **handover: Any) -> None:
         got = outcome(lambda: lazy.parse_message(data, datagram=datagram), typed_first)
         assert got == want, data[:300]
         if lazy._sip_head is not None and lazy._sip_head(data, -1) is not None:
-            with python_only():  # the compiled head took it: the Python one must agree
+            # the compiled head took it: the Python one must agree
+            with without(lazy, "_sip_head", "_top_branch"):
                 got = outcome(lambda: lazy.parse_message(data, datagram=datagram), typed_first)
             assert got == want, data[:300]
         if handover:
