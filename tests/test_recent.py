@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pickle
 
-from lyncdump.recent import RecentTable
+from lyncdump.recent import RecentTable, drop_oldest
 
 
 def test_put_keeps_the_last_keys_and_an_existing_key_its_place() -> None:
@@ -26,3 +26,28 @@ def test_a_table_pickles_with_its_size() -> None:
     assert copy == table and copy.size == 2
     copy.put("w", None)
     assert list(copy) == ["z", "w"]
+
+
+def test_drop_oldest_leaves_a_small_table_alone() -> None:
+    table = {key: None for key in "abc"}
+    drop_oldest(table, 3)
+    assert list(table) == ["a", "b", "c"]
+
+
+def test_drop_oldest_drops_a_sixteenth_of_the_bound_at_once() -> None:
+    table = {n: n for n in range(33)}
+    del table[5]  # a key deleted in the middle keeps its place out of the count
+    table[99] = 99
+    drop_oldest(table, 32)  # 33 keys, one over: down to 32 - 2
+    assert list(table) == [3, 4, *range(6, 33), 99]
+    assert len(table) == 30
+
+
+def test_drop_oldest_keeps_the_newest_keys_under_a_steady_stream() -> None:
+    table: dict[int, None] = {}
+    for n in range(10_000):
+        table[n] = None
+        drop_oldest(table, 1_000)
+        assert len(table) <= 1_000
+    assert len(table) >= 1_000 - 1_000 // 16
+    assert list(table)[-1] == 9_999 and list(table) == sorted(table)

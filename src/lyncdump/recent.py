@@ -6,22 +6,34 @@ keys, the oldest dropped first. A plain dict that drops ``next(iter(table))`` pa
 drop, for every entry deleted before it since the dict last resized: with 100,000 entries and
 a steady stream of new keys that was 75 µs a key (measured; 22 s for 300,000), where
 ``OrderedDict.popitem(last=False)`` takes constant time (0.3 s). The price is about 50 bytes
-more a key, which is why the two largest tables, the finished sessions' Call-IDs
-(``analysis.sessions``, 100,000) and the sign-in follow-up index (``analysis.registration``,
-200,000), are still plain dicts: tests/pipeline/test_memory.py's growth bound does not leave
-room for it (see docs/architecture.md).
+more a key. The two largest tables, the finished sessions' Call-IDs (``analysis.sessions``,
+100,000) and the sign-in follow-up index (``analysis.registration``, 200,000), stay plain dicts
+(tests/pipeline/test_memory.py's growth bound does not leave room for 50 bytes more a key)
+and drop their oldest keys in batches instead (:func:`drop_oldest`): one pass over the front
+of the dict then pays for a sixteenth of the table, a few steps a key.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterator
+from itertools import islice
 from typing import Any, TypeVar
 
 K = TypeVar("K")
 V = TypeVar("V")
 
-__all__ = ["RecentTable"]
+__all__ = ["RecentTable", "drop_oldest"]
+
+
+def drop_oldest(table: dict[Any, Any], limit: int) -> None:
+    """Bound a plain (insertion-ordered) dict to ``limit`` keys: past it, drop the oldest keys
+    down to ``limit - limit // 16``. Dropping in batches keeps the cost a few steps a key where
+    dropping one key at a time would rescan every key deleted before it (see above)."""
+    excess = len(table) - limit
+    if excess > 0:
+        for key in list(islice(table, excess + (limit >> 4))):
+            del table[key]
 
 
 class RecentTable(OrderedDict[K, V]):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MalformedError
+from ..recent import drop_oldest
 from ..sip.auth import AuthParams, auth_headers, decode_token, signature_buffer
 from ..sip.message import SipMessage
 from ..sip.ms import diagnostics_of, epid_to_instance, instance_from_gruu_opaque
@@ -468,7 +469,7 @@ class FollowUps:
                 return
             firsts[call_id] = None
             if len(firsts) > _MAX_FIRSTS:
-                del firsts[next(iter(firsts))]
+                drop_oldest(firsts, _MAX_FIRSTS)
             if m.method != "SUBSCRIBE" or cseq is None:
                 return
             event = (m.header("Event") or "").split(";", 1)[0].strip()
@@ -480,7 +481,7 @@ class FollowUps:
                 found.append(entry)
                 self._waiting[(call_id, cseq[0])] = entry
                 if len(self._waiting) > _MAX_FIRSTS:
-                    del self._waiting[next(iter(self._waiting))]
+                    drop_oldest(self._waiting, _MAX_FIRSTS)
         elif cseq is not None and m.status is not None and m.status >= 200:
             answered = self._waiting.pop((call_id, cseq[0]), None)
             if answered is not None:

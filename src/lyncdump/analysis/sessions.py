@@ -9,10 +9,12 @@ by the same key arriving again from the same source.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..recent import drop_oldest
 from ..sip.message import SipMessage
 
 #: Session kinds, in the words the CLI and JSON use.
@@ -327,9 +329,11 @@ class SessionBuilder:
         #: Sessions emitted before they went quiet because ``max_held`` was reached.
         self.early = 0
         # Open groups by Call-ID, least recently active first (re-inserted on each message):
-        # those with every request answered, and the others.
-        self._settled: dict[str, _Group] = {}
-        self._busy: dict[str, _Group] = {}
+        # those with every request answered, and the others. Ordered dicts: the oldest is
+        # taken from the front on nearly every message, which a plain dict pays for with a
+        # scan over every entry deleted since it last resized (recent.py).
+        self._settled: OrderedDict[str, _Group] = OrderedDict()
+        self._busy: OrderedDict[str, _Group] = OrderedDict()
         self._held = 0
         self._arrivals = 0
         self._now = float("-inf")
@@ -479,7 +483,7 @@ class SessionBuilder:
             parts.pop(group.call_id, None)
             parts[group.call_id] = group.part
             if len(parts) > _RECENT_IDS:
-                del parts[next(iter(parts))]
+                drop_oldest(parts, _RECENT_IDS)
         return session
 
 

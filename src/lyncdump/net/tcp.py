@@ -13,6 +13,7 @@ bytes are not kept (a retransmission of delivered bytes is dropped without compa
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -213,6 +214,7 @@ class TcpReassembler:
         "_max_connections",
         "_hole_timeout",
         "_table",
+        "_lookup",
         "_closed",
         "_next_id",
         "_servers",
@@ -230,9 +232,14 @@ class TcpReassembler:
         self._max_pending = max_pending_bytes
         self._hole_timeout = hole_timeout
         self._max_connections = max(1, max_connections)
-        # (address, port, address, port), the lower endpoint first -> connection, oldest first
-        self._table: dict[tuple[bytes, int, bytes, int], TcpConnection] = {}
-        self._closed: dict[int, TcpConnection] = {}  # closed ones, in order of closing
+        # (address, port, address, port), the lower endpoint first -> connection, oldest first.
+        # Ordered dicts: at the bound the oldest is taken from the front for every new
+        # connection, which a plain dict pays for with a scan over the entries deleted before
+        # it (lyncdump.recent). The table is looked up through a bound ``get`` (a method
+        # looked up on an OrderedDict costs more than on a dict).
+        self._table: OrderedDict[tuple[bytes, int, bytes, int], TcpConnection] = OrderedDict()
+        self._lookup = self._table.get
+        self._closed: OrderedDict[int, TcpConnection] = OrderedDict()  # in order of closing
         self._next_id = 1
         # One copy of each server address and port the table's keys name: many connections
         # go to a few servers, and each key would otherwise hold copies of its own.
@@ -260,7 +267,7 @@ class TcpReassembler:
         # One table entry per connection: keyed with the lower endpoint first.
         low = src < dst or (src == dst and sport <= dport)
         key = (src, sport, dst, dport) if low else (dst, dport, src, sport)
-        conn = self._table.get(key)
+        conn = self._lookup(key)
         if conn is None:
             if flags & RST:
                 return events  # a reset of a connection never seen: nothing to close

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeGuard
@@ -198,7 +198,8 @@ class Pipeline:
             options.session_quiet if streaming else None,
             max_held=options.max_held_messages,
         )
-        self._live: dict[int, TcpConnectionPipeline] = {}  # open connections, oldest first
+        # Open connections, oldest first (ordered: the oldest leaves from the front at the bound).
+        self._live: OrderedDict[int, TcpConnectionPipeline] = OrderedDict()
         self._pending: list[Event] = []
         self._in_flight: list[Event] = []  # the batch being handed out
         #: Call sessions a consumer holds back from those after it (a filter that decides
