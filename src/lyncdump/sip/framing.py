@@ -16,7 +16,6 @@ Memory is bounded by about twice ``max_message`` plus one chunk, provided the ca
 from __future__ import annotations
 
 import re
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -129,6 +128,14 @@ class SipStreamFramer:
     in the stream as fed to this framer); the consumer drains it.
     """
 
+    # Slots and lists, not deques: a framer lives as long as its connection, and a Front End
+    # keeps thousands of client connections open (a deque is 600 B even when empty).
+    __slots__ = (
+        "max_message", "defects", "_buf", "_base", "_pos", "_state", "_scan", "_end",
+        "_header_end", "_length", "_rs", "_rs_at_line", "_gap_at", "_rs_scan", "_skip_start",
+        "_skip_frame", "_skipped", "_last_frame", "_chunks", "_ready",
+    )  # fmt: skip
+
     def __init__(self, *, max_message: int = 1 << 20) -> None:
         self.max_message = max_message
         self.defects: list[Defect] = []
@@ -148,12 +155,13 @@ class SipStreamFramer:
         self._skip_frame: int | None = None
         self._skipped = 0  # RESYNC: bytes already dropped for the bound
         self._last_frame: int | None = None
-        # (start, end, frame, ts, wire_size, partial, bytes) for each chunk still in the buffer;
-        # the chunk's own bytes (small chunks only) let a message that lies in one chunk be
-        # handed over without copying it out of the buffer twice.
-        self._chunks: deque[tuple[int, int, int, float, int | None, bool, bytes | None]] = deque()
-        # messages completed before a gap or the end of the stream, not yet pulled
-        self._ready: deque[FramedMessage] = deque()
+        # (start, end, frame, ts, wire_size, partial, bytes) for each chunk still in the buffer,
+        # oldest first (a few at a time: consumed ones leave in one slice); the chunk's own
+        # bytes (small chunks only) let a message that lies in one chunk be handed over without
+        # copying it out of the buffer twice.
+        self._chunks: list[tuple[int, int, int, float, int | None, bool, bytes | None]] = []
+        # messages completed before a gap or the end of the stream, not yet pulled (None: none)
+        self._ready: list[FramedMessage] | None = None
 
     # -- input ---------------------------------------------------------------------------
 
@@ -224,8 +232,12 @@ class SipStreamFramer:
 
     def next_message(self) -> FramedMessage | None:
         """The next complete message, or None when more data is needed."""
-        if self._ready:
-            return self._ready.popleft()
+        ready = self._ready
+        if ready is not None:
+            msg = ready.pop(0)
+            if not ready:
+                self._ready = None
+            return msg
         return self._step()
 
     def _drain(self) -> None:
@@ -234,7 +246,10 @@ class SipStreamFramer:
             msg = self._step()
             if msg is None:
                 return
-            self._ready.append(msg)
+            if self._ready is None:
+                self._ready = [msg]
+            else:
+                self._ready.append(msg)
 
     def _step(self) -> FramedMessage | None:
         while True:
@@ -346,8 +361,11 @@ class SipStreamFramer:
         """Mark everything before stream offset ``offset`` as used; free memory in big steps."""
         self._pos = offset
         chunks = self._chunks
-        while chunks and chunks[0][1] <= offset:
-            chunks.popleft()
+        if chunks and chunks[0][1] <= offset:
+            done = 1
+            while done < len(chunks) and chunks[done][1] <= offset:
+                done += 1
+            del chunks[:done]
         rel = offset - self._base
         if rel >= len(self._buf):
             self._buf.clear()
