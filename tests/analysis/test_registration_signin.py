@@ -134,3 +134,47 @@ def test_cli_text_and_json() -> None:
     assert [r["outcome"] for r in regs] == ["failed", "failed", "failed"]
     assert regs[0]["round_trips"][2]["sent"] == "NTLM AUTHENTICATE CONTOSO\\alice"
     assert all(r.get("conversation") is None for r in records if r.get("record") == "session")
+
+
+def _subscribe(n: int, user: str, t: float, event: str = "vnd-microsoft-provisioning-v2"):
+    m = parse_message(
+        (
+            f"SUBSCRIBE sip:{user}@contoso.com SIP/2.0\r\n"
+            f"Via: SIP/2.0/TLS 10.0.0.1;branch=z9hG4bK{n}\r\n"
+            f"From: <sip:{user}@contoso.com>;tag={n}\r\nTo: <sip:{user}@contoso.com>\r\n"
+            f"Call-ID: sub-{n}\r\nCSeq: 1 SUBSCRIBE\r\nEvent: {event}\r\nContent-Length: 0\r\n\r\n"
+        ).encode()
+    )
+    m.time = t
+    return m
+
+
+class _Run:
+    def __init__(self, since: float) -> None:
+        self.since = since
+        self.asked = 0
+
+    def unseen_since(self) -> float:
+        self.asked += 1
+        return self.since
+
+
+def test_follow_ups_forget_what_no_session_to_come_can_list() -> None:
+    from lyncdump.analysis.registration import FollowUps
+
+    follow = FollowUps()
+    for n, (user, t) in enumerate([("ann", 10.0), ("ann", 200.0), ("bob", 50.0), ("cy", 300.0)]):
+        follow.message(_subscribe(n, user, t))
+    assert len(follow) == 4
+    run = _Run(since=260.0)  # every session still to come starts at 260 s or later
+    for _ in range(FollowUps.FORGET_EVERY - 1):
+        follow.finished(run)
+    assert run.asked == 0 and len(follow) == 4  # only every FORGET_EVERY sessions
+    follow.finished(run)
+    assert run.asked == 1
+    # The margin keeps ann's subscription at 200 s; ann's at 10 s and bob's are forgotten.
+    assert len(follow) == 2
+    follow.forget_before(250.0)
+    assert len(follow) == 1
+    follow.finished(None)  # a run that cannot say (the library's keep-all lists): no-op
+    assert len(follow) == 1

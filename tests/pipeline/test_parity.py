@@ -128,3 +128,16 @@ def test_samples_stream_as_they_decode_whole(path: Path) -> None:
 @pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.name)
 def test_corpus_streams_as_it_decodes_whole(path: Path) -> None:
     _check(path)
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.name)
+def test_forgetting_old_follow_ups_changes_no_record(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sign-in follow-up index forgets what no session still to come can list after every
+    finished session and with no margin, and the records stay those of the whole capture."""
+    from lyncdump.analysis.registration import FollowUps
+
+    monkeypatch.setattr(FollowUps, "FORGET_EVERY", 1)
+    monkeypatch.setattr(FollowUps, "FORGET_MARGIN", 0.0)
+    _check(path)

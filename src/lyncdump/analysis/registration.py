@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import MalformedError
 from ..recent import drop_oldest
@@ -429,18 +429,51 @@ class FollowUps:
     subscription session instead of the sessions themselves.
     """
 
-    __slots__ = ("_by_user", "_firsts", "_waiting")
+    __slots__ = ("_by_user", "_firsts", "_waiting", "_finished")
 
     #: Subscriptions kept per user (the first ones), a bound against hostile captures.
     MAX_PER_USER = 1000
+
+    #: A streaming run forgets the subscriptions no session still to come can list every
+    #: this many finished sessions (:meth:`finished`)...
+    FORGET_EVERY = 1000
+    #: ... keeping this many seconds more than it must (TCP hands a message over up to 3 s
+    #: late, so a session's first message may be a little older than the first one seen).
+    FORGET_MARGIN = 60.0
 
     def __init__(self, sessions: Iterable[Session] = ()) -> None:
         # From URI -> [start, event, final status] of each follow-up subscription.
         self._by_user: dict[str | None, list[list[Any]]] = {}
         self._firsts: dict[str, None] = {}  # Call-IDs whose first request was seen (message)
         self._waiting: dict[tuple[str, int], list[Any]] = {}  # SUBSCRIBEs not answered yet
+        self._finished = 0
         for s in sessions:
             self.add(s)
+
+    def finished(self, run: _Run | None) -> None:
+        """A streaming run handed a session over (call it before that session is shown):
+        now and then, forget the subscriptions made before every session still to come
+        started. A sign-in lists only subscriptions made after it started, so the index then
+        holds what the open sessions' time span needs instead of a line per subscription of
+        the whole run (a Front End's users subscribe again at every sign-in)."""
+        self._finished += 1
+        if run is None or self._finished % self.FORGET_EVERY:
+            return
+        self.forget_before(run.unseen_since() - self.FORGET_MARGIN)
+
+    def forget_before(self, when: float) -> None:
+        """Drop the subscriptions made before ``when`` (a user with none left is dropped)."""
+        by_user = self._by_user
+        for user in list(by_user):
+            kept = [entry for entry in by_user[user] if entry[0] >= when]
+            if kept:
+                by_user[user] = kept
+            else:
+                del by_user[user]
+
+    def __len__(self) -> int:
+        """Subscriptions held (for tests and bounds)."""
+        return sum(len(found) for found in self._by_user.values())
 
     def add(self, s: Session) -> None:
         """Note the session if it is a follow-up subscription."""
@@ -504,6 +537,12 @@ def _when(entry: list[Any]) -> float:
 
 def _uri_of(addr: Any) -> str | None:
     return str(addr.uri) if addr is not None and addr.uri is not None else None
+
+
+class _Run(Protocol):
+    """What :meth:`FollowUps.finished` asks of a run (a :class:`lyncdump.pipeline.Pipeline`)."""
+
+    def unseen_since(self) -> float: ...
 
 
 #: Call-IDs remembered by FollowUps.message (oldest forgotten first).

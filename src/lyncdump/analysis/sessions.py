@@ -395,13 +395,14 @@ class SessionBuilder:
             finished.extend(self._evict())
         return finished
 
-    def open_since(self) -> float:
-        """The first message time of the oldest open session that may be a call (the latest
-        time seen when none is open): every call not emitted yet starts at or after it."""
+    def open_since(self, *, calls_only: bool = True) -> float:
+        """The first message time of the oldest open session that may be a call (of any open
+        session with ``calls_only=False``; the latest time seen when none is open): every
+        such session not emitted yet starts at or after it."""
         t = self._now
         for queue in (self._settled, self._busy):
             for group in queue.values():
-                if not group.may_call:
+                if calls_only and not group.may_call:
                     continue
                 first = group.messages[0].time
                 if first is not None and first < t:

@@ -379,6 +379,19 @@ class Pipeline:
                         t = start
         return t
 
+    def unseen_since(self) -> float:
+        """A capture time at or before the first message of every session not handed to the
+        consumer yet (open, queued, being handed out, or not seen at all): what lets an index
+        of earlier messages (the sign-in follow-ups) forget what no session can ask for."""
+        t = self._sessions.open_since(calls_only=False)
+        for queue in (self._in_flight, self._pending):
+            for event in queue:
+                if type(event) is SessionFinished:
+                    start = event.session.start  # type: ignore[union-attr]
+                    if start is not None and start < t:
+                        t = start
+        return t
+
     # -- capture frames ---------------------------------------------------------------------
     def _run_frames(self) -> Iterator[Event]:
         opts = self.options

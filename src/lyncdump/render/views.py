@@ -205,6 +205,7 @@ def ndjson_records(
         if kind is MessageDecoded:
             follow.message(event.message)  # type: ignore[union-attr]
         elif kind is SessionFinished:
+            follow.finished(event.pipeline)  # type: ignore[union-attr]
             session = event.session  # type: ignore[union-attr]
             shown = not summary and matches(session)
             if session.kind == "call":
@@ -282,6 +283,7 @@ def ladder_view(
         if kind is MessageDecoded:
             follow.message(event.message)  # type: ignore[union-attr]
         elif kind is SessionFinished:
+            follow.finished(event.pipeline)  # type: ignore[union-attr]
             session = event.session  # type: ignore[union-attr]
             if session.kind == "call":
                 calls.append(session)

@@ -142,6 +142,7 @@ class ReportData:
             if kind is MessageDecoded:
                 follow.message(event.message)  # type: ignore[union-attr]
             elif kind is SessionFinished:
+                follow.finished(event.pipeline)  # type: ignore[union-attr]
                 session: Session = event.session  # type: ignore[union-attr]
                 if session.kind == "call":
                     call_sessions.append(session)
