@@ -378,8 +378,8 @@ def test_framed_messages_with_handover(data: bytes, chunk: int) -> None:
 
 class _EagerMessage(eager.SipMessage):
     """The reference message with what the pipeline uses that it did not have: the tunnel slot
-    and to_dict() (added on main after a864c2b, nothing to do with parsing), _values() and
-    take_new_defects()."""
+    and to_dict() (added on main after a864c2b, nothing to do with parsing), _values(),
+    take_new_defects(), top_branch and part_spans()."""
 
     __slots__ = ("encapsulation",)
 
@@ -393,6 +393,16 @@ class _EagerMessage(eager.SipMessage):
     def top_branch(self) -> str | None:  # what transaction matching reads
         vias = self.via
         return vias[0].branch if vias else None
+
+    def part_spans(self) -> list[tuple[int, int]]:  # what the media layer reads SDP parts by
+        from lyncdump.sip.message import multipart_spans
+
+        self.body_parts()  # the reference notes the body's problems
+        ctype = self.content_type
+        boundary = self.content_type_params.get("boundary")
+        if not ctype or not ctype.startswith("multipart/") or not boundary:
+            return []
+        return multipart_spans(self.body, boundary)
 
     def to_dict(self, *, verbose: bool = False) -> dict[str, Any]:
         from lyncdump.render.json import message_to_dict

@@ -17,6 +17,7 @@ Per packet the work is one method call that updates slots in place: no objects a
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Callable, Sequence
 from types import MappingProxyType
@@ -28,7 +29,7 @@ from ..fastpath import CORE_FIELDS, RtpCore, reduce_fields
 from ..model import DefectLog, Endpoint
 from ..resultclass import result_dataclass
 from ..sdp import parse_sdp
-from ..sip.message import SipMessage
+from ..sip.message import BodyPart, SipMessage, parse_body_part, part_bounds
 from .codecs import (
     MOS_MIN_SECONDS,
     is_telephone_event,
@@ -1046,6 +1047,16 @@ def _ntp_middle(ts: float) -> int:
     return int((ts + _NTP_EPOCH_OFFSET) * 65536) & 0xFFFFFFFF
 
 
+def _spelled(word: str) -> bytes:
+    """``word`` with anything a media type loses when read (blanks, control characters,
+    non-ASCII bytes) allowed between its letters."""
+    return b"[^0-9a-z]*".join(letter.encode() for letter in word)
+
+
+#: A part header block that may say application/sdp or multipart/... (in any case).
+_MAY_MATTER = re.compile(_spelled("sdp") + b"|" + _spelled("multipart"), re.IGNORECASE)
+
+
 def sdp_bodies(msg: SipMessage) -> list[bytes]:
     """The SDP parts of a SIP body: the body itself, or the application/sdp parts of a
     multipart body (Lync sends multipart/alternative with two SDP versions)."""
@@ -1057,11 +1068,25 @@ def sdp_bodies(msg: SipMessage) -> list[bytes]:
     if not ctype.startswith("multipart/"):
         return []
     out: list[bytes] = []
-    parts = list(msg.body_parts())
+    # Only the parts whose header block could name application/sdp or a nested multipart are
+    # parsed (presence bodies are multipart/related and many: reading every part's headers
+    # was half of the media layer's cost on a Front End's SIP). The spans note the body's
+    # structural problems as body_parts() would.
+    # The others stay in the list as None: they count towards the 64 parts looked at.
+    body = msg.body
+    parts: list[BodyPart | None] = []
+    for a, b in msg.part_spans():
+        head_end = part_bounds(body, a, b)[0]
+        if head_end > a and _MAY_MATTER.search(body, a, head_end) is not None:
+            parts.append(parse_body_part(body[a:b]))
+        else:
+            parts.append(None)
     depth = 0
     while parts and depth < 64:
         part = parts.pop(0)
         depth += 1
+        if part is None:
+            continue
         if part.content_type == "application/sdp":
             out.append(part.body)
         elif part.content_type and part.content_type.startswith("multipart/"):

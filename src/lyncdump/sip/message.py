@@ -62,7 +62,10 @@ __all__ = [
     "BodyPart",
     "SipMessage",
     "looks_like_sip",
+    "multipart_spans",
+    "parse_body_part",
     "parse_message",
+    "part_bounds",
     "split_multipart",
     "start_line_matches",
 ]
@@ -265,50 +268,67 @@ def split_multipart(
     The CRLF before each delimiter belongs to the delimiter. A missing close delimiter is
     tolerated (the last part runs to the end) and reported.
     """
+    return [parse_body_part(body[a:b]) for a, b in multipart_spans(body, boundary, problems)]
+
+
+def multipart_spans(
+    body: bytes, boundary: str, problems: list[str] | None = None
+) -> list[tuple[int, int]]:
+    """Where the parts of a multipart body lie (``body[start:end]``, headers included): what
+    :func:`split_multipart` cuts, with the same problems, without reading the parts."""
     delim = b"--" + boundary.encode("utf-8", "replace")
     pos = _find_delimiter(body, delim, 0)
     if pos < 0:
         if problems is not None:
             problems.append("multipart boundary not found in body")
         return []
-    parts: list[BodyPart] = []
-    while len(parts) < MAX_HEADERS:
+    spans: list[tuple[int, int]] = []
+    while len(spans) < MAX_HEADERS:
         after = pos + len(delim)
         if body[after : after + 2] == b"--":
-            return parts
+            return spans
         eol = body.find(b"\n", after)
         if eol < 0:
             break
         start = eol + 1
         nxt = _find_delimiter(body, delim, start)
         if nxt < 0:
-            parts.append(_parse_part(body[start:]))
+            spans.append((start, len(body)))
             break
         end = nxt - 1  # the LF before the delimiter
         if end > start and body[end - 1] == 13:
             end -= 1
-        parts.append(_parse_part(body[start : max(end, start)]))
+        spans.append((start, max(end, start)))
         pos = nxt
     if problems is not None:
         problems.append("multipart body without close delimiter")
-    return parts
+    return spans
 
 
-def _parse_part(data: bytes) -> BodyPart:
-    if data.startswith(b"\r\n"):
-        return BodyPart([], data[2:])
-    if data.startswith(b"\n"):
-        return BodyPart([], data[1:])
-    a = data.find(b"\n\r\n")
-    b = data.find(b"\n\n", 0, a + 1 if a >= 0 else len(data))  # only an earlier one matters
+def part_bounds(data: bytes, start: int, end: int) -> tuple[int, int]:
+    """Where the headers of the part ``data[start:end]`` end and its body starts: ``(start,
+    body start)`` for a part without headers. How :func:`parse_body_part` cuts a part, for a
+    layer that looks at a part's header block before parsing it."""
+    if data.startswith(b"\r\n", start, end):
+        return start, start + 2
+    if data.startswith(b"\n", start, end):
+        return start, start + 1
+    a = data.find(b"\n\r\n", start, end)
+    b = data.find(b"\n\n", start, a + 1 if a >= 0 else end)  # only an earlier one matters
     if a < 0 and b < 0:
-        return BodyPart([], data)
+        return start, start
     if a < 0 or (0 <= b < a):
-        head, rest = data[: b + 1], data[b + 2 :]
-    else:
-        head, rest = data[: a + 1], data[a + 3 :]
-    lines = [_decode(line.rstrip(b"\r"))[0] for line in head.split(b"\n")]
-    return BodyPart(parse_header_lines(lines), rest)
+        return b + 1, b + 2
+    return a + 1, a + 3
+
+
+def parse_body_part(data: bytes) -> BodyPart:
+    """One part of a multipart body (what :func:`split_multipart` cut): headers and body."""
+    head_end, body_start = part_bounds(data, 0, len(data))
+    if head_end == 0:
+        return BodyPart([], data[body_start:])
+    lines = [_decode(line.rstrip(b"\r"))[0] for line in data[:head_end].split(b"\n")]
+    return BodyPart(parse_header_lines(lines), data[body_start:])
 
 
 # -- lazy header access --------------------------------------------------------------------------
@@ -935,6 +955,17 @@ class SipMessage(_ContentTypeView):
         """Parts of a multipart/* body (boundary from Content-Type); [] for other bodies."""
 
         def compute() -> list[BodyPart]:
+            body = self.body
+            return [parse_body_part(body[a:b]) for a, b in self.part_spans()]
+
+        return self._cached("parts", compute)
+
+    def part_spans(self) -> list[tuple[int, int]]:
+        """Where the parts of a multipart/* body lie in :attr:`body` (``[]`` for other
+        bodies), noting the same problems as :meth:`body_parts` without reading the parts
+        (what a layer that wants only some of the parts reads first)."""
+
+        def compute() -> list[tuple[int, int]]:
             ctype = self.content_type
             if not ctype or not ctype.startswith("multipart/"):
                 return []
@@ -943,12 +974,12 @@ class SipMessage(_ContentTypeView):
                 self._note("multipart body without boundary parameter")
                 return []
             problems: list[str] = []
-            parts = split_multipart(self.body, boundary, problems)
+            spans = multipart_spans(self.body, boundary, problems)
             for problem in problems:
                 self._note(problem)
-            return parts
+            return spans
 
-        return self._cached("parts", compute)
+        return self._cached("part-spans", compute)
 
     @property
     def body_text(self) -> str:
