@@ -230,3 +230,74 @@ def test_inputs_whose_time_stands_still_stay_bounded(
     assert merged.stats.sip_messages + merged.duplicates == 2 * total
     assert merged._merger.early > 0
     assert any("left the copy window early" in d.reason for d in merged.defects)
+
+
+# -- defects of the inputs, without sessions of their own ---------------------------------------
+def _message(start: str, call_id: str, cseq: str, from_: str, to: str) -> bytes:
+    return (
+        f"{start}\r\nVia: SIP/2.0/UDP 10.1.0.2:5060;branch=z9hG4bK{call_id}{cseq.split()[0]}\r\n"
+        f"From: {from_}\r\nTo: {to}\r\nCall-ID: {call_id}\r\nCSeq: {cseq}\r\n"
+        "Content-Length: 0\r\n\r\n"
+    ).encode()
+
+
+@pytest.fixture(scope="module")
+def broken_pair(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """A Front End's log and capture of two interleaved OPTIONS transactions whose From/To
+    are broken (both inputs have each defect), a Call-ID ``z`` whose first message is clean
+    and whose second is not, and, in the capture only, a truncated IPv4 frame between them."""
+    from ..pipeline._bulk import server_log_record, sip_frame, write_pcap
+
+    client = bytes([10, 1, 0, 2])
+    opts = "OPTIONS sip:fe SIP/2.0"
+    messages = [
+        (True, _message(opts, "a", "1 OPTIONS", "<sip:u@x;tag=1", "<sip:fe>")),
+        (True, _message(opts, "z", "1 OPTIONS", "<sip:u@x>;tag=3", "<sip:fe>")),
+        (True, _message(opts, "b", "1 OPTIONS", "<sip:u@x>;tag=2;;", "<sip:fe>")),
+        None,
+        (False, _message("SIP/2.0 200 OK", "a", "1 OPTIONS", "<sip:u@x;tag=1", "<sip:fe>;tag=9")),
+        (False, _message("SIP/2.0 200 OK", "b", "1 OPTIONS", "<sip:u@x>;tag=2;;", '"fe <sip:fe>')),
+        (False, _message("SIP/2.0 200 OK", "z", "1 OPTIONS", "<sip:u@x>;tag=3", "<sip:fe;tag=7")),
+    ]  # fmt: skip
+    folder = tmp_path_factory.mktemp("defects")
+    log, pcap = folder / "fe01.log", folder / "fe01.pcap"
+    frames = []
+    with open(log, "w", encoding="utf-8", newline="\n") as f:
+        for i, item in enumerate(messages):
+            t_us = (i + 1) * 100_000
+            if item is None:  # an IPv4 header that promises more than was captured
+                frames.append((t_us, sip_frame(True, client, b"x" * 40)[:40]))
+                continue
+            frames.append((t_us, sip_frame(item[0], client, item[1])))
+            f.write(server_log_record(t_us, 0x100 + i, item[0], client, item[1]))
+    write_pcap(pcap, frames)
+    return [str(log), str(pcap)]
+
+
+@pytest.mark.parametrize("view", [["-v"], ["--json", "--summary"]], ids=" ".join)
+def test_the_inputs_defects_are_the_keep_all_ones_in_the_keep_all_order(
+    broken_pair: list[str], view: list[str]
+) -> None:
+    """The inputs' pipelines build no sessions: each message's defects are taken as it is
+    delivered and logged at the end of its input where the keep-all run's sessions log them
+    (by Call-ID in order of first message, then frame), after the input's own defects."""
+    expected = keep_all_output(broken_pair, view)
+    got = streamed_output(broken_pair, view)
+    assert got == expected
+    if view == ["-v"]:
+        listed = got[got.index("defects:") + 1 :]
+        assert listed == [
+            "  frame 1: sip: fe01.log: From: missing > after URI",  # record numbers
+            "  frame 4: sip: fe01.log: From: missing > after URI",
+            "  frame 6: sip: fe01.log: To: missing > after URI",
+            "  frame 3: sip: fe01.log: From: empty parameter",
+            "  frame 5: sip: fe01.log: To: unterminated quoted display name",
+            "  frame 5: sip: fe01.log: From: empty parameter",
+            "  frame 4: ipv4: fe01.pcap: truncated: total length 68, 26 captured at offset 2",
+            "  frame 1: sip: fe01.pcap: From: missing > after URI",
+            "  frame 5: sip: fe01.pcap: From: missing > after URI",
+            "  frame 7: sip: fe01.pcap: To: missing > after URI",
+            "  frame 3: sip: fe01.pcap: From: empty parameter",
+            "  frame 6: sip: fe01.pcap: To: unterminated quoted display name",
+            "  frame 6: sip: fe01.pcap: From: empty parameter",
+        ]

@@ -171,3 +171,37 @@ def write_bulk_server_log(
                 )
                 diagnostics += 1
     return written, diagnostics
+
+
+def write_pcap(path: Path, frames: list[tuple[int, bytes]]) -> None:
+    """A pcap of ``(capture time in µs, Ethernet frame)``, as the bulk writers write theirs."""
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for t_us, frame in frames:
+            sec, usec = divmod(t_us, 1_000_000)
+            f.write(struct.pack("<IIII", _START + sec, usec, len(frame), len(frame)))
+            f.write(frame)
+
+
+def sip_frame(from_client: bool, client: bytes, payload: bytes) -> bytes:
+    """A UDP datagram between a client and the Front End (port 5060 both sides)."""
+    if from_client:
+        return _frame(client, 5060, _FE, 5060, payload)
+    return _frame(_FE, 5060, client, 5060, payload)
+
+
+def server_log_record(t_us: int, seq: int, from_client: bool, client: bytes, payload: bytes) -> str:
+    """The Front End's server-log record of one message it received or sent."""
+    head, _, body = payload.decode().partition("\r\n\r\n")
+    lines = head.split("\r\n")
+    peer = f"{'.'.join(str(b) for b in client)}:5060"
+    return (
+        f"TL_INFO(TF_PROTOCOL) [fe01\\fe01]06E4.0EB4::{_log_stamp(t_us)}.{seq:08X} "
+        "(SIPStack,SIPAdminLog::TraceProtocolRecord:SIPAdminLog.cpp(125))$$begin_record\n"
+        f"Trace-Correlation-Id: {seq}\nInstance-Id: {seq:08X}\n"
+        f"Direction: {'incoming' if from_client else 'outgoing'}\nPeer: {peer}\n"
+        f"Message-Type: {'response' if lines[0].startswith('SIP/') else 'request'}\n"
+        f"Start-Line: {lines[0]}\n" + "\n".join(lines[1:])
+        + "\nMessage-Body: " + ("\n".join(body.rstrip("\r\n").split("\r\n")) if body else "-")
+        + "\n$$end_record\n"
+    )  # fmt: skip

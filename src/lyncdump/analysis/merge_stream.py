@@ -75,10 +75,6 @@ MAX_WAITING = 10_000
 #: released early (a defect counts them) and a later copy of it stands on its own.
 MAX_OPEN_ENTRIES = 20_000
 
-#: The quiet span of each input's own sessions (its pipeline's, which only count and collect
-#: defects: the merged sessions are the merge's): short, so that an input holds little.
-INPUT_QUIET = 5.0
-
 #: Seconds of an input's own time its messages wait to be put in time order (TCP completes
 #: messages out of frame order; data behind a hole is delivered up to 3 s late, net.tcp).
 REORDER = 4.0
@@ -404,11 +400,10 @@ def open_merged(sources: Sequence[str], **options: Any) -> MergedStream:
 
 
 def open_pipelines(paths: Sequence[str], options: Sequence[Any]) -> list[Pipeline]:
-    """A streaming pipeline for each input: messages on, its own sessions quiet after
-    :data:`INPUT_QUIET` (they are not shown), its diagnostics left to the merge. Inputs
-    opened before one that fails are closed, and the error raised."""
-    import dataclasses
-
+    """A streaming pipeline for each input: messages on, no sessions of its own (the merged
+    sessions are the merge's; each message's defects are taken as it is delivered), its
+    diagnostics left to the merge. Inputs opened before one that fails are closed, and the
+    error raised."""
     from ..capture import open_input
     from ..pipeline.core import follows_keys, load_tls_keys
 
@@ -430,11 +425,12 @@ def open_pipelines(paths: Sequence[str], options: Sequence[Any]) -> list[Pipelin
             out.append(
                 Pipeline(
                     reader,
-                    dataclasses.replace(opts, session_quiet=INPUT_QUIET),
+                    opts,
                     name=os.fspath(path),
                     streaming=True,
                     tls_keys=keys,
                     join_diagnostics=False,
+                    sessions=False,
                 )
             )
     except BaseException:
@@ -445,7 +441,6 @@ def open_pipelines(paths: Sequence[str], options: Sequence[Any]) -> list[Pipelin
 
 
 __all__ = [
-    "INPUT_QUIET",
     "LOOKAHEAD_BYTES",
     "LOOKAHEAD_MESSAGES",
     "MAX_OPEN_ENTRIES",
