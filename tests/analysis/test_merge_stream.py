@@ -102,6 +102,78 @@ def test_streamed_merge_equals_the_keep_all_merge(combo: list[str], view: list[s
     assert expected and expected[0]  # not an empty run
 
 
+CALL_VIEWS = [
+    ["--calls"],
+    ["--calls", "--summary"],
+    ["--calls", "--json"],
+    ["--calls", "--json", "--summary"],
+    ["--calls", "--filter", "kind=call"],
+    ["--calls", "--redact", "--json"],
+]
+
+
+def keep_all_calls_output(paths: list[str], view: list[str]) -> list[str]:
+    """``--calls`` / ``--call ID`` rendered from :class:`MergedCapture` (the command's
+    output before the merged calls streamed)."""
+    filters = compile_filter([view[view.index("--filter") + 1]] if "--filter" in view else [])
+    merged = MergedCapture([lyncdump.open(p, redact="--redact" in view) for p in paths]).run()
+    diags = merged.diagnostics()
+    shown = [s for s in merged.sessions() if session_matches(s, filters, logs=diags.of(s))]
+    out: list[str] = []
+    only = view[view.index("--call") + 1] if "--call" in view else None
+    assert merged_views.keep_all_calls_view(
+        merged, shown, out.append, as_json="--json" in view, summary="--summary" in view,
+        only=only,
+    )  # fmt: skip
+    return out
+
+
+def keep_all_streams_csv(paths: list[str]) -> str:
+    import io
+
+    from lyncdump.render import streams as render_streams
+
+    merged = MergedCapture([lyncdump.open(p) for p in paths]).run()
+    handle = io.StringIO(newline="")
+    render_streams.write_csv(handle, merged.streams())
+    return handle.getvalue()
+
+
+@pytest.mark.parametrize("view", CALL_VIEWS, ids=" ".join)
+@pytest.mark.parametrize("combo", COMBOS, ids=lambda c: "+".join(Path(p).stem for p in c))
+def test_streamed_merged_calls_equal_the_keep_all_ones(combo: list[str], view: list[str]) -> None:
+    paths = [str(CAPTURES / name) for name in combo]
+    expected = keep_all_calls_output(paths, view)
+    assert streamed_output(paths, view) == expected
+    assert expected and expected[-1]
+
+
+@pytest.mark.parametrize("combo", COMBOS, ids=lambda c: "+".join(Path(p).stem for p in c))
+def test_streamed_merged_call_by_id_and_streams_csv(combo: list[str], tmp_path: Path) -> None:
+    """``--call ID`` for every call of the keep-all merge (and one that is not there);
+    ``--streams-csv`` beside the ladder, ``--summary`` and ``--json`` (the streamed views now)
+    and beside ``--calls``: the same table as the keep-all join's."""
+    paths = [str(CAPTURES / name) for name in combo]
+    merged = MergedCapture([lyncdump.open(p) for p in paths]).run()
+    for call in merged.calls():
+        view = ["--call", call.call_id]
+        assert streamed_output(paths, view) == keep_all_calls_output(paths, view)
+    missing = CliRunner().invoke(command, ["--call", "no-such-call", "--merge", *paths])
+    assert missing.exit_code == 2 and missing.stdout == ""
+    assert "no call with Call-ID 'no-such-call'" in missing.stderr
+    table = keep_all_streams_csv(paths)
+    for view in [[], ["--summary"], ["--json"], ["--calls"]]:
+        csv = tmp_path / "streams.csv"
+        got = streamed_output(paths, [*view, "--streams-csv", str(csv)])
+        expected = (
+            keep_all_calls_output(paths, view) if view == ["--calls"] else
+            keep_all_output(paths, view)
+        )  # fmt: skip
+        assert got == expected
+        with open(csv, newline="", encoding="utf-8") as handle:
+            assert handle.read() == table
+
+
 #: Messages of the generated Front End traffic (whole batches of 50 users: 3,000 asked for).
 GENERATED = 3360
 
@@ -143,6 +215,70 @@ def test_generated_front_end_json_records_are_the_keep_all_ones(front_end: list[
     assert len(sessions_got) == 960  # 300 users: sign-in, presence, IM; 60 calls
     assert sorted(sessions_got) == sorted(sessions_expected)
     assert got[len(sessions_got) :] == expected[len(sessions_expected) :]
+
+
+@pytest.fixture(scope="module")
+def front_end_calls(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """The Front End traffic with media: each of the 60 calls' INVITE and 200 OK carry SDP
+    (in the log too), and the capture holds 10 RTP packets each way after each ACK. More
+    calls than the call window holds (32): calls are joined and let go while the merge runs."""
+    folder = tmp_path_factory.mktemp("merge-calls")
+    log, pcap = folder / "fe01.log", folder / "fe01.pcap"
+    written, _ = write_bulk_server_log(log, 3000, step_us=50_000, media=True)
+    assert write_bulk_pcap(pcap, 3000, step_us=50_000, media=True) == written == GENERATED
+    return [str(log), str(pcap)]
+
+
+@pytest.mark.parametrize(
+    "view",
+    [["--calls"], ["--calls", "--summary"], ["--calls", "--json"], ["--call", "c145"]],
+    ids=" ".join,
+)
+def test_generated_calls_with_media_equal_the_keep_all_ones(
+    front_end_calls: list[str], view: list[str], tmp_path: Path
+) -> None:
+    """60 calls, each with its two RTP streams, joined in a call window while the merge
+    streams: the same blocks (in time line order), the same records and the same stream
+    table as the keep-all join of every call at the end."""
+    expected = keep_all_calls_output(front_end_calls, view)
+    csv = tmp_path / "streams.csv"
+    got = streamed_output(front_end_calls, [*view, "--streams-csv", str(csv)])
+    assert got == expected
+    with open(csv, newline="", encoding="utf-8") as handle:
+        assert handle.read() == keep_all_streams_csv(front_end_calls)
+    if view == ["--calls"]:
+        assert expected[-1] == "60 of 60 calls shown"
+        assert sum(line == "  streams 2, 20 RTP packets" for line in expected) == 60
+    if view == ["--calls", "--json"]:
+        capture = json.loads(expected[-1])
+        assert capture["calls"]["total"] == 60
+        assert capture["calls"]["streams_by_join"] == {"both ends": 120}
+
+
+def test_merged_calls_are_let_go_while_the_merge_runs(front_end_calls: list[str]) -> None:
+    """The window hands each call on once no call still to come can claim its streams: most
+    calls go before the merge ends, and the merge stops answering for their messages."""
+    from lyncdump.analysis.merge_calls import MergedCalls
+
+    merged = open_merged(front_end_calls)
+    handed: list[tuple[str, int, int]] = []
+    running = [True]
+
+    def on_call(call: object, shown: bool, order: int) -> None:
+        assert merged.sources(call.session.messages[0])  # type: ignore[attr-defined]
+        handed.append((call.call_id, len(call.streams), running[0]))  # type: ignore[attr-defined]
+
+    joined = MergedCalls(merged, on_call)
+    held = []
+    for session in merged.sessions():
+        joined.add(session, True)
+        held.append(len(joined.window))
+    running[0] = False
+    joined.finish()
+    assert len(handed) == joined.tally.total == 60
+    assert all(streams == 2 for _, streams, _ in handed)
+    assert sum(during for _, _, during in handed) >= 20  # let go before the end of the merge
+    assert max(held) <= 40 and merged._open == {} and merged._held == set()
 
 
 def test_a_stream_answers_for_the_session_being_shown_only(front_end: list[str]) -> None:

@@ -185,6 +185,10 @@ class MergedStream:
         self._open: dict[int, tuple[Entry, int]] = {}
         self._released = 0
         self._started = False
+        #: id() of the sessions a consumer holds (calls waiting for their media join).
+        self._held: set[int] = set()
+        #: id() of each stream, ICE session and allocation read → its input (merge_calls).
+        self.media_of: dict[int, int] = {}
 
     # -- what the renderers ask ---------------------------------------------------------------
     def sources(self, m: SipMessage) -> list[tuple[Pipeline, int | None]]:
@@ -206,8 +210,34 @@ class MergedStream:
         return found[1] if found is not None else self._released
 
     def media_input(self, item: object) -> int | None:
-        """No media in the merged stream (``--calls`` and the stream table use MergedCapture)."""
-        return None
+        """The input a stream, ICE session or TURN allocation comes from (those a
+        :class:`~lyncdump.analysis.merge_calls.MergedCalls` has read)."""
+        return self.media_of.get(id(item))
+
+    def hold(self, session: Session) -> None:
+        """Keep answering ``sources``/``origin`` for ``session`` (a call waiting for its media
+        join) after the consumer asks for the next one, until :meth:`release`."""
+        self._held.add(id(session))
+
+    def release(self, session: Session) -> None:
+        """Forget what answered for a held session's messages."""
+        self._held.discard(id(session))
+        for m in session.messages:
+            self._open.pop(id(m), None)
+
+    def settled_before(self) -> float:
+        """A time before which every merged session that may be a call has been emitted:
+        no open session, no message waiting for its copies or in an input's reorder heap,
+        nor any message an input has still to give (4 s before its latest at most), starts
+        earlier (what :class:`~lyncdump.analysis.call_window.CallWindow` waits for)."""
+        t = self._builder.open_since()
+        t = min(t, self._merger.earliest())
+        for inp in self._inputs:
+            if inp.heap and inp.heap[0][0] < t:
+                t = inp.heap[0][0]
+            if not inp.ended and inp.latest - REORDER < t:
+                t = inp.latest - REORDER
+        return t
 
     def hosts(self) -> dict[str | None, str]:
         """The name of the machine that wrote each server log, by input name."""
@@ -344,10 +374,12 @@ class MergedStream:
                 self._joined.extend(Diagnostic(d.event) for d in joined)
             index.hosts = self.hosts()
             yield session
-            # The consumer is done with it: forget what answered for its messages.
+            # The consumer is done with it: forget what answered for its messages (unless
+            # it holds the session: a call whose media join is still to come).
             index.current.pop(id(session), None)
-            for m in session.messages:
-                self._open.pop(id(m), None)
+            if id(session) not in self._held:
+                for m in session.messages:
+                    self._open.pop(id(m), None)
 
     def _seen_by(self, m: SipMessage) -> list[str | None]:
         return [p.name for p, _ in self.sources(m)]
