@@ -1,12 +1,13 @@
 """The streamed merged view says what the keep-all merge says.
 
-``lyncdump server.log capture.pcap`` (the ladder, ``--summary``, ``--json``) runs on the
-streaming merge (analysis/merge_stream.py); :func:`lyncdump.merge` keeps every input and every
-message (analysis/merge.py). The expected output here is rendered from the keep-all merge the
-way the command rendered it before it streamed (render/merged.py), and the command's output
-must equal it line for line: on every merged combination of the sample logs and captures, and
-on a generated Front End log with its capture (thousands of messages, sessions finishing all
-through the run).
+``lyncdump server.log capture.pcap`` (the ladder, ``--summary``, ``--json``, ``--calls``,
+``--call ID``, ``--streams-csv``) runs on the streaming merge (analysis/merge_stream.py, the
+calls joined in a call window by analysis/merge_calls.py); :func:`lyncdump.merge` keeps
+every input and every message (analysis/merge.py). The expected output here is rendered from
+the keep-all merge the way the command rendered it before it streamed (render/merged.py), and
+the command's output must equal it line for line: on every merged combination of the sample
+logs and captures, and on a generated Front End log with its capture (thousands of messages,
+sessions finishing all through the run; a second one with calls and their RTP).
 
 What cannot be equal in general, and is not exercised by these inputs (docs/tracelog.md,
 "Merged inputs, streamed"): a clock offset is learned on the first
@@ -14,7 +15,9 @@ What cannot be equal in general, and is not exercised by these inputs (docs/trac
 back after its session went quiet is a second part (``part`` 2) rather than one session; a
 diagnostic written after its session finished stands alone; and NDJSON session records come
 in the order sessions finish (the keep-all order is first message; the generated test
-compares them as a set for that reason).
+compares them as a set for that reason); a call's block or record shows its streams as they
+were when its join became final (RTP more than about 6 s after the call's last message is
+left out), and ``call`` records come as joins become final.
 """
 
 from __future__ import annotations

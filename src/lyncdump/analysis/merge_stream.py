@@ -24,7 +24,10 @@ live interfaces and trace logs alike); its messages come out as they are decoded
 :meth:`MergedStream.sessions` yields the sessions; while the consumer holds one, the
 questions the merged renderers ask (:meth:`~MergedStream.sources`, :meth:`~MergedStream.origin`,
 ``diagnostics().of(session)``) are answered for it, and forgotten when the next is asked
-for. Once the generator is exhausted the totals (``stats``, ``connections``, ``defects``,
+for (``sources``/``origin`` not before :meth:`~MergedStream.release` for a session the
+consumer holds with :meth:`~MergedStream.hold`: a call waiting for its media join,
+analysis/merge_calls.py, which asks :meth:`~MergedStream.settled_before` when it may join).
+Once the generator is exhausted the totals (``stats``, ``connections``, ``defects``,
 ``log_events``, ``duplicates``, ``diagnostics()``) are final.
 
 Where it can differ from the keep-all merge (docs/tracelog.md, "Merged inputs"): an offset is
@@ -140,8 +143,9 @@ class MergedStream:
 
     It answers what the merged renderers (render/merged.py) ask of a
     :class:`~lyncdump.analysis.merge.MergedCapture`: ``inputs`` (the pipelines: ``name``,
-    ``format``, ``log_host``), ``offsets``, ``duplicates``, ``sources``, ``origin``,
-    ``hosts``, ``diagnostics``, and the totals at the end.
+    ``format``, ``log_host``, and their media for the calls), ``offsets``, ``duplicates``,
+    ``sources``, ``origin``, ``media_input``, ``hosts``, ``diagnostics``, and the totals at
+    the end.
     """
 
     format = "merged"
