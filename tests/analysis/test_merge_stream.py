@@ -1,12 +1,13 @@
 """The streamed merged view says what the keep-all merge says.
 
-``lyncdump server.log capture.pcap`` (the ladder, ``--summary``, ``--json``) runs on the
-streaming merge (analysis/merge_stream.py); :func:`lyncdump.merge` keeps every input and every
-message (analysis/merge.py). The expected output here is rendered from the keep-all merge the
-way the command rendered it before it streamed (render/merged.py), and the command's output
-must equal it line for line: on every merged combination of the sample logs and captures, and
-on a generated Front End log with its capture (thousands of messages, sessions finishing all
-through the run).
+``lyncdump server.log capture.pcap`` (the ladder, ``--summary``, ``--json``, ``--calls``,
+``--call ID``, ``--streams-csv``) runs on the streaming merge (analysis/merge_stream.py, the
+calls joined in a call window by analysis/merge_calls.py); :func:`lyncdump.merge` keeps
+every input and every message (analysis/merge.py). The expected output here is rendered from
+the keep-all merge the way the command rendered it before it streamed (render/merged.py), and
+the command's output must equal it line for line: on every merged combination of the sample
+logs and captures, and on a generated Front End log with its capture (thousands of messages,
+sessions finishing all through the run; a second one with calls and their RTP).
 
 What cannot be equal in general, and is not exercised by these inputs (docs/tracelog.md,
 "Merged inputs, streamed"): a clock offset is learned on the first
@@ -14,7 +15,9 @@ What cannot be equal in general, and is not exercised by these inputs (docs/trac
 back after its session went quiet is a second part (``part`` 2) rather than one session; a
 diagnostic written after its session finished stands alone; and NDJSON session records come
 in the order sessions finish (the keep-all order is first message; the generated test
-compares them as a set for that reason).
+compares them as a set for that reason); a call's block or record shows its streams as they
+were when its join became final (RTP more than about 6 s after the call's last message is
+left out), and ``call`` records come as joins become final.
 """
 
 from __future__ import annotations
@@ -102,6 +105,78 @@ def test_streamed_merge_equals_the_keep_all_merge(combo: list[str], view: list[s
     assert expected and expected[0]  # not an empty run
 
 
+CALL_VIEWS = [
+    ["--calls"],
+    ["--calls", "--summary"],
+    ["--calls", "--json"],
+    ["--calls", "--json", "--summary"],
+    ["--calls", "--filter", "kind=call"],
+    ["--calls", "--redact", "--json"],
+]
+
+
+def keep_all_calls_output(paths: list[str], view: list[str]) -> list[str]:
+    """``--calls`` / ``--call ID`` rendered from :class:`MergedCapture` (the command's
+    output before the merged calls streamed)."""
+    filters = compile_filter([view[view.index("--filter") + 1]] if "--filter" in view else [])
+    merged = MergedCapture([lyncdump.open(p, redact="--redact" in view) for p in paths]).run()
+    diags = merged.diagnostics()
+    shown = [s for s in merged.sessions() if session_matches(s, filters, logs=diags.of(s))]
+    out: list[str] = []
+    only = view[view.index("--call") + 1] if "--call" in view else None
+    assert merged_views.keep_all_calls_view(
+        merged, shown, out.append, as_json="--json" in view, summary="--summary" in view,
+        only=only,
+    )  # fmt: skip
+    return out
+
+
+def keep_all_streams_csv(paths: list[str]) -> str:
+    import io
+
+    from lyncdump.render import streams as render_streams
+
+    merged = MergedCapture([lyncdump.open(p) for p in paths]).run()
+    handle = io.StringIO(newline="")
+    render_streams.write_csv(handle, merged.streams())
+    return handle.getvalue()
+
+
+@pytest.mark.parametrize("view", CALL_VIEWS, ids=" ".join)
+@pytest.mark.parametrize("combo", COMBOS, ids=lambda c: "+".join(Path(p).stem for p in c))
+def test_streamed_merged_calls_equal_the_keep_all_ones(combo: list[str], view: list[str]) -> None:
+    paths = [str(CAPTURES / name) for name in combo]
+    expected = keep_all_calls_output(paths, view)
+    assert streamed_output(paths, view) == expected
+    assert expected and expected[-1]
+
+
+@pytest.mark.parametrize("combo", COMBOS, ids=lambda c: "+".join(Path(p).stem for p in c))
+def test_streamed_merged_call_by_id_and_streams_csv(combo: list[str], tmp_path: Path) -> None:
+    """``--call ID`` for every call of the keep-all merge (and one that is not there);
+    ``--streams-csv`` beside the ladder, ``--summary`` and ``--json`` (the streamed views now)
+    and beside ``--calls``: the same table as the keep-all join's."""
+    paths = [str(CAPTURES / name) for name in combo]
+    merged = MergedCapture([lyncdump.open(p) for p in paths]).run()
+    for call in merged.calls():
+        view = ["--call", call.call_id]
+        assert streamed_output(paths, view) == keep_all_calls_output(paths, view)
+    missing = CliRunner().invoke(command, ["--call", "no-such-call", "--merge", *paths])
+    assert missing.exit_code == 2 and missing.stdout == ""
+    assert "no call with Call-ID 'no-such-call'" in missing.stderr
+    table = keep_all_streams_csv(paths)
+    for view in [[], ["--summary"], ["--json"], ["--calls"]]:
+        csv = tmp_path / "streams.csv"
+        got = streamed_output(paths, [*view, "--streams-csv", str(csv)])
+        expected = (
+            keep_all_calls_output(paths, view) if view == ["--calls"] else
+            keep_all_output(paths, view)
+        )  # fmt: skip
+        assert got == expected
+        with open(csv, newline="", encoding="utf-8") as handle:
+            assert handle.read() == table
+
+
 #: Messages of the generated Front End traffic (whole batches of 50 users: 3,000 asked for).
 GENERATED = 3360
 
@@ -143,6 +218,70 @@ def test_generated_front_end_json_records_are_the_keep_all_ones(front_end: list[
     assert len(sessions_got) == 960  # 300 users: sign-in, presence, IM; 60 calls
     assert sorted(sessions_got) == sorted(sessions_expected)
     assert got[len(sessions_got) :] == expected[len(sessions_expected) :]
+
+
+@pytest.fixture(scope="module")
+def front_end_calls(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """The Front End traffic with media: each of the 60 calls' INVITE and 200 OK carry SDP
+    (in the log too), and the capture holds 10 RTP packets each way after each ACK. More
+    calls than the call window holds (32): calls are joined and let go while the merge runs."""
+    folder = tmp_path_factory.mktemp("merge-calls")
+    log, pcap = folder / "fe01.log", folder / "fe01.pcap"
+    written, _ = write_bulk_server_log(log, 3000, step_us=50_000, media=True)
+    assert write_bulk_pcap(pcap, 3000, step_us=50_000, media=True) == written == GENERATED
+    return [str(log), str(pcap)]
+
+
+@pytest.mark.parametrize(
+    "view",
+    [["--calls"], ["--calls", "--summary"], ["--calls", "--json"], ["--call", "c145"]],
+    ids=" ".join,
+)
+def test_generated_calls_with_media_equal_the_keep_all_ones(
+    front_end_calls: list[str], view: list[str], tmp_path: Path
+) -> None:
+    """60 calls, each with its two RTP streams, joined in a call window while the merge
+    streams: the same blocks (in time line order), the same records and the same stream
+    table as the keep-all join of every call at the end."""
+    expected = keep_all_calls_output(front_end_calls, view)
+    csv = tmp_path / "streams.csv"
+    got = streamed_output(front_end_calls, [*view, "--streams-csv", str(csv)])
+    assert got == expected
+    with open(csv, newline="", encoding="utf-8") as handle:
+        assert handle.read() == keep_all_streams_csv(front_end_calls)
+    if view == ["--calls"]:
+        assert expected[-1] == "60 of 60 calls shown"
+        assert sum(line == "  streams 2, 20 RTP packets" for line in expected) == 60
+    if view == ["--calls", "--json"]:
+        capture = json.loads(expected[-1])
+        assert capture["calls"]["total"] == 60
+        assert capture["calls"]["streams_by_join"] == {"both ends": 120}
+
+
+def test_merged_calls_are_let_go_while_the_merge_runs(front_end_calls: list[str]) -> None:
+    """The window hands each call on once no call still to come can claim its streams: most
+    calls go before the merge ends, and the merge stops answering for their messages."""
+    from lyncdump.analysis.merge_calls import MergedCalls
+
+    merged = open_merged(front_end_calls)
+    handed: list[tuple[str, int, int]] = []
+    running = [True]
+
+    def on_call(call: object, shown: bool, order: int) -> None:
+        assert merged.sources(call.session.messages[0])  # type: ignore[attr-defined]
+        handed.append((call.call_id, len(call.streams), running[0]))  # type: ignore[attr-defined]
+
+    joined = MergedCalls(merged, on_call)
+    held = []
+    for session in merged.sessions():
+        joined.add(session, True)
+        held.append(len(joined.window))
+    running[0] = False
+    joined.finish()
+    assert len(handed) == joined.tally.total == 60
+    assert all(streams == 2 for _, streams, _ in handed)
+    assert sum(during for _, _, during in handed) >= 20  # let go before the end of the merge
+    assert max(held) <= 40 and merged._open == {} and merged._held == set()
 
 
 def test_a_stream_answers_for_the_session_being_shown_only(front_end: list[str]) -> None:
@@ -230,3 +369,74 @@ def test_inputs_whose_time_stands_still_stay_bounded(
     assert merged.stats.sip_messages + merged.duplicates == 2 * total
     assert merged._merger.early > 0
     assert any("left the copy window early" in d.reason for d in merged.defects)
+
+
+# -- defects of the inputs, without sessions of their own ---------------------------------------
+def _message(start: str, call_id: str, cseq: str, from_: str, to: str) -> bytes:
+    return (
+        f"{start}\r\nVia: SIP/2.0/UDP 10.1.0.2:5060;branch=z9hG4bK{call_id}{cseq.split()[0]}\r\n"
+        f"From: {from_}\r\nTo: {to}\r\nCall-ID: {call_id}\r\nCSeq: {cseq}\r\n"
+        "Content-Length: 0\r\n\r\n"
+    ).encode()
+
+
+@pytest.fixture(scope="module")
+def broken_pair(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """A Front End's log and capture of two interleaved OPTIONS transactions whose From/To
+    are broken (both inputs have each defect), a Call-ID ``z`` whose first message is clean
+    and whose second is not, and, in the capture only, a truncated IPv4 frame between them."""
+    from ..pipeline._bulk import server_log_record, sip_frame, write_pcap
+
+    client = bytes([10, 1, 0, 2])
+    opts = "OPTIONS sip:fe SIP/2.0"
+    messages = [
+        (True, _message(opts, "a", "1 OPTIONS", "<sip:u@x;tag=1", "<sip:fe>")),
+        (True, _message(opts, "z", "1 OPTIONS", "<sip:u@x>;tag=3", "<sip:fe>")),
+        (True, _message(opts, "b", "1 OPTIONS", "<sip:u@x>;tag=2;;", "<sip:fe>")),
+        None,
+        (False, _message("SIP/2.0 200 OK", "a", "1 OPTIONS", "<sip:u@x;tag=1", "<sip:fe>;tag=9")),
+        (False, _message("SIP/2.0 200 OK", "b", "1 OPTIONS", "<sip:u@x>;tag=2;;", '"fe <sip:fe>')),
+        (False, _message("SIP/2.0 200 OK", "z", "1 OPTIONS", "<sip:u@x>;tag=3", "<sip:fe;tag=7")),
+    ]  # fmt: skip
+    folder = tmp_path_factory.mktemp("defects")
+    log, pcap = folder / "fe01.log", folder / "fe01.pcap"
+    frames = []
+    with open(log, "w", encoding="utf-8", newline="\n") as f:
+        for i, item in enumerate(messages):
+            t_us = (i + 1) * 100_000
+            if item is None:  # an IPv4 header that promises more than was captured
+                frames.append((t_us, sip_frame(True, client, b"x" * 40)[:40]))
+                continue
+            frames.append((t_us, sip_frame(item[0], client, item[1])))
+            f.write(server_log_record(t_us, 0x100 + i, item[0], client, item[1]))
+    write_pcap(pcap, frames)
+    return [str(log), str(pcap)]
+
+
+@pytest.mark.parametrize("view", [["-v"], ["--json", "--summary"]], ids=" ".join)
+def test_the_inputs_defects_are_the_keep_all_ones_in_the_keep_all_order(
+    broken_pair: list[str], view: list[str]
+) -> None:
+    """The inputs' pipelines build no sessions: each message's defects are taken as it is
+    delivered and logged at the end of its input where the keep-all run's sessions log them
+    (by Call-ID in order of first message, then frame), after the input's own defects."""
+    expected = keep_all_output(broken_pair, view)
+    got = streamed_output(broken_pair, view)
+    assert got == expected
+    if view == ["-v"]:
+        listed = got[got.index("defects:") + 1 :]
+        assert listed == [
+            "  frame 1: sip: fe01.log: From: missing > after URI",  # record numbers
+            "  frame 4: sip: fe01.log: From: missing > after URI",
+            "  frame 6: sip: fe01.log: To: missing > after URI",
+            "  frame 3: sip: fe01.log: From: empty parameter",
+            "  frame 5: sip: fe01.log: To: unterminated quoted display name",
+            "  frame 5: sip: fe01.log: From: empty parameter",
+            "  frame 4: ipv4: fe01.pcap: truncated: total length 68, 26 captured at offset 2",
+            "  frame 1: sip: fe01.pcap: From: missing > after URI",
+            "  frame 5: sip: fe01.pcap: From: missing > after URI",
+            "  frame 7: sip: fe01.pcap: To: missing > after URI",
+            "  frame 3: sip: fe01.pcap: From: empty parameter",
+            "  frame 6: sip: fe01.pcap: To: unterminated quoted display name",
+            "  frame 6: sip: fe01.pcap: From: empty parameter",
+        ]

@@ -34,7 +34,11 @@ def _frame(src: bytes, sport: int, dst: bytes, dport: int, payload: bytes) -> by
     return b"\x00\x15\x5d\x0a\x0b\x0c\x00\x15\x5d\x01\x02\x03\x08\x00" + ip + udp
 
 
-def _message(start: str, call_id: str, cseq: str, user: str, extra: str = "") -> bytes:
+def _message(
+    start: str, call_id: str, cseq: str, user: str, extra: str = "", body: str = ""
+) -> bytes:
+    if body:
+        extra += "Content-Type: application/sdp\r\n"
     return (
         f"{start}\r\n"
         f"Via: SIP/2.0/UDP 10.1.0.2:5060;branch=z9hG4bK{call_id}{cseq.split()[0]}\r\n"
@@ -43,12 +47,43 @@ def _message(start: str, call_id: str, cseq: str, user: str, extra: str = "") ->
         f"Call-ID: {call_id}\r\n"
         f"CSeq: {cseq}\r\n"
         f"{extra}"
-        "Content-Length: 0\r\n\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n{body}"
     ).encode()
 
 
-def _user_messages(u: int) -> list[tuple[bool, bytes]]:
-    """(sent by the client, message) for one user's sign-in, presence, IM and maybe a call."""
+def media_addresses(u: int) -> tuple[bytes, bytes]:
+    """The caller's and the callee's media address of user ``u``'s call (port 40000 / 50000)."""
+    return bytes([10, 3, u // 250 % 250, u % 250 + 1]), bytes([10, 4, u // 250 % 250, u % 250 + 1])
+
+
+def _sdp(address: bytes, port: int, session: int) -> str:
+    ip = ".".join(str(b) for b in address)
+    return (
+        f"v=0\r\no=- {session} 1 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\n"
+        f"m=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+    )
+
+
+#: RTP packets each way of a call's media (``media=True``), 2 ms apart after its ACK.
+RTP_PACKETS = 10
+
+
+def _rtp_frames(u: int, t_us: int) -> Iterator[tuple[int, bytes]]:
+    caller, callee = media_addresses(u)
+    for j in range(RTP_PACKETS):
+        for k, (src, sport, dst, dport) in enumerate(
+            [(caller, 40000, callee, 50000), (callee, 50000, caller, 40000)]
+        ):
+            header = struct.pack("!BBHII", 0x80, 0, j + 1, 160 * j, 0x1000_0000 + 2 * u + k)
+            yield (
+                t_us + 2000 * j + 1000 * k + 1000,
+                _frame(src, sport, dst, dport, header + bytes(160)),
+            )
+
+
+def _user_messages(u: int, media: bool = False) -> list[tuple[bool, bytes]]:
+    """(sent by the client, message) for one user's sign-in, presence, IM and maybe a call
+    (``media``: its INVITE and 200 OK carry an SDP offer and answer)."""
     user = f"user{u}"
     reg, sub, im, call = f"r{u}", f"s{u}", f"m{u}", f"c{u}"
     uri = "sip:contoso.com"
@@ -69,9 +104,27 @@ def _user_messages(u: int) -> list[tuple[bool, bytes]]:
     ]  # fmt: skip
     if u % 5 == 0:
         out += [
-            (True, _message(f"INVITE sip:peer{u}@contoso.com SIP/2.0", call, "1 INVITE", user)),
+            (
+                True,
+                _message(
+                    f"INVITE sip:peer{u}@contoso.com SIP/2.0",
+                    call,
+                    "1 INVITE",
+                    user,
+                    body=_sdp(media_addresses(u)[0], 40000, u) if media else "",
+                ),
+            ),
             (False, _message("SIP/2.0 180 Ringing", call, "1 INVITE", user)),
-            (False, _message("SIP/2.0 200 OK", call, "1 INVITE", user)),
+            (
+                False,
+                _message(
+                    "SIP/2.0 200 OK",
+                    call,
+                    "1 INVITE",
+                    user,
+                    body=_sdp(media_addresses(u)[1], 50000, u) if media else "",
+                ),
+            ),
             (True, _message(f"ACK sip:peer{u}@contoso.com SIP/2.0", call, "1 ACK", user)),
             (True, _message(f"BYE sip:peer{u}@contoso.com SIP/2.0", call, "2 BYE", user)),
             (False, _message("SIP/2.0 200 OK", call, "2 BYE", user)),
@@ -80,7 +133,7 @@ def _user_messages(u: int) -> list[tuple[bool, bytes]]:
 
 
 def _traffic(
-    messages: int, interleave: int, step_us: int
+    messages: int, interleave: int, step_us: int, media: bool = False
 ) -> Iterator[tuple[int, bool, bytes, bytes, int]]:
     """(capture time in µs, sent by the client, client address, message, user number) of at
     least ``messages`` messages, ``interleave`` users active at once (their messages
@@ -89,7 +142,7 @@ def _traffic(
     t_us = 0
     user = 0
     while written < messages:
-        batch = [_user_messages(user + i) for i in range(interleave)]
+        batch = [_user_messages(user + i, media) for i in range(interleave)]
         user += interleave
         longest = max(len(b) for b in batch)
         for step in range(longest):
@@ -105,25 +158,39 @@ def _traffic(
 
 
 def write_bulk_pcap(
-    path: Path, messages: int, *, interleave: int = 50, step_us: int = _STEP_US
+    path: Path,
+    messages: int,
+    *,
+    interleave: int = 50,
+    step_us: int = _STEP_US,
+    media: bool = False,
 ) -> int:
     """Write a pcap of at least ``messages`` SIP messages; returns how many it holds.
 
     ``interleave`` users are active at once (their messages alternate), as on a Front End;
-    ``step_us``: capture time between two messages.
+    ``step_us``: capture time between two messages (at least 25 ms with ``media``: each
+    call's RTP, :data:`RTP_PACKETS` each way, follows its ACK within 21 ms).
     """
     written = 0
     with open(path, "wb") as f:
         f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-        for t_us, from_client, client, payload, _user in _traffic(messages, interleave, step_us):
-            if from_client:
-                frame = _frame(client, 5060, _FE, 5060, payload)
-            else:
-                frame = _frame(_FE, 5060, client, 5060, payload)
+
+        def put(t_us: int, frame: bytes) -> None:
             sec, usec = divmod(t_us, 1_000_000)
             f.write(struct.pack("<IIII", _START + sec, usec, len(frame), len(frame)))
             f.write(frame)
+
+        for t_us, from_client, client, payload, user in _traffic(
+            messages, interleave, step_us, media
+        ):
+            if from_client:
+                put(t_us, _frame(client, 5060, _FE, 5060, payload))
+            else:
+                put(t_us, _frame(_FE, 5060, client, 5060, payload))
             written += 1
+            if media and payload.startswith(b"ACK "):
+                for t, frame in _rtp_frames(user, t_us):
+                    put(t, frame)
     return written
 
 
@@ -133,7 +200,12 @@ def _log_stamp(t_us: int) -> str:
 
 
 def write_bulk_server_log(
-    path: Path, messages: int, *, interleave: int = 50, step_us: int = _STEP_US
+    path: Path,
+    messages: int,
+    *,
+    interleave: int = 50,
+    step_us: int = _STEP_US,
+    media: bool = False,
 ) -> tuple[int, int]:
     """The Front End's server log of the traffic :func:`write_bulk_pcap` writes with the same
     arguments (the same messages at the same times, to the millisecond), and a diagnostic
@@ -142,8 +214,11 @@ def write_bulk_server_log(
     written = diagnostics = 0
     seq = 0x5386
     with open(path, "w", encoding="utf-8", newline="\n") as f:
-        for t_us, from_client, client, payload, user in _traffic(messages, interleave, step_us):
-            head = payload.decode().split("\r\n\r\n")[0].split("\r\n")
+        for t_us, from_client, client, payload, user in _traffic(
+            messages, interleave, step_us, media
+        ):
+            head_text, _, body = payload.decode().partition("\r\n\r\n")
+            head = head_text.split("\r\n")
             peer = f"{'.'.join(str(b) for b in client)}:5060"
             seq += 1
             f.write(
@@ -152,8 +227,11 @@ def write_bulk_server_log(
                 f"Trace-Correlation-Id: {seq}\nInstance-Id: {seq:08X}\n"
                 f"Direction: {'incoming' if from_client else 'outgoing'}\nPeer: {peer}\n"
                 f"Message-Type: {'response' if head[0].startswith('SIP/') else 'request'}\n"
-                f"Start-Line: {head[0]}\n" + "\n".join(head[1:]) + "\nMessage-Body: -\n"
-                "$$end_record\n"
+                f"Start-Line: {head[0]}\n"
+                + "\n".join(head[1:])
+                + "\nMessage-Body: "
+                + ("\n".join(body.rstrip("\r\n").split("\r\n")) if body else "-")
+                + "\n$$end_record\n"
             )
             written += 1
             if user % 10 == 0 and head[0] == "SIP/2.0 200 OK" and "REGISTER" in payload.decode():
@@ -171,3 +249,37 @@ def write_bulk_server_log(
                 )
                 diagnostics += 1
     return written, diagnostics
+
+
+def write_pcap(path: Path, frames: list[tuple[int, bytes]]) -> None:
+    """A pcap of ``(capture time in µs, Ethernet frame)``, as the bulk writers write theirs."""
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for t_us, frame in frames:
+            sec, usec = divmod(t_us, 1_000_000)
+            f.write(struct.pack("<IIII", _START + sec, usec, len(frame), len(frame)))
+            f.write(frame)
+
+
+def sip_frame(from_client: bool, client: bytes, payload: bytes) -> bytes:
+    """A UDP datagram between a client and the Front End (port 5060 both sides)."""
+    if from_client:
+        return _frame(client, 5060, _FE, 5060, payload)
+    return _frame(_FE, 5060, client, 5060, payload)
+
+
+def server_log_record(t_us: int, seq: int, from_client: bool, client: bytes, payload: bytes) -> str:
+    """The Front End's server-log record of one message it received or sent."""
+    head, _, body = payload.decode().partition("\r\n\r\n")
+    lines = head.split("\r\n")
+    peer = f"{'.'.join(str(b) for b in client)}:5060"
+    return (
+        f"TL_INFO(TF_PROTOCOL) [fe01\\fe01]06E4.0EB4::{_log_stamp(t_us)}.{seq:08X} "
+        "(SIPStack,SIPAdminLog::TraceProtocolRecord:SIPAdminLog.cpp(125))$$begin_record\n"
+        f"Trace-Correlation-Id: {seq}\nInstance-Id: {seq:08X}\n"
+        f"Direction: {'incoming' if from_client else 'outgoing'}\nPeer: {peer}\n"
+        f"Message-Type: {'response' if lines[0].startswith('SIP/') else 'request'}\n"
+        f"Start-Line: {lines[0]}\n" + "\n".join(lines[1:])
+        + "\nMessage-Body: " + ("\n".join(body.rstrip("\r\n").split("\r\n")) if body else "-")
+        + "\n$$end_record\n"
+    )  # fmt: skip

@@ -52,3 +52,30 @@ def test_bytes_input_too() -> None:
     cap = lyncdump.open(io.BytesIO(_capture()))
     cap.sessions()
     assert sum("unparsable URI" in d.reason for d in cap.defects) == 2
+
+
+def test_a_pipeline_without_sessions_logs_the_same_defects(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``Pipeline(sessions=False)`` (a merge's inputs): messages and counts as before, no
+    session events, and the defects a keep-all run's session emission logs, in its order."""
+    from lyncdump.capture import open_input
+    from lyncdump.pipeline import MessageDecoded, Pipeline, SessionFinished
+
+    from ..conftest import CAPTURES
+
+    for path in [tmp_path / "bad-uris.pcap", CAPTURES / "quirks.server.log"]:
+        if path.name == "bad-uris.pcap":
+            path.write_bytes(_capture())
+        runs = {}
+        for sessions in (True, False):
+            p = Pipeline(open_input(str(path)), streaming=not sessions, sessions=sessions)
+            events = list(p.events())
+            runs[sessions] = (
+                sum(type(e) is MessageDecoded for e in events),
+                sum(type(e) is SessionFinished for e in events),
+                p.stats.sip_messages,
+                [(d.frame, d.layer, d.offset, d.reason) for d in p.defects],
+            )
+        with_sessions, without = runs[True], runs[False]
+        assert without[1] == 0 < with_sessions[1]
+        assert without[0] == without[2] == with_sessions[0] == with_sessions[2] > 0
+        assert without[3] == with_sessions[3] and without[3]

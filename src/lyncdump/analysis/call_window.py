@@ -15,8 +15,8 @@ call in progress for hours holds the time back) the oldest calls go anyway, and 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from .media_join import END_GRACE
 
@@ -78,8 +78,17 @@ class CallWindow:
     offered again with each group.
     """
 
-    def __init__(self, *, window: int | None = None, max_held: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        window: int | None = None,
+        max_held: int | None = None,
+        order: Callable[[Session], Any] | None = None,
+    ) -> None:
         self.window = CALL_WINDOW if window is None else window
+        #: The order the calls held are joined in (and come out in), when not the order
+        #: they were added: the merged calls join in time line order, as the keep-all merge.
+        self.order = order
         self.max_held = max(self.window, MAX_HELD_CALLS if max_held is None else max_held)
         #: Calls joined before no unseen call could compete, because ``max_held`` was reached.
         self.early = 0
@@ -136,6 +145,8 @@ class CallWindow:
         good; any other is offered again with the next group."""
         from ..render.views import calls_of, stun_request_times
 
+        if self.order is not None:
+            sessions = sorted(sessions, key=self.order)
         stun = pipeline.stun_messages()
         if len(stun) < self._stun_read:  # not the list read before: start again
             self._stun_times, self._stun_read = {}, 0

@@ -473,6 +473,11 @@ class Merger:
         self._push(best)
         return released
 
+    def earliest(self) -> float:
+        """The time of the earliest entry still open (infinity when none is)."""
+        heap = self._heap
+        return heap[0][0][0] if heap else float("inf")
+
     def release(self, before: float) -> list[Entry]:
         """The entries whose time is before ``before``, in time line order: the caller
         promises that no message it adds later is earlier than ``before`` + the window."""

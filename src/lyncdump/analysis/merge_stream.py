@@ -24,7 +24,10 @@ live interfaces and trace logs alike); its messages come out as they are decoded
 :meth:`MergedStream.sessions` yields the sessions; while the consumer holds one, the
 questions the merged renderers ask (:meth:`~MergedStream.sources`, :meth:`~MergedStream.origin`,
 ``diagnostics().of(session)``) are answered for it, and forgotten when the next is asked
-for. Once the generator is exhausted the totals (``stats``, ``connections``, ``defects``,
+for (``sources``/``origin`` not before :meth:`~MergedStream.release` for a session the
+consumer holds with :meth:`~MergedStream.hold`: a call waiting for its media join,
+analysis/merge_calls.py, which asks :meth:`~MergedStream.settled_before` when it may join).
+Once the generator is exhausted the totals (``stats``, ``connections``, ``defects``,
 ``log_events``, ``duplicates``, ``diagnostics()``) are final.
 
 Where it can differ from the keep-all merge (docs/tracelog.md, "Merged inputs"): an offset is
@@ -74,10 +77,6 @@ MAX_WAITING = 10_000
 #: Merged entries held for copies still to come (the last 2 s): past it the earliest is
 #: released early (a defect counts them) and a later copy of it stands on its own.
 MAX_OPEN_ENTRIES = 20_000
-
-#: The quiet span of each input's own sessions (its pipeline's, which only count and collect
-#: defects: the merged sessions are the merge's): short, so that an input holds little.
-INPUT_QUIET = 5.0
 
 #: Seconds of an input's own time its messages wait to be put in time order (TCP completes
 #: messages out of frame order; data behind a hole is delivered up to 3 s late, net.tcp).
@@ -144,8 +143,9 @@ class MergedStream:
 
     It answers what the merged renderers (render/merged.py) ask of a
     :class:`~lyncdump.analysis.merge.MergedCapture`: ``inputs`` (the pipelines: ``name``,
-    ``format``, ``log_host``), ``offsets``, ``duplicates``, ``sources``, ``origin``,
-    ``hosts``, ``diagnostics``, and the totals at the end.
+    ``format``, ``log_host``, and their media for the calls), ``offsets``, ``duplicates``,
+    ``sources``, ``origin``, ``media_input``, ``hosts``, ``diagnostics``, and the totals at
+    the end.
     """
 
     format = "merged"
@@ -189,6 +189,10 @@ class MergedStream:
         self._open: dict[int, tuple[Entry, int]] = {}
         self._released = 0
         self._started = False
+        #: id() of the sessions a consumer holds (calls waiting for their media join).
+        self._held: set[int] = set()
+        #: id() of each stream, ICE session and allocation read → its input (merge_calls).
+        self.media_of: dict[int, int] = {}
 
     # -- what the renderers ask ---------------------------------------------------------------
     def sources(self, m: SipMessage) -> list[tuple[Pipeline, int | None]]:
@@ -210,8 +214,34 @@ class MergedStream:
         return found[1] if found is not None else self._released
 
     def media_input(self, item: object) -> int | None:
-        """No media in the merged stream (``--calls`` and the stream table use MergedCapture)."""
-        return None
+        """The input a stream, ICE session or TURN allocation comes from (those a
+        :class:`~lyncdump.analysis.merge_calls.MergedCalls` has read)."""
+        return self.media_of.get(id(item))
+
+    def hold(self, session: Session) -> None:
+        """Keep answering ``sources``/``origin`` for ``session`` (a call waiting for its media
+        join) after the consumer asks for the next one, until :meth:`release`."""
+        self._held.add(id(session))
+
+    def release(self, session: Session) -> None:
+        """Forget what answered for a held session's messages."""
+        self._held.discard(id(session))
+        for m in session.messages:
+            self._open.pop(id(m), None)
+
+    def settled_before(self) -> float:
+        """A time before which every merged session that may be a call has been emitted:
+        no open session, no message waiting for its copies or in an input's reorder heap,
+        nor any message an input has still to give (4 s before its latest at most), starts
+        earlier (what :class:`~lyncdump.analysis.call_window.CallWindow` waits for)."""
+        t = self._builder.open_since()
+        t = min(t, self._merger.earliest())
+        for inp in self._inputs:
+            if inp.heap and inp.heap[0][0] < t:
+                t = inp.heap[0][0]
+            if not inp.ended and inp.latest - REORDER < t:
+                t = inp.latest - REORDER
+        return t
 
     def hosts(self) -> dict[str | None, str]:
         """The name of the machine that wrote each server log, by input name."""
@@ -348,10 +378,12 @@ class MergedStream:
                 self._joined.extend(Diagnostic(d.event) for d in joined)
             index.hosts = self.hosts()
             yield session
-            # The consumer is done with it: forget what answered for its messages.
+            # The consumer is done with it: forget what answered for its messages (unless
+            # it holds the session: a call whose media join is still to come).
             index.current.pop(id(session), None)
-            for m in session.messages:
-                self._open.pop(id(m), None)
+            if id(session) not in self._held:
+                for m in session.messages:
+                    self._open.pop(id(m), None)
 
     def _seen_by(self, m: SipMessage) -> list[str | None]:
         return [p.name for p, _ in self.sources(m)]
@@ -404,11 +436,10 @@ def open_merged(sources: Sequence[str], **options: Any) -> MergedStream:
 
 
 def open_pipelines(paths: Sequence[str], options: Sequence[Any]) -> list[Pipeline]:
-    """A streaming pipeline for each input: messages on, its own sessions quiet after
-    :data:`INPUT_QUIET` (they are not shown), its diagnostics left to the merge. Inputs
-    opened before one that fails are closed, and the error raised."""
-    import dataclasses
-
+    """A streaming pipeline for each input: messages on, no sessions of its own (the merged
+    sessions are the merge's; each message's defects are taken as it is delivered), its
+    diagnostics left to the merge. Inputs opened before one that fails are closed, and the
+    error raised."""
     from ..capture import open_input
     from ..pipeline.core import follows_keys, load_tls_keys
 
@@ -430,11 +461,12 @@ def open_pipelines(paths: Sequence[str], options: Sequence[Any]) -> list[Pipelin
             out.append(
                 Pipeline(
                     reader,
-                    dataclasses.replace(opts, session_quiet=INPUT_QUIET),
+                    opts,
                     name=os.fspath(path),
                     streaming=True,
                     tls_keys=keys,
                     join_diagnostics=False,
+                    sessions=False,
                 )
             )
     except BaseException:
@@ -445,7 +477,6 @@ def open_pipelines(paths: Sequence[str], options: Sequence[Any]) -> list[Pipelin
 
 
 __all__ = [
-    "INPUT_QUIET",
     "LOOKAHEAD_BYTES",
     "LOOKAHEAD_MESSAGES",
     "MAX_OPEN_ENTRIES",

@@ -40,7 +40,7 @@ from ..fastpath import attach as attach_fast_path
 from ..media.pipeline import MediaPipeline
 from ..media.stats import StreamStats
 from ..media.stun import StunMessage
-from ..model import Counts, DefectLog, Endpoint
+from ..model import Counts, Defect, DefectLog, Endpoint
 from ..net.checksum import ChecksumStats
 from ..net.decode import SUPPORTED_LINKTYPES, PacketDecoder
 from ..net.encap import EncapsulationLog
@@ -122,6 +122,70 @@ class Stats:
         self.retransmissions += session.retransmissions
 
 
+class _MessageDefects:
+    """The defects of a run without sessions, taken from each message as it is delivered and
+    logged at the end where a keep-all run's sessions log theirs: after the input's own
+    defects, by Call-ID in order of the Call-ID's first message, each Call-ID's in frame order
+    (the sessions of :meth:`SessionBuilder.finish`, each in frame order). At most ``limit``
+    are kept (a DefectLog's bound), past it they are counted per layer; the first message of
+    the last :data:`_FIRST_SEEN` Call-IDs is remembered (an older one orders its defects
+    where they were found)."""
+
+    __slots__ = ("limit", "kept", "arrivals", "first_seen", "by_call", "dropped")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.kept = 0
+        self.arrivals = 0
+        self.first_seen: dict[str, int] = {}
+        #: Call-ID → (its first message's arrival, [(frame, defect), ...]).
+        self.by_call: dict[str, tuple[int, list[tuple[int, Defect]]]] = {}
+        self.dropped: dict[str, int] = {}
+
+    def message(self, m: SipMessage) -> None:
+        """Every message delivered: note its Call-ID's first arrival, take its defects."""
+        call_id = m.call_id or "(no Call-ID)"
+        first_seen = self.first_seen
+        arrival = self.arrivals
+        self.arrivals = arrival + 1
+        first = first_seen.get(call_id)
+        if first is None:
+            first = first_seen[call_id] = arrival
+            if len(first_seen) > _FIRST_SEEN:
+                del first_seen[next(iter(first_seen))]
+        found = m.take_new_defects()
+        if not found:
+            return
+        frame = m.frame
+        group = self.by_call.get(call_id)
+        for d in found:
+            if self.kept >= self.limit:
+                self.dropped[d.layer] = self.dropped.get(d.layer, 0) + 1
+                continue
+            if group is None:
+                group = self.by_call[call_id] = (first, [])
+            self.kept += 1
+            if d.frame is None:
+                d = Defect(frame, d.layer, d.offset, d.reason)
+            group[1].append((frame or 0, d))
+
+    def log_into(self, log: DefectLog) -> None:
+        """Add them to ``log`` in the keep-all order, and forget them."""
+        groups = sorted(self.by_call.values(), key=lambda g: g[0])
+        self.by_call = {}
+        for _, group in groups:
+            group.sort(key=lambda item: item[0])
+            for _, d in group:
+                log.add(d.frame, d.layer, d.offset, d.reason)
+        for layer, count in self.dropped.items():
+            log.dropped[layer] = log.dropped.get(layer, 0) + count
+        self.dropped = {}
+
+
+#: Call-IDs whose first message a run without sessions remembers (to order their defects).
+_FIRST_SEEN = 100_000
+
+
 def _count(counter: Counter[str] | Counter[int], key: str | int) -> None:
     if key in counter or len(counter) < MAX_COUNTED_NAMES:
         counter[key] += 1  # type: ignore[index]
@@ -148,7 +212,10 @@ class Pipeline:
     ``streaming=True`` emits each session once it has been quiet for ``options.session_quiet``
     seconds of capture time. ``messages=False`` leaves out the per-message events;
     ``join_diagnostics=False`` leaves a server log's diagnostics unjoined (the merged stream
-    joins them to the merged sessions, analysis/merge_stream.py).
+    joins them to the merged sessions, analysis/merge_stream.py). ``sessions=False`` builds
+    no sessions at all (the inputs of a merge, whose sessions are the merge's): each message's
+    defects, and those reading From/To finds, are taken as it is delivered and logged at the
+    end in the order a keep-all run's sessions log them (:class:`_MessageDefects`).
     Iterate :meth:`events` once; afterwards ``stats``, ``connections``, ``defects``, ``media``,
     ``log_events`` and ``error`` hold the results.
     """
@@ -163,6 +230,7 @@ class Pipeline:
         messages: bool = True,
         tls_keys: TlsKeys | None = None,
         join_diagnostics: bool = True,
+        sessions: bool = True,
     ) -> None:
         self.options = options = options or Options()
         if options.max_frames is not None or options.bpf:  # -c N, -f EXPR (capture/select.py)
@@ -193,6 +261,9 @@ class Pipeline:
         self._encap = EncapsulationLog()
         self.streaming = streaming
         self._want_messages = messages
+        self._build_sessions = sessions
+        #: Without sessions: the messages' defects, taken as they are delivered.
+        self._message_defects = None if sessions else _MessageDefects(options.max_defects)
         self._tls_keys = tls_keys
         self._sessions = SessionBuilder(
             options.session_quiet if streaming else None,
@@ -312,9 +383,26 @@ class Pipeline:
                 self._secrets.put(secret, None)
         if self._want_messages:
             self._pending.append(MessageDecoded(msg))
+        if not self._build_sessions:
+            self._take_defects(msg)
+            return
         finished = self._sessions.add(msg)
         if finished:
             self._emit(finished)
+
+    def _take_defects(self, m: SipMessage) -> None:
+        """Take what a message's parsing and accessors found so far, with what the session
+        builder (CSeq, top Via) and every view (From/To) would find: a run without sessions
+        takes at delivery what :meth:`_emit` takes of a session's messages."""
+        # In the order the session builder and _emit read them (a message's own defects are
+        # listed in the order they were found).
+        if m.cseq is not None:
+            m.top_branch  # noqa: B018 - read for the defects it finds
+            if not m.is_request:
+                m.to  # noqa: B018 - transaction matching reads the To tag of a response
+        m.from_  # noqa: B018
+        m.to  # noqa: B018
+        self._message_defects.message(m)  # type: ignore[union-attr]
 
     def _emit(self, sessions: list[Session]) -> None:
         stats = self.stats
@@ -337,6 +425,8 @@ class Pipeline:
 
     def _finish_sessions(self) -> Iterator[Event]:
         self._emit(self._sessions.finish())
+        if self._message_defects is not None:
+            self._message_defects.log_into(self.defects)
         if self._diagnostics is not None:
             self._diagnostic_index = self._diagnostics.finish(self.log_hosts())
         if self._sessions.early:
@@ -427,7 +517,7 @@ class Pipeline:
         stats = self.stats
         progress = opts.progress
         every = opts.progress_every
-        streaming = self.streaming
+        streaming = self.streaming and self._build_sessions
         sessions = self._sessions
         udp_sip = self._udp_sip
         tcp_event = self._tcp_event
@@ -609,7 +699,7 @@ class Pipeline:
                     if t is not None:
                         first = t if first is None or t < first else first
                         last = t if last is None or t > last else last
-                        if self.streaming:
+                        if self.streaming and self._build_sessions:
                             self._emit(self._sessions.advance(t))
                     self.deliver(msg)
                 if self._pending:
