@@ -264,7 +264,8 @@ def progress_printer(name: str, path: str | None = None, reader: Any = None) -> 
     if not _isatty(sys.stderr):
         return None
     progress = Progress(name, path, reader)
-    _current_progress[:] = [progress]
+    # Every input's: a merged run reads its inputs side by side, and each may have drawn.
+    _current_progress.append(progress)
     return progress
 
 

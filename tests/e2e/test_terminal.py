@@ -177,3 +177,26 @@ def test_color_always_colours_a_pipe(flag: str) -> None:
         [sys.executable, "-m", "lyncdump.cli", flag, str(SIGNIN)], capture_output=True, text=True
     ).stdout
     assert "\x1b[" in out
+
+
+def test_clear_progress_wipes_every_input_bar(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A merged run reads its inputs side by side: each input's bar is wiped before output."""
+    import io
+
+    from lyncdump import cli_common
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Tty()
+    monkeypatch.setattr(sys, "stderr", screen)
+    monkeypatch.setattr(cli_common, "_current_progress", [])
+    bars = [cli_common.progress_printer(name) for name in ("fe01.log", "capture.pcap")]
+    for bar in bars:
+        assert bar is not None
+        bar(1000, 0.0)
+    cli_common.clear_progress()
+    assert all(bar is not None and not bar.enabled for bar in bars)
+    assert screen.getvalue().count("\r\x1b[K\x1b[?25h") == 2
+    assert cli_common._current_progress == []
