@@ -378,9 +378,9 @@ _CORE_RE = re.compile(  # anchored on LF: the CR before it may end the previous 
 
 #: The headers the ladder's facts, the JSON and the sign-in analysis read besides the core ones
 #: (canonical name -> compact form): the first lookup of any of them finds them all in one scan
-#: of the header block, and the others are then known absent. A message's facts ask for about
-#: ten of them; one scan costs a twentieth of the whole (name, value) list, and one per name
-#: would each walk the block again.
+#: of the header block, and the others are then known absent. A ladder line's facts ask for
+#: about ten of them: one scan costs a sixth of indexing the whole block (5.7 against 32.6 us
+#: on Front End traffic), and a scan per name would walk the block ten times.
 _VIEW = {
     "authorization": None,
     "proxy-authorization": None,
