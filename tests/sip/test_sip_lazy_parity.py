@@ -291,6 +291,34 @@ def test_torture_and_ms_samples() -> None:
             check_framed(variant)
 
 
+_VIEW_HEADERS = (
+    b"SIP/2.0 401 Unauthorized\r\n"
+    b"Via: SIP/2.0/TLS 10.0.0.1:5061;branch=z9hG4bK1\r\n"
+    b"From: <sip:a@x>;tag=1\r\nTo: <sip:a@x>;tag=2\r\nCall-ID: c1\r\nCSeq: 1 REGISTER\r\n"
+    b'WWW-AUTHENTICATE: NTLM realm="SIP", targetname="fe"\r\n'
+    b'www-authenticate:Kerberos realm="SIP" \r\n'
+    b"o: presence;id=1\r\nm: <sip:a@10.0.0.1>;expires=60, <sip:a@10.0.0.2>\r\n"
+    b'Ms-Diagnostics-Public: 1000;reason="x"\r\nms-diagnostics: 2;reason="y"\r\n'
+    b"X-Other: 1\r\nAuthorizationX: not the header\r\nContent-Length: 0\r\n\r\n"
+)
+
+
+@pytest.mark.parametrize("first", ["Event", "X-Other", "Authorization", "Contact", "Via"])
+def test_view_headers_found_in_one_scan_match_the_eager_parser(first: str) -> None:
+    """The view headers (auth, ms-diagnostics, Event, Contact, ...) are found together on
+    the first lookup of one of them: compact forms, odd case, repeats, a longer name that
+    starts like one of them and absent ones read as the eager parser reads them, whichever
+    header is asked for first."""
+    msg = lazy.parse_message(_VIEW_HEADERS)
+    reference = eager.parse_message(_VIEW_HEADERS)
+    names = [first, *(n for n, _ in reference.headers), "Proxy-Authorization", "Reason", "e"]
+    for name in names:
+        assert msg.header(name) == reference.header(name), name
+        assert msg.header_values(name) == reference.header_values(name), name
+    assert msg._index is not None and msg._headers is None  # no whole header list was built
+    check(_VIEW_HEADERS, False)
+
+
 # -- generated messages --------------------------------------------------------------------------
 
 _NAMES = [

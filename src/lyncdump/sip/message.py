@@ -396,6 +396,69 @@ _CORE_RE = re.compile(  # anchored on LF: the CR before it may end the previous 
 )
 
 
+#: The headers the ladder's facts, the JSON and the sign-in analysis read besides the core ones
+#: (canonical name -> compact form): the first lookup of any of them finds them all in one scan
+#: of the header block, and the others are then known absent. A ladder line's facts ask for
+#: about ten of them: one scan costs a sixth of indexing the whole block (5.7 against 32.6 us
+#: on Front End traffic), and a scan per name would walk the block ten times.
+_VIEW = {
+    "authorization": None,
+    "proxy-authorization": None,
+    "www-authenticate": None,
+    "proxy-authenticate": None,
+    "authentication-info": None,
+    "proxy-authentication-info": None,
+    "ms-user-logon-data": None,
+    "ms-diagnostics": None,
+    "ms-diagnostics-public": None,
+    "ms-client-diagnostics": None,
+    "ms-conversation-id": None,
+    "reason": None,
+    "event": "o",
+    "expires": None,
+    "contact": "m",
+    "server": None,
+    "user-agent": None,
+}
+_VIEW_KEYS = frozenset(_VIEW)
+#: spelling as written (the usual ones; any other is looked up lower-cased) -> canonical name
+_VIEW_SPELLINGS = {
+    written: key
+    for key, short in _VIEW.items()
+    for spelling in (key, short)
+    if spelling is not None
+    for written in (
+        spelling.encode("ascii"),
+        spelling.title().replace("Www", "WWW").replace("-Id", "-ID").encode("ascii"),
+    )
+}
+#: In the index once the view headers were scanned for (not a token: never a header's name)
+_VIEW_SCANNED = " view headers scanned"
+
+
+def _trie(words: list[str]) -> str:
+    """A regex matching exactly ``words``, as a trie: one branch per next letter, so a line is
+    ruled out by its first letters instead of by trying every name in turn."""
+    branches: dict[str, list[str]] = {}
+    for word in words:
+        if word:
+            branches.setdefault(word[0], []).append(word[1:])
+    alternatives = [re.escape(c) + _trie(rest) for c, rest in sorted(branches.items())]
+    optional = "" in words
+    if len(alternatives) == 1 and not optional:
+        return alternatives[0]
+    if not alternatives:
+        return ""
+    return "(?:" + "|".join(alternatives) + ")" + ("?" if optional else "")
+
+
+_VIEW_RE = re.compile(  # anchored on LF, as _CORE_RE
+    rb"\n(" + _trie([s.decode("ascii") for s in _VIEW_SPELLINGS]).encode("ascii") + rb")"
+    rb"[ \t]*:[ \t]*([^\n]*)",
+    re.IGNORECASE,
+)
+
+
 # The compiled helpers (lyncdump._fastpath; None without it): see parse_message, top_branch
 # and _parse_addr.
 _sip_head: Callable[..., Any] | None = fastpath.helper("sip_head")
@@ -732,6 +795,10 @@ class SipMessage(_ContentTypeView):
             return self._header_index().get(key, _EMPTY)
         if key in _CORE_KEYS:
             return _EMPTY  # the parse-time scan found none
+        if key in _VIEW_KEYS and self._headers is None:
+            if index is not None and _VIEW_SCANNED in index:
+                return _EMPTY  # the scan of the view headers found none
+            return self._view_values(buf, key)
         if self._lookups >= (_LOOKUPS_BEFORE_INDEX if self._headers is None else 2):
             return self._header_index().get(key, _EMPTY)  # cheaper than more scans now
         self._lookups += 1
@@ -746,6 +813,21 @@ class SipMessage(_ContentTypeView):
             index = self._index = {}
         index[key] = values
         return values
+
+    def _view_values(self, buf: bytes, key: str) -> Sequence[str]:
+        """Every value of view header ``key``, found with all the other view headers (and
+        noted in the index, empty when absent) in one scan of the header block."""
+        index = self._index
+        if index is None:
+            index = self._index = {}
+        index[_VIEW_SCANNED] = _EMPTY
+        spellings = _VIEW_SPELLINGS
+        for name, raw_value in _VIEW_RE.findall(buf, self._hstart, self._hend):
+            name_key = spellings.get(name) or spellings[name.lower()]
+            value = raw_value[:-1].rstrip(b" \t").decode("utf-8")
+            index[name_key] = (*index.get(name_key, _EMPTY), value)
+        self._lookups += 1
+        return index.get(key, _EMPTY)
 
     def header(self, name: str) -> str | None:
         """First value of a header; names are case-insensitive and compact forms map both ways."""

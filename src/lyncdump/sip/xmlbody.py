@@ -48,8 +48,11 @@ def _local(tag: object) -> str:
 
 
 def _children(el: Element, name: str) -> Iterator[Element]:
+    """``el`` and its descendants named ``name`` in any namespace, in document order."""
+    suffix = "}" + name  # what _local(tag) == name means, without cutting every tag
     for child in el.iter():
-        if _local(child.tag) == name:
+        tag = child.tag
+        if tag == name or (type(tag) is str and tag.endswith(suffix)):
             yield child
 
 
