@@ -314,8 +314,10 @@ def test_half_open_connections_through_the_pipeline() -> None:
     # the MS-SIPCOMP probe starts only past PROBE_AFTER bytes), and the ConnectionSummary the
     # run lists about 190 B (its endpoints are made when first read). It was 2.75 kB held
     # (3 kB at the peak) before that state became lazy, and 21 kB with the two 8 KiB buffers
-    # of the MS-SIPCOMP probe.
-    assert peak / 4000 < 1100, peak / 4000
+    # of the MS-SIPCOMP probe. The reassembler's table and the pipeline's open connections
+    # became ordered dicts in session 24 (constant-time eviction at the bound): about 100 B
+    # more per connection at the peak (1.12 kB).
+    assert peak / 4000 < 1200, peak / 4000
     assert held / 4000 < 1000, held / 4000
 
 
