@@ -457,29 +457,32 @@ class Pipeline:
         """A capture time before which every call of the input has been emitted: no session
         that may be a call, open, queued or not yet seen, starts earlier (what lets a
         consumer finish joining calls whose media no other call can claim any more)."""
-        t = self._sessions.open_since()
+        t = self._not_handed_since(calls_only=True)
         for back in self._held_back.values():
             if back < t:
                 t = back
-        for queue in (self._in_flight, self._pending):
-            for event in queue:
-                if type(event) is SessionFinished and event.session.kind == "call":  # type: ignore[union-attr]
-                    start = event.session.start  # type: ignore[union-attr]
-                    if start is not None and start < t:
-                        t = start
         return t
 
     def unseen_since(self) -> float:
         """A capture time at or before the first message of every session not handed to the
         consumer yet (open, queued, being handed out, or not seen at all): what lets an index
         of earlier messages (the sign-in follow-ups) forget what no session can ask for."""
-        t = self._sessions.open_since(calls_only=False)
+        return self._not_handed_since(calls_only=False)
+
+    def _not_handed_since(self, *, calls_only: bool) -> float:
+        """The earliest start of the sessions (those that may be calls, with ``calls_only``)
+        open in the builder or queued for the consumer; the latest time seen when none is."""
+        t = self._sessions.open_since(calls_only=calls_only)
         for queue in (self._in_flight, self._pending):
             for event in queue:
-                if type(event) is SessionFinished:
-                    start = event.session.start  # type: ignore[union-attr]
-                    if start is not None and start < t:
-                        t = start
+                if type(event) is not SessionFinished:
+                    continue
+                session = event.session  # type: ignore[union-attr]
+                if calls_only and session.kind != "call":
+                    continue
+                start = session.start
+                if start is not None and start < t:
+                    t = start
         return t
 
     # -- capture frames ---------------------------------------------------------------------
