@@ -376,18 +376,31 @@ _CORE = {
 _CORE_KEYS = frozenset(_CORE)
 _REQUIRED_KEYS = frozenset(_REQUIRED)
 _SINGLE_KEYS = frozenset(_SINGLE)
-_CORE_SPELLINGS = {
-    written: key
-    for key, short in _CORE.items()
-    for spelling in (key, short)
-    if spelling is not None
-    for written in (
-        spelling.encode("ascii"),
-        spelling.encode("ascii").upper(),
-        spelling.title().encode("ascii"),
-        spelling.title().replace("-Id", "-ID").replace("Cseq", "CSeq").encode("ascii"),
-    )
-}  # the usual spellings; _CORE_RE finds any case, looked up lower-cased then
+
+
+def _spellings(
+    names: dict[str, str | None], forms: Callable[[str], tuple[str, ...]]
+) -> dict[bytes, str]:
+    """Written spelling -> canonical name, for each of ``forms`` of every name and compact
+    form in ``names`` (the usual ones: any other is looked up lower-cased)."""
+    return {
+        written.encode("ascii"): key
+        for key, short in names.items()
+        for spelling in (key, short)
+        if spelling is not None
+        for written in forms(spelling)
+    }
+
+
+_CORE_SPELLINGS = _spellings(
+    _CORE,
+    lambda name: (
+        name,
+        name.upper(),
+        name.title(),
+        name.title().replace("-Id", "-ID").replace("Cseq", "CSeq"),
+    ),
+)  # the usual spellings; _CORE_RE finds any case, looked up lower-cased then
 # The same names as a trie (one branch per first letter): a list of alternatives would be
 # tried one by one at every line.
 _CORE_RE = re.compile(  # anchored on LF: the CR before it may end the previous match
@@ -422,16 +435,9 @@ _VIEW = {
 }
 _VIEW_KEYS = frozenset(_VIEW)
 #: spelling as written (the usual ones; any other is looked up lower-cased) -> canonical name
-_VIEW_SPELLINGS = {
-    written: key
-    for key, short in _VIEW.items()
-    for spelling in (key, short)
-    if spelling is not None
-    for written in (
-        spelling.encode("ascii"),
-        spelling.title().replace("Www", "WWW").replace("-Id", "-ID").encode("ascii"),
-    )
-}
+_VIEW_SPELLINGS = _spellings(
+    _VIEW, lambda name: (name, name.title().replace("Www", "WWW").replace("-Id", "-ID"))
+)
 #: In the index once the view headers were scanned for (not a token: never a header's name)
 _VIEW_SCANNED = " view headers scanned"
 
