@@ -160,7 +160,8 @@ class SipStreamFramer:
         # bytes (small chunks only) let a message that lies in one chunk be handed over without
         # copying it out of the buffer twice.
         self._chunks: list[tuple[int, int, int, float, int | None, bool, bytes | None]] = []
-        # messages completed before a gap or the end of the stream, not yet pulled (None: none)
+        # messages completed before a gap or the end of the stream, not yet pulled, the
+        # earliest last (None: none)
         self._ready: list[FramedMessage] | None = None
 
     # -- input ---------------------------------------------------------------------------
@@ -234,7 +235,7 @@ class SipStreamFramer:
         """The next complete message, or None when more data is needed."""
         ready = self._ready
         if ready is not None:
-            msg = ready.pop(0)
+            msg = ready.pop()  # the earliest is last
             if not ready:
                 self._ready = None
             return msg
@@ -242,14 +243,17 @@ class SipStreamFramer:
 
     def _drain(self) -> None:
         """Frame everything complete now (before a gap or the end changes the stream)."""
+        framed: list[FramedMessage] = []
         while True:
             msg = self._step()
             if msg is None:
-                return
-            if self._ready is None:
-                self._ready = [msg]
-            else:
-                self._ready.append(msg)
+                break
+            framed.append(msg)
+        if framed:
+            # Newest first, so that next_message() takes the earliest off the end in constant
+            # time (a buffer of small messages before a gap can hold thousands).
+            framed.reverse()
+            self._ready = framed if self._ready is None else framed + self._ready
 
     def _step(self) -> FramedMessage | None:
         while True:
