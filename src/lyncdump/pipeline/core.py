@@ -46,7 +46,7 @@ from ..net.decode import SUPPORTED_LINKTYPES, PacketDecoder
 from ..net.encap import EncapsulationLog
 from ..net.tcp import StreamData, StreamGap, TcpConnection, TcpReassembler
 from ..options import Options
-from ..recent import RecentTable
+from ..recent import RecentTable, drop_oldest
 from ..sip.message import SipMessage, looks_like_sip, parse_message
 from ..sipcomp.budget import DecompressionBudget
 from ..tls.keys import TlsKeys
@@ -128,8 +128,8 @@ class _MessageDefects:
     defects, by Call-ID in order of the Call-ID's first message, each Call-ID's in frame order
     (the sessions of :meth:`SessionBuilder.finish`, each in frame order). At most ``limit``
     are kept (a DefectLog's bound), past it they are counted per layer; the first message of
-    the last :data:`_FIRST_SEEN` Call-IDs is remembered (an older one orders its defects
-    where they were found)."""
+    the last :data:`_FIRST_SEEN` Call-IDs is remembered, the oldest dropped in batches
+    (``recent.drop_oldest``; an older one orders its defects where they were found)."""
 
     __slots__ = ("limit", "kept", "arrivals", "first_seen", "by_call", "dropped")
 
@@ -152,7 +152,7 @@ class _MessageDefects:
         if first is None:
             first = first_seen[call_id] = arrival
             if len(first_seen) > _FIRST_SEEN:
-                del first_seen[next(iter(first_seen))]
+                drop_oldest(first_seen, _FIRST_SEEN)
         found = m.take_new_defects()
         if not found:
             return
