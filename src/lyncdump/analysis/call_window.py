@@ -30,7 +30,9 @@ if TYPE_CHECKING:
 CALL_WINDOW = 32
 #: Calls held at most; past it the oldest group is joined without waiting (``early``).
 MAX_HELD_CALLS = 5000
-#: Calls added between two attempts to let the oldest go (each attempt scans the open sessions).
+#: Calls added between two attempts to let the oldest go, at least (each attempt scans the
+#: open sessions and joins every call held). An attempt also waits for as many new calls as
+#: it left held, so each call is joined about twice however many are in progress.
 _SETTLE_EVERY = 8
 
 
@@ -94,7 +96,14 @@ class CallWindow:
         self.early = 0
         self._held: list[Session] = []
         self._since = 0
-        self._joined_streams: set[int] = set()
+        self._kept = 0  # calls still held after the last attempt
+        #: Each held call's signalling (SDP, outcome, addresses), read once: a held call is
+        #: joined again with each group, and its own session does not change.
+        self._prepared: dict[int, Call] = {}
+        #: The streams no join has settled yet, in the run's stream order, and where the
+        #: run's list of streams was read up to (a join reads only the streams found since).
+        self._pending: list[StreamStats] = []
+        self._streams_read: Any = None
         #: STUN request times read so far (the run's STUN list only grows): each group's join
         #: reads the new ones, not the whole list again.
         self._stun_times: dict[int, float] = {}
@@ -108,10 +117,12 @@ class CallWindow:
         if len(self._held) <= self.window:
             return []
         self._since += 1
-        if self._since < _SETTLE_EVERY and len(self._held) <= self.max_held:
+        if self._since < max(_SETTLE_EVERY, self._kept) and len(self._held) <= self.max_held:
             return []
         self._since = 0
-        return self._settle(pipeline) if pipeline is not None else []
+        out = self._settle(pipeline) if pipeline is not None else []
+        self._kept = len(self._held)
+        return out
 
     def finish(self, pipeline: Pipeline) -> list[Call]:
         """End of input: every call held, joined to every stream not joined yet."""
@@ -143,7 +154,8 @@ class CallWindow:
         not joined yet that start by ``limit``; return the calls of ``final`` (all of them
         when None). A stream whose owner, or every candidate, is among those is joined for
         good; any other is offered again with the next group."""
-        from ..render.views import calls_of, stun_request_times
+        from ..render.views import stun_request_times
+        from .calls import build_calls
 
         if self.order is not None:
             sessions = sorted(sessions, key=self.order)
@@ -152,18 +164,41 @@ class CallWindow:
             self._stun_times, self._stun_read = {}, 0
         self._stun_times.update(stun_request_times(stun[self._stun_read :]))
         self._stun_read = len(stun)
-        joined = self._joined_streams
-        streams: list[StreamStats] = [
-            st for st in pipeline.streams() if id(st) not in joined and st.first_time <= limit
-        ]
-        calls = calls_of(pipeline, sessions, streams, self._stun_times)
+        new, self._streams_read = pipeline.new_streams(self._streams_read)
+        pending = self._pending
+        if new:
+            pending.extend(new)
+            pending.sort(key=pipeline.stream_order)  # stable: as the run's stream list
+        streams = [st for st in pending if st.first_time <= limit]
+        calls = build_calls(
+            sessions,
+            streams,
+            pipeline.ice_sessions(),
+            pipeline.allocations(),
+            self._stun_times,
+            prepare=self._prepare,
+        )
         if final is None:
-            joined.update(id(st) for st in streams)
+            self._pending = [st for st in pending if st.first_time > limit]
+            self._prepared.clear()
             return calls
         out = [c for c in calls if id(c.session) in final]
         done = {c.call_id for c in out}
+        settled: set[int] = set()
         for st in streams:
             owners = [st.call_id] if st.call_id is not None else st.candidate_calls
             if all(o in done for o in owners):
-                joined.add(id(st))
+                settled.add(id(st))
+        if settled:
+            self._pending = [st for st in pending if id(st) not in settled]
+        for key in final:
+            self._prepared.pop(key, None)
         return out
+
+    def _prepare(self, session: Session) -> Call:
+        from .calls import prepare_call, unjoined_copy
+
+        prepared = self._prepared.get(id(session))
+        if prepared is None:
+            prepared = self._prepared[id(session)] = prepare_call(session)
+        return unjoined_copy(prepared)

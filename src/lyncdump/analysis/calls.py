@@ -24,7 +24,8 @@ Conferences are told by the focus / MCU GRUU in the Request-URI or To
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import copy
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -348,32 +349,56 @@ def _holds(call: Call) -> list[tuple[float, str, str]]:
     return out
 
 
+def prepare_call(session: Session) -> Call:
+    """The part of a call its own session decides: outcome, offer/answer, the media
+    announcements and addresses; no ICE, TURN, streams or findings yet (:func:`build_calls`
+    adds them)."""
+    call = Call(session.call_id, session)
+    _signalling(call)
+    parts = parts_by_message(session.messages)
+    call.exchanges = negotiate(session.messages, parts)
+    call.media = current_media(call.exchanges)
+    call.announcements = announcements(call, parts)
+    call.holds = _holds(call)
+    call.addresses, call.ufrags = _addresses(call)
+    return call
+
+
+def unjoined_copy(prepared: Call) -> Call:
+    """A new call with ``prepared``'s signalling (shared: the join only reads it) and
+    empty join results, for joining the same session again (a long run's call window
+    joins a held call with each group, and reads its SDP once)."""
+    call = copy.copy(prepared)
+    call.addresses = set(prepared.addresses)
+    call.ufrags = set(prepared.ufrags)
+    call.ice = []
+    call.allocations = []
+    call.permissions = {}
+    call.streams = []
+    call.ambiguous = []
+    call.findings = []
+    call.check_times = {}
+    return call
+
+
 def build_calls(
     sessions: Iterable[Session],
     streams: Iterable[StreamStats] = (),
     ice_sessions: Iterable[IceSession] = (),
     allocations: Iterable[Allocation] = (),
     stun_times: dict[int, float] | None = None,
+    *,
+    prepare: Callable[[Session], Call] = prepare_call,
 ) -> list[Call]:
     """Every session of kind ``call`` as a :class:`Call` joined to its media; ``stun_times``
-    (frame → time of STUN messages) dates each ICE pair's first check.
+    (frame → time of STUN messages) dates each ICE pair's first check. ``prepare`` gives
+    each session's call before the join (:func:`prepare_call`, or a copy of one made
+    earlier: it must return a call no other join holds).
 
     Each stream's ``call_id``, ``join_rule`` and ``candidate_calls`` are set to the join's
     result (the call that owns it, or None), whatever the RTP tracker guessed from the SDP.
     """
-    calls: list[Call] = []
-    for s in sessions:
-        if s.kind != "call":
-            continue
-        call = Call(s.call_id, s)
-        _signalling(call)
-        parts = parts_by_message(s.messages)
-        call.exchanges = negotiate(s.messages, parts)
-        call.media = current_media(call.exchanges)
-        call.announcements = announcements(call, parts)
-        call.holds = _holds(call)
-        call.addresses, call.ufrags = _addresses(call)
-        calls.append(call)
+    calls = [prepare(s) for s in sessions if s.kind == "call"]
     _join_ice(calls, list(ice_sessions))
     _join_allocations(calls, list(allocations))
     join_streams(calls, streams)
@@ -390,40 +415,61 @@ def build_calls(
 
 
 def _join_ice(calls: list[Call], ice_sessions: list[IceSession]) -> None:
+    """Each ICE session goes to the last call (in ``calls`` order) one of whose SDP ufrags it
+    checks with, else to the last call that has one of its pairs' addresses (counting the
+    addresses earlier ICE sessions gave their calls). Indexes by ufrag and by address, so the
+    cost follows the ICE sessions and addresses, not their product with the calls."""
+    by_ufrag: dict[str, int] = {}  # ufrag -> index of the last call with it
+    by_address: dict[Endpoint, int] = {}  # address -> index of the last call with it
+    for i, call in enumerate(calls):
+        for u in call.ufrags:
+            by_ufrag[u] = i
+        for ep in call.addresses:
+            by_address[ep] = i
     for ice in ice_sessions:
-        best: Call | None = None
-        if ice.ufrags:
-            for call in calls:
-                if set(ice.ufrags) & call.ufrags:
-                    best = call
-        if best is None:
-            for call in calls:
-                if any(p.local in call.addresses or p.remote in call.addresses for p in ice.pairs):
-                    best = call
-        if best is not None:
-            best.ice.append(ice)
+        best = -1
+        for u in ice.ufrags or ():
+            best = max(best, by_ufrag.get(u, -1))
+        if best < 0:
             for p in ice.pairs:
-                best.addresses.add(p.local)
-                best.addresses.add(p.remote)
+                best = max(best, by_address.get(p.local, -1), by_address.get(p.remote, -1))
+        if best < 0:
+            continue
+        call = calls[best]
+        call.ice.append(ice)
+        for p in ice.pairs:
+            for ep in (p.local, p.remote):
+                call.addresses.add(ep)
+                if by_address.get(ep, -1) < best:
+                    by_address[ep] = best
 
 
 def _join_allocations(calls: list[Call], allocations: list[Allocation]) -> None:
     """An allocation relays a call when its relayed address is one of the call's candidates,
     its Set Active Destination or one of its permissions (CreatePermission / Send peers) is
-    one of the call's addresses."""
+    one of the call's addresses: the first such call (in ``calls`` order), found through an
+    index of the calls' addresses (kept up to date as allocations add theirs)."""
+    first: dict[Endpoint, int] = {}  # address -> index of the first call with it
+    for i in range(len(calls) - 1, -1, -1):
+        for ep in calls[i].addresses:
+            first[ep] = i
+    none = len(calls)
     for a in allocations:
-        for call in calls:
-            permitted = [p for p in a.permissions if p in call.addresses]
-            if (
-                any(r in call.addresses for r in a.relayed)
-                or (a.active_destination is not None and a.active_destination in call.addresses)
-                or permitted
-            ):
-                call.allocations.append(a)
-                call.addresses.update(a.relayed)
-                if permitted:
-                    call.permissions[a.id] = permitted
-                break
+        named = [*a.relayed, *a.permissions]
+        if a.active_destination is not None:
+            named.append(a.active_destination)
+        best = min((first.get(ep, none) for ep in named), default=none)
+        if best == none:
+            continue
+        call = calls[best]
+        permitted = [p for p in a.permissions if p in call.addresses]
+        call.allocations.append(a)
+        call.addresses.update(a.relayed)
+        for ep in a.relayed:
+            if first.get(ep, none) > best:
+                first[ep] = best
+        if permitted:
+            call.permissions[a.id] = permitted
 
 
 # -- findings ----------------------------------------------------------------------------------
@@ -569,4 +615,4 @@ def _payload_not_in_answer(found: tuple[Exchange, int] | None, st: StreamStats) 
 
 
 __all__ = ["FINDING_KINDS", "STATES", "Call", "Finding", "build_calls", "conference_role",
-           "findings"]  # fmt: skip
+           "findings", "prepare_call", "unjoined_copy"]  # fmt: skip

@@ -69,6 +69,20 @@ class MergedMedia:
         out.sort(key=lambda st: (st.first_time, media_of[id(st)]))
         return out
 
+    def stream_order(self, st: StreamStats) -> tuple[float, int]:
+        """The order of :meth:`streams` (a sort key)."""
+        return (st.first_time, self.media_of[id(st)])
+
+    def new_streams(self, read: dict[int, int] | None) -> tuple[list[StreamStats], dict[int, int]]:
+        """The streams every capture input found since ``read`` (per input: how many of its
+        streams were read; None: none), and the mark to read on from."""
+        marks = dict(read or {})
+        out: list[StreamStats] = []
+        for index, p in self._captures():
+            new, marks[index] = p.new_streams(marks.get(index))
+            out.extend(self._mine(index, new))
+        return out, marks
+
     def ice_sessions(self) -> list[IceSession]:
         out: list[IceSession] = []
         for index, p in self._captures():

@@ -204,6 +204,10 @@ def _is_log(reader: object) -> TypeGuard[TraceLogReader]:
     return tracelog is not None and isinstance(reader, tracelog.TraceLogReader)
 
 
+def _first_frame(st: StreamStats) -> int:
+    return st.first_frame
+
+
 class Pipeline:
     """One run over one input (see the module docstring).
 
@@ -316,7 +320,18 @@ class Pipeline:
         """Every RTP stream (source, destination, SSRC) with its quality, by first packet."""
         if self.media is None:
             return []
-        return sorted(self.media.rtp.streams, key=lambda st: st.first_frame)
+        return sorted(self.media.rtp.streams, key=_first_frame)
+
+    #: The order of :meth:`streams` (a sort key).
+    stream_order = staticmethod(_first_frame)
+
+    def new_streams(self, read: int | None) -> tuple[list[StreamStats], int]:
+        """The streams found since ``read`` (None: since the start) in the order they were
+        found, and the mark to read on from: a consumer that reads as the run goes."""
+        if self.media is None:
+            return [], 0
+        found = self.media.rtp.streams
+        return found[read or 0 :], len(found)
 
     def allocations(self) -> list[Allocation]:
         """TURN allocations (RFC 5766 and MS-TURN) with their addresses, peers and media."""
