@@ -67,7 +67,7 @@ def test_transactions_rtt_and_retransmissions() -> None:
     cap = _capture()
     assert cap.media is not None
     an = cap.media.stun.analyzer
-    allocate = [t for t in an.transaction_list if t.request and t.request.frame == 8][0]
+    allocate = [t for t in an.transactions.values() if t.request and t.request.frame == 8][0]
     assert allocate.outcome == "error 401 Unauthorized"
     assert round(allocate.rtt or 0, 3) == 0.02
     assert an.retransmissions == 1  # frame 27 repeats frame 26
@@ -99,7 +99,7 @@ def test_analyzer_alone_error_response_and_sdp_draft6_password() -> None:
     (pair,) = session.pairs
     assert pair.state == "failed" and pair.errors == [(487, "Role Conflict")]
     assert session.nominated is None and session.path is None
-    assert an.transaction_list[0].outcome == "error 487 Role Conflict"
+    assert next(iter(an.transactions.values())).outcome == "error 487 Role Conflict"
     assert ice_answer  # imported helper used by the sample
 
 

@@ -18,7 +18,7 @@ candidate passwords found in SDP, or the user's ``--stun-password``).
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,8 +31,14 @@ Addr = tuple[bytes, int]
 
 #: Bound on remembered passwords (a hostile capture could offer millions of SDP bodies).
 MAX_PASSWORDS = 256
-#: Bound on open transactions kept for matching.
+#: Bound on the transactions kept for matching responses (each holds its request and
+#: responses); past it the oldest are forgotten in batches.
 MAX_TRANSACTIONS = 200_000
+#: Capture seconds a transaction is kept for matching: a STUN client gives up after 39.5 s
+#: (RFC 8489 6.2.1: Rc = 7, RTO = 500 ms), so later answers are not to this request.
+TRANSACTION_LIFETIME = 120.0
+#: Requests between two looks for transactions past their lifetime.
+_PRUNE_EVERY = 1024
 
 
 def _ep(addr: Addr | None) -> Endpoint | None:
@@ -261,8 +267,12 @@ class IceAnalyzer:
         self.passwords: list[bytes] = list(passwords or [])
         self.ufrag_passwords: dict[bytes, bytes] = {}
         self.candidate_types: dict[Addr, str] = {}
-        self.transactions: dict[tuple[bytes, Addr, Addr], StunTransaction] = {}
-        self.transaction_list: list[StunTransaction] = []
+        #: Transactions of the last :data:`TRANSACTION_LIFETIME` seconds (at most
+        #: :data:`MAX_TRANSACTIONS`), oldest first, for matching; ``transaction_count``
+        #: counts every one (answers with no request seen included).
+        self.transactions: OrderedDict[tuple[bytes, Addr, Addr], StunTransaction] = OrderedDict()
+        self.transaction_count = 0
+        self._until_prune = _PRUNE_EVERY
         #: By transaction field only: a response may come from another address than the
         #: request went to (Teams' Edge answers from a sibling address).
         self._by_tid: dict[bytes, StunTransaction] = {}
@@ -319,10 +329,13 @@ class IceAnalyzer:
             t = self.transactions.get(key)
             if t is None:
                 t = StunTransaction(msg)
-                if len(self.transactions) < MAX_TRANSACTIONS:
-                    self.transactions[key] = t
-                    self._by_tid[msg.transaction] = t
-                    self.transaction_list.append(t)  # the same bound: each holds its request
+                self.transaction_count += 1
+                self.transactions[key] = t
+                self._by_tid[msg.transaction] = t
+                self._until_prune -= 1
+                if self._until_prune <= 0 or len(self.transactions) > MAX_TRANSACTIONS:
+                    self._until_prune = _PRUNE_EVERY
+                    self._forget_transactions(msg.time)
             else:
                 t.retransmissions += 1
                 msg.retransmission = True
@@ -338,8 +351,7 @@ class IceAnalyzer:
                         t = None
             if t is None:
                 t = StunTransaction(None, [msg])
-                if len(self.transaction_list) < MAX_TRANSACTIONS:
-                    self.transaction_list.append(t)
+                self.transaction_count += 1
             else:
                 if any(r.raw == msg.raw for r in t.responses):
                     msg.retransmission = True
@@ -360,11 +372,33 @@ class IceAnalyzer:
         elif method == 1:
             self._ice_check(msg, t)
 
+    def _forget_transactions(self, now: float | None) -> None:
+        """Drop the transactions past their lifetime, and the oldest beyond the bound."""
+        table = self.transactions
+        by_tid = self._by_tid
+        limit = now - TRANSACTION_LIFETIME if now is not None else None
+        excess = len(table) - MAX_TRANSACTIONS
+        if excess > 0:
+            excess += MAX_TRANSACTIONS // 16  # a batch, not one per request
+        while table:
+            key, t = next(iter(table.items()))
+            if excess <= 0:
+                first = t.request.time if t.request is not None else None
+                if limit is None or first is None or first >= limit:
+                    break
+            table.popitem(last=False)
+            excess -= 1
+            if by_tid.get(key[0]) is t:
+                del by_tid[key[0]]
+
     def _check_integrity(self, msg: s.StunMessage, t: StunTransaction | None) -> None:
+        request = t.request if t is not None and t.request is not None else msg
+        self._check_integrity_of(msg, request)
+
+    def _check_integrity_of(self, msg: s.StunMessage, request: s.StunMessage) -> None:
         if not msg.has(s.A_MESSAGE_INTEGRITY):
             msg.integrity = "absent"
             return
-        request = t.request if t is not None and t.request is not None else msg
         keys: list[bytes] = []
         pair = ufrag_pair(request.get(s.A_USERNAME))
         if pair is not None:
@@ -374,12 +408,14 @@ class IceAnalyzer:
         keys.extend(k for k in s.integrity_keys(request, self.passwords) if k not in keys)
         msg.integrity = s.check_integrity(msg, keys)
 
-    def recheck_integrity(self, msg: s.StunMessage) -> None:
-        """Check again once more keys are known (SDP that arrived after the checks)."""
-        t = None
-        if msg.cls >= 2 and msg.src is not None and msg.dst is not None:
+    def recheck_integrity(self, msg: s.StunMessage, request: s.StunMessage | None = None) -> None:
+        """Check again once more keys are known (SDP that arrived after the checks);
+        ``request``: the request a response answers, when its transaction may be forgotten."""
+        if request is None and msg.cls >= 2 and msg.src is not None and msg.dst is not None:
             t = self.transactions.get((msg.transaction, msg.dst, msg.src))
-        self._check_integrity(msg, t)
+            if t is not None:
+                request = t.request
+        self._check_integrity_of(msg, request or msg)
 
     # -- TURN ------------------------------------------------------------------------------
     def _allocation(

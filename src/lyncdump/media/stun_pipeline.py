@@ -530,6 +530,16 @@ class StunPipeline:
         an = self.analyzer
         if not (an.passwords or an.ufrag_passwords):
             return
+        # A response's keys come from its request; its transaction may have been forgotten
+        # (ICE keeps transactions for minutes), but a kept response's request is kept too.
+        requests: dict[tuple[bytes, Any, Any], s.StunMessage] = {}
         for msg in self.messages:
-            if msg.integrity == "unchecked":
-                an.recheck_integrity(msg)
+            cls = msg.cls
+            if cls == 0:
+                requests.setdefault((msg.transaction, msg.src, msg.dst), msg)
+            if msg.integrity != "unchecked":
+                continue
+            request = None
+            if cls >= 2 and msg.src is not None and msg.dst is not None:
+                request = requests.get((msg.transaction, msg.dst, msg.src))
+            an.recheck_integrity(msg, request)

@@ -160,7 +160,7 @@ def stun_summary(capture: Any) -> dict[str, Any]:
             "by_name": dict(sorted(pipe.names.items())),  # past the kept bound too
             "channel_data": pipe.counts.get("channel-data", 0),
             "multiplexed_frames": pipe.counts.get("multiplexed", 0),
-            "transactions": len(pipe.analyzer.transaction_list),
+            "transactions": pipe.analyzer.transaction_count,
             "retransmissions": pipe.analyzer.retransmissions,
             "allocations": len(pipe.analyzer.allocations()),
             "ice_sessions": len(pipe.analyzer.sessions()),
