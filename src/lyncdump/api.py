@@ -185,17 +185,11 @@ class Capture:
             from .analysis.calls import build_calls
 
             self.run()
-            stun_times = {
-                m.frame: m.time
-                for m in self.stun_messages()
-                if m.frame is not None and m.time is not None and m.cls == 0
-            }
             self._calls = build_calls(
                 self.sessions(),
                 self._pipeline.streams(),
                 self.ice_sessions(),
                 self.allocations(),
-                stun_times,
             )
         return self._calls
 

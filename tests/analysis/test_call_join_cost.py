@@ -151,3 +151,25 @@ def test_a_long_run_reads_each_calls_sdp_once_and_joins_it_about_twice(
     # The whole list of streams is read once, for the stream records at the end.
     assert len(listed) == 1
     assert sum(line.startswith('{"record":"call"') for line in lines) == n
+
+
+# -- ICE pairs carry the time of their first check -----------------------------------------------
+@pytest.mark.parametrize("name", ["lync-av-call.pcapng", "lync-turn-tcp443.pcap"])
+def test_ice_checks_are_dated_without_the_kept_stun_messages(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A call dates its ICE pairs by the pairs' own first check, not by looking the frame up
+    among the STUN messages kept for output (which stop at their bound)."""
+    from lyncdump.media import stun_pipeline
+
+    from ..conftest import CAPTURES
+
+    (whole,) = lyncdump.open(CAPTURES / name).calls()
+    assert whole.check_times
+    frames = {p.first_frame: p.first_time for ice in whole.ice for p in ice.pairs}
+    assert all(frames[f] == t for f, t in whole.check_times.items())
+    monkeypatch.setattr(stun_pipeline, "MAX_MESSAGES", 0)
+    cap = lyncdump.open(CAPTURES / name)
+    (bounded,) = cap.calls()
+    assert not cap.stun_messages()
+    assert bounded.check_times == whole.check_times

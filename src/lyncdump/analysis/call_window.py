@@ -104,10 +104,6 @@ class CallWindow:
         #: run's list of streams was read up to (a join reads only the streams found since).
         self._pending: list[StreamStats] = []
         self._streams_read: Any = None
-        #: STUN request times read so far (the run's STUN list only grows): each group's join
-        #: reads the new ones, not the whole list again.
-        self._stun_times: dict[int, float] = {}
-        self._stun_read = 0
 
     def __len__(self) -> int:
         return len(self._held)
@@ -154,16 +150,10 @@ class CallWindow:
         not joined yet that start by ``limit``; return the calls of ``final`` (all of them
         when None). A stream whose owner, or every candidate, is among those is joined for
         good; any other is offered again with the next group."""
-        from ..render.views import stun_request_times
         from .calls import build_calls
 
         if self.order is not None:
             sessions = sorted(sessions, key=self.order)
-        stun = pipeline.stun_messages()
-        if len(stun) < self._stun_read:  # not the list read before: start again
-            self._stun_times, self._stun_read = {}, 0
-        self._stun_times.update(stun_request_times(stun[self._stun_read :]))
-        self._stun_read = len(stun)
         new, self._streams_read = pipeline.new_streams(self._streams_read)
         pending = self._pending
         if new:
@@ -175,7 +165,6 @@ class CallWindow:
             streams,
             pipeline.ice_sessions(),
             pipeline.allocations(),
-            self._stun_times,
             prepare=self._prepare,
         )
         if final is None:

@@ -386,12 +386,11 @@ def build_calls(
     streams: Iterable[StreamStats] = (),
     ice_sessions: Iterable[IceSession] = (),
     allocations: Iterable[Allocation] = (),
-    stun_times: dict[int, float] | None = None,
     *,
     prepare: Callable[[Session], Call] = prepare_call,
 ) -> list[Call]:
-    """Every session of kind ``call`` as a :class:`Call` joined to its media; ``stun_times``
-    (frame → time of STUN messages) dates each ICE pair's first check. ``prepare`` gives
+    """Every session of kind ``call`` as a :class:`Call` joined to its media, each ICE
+    pair's first check dated (``check_times``, from the pair's ``first_time``). ``prepare`` gives
     each session's call before the join (:func:`prepare_call`, or a copy of one made
     earlier: it must return a call no other join holds).
 
@@ -404,13 +403,11 @@ def build_calls(
     join_streams(calls, streams)
     for call in calls:
         call.findings = findings(call)
-    if stun_times:
-        for call in calls:
-            for ice in call.ice:
-                for p in ice.pairs:
-                    t = stun_times.get(p.first_frame or 0)
-                    if t is not None:
-                        call.check_times[p.first_frame or 0] = t
+    for call in calls:
+        for ice in call.ice:
+            for p in ice.pairs:
+                if p.first_time is not None:
+                    call.check_times[p.first_frame or 0] = p.first_time
     return calls
 
 

@@ -203,6 +203,9 @@ class CandidatePair:
     nominated: bool = False
     role: str | None = None  # controlling | controlled
     first_frame: int | None = None
+    #: Capture time of the first check, when the pair was first seen in a request (what a
+    #: call's ladder dates the pair by; None when its first message was an answer).
+    first_time: float | None = None
     local_type: str = "host"
     remote_type: str = "host"
 
@@ -677,6 +680,7 @@ class IceAnalyzer:
                 msg.transport,
                 via_turn=msg.depth > 0,
                 first_frame=msg.frame,
+                first_time=msg.time if msg.cls == 0 else None,
             )
             self._pairs[(key, src, dst)] = pair
             session.pairs.append(pair)

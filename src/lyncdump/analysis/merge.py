@@ -183,34 +183,19 @@ class MergedCapture:
         call, as :meth:`lyncdump.Capture.calls` does for one input."""
         if self._calls is None:
             self.run()
-            stun_times: list[dict[int, float]] = []
             for index, c in enumerate(self.inputs):
-                times: dict[int, float] = {}
-                stun_times.append(times)
                 if is_log(c):
                     continue
                 self._streams.extend(self._mine(c.streams(), index))
                 self._ice.extend(self._mine(c.ice_sessions(), index))
                 self._allocations.extend(self._mine(c.allocations(), index))
-                for m in c.stun_messages():
-                    if m.frame is not None and m.time is not None and m.cls == 0:
-                        times[m.frame] = m.time
             self._streams.sort(key=lambda st: (st.first_time, self._media_of[id(st)]))
-            calls = build_calls(
+            self._calls = build_calls(
                 [s for s in self.sessions() if s.kind == "call"],
                 self._streams,
                 self._ice,
                 self._allocations,
             )
-            # Frame numbers are per capture: date each ICE pair's first check in its own.
-            for call in calls:
-                for ice in call.ice:
-                    times = stun_times[self._media_of[id(ice)]]
-                    for p in ice.pairs:
-                        t = times.get(p.first_frame or 0)
-                        if t is not None:
-                            call.check_times[p.first_frame or 0] = t
-            self._calls = calls
         return list(self._calls)
 
     def _mine(self, items: list[Any], index: int) -> list[Any]:

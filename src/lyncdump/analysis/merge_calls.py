@@ -5,9 +5,9 @@ The merged INVITE sessions go into a :class:`~lyncdump.analysis.call_window.Call
 single input's do (docs/calls.md, "Long runs"); what the window asks of a run is answered by
 :class:`MergedMedia` from every capture input's pipeline (logs carry no media): the RTP streams
 of every capture by first packet (then input), their ICE sessions and TURN allocations, and
-the merge's own :meth:`~lyncdump.analysis.merge_stream.MergedStream.settled_before`. Each ICE
-pair's first check is dated in its own capture (frame numbers are per input), as the keep-all
-:meth:`~lyncdump.analysis.merge.MergedCapture.calls` dates them. The calls held are joined in
+the merge's own :meth:`~lyncdump.analysis.merge_stream.MergedStream.settled_before` (each ICE
+pair carries the time of its first check, so no input's frame numbers are needed). The calls
+held are joined in
 time line order (the keep-all order), and the merge keeps answering which inputs saw their
 messages until the call has been handed to the consumer.
 """
@@ -22,7 +22,6 @@ from .merge import is_log
 
 if TYPE_CHECKING:
     from ..media.stats import StreamStats
-    from ..media.stun import StunMessage
     from .calls import Call
     from .ice import Allocation, IceSession
     from .merge_stream import MergedStream
@@ -41,8 +40,6 @@ class MergedMedia:
         #: id() of every stream, ICE session and allocation read → its input (the merge's
         #: ``media_input`` answers from it).
         self.media_of = merged.media_of
-        #: Per capture input: STUN request frame → time, and how many STUN messages were read.
-        self._stun: dict[int, tuple[dict[int, float], int]] = {}
 
     def _captures(self) -> list[tuple[int, Any]]:
         return [(i, p) for i, p in enumerate(self.merged.inputs) if not is_log(p)]
@@ -55,10 +52,6 @@ class MergedMedia:
 
     def settled_before(self) -> float:
         return self.merged.settled_before()
-
-    def stun_messages(self) -> list[StunMessage]:
-        """None: frame numbers are per capture, so checks are dated per input (check_times)."""
-        return []
 
     def streams(self) -> list[StreamStats]:
         """Every capture input's RTP streams, by first packet, then input."""
@@ -94,30 +87,6 @@ class MergedMedia:
         for index, p in self._captures():
             out.extend(self._mine(index, p.allocations()))
         return out
-
-    def check_times(self, index: int) -> dict[int, float]:
-        """Frame → time of input ``index``'s STUN requests (read on from where it was left)."""
-        from ..render.views import stun_request_times
-
-        times, read = self._stun.get(index, ({}, 0))
-        messages = self.merged.inputs[index].stun_messages()
-        if len(messages) < read:  # not the list read before: start again
-            times, read = {}, 0
-        times.update(stun_request_times(messages[read:]))
-        self._stun[index] = (times, len(messages))
-        return times
-
-    def date_checks(self, call: Call) -> None:
-        """Each ICE pair's first check, dated in the capture it was seen in."""
-        for ice in call.ice:
-            index = self.media_of.get(id(ice))
-            if index is None:
-                continue
-            times = self.check_times(index)
-            for p in ice.pairs:
-                t = times.get(p.first_frame or 0)
-                if t is not None:
-                    call.check_times[p.first_frame or 0] = t
 
 
 class MergedCalls:
@@ -156,7 +125,6 @@ class MergedCalls:
     def _done(self, calls: list[Call]) -> None:
         self.tally.add(calls)
         for call in calls:
-            self.media.date_checks(call)
             key = id(call.session)
             self.on_call(call, key in self._shown, self._order.pop(key, 0))
             self._shown.discard(key)

@@ -37,7 +37,6 @@ from . import text as render_text
 if TYPE_CHECKING:
     from ..analysis.calls import Call
     from ..media.stats import StreamStats
-    from ..media.stun import StunMessage
     from ..pipeline.core import Pipeline
 
 Out = Callable[[str], None]
@@ -91,20 +90,10 @@ def summary_view(events: Iterable[Event], out: Out) -> Pipeline:
     return pipeline
 
 
-def stun_request_times(messages: Iterable[StunMessage]) -> dict[int, float]:
-    """Frame → time of each STUN request (what dates an ICE pair's first check)."""
-    return {
-        m.frame: m.time
-        for m in messages
-        if m.frame is not None and m.time is not None and m.cls == 0
-    }
-
-
 def calls_of(
     pipeline: Pipeline,
     sessions: list[Session],
     streams: list[StreamStats] | None = None,
-    stun_times: dict[int, float] | None = None,
 ) -> list[Call]:
     """The calls of a run: its INVITE sessions joined to the run's media (``streams``: those
     the join may give them, every stream of the run by default). Joining settles each
@@ -112,14 +101,11 @@ def calls_of(
     streams are shown."""
     from ..analysis.calls import build_calls
 
-    if stun_times is None:
-        stun_times = stun_request_times(pipeline.stun_messages())
     return build_calls(
         sessions,
         pipeline.streams() if streams is None else streams,
         pipeline.ice_sessions(),
         pipeline.allocations(),
-        stun_times,
     )
 
 
