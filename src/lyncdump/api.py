@@ -167,7 +167,7 @@ class Capture:
     def stun_messages(self) -> list[StunMessage]:
         """Every STUN/TURN message (relayed ones inside TURN too), in capture order."""
         self.run()
-        return self._pipeline.stun_messages()
+        return self._pipeline.media.stun.messages if self._pipeline.media is not None else []
 
     def streams(self) -> list[StreamStats]:
         """Every RTP stream (source, destination, SSRC) with its quality, by first packet,
@@ -257,7 +257,11 @@ def analyze(source: Source, **options: object) -> Capture:
 
 
 def stream(
-    source: Source | CaptureReader, *, messages: bool = False, **options: object
+    source: Source | CaptureReader,
+    *,
+    messages: bool = False,
+    stun_messages: bool = True,
+    **options: object,
 ) -> Iterator[Event]:
     """Decode an input as a stream of events, keeping only what is still open.
 
@@ -268,6 +272,10 @@ def stream(
     :class:`~lyncdump.pipeline.InputFinished` whose ``pipeline`` holds the totals, connections,
     defects and media results. Sessions come in the order they finish. Keyword options are
     the fields of :class:`Options`; a bad input or key file raises before the first event.
+
+    The STUN/TURN messages are written to a temporary spool once settled, for the
+    pipeline's ``stun_messages()`` to give back at the end (``--json`` lists them);
+    ``stun_messages=False`` only counts them, for consumers that do not list them.
     """
     opts = Options(**options)  # type: ignore[arg-type]
     reader = (
@@ -279,7 +287,15 @@ def stream(
         reader.close()
         raise
     name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else None
-    pipeline = Pipeline(reader, opts, name=name, streaming=True, messages=messages, tls_keys=keys)
+    pipeline = Pipeline(
+        reader,
+        opts,
+        name=name,
+        streaming=True,
+        messages=messages,
+        tls_keys=keys,
+        stun_messages=stun_messages,
+    )
     return pipeline.events()
 
 

@@ -366,6 +366,8 @@ def _one_capture(
             # The ladder and NDJSON name each sign-in's follow-up subscriptions, which they
             # learn from the messages as they pass.
             messages=not (view.summary or view.calls),
+            # Only --json lists every STUN message; the other views count them.
+            stun_messages=view.as_json and not (view.summary or view.calls),
             progress=progress_printer(os.path.basename(path), path),
             **options,
         )

@@ -467,6 +467,7 @@ def open_pipelines(paths: Sequence[str], options: Sequence[Any]) -> list[Pipelin
                     tls_keys=keys,
                     join_diagnostics=False,
                     sessions=False,
+                    stun_messages=False,  # the merged views count STUN, list none
                 )
             )
     except BaseException:

@@ -23,7 +23,11 @@ class MediaPipeline:
     """Per-capture media state; fed datagrams in capture order."""
 
     def __init__(
-        self, defects: DefectLog, srtp_keys: list[tuple[bytes, bytes]] | None = None
+        self,
+        defects: DefectLog,
+        srtp_keys: list[tuple[bytes, bytes]] | None = None,
+        *,
+        stun_keep: str = "all",
     ) -> None:
         self.defects = defects
         #: RTP/RTCP/SRTP streams and their statistics (issue 5).
@@ -34,7 +38,7 @@ class MediaPipeline:
         #: Media addresses learned from signalling, TURN and ICE -> what revealed them.
         self.expected_media: dict[tuple[bytes, int], str] = {}
         #: STUN/TURN/ICE (issue 4): messages, allocations, ICE sessions, TCP framings.
-        self.stun = StunPipeline(defects, self)
+        self.stun = StunPipeline(defects, self, keep=stun_keep)
         #: The compiled fast path (lyncdump.fastpath), when the capture loop uses one: told
         #: which UDP 4-tuples carry plain RTP of which stream, as seen on the wire.
         self.fast: Any = None

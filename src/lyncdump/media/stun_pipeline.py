@@ -23,11 +23,13 @@ from ..model import DefectLog, Endpoint
 from . import relay as r
 from . import stun as s
 from .demux import channel_data, classify, multiplexed_frame
+from .stun_spool import StunMessages, StunSpool
 from .turn_tcp import TcpMediaFramer, detect
 
 #: How deep TURN encapsulation is followed (outer message = 0).
 MAX_DEPTH = 2
-#: Bound on STUN messages kept for output; past it they are counted, not stored. A kept
+#: Bound on STUN messages a whole-capture run (``lyncdump.open``) keeps for output; past it
+#: they are counted, not stored (a streaming run spools them instead). A kept
 #: message costs about 1.5 kB (the parsed attributes with it): 150 MB at the limit, from
 #: about 15 MB of ICE checks (docs/architecture.md, benchmarks/bench_bounds.py).
 MAX_MESSAGES = 100_000
@@ -37,6 +39,15 @@ MAX_MESSAGES = 100_000
 MAX_SHARED_ENDPOINTS = 4096
 #: Bytes a TCP direction may buffer while its framing is still unknown.
 _MAX_UNDETECTED = 4096
+#: Capture seconds a streaming run holds a STUN message before writing it to its spool
+#: (media/stun_spool.py): its answer (RTT), retransmissions and the SDP keys that check its
+#: integrity come sooner (a STUN transaction gives up after 39.5 s).
+SETTLE = 60.0
+#: Messages a streaming run holds at most while they settle; past it the oldest are
+#: spooled early (a flood of checks within ``SETTLE`` seconds).
+MAX_SETTLING = 20_000
+#: Messages between two looks for settled ones.
+_SETTLE_EVERY = 256
 
 
 class _Host(Protocol):
@@ -58,12 +69,27 @@ class _Host(Protocol):
 class StunPipeline:
     """STUN/TURN decoding for one capture."""
 
-    def __init__(self, defects: DefectLog, host: _Host, passwords: list[bytes] | None = None):
+    def __init__(
+        self,
+        defects: DefectLog,
+        host: _Host,
+        passwords: list[bytes] | None = None,
+        *,
+        keep: str = "all",
+    ):
         self.defects = defects
         self.host = host
         self.analyzer = IceAnalyzer(passwords)
+        #: What becomes of each message once analysed: ``all`` keeps it (up to
+        #: :data:`MAX_MESSAGES`), ``spool`` writes it to :attr:`spool` once settled (a
+        #: streaming run whose output lists them), ``none`` only counts it.
+        self.keep = keep
+        #: The messages kept (``all``), or still settling (``spool``).
         self.messages: list[s.StunMessage] = []
+        #: Messages counted and not kept (past the bound, or ``none``).
         self.dropped = 0
+        self.spool: StunSpool | None = StunSpool() if keep == "spool" else None
+        self._until_settle = _SETTLE_EVERY
         #: Every message by name, and those relayed inside TURN, kept or not (the summaries).
         self.names: Counter[str] = Counter()
         self.relayed = 0
@@ -285,13 +311,55 @@ class StunPipeline:
         self.names[name] += 1
         if msg.depth:
             self.relayed += 1
-        if len(self.messages) < MAX_MESSAGES:
+        if self.spool is not None:
+            self.messages.append(msg)
+            self._until_settle -= 1
+            if self._until_settle <= 0:
+                self._until_settle = _SETTLE_EVERY
+                self._settle(ts)
+        elif self.keep == "all" and len(self.messages) < MAX_MESSAGES:
             self.messages.append(msg)
         else:
             self.dropped += 1
         if not msg.retransmission:
             self._learn(msg)
             self._relay(msg)
+
+    @property
+    def total(self) -> int:
+        """Every message seen (kept, spooled or only counted)."""
+        spooled = self.spool.count if self.spool is not None else 0
+        return len(self.messages) + spooled + self.dropped
+
+    def all_messages(self) -> list[s.StunMessage] | StunMessages:
+        """The messages kept, in the order seen: the list (``all``), or the spool then those
+        still settling (``spool``; iterate it, it is not a list)."""
+        if self.spool is None:
+            return self.messages
+        return StunMessages(self.spool, self.messages)
+
+    def _settle(self, now: float) -> None:
+        """Spool the messages older than :data:`SETTLE` seconds (and the oldest past
+        :data:`MAX_SETTLING`), their integrity checked again with the keys known by now."""
+        msgs = self.messages
+        limit = now - SETTLE
+        over = len(msgs) - MAX_SETTLING
+        cut = 0
+        for m in msgs:
+            if cut >= over and (m.time is None or m.time >= limit):
+                break
+            cut += 1
+        if not cut:
+            return
+        an = self.analyzer
+        recheck = bool(an.passwords or an.ufrag_passwords)
+        spool = self.spool
+        assert spool is not None
+        for m in msgs[:cut]:
+            if recheck and m.integrity == "unchecked":
+                an.recheck_integrity(m)
+            spool.add(m)
+        del msgs[:cut]
 
     def _endpoint(self, endpoint: tuple[bytes, int]) -> tuple[bytes, int]:
         """The one kept copy of an (address, port) pair (up to ``MAX_SHARED_ENDPOINTS``)."""

@@ -40,6 +40,7 @@ from ..fastpath import attach as attach_fast_path
 from ..media.pipeline import MediaPipeline
 from ..media.stats import StreamStats
 from ..media.stun import StunMessage
+from ..media.stun_spool import StunMessages
 from ..model import Counts, Defect, DefectLog, Endpoint
 from ..net.checksum import ChecksumStats
 from ..net.decode import SUPPORTED_LINKTYPES, PacketDecoder
@@ -235,6 +236,7 @@ class Pipeline:
         tls_keys: TlsKeys | None = None,
         join_diagnostics: bool = True,
         sessions: bool = True,
+        stun_messages: bool = True,
     ) -> None:
         self.options = options = options or Options()
         if options.max_frames is not None or options.bpf:  # -c N, -f EXPR (capture/select.py)
@@ -265,6 +267,10 @@ class Pipeline:
         self._encap = EncapsulationLog()
         self.streaming = streaming
         self._want_messages = messages
+        #: What the media layer does with each STUN message: keep it (a whole-capture run, up
+        #: to a bound), spool it once settled (a streaming run whose output lists them) or
+        #: only count it (media/stun_pipeline.py).
+        self._stun_keep = "all" if not streaming else ("spool" if stun_messages else "none")
         self._build_sessions = sessions
         #: Without sessions: the messages' defects, taken as they are delivered.
         self._message_defects = None if sessions else _MessageDefects(options.max_defects)
@@ -312,9 +318,11 @@ class Pipeline:
         self._started = False
 
     # -- what the renderers ask of a run (the CaptureView of render/) ------------------------
-    def stun_messages(self) -> list[StunMessage]:
-        """Every STUN/TURN message kept (relayed ones inside TURN too), in capture order."""
-        return self.media.stun.messages if self.media is not None else []
+    def stun_messages(self) -> list[StunMessage] | StunMessages:
+        """Every STUN/TURN message kept (relayed ones inside TURN too), in capture order: a
+        list in a whole-capture run; in a streaming run those it spooled (none when it was
+        built with ``stun_messages=False``), to iterate."""
+        return self.media.stun.all_messages() if self.media is not None else []
 
     def streams(self) -> list[StreamStats]:
         """Every RTP stream (source, destination, SSRC) with its quality, by first packet."""
@@ -515,7 +523,7 @@ class Pipeline:
             from ..media.srtp import parse_key as parse_srtp_key
 
             srtp_keys = [parse_srtp_key(k) for k in opts.srtp_keys]
-        media = self.media = MediaPipeline(defects, srtp_keys)
+        media = self.media = MediaPipeline(defects, srtp_keys, stun_keep=self._stun_keep)
         for password in opts.stun_passwords:
             media.stun.analyzer.add_password(password.encode("utf-8"))
         media_udp = media.udp

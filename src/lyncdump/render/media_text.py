@@ -112,10 +112,12 @@ def section_lines(capture: Any) -> Iterator[str]:
 
 def summary_lines(capture: Any) -> Iterator[str]:
     """STUN/TURN counts for ``--summary`` (nothing when the capture has none)."""
-    if not capture.stun_messages():
+    media = getattr(capture, "media", None)
+    pipe = getattr(media, "stun", None)
+    if pipe is None or not pipe.total:
         return
-    pipe = capture.media.stun  # its totals count the messages past the kept bound too
-    line = f"  STUN/TURN messages {len(pipe.messages) + pipe.dropped}"
+    # Every message seen, kept or not (past the kept bound, or a view that lists none).
+    line = f"  STUN/TURN messages {pipe.total}"
     if pipe.relayed:
         line += f" ({pipe.relayed} relayed inside TURN)"
     yield line

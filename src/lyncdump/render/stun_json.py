@@ -156,7 +156,7 @@ def stun_summary(capture: Any) -> dict[str, Any]:
         return {}
     return {
         "stun": {
-            "messages": len(pipe.messages) + pipe.dropped,
+            "messages": pipe.total,
             "by_name": dict(sorted(pipe.names.items())),  # past the kept bound too
             "channel_data": pipe.counts.get("channel-data", 0),
             "multiplexed_frames": pipe.counts.get("multiplexed", 0),
