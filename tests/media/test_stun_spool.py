@@ -130,7 +130,13 @@ def test_streaming_memory_does_not_grow_with_the_stun_messages(
     assert spooled < 8_000_000, spooled
 
 
-def test_spool_round_trip_in_memory_and_on_disk() -> None:
+@pytest.mark.parametrize("chunk", [1 << 20, 64])  # 64: records cross every read
+def test_spool_round_trip_in_memory_and_on_disk(
+    chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lyncdump.media import stun_spool
+
+    monkeypatch.setattr(stun_spool, "_CHUNK", chunk)
     cap = lyncdump.open(CAPTURES / "lync-turn-tcp443.pcap")
     msgs = cap.stun_messages()
     assert msgs

@@ -14,6 +14,7 @@ temporary file, deleted when the spool is.
 from __future__ import annotations
 
 import marshal
+import struct
 import tempfile
 from collections.abc import Iterator
 from typing import Any
@@ -23,6 +24,9 @@ from . import stun as s
 #: Bytes of spooled messages held in memory before the spool moves to a temporary file
 #: (about 30,000 messages).
 MEMORY = 4 << 20
+#: Bytes read at a time when the messages are read back.
+_CHUNK = 1 << 20
+_LENGTH = struct.Struct("<I")
 
 
 class StunSpool:
@@ -35,7 +39,7 @@ class StunSpool:
         self.count = 0
 
     def add(self, msg: s.StunMessage) -> None:
-        marshal.dump(
+        data = marshal.dumps(
             (
                 msg.raw,
                 msg.flavor,
@@ -50,9 +54,9 @@ class StunSpool:
                 msg.retransmission,
                 msg.rtt,
                 msg.defects,
-            ),
-            self._file,
+            )
         )
+        self._file.write(_LENGTH.pack(len(data)) + data)
         self.count += 1
 
     def __len__(self) -> int:
@@ -62,10 +66,21 @@ class StunSpool:
         f = self._file
         end = f.tell()
         f.seek(0)
+        buf = memoryview(b"")
+        pos = 0
         try:
             for _ in range(self.count):
+                while pos + 4 > len(buf) or pos + 4 + _LENGTH.unpack_from(buf, pos)[0] > len(buf):
+                    more = f.read(_CHUNK)  # records in bulk
+                    if not more:
+                        raise EOFError("STUN spool cut short")  # (only if the file was)
+                    buf = memoryview(bytes(buf[pos:]) + more)
+                    pos = 0
+                (size,) = _LENGTH.unpack_from(buf, pos)
+                record = marshal.loads(buf[pos + 4 : pos + 4 + size])
+                pos += 4 + size
                 (raw, flavor, frame, time, src, dst, transport, fingerprint, integrity, depth,
-                 retransmission, rtt, defects) = marshal.load(f)  # fmt: skip
+                 retransmission, rtt, defects) = record  # fmt: skip
                 msg = s.parse(raw, flavor=flavor)  # it parsed when it was seen
                 msg.frame, msg.time, msg.src, msg.dst = frame, time, src, dst
                 msg.transport, msg.fingerprint, msg.integrity = transport, fingerprint, integrity

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from ..analysis.ice import Allocation, CandidatePair, IceSession
@@ -141,10 +142,17 @@ def ice_session_to_dict(session: IceSession) -> dict[str, Any]:
 
 def stun_records(capture: Any) -> list[dict[str, Any]]:
     """Every STUN message, then allocations, then ICE sessions (all before ``capture``)."""
-    records: list[dict[str, Any]] = [stun_to_dict(m) for m in capture.stun_messages()]
-    records.extend(allocation_to_dict(a) for a in capture.allocations())
-    records.extend(ice_session_to_dict(x) for x in capture.ice_sessions())
-    return records
+    return list(iter_stun_records(capture))
+
+
+def iter_stun_records(capture: Any) -> Iterator[dict[str, Any]]:
+    """:func:`stun_records` one at a time (a streaming run's messages come from its spool)."""
+    for m in capture.stun_messages():
+        yield stun_to_dict(m)
+    for a in capture.allocations():
+        yield allocation_to_dict(a)
+    for x in capture.ice_sessions():
+        yield ice_session_to_dict(x)
 
 
 def stun_summary(capture: Any) -> dict[str, Any]:

@@ -164,7 +164,7 @@ def ndjson_records(
     from . import calls as render_calls
     from . import msview
     from .diagnostics import diagnostic_to_dict
-    from .stun_json import stun_records
+    from .stun_json import iter_stun_records
 
     def stamped(record: dict[str, Any]) -> dict[str, Any]:
         return record if source is None else render_json.with_source(record, source)
@@ -216,7 +216,7 @@ def ndjson_records(
         for d in pipeline.diagnostics().standalone:
             if diagnostic_matches(d, filters):
                 yield stamped(diagnostic_to_dict(d))
-        for record in stun_records(pipeline):
+        for record in iter_stun_records(pipeline):
             yield stamped(record)
         for st in streams:
             if stream_matches is None or stream_matches(st):
