@@ -176,11 +176,31 @@ class Diagnostic:
         return "call-id" if self.message is None else "call-id, cseq, start-line"
 
 
+class DiagnosticTally:
+    """How many diagnostics, by severity and by result code, without holding them."""
+
+    __slots__ = ("total", "by_severity", "by_result")
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.by_severity: Counter[str] = Counter()
+        self.by_result: Counter[str] = Counter()
+
+    def add(self, diagnostics: Iterable[Diagnostic]) -> None:
+        for d in diagnostics:
+            self.total += 1
+            self.by_severity[d.severity or "-"] += 1
+            if d.result_code or d.result_name:
+                self.by_result[" ".join(x for x in (d.result_code, d.result_name) if x)] += 1
+
+
 class DiagnosticIndex:
     """The joined diagnostics of an input: per session (:meth:`of`) and standing alone.
 
     ``enabled`` is False for inputs that cannot hold diagnostics (captures): views then add
-    nothing, not even empty lists, so their output stays as it was.
+    nothing, not even empty lists, so their output stays as it was. ``counted``: diagnostics
+    a streaming run joined to sessions it has handed out already, counted (in ``len`` and
+    :meth:`counts`) but not held.
     """
 
     def __init__(
@@ -188,8 +208,11 @@ class DiagnosticIndex:
         diagnostics: list[Diagnostic],
         enabled: bool = True,
         hosts: dict[str | None, str] | None = None,
+        *,
+        counted: DiagnosticTally | None = None,
     ) -> None:
         self.enabled = enabled
+        self.counted = counted
         #: The name of the machine that wrote each log (by file name), for the views.
         self.hosts: dict[str | None, str] = dict(hosts or {})
         #: Every diagnostic, by time (records without a time keep their log order, last).
@@ -207,17 +230,18 @@ class DiagnosticIndex:
         return self._by_session.get(id(session), [])
 
     def counts(self) -> tuple[Counter[str], Counter[str]]:
-        """By severity and by result code (``0xC3E93D6F SIPPROXY_E_...``)."""
-        by_severity: Counter[str] = Counter(d.severity or "-" for d in self.all)
-        by_result: Counter[str] = Counter(
-            " ".join(x for x in (d.result_code, d.result_name) if x)
-            for d in self.all
-            if d.result_code or d.result_name
-        )
-        return by_severity, by_result
+        """By severity and by result code (``0xC3E93D6F SIPPROXY_E_...``), of every
+        diagnostic (those only counted too)."""
+        tally = DiagnosticTally()
+        tally.add(self.all)
+        if self.counted is not None:
+            tally.by_severity.update(self.counted.by_severity)
+            tally.by_result.update(self.counted.by_result)
+        return tally.by_severity, tally.by_result
 
     def __len__(self) -> int:
-        return len(self.all)
+        """Every diagnostic, held or only counted."""
+        return len(self.all) + (self.counted.total if self.counted is not None else 0)
 
 
 def _time_key(d: Diagnostic) -> tuple[int, float, str, int]:
@@ -362,11 +386,15 @@ class DiagnosticJoiner:
     then (by CSeq and start line to its message, as :func:`join` does). Those whose session
     never comes, or came before them (a record written after its session finished), stand
     alone. The records kept are bounded by the reader's bound on events (capture/tracelog).
+    With ``keep_joined=False`` (a streaming run: each joined diagnostic goes out with its
+    session) the joined ones are only counted.
     """
 
-    def __init__(self, source: str, *, enabled: bool = True) -> None:
+    def __init__(self, source: str, *, enabled: bool = True, keep_joined: bool = True) -> None:
         self.source = source
         self.enabled = enabled
+        self.keep_joined = keep_joined
+        self._counted = DiagnosticTally()
         #: The log's machine, once known (the pipeline sets it): each diagnostic names it.
         self.host: str | None = None
         self._pending: dict[str, list[LogEvent]] = {}
@@ -394,7 +422,10 @@ class DiagnosticJoiner:
         joined = join([session], events).all
         for d in joined:
             d.host = self.host
-        self._joined.extend(joined)
+        if self.keep_joined:
+            self._joined.extend(joined)
+        else:
+            self._counted.add(joined)
         return joined
 
     def finish(self, hosts: dict[str | None, str] | None = None) -> DiagnosticIndex:
@@ -405,7 +436,8 @@ class DiagnosticJoiner:
         alone = join([], rest).all
         for d in alone:
             d.host = self.host
-        return DiagnosticIndex(self._joined + alone, self.enabled, hosts)
+        counted = None if self.keep_joined else self._counted
+        return DiagnosticIndex(self._joined + alone, self.enabled, hosts, counted=counted)
 
 
 class DiagnosticTest(Protocol):

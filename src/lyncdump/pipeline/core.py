@@ -304,7 +304,11 @@ class Pipeline:
             from ..analysis.diagnostics import DiagnosticJoiner
 
             # A merged run joins every log's diagnostics to the merged sessions itself.
-            self._diagnostics = DiagnosticJoiner(self.name) if join_diagnostics else None
+            self._diagnostics = (
+                DiagnosticJoiner(self.name, keep_joined=not streaming)
+                if join_diagnostics
+                else None
+            )
             if streaming:
                 # A diagnostic can be written up to a transaction's life after the message it
                 # is about (a timeout): sessions of a server log wait twice as long.

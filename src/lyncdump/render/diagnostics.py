@@ -134,17 +134,15 @@ def summary_lines(index: DiagnosticIndex) -> Iterator[str]:
     if not index.enabled:
         return
     by_severity, by_result = index.counts()
-    if not index.all:
+    total = len(index)  # those a streaming run only counted too
+    if not total:
         yield "  diagnostics 0"
         return
     severities = ", ".join(
         f"{k} {v}" for k, v in sorted(by_severity.items(), key=lambda kv: severity_rank(kv[0]))
     )
     alone = len(index.standalone)
-    yield (
-        f"  diagnostics {len(index.all)} ({severities}; {len(index.all) - alone} in sessions, "
-        f"{alone} alone)"
-    )
+    yield f"  diagnostics {total} ({severities}; {total - alone} in sessions, {alone} alone)"
     for code, n in sorted(by_result.items(), key=lambda kv: (-kv[1], kv[0])):
         yield f"    {code}  {n}"
 
@@ -263,7 +261,7 @@ def counts_to_dict(index: DiagnosticIndex) -> dict[str, Any]:
     """``{"total", "by_severity", "by_result", "standalone"}`` for the capture record."""
     by_severity, by_result = index.counts()
     return {
-        "total": len(index.all),
+        "total": len(index),
         "by_severity": dict(sorted(by_severity.items())),
         "by_result": dict(sorted(by_result.items())),
         "standalone": len(index.standalone),
