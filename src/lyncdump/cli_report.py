@@ -3,9 +3,9 @@
 The same inputs and decoding options as the main command (key logs, ``--rsa-key``,
 ``--srtp-key``, ``--redact``, ...), ``--filter`` to keep some sessions, and Lync trace logs
 merged with the captures into one time line as the main command does (``--log-host`` names the
-machine of a server log, as there). Each input is decoded
-by a streaming run that keeps only what the report embeds (report/data.py); the page is
-written once every input is read. ``main()`` in cli.py sends ``lyncdump report ...`` here.
+machine of a server log, as there). Each input, or the merge of them all, is decoded by a
+streaming run that keeps only what the report embeds (report/data.py); the page is written
+once every input is read. ``main()`` in cli.py sends ``lyncdump report ...`` here.
 """
 
 from __future__ import annotations
@@ -186,32 +186,40 @@ def _merged(
     filters: Filter,
     log_hosts: tuple[str, ...] = (),
 ) -> tuple[int, int]:
-    """Every input on one time line (captures with trace logs): (inputs read, exit status)."""
-    from .analysis.merge import MergedCapture
-    from .api import Capture, Options
+    """Every input on one time line (captures with trace logs), streamed as the main
+    command's merged views are (analysis/merge_stream.py): (inputs read, exit status)."""
+    from .analysis.merge_stream import MergedStream, open_pipelines
+    from .api import Options
 
     known = {f.name for f in dataclasses.fields(Options)} - {"log_host"}
     kwargs = {k: v for k, v in options.items() if k in known}
-    inputs: list[Capture] = []
+    opts = [
+        Options(
+            progress=progress_printer(os.path.basename(p)),
+            log_host=log_host_for(p, log_hosts),
+            **kwargs,
+        )
+        for p in paths
+    ]
+    pipelines: list[Any] = []
     try:
-        for p in paths:
-            progress = progress_printer(os.path.basename(p))
-            host = log_host_for(p, log_hosts)
-            inputs.append(Capture(p, Options(progress=progress, log_host=host, **kwargs)))
-        merged = MergedCapture(inputs).run()
-        data.add_merged(merged, matches=matches, filtered=not filters.empty, filters=filters)
+        pipelines = open_pipelines(paths, opts)
+        merged = MergedStream(
+            pipelines, quiet=opts[0].session_quiet, max_held=opts[0].max_held_messages
+        )
+        data.consume_merged(merged, matches=matches, filtered=not filters.empty, filters=filters)
     except LyncdumpError as exc:
-        for c in inputs:
-            c.close()
+        for p in pipelines:
+            p.reader.close()
         fail(str(exc))
         return 0, EXIT_INPUT
     clear_progress()
     status = EXIT_OK
-    for c in inputs:
-        if c.error is not None:
-            fail(str(c.error))
+    for p in pipelines:
+        if p.error is not None:
+            fail(str(p.error))
             status = EXIT_INPUT
-    return len(inputs), status
+    return len(pipelines), status
 
 
 def _write(path: str, page: str) -> None:
