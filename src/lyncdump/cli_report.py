@@ -195,7 +195,7 @@ def _merged(
     kwargs = {k: v for k, v in options.items() if k in known}
     opts = [
         Options(
-            progress=progress_printer(os.path.basename(p)),
+            progress=progress_printer(os.path.basename(p), p),
             log_host=log_host_for(p, log_hosts),
             **kwargs,
         )

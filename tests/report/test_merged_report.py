@@ -30,6 +30,7 @@ import lyncdump
 from lyncdump.analysis.merge import MergedCapture
 from lyncdump.analysis.merge_stream import open_merged
 from lyncdump.analysis.registration import FollowUps
+from lyncdump.cli import command
 from lyncdump.cli_common import parse_filters, session_matches
 from lyncdump.cli_report import report_command
 from lyncdump.report.data import ReportData, to_json
@@ -38,7 +39,13 @@ from ..analysis.test_merge_stream import COMBOS
 from ..conftest import CAPTURES
 from ..pipeline._bulk import write_bulk_pcap, write_bulk_server_log
 
-VARIANTS = [[], ["--filter", "kind=call"], ["--filter", "method=REGISTER"], ["--redact"]]
+VARIANTS = [
+    [],
+    ["--filter", "kind=call"],
+    ["--filter", "method=REGISTER"],
+    ["--filter", "log.error"],
+    ["--redact"],
+]
 
 
 def keep_all_document(paths: list[str], args: list[str]) -> dict[str, Any]:
@@ -91,6 +98,24 @@ def test_merged_report_counts_the_retransmissions_of_its_sessions(tmp_path: Path
     doc = command_document(paths, [], tmp_path / "r.html")
     shown = sum(s["retransmissions"] for s in doc["sessions"])
     assert doc["overview"]["retransmissions"] == shown == 1
+
+
+def test_merged_report_filters_on_the_diagnostics_joined(tmp_path: Path) -> None:
+    """``--filter log.error`` judges a merged session on the server-log diagnostics joined to
+    it, as the main command's merged view and a log's own report do (the merged report used
+    to show no session: the diagnostics were not attached to the sessions it tested)."""
+    paths = [
+        str(CAPTURES / "federation.pcapng"),
+        str(CAPTURES / "federation-fe01.server.log"),
+        str(CAPTURES / "federation-edge.server.log"),
+    ]
+    doc = command_document(paths, ["--filter", "log.error"], tmp_path / "r.html")
+    assert len(doc["sessions"]) == 1
+    session = doc["sessions"][0]
+    errors = [doc["diagnostics"][i] for i in session["diags"] if doc["diagnostics"][i]["error"]]
+    assert errors and all(d["session"] == session["id"] for d in errors)
+    shown = CliRunner().invoke(command, ["--filter", "log.error", *paths])
+    assert shown.stdout.splitlines()[-1].startswith("1 of 5 sessions shown")
 
 
 #: Messages of the generated Front End traffic (300 users, 60 of them place a call).

@@ -89,6 +89,18 @@ def _all(_session: Session) -> bool:
     return True
 
 
+def _shown(matches: Matches, session: Session, logs: list[Diagnostic] | None) -> bool:
+    """``matches(session)`` judged with the diagnostics a merge joined to ``session`` attached
+    for the time of the test, as a single run attaches them (``--filter log.error``)."""
+    if logs is None or session.diagnostics is not None:
+        return matches(session)
+    session.diagnostics = logs
+    try:
+        return matches(session)
+    finally:
+        session.diagnostics = None
+
+
 def _r(x: float | None, digits: int = 3) -> float | None:
     return None if x is None else round(x, digits)
 
@@ -222,12 +234,12 @@ class ReportData:
         try:
             for session in merged.sessions():
                 follow.finished(merged)
-                shown = matches(session)
+                logs = merged.diagnostics().of(session)
+                shown = _shown(matches, session, logs)
                 if shown:
                     places[len(self.sessions)] = merged.order_of(session)
                     if session.kind == "call":
                         record_of[id(session)] = len(self.sessions)
-                    logs = merged.diagnostics().of(session)
                     self._session(session, follow, index, logs, numbering)
                 joined.add(session, shown)
             joined.finish()
@@ -342,11 +354,12 @@ class ReportData:
         numbering = (letter_of(merged), tag_of(merged))
         shown_calls: set[int] = set()
         for session in sessions:
-            if not matches(session):
+            logs = found.of(session)
+            if not _shown(matches, session, logs):
                 continue
             if session.kind == "call":
                 shown_calls.add(id(session))
-            self._session(session, follow, index, found.of(session), numbering)
+            self._session(session, follow, index, logs, numbering)
         self._diagnostics_alone(found, index, filters, numbering[0])
         self._name_hosts(found, first_diagnostic)
         calls = merged.calls()
