@@ -101,7 +101,6 @@ def report_command(
         ReportData,
         ReportDependencyError,
         default_title,
-        render_html,
         require_jinja2,
     )
 
@@ -131,13 +130,12 @@ def report_command(
     if not read:
         fail("no input could be read: no report written")
         sys.exit(EXIT_INPUT)
+    document = data.document()
     try:
-        page = render_html(data.document(), title or default_title(captures))
+        size = _write(output, document, title or default_title(captures))
     except ReportDependencyError as exc:
         fail(str(exc))
         sys.exit(EXIT_INPUT)
-    try:
-        _write(output, page)
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror or exc}")
         sys.exit(EXIT_INPUT)
@@ -145,7 +143,7 @@ def report_command(
     click.echo(
         f"wrote {output}: {len(data.calls)} calls, {len(data.sessions)} sessions, "
         f"{len(data.streams)} RTP streams, {diagnostics}{data.defects_total} defects "
-        f"({len(page.encode('utf-8')) / 1e6:.1f} MB)",
+        f"({size / 1e6:.1f} MB)",
         err=True,
     )
     sys.exit(status)
@@ -222,15 +220,20 @@ def _merged(
     return len(pipelines), status
 
 
-def _write(path: str, page: str) -> None:
-    """Write the page whole or not at all (a temporary file renamed into place)."""
+def _write(path: str, document: dict[str, Any], title: str) -> int:
+    """Write the page whole or not at all (a temporary file renamed into place, its data
+    written piece by piece: report/html.write_html); returns its size in bytes."""
+    from .report.html import write_html
+
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".lyncdump-report-", suffix=".html", dir=folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(page)
+            write_html(document, title, handle)
+        size = os.path.getsize(tmp)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
+        return size
     except BaseException:
         try:
             os.unlink(tmp)

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..analysis.diagnostics import (
@@ -918,6 +918,38 @@ def to_json(document: dict[str, Any]) -> str:
         text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except ValueError:  # a NaN or infinity somewhere: JSON has none, the report shows "-"
         text = json.dumps(_finite(document), ensure_ascii=False, separators=(",", ":"))
+    return _escape(text)
+
+
+#: Lists of the document longer than this are written item by item by :func:`json_chunks`.
+CHUNKED_LIST = 64
+
+
+def json_chunks(document: dict[str, Any]) -> Iterator[str]:
+    """:func:`to_json` in pieces, the same text once joined: each item of the document's long
+    lists (sessions, streams, calls, ...) is encoded on its own, so writing the page never
+    holds the whole JSON text (and its escaped copies) beside the document."""
+    yield "{"
+    for i, (key, value) in enumerate(document.items()):
+        yield ("," if i else "") + _escape(_dumps(str(key))) + ":"
+        if isinstance(value, list) and len(value) > CHUNKED_LIST:
+            yield "["
+            for j, item in enumerate(value):
+                yield ("," if j else "") + _escape(_dumps(item))
+            yield "]"
+        else:
+            yield _escape(_dumps(value))
+    yield "}"
+
+
+def _dumps(value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError:  # as to_json: a NaN or infinity becomes null
+        return json.dumps(_finite(value), ensure_ascii=False, separators=(",", ":"))
+
+
+def _escape(text: str) -> str:
     return (
         text.replace("<", "\\u003c")
         .replace(">", "\\u003e")
@@ -937,4 +969,4 @@ def _finite(value: Any) -> Any:
     return value
 
 
-__all__ = ["ReportData", "call_findings", "call_path", "call_relays", "to_json"]
+__all__ = ["ReportData", "call_findings", "call_path", "call_relays", "json_chunks", "to_json"]
