@@ -3,9 +3,9 @@
 The same inputs and decoding options as the main command (key logs, ``--rsa-key``,
 ``--srtp-key``, ``--redact``, ...), ``--filter`` to keep some sessions, and Lync trace logs
 merged with the captures into one time line as the main command does (``--log-host`` names the
-machine of a server log, as there). Each input is decoded
-by a streaming run that keeps only what the report embeds (report/data.py); the page is
-written once every input is read. ``main()`` in cli.py sends ``lyncdump report ...`` here.
+machine of a server log, as there). Each input, or the merge of them all, is decoded by a
+streaming run that keeps only what the report embeds (report/data.py); the page is written
+once every input is read. ``main()`` in cli.py sends ``lyncdump report ...`` here.
 """
 
 from __future__ import annotations
@@ -101,7 +101,6 @@ def report_command(
         ReportData,
         ReportDependencyError,
         default_title,
-        render_html,
         require_jinja2,
     )
 
@@ -131,13 +130,12 @@ def report_command(
     if not read:
         fail("no input could be read: no report written")
         sys.exit(EXIT_INPUT)
+    document = data.document()
     try:
-        page = render_html(data.document(), title or default_title(captures))
+        size = _write(output, document, title or default_title(captures))
     except ReportDependencyError as exc:
         fail(str(exc))
         sys.exit(EXIT_INPUT)
-    try:
-        _write(output, page)
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror or exc}")
         sys.exit(EXIT_INPUT)
@@ -145,7 +143,7 @@ def report_command(
     click.echo(
         f"wrote {output}: {len(data.calls)} calls, {len(data.sessions)} sessions, "
         f"{len(data.streams)} RTP streams, {diagnostics}{data.defects_total} defects "
-        f"({len(page.encode('utf-8')) / 1e6:.1f} MB)",
+        f"({size / 1e6:.1f} MB)",
         err=True,
     )
     sys.exit(status)
@@ -186,43 +184,56 @@ def _merged(
     filters: Filter,
     log_hosts: tuple[str, ...] = (),
 ) -> tuple[int, int]:
-    """Every input on one time line (captures with trace logs): (inputs read, exit status)."""
-    from .analysis.merge import MergedCapture
-    from .api import Capture, Options
+    """Every input on one time line (captures with trace logs), streamed as the main
+    command's merged views are (analysis/merge_stream.py): (inputs read, exit status)."""
+    from .analysis.merge_stream import MergedStream, open_pipelines
+    from .api import Options
 
     known = {f.name for f in dataclasses.fields(Options)} - {"log_host"}
     kwargs = {k: v for k, v in options.items() if k in known}
-    inputs: list[Capture] = []
+    opts = [
+        Options(
+            progress=progress_printer(os.path.basename(p), p),
+            log_host=log_host_for(p, log_hosts),
+            **kwargs,
+        )
+        for p in paths
+    ]
+    pipelines: list[Any] = []
     try:
-        for p in paths:
-            progress = progress_printer(os.path.basename(p))
-            host = log_host_for(p, log_hosts)
-            inputs.append(Capture(p, Options(progress=progress, log_host=host, **kwargs)))
-        merged = MergedCapture(inputs).run()
-        data.add_merged(merged, matches=matches, filtered=not filters.empty, filters=filters)
+        pipelines = open_pipelines(paths, opts)
+        merged = MergedStream(
+            pipelines, quiet=opts[0].session_quiet, max_held=opts[0].max_held_messages
+        )
+        data.consume_merged(merged, matches=matches, filtered=not filters.empty, filters=filters)
     except LyncdumpError as exc:
-        for c in inputs:
-            c.close()
+        for p in pipelines:
+            p.reader.close()
         fail(str(exc))
         return 0, EXIT_INPUT
     clear_progress()
     status = EXIT_OK
-    for c in inputs:
-        if c.error is not None:
-            fail(str(c.error))
+    for p in pipelines:
+        if p.error is not None:
+            fail(str(p.error))
             status = EXIT_INPUT
-    return len(inputs), status
+    return len(pipelines), status
 
 
-def _write(path: str, page: str) -> None:
-    """Write the page whole or not at all (a temporary file renamed into place)."""
+def _write(path: str, document: dict[str, Any], title: str) -> int:
+    """Write the page whole or not at all (a temporary file renamed into place, its data
+    written piece by piece: report/html.write_html); returns its size in bytes."""
+    from .report.html import write_html
+
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".lyncdump-report-", suffix=".html", dir=folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(page)
+            write_html(document, title, handle)
+        size = os.path.getsize(tmp)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
+        return size
     except BaseException:
         try:
             os.unlink(tmp)

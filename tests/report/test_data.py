@@ -304,3 +304,24 @@ def test_direct_media_has_no_relay() -> None:
     doc = document("sipp-calls.pcapng")
     assert doc["calls"] and all(c["relays"] == [] for c in doc["calls"])
     assert all(st["relay"] is None for st in doc["streams"])
+
+
+def test_the_page_written_in_pieces_is_the_page_built_whole() -> None:
+    """write_html (the command's way: the data written item by item) gives the very text of
+    render_html, NaN, hostile text and long lists included."""
+    import io
+
+    from lyncdump.report.data import CHUNKED_LIST, json_chunks
+    from lyncdump.report.html import render_html, write_html
+
+    doc = document("lync-av-call.pcapng")
+    doc["sessions"] = doc["sessions"] * (CHUNKED_LIST + 2)
+    doc["streams"][0]["mos"] = float("nan")
+    doc["calls"][0]["caller"] = "</script><b>\u2028&"
+    doc["odd"] = [float("inf")] * (CHUNKED_LIST + 1)
+    assert "".join(json_chunks(doc)) == to_json(doc)
+    handle = io.StringIO()
+    write_html(doc, "a <title>", handle)
+    assert handle.getvalue() == render_html(doc, "a <title>")
+    assert handle.getvalue().count("</script>") == render_html({}, "").count("</script>")
+    assert embedded(handle.getvalue())["streams"][0]["mos"] is None

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import heapq
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ..capture.tracelog import SERVER_FORMAT, LogEvent
@@ -193,6 +193,9 @@ class MergedStream:
         self._held: set[int] = set()
         #: id() of each stream, ICE session and allocation read → its input (merge_calls).
         self.media_of: dict[int, int] = {}
+        #: Called with each merged message as it joins the time line, before any session it
+        #: finishes is emitted (the report's sign-in follow-up index, FollowUps.message).
+        self.on_message: Callable[[SipMessage], None] | None = None
 
     # -- what the renderers ask ---------------------------------------------------------------
     def sources(self, m: SipMessage) -> list[tuple[Pipeline, int | None]]:
@@ -234,7 +237,16 @@ class MergedStream:
         no open session, no message waiting for its copies or in an input's reorder heap,
         nor any message an input has still to give (4 s before its latest at most), starts
         earlier (what :class:`~lyncdump.analysis.call_window.CallWindow` waits for)."""
-        t = self._builder.open_since()
+        return self._not_emitted_since(calls_only=True)
+
+    def unseen_since(self) -> float:
+        """A time at or before the first message of every merged session not emitted yet
+        (open, or still to come): what lets an index of earlier messages (the sign-in
+        follow-ups, :meth:`FollowUps.finished`) forget what no session can ask for."""
+        return self._not_emitted_since(calls_only=False)
+
+    def _not_emitted_since(self, *, calls_only: bool) -> float:
+        t = self._builder.open_since(calls_only=calls_only)
         t = min(t, self._merger.earliest())
         for inp in self._inputs:
             if inp.heap and inp.heap[0][0] < t:
@@ -361,6 +373,8 @@ class MergedStream:
         """A merged message, final: counted, then into its session."""
         m = entry.message
         self.stats.count_message(m)
+        if self.on_message is not None:
+            self.on_message(m)
         self._open[id(m)] = (entry, self._released)
         self._released += 1
         finished = self._builder.add(m)

@@ -33,13 +33,14 @@ def build_report(
     """Decode ``sources`` and return the report page as text.
 
     Each source is decoded by a streaming run (:func:`lyncdump.stream`); with ``merge`` they
-    are merged into one time line first (captures with Lync trace logs). ``matches`` chooses
-    the sessions shown (and the media of their calls), ``filters`` (``("user", "bob")``, as
-    ``--filter``) the server-log diagnostics standing alone; ``log_hosts`` names the machine
-    of each server log as ``--log-host`` does (``HOST`` or ``LOG=HOST``); keyword options are
-    the fields of :class:`lyncdump.Options`. Raises :class:`~lyncdump.errors.LyncdumpError`
-    for an input that cannot be read and :class:`ReportDependencyError` when Jinja2 is
-    missing.
+    are merged into one time line as they are read (captures with Lync trace logs,
+    analysis/merge_stream.py; :meth:`ReportData.add_merged` is the keep-all way).
+    ``matches`` chooses the sessions shown (and the media of their calls), ``filters``
+    (``("user", "bob")``, as ``--filter``) the server-log diagnostics standing alone;
+    ``log_hosts`` names the machine of each server log as ``--log-host`` does (``HOST`` or
+    ``LOG=HOST``); keyword options are the fields of :class:`lyncdump.Options`. Raises
+    :class:`~lyncdump.errors.LyncdumpError` for an input that cannot be read and
+    :class:`ReportDependencyError` when Jinja2 is missing.
     """
     from ..api import stream
     from ..capture.logtypes import log_host_for
@@ -50,14 +51,15 @@ def build_report(
     if matches is not None:
         kwargs.update(matches=matches, filtered=True)
     if merge:
-        from ..analysis.merge import MergedCapture
-        from ..api import Capture, Options
+        from ..analysis.merge_stream import MergedStream, open_pipelines
+        from ..api import Options
 
-        inputs = []
-        for p in sources:
-            host = log_host_for(os.fspath(p), log_hosts) or options.get("log_host")
-            inputs.append(Capture(os.fspath(p), Options(**{**options, "log_host": host})))
-        data.add_merged(MergedCapture(inputs).run(), **kwargs)
+        paths = [os.fspath(p) for p in sources]
+        hosts = [log_host_for(p, log_hosts) or options.get("log_host") for p in paths]
+        opts = [Options(**{**options, "log_host": host}) for host in hosts]
+        pipelines = open_pipelines(paths, opts)
+        quiet, held = (opts[0].session_quiet, opts[0].max_held_messages) if opts else (32.0, None)
+        data.consume_merged(MergedStream(pipelines, quiet=quiet, max_held=held), **kwargs)
     else:
         for p in sources:
             host = log_host_for(os.fspath(p), log_hosts) or options.get("log_host")

@@ -3,9 +3,11 @@
 :class:`ReportData` consumes the events of :func:`lyncdump.stream` and keeps, per finished
 session, only the compact record the report shows (the parsed messages are dropped at once),
 plus the INVITE sessions, which the calls join to their media when the input ends. A merged
-time line (captures with trace logs) comes whole from :class:`~lyncdump.analysis.merge.
-MergedCapture` instead (:meth:`ReportData.add_merged`). Memory therefore follows the report's
-own size, not the capture's: docs/report.md gives the figures.
+time line (captures with trace logs) streams the same way (:meth:`ReportData.consume_merged`
+on a :class:`~lyncdump.analysis.merge_stream.MergedStream`), its calls joined to the
+captures' media in a call window as they settle; :meth:`ReportData.add_merged` takes the
+keep-all :class:`~lyncdump.analysis.merge.MergedCapture` (the parity tests' oracle). Memory
+therefore follows the report's own size, not the inputs': docs/report.md gives the figures.
 
 The document (``ReportData.document()``) is what report.js reads:
 
@@ -33,7 +35,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..analysis.diagnostics import (
@@ -55,6 +57,7 @@ from .roles import RoleBook
 if TYPE_CHECKING:
     from ..analysis.calls import Call
     from ..analysis.ice import Allocation, IceSession
+    from ..analysis.merge_stream import MergedStream
     from ..media.stats import StreamStats
     from ..sip.message import SipMessage
 
@@ -84,6 +87,18 @@ _NAMED_KINDS = {
 
 def _all(_session: Session) -> bool:
     return True
+
+
+def _shown(matches: Matches, session: Session, logs: list[Diagnostic] | None) -> bool:
+    """``matches(session)`` judged with the diagnostics a merge joined to ``session`` attached
+    for the time of the test, as a single run attaches them (``--filter log.error``)."""
+    if logs is None or session.diagnostics is not None:
+        return matches(session)
+    session.diagnostics = logs
+    try:
+        return matches(session)
+    finally:
+        session.diagnostics = None
 
 
 def _r(x: float | None, digits: int = 3) -> float | None:
@@ -173,6 +188,149 @@ class ReportData:
         self._input(pipeline, index)
         return pipeline
 
+    def consume_merged(
+        self,
+        merged: MergedStream,
+        *,
+        matches: Matches = _all,
+        filtered: bool = False,
+        filters: Filters = (),
+        window: int | None = None,
+    ) -> MergedStream:
+        """A streaming merge (analysis/merge_stream.py) of captures with trace logs; returns
+        it, its totals final. As :meth:`consume`, each merged session becomes its record as
+        it finishes and its messages are let go; the sign-in follow-ups are noted message by
+        message and forgotten once no session still to come can list them; the calls are
+        joined to the capture inputs' media in a call window (analysis/merge_calls.py, as the
+        merged ``--calls``) and each becomes its record once its join is final. At the end the
+        records are put in time line order and numbered as :meth:`add_merged` numbers them
+        (the keep-all merge: the parity tests' oracle), ``window`` sizes the call window."""
+        from ..analysis.merge_calls import MergedCalls
+        from ..render.merged import letter_of, tag_of
+
+        index = len(self.inputs)
+        first = (len(self.sessions), len(self.calls), len(self.diagnostics), len(self.addrs))
+        follow = FollowUps()
+        merged.on_message = follow.message
+        numbering = (letter_of(merged), tag_of(merged))
+        places: dict[int, int] = {}  # session record id -> its place in the time line
+        call_places: dict[int, int] = {}  # call record id -> its session's place
+        call_streams: dict[int, list[StreamStats]] = {}  # call record id -> its streams
+        record_of: dict[int, int] = {}  # id() of a call session shown -> its record id
+
+        def on_call(call: Call, shown: bool, place: int) -> None:
+            if not shown:
+                return
+            self.roles.call(call)
+            session_id = record_of.pop(id(call.session), None)
+            record = self._call(call, session_id, list(call.streams), index)
+            if session_id is not None:
+                record["findings"].extend(self._diagnostic_findings(session_id))
+            call_places[record["id"]] = place
+            call_streams[record["id"]] = list(call.streams)
+            self.calls.append(record)
+
+        joined = MergedCalls(merged, on_call, window=window)
+        try:
+            for session in merged.sessions():
+                follow.finished(merged)
+                logs = merged.diagnostics().of(session)
+                shown = _shown(matches, session, logs)
+                if shown:
+                    places[len(self.sessions)] = merged.order_of(session)
+                    if session.kind == "call":
+                        record_of[id(session)] = len(self.sessions)
+                    self._session(session, follow, index, logs, numbering)
+                joined.add(session, shown)
+            joined.finish()
+        finally:
+            merged.on_message = None
+        found = merged.diagnostics()
+        self._diagnostics_alone(found, index, filters, numbering[0])
+        self._name_hosts(found, first[2])
+        for a in joined.media.allocations():
+            self.roles.allocation(a)
+        streams = joined.streams()
+        if filtered:
+            wanted = {id(st) for kept in call_streams.values() for st in kept}
+            streams = [st for st in streams if id(st) in wanted]
+        stream_index: dict[int, int] = {}
+        for st in streams:
+            stream_index[id(st)] = len(self.streams)
+            record = stream_to_dict(st)
+            record["id"] = len(self.streams)
+            record["input"] = index
+            record["call"] = None
+            self.streams.append(record)
+        for call_id, kept in call_streams.items():
+            self.calls[call_id]["streams"] = [
+                stream_index[id(st)] for st in kept if id(st) in stream_index
+            ]
+        self._in_time_line_order(first, places, call_places)
+        self._input(merged, index)
+        return merged
+
+    def _in_time_line_order(
+        self,
+        first: tuple[int, int, int, int],
+        places: dict[int, int],
+        call_places: dict[int, int],
+    ) -> None:
+        """Put a streamed input's records in the keep-all order and numbering: sessions by
+        their place in the time line, each one's diagnostics in turn, then those standing
+        alone; calls by their session's place; addresses numbered as they are first met in
+        that order (messages, then the calls' events)."""
+        first_session, first_call, first_diagnostic, first_addr = first
+        sessions = self.sessions[first_session:]
+        sessions.sort(key=lambda rec: places[rec["id"]])
+        new_session = {rec["id"]: first_session + i for i, rec in enumerate(sessions)}
+        diagnostics = self.diagnostics[first_diagnostic:]
+        old = {d["id"]: d for d in diagnostics}
+        ordered: list[dict[str, Any]] = []
+        for rec in sessions:
+            rec["id"] = new_session[rec["id"]]
+            mine = [old.pop(i) for i in rec["diags"]]
+            rec["diags"] = [first_diagnostic + len(ordered) + i for i in range(len(mine))]
+            ordered.extend(mine)
+        ordered.extend(d for d in diagnostics if d["id"] in old)  # standing alone
+        for i, d in enumerate(ordered):
+            d["id"] = first_diagnostic + i
+            if d["session"] is not None:
+                d["session"] = new_session.get(d["session"], d["session"])
+        self.sessions[first_session:] = sessions
+        self.diagnostics[first_diagnostic:] = ordered
+        calls = self.calls[first_call:]
+        calls.sort(key=lambda rec: call_places[rec["id"]])
+        for i, rec in enumerate(calls):
+            rec["id"] = first_call + i
+            if rec["session"] is not None:
+                rec["session"] = new_session.get(rec["session"], rec["session"])
+            for st in rec["streams"]:
+                self.streams[st]["call"] = rec["id"]
+        self.calls[first_call:] = calls
+        # Addresses: renumber those this input brought in the order the keep-all walk meets them.
+        texts = list(self.addrs)
+        renumber: dict[int, int] = {}
+
+        def meet(i: int) -> int:
+            if i < first_addr:
+                return i
+            found = renumber.get(i)
+            if found is None:
+                found = renumber[i] = first_addr + len(renumber)
+            return found
+
+        rows = [row for rec in sessions for row in rec["msgs"]]
+        rows.extend(event for rec in calls for event in rec["events"])
+        for row in rows:
+            row[2] = meet(row[2])
+            row[3] = meet(row[3])
+        for i in range(first_addr, len(texts)):
+            meet(i)  # an address no row names (none today): numbered after the rest
+        self.addrs = dict(sorted(self.addrs.items(), key=lambda kv: meet(kv[1])))
+        for text in self.addrs:
+            self.addrs[text] = meet(self.addrs[text])
+
     def add_merged(
         self,
         merged: Any,
@@ -181,8 +339,11 @@ class ReportData:
         filtered: bool = False,
         filters: Filters = (),
     ) -> None:
-        """A merged time line (analysis/merge.py): its sessions, the calls they make with the
-        capture inputs' media (``MergedCapture.calls``), the logs' diagnostics."""
+        """A keep-all merged time line (:class:`~lyncdump.analysis.merge.MergedCapture`, every
+        input decoded whole first): its sessions, the calls they make with the capture
+        inputs' media (``MergedCapture.calls``), the logs' diagnostics. The command streams
+        instead (:meth:`consume_merged`); this stays as the library's keep-all way and the
+        parity tests' oracle."""
         from ..render.merged import letter_of, tag_of
 
         index = len(self.inputs)
@@ -193,11 +354,12 @@ class ReportData:
         numbering = (letter_of(merged), tag_of(merged))
         shown_calls: set[int] = set()
         for session in sessions:
-            if not matches(session):
+            logs = found.of(session)
+            if not _shown(matches, session, logs):
                 continue
             if session.kind == "call":
                 shown_calls.add(id(session))
-            self._session(session, follow, index, found.of(session), numbering)
+            self._session(session, follow, index, logs, numbering)
         self._diagnostics_alone(found, index, filters, numbering[0])
         self._name_hosts(found, first_diagnostic)
         calls = merged.calls()
@@ -209,7 +371,9 @@ class ReportData:
             merged.allocations(),
             filtered,
         )
-        self._input(merged, index, kinds=Counter(s.kind for s in sessions))
+        # A keep-all merge counts messages only: its sessions count their retransmissions.
+        retransmissions = sum(s.retransmissions for s in sessions)
+        self._input(merged, index, Counter(s.kind for s in sessions), retransmissions)
 
     # -- sessions -----------------------------------------------------------------------------
     def _addr(self, value: object) -> int:
@@ -396,7 +560,9 @@ class ReportData:
         for call in calls:
             s = call.session
             session_id = session_ids.get((index, s.call_id, s.part, _r(s.start, 6)))
-            record = self._call(call, session_id, stream_index, index)
+            mine = [st for st in call.streams if id(st) in stream_index]
+            record = self._call(call, session_id, mine, index)
+            record["streams"] = [stream_index[id(st)] for st in mine]
             if session_id is not None:
                 record["findings"].extend(self._diagnostic_findings(session_id))
             for i in record["streams"]:
@@ -418,9 +584,10 @@ class ReportData:
         return out
 
     def _call(
-        self, call: Call, session_id: int | None, stream_index: dict[int, int], index: int
+        self, call: Call, session_id: int | None, streams: list[StreamStats], index: int
     ) -> dict[str, Any]:
-        streams = [st for st in call.streams if id(st) in stream_index]
+        """The call's record; its ``streams`` (indexes of the stream records of ``streams``)
+        are the caller's to fill in."""
         mos = [st.mos for st in streams if st.mos is not None]
         loss = [st.lost_percent for st in streams if st.packets]
         jitter = [st.max_jitter for st in streams if st.has_jitter]
@@ -536,12 +703,18 @@ class ReportData:
                 }
                 for a in call.allocations
             ],
-            "streams": [stream_index[id(st)] for st in streams],
+            "streams": [],
             "events": events,
         }
 
     # -- totals ---------------------------------------------------------------------------------
-    def _input(self, run: Any, index: int, kinds: Counter[str] | None = None) -> None:
+    def _input(
+        self,
+        run: Any,
+        index: int,
+        kinds: Counter[str] | None = None,
+        retransmissions: int | None = None,
+    ) -> None:
         stats = run.stats
         self.inputs.append(
             {
@@ -563,7 +736,9 @@ class ReportData:
         self.counts["sip_messages"] += stats.sip_messages
         self.counts["frames"] += stats.frames
         self.counts["connections"] += stats.connections
-        self.counts["retransmissions"] += stats.retransmissions
+        self.counts["retransmissions"] += (
+            stats.retransmissions if retransmissions is None else retransmissions
+        )
         for c in run.connections:
             tls = c.tls.to_dict() if getattr(c, "tls", None) is not None else None
             self.connections.append(
@@ -743,6 +918,38 @@ def to_json(document: dict[str, Any]) -> str:
         text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except ValueError:  # a NaN or infinity somewhere: JSON has none, the report shows "-"
         text = json.dumps(_finite(document), ensure_ascii=False, separators=(",", ":"))
+    return _escape(text)
+
+
+#: Lists of the document longer than this are written item by item by :func:`json_chunks`.
+CHUNKED_LIST = 64
+
+
+def json_chunks(document: dict[str, Any]) -> Iterator[str]:
+    """:func:`to_json` in pieces, the same text once joined: each item of the document's long
+    lists (sessions, streams, calls, ...) is encoded on its own, so writing the page never
+    holds the whole JSON text (and its escaped copies) beside the document."""
+    yield "{"
+    for i, (key, value) in enumerate(document.items()):
+        yield ("," if i else "") + _escape(_dumps(str(key))) + ":"
+        if isinstance(value, list) and len(value) > CHUNKED_LIST:
+            yield "["
+            for j, item in enumerate(value):
+                yield ("," if j else "") + _escape(_dumps(item))
+            yield "]"
+        else:
+            yield _escape(_dumps(value))
+    yield "}"
+
+
+def _dumps(value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError:  # as to_json: a NaN or infinity becomes null
+        return json.dumps(_finite(value), ensure_ascii=False, separators=(",", ":"))
+
+
+def _escape(text: str) -> str:
     return (
         text.replace("<", "\\u003c")
         .replace(">", "\\u003e")
@@ -762,4 +969,4 @@ def _finite(value: Any) -> Any:
     return value
 
 
-__all__ = ["ReportData", "call_findings", "call_path", "call_relays", "to_json"]
+__all__ = ["ReportData", "call_findings", "call_path", "call_relays", "json_chunks", "to_json"]

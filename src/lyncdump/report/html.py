@@ -10,10 +10,10 @@ DOM by report.js as text, never as markup.
 from __future__ import annotations
 
 from importlib import resources
-from typing import Any
+from typing import Any, TextIO
 
 from ..errors import LyncdumpError
-from .data import to_json
+from .data import json_chunks, to_json
 
 #: What to install when Jinja2 is missing (the ``report`` extra).
 INSTALL_HINT = "the report needs Jinja2: pip install 'lyncdump[report]'"
@@ -27,8 +27,14 @@ def _asset(*parts: str) -> str:
     return resources.files(__package__).joinpath(*parts).read_text(encoding="utf-8")
 
 
-def render_html(document: dict[str, Any], title: str) -> str:
-    """The whole page for ``document`` (ReportData.document())."""
+#: Where the data goes in the rendered template (a text no template or capture holds: the
+#: capture's text is never in the template, and NUL cannot be in the page's own text).
+_DATA_MARK = "\x00lyncdump-report-data\x00"
+
+
+def _frame(title: str, version: str) -> tuple[str, str]:
+    """The page before and after its data: the Jinja2 template with its script, style and
+    chart library."""
     try:
         import jinja2
     except ImportError as exc:
@@ -41,16 +47,37 @@ def render_html(document: dict[str, Any], title: str) -> str:
         undefined=jinja2.StrictUndefined,
     )
     template = env.get_template("report.html.j2")
-    return template.render(
+    page = template.render(
         title=title,
-        version=document.get("version", ""),
-        data_json=to_json(document),
+        version=version,
+        data_json=_DATA_MARK,
         report_js=_asset("static", "report.js"),
         report_css=_asset("static", "report.css"),
         uplot_js=_asset("vendor", "uPlot.iife.min.js"),
         uplot_css=_asset("vendor", "uPlot.min.css"),
         uplot_license=_asset("vendor", "uPlot.LICENSE"),
     )
+    head, mark, tail = page.partition(_DATA_MARK)
+    if not mark or _DATA_MARK in tail:  # the template must place the data once
+        raise RuntimeError("the report template does not hold the data exactly once")
+    return head, tail
 
 
-__all__ = ["INSTALL_HINT", "ReportDependencyError", "render_html"]
+def render_html(document: dict[str, Any], title: str) -> str:
+    """The whole page for ``document`` (ReportData.document())."""
+    head, tail = _frame(title, document.get("version", ""))
+    return head + to_json(document) + tail
+
+
+def write_html(document: dict[str, Any], title: str, handle: TextIO) -> None:
+    """Write the page :func:`render_html` returns to ``handle``, its data piece by piece
+    (:func:`~.data.json_chunks`): the command's way, which never holds the page's text (a
+    few times the size of the file while it was built whole) beside the document."""
+    head, tail = _frame(title, document.get("version", ""))
+    handle.write(head)
+    for chunk in json_chunks(document):
+        handle.write(chunk)
+    handle.write(tail)
+
+
+__all__ = ["INSTALL_HINT", "ReportDependencyError", "render_html", "write_html"]
