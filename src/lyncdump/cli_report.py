@@ -161,7 +161,11 @@ def _one(
 
     try:
         events = stream(
-            path, messages=True, progress=progress_printer(os.path.basename(path)), **options
+            path,
+            messages=True,
+            stun_messages=False,  # the report counts STUN messages, lists none
+            progress=progress_printer(os.path.basename(path)),
+            **options,
         )
         pipeline = data.consume(
             events, matches=matches, filtered=not filters.empty, filters=filters

@@ -305,9 +305,7 @@ class Pipeline:
 
             # A merged run joins every log's diagnostics to the merged sessions itself.
             self._diagnostics = (
-                DiagnosticJoiner(self.name, keep_joined=not streaming)
-                if join_diagnostics
-                else None
+                DiagnosticJoiner(self.name, keep_joined=not streaming) if join_diagnostics else None
             )
             if streaming:
                 # A diagnostic can be written up to a transaction's life after the message it

@@ -63,7 +63,12 @@ def build_report(
     else:
         for p in sources:
             host = log_host_for(os.fspath(p), log_hosts) or options.get("log_host")
-            run = stream(os.fspath(p), messages=True, **{**options, "log_host": host})
+            run = stream(
+                os.fspath(p),
+                messages=True,
+                stun_messages=False,  # the report counts STUN messages, lists none
+                **{**options, "log_host": host},
+            )
             data.consume(run, **kwargs)
     return render_html(data.document(), title or default_title(sources))
 
