@@ -27,7 +27,7 @@ from . import diagnostics as render_diag
 from . import json as render_json
 from . import text as render_text
 
-#: The keep-all merge (the Python API, ``lyncdump report``) or the streaming one (the CLI's views):
+#: The keep-all merge (the Python API) or the streaming one (the CLI's views, ``lyncdump report``):
 #: both answer ``inputs``, ``offsets``, ``duplicates``, ``sources``, ``origin``, ``hosts``
 #: and ``diagnostics`` (the streaming one for the session being shown).
 Merged: TypeAlias = MergedCapture | MergedStream
