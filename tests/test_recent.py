@@ -51,3 +51,15 @@ def test_drop_oldest_keeps_the_newest_keys_under_a_steady_stream() -> None:
         assert len(table) <= 1_000
     assert len(table) >= 1_000 - 1_000 // 16
     assert list(table)[-1] == 9_999 and list(table) == sorted(table)
+
+
+def test_text_key_is_a_small_int_that_stands_for_its_text() -> None:
+    import sys
+
+    from lyncdump.recent import text_key
+
+    call_id = "8f1c2d3e4b5a69788796a5b4c3d2e1f0@10.0.0.1"
+    assert text_key(call_id) == text_key("".join(call_id))  # the text, not the object
+    assert 0 <= text_key(call_id) < 1 << 60
+    assert sys.getsizeof(text_key(call_id)) <= 32 < sys.getsizeof(call_id)
+    assert len({text_key(f"call-{n}") for n in range(100_000)}) == 100_000

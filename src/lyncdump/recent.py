@@ -23,7 +23,21 @@ from typing import Any, TypeVar
 K = TypeVar("K")
 V = TypeVar("V")
 
-__all__ = ["RecentTable", "drop_oldest"]
+__all__ = ["RecentTable", "drop_oldest", "text_key"]
+
+_KEY_BITS = (1 << 60) - 1
+
+
+def text_key(text: str) -> int:
+    """A small number standing for ``text`` in a table of recent keys that only answers "seen
+    before?" (or holds a number per key): 60 bits of the string's own hash, an int of 32 bytes
+    where the text itself (a Call-ID) is 80-130 bytes and would be kept alive by the table.
+
+    Two texts whose 60-bit hashes agree are taken as one. Python's string hash is keyed at
+    random per process, so an input cannot choose such pairs, and by chance they are rare:
+    with 200,000 keys held and a million new ones looked up, about 2 in 10 million runs see
+    one (a Call-ID then numbered as a later part, or a follow-up subscription not listed)."""
+    return hash(text) & _KEY_BITS
 
 
 def drop_oldest(table: dict[Any, Any], limit: int) -> None:

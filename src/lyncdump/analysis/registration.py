@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import MalformedError
-from ..recent import drop_oldest
+from ..recent import drop_oldest, text_key
 from ..sip.auth import AuthParams, auth_headers, decode_token, signature_buffer
 from ..sip.message import SipMessage
 from ..sip.ms import diagnostics_of, epid_to_instance, instance_from_gruu_opaque
@@ -444,7 +444,9 @@ class FollowUps:
     def __init__(self, sessions: Iterable[Session] = ()) -> None:
         # From URI -> [start, event, final status] of each follow-up subscription.
         self._by_user: dict[str | None, list[list[Any]]] = {}
-        self._firsts: dict[str, None] = {}  # Call-IDs whose first request was seen (message)
+        # Call-IDs whose first request was seen (message), by recent.text_key: the table is
+        # the largest of a streaming run's, and the Call-IDs' text would be kept alive by it.
+        self._firsts: dict[int, None] = {}
         self._waiting: dict[tuple[str, int], list[Any]] = {}  # SUBSCRIBEs not answered yet
         self._finished = 0
         for s in sessions:
@@ -498,9 +500,10 @@ class FollowUps:
         cseq = m.cseq
         if m.is_request:
             firsts = self._firsts
-            if call_id in firsts:
+            key = text_key(call_id)
+            if key in firsts:
                 return
-            firsts[call_id] = None
+            firsts[key] = None
             if len(firsts) > _MAX_FIRSTS:
                 drop_oldest(firsts, _MAX_FIRSTS)
             if m.method != "SUBSCRIBE" or cseq is None:

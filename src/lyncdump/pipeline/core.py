@@ -46,7 +46,7 @@ from ..net.decode import SUPPORTED_LINKTYPES, PacketDecoder
 from ..net.encap import EncapsulationLog
 from ..net.tcp import StreamData, StreamGap, TcpConnection, TcpReassembler
 from ..options import Options
-from ..recent import RecentTable, drop_oldest
+from ..recent import RecentTable, drop_oldest, text_key
 from ..sip.message import SipMessage, looks_like_sip, parse_message
 from ..sipcomp.budget import DecompressionBudget
 from ..tls.keys import TlsKeys
@@ -137,7 +137,7 @@ class _MessageDefects:
         self.limit = limit
         self.kept = 0
         self.arrivals = 0
-        self.first_seen: dict[str, int] = {}
+        self.first_seen: dict[int, int] = {}  # by recent.text_key of the Call-ID
         #: Call-ID → (its first message's arrival, [(frame, defect), ...]).
         self.by_call: dict[str, tuple[int, list[tuple[int, Defect]]]] = {}
         self.dropped: dict[str, int] = {}
@@ -148,9 +148,10 @@ class _MessageDefects:
         first_seen = self.first_seen
         arrival = self.arrivals
         self.arrivals = arrival + 1
-        first = first_seen.get(call_id)
+        key = text_key(call_id)
+        first = first_seen.get(key)
         if first is None:
-            first = first_seen[call_id] = arrival
+            first = first_seen[key] = arrival
             if len(first_seen) > _FIRST_SEEN:
                 drop_oldest(first_seen, _FIRST_SEEN)
         found = m.take_new_defects()
