@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..recent import drop_oldest, text_key
+from ..recent import RecentKeys, text_key
 from ..sip.message import SipMessage
 
 #: Session kinds, in the words the CLI and JSON use.
@@ -339,7 +339,7 @@ class SessionBuilder:
         self._arrivals = 0
         self._now = float("-inf")
         # Call-ID (its recent.text_key) -> parts emitted (bounded, oldest dropped).
-        self._parts: dict[int, int] = {}
+        self._parts = RecentKeys(_RECENT_IDS)
 
     def __len__(self) -> int:
         """Sessions open now."""
@@ -361,7 +361,7 @@ class SessionBuilder:
         call_id = m.call_id or "(no Call-ID)"
         group = self._settled.pop(call_id, None) or self._busy.pop(call_id, None)
         if group is None:
-            part = self._parts.get(text_key(call_id), 0) + 1 if self._parts else 1
+            part = self._parts.get(text_key(call_id), 0) + 1 if len(self._parts) else 1
             group = _Group(call_id, self._arrivals, part)
         self._arrivals += 1
         group.messages.append(m)
@@ -483,12 +483,7 @@ class SessionBuilder:
             matcher.add(m)
         session.kind = classify(session.messages)
         if self.quiet is not None:
-            parts = self._parts
-            key = text_key(group.call_id)
-            parts.pop(key, None)
-            parts[key] = group.part
-            if len(parts) > _RECENT_IDS:
-                drop_oldest(parts, _RECENT_IDS)
+            self._parts.put(text_key(group.call_id), group.part)
         return session
 
 
