@@ -159,7 +159,8 @@ class RecentKeys:
             self._drop(0)
 
     def _drop(self, count: int) -> None:
-        """Forget the ``count`` oldest keys, clear dead places, rebuild the index."""
+        """Forget the ``count`` oldest keys, clear dead places, rebuild the index (without a
+        list of the keys: that would be 40 B a key for a moment, more than the table)."""
         keys = self._keys
         values = self._values
         start = 0
@@ -168,13 +169,24 @@ class RecentKeys:
                 count -= 1
                 self._live -= 1
             start += 1
-        kept = [pos for pos in range(start, len(keys)) if keys[pos]]
-        self._keys = array("q", [keys[pos] for pos in kept])
-        if values is not None:
-            self._values = array("q", [values[pos] for pos in kept])
+        if self._live == len(keys) - start:  # no dead places after the dropped keys
+            del keys[:start]
+            if values is not None:
+                del values[:start]
+        else:
+            kept = array("q")
+            kept_values = array("q") if values is not None else None
+            for pos in range(start, len(keys)):
+                k1 = keys[pos]
+                if k1:
+                    kept.append(k1)
+                    if kept_values is not None:
+                        kept_values.append(values[pos])  # type: ignore[index]
+            keys = self._keys = kept
+            self._values = kept_values
         index = self._index = array("i", [0]) * (self._mask + 1)
         mask = self._mask
-        for pos, k1 in enumerate(self._keys, 1):
+        for pos, k1 in enumerate(keys, 1):
             i = k1 & mask
             while index[i]:
                 i = (i + 1) & mask
