@@ -682,6 +682,8 @@ class FilterRun:
         #: Verdicts of the held sessions whose call became final (id of the session).
         self._late: dict[int, bool] = {}
         self._held_ids: set[int] = set()
+        #: The call sessions shown whose join is not final yet (id of the session; the call
+        #: window holds each until then): what ``on_call`` is told of, then forgotten.
         self._shown_ids: set[int] = set()
         #: Verdicts of the streams of final calls (id of the stream).
         self._stream_verdicts: dict[int, bool] = {}
@@ -702,9 +704,9 @@ class FilterRun:
                     if run is not None and session.kind == "call":
                         # The view's call window must wait for it as for an open session.
                         run.hold_back(session)
-                elif verdict:
-                    self._shown_ids.add(id(session))
                 if self._window is not None and session.kind == "call":
+                    if verdict:
+                        self._shown_ids.add(id(session))
                     pipeline = getattr(event, "pipeline", None)
                     self._final(self._window.add(session, pipeline))
                 if verdict is None:
@@ -726,11 +728,12 @@ class FilterRun:
         for call in calls:
             session = call.session
             streams = list(call.streams)
+            shown = id(session) in self._shown_ids
+            self._shown_ids.discard(id(session))
             if id(session) in self._held_ids:
                 ok = flt.session(session, call=call, streams=streams) is True
                 self._late[id(session)] = ok
-                if ok:
-                    self._shown_ids.add(id(session))
+                shown = shown or ok
             if not flt.empty:
                 logs = list(getattr(session, "diagnostics", None) or [])
                 for st in streams:
@@ -738,7 +741,7 @@ class FilterRun:
                         session=session, call=call, streams=[st], capture=self.pipeline, logs=logs
                     )
                     self._stream_verdicts[id(st)] = flt.test(subject) is True
-            if self._on_call is not None and id(session) in self._shown_ids:
+            if self._on_call is not None and shown:
                 self._on_call(call)
 
     def matches(self, session: Session) -> bool:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import MalformedError
-from ..recent import drop_oldest
+from ..recent import RecentKeys, drop_oldest, text_key
 from ..sip.auth import AuthParams, auth_headers, decode_token, signature_buffer
 from ..sip.message import SipMessage
 from ..sip.ms import diagnostics_of, epid_to_instance, instance_from_gruu_opaque
@@ -444,7 +444,9 @@ class FollowUps:
     def __init__(self, sessions: Iterable[Session] = ()) -> None:
         # From URI -> [start, event, final status] of each follow-up subscription.
         self._by_user: dict[str | None, list[list[Any]]] = {}
-        self._firsts: dict[str, None] = {}  # Call-IDs whose first request was seen (message)
+        # Call-IDs whose first request was seen (message), by recent.text_key: the table is
+        # the largest of a streaming run's, and the Call-IDs' text would be kept alive by it.
+        self._firsts = RecentKeys(_MAX_FIRSTS, values=False)
         self._waiting: dict[tuple[str, int], list[Any]] = {}  # SUBSCRIBEs not answered yet
         self._finished = 0
         for s in sessions:
@@ -497,12 +499,8 @@ class FollowUps:
             return
         cseq = m.cseq
         if m.is_request:
-            firsts = self._firsts
-            if call_id in firsts:
+            if not self._firsts.add(text_key(call_id)):
                 return
-            firsts[call_id] = None
-            if len(firsts) > _MAX_FIRSTS:
-                drop_oldest(firsts, _MAX_FIRSTS)
             if m.method != "SUBSCRIBE" or cseq is None:
                 return
             event = (m.header("Event") or "").split(";", 1)[0].strip()

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..recent import drop_oldest
+from ..recent import RecentKeys, text_key
 from ..sip.message import SipMessage
 
 #: Session kinds, in the words the CLI and JSON use.
@@ -288,7 +288,8 @@ DEFAULT_SETTLE = 5.0
 #: emitted early (a bound against captures that never let sessions go quiet).
 DEFAULT_MAX_HELD = 200_000
 
-#: Call-IDs of emitted sessions remembered, so that a later message names its session's part.
+#: Call-IDs of emitted sessions remembered, so that a later message names its session's part
+#: (by a 60-bit key of the Call-ID, not its text: recent.text_key).
 _RECENT_IDS = 100_000
 
 #: Requests that get no answer by design: ACK (RFC 3261), BENOTIFY ([MS-SIPRE]).
@@ -337,7 +338,8 @@ class SessionBuilder:
         self._held = 0
         self._arrivals = 0
         self._now = float("-inf")
-        self._parts: dict[str, int] = {}  # Call-ID -> parts emitted (bounded, oldest dropped)
+        # Call-ID (its recent.text_key) -> parts emitted (bounded, oldest dropped).
+        self._parts = RecentKeys(_RECENT_IDS)
 
     def __len__(self) -> int:
         """Sessions open now."""
@@ -359,7 +361,8 @@ class SessionBuilder:
         call_id = m.call_id or "(no Call-ID)"
         group = self._settled.pop(call_id, None) or self._busy.pop(call_id, None)
         if group is None:
-            group = _Group(call_id, self._arrivals, self._parts.get(call_id, 0) + 1)
+            part = self._parts.get(text_key(call_id), 0) + 1 if len(self._parts) else 1
+            group = _Group(call_id, self._arrivals, part)
         self._arrivals += 1
         group.messages.append(m)
         self._held += 1
@@ -480,11 +483,7 @@ class SessionBuilder:
             matcher.add(m)
         session.kind = classify(session.messages)
         if self.quiet is not None:
-            parts = self._parts
-            parts.pop(group.call_id, None)
-            parts[group.call_id] = group.part
-            if len(parts) > _RECENT_IDS:
-                drop_oldest(parts, _RECENT_IDS)
+            self._parts.put(text_key(group.call_id), group.part)
         return session
 
 

@@ -47,7 +47,7 @@ from ..net.decode import SUPPORTED_LINKTYPES, PacketDecoder
 from ..net.encap import EncapsulationLog
 from ..net.tcp import StreamData, StreamGap, TcpConnection, TcpReassembler
 from ..options import Options
-from ..recent import RecentTable, drop_oldest
+from ..recent import RecentKeys, RecentTable, text_key
 from ..sip.message import SipMessage, looks_like_sip, parse_message
 from ..sipcomp.budget import DecompressionBudget
 from ..tls.keys import TlsKeys
@@ -130,7 +130,7 @@ class _MessageDefects:
     (the sessions of :meth:`SessionBuilder.finish`, each in frame order). At most ``limit``
     are kept (a DefectLog's bound), past it they are counted per layer; the first message of
     the last :data:`_FIRST_SEEN` Call-IDs is remembered, the oldest dropped in batches
-    (``recent.drop_oldest``; an older one orders its defects where they were found)."""
+    (``recent.RecentKeys``; an older one orders its defects where they were found)."""
 
     __slots__ = ("limit", "kept", "arrivals", "first_seen", "by_call", "dropped")
 
@@ -138,7 +138,7 @@ class _MessageDefects:
         self.limit = limit
         self.kept = 0
         self.arrivals = 0
-        self.first_seen: dict[str, int] = {}
+        self.first_seen = RecentKeys(_FIRST_SEEN)  # by recent.text_key of the Call-ID
         #: Call-ID → (its first message's arrival, [(frame, defect), ...]).
         self.by_call: dict[str, tuple[int, list[tuple[int, Defect]]]] = {}
         self.dropped: dict[str, int] = {}
@@ -149,11 +149,11 @@ class _MessageDefects:
         first_seen = self.first_seen
         arrival = self.arrivals
         self.arrivals = arrival + 1
-        first = first_seen.get(call_id)
-        if first is None:
-            first = first_seen[call_id] = arrival
-            if len(first_seen) > _FIRST_SEEN:
-                drop_oldest(first_seen, _FIRST_SEEN)
+        key = text_key(call_id)
+        first = first_seen.get(key)
+        if first < 0:
+            first = arrival
+            first_seen.put(key, arrival)
         found = m.take_new_defects()
         if not found:
             return

@@ -131,14 +131,14 @@ def ndjson_view(
         source=source,
         position=position,
         stream_matches=stream_matches,
+        deferred=True,
     )
     while True:
         try:
             record = next(records)
         except StopIteration as end:
             return end.value  # type: ignore[no-any-return]
-        for line in render_json.ndjson_lines([record]):
-            out(line)
+        out(render_json.ndjson_line(record))
 
 
 def ndjson_records(
@@ -151,6 +151,7 @@ def ndjson_records(
     source: str | None = None,
     position: tuple[int, int] = (1, 1),
     stream_matches: StreamMatches = None,
+    deferred: bool = False,
 ) -> Generator[dict[str, Any], None, Pipeline]:
     """The NDJSON records of a run, as dicts, as they become known; returns the pipeline.
 
@@ -159,7 +160,9 @@ def ndjson_records(
     record per finished session (those ``matches`` lets through), each followed by the
     server-log diagnostics joined to it; then the diagnostics that stand alone (those
     ``filters`` lets through), STUN, stream (those ``stream_matches`` lets through) and call
-    records, then the capture record. ``summary``: only the input and capture records."""
+    records, then the capture record. ``summary``: only the input and capture records.
+    ``deferred``: the capture record's ``connections`` are a ``render.json.Deferred`` (for a
+    writer that makes each one's JSON as it writes the line: render.json.ndjson_line)."""
     from ..analysis.diagnostics import diagnostic_matches
     from . import calls as render_calls
     from . import msview
@@ -223,7 +226,10 @@ def ndjson_records(
                 yield stamped(render_streams.stream_to_dict(st))
     yield from call_records(joined)
     yield stamped(
-        {**render_json.capture_to_dict(pipeline), **render_calls.calls_summary(tally, streams)}
+        {
+            **render_json.capture_to_dict(pipeline, deferred=deferred),
+            **render_calls.calls_summary(tally, streams),
+        }
     )
     return pipeline
 

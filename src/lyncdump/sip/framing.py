@@ -40,6 +40,13 @@ _OWN_CHUNK_LIMIT = 1 << 16  # chunks up to this size are also kept as they came 
 
 _START, _HEADERS, _BODY, _RESYNC, _SKIP = range(5)
 
+# What an idle framer holds: shared, empty and never changed. A framer lives as long as its
+# connection and is idle between messages (a Front End's signed-in clients), so its buffer,
+# chunk list and defect list are made when something goes in and let go when it is consumed.
+_NO_BUF = bytearray()
+_NO_CHUNKS: list[tuple[int, int, int, float, int | None, bool, bytes | None]] = []
+_NO_DEFECTS: list[Defect] = []
+
 
 def _known_start(buf: bytearray, start: int) -> bool:
     """Stricter test for the bytes right after a gap, which may be the tail of a method name
@@ -138,8 +145,9 @@ class SipStreamFramer:
 
     def __init__(self, *, max_message: int = 1 << 20) -> None:
         self.max_message = max_message
-        self.defects: list[Defect] = []
-        self._buf = bytearray()
+        # Shared empty ones until a defect is found (the consumer drains this list).
+        self.defects: list[Defect] = _NO_DEFECTS
+        self._buf = _NO_BUF  # the unconsumed bytes (a buffer of its own once bytes come)
         self._base = 0  # stream offset of _buf[0]
         self._pos = 0  # stream offset of the first unconsumed byte (message start)
         self._state = _START
@@ -159,7 +167,8 @@ class SipStreamFramer:
         # oldest first (a few at a time: consumed ones leave in one slice); the chunk's own
         # bytes (small chunks only) let a message that lies in one chunk be handed over without
         # copying it out of the buffer twice.
-        self._chunks: list[tuple[int, int, int, float, int | None, bool, bytes | None]] = []
+        self._chunks = _NO_CHUNKS
+        # (_NO_CHUNKS: none)
         # messages completed before a gap or the end of the stream, not yet pulled, the
         # earliest last (None: none)
         self._ready: list[FramedMessage] | None = None
@@ -179,10 +188,16 @@ class SipStreamFramer:
         self._last_frame = frame
         if not data:
             return
-        start = self._base + len(self._buf)
-        self._buf += data
+        buf = self._buf
+        start = self._base + len(buf)
         own = data if type(data) is bytes and len(data) <= _OWN_CHUNK_LIMIT else None
-        self._chunks.append((start, start + len(data), frame, ts, wire_size, partial, own))
+        chunk = (start, start + len(data), frame, ts, wire_size, partial, own)
+        if buf is _NO_BUF:
+            self._buf = bytearray(data)
+            self._chunks = [chunk]
+        else:
+            buf += data
+            self._chunks.append(chunk)
 
     def receive_gap(self, missing: int, frame: int, ts: float) -> None:
         """``missing`` bytes of the stream were not captured at this point.
@@ -267,6 +282,7 @@ class SipStreamFramer:
                     m = _KEEPALIVE_RE.match(buf, rel)
                     if m is not None:
                         self._consume_to(base + m.end())
+                        buf = self._buf  # a new one when all was consumed
                         base = self._base
                         rel = self._pos - base
                 if rel >= len(buf):
@@ -310,8 +326,8 @@ class SipStreamFramer:
         out = bytes(self._buf[rel:])
         self._base += len(self._buf)
         self._pos = self._base
-        self._buf = bytearray()
-        self._chunks.clear()
+        self._buf = _NO_BUF
+        self._chunks = _NO_CHUNKS
         self._state = _START
         self._scan = self._pos
         self._skipped = 0
@@ -347,6 +363,8 @@ class SipStreamFramer:
     # -- internals -----------------------------------------------------------------------
 
     def _defect(self, frame: int | None, offset: int | None, reason: str) -> None:
+        if self.defects is _NO_DEFECTS:
+            self.defects = []
         self.defects.append(Defect(frame, _LAYER, offset, reason))
 
     def _has_payload(self, start: int, end: int) -> bool:
@@ -372,7 +390,9 @@ class SipStreamFramer:
             del chunks[:done]
         rel = offset - self._base
         if rel >= len(self._buf):
-            self._buf.clear()
+            # All consumed: the framer is idle and holds nothing of its own.
+            self._buf = _NO_BUF
+            self._chunks = _NO_CHUNKS
             self._base = offset
         elif rel >= _COMPACT_AT and rel * 2 >= len(self._buf):
             del self._buf[:rel]
