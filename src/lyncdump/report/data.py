@@ -33,6 +33,7 @@ lettered by input (``A#10``), and every input's number (``A#10 C#3``), as the te
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -146,11 +147,34 @@ class ReportData:
         ``matches`` chooses the sessions shown; with ``filtered`` only the media of the calls
         shown is kept; ``filters`` (the command line's KEY=VALUE pairs) choose the server-log
         diagnostics that stand alone, those of the sessions shown are always kept."""
+        from ..analysis.call_window import CallWindow
+
         index = len(self.inputs)
-        first_diagnostic = len(self.diagnostics)
+        first = (len(self.sessions), len(self.calls), len(self.diagnostics), len(self.addrs))
         follow = FollowUps()
-        call_sessions: list[Session] = []
-        shown_calls: set[int] = set()
+        # The calls join their streams in a call window (as --json's do): each becomes its
+        # record once its join is final, and its session is let go then.
+        window = CallWindow()
+        places: dict[int, int] = {}  # id() of a call session held -> its place among them
+        arrivals = itertools.count()
+        record_of: dict[int, int] = {}  # id() of a call session shown -> its session record
+        call_places: dict[int, int] = {}  # call record id -> its session's place
+        call_streams: dict[int, list[StreamStats]] = {}  # call record id -> its streams
+
+        def joined(calls: list[Call]) -> None:
+            for call in calls:
+                key = id(call.session)
+                place = places.pop(key, 0)
+                session_id = record_of.pop(key, None)
+                if session_id is None:
+                    continue  # not shown
+                self.roles.call(call)
+                record = self._call(call, session_id, list(call.streams), index)
+                record["findings"].extend(self._diagnostic_findings(session_id))
+                call_places[record["id"]] = place
+                call_streams[record["id"]] = list(call.streams)
+                self.calls.append(record)
+
         end: InputFinished | None = None
         for event in events:
             kind = type(event)
@@ -159,32 +183,43 @@ class ReportData:
             elif kind is SessionFinished:
                 follow.finished(event.pipeline)  # type: ignore[union-attr]
                 session: Session = event.session  # type: ignore[union-attr]
+                if matches(session):
+                    if session.kind == "call":
+                        record_of[id(session)] = len(self.sessions)
+                    self._session(session, follow, index, session.diagnostics)
                 if session.kind == "call":
-                    call_sessions.append(session)
-                if not matches(session):
-                    continue
-                if session.kind == "call":
-                    shown_calls.add(id(session))
-                self._session(session, follow, index, session.diagnostics)
+                    places[id(session)] = next(arrivals)
+                    joined(window.add(session, event.pipeline))  # type: ignore[union-attr]
             elif kind is InputFinished:
                 end = event  # type: ignore[assignment]
         if end is None:  # a generator that ended without its last event: a bug, say so
             raise RuntimeError("the pipeline ended without InputFinished")
         pipeline = end.pipeline
+        joined(window.finish(pipeline))
         found = pipeline.diagnostics()
         self._diagnostics_alone(found, index, filters)
-        self._name_hosts(found, first_diagnostic)
-        from ..render.views import calls_of
-
-        calls = calls_of(pipeline, call_sessions)
-        self._media(
-            index,
-            [c for c in calls if id(c.session) in shown_calls],
-            pipeline.streams(),
-            pipeline.ice_sessions(),
-            pipeline.allocations(),
-            filtered,
-        )
+        self._name_hosts(found, first[2])
+        for a in pipeline.allocations():
+            self.roles.allocation(a)
+        streams = pipeline.streams()
+        if filtered:
+            wanted = {id(st) for kept in call_streams.values() for st in kept}
+            streams = [st for st in streams if id(st) in wanted]
+        stream_index: dict[int, int] = {}
+        for st in streams:
+            stream_index[id(st)] = len(self.streams)
+            record = stream_to_dict(st)
+            record["id"] = len(self.streams)
+            record["input"] = index
+            record["call"] = None
+            self.streams.append(record)
+        for call_id, kept in call_streams.items():
+            self.calls[call_id]["streams"] = [
+                stream_index[id(st)] for st in kept if id(st) in stream_index
+            ]
+        # Sessions stay in the order they finished; calls go back to their sessions' order.
+        places_of_sessions = {i: i for i in range(first[0], len(self.sessions))}
+        self._in_time_line_order(first, places_of_sessions, call_places)
         self._input(pipeline, index)
         return pipeline
 
