@@ -168,12 +168,7 @@ class ReportData:
                 session_id = record_of.pop(key, None)
                 if session_id is None:
                     continue  # not shown
-                self.roles.call(call)
-                record = self._call(call, session_id, list(call.streams), index)
-                record["findings"].extend(self._diagnostic_findings(session_id))
-                call_places[record["id"]] = place
-                call_streams[record["id"]] = list(call.streams)
-                self.calls.append(record)
+                self._final_call(call, session_id, index, place, call_places, call_streams)
 
         end: InputFinished | None = None
         for event in events:
@@ -199,24 +194,9 @@ class ReportData:
         found = pipeline.diagnostics()
         self._diagnostics_alone(found, index, filters)
         self._name_hosts(found, first[2])
-        for a in pipeline.allocations():
-            self.roles.allocation(a)
-        streams = pipeline.streams()
-        if filtered:
-            wanted = {id(st) for kept in call_streams.values() for st in kept}
-            streams = [st for st in streams if id(st) in wanted]
-        stream_index: dict[int, int] = {}
-        for st in streams:
-            stream_index[id(st)] = len(self.streams)
-            record = stream_to_dict(st)
-            record["id"] = len(self.streams)
-            record["input"] = index
-            record["call"] = None
-            self.streams.append(record)
-        for call_id, kept in call_streams.items():
-            self.calls[call_id]["streams"] = [
-                stream_index[id(st)] for st in kept if id(st) in stream_index
-            ]
+        self._final_streams(
+            index, pipeline.allocations(), pipeline.streams(), call_streams, filtered
+        )
         # Sessions stay in the order they finished; calls go back to their sessions' order.
         places_of_sessions = {i: i for i in range(first[0], len(self.sessions))}
         self._in_time_line_order(first, places_of_sessions, call_places)
@@ -256,14 +236,8 @@ class ReportData:
         def on_call(call: Call, shown: bool, place: int) -> None:
             if not shown:
                 return
-            self.roles.call(call)
             session_id = record_of.pop(id(call.session), None)
-            record = self._call(call, session_id, list(call.streams), index)
-            if session_id is not None:
-                record["findings"].extend(self._diagnostic_findings(session_id))
-            call_places[record["id"]] = place
-            call_streams[record["id"]] = list(call.streams)
-            self.calls.append(record)
+            self._final_call(call, session_id, index, place, call_places, call_streams)
 
         joined = MergedCalls(merged, on_call, window=window)
         try:
@@ -283,24 +257,9 @@ class ReportData:
         found = merged.diagnostics()
         self._diagnostics_alone(found, index, filters, numbering[0])
         self._name_hosts(found, first[2])
-        for a in joined.media.allocations():
-            self.roles.allocation(a)
-        streams = joined.streams()
-        if filtered:
-            wanted = {id(st) for kept in call_streams.values() for st in kept}
-            streams = [st for st in streams if id(st) in wanted]
-        stream_index: dict[int, int] = {}
-        for st in streams:
-            stream_index[id(st)] = len(self.streams)
-            record = stream_to_dict(st)
-            record["id"] = len(self.streams)
-            record["input"] = index
-            record["call"] = None
-            self.streams.append(record)
-        for call_id, kept in call_streams.items():
-            self.calls[call_id]["streams"] = [
-                stream_index[id(st)] for st in kept if id(st) in stream_index
-            ]
+        self._final_streams(
+            index, joined.media.allocations(), joined.streams(), call_streams, filtered
+        )
         self._in_time_line_order(first, places, call_places)
         self._input(merged, index)
         return merged
@@ -574,19 +533,10 @@ class ReportData:
             self.roles.allocation(a)
         for c in calls:
             self.roles.call(c)
-        wanted = None
         if filtered:
             wanted = {id(st) for c in calls for st in c.streams}
-        stream_index: dict[int, int] = {}
-        for st in streams:
-            if wanted is not None and id(st) not in wanted:
-                continue
-            stream_index[id(st)] = len(self.streams)
-            record = stream_to_dict(st)
-            record["id"] = len(self.streams)
-            record["input"] = index
-            record["call"] = None
-            self.streams.append(record)
+            streams = [st for st in streams if id(st) in wanted]
+        stream_index = self._stream_records(index, streams)
         session_ids = {
             (rec["input"], rec["call_id"], rec["part"], rec["start"]): rec["id"]
             for rec in self.sessions
@@ -603,6 +553,60 @@ class ReportData:
             for i in record["streams"]:
                 self.streams[i]["call"] = record["id"]
             self.calls.append(record)
+
+    def _stream_records(self, index: int, streams: list[StreamStats]) -> dict[int, int]:
+        """A record per stream of input ``index`` (its ``call`` filled in by the caller);
+        returns id() of each stream -> its record id."""
+        stream_index: dict[int, int] = {}
+        for st in streams:
+            stream_index[id(st)] = len(self.streams)
+            record = stream_to_dict(st)
+            record["id"] = len(self.streams)
+            record["input"] = index
+            record["call"] = None
+            self.streams.append(record)
+        return stream_index
+
+    def _final_call(
+        self,
+        call: Call,
+        session_id: int | None,
+        index: int,
+        place: int,
+        call_places: dict[int, int],
+        call_streams: dict[int, list[StreamStats]],
+    ) -> None:
+        """A streamed input's call whose join is final, as its record: numbered again by
+        ``place`` at the end (:meth:`_in_time_line_order`), its streams linked by
+        :meth:`_final_streams`."""
+        self.roles.call(call)
+        record = self._call(call, session_id, list(call.streams), index)
+        if session_id is not None:
+            record["findings"].extend(self._diagnostic_findings(session_id))
+        call_places[record["id"]] = place
+        call_streams[record["id"]] = list(call.streams)
+        self.calls.append(record)
+
+    def _final_streams(
+        self,
+        index: int,
+        allocations: list[Allocation],
+        streams: list[StreamStats],
+        call_streams: dict[int, list[StreamStats]],
+        filtered: bool,
+    ) -> None:
+        """The end of a streamed input: TURN roles, a record per stream (with ``filtered``,
+        only those of the calls shown), each call record's ``streams``."""
+        for a in allocations:
+            self.roles.allocation(a)
+        if filtered:
+            wanted = {id(st) for kept in call_streams.values() for st in kept}
+            streams = [st for st in streams if id(st) in wanted]
+        stream_index = self._stream_records(index, streams)
+        for call_id, kept in call_streams.items():
+            self.calls[call_id]["streams"] = [
+                stream_index[id(st)] for st in kept if id(st) in stream_index
+            ]
 
     def _diagnostic_findings(self, session_id: int) -> list[str]:
         """``server log error 0xC3E93D67 SIPPROXY_E_ROUTING_MSG_CERT_MISMATCH`` per error or
