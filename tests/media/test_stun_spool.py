@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import struct
 import tracemalloc
 from typing import Any
 
@@ -21,18 +20,7 @@ from lyncdump.render import views
 from lyncdump.render.stun_json import stun_records, stun_to_dict
 
 from ..conftest import CAPTURES
-
-
-def _request(n: int) -> bytes:
-    attrs = struct.pack("!HH", 0x0024, 4) + struct.pack("!I", 0x6E7F00FF)  # PRIORITY
-    txid = struct.pack("!I", 0x2112A442) + n.to_bytes(12, "big")
-    return struct.pack("!HH", 0x0001, len(attrs)) + txid + attrs
-
-
-def _response(n: int) -> bytes:
-    attrs = struct.pack("!HHBBH4s", 0x0020, 8, 0, 1, 0x1234 ^ 0x2112, bytes(4))  # XOR-MAPPED
-    txid = struct.pack("!I", 0x2112A442) + n.to_bytes(12, "big")
-    return struct.pack("!HH", 0x0101, len(attrs)) + txid + attrs
+from .test_stun_bounds import _binding_request, _binding_response
 
 
 def _checks(pairs: int, step: float = 0.05) -> bytes:
@@ -40,10 +28,10 @@ def _checks(pairs: int, step: float = 0.05) -> bytes:
     request sent twice (a retransmission)."""
     frames = []
     for n in range(pairs):
-        frames.append(udp(_request(n), 50000, 3478))
+        frames.append(udp(_binding_request(n), 50000, 3478))
         if n % 10 == 0:
-            frames.append(udp(_request(n), 50000, 3478))
-        frames.append(udp(_response(n), 3478, 50000, SERVER, CLIENT))
+            frames.append(udp(_binding_request(n), 50000, 3478))
+        frames.append(udp(_binding_response(n), 3478, 50000, SERVER, CLIENT))
     return pcap(frames, step=step)
 
 
@@ -154,7 +142,7 @@ def test_spool_round_trip_in_memory_and_on_disk(
 
 
 def test_a_spooled_message_parses_as_it_did() -> None:
-    m = s.parse(_request(7))
+    m = s.parse(_binding_request(7))
     m.frame, m.time, m.src, m.dst = 3, 1.5, (b"\x0a\x00\x00\x01", 1), (b"\x0a\x00\x00\x02", 2)
     m.integrity, m.fingerprint, m.rtt, m.retransmission = "unchecked", "absent", 0.25, True
     m.defects = ["something seen"]
