@@ -748,6 +748,33 @@ key_equal(const FlowKey *a, const FlowKey *b)
     return memcmp(a, b, sizeof(FlowKey)) == 0;
 }
 
+/* One direction of a TCP connection whose routine SIP Python handed over (sip_own): the
+   bytes after the last message framed, with the frame and time each segment brought. */
+typedef struct {
+    Py_ssize_t start; /* offset in buf of the segment's first byte still held */
+    long long frame;
+    double ts;
+} SipChunk;
+
+typedef struct {
+    FlowKey key;    /* as on the wire: this direction's sender first */
+    int direction;
+    int raw;        /* each segment's bytes go to on_data as they are (no framing here) */  /* 0: client to server */
+    uint32_t nxt32; /* the sequence number of the next byte */
+    long long taken;  /* bytes taken since the hand-over */
+    long long framed; /* of which framed: messages and the CR/LF between them */
+    long long last_frame;
+    double last_ts;
+    Py_ssize_t max_message;
+    unsigned char *buf; /* the bytes not framed yet (a message in progress) */
+    Py_ssize_t len, cap;
+    SipChunk *chunks;
+    Py_ssize_t nchunks, chunk_cap;
+    PyObject *on_message; /* TcpConnectionPipeline._deliver (strong reference) */
+    PyObject *on_data;    /* TcpConnectionPipeline._raw_data (strong reference) */
+    PyObject *on_reclaim; /* TcpConnectionPipeline.reclaim (strong reference) */
+} SipFlow;
+
 typedef struct {
     PyObject_HEAD
     FlowEntry *flows;
@@ -758,6 +785,13 @@ typedef struct {
     long long frames, bytes, udp, rtp_like, last_frame, pending_frames;
     double last_time;
     long long progress_every;
+    /* sessions.advance runs in Python on frames that are multiples of this (0: never) */
+    long long advance_every;
+    /* SIP over TCP (see sip_tcp_segment): an open-addressing table of owned directions */
+    SipFlow **sip;
+    size_t sip_cap, sip_used;
+    long long tcp, sip_messages, sip_held; /* TCP segments consumed; messages; bytes held */
+    int sip_busy; /* inside a Python callback: the table must not change */
 } FastPath;
 
 static FlowEntry *
@@ -844,23 +878,26 @@ streams_grow(FastPath *fp)
 static PyObject *
 FastPath_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"progress_every", NULL};
-    long long every = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|L:FastPath", kwlist, &every))
+    static char *kwlist[] = {"progress_every", "advance_every", NULL};
+    long long every = 0, advance = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|LL:FastPath", kwlist, &every, &advance))
         return NULL;
-    if (every < 0) {
-        PyErr_SetString(PyExc_ValueError, "progress_every must be >= 0");
+    if (every < 0 || advance < 0) {
+        PyErr_SetString(PyExc_ValueError, "progress_every and advance_every must be >= 0");
         return NULL;
     }
     FastPath *fp = (FastPath *)type->tp_alloc(type, 0);
     if (fp == NULL)
         return NULL;
     fp->progress_every = every;
+    fp->advance_every = advance;
     fp->flow_cap = 64;
     fp->stream_cap = 64;
+    fp->sip_cap = 64;
     fp->flows = PyMem_Calloc(fp->flow_cap, sizeof(FlowEntry));
     fp->streams = PyMem_Calloc(fp->stream_cap, sizeof(StreamEntry));
-    if (fp->flows == NULL || fp->streams == NULL) {
+    fp->sip = PyMem_Calloc(fp->sip_cap, sizeof(SipFlow *));
+    if (fp->flows == NULL || fp->streams == NULL || fp->sip == NULL) {
         Py_DECREF(fp);
         return PyErr_NoMemory();
     }
@@ -875,6 +912,15 @@ FastPath_traverse(FastPath *fp, visitproc visit, void *arg)
             Py_VISIT(fp->streams[i].stream);
             Py_VISIT(fp->streams[i].relay);
             Py_VISIT(fp->streams[i].srtp);
+        }
+    }
+    if (fp->sip != NULL) {
+        for (size_t i = 0; i < fp->sip_cap; i++) {
+            if (fp->sip[i] != NULL) {
+                Py_VISIT(fp->sip[i]->on_message);
+                Py_VISIT(fp->sip[i]->on_data);
+                Py_VISIT(fp->sip[i]->on_reclaim);
+            }
         }
     }
     return 0;
@@ -892,6 +938,15 @@ FastPath_clear_refs(FastPath *fp)
             fp->streams[i].auth = NULL;
         }
     }
+    if (fp->sip != NULL) {
+        for (size_t i = 0; i < fp->sip_cap; i++) {
+            if (fp->sip[i] != NULL) {
+                Py_CLEAR(fp->sip[i]->on_message);
+                Py_CLEAR(fp->sip[i]->on_data);
+                Py_CLEAR(fp->sip[i]->on_reclaim);
+            }
+        }
+    }
     return 0;
 }
 
@@ -902,6 +957,16 @@ FastPath_dealloc(FastPath *fp)
     FastPath_clear_refs(fp);
     PyMem_Free(fp->flows);
     PyMem_Free(fp->streams);
+    if (fp->sip != NULL) {
+        for (size_t i = 0; i < fp->sip_cap; i++) {
+            if (fp->sip[i] != NULL) {
+                PyMem_Free(fp->sip[i]->buf);
+                PyMem_Free(fp->sip[i]->chunks);
+                PyMem_Free(fp->sip[i]);
+            }
+        }
+        PyMem_Free(fp->sip);
+    }
     Py_TYPE(fp)->tp_free((PyObject *)fp);
 }
 
@@ -1130,6 +1195,32 @@ exact_ratio(int64_t num, int64_t den, double *out)
 #endif
 }
 
+static int sip_tcp_segment(FastPath *fp, FlowKey *key, const unsigned char *seg,
+                           Py_ssize_t seglen, long long frame, Py_ssize_t n, int64_t ts_num,
+                           int64_t ts_den, const double *given);
+
+/* The time of a frame: *given, or num / den as capture/pcap.py makes it. 0 on a Python error. */
+static int
+frame_time(int64_t ts_num, int64_t ts_den, const double *given, double *ts)
+{
+    if (given != NULL) {
+        *ts = *given;
+        return 1;
+    }
+    if (exact_ratio(ts_num, ts_den, ts))
+        return 1;
+    PyObject *num = PyLong_FromLongLong(ts_num);
+    PyObject *den = num ? PyLong_FromLongLong(ts_den) : NULL;
+    PyObject *q = den ? PyNumber_TrueDivide(num, den) : NULL;
+    Py_XDECREF(num);
+    Py_XDECREF(den);
+    if (q == NULL)
+        return 0;
+    *ts = PyFloat_AsDouble(q);
+    Py_DECREF(q);
+    return !(*ts == -1.0 && PyErr_Occurred());
+}
+
 /*
  * One frame: decode it as Python would and, when it is routine RTP of a registered stream,
  * account it. Returns 1 when consumed, 0 when Python must take it, -1 on a Python error.
@@ -1200,6 +1291,7 @@ handle_frame(FastPath *fp, long long frame, long long linktype, const unsigned c
     FlowKey key;
     memset(&key, 0, sizeof(FlowKey));
     const unsigned char *ip = data + off;
+    int proto;
     Py_ssize_t start, end;
     if (version == 4) {
         /* _ipv4 */
@@ -1224,7 +1316,8 @@ handle_frame(FastPath *fp, long long frame, long long linktype, const unsigned c
         unsigned frag = (unsigned)ip[6] << 8 | ip[7];
         if (frag & 0x3FFF)
             return 0;
-        if (ip[9] != 17)
+        proto = ip[9];
+        if (proto != 17 && proto != 6)
             return 0;
         key.family = 4;
         memcpy(key.src, ip + 12, 4);
@@ -1243,13 +1336,17 @@ handle_frame(FastPath *fp, long long frame, long long linktype, const unsigned c
             if (end > n)
                 return 0;
         }
-        if (ip[6] != 17)
+        proto = ip[6];
+        if (proto != 17 && proto != 6)
             return 0;
         start = off + 40;
         key.family = 6;
         memcpy(key.src, ip + 8, 16);
         memcpy(key.dst, ip + 24, 16);
     }
+    if (proto == 6)
+        return sip_tcp_segment(fp, &key, data + start, end - start, frame, n, ts_num, ts_den,
+                               given);
     /* _l4, UDP */
     if (end - start < 8)
         return 0;
@@ -1285,22 +1382,8 @@ handle_frame(FastPath *fp, long long frame, long long linktype, const unsigned c
         return 0;
     /* capture/pcap.py: the float nearest to the exact time num / den */
     double ts;
-    if (given != NULL) {
-        ts = *given;
-    }
-    else if (!exact_ratio(ts_num, ts_den, &ts)) {
-        PyObject *num = PyLong_FromLongLong(ts_num);
-        PyObject *den = num ? PyLong_FromLongLong(ts_den) : NULL;
-        PyObject *q = den ? PyNumber_TrueDivide(num, den) : NULL;
-        Py_XDECREF(num);
-        Py_XDECREF(den);
-        if (q == NULL)
-            return -1;
-        ts = PyFloat_AsDouble(q);
-        Py_DECREF(q);
-        if (ts == -1.0 && PyErr_Occurred())
-            return -1;
-    }
+    if (!frame_time(ts_num, ts_den, given, &ts))
+        return -1;
     if (!(ts < s->series_end)) /* opens a time-series bucket: Python's (before SRTP state moves) */
         return 0;
     long long seq = (long long)p[2] << 8 | p[3];
@@ -1387,6 +1470,8 @@ FastPath_scan_pcap(FastPath *fp, PyObject *args)
     while (end - pos >= 16) {
         if (every && (count + 1) % every == 0)
             break; /* Python reports progress on this frame */
+        if (fp->advance_every && (count + 1) % fp->advance_every == 0)
+            break; /* Python moves the sessions' clock on this frame */
         const unsigned char *h = b + pos;
         uint32_t sec, frac, caplen;
         if (big) {
@@ -1444,6 +1529,8 @@ FastPath_scan_pcapng(FastPath *fp, PyObject *args)
     while (end - pos >= 32) {
         if (every && (count + 1) % every == 0)
             break;
+        if (fp->advance_every && (count + 1) % fp->advance_every == 0)
+            break;
         const unsigned char *h = b + pos;
         uint32_t btype = U32(h), blen = U32(h + 4);
         /* capture/pcapng.py: an Enhanced Packet Block wholly in the buffer, all checks passed */
@@ -1489,6 +1576,10 @@ FastPath_scan_pcapng(FastPath *fp, PyObject *args)
     return Py_BuildValue("nLd", pos, count, fp->last_time);
 }
 
+static PyObject *FastPath_sip_own(FastPath *fp, PyObject *const *args, Py_ssize_t nargs);
+static PyObject *FastPath_sip_release(FastPath *fp, PyObject *const *args, Py_ssize_t nargs);
+static PyObject *FastPath_sip_release_all(FastPath *fp, PyObject *Py_UNUSED(ignored));
+
 static PyMethodDef FastPath_methods[] = {
     {"register", (PyCFunction)FastPath_register, METH_VARARGS,
      "register(src, sport, dst, dport, stream, relay=None, to_peer=False, srtp=None) -> bool\n\n"
@@ -1503,6 +1594,22 @@ static PyMethodDef FastPath_methods[] = {
      "One frame a reader yielded (for readers without a scan: NetMon, live): True when it was\n"
      "routine RTP and is accounted (UDP and RTP totals included), False when Python must\n"
      "decode it."},
+    {"sip_own", (PyCFunction)(void (*)(void))FastPath_sip_own, METH_FASTCALL,
+     "sip_own(src, sport, dst, dport, direction, nxt32, max_message, on_message, on_data,\n"
+     "        on_reclaim, raw) -> bool\n\n"
+     "Read this direction's routine segments here from now on (the 4-tuple as on the wire,\n"
+     "the next sequence number). Its SIP is framed here and each message goes to\n"
+     "on_message(direction, data, first_frame, frame, ts, header_end, content_length); while\n"
+     "raw, each segment's bytes go to on_data(direction, data, frame, ts) instead, which\n"
+     "returns True when the direction may be framed here from the next byte on.\n"
+     "Anything unusual hands the direction back to on_reclaim(direction, framed, taken,\n"
+     "[(bytes, frame, ts)...], last_frame, last_ts) first. False when it cannot be taken (a\n"
+     "full table, an odd key)."},
+    {"sip_release", (PyCFunction)(void (*)(void))FastPath_sip_release, METH_FASTCALL,
+     "sip_release(src, sport, dst, dport)\n\n"
+     "Hand both directions of this connection back to Python (reclaim) if they are owned."},
+    {"sip_release_all", (PyCFunction)FastPath_sip_release_all, METH_NOARGS,
+     "sip_release_all()\n\nHand every owned direction back (the end of the input)."},
     {"take_frames", (PyCFunction)FastPath_take_frames, METH_NOARGS,
      "Frames consumed since the last call."},
     {"scan_pcap", (PyCFunction)FastPath_scan_pcap, METH_VARARGS,
@@ -1524,6 +1631,13 @@ static PyMemberDef FastPath_members[] = {
     {"last_frame", T_LONGLONG, offsetof(FastPath, last_frame), READONLY,
      "Number of the last frame consumed (0: none)."},
     {"last_time", T_DOUBLE, offsetof(FastPath, last_time), READONLY, "Its time."},
+    {"tcp", T_LONGLONG, offsetof(FastPath, tcp), READONLY, "TCP segments among them."},
+    {"sip_messages", T_LONGLONG, offsetof(FastPath, sip_messages), READONLY,
+     "SIP messages framed from owned directions."},
+    {"sip_owned", T_PYSSIZET, offsetof(FastPath, sip_used), READONLY,
+     "Directions owned now."},
+    {"sip_held", T_LONGLONG, offsetof(FastPath, sip_held), READONLY,
+     "Bytes held for messages in progress, over every owned direction."},
     {NULL, 0, 0, 0, NULL},
 };
 
@@ -2420,6 +2534,598 @@ fast_sip_addr_base(PyObject *Py_UNUSED(module), PyObject *value)
     return result;
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* SIP over TCP: routine segments of the directions Python handed over                         */
+/*
+ * Python (pipeline/connection.py) hands a direction over with sip_own() when it speaks clear
+ * SIP and is at rest: no message in progress, nothing waiting behind a hole, no FIN, no
+ * MS-SIPCOMP negotiation. From then on its in-order segments (no SYN, FIN or RST; sequence
+ * number the next expected) are reassembled and framed here, with sip/framing.py's rules for
+ * the plain case, and each message goes to the connection's fast_message(). Anything else
+ * (a segment out of order, a flag, a start line that is not one, a Content-Length that is not
+ * the plain one, a message past the bound, a NEGOTIATE) hands the direction back first:
+ * reclaim() gets the bytes held and the counts, and Python carries on from exactly where this
+ * left off. Bare ACKs of any connection are counted and dropped here (Python drops them too).
+ */
+
+/* A message in progress past this many bytes goes back to Python (its framer's bounds). */
+#define SIP_HOLD_LIMIT (64 * 1024)
+/* Bytes held here over every owned direction, in total. */
+#define SIP_HELD_TOTAL (16 * 1024 * 1024)
+
+static Py_ssize_t
+sip_find(FastPath *fp, const FlowKey *k, uint64_t hash)
+{
+    size_t mask = fp->sip_cap - 1;
+    size_t i = (size_t)hash & mask;
+    for (;;) {
+        SipFlow *f = fp->sip[i];
+        if (f == NULL)
+            return -1;
+        if (key_equal(&f->key, k))
+            return (Py_ssize_t)i;
+        i = (i + 1) & mask;
+    }
+}
+
+static int
+sip_grow(FastPath *fp)
+{
+    size_t cap = fp->sip_cap * 2;
+    SipFlow **fresh = PyMem_Calloc(cap, sizeof(SipFlow *));
+    if (fresh == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (size_t j = 0; j < fp->sip_cap; j++) {
+        SipFlow *f = fp->sip[j];
+        if (f == NULL)
+            continue;
+        size_t i = (size_t)flow_hash(&f->key) & (cap - 1);
+        while (fresh[i] != NULL)
+            i = (i + 1) & (cap - 1);
+        fresh[i] = f;
+    }
+    PyMem_Free(fp->sip);
+    fp->sip = fresh;
+    fp->sip_cap = cap;
+    return 0;
+}
+
+/* Empty slot i (the caller owns its flow now) and move later entries of its probe run back. */
+static void
+sip_remove(FastPath *fp, size_t i)
+{
+    size_t mask = fp->sip_cap - 1;
+    size_t j = i;
+    for (;;) {
+        j = (j + 1) & mask;
+        SipFlow *f = fp->sip[j];
+        if (f == NULL)
+            break;
+        size_t home = (size_t)flow_hash(&f->key) & mask;
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            fp->sip[i] = f;
+            i = j;
+        }
+    }
+    fp->sip[i] = NULL;
+    fp->sip_used--;
+}
+
+/* sip/message.py start_line_matches on the line d[a:eol + 1] (eol: its LF). */
+static int
+sip_start_line(const unsigned char *d, Py_ssize_t a, Py_ssize_t eol)
+{
+    if (eol - a >= 8 && memcmp(d + a, "SIP/2.0 ", 8) == 0) {
+        if (eol - a < 11)
+            return 0;
+        for (int k = 8; k < 11; k++)
+            if (d[a + k] < '0' || d[a + k] > '9')
+                return 0;
+        unsigned char c = d[a + 11];
+        return c == ' ' || c == '\r' || c == '\n';
+    }
+    Py_ssize_t p = a;
+    while (p < eol && sip_token[d[p]])
+        p++;
+    if (p == a || p >= eol || d[p] != ' ')
+        return 0;
+    p++;
+    unsigned char c = d[p];
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')))
+        return 0;
+    p++;
+    while (p < eol) {
+        c = d[p];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '+' || c == '.' || c == '-'))
+            break;
+        p++;
+    }
+    if (p >= eol || d[p] != ':')
+        return 0;
+    p++;
+    while (p < eol && d[p] != ' ' && d[p] != '\r')
+        p++;
+    if (eol - p < 8 || memcmp(d + p, " SIP/2.0", 8) != 0)
+        return 0;
+    p += 8;
+    return p == eol || (p + 1 == eol && d[p] == '\r');
+}
+
+/* Whether d[a:b] names NEGOTIATE anywhere (any case): MS-SIPCOMP may start after it, which
+   Python's NegotiationTracker follows. */
+static int
+sip_mentions_negotiate(const unsigned char *d, Py_ssize_t a, Py_ssize_t b)
+{
+    static const char word[] = "negotiate";
+    for (Py_ssize_t i = a; i + 9 <= b; i++) {
+        if ((d[i] | 0x20) != 'n')
+            continue;
+        int k = 1;
+        while (k < 9 && (d[i + k] | 0x20) == word[k])
+            k++;
+        if (k == 9)
+            return 1;
+    }
+    return 0;
+}
+
+/* Index of the chunk holding buffer offset at. */
+static Py_ssize_t
+sip_chunk_at(const SipFlow *f, Py_ssize_t at)
+{
+    Py_ssize_t c = f->nchunks - 1;
+    while (c > 0 && f->chunks[c].start > at)
+        c--;
+    return c;
+}
+
+/* Drop the first `count` bytes of the buffer (framed) and the chunks wholly inside them. */
+static void
+sip_consume(FastPath *fp, SipFlow *f, Py_ssize_t count)
+{
+    if (count <= 0)
+        return;
+    f->framed += count;
+    fp->sip_held -= count;
+    if (count >= f->len) {
+        f->len = 0;
+        f->nchunks = 0;
+        if (f->cap > 4096) { /* a big message went through: let its buffer go */
+            PyMem_Free(f->buf);
+            f->buf = NULL;
+            f->cap = 0;
+        }
+        return;
+    }
+    Py_ssize_t keep = sip_chunk_at(f, count);
+    memmove(f->buf, f->buf + count, (size_t)(f->len - count));
+    f->len -= count;
+    Py_ssize_t m = 0;
+    for (Py_ssize_t c = keep; c < f->nchunks; c++) {
+        SipChunk ch = f->chunks[c];
+        ch.start = ch.start > count ? ch.start - count : 0;
+        f->chunks[m++] = ch;
+    }
+    f->nchunks = m;
+}
+
+/* Take the flow in slot i out of the table and hand its state to Python's reclaim(). */
+static int
+sip_reclaim(FastPath *fp, size_t i)
+{
+    SipFlow f = *fp->sip[i];
+    PyMem_Free(fp->sip[i]);
+    sip_remove(fp, i);
+    fp->sip_held -= f.len;
+    PyObject *chunks = PyList_New(f.nchunks);
+    int ok = chunks != NULL;
+    for (Py_ssize_t c = 0; ok && c < f.nchunks; c++) {
+        Py_ssize_t a = f.chunks[c].start;
+        Py_ssize_t b = c + 1 < f.nchunks ? f.chunks[c + 1].start : f.len;
+        PyObject *item = Py_BuildValue("(y#Ld)", (const char *)f.buf + a, (Py_ssize_t)(b - a),
+                                       f.chunks[c].frame, f.chunks[c].ts);
+        if (item == NULL)
+            ok = 0;
+        else
+            PyList_SET_ITEM(chunks, c, item);
+    }
+    PyMem_Free(f.buf);
+    PyMem_Free(f.chunks);
+    PyObject *result = NULL;
+    if (ok) {
+        fp->sip_busy++;
+        result = PyObject_CallFunction(f.on_reclaim, "iLLOLd", f.direction, f.framed, f.taken,
+                                       chunks, f.last_frame, f.last_ts);
+        fp->sip_busy--;
+    }
+    Py_XDECREF(chunks);
+    Py_DECREF(f.on_message);
+    Py_DECREF(f.on_data);
+    Py_DECREF(f.on_reclaim);
+    if (result == NULL)
+        return -1;
+    Py_DECREF(result);
+    return 0;
+}
+
+/* Reclaim the flow with this key, if owned. */
+static int
+sip_reclaim_key(FastPath *fp, const FlowKey *k)
+{
+    if (fp->sip_used == 0)
+        return 0;
+    Py_ssize_t i = sip_find(fp, k, flow_hash(k));
+    return i < 0 ? 0 : sip_reclaim(fp, (size_t)i);
+}
+
+static void
+sip_reverse(const FlowKey *k, FlowKey *r)
+{
+    *r = *k;
+    memcpy(r->src, k->dst, 16);
+    memcpy(r->dst, k->src, 16);
+    r->sport = k->dport;
+    r->dport = k->sport;
+}
+
+/*
+ * The next message of d[*pos:n] by sip/framing.py's rules for the plain case, CR/LF
+ * keep-alives before it skipped (*pos moves past them): 1 with its size, where its empty line
+ * ends (from its start) and its Content-Length; 0 when more bytes are needed; -1 when Python
+ * must read what is there (not a start line, no plain Content-Length, past the bound, a
+ * NEGOTIATE, which MS-SIPCOMP may follow).
+ */
+static int
+sip_next_message(const unsigned char *d, Py_ssize_t *pos, Py_ssize_t n, Py_ssize_t max_message,
+                 Py_ssize_t *size, Py_ssize_t *header_end, long long *length)
+{
+    Py_ssize_t p = *pos;
+    while (p < n && (d[p] == '\r' || d[p] == '\n'))
+        p++;
+    *pos = p;
+    if (p >= n)
+        return 0;
+    const unsigned char *lf = memchr(d + p, '\n', (size_t)(n - p));
+    if (lf == NULL)
+        return sip_token[d[p]] && n - p <= max_message ? 0 : -1;
+    if (!sip_start_line(d, p, lf - d))
+        return -1;
+    int bare;
+    Py_ssize_t empty = sip_empty_line(d, p, n, &bare);
+    if (empty < 0)
+        return n - p > max_message ? -1 : 0;
+    Py_ssize_t end = empty + 1, body_start = end + (bare ? 1 : 2);
+    long long cl = sip_only_content_length(d, p, end);
+    if (cl < 0 || body_start - p + cl > max_message || sip_mentions_negotiate(d, p, end))
+        return -1;
+    if (n - p < body_start - p + cl)
+        return 0;
+    *size = body_start - p + (Py_ssize_t)cl;
+    *header_end = end - p;
+    *length = cl;
+    return 1;
+}
+
+/* sip_frame_chunk(data, max_message) -> (consumed, [(start, size, header_end, length), ...]) */
+static PyObject *
+fast_sip_frame_chunk(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyBytes_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "sip_frame_chunk(data: bytes, max_message: int)");
+        return NULL;
+    }
+    Py_ssize_t max_message = PyLong_AsSsize_t(args[1]);
+    if (max_message == -1 && PyErr_Occurred())
+        return NULL;
+    const unsigned char *d = (const unsigned char *)PyBytes_AS_STRING(args[0]);
+    Py_ssize_t n = PyBytes_GET_SIZE(args[0]), pos = 0;
+    PyObject *found = PyList_New(0);
+    if (found == NULL)
+        return NULL;
+    for (;;) {
+        Py_ssize_t size, header_end;
+        long long length;
+        if (sip_next_message(d, &pos, n, max_message, &size, &header_end, &length) <= 0)
+            break;
+        PyObject *item = Py_BuildValue("(nnnL)", pos, size, header_end, length);
+        if (item == NULL || PyList_Append(found, item) < 0) {
+            Py_XDECREF(item);
+            Py_DECREF(found);
+            return NULL;
+        }
+        Py_DECREF(item);
+        pos += size;
+    }
+    return Py_BuildValue("(nN)", pos, found);
+}
+
+/*
+ * Frame what the flow in slot i holds. Returns 1 when it stays here, 0 when it was handed
+ * back to Python (with its bytes), -1 on a Python error.
+ */
+static int
+sip_frame(FastPath *fp, size_t i)
+{
+    SipFlow *f = fp->sip[i];
+    FlowKey key = f->key;
+    Py_ssize_t pos = 0;
+    for (;;) {
+        const unsigned char *d = f->buf;
+        Py_ssize_t size, header_end;
+        long long length;
+        int found = sip_next_message(d, &pos, f->len, f->max_message, &size, &header_end,
+                                     &length);
+        if (found < 0)
+            goto back;
+        if (found == 0)
+            break;
+        SipChunk *first = &f->chunks[sip_chunk_at(f, pos)];
+        SipChunk *last = &f->chunks[sip_chunk_at(f, pos + size - 1)];
+        PyObject *argv[7];
+        argv[0] = PyLong_FromLong(f->direction);
+        argv[1] = PyBytes_FromStringAndSize((const char *)d + pos, size);
+        argv[2] = PyLong_FromLongLong(first->frame);
+        argv[3] = PyLong_FromLongLong(last->frame);
+        argv[4] = PyFloat_FromDouble(last->ts);
+        argv[5] = PyLong_FromSsize_t(header_end);
+        argv[6] = PyLong_FromLongLong(length);
+        PyObject *result = NULL;
+        int made = 1;
+        for (int k = 0; k < 7; k++)
+            made = made && argv[k] != NULL;
+        pos += size;
+        fp->sip_messages++;
+        if (made) {
+            fp->sip_busy++;
+            result = PyObject_Vectorcall(f->on_message, argv, 7, NULL);
+            fp->sip_busy--;
+        }
+        for (int k = 0; k < 7; k++)
+            Py_XDECREF(argv[k]);
+        if (result == NULL)
+            return -1;
+        Py_DECREF(result);
+    }
+    sip_consume(fp, f, pos);
+    return 1;
+back:
+    sip_consume(fp, f, pos);
+    {
+        /* NEGOTIATE, or anything unusual: both directions go back (a NEGOTIATE's answer
+           switches the other one) */
+        FlowKey reverse;
+        sip_reverse(&key, &reverse);
+        if (sip_reclaim(fp, i) < 0 || sip_reclaim_key(fp, &reverse) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int
+sip_tcp_segment(FastPath *fp, FlowKey *key, const unsigned char *seg, Py_ssize_t seglen,
+                long long frame, Py_ssize_t n, int64_t ts_num, int64_t ts_den,
+                const double *given)
+{
+    /* net/decode.py _l4 for TCP: a header that Python would report is Python's. The first
+       frame of a file is always Python's (it takes the capture's start time from it). */
+    if (seglen < 20 || frame <= 1)
+        return 0;
+    Py_ssize_t doff = (Py_ssize_t)(seg[12] >> 4) << 2;
+    if (doff < 20 || doff > seglen)
+        return 0;
+    unsigned flags = seg[13];
+    key->sport = (uint16_t)((unsigned)seg[0] << 8 | seg[1]);
+    key->dport = (uint16_t)((unsigned)seg[2] << 8 | seg[3]);
+    Py_ssize_t plen = seglen - doff;
+    double ts;
+    if (plen > 0 || (flags & 0x07)) {
+        if ((flags & 0x07) || fp->sip_used == 0)
+            return 0;
+        uint32_t seq = (uint32_t)seg[4] << 24 | (uint32_t)seg[5] << 16 |
+                       (uint32_t)seg[6] << 8 | seg[7];
+        Py_ssize_t i = sip_find(fp, key, flow_hash(key));
+        if (i < 0 || fp->sip[i]->nxt32 != seq)
+            return 0;
+        if (!frame_time(ts_num, ts_den, given, &ts))
+            return -1;
+        SipFlow *f = fp->sip[i];
+        if (f->raw) {
+            /* TCP only: the bytes go to the connection's layers as Python's reassembler
+               would hand them over */
+            f->nxt32 += (uint32_t)plen;
+            f->taken += plen;
+            f->last_frame = frame;
+            f->last_ts = ts;
+            PyObject *argv[4];
+            argv[0] = PyLong_FromLong(f->direction);
+            argv[1] = PyBytes_FromStringAndSize((const char *)seg + doff, plen);
+            argv[2] = PyLong_FromLongLong(frame);
+            argv[3] = PyFloat_FromDouble(ts);
+            PyObject *result = NULL;
+            if (argv[0] != NULL && argv[1] != NULL && argv[2] != NULL && argv[3] != NULL) {
+                fp->sip_busy++;
+                result = PyObject_Vectorcall(f->on_data, argv, 4, NULL);
+                fp->sip_busy--;
+            }
+            for (int k = 0; k < 4; k++)
+                Py_XDECREF(argv[k]);
+            if (result == NULL)
+                return -1;
+            if (result == Py_True)
+                f->raw = 0; /* its framer is between messages: frame here from now on */
+            Py_DECREF(result);
+        }
+        else {
+            if (f->len + plen > SIP_HOLD_LIMIT || fp->sip_held + plen > SIP_HELD_TOTAL) {
+                /* Python holds big messages: it takes this segment after the bytes held here */
+                return sip_reclaim(fp, (size_t)i) < 0 ? -1 : 0;
+            }
+            if (f->len + plen > f->cap) {
+                Py_ssize_t cap = f->cap ? f->cap : 2048;
+                while (cap < f->len + plen)
+                    cap *= 2;
+                unsigned char *grown = PyMem_Realloc(f->buf, (size_t)cap);
+                if (grown == NULL) {
+                    PyErr_NoMemory();
+                    return -1;
+                }
+                f->buf = grown;
+                f->cap = cap;
+            }
+            if (f->nchunks == f->chunk_cap) {
+                Py_ssize_t cap = f->chunk_cap ? f->chunk_cap * 2 : 4;
+                SipChunk *grown = PyMem_Realloc(f->chunks, (size_t)cap * sizeof(SipChunk));
+                if (grown == NULL) {
+                    PyErr_NoMemory();
+                    return -1;
+                }
+                f->chunks = grown;
+                f->chunk_cap = cap;
+            }
+            f->chunks[f->nchunks].start = f->len;
+            f->chunks[f->nchunks].frame = frame;
+            f->chunks[f->nchunks].ts = ts;
+            f->nchunks++;
+            memcpy(f->buf + f->len, seg + doff, (size_t)plen);
+            f->len += plen;
+            fp->sip_held += plen;
+            f->nxt32 += (uint32_t)plen;
+            f->taken += plen;
+            f->last_frame = frame;
+            f->last_ts = ts;
+            if (sip_frame(fp, (size_t)i) < 0)
+                return -1;
+        }
+    }
+    else if (!frame_time(ts_num, ts_den, given, &ts)) {
+        return -1;
+    }
+    fp->tcp++;
+    if (given == NULL) {
+        fp->frames++;
+        fp->pending_frames++;
+        fp->bytes += n;
+        fp->last_frame = frame;
+        fp->last_time = ts;
+    }
+    return 1;
+}
+
+/* A FlowKey from Python's (address bytes, port, address bytes, port); 0 when it cannot be one. */
+static int
+sip_key_from(FlowKey *k, PyObject *const *args)
+{
+    memset(k, 0, sizeof(FlowKey));
+    if (!PyBytes_Check(args[0]) || !PyBytes_Check(args[2]) || !PyLong_Check(args[1]) ||
+        !PyLong_Check(args[3]))
+        return 0;
+    Py_ssize_t n = PyBytes_GET_SIZE(args[0]);
+    if (n != PyBytes_GET_SIZE(args[2]) || (n != 4 && n != 16))
+        return 0;
+    long sport = PyLong_AsLong(args[1]), dport = PyLong_AsLong(args[3]);
+    if (PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (sport < 0 || sport > 65535 || dport < 0 || dport > 65535)
+        return 0;
+    memcpy(k->src, PyBytes_AS_STRING(args[0]), (size_t)n);
+    memcpy(k->dst, PyBytes_AS_STRING(args[2]), (size_t)n);
+    k->sport = (uint16_t)sport;
+    k->dport = (uint16_t)dport;
+    k->family = n == 4 ? 4 : 6;
+    return 1;
+}
+
+static PyObject *
+FastPath_sip_own(FastPath *fp, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 11 || !PyCallable_Check(args[7]) || !PyCallable_Check(args[8]) ||
+        !PyCallable_Check(args[9])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "sip_own(src, sport, dst, dport, direction, nxt32, max_message, "
+                        "on_message, on_data, on_reclaim, raw)");
+        return NULL;
+    }
+    int raw = PyObject_IsTrue(args[10]);
+    if (raw < 0)
+        return NULL;
+    FlowKey key;
+    long direction = PyLong_AsLong(args[4]);
+    unsigned long long nxt32 = PyLong_AsUnsignedLongLong(args[5]);
+    Py_ssize_t max_message = PyLong_AsSsize_t(args[6]);
+    if (PyErr_Occurred())
+        return NULL;
+    if (fp->sip_busy || !sip_key_from(&key, args) || nxt32 > 0xFFFFFFFFULL || max_message < 1 ||
+        (direction != 0 && direction != 1) || fp->sip_used >= MAX_ENTRIES)
+        Py_RETURN_FALSE;
+    uint64_t hash = flow_hash(&key);
+    if (sip_find(fp, &key, hash) >= 0)
+        Py_RETURN_FALSE;
+    if ((fp->sip_used + 1) * 2 > fp->sip_cap && sip_grow(fp) < 0)
+        return NULL;
+    size_t mask = fp->sip_cap - 1;
+    size_t i = (size_t)hash & mask;
+    while (fp->sip[i] != NULL)
+        i = (i + 1) & mask;
+    SipFlow *f = PyMem_Calloc(1, sizeof(SipFlow));
+    if (f == NULL)
+        return PyErr_NoMemory();
+    fp->sip[i] = f;
+    f->key = key;
+    f->raw = raw;
+    f->direction = (int)direction;
+    f->nxt32 = (uint32_t)nxt32;
+    f->max_message = max_message;
+    f->on_message = Py_NewRef(args[7]);
+    f->on_data = Py_NewRef(args[8]);
+    f->on_reclaim = Py_NewRef(args[9]);
+    fp->sip_used++;
+    Py_RETURN_TRUE;
+}
+
+static PyObject *
+FastPath_sip_release(FastPath *fp, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "sip_release(src, sport, dst, dport)");
+        return NULL;
+    }
+    if (fp->sip_used == 0)
+        Py_RETURN_NONE;
+    if (fp->sip_busy) {
+        PyErr_SetString(PyExc_RuntimeError, "sip_release() inside a fast-path callback");
+        return NULL;
+    }
+    FlowKey key, reverse;
+    if (sip_key_from(&key, args)) {
+        sip_reverse(&key, &reverse);
+        if (sip_reclaim_key(fp, &key) < 0 || sip_reclaim_key(fp, &reverse) < 0)
+            return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+FastPath_sip_release_all(FastPath *fp, PyObject *Py_UNUSED(ignored))
+{
+    if (fp->sip_busy) {
+        PyErr_SetString(PyExc_RuntimeError, "sip_release_all() inside a fast-path callback");
+        return NULL;
+    }
+    while (fp->sip_used > 0) {
+        size_t i = 0;
+        while (fp->sip[i] == NULL)
+            i++;
+        if (sip_reclaim(fp, i) < 0)
+            return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef module_methods[] = {
     {"ratio", fast_ratio, METH_VARARGS,
      "ratio(num, den) -> float | None\n\n"
@@ -2444,6 +3150,11 @@ static PyMethodDef module_methods[] = {
      "sip_frame_head(buf, start, scan) -> (header_end, body_start, content_length) | None\n\n"
      "sip/framing.py's search for the empty line from scan, and _only_content_length on\n"
      "buf[start:header_end] (-1: not the plain case). None: no empty line yet."},
+    {"sip_frame_chunk", (PyCFunction)(void (*)(void))fast_sip_frame_chunk, METH_FASTCALL,
+     "sip_frame_chunk(data, max_message) -> (consumed, [(start, size, header_end, length)])\n\n"
+     "The whole messages at the start of data, by sip/framing.py's rules for the plain case\n"
+     "(a framer between messages would give the same), and how far they reach (CR/LF after\n"
+     "them included); the rest, if any, is for the framer."},
     {"sip_addr_base", fast_sip_addr_base, METH_O,
      "sip_addr_base(value) -> (base, {placeholder: value}) | None\n\n"
      "sip/message.py's _split_addr: a From/To text with its token parameter values after\n"

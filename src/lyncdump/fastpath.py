@@ -1,10 +1,13 @@
-"""The optional compiled fast path for RTP-heavy captures, and its pure-Python stand-in.
+"""The optional compiled fast path for the routine packets of a capture, and its pure-Python
+stand-in.
 
 ``lyncdump._fastpath`` (built from _fastpath.c when a C compiler is there at install time)
 accounts routine RTP packets straight from the capture reader's buffer: Ethernet/IPv4/UDP
 decode, stream lookup and the statistics update in one pass, with no Python object per packet.
-Everything else, and every packet it is unsure of, takes the normal Python path, so results
-are the same with and without it (tests/media/test_media_fastpath.py compares both).
+It also reads the TCP directions Python hands it (``FastPath.sip_own``: reassembly, and the
+framing of clear SIP) and drops bare ACKs. Everything else, and every packet it is unsure of,
+takes the normal Python path, so results are the same with and without it
+(tests/media/test_media_fastpath.py and tests/pipeline/test_sip_tcp_fastpath.py compare both).
 
 ``RtpCore`` is the base class of :class:`~lyncdump.media.stats.StreamStats`: the numeric
 fields the per-packet update touches; ``RelayCore`` that of
@@ -140,12 +143,14 @@ else:
     SrtpCore = _compiled.SrtpCore if _compiled is not None else PySrtpCore
 
 
-def attach(reader: object, progress_every: int) -> tuple[Any, Any]:
+def attach(reader: object, progress_every: int, advance_every: int = 0) -> tuple[Any, Any]:
     """The FastPath for a run over ``reader``, and the per-frame call the capture loop should
     make, or ``(None, None)`` without the compiled module.
 
     A pcap or pcapng reader calls the FastPath on its buffer before each record it would yield
-    (``progress_every`` frames are left to Python so progress is still reported on them); the
+    (``progress_every`` frames are left to Python so progress is still reported on them, and
+    ``advance_every`` frames so a streaming run moves its sessions' clock on the same frames
+    as without the fast path); the
     per-frame call is then None. Any other reader (NetMon, live capture) yields every frame,
     and the loop offers each to ``FastPath.frame`` before decoding it in Python.
     """
@@ -154,7 +159,7 @@ def attach(reader: object, progress_every: int) -> tuple[Any, Any]:
     from .capture.pcap import PcapReader
     from .capture.pcapng import PcapngReader
 
-    fast = _compiled.FastPath(progress_every)
+    fast = _compiled.FastPath(progress_every, advance_every)
     if isinstance(reader, PcapReader):
         reader.skip = partial(fast.scan_pcap, reader.big_endian, reader.nanosecond, reader.linktype)
         return fast, None

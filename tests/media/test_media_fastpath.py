@@ -272,8 +272,8 @@ def both(source: bytes | Path, monkeypatch: pytest.MonkeyPatch, **options: objec
     per_frame_taken = [0]
     real = api.attach_fast_path
 
-    def spy(reader: object, every: int) -> tuple[object, object]:
-        fast, per_frame = real(reader, every)
+    def spy(reader: object, every: int, advance: int = 0) -> tuple[object, object]:
+        fast, per_frame = real(reader, every, advance)
         taken.append(fast)
         if per_frame is not None:  # count what the per-frame call takes, as scans count
 
@@ -291,7 +291,7 @@ def both(source: bytes | Path, monkeypatch: pytest.MonkeyPatch, **options: objec
 
     monkeypatch.setattr(api, "attach_fast_path", spy)
     fast = snapshot(open_(source))
-    monkeypatch.setattr(api, "attach_fast_path", lambda reader, every: (None, None))
+    monkeypatch.setattr(api, "attach_fast_path", lambda reader, every, advance=0: (None, None))
     pure = snapshot(open_(source))
     monkeypatch.setattr(api, "attach_fast_path", real)
     consumed = taken[0].frames if taken and taken[0] is not None else 0  # type: ignore[attr-defined]
@@ -555,7 +555,7 @@ def test_small_reads_split_records_everywhere(monkeypatch: pytest.MonkeyPatch) -
 
     monkeypatch.setattr(api, "attach_fast_path", api.attach_fast_path)
     fast = snapshot(open_trickle())
-    monkeypatch.setattr(api, "attach_fast_path", lambda reader, every: (None, None))
+    monkeypatch.setattr(api, "attach_fast_path", lambda reader, every, advance=0: (None, None))
     pure = snapshot(open_trickle())
     assert fast == pure
 
@@ -565,7 +565,7 @@ def test_progress_frames_are_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
     data = pcap(torture())
     calls: dict[str, list[tuple[int, float]]] = {"fast": [], "pure": []}
     real = api.attach_fast_path
-    for name, attach in (("fast", real), ("pure", lambda reader, every: (None, None))):
+    for name, attach in (("fast", real), ("pure", lambda reader, every, advance=0: (None, None))):
         monkeypatch.setattr(api, "attach_fast_path", attach)
         Capture(
             io.BytesIO(data),

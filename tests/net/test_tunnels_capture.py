@@ -163,7 +163,9 @@ def _parity(data: bytes, monkeypatch: pytest.MonkeyPatch) -> int:
     counts = []
     for use_fast in (True, False):
         if not use_fast:
-            monkeypatch.setattr(api, "attach_fast_path", lambda reader, every: (None, None))
+            monkeypatch.setattr(
+                api, "attach_fast_path", lambda reader, every, advance=0: (None, None)
+            )
         cap = lyncdump.open(io.BytesIO(data)).run()
         counts.append((dict(cap.stats.encapsulated), dict(cap.stats.not_decoded)))
     monkeypatch.undo()

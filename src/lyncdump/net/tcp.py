@@ -14,6 +14,7 @@ bytes are not kept (a retransmission of delivered bytes is dropped without compa
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,6 +118,37 @@ class TcpConnection:
     def _half(self, direction: int) -> _Half:
         return self._h1 if direction else self._h0
 
+    def at_rest(self) -> bool:
+        """Open, with nothing waiting behind a hole and no first segments held in either
+        direction: what lets another reader take a direction's in-order bytes for a while
+        (the compiled fast path, pipeline/connection.py ``offer``)."""
+        h0, h1 = self._h0, self._h1
+        return (
+            self.closed is None
+            and not h0.starts
+            and not h1.starts
+            and h0.held is None
+            and h1.held is None
+        )
+
+    def next_seq(self, direction: int) -> int | None:
+        """The sequence number of the next byte of a direction that has started and not
+        ended (None otherwise)."""
+        half = self._h1 if direction else self._h0
+        if half.nxt < 0 or half.fin_at >= 0:
+            return None
+        return half.nxt32
+
+    def taken_elsewhere(self, direction: int, count: int, frame: int, ts: float) -> None:
+        """``count`` in-order bytes of a direction were read by another reader (the
+        compiled fast path), the last of them in ``frame``: the stream moves on past them."""
+        half = self._h1 if direction else self._h0
+        half.nxt += count
+        half.nxt32 = (half.nxt32 + count) & _MASK
+        if frame > self.last_frame:
+            self.last_frame = frame
+            self.last_ts = ts
+
     def __repr__(self) -> str:
         return f"<TcpConnection #{self.id} {self.client!r} -> {self.server!r}>"
 
@@ -218,6 +250,7 @@ class TcpReassembler:
         "_closed",
         "_next_id",
         "_servers",
+        "on_forget",
     )
 
     def __init__(
@@ -244,6 +277,10 @@ class TcpReassembler:
         # One copy of each server address and port the table's keys name: many connections
         # go to a few servers, and each key would otherwise hold copies of its own.
         self._servers: dict[bytes | int, bytes | int] = {}
+        #: Called with each connection the table lets go of (port reuse, the bound), before
+        #: what it still holds is delivered: a reader that took some of its bytes gives
+        #: them back then (pipeline/core.py).
+        self.on_forget: Callable[[TcpConnection], None] | None = None
 
     def __len__(self) -> int:
         return len(self._table)
@@ -438,6 +475,8 @@ class TcpReassembler:
 
     def _forget(self, conn: TcpConnection, events: list[StreamEvent]) -> None:
         """Remove a connection from the tables, delivering whatever it still had waiting."""
+        if self.on_forget is not None:
+            self.on_forget(conn)
         self._drain_all(conn, events)
         if self._table.get(conn.key) is conn:
             del self._table[conn.key]

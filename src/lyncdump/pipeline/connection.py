@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .. import fastpath
 from ..errors import MalformedError
 from ..media.turn_tcp import detect as turn_tcp_framing
 from ..model import DefectLog, Endpoint
@@ -44,6 +45,9 @@ if TYPE_CHECKING:
     from ..sipcomp.stream import DecodedPacket, NegotiationTracker, SipcompStreamDecoder
     from ..tls.decrypt import TlsSession
     from ..tls.keys import TlsKeys
+
+#: The compiled helper that frames the whole plain messages of a chunk (None without it).
+_frame_chunk: Any = fastpath.helper("sip_frame_chunk")
 
 #: How far into a TCP direction we look for a SIP start line before calling it "not SIP".
 SNIFF_LIMIT = 64 * 1024
@@ -186,7 +190,9 @@ Chunk = tuple[bytes, int, float]
 class Direction:
     """One direction of a connection: its mode and the decoders of that mode."""
 
-    __slots__ = ("mode", "framer", "sipcomp", "ws", "sniffed", "held", "held_frame", "held_ts")
+    __slots__ = (
+        "mode", "framer", "sipcomp", "ws", "sniffed", "held", "held_frame", "held_ts", "owned",
+    )  # fmt: skip
 
     def __init__(self) -> None:
         self.mode = SNIFF
@@ -199,6 +205,8 @@ class Direction:
         self.held: bytes | list[Chunk] | None = None
         self.held_frame = 0
         self.held_ts = 0.0
+        #: The compiled fast path reads this direction now (TcpConnectionPipeline.offer).
+        self.owned = False
 
     def hold(self, data: bytes, frame: int, ts: float) -> int:
         """Keep one more sniffed segment; returns how many are kept."""
@@ -249,6 +257,7 @@ class TcpConnectionPipeline:
         "encrypted",
         "closed_dirs",
         "budget",
+        "gone",
     )
 
     def __init__(
@@ -271,6 +280,7 @@ class TcpConnectionPipeline:
         self.encrypted = encrypted  # True on the inner side: its messages came over TLS
         self.closed_dirs = 0  # bit per direction that ended (FIN or RST)
         self.budget: DecompressionBudget | None = None  # MS-SIPCOMP output, both directions
+        self.gone = False  # the reassembler let go of the connection (port reuse, its bound)
 
     # -- input ------------------------------------------------------------------------------
     def data(self, direction: int, data: bytes, frame: int, ts: float) -> None:
@@ -295,6 +305,26 @@ class TcpConnectionPipeline:
             ):
                 self._assume_compression(direction, data, frame, ts)
                 return
+            if _frame_chunk is not None and negotiation is None and framer.at_rest:
+                # The whole plain messages at the start are framed by the compiled helper
+                # (each TLS record usually carries one); the framer takes what follows.
+                consumed, found = _frame_chunk(data, self.ctx.max_sip_message)
+                if consumed:
+                    whole = len(data)
+                    for start, size, header_end, length in found:
+                        self._deliver(
+                            direction,
+                            data if size == whole else data[start : start + size],
+                            frame,
+                            frame,
+                            ts,
+                            header_end,
+                            length,
+                        )
+                    framer.skip_framed(consumed, frame)
+                    if consumed == whole:
+                        return
+                    data = data[consumed:]
             framer.receive_data(data, frame, ts)
             self._drain_framer(direction)
         elif mode == SIPCOMP:
@@ -361,6 +391,76 @@ class TcpConnectionPipeline:
             elif d.ws is not None and d.mode == WEBSOCKET:
                 d.ws.close()
                 self._drain_websocket(direction)
+
+    # -- the compiled fast path ---------------------------------------------------------------
+    def offer(self, fast: Any) -> None:
+        """Hand the directions of a connection at rest to the compiled fast path
+        (``FastPath.sip_own``, _fastpath.c), which reads the routine segments that follow: a
+        direction that speaks clear SIP with its framer between messages is framed there,
+        each message going to :meth:`_deliver`; any other decided direction (TLS, MS-SIPCOMP,
+        WebSocket, media, SIP in the middle of a message) has its in-order bytes handed to
+        :meth:`data` (through :meth:`_raw_data`), as the reassembler would, until its SIP can
+        be framed there. Anything unusual gives the direction back
+        through :meth:`reclaim` before Python reads the connection again."""
+        if self.gone or self.summary.encapsulation is not None:
+            return
+        conn = self.conn
+        if not conn.at_rest():
+            return
+        for direction in (0, 1):
+            d = self._d1 if direction else self._d0
+            mode = d.mode
+            if d.owned or mode == SNIFF or mode == OTHER:
+                continue
+            nxt = conn.next_seq(direction)
+            if nxt is None:
+                continue
+            a, b = (conn.client, conn.server) if direction == 0 else (conn.server, conn.client)
+            d.owned = fast.sip_own(
+                *a,
+                *b,
+                direction,
+                nxt,
+                self.ctx.max_sip_message,
+                self._deliver,
+                self._raw_data,
+                self.reclaim,
+                not self._framed_there(d),
+            )
+
+    def _framed_there(self, d: Direction) -> bool:
+        """Whether the fast path may frame the direction's SIP itself from the next byte on."""
+        return (
+            d.mode == SIP and self.negotiation is None and d.framer is not None and d.framer.at_rest
+        )
+
+    def _raw_data(self, direction: int, data: bytes, frame: int, ts: float) -> bool:
+        """In-order bytes the fast path read but does not frame: the normal path takes them;
+        True when the fast path may frame what follows (the framer is between messages)."""
+        self.data(direction, data, frame, ts)
+        return self._framed_there(self._d1 if direction else self._d0)
+
+    def reclaim(
+        self,
+        direction: int,
+        framed: int,
+        taken: int,
+        chunks: list[tuple[bytes, int, float]],
+        last_frame: int,
+        last_ts: float,
+    ) -> None:
+        """The fast path gives a direction back: it took ``taken`` bytes since :meth:`offer`
+        and framed ``framed`` of them (none when it handed each segment to :meth:`data`); the
+        rest (a message in progress, or what follows a NEGOTIATE) comes as the segments that
+        brought it."""
+        d = self._d1 if direction else self._d0
+        d.owned = False
+        self.conn.taken_elsewhere(direction, taken, last_frame, last_ts)
+        if framed:
+            assert d.framer is not None
+            d.framer.skip_framed(framed, last_frame)
+        for data, frame, ts in chunks:
+            self.data(direction, data, frame, ts)
 
     # -- deciding what a direction speaks ---------------------------------------------------
     def _direction(self, direction: int) -> Direction:
@@ -718,23 +818,49 @@ class TcpConnectionPipeline:
         self, direction: int, framed: FramedMessage, compressed: bool
     ) -> SipMessage | None:
         """Parse one framed message and deliver it; None when it could not be parsed."""
+        return self._deliver(
+            direction,
+            framed.data,
+            framed.first_frame,
+            framed.frame,
+            framed.ts,
+            framed.header_end,
+            framed.content_length,
+            compressed,
+            framed.wire_size,
+            framed.partial,
+        )
+
+    def _deliver(
+        self,
+        direction: int,
+        data: bytes,
+        first_frame: int,
+        frame: int,
+        ts: float,
+        header_end: int | None,
+        content_length: int | None,
+        compressed: bool = False,
+        wire_size: int | None = None,
+        partial: bool = False,
+    ) -> SipMessage | None:
+        """Parse one framed message (from the framer, or the compiled fast path) and
+        deliver it; None when it could not be parsed."""
         try:
-            msg = parse_message(
-                framed.data, header_end=framed.header_end, content_length=framed.content_length
-            )
+            msg = parse_message(data, header_end=header_end, content_length=content_length)
         except MalformedError as exc:
-            self.ctx.defects.add(framed.frame, exc.layer, exc.offset, exc.reason)
+            self.ctx.defects.add(frame, exc.layer, exc.offset, exc.reason)
             return None
-        msg.frame = framed.frame
-        msg.first_frame = framed.first_frame
-        msg.time = framed.ts
+        msg.frame = frame
+        msg.first_frame = first_frame
+        msg.time = ts
         self._ends(msg, direction)
         msg.transport = "TLS" if self.encrypted else "TCP"
         msg.stream_id = self.conn.id
         if compressed:
             msg.compressed = True
-            msg.wire_size = framed.wire_size
-        msg.partial = framed.partial
+            msg.wire_size = wire_size
+        msg.partial = partial
         msg.encapsulation = self.summary.encapsulation
         self.summary.sip_messages += 1
         self.ctx.deliver(msg)

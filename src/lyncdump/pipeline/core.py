@@ -25,7 +25,7 @@ import sys
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 # The result types of the public methods (above) are imported for real so that
 # typing.get_type_hints resolves them; this one appears in no signature.
@@ -281,6 +281,10 @@ class Pipeline:
         )
         # Open connections, oldest first (ordered: the oldest leaves from the front at the bound).
         self._live: OrderedDict[int, TcpConnectionPipeline] = OrderedDict()
+        #: The compiled fast path while a capture is read (it reads routine SIP over TCP),
+        #: and the connection to offer it once the current segment's events are handled.
+        self._fast_sip: Any = None
+        self._to_offer: TcpConnectionPipeline | None = None
         self._pending: list[Event] = []
         self._in_flight: list[Event] = []  # the batch being handed out
         #: Call sessions a consumer holds back from those after it (a filter that decides
@@ -531,21 +535,31 @@ class Pipeline:
         media_udp = media.udp
         # The compiled fast path (when built) takes routine RTP itself: from the pcap/pcapng
         # reader's buffer, or here frame by frame for other readers (docs/performance.md).
+        streaming = self.streaming and self._build_sessions
         fast, fast_frame = (
             (None, None)  # checksums are verified in Python only
             if opts.verify_checksums
-            else attach_fast_path(reader, opts.progress_every if opts.progress else 0)
+            else attach_fast_path(
+                reader,
+                opts.progress_every if opts.progress else 0,
+                _ADVANCE_EVERY if streaming else 0,
+            )
         )
         # Frames a scan consumed are counted when the next frame reaches Python.
         take_frames = None
+        # Directions of TCP connections the fast path reads (routine SIP) go back to Python
+        # before Python handles any other segment of their connection.
+        sip_release = None
         if fast is not None:
             media.use_fast_path(fast)
             if fast_frame is None:
                 take_frames = fast.take_frames
+            sip_release = fast.sip_release
+            self._fast_sip = fast
+            tcp.on_forget = self._release_connection
         stats = self.stats
         progress = opts.progress
         every = opts.progress_every
-        streaming = self.streaming and self._build_sessions
         sessions = self._sessions
         udp_sip = self._udp_sip
         tcp_event = self._tcp_event
@@ -598,10 +612,15 @@ class Pipeline:
                 else:
                     tcp_count += 1
                     if payload or flags & 0x07:
+                        if sip_release is not None:
+                            sip_release(src, sport, dst, dport)
                         for event in segment(
                             frame, ts, src, sport, dst, dport, seq, flags, payload
                         ):
                             tcp_event(event)
+                        if self._to_offer is not None:
+                            self._to_offer.offer(fast)
+                            self._to_offer = None
                 if self._pending:
                     yield from self._take_pending()
         except CaptureError as exc:
@@ -609,6 +628,9 @@ class Pipeline:
         # End of input: deliver what TCP still holds, then close every connection's layers
         # (IP fragments never completed and messages cut off by the end are reported).
         decoder.flush()
+        if fast is not None:
+            fast.sip_release_all()
+            self._fast_sip = None
         for event in tcp.flush():
             tcp_event(event)
         for conn_pipe in list(self._live.values()):
@@ -623,6 +645,7 @@ class Pipeline:
             frame += fast.take_frames()
             nbytes += fast.bytes
             udp += fast.udp
+            tcp_count += fast.tcp
             media.rtp_like += fast.rtp_like
             if fast.last_frame == frame:
                 ts = fast.last_time
@@ -661,12 +684,24 @@ class Pipeline:
             pipe = conn.user = self._open_connection(conn)
         if type(event) is StreamData:
             pipe.data(event.direction, event.data, event.frame, event.ts)
+            if self._fast_sip is not None:
+                # offered once the segment's every event is in (a held first segment comes
+                # out together with the one that settled it)
+                self._to_offer = pipe
         elif type(event) is StreamGap:
             pipe.gap(event.direction, event.missing, event.frame, event.ts)
         elif pipe.closed(event.direction):  # type: ignore[attr-defined]
             # Both directions ended: flush the layers now and stop holding the connection.
             pipe.finish()
             self._live.pop(conn.id, None)
+
+    def _release_connection(self, conn: TcpConnection) -> None:
+        """The reassembler lets go of a connection: the fast path gives back what it read."""
+        if self._fast_sip is not None:
+            a, b = conn.client, conn.server
+            self._fast_sip.sip_release(*a, *b)
+            if conn.user is not None:
+                conn.user.gone = True
 
     def _open_connection(self, conn: TcpConnection) -> TcpConnectionPipeline:
         summary = TcpConnectionSummary(

@@ -360,6 +360,20 @@ class SipStreamFramer:
         """Bytes held in memory now (for bounds checks and statistics)."""
         return len(self._buf)
 
+    @property
+    def at_rest(self) -> bool:
+        """Between messages with nothing held: the next byte starts a message (or CR/LF)."""
+        return self._buf is _NO_BUF and self._state == _START and self._ready is None
+
+    def skip_framed(self, count: int, last_frame: int) -> None:
+        """``count`` bytes of the stream were framed by another reader (the compiled fast
+        path) while this framer was at rest, the last of them in ``last_frame``: offsets move
+        on past them, as if they had been fed and framed here."""
+        if count:
+            self._base += count
+            self._pos = self._scan = self._base
+            self._last_frame = last_frame
+
     # -- internals -----------------------------------------------------------------------
 
     def _defect(self, frame: int | None, offset: int | None, reason: str) -> None:
