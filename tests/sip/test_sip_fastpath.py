@@ -112,6 +112,78 @@ def test_random_bytes_frame_the_same(data: bytes, chunk: int) -> None:
     same_framing(b"SIP/2.0 200 OK\r\nContent-Length: 2\r\n" + data, chunk)
 
 
+# -- whole messages of one chunk (sip_frame_chunk) ------------------------------------------------
+
+
+def chunk_then_framer(data: bytes, max_message: int) -> list[object]:
+    """What pipeline/connection.py does with a chunk that reaches a framer at rest: the whole
+    plain messages at its start from ``sip_frame_chunk``, the rest through the framer."""
+    consumed, found = compiled.sip_frame_chunk(data, max_message)
+    out: list[object] = [
+        (data[start : start + size], 1, 1, header_end, length)
+        for start, size, header_end, length in found
+    ]
+    framer = SipStreamFramer(max_message=max_message)
+    framer.skip_framed(consumed, 1)
+    if consumed < len(data):
+        framer.receive_data(data[consumed:], 1, 0.0)
+    framer.close()
+    while (m := framer.next_message()) is not None:
+        out.append((m.data, m.first_frame, m.frame, m.header_end, m.content_length))
+    out.extend(framer.defects)
+    return out
+
+
+def framer_alone(data: bytes, max_message: int) -> list[object]:
+    framer = SipStreamFramer(max_message=max_message)
+    framer.receive_data(data, 1, 0.0)
+    framer.close()
+    out: list[object] = []
+    while (m := framer.next_message()) is not None:
+        out.append((m.data, m.first_frame, m.frame, m.header_end, m.content_length))
+    out.extend(framer.defects)
+    return out
+
+
+def same_chunk_framing(data: bytes, max_message: int = 4096) -> None:
+    assert chunk_then_framer(data, max_message) == framer_alone(data, max_message), data[:300]
+
+
+def test_chunk_framing_of_sample_messages() -> None:
+    stream = b"\r\n".join([*S.VALID.values(), *S.MS_MESSAGES.values(), S.BADINV01, S.SCALAR02])
+    same_chunk_framing(stream, 1 << 20)
+    for cut in range(0, len(stream), 97):
+        same_chunk_framing(stream[:cut], 1 << 20)
+    same_chunk_framing(stream, 300)  # messages past the bound
+
+
+@pytest.mark.parametrize(
+    "head",
+    [b"content-length: 3", b"Content-Length:3", b"l: 3", b"Content-Length: 3\r\n\t", b"X: 1",
+     b"Content-Length: 3\r\nContent-Length: 3", b"Content-Length: 9999999999999999999",
+     b"CSeq: 1 NEGOTIATE\r\nContent-Length: 3", b"Content-Length: 3\r\nSupported: x"],
+)  # fmt: skip
+@pytest.mark.parametrize("eol", [b"\r\n", b"\n"])
+def test_chunk_framing_of_content_length_spellings(head: bytes, eol: bytes) -> None:
+    message = b"MESSAGE sip:a@b SIP/2.0" + eol + head.replace(b"\r\n", eol) + eol + eol + b"abc"
+    same_chunk_framing(b"\r\n" + message + eol + message + b"OPTIONS sip:x SIP/2.0" + eol + eol)
+    same_chunk_framing(message + message)
+
+
+@SETTINGS
+@given(st.lists(messages(), min_size=1, max_size=4), st.sampled_from([b"", b"\r\n", b"\n\n"]))
+def test_chunk_framing_of_generated_messages(parts: list[bytes], glue: bytes) -> None:
+    same_chunk_framing(glue.join(parts))
+    same_chunk_framing(glue.join(parts)[:-1])
+
+
+@SETTINGS
+@given(st.binary(max_size=600))
+def test_chunk_framing_of_random_bytes(data: bytes) -> None:
+    same_chunk_framing(data)
+    same_chunk_framing(b"SIP/2.0 200 OK\r\nContent-Length: 2\r\n\r\nab" + data)
+
+
 # -- the topmost Via branch ----------------------------------------------------------------------
 
 _VIA_PIECES = [
