@@ -178,7 +178,8 @@ def live_command(
     source = LiveSource(interface, bpf=bpf, write=write, duration=duration)
     try:
         source.start()
-        events = stream(source, messages=True, **options_from(decode))
+        # Only --json lists STUN messages; the text view counts them (no spool to disk).
+        events = stream(source, messages=True, stun_messages=as_json, **options_from(decode))
     except LyncdumpError as exc:  # LivePermissionError too: one line, exit 2
         source.close()
         fail(str(exc))
