@@ -759,7 +759,7 @@ typedef struct {
 typedef struct {
     FlowKey key;    /* as on the wire: this direction's sender first */
     int direction;
-    int raw;        /* each segment's bytes go to on_data as they are (no framing here) */  /* 0: client to server */
+    int kind;       /* READ_SIP, READ_RAW or READ_TLS: how the segments are read */  /* 0: client to server */
     uint32_t nxt32; /* the sequence number of the next byte */
     long long taken;  /* bytes taken since the hand-over */
     long long framed; /* of which framed: messages and the CR/LF between them */
@@ -1596,12 +1596,13 @@ static PyMethodDef FastPath_methods[] = {
      "decode it."},
     {"sip_own", (PyCFunction)(void (*)(void))FastPath_sip_own, METH_FASTCALL,
      "sip_own(src, sport, dst, dport, direction, nxt32, max_message, on_message, on_data,\n"
-     "        on_reclaim, raw) -> bool\n\n"
+     "        on_reclaim, kind) -> bool\n\n"
      "Read this direction's routine segments here from now on (the 4-tuple as on the wire,\n"
-     "the next sequence number). Its SIP is framed here and each message goes to\n"
-     "on_message(direction, data, first_frame, frame, ts, header_end, content_length); while\n"
-     "raw, each segment's bytes go to on_data(direction, data, frame, ts) instead, which\n"
-     "returns True when the direction may be framed here from the next byte on.\n"
+     "the next sequence number). kind 0: its SIP is framed here and each message goes to\n"
+     "on_message(direction, data, first_frame, frame, ts, header_end, content_length);\n"
+     "kind 2: its TLS records are framed here and each goes to on_message(direction,\n"
+     "record, frame, ts), which returns True to go on; kind 1 (raw): each segment's bytes go\n"
+     "to on_data(direction, data, frame, ts), which returns the kind to read on with.\n"
      "Anything unusual hands the direction back to on_reclaim(direction, framed, taken,\n"
      "[(bytes, frame, ts)...], last_frame, last_ts) first. False when it cannot be taken (a\n"
      "full table, an odd key)."},
@@ -2548,6 +2549,14 @@ fast_sip_addr_base(PyObject *Py_UNUSED(module), PyObject *value)
  * left off. Bare ACKs of any connection are counted and dropped here (Python drops them too).
  */
 
+/* How an owned direction is read (pipeline/connection.py READ_*): SIP framed here, each
+   segment handed to on_data as it is, TLS records framed here. */
+#define READ_SIP 0
+#define READ_RAW 1
+#define READ_TLS 2
+/* tls/records.py MAX_FRAGMENT: 2^14 + 2048 + 256 */
+#define TLS_MAX_FRAGMENT ((1 << 14) + 2048 + 256)
+
 /* A message in progress past this many bytes goes back to Python (its framer's bounds). */
 #define SIP_HOLD_LIMIT (64 * 1024)
 /* Bytes held here over every owned direction, in total. */
@@ -2904,6 +2913,55 @@ back:
     return 0;
 }
 
+/*
+ * tls/records.py RecordReader.next_record on what the flow in slot i holds (a direction
+ * between records, not resynchronising): each whole record goes to on_message with the frame
+ * and time of the segment that completed it. Returns 1 when the direction stays here, 0 when
+ * it was handed back (a header that is not TLS, or on_message said stop), -1 on an error.
+ */
+static int
+tls_frame(FastPath *fp, size_t i)
+{
+    SipFlow *f = fp->sip[i];
+    Py_ssize_t pos = 0;
+    int go_on = 1;
+    while (go_on) {
+        const unsigned char *d = f->buf;
+        Py_ssize_t n = f->len;
+        if (n - pos < 5)
+            break;
+        if (d[pos] < 20 || d[pos] > 24 || d[pos + 1] != 3)
+            go_on = 0; /* Python says why it is not TLS */
+        Py_ssize_t length = (Py_ssize_t)d[pos + 3] << 8 | d[pos + 4];
+        if (length > TLS_MAX_FRAGMENT)
+            go_on = 0;
+        if (!go_on || n - pos < 5 + length)
+            break;
+        PyObject *argv[4];
+        argv[0] = PyLong_FromLong(f->direction);
+        argv[1] = PyBytes_FromStringAndSize((const char *)d + pos, 5 + length);
+        argv[2] = PyLong_FromLongLong(f->last_frame);
+        argv[3] = PyFloat_FromDouble(f->last_ts);
+        PyObject *result = NULL;
+        if (argv[0] != NULL && argv[1] != NULL && argv[2] != NULL && argv[3] != NULL) {
+            fp->sip_busy++;
+            result = PyObject_Vectorcall(f->on_message, argv, 4, NULL);
+            fp->sip_busy--;
+        }
+        for (int k = 0; k < 4; k++)
+            Py_XDECREF(argv[k]);
+        if (result == NULL)
+            return -1;
+        go_on = result == Py_True;
+        Py_DECREF(result);
+        pos += 5 + length;
+    }
+    sip_consume(fp, f, pos);
+    if (go_on)
+        return 1;
+    return sip_reclaim(fp, i) < 0 ? -1 : 0;
+}
+
 static int
 sip_tcp_segment(FastPath *fp, FlowKey *key, const unsigned char *seg, Py_ssize_t seglen,
                 long long frame, Py_ssize_t n, int64_t ts_num, int64_t ts_den,
@@ -2932,7 +2990,7 @@ sip_tcp_segment(FastPath *fp, FlowKey *key, const unsigned char *seg, Py_ssize_t
         if (!frame_time(ts_num, ts_den, given, &ts))
             return -1;
         SipFlow *f = fp->sip[i];
-        if (f->raw) {
+        if (f->kind == READ_RAW) {
             /* TCP only: the bytes go to the connection's layers as Python's reassembler
                would hand them over */
             f->nxt32 += (uint32_t)plen;
@@ -2954,9 +3012,13 @@ sip_tcp_segment(FastPath *fp, FlowKey *key, const unsigned char *seg, Py_ssize_t
                 Py_XDECREF(argv[k]);
             if (result == NULL)
                 return -1;
-            if (result == Py_True)
-                f->raw = 0; /* its framer is between messages: frame here from now on */
+            /* how to read from the next byte on (its framer or record reader is at rest) */
+            long kind = PyLong_Check(result) ? PyLong_AsLong(result) : READ_RAW;
             Py_DECREF(result);
+            if (kind == -1 && PyErr_Occurred())
+                return -1;
+            if (kind == READ_SIP || kind == READ_TLS)
+                f->kind = (int)kind;
         }
         else {
             if (f->len + plen > SIP_HOLD_LIMIT || fp->sip_held + plen > SIP_HELD_TOTAL) {
@@ -2996,7 +3058,7 @@ sip_tcp_segment(FastPath *fp, FlowKey *key, const unsigned char *seg, Py_ssize_t
             f->taken += plen;
             f->last_frame = frame;
             f->last_ts = ts;
-            if (sip_frame(fp, (size_t)i) < 0)
+            if ((f->kind == READ_TLS ? tls_frame(fp, (size_t)i) : sip_frame(fp, (size_t)i)) < 0)
                 return -1;
         }
     }
@@ -3047,12 +3109,14 @@ FastPath_sip_own(FastPath *fp, PyObject *const *args, Py_ssize_t nargs)
         !PyCallable_Check(args[9])) {
         PyErr_SetString(PyExc_TypeError,
                         "sip_own(src, sport, dst, dport, direction, nxt32, max_message, "
-                        "on_message, on_data, on_reclaim, raw)");
+                        "on_message, on_data, on_reclaim, kind)");
         return NULL;
     }
-    int raw = PyObject_IsTrue(args[10]);
-    if (raw < 0)
+    long kind = PyLong_AsLong(args[10]);
+    if (kind == -1 && PyErr_Occurred())
         return NULL;
+    if (kind != READ_SIP && kind != READ_RAW && kind != READ_TLS)
+        Py_RETURN_FALSE;
     FlowKey key;
     long direction = PyLong_AsLong(args[4]);
     unsigned long long nxt32 = PyLong_AsUnsignedLongLong(args[5]);
@@ -3076,7 +3140,7 @@ FastPath_sip_own(FastPath *fp, PyObject *const *args, Py_ssize_t nargs)
         return PyErr_NoMemory();
     fp->sip[i] = f;
     f->key = key;
-    f->raw = raw;
+    f->kind = (int)kind;
     f->direction = (int)direction;
     f->nxt32 = (uint32_t)nxt32;
     f->max_message = max_message;

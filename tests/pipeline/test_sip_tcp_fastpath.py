@@ -325,6 +325,13 @@ def test_negotiate_hands_the_connection_back(monkeypatch: pytest.MonkeyPatch) ->
         compare(sample, monkeypatch)
 
 
+def test_tls_records_are_read_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """TLS with its key log, MS-SIPCOMP inside: records framed by the fast path and decrypted
+    by Python, the plaintext's messages framed by ``sip_frame_chunk``."""
+    path = CAPTURES / "lync-tls-sipcomp.pcapng"
+    compare(path, monkeypatch, keylog=str(CAPTURES / "lync-tls-sipcomp.keys"))
+
+
 @pytest.mark.parametrize(
     "sample", sorted(p.name for p in CAPTURES.iterdir() if p.suffix in (".pcap", ".pcapng"))
 )
@@ -355,20 +362,16 @@ def test_sip_own_checks_its_arguments() -> None:
         fast.sip_own(b"\x01\x02\x03\x04", 1, b"\x01\x02\x03\x05", 2)
     cb = lambda *a: None  # noqa: E731
     four, other = b"\x01\x02\x03\x04", b"\x01\x02\x03\x05"
-    assert fast.sip_own(four, 1, bytes(16), 2, 0, 1, 100, cb, cb, cb, False) is False  # mixed sizes
-    assert (
-        fast.sip_own(four, 70000, other, 2, 0, 1, 100, cb, cb, cb, False) is False
-    )  # no such port
-    assert (
-        fast.sip_own(four, 1, other, 2, 2, 1, 100, cb, cb, cb, False) is False
-    )  # no such direction
-    assert fast.sip_own(four, 1, other, 2, 0, 1 << 32, 100, cb, cb, cb, False) is False  # not a seq
-    assert fast.sip_own(four, 1, other, 2, 0, 1, 100, cb, cb, cb, False) is True
-    assert fast.sip_own(four, 1, other, 2, 0, 1, 100, cb, cb, cb, False) is False  # owned already
+    assert fast.sip_own(four, 1, bytes(16), 2, 0, 1, 100, cb, cb, cb, 0) is False  # mixed sizes
+    assert fast.sip_own(four, 70000, other, 2, 0, 1, 100, cb, cb, cb, 0) is False  # no such port
+    assert fast.sip_own(four, 1, other, 2, 2, 1, 100, cb, cb, cb, 0) is False  # no such direction
+    assert fast.sip_own(four, 1, other, 2, 0, 1 << 32, 100, cb, cb, cb, 0) is False  # not a seq
+    assert fast.sip_own(four, 1, other, 2, 0, 1, 100, cb, cb, cb, 0) is True
+    assert fast.sip_own(four, 1, other, 2, 0, 1, 100, cb, cb, cb, 0) is False  # owned already
     assert fast.sip_owned == 1
     given_back: list[tuple[Any, ...]] = []
     fast2 = fastpath.compiled().FastPath(0)
-    fast2.sip_own(four, 1, other, 2, 1, 7, 100, cb, cb, lambda *a: given_back.append(a), False)
+    fast2.sip_own(four, 1, other, 2, 1, 7, 100, cb, cb, lambda *a: given_back.append(a), 0)
     fast2.sip_release(other, 2, four, 1)  # either way round
     assert given_back == [(1, 0, 0, [], 0, 0.0)]
     assert fast2.sip_owned == 0

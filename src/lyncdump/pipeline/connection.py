@@ -69,6 +69,11 @@ MEDIA = 4  # STUN/TURN/ICE-TCP/RFC 4571 framing: the media pipeline decodes
 OTHER = 5  # none of the above: bytes are ignored
 WEBSOCKET = 6  # an HTTP Upgrade, then WebSocket frames, one SIP message each (RFC 7118)
 
+# How the compiled fast path reads a direction it was handed (FastPath.sip_own, _fastpath.c).
+READ_SIP = 0  # clear SIP framed there, each message to _deliver
+READ_RAW = 1  # each segment's bytes to _raw_data (the normal path)
+READ_TLS = 2  # TLS records framed there, each record to _tls_record
+
 
 def _looks_compressed(data: bytes) -> bool:
     """sipcomp.stream.looks_compressed, loading MS-SIPCOMP's decoder only for a direction
@@ -397,11 +402,12 @@ class TcpConnectionPipeline:
         """Hand the directions of a connection at rest to the compiled fast path
         (``FastPath.sip_own``, _fastpath.c), which reads the routine segments that follow: a
         direction that speaks clear SIP with its framer between messages is framed there,
-        each message going to :meth:`_deliver`; any other decided direction (TLS, MS-SIPCOMP,
+        each message going to :meth:`_deliver`; TLS between records has its records framed
+        there, each going to :meth:`_tls_record`; any other decided direction (MS-SIPCOMP,
         WebSocket, media, SIP in the middle of a message) has its in-order bytes handed to
-        :meth:`data` (through :meth:`_raw_data`), as the reassembler would, until its SIP can
-        be framed there. Anything unusual gives the direction back
-        through :meth:`reclaim` before Python reads the connection again."""
+        :meth:`data` (through :meth:`_raw_data`), as the reassembler would, until it can be
+        framed there. Anything unusual gives the direction back through :meth:`reclaim`
+        before Python reads the connection again."""
         if self.gone or self.summary.encapsulation is not None:
             return
         conn = self.conn
@@ -422,23 +428,41 @@ class TcpConnectionPipeline:
                 direction,
                 nxt,
                 self.ctx.max_sip_message,
-                self._deliver,
+                self._tls_record if mode == TLS else self._deliver,
                 self._raw_data,
                 self.reclaim,
-                not self._framed_there(d),
+                self._read_as(d, direction),
             )
 
-    def _framed_there(self, d: Direction) -> bool:
-        """Whether the fast path may frame the direction's SIP itself from the next byte on."""
-        return (
-            d.mode == SIP and self.negotiation is None and d.framer is not None and d.framer.at_rest
-        )
+    def _read_as(self, d: Direction, direction: int) -> int:
+        """How the fast path may read a direction from the next byte on: its SIP framed there
+        (clear SIP, the framer between messages, no MS-SIPCOMP negotiation), its TLS records
+        framed there (between records, no key awaited), or each segment handed over raw."""
+        mode = d.mode
+        if mode == SIP:
+            framer = d.framer
+            if self.negotiation is None and framer is not None and framer.at_rest:
+                return READ_SIP
+        elif mode == TLS:
+            if self.tls is not None and self.tls.takes_records(direction):
+                return READ_TLS
+        return READ_RAW
 
-    def _raw_data(self, direction: int, data: bytes, frame: int, ts: float) -> bool:
+    def _raw_data(self, direction: int, data: bytes, frame: int, ts: float) -> int:
         """In-order bytes the fast path read but does not frame: the normal path takes them;
-        True when the fast path may frame what follows (the framer is between messages)."""
+        returns how the fast path may read what follows (:meth:`_read_as`)."""
         self.data(direction, data, frame, ts)
-        return self._framed_there(self._d1 if direction else self._d0)
+        return self._read_as(self._d1 if direction else self._d0, direction)
+
+    def _tls_record(self, direction: int, record: bytes, frame: int, ts: float) -> bool:
+        """A whole TLS record the fast path framed: decrypted and handed on as the record
+        reader's would be; False when the fast path must stop reading records there (the
+        direction died, or a key is now awaited)."""
+        session = self.tls
+        assert session is not None
+        session.receive_record(direction, record, frame, ts)
+        self._tls_bytes(direction, b"", frame, ts)
+        return session.takes_records(direction)
 
     def reclaim(
         self,
@@ -456,7 +480,7 @@ class TcpConnectionPipeline:
         d = self._d1 if direction else self._d0
         d.owned = False
         self.conn.taken_elsewhere(direction, taken, last_frame, last_ts)
-        if framed:
+        if framed and d.mode != TLS:  # (a TLS record reader counted each record it was given)
             assert d.framer is not None
             d.framer.skip_framed(framed, last_frame)
         for data, frame, ts in chunks:

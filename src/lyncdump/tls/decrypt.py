@@ -483,6 +483,26 @@ class TlsSession:
                 return
             self._record(direction, rec)
 
+    def takes_records(self, direction: int) -> bool:
+        """Whether whole records of a direction may come through :meth:`receive_record` (from
+        the compiled fast path): the direction is alive, between records, and no key is
+        awaited."""
+        return (
+            not self._dead[direction]
+            and _WAITING not in self._read
+            and self._readers[direction].at_rest()
+        )
+
+    def receive_record(self, direction: int, record: bytes, frame: int, ts: float) -> None:
+        """One whole record (header and fragment) of a direction that :meth:`takes_records`,
+        framed elsewhere by the record reader's rules: as if :meth:`receive_data` had read it."""
+        offset = self._readers[direction].taken(record)
+        self._frame = frame
+        rec = TlsRecord(
+            record[0], (record[1] << 8) | record[2], record[5:], record[:5], frame, ts, offset
+        )
+        self._record(direction, rec)
+
     def receive_gap(self, direction: int, missing: int, frame: int, ts: float) -> None:
         """Bytes lost in TCP: the records resume at the next header that can be trusted, and
         decryption where the record sequence number is found again (:meth:`_resume`)."""

@@ -161,6 +161,25 @@ class RecordReader:
         """Bytes held that do not make a whole record yet."""
         return len(self._buf) - self._pos
 
+    def at_rest(self) -> bool:
+        """Between records, not resynchronising, nothing held: the next byte starts a record.
+        Lets the bytes held go (they were all read), so :meth:`taken` can count on from here."""
+        if self.resyncing or self._pos < len(self._buf):
+            return False
+        self._base += self._pos
+        self._buf = b""
+        self._pos = 0
+        return True
+
+    def taken(self, record: bytes) -> int:
+        """A whole record (header and fragment) read by another reader (the compiled fast
+        path) while this one was at rest: counted as read here; its stream offset."""
+        offset = self._base
+        self._base += len(record)
+        self.bytes_seen += len(record)
+        self.records += 1
+        return offset
+
     def next_record(self) -> TlsRecord | None:
         """The next whole record, or None until more bytes arrive.
 
