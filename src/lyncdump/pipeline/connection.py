@@ -461,8 +461,9 @@ class TcpConnectionPipeline:
         session = self.tls
         assert session is not None
         session.receive_record(direction, record, frame, ts)
-        self._tls_bytes(direction, b"", frame, ts)
-        return session.takes_records(direction)
+        if session.defects or session.plaintext:
+            self._tls_bytes(direction, b"", frame, ts)
+        return session.reads_on(direction)
 
     def reclaim(
         self,

@@ -493,6 +493,10 @@ class TlsSession:
             and self._readers[direction].at_rest()
         )
 
+    def reads_on(self, direction: int) -> bool:
+        """:meth:`takes_records` right after :meth:`receive_record` (the reader is at rest)."""
+        return not self._dead[direction] and _WAITING not in self._read
+
     def receive_record(self, direction: int, record: bytes, frame: int, ts: float) -> None:
         """One whole record (header and fragment) of a direction that :meth:`takes_records`,
         framed elsewhere by the record reader's rules: as if :meth:`receive_data` had read it."""
