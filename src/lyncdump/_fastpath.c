@@ -260,6 +260,8 @@ RtpCore_fast_packet(RtpCore *self, PyObject *args)
 
 /* "_packet": StreamStats' Python implementation, called for every packet that is not routine */
 static PyObject *str_slow_packet;
+/* The pipe methods the SIP-over-TCP fast path calls (interned at import). */
+static PyObject *str_deliver, *str_tls_record, *str_raw_data;
 
 /*
  * StreamStats.packet(frame, ts, seq, rts, pt, marker, size, payload=None): routine packets are
@@ -770,9 +772,10 @@ typedef struct {
     Py_ssize_t len, cap;
     SipChunk *chunks;
     Py_ssize_t nchunks, chunk_cap;
-    PyObject *on_message; /* TcpConnectionPipeline._deliver (strong reference) */
-    PyObject *on_data;    /* TcpConnectionPipeline._raw_data (strong reference) */
-    PyObject *on_reclaim; /* TcpConnectionPipeline.reclaim (strong reference) */
+    /* The connection's TcpConnectionPipeline (strong reference), whose methods are called
+       by name: _deliver (a message), _tls_record (a record), _raw_data (a segment read raw),
+       reclaim (the direction given back). No bound method is kept per direction. */
+    PyObject *pipe;
 } SipFlow;
 
 typedef struct {
@@ -917,9 +920,7 @@ FastPath_traverse(FastPath *fp, visitproc visit, void *arg)
     if (fp->sip != NULL) {
         for (size_t i = 0; i < fp->sip_cap; i++) {
             if (fp->sip[i] != NULL) {
-                Py_VISIT(fp->sip[i]->on_message);
-                Py_VISIT(fp->sip[i]->on_data);
-                Py_VISIT(fp->sip[i]->on_reclaim);
+                Py_VISIT(fp->sip[i]->pipe);
             }
         }
     }
@@ -941,9 +942,7 @@ FastPath_clear_refs(FastPath *fp)
     if (fp->sip != NULL) {
         for (size_t i = 0; i < fp->sip_cap; i++) {
             if (fp->sip[i] != NULL) {
-                Py_CLEAR(fp->sip[i]->on_message);
-                Py_CLEAR(fp->sip[i]->on_data);
-                Py_CLEAR(fp->sip[i]->on_reclaim);
+                Py_CLEAR(fp->sip[i]->pipe);
             }
         }
     }
@@ -1595,15 +1594,14 @@ static PyMethodDef FastPath_methods[] = {
      "routine RTP and is accounted (UDP and RTP totals included), False when Python must\n"
      "decode it."},
     {"sip_own", (PyCFunction)(void (*)(void))FastPath_sip_own, METH_FASTCALL,
-     "sip_own(src, sport, dst, dport, direction, nxt32, max_message, on_message, on_data,\n"
-     "        on_reclaim, kind) -> bool\n\n"
+     "sip_own(src, sport, dst, dport, direction, nxt32, max_message, pipe, kind) -> bool\n\n"
      "Read this direction's routine segments here from now on (the 4-tuple as on the wire,\n"
      "the next sequence number). kind 0: its SIP is framed here and each message goes to\n"
-     "on_message(direction, data, first_frame, frame, ts, header_end, content_length);\n"
-     "kind 2: its TLS records are framed here and each goes to on_message(direction,\n"
+     "pipe._deliver(direction, data, first_frame, frame, ts, header_end, content_length);\n"
+     "kind 2: its TLS records are framed here and each goes to pipe._tls_record(direction,\n"
      "record, frame, ts), which returns True to go on; kind 1 (raw): each segment's bytes go\n"
-     "to on_data(direction, data, frame, ts), which returns the kind to read on with.\n"
-     "Anything unusual hands the direction back to on_reclaim(direction, framed, taken,\n"
+     "to pipe._raw_data(direction, data, frame, ts), which returns the kind to read on with.\n"
+     "Anything unusual hands the direction back to pipe.reclaim(direction, framed, taken,\n"
      "[(bytes, frame, ts)...], last_frame, last_ts) first. False when it cannot be taken (a\n"
      "full table, an odd key)."},
     {"sip_release", (PyCFunction)(void (*)(void))FastPath_sip_release, METH_FASTCALL,
@@ -2550,7 +2548,7 @@ fast_sip_addr_base(PyObject *Py_UNUSED(module), PyObject *value)
  */
 
 /* How an owned direction is read (pipeline/connection.py READ_*): SIP framed here, each
-   segment handed to on_data as it is, TLS records framed here. */
+   segment handed to the pipe's _raw_data as it is, TLS records framed here. */
 #define READ_SIP 0
 #define READ_RAW 1
 #define READ_TLS 2
@@ -2746,14 +2744,12 @@ sip_reclaim(FastPath *fp, size_t i)
     PyObject *result = NULL;
     if (ok) {
         fp->sip_busy++;
-        result = PyObject_CallFunction(f.on_reclaim, "iLLOLd", f.direction, f.framed, f.taken,
-                                       chunks, f.last_frame, f.last_ts);
+        result = PyObject_CallMethod(f.pipe, "reclaim", "iLLOLd", f.direction, f.framed,
+                                     f.taken, chunks, f.last_frame, f.last_ts);
         fp->sip_busy--;
     }
     Py_XDECREF(chunks);
-    Py_DECREF(f.on_message);
-    Py_DECREF(f.on_data);
-    Py_DECREF(f.on_reclaim);
+    Py_DECREF(f.pipe);
     if (result == NULL)
         return -1;
     Py_DECREF(result);
@@ -2873,26 +2869,28 @@ sip_frame(FastPath *fp, size_t i)
             break;
         SipChunk *first = &f->chunks[sip_chunk_at(f, pos)];
         SipChunk *last = &f->chunks[sip_chunk_at(f, pos + size - 1)];
-        PyObject *argv[7];
-        argv[0] = PyLong_FromLong(f->direction);
-        argv[1] = PyBytes_FromStringAndSize((const char *)d + pos, size);
-        argv[2] = PyLong_FromLongLong(first->frame);
-        argv[3] = PyLong_FromLongLong(last->frame);
-        argv[4] = PyFloat_FromDouble(last->ts);
-        argv[5] = PyLong_FromSsize_t(header_end);
-        argv[6] = PyLong_FromLongLong(length);
+        PyObject *argv[8];
+        argv[0] = f->pipe;
+        argv[1] = PyLong_FromLong(f->direction);
+        argv[2] = PyBytes_FromStringAndSize((const char *)d + pos, size);
+        argv[3] = PyLong_FromLongLong(first->frame);
+        argv[4] = PyLong_FromLongLong(last->frame);
+        argv[5] = PyFloat_FromDouble(last->ts);
+        argv[6] = PyLong_FromSsize_t(header_end);
+        argv[7] = PyLong_FromLongLong(length);
         PyObject *result = NULL;
         int made = 1;
-        for (int k = 0; k < 7; k++)
+        for (int k = 1; k < 8; k++)
             made = made && argv[k] != NULL;
         pos += size;
         fp->sip_messages++;
         if (made) {
             fp->sip_busy++;
-            result = PyObject_Vectorcall(f->on_message, argv, 7, NULL);
+            result = PyObject_VectorcallMethod(str_deliver, argv,
+                                               8 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
             fp->sip_busy--;
         }
-        for (int k = 0; k < 7; k++)
+        for (int k = 1; k < 8; k++)
             Py_XDECREF(argv[k]);
         if (result == NULL)
             return -1;
@@ -2915,9 +2913,9 @@ back:
 
 /*
  * tls/records.py RecordReader.next_record on what the flow in slot i holds (a direction
- * between records, not resynchronising): each whole record goes to on_message with the frame
+ * between records, not resynchronising): each whole record goes to pipe._tls_record with the frame
  * and time of the segment that completed it. Returns 1 when the direction stays here, 0 when
- * it was handed back (a header that is not TLS, or on_message said stop), -1 on an error.
+ * it was handed back (a header that is not TLS, or _tls_record said stop), -1 on an error.
  */
 static int
 tls_frame(FastPath *fp, size_t i)
@@ -2937,18 +2935,20 @@ tls_frame(FastPath *fp, size_t i)
             go_on = 0;
         if (!go_on || n - pos < 5 + length)
             break;
-        PyObject *argv[4];
-        argv[0] = PyLong_FromLong(f->direction);
-        argv[1] = PyBytes_FromStringAndSize((const char *)d + pos, 5 + length);
-        argv[2] = PyLong_FromLongLong(f->last_frame);
-        argv[3] = PyFloat_FromDouble(f->last_ts);
+        PyObject *argv[5];
+        argv[0] = f->pipe;
+        argv[1] = PyLong_FromLong(f->direction);
+        argv[2] = PyBytes_FromStringAndSize((const char *)d + pos, 5 + length);
+        argv[3] = PyLong_FromLongLong(f->last_frame);
+        argv[4] = PyFloat_FromDouble(f->last_ts);
         PyObject *result = NULL;
-        if (argv[0] != NULL && argv[1] != NULL && argv[2] != NULL && argv[3] != NULL) {
+        if (argv[1] != NULL && argv[2] != NULL && argv[3] != NULL && argv[4] != NULL) {
             fp->sip_busy++;
-            result = PyObject_Vectorcall(f->on_message, argv, 4, NULL);
+            result = PyObject_VectorcallMethod(str_tls_record, argv,
+                                               5 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
             fp->sip_busy--;
         }
-        for (int k = 0; k < 4; k++)
+        for (int k = 1; k < 5; k++)
             Py_XDECREF(argv[k]);
         if (result == NULL)
             return -1;
@@ -2997,18 +2997,20 @@ sip_tcp_segment(FastPath *fp, FlowKey *key, const unsigned char *seg, Py_ssize_t
             f->taken += plen;
             f->last_frame = frame;
             f->last_ts = ts;
-            PyObject *argv[4];
-            argv[0] = PyLong_FromLong(f->direction);
-            argv[1] = PyBytes_FromStringAndSize((const char *)seg + doff, plen);
-            argv[2] = PyLong_FromLongLong(frame);
-            argv[3] = PyFloat_FromDouble(ts);
+            PyObject *argv[5];
+            argv[0] = f->pipe;
+            argv[1] = PyLong_FromLong(f->direction);
+            argv[2] = PyBytes_FromStringAndSize((const char *)seg + doff, plen);
+            argv[3] = PyLong_FromLongLong(frame);
+            argv[4] = PyFloat_FromDouble(ts);
             PyObject *result = NULL;
-            if (argv[0] != NULL && argv[1] != NULL && argv[2] != NULL && argv[3] != NULL) {
+            if (argv[1] != NULL && argv[2] != NULL && argv[3] != NULL && argv[4] != NULL) {
                 fp->sip_busy++;
-                result = PyObject_Vectorcall(f->on_data, argv, 4, NULL);
+                result = PyObject_VectorcallMethod(str_raw_data, argv,
+                                                   5 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
                 fp->sip_busy--;
             }
-            for (int k = 0; k < 4; k++)
+            for (int k = 1; k < 5; k++)
                 Py_XDECREF(argv[k]);
             if (result == NULL)
                 return -1;
@@ -3105,14 +3107,13 @@ sip_key_from(FlowKey *k, PyObject *const *args)
 static PyObject *
 FastPath_sip_own(FastPath *fp, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 11 || !PyCallable_Check(args[7]) || !PyCallable_Check(args[8]) ||
-        !PyCallable_Check(args[9])) {
+    if (nargs != 9) {
         PyErr_SetString(PyExc_TypeError,
-                        "sip_own(src, sport, dst, dport, direction, nxt32, max_message, "
-                        "on_message, on_data, on_reclaim, kind)");
+                        "sip_own(src, sport, dst, dport, direction, nxt32, max_message, pipe, "
+                        "kind)");
         return NULL;
     }
-    long kind = PyLong_AsLong(args[10]);
+    long kind = PyLong_AsLong(args[8]);
     if (kind == -1 && PyErr_Occurred())
         return NULL;
     if (kind != READ_SIP && kind != READ_RAW && kind != READ_TLS)
@@ -3144,9 +3145,7 @@ FastPath_sip_own(FastPath *fp, PyObject *const *args, Py_ssize_t nargs)
     f->direction = (int)direction;
     f->nxt32 = (uint32_t)nxt32;
     f->max_message = max_message;
-    f->on_message = Py_NewRef(args[7]);
-    f->on_data = Py_NewRef(args[8]);
-    f->on_reclaim = Py_NewRef(args[9]);
+    f->pipe = Py_NewRef(args[7]);
     fp->sip_used++;
     Py_RETURN_TRUE;
 }
@@ -3242,7 +3241,11 @@ PyMODINIT_FUNC
 PyInit__fastpath(void)
 {
     str_slow_packet = PyUnicode_InternFromString("_packet");
-    if (str_slow_packet == NULL)
+    str_deliver = PyUnicode_InternFromString("_deliver");
+    str_tls_record = PyUnicode_InternFromString("_tls_record");
+    str_raw_data = PyUnicode_InternFromString("_raw_data");
+    if (str_slow_packet == NULL || str_deliver == NULL || str_tls_record == NULL ||
+        str_raw_data == NULL)
         return NULL;
     static const char *core_keys[8] = {"call-id", "cseq", "via", "from", "to", "content-type",
                                        "content-length", "max-forwards"};

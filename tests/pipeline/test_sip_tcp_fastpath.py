@@ -356,24 +356,34 @@ def test_corpus_decodes_the_same(path: Path, monkeypatch: pytest.MonkeyPatch) ->
         pytest.skip("not a readable capture")
 
 
+class _Pipe:
+    """What the fast path calls on a connection's pipeline, recorded."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+
+    def reclaim(self, *args: Any) -> None:
+        self.calls.append(args)
+
+
 def test_sip_own_checks_its_arguments() -> None:
     fast = fastpath.compiled().FastPath(0)
     with pytest.raises(TypeError, match="sip_own"):
         fast.sip_own(b"\x01\x02\x03\x04", 1, b"\x01\x02\x03\x05", 2)
-    cb = lambda *a: None  # noqa: E731
+    pipe = _Pipe()
     four, other = b"\x01\x02\x03\x04", b"\x01\x02\x03\x05"
-    assert fast.sip_own(four, 1, bytes(16), 2, 0, 1, 100, cb, cb, cb, 0) is False  # mixed sizes
-    assert fast.sip_own(four, 70000, other, 2, 0, 1, 100, cb, cb, cb, 0) is False  # no such port
-    assert fast.sip_own(four, 1, other, 2, 2, 1, 100, cb, cb, cb, 0) is False  # no such direction
-    assert fast.sip_own(four, 1, other, 2, 0, 1 << 32, 100, cb, cb, cb, 0) is False  # not a seq
-    assert fast.sip_own(four, 1, other, 2, 0, 1, 100, cb, cb, cb, 0) is True
-    assert fast.sip_own(four, 1, other, 2, 0, 1, 100, cb, cb, cb, 0) is False  # owned already
+    assert fast.sip_own(four, 1, bytes(16), 2, 0, 1, 100, pipe, 0) is False  # mixed sizes
+    assert fast.sip_own(four, 70000, other, 2, 0, 1, 100, pipe, 0) is False  # no such port
+    assert fast.sip_own(four, 1, other, 2, 2, 1, 100, pipe, 0) is False  # no such direction
+    assert fast.sip_own(four, 1, other, 2, 0, 1 << 32, 100, pipe, 0) is False  # not a seq
+    assert fast.sip_own(four, 1, other, 2, 0, 1, 100, pipe, 3) is False  # no such kind
+    assert fast.sip_own(four, 1, other, 2, 0, 1, 100, pipe, 0) is True
+    assert fast.sip_own(four, 1, other, 2, 0, 1, 100, pipe, 0) is False  # owned already
     assert fast.sip_owned == 1
-    given_back: list[tuple[Any, ...]] = []
     fast2 = fastpath.compiled().FastPath(0)
-    fast2.sip_own(four, 1, other, 2, 1, 7, 100, cb, cb, lambda *a: given_back.append(a), 0)
+    fast2.sip_own(four, 1, other, 2, 1, 7, 100, pipe, 0)
     fast2.sip_release(other, 2, four, 1)  # either way round
-    assert given_back == [(1, 0, 0, [], 0, 0.0)]
+    assert pipe.calls == [(1, 0, 0, [], 0, 0.0)]
     assert fast2.sip_owned == 0
 
 
@@ -382,19 +392,17 @@ def test_many_owned_directions_are_given_back_in_any_order() -> None:
     thousands of directions in random order leaves every one findable."""
     fast = fastpath.compiled().FastPath(0)
     rng = random.Random(5)
-    back: list[int] = []
+    pipes = [_Pipe() for _ in range(3000)]
     keys = []
     for i in range(3000):
         src = rng.randrange(1 << 32).to_bytes(4, "big")
         keys.append((src, i % 65536, b"\x0a\x00\x00\x01", 5061))
-        assert fast.sip_own(
-            *keys[-1], 0, i, 1000, print, print, lambda *a, i=i: back.append(i), i % 2
-        )
+        assert fast.sip_own(*keys[-1], 0, i, 1000, pipes[i], i % 3)
     order = list(range(3000))
     rng.shuffle(order)
     for n, i in enumerate(order):
         fast.sip_release(*keys[i])
-        assert back[-1] == i
+        assert pipes[i].calls == [(0, 0, 0, [], 0, 0.0)]
         assert fast.sip_owned == 3000 - n - 1
 
 

@@ -428,9 +428,7 @@ class TcpConnectionPipeline:
                 direction,
                 nxt,
                 self.ctx.max_sip_message,
-                self._tls_record if mode == TLS else self._deliver,
-                self._raw_data,
-                self.reclaim,
+                self,  # its _deliver, _tls_record, _raw_data and reclaim are called by name
                 self._read_as(d, direction),
             )
 
