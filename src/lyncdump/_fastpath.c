@@ -2689,22 +2689,58 @@ sip_chunk_at(const SipFlow *f, Py_ssize_t at)
     return c;
 }
 
-/* Drop the first `count` bytes of the buffer (framed) and the chunks wholly inside them. */
+/* Keep data[0:len] (brought by the segment in frame, at ts) at the end of the flow's buffer.
+   0, or -1 when memory runs out. */
+static int
+sip_hold(FastPath *fp, SipFlow *f, const unsigned char *data, Py_ssize_t len, long long frame,
+         double ts)
+{
+    if (f->len + len > f->cap) {
+        Py_ssize_t cap = f->cap ? f->cap : 2048;
+        while (cap < f->len + len)
+            cap *= 2;
+        unsigned char *grown = PyMem_Realloc(f->buf, (size_t)cap);
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        f->buf = grown;
+        f->cap = cap;
+    }
+    if (f->nchunks == f->chunk_cap) {
+        Py_ssize_t cap = f->chunk_cap ? f->chunk_cap * 2 : 4;
+        SipChunk *grown = PyMem_Realloc(f->chunks, (size_t)cap * sizeof(SipChunk));
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        f->chunks = grown;
+        f->chunk_cap = cap;
+    }
+    f->chunks[f->nchunks].start = f->len;
+    f->chunks[f->nchunks].frame = frame;
+    f->chunks[f->nchunks].ts = ts;
+    f->nchunks++;
+    memcpy(f->buf + f->len, data, (size_t)len);
+    f->len += len;
+    fp->sip_held += len;
+    return 0;
+}
+
+/* Drop the first `count` bytes of the buffer (read) and the chunks wholly inside them; an
+   emptied buffer is let go (most directions hold nothing between segments). */
 static void
 sip_consume(FastPath *fp, SipFlow *f, Py_ssize_t count)
 {
     if (count <= 0)
         return;
-    f->framed += count;
     fp->sip_held -= count;
     if (count >= f->len) {
-        f->len = 0;
-        f->nchunks = 0;
-        if (f->cap > 4096) { /* a big message went through: let its buffer go */
-            PyMem_Free(f->buf);
-            f->buf = NULL;
-            f->cap = 0;
-        }
+        PyMem_Free(f->buf);
+        PyMem_Free(f->chunks);
+        f->buf = NULL;
+        f->chunks = NULL;
+        f->len = f->cap = f->nchunks = f->chunk_cap = 0;
         return;
     }
     Py_ssize_t keep = sip_chunk_at(f, count);
@@ -2717,6 +2753,29 @@ sip_consume(FastPath *fp, SipFlow *f, Py_ssize_t count)
         f->chunks[m++] = ch;
     }
     f->nchunks = m;
+}
+
+/* What a direction's framing reads: the segment itself when nothing is held (f NULL: every
+   byte came in frame, at ts), else the flow's buffer with its chunks. */
+typedef struct {
+    const unsigned char *d;
+    Py_ssize_t n;
+    const SipFlow *f;
+    long long frame;
+    double ts;
+} SipSource;
+
+static inline void
+sip_source_at(const SipSource *src, Py_ssize_t at, long long *frame, double *ts)
+{
+    if (src->f == NULL) {
+        *frame = src->frame;
+        *ts = src->ts;
+        return;
+    }
+    const SipChunk *c = &src->f->chunks[sip_chunk_at(src->f, at)];
+    *frame = c->frame;
+    *ts = c->ts;
 }
 
 /* Take the flow in slot i out of the table and hand its state to Python's reclaim(). */
@@ -2848,34 +2907,36 @@ fast_sip_frame_chunk(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssiz
 }
 
 /*
- * Frame what the flow in slot i holds. Returns 1 when it stays here, 0 when it was handed
- * back to Python (with its bytes), -1 on a Python error.
+ * Frame the SIP messages of src (a direction read as READ_SIP) and hand each to the pipe's
+ * _deliver; *pos: how far they reach. Returns 1 to read on, 0 when the direction must go
+ * back to Python from *pos (see sip_next_message), -1 on a Python error.
  */
 static int
-sip_frame(FastPath *fp, size_t i)
+sip_scan(FastPath *fp, SipFlow *f, const SipSource *src, Py_ssize_t *pos_out)
 {
-    SipFlow *f = fp->sip[i];
-    FlowKey key = f->key;
+    const unsigned char *d = src->d;
     Py_ssize_t pos = 0;
+    int status = 1;
     for (;;) {
-        const unsigned char *d = f->buf;
         Py_ssize_t size, header_end;
         long long length;
-        int found = sip_next_message(d, &pos, f->len, f->max_message, &size, &header_end,
+        int found = sip_next_message(d, &pos, src->n, f->max_message, &size, &header_end,
                                      &length);
-        if (found < 0)
-            goto back;
-        if (found == 0)
+        if (found <= 0) {
+            status = found < 0 ? 0 : 1;
             break;
-        SipChunk *first = &f->chunks[sip_chunk_at(f, pos)];
-        SipChunk *last = &f->chunks[sip_chunk_at(f, pos + size - 1)];
+        }
+        long long first_frame, last_frame;
+        double first_ts, last_ts;
+        sip_source_at(src, pos, &first_frame, &first_ts);
+        sip_source_at(src, pos + size - 1, &last_frame, &last_ts);
         PyObject *argv[8];
         argv[0] = f->pipe;
         argv[1] = PyLong_FromLong(f->direction);
         argv[2] = PyBytes_FromStringAndSize((const char *)d + pos, size);
-        argv[3] = PyLong_FromLongLong(first->frame);
-        argv[4] = PyLong_FromLongLong(last->frame);
-        argv[5] = PyFloat_FromDouble(last->ts);
+        argv[3] = PyLong_FromLongLong(first_frame);
+        argv[4] = PyLong_FromLongLong(last_frame);
+        argv[5] = PyFloat_FromDouble(last_ts);
         argv[6] = PyLong_FromSsize_t(header_end);
         argv[7] = PyLong_FromLongLong(length);
         PyObject *result = NULL;
@@ -2896,36 +2957,24 @@ sip_frame(FastPath *fp, size_t i)
             return -1;
         Py_DECREF(result);
     }
-    sip_consume(fp, f, pos);
-    return 1;
-back:
-    sip_consume(fp, f, pos);
-    {
-        /* NEGOTIATE, or anything unusual: both directions go back (a NEGOTIATE's answer
-           switches the other one) */
-        FlowKey reverse;
-        sip_reverse(&key, &reverse);
-        if (sip_reclaim(fp, i) < 0 || sip_reclaim_key(fp, &reverse) < 0)
-            return -1;
-    }
-    return 0;
+    *pos_out = pos;
+    return status;
 }
 
 /*
- * tls/records.py RecordReader.next_record on what the flow in slot i holds (a direction
- * between records, not resynchronising): each whole record goes to pipe._tls_record with the frame
- * and time of the segment that completed it. Returns 1 when the direction stays here, 0 when
- * it was handed back (a header that is not TLS, or _tls_record said stop), -1 on an error.
+ * tls/records.py RecordReader.next_record on src (a direction read as READ_TLS: between
+ * records, not resynchronising): each whole record goes to the pipe's _tls_record with the
+ * frame and time of the segment that completed it; *pos: how far they reach. Returns 1 to
+ * read on, 0 when the direction must go back to Python from *pos (a header that is not TLS,
+ * or _tls_record said stop), -1 on a Python error.
  */
 static int
-tls_frame(FastPath *fp, size_t i)
+tls_scan(FastPath *fp, SipFlow *f, const SipSource *src, Py_ssize_t *pos_out)
 {
-    SipFlow *f = fp->sip[i];
-    Py_ssize_t pos = 0;
+    const unsigned char *d = src->d;
+    Py_ssize_t n = src->n, pos = 0;
     int go_on = 1;
     while (go_on) {
-        const unsigned char *d = f->buf;
-        Py_ssize_t n = f->len;
         if (n - pos < 5)
             break;
         if (d[pos] < 20 || d[pos] > 24 || d[pos + 1] != 3)
@@ -2956,10 +3005,51 @@ tls_frame(FastPath *fp, size_t i)
         Py_DECREF(result);
         pos += 5 + length;
     }
-    sip_consume(fp, f, pos);
-    if (go_on)
-        return 1;
-    return sip_reclaim(fp, i) < 0 ? -1 : 0;
+    *pos_out = pos;
+    return go_on;
+}
+
+/*
+ * The in-order payload of a segment of the direction in slot i (read as READ_SIP or
+ * READ_TLS, the segment already counted as taken), brought in frame at ts: framed from the
+ * segment itself when nothing is held, else after what is held; what is left of a message or
+ * record is held. The direction may be handed back with what it holds. 0, or -1 on a Python
+ * error.
+ */
+static int
+sip_read(FastPath *fp, size_t i, const unsigned char *data, Py_ssize_t len, long long frame,
+         double ts)
+{
+    SipFlow *f = fp->sip[i];
+    int direct = f->len == 0;
+    if (!direct && sip_hold(fp, f, data, len, frame, ts) < 0)
+        return -1;
+    SipSource src = {direct ? data : f->buf, direct ? len : f->len, direct ? NULL : f, frame,
+                     ts};
+    FlowKey key = f->key;
+    int sip = f->kind == READ_SIP;
+    Py_ssize_t pos = 0;
+    int status = sip ? sip_scan(fp, f, &src, &pos) : tls_scan(fp, f, &src, &pos);
+    if (status < 0)
+        return -1;
+    f->framed += pos; /* (the pointer stays valid: nothing is released while busy) */
+    if (!direct)
+        sip_consume(fp, f, pos);
+    else if (pos < len && sip_hold(fp, f, data + pos, len - pos, frame, ts) < 0)
+        return -1;
+    if (status && f->len <= SIP_HOLD_LIMIT && fp->sip_held <= SIP_HELD_TOTAL)
+        return 0;
+    /* Anything unusual, or more held than the bounds allow: back to Python with what is
+       held. For SIP both directions go (a NEGOTIATE's answer switches the other one). */
+    if (sip_reclaim(fp, i) < 0)
+        return -1;
+    if (sip) {
+        FlowKey reverse;
+        sip_reverse(&key, &reverse);
+        if (sip_reclaim_key(fp, &reverse) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 static int
@@ -3023,44 +3113,15 @@ sip_tcp_segment(FastPath *fp, FlowKey *key, const unsigned char *seg, Py_ssize_t
                 f->kind = (int)kind;
         }
         else {
-            if (f->len + plen > SIP_HOLD_LIMIT || fp->sip_held + plen > SIP_HELD_TOTAL) {
+            if (f->len > 0 &&
+                (f->len + plen > SIP_HOLD_LIMIT || fp->sip_held + plen > SIP_HELD_TOTAL))
                 /* Python holds big messages: it takes this segment after the bytes held here */
                 return sip_reclaim(fp, (size_t)i) < 0 ? -1 : 0;
-            }
-            if (f->len + plen > f->cap) {
-                Py_ssize_t cap = f->cap ? f->cap : 2048;
-                while (cap < f->len + plen)
-                    cap *= 2;
-                unsigned char *grown = PyMem_Realloc(f->buf, (size_t)cap);
-                if (grown == NULL) {
-                    PyErr_NoMemory();
-                    return -1;
-                }
-                f->buf = grown;
-                f->cap = cap;
-            }
-            if (f->nchunks == f->chunk_cap) {
-                Py_ssize_t cap = f->chunk_cap ? f->chunk_cap * 2 : 4;
-                SipChunk *grown = PyMem_Realloc(f->chunks, (size_t)cap * sizeof(SipChunk));
-                if (grown == NULL) {
-                    PyErr_NoMemory();
-                    return -1;
-                }
-                f->chunks = grown;
-                f->chunk_cap = cap;
-            }
-            f->chunks[f->nchunks].start = f->len;
-            f->chunks[f->nchunks].frame = frame;
-            f->chunks[f->nchunks].ts = ts;
-            f->nchunks++;
-            memcpy(f->buf + f->len, seg + doff, (size_t)plen);
-            f->len += plen;
-            fp->sip_held += plen;
             f->nxt32 += (uint32_t)plen;
             f->taken += plen;
             f->last_frame = frame;
             f->last_ts = ts;
-            if ((f->kind == READ_TLS ? tls_frame(fp, (size_t)i) : sip_frame(fp, (size_t)i)) < 0)
+            if (sip_read(fp, (size_t)i, seg + doff, plen, frame, ts) < 0)
                 return -1;
         }
     }

@@ -67,6 +67,8 @@ def test_an_open_sip_connection_costs_under_two_kilobytes() -> None:
     # reassembler's state, the two directions' framers, the connection's layers, and the
     # ConnectionSummary the run lists); 2.17 kB while an idle framer kept a buffer, a chunk
     # list and a defect list of its own, 5.2 kB before the framer had slots and lists instead
-    # of an instance dict and two deques.
+    # of an instance dict and two deques. With the compiled fast path reading both directions
+    # (session 26) 1.88 kB: its state for each direction (152 B and a table slot) and the
+    # pipeline it calls, less the two framers, let go while it frames.
     per_connection = (marks[5900] - marks[3000]) / 2900
     assert per_connection < 2000, per_connection

@@ -197,6 +197,7 @@ class Direction:
 
     __slots__ = (
         "mode", "framer", "sipcomp", "ws", "sniffed", "held", "held_frame", "held_ts", "owned",
+        "resume",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -212,6 +213,9 @@ class Direction:
         self.held_ts = 0.0
         #: The compiled fast path reads this direction now (TcpConnectionPipeline.offer).
         self.owned = False
+        #: While the fast path frames this direction's SIP, its framer is let go (192 B an
+        #: idle one): what makes it again (SipStreamFramer.suspend).
+        self.resume: tuple[int, int | None] | None = None
 
     def hold(self, data: bytes, frame: int, ts: float) -> int:
         """Keep one more sniffed segment; returns how many are kept."""
@@ -403,10 +407,10 @@ class TcpConnectionPipeline:
         (``FastPath.sip_own``, _fastpath.c), which reads the routine segments that follow: a
         direction that speaks clear SIP with its framer between messages is framed there,
         each message going to :meth:`_deliver`; TLS between records has its records framed
-        there, each going to :meth:`_tls_record`; any other decided direction (MS-SIPCOMP,
-        WebSocket, media, SIP in the middle of a message) has its in-order bytes handed to
-        :meth:`data` (through :meth:`_raw_data`), as the reassembler would, until it can be
-        framed there. Anything unusual gives the direction back through :meth:`reclaim`
+        there, each going to :meth:`_tls_record`; MS-SIPCOMP, WebSocket, media and TLS in the
+        middle of a record have their in-order bytes handed to :meth:`data` (through
+        :meth:`_raw_data`), as the reassembler would, until they can be framed there. Clear
+        SIP in the middle of a message stays Python's until its framer is at rest. Anything unusual gives the direction back through :meth:`reclaim`
         before Python reads the connection again."""
         if self.gone or self.summary.encapsulation is not None:
             return
@@ -421,6 +425,9 @@ class TcpConnectionPipeline:
             nxt = conn.next_seq(direction)
             if nxt is None:
                 continue
+            kind = self._read_as(d, direction)
+            if kind is None:
+                continue
             a, b = (conn.client, conn.server) if direction == 0 else (conn.server, conn.client)
             d.owned = fast.sip_own(
                 *a,
@@ -429,28 +436,37 @@ class TcpConnectionPipeline:
                 nxt,
                 self.ctx.max_sip_message,
                 self,  # its _deliver, _tls_record, _raw_data and reclaim are called by name
-                self._read_as(d, direction),
+                kind,
             )
+            if d.owned and kind == READ_SIP:
+                assert d.framer is not None
+                d.resume = d.framer.suspend()
+                d.framer = None
 
-    def _read_as(self, d: Direction, direction: int) -> int:
+    def _read_as(self, d: Direction, direction: int) -> int | None:
         """How the fast path may read a direction from the next byte on: its SIP framed there
         (clear SIP, the framer between messages, no MS-SIPCOMP negotiation), its TLS records
-        framed there (between records, no key awaited), or each segment handed over raw."""
+        framed there (between records, no key awaited), or each segment handed over raw.
+        None: not at all. Clear SIP is never read raw: a NEGOTIATE framed by Python inside the
+        fast path's call could switch the other direction while the fast path frames it."""
         mode = d.mode
         if mode == SIP:
             framer = d.framer
             if self.negotiation is None and framer is not None and framer.at_rest:
                 return READ_SIP
-        elif mode == TLS:
+            return None
+        if mode == TLS:
             if self.tls is not None and self.tls.takes_records(direction):
                 return READ_TLS
         return READ_RAW
 
     def _raw_data(self, direction: int, data: bytes, frame: int, ts: float) -> int:
         """In-order bytes the fast path read but does not frame: the normal path takes them;
-        returns how the fast path may read what follows (:meth:`_read_as`)."""
+        returns how the fast path may read what follows (:meth:`_read_as`; a raw direction is
+        not clear SIP, so it stays read at least raw)."""
         self.data(direction, data, frame, ts)
-        return self._read_as(self._d1 if direction else self._d0, direction)
+        kind = self._read_as(self._d1 if direction else self._d0, direction)
+        return READ_RAW if kind is None else kind
 
     def _tls_record(self, direction: int, record: bytes, frame: int, ts: float) -> bool:
         """A whole TLS record the fast path framed: decrypted and handed on as the record
@@ -478,6 +494,9 @@ class TcpConnectionPipeline:
         brought it."""
         d = self._d1 if direction else self._d0
         d.owned = False
+        if d.resume is not None:
+            d.framer = SipStreamFramer.resumed(d.resume, max_message=self.ctx.max_sip_message)
+            d.resume = None
         self.conn.taken_elsewhere(direction, taken, last_frame, last_ts)
         if framed and d.mode != TLS:  # (a TLS record reader counted each record it was given)
             assert d.framer is not None

@@ -365,6 +365,21 @@ class SipStreamFramer:
         """Between messages with nothing held: the next byte starts a message (or CR/LF)."""
         return self._buf is _NO_BUF and self._state == _START and self._ready is None
 
+    def suspend(self) -> tuple[int, int | None]:
+        """What a framer at rest needs to be made again (:meth:`resumed`): its stream offset
+        and last frame. A connection whose direction another reader frames for a while (the
+        compiled fast path) lets the framer go meanwhile."""
+        assert self.at_rest
+        return self._base, self._last_frame
+
+    @classmethod
+    def resumed(cls, state: tuple[int, int | None], *, max_message: int) -> SipStreamFramer:
+        """A framer at rest at the stream offset and last frame :meth:`suspend` gave."""
+        framer = cls(max_message=max_message)
+        framer._base = framer._pos = framer._scan = state[0]
+        framer._last_frame = state[1]
+        return framer
+
     def skip_framed(self, count: int, last_frame: int) -> None:
         """``count`` bytes of the stream were framed by another reader (the compiled fast
         path) while this framer was at rest, the last of them in ``last_frame``: offsets move
