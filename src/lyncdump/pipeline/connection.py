@@ -410,8 +410,9 @@ class TcpConnectionPipeline:
         there, each going to :meth:`_tls_record`; MS-SIPCOMP, WebSocket, media and TLS in the
         middle of a record have their in-order bytes handed to :meth:`data` (through
         :meth:`_raw_data`), as the reassembler would, until they can be framed there. Clear
-        SIP in the middle of a message stays Python's until its framer is at rest. Anything unusual gives the direction back through :meth:`reclaim`
-        before Python reads the connection again."""
+        SIP in the middle of a message stays Python's until its framer is at rest. Anything
+        unusual gives the direction back through :meth:`reclaim` before Python reads the
+        connection again."""
         if self.gone or self.summary.encapsulation is not None:
             return
         conn = self.conn
