@@ -20,7 +20,7 @@ from ..analysis.registration import (
     decoded_tokens,
 )
 from ..analysis.sessions import Session
-from ..sip.auth import TlsDskToken, signature_kind
+from ..sip.auth import AUTH_HEADERS, TlsDskToken, signature_kind
 from ..sip.kerberos import GssToken
 from ..sip.message import SipMessage
 from ..sip.ms import (
@@ -103,10 +103,25 @@ def diagnostics_fact(m: SipMessage) -> str | None:
     return diags[0].short() if diags else None
 
 
+def _may_hold_token(m: SipMessage) -> bool:
+    """False when no auth header of ``m`` names ``gssapi-data`` (so none holds a token).
+
+    Most Lync messages carry a signed ``Proxy-Authorization`` or ``Authentication-Info`` but
+    no token: looking for the parameter's name in the raw values spares parsing every header
+    (a parameter is named by a part of its value, so the test never misses one)."""
+    if "ms.tokens" in m._cache:
+        return True  # decoded already (a sign-in's analysis, -p checks): use it
+    for key in AUTH_HEADERS:
+        for value in m._values(key):
+            if "gssapi-data" in value.lower():
+                return True
+    return False
+
+
 def ms_facts(m: SipMessage) -> list[str]:
     """Microsoft-specific notes for a ladder line, most telling first."""
     facts: list[str] = []
-    for auth, token, problem in decoded_tokens(m):
+    for auth, token, problem in decoded_tokens(m) if _may_hold_token(m) else ():
         if token is not None:
             fact = token_fact(auth.scheme, token)
             if fact:
