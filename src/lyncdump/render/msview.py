@@ -149,9 +149,15 @@ def ms_facts(m: SipMessage) -> list[str]:
         facts.append(f"{label} {_quote(said[1])}" if said[1] else f"{label} (text redacted)")
     elif m.body and m.content_type != "application/sdp":
         if (m.content_type or "").startswith("multipart/"):
-            summaries = [
-                s for s in (summarize_xml(p.content_type, p.body) for p in m.body_parts()[:8]) if s
-            ]
+            # Four summaries are shown and a fifth only says there are more: the parts after
+            # it are not parsed (most of the cost of a roaming or presence multipart).
+            summaries: list[str] = []
+            for part in m.body_parts()[:8]:
+                summary = summarize_xml(part.content_type, part.body)
+                if summary:
+                    summaries.append(summary)
+                    if len(summaries) > 4:
+                        break
             if summaries:
                 facts.append(" | ".join(summaries[:4]) + (" | …" if len(summaries) > 4 else ""))
         else:
