@@ -111,8 +111,9 @@ def _may_hold_token(m: SipMessage) -> bool:
     (a parameter is named by a part of its value, so the test never misses one)."""
     if "ms.tokens" in m._cache:
         return True  # decoded already (a sign-in's analysis, -p checks): use it
+    values = m._values
     for key in AUTH_HEADERS:
-        for value in m._values(key):
+        for value in values(key):
             if "gssapi-data" in value.lower():
                 return True
     return False
