@@ -152,7 +152,7 @@ def test_remembered_bodies_are_bounded_in_bytes() -> None:
     big = xmlbody.MAX_XML_BYTES // 2
     for i in range(3 * xmlbody._RECENT_BYTES // big):
         body = b"<r%d>" % i + b"x" * big + b"</r%d>" % i
-        assert xmlbody.xml_summary_and_root("application/xml", body) == (None, "r%d" % i)
+        assert xmlbody.xml_summary_and_root("application/xml", body) == (None, f"r{i}")
     held = sum(len(body) for _, body in xmlbody._RECENT)
     assert held == xmlbody._recent_held[0] <= xmlbody._RECENT_BYTES
     assert len(xmlbody._RECENT) == xmlbody._RECENT_BYTES // (big + 12)
