@@ -30,7 +30,7 @@ def format_time(ts: float | None) -> str:
     except (OverflowError, OSError, ValueError):
         return f"{ts:.6f}"
     year = moment.year
-    if year < 1000:  # strftime's %Y does not pad such years on every platform: as it does
+    if year < 1000:  # %Y is not zero-padded for these on every platform: strftime's own text
         return moment.strftime("%Y-%m-%d %H:%M:%S.%f UTC")
     # Fields formatted directly: a third of the cost of strftime, once per ladder session.
     return (

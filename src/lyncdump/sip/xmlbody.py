@@ -337,9 +337,9 @@ def summarize_xml(content_type: str | None, body: bytes) -> str | None:
 
 #: The last bodies summarised: the facts, the ladder and the JSON ``decoded`` object each ask
 #: for the same body, and a Front End sends one presence document to every watcher in a burst
-#: (on replicated sign-in traffic 64 bodies find a quarter more repeats than 8); parsing is
-#: most of the cost. Strings are kept, never the tree; the bodies held as keys total at most
-#: ``_RECENT_BYTES`` (the oldest go first past either bound).
+#: (the ladder of 50,024 sign-in messages finds 4,654 repeats among 35,789 bodies with 64, 2,686
+#: with 8); parsing is most of the cost. Strings are kept, never the tree; the bodies held as
+#: keys total at most ``_RECENT_BYTES`` (the oldest go first past either bound).
 _RECENT_MAX = 64
 _RECENT_BYTES = 2 * 1024 * 1024
 _RECENT: RecentTable[tuple[str | None, bytes], tuple[str | None, str | None]] = RecentTable(
