@@ -143,6 +143,19 @@ def test_summary_and_root_are_remembered_for_the_last_bodies_only() -> None:
     for i in range(3 * xmlbody._RECENT_MAX):
         xmlbody.xml_summary_and_root("application/xml", b"<r%d/>" % i)
     assert len(xmlbody._RECENT) == xmlbody._RECENT_MAX
+    assert xmlbody._recent_held[0] == sum(len(body) for _, body in xmlbody._RECENT)
+
+
+def test_remembered_bodies_are_bounded_in_bytes() -> None:
+    from lyncdump.sip import xmlbody
+
+    big = xmlbody.MAX_XML_BYTES // 2
+    for i in range(3 * xmlbody._RECENT_BYTES // big):
+        body = b"<r%d>" % i + b"x" * big + b"</r%d>" % i
+        assert xmlbody.xml_summary_and_root("application/xml", body) == (None, f"r{i}")
+    held = sum(len(body) for _, body in xmlbody._RECENT)
+    assert held == xmlbody._recent_held[0] <= xmlbody._RECENT_BYTES
+    assert len(xmlbody._RECENT) == xmlbody._RECENT_BYTES // (big + 12)
 
 
 def _tree(root: object) -> object:

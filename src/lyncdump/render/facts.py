@@ -5,6 +5,8 @@ Shared by the text ladder and JSON so both say the same thing about a message.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..sip.message import SipMessage
 
 _AUTH_CHALLENGES = ("WWW-Authenticate", "Proxy-Authenticate")
@@ -64,6 +66,19 @@ def diagnostics(m: SipMessage) -> str | None:
     return None
 
 
+#: ``(ms_facts, diagnostics_fact)`` of render/msview.py once loaded (an import statement in
+#: message_facts would cost a lookup per message).
+_MS: tuple[Callable[[SipMessage], list[str]], Callable[[SipMessage], str | None]] | None = None
+
+
+def _load_ms() -> tuple[Callable[[SipMessage], list[str]], Callable[[SipMessage], str | None]]:
+    global _MS
+    from .msview import diagnostics_fact, ms_facts
+
+    _MS = (ms_facts, diagnostics_fact)
+    return _MS
+
+
 def message_facts(m: SipMessage) -> list[str]:
     """The short notes printed after a ladder line, most useful first."""
     facts: list[str] = []
@@ -92,15 +107,15 @@ def message_facts(m: SipMessage) -> list[str]:
     content = short_content(m)
     if content:
         facts.append(content)
-    from .msview import diagnostics_fact, ms_facts  # the Microsoft decoders load on first use
-
-    facts.extend(ms_facts(m))  # NTLM/Kerberos tokens, first IM line, XML body, RemoteUser
-    diag = diagnostics_fact(m)  # with the meaning of the code (sip/ms.py)
+    ms = _MS or _load_ms()  # the Microsoft decoders load on first use
+    facts.extend(ms[0](m))  # ms_facts: NTLM/Kerberos tokens, first IM line, XML body, RemoteUser
+    diag = ms[1](m)  # diagnostics_fact: with the meaning of the code (sip/ms.py)
     if diag:
         facts.append(diag)
-    reason = m.header("Reason")
-    if reason and m.method in ("BYE", "CANCEL"):
-        facts.append("reason " + reason.strip())
+    if m.method in ("BYE", "CANCEL"):
+        reason = m.header("Reason")
+        if reason:
+            facts.append("reason " + reason.strip())
     if m.compressed:
         size = f" {m.wire_size}→{len(m.raw)} B" if m.wire_size is not None else ""
         facts.append(f"LZ77-8K{size}")

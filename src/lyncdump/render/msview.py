@@ -20,7 +20,7 @@ from ..analysis.registration import (
     decoded_tokens,
 )
 from ..analysis.sessions import Session
-from ..sip.auth import TlsDskToken, signature_kind
+from ..sip.auth import AUTH_HEADERS, TlsDskToken, signature_kind
 from ..sip.kerberos import GssToken
 from ..sip.message import SipMessage
 from ..sip.ms import (
@@ -103,10 +103,26 @@ def diagnostics_fact(m: SipMessage) -> str | None:
     return diags[0].short() if diags else None
 
 
+def _may_hold_token(m: SipMessage) -> bool:
+    """False when no auth header of ``m`` names ``gssapi-data`` (so none holds a token).
+
+    Most Lync messages carry a signed ``Proxy-Authorization`` or ``Authentication-Info`` but
+    no token: looking for the parameter's name in the raw values spares parsing every header
+    (a parameter is named by a part of its value, so the test never misses one)."""
+    if "ms.tokens" in m._cache:
+        return True  # decoded already (a sign-in's analysis, -p checks): use it
+    values = m._values
+    for key in AUTH_HEADERS:
+        for value in values(key):
+            if "gssapi-data" in value.lower():
+                return True
+    return False
+
+
 def ms_facts(m: SipMessage) -> list[str]:
     """Microsoft-specific notes for a ladder line, most telling first."""
     facts: list[str] = []
-    for auth, token, problem in decoded_tokens(m):
+    for auth, token, problem in decoded_tokens(m) if _may_hold_token(m) else ():
         if token is not None:
             fact = token_fact(auth.scheme, token)
             if fact:
@@ -134,9 +150,15 @@ def ms_facts(m: SipMessage) -> list[str]:
         facts.append(f"{label} {_quote(said[1])}" if said[1] else f"{label} (text redacted)")
     elif m.body and m.content_type != "application/sdp":
         if (m.content_type or "").startswith("multipart/"):
-            summaries = [
-                s for s in (summarize_xml(p.content_type, p.body) for p in m.body_parts()[:8]) if s
-            ]
+            # Four summaries are shown and a fifth only says there are more: the parts after
+            # it are not parsed (most of the cost of a roaming or presence multipart).
+            summaries: list[str] = []
+            for part in m.body_parts()[:8]:
+                summary = summarize_xml(part.content_type, part.body)
+                if summary:
+                    summaries.append(summary)
+                    if len(summaries) > 4:
+                        break
             if summaries:
                 facts.append(" | ".join(summaries[:4]) + (" | …" if len(summaries) > 4 else ""))
         else:

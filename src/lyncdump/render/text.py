@@ -29,7 +29,14 @@ def format_time(ts: float | None) -> str:
         moment = _dt.datetime.fromtimestamp(ts, tz=_dt.timezone.utc)
     except (OverflowError, OSError, ValueError):
         return f"{ts:.6f}"
-    return moment.strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+    year = moment.year
+    if year < 1000:  # %Y is not zero-padded for these on every platform: strftime's own text
+        return moment.strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+    # Fields formatted directly: a third of the cost of strftime, once per ladder session.
+    return (
+        f"{year}-{moment.month:02d}-{moment.day:02d} {moment.hour:02d}:{moment.minute:02d}:"
+        f"{moment.second:02d}.{moment.microsecond:06d} UTC"
+    )
 
 
 def format_size(n: int) -> str:
@@ -55,13 +62,15 @@ def what(m: SipMessage) -> str:
 
 
 def session_header(s: Session) -> str:
+    # Each of the session's properties walks its messages or transactions: read each once.
+    from_uri, to_uri, outcome = s.from_uri, s.to_uri, s.outcome
     parts = [s.kind.upper(), s.call_id]
-    if s.from_uri or s.to_uri:
-        parts.append(f"{s.from_uri or '(no From)'} → {s.to_uri or '(no To)'}")
+    if from_uri or to_uri:
+        parts.append(f"{from_uri or '(no From)'} → {to_uri or '(no To)'}")
     parts.append(format_time(s.start))
     parts.append(f"{s.duration:.3f}s")
-    if s.outcome:
-        parts.append(shorten(s.outcome, 300))
+    if outcome:
+        parts.append(shorten(outcome, 300))
     return "  ".join(parts)
 
 

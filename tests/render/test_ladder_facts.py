@@ -1,0 +1,125 @@
+"""The ladder's shortcuts say what the long way says: time stamps, auth tokens, multipart XML."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import random
+
+import pytest
+
+from lyncdump.render import msview
+from lyncdump.render.facts import message_facts
+from lyncdump.render.text import format_time
+from lyncdump.sip.message import parse_message
+
+
+def _strftime(ts: float) -> str:
+    """What format_time printed before it formatted the fields itself."""
+    try:
+        moment = dt.datetime.fromtimestamp(ts, tz=dt.timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return f"{ts:.6f}"
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+
+
+@pytest.mark.parametrize(
+    "ts",
+    [
+        0.0,
+        1768039200.123456,
+        1768039200.9999996,  # rounds up into the next second
+        -1.5,
+        -62135596800.0,  # year 1: strftime's own %Y
+        253402300799.999999,  # the last second of year 9999
+        253402300800.0,  # past it: the number
+        float("nan"),
+        1e300,
+    ],
+)
+def test_format_time_is_strftime(ts: float) -> None:
+    assert format_time(ts) == _strftime(ts)
+
+
+def test_format_time_is_strftime_at_random() -> None:
+    rng = random.Random(14)
+    for _ in range(20000):
+        ts = rng.choice(
+            [rng.uniform(0, 4e9), rng.uniform(-7e10, 3e11), rng.randint(0, 2**32) + rng.random()]
+        )
+        assert format_time(ts) == _strftime(ts), ts
+
+
+def _request(headers: str, body: bytes = b"", content_type: str | None = None) -> bytes:
+    head = (
+        "REGISTER sip:contoso.com SIP/2.0\r\nVia: SIP/2.0/TLS 10.0.0.1;branch=z9hG4bK1\r\n"
+        "From: <sip:a@contoso.com>;tag=1\r\nTo: <sip:a@contoso.com>\r\nCall-ID: c\r\n"
+        "CSeq: 1 REGISTER\r\n" + headers
+    )
+    if content_type:
+        head += f"Content-Type: {content_type}\r\n"
+    return (head + f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+
+NTLM_NEGOTIATE = b"NTLMSSP\x00" + (1).to_bytes(4, "little") + b"\x07\x82\x08\xa2" + bytes(16)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        'Authorization: NTLM qop="auth", realm="SIP Communications Service", '
+        'targetname="fe.contoso.com", gssapi-data="{token}", version=4',
+        'Proxy-Authorization: NTLM qop="auth", GSSAPI-Data="{token}"',  # any case
+        "Authorization: NTLM gssapi-data={token}",  # unquoted
+        'Authorization: Kerberos gssapi-data="%%%"',  # not base64: a problem, said so
+    ],
+)
+def test_a_token_is_decoded_when_a_header_names_it(header: str) -> None:
+    token = base64.b64encode(NTLM_NEGOTIATE).decode()
+    m = parse_message(_request(header.format(token=token) + "\r\n"))
+    facts = message_facts(m)
+    assert msview._may_hold_token(m)
+    assert any(f == "NTLM NEGOTIATE" or "token unreadable" in f for f in facts), facts
+
+
+def test_a_signed_message_without_a_token_is_not_decoded() -> None:
+    m = parse_message(
+        _request(
+            'Proxy-Authorization: NTLM qop="auth", realm="SIP Communications Service", '
+            'opaque="3C2A", crand="1a2b", cnum="7", targetname="fe.contoso.com", '
+            'response="0100000000000000"\r\n'
+            'Authentication-Info: NTLM rspauth="0100", srand="9F", snum="4", opaque="3C2A"\r\n'
+        )
+    )
+    assert not msview._may_hold_token(m)
+    assert message_facts(m) == ["auth NTLM"]
+    assert "ms.auth" not in m._cache and "ms.tokens" not in m._cache  # nothing parsed
+
+
+def _multipart(n: int) -> bytes:
+    parts = [
+        b"--b\r\nContent-Type: application/msrtc-event-categories+xml\r\n\r\n"
+        b'<categories xmlns="http://schemas.microsoft.com/2006/09/sip/categories" '
+        b'uri="sip:u%d@contoso.com"/>\r\n' % i
+        for i in range(n)
+    ]
+    return b"".join(parts) + b"--b--\r\n"
+
+
+@pytest.mark.parametrize("n", [1, 4, 5, 6, 8, 10])
+def test_a_multipart_shows_four_summaries_and_parses_one_more(
+    n: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[bytes] = []
+    real = msview.summarize_xml
+
+    def counted(content_type: str | None, body: bytes) -> str | None:
+        asked.append(body)
+        return real(content_type, body)
+
+    monkeypatch.setattr(msview, "summarize_xml", counted)
+    m = parse_message(_request("", _multipart(n), "multipart/related; boundary=b"))
+    shown = [f"presence of sip:u{i}@contoso.com: none" for i in range(min(n, 4))]
+    expected = " | ".join(shown) + (" | …" if n > 4 else "")
+    assert expected in message_facts(m)
+    assert len(asked) == min(n, 5)  # the parts after the fifth summary are not read
