@@ -424,9 +424,8 @@ class Pipeline:
         if m.cseq is not None:
             m.top_branch  # noqa: B018 - read for the defects it finds
             if not m.is_request:
-                m.to  # noqa: B018 - transaction matching reads the To tag of a response
-        m.from_  # noqa: B018
-        m.to  # noqa: B018
+                m.note_address_defects(from_=False)  # as transaction matching does
+        m.note_address_defects()
         self._message_defects.message(m)  # type: ignore[union-attr]
 
     def _emit(self, sessions: list[Session]) -> None:
@@ -442,8 +441,7 @@ class Pipeline:
             # From/To, which every view shows: so the totals count what any view will list
             # (docs/sip.md, "Defects").
             for m in session.messages:
-                m.from_  # noqa: B018 - read for the defects it finds
-                m.to  # noqa: B018
+                m.note_address_defects()
                 for d in m.take_new_defects():
                     add(m.frame if d.frame is None else d.frame, d.layer, d.offset, d.reason)
             pending.append(SessionFinished(session, self))
