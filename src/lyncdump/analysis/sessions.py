@@ -210,12 +210,20 @@ def _addr_uri(m: SipMessage, which: str) -> str | None:
 def classify(messages: Iterable[SipMessage]) -> str:
     """Name what a session is about from its first request (and, for INVITE, its body)."""
     first: SipMessage | None = None
-    methods: set[str] = set()
+    invite = False
     for m in messages:
-        if m.is_request and m.method:
-            methods.add(m.method)
+        method = m.method
+        if method:
             if first is None:
                 first = m
+            if method == "INVITE":
+                invite = True
+    return _kind(first, invite)
+
+
+def _kind(first: SipMessage | None, invite: bool) -> str:
+    """:func:`classify` given the session's first request and whether any request of it is
+    an INVITE (what the transaction matcher notes on its way)."""
     if first is None or first.method is None:
         return "other"
     method = first.method
@@ -223,7 +231,7 @@ def classify(messages: Iterable[SipMessage]) -> str:
         return "registration"
     if method == "INVITE":
         return "im" if _invite_is_im(first) else "call"
-    if method == "MESSAGE" or (method == "INFO" and "INVITE" not in methods):
+    if method == "MESSAGE" or (method == "INFO" and not invite):
         return "im"
     if method in ("SUBSCRIBE", "NOTIFY", "BENOTIFY", "PUBLISH"):
         event = (first.header("Event") or "").split(";")[0].strip().lower()
@@ -479,9 +487,10 @@ class SessionBuilder:
             messages.sort(key=_frame_key)
         session = Session(group.call_id, part=group.part)
         matcher = _TransactionMatcher(session)
+        add = matcher.add
         for m in messages:
-            matcher.add(m)
-        session.kind = classify(session.messages)
+            add(m)
+        session.kind = _kind(matcher.first, matcher.invite)
         if self.quiet is not None:
             self._parts.put(text_key(group.call_id), group.part)
         return session
@@ -492,19 +501,36 @@ def _frame_key(m: SipMessage) -> int:
 
 
 class _TransactionMatcher:
-    """RFC 3261 17.1.3 matching inside one session; retransmissions counted, not repeated."""
+    """RFC 3261 17.1.3 matching inside one session; retransmissions counted, not repeated.
 
-    __slots__ = ("session", "transactions", "seen_requests", "seen_responses")
+    A request is a retransmission when its transaction exists and an earlier request of the
+    session had the same branch, CSeq number, method, source and destination; a response when
+    a response kept in its transaction had the same status, source, destination and To tag.
+    The requests' keys stay in a list until a transaction key comes again (hashing endpoints
+    is most of their cost, and most sessions never look them up), and a response's To tag is
+    read only when a kept response of its transaction matches it otherwise. On the way it
+    notes the first request and whether any request is an INVITE (for :func:`_kind`).
+    """
+
+    __slots__ = ("session", "transactions", "requests", "seen_requests", "first", "invite")
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self.transactions: dict[tuple[str | None, int, str], Transaction] = {}
-        self.seen_requests: set[tuple[str | None, int, str, object, object]] = set()
-        self.seen_responses: set[tuple[str | None, int, str, int, object, object, bytes]] = set()
+        self.requests: list[tuple[str | None, int, str, object, object]] = []
+        self.seen_requests: set[tuple[str | None, int, str, object, object]] | None = None
+        self.first: SipMessage | None = None
+        self.invite = False
 
     def add(self, m: SipMessage) -> None:
         session = self.session
         session.messages.append(m)
+        method = m.method
+        if method:
+            if self.first is None:
+                self.first = m
+            if method == "INVITE":
+                self.invite = True
         cseq = m.cseq
         if cseq is None:
             return
@@ -514,40 +540,53 @@ class _TransactionMatcher:
         branch_key = branch if branch and branch.startswith("z9hG4bK") else None
         key = (branch_key, cseq_num, cseq_method)
         txn = self.transactions.get(key)
-        if m.is_request:
-            method = m.method or cseq_method
+        if method is not None:
+            method = method or cseq_method
             if method == "CANCEL":
                 target = self.transactions.get((branch_key, cseq_num, "INVITE"))
                 if target is not None:
                     target.cancelled = True
             seen_key = (branch_key, cseq_num, method, m.src, m.dst)
-            if txn is not None and seen_key in self.seen_requests:
-                txn.request_retransmissions += 1
-                session.retransmissions += 1
-                m.retransmission = True
-                return
-            self.seen_requests.add(seen_key)
+            seen = self.seen_requests
+            if txn is not None and seen is None:
+                seen = self.seen_requests = set(self.requests)
+            if seen is None:
+                self.requests.append(seen_key)
+            else:
+                if txn is not None and seen_key in seen:
+                    txn.request_retransmissions += 1
+                    session.retransmissions += 1
+                    m.retransmission = True
+                    return
+                seen.add(seen_key)
             if txn is None:
                 txn = Transaction(method=method, cseq=cseq_num, branch=branch)
                 self.transactions[key] = txn
                 session.transactions.append(txn)
             if txn.request is None:
                 txn.request = m
+            return
+        # Reading the To tag notes the To header's problems: in this order, as always.
+        m.note_address_defects(from_=False)
+        if txn is None:
+            # A response whose request was not captured still makes a transaction.
+            txn = Transaction(method=cseq_method, cseq=cseq_num, branch=branch)
+            self.transactions[key] = txn
+            session.transactions.append(txn)
         else:
             status = m.status or 0
-            resp_key = (branch_key, cseq_num, cseq_method, status, m.src, m.dst, _to_tag(m))
-            if txn is None:
-                # A response whose request was not captured still makes a transaction.
-                txn = Transaction(method=cseq_method, cseq=cseq_num, branch=branch)
-                self.transactions[key] = txn
-                session.transactions.append(txn)
-            if resp_key in self.seen_responses:
-                txn.response_retransmissions += 1
-                session.retransmissions += 1
-                m.retransmission = True
-                return
-            self.seen_responses.add(resp_key)
-            txn.responses.append(m)
+            src, dst = m.src, m.dst
+            tag: bytes | None = None
+            for r in txn.responses:
+                if (r.status or 0) == status and r.src == src and r.dst == dst:
+                    if tag is None:
+                        tag = _to_tag(m)
+                    if _to_tag(r) == tag:
+                        txn.response_retransmissions += 1
+                        session.retransmissions += 1
+                        m.retransmission = True
+                        return
+        txn.responses.append(m)
 
 
 def _to_tag(m: SipMessage) -> bytes:
