@@ -105,10 +105,22 @@ class Stats:
     def count_message(self, m: SipMessage) -> None:
         """Add one SIP message to the totals."""
         self.sip_messages += 1
-        if m.method is not None:
-            _count(self.methods, m.method)
-        elif m.status is not None:
-            _count(self.statuses, m.status)
+        # _count inlined: called for every message
+        method = m.method
+        if method is not None:
+            methods = self.methods
+            if method in methods or len(methods) < MAX_COUNTED_NAMES:
+                methods[method] += 1
+            else:
+                methods["(other)"] += 1
+        else:
+            status = m.status
+            if status is not None:
+                statuses = self.statuses
+                if status in statuses or len(statuses) < MAX_COUNTED_NAMES:
+                    statuses[status] += 1
+                else:
+                    statuses["(other)"] += 1  # type: ignore[index]
         self.transports[m.transport or "?"] += 1
 
     def count_messages(self, messages: list[SipMessage]) -> None:
