@@ -1362,19 +1362,27 @@ def _lazy_message(
     msg._buf = data
 
     cl_values = index.get("content-length")
-    if cl_values is None:
-        numbers: list[int | None] = []
-        first = ""
-    elif content_length is not None and len(cl_values) == 1:
-        numbers = [content_length]
-        first = ""
+    if (
+        content_length is not None
+        and content_length == n - body_start
+        and cl_values is not None
+        and len(cl_values) == 1
+    ):
+        pass  # the framer's one Content-Length, which the body fills: nothing to check
     else:
-        numbers = [_int_in_range(v, _CL_LIMIT) for v in cl_values]
-        first = cl_values[0][:40]
-    end = _body_end(numbers, first, n, body_start, datagram, defects)
-    if end != n:
-        data = data[:end]
-        msg._buf = data
+        if cl_values is None:
+            numbers: list[int | None] = []
+            first = ""
+        elif content_length is not None and len(cl_values) == 1:
+            numbers = [content_length]
+            first = ""
+        else:
+            numbers = [_int_in_range(v, _CL_LIMIT) for v in cl_values]
+            first = cl_values[0][:40]
+        end = _body_end(numbers, first, n, body_start, datagram, defects)
+        if end != n:
+            data = data[:end]
+            msg._buf = data
     msg.raw = data
     if not index.keys() >= _REQUIRED_KEYS:
         missing = [_DISPLAY[h] for h in _REQUIRED if h not in index]
