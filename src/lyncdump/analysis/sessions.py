@@ -361,13 +361,21 @@ class SessionBuilder:
     def add(self, m: SipMessage) -> list[Session]:
         """Take one message; returns the sessions finished by the time it carries (often [])."""
         t = m.time
+        settled = self._settled
+        busy = self._busy
         finished: list[Session] = []
         if t is not None and t > self._now:
             self._now = t
-            if self.quiet is not None and (self._settled or self._busy):
+            quiet = self.quiet
+            # _expired() only when a queue's least recently active session has gone quiet
+            # (the test it starts with, without a call per message).
+            if quiet is not None and (
+                (settled and next(iter(settled.values())).last_time < t - self.settle)  # type: ignore[operator]
+                or (busy and next(iter(busy.values())).last_time < t - quiet)
+            ):
                 finished = self._expired()
         call_id = m.call_id or "(no Call-ID)"
-        group = self._settled.pop(call_id, None) or self._busy.pop(call_id, None)
+        group = settled.pop(call_id, None) or busy.pop(call_id, None)
         if group is None:
             part = self._parts.get(text_key(call_id), 0) + 1 if len(self._parts) else 1
             group = _Group(call_id, self._arrivals, part)
@@ -377,13 +385,14 @@ class SessionBuilder:
         if t is not None and t > group.last_time:
             group.last_time = t
         cseq = m.cseq
+        method = m.method
         if cseq is not None and cseq[1] == "INVITE" and not group.may_call:
-            if m.method == "INVITE":
+            if method == "INVITE":
                 group.invite = True
                 group.may_call = not _invite_is_im(m)
             elif not group.invite:
                 group.may_call = True
-        if m.method is None:
+        if method is None:
             status = m.status
             if status is not None and status >= 200 and cseq is not None:
                 group.waiting.discard(cseq)
@@ -393,15 +402,15 @@ class SessionBuilder:
                     elif cseq[1] == "SUBSCRIBE":
                         group.dialog = True
         else:
-            if m.method == "BYE":
+            if method == "BYE":
                 group.held = False
             if cseq is not None and cseq[1] not in _UNANSWERED:
                 group.waiting.add(cseq)
         # Now the most recently active of its queue.
         if group.waiting or group.held or group.dialog:
-            self._busy[call_id] = group
+            busy[call_id] = group
         else:
-            self._settled[call_id] = group
+            settled[call_id] = group
         if self._held > self.max_held and self.quiet is not None:
             finished.extend(self._evict())
         return finished
