@@ -494,12 +494,9 @@ class SessionBuilder:
         messages = group.messages
         if self.by_frame:
             messages.sort(key=_frame_key)
-        session = Session(group.call_id, part=group.part)
-        matcher = _TransactionMatcher(session)
-        add = matcher.add
-        for m in messages:
-            add(m)
-        session.kind = _kind(matcher.first, matcher.invite)
+        # The group's list becomes the session's: the group is done with.
+        session = Session(group.call_id, messages, part=group.part)
+        session.kind = _match(session, messages)
         if self.quiet is not None:
             self._parts.put(text_key(group.call_id), group.part)
         return session
@@ -509,93 +506,89 @@ def _frame_key(m: SipMessage) -> int:
     return m.frame or 0
 
 
-class _TransactionMatcher:
-    """RFC 3261 17.1.3 matching inside one session; retransmissions counted, not repeated.
+def _match(session: Session, messages: list[SipMessage]) -> str:
+    """Match ``messages`` (the session's, in order) into the session's transactions (RFC 3261
+    17.1.3), retransmissions counted, not repeated; returns its kind (:func:`classify`).
 
     A request is a retransmission when its transaction exists and an earlier request of the
     session had the same branch, CSeq number, method, source and destination; a response when
     a response kept in its transaction had the same status, source, destination and To tag.
     The requests' keys stay in a list until a transaction key comes again (hashing endpoints
     is most of their cost, and most sessions never look them up), and a response's To tag is
-    read only when a kept response of its transaction matches it otherwise. On the way it
-    notes the first request and whether any request is an INVITE (for :func:`_kind`).
+    read only when a kept response of its transaction matches it otherwise. One flat loop:
+    it runs for every message of every session.
     """
-
-    __slots__ = ("session", "transactions", "requests", "seen_requests", "first", "invite")
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.transactions: dict[tuple[str | None, int, str], Transaction] = {}
-        self.requests: list[tuple[str | None, int, str, object, object]] = []
-        self.seen_requests: set[tuple[str | None, int, str, object, object]] | None = None
-        self.first: SipMessage | None = None
-        self.invite = False
-
-    def add(self, m: SipMessage) -> None:
-        session = self.session
-        session.messages.append(m)
+    txns = session.transactions
+    transactions: dict[tuple[str | None, int, str], Transaction] = {}
+    requests: list[tuple[str | None, int, str, object, object]] = []
+    seen: set[tuple[str | None, int, str, object, object]] | None = None
+    first: SipMessage | None = None
+    invite = False
+    for m in messages:
         method = m.method
         if method:
-            if self.first is None:
-                self.first = m
+            if first is None:
+                first = m
             if method == "INVITE":
-                self.invite = True
+                invite = True
         cseq = m.cseq
         if cseq is None:
-            return
+            continue
         cseq_num, cseq_method = cseq
         branch = m.top_branch
         # RFC 3261: the branch identifies the transaction only with the magic cookie.
         branch_key = branch if branch and branch.startswith("z9hG4bK") else None
         key = (branch_key, cseq_num, cseq_method)
-        txn = self.transactions.get(key)
+        txn = transactions.get(key)
         if method is not None:
             method = method or cseq_method
             if method == "CANCEL":
-                target = self.transactions.get((branch_key, cseq_num, "INVITE"))
+                target = transactions.get((branch_key, cseq_num, "INVITE"))
                 if target is not None:
                     target.cancelled = True
             seen_key = (branch_key, cseq_num, method, m.src, m.dst)
-            seen = self.seen_requests
             if txn is not None and seen is None:
-                seen = self.seen_requests = set(self.requests)
+                seen = set(requests)
             if seen is None:
-                self.requests.append(seen_key)
+                requests.append(seen_key)
             else:
                 if txn is not None and seen_key in seen:
                     txn.request_retransmissions += 1
                     session.retransmissions += 1
                     m.retransmission = True
-                    return
+                    continue
                 seen.add(seen_key)
             if txn is None:
-                txn = Transaction(method=method, cseq=cseq_num, branch=branch)
-                self.transactions[key] = txn
-                session.transactions.append(txn)
-            if txn.request is None:
+                txn = transactions[key] = Transaction(method, cseq_num, branch, m)
+                txns.append(txn)
+            elif txn.request is None:
                 txn.request = m
-            return
+            continue
         # Reading the To tag notes the To header's problems: in this order, as always.
         m.note_address_defects(from_=False)
         if txn is None:
             # A response whose request was not captured still makes a transaction.
-            txn = Transaction(method=cseq_method, cseq=cseq_num, branch=branch)
-            self.transactions[key] = txn
-            session.transactions.append(txn)
+            txn = transactions[key] = Transaction(cseq_method, cseq_num, branch)
+            txns.append(txn)
         else:
             status = m.status or 0
             src, dst = m.src, m.dst
             tag: bytes | None = None
+            retransmission = False
             for r in txn.responses:
                 if (r.status or 0) == status and r.src == src and r.dst == dst:
                     if tag is None:
                         tag = _to_tag(m)
                     if _to_tag(r) == tag:
-                        txn.response_retransmissions += 1
-                        session.retransmissions += 1
-                        m.retransmission = True
-                        return
+                        retransmission = True
+                        break
+            if retransmission:
+                txn.response_retransmissions += 1
+                session.retransmissions += 1
+                m.retransmission = True
+                continue
         txn.responses.append(m)
+    return _kind(first, invite)
 
 
 def _to_tag(m: SipMessage) -> bytes:
