@@ -407,7 +407,7 @@ def test_framed_messages_with_handover(data: bytes, chunk: int) -> None:
 class _EagerMessage(eager.SipMessage):
     """The reference message with what the pipeline uses that it did not have: the tunnel slot
     and to_dict() (added on main after a864c2b, nothing to do with parsing), _values(),
-    take_new_defects(), top_branch and part_spans()."""
+    take_new_defects(), top_branch, part_spans() and note_address_defects()."""
 
     __slots__ = ("encapsulation",)
 
@@ -421,6 +421,12 @@ class _EagerMessage(eager.SipMessage):
     def top_branch(self) -> str | None:  # what transaction matching reads
         vias = self.via
         return vias[0].branch if vias else None
+
+    def note_address_defects(self, *, from_: bool = True, to: bool = True) -> None:
+        if from_:  # what the defect totals read: the problems From/To give
+            self.from_  # noqa: B018
+        if to:
+            self.to  # noqa: B018
 
     def part_spans(self) -> list[tuple[int, int]]:  # what the media layer reads SDP parts by
         from lyncdump.sip.message import multipart_spans

@@ -210,12 +210,20 @@ def _addr_uri(m: SipMessage, which: str) -> str | None:
 def classify(messages: Iterable[SipMessage]) -> str:
     """Name what a session is about from its first request (and, for INVITE, its body)."""
     first: SipMessage | None = None
-    methods: set[str] = set()
+    invite = False
     for m in messages:
-        if m.is_request and m.method:
-            methods.add(m.method)
+        method = m.method
+        if method:
             if first is None:
                 first = m
+            if method == "INVITE":
+                invite = True
+    return _kind(first, invite)
+
+
+def _kind(first: SipMessage | None, invite: bool) -> str:
+    """:func:`classify` given the session's first request and whether any request of it is
+    an INVITE (what the transaction matcher notes on its way)."""
     if first is None or first.method is None:
         return "other"
     method = first.method
@@ -223,7 +231,7 @@ def classify(messages: Iterable[SipMessage]) -> str:
         return "registration"
     if method == "INVITE":
         return "im" if _invite_is_im(first) else "call"
-    if method == "MESSAGE" or (method == "INFO" and "INVITE" not in methods):
+    if method == "MESSAGE" or (method == "INFO" and not invite):
         return "im"
     if method in ("SUBSCRIBE", "NOTIFY", "BENOTIFY", "PUBLISH"):
         event = (first.header("Event") or "").split(";")[0].strip().lower()
@@ -353,13 +361,21 @@ class SessionBuilder:
     def add(self, m: SipMessage) -> list[Session]:
         """Take one message; returns the sessions finished by the time it carries (often [])."""
         t = m.time
+        settled = self._settled
+        busy = self._busy
         finished: list[Session] = []
         if t is not None and t > self._now:
             self._now = t
-            if self.quiet is not None and (self._settled or self._busy):
+            quiet = self.quiet
+            # _expired() only when a queue's least recently active session has gone quiet
+            # (the test it starts with, without a call per message).
+            if quiet is not None and (
+                (settled and next(iter(settled.values())).last_time < t - self.settle)  # type: ignore[operator]
+                or (busy and next(iter(busy.values())).last_time < t - quiet)
+            ):
                 finished = self._expired()
         call_id = m.call_id or "(no Call-ID)"
-        group = self._settled.pop(call_id, None) or self._busy.pop(call_id, None)
+        group = settled.pop(call_id, None) or busy.pop(call_id, None)
         if group is None:
             part = self._parts.get(text_key(call_id), 0) + 1 if len(self._parts) else 1
             group = _Group(call_id, self._arrivals, part)
@@ -369,13 +385,14 @@ class SessionBuilder:
         if t is not None and t > group.last_time:
             group.last_time = t
         cseq = m.cseq
+        method = m.method
         if cseq is not None and cseq[1] == "INVITE" and not group.may_call:
-            if m.method == "INVITE":
+            if method == "INVITE":
                 group.invite = True
                 group.may_call = not _invite_is_im(m)
             elif not group.invite:
                 group.may_call = True
-        if m.method is None:
+        if method is None:
             status = m.status
             if status is not None and status >= 200 and cseq is not None:
                 group.waiting.discard(cseq)
@@ -385,15 +402,15 @@ class SessionBuilder:
                     elif cseq[1] == "SUBSCRIBE":
                         group.dialog = True
         else:
-            if m.method == "BYE":
+            if method == "BYE":
                 group.held = False
             if cseq is not None and cseq[1] not in _UNANSWERED:
                 group.waiting.add(cseq)
         # Now the most recently active of its queue.
         if group.waiting or group.held or group.dialog:
-            self._busy[call_id] = group
+            busy[call_id] = group
         else:
-            self._settled[call_id] = group
+            settled[call_id] = group
         if self._held > self.max_held and self.quiet is not None:
             finished.extend(self._evict())
         return finished
@@ -477,11 +494,9 @@ class SessionBuilder:
         messages = group.messages
         if self.by_frame:
             messages.sort(key=_frame_key)
-        session = Session(group.call_id, part=group.part)
-        matcher = _TransactionMatcher(session)
-        for m in messages:
-            matcher.add(m)
-        session.kind = classify(session.messages)
+        # The group's list becomes the session's: the group is done with.
+        session = Session(group.call_id, messages, part=group.part)
+        session.kind = _match(session, messages)
         if self.quiet is not None:
             self._parts.put(text_key(group.call_id), group.part)
         return session
@@ -491,63 +506,89 @@ def _frame_key(m: SipMessage) -> int:
     return m.frame or 0
 
 
-class _TransactionMatcher:
-    """RFC 3261 17.1.3 matching inside one session; retransmissions counted, not repeated."""
+def _match(session: Session, messages: list[SipMessage]) -> str:
+    """Match ``messages`` (the session's, in order) into the session's transactions (RFC 3261
+    17.1.3), retransmissions counted, not repeated; returns its kind (:func:`classify`).
 
-    __slots__ = ("session", "transactions", "seen_requests", "seen_responses")
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.transactions: dict[tuple[str | None, int, str], Transaction] = {}
-        self.seen_requests: set[tuple[str | None, int, str, object, object]] = set()
-        self.seen_responses: set[tuple[str | None, int, str, int, object, object, bytes]] = set()
-
-    def add(self, m: SipMessage) -> None:
-        session = self.session
-        session.messages.append(m)
+    A request is a retransmission when its transaction exists and an earlier request of the
+    session had the same branch, CSeq number, method, source and destination; a response when
+    a response kept in its transaction had the same status, source, destination and To tag.
+    The requests' keys stay in a list until a transaction key comes again (hashing endpoints
+    is most of their cost, and most sessions never look them up), and a response's To tag is
+    read only when a kept response of its transaction matches it otherwise. One flat loop:
+    it runs for every message of every session.
+    """
+    txns = session.transactions
+    transactions: dict[tuple[str | None, int, str], Transaction] = {}
+    requests: list[tuple[str | None, int, str, object, object]] = []
+    seen: set[tuple[str | None, int, str, object, object]] | None = None
+    first: SipMessage | None = None
+    invite = False
+    for m in messages:
+        method = m.method
+        if method:
+            if first is None:
+                first = m
+            if method == "INVITE":
+                invite = True
         cseq = m.cseq
         if cseq is None:
-            return
+            continue
         cseq_num, cseq_method = cseq
         branch = m.top_branch
         # RFC 3261: the branch identifies the transaction only with the magic cookie.
         branch_key = branch if branch and branch.startswith("z9hG4bK") else None
         key = (branch_key, cseq_num, cseq_method)
-        txn = self.transactions.get(key)
-        if m.is_request:
-            method = m.method or cseq_method
+        txn = transactions.get(key)
+        if method is not None:
+            method = method or cseq_method
             if method == "CANCEL":
-                target = self.transactions.get((branch_key, cseq_num, "INVITE"))
+                target = transactions.get((branch_key, cseq_num, "INVITE"))
                 if target is not None:
                     target.cancelled = True
             seen_key = (branch_key, cseq_num, method, m.src, m.dst)
-            if txn is not None and seen_key in self.seen_requests:
-                txn.request_retransmissions += 1
-                session.retransmissions += 1
-                m.retransmission = True
-                return
-            self.seen_requests.add(seen_key)
+            if txn is not None and seen is None:
+                seen = set(requests)
+            if seen is None:
+                requests.append(seen_key)
+            else:
+                if txn is not None and seen_key in seen:
+                    txn.request_retransmissions += 1
+                    session.retransmissions += 1
+                    m.retransmission = True
+                    continue
+                seen.add(seen_key)
             if txn is None:
-                txn = Transaction(method=method, cseq=cseq_num, branch=branch)
-                self.transactions[key] = txn
-                session.transactions.append(txn)
-            if txn.request is None:
+                txn = transactions[key] = Transaction(method, cseq_num, branch, m)
+                txns.append(txn)
+            elif txn.request is None:
                 txn.request = m
+            continue
+        # Reading the To tag notes the To header's problems: in this order, as always.
+        m.note_address_defects(from_=False)
+        if txn is None:
+            # A response whose request was not captured still makes a transaction.
+            txn = transactions[key] = Transaction(cseq_method, cseq_num, branch)
+            txns.append(txn)
         else:
             status = m.status or 0
-            resp_key = (branch_key, cseq_num, cseq_method, status, m.src, m.dst, _to_tag(m))
-            if txn is None:
-                # A response whose request was not captured still makes a transaction.
-                txn = Transaction(method=cseq_method, cseq=cseq_num, branch=branch)
-                self.transactions[key] = txn
-                session.transactions.append(txn)
-            if resp_key in self.seen_responses:
+            src, dst = m.src, m.dst
+            tag: bytes | None = None
+            retransmission = False
+            for r in txn.responses:
+                if (r.status or 0) == status and r.src == src and r.dst == dst:
+                    if tag is None:
+                        tag = _to_tag(m)
+                    if _to_tag(r) == tag:
+                        retransmission = True
+                        break
+            if retransmission:
                 txn.response_retransmissions += 1
                 session.retransmissions += 1
                 m.retransmission = True
-                return
-            self.seen_responses.add(resp_key)
-            txn.responses.append(m)
+                continue
+        txn.responses.append(m)
+    return _kind(first, invite)
 
 
 def _to_tag(m: SipMessage) -> bytes:

@@ -105,10 +105,22 @@ class Stats:
     def count_message(self, m: SipMessage) -> None:
         """Add one SIP message to the totals."""
         self.sip_messages += 1
-        if m.method is not None:
-            _count(self.methods, m.method)
-        elif m.status is not None:
-            _count(self.statuses, m.status)
+        # _count inlined: called for every message
+        method = m.method
+        if method is not None:
+            methods = self.methods
+            if method in methods or len(methods) < MAX_COUNTED_NAMES:
+                methods[method] += 1
+            else:
+                methods["(other)"] += 1
+        else:
+            status = m.status
+            if status is not None:
+                statuses = self.statuses
+                if status in statuses or len(statuses) < MAX_COUNTED_NAMES:
+                    statuses[status] += 1
+                else:
+                    statuses["(other)"] += 1  # type: ignore[index]
         self.transports[m.transport or "?"] += 1
 
     def count_messages(self, messages: list[SipMessage]) -> None:
@@ -428,9 +440,8 @@ class Pipeline:
         if m.cseq is not None:
             m.top_branch  # noqa: B018 - read for the defects it finds
             if not m.is_request:
-                m.to  # noqa: B018 - transaction matching reads the To tag of a response
-        m.from_  # noqa: B018
-        m.to  # noqa: B018
+                m.note_address_defects(from_=False)  # as transaction matching does
+        m.note_address_defects()
         self._message_defects.message(m)  # type: ignore[union-attr]
 
     def _emit(self, sessions: list[Session]) -> None:
@@ -446,8 +457,7 @@ class Pipeline:
             # From/To, which every view shows: so the totals count what any view will list
             # (docs/sip.md, "Defects").
             for m in session.messages:
-                m.from_  # noqa: B018 - read for the defects it finds
-                m.to  # noqa: B018
+                m.note_address_defects()
                 for d in m.take_new_defects():
                     add(m.frame if d.frame is None else d.frame, d.layer, d.offset, d.reason)
             pending.append(SessionFinished(session, self))

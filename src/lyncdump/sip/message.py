@@ -352,6 +352,9 @@ class _Unset:
 
 
 _UNSET: object = _Unset()
+#: From/To checked for defects (none) but not built yet (note_address_defects); pickles as
+#: _UNSET, which means the same to a reader: build it when asked.
+_CHECKED: object = _Unset()
 _EMPTY: tuple[str, ...] = ()
 _LONG_TO_COMPACT = {long: short for short, long in COMPACT_FORMS.items()}
 #: canonical header name -> regex finding its values in a clean header block (None: not a token)
@@ -882,6 +885,47 @@ class SipMessage(_ContentTypeView):
             self._note(f"{label}: {problem}")
         return found[0]
 
+    def note_address_defects(self, *, from_: bool = True, to: bool = True) -> None:
+        """Note the problems reading From (``from_``) and To (``to``) finds, as :attr:`from_`
+        and :attr:`to` would, without building the addresses when their text is a known
+        address with new parameter values (see :func:`_parse_addr`): what the defect totals
+        need of every message, whether or not a view shows its From and To."""
+        if from_ and self._from is _UNSET:
+            self._check_addr("from", "From")
+        if to and self._to is _UNSET:
+            self._check_addr("to", "To")
+
+    def _check_addr(self, name: str, label: str) -> None:
+        values = self._values(name)
+        if not values:
+            if name == "from":
+                self._from = None
+            else:
+                self._to = None
+            return
+        value = values[0]
+        found = _ADDRS.get(value)
+        if found is None:
+            split = _addr_base(value) if _addr_base is not None else _split_addr(value)
+            if split is not None:
+                shared = _BASES.get(split[0])
+                if shared is not None and shared[0] is not None and not shared[1]:
+                    # Parses without a problem; built if a view asks.
+                    if name == "from":
+                        self._from = _CHECKED
+                    else:
+                        self._to = _CHECKED
+                    return
+            found = _parse_addr(value)
+            if len(value) <= _SHARED_TEXT_MAX:
+                _ADDRS.put(value, found)
+        if name == "from":
+            self._from = found[0]
+        else:
+            self._to = found[0]
+        for problem in found[1]:
+            self._note(f"{label}: {problem}")
+
     def _name_addr_list(self, name: str, label: str) -> list[NameAddr]:
         out: list[NameAddr] = []
         problems: list[str] = []
@@ -928,14 +972,14 @@ class SipMessage(_ContentTypeView):
     @property
     def from_(self) -> NameAddr | None:
         addr = self._from
-        if addr is _UNSET:
+        if addr is _UNSET or addr is _CHECKED:
             addr = self._from = self._name_addr("from", "From")
         return addr  # type: ignore[return-value]
 
     @property
     def to(self) -> NameAddr | None:
         addr = self._to
-        if addr is _UNSET:
+        if addr is _UNSET or addr is _CHECKED:
             addr = self._to = self._name_addr("to", "To")
         return addr  # type: ignore[return-value]
 
@@ -1318,19 +1362,27 @@ def _lazy_message(
     msg._buf = data
 
     cl_values = index.get("content-length")
-    if cl_values is None:
-        numbers: list[int | None] = []
-        first = ""
-    elif content_length is not None and len(cl_values) == 1:
-        numbers = [content_length]
-        first = ""
+    if (
+        content_length is not None
+        and content_length == n - body_start
+        and cl_values is not None
+        and len(cl_values) == 1
+    ):
+        pass  # the framer's one Content-Length, which the body fills: nothing to check
     else:
-        numbers = [_int_in_range(v, _CL_LIMIT) for v in cl_values]
-        first = cl_values[0][:40]
-    end = _body_end(numbers, first, n, body_start, datagram, defects)
-    if end != n:
-        data = data[:end]
-        msg._buf = data
+        if cl_values is None:
+            numbers: list[int | None] = []
+            first = ""
+        elif content_length is not None and len(cl_values) == 1:
+            numbers = [content_length]
+            first = ""
+        else:
+            numbers = [_int_in_range(v, _CL_LIMIT) for v in cl_values]
+            first = cl_values[0][:40]
+        end = _body_end(numbers, first, n, body_start, datagram, defects)
+        if end != n:
+            data = data[:end]
+            msg._buf = data
     msg.raw = data
     if not index.keys() >= _REQUIRED_KEYS:
         missing = [_DISPLAY[h] for h in _REQUIRED if h not in index]
