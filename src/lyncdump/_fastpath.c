@@ -2906,6 +2906,29 @@ fast_sip_frame_chunk(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssiz
     return Py_BuildValue("(nN)", pos, found);
 }
 
+/* pipe.<name>(direction, bytes(d[0:n]), frame, ts) for the flow f: a new reference, or NULL
+   on a Python error. The table must not change meanwhile (busy). */
+static PyObject *
+sip_call_pipe(FastPath *fp, SipFlow *f, PyObject *name, const unsigned char *d, Py_ssize_t n,
+              long long frame, double ts)
+{
+    PyObject *argv[5];
+    argv[0] = f->pipe;
+    argv[1] = PyLong_FromLong(f->direction);
+    argv[2] = PyBytes_FromStringAndSize((const char *)d, n);
+    argv[3] = PyLong_FromLongLong(frame);
+    argv[4] = PyFloat_FromDouble(ts);
+    PyObject *result = NULL;
+    if (argv[1] != NULL && argv[2] != NULL && argv[3] != NULL && argv[4] != NULL) {
+        fp->sip_busy++;
+        result = PyObject_VectorcallMethod(name, argv, 5 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        fp->sip_busy--;
+    }
+    for (int k = 1; k < 5; k++)
+        Py_XDECREF(argv[k]);
+    return result;
+}
+
 /*
  * Frame the SIP messages of src (a direction read as READ_SIP) and hand each to the pipe's
  * _deliver; *pos: how far they reach. Returns 1 to read on, 0 when the direction must go
@@ -2984,21 +3007,8 @@ tls_scan(FastPath *fp, SipFlow *f, const SipSource *src, Py_ssize_t *pos_out)
             go_on = 0;
         if (!go_on || n - pos < 5 + length)
             break;
-        PyObject *argv[5];
-        argv[0] = f->pipe;
-        argv[1] = PyLong_FromLong(f->direction);
-        argv[2] = PyBytes_FromStringAndSize((const char *)d + pos, 5 + length);
-        argv[3] = PyLong_FromLongLong(f->last_frame);
-        argv[4] = PyFloat_FromDouble(f->last_ts);
-        PyObject *result = NULL;
-        if (argv[1] != NULL && argv[2] != NULL && argv[3] != NULL && argv[4] != NULL) {
-            fp->sip_busy++;
-            result = PyObject_VectorcallMethod(str_tls_record, argv,
-                                               5 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
-            fp->sip_busy--;
-        }
-        for (int k = 1; k < 5; k++)
-            Py_XDECREF(argv[k]);
+        PyObject *result = sip_call_pipe(fp, f, str_tls_record, d + pos, 5 + length,
+                                         f->last_frame, f->last_ts);
         if (result == NULL)
             return -1;
         go_on = result == Py_True;
@@ -3087,21 +3097,7 @@ sip_tcp_segment(FastPath *fp, FlowKey *key, const unsigned char *seg, Py_ssize_t
             f->taken += plen;
             f->last_frame = frame;
             f->last_ts = ts;
-            PyObject *argv[5];
-            argv[0] = f->pipe;
-            argv[1] = PyLong_FromLong(f->direction);
-            argv[2] = PyBytes_FromStringAndSize((const char *)seg + doff, plen);
-            argv[3] = PyLong_FromLongLong(frame);
-            argv[4] = PyFloat_FromDouble(ts);
-            PyObject *result = NULL;
-            if (argv[1] != NULL && argv[2] != NULL && argv[3] != NULL && argv[4] != NULL) {
-                fp->sip_busy++;
-                result = PyObject_VectorcallMethod(str_raw_data, argv,
-                                                   5 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
-                fp->sip_busy--;
-            }
-            for (int k = 1; k < 5; k++)
-                Py_XDECREF(argv[k]);
+            PyObject *result = sip_call_pipe(fp, f, str_raw_data, seg + doff, plen, frame, ts);
             if (result == NULL)
                 return -1;
             /* how to read from the next byte on (its framer or record reader is at rest) */
