@@ -1194,6 +1194,20 @@ exact_ratio(int64_t num, int64_t den, double *out)
 #endif
 }
 
+/* A frame the fast path consumed: counted here when a scan read it (given NULL); a reader
+   that yields frames counts its own. */
+static inline void
+taken_frame(FastPath *fp, long long frame, Py_ssize_t n, double ts, const double *given)
+{
+    if (given == NULL) {
+        fp->frames++;
+        fp->pending_frames++;
+        fp->bytes += n;
+        fp->last_frame = frame;
+        fp->last_time = ts;
+    }
+}
+
 static int sip_tcp_segment(FastPath *fp, FlowKey *key, const unsigned char *seg,
                            Py_ssize_t seglen, long long frame, Py_ssize_t n, int64_t ts_num,
                            int64_t ts_den, const double *given);
@@ -1412,13 +1426,7 @@ handle_frame(FastPath *fp, long long frame, long long linktype, const unsigned c
     }
     fp->udp++;
     fp->rtp_like++;
-    if (given == NULL) {
-        fp->frames++;
-        fp->pending_frames++;
-        fp->bytes += n;
-        fp->last_frame = frame;
-        fp->last_time = ts;
-    }
+    taken_frame(fp, frame, n, ts, given);
     return 1;
 }
 
@@ -3125,13 +3133,7 @@ sip_tcp_segment(FastPath *fp, FlowKey *key, const unsigned char *seg, Py_ssize_t
         return -1;
     }
     fp->tcp++;
-    if (given == NULL) {
-        fp->frames++;
-        fp->pending_frames++;
-        fp->bytes += n;
-        fp->last_frame = frame;
-        fp->last_time = ts;
-    }
+    taken_frame(fp, frame, n, ts, given);
     return 1;
 }
 

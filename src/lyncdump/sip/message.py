@@ -1362,14 +1362,13 @@ def _lazy_message(
     msg._buf = data
 
     cl_values = index.get("content-length")
-    if (
+    # The framer's one Content-Length, which the body fills, has nothing left to check.
+    if not (
         content_length is not None
         and content_length == n - body_start
         and cl_values is not None
         and len(cl_values) == 1
     ):
-        pass  # the framer's one Content-Length, which the body fills: nothing to check
-    else:
         if cl_values is None:
             numbers: list[int | None] = []
             first = ""
