@@ -2449,6 +2449,87 @@ fallback:
 }
 
 
+/* sip/message.py's _split_addr on an ASCII From/To text d[0:n]: the text "display <uri>;p=v;..."
+ * with each token value after the '>' replaced by "\x01<item index>", written to *out (a
+ * PyMem buffer the caller frees) with its length in *out_len; when real is not NULL, each
+ * replaced value is put in it by placeholder. Returns the number of values replaced (0: not
+ * in that shape, nothing written), or -1 with an exception set. */
+static Py_ssize_t
+sip_addr_split(PyObject *value, const unsigned char *d, Py_ssize_t n, char **out,
+               Py_ssize_t *out_len, PyObject *real)
+{
+    *out = NULL;
+    const unsigned char *g = memchr(d, '>', n);
+    if (g == NULL || g == d)
+        return 0;
+    Py_ssize_t gt = g - d;
+    if (gt + 1 >= n || d[gt + 1] != ';' || memchr(d + gt + 1, '>', n - gt - 1) != NULL ||
+        memchr(d + gt, '"', n - gt) != NULL || memchr(d, 0x01, n) != NULL)
+        return 0;
+    if (d[0] != '"') { /* bracketed: a '<' before the '>', no ':' or '"' before the '<' */
+        const unsigned char *l = memchr(d, '<', n);
+        if (l == NULL || l - d >= gt)
+            return 0;
+        for (const unsigned char *q = d; q < l; q++)
+            if (*q == ':' || *q == '"')
+                return 0;
+    }
+    Py_ssize_t cap = n + 24 * (n - gt) + 32; /* each item grows by at most 1 + 20 digits */
+    char *buf = PyMem_Malloc(cap);
+    if (buf == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    memcpy(buf, d, gt + 2);
+    Py_ssize_t o = gt + 2, p = gt + 2, index = 0, replaced = 0;
+    for (;;) {
+        Py_ssize_t end = p;
+        while (end < n && d[end] != ';')
+            end++;
+        Py_ssize_t eq = p;
+        while (eq < end && d[eq] != '=')
+            eq++;
+        int token = eq < end && eq + 1 < end;
+        for (Py_ssize_t i = eq + 1; token && i < end; i++)
+            token = sip_token[d[i]];
+        if (token) {
+            memcpy(buf + o, d + p, eq + 1 - p);
+            o += eq + 1 - p;
+            int w = snprintf(buf + o, 24, "\x01%zd", index);
+            if (real != NULL) {
+                PyObject *key = PyUnicode_DecodeASCII(buf + o, w, NULL);
+                PyObject *val = PyUnicode_Substring(value, eq + 1, end);
+                if (key == NULL || val == NULL || PyDict_SetItem(real, key, val) < 0) {
+                    Py_XDECREF(key);
+                    Py_XDECREF(val);
+                    PyMem_Free(buf);
+                    return -1;
+                }
+                Py_DECREF(key);
+                Py_DECREF(val);
+            }
+            o += w;
+            replaced++;
+        }
+        else {
+            memcpy(buf + o, d + p, end - p);
+            o += end - p;
+        }
+        if (end >= n)
+            break;
+        buf[o++] = ';';
+        p = end + 1;
+        index++;
+    }
+    if (replaced == 0) {
+        PyMem_Free(buf);
+        return 0;
+    }
+    *out = buf;
+    *out_len = o;
+    return replaced;
+}
+
 /* sip_addr_base(value) -> (base, {placeholder: value}) | None
  *
  * sip/message.py's _split_addr in C (see there): a From/To text "display <uri>;p=v;..." with
@@ -2463,82 +2544,78 @@ fast_sip_addr_base(PyObject *Py_UNUSED(module), PyObject *value)
     }
     if (!PyUnicode_IS_ASCII(value))
         Py_RETURN_NONE;
-    const unsigned char *d = PyUnicode_1BYTE_DATA(value);
-    Py_ssize_t n = PyUnicode_GET_LENGTH(value);
-    const unsigned char *g = memchr(d, '>', n);
-    if (g == NULL || g == d)
-        Py_RETURN_NONE;
-    Py_ssize_t gt = g - d;
-    if (gt + 1 >= n || d[gt + 1] != ';' || memchr(d + gt + 1, '>', n - gt - 1) != NULL ||
-        memchr(d + gt, '"', n - gt) != NULL || memchr(d, 0x01, n) != NULL)
-        Py_RETURN_NONE;
-    if (d[0] != '"') { /* bracketed: a '<' before the '>', no ':' or '"' before the '<' */
-        const unsigned char *l = memchr(d, '<', n);
-        if (l == NULL || l - d >= gt)
-            Py_RETURN_NONE;
-        for (const unsigned char *q = d; q < l; q++)
-            if (*q == ':' || *q == '"')
-                Py_RETURN_NONE;
-    }
-    Py_ssize_t cap = n + 24 * (n - gt) + 32; /* each item grows by at most 1 + 20 digits */
-    char *buf = PyMem_Malloc(cap);
-    if (buf == NULL)
-        return PyErr_NoMemory();
     PyObject *real = PyDict_New();
-    if (real == NULL) {
-        PyMem_Free(buf);
+    if (real == NULL)
         return NULL;
-    }
-    memcpy(buf, d, gt + 2);
-    Py_ssize_t out = gt + 2, p = gt + 2, index = 0;
-    for (;;) {
-        Py_ssize_t end = p;
-        while (end < n && d[end] != ';')
-            end++;
-        Py_ssize_t eq = p;
-        while (eq < end && d[eq] != '=')
-            eq++;
-        int token = eq < end && eq + 1 < end;
-        for (Py_ssize_t i = eq + 1; token && i < end; i++)
-            token = sip_token[d[i]];
-        if (token) {
-            memcpy(buf + out, d + p, eq + 1 - p);
-            out += eq + 1 - p;
-            int w = snprintf(buf + out, 24, "\x01%zd", index);
-            PyObject *key = PyUnicode_DecodeASCII(buf + out, w, NULL);
-            PyObject *val = PyUnicode_Substring(value, eq + 1, end);
-            out += w;
-            if (key == NULL || val == NULL || PyDict_SetItem(real, key, val) < 0) {
-                Py_XDECREF(key);
-                Py_XDECREF(val);
-                Py_DECREF(real);
-                PyMem_Free(buf);
-                return NULL;
-            }
-            Py_DECREF(key);
-            Py_DECREF(val);
-        }
-        else {
-            memcpy(buf + out, d + p, end - p);
-            out += end - p;
-        }
-        if (end >= n)
-            break;
-        buf[out++] = ';';
-        p = end + 1;
-        index++;
-    }
+    char *buf;
+    Py_ssize_t len;
+    Py_ssize_t replaced = sip_addr_split(value, PyUnicode_1BYTE_DATA(value),
+                                         PyUnicode_GET_LENGTH(value), &buf, &len, real);
     PyObject *result = NULL;
-    if (PyDict_GET_SIZE(real) > 0) {
-        PyObject *base = PyUnicode_DecodeASCII(buf, out, NULL);
+    if (replaced > 0) {
+        PyObject *base = PyUnicode_DecodeASCII(buf, len, NULL);
         if (base != NULL)
             result = Py_BuildValue("(NO)", base, real);
+        PyMem_Free(buf);
     }
-    else
+    else if (replaced == 0)
         result = Py_NewRef(Py_None);
     Py_DECREF(real);
-    PyMem_Free(buf);
     return result;
+}
+
+/* sip_addrs_clean(index, clean) -> int
+ *
+ * Whether the From (bit 1) and To (bit 2) of a message, given its lazy header index, are
+ * texts sip/message.py has already read without a problem: the header appears once, its text
+ * is ASCII, and its key (the text with placeholders when sip_addr_base gives one, the text
+ * itself otherwise) is in the set ``clean`` that sip/message.py fills as it parses. A clear
+ * bit only means "ask Python": it reads the header the way it always has. */
+static PyObject *
+fast_sip_addrs_clean(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyDict_Check(args[0]) || !PyAnySet_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "sip_addrs_clean(index: dict, clean: set)");
+        return NULL;
+    }
+    long flags = 0;
+    if (PySet_GET_SIZE(args[1]) == 0)
+        return PyLong_FromLong(0);
+    for (int which = 0; which < 2; which++) {
+        PyObject *values = PyDict_GetItemWithError(args[0], sip_keys[3 + which]);
+        if (values == NULL) {
+            if (PyErr_Occurred())
+                return NULL;
+            continue;
+        }
+        if (!PyTuple_Check(values) || PyTuple_GET_SIZE(values) != 1)
+            continue;
+        PyObject *value = PyTuple_GET_ITEM(values, 0);
+        if (!PyUnicode_Check(value) || !PyUnicode_IS_ASCII(value))
+            continue;
+        char *buf;
+        Py_ssize_t len;
+        Py_ssize_t replaced = sip_addr_split(value, PyUnicode_1BYTE_DATA(value),
+                                             PyUnicode_GET_LENGTH(value), &buf, &len, NULL);
+        if (replaced < 0)
+            return NULL;
+        int found;
+        if (replaced > 0) {
+            PyObject *key = PyUnicode_DecodeASCII(buf, len, NULL);
+            PyMem_Free(buf);
+            if (key == NULL)
+                return NULL;
+            found = PySet_Contains(args[1], key);
+            Py_DECREF(key);
+        }
+        else
+            found = PySet_Contains(args[1], value);
+        if (found < 0)
+            return NULL;
+        if (found)
+            flags |= 1L << which;
+    }
+    return PyLong_FromLong(flags);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -3281,6 +3358,11 @@ static PyMethodDef module_methods[] = {
      "sip_addr_base(value) -> (base, {placeholder: value}) | None\n\n"
      "sip/message.py's _split_addr: a From/To text with its token parameter values after\n"
      "the '>' replaced by placeholders, and the values; None when not in that shape."},
+    {"sip_addrs_clean", (PyCFunction)(void (*)(void))fast_sip_addrs_clean, METH_FASTCALL,
+     "sip_addrs_clean(index, clean) -> int\n\n"
+     "Bit 1: the message's only From text (bit 2: To), ASCII, has its key (sip_addr_base's\n"
+     "base, or the text) in the set clean, which sip/message.py fills with the texts it read\n"
+     "without a problem; 0 bits: read them in Python."},
     {"sip_top_branch", fast_sip_top_branch, METH_O,
      "sip_top_branch(values) -> str | None | False\n\n"
      "The branch of the topmost Via, given every Via header value, when headers.py's\n"

@@ -35,6 +35,7 @@ def test_the_compiled_helpers_are_used_when_built() -> None:
     assert lazy._sip_head is compiled.sip_head
     assert lazy._top_branch is compiled.sip_top_branch
     assert lazy._addr_base is compiled.sip_addr_base
+    assert lazy._addrs_clean is compiled.sip_addrs_clean
 
 
 def frame_all(stream: bytes, chunk: int, gaps: dict[int, int]) -> list[object]:
@@ -310,3 +311,75 @@ def test_addr_base_with_many_parameters() -> None:
     assert got is not None and got[1]["\x01199"] == "v199"
     with pytest.raises(TypeError):
         compiled.sip_addr_base(b"<sip:a>;tag=1")
+
+
+# -- From/To known to read without a problem ------------------------------------------------------
+
+
+def _defects_of(data: bytes) -> tuple[list[str], object, object]:
+    msg = parse_message(data)
+    msg.note_address_defects()
+    return [d.reason for d in msg.defects], msg.from_, msg.to
+
+
+def _with_addrs(from_: str, to: str) -> bytes:
+    return (
+        f"OPTIONS sip:b@example.com SIP/2.0\r\nVia: SIP/2.0/TLS h;branch=z9hG4bK1\r\n"
+        f"From: {from_}\r\nTo: {to}\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n"
+        "Content-Length: 0\r\n\r\n"
+    ).encode()
+
+
+@SETTINGS
+@given(
+    st.lists(st.sampled_from(_ADDR_PIECES), max_size=14).map("".join),
+    st.lists(st.sampled_from(_ADDR_PIECES), max_size=14).map("".join),
+)
+def test_addresses_marked_clean_give_what_python_gives(from_: str, to: str) -> None:
+    """Whatever the table of clean texts holds, a message's From/To defects and addresses are
+    the ones the pure-Python reading gives (a text twice: the second reading may come from the
+    table)."""
+    if "\r" in from_ + to or "\n" in from_ + to:
+        return
+    data = _with_addrs(from_, to)
+    with without(lazy, "_sip_head"), without(lazy, "_addrs_clean"), without(lazy, "_addr_base"):
+        want = _defects_of(data)
+    assert _defects_of(data) == want
+    assert _defects_of(data) == want
+
+
+def test_clean_addresses_are_known_after_one_reading() -> None:
+    lazy._CLEAN_ADDRS.clear()
+    data = _with_addrs('"Al" <sip:al@example.com>;tag=9f;epid=3', "<sip:b@example.com>")
+    first = parse_message(data)
+    assert first._from is lazy._CHECKED and first._to is lazy._CHECKED  # read at parse time
+    index = compiled.sip_head(data, -1)[7]
+    assert compiled.sip_addrs_clean(index, lazy._CLEAN_ADDRS) == 3
+    assert '"Al" <sip:al@example.com>;tag=\x010;epid=\x011' in lazy._CLEAN_ADDRS
+    assert "<sip:b@example.com>" in lazy._CLEAN_ADDRS
+    # Another tag of the same address is known; a text with a problem never is.
+    other = _with_addrs('"Al" <sip:al@example.com>;tag=77;epid=3', "<sip:b@example.com>;tag=1")
+    index = compiled.sip_head(other, -1)[7]
+    assert compiled.sip_addrs_clean(index, lazy._CLEAN_ADDRS) == 1
+    bad = _with_addrs("<sip:al@example.com", "<sip:b@example.com>")
+    msg = parse_message(bad)
+    assert msg._from is lazy._UNSET and msg._to is lazy._CHECKED
+    assert "<sip:al@example.com" not in lazy._CLEAN_ADDRS
+    msg.note_address_defects()
+    assert [d.reason for d in msg.defects] == _defects_of(bad)[0] != []
+    # Twice the same header, or none: Python reads it.
+    assert compiled.sip_addrs_clean({"from": ("<sip:b@example.com>",) * 2}, lazy._CLEAN_ADDRS) == 0
+    assert compiled.sip_addrs_clean({}, lazy._CLEAN_ADDRS) == 0
+    assert compiled.sip_addrs_clean({"to": ("<sip:b@example.com>",)}, set()) == 0
+    with pytest.raises(TypeError):
+        compiled.sip_addrs_clean({}, [])
+
+
+def test_the_table_of_clean_addresses_is_bounded() -> None:
+    lazy._CLEAN_ADDRS.clear()
+    for i in range(lazy._SHARED_MAX + 10):
+        lazy._clean_addr(f"<sip:user{i}@example.com>")
+    assert 0 < len(lazy._CLEAN_ADDRS) <= lazy._SHARED_MAX
+    lazy._clean_addr("<sip:" + "x" * lazy._SHARED_TEXT_MAX + "@example.com>")
+    assert len(lazy._CLEAN_ADDRS) <= lazy._SHARED_MAX
+    assert not any(len(k) > lazy._SHARED_TEXT_MAX for k in lazy._CLEAN_ADDRS)

@@ -267,6 +267,7 @@ class TcpConnectionPipeline:
         "closed_dirs",
         "budget",
         "gone",
+        "ends",
     )
 
     def __init__(
@@ -290,6 +291,8 @@ class TcpConnectionPipeline:
         self.closed_dirs = 0  # bit per direction that ended (FIN or RST)
         self.budget: DecompressionBudget | None = None  # MS-SIPCOMP output, both directions
         self.gone = False  # the reassembler let go of the connection (port reuse, its bound)
+        #: (sender, receiver) of each direction, made on the first message (see _ends).
+        self.ends: tuple[tuple[Endpoint, Endpoint], tuple[Endpoint, Endpoint]] | None = None
 
     # -- input ------------------------------------------------------------------------------
     def data(self, direction: int, data: bytes, frame: int, ts: float) -> None:
@@ -851,11 +854,12 @@ class TcpConnectionPipeline:
 
     def _ends(self, msg: SipMessage, direction: int) -> None:
         """Sender and receiver of a message of this direction (every message shares them)."""
-        summary = self.summary
-        if direction:
-            msg.src, msg.dst = summary.server, summary.client
-        else:
-            msg.src, msg.dst = summary.client, summary.server
+        ends = self.ends
+        if ends is None:
+            summary = self.summary
+            client, server = summary.client, summary.server
+            ends = self.ends = ((client, server), (server, client))
+        msg.src, msg.dst = ends[direction]
 
     def _stream_message(
         self, direction: int, framed: FramedMessage, compressed: bool

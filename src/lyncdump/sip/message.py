@@ -473,6 +473,7 @@ _VIEW_RE = re.compile(  # anchored on LF, as _CORE_RE
 _sip_head: Callable[..., Any] | None = fastpath.helper("sip_head")
 _top_branch: Callable[..., Any] | None = fastpath.helper("sip_top_branch")
 _addr_base: Callable[..., Any] | None = fastpath.helper("sip_addr_base")
+_addrs_clean: Callable[..., int] | None = fastpath.helper("sip_addrs_clean")
 
 
 def _lookup_re(key: str) -> re.Pattern[bytes] | None:
@@ -511,6 +512,18 @@ _ADDRS: RecentTable[str, tuple[NameAddr | None, tuple[str, ...]]] = RecentTable(
 #: The same for the texts with placeholders for their parameter values (see _parse_addr): a
 #: table of their own, so that the many texts seen once do not push them out.
 _BASES: RecentTable[str, tuple[NameAddr | None, tuple[str, ...]]] = RecentTable(_SHARED_MAX)
+#: From/To keys read without a problem (a text with placeholders, or a text that has none),
+#: for the compiled ``sip_addrs_clean``: a new message whose From and To have their key here
+#: needs no Python to know they give no defect. Emptied when full (the keys come back).
+_CLEAN_ADDRS: set[str] = set()
+
+
+def _clean_addr(key: str) -> None:
+    """Note that From/To key ``key`` parses without a problem (compiled runs only)."""
+    if _addrs_clean is not None and len(key) <= _SHARED_TEXT_MAX:
+        if len(_CLEAN_ADDRS) >= _SHARED_MAX:
+            _CLEAN_ADDRS.clear()
+        _CLEAN_ADDRS.add(key)
 
 
 def _bracketed(value: str, gt: int) -> bool:
@@ -564,10 +577,14 @@ def _parse_addr(value: str) -> tuple[NameAddr | None, tuple[str, ...]]:
                 _BASES.put(base, shared)
         addr, found = shared
         if addr is not None and not found:
+            _clean_addr(base)
             params = {k: real.get(v, v) if v else v for k, v in addr.params.items()}
             return NameAddr(addr.display, addr.uri, params, value.strip()), ()
     problems = []
-    return parse_name_addr(value, problems), tuple(problems)
+    parsed = parse_name_addr(value, problems)
+    if split is None and parsed is not None and not problems:
+        _clean_addr(value)
+    return parsed, tuple(problems)
 
 
 @result_dataclass(MESSAGE_FIELDS)
@@ -911,6 +928,7 @@ class SipMessage(_ContentTypeView):
                 shared = _BASES.get(split[0])
                 if shared is not None and shared[0] is not None and not shared[1]:
                     # Parses without a problem; built if a view asks.
+                    _clean_addr(split[0])
                     if name == "from":
                         self._from = _CHECKED
                     else:
@@ -1356,6 +1374,19 @@ def _lazy_message(
     msg._complete = False
     msg._lookups = msg._taken = 0
     msg._via = msg._from = msg._to = msg._cseq = msg._ctype = _UNSET
+    if _addrs_clean is not None:
+        # From and To read before without a problem: no Python needed to know there is none.
+        # The others are read now (a problem is noted later, where the accessors note it),
+        # so that their keys are known to the messages after this one.
+        clean = _addrs_clean(index, _CLEAN_ADDRS)
+        if clean & 1:
+            msg._from = _CHECKED
+        else:
+            _presolve_addr(msg, index, "from")
+        if clean & 2:
+            msg._to = _CHECKED
+        else:
+            _presolve_addr(msg, index, "to")
     msg._hstart = sl_end
     msg._hend = header_end
     msg._bstart = body_start
@@ -1402,6 +1433,26 @@ def _lazy_message(
     if not defects:
         msg._defects = None
     return msg
+
+
+def _presolve_addr(msg: SipMessage, index: dict[str, Sequence[str]], name: str) -> None:
+    """Mark From (``name`` "from") or To of a new message read when its only text parses
+    without a problem (noting its key for ``sip_addrs_clean``); otherwise leave it for
+    :meth:`SipMessage.note_address_defects`, which notes the problems in their usual order."""
+    values = index.get(name)
+    if values is None or len(values) != 1:
+        return
+    value = values[0]
+    found = _ADDRS.get(value)
+    if found is None:
+        found = _parse_addr(value)
+        if len(value) <= _SHARED_TEXT_MAX:
+            _ADDRS.put(value, found)
+    if found[0] is not None and not found[1]:
+        if name == "from":
+            msg._from = _CHECKED
+        else:
+            msg._to = _CHECKED
 
 
 def _parse_eager(
