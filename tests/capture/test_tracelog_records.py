@@ -17,7 +17,7 @@ import codecs
 import io
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lyncdump
@@ -489,3 +489,63 @@ def test_field_names_in_any_case() -> None:
         "c9",
         {"a": "b"},
     )
+
+
+# -- a batch of lines reads as the lines one by one ----------------------------------------------
+
+_LINE_PIECES = [
+    "TL_INFO(TF_PROTOCOL) [fe01\\fe01]06E4.0EB4::01/01/2026-00:00:00.002.00005387 "
+    "(SIPStack,SIPAdminLog::TraceProtocolRecord:SIPAdminLog.cpp(125))$$begin_record",
+    "TL_ERROR(TF_DIAG) [fe01\\fe01]06E4.0EB4::01/01/2026-00:00:01.000.0000538A (SIPStack,X::Y)",
+    "TL_INFO(TF_COMPONENT) [0]0A44.0B20::01/01/2026-00:00:02.000.0000538B (SIPStack,A::B)",
+    "TL_nonsense",
+    "$$begin_record",
+    "$$end_record",
+    "tail$$end_record",
+    "Direction: incoming",
+    "Peer: 10.1.0.51:5060",
+    "Message-Type: request",
+    "LogType: diagnostic",
+    "Text: something happened",
+    "Start-Line: REGISTER sip:contoso.com SIP/2.0",
+    "Start-Line: SIP/2.0 200 OK",
+    "Via: SIP/2.0/TLS 10.1.0.2:5061;branch=z9hG4bKr01",
+    "Call-ID: r0",
+    "CSeq: 1 REGISTER",
+    "Content-Length: 5",
+    "Message-Body: -",
+    "Message-Body: hello",
+    "  indented line",
+    "",
+    "x" * 300,
+    None,
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.sampled_from(_LINE_PIECES), max_size=60),
+    st.lists(st.integers(0, 60), max_size=4),
+)
+def test_feed_lines_reads_a_batch_as_feed_reads_each_line(
+    lines: list[str | None], cuts: list[int]
+) -> None:
+    from lyncdump.capture.tracelog import ServerLogParser
+
+    one = ServerLogParser()
+    want: list[object] = []
+    for lineno, line in enumerate(lines, 1):
+        if line is not None:
+            want.extend(one.feed(lineno, line))
+    want.extend(one.close(len(lines)))
+    batch = ServerLogParser()
+    got: list[object] = []
+    start = 0
+    for cut in sorted({min(c, len(lines)) for c in cuts} | {len(lines)}):
+        got.extend(batch.feed_lines(start, lines[start:cut]))
+        start = cut
+    got.extend(batch.close(len(lines)))
+    assert got == want
+    assert batch.defects == one.defects
+    counts = ("records", "trace_lines", "stray_lines", "levels", "flags")
+    assert [getattr(batch, c) for c in counts] == [getattr(one, c) for c in counts]

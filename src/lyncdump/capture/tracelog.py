@@ -566,6 +566,30 @@ class ServerLogParser:
             self.stray_lines += 1
         return out
 
+    def feed_lines(self, lineno: int, lines: list[str | None]) -> list[LogItem]:
+        """:meth:`feed` for each line of a batch, numbered from ``lineno + 1`` (None: a line
+        too long, already reported); returns the records they completed. A line inside a
+        record with neither ``$$`` nor a ``TL_`` start, most lines of a log, is taken here
+        without a call."""
+        out: list[LogItem] = []
+        feed = self.feed
+        for line in lines:
+            lineno += 1
+            if line is None:
+                continue
+            rec = self._record
+            if rec is not None and "$$" not in line and not line.startswith("TL_"):
+                rec.size += len(line) + 2
+                if rec.size > MAX_RECORD:
+                    self._overflow(rec)
+                elif not rec.overflow:
+                    rec.lines.append(line)
+                continue
+            items = feed(lineno, line)
+            if items:
+                out.extend(items)
+        return out
+
     def close(self, lineno: int) -> list[LogItem]:
         """End of input: a record still open is delivered as far as it got."""
         out = self._drop_pending()
@@ -980,16 +1004,24 @@ class TraceLogReader(CaptureReader):
                 self._given = LogEndpoint(given.ip, given.port, HOST_FROM_OPTION)
                 self.host, self.host_from = self._given, HOST_FROM_OPTION
         parser = self.parser
-        feed = parser.feed
         lineno = 0
         self.events = 0
-        for lineno, lines in self._batches():
-            for line in lines:
-                lineno += 1
-                if line is not None:
-                    out = feed(lineno, line)
-                    if out:
-                        yield from self._deliver(out)
+        if isinstance(parser, ServerLogParser):
+            feed_lines = parser.feed_lines
+            for first, lines in self._batches():
+                out = feed_lines(first, lines)
+                lineno = first + len(lines)
+                if out:
+                    yield from self._deliver(out)
+        else:
+            feed = parser.feed
+            for lineno, lines in self._batches():
+                for line in lines:
+                    lineno += 1
+                    if line is not None:
+                        out = feed(lineno, line)
+                        if out:
+                            yield from self._deliver(out)
         yield from self._deliver(parser.close(lineno))
         yield from self._release(self.host)
         if self.dropped_events:
