@@ -549,3 +549,20 @@ def test_feed_lines_reads_a_batch_as_feed_reads_each_line(
     assert batch.defects == one.defects
     counts = ("records", "trace_lines", "stray_lines", "levels", "flags")
     assert [getattr(batch, c) for c in counts] == [getattr(one, c) for c in counts]
+
+
+def test_endpoint_texts_are_read_once_and_the_table_is_bounded() -> None:
+    from lyncdump.capture import logtypes
+
+    logtypes._ENDPOINTS.clear()
+    first = logtypes.parse_endpoint("10.1.0.51:5060")
+    assert first == logtypes.Endpoint("10.1.0.51", 5060)
+    assert logtypes.parse_endpoint("10.1.0.51:5060") is first  # frozen: one object serves
+    assert logtypes.parse_endpoint("[2001:db8::1]:5061;x") == logtypes.Endpoint("2001:db8::1", 5061)
+    assert logtypes.parse_endpoint("  ") is None and logtypes.parse_endpoint("  ") is None
+    for n in range(logtypes._ENDPOINTS_MAX + 10):
+        assert logtypes.parse_endpoint(f"10.2.{n // 256}.{n % 256}:5060") is not None
+    assert len(logtypes._ENDPOINTS) <= logtypes._ENDPOINTS_MAX
+    long = "h" * (logtypes._ENDPOINT_TEXT_MAX + 1)
+    assert logtypes.parse_endpoint(long) == logtypes.Endpoint(long, 0)
+    assert long not in logtypes._ENDPOINTS

@@ -253,10 +253,30 @@ class LogEvent:
         }
 
 
+#: Endpoint texts already read (a log names the same peers and Via addresses over and over;
+#: an Endpoint is frozen, so one object serves every record). Emptied when full.
+_ENDPOINTS: dict[str, Endpoint | None] = {}
+_ENDPOINTS_MAX = 4096
+_ENDPOINT_TEXT_MAX = 128
+_UNREAD = object()
+
+
 def parse_endpoint(text: str | None) -> Endpoint | None:
     """``host:port``, ``[v6]:port``, ``host`` (port 0) or a bare IPv6 address → Endpoint."""
     if not text:
         return None
+    endpoint = _ENDPOINTS.get(text, _UNREAD)
+    if endpoint is not _UNREAD:
+        return endpoint  # type: ignore[return-value]
+    endpoint = _read_endpoint(text)
+    if len(text) <= _ENDPOINT_TEXT_MAX:
+        if len(_ENDPOINTS) >= _ENDPOINTS_MAX:
+            _ENDPOINTS.clear()
+        _ENDPOINTS[text] = endpoint
+    return endpoint
+
+
+def _read_endpoint(text: str) -> Endpoint | None:
     text = text.strip().split(";", 1)[0].split()[0] if text.strip() else ""
     if not text:
         return None
