@@ -566,3 +566,46 @@ def test_endpoint_texts_are_read_once_and_the_table_is_bounded() -> None:
     long = "h" * (logtypes._ENDPOINT_TEXT_MAX + 1)
     assert logtypes.parse_endpoint(long) == logtypes.Endpoint(long, 0)
     assert long not in logtypes._ENDPOINTS
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(1, 12),
+    st.integers(1, 31),
+    st.integers(1971, 2099),
+    st.integers(0, 23),
+    st.integers(0, 59),
+    st.integers(0, 60),
+    st.sampled_from(["", "1", "002", "123456", "9999999"]),
+)
+def test_timestamps_read_through_the_day_table_are_timegm(
+    month: int, day: int, year: int, hour: int, minute: int, second: int, frac: str
+) -> None:
+    import calendar
+    import re
+
+    from lyncdump.capture import tracelog
+
+    text = f"{month:02d}/{day:02d}/{year}-{hour:02d}:{minute:02d}:{second:02d}"
+    pattern = r"(\d+)/(\d+)/(\d+)-(\d+):(\d+):(\d+)(?:\.(\d+))?"
+    match = re.fullmatch(pattern, text + (f".{frac}" if frac else ""))
+    assert match is not None
+    want = float(calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0)))
+    if frac:
+        want += int(frac) / (10 ** len(frac))
+    for _ in range(2):  # the second time from the table
+        assert tracelog.parse_timestamp(match) == want
+
+
+def test_direction_texts_are_read_once_and_the_table_is_bounded() -> None:
+    from lyncdump.capture import tracelog
+
+    tracelog._DIRECTIONS.clear()
+    text = 'incoming;source="internal edge";destination="external edge"'
+    first = tracelog.parse_direction(text)
+    assert first == ("in", ("internal edge", "external edge"))
+    assert tracelog.parse_direction(text) is first
+    assert tracelog.parse_direction("") == (None, None)
+    for n in range(tracelog._DIRECTIONS_MAX + 5):
+        assert tracelog.parse_direction(f"outgoing;source=s{n}") == ("out", (f"s{n}", ""))
+    assert len(tracelog._DIRECTIONS) <= tracelog._DIRECTIONS_MAX

@@ -238,18 +238,33 @@ LogItem = LogMessage | LogEvent
 
 
 # -- small parsers -----------------------------------------------------------------------------
+#: Seconds since the epoch at the start of each ``MM/DD/YYYY`` text read (a log spans a few
+#: days; timegm is linear in the time of day). Emptied when full.
+_DAYS: dict[tuple[str, str, str], int] = {}
+_DAYS_MAX = 1024
+
+
 def parse_timestamp(match: re.Match[str]) -> float | None:
     """``MM/DD/YYYY`` + ``HH:MM:SS[.fff]`` groups → seconds since the epoch, read as UTC."""
+    g = match.groups()
     try:
-        month, day, year, hour, minute, second = (int(g) for g in match.groups()[:6])
+        month, day, year = int(g[0]), int(g[1]), int(g[2])
+        hour, minute, second = int(g[3]), int(g[4]), int(g[5])
     except (TypeError, ValueError):
         return None
     if not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 61):
         return None
-    frac = match.group(7)
-    seconds = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
+    date = (g[0], g[1], g[2])
+    start = _DAYS.get(date)
+    if start is None:
+        start = calendar.timegm((year, month, day, 0, 0, 0, 0, 0, 0))
+        if len(_DAYS) >= _DAYS_MAX:
+            _DAYS.clear()
+        _DAYS[date] = start
+    seconds = start + hour * 3600 + minute * 60 + second
+    frac = g[6]
     if frac:
-        seconds += int(frac) / (10 ** len(frac))
+        return seconds + int(frac) / (10 ** len(frac))
     return float(seconds)
 
 
@@ -314,9 +329,25 @@ def parse_data(text: str, limit: int = MAX_EVENT_FIELDS) -> dict[str, str]:
     return out
 
 
+#: Direction texts already read (a log has a handful). Emptied when full.
+_DIRECTIONS: dict[str, tuple[str | None, tuple[str, str] | None]] = {}
+_DIRECTIONS_MAX = 256
+
+
 def parse_direction(value: str) -> tuple[str | None, tuple[str, str] | None]:
     """``incoming;source="internal edge";destination="external edge"`` → ``("in",
     ("internal edge", "external edge"))``; either side of the hop may be ``""``."""
+    found = _DIRECTIONS.get(value)
+    if found is None:
+        found = _read_direction(value)
+        if len(value) <= MAX_FIELD:
+            if len(_DIRECTIONS) >= _DIRECTIONS_MAX:
+                _DIRECTIONS.clear()
+            _DIRECTIONS[value] = found
+    return found
+
+
+def _read_direction(value: str) -> tuple[str | None, tuple[str, str] | None]:
     head, _, rest = value.partition(";")
     word = head.strip().lower()
     direction = "in" if word.startswith("in") else "out" if word.startswith("out") else None
@@ -480,6 +511,10 @@ class _Record:
     overflow: bool = False
 
 
+#: Local sides kept per server log parser (machine, hop); emptied when full.
+_LOCALS_MAX = 256
+
+
 class ServerLogParser:
     """Line-driven parser of server (OCSLogger / CLS) text logs; see the module docstring.
 
@@ -501,6 +536,8 @@ class ServerLogParser:
         self.flags: Counter[str] = Counter()
         self._record: _Record | None = None
         self._pending: tuple[str, int] | None = None  # a header line, parsed when needed
+        #: The logging machine as a message's local side, by machine and hop (see _finish).
+        self._locals: dict[tuple[str, tuple[str, str] | None], LogEndpoint] = {}
 
     def feed(self, lineno: int, line: str) -> list[LogItem]:
         """One line (without its line end); returns the records it completed."""
@@ -695,7 +732,16 @@ class ServerLogParser:
         direction, hop = parse_direction(fields.get("Direction", ""))
         direction = direction or h.direction
         peer = parse_endpoint(fields.get("Peer") or h.peer)
-        local = LogEndpoint(h.machine, 0, HOST_FROM_PREFIX, hop) if h.machine else None
+        local = None
+        if h.machine:
+            # One object per machine and hop (frozen): a log names a few.
+            local = self._locals.get((h.machine, hop))
+            if local is None:
+                if len(self._locals) >= _LOCALS_MAX:
+                    self._locals.clear()
+                local = self._locals[h.machine, hop] = LogEndpoint(
+                    h.machine, 0, HOST_FROM_PREFIX, hop
+                )
         size = _content_length(headers) if body else None
         raw = assemble(fields["Start-Line"], headers, body, size, False)
         return [
