@@ -609,3 +609,52 @@ def test_direction_texts_are_read_once_and_the_table_is_bounded() -> None:
     for n in range(tracelog._DIRECTIONS_MAX + 5):
         assert tracelog.parse_direction(f"outgoing;source=s{n}") == ("out", (f"s{n}", ""))
     assert len(tracelog._DIRECTIONS) <= tracelog._DIRECTIONS_MAX
+
+
+_HEADER_TAILS = [
+    " (SIPStack,SIPAdminLog::TraceProtocolRecord:SIPAdminLog.cpp(125))",
+    " (SIPStack,SIPAdminLog::WriteDiagnosticEvent:SIPAdminLog.cpp(830)) [156659184]",
+    " (S4,CConnection::Method) ( 0x1A2B3C4D ) headline text [42]",
+    " (Comp,Fn:file.cpp) plain headline",
+    " no where part at all [7]",
+    "",
+    " (Bad,",
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(_HEADER_TAILS), min_size=1, max_size=3).map("".join))
+def test_header_tails_read_from_the_table_are_read_as_new(tail: str) -> None:
+    from lyncdump.capture import tracelog
+
+    line = "TL_WARN(TF_DIAG) [fe01\\fe01]0584.0A44::03/02/2017-07:10:46.230.0000773E" + tail
+    tracelog._TAILS.clear()
+    first = tracelog.parse_header(line, 1)
+    again = tracelog.parse_header(line, 1)
+    assert again == first
+    assert (first.level, first.flag, first.machine, first.sequence) == (
+        "WARN",
+        "DIAG",
+        "fe01",
+        "0000773E",
+    )
+    parts = (first.component, first.function, first.location, first.correlation)
+    assert parts + (first.headline,) == tracelog._read_tail(line[line.index("773E") + 4 :])
+
+
+def test_a_diagnostic_header_reads_every_part() -> None:
+    from lyncdump.capture import tracelog
+
+    line = (
+        "TL_WARN(TF_DIAG) [sfvedge\\sfvedge]0584.0A44::03/02/2017-07:10:46.230.0000773E "
+        "(SIPStack,SIPAdminLog::WriteDiagnosticEvent:SIPAdminLog.cpp(830)) [156659184]"
+    )
+    for _ in range(2):
+        h = tracelog.parse_header(line, 3)
+        assert (h.component, h.function, h.location, h.correlation, h.headline) == (
+            "SIPStack",
+            "SIPAdminLog::WriteDiagnosticEvent",
+            "SIPAdminLog.cpp(830)",
+            "156659184",
+            "",
+        )

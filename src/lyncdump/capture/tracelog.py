@@ -445,6 +445,40 @@ class LogHeader:
     peer: str | None = None
 
 
+#: What follows the time (and sequence number) of a record's header line, read: component,
+#: function, location, correlation, headline, by the text (a log repeats a few: the
+#: component and function that wrote each kind of record). Emptied when full.
+_TAILS: dict[str, tuple[str | None, str | None, str | None, str | None, str]] = {}
+_TAILS_MAX = 1024
+_TAIL_MAX = 256
+
+
+def _read_tail(tail: str) -> tuple[str | None, str | None, str | None, str | None, str]:
+    """The parts of a header line after its time: ``(component,function:file(line))``, then
+    an optional ``(pointer)``, the headline and a ``[correlation]`` at the end."""
+    component = function = location = correlation = None
+    pos = 0
+    where = _WHERE.match(tail)
+    if where is not None:
+        component = where.group(1).strip()
+        name, _, file = where.group(2).rpartition(":")
+        if name.endswith(":"):  # "Class::Method" without a file: no split
+            name, file = where.group(2), ""
+        function = (name or where.group(2)).strip() or None
+        if file.strip():
+            location = file.strip() + (f"({where.group(3)})" if where.group(3) else "")
+        pos = where.end()
+    rest = tail[pos:].strip()
+    corr = _CORRELATION.search(rest)
+    if corr is not None:
+        correlation = corr.group(1)
+        rest = rest[: corr.start()].rstrip()
+    pointer = _POINTER.match(rest)
+    if pointer is not None:
+        rest = rest[pointer.end() :]
+    return component, function, location, correlation, _cut(rest.strip(), MAX_FIELD)
+
+
 def parse_header(text: str, lineno: int) -> LogHeader:
     """Read an OCSLogger / CLS record header line (or the UCMA ``-->``/``<--`` variant)."""
     h = LogHeader(lineno)
@@ -471,25 +505,15 @@ def parse_header(text: str, lineno: int) -> LogHeader:
             h.sequence = seq.group(1)
             pos = seq.end()
     if m is not None:
-        where = _WHERE.match(text, pos)
-        if where is not None:
-            h.component = where.group(1).strip()
-            function, _, file = where.group(2).rpartition(":")
-            if function.endswith(":"):  # "Class::Method" without a file: no split
-                function, file = where.group(2), ""
-            h.function = (function or where.group(2)).strip() or None
-            if file.strip():
-                h.location = file.strip() + (f"({where.group(3)})" if where.group(3) else "")
-            pos = where.end()
-        rest = text[pos:].strip()
-        corr = _CORRELATION.search(rest)
-        if corr is not None:
-            h.correlation = corr.group(1)
-            rest = rest[: corr.start()].rstrip()
-        pointer = _POINTER.match(rest)
-        if pointer is not None:
-            rest = rest[pointer.end() :]
-        h.headline = _cut(rest.strip(), MAX_FIELD)
+        tail = text[pos:]
+        found = _TAILS.get(tail)
+        if found is None:
+            found = _read_tail(tail)
+            if len(tail) <= _TAIL_MAX:
+                if len(_TAILS) >= _TAILS_MAX:
+                    _TAILS.clear()
+                _TAILS[tail] = found
+        h.component, h.function, h.location, h.correlation, h.headline = found
     else:
         # The UCMA-derived variant: "... --> Message to Send (Dest Address IP: a:p):$$begin_record".
         if "-->" in text:
