@@ -79,3 +79,19 @@ def test_any_text(frm: str, to: str) -> None:
     if "\r" in frm or "\n" in frm:
         return
     _check(frm, to)
+
+
+def test_a_message_whose_addresses_were_checked_pickles() -> None:
+    """From/To checked (no defect) but not built yet travel to another process as such (a
+    Dask worker, an export process) and are built there when asked."""
+    import pickle
+
+    first = parse_message(_msg('"Al" <sip:al@example.com>;tag=1', "<sip:b@example.com>;tag=2"))
+    first.note_address_defects()
+    msg = parse_message(_msg('"Al" <sip:al@example.com>;tag=3', "<sip:b@example.com>;tag=4"))
+    msg.note_address_defects()
+    assert msg._from is M._CHECKED and msg._to is M._CHECKED
+    twin = pickle.loads(pickle.dumps(msg))
+    assert twin._from is M._CHECKED and twin._to is M._CHECKED
+    assert twin.from_ == msg.from_ and twin.to == msg.to
+    assert twin.from_ is not None and twin.from_.tag == "3" and twin.defects == []

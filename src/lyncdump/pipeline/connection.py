@@ -291,8 +291,8 @@ class TcpConnectionPipeline:
         self.closed_dirs = 0  # bit per direction that ended (FIN or RST)
         self.budget: DecompressionBudget | None = None  # MS-SIPCOMP output, both directions
         self.gone = False  # the reassembler let go of the connection (port reuse, its bound)
-        #: (sender, receiver) of each direction, made on the first message (see _ends).
-        self.ends: tuple[tuple[Endpoint, Endpoint], tuple[Endpoint, Endpoint]] | None = None
+        #: (client, server), read from the summary on the first message (see _ends).
+        self.ends: tuple[Endpoint, Endpoint] | None = None
 
     # -- input ------------------------------------------------------------------------------
     def data(self, direction: int, data: bytes, frame: int, ts: float) -> None:
@@ -857,9 +857,11 @@ class TcpConnectionPipeline:
         ends = self.ends
         if ends is None:
             summary = self.summary
-            client, server = summary.client, summary.server
-            ends = self.ends = ((client, server), (server, client))
-        msg.src, msg.dst = ends[direction]
+            ends = self.ends = (summary.client, summary.server)
+        if direction:
+            msg.dst, msg.src = ends
+        else:
+            msg.src, msg.dst = ends
 
     def _stream_message(
         self, direction: int, framed: FramedMessage, compressed: bool

@@ -351,10 +351,19 @@ class _Unset:
         return "_UNSET"
 
 
+class _Checked(_Unset):
+    """From/To checked for defects (none) but not built yet; pickles as itself."""
+
+    __slots__ = ()
+
+    def __reduce__(self) -> str:
+        return "_CHECKED"
+
+
 _UNSET: object = _Unset()
-#: From/To checked for defects (none) but not built yet (note_address_defects); pickles as
-#: _UNSET, which means the same to a reader: build it when asked.
-_CHECKED: object = _Unset()
+#: From/To checked for defects (none) but not built yet (note_address_defects, or read at
+#: parse time): built when asked, as _UNSET is, without a defect to note.
+_CHECKED: object = _Checked()
 _EMPTY: tuple[str, ...] = ()
 _LONG_TO_COMPACT = {long: short for short, long in COMPACT_FORMS.items()}
 #: canonical header name -> regex finding its values in a clean header block (None: not a token)
