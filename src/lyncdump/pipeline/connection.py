@@ -515,6 +515,8 @@ class TcpConnectionPipeline:
             if summary.protocol != "tls":  # what the plaintext speaks, as the inner sniff saw
                 session.summary.application = summary.protocol
                 summary.protocol = "tls"
+            # A record that opened left no defect, nothing queued and the direction reading.
+            return True
         if session.defects or session.plaintext:
             self._tls_bytes(direction, b"", frame, ts)
         return session.reads_on(direction)

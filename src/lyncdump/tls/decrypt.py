@@ -159,16 +159,23 @@ def hkdf_expand_label(secret: bytes, label: bytes, context: bytes, n: int, hashn
     return bytes(out[:n])
 
 
-def _aead(suite: CipherSuite, key: bytes) -> Any:
-    from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20Poly1305
+#: cryptography's AEAD classes by suite mode, imported with the first key (a TLS 1.3
+#: connection makes four read states: an import statement each cost as much as the AEAD).
+_AEAD_CLASSES: dict[str, Any] = {}
 
-    if suite.mode == "GCM":
-        return AESGCM(key)
-    if suite.mode == "CCM":
-        return AESCCM(key, tag_length=16)
-    if suite.mode == "CCM8":
-        return AESCCM(key, tag_length=8)
-    return ChaCha20Poly1305(key)
+
+def _aead(suite: CipherSuite, key: bytes) -> Any:
+    classes = _AEAD_CLASSES
+    if not classes:
+        from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20Poly1305
+
+        classes.update(GCM=AESGCM, CCM=AESCCM, CCM8=AESCCM, POLY1305=ChaCha20Poly1305)
+    mode = suite.mode
+    if mode == "CCM":
+        return classes[mode](key, tag_length=16)
+    if mode == "CCM8":
+        return classes[mode](key, tag_length=8)
+    return classes.get(mode, classes["POLY1305"])(key)
 
 
 def _block_algorithm(suite: CipherSuite, key: bytes) -> Any:
