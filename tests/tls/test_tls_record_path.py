@@ -14,11 +14,14 @@ from pathlib import Path
 
 import pytest
 
+import lyncdump
+from lyncdump import fastpath
 from lyncdump.tls.decrypt import TlsSession
 from lyncdump.tls.keys import KeyLog, TlsKeys
 
+from ..pipeline.test_sip_tcp_fastpath import compare
 from . import tls_recorder as rec
-from .test_tls_edge_cases import SUITES, messages
+from .test_tls_edge_cases import SUITES, TLS12, messages
 
 Chunk = tuple[int, bytes]
 
@@ -206,3 +209,50 @@ def test_records_cut_across_deliveries_open_alike(tmp_path: Path) -> None:
     plain, summary, defects, _ = _compare(keylog, cut)
     assert _stream(plain, 0) == _sent(sent, 0) and _stream(plain, 1) == _sent(sent, 1)
     assert defects == []
+
+
+# -- through the connection: the compiled scan's records against the pure-Python path ---------
+
+
+@pytest.mark.skipif(not fastpath.AVAILABLE, reason="compiled fast path not in use")
+@pytest.mark.parametrize("segment", [1400, 300, 7])
+def test_captures_decode_alike_with_and_without_the_fast_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, segment: int
+) -> None:
+    """One capture, one connection each: TLS 1.3 with key updates, TLS 1.2 AES-GCM and
+    AES-CBC ending with close_notify, and TLS 1.3 with a damaged record; segments of
+    ``segment`` bytes cut records across segments. ``--json -v`` and the keep-all messages
+    must be the same with the records framed by the compiled scan and by Python."""
+    recordings = []
+    lines = []
+    for i, (kw, run) in enumerate(
+        [
+            ({}, {"key_updates": {2: (0, True), 5: (1, False)}}),
+            ({"ciphers": "ECDHE-RSA-AES256-GCM-SHA384", **TLS12}, {"close": True}),
+            ({"ciphers": "ECDHE-RSA-AES128-SHA256", **TLS12}, {"close": True}),
+            ({}, {}),
+        ]
+    ):
+        folder = tmp_path / str(i)
+        folder.mkdir()
+        keylog = folder / "keys.log"
+        server, client = rec.contexts(rec.server_identity(), folder, keylog=keylog, **kw)
+        try:
+            recording = rec.run(server, client, messages(6), **run)  # type: ignore[arg-type]
+        except rec.KeyUpdateUnavailable:
+            recording = rec.run(server, client, messages(6))
+        if i == 3:  # one bit of the client's third application message flipped
+            at = [k for k, (d, _) in enumerate(recording.chunks) if d == 0][-3]
+            direction, data = recording.chunks[at]
+            recording.chunks[at] = (direction, data[:-1] + bytes([data[-1] ^ 1]))
+        recordings.append(recording)
+        lines.append(keylog.read_text())
+    keys = tmp_path / "all.keys"
+    keys.write_text("".join(lines))
+    path = rec.write_capture(tmp_path / "tls.pcap", recordings, segment=segment)
+    compare(path, monkeypatch, keylog=str(keys))
+    capture = lyncdump.open(path, keylog=keys).run()
+    sent = [m for _, m in messages(6)]
+    got = [m.raw for m in capture.messages()]
+    assert len(got) == 4 * len(sent) - 1  # all but the damaged one
+    assert sum(c.tls.failed_records for c in capture.connections if c.tls) == 1
