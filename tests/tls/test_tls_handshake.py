@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 from lyncdump.errors import MalformedError
 from lyncdump.tls.handshake import (
     HandshakeAssembler,
+    _extensions,
+    _Reader,
     parse_certificate,
     parse_client_hello,
     parse_new_session_ticket,
@@ -113,3 +115,47 @@ def test_random_bytes_raise_only_malformed(data: bytes) -> None:
             parse_certificate(data, tls13)
         except MalformedError:
             pass
+
+
+def _extensions_by_reader(body: bytes, at: int) -> list[tuple[int, bytes]] | MalformedError:
+    """The extension walk with the reader alone (what _extensions's hand walk must match)."""
+    r = _Reader(body, "hello", at)
+    if r.left == 0:
+        return []
+    try:
+        ext = r.sub(2, "extensions")
+        out = []
+        while ext.left:
+            etype = ext.u16()
+            out.append((etype, ext.vector(2)))
+    except MalformedError as exc:
+        return exc
+    return out
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 65535), st.binary(max_size=40)), max_size=12),
+    st.integers(-3, 3),
+    st.binary(max_size=3),
+)
+def test_extension_walk_matches_the_reader(
+    extensions: list[tuple[int, bytes]], skew: int, junk: bytes
+) -> None:
+    """Well-formed lists, lists whose declared total is off by a few bytes either way, and
+    bytes after them: the same extensions, or the same error and offset."""
+    block = b"".join(t.to_bytes(2, "big") + len(d).to_bytes(2, "big") + d for t, d in extensions)
+    total = max(0, len(block) + skew)
+    body = b"\x03\x03" + total.to_bytes(2, "big") + block + junk
+    want = _extensions_by_reader(body, 2)
+    r = _Reader(body, "hello", 2)
+    try:
+        got: list[tuple[int, bytes]] | MalformedError = _extensions(r)
+    except MalformedError as exc:
+        got = exc
+    if isinstance(want, MalformedError):
+        assert isinstance(got, MalformedError)
+        assert (got.offset, got.reason) == (want.offset, want.reason)
+    else:
+        assert got == want
+        assert r.pos == 4 + total

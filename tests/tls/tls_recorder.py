@@ -211,12 +211,14 @@ def run(
     sni: str = POOL,
     session: ssl.SSLSession | None = None,
     key_updates: dict[int, tuple[int, bool]] | None = None,
+    close: bool = False,
 ) -> Recording:
     """Handshake, then each (direction, bytes) written by that side and read by the other.
 
     ``session`` (a previous run's ``Recording.session``) makes the client resume it;
     ``key_updates`` maps a message index to (side, requested): that side sends a TLS 1.3
-    KeyUpdate (asking the peer to update too when requested) just before that message."""
+    KeyUpdate (asking the peer to update too when requested) just before that message;
+    ``close``: the client, then the server, end with a close_notify alert."""
     rec = Recording()
     c_in, c_out, s_in, s_out = (ssl.MemoryBIO() for _ in range(4))
     client = client_ctx.wrap_bio(c_in, c_out, server_hostname=sni, session=session)
@@ -258,6 +260,13 @@ def run(
         back_out = s_out if direction == 0 else c_out
         back_in = c_in if direction == 0 else s_in
         _move(back_out, back_in, 1 - direction, rec)
+    if close:
+        for side, out, peer_in, direction in ((client, c_out, s_in, 0), (server, s_out, c_in, 1)):
+            try:
+                side.unwrap()
+            except ssl.SSLWantReadError:
+                pass  # its close_notify is written; the peer's comes next
+            _move(out, peer_in, direction, rec)
     rec.session = client.session
     rec.resumed = client.session_reused
     return rec

@@ -145,6 +145,26 @@ def _session_hash(version: int, hashname: str, transcript: bytes) -> bytes:
     return hashlib.md5(transcript).digest() + hashlib.sha1(transcript).digest()
 
 
+#: hashlib's constructor and block size of the hashes TLS 1.3 suites use. HMAC made here from
+#: them costs about half of ``hmac.digest`` by name, which looks the digest up in OpenSSL 3 on
+#: every call: a TLS 1.3 connection derives eight keys and IVs (RFC 2104 HMAC).
+_HMAC_HASHES = {"sha256": (hashlib.sha256, 64), "sha384": (hashlib.sha384, 128)}
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
+
+
+def _hmac(key: bytes, msg: bytes, hashname: str) -> bytes:
+    """HMAC of ``msg`` (RFC 2104): ``hmac.digest``'s value."""
+    known = _HMAC_HASHES.get(hashname)
+    if known is None:
+        return hmac.digest(key, msg, hashname)
+    new, block = known
+    if len(key) > block:
+        key = new(key).digest()
+    key = key.ljust(block, b"\0")
+    return new(key.translate(_OPAD) + new(key.translate(_IPAD) + msg).digest()).digest()
+
+
 def hkdf_expand_label(secret: bytes, label: bytes, context: bytes, n: int, hashname: str) -> bytes:
     """RFC 8446 §7.1 HKDF-Expand-Label (HKDF-Expand of RFC 5869 over the HkdfLabel info)."""
     full = b"tls13 " + label
@@ -153,22 +173,29 @@ def hkdf_expand_label(secret: bytes, label: bytes, context: bytes, n: int, hashn
     block = b""
     counter = 1
     while len(out) < n:
-        block = hmac.digest(secret, block + info + bytes([counter]), hashname)
+        block = _hmac(secret, block + info + bytes([counter]), hashname)
         out += block
         counter += 1
     return bytes(out[:n])
 
 
-def _aead(suite: CipherSuite, key: bytes) -> Any:
-    from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20Poly1305
+#: cryptography's AEAD classes by suite mode, imported with the first key (a TLS 1.3
+#: connection makes four read states: an import statement each cost as much as the AEAD).
+_AEAD_CLASSES: dict[str, Any] = {}
 
-    if suite.mode == "GCM":
-        return AESGCM(key)
-    if suite.mode == "CCM":
-        return AESCCM(key, tag_length=16)
-    if suite.mode == "CCM8":
-        return AESCCM(key, tag_length=8)
-    return ChaCha20Poly1305(key)
+
+def _aead(suite: CipherSuite, key: bytes) -> Any:
+    classes = _AEAD_CLASSES
+    if not classes:
+        from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20Poly1305
+
+        classes.update(GCM=AESGCM, CCM=AESCCM, CCM8=AESCCM, POLY1305=ChaCha20Poly1305)
+    mode = suite.mode
+    if mode == "CCM":
+        return classes[mode](key, tag_length=16)
+    if mode == "CCM8":
+        return classes[mode](key, tag_length=8)
+    return classes.get(mode, classes["POLY1305"])(key)
 
 
 def _block_algorithm(suite: CipherSuite, key: bytes) -> Any:
@@ -199,32 +226,41 @@ class _ReadState(ABC):
 
     __slots__ = ("seq",)
 
+    #: Whether records are opened at all (False: no key, they are only counted).
+    keyed = True
+
     def __init__(self) -> None:
         self.seq = 0
 
     @abstractmethod
-    def open(self, rec: TlsRecord) -> tuple[int, bytes]:
-        """Decrypt and authenticate one record: (content type, plaintext)."""
+    def open(self, header: bytes, fragment: bytes) -> tuple[int, bytes]:
+        """Decrypt and authenticate one record (its 5-byte header and its fragment):
+        (content type, plaintext)."""
 
 
 class _Tls13State(_ReadState):
-    __slots__ = ("suite", "secret", "aead", "iv")
+    __slots__ = ("suite", "secret", "decrypt", "iv")
 
     def __init__(self, suite: CipherSuite, secret: bytes) -> None:
         super().__init__()
         self.suite = suite
         self.secret = secret
         h = suite.prf_hash
-        self.aead = _aead(suite, hkdf_expand_label(secret, b"key", b"", suite.key_size, h))
-        self.iv = hkdf_expand_label(secret, b"iv", b"", 12, h)
+        # The AEAD's bound decrypt and the IV as a number: each record's nonce is one XOR.
+        self.decrypt = _aead(
+            suite, hkdf_expand_label(secret, b"key", b"", suite.key_size, h)
+        ).decrypt
+        self.iv = int.from_bytes(hkdf_expand_label(secret, b"iv", b"", 12, h), "big")
 
-    def open(self, rec: TlsRecord) -> tuple[int, bytes]:
-        nonce = (int.from_bytes(self.iv, "big") ^ self.seq).to_bytes(12, "big")
-        self.seq += 1  # a record that fails still used its sequence number
+    def open(self, header: bytes, fragment: bytes) -> tuple[int, bytes]:
+        seq = self.seq
+        self.seq = seq + 1  # a record that fails still used its sequence number
         try:
-            inner = self.aead.decrypt(nonce, rec.fragment, rec.header)
+            inner = self.decrypt((self.iv ^ seq).to_bytes(12, "big"), fragment, header)
         except Exception:  # noqa: BLE001 - InvalidTag, or a fragment shorter than the tag
             raise _BadRecord("AEAD tag check failed") from None
+        if inner and inner[-1]:  # no padding: the usual case
+            return inner[-1], inner[:-1]
         end = len(inner)
         while end and inner[end - 1] == 0:
             end -= 1
@@ -248,8 +284,8 @@ class _AeadState(_ReadState):
         self.chacha = suite.mode == "POLY1305"
         self.tag = 8 if suite.mode == "CCM8" else 16
 
-    def open(self, rec: TlsRecord) -> tuple[int, bytes]:
-        frag = rec.fragment
+    def open(self, header: bytes, fragment: bytes) -> tuple[int, bytes]:
+        frag = fragment
         seq = self.seq
         self.seq = seq + 1  # a record that fails still used its sequence number
         if self.chacha:
@@ -261,12 +297,12 @@ class _AeadState(_ReadState):
         size = len(body) - self.tag
         if size < 0:
             raise _BadRecord("AEAD record shorter than its tag")
-        aad = seq.to_bytes(8, "big") + rec.header[:3] + size.to_bytes(2, "big")
+        aad = seq.to_bytes(8, "big") + header[:3] + size.to_bytes(2, "big")
         try:
             plain = self.aead.decrypt(nonce, body, aad)
         except Exception:  # noqa: BLE001 - InvalidTag
             raise _BadRecord("AEAD tag check failed") from None
-        return rec.content_type, plain
+        return header[0], plain
 
 
 class _CbcState(_ReadState):
@@ -284,14 +320,14 @@ class _CbcState(_ReadState):
         self.etm = etm
         self.block = 16 if suite.cipher == "AES" else 8
 
-    def open(self, rec: TlsRecord) -> tuple[int, bytes]:
+    def open(self, header: bytes, fragment: bytes) -> tuple[int, bytes]:
         from cryptography.hazmat.primitives.ciphers import Cipher, modes
 
-        frag = rec.fragment
+        frag = fragment
         maclen = self.suite.mac_size
         seq = self.seq.to_bytes(8, "big")
         self.seq += 1
-        head = seq + rec.header[:3]
+        head = seq + header[:3]
         if self.etm:
             if len(frag) < maclen:
                 raise _BadRecord("record shorter than its MAC")
@@ -318,7 +354,7 @@ class _CbcState(_ReadState):
         if self.etm:
             if pad + 1 > len(plain) or plain[len(plain) - pad - 1 : -1] != bytes([pad]) * pad:
                 raise _BadRecord("bad CBC padding")
-            return rec.content_type, plain[: len(plain) - pad - 1]
+            return header[0], plain[: len(plain) - pad - 1]
         if pad + 1 + maclen > len(plain) or plain[len(plain) - pad - 1 : -1] != bytes([pad]) * pad:
             raise _BadRecord("bad CBC padding or record MAC")
         end = len(plain) - pad - 1 - maclen
@@ -326,7 +362,7 @@ class _CbcState(_ReadState):
         want = hmac.digest(self.mac_key, head + end.to_bytes(2, "big") + content, self.suite.mac)
         if not hmac.compare_digest(want, mac):
             raise _BadRecord("record MAC check failed")
-        return rec.content_type, content
+        return header[0], content
 
 
 class _StreamState(_ReadState):
@@ -340,8 +376,8 @@ class _StreamState(_ReadState):
         self.decryptor = _rc4(key) if suite.cipher == "RC4" else None
         self.mac_key = mac_key
 
-    def open(self, rec: TlsRecord) -> tuple[int, bytes]:
-        plain = self.decryptor.update(rec.fragment) if self.decryptor else rec.fragment
+    def open(self, header: bytes, fragment: bytes) -> tuple[int, bytes]:
+        plain = self.decryptor.update(fragment) if self.decryptor else fragment
         maclen = self.suite.mac_size
         seq = self.seq.to_bytes(8, "big")
         self.seq += 1
@@ -350,12 +386,12 @@ class _StreamState(_ReadState):
         end = len(plain) - maclen
         want = hmac.digest(
             self.mac_key,
-            seq + rec.header[:3] + end.to_bytes(2, "big") + plain[:end],
+            seq + header[:3] + end.to_bytes(2, "big") + plain[:end],
             self.suite.mac,
         )
         if not hmac.compare_digest(want, plain[end:]):
             raise _BadRecord("record MAC check failed")
-        return rec.content_type, plain[:end]
+        return header[0], plain[:end]
 
 
 class _NoKeys(_ReadState):
@@ -363,7 +399,9 @@ class _NoKeys(_ReadState):
 
     __slots__ = ()
 
-    def open(self, rec: TlsRecord) -> tuple[int, bytes]:
+    keyed = False
+
+    def open(self, header: bytes, fragment: bytes) -> tuple[int, bytes]:
         raise _BadRecord("no key for this direction")
 
 
@@ -497,15 +535,63 @@ class TlsSession:
         """:meth:`takes_records` right after :meth:`receive_record` (the reader is at rest)."""
         return not self._dead[direction] and _WAITING not in self._read
 
-    def receive_record(self, direction: int, record: bytes, frame: int, ts: float) -> None:
+    def receive_record(self, direction: int, record: bytes, frame: int, ts: float) -> bytes | None:
         """One whole record (header and fragment) of a direction that :meth:`takes_records`,
-        framed elsewhere by the record reader's rules: as if :meth:`receive_data` had read it."""
-        offset = self._readers[direction].taken(record)
+        framed elsewhere by the record reader's rules: as if :meth:`receive_data` had read it.
+
+        The routine record (application data under the direction's keys, nothing before it
+        waiting in ``plaintext``) gives its plaintext back instead of queueing it, so the
+        caller hands it on without a round trip through ``plaintext``; None otherwise (what
+        the record gave, if anything, is in ``plaintext`` and ``defects`` as usual)."""
+        size = len(record)
+        reader = self._readers[direction]  # RecordReader.taken, inline (once per record)
+        offset = reader._base
+        reader._base = offset + size
+        reader.bytes_seen += size
+        reader.records += 1
         self._frame = frame
-        rec = TlsRecord(
-            record[0], (record[1] << 8) | record[2], record[5:], record[:5], frame, ts, offset
-        )
-        self._record(direction, rec)
+        summary = self.summary
+        summary.records += 1
+        sizes = self._sizes[direction]
+        sizes[0] += 1
+        sizes[1] += size
+        state = self._read[direction]
+        if (
+            record[0] != APPLICATION_DATA
+            or state is None
+            or not state.keyed
+            or self._lost[direction] is not None
+            or self.plaintext
+            or _WAITING in self._read
+        ):
+            rec = TlsRecord(
+                record[0], (record[1] << 8) | record[2], record[5:], record[:5], frame, ts, offset
+            )
+            if _WAITING in self._read:  # as _record: what was held goes first
+                self._retry()
+            self._process(direction, rec)
+            return None
+        summary.encrypted_bytes += size - 5
+        try:
+            ctype, data = state.open(record[:5], record[5:])
+        except _BadRecord as exc:
+            rec = TlsRecord(
+                record[0], (record[1] << 8) | record[2], record[5:], record[:5], frame, ts, offset
+            )
+            opened = self._not_opened(direction, rec, exc)
+            if opened is None:
+                return None
+            ctype, data = opened
+        summary.decrypted_records += 1
+        summary.decrypted = True
+        self._failures[direction] = 0
+        if ctype == APPLICATION_DATA:
+            if not data:
+                return None
+            summary.plaintext_bytes += len(data)
+            return data
+        self._opened(direction, ctype, data, frame, ts)
+        return None
 
     def receive_gap(self, direction: int, missing: int, frame: int, ts: float) -> None:
         """Bytes lost in TCP: the records resume at the next header that can be trusted, and
@@ -591,21 +677,35 @@ class TlsSession:
                 ctype, data = opened
             else:
                 try:
-                    ctype, data = state.open(rec)
+                    ctype, data = state.open(rec.header, rec.fragment)
                 except _BadRecord as exc:
-                    if not self._try_next_epoch(d, rec):
-                        self._failed(d, rec, str(exc))
+                    opened = self._not_opened(d, rec, exc)
+                    if opened is None:
                         return
-                    ctype, data = self._last_opened
+                    ctype, data = opened
             summary.decrypted_records += 1
             summary.decrypted = True
             self._failures[d] = 0
+        self._opened(d, ctype, data, rec.frame, rec.ts)
+
+    def _not_opened(self, d: int, rec: TlsRecord, exc: _BadRecord) -> tuple[int, bytes] | None:
+        """A record the direction's keys did not open: opened by the next epoch's (TLS 1.3),
+        or counted as failed (None)."""
+        if self._try_next_epoch(d, rec):
+            return self._last_opened
+        self._failed(d, rec, str(exc))
+        return None
+
+    def _opened(self, d: int, ctype: int, data: bytes, frame: int, ts: float) -> None:
+        """What a record carried, in the clear: handshake messages, application data (to
+        ``plaintext``) or an alert."""
+        summary = self.summary
         if ctype == HANDSHAKE:
-            self._handshake_bytes(d, data, rec.frame)
+            self._handshake_bytes(d, data, frame)
         elif ctype == APPLICATION_DATA:
             if data:
                 summary.plaintext_bytes += len(data)
-                self.plaintext.append((d, data, rec.frame, rec.ts))
+                self.plaintext.append((d, data, frame, ts))
         elif ctype == ALERT and len(data) >= 2:
             who = "client" if d == 0 else "server"
             level = "fatal" if data[0] == 2 else "warning"
@@ -644,7 +744,7 @@ class TlsSession:
                 tries += 1
                 state.seq = base + k
                 try:
-                    opened = state.open(rec)
+                    opened = state.open(rec.header, rec.fragment)
                 except _BadRecord:
                     continue
                 self._searched[d] += tries
@@ -680,7 +780,7 @@ class TlsSession:
         if nxt is None or nxt is self._read[d]:
             return False
         try:
-            self._last_opened = nxt.open(rec)
+            self._last_opened = nxt.open(rec.header, rec.fragment)
         except _BadRecord:
             return False
         self._read[d] = nxt

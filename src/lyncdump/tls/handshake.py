@@ -140,6 +140,23 @@ class ServerHello:
 def _extensions(r: _Reader) -> list[tuple[int, bytes]]:
     if r.left == 0:
         return []
+    # The walk by hand (a browser's or Lync's hello has a dozen or more): when every length
+    # fits, it reads what the reader below would; anything else, the reader says what.
+    data, start, end = r.data, r.pos, r.end
+    if end - start >= 2:
+        stop = start + 2 + ((data[start] << 8) | data[start + 1])
+        if stop <= end:
+            out = []
+            at = start + 2
+            while stop - at >= 4:
+                nxt = at + 4 + ((data[at + 2] << 8) | data[at + 3])
+                if nxt > stop:
+                    break
+                out.append(((data[at] << 8) | data[at + 1], data[at + 4 : nxt]))
+                at = nxt
+            if at == stop:
+                r.pos = stop
+                return out
     ext = r.sub(2, "extensions")
     out = []
     while ext.left:
@@ -167,7 +184,7 @@ def parse_client_hello(body: bytes) -> ClientHello:
     suites_raw = r.vector(2)
     if len(suites_raw) % 2:
         raise MalformedError("tls", r.pos, "ClientHello: odd cipher suite list length")
-    suites = [int.from_bytes(suites_raw[i : i + 2], "big") for i in range(0, len(suites_raw), 2)]
+    suites = [(suites_raw[i] << 8) | suites_raw[i + 1] for i in range(0, len(suites_raw), 2)]
     r.vector(1)  # compression methods
     hello = ClientHello(version, random, session_id, suites)
     for etype, data in _extensions(r):
