@@ -4,7 +4,7 @@ Lync clients send the raw krb5 mechanism token (RFC 1964 / RFC 2743 3.1): ``0x60
 the mechanism OID, a two-byte TOK_ID (``01 00`` AP-REQ, ``02 00`` AP-REP, ``03 00`` KRB-ERROR)
 and the DER Kerberos message. The wrapper is read by hand. An AP-REQ or AP-REP in plain DER
 (definite minimal lengths, primitive strings, the RFC 4120 fields in order and nothing else:
-what Windows sends) is read by hand too (:func:`_read_plain`, about 20 µs instead of pyasn1's
+what Windows sends) is read by hand too (:func:`_read_plain`, tens of µs instead of pyasn1's
 0.6 ms); anything else, and every KRB-ERROR, is decoded by pyasn1 with the few RFC 4120 types
 in ``_kerberos_asn1`` (pyasn1-modules has no RFC 4120 module), which also words every error.
 The hand reader gives up rather than guess, so both give the same token for what it reads
