@@ -351,9 +351,11 @@ def _check_unsummarised(body: bytes) -> tuple[None, str | None] | tuple[str, Non
     verdict and tag. None when the root may have a summary, or the body is not plain (the
     tree is parsed then: ``parse_xml``)."""
     found = _FIRST_TAG.search(body)
-    if found is None or not _plain_xml(body):
+    if found is None:
         return None
     if found.group(1).rpartition(b":")[2].decode("utf-8", "replace") in _BY_ROOT:
+        return None
+    if not _plain_xml(body):
         return None
     import pyexpat
 
