@@ -383,6 +383,20 @@ class Output:
             except BrokenPipeError:
                 raise ReaderGone() from None
 
+    def lines(self, lines: list[str]) -> None:
+        """Write several lines: one write for plain output to standard output (a ladder
+        session at a time), else each line as :meth:`__call__` writes it."""
+        if not self._started:
+            self._start()
+        if self._direct and self._pager is None and lines:
+            try:
+                sys.stdout.write("\n".join(lines) + "\n")
+            except BrokenPipeError:
+                raise ReaderGone() from None
+            return
+        for line in lines:
+            self(line)
+
     def _start(self) -> None:
         self._started = True
         clear_progress()

@@ -200,3 +200,21 @@ def test_clear_progress_wipes_every_input_bar(monkeypatch: pytest.MonkeyPatch) -
     assert all(bar is not None and not bar.enabled for bar in bars)
     assert screen.getvalue().count("\r\x1b[K\x1b[?25h") == 2
     assert cli_common._current_progress == []
+
+
+def test_output_lines_write_as_each_line_would(capsys: pytest.CaptureFixture[str]) -> None:
+    from lyncdump.cli_common import Output
+    from lyncdump.render.text import LineStyle
+
+    lines = ["REGISTER  a → b", "  #1 +0.000000  x → y  TCP  REGISTER sip:b", ""]
+    for style in (LineStyle(), LineStyle(width=20, ascii=True)):
+        one, many = Output(style, pager=False), Output(style, pager=False)
+        for line in lines:
+            one(line)
+        one.close()
+        by_line = capsys.readouterr().out
+        many.lines(lines)
+        many.lines([])
+        many.close()
+        assert capsys.readouterr().out == by_line
+        assert by_line.count("\n") == 3

@@ -30,6 +30,7 @@ from ..sip.ms import (
     instance_from_gruu_opaque,
     ms_header_summary,
     parse_conversation_id,
+    parse_diagnostics,
     text_formats,
 )
 from ..sip.ntlm import NtlmAuthenticate, NtlmChallenge, NtlmNegotiate
@@ -55,6 +56,9 @@ __all__ = [
 ]
 
 _QUOTE_LIMIT = 50
+
+#: What ``sip/ms.py``'s ``diagnostics_of`` reads, in its order.
+_DIAGNOSTICS_HEADERS = ("ms-diagnostics", "ms-diagnostics-public", "ms-client-diagnostics")
 
 
 def _quote(text: str) -> str:
@@ -98,9 +102,14 @@ def token_fact(scheme: str, token: object) -> str | None:
 
 
 def diagnostics_fact(m: SipMessage) -> str | None:
-    """``ms-diagnostics 1000 "Final handshake failed" (SIP stack: ...)`` for the first one."""
-    diags = diagnostics_of(m)
-    return diags[0].short() if diags else None
+    """``ms-diagnostics 1000 "Final handshake failed" (SIP stack: ...)`` for the first one
+    (as ``diagnostics_of(m)[0]``: the headers after it are not parsed)."""
+    values = m._values  # the names are canonical already: no lookup of the spelling
+    for name in _DIAGNOSTICS_HEADERS:
+        found = values(name)
+        if found and found[0]:
+            return parse_diagnostics(found[0], name).short()
+    return None
 
 
 def _may_hold_token(m: SipMessage) -> bool:

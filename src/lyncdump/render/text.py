@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..analysis.sessions import Session
+from ..model import Endpoint
 from ..sip.message import SipMessage
 from .facts import message_facts
 from .tls import connection_note as tls_connection_note
@@ -117,7 +118,13 @@ def session_lines(
             f"{(m.transport or '?'):<4} {what(m)}"
         )
         facts = message_facts(m)
-        hop = getattr(m.dst if getattr(m.dst, "hop", None) else m.src, "hop", None)
+        dst, src = m.dst, m.src
+        # A plain Endpoint has no hop: only a server log's endpoints do (no failed lookups).
+        hop = (
+            None
+            if type(dst) is Endpoint and type(src) is Endpoint
+            else getattr(dst if getattr(dst, "hop", None) else src, "hop", None)
+        )
         if hop:  # a server log's Direction: the message's path through the logging server
             facts = [*facts, f"hop {hop[0] or '?'} → {hop[1] or '?'}"]
         if facts:

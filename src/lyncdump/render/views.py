@@ -248,6 +248,14 @@ class _Block:
         self.start = start
 
 
+def _each_line(out: Out) -> Callable[[list[str]], None]:
+    def write(lines: list[str]) -> None:
+        for line in lines:
+            out(line)
+
+    return write
+
+
 def ladder_view(
     events: Iterable[Event],
     out: Out,
@@ -299,13 +307,14 @@ def ladder_view(
     blocks.sort(key=lambda b: b.key)
     # Server-log diagnostics that name no session stand in the time line between the ladders.
     alone = TimelineText(pipeline.diagnostics(), filters, verbose=verbose)
+    # The CLI's Output writes a session's lines at once; any other ``out`` gets each line.
+    write_lines = getattr(out, "lines", None) or _each_line(out)
     for i, block in enumerate(blocks):
         if i:
             out("")
         for line in alone.before_time(block.start):
             out(line)
-        for line in block.lines:
-            out(line)
+        write_lines(block.lines)
         for line in render_streams.session_stream_lines(block.call_id, streams):
             out(line)
     if blocks:

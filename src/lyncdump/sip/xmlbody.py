@@ -9,6 +9,7 @@ The summary is what the ladder shows; ``-v`` prints the body itself.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -76,21 +77,28 @@ def _list(items: list[str], limit: int = 6) -> str:
 
 
 def _state(el: Element) -> str | None:
-    avail = _first_text(el, "availability")
+    """``Away (15500) on-the-phone``: the first availability with text (else the first
+    ``availability`` attribute of a state) and the first activity, in one walk of ``el``."""
+    avail = attribute = activity = None
+    for child in el.iter():
+        tag = child.tag
+        if type(tag) is not str:
+            continue
+        local = tag[tag.rfind("}") + 1 :]  # _local(tag), without a list
+        if local == "availability":
+            if avail is None:
+                avail = (child.text or "").strip() or None
+        elif local == "state":
+            if attribute is None:
+                attribute = child.get("availability") or None
+        elif local == "activity" and activity is None:
+            activity = child.get("token") or (child.text or "").strip() or None
     if avail is None:  # tolerate availability written as an attribute
-        for st in _children(el, "state"):
-            avail = st.get("availability")
-            if avail:
-                break
+        avail = attribute
     parts = []
     if avail and avail.isascii() and avail.isdigit() and len(avail) < 10:
         name = availability_name(int(avail))
         parts.append(f"{name} ({avail})" if name else avail)
-    activity = None
-    for act in _children(el, "activity"):
-        activity = act.get("token") or (act.text or "").strip() or None
-        if activity:
-            break
     if activity:
         parts.append(activity)
     return " ".join(parts) or None
@@ -330,6 +338,47 @@ def _plain_xml(body: bytes) -> bool:
     return body.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n").startswith(b"<")
 
 
+#: The first start tag's name (after the XML declaration and any processing instruction: a
+#: plain body has no ``<!``, and ``<`` cannot stand in an attribute value).
+_FIRST_TAG = re.compile(rb"<([^?\s/>]+)")
+
+
+def _check_unsummarised(body: bytes) -> tuple[None, str | None] | tuple[str, None] | None:
+    """What :func:`_summary_and_root` gives a plain body whose root no summary reads (a
+    contact list, a contact delta, ...): only whether it is well-formed, and its root tag.
+    expat answers that without building the tree ElementTree would build and throw away,
+    in about half the time: the same parser, with the same namespace handling, so the same
+    verdict and tag. None when the root may have a summary, or the body is not plain (the
+    tree is parsed then: ``parse_xml``)."""
+    found = _FIRST_TAG.search(body)
+    if found is None:
+        return None
+    if found.group(1).rpartition(b":")[2].decode("utf-8", "replace") in _BY_ROOT:
+        return None
+    if not _plain_xml(body):
+        return None
+    import pyexpat
+
+    parser = pyexpat.ParserCreate(namespace_separator="}")  # as ElementTree's XMLParser
+    names: list[str] = []
+
+    def root_name(name: str, _attributes: object) -> None:
+        names.append(name)
+        parser.StartElementHandler = None  # the rest only needs to be well-formed
+
+    parser.StartElementHandler = root_name
+    try:
+        parser.Parse(body, True)
+    except Exception:  # noqa: BLE001 - as parse_xml: any failure means "not well-formed"
+        return "XML not well-formed", None
+    if not names:  # cannot happen after a successful parse; the tree path decides
+        return None
+    name = names[0]
+    if name.rpartition("}")[2] in _BY_ROOT:  # the start-tag search was fooled: read the tree
+        return None
+    return None, ("{" + name if "}" in name else name)  # ElementTree's {namespace}name
+
+
 def summarize_xml(content_type: str | None, body: bytes) -> str | None:
     """One line for an XML body, or None when the body is not XML we know."""
     return xml_summary_and_root(content_type, body)[0]
@@ -375,6 +424,9 @@ def _summary_and_root(content_type: str | None, body: bytes) -> tuple[str | None
         return None, None
     if len(body) > MAX_XML_BYTES:
         return f"XML of {len(body)} bytes not parsed (over {MAX_XML_BYTES})", None
+    checked = _check_unsummarised(body)
+    if checked is not None:
+        return checked
     root = parse_xml(body)
     if root is None:
         return "XML not well-formed", None
