@@ -20,7 +20,7 @@ import random
 from pathlib import Path
 
 import pytest
-from hostile import amplification_stream, negotiate_exchange
+from hostile import amplification_stream, bad_sipcomp_capture, bomb_capture, negotiate_exchange
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pcapgen import Builder, TcpFlow
@@ -376,3 +376,19 @@ def test_flags_mix_decodes_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     b.write(str(path))
     taken = compare(path, monkeypatch)
     assert taken >= 110
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_hostile_families_decode_the_same(
+    seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """tools/hostile.py's MS-SIPCOMP families (the fuzzer's): damaged packets among good ones,
+    packets cut short, one-byte segments; decompression bombs over many connections."""
+    rng = random.Random(seed)
+    path = tmp_path / f"bad{seed}.pcap"
+    path.write_bytes(bad_sipcomp_capture(rng))
+    compare(path, monkeypatch)
+    if seed < 2:
+        path = tmp_path / f"bomb{seed}.pcap"
+        path.write_bytes(bomb_capture(rng))
+        compare(path, monkeypatch)
