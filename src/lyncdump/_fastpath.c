@@ -261,7 +261,7 @@ RtpCore_fast_packet(RtpCore *self, PyObject *args)
 /* "_packet": StreamStats' Python implementation, called for every packet that is not routine */
 static PyObject *str_slow_packet;
 /* The pipe methods the SIP-over-TCP fast path calls (interned at import). */
-static PyObject *str_deliver, *str_tls_record, *str_raw_data;
+static PyObject *str_deliver, *str_tls_record, *str_raw_data, *str_sipcomp_packet;
 
 /*
  * StreamStats.packet(frame, ts, seq, rts, pt, marker, size, payload=None): routine packets are
@@ -776,7 +776,29 @@ typedef struct {
        by name: _deliver (a message), _tls_record (a record), _raw_data (a segment read raw),
        reclaim (the direction given back). No bound method is kept per direction. */
     PyObject *pipe;
+    struct SipcompState *sc; /* READ_SIPCOMP only (sipcomp_adopt), else NULL */
 } SipFlow;
+
+/* What a direction read as READ_SIPCOMP adds (allocated apart, so that the other kinds'
+   state stays as small as it was): the decoder's 8 KiB history (a bytearray of Python's
+   MppcDecompressor, strong reference, written in place) and its write position; the
+   compressed bytes decoded here since the hand-over; the frame of the last packet whose
+   plain bytes were all framed. */
+typedef struct SipcompState {
+    PyObject *hist;
+    Py_ssize_t hpos;
+    long long consumed;
+    long long plain_frame;
+} SipcompState;
+
+static void
+sipcomp_free(SipcompState *sc)
+{
+    if (sc != NULL) {
+        Py_XDECREF(sc->hist);
+        PyMem_Free(sc);
+    }
+}
 
 typedef struct {
     PyObject_HEAD
@@ -795,6 +817,12 @@ typedef struct {
     size_t sip_cap, sip_used;
     long long tcp, sip_messages, sip_held; /* TCP segments consumed; messages; bytes held */
     int sip_busy; /* inside a Python callback: the table must not change */
+    /* READ_SIPCOMP: the plain bytes of the packets decoded from one segment (a scratch reused
+       from segment to segment; empty between them) */
+    unsigned char *plain;
+    Py_ssize_t plain_len, plain_cap;
+    struct PlainPacket *packets;
+    Py_ssize_t npackets, packets_cap;
 } FastPath;
 
 static FlowEntry *
@@ -943,6 +971,8 @@ FastPath_clear_refs(FastPath *fp)
         for (size_t i = 0; i < fp->sip_cap; i++) {
             if (fp->sip[i] != NULL) {
                 Py_CLEAR(fp->sip[i]->pipe);
+                if (fp->sip[i]->sc != NULL)
+                    Py_CLEAR(fp->sip[i]->sc->hist);
             }
         }
     }
@@ -961,11 +991,14 @@ FastPath_dealloc(FastPath *fp)
             if (fp->sip[i] != NULL) {
                 PyMem_Free(fp->sip[i]->buf);
                 PyMem_Free(fp->sip[i]->chunks);
+                sipcomp_free(fp->sip[i]->sc);
                 PyMem_Free(fp->sip[i]);
             }
         }
         PyMem_Free(fp->sip);
     }
+    PyMem_Free(fp->plain);
+    PyMem_Free(fp->packets);
     Py_TYPE(fp)->tp_free((PyObject *)fp);
 }
 
@@ -1712,8 +1745,14 @@ mppc_window(const unsigned char *d, Py_ssize_t n, Py_ssize_t bit)
     int s = (int)(bit & 7);
     uint64_t w = 0;
     if (i + 9 <= n) {
+        memcpy(&w, d + i, 8);
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        w = __builtin_bswap64(w);
+#elif !(defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__)
+        w = 0;
         for (int k = 0; k < 8; k++)
             w = (w << 8) | d[i + k];
+#endif
         if (s)
             w = (w << s) | (uint64_t)(d[i + 8] >> (8 - s));
         return w;
@@ -1735,49 +1774,24 @@ mppc_leading_ones(uint64_t x, int width)
     return k;
 }
 
-static PyObject *
-mppc_error(Py_ssize_t pos, Py_ssize_t bit, long long at, PyObject *message)
-{
-    if (message == NULL)
-        return NULL;
-    return Py_BuildValue("nniLN", pos, bit, -1, at, message);
-}
+/* Why mppc_run stopped on a corrupt token (the message fast_mppc_inflate builds from it). */
+typedef struct {
+    int kind; /* 1: length code too long, 2: bad copy offset, 3: copy past the limit */
+    Py_ssize_t value, length, pos;
+    long long at;
+} MppcFault;
 
-/* mppc_inflate(hist, known, pos, limit, data, bit, nbits, bit_base)
- *   -> (pos, bit, reason) or (pos, bit, -1, bit offset, message) for a corrupt token.
- * The stop reasons and messages are _inflate's; `known` (or None) gets 1 for every byte
- * written from a literal and the source's value for copied bytes. */
-static PyObject *
-fast_mppc_inflate(PyObject *Py_UNUSED(module), PyObject *args)
+/* _inflate over d[0:n] (nbits of it) from bit *bit, writing hist from *pos up to limit:
+   the stop reason (0 _FULL, 1 _DRAINED, 2 _SHORT), or -1 with *fault filled for a corrupt
+   token. *pos and *bit say where it stopped. bit_base only offsets the fault's bit. */
+static int
+mppc_run(unsigned char *hist, unsigned char *known, Py_ssize_t *pos_io, Py_ssize_t limit,
+         const unsigned char *d, Py_ssize_t n, Py_ssize_t *bit_io, Py_ssize_t nbits,
+         long long bit_base, MppcFault *fault)
 {
-    PyObject *hist_obj, *known_obj;
-    Py_ssize_t pos, limit, bit, nbits;
-    long long bit_base;
-    Py_buffer data;
-    if (!PyArg_ParseTuple(args, "O!Onny*nnL:mppc_inflate", &PyByteArray_Type, &hist_obj,
-                          &known_obj, &pos, &limit, &data, &bit, &nbits, &bit_base))
-        return NULL;
-    unsigned char *known = NULL;
-    Py_ssize_t hsize = PyByteArray_GET_SIZE(hist_obj);
-    if (known_obj != Py_None) {
-        if (!PyByteArray_Check(known_obj) || PyByteArray_GET_SIZE(known_obj) != hsize) {
-            PyBuffer_Release(&data);
-            PyErr_SetString(PyExc_TypeError, "known must be None or a bytearray like hist");
-            return NULL;
-        }
-        known = (unsigned char *)PyByteArray_AS_STRING(known_obj);
-    }
-    if (hsize != 8192 || pos < 0 || limit > 8192 || bit < 0 || nbits < 0) {
-        PyBuffer_Release(&data);
-        PyErr_SetString(PyExc_ValueError, "history must be 8192 bytes, positions within it");
-        return NULL;
-    }
-    unsigned char *hist = (unsigned char *)PyByteArray_AS_STRING(hist_obj);
-    const unsigned char *d = data.buf;
-    Py_ssize_t n = data.len;
+    Py_ssize_t pos = *pos_io, bit = *bit_io;
     Py_ssize_t last = nbits - 8; /* a token needs at least 8 bits */
     int reason = 0;              /* _FULL */
-    PyObject *result = NULL;
     while (pos < limit) {
         if (bit > last) {
             reason = 1; /* _DRAINED */
@@ -1810,10 +1824,10 @@ fast_mppc_inflate(PyObject *Py_UNUSED(module), PyObject *args)
             } else {
                 int k = mppc_leading_ones(lc, 24);
                 if (k > 11) { /* the padding is zero, so these ones are really in the input */
-                    long long at = bit_base + bit + used;
-                    result = mppc_error(pos, bit, at, PyUnicode_FromFormat(
-                        "length code with more than 11 leading ones at bit offset %lld", at));
-                    goto done;
+                    fault->kind = 1;
+                    fault->at = bit_base + bit + used;
+                    reason = -1;
+                    break;
                 }
                 length = ((Py_ssize_t)1 << (k + 1)) |
                          (Py_ssize_t)((lc >> (22 - 2 * k)) & (((uint64_t)1 << (k + 1)) - 1));
@@ -1824,25 +1838,31 @@ fast_mppc_inflate(PyObject *Py_UNUSED(module), PyObject *args)
                 break;
             }
             if (!off) {
-                long long at = bit_base + bit;
-                result = mppc_error(pos, bit, at, PyUnicode_FromFormat(
-                    "copy offset %zd outside 1..8191 at bit offset %lld", bad, at));
-                goto done;
+                fault->kind = 2;
+                fault->value = bad;
+                fault->at = bit_base + bit;
+                reason = -1;
+                break;
             }
             Py_ssize_t end = pos + length;
             if (end > limit) {
-                long long at = bit_base + bit;
-                result = mppc_error(pos, bit, at, PyUnicode_FromFormat(
-                    "copy of %zd bytes at history position %zd runs past the end (%zd) at bit "
-                    "offset %lld", length, pos, limit, at));
-                goto done;
+                fault->kind = 3;
+                fault->length = length;
+                fault->pos = pos;
+                fault->value = limit;
+                fault->at = bit_base + bit;
+                reason = -1;
+                break;
             }
             /* The history is read modulo 8192; reading forward byte by byte replicates a copy
                longer than its offset and, shorter, reads only bytes before `pos` (mod 8192),
                so it gives what _inflate's slices give. */
             Py_ssize_t src = (pos - off) & 0x1FFF;
-            for (Py_ssize_t j = 0; j < length; j++)
-                hist[pos + j] = hist[(src + j) & 0x1FFF];
+            if (src < pos && off >= length) /* the usual copy: behind, not overlapping */
+                memcpy(hist + pos, hist + src, (size_t)length);
+            else
+                for (Py_ssize_t j = 0; j < length; j++)
+                    hist[pos + j] = hist[(src + j) & 0x1FFF];
             if (known != NULL)
                 for (Py_ssize_t j = 0; j < length; j++)
                     known[pos + j] = known[(src + j) & 0x1FFF];
@@ -1866,10 +1886,61 @@ fast_mppc_inflate(PyObject *Py_UNUSED(module), PyObject *args)
             bit += 9;
         }
     }
-    result = Py_BuildValue("nni", pos, bit, reason);
-done:
+    *pos_io = pos;
+    *bit_io = bit;
+    return reason;
+}
+
+/* mppc_inflate(hist, known, pos, limit, data, bit, nbits, bit_base)
+ *   -> (pos, bit, reason) or (pos, bit, -1, bit offset, message) for a corrupt token.
+ * The stop reasons and messages are _inflate's; `known` (or None) gets 1 for every byte
+ * written from a literal and the source's value for copied bytes. */
+static PyObject *
+fast_mppc_inflate(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *hist_obj, *known_obj;
+    Py_ssize_t pos, limit, bit, nbits;
+    long long bit_base;
+    Py_buffer data;
+    if (!PyArg_ParseTuple(args, "O!Onny*nnL:mppc_inflate", &PyByteArray_Type, &hist_obj,
+                          &known_obj, &pos, &limit, &data, &bit, &nbits, &bit_base))
+        return NULL;
+    unsigned char *known = NULL;
+    Py_ssize_t hsize = PyByteArray_GET_SIZE(hist_obj);
+    if (known_obj != Py_None) {
+        if (!PyByteArray_Check(known_obj) || PyByteArray_GET_SIZE(known_obj) != hsize) {
+            PyBuffer_Release(&data);
+            PyErr_SetString(PyExc_TypeError, "known must be None or a bytearray like hist");
+            return NULL;
+        }
+        known = (unsigned char *)PyByteArray_AS_STRING(known_obj);
+    }
+    if (hsize != 8192 || pos < 0 || limit > 8192 || bit < 0 || nbits < 0) {
+        PyBuffer_Release(&data);
+        PyErr_SetString(PyExc_ValueError, "history must be 8192 bytes, positions within it");
+        return NULL;
+    }
+    unsigned char *hist = (unsigned char *)PyByteArray_AS_STRING(hist_obj);
+    MppcFault fault = {0, 0, 0, 0, 0};
+    int reason = mppc_run(hist, known, &pos, limit, data.buf, data.len, &bit, nbits, bit_base,
+                          &fault);
     PyBuffer_Release(&data);
-    return result;
+    if (reason >= 0)
+        return Py_BuildValue("nni", pos, bit, reason);
+    PyObject *message;
+    if (fault.kind == 1)
+        message = PyUnicode_FromFormat(
+            "length code with more than 11 leading ones at bit offset %lld", fault.at);
+    else if (fault.kind == 2)
+        message = PyUnicode_FromFormat("copy offset %zd outside 1..8191 at bit offset %lld",
+                                       fault.value, fault.at);
+    else
+        message = PyUnicode_FromFormat(
+            "copy of %zd bytes at history position %zd runs past the end (%zd) at bit "
+            "offset %lld", fault.length, fault.pos, fault.value, fault.at);
+    if (message == NULL)
+        return NULL;
+    return Py_BuildValue("nniLN", pos, bit, -1, fault.at, message);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -2637,6 +2708,7 @@ fast_sip_addrs_clean(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssiz
 #define READ_SIP 0
 #define READ_RAW 1
 #define READ_TLS 2
+#define READ_SIPCOMP 3
 /* tls/records.py MAX_FRAGMENT: 2^14 + 2048 + 256 */
 #define TLS_MAX_FRAGMENT ((1 << 14) + 2048 + 256)
 
@@ -2863,9 +2935,43 @@ sip_source_at(const SipSource *src, Py_ssize_t at, long long *frame, double *ts)
     *ts = c->ts;
 }
 
-/* Take the flow in slot i out of the table and hand its state to Python's reclaim(). */
+/* One MS-SIPCOMP packet decoded from the segment being read (READ_SIPCOMP): its plain bytes
+   at [start, end) of FastPath.plain, its size on the wire, and the segment that ended it. */
+typedef struct PlainPacket {
+    Py_ssize_t start, end;
+    long long wire, frame;
+    double ts;
+} PlainPacket;
+
+/* For a READ_SIPCOMP flow given back: (history position, compressed bytes decoded here, frame
+   of the last packet framed, [(plain, wire, frame, ts) of the packets from `from` on, not all
+   framed yet], how many plain bytes of the first of them were framed); a new reference. */
+static PyObject *
+sipcomp_state(FastPath *fp, const SipFlow *f, Py_ssize_t from, Py_ssize_t skip)
+{
+    Py_ssize_t count = from < fp->npackets ? fp->npackets - from : 0;
+    PyObject *packets = PyList_New(count);
+    if (packets == NULL)
+        return NULL;
+    for (Py_ssize_t k = 0; k < count; k++) {
+        const PlainPacket *p = &fp->packets[from + k];
+        PyObject *item = Py_BuildValue("(y#LLd)", (const char *)fp->plain + p->start,
+                                       (Py_ssize_t)(p->end - p->start), p->wire, p->frame, p->ts);
+        if (item == NULL) {
+            Py_DECREF(packets);
+            return NULL;
+        }
+        PyList_SET_ITEM(packets, k, item);
+    }
+    const SipcompState *sc = f->sc;
+    return Py_BuildValue("(nLLNn)", sc->hpos, sc->consumed, sc->plain_frame, packets, skip);
+}
+
+/* Take the flow in slot i out of the table and hand its state to Python's reclaim(). A
+   READ_SIPCOMP flow also hands over the packets of FastPath.plain from `from` on (none
+   outside sipcomp_read: the scratch is empty then), `skip` bytes of the first framed. */
 static int
-sip_reclaim(FastPath *fp, size_t i)
+sip_reclaim_from(FastPath *fp, size_t i, Py_ssize_t from, Py_ssize_t skip)
 {
     SipFlow f = *fp->sip[i];
     PyMem_Free(fp->sip[i]);
@@ -2885,19 +2991,36 @@ sip_reclaim(FastPath *fp, size_t i)
     }
     PyMem_Free(f.buf);
     PyMem_Free(f.chunks);
+    PyObject *state = NULL;
+    if (ok && f.kind == READ_SIPCOMP && f.sc != NULL) {
+        state = sipcomp_state(fp, &f, from, skip);
+        ok = state != NULL;
+    }
     PyObject *result = NULL;
     if (ok) {
         fp->sip_busy++;
-        result = PyObject_CallMethod(f.pipe, "reclaim", "iLLOLd", f.direction, f.framed,
-                                     f.taken, chunks, f.last_frame, f.last_ts);
+        if (state != NULL)
+            result = PyObject_CallMethod(f.pipe, "reclaim", "iLLOLdO", f.direction, f.framed,
+                                         f.taken, chunks, f.last_frame, f.last_ts, state);
+        else
+            result = PyObject_CallMethod(f.pipe, "reclaim", "iLLOLd", f.direction, f.framed,
+                                         f.taken, chunks, f.last_frame, f.last_ts);
         fp->sip_busy--;
     }
+    Py_XDECREF(state);
     Py_XDECREF(chunks);
+    sipcomp_free(f.sc);
     Py_DECREF(f.pipe);
     if (result == NULL)
         return -1;
     Py_DECREF(result);
     return 0;
+}
+
+static int
+sip_reclaim(FastPath *fp, size_t i)
+{
+    return sip_reclaim_from(fp, i, 0, 0);
 }
 
 /* Reclaim the flow with this key, if owned. */
@@ -3147,6 +3270,358 @@ sip_read(FastPath *fp, size_t i, const unsigned char *data, Py_ssize_t len, long
     return 0;
 }
 
+/*
+ * MS-SIPCOMP read here (READ_SIPCOMP): sipcomp/stream.py's decoder in sync under the usual
+ * header layout (h6-u16be-plain: flags<<4 | type 0, three zero bytes, the uncompressed length
+ * big-endian), its history exact, then sip/framing.py on the decompressed bytes. Only the
+ * routine is done here: packets flagged COMPRESSED, AT_FRONT|COMPRESSED or FLUSHED, of a
+ * length of 1 or more, decoding without fault, that the budget allows, then plain SIP messages
+ * as sip_next_message frames them. Anything else (a CR/LF keep-alive between packets, other
+ * flags, a bad header or token, a refused budget, a message left unfinished) hands the
+ * direction back to Python at a packet boundary, with the packets not framed yet, so Python
+ * decodes and reports it exactly as if it had read the direction all along.
+ */
+
+/* Plain bytes decoded from one segment beyond which what is decoded is framed and the rest
+   handed back (a bound on the scratch, whatever the budget allows). */
+#define SIPCOMP_PLAIN_RUN (256 * 1024)
+#define SIPCOMP_HEADER 6
+
+static int
+sipcomp_append(FastPath *fp, const unsigned char *data, Py_ssize_t len, long long wire,
+               long long frame, double ts)
+{
+    if (fp->plain_len + len > fp->plain_cap) {
+        Py_ssize_t cap = fp->plain_cap ? fp->plain_cap : 16384;
+        while (cap < fp->plain_len + len)
+            cap *= 2;
+        unsigned char *grown = PyMem_Realloc(fp->plain, (size_t)cap);
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        fp->plain = grown;
+        fp->plain_cap = cap;
+    }
+    if (fp->npackets == fp->packets_cap) {
+        Py_ssize_t cap = fp->packets_cap ? fp->packets_cap * 2 : 16;
+        PlainPacket *grown = PyMem_Realloc(fp->packets, (size_t)cap * sizeof(PlainPacket));
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        fp->packets = grown;
+        fp->packets_cap = cap;
+    }
+    PlainPacket *p = &fp->packets[fp->npackets++];
+    p->start = fp->plain_len;
+    p->end = fp->plain_len + len;
+    p->wire = wire;
+    p->frame = frame;
+    p->ts = ts;
+    memcpy(fp->plain + fp->plain_len, data, (size_t)len);
+    fp->plain_len += len;
+    return 0;
+}
+
+/* pipe._sipcomp_packet(payload, plain, wire, keepalive): the budget's draw and the
+   connection's byte counts for one packet (or CR/LF keep-alive); 1 when allowed, 0 when not
+   (Python then draws it and says why), -1 on a Python error. */
+static int
+sipcomp_charge(FastPath *fp, SipFlow *f, Py_ssize_t payload, Py_ssize_t plain, Py_ssize_t wire,
+               int keepalive)
+{
+    PyObject *argv[5];
+    argv[0] = f->pipe;
+    argv[1] = PyLong_FromSsize_t(payload);
+    argv[2] = PyLong_FromSsize_t(plain);
+    argv[3] = PyLong_FromSsize_t(wire);
+    argv[4] = Py_NewRef(keepalive ? Py_True : Py_False);
+    PyObject *result = NULL;
+    if (argv[1] != NULL && argv[2] != NULL && argv[3] != NULL) {
+        fp->sip_busy++;
+        result = PyObject_VectorcallMethod(str_sipcomp_packet, argv,
+                                           5 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        fp->sip_busy--;
+    }
+    for (int k = 1; k < 5; k++)
+        Py_XDECREF(argv[k]);
+    if (result == NULL)
+        return -1;
+    int allowed = result == Py_True;
+    Py_DECREF(result);
+    return allowed;
+}
+
+/*
+ * Decode the packets of src into FastPath.plain; *pos: the compressed bytes they took.
+ * Returns 1 when the rest is a packet still arriving (or nothing), 2 when the plain bound
+ * stopped it (frame, then hand back), 0 when the packet at *pos is Python's, -1 on a Python
+ * error.
+ */
+static int
+sipcomp_scan(FastPath *fp, SipFlow *f, const SipSource *src, Py_ssize_t *pos_out)
+{
+    const unsigned char *d = src->d;
+    Py_ssize_t n = src->n, pos = 0;
+    SipcompState *sc = f->sc;
+    unsigned char *hist = (unsigned char *)PyByteArray_AS_STRING(sc->hist);
+    unsigned char saved[8192];
+    int status = 1;
+    while (pos < n) {
+        unsigned int b0 = d[pos];
+        if (b0 == '\r' || b0 == '\n') { /* stream.py _keepalive: a CR/LF run between packets */
+            Py_ssize_t end = pos;
+            while (end < n && (d[end] == '\r' || d[end] == '\n'))
+                end++;
+            if (end == n && d[end - 1] == '\r')
+                break; /* its LF may follow */
+            int allowed = sipcomp_charge(fp, f, end - pos, end - pos, end - pos, 1);
+            if (allowed <= 0) {
+                status = allowed;
+                break;
+            }
+            long long frame;
+            double ts;
+            sip_source_at(src, end - 1, &frame, &ts);
+            if (sipcomp_append(fp, d + pos, end - pos, end - pos, frame, ts) < 0)
+                return -1;
+            pos = end;
+            continue;
+        }
+        if (b0 != 0x20 && b0 != 0x60 && b0 != 0x80) {
+            status = 0; /* other flags or type: Python's */
+            break;
+        }
+        int reserved = 0;
+        for (Py_ssize_t k = 1; k < 4 && pos + k < n; k++)
+            reserved |= d[pos + k];
+        if (reserved) {
+            status = 0;
+            break;
+        }
+        if (n - pos < SIPCOMP_HEADER)
+            break;
+        Py_ssize_t length = (Py_ssize_t)d[pos + 4] << 8 | d[pos + 5];
+        Py_ssize_t pstart = pos + SIPCOMP_HEADER, end, start;
+        if (length == 0) {
+            status = 0;
+            break;
+        }
+        if (b0 == 0x80) { /* FLUSHED: raw payload, history reset */
+            if (n - pstart < length)
+                break;
+            end = pstart + length;
+            int allowed = sipcomp_charge(fp, f, length, length, end - pos, 0);
+            if (allowed <= 0) {
+                status = allowed;
+                break;
+            }
+            memset(hist, 0, 8192);
+            sc->hpos = 0;
+            start = -1;
+        } else {
+            start = b0 & 0x40 ? 0 : sc->hpos;
+            Py_ssize_t limit = start + length;
+            if (limit > 8192) {
+                status = 0;
+                break;
+            }
+            /* mppc.py decode_some looks no further than this */
+            Py_ssize_t need = (length * 9 + 40) / 8 + 2, avail = n - pstart;
+            Py_ssize_t m = avail < need ? avail : need, at = start, bit = 0;
+            MppcFault fault;
+            memcpy(saved, hist + start, (size_t)length);
+            int why = mppc_run(hist, NULL, &at, limit, d + pstart, m, &bit, m * 8, 0, &fault);
+            if (why != 0) {
+                memcpy(hist + start, saved, (size_t)length);
+                if (why < 0 || avail >= need)
+                    status = 0; /* a fault Python reports */
+                break;          /* else: the packet is still arriving */
+            }
+            end = pstart + ((bit + 7) >> 3);
+            int allowed = sipcomp_charge(fp, f, end - pstart, length, end - pos, 0);
+            if (allowed <= 0) {
+                memcpy(hist + start, saved, (size_t)length);
+                status = allowed;
+                break;
+            }
+            sc->hpos = limit;
+        }
+        long long frame;
+        double ts;
+        sip_source_at(src, end - 1, &frame, &ts);
+        if (sipcomp_append(fp, start < 0 ? d + pstart : hist + start, length, end - pos, frame,
+                           ts) < 0)
+            return -1;
+        pos = end;
+        if (fp->plain_len >= SIPCOMP_PLAIN_RUN) {
+            status = 2;
+            break;
+        }
+    }
+    *pos_out = pos;
+    return status;
+}
+
+/*
+ * Frame the SIP messages of FastPath.plain (sip_next_message, as sip_scan) and hand each to
+ * the pipe's _deliver, compressed, with its share of the packets' wire sizes (framing.py
+ * _emit); *pos: how far they reach. Returns 1 when all of it was framed, 0 when the rest is
+ * Python's, -1 on a Python error.
+ */
+static int
+sipcomp_frame(FastPath *fp, SipFlow *f, Py_ssize_t *pos_out)
+{
+    Py_ssize_t pos = 0, n = fp->plain_len, first = 0;
+    int status = 1;
+    for (;;) {
+        Py_ssize_t size, header_end;
+        long long length;
+        int found = sip_next_message(fp->plain, &pos, n, f->max_message, &size, &header_end,
+                                     &length);
+        if (found <= 0) {
+            status = found == 0 && pos == n;
+            break;
+        }
+        Py_ssize_t stop = pos + size;
+        while (fp->packets[first].end <= pos)
+            first++;
+        long long first_frame = fp->packets[first].frame, frame = 0, wire = 0;
+        double ts = 0.0;
+        for (Py_ssize_t k = first; k < fp->npackets && fp->packets[k].start < stop; k++) {
+            const PlainPacket *p = &fp->packets[k];
+            long long len = p->end - p->start;
+            long long lo = (pos > p->start ? pos : p->start) - p->start;
+            long long hi = (stop < p->end ? stop : p->end) - p->start;
+            wire += p->wire * hi / len - p->wire * lo / len;
+            frame = p->frame;
+            ts = p->ts;
+        }
+        PyObject *argv[10];
+        argv[0] = f->pipe;
+        argv[1] = PyLong_FromLong(f->direction);
+        argv[2] = PyBytes_FromStringAndSize((const char *)fp->plain + pos, size);
+        argv[3] = PyLong_FromLongLong(first_frame);
+        argv[4] = PyLong_FromLongLong(frame);
+        argv[5] = PyFloat_FromDouble(ts);
+        argv[6] = PyLong_FromSsize_t(header_end);
+        argv[7] = PyLong_FromLongLong(length);
+        argv[8] = Py_NewRef(Py_True);
+        argv[9] = PyLong_FromLongLong(wire);
+        int made = 1;
+        for (int k = 1; k < 10; k++)
+            made = made && argv[k] != NULL;
+        PyObject *result = NULL;
+        pos = stop;
+        fp->sip_messages++;
+        if (made) {
+            fp->sip_busy++;
+            result = PyObject_VectorcallMethod(str_deliver, argv,
+                                               10 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+            fp->sip_busy--;
+        }
+        for (int k = 1; k < 10; k++)
+            Py_XDECREF(argv[k]);
+        if (result == NULL)
+            return -1;
+        Py_DECREF(result);
+    }
+    *pos_out = pos;
+    return status;
+}
+
+/*
+ * A segment of the MS-SIPCOMP direction in slot i (READ_SIPCOMP, already counted as taken):
+ * its packets decoded after what is held (a packet still arriving), their messages framed
+ * and delivered; anything unusual gives the direction back. 0, or -1 on a Python error.
+ */
+static int
+sipcomp_read(FastPath *fp, size_t i, const unsigned char *data, Py_ssize_t len,
+             long long frame, double ts)
+{
+    SipFlow *f = fp->sip[i];
+    int direct = f->len == 0;
+    if (!direct && sip_hold(fp, f, data, len, frame, ts) < 0)
+        return -1;
+    SipSource src = {direct ? data : f->buf, direct ? len : f->len, direct ? NULL : f, frame,
+                     ts};
+    Py_ssize_t pos = 0, ppos = 0;
+    fp->plain_len = fp->npackets = 0;
+    int status = sipcomp_scan(fp, f, &src, &pos);
+    int framed = 0;
+    if (status > 0) {
+        framed = sipcomp_frame(fp, f, &ppos);
+        if (framed < 0)
+            status = -1;
+    }
+    if (status < 0) {
+        fp->plain_len = fp->npackets = 0;
+        return -1;
+    }
+    f->sc->consumed += pos;
+    if (!direct)
+        sip_consume(fp, f, pos);
+    else if (pos < len && sip_hold(fp, f, data + pos, len - pos, frame, ts) < 0) {
+        fp->plain_len = fp->npackets = 0;
+        return -1;
+    }
+    /* the packets whose plain bytes were all framed */
+    Py_ssize_t done = 0;
+    if (status > 0)
+        while (done < fp->npackets && fp->packets[done].end <= ppos)
+            done++;
+    if (done > 0) {
+        f->framed += fp->packets[done - 1].end;
+        f->sc->plain_frame = fp->packets[done - 1].frame;
+    }
+    int rc = 0;
+    if (status != 1 || framed != 1 || f->len > SIP_HOLD_LIMIT ||
+        fp->sip_held > SIP_HELD_TOTAL) {
+        Py_ssize_t skip = done < fp->npackets && status > 0 ? ppos - fp->packets[done].start : 0;
+        rc = sip_reclaim_from(fp, i, done, skip);
+    }
+    fp->plain_len = fp->npackets = 0;
+    if (fp->plain_cap > 4 * SIPCOMP_PLAIN_RUN) { /* a big run once: let the scratch go */
+        PyMem_Free(fp->plain);
+        fp->plain = NULL;
+        fp->plain_cap = 0;
+    }
+    return rc;
+}
+
+/* Read a direction as READ_SIPCOMP from now on: its decoder's (history, position), as
+   pipeline/connection.py _sipcomp_hand gives them. 1 when taken, 0 when not that shape, -1
+   when memory runs out. */
+static int
+sipcomp_adopt(SipFlow *f, PyObject *hand)
+{
+    if (!PyTuple_Check(hand) || PyTuple_GET_SIZE(hand) != 2)
+        return 0;
+    PyObject *hist = PyTuple_GET_ITEM(hand, 0);
+    Py_ssize_t hpos = PyLong_Check(PyTuple_GET_ITEM(hand, 1))
+                          ? PyLong_AsSsize_t(PyTuple_GET_ITEM(hand, 1))
+                          : -1;
+    if (hpos == -1 && PyErr_Occurred())
+        PyErr_Clear();
+    if (!PyByteArray_Check(hist) || PyByteArray_GET_SIZE(hist) != 8192 || hpos < 0 ||
+        hpos > 8192)
+        return 0;
+    if (f->sc == NULL) {
+        f->sc = PyMem_Calloc(1, sizeof(SipcompState));
+        if (f->sc == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+    }
+    Py_XSETREF(f->sc->hist, Py_NewRef(hist));
+    f->sc->hpos = hpos;
+    f->sc->consumed = 0;
+    f->framed = 0;
+    f->kind = READ_SIPCOMP;
+    return 1;
+}
+
 static int
 sip_tcp_segment(FastPath *fp, FlowKey *key, const unsigned char *seg, Py_ssize_t seglen,
                 long long frame, Py_ssize_t n, int64_t ts_num, int64_t ts_den,
@@ -3185,8 +3660,17 @@ sip_tcp_segment(FastPath *fp, FlowKey *key, const unsigned char *seg, Py_ssize_t
             PyObject *result = sip_call_pipe(fp, f, str_raw_data, seg + doff, plen, frame, ts);
             if (result == NULL)
                 return -1;
-            /* how to read from the next byte on (its framer or record reader is at rest) */
-            long kind = PyLong_Check(result) ? PyLong_AsLong(result) : READ_RAW;
+            /* how to read from the next byte on (its framer or record reader is at rest; an
+               MS-SIPCOMP decoder in sync gives its history) */
+            long kind = READ_RAW;
+            if (PyTuple_Check(result)) {
+                if (sipcomp_adopt(f, result) < 0) {
+                    Py_DECREF(result);
+                    return -1;
+                }
+            }
+            else if (PyLong_Check(result))
+                kind = PyLong_AsLong(result);
             Py_DECREF(result);
             if (kind == -1 && PyErr_Occurred())
                 return -1;
@@ -3202,7 +3686,8 @@ sip_tcp_segment(FastPath *fp, FlowKey *key, const unsigned char *seg, Py_ssize_t
             f->taken += plen;
             f->last_frame = frame;
             f->last_ts = ts;
-            if (sip_read(fp, (size_t)i, seg + doff, plen, frame, ts) < 0)
+            if ((f->kind == READ_SIPCOMP ? sipcomp_read : sip_read)(fp, (size_t)i, seg + doff,
+                                                                    plen, frame, ts) < 0)
                 return -1;
         }
     }
@@ -3243,16 +3728,17 @@ sip_key_from(FlowKey *k, PyObject *const *args)
 static PyObject *
 FastPath_sip_own(FastPath *fp, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 9) {
+    if (nargs != 9 && nargs != 10) {
         PyErr_SetString(PyExc_TypeError,
                         "sip_own(src, sport, dst, dport, direction, nxt32, max_message, pipe, "
-                        "kind)");
+                        "kind[, (history, position)])");
         return NULL;
     }
     long kind = PyLong_AsLong(args[8]);
     if (kind == -1 && PyErr_Occurred())
         return NULL;
-    if (kind != READ_SIP && kind != READ_RAW && kind != READ_TLS)
+    if (kind != READ_SIP && kind != READ_RAW && kind != READ_TLS &&
+        (kind != READ_SIPCOMP || nargs != 10))
         Py_RETURN_FALSE;
     FlowKey key;
     long direction = PyLong_AsLong(args[4]);
@@ -3283,6 +3769,18 @@ FastPath_sip_own(FastPath *fp, PyObject *const *args, Py_ssize_t nargs)
     f->max_message = max_message;
     f->pipe = Py_NewRef(args[7]);
     fp->sip_used++;
+    if (kind == READ_SIPCOMP) {
+        int adopted = sipcomp_adopt(f, args[9]);
+        if (adopted <= 0) {
+            Py_DECREF(f->pipe);
+            sipcomp_free(f->sc);
+            PyMem_Free(f);
+            sip_remove(fp, i);
+            if (adopted < 0)
+                return NULL;
+            Py_RETURN_FALSE;
+        }
+    }
     Py_RETURN_TRUE;
 }
 
@@ -3385,8 +3883,9 @@ PyInit__fastpath(void)
     str_deliver = PyUnicode_InternFromString("_deliver");
     str_tls_record = PyUnicode_InternFromString("_tls_record");
     str_raw_data = PyUnicode_InternFromString("_raw_data");
+    str_sipcomp_packet = PyUnicode_InternFromString("_sipcomp_packet");
     if (str_slow_packet == NULL || str_deliver == NULL || str_tls_record == NULL ||
-        str_raw_data == NULL)
+        str_raw_data == NULL || str_sipcomp_packet == NULL)
         return NULL;
     static const char *core_keys[8] = {"call-id", "cseq", "via", "from", "to", "content-type",
                                        "content-length", "max-forwards"};

@@ -318,7 +318,9 @@ def test_clean_traffic_is_framed_by_the_fast_path(
 
 
 def test_negotiate_hands_the_connection_back(monkeypatch: pytest.MonkeyPatch) -> None:
-    """MS-SIPCOMP samples: the NEGOTIATE exchange and what follows it are Python's."""
+    """MS-SIPCOMP samples: the NEGOTIATE exchange is Python's (both directions go back); the
+    packets after it are read raw, then in C once a decoder is in sync
+    (test_sipcomp_fastpath.py)."""
     samples = sorted(p for p in CAPTURES.glob("*sipcomp*") if p.suffix in (".pcap", ".pcapng"))
     assert samples
     for sample in samples:

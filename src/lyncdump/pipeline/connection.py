@@ -73,6 +73,7 @@ WEBSOCKET = 6  # an HTTP Upgrade, then WebSocket frames, one SIP message each (R
 READ_SIP = 0  # clear SIP framed there, each message to _deliver
 READ_RAW = 1  # each segment's bytes to _raw_data (the normal path)
 READ_TLS = 2  # TLS records framed there, each record to _tls_record
+READ_SIPCOMP = 3  # MS-SIPCOMP decoded and its SIP framed there, each message to _deliver
 
 
 def _looks_compressed(data: bytes) -> bool:
@@ -441,6 +442,7 @@ class TcpConnectionPipeline:
                 self.ctx.max_sip_message,
                 self,  # its _deliver, _tls_record, _raw_data and reclaim are called by name
                 kind,
+                *((self._sipcomp_hand(d),) if kind == READ_SIPCOMP else ()),
             )
             if d.owned and kind == READ_SIP:
                 assert d.framer is not None
@@ -462,15 +464,48 @@ class TcpConnectionPipeline:
         if mode == TLS:
             if self.tls is not None and self.tls.takes_records(direction):
                 return READ_TLS
+        elif mode == SIPCOMP and self._sipcomp_hand(d) is not None:
+            return READ_SIPCOMP
         return READ_RAW
 
-    def _raw_data(self, direction: int, data: bytes, frame: int, ts: float) -> int:
+    def _raw_data(
+        self, direction: int, data: bytes, frame: int, ts: float
+    ) -> int | tuple[bytearray, int]:
         """In-order bytes the fast path read but does not frame: the normal path takes them;
         returns how the fast path may read what follows (:meth:`_read_as`; a raw direction is
-        not clear SIP, so it stays read at least raw)."""
+        not clear SIP, so it stays read at least raw), for MS-SIPCOMP the decoder's history
+        and position (:meth:`_sipcomp_hand`)."""
         self.data(direction, data, frame, ts)
-        kind = self._read_as(self._d1 if direction else self._d0, direction)
+        d = self._d1 if direction else self._d0
+        kind = self._read_as(d, direction)
+        if kind == READ_SIPCOMP:
+            hand = self._sipcomp_hand(d)
+            assert hand is not None
+            return hand
         return READ_RAW if kind is None else kind
+
+    def _sipcomp_hand(self, d: Direction) -> tuple[bytearray, int] | None:
+        """What the fast path needs to decode an MS-SIPCOMP direction from the next byte on
+        (the decoder's history, written in place there, and write position), or None when
+        the decoder or the framer after it is not at a clean point (sipcomp/stream.py
+        ``handover``; docs/architecture.md)."""
+        decoder, framer = d.sipcomp, d.framer
+        if decoder is None or framer is None or not framer.at_rest or self.budget is None:
+            return None
+        return decoder.handover()
+
+    def _sipcomp_packet(self, payload: int, plain: int, wire: int, keepalive: bool) -> bool:
+        """The fast path decoded an MS-SIPCOMP packet (or passed a CR/LF keep-alive): charge
+        the budget as the decoder's ``_emit`` would and count its bytes; False (nothing
+        charged) when the budget would refuse it: the fast path then gives the direction back
+        and the decoder says why."""
+        budget = self.budget
+        if budget is None or not budget.take(payload, plain, keepalive=keepalive):
+            return False
+        summary = self.summary
+        summary.wire_bytes += wire
+        summary.plain_bytes += plain
+        return True
 
     def _tls_record(self, direction: int, record: bytes, frame: int, ts: float) -> bool:
         """A whole TLS record the fast path framed: decrypted and handed on as the record
@@ -532,22 +567,54 @@ class TcpConnectionPipeline:
         chunks: list[tuple[bytes, int, float]],
         last_frame: int,
         last_ts: float,
+        sipcomp: tuple[int, int, int, list[tuple[bytes, int, int, float]], int] | None = None,
     ) -> None:
         """The fast path gives a direction back: it took ``taken`` bytes since :meth:`offer`
         and framed ``framed`` of them (none when it handed each segment to :meth:`data`); the
         rest (a message in progress, or what follows a NEGOTIATE) comes as the segments that
-        brought it."""
+        brought it. An MS-SIPCOMP direction also gives ``sipcomp`` (:meth:`_sipcomp_back`)."""
         d = self._d1 if direction else self._d0
         d.owned = False
         if d.resume is not None:
             d.framer = SipStreamFramer.resumed(d.resume, max_message=self.ctx.max_sip_message)
             d.resume = None
         self.conn.taken_elsewhere(direction, taken, last_frame, last_ts)
+        if sipcomp is not None:
+            self._sipcomp_back(direction, d, framed, chunks, last_frame, last_ts, sipcomp)
+            return
         if framed and d.mode != TLS:  # (a TLS record reader counted each record it was given)
             assert d.framer is not None
             d.framer.skip_framed(framed, last_frame)
         for data, frame, ts in chunks:
             self.data(direction, data, frame, ts)
+
+    def _sipcomp_back(
+        self,
+        direction: int,
+        d: Direction,
+        framed: int,
+        chunks: list[tuple[bytes, int, float]],
+        last_frame: int,
+        last_ts: float,
+        state: tuple[int, int, int, list[tuple[bytes, int, int, float]], int],
+    ) -> None:
+        """An MS-SIPCOMP direction given back: the decoder moves on past the ``consumed``
+        compressed bytes decoded there (history ``position``), the framer past the ``framed``
+        plain bytes whose messages were delivered; the packets decoded but not all framed go
+        to the framer (already counted and charged), ``skip`` bytes of the first delivered;
+        then the compressed bytes not decoded come again as their segments."""
+        position, consumed, plain_frame, packets, skip = state
+        decoder, framer = d.sipcomp, d.framer
+        assert decoder is not None and framer is not None
+        decoder.resume_at(consumed, position, last_frame, last_ts)
+        framer.skip_framed(framed, plain_frame)
+        for plain, wire, frame, ts in packets:
+            framer.receive_data(plain, frame, ts, wire_size=wire)
+        framer.drop_framed(skip)
+        for data, frame, ts in chunks:
+            self.data(direction, data, frame, ts)
+        if packets and not chunks:
+            self._drain_sipcomp(direction)
 
     # -- deciding what a direction speaks ---------------------------------------------------
     def _direction(self, direction: int) -> Direction:

@@ -389,6 +389,14 @@ class SipStreamFramer:
             self._pos = self._scan = self._base
             self._last_frame = last_frame
 
+    def drop_framed(self, count: int) -> None:
+        """The first ``count`` bytes held were framed by another reader (the compiled
+        MS-SIPCOMP path gives back a packet whose first messages it delivered): consumed as
+        if framed here, the chunk that holds them kept for the wire shares of the rest."""
+        if count:
+            self._consume_to(self._pos + count)
+            self._scan = self._pos
+
     # -- internals -----------------------------------------------------------------------
 
     def _defect(self, frame: int | None, offset: int | None, reason: str) -> None:

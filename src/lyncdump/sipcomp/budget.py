@@ -96,6 +96,26 @@ class DecompressionBudget:
             node = node.parent
         return None
 
+    def take(self, wire: int, plain: int, *, keepalive: bool = False) -> bool:
+        """:meth:`draw` when every scope allows the packet (True); False charges and refuses
+        nothing, so a later :meth:`draw` of the same packet says why (the compiled MS-SIPCOMP
+        path asks this, then gives the packet to the Python decoder)."""
+        if not keepalive and plain < PACKET_CHARGE:
+            plain = PACKET_CHARGE
+        node: DecompressionBudget | None = self
+        while node is not None:  # (limit() written out: this runs for every packet)
+            if node.refused or node.plain + plain > node.allowance + node.ratio * (
+                node.wire + wire
+            ):
+                return False
+            node = node.parent
+        node = self
+        while node is not None:
+            node.wire += wire
+            node.plain += plain
+            node = node.parent
+        return True
+
     def _refuse(self, wire: int, plain: int) -> str:
         if self.refused:
             return (

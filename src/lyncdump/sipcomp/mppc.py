@@ -359,6 +359,10 @@ class MppcDecompressor:
         self._virtual = False
         self._pos = self._start = position
 
+    def resume_at(self, position: int) -> None:
+        """Another decoder wrote the (exact) history in place up to ``position``; go on there."""
+        self._pos = self._start = position
+
     def copy(self) -> MppcDecompressor:
         """Independent snapshot (the framing layer tries header layouts on copies)."""
         other = MppcDecompressor.__new__(MppcDecompressor)

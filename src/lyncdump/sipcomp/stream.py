@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from lyncdump.errors import MalformedError
@@ -82,14 +82,13 @@ class HeaderLayout:
     length_width: int
     byteorder: Literal["big", "little"]
     counts: Literal["plain", "payload", "packet"]
+    size: int = field(init=False, compare=False)
+    """Header bytes (``length_at + length_width``), kept: read for every packet."""
+    max_length: int = field(init=False, compare=False)
 
-    @property
-    def size(self) -> int:
-        return self.length_at + self.length_width
-
-    @property
-    def max_length(self) -> int:
-        return (1 << (8 * self.length_width)) - 1
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "size", self.length_at + self.length_width)
+        object.__setattr__(self, "max_length", (1 << (8 * self.length_width)) - 1)
 
 
 def _make_layouts() -> tuple[HeaderLayout, ...]:
@@ -485,6 +484,36 @@ class SipcompStreamDecoder:
                 )
         self._stop()
 
+    def handover(self) -> tuple[bytearray, int] | None:
+        """(history, write position) when another reader (the compiled fast path,
+        ``_fastpath.c`` sipcomp_read) may decode what follows: in sync under the usual layout
+        with the history exact, nothing buffered, queued or half-decoded. That reader writes
+        the history in place and gives back its position (:meth:`resume_at`)."""
+        dec = self._dec
+        if (
+            self._state != _SYNC
+            or self._cur is not None
+            or self._buf
+            or self._out
+            or self._eof
+            or self.defects
+            or dec is None
+            or not dec.exact
+            or self._survivors[0] is not DEFAULT_LAYOUT
+        ):
+            return None
+        return dec.history, dec.position
+
+    def resume_at(self, consumed: int, position: int, frame: int, ts: float) -> None:
+        """Another reader decoded the next ``consumed`` bytes (:meth:`handover`), leaving the
+        history's write position at ``position``; the last segment it read came in ``frame``
+        at ``ts``."""
+        dec = self._dec
+        assert dec is not None and not self._buf
+        dec.resume_at(position)
+        self._base += consumed
+        self._last_frame, self._last_ts = frame, ts
+
     def next_packet(self) -> DecodedPacket | None:
         """The next decoded packet, or None until more data arrives."""
         out = self._out
@@ -839,6 +868,8 @@ class SipcompStreamDecoder:
                 assert t.probe is not None
                 agree = [layout]
                 for other in self._survivors[i + 1 :]:
+                    if not self._may_agree(off, other, t.probe):
+                        continue  # (what _attempt would find, without decoding a trial)
                     t2 = self._attempt(off, other, need_chain)
                     if (
                         t2.kind == "ok"
@@ -851,6 +882,16 @@ class SipcompStreamDecoder:
             failed.append(layout)
             ended = ended if i else t.ended
         return _Trial("fail", _join(reasons), ended=ended)
+
+    def _may_agree(self, off: int, layout: HeaderLayout, probe: _Probe) -> bool:
+        """Could ``layout`` read the packet at ``off`` as ``probe`` did? Not when its header
+        is no header, or says a payload length that ends the packet elsewhere."""
+        h = _parse_header(self._buf, off, layout, strict=self._first)
+        if not isinstance(h, _Header):
+            return False
+        if h.payload is None:
+            return True
+        return self._base + off + layout.size + h.payload == probe.end
 
     def _accept(self, off: int, trial: _Trial, agree: list[HeaderLayout]) -> None:
         probe = trial.probe

@@ -1,0 +1,394 @@
+"""The compiled fast path decodes routine MS-SIPCOMP and gives exactly what Python gives.
+
+A compressed direction whose decoder is in sync (usual header layout, exact history, nothing
+buffered) and whose framer is at rest is handed to ``FastPath.sip_own`` as READ_SIPCOMP: C
+parses the packet headers, inflates into the decoder's own history, frames the SIP and calls
+``_deliver``; anything unusual gives the direction back at a packet boundary with the packets
+not yet framed (pipeline/connection.py ``_sipcomp_back``, _fastpath.c ``sipcomp_read``). Every
+test decodes the same capture with the fast path, without it, and compares what a user sees
+(``compare`` of test_sip_tcp_fastpath: streamed ``--json -v`` and the keep-all capture). The
+generated connections sit on the borders: packets cut anywhere across segments, several
+messages in one packet and one message over several, unframed CR/LF keep-alives (a lone CR at
+a segment's end), FLUSHED and AT_FRONT packets, packets without flags, empty packets, corrupt
+tokens, garbage, lost, repeated and reordered segments, FIN/RST, captures that begin after the
+NEGOTIATE, and decompression bombs that exhaust the budget.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from hostile import amplification_stream, bad_sipcomp_capture, bomb_capture, negotiate_exchange
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pcapgen import Builder, TcpFlow
+
+from lyncdump import fastpath
+from lyncdump.api import Capture, Options
+from lyncdump.sipcomp.mppc import PACKET_AT_FRONT, PACKET_COMPRESSED, PACKET_FLUSHED
+from lyncdump.sipcomp.stream import SipcompStreamEncoder, encode_packet
+
+from ..sipcomp.sipcomp_samples import sip_message
+from .test_sip_tcp_fastpath import ACK, FIN, PSH, RST, SYN, compare, message
+
+needs_compiled = pytest.mark.skipif(
+    not fastpath.AVAILABLE, reason="compiled fast path not in use (" + fastpath.describe() + ")"
+)
+pytestmark = needs_compiled
+
+
+# -- generated traffic ----------------------------------------------------------------------------
+
+
+def compressed_pieces(
+    rng: random.Random, conn: int, direction: int, count: int, *, odd: bool = True
+) -> list[bytes]:
+    """What one compressed direction sends, piece by piece (a packet, a keep-alive, ...).
+    ``odd``: now and then something the fast path gives back to Python."""
+    enc = SipcompStreamEncoder()
+    out: list[bytes] = []
+    for n in range(count):
+        msg = (
+            sip_message(rng)
+            if rng.random() < 0.7
+            else message(rng, conn, n, direction)  # compact/missing/double Content-Length ...
+        )
+        if len(msg) > 60_000:  # (compressing 70 kB in Python is slow; FLUSHED covers it)
+            msg = sip_message(rng)
+        roll = rng.random()
+        if rng.random() < 0.2:
+            out.append(rng.choice([b"\r\n", b"\r\n\r\n", b"\n", b"\r\n\r\n\r\n"]))  # keep-alive
+        if roll < 0.1:  # two messages in one packet
+            out.append(enc.encode(msg + sip_message(rng)))
+        elif roll < 0.2:  # one message over two packets
+            cut = rng.randrange(1, len(msg))
+            out.append(enc.encode(msg[:cut]))
+            if rng.random() < 0.3:
+                out.append(b"\r\n")  # a keep-alive inside a message: body bytes then
+            out.append(enc.encode(msg[cut:]))
+        elif roll < 0.25:  # FLUSHED: raw, the history starts again
+            enc.compressor.reset()
+            out.append(encode_packet(PACKET_FLUSHED, msg[:65535], len(msg[:65535])))
+        elif roll < 0.28:
+            out.append(enc.encode(sip_message(rng, body_size=9000)))  # too big: FLUSHED
+        elif roll < 0.3:
+            out.append(enc.encode(b"\r\n"))  # a compressed keep-alive
+        elif odd and roll < 0.32:
+            out.append(encode_packet(0, msg, len(msg)))  # no flags: raw, a defect
+        elif odd and roll < 0.33:
+            out.append(encode_packet(PACKET_FLUSHED, b"", 0))  # empty
+        elif odd and roll < 0.34:
+            packet = bytearray(enc.encode(msg))
+            at = rng.randrange(6, len(packet))
+            packet[at] ^= 1 << rng.randrange(8)  # a corrupt token (or a wrong byte)
+            out.append(bytes(packet))
+        elif odd and roll < 0.35:
+            out.append(rng.randbytes(rng.randrange(1, 40)))  # garbage
+        elif odd and roll < 0.36:
+            header = bytearray(enc.encode(msg))
+            header[rng.randrange(1, 4)] = 1  # a reserved byte set
+            out.append(bytes(header))
+        elif odd and roll < 0.37:
+            flags = PACKET_AT_FRONT  # AT_FRONT without COMPRESSED: a defect, passed raw
+            out.append(encode_packet(flags, msg, len(msg)))
+        else:
+            out.append(enc.encode(msg))
+    if odd and rng.random() < 0.1:
+        out.append(b"\r")  # ends on a lone CR
+    return out
+
+
+def cut(rng: random.Random, pieces: list[bytes]) -> list[tuple[int, bytes]]:
+    """(offset, bytes) segments: pieces whole, glued to the next, or cut anywhere."""
+    data = b"".join(pieces)
+    cuts = {0, len(data)}
+    at = 0
+    for piece in pieces:
+        end = at + len(piece)
+        roll = rng.random()
+        if roll < 0.5:
+            cuts.add(end)
+        elif roll < 0.85:
+            for _ in range(rng.randrange(1, 4)):
+                cuts.add(at + rng.randrange(0, len(piece) + 1))
+            cuts.add(end)
+        if len(piece) > 1460:
+            cuts.update(range(at, end, 1460))
+        at = end
+    bounds = sorted(cuts)
+    return [(a, data[a:b]) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+
+
+def generated(rng: random.Random, path: Path, *, connections: int = 5, clean: bool = False) -> Path:
+    """A capture of MS-SIPCOMP connections (``clean``: no losses, nothing odd)."""
+    b = Builder()
+    events: list[tuple[float, int, bytes]] = []
+    order = 0
+    neg, ok = negotiate_exchange()
+    for conn in range(connections):
+        client = (f"10.1.0.{conn + 1}", 50_000 + conn)
+        flow = TcpFlow(b, client, ("10.0.0.10", 5061), [rng.randrange(1 << 32)] * 2)
+        flow.seq = [rng.randrange(1 << 32), rng.randrange(1 << 32)]
+        t = rng.uniform(0, 2)
+        seq = list(flow.seq)
+        midstream = not clean and rng.random() < 0.15  # the capture began after NEGOTIATE
+        bomb = not clean and rng.random() < 0.1
+        if not midstream:
+            events.append((t, order, flow._segment(0, seq[0], 0, SYN, b"")))
+            events.append(
+                (t + 0.001, order + 1, flow._segment(1, seq[1], seq[0] + 1, SYN | ACK, b""))
+            )
+            order += 2
+            seq = [seq[0] + 1, seq[1] + 1]
+            events.append((t + 0.002, order, flow._segment(0, seq[0], seq[1], ACK | PSH, neg)))
+            events.append((t + 0.003, order + 1, flow._segment(1, seq[1], seq[0], ACK | PSH, ok)))
+            order += 2
+            seq = [seq[0] + len(neg), seq[1] + len(ok)]
+        for direction in (0, 1):
+            if bomb and direction == 0:
+                pieces = [amplification_stream(rng.choice([300, 900]), 4000)]
+            else:
+                pieces = compressed_pieces(
+                    rng, conn, direction, rng.randrange(1, 30), odd=not clean
+                )
+            if midstream:
+                pieces = pieces[rng.randrange(len(pieces)) :]
+            data = b"".join(pieces)
+            wire = cut(rng, pieces)
+            if not clean:
+                lossy: list[tuple[int, bytes]] = []
+                for offset, piece in wire:
+                    roll = rng.random()
+                    if roll < 0.02:
+                        continue  # lost
+                    lossy.append((offset, piece))
+                    if roll < 0.05:
+                        lossy.append((offset, piece))  # retransmitted
+                for i in range(len(lossy) - 1):
+                    if rng.random() < 0.03:
+                        lossy[i], lossy[i + 1] = lossy[i + 1], lossy[i]  # reordered
+                wire = lossy
+            when = t + 0.01 + direction * 0.0005
+            for offset, piece in wire:
+                when += rng.choice([0.0001, 0.001, 0.02])
+                frame = flow._segment(
+                    direction, seq[direction] + offset, seq[1 - direction], ACK | PSH, piece
+                )
+                events.append((when, order, frame))
+                order += 1
+                if rng.random() < 0.2:
+                    ack = flow._segment(
+                        1 - direction, seq[1 - direction], seq[direction] + offset, ACK, b""
+                    )
+                    events.append((when + 0.00005, order, ack))
+                    order += 1
+            if not clean and rng.random() < 0.05:
+                at = seq[direction] + rng.randrange(len(data) + 1)
+                flag = FIN | ACK if rng.random() < 0.5 else RST | ACK
+                events.append((when + 0.001, order, flow._segment(direction, at, 0, flag, b"")))
+                order += 1
+            seq_end = seq[direction] + len(data)
+            if clean or rng.random() < 0.5:
+                events.append(
+                    (when + 5, order, flow._segment(direction, seq_end, 0, FIN | ACK, b""))
+                )
+                order += 1
+    for when, _, frame in sorted(events):
+        b.add(when, frame)
+    path.write_bytes(b.pcap_bytes())
+    return path
+
+
+# -- the tests ------------------------------------------------------------------------------------
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_generated_sipcomp_decodes_the_same(
+    seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = generated(random.Random(seed), tmp_path / f"c{seed}.pcap")
+    compare(path, monkeypatch)
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_generated_sipcomp_frame_by_frame_decodes_the_same(
+    seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = generated(random.Random(seed), tmp_path / f"f{seed}.pcap")
+    compare(path, monkeypatch, max_frames=10**9)
+
+
+def test_clean_sipcomp_is_decoded_by_the_fast_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Routine MS-SIPCOMP (keep-alives, FLUSHED, messages over several packets, packets over
+    several segments): after each direction's first packet (Python's: it recognises the
+    layout) nearly every message is the fast path's."""
+    rng = random.Random(7)
+    path = generated(rng, tmp_path / "clean.pcap", connections=8, clean=True)
+    taken = compare(path, monkeypatch)
+    total = len(list(Capture(path, Options()).messages()))
+    assert total > 150
+    assert taken >= total * 0.7
+
+
+def test_stream_cut_anywhere_decodes_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Truncation: one connection whose client stream ends at many byte offsets (inside a
+    header, a payload, a keep-alive), with and without the FIN."""
+    rng = random.Random(11)
+    neg, ok = negotiate_exchange()
+    pieces = compressed_pieces(rng, 0, 0, 12, odd=False)
+    data = b"".join(pieces)
+    for n, end in enumerate(sorted(rng.sample(range(1, len(data)), 12))):
+        b = Builder()
+        flow = b.tcp(("10.1.0.1", 40_000), ("10.0.0.10", 5061))
+        flow.handshake(0.0)
+        flow.send(0.1, 0, neg)
+        flow.send(0.2, 1, ok)
+        flow.send(0.3, 0, data[:end], cuts=list(range(700, end, 700)))
+        if n % 2:
+            flow.close(5.0)
+        path = tmp_path / f"cut{end}.pcap"
+        b.write(str(path))
+        compare(path, monkeypatch)
+
+
+def test_random_bytes_after_negotiate_decode_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Random bytes where packets should be, after a few good ones: given back, the same."""
+    rng = random.Random(3)
+    neg, ok = negotiate_exchange()
+    for n in range(10):
+        enc = SipcompStreamEncoder()
+        good = b"".join(enc.encode(sip_message(rng)) for _ in range(3))
+        noise = rng.randbytes(rng.randrange(1, 3000))
+        if n % 3 == 0:  # looks like a header, then noise
+            noise = bytes([rng.choice([0x20, 0x60, 0x80]), 0, 0, 0]) + noise
+        b = Builder()
+        flow = b.tcp(("10.1.0.1", 40_000 + n), ("10.0.0.10", 5061))
+        flow.handshake(0.0)
+        flow.send(0.1, 0, neg)
+        flow.send(0.2, 1, ok)
+        flow.send(0.3, 0, good + noise + enc.encode(sip_message(rng)), cuts=[len(good)])
+        flow.close(5.0)
+        path = tmp_path / f"noise{n}.pcap"
+        b.write(str(path))
+        compare(path, monkeypatch)
+
+
+def test_budget_exhausted_in_the_fast_path_decodes_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Decompression bombs in sync: the fast path asks the budget before each packet; the
+    refused one goes back to Python, which reports it in the same words."""
+    neg, ok = negotiate_exchange()
+    b = Builder()
+    for n in range(3):
+        flow = b.tcp((f"10.1.0.{n + 1}", 40_000), ("10.0.0.10", 5061))
+        flow.handshake(n * 10.0)
+        flow.send(n * 10 + 0.1, 0, neg)
+        flow.send(n * 10 + 0.2, 1, ok)
+        bomb = amplification_stream(1000, 4000)
+        flow.send(n * 10 + 0.3, 0, bomb, cuts=list(range(300, len(bomb), 300)))
+        flow.close(n * 10 + 5.0)
+    flow = b.tcp(("10.1.0.9", 40_000), ("10.0.0.10", 5061))  # whole 1,400-byte segments:
+    flow.handshake(40.0)  # 127 packets of 4,000 bytes each, past what one segment decodes
+    flow.send(40.1, 0, neg)
+    flow.send(40.2, 1, ok)
+    bomb = amplification_stream(1000, 4000)
+    flow.send(40.3, 0, bomb, cuts=list(range(1400, len(bomb), 1400)))
+    flow.close(45.0)
+    path = tmp_path / "bombs.pcap"
+    b.write(str(path))
+    compare(path, monkeypatch)
+    capture = Capture(path, Options())
+    assert len(list(capture.messages())) >= 4 * 270  # what 1 MiB + 32x the wire allows
+    reasons = [d.reason for d in capture.defects]
+    assert sum("over its budget" in r for r in reasons) == 4
+
+
+def test_sip_own_takes_a_sipcomp_direction_only_with_its_history() -> None:
+    fast = fastpath.compiled().FastPath(0)
+    four, other = b"\x01\x02\x03\x04", b"\x01\x02\x03\x05"
+
+    class Pipe:
+        def __init__(self) -> None:
+            self.calls: list[tuple[object, ...]] = []
+
+        def reclaim(self, *args: object) -> None:
+            self.calls.append(args)
+
+    pipe = Pipe()
+    own = fast.sip_own
+    assert own(four, 1, other, 2, 0, 1, 100, pipe, 3) is False  # no history given
+    assert own(four, 1, other, 2, 0, 1, 100, pipe, 3, (bytearray(10), 0)) is False
+    assert own(four, 1, other, 2, 0, 1, 100, pipe, 3, (bytes(8192), 0)) is False
+    assert own(four, 1, other, 2, 0, 1, 100, pipe, 3, (bytearray(8192), 8193)) is False
+    assert own(four, 1, other, 2, 0, 1, 100, pipe, 3, (bytearray(8192), -1)) is False
+    assert own(four, 1, other, 2, 0, 1, 100, pipe, 3, (bytearray(8192),)) is False
+    assert own(four, 1, other, 2, 0, 1, 100, pipe, 3, "history") is False
+    assert fast.sip_owned == 0
+    assert own(four, 1, other, 2, 0, 1, 100, pipe, 3, (bytearray(8192), 5)) is True
+    assert fast.sip_owned == 1
+    fast.sip_release(four, 1, other, 2)
+    # direction, framed, taken, chunks, last frame, last time, and the MS-SIPCOMP state:
+    # (history position, compressed bytes decoded, frame of the last packet framed,
+    #  packets not framed yet, bytes of the first of them framed)
+    assert pipe.calls == [(0, 0, 0, [], 0, 0.0, (5, 0, 0, [], 0))]
+
+
+def test_flags_mix_decodes_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """AT_FRONT passes wrapping the history, FLUSHED resets, in one long direction."""
+    rng = random.Random(5)
+    neg, ok = negotiate_exchange()
+    enc = SipcompStreamEncoder()
+    packets = []
+    for n in range(120):
+        msg = sip_message(rng, body_size=rng.choice([0, 300, 1500, 4000]))
+        if n % 37 == 36:
+            enc.compressor.reset()
+            packets.append(encode_packet(PACKET_FLUSHED, msg, len(msg)))
+        else:
+            packets.append(enc.encode(msg))
+    assert any(p[0] == PACKET_AT_FRONT | PACKET_COMPRESSED for p in packets[1:])
+    b = Builder()
+    flow = b.tcp(("10.1.0.1", 40_000), ("10.0.0.10", 5061))
+    flow.handshake(0.0)
+    flow.send(0.1, 0, neg)
+    flow.send(0.2, 1, ok)
+    at = 0.3
+    for packet in packets:
+        flow.send(at, 0, packet)
+        at += 0.01
+    flow.close(at + 1)
+    path = tmp_path / "flags.pcap"
+    b.write(str(path))
+    taken = compare(path, monkeypatch)
+    assert taken >= 110
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_hostile_families_decode_the_same(
+    seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """tools/hostile.py's MS-SIPCOMP families (the fuzzer's): damaged packets among good ones,
+    packets cut short, one-byte segments; decompression bombs over many connections."""
+    rng = random.Random(seed)
+    path = tmp_path / f"bad{seed}.pcap"
+    path.write_bytes(bad_sipcomp_capture(rng))
+    compare(path, monkeypatch)
+    if seed < 2:
+        path = tmp_path / f"bomb{seed}.pcap"
+        path.write_bytes(bomb_capture(rng))
+        compare(path, monkeypatch)
