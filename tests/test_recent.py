@@ -114,3 +114,24 @@ def test_recent_keys_cost_about_thirty_bytes_a_key() -> None:
         tracemalloc.stop()
     assert keys.get(text_key(texts[123])) == 123
     assert size / 50_000 < 40, size  # a dict of the texts: about 200 B a key
+
+
+def test_read_once_reads_each_text_once_and_stays_bounded() -> None:
+    from lyncdump.recent import ReadOnce
+
+    calls: list[str] = []
+
+    def read(text: str) -> tuple[str, int]:
+        calls.append(text)
+        return text.upper(), len(text)
+
+    once = ReadOnce(read, 4, 5)
+    assert once("ab") == ("AB", 2) and once("ab") == ("AB", 2)
+    assert calls == ["ab"]
+    assert once("abcdef") == ("ABCDEF", 6) and once("abcdef") == ("ABCDEF", 6)
+    assert calls == ["ab", "abcdef", "abcdef"]  # too long to keep
+    for n in range(10):
+        once(f"k{n}")
+    assert len(once.table) <= 4
+    once.read = lambda text: None  # type: ignore[assignment,return-value]
+    assert once("none") is None and "none" in once.table  # None is a result like any other

@@ -3138,6 +3138,33 @@ sip_call_pipe(FastPath *fp, SipFlow *f, PyObject *name, const unsigned char *d, 
 }
 
 /*
+ * One framed message to the pipe's _deliver: argv[0] the pipe, argv[1..n-1] its arguments
+ * (new references, released here; NULL where one could not be made, with the exception
+ * set). The message is counted either way. 0, or -1 on a Python error.
+ */
+static int
+sip_call_deliver(FastPath *fp, PyObject **argv, int n)
+{
+    int made = 1;
+    for (int k = 1; k < n; k++)
+        made = made && argv[k] != NULL;
+    PyObject *result = NULL;
+    fp->sip_messages++;
+    if (made) {
+        fp->sip_busy++;
+        result = PyObject_VectorcallMethod(str_deliver, argv,
+                                           (size_t)n | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        fp->sip_busy--;
+    }
+    for (int k = 1; k < n; k++)
+        Py_XDECREF(argv[k]);
+    if (result == NULL)
+        return -1;
+    Py_DECREF(result);
+    return 0;
+}
+
+/*
  * Frame the SIP messages of src (a direction read as READ_SIP) and hand each to the pipe's
  * _deliver; *pos: how far they reach. Returns 1 to read on, 0 when the direction must go
  * back to Python from *pos (see sip_next_message), -1 on a Python error.
@@ -3170,23 +3197,9 @@ sip_scan(FastPath *fp, SipFlow *f, const SipSource *src, Py_ssize_t *pos_out)
         argv[5] = PyFloat_FromDouble(last_ts);
         argv[6] = PyLong_FromSsize_t(header_end);
         argv[7] = PyLong_FromLongLong(length);
-        PyObject *result = NULL;
-        int made = 1;
-        for (int k = 1; k < 8; k++)
-            made = made && argv[k] != NULL;
         pos += size;
-        fp->sip_messages++;
-        if (made) {
-            fp->sip_busy++;
-            result = PyObject_VectorcallMethod(str_deliver, argv,
-                                               8 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
-            fp->sip_busy--;
-        }
-        for (int k = 1; k < 8; k++)
-            Py_XDECREF(argv[k]);
-        if (result == NULL)
+        if (sip_call_deliver(fp, argv, 8) < 0)
             return -1;
-        Py_DECREF(result);
     }
     *pos_out = pos;
     return status;
@@ -3509,23 +3522,9 @@ sipcomp_frame(FastPath *fp, SipFlow *f, Py_ssize_t *pos_out)
         argv[7] = PyLong_FromLongLong(length);
         argv[8] = Py_NewRef(Py_True);
         argv[9] = PyLong_FromLongLong(wire);
-        int made = 1;
-        for (int k = 1; k < 10; k++)
-            made = made && argv[k] != NULL;
-        PyObject *result = NULL;
         pos = stop;
-        fp->sip_messages++;
-        if (made) {
-            fp->sip_busy++;
-            result = PyObject_VectorcallMethod(str_deliver, argv,
-                                               10 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
-            fp->sip_busy--;
-        }
-        for (int k = 1; k < 10; k++)
-            Py_XDECREF(argv[k]);
-        if (result == NULL)
+        if (sip_call_deliver(fp, argv, 10) < 0)
             return -1;
-        Py_DECREF(result);
     }
     *pos_out = pos;
     return status;

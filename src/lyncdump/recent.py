@@ -19,14 +19,14 @@ from __future__ import annotations
 
 from array import array
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import islice
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 K = TypeVar("K")
 V = TypeVar("V")
 
-__all__ = ["RecentKeys", "RecentTable", "drop_oldest", "text_key"]
+__all__ = ["ReadOnce", "RecentKeys", "RecentTable", "drop_oldest", "text_key"]
 
 _KEY_BITS = (1 << 60) - 1
 
@@ -191,3 +191,32 @@ class RecentKeys:
             while index[i]:
                 i = (i + 1) & mask
             index[i] = pos
+
+
+_MISSING = object()
+
+
+class ReadOnce(Generic[V]):
+    """What a pure reading function gave for each text, for texts that repeat from record to
+    record (a log's endpoints, its header lines' tails): at most ``size`` texts of at most
+    ``longest`` characters, emptied when full (the texts that repeat come back at once).
+    Share a result only when it is immutable."""
+
+    __slots__ = ("read", "table", "size", "longest")
+
+    def __init__(self, read: Callable[[str], V], size: int, longest: int) -> None:
+        self.read = read
+        self.table: dict[str, V] = {}
+        self.size = size
+        self.longest = longest
+
+    def __call__(self, text: str) -> V:
+        table = self.table
+        found = table.get(text, _MISSING)
+        if found is _MISSING:
+            found = self.read(text)
+            if len(text) <= self.longest:
+                if len(table) >= self.size:
+                    table.clear()
+                table[text] = found  # type: ignore[assignment]
+        return found  # type: ignore[return-value]

@@ -554,18 +554,18 @@ def test_feed_lines_reads_a_batch_as_feed_reads_each_line(
 def test_endpoint_texts_are_read_once_and_the_table_is_bounded() -> None:
     from lyncdump.capture import logtypes
 
-    logtypes._ENDPOINTS.clear()
+    logtypes._ENDPOINTS.table.clear()
     first = logtypes.parse_endpoint("10.1.0.51:5060")
     assert first == logtypes.Endpoint("10.1.0.51", 5060)
     assert logtypes.parse_endpoint("10.1.0.51:5060") is first  # frozen: one object serves
     assert logtypes.parse_endpoint("[2001:db8::1]:5061;x") == logtypes.Endpoint("2001:db8::1", 5061)
     assert logtypes.parse_endpoint("  ") is None and logtypes.parse_endpoint("  ") is None
-    for n in range(logtypes._ENDPOINTS_MAX + 10):
+    for n in range(logtypes._ENDPOINTS.size + 10):
         assert logtypes.parse_endpoint(f"10.2.{n // 256}.{n % 256}:5060") is not None
-    assert len(logtypes._ENDPOINTS) <= logtypes._ENDPOINTS_MAX
-    long = "h" * (logtypes._ENDPOINT_TEXT_MAX + 1)
+    assert len(logtypes._ENDPOINTS.table) <= logtypes._ENDPOINTS.size
+    long = "h" * (logtypes._ENDPOINTS.longest + 1)
     assert logtypes.parse_endpoint(long) == logtypes.Endpoint(long, 0)
-    assert long not in logtypes._ENDPOINTS
+    assert long not in logtypes._ENDPOINTS.table
 
 
 @settings(max_examples=300, deadline=None)
@@ -600,15 +600,15 @@ def test_timestamps_read_through_the_day_table_are_timegm(
 def test_direction_texts_are_read_once_and_the_table_is_bounded() -> None:
     from lyncdump.capture import tracelog
 
-    tracelog._DIRECTIONS.clear()
+    tracelog._DIRECTIONS.table.clear()
     text = 'incoming;source="internal edge";destination="external edge"'
     first = tracelog.parse_direction(text)
     assert first == ("in", ("internal edge", "external edge"))
     assert tracelog.parse_direction(text) is first
     assert tracelog.parse_direction("") == (None, None)
-    for n in range(tracelog._DIRECTIONS_MAX + 5):
+    for n in range(tracelog._DIRECTIONS.size + 5):
         assert tracelog.parse_direction(f"outgoing;source=s{n}") == ("out", (f"s{n}", ""))
-    assert len(tracelog._DIRECTIONS) <= tracelog._DIRECTIONS_MAX
+    assert len(tracelog._DIRECTIONS.table) <= tracelog._DIRECTIONS.size
 
 
 _HEADER_TAILS = [
@@ -628,7 +628,7 @@ def test_header_tails_read_from_the_table_are_read_as_new(tail: str) -> None:
     from lyncdump.capture import tracelog
 
     line = "TL_WARN(TF_DIAG) [fe01\\fe01]0584.0A44::03/02/2017-07:10:46.230.0000773E" + tail
-    tracelog._TAILS.clear()
+    tracelog._TAILS.table.clear()
     first = tracelog.parse_header(line, 1)
     again = tracelog.parse_header(line, 1)
     assert again == first

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..model import Endpoint
+from ..recent import ReadOnce
 
 SERVER_FORMAT = "lync-server-log"
 CLIENT_FORMAT = "uccapi-log"
@@ -253,27 +254,11 @@ class LogEvent:
         }
 
 
-#: Endpoint texts already read (a log names the same peers and Via addresses over and over;
-#: an Endpoint is frozen, so one object serves every record). Emptied when full.
-_ENDPOINTS: dict[str, Endpoint | None] = {}
-_ENDPOINTS_MAX = 4096
-_ENDPOINT_TEXT_MAX = 128
-_UNREAD = object()
-
-
 def parse_endpoint(text: str | None) -> Endpoint | None:
     """``host:port``, ``[v6]:port``, ``host`` (port 0) or a bare IPv6 address → Endpoint."""
     if not text:
         return None
-    endpoint = _ENDPOINTS.get(text, _UNREAD)
-    if endpoint is not _UNREAD:
-        return endpoint  # type: ignore[return-value]
-    endpoint = _read_endpoint(text)
-    if len(text) <= _ENDPOINT_TEXT_MAX:
-        if len(_ENDPOINTS) >= _ENDPOINTS_MAX:
-            _ENDPOINTS.clear()
-        _ENDPOINTS[text] = endpoint
-    return endpoint
+    return _ENDPOINTS(text)
 
 
 def _read_endpoint(text: str) -> Endpoint | None:
@@ -290,6 +275,11 @@ def _read_endpoint(text: str) -> Endpoint | None:
     if not host:
         return None
     return Endpoint(host, int(port) if port.isdigit() and len(port) <= 5 else 0)
+
+
+#: Endpoint texts already read (a log names the same peers and Via addresses over and over;
+#: an Endpoint is frozen, so one object serves every record).
+_ENDPOINTS = ReadOnce(_read_endpoint, 4096, 128)
 
 
 def log_host_for(path: str, values: Sequence[str]) -> str | None:

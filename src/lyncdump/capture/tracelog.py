@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 
 from ..errors import CaptureError
 from ..model import Defect, Endpoint
+from ..recent import ReadOnce
 from ..sip.message import SipMessage, parse_message
 from . import open_input
 from .logtypes import (
@@ -329,22 +330,10 @@ def parse_data(text: str, limit: int = MAX_EVENT_FIELDS) -> dict[str, str]:
     return out
 
 
-#: Direction texts already read (a log has a handful). Emptied when full.
-_DIRECTIONS: dict[str, tuple[str | None, tuple[str, str] | None]] = {}
-_DIRECTIONS_MAX = 256
-
-
 def parse_direction(value: str) -> tuple[str | None, tuple[str, str] | None]:
     """``incoming;source="internal edge";destination="external edge"`` → ``("in",
     ("internal edge", "external edge"))``; either side of the hop may be ``""``."""
-    found = _DIRECTIONS.get(value)
-    if found is None:
-        found = _read_direction(value)
-        if len(value) <= MAX_FIELD:
-            if len(_DIRECTIONS) >= _DIRECTIONS_MAX:
-                _DIRECTIONS.clear()
-            _DIRECTIONS[value] = found
-    return found
+    return _DIRECTIONS(value)
 
 
 def _read_direction(value: str) -> tuple[str | None, tuple[str, str] | None]:
@@ -355,6 +344,10 @@ def _read_direction(value: str) -> tuple[str | None, tuple[str, str] | None]:
     lower = {k.lower(): v for k, v in params.items()}
     src, dst = lower.get("source", ""), lower.get("destination", "")
     return direction, ((src, dst) if src or dst else None)
+
+
+#: Direction texts already read (a log has a handful).
+_DIRECTIONS = ReadOnce(_read_direction, 256, MAX_FIELD)
 
 
 def _cut(value: str, limit: int = MAX_FIELD) -> str:
@@ -445,14 +438,6 @@ class LogHeader:
     peer: str | None = None
 
 
-#: What follows the time (and sequence number) of a record's header line, read: component,
-#: function, location, correlation, headline, by the text (a log repeats a few: the
-#: component and function that wrote each kind of record). Emptied when full.
-_TAILS: dict[str, tuple[str | None, str | None, str | None, str | None, str]] = {}
-_TAILS_MAX = 1024
-_TAIL_MAX = 256
-
-
 def _read_tail(tail: str) -> tuple[str | None, str | None, str | None, str | None, str]:
     """The parts of a header line after its time: ``(component,function:file(line))``, then
     an optional ``(pointer)``, the headline and a ``[correlation]`` at the end."""
@@ -477,6 +462,11 @@ def _read_tail(tail: str) -> tuple[str | None, str | None, str | None, str | Non
     if pointer is not None:
         rest = rest[pointer.end() :]
     return component, function, location, correlation, _cut(rest.strip(), MAX_FIELD)
+
+
+#: What follows the time (and sequence number) of a record's header line, read (a log repeats
+#: a few: the component and function that wrote each kind of record).
+_TAILS = ReadOnce(_read_tail, 1024, 256)
 
 
 def parse_header(text: str, lineno: int) -> LogHeader:
@@ -505,14 +495,7 @@ def parse_header(text: str, lineno: int) -> LogHeader:
             h.sequence = seq.group(1)
             pos = seq.end()
     if m is not None:
-        tail = text[pos:]
-        found = _TAILS.get(tail)
-        if found is None:
-            found = _read_tail(tail)
-            if len(tail) <= _TAIL_MAX:
-                if len(_TAILS) >= _TAILS_MAX:
-                    _TAILS.clear()
-                _TAILS[tail] = found
+        found = _TAILS(text[pos:])
         h.component, h.function, h.location, h.correlation, h.headline = found
     else:
         # The UCMA-derived variant: "... --> Message to Send (Dest Address IP: a:p):$$begin_record".

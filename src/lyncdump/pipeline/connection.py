@@ -321,23 +321,9 @@ class TcpConnectionPipeline:
             if _frame_chunk is not None and negotiation is None and framer.at_rest:
                 # The whole plain messages at the start are framed by the compiled helper
                 # (each TLS record usually carries one); the framer takes what follows.
-                consumed, found = _frame_chunk(data, self.ctx.max_sip_message)
-                if consumed:
-                    whole = len(data)
-                    for start, size, header_end, length in found:
-                        self._deliver(
-                            direction,
-                            data if size == whole else data[start : start + size],
-                            frame,
-                            frame,
-                            ts,
-                            header_end,
-                            length,
-                        )
-                    framer.skip_framed(consumed, frame)
-                    if consumed == whole:
-                        return
-                    data = data[consumed:]
+                data = self._deliver_whole(direction, data, frame, ts, framer)
+                if not data:
+                    return
             framer.receive_data(data, frame, ts)
             self._drain_framer(direction)
         elif mode == SIPCOMP:
@@ -529,21 +515,7 @@ class TcpConnectionPipeline:
             ):
                 # data()'s clear-SIP path, one call less per record: the record's whole
                 # messages framed by the compiled helper, what follows them to the framer.
-                consumed, found = _frame_chunk(plain, self.ctx.max_sip_message)
-                if consumed:
-                    whole = len(plain)
-                    for start, size, header_end, length in found:
-                        inner._deliver(
-                            direction,
-                            plain if size == whole else plain[start : start + size],
-                            frame,
-                            frame,
-                            ts,
-                            header_end,
-                            length,
-                        )
-                    framer.skip_framed(consumed, frame)
-                    plain = plain[consumed:] if consumed < whole else b""
+                plain = inner._deliver_whole(direction, plain, frame, ts, framer)
                 if plain:
                     framer.receive_data(plain, frame, ts)
                     inner._drain_framer(direction)
@@ -964,6 +936,30 @@ class TcpConnectionPipeline:
             packet.plain, packet.frame, packet.frame, packet.ts, packet.wire_size, True
         )
         self._stream_message(direction, framed, True)
+
+    def _deliver_whole(
+        self, direction: int, data: bytes, frame: int, ts: float, framer: SipStreamFramer
+    ) -> bytes:
+        """The whole plain messages at the start of ``data`` (clear SIP, ``framer`` at rest),
+        framed by the compiled ``sip_frame_chunk`` and delivered, the framer moved past them;
+        returns the bytes after them, for the framer."""
+        assert _frame_chunk is not None
+        consumed, found = _frame_chunk(data, self.ctx.max_sip_message)
+        if not consumed:
+            return data
+        whole = len(data)
+        for start, size, header_end, length in found:
+            self._deliver(
+                direction,
+                data if size == whole else data[start : start + size],
+                frame,
+                frame,
+                ts,
+                header_end,
+                length,
+            )
+        framer.skip_framed(consumed, frame)
+        return data[consumed:] if consumed < whole else b""
 
     def _ends(self, msg: SipMessage, direction: int) -> None:
         """Sender and receiver of a message of this direction (every message shares them)."""

@@ -89,11 +89,7 @@ class DecompressionBudget:
             if node.refused or node.plain + plain > node.limit(wire):
                 return node._refuse(wire, plain)
             node = node.parent
-        node = self
-        while node is not None:
-            node.wire += wire
-            node.plain += plain
-            node = node.parent
+        self._charge(wire, plain)
         return None
 
     def take(self, wire: int, plain: int, *, keepalive: bool = False) -> bool:
@@ -109,12 +105,16 @@ class DecompressionBudget:
             ):
                 return False
             node = node.parent
-        node = self
+        self._charge(wire, plain)
+        return True
+
+    def _charge(self, wire: int, plain: int) -> None:
+        """Count a packet allowed in this scope and every scope above it."""
+        node: DecompressionBudget | None = self
         while node is not None:
             node.wire += wire
             node.plain += plain
             node = node.parent
-        return True
 
     def _refuse(self, wire: int, plain: int) -> str:
         if self.refused:
