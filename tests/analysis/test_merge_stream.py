@@ -23,6 +23,7 @@ left out), and ``call`` records come as joins become final.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -440,3 +441,22 @@ def test_the_inputs_defects_are_the_keep_all_ones_in_the_keep_all_order(
             "  frame 6: sip: fe01.pcap: To: unterminated quoted display name",
             "  frame 6: sip: fe01.pcap: From: empty parameter",
         ]
+
+
+@pytest.mark.parametrize("combo", COMBOS, ids=lambda c: "+".join(Path(p).stem for p in c))
+def test_the_keep_all_merge_counts_its_sessions_as_the_streamed_one(combo: list[str]) -> None:
+    """``MergedCapture.stats`` holds the sessions per kind and the retransmissions, as a
+    single input's and the streamed merge's statistics do."""
+    paths = [str(CAPTURES / p) for p in combo]
+    merged = MergedCapture([lyncdump.open(p) for p in paths]).run()
+    sessions = merged.sessions()
+    firsts = [s for s in sessions if s.part == 1]
+    assert dict(merged.stats.sessions) == dict(Counter(s.kind for s in firsts))
+    assert merged.stats.retransmissions == sum(s.retransmissions for s in sessions)
+    merged.sessions()  # asked again: counted once
+    assert sum(merged.stats.sessions.values()) == len(firsts)
+    streamed = MergedStream(open_pipelines(paths, [lyncdump.Options()] * len(paths)))
+    for _session in streamed.sessions():
+        pass
+    assert dict(streamed.stats.sessions) == dict(merged.stats.sessions)
+    assert streamed.stats.retransmissions == merged.stats.retransmissions

@@ -174,6 +174,8 @@ class MergedCapture:
             for m in self.messages():
                 builder.add(m)
             self._sessions = builder.sessions()
+            for session in self._sessions:  # the totals a single input's pipeline keeps
+                self.stats.count_session(session)
         return self._sessions
 
     def calls(self) -> list[Call]:
