@@ -179,3 +179,23 @@ def test_moved_names_are_still_where_they_were() -> None:
 
     assert sipcomp.SipcompStreamDecoder is stream.SipcompStreamDecoder
     assert set(sipcomp.__all__) <= set(dir(sipcomp))
+
+
+def test_finding_export_jobs_loads_no_trace_log_parser_for_captures(tmp_path: Path) -> None:
+    """``export`` tells logs from captures by the reader ``open_input`` gives: a folder of
+    captures does not load the trace-log parsers; a log among them does, and stays a job of
+    its own."""
+    script = (
+        "import json, sys\n"
+        "from lyncdump.export.runner import find_inputs\n"
+        "jobs = find_inputs(sys.argv[2:], continuous=True)\n"
+        "print(len(jobs))\n"
+        "json.dump(sorted(sys.modules), open(sys.argv[1], 'w'))\n"
+    )
+    modules, stdout = _modules_after(tmp_path, script, str(PLAIN))
+    assert stdout.strip() == "1"
+    assert not _loaded(modules, "lyncdump.capture.tracelog")
+    log = str(CAPTURES / "quirks.server.log")
+    modules, stdout = _modules_after(tmp_path, script, str(PLAIN), log)
+    assert stdout.strip() == "2"
+    assert _loaded(modules, "lyncdump.capture.tracelog")

@@ -11,7 +11,8 @@ orders), pcapng and Network Monitor 2.x, each optionally gzip-compressed. See do
 from __future__ import annotations
 
 import os
-from typing import IO, TYPE_CHECKING
+import sys
+from typing import IO, TYPE_CHECKING, TypeGuard
 
 from ..errors import CaptureError
 from .netmon import NETMON_LINKTYPE_BASE, NetmonReader
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from .tracelog import TraceLogReader
 
 __all__ = [
+    "is_trace_log",
     "open_capture",
     "open_input",
     "CaptureReader",
@@ -32,6 +34,18 @@ __all__ = [
     "MAX_FRAME",
     "NETMON_LINKTYPE_BASE",
 ]
+
+#: The trace-log parsers' module: loaded by :func:`open_input` only when an input is a log,
+#: so a reader cannot be a log's while it is absent.
+_TRACELOG = "lyncdump.capture.tracelog"
+
+
+def is_trace_log(reader: object) -> TypeGuard[TraceLogReader]:
+    """True for a trace log's reader (what :func:`open_input` gives for a log), without
+    loading the trace-log parsers for a capture."""
+    tracelog = sys.modules.get(_TRACELOG)
+    return tracelog is not None and isinstance(reader, tracelog.TraceLogReader)
+
 
 _READERS: dict[str, type[CaptureReader]] = {
     "pcap": PcapReader,

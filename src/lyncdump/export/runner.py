@@ -96,8 +96,8 @@ def find_inputs(
     captures per folder (capture/continuous.py); trace logs stay on their own. ``exclude``:
     a folder never walked (the export's own output).
     """
+    from ..capture import is_trace_log, open_input
     from ..capture.continuous import ring_set_name
-    from ..capture.tracelog import TraceLogReader, open_input
 
     excluded = os.path.abspath(exclude) if exclude else None
     found: list[str] = []
@@ -123,7 +123,7 @@ def find_inputs(
             if skip is not None:
                 skip(path, exc.strerror or str(exc))
             continue
-        is_log = isinstance(reader, TraceLogReader)
+        is_log = is_trace_log(reader)
         reader.close()
         if continuous and not is_log and path != "-":
             sets.setdefault(ring_set_name(path), []).append(path)

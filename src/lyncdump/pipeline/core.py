@@ -21,17 +21,17 @@ before Python sees it.
 from __future__ import annotations
 
 import os
-import sys
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeGuard
+from typing import TYPE_CHECKING, Any
 
 # The result types of the public methods (above) are imported for real so that
 # typing.get_type_hints resolves them; this one appears in no signature.
 from ..analysis.diagnostics import DiagnosticIndex
 from ..analysis.ice import Allocation, IceSession
 from ..analysis.sessions import Session, SessionBuilder
+from ..capture import is_trace_log
 from ..capture.logtypes import SERVER_FORMAT, LogEvent
 from ..capture.netmon import NETMON_LINKTYPE_BASE
 from ..capture.source import CaptureReader
@@ -206,17 +206,6 @@ def _count(counter: Counter[str] | Counter[int], key: str | int) -> None:
         counter["(other)"] += 1  # type: ignore[index]
 
 
-#: The trace-log parsers' module: loaded by :func:`lyncdump.capture.open_input` only when an
-#: input is a log, so a reader cannot be a log's while it is absent.
-_TRACELOG = "lyncdump.capture.tracelog"
-
-
-def _is_log(reader: object) -> TypeGuard[TraceLogReader]:
-    """True for a trace log's reader, without loading the parsers for a capture."""
-    tracelog = sys.modules.get(_TRACELOG)
-    return tracelog is not None and isinstance(reader, tracelog.TraceLogReader)
-
-
 def _first_frame(st: StreamStats) -> int:
     return st.first_frame
 
@@ -254,7 +243,7 @@ class Pipeline:
         if options.max_frames is not None or options.bpf:  # -c N, -f EXPR (capture/select.py)
             from ..capture.select import select_frames
 
-            if _is_log(reader):
+            if is_trace_log(reader):
                 if options.bpf:
                     reader.close()
                     raise CaptureError(f"{reader.name}: a BPF filter (-f) needs a capture file")
@@ -393,7 +382,7 @@ class Pipeline:
             raise CaptureError(f"{self.name}: this pipeline already ran")
         self._started = True
         try:
-            if _is_log(self.reader):
+            if is_trace_log(self.reader):
                 yield from self._run_log(self.reader)
             else:
                 yield from self._run_frames()
