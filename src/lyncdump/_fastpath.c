@@ -760,8 +760,8 @@ typedef struct {
 
 typedef struct {
     FlowKey key;    /* as on the wire: this direction's sender first */
-    int direction;
-    int kind;       /* READ_SIP, READ_RAW or READ_TLS: how the segments are read */  /* 0: client to server */
+    int direction;  /* 0: client to server */
+    int kind;       /* READ_SIP, READ_RAW, READ_TLS or READ_SIPCOMP: how segments are read */
     uint32_t nxt32; /* the sequence number of the next byte */
     long long taken;  /* bytes taken since the hand-over */
     long long framed; /* of which framed: messages and the CR/LF between them */
@@ -2846,6 +2846,24 @@ sip_chunk_at(const SipFlow *f, Py_ssize_t at)
     return c;
 }
 
+/* A PyMem array buf of *cap items of size bytes, grown to hold need items (its capacity
+ * doubled from first until it does; *cap updated). The array, perhaps moved, or NULL with
+ * MemoryError set (buf and *cap then unchanged). */
+static void *
+grow_array(void *buf, Py_ssize_t *cap, Py_ssize_t need, size_t size, Py_ssize_t first)
+{
+    Py_ssize_t n = *cap ? *cap : first;
+    while (n < need)
+        n *= 2;
+    void *grown = PyMem_Realloc(buf, (size_t)n * size);
+    if (grown == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    *cap = n;
+    return grown;
+}
+
 /* Keep data[0:len] (brought by the segment in frame, at ts) at the end of the flow's buffer.
    0, or -1 when memory runs out. */
 static int
@@ -2853,26 +2871,16 @@ sip_hold(FastPath *fp, SipFlow *f, const unsigned char *data, Py_ssize_t len, lo
          double ts)
 {
     if (f->len + len > f->cap) {
-        Py_ssize_t cap = f->cap ? f->cap : 2048;
-        while (cap < f->len + len)
-            cap *= 2;
-        unsigned char *grown = PyMem_Realloc(f->buf, (size_t)cap);
-        if (grown == NULL) {
-            PyErr_NoMemory();
+        unsigned char *grown = grow_array(f->buf, &f->cap, f->len + len, 1, 2048);
+        if (grown == NULL)
             return -1;
-        }
         f->buf = grown;
-        f->cap = cap;
     }
     if (f->nchunks == f->chunk_cap) {
-        Py_ssize_t cap = f->chunk_cap ? f->chunk_cap * 2 : 4;
-        SipChunk *grown = PyMem_Realloc(f->chunks, (size_t)cap * sizeof(SipChunk));
-        if (grown == NULL) {
-            PyErr_NoMemory();
+        SipChunk *grown = grow_array(f->chunks, &f->chunk_cap, f->nchunks + 1, sizeof(SipChunk), 4);
+        if (grown == NULL)
             return -1;
-        }
         f->chunks = grown;
-        f->chunk_cap = cap;
     }
     f->chunks[f->nchunks].start = f->len;
     f->chunks[f->nchunks].frame = frame;
@@ -3305,26 +3313,17 @@ sipcomp_append(FastPath *fp, const unsigned char *data, Py_ssize_t len, long lon
                long long frame, double ts)
 {
     if (fp->plain_len + len > fp->plain_cap) {
-        Py_ssize_t cap = fp->plain_cap ? fp->plain_cap : 16384;
-        while (cap < fp->plain_len + len)
-            cap *= 2;
-        unsigned char *grown = PyMem_Realloc(fp->plain, (size_t)cap);
-        if (grown == NULL) {
-            PyErr_NoMemory();
+        unsigned char *grown = grow_array(fp->plain, &fp->plain_cap, fp->plain_len + len, 1, 16384);
+        if (grown == NULL)
             return -1;
-        }
         fp->plain = grown;
-        fp->plain_cap = cap;
     }
     if (fp->npackets == fp->packets_cap) {
-        Py_ssize_t cap = fp->packets_cap ? fp->packets_cap * 2 : 16;
-        PlainPacket *grown = PyMem_Realloc(fp->packets, (size_t)cap * sizeof(PlainPacket));
-        if (grown == NULL) {
-            PyErr_NoMemory();
+        PlainPacket *grown = grow_array(fp->packets, &fp->packets_cap, fp->npackets + 1,
+                                        sizeof(PlainPacket), 16);
+        if (grown == NULL)
             return -1;
-        }
         fp->packets = grown;
-        fp->packets_cap = cap;
     }
     PlainPacket *p = &fp->packets[fp->npackets++];
     p->start = fp->plain_len;

@@ -504,23 +504,7 @@ class TcpConnectionPipeline:
             inner = self.inner
             if inner is None:
                 inner = self._inner()
-            d = inner._d1 if direction else inner._d0
-            framer = d.framer
-            if (
-                d.mode == SIP
-                and _frame_chunk is not None
-                and inner.negotiation is None
-                and framer is not None
-                and framer.at_rest
-            ):
-                # data()'s clear-SIP path, one call less per record: the record's whole
-                # messages framed by the compiled helper, what follows them to the framer.
-                plain = inner._deliver_whole(direction, plain, frame, ts, framer)
-                if plain:
-                    framer.receive_data(plain, frame, ts)
-                    inner._drain_framer(direction)
-            else:
-                inner.data(direction, plain, frame, ts)
+            inner.data(direction, plain, frame, ts)
             summary = self.summary
             if summary.protocol != "tls":  # what the plaintext speaks, as the inner sniff saw
                 session.summary.application = summary.protocol
