@@ -28,6 +28,9 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #ifdef __clang__
 #pragma STDC FP_CONTRACT OFF
@@ -2049,6 +2052,49 @@ sip_empty_line(const unsigned char *d, Py_ssize_t from, Py_ssize_t n, int *bare)
     return -1;
 }
 
+/* Whether d[0:n] is ASCII (no byte with the high bit): eight bytes a step. */
+static int
+sip_ascii(const unsigned char *d, Py_ssize_t n)
+{
+    Py_ssize_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, d + i, 8);
+        if (w & 0x8080808080808080ULL)
+            return 0;
+    }
+    for (; i < n; i++)
+        if (d[i] & 0x80)
+            return 0;
+    return 1;
+}
+
+/* Whether a Via text d[0:n] holds a control character, DEL, a backslash or an angle bracket
+ * (the compiled reading leaves such a text to Python): with SSE2, sixteen bytes a step. */
+static int
+sip_via_unusual(const unsigned char *d, Py_ssize_t n)
+{
+    Py_ssize_t i = 0;
+#if defined(__SSE2__)
+    const __m128i c1f = _mm_set1_epi8(0x1f), del = _mm_set1_epi8(0x7f),
+                  bs = _mm_set1_epi8('\\'), lt = _mm_set1_epi8('<'), gt = _mm_set1_epi8('>');
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(d + i));
+        __m128i bad = _mm_cmpeq_epi8(_mm_min_epu8(v, c1f), v); /* v <= 0x1f */
+        bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, del));
+        bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, bs));
+        bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, lt));
+        bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, gt));
+        if (_mm_movemask_epi8(bad))
+            return 1;
+    }
+#endif
+    for (; i < n; i++)
+        if (d[i] < 0x20 || d[i] == 0x7f || d[i] == '\\' || d[i] == '<' || d[i] == '>')
+            return 1;
+    return 0;
+}
+
 /* A CSeq value in its plain form ("1 INVITE": up to 20 digits, at most 2**32-1, blanks, a
  * token) as (number, method); NULL without an exception for anything else (Python reads it). */
 static PyObject *
@@ -2074,6 +2120,159 @@ sip_cseq(const unsigned char *p, Py_ssize_t n)
     if (method == NULL)
         return NULL;
     return Py_BuildValue("(KN)", number, method);
+}
+
+/* sip_header_scan: the header names it looks for, lower-cased (a copy of the last names dict
+ * it was given, rebuilt when another dict comes). */
+#define SCAN_NAMES_MAX 64
+#define SCAN_NAME_LEN 40
+static struct {
+    PyObject *source; /* the dict the table was built from (a strong reference) */
+    int count;
+    unsigned char first[256]; /* which first letters any name has */
+    struct {
+        unsigned char name[SCAN_NAME_LEN];
+        Py_ssize_t len;
+        PyObject *key; /* borrowed from source */
+    } names[SCAN_NAMES_MAX];
+} scan_names;
+
+static int
+scan_names_load(PyObject *names)
+{
+    if (scan_names.source == names)
+        return 0;
+    if (PyDict_GET_SIZE(names) > SCAN_NAMES_MAX) {
+        PyErr_SetString(PyExc_ValueError, "sip_header_scan: too many names");
+        return -1;
+    }
+    Py_CLEAR(scan_names.source);
+    scan_names.count = 0;
+    memset(scan_names.first, 0, sizeof scan_names.first);
+    Py_ssize_t pos = 0;
+    PyObject *name, *key;
+    int count = 0;
+    while (PyDict_Next(names, &pos, &name, &key)) {
+        if (!PyBytes_Check(name) || !PyUnicode_Check(key) || PyBytes_GET_SIZE(name) == 0 ||
+            PyBytes_GET_SIZE(name) > SCAN_NAME_LEN) {
+            PyErr_SetString(PyExc_TypeError,
+                            "sip_header_scan: names maps lower-case bytes (1 to 40) to str");
+            return -1;
+        }
+        const unsigned char *n = (const unsigned char *)PyBytes_AS_STRING(name);
+        Py_ssize_t len = PyBytes_GET_SIZE(name);
+        for (Py_ssize_t k = 0; k < len; k++) {
+            unsigned char c = n[k];
+            scan_names.names[count].name[k] = c >= 'A' && c <= 'Z' ? c + 32 : c;
+        }
+        scan_names.names[count].len = len;
+        scan_names.names[count].key = key;
+        scan_names.first[scan_names.names[count].name[0]] = 1;
+        count++;
+    }
+    scan_names.count = count;
+    scan_names.source = Py_NewRef(names);
+    return 0;
+}
+
+/* sip_header_scan(buf, start, end, names, index) -> None
+ *
+ * sip/message.py's scan of the header block buf[start:end] (start: the LF ending the start
+ * line) for the headers named in names (lower-case bytes -> canonical name): every line
+ * "name[ \t]*:[ \t]*value" whose name is one of them in any case, in order, adds
+ * value[:-1].rstrip(" \t") (the line's CR dropped), decoded as UTF-8, to the tuple
+ * index[canonical name]. What the regular expression of _view_values found, without it. */
+static PyObject *
+fast_sip_header_scan(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5 || !PyBytes_Check(args[0]) || !PyDict_Check(args[3]) ||
+        !PyDict_Check(args[4])) {
+        PyErr_SetString(PyExc_TypeError, "sip_header_scan(buf: bytes, start: int, end: int, "
+                                         "names: dict, index: dict)");
+        return NULL;
+    }
+    const unsigned char *d = (const unsigned char *)PyBytes_AS_STRING(args[0]);
+    Py_ssize_t n = PyBytes_GET_SIZE(args[0]);
+    Py_ssize_t start = PyLong_AsSsize_t(args[1]), end = PyLong_AsSsize_t(args[2]);
+    if ((start == -1 || end == -1) && PyErr_Occurred())
+        return NULL;
+    if (scan_names_load(args[3]) < 0)
+        return NULL;
+    PyObject *index = args[4];
+    if (start < 0)
+        start = 0;
+    if (end > n)
+        end = n;
+    const unsigned char *cur = d + start, *e = d + end;
+    while (cur < e) {
+        const unsigned char *lf = memchr(cur, '\n', (size_t)(e - cur));
+        if (lf == NULL)
+            break;
+        cur = lf + 1;
+        Py_ssize_t a = cur - d, p = a;
+        if (a >= end || !scan_names.first[d[a] >= 'A' && d[a] <= 'Z' ? d[a] + 32 : d[a]])
+            continue;
+        while (p < end && d[p] != ' ' && d[p] != '\t' && d[p] != ':' && d[p] != '\n' &&
+               p - a <= SCAN_NAME_LEN)
+            p++;
+        Py_ssize_t len = p - a;
+        PyObject *key = NULL;
+        for (int k = 0; k < scan_names.count && key == NULL; k++) {
+            if (scan_names.names[k].len != len)
+                continue;
+            Py_ssize_t j = 0;
+            while (j < len) {
+                unsigned char c = d[a + j];
+                if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != scan_names.names[k].name[j])
+                    break;
+                j++;
+            }
+            if (j == len)
+                key = scan_names.names[k].key;
+        }
+        if (key == NULL)
+            continue;
+        while (p < end && (d[p] == ' ' || d[p] == '\t'))
+            p++;
+        if (p >= end || d[p] != ':')
+            continue;
+        p++;
+        while (p < end && (d[p] == ' ' || d[p] == '\t'))
+            p++;
+        const unsigned char *vl = memchr(d + p, '\n', (size_t)(end - p));
+        Py_ssize_t v_end = vl == NULL ? end : vl - d;
+        if (v_end > p)
+            v_end--; /* value[:-1] */
+        while (v_end > p && (d[v_end - 1] == ' ' || d[v_end - 1] == '\t'))
+            v_end--;
+        PyObject *value = PyUnicode_DecodeUTF8((const char *)d + p, v_end - p, NULL);
+        if (value == NULL)
+            return NULL;
+        Py_INCREF(key); /* the table's entry stays valid while the dict lives */
+        PyObject *found = PyDict_GetItemWithError(index, key);
+        PyObject *values = NULL;
+        if (found == NULL && !PyErr_Occurred())
+            values = PyTuple_Pack(1, value);
+        else if (found != NULL && PyTuple_Check(found)) {
+            Py_ssize_t k = PyTuple_GET_SIZE(found);
+            values = PyTuple_New(k + 1);
+            if (values != NULL) {
+                for (Py_ssize_t j = 0; j < k; j++)
+                    PyTuple_SET_ITEM(values, j, Py_NewRef(PyTuple_GET_ITEM(found, j)));
+                PyTuple_SET_ITEM(values, k, Py_NewRef(value));
+            }
+        }
+        else if (found != NULL)
+            PyErr_SetString(PyExc_TypeError, "sip_header_scan: index values are tuples");
+        Py_DECREF(value);
+        int failed = values == NULL || PyDict_SetItem(index, key, values) < 0;
+        Py_XDECREF(values);
+        Py_DECREF(key);
+        if (failed)
+            return NULL;
+        cur = d + (vl == NULL ? end : (vl - d));
+    }
+    Py_RETURN_NONE;
 }
 
 /* sip_head(data, header_end) -> (method, uri, status, reason, sl_end, header_end, body_start,
@@ -2110,9 +2309,8 @@ fast_sip_head(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nar
     Py_ssize_t sl_end = lf - d;
     if (sl_end < 1 || d[sl_end - 1] != '\r' || he < 2 || d[he - 2] != '\r')
         Py_RETURN_NONE;
-    for (Py_ssize_t i = 0; i < he; i++)
-        if (d[i] & 0x80)
-            Py_RETURN_NONE;
+    if (!sip_ascii(d, he))
+        Py_RETURN_NONE;
 
     /* The start line, d[0:sl_end-1]. */
     Py_ssize_t line_end = sl_end - 1;
@@ -2282,17 +2480,26 @@ fail:
     return NULL;
 }
 
-/* _only_content_length on d[start:end] (see sip/framing.py): the value, or -1. */
+/* _only_content_length on d[start:end] (see sip/framing.py): the value, or -1. The header
+ * block is walked line by line with memchr (most of a message's bytes are never looked at one
+ * by one: this ran for every byte of every header block before). */
 static long long
 sip_only_content_length(const unsigned char *d, Py_ssize_t start, Py_ssize_t end)
 {
     Py_ssize_t at = -1;
-    for (Py_ssize_t i = start; i < end; i++) {
-        if (d[i] != '\n' || i + 1 >= end)
-            continue;
-        if ((d[i + 1] | 0x20) == 'l')
+    const unsigned char *cur = d + start, *e = d + end;
+    while (cur < e) {
+        const unsigned char *lf = memchr(cur, '\n', (size_t)(e - cur));
+        if (lf == NULL)
+            break;
+        Py_ssize_t i = lf - d;
+        cur = lf + 1;
+        if (i + 1 >= end)
+            break;
+        unsigned char c = d[i + 1] | 0x20;
+        if (c == 'l')
             return -1; /* a line starting with l: maybe the compact form */
-        if (end - i >= 15 && sip_ieq(d + i + 1, 14, "content-length")) {
+        if (c == 'c' && end - i >= 15 && sip_ieq(d + i + 1, 14, "content-length")) {
             if (at >= 0)
                 return -1;
             at = i;
@@ -2473,9 +2680,8 @@ fast_sip_top_branch(PyObject *Py_UNUSED(module), PyObject *values)
             goto fallback;
         const unsigned char *d = PyUnicode_1BYTE_DATA(value);
         Py_ssize_t n = PyUnicode_GET_LENGTH(value);
-        for (Py_ssize_t i = 0; i < n; i++)
-            if (d[i] < 0x20 || d[i] == 0x7f || d[i] == '\\' || d[i] == '<' || d[i] == '>')
-                goto fallback;
+        if (sip_via_unusual(d, n))
+            goto fallback;
         Py_ssize_t a = 0;
         while (a <= n) {
             Py_ssize_t b = a;
@@ -2818,19 +3024,42 @@ sip_start_line(const unsigned char *d, Py_ssize_t a, Py_ssize_t eol)
     return p == eol || (p + 1 == eol && d[p] == '\r');
 }
 
+/* Whether "negotiate" (any case) starts at d[i] (i + 9 <= the end, checked by the caller). */
+static inline int
+sip_negotiate_at(const unsigned char *d, Py_ssize_t i)
+{
+    static const char word[] = "negotiate";
+    int k = 0;
+    while (k < 9 && (d[i + k] | 0x20) == word[k])
+        k++;
+    return k == 9;
+}
+
 /* Whether d[a:b] names NEGOTIATE anywhere (any case): MS-SIPCOMP may start after it, which
-   Python's NegotiationTracker follows. */
+   Python's NegotiationTracker follows. It runs over every header block the scan frames: with
+   SSE2, sixteen positions at a time are tested for an n with a g two bytes on (rare in SIP
+   text), and only those are compared in full. */
 static int
 sip_mentions_negotiate(const unsigned char *d, Py_ssize_t a, Py_ssize_t b)
 {
-    static const char word[] = "negotiate";
-    for (Py_ssize_t i = a; i + 9 <= b; i++) {
-        if ((d[i] | 0x20) != 'n')
-            continue;
-        int k = 1;
-        while (k < 9 && (d[i + k] | 0x20) == word[k])
-            k++;
-        if (k == 9)
+    Py_ssize_t i = a;
+#if defined(__SSE2__)
+    const __m128i low = _mm_set1_epi8(0x20), n = _mm_set1_epi8('n'), g = _mm_set1_epi8('g');
+    for (; i + 18 <= b; i += 16) {
+        __m128i v0 = _mm_or_si128(_mm_loadu_si128((const __m128i *)(d + i)), low);
+        __m128i v2 = _mm_or_si128(_mm_loadu_si128((const __m128i *)(d + i + 2)), low);
+        unsigned mask = (unsigned)_mm_movemask_epi8(
+            _mm_and_si128(_mm_cmpeq_epi8(v0, n), _mm_cmpeq_epi8(v2, g)));
+        while (mask) {
+            Py_ssize_t j = i + __builtin_ctz(mask);
+            if (j + 9 <= b && sip_negotiate_at(d, j))
+                return 1;
+            mask &= mask - 1;
+        }
+    }
+#endif
+    for (; i + 9 <= b; i++) {
+        if ((d[i] | 0x20) == 'n' && sip_negotiate_at(d, i))
             return 1;
     }
     return 0;
@@ -3841,6 +4070,11 @@ static PyMethodDef module_methods[] = {
      "sip/message.py's lazy parse of a clean, ASCII head with a strict start line (the eight\n"
      "core headers in index); None for anything else (Python reads it). header_end: where\n"
      "the framer found the empty line, or -1."},
+    {"sip_header_scan", (PyCFunction)(void (*)(void))fast_sip_header_scan, METH_FASTCALL,
+     "sip_header_scan(buf, start, end, names, index) -> None\n\n"
+     "sip/message.py's scan of the header block buf[start:end] for the headers in names\n"
+     "(lower-case bytes -> canonical name): each value, stripped as _view_values strips it,\n"
+     "appended to the tuple index[canonical name], in order."},
     {"sip_frame_head", (PyCFunction)(void (*)(void))fast_sip_frame_head, METH_FASTCALL,
      "sip_frame_head(buf, start, scan) -> (header_end, body_start, content_length) | None\n\n"
      "sip/framing.py's search for the empty line from scan, and _only_content_length on\n"

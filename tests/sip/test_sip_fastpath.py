@@ -185,6 +185,82 @@ def test_chunk_framing_of_random_bytes(data: bytes) -> None:
     same_chunk_framing(b"SIP/2.0 200 OK\r\nContent-Length: 2\r\n\r\nab" + data)
 
 
+# A header block that names NEGOTIATE anywhere (any case) is left to Python (MS-SIPCOMP may
+# follow it); the compiled scan tests sixteen positions at a time, so the word is put at every
+# offset around those blocks, cut short, and in every case.
+_FILLER = st.text(alphabet="nNgGeEoOtTiIaA -:;=x", max_size=70)
+
+
+def _scan_takes(header_text: str) -> bool:
+    message = f"OPTIONS sip:a@b SIP/2.0\r\nX-Note: {header_text}\r\nContent-Length: 0\r\n\r\n"
+    consumed, found = compiled.sip_frame_chunk(message.encode(), 1 << 20)
+    assert consumed in (0, len(message)) and len(found) == (1 if consumed else 0)
+    return bool(found)
+
+
+@SETTINGS
+@given(_FILLER, st.sampled_from(["negotiate", "NEGOTIATE", "NeGoTiAtE", "negotiat", "egotiate",
+                                 "nXgotiate", "ngotiate", ""]), _FILLER)  # fmt: skip
+def test_a_header_naming_negotiate_is_left_to_python(before: str, word: str, after: str) -> None:
+    text = before + word + after
+    assert _scan_takes(text) is ("negotiate" not in f"X-Note: {text}".lower())
+
+
+@pytest.mark.parametrize("offset", range(40))
+def test_negotiate_at_every_offset_is_seen(offset: int) -> None:
+    assert not _scan_takes("x" * offset + "Negotiate")
+    assert not _scan_takes("x" * offset + "NEGOTIATE" + "x" * (39 - offset))
+    assert _scan_takes("x" * offset + "NEGOTIATx")
+
+
+# -- the view headers' scan (sip_header_scan against _VIEW_RE) -------------------------------------
+
+_SCAN_NAMES = ["Event", "event", "EVENT", "o", "O", "Contact", "m", "M", "Expires", "eXpires",
+               "Expires-X", "Expire", "User-Agent", "WWW-Authenticate", "Ms-Diagnostics",
+               "ms-diagnostics-public", "Reason", "Via", "To", "X", "", "Eve nt", "Event\x00"]
+_SCAN_LINES = st.tuples(
+    st.sampled_from(_SCAN_NAMES),
+    st.sampled_from(["", " ", "\t", " \t "]),
+    st.sampled_from([":", "", "=", ": :"]),
+    st.text(alphabet="ab ;=\t\x01\xe9:,\u20ac", max_size=12),
+    st.sampled_from(["\r\n", "\n", " \r\n", "\t\r\n", "\r\r\n"]),
+).map("".join)
+
+
+def _regex_scan(buf: bytes, start: int, end: int) -> dict[str, object]:
+    index: dict[str, object] = {}
+    for name, raw in lazy._VIEW_RE.findall(buf, start, end):
+        key = lazy._VIEW_SPELLINGS.get(name) or lazy._VIEW_SPELLINGS[name.lower()]
+        index[key] = (*index.get(key, ()), raw[:-1].rstrip(b" \t").decode("utf-8"))  # type: ignore[misc]
+    return index
+
+
+@SETTINGS
+@given(st.lists(_SCAN_LINES, max_size=8), st.integers(0, 3))
+def test_header_scan_finds_what_the_expression_finds(lines: list[str], cut: int) -> None:
+    buf = ("INVITE sip:a@b SIP/2.0\r\n" + "".join(lines) + "\r\n").encode()
+    start, end = buf.index(b"\n"), len(buf) - 2 - cut
+    index: dict[str, object] = {}
+    try:
+        compiled.sip_header_scan(buf, start, end, lazy._VIEW_LOWER, index)
+    except UnicodeDecodeError:  # a value cut inside a character (never from the lazy parse)
+        with pytest.raises(UnicodeDecodeError):
+            _regex_scan(buf, start, end)
+        return
+    assert index == _regex_scan(buf, start, end)
+
+
+def test_header_scan_appends_to_what_the_index_holds() -> None:
+    buf = b"SIP/2.0 200 OK\r\nEvent: a\r\no: b \r\nm:<sip:x>\r\n\r\n"
+    index: dict[str, object] = {"event": ("z",), "call-id": ("c",)}
+    compiled.sip_header_scan(buf, buf.index(b"\n"), len(buf) - 2, lazy._VIEW_LOWER, index)
+    assert index == {"event": ("z", "a", "b"), "call-id": ("c",), "contact": ("<sip:x>",)}
+    with pytest.raises(TypeError):
+        compiled.sip_header_scan(buf, 0, 5, {"event": "event"}, {})
+    with pytest.raises(TypeError):
+        compiled.sip_header_scan(buf, 0, 5, lazy._VIEW_LOWER)
+
+
 # -- the topmost Via branch ----------------------------------------------------------------------
 
 _VIA_PIECES = [
