@@ -215,9 +215,31 @@ def test_negotiate_at_every_offset_is_seen(offset: int) -> None:
 
 # -- the view headers' scan (sip_header_scan against _VIEW_RE) -------------------------------------
 
-_SCAN_NAMES = ["Event", "event", "EVENT", "o", "O", "Contact", "m", "M", "Expires", "eXpires",
-               "Expires-X", "Expire", "User-Agent", "WWW-Authenticate", "Ms-Diagnostics",
-               "ms-diagnostics-public", "Reason", "Via", "To", "X", "", "Eve nt", "Event\x00"]
+_SCAN_NAMES = [
+    "Event",
+    "event",
+    "EVENT",
+    "o",
+    "O",
+    "Contact",
+    "m",
+    "M",
+    "Expires",
+    "eXpires",
+    "Expires-X",
+    "Expire",
+    "User-Agent",
+    "WWW-Authenticate",
+    "Ms-Diagnostics",
+    "ms-diagnostics-public",
+    "Reason",
+    "Via",
+    "To",
+    "X",
+    "",
+    "Eve nt",
+    "Event\x00",
+]
 _SCAN_LINES = st.tuples(
     st.sampled_from(_SCAN_NAMES),
     st.sampled_from(["", " ", "\t", " \t "]),
