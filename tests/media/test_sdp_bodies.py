@@ -3,10 +3,12 @@ multipart), and finds what reading every part finds: the same SDP bodies, the sa
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lyncdump.media.stats import sdp_bodies
+from lyncdump.media.stats import _may_matter, sdp_bodies
 from lyncdump.sip.message import SipMessage, parse_message
 
 
@@ -110,3 +112,22 @@ def test_a_multipart_alternative_gives_its_sdp() -> None:
     msg = parse_message(_message("multipart/alternative;boundary=b", body))
     assert sdp_bodies(msg) == [SDP]
     assert not msg.defects
+
+
+# The filter on a part's header block, against the regular expression it replaced: "sdp" or
+# "multipart" with anything but digits and lower-case letters between the letters.
+_SPELLED = re.compile(
+    b"|".join(b"[^0-9a-z]*".join(bytes([c]) for c in word) for word in (b"sdp", b"multipart"))
+)
+
+
+_HEAD_PIECES = [b"s", b"S", b"d", b"p", b"P", b"multi", b"MULTI", b"part", b"m", b"u", b"l",
+                b"t", b"i", b"a", b"r", b" ", b"\t", b"/", b"\xe9", b"\x00", b"0", b"x", b"-",
+                b"\r\n"]  # fmt: skip
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(_HEAD_PIECES), max_size=30))
+def test_part_filter_is_the_spelled_expression(pieces: list[bytes]) -> None:
+    head = b"".join(pieces)
+    assert _may_matter(head) is (_SPELLED.search(head.lower()) is not None)

@@ -17,7 +17,6 @@ Per packet the work is one method call that updates slots in place: no objects a
 
 from __future__ import annotations
 
-import re
 import struct
 from collections.abc import Callable, Sequence
 from types import MappingProxyType
@@ -1047,15 +1046,19 @@ def _ntp_middle(ts: float) -> int:
     return int((ts + _NTP_EPOCH_OFFSET) * 65536) & 0xFFFFFFFF
 
 
-def _spelled(word: str) -> bytes:
-    """``word`` with anything a media type loses when read (blanks, control characters,
-    non-ASCII bytes) allowed between its letters."""
-    return b"[^0-9a-z]*".join(letter.encode() for letter in word)
+#: What a media type loses when read (blanks, control characters, non-ASCII bytes: anything
+#: but a digit or a lower-case letter once the block is lower-cased) may stand between the
+#: letters of "sdp" or "multipart" in a part header block that means them: with those bytes
+#: deleted, the words are contiguous (a translate and two searches instead of a regular
+#: expression that tried at every s and m of a presence body's part headers).
+_BETWEEN_LETTERS = bytes(c for c in range(256) if not (48 <= c <= 57 or 97 <= c <= 122))
 
 
-#: A part header block, lower-cased, that may say application/sdp or multipart/... (the block
-#: is lower-cased first: a pattern without IGNORECASE runs about 3x faster, the same matches).
-_MAY_MATTER = re.compile(_spelled("sdp") + b"|" + _spelled("multipart"))
+def _may_matter(head: bytes) -> bool:
+    """Whether a part header block may say application/sdp or multipart/... (only such parts
+    are parsed)."""
+    letters = head.lower().translate(None, _BETWEEN_LETTERS)
+    return b"sdp" in letters or b"multipart" in letters
 
 
 def sdp_bodies(msg: SipMessage) -> list[bytes]:
@@ -1079,7 +1082,7 @@ def sdp_bodies(msg: SipMessage) -> list[bytes]:
     parts: list[BodyPart | None] = []
     for a, b in msg.part_spans():
         head_end = part_bounds(body, a, b)[0]
-        if head_end > a and _MAY_MATTER.search(body[a:head_end].lower()) is not None:
+        if head_end > a and _may_matter(body[a:head_end]):
             parts.append(parse_body_part(body[a:b]))
         else:
             parts.append(None)
