@@ -262,6 +262,7 @@ RtpCore_fast_packet(RtpCore *self, PyObject *args)
 static PyObject *str_slow_packet;
 /* The pipe methods the SIP-over-TCP fast path calls (interned at import). */
 static PyObject *str_deliver, *str_tls_record, *str_raw_data, *str_sipcomp_packet;
+static PyObject *str_tls_plain, *str_tls_sync;
 
 /*
  * StreamStats.packet(frame, ts, seq, rts, pt, marker, size, payload=None): routine packets are
@@ -777,6 +778,7 @@ typedef struct {
        reclaim (the direction given back). No bound method is kept per direction. */
     PyObject *pipe;
     struct SipcompState *sc; /* READ_SIPCOMP only (sipcomp_adopt), else NULL */
+    struct TlsCache *tc;     /* READ_TLS opening routine records here (tls_adopt), else NULL */
 } SipFlow;
 
 /* What a direction read as READ_SIPCOMP adds (allocated apart, so that the other kinds'
@@ -800,6 +802,33 @@ sipcomp_free(SipcompState *sc)
     }
 }
 
+/* What a READ_TLS direction adds while its records are routine (tls/decrypt.py
+   TlsSession.routine_hand; allocated apart like SipcompState): a cache of one read state of
+   the session, which stays the authority. The state, its AEAD's bound decrypt, the session's
+   lists _read, _lost, _dead and plaintext and its _WAITING marker (strong references: the
+   lists are looked at before each record, so that what Python changed is seen), the static
+   IV (12 bytes) or salt (4), the flavour (TLS_13, TLS_XOR, TLS_EXPLICIT) and the next record
+   sequence number; then what was opened here and not yet counted by the session (records,
+   their bytes with headers, plaintext bytes, the frame of the last). */
+#define TLS_CACHE_REFS 7
+typedef struct TlsCache {
+    PyObject *refs[TLS_CACHE_REFS]; /* state, decrypt, read, lost, dead, plaintext, waiting */
+    unsigned char iv[12];
+    int flavour;
+    uint64_t seq;
+    long long records, bytes, plain, frame;
+} TlsCache;
+
+static void
+tls_free(TlsCache *tc)
+{
+    if (tc != NULL) {
+        for (int k = 0; k < TLS_CACHE_REFS; k++)
+            Py_XDECREF(tc->refs[k]);
+        PyMem_Free(tc);
+    }
+}
+
 typedef struct {
     PyObject_HEAD
     FlowEntry *flows;
@@ -817,6 +846,7 @@ typedef struct {
     size_t sip_cap, sip_used;
     long long tcp, sip_messages, sip_held; /* TCP segments consumed; messages; bytes held */
     int sip_busy; /* inside a Python callback: the table must not change */
+    long long tls_cached; /* owned directions with a TlsCache (none: no reverse look-ups) */
     /* READ_SIPCOMP: the plain bytes of the packets decoded from one segment (a scratch reused
        from segment to segment; empty between them) */
     unsigned char *plain;
@@ -949,6 +979,9 @@ FastPath_traverse(FastPath *fp, visitproc visit, void *arg)
         for (size_t i = 0; i < fp->sip_cap; i++) {
             if (fp->sip[i] != NULL) {
                 Py_VISIT(fp->sip[i]->pipe);
+                if (fp->sip[i]->tc != NULL)
+                    for (int k = 0; k < TLS_CACHE_REFS; k++)
+                        Py_VISIT(fp->sip[i]->tc->refs[k]);
             }
         }
     }
@@ -973,6 +1006,9 @@ FastPath_clear_refs(FastPath *fp)
                 Py_CLEAR(fp->sip[i]->pipe);
                 if (fp->sip[i]->sc != NULL)
                     Py_CLEAR(fp->sip[i]->sc->hist);
+                if (fp->sip[i]->tc != NULL)
+                    for (int k = 0; k < TLS_CACHE_REFS; k++)
+                        Py_CLEAR(fp->sip[i]->tc->refs[k]);
             }
         }
     }
@@ -992,6 +1028,7 @@ FastPath_dealloc(FastPath *fp)
                 PyMem_Free(fp->sip[i]->buf);
                 PyMem_Free(fp->sip[i]->chunks);
                 sipcomp_free(fp->sip[i]->sc);
+                tls_free(fp->sip[i]->tc);
                 PyMem_Free(fp->sip[i]);
             }
         }
@@ -2975,12 +3012,18 @@ sipcomp_state(FastPath *fp, const SipFlow *f, Py_ssize_t from, Py_ssize_t skip)
     return Py_BuildValue("(nLLNn)", sc->hpos, sc->consumed, sc->plain_frame, packets, skip);
 }
 
+static int tls_sync_pair(FastPath *fp, SipFlow *f, int drop_f);
+
 /* Take the flow in slot i out of the table and hand its state to Python's reclaim(). A
    READ_SIPCOMP flow also hands over the packets of FastPath.plain from `from` on (none
-   outside sipcomp_read: the scratch is empty then), `skip` bytes of the first framed. */
+   outside sipcomp_read: the scratch is empty then), `skip` bytes of the first framed. The
+   TLS session gets the counts of both its directions' routine records first (reclaim may
+   feed it bytes). */
 static int
 sip_reclaim_from(FastPath *fp, size_t i, Py_ssize_t from, Py_ssize_t skip)
 {
+    if (tls_sync_pair(fp, fp->sip[i], 1) < 0)
+        return -1;
     SipFlow f = *fp->sip[i];
     PyMem_Free(fp->sip[i]);
     sip_remove(fp, i);
@@ -3049,6 +3092,253 @@ sip_reverse(const FlowKey *k, FlowKey *r)
     memcpy(r->dst, k->src, 16);
     r->sport = k->dport;
     r->dport = k->sport;
+}
+
+/*
+ * TLS records opened here (READ_TLS with a TlsCache). The Python session is the authority;
+ * state goes each way in one place:
+ *   - Python to C: _tls_record returns TlsSession.routine_hand's tuple after a record that
+ *     leaves the direction routine (tls_adopt). Before each record the cache checks the
+ *     session's own lists (tls_routine): the direction still reads under that state, no key
+ *     is awaited, no bytes lost, not given up, no plaintext queued.
+ *   - C to Python: tls_sync calls the pipe's _tls_sync with what was opened here (counts,
+ *     next sequence number, last frame). It runs before Python code may read the session:
+ *     before a record that is not routine goes to _tls_record (that direction's cache is
+ *     dropped: _tls_record hands a new one), before a raw segment goes to _raw_data, and on
+ *     every reclaim (hand-back, release, release all), for both directions of the connection.
+ * A routine record (application data whose AEAD tag checks and, in TLS 1.3, whose inner type
+ * is application data, with plaintext) is opened here and its plaintext goes to the pipe's
+ * _tls_plain; anything else goes to _tls_record after the sync, which opens it again.
+ */
+#define TLS_13 1       /* nonce: IV XOR sequence; AAD: the record header; inner type */
+#define TLS_XOR 2      /* TLS 1.2 ChaCha20-Poly1305: nonce IV XOR sequence (RFC 7905) */
+#define TLS_EXPLICIT 3 /* TLS 1.2 GCM/CCM: nonce salt + the fragment's first 8 bytes */
+#define TLS_STATE 0
+#define TLS_DECRYPT 1
+#define TLS_READ 2
+#define TLS_LOST 3
+#define TLS_DEAD 4
+#define TLS_PLAINTEXT 5
+#define TLS_WAITING 6
+
+/* Open the flow's routine records from now on with _tls_record's hand (state, decrypt, iv,
+   seq, flavour, read, lost, dead, plaintext, waiting). 1 when taken, 0 when not that shape,
+   -1 when memory runs out. */
+static int
+tls_adopt(FastPath *fp, SipFlow *f, PyObject *hand)
+{
+    if (f->tc != NULL || !PyTuple_Check(hand) || PyTuple_GET_SIZE(hand) != 10)
+        return 0;
+    PyObject *iv = PyTuple_GET_ITEM(hand, 2), *seq_obj = PyTuple_GET_ITEM(hand, 3);
+    PyObject *flavour_obj = PyTuple_GET_ITEM(hand, 4);
+    if (!PyCallable_Check(PyTuple_GET_ITEM(hand, 1)) || !PyBytes_Check(iv) ||
+        !PyLong_Check(seq_obj) || !PyLong_Check(flavour_obj))
+        return 0;
+    for (int k = 5; k < 9; k++)
+        if (!PyList_CheckExact(PyTuple_GET_ITEM(hand, k)))
+            return 0;
+    for (int k = 5; k < 8; k++)
+        if (PyList_GET_SIZE(PyTuple_GET_ITEM(hand, k)) != 2)
+            return 0;
+    long flavour = PyLong_AsLong(flavour_obj);
+    unsigned long long seq = PyLong_AsUnsignedLongLong(seq_obj);
+    if (PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    Py_ssize_t ivlen = PyBytes_GET_SIZE(iv);
+    if (flavour < TLS_13 || flavour > TLS_EXPLICIT ||
+        ivlen != (flavour == TLS_EXPLICIT ? 4 : 12) || seq == UINT64_MAX)
+        return 0;
+    TlsCache *tc = PyMem_Calloc(1, sizeof(TlsCache));
+    if (tc == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    tc->refs[TLS_STATE] = Py_NewRef(PyTuple_GET_ITEM(hand, 0));
+    tc->refs[TLS_DECRYPT] = Py_NewRef(PyTuple_GET_ITEM(hand, 1));
+    for (int k = TLS_READ; k <= TLS_WAITING; k++)
+        tc->refs[k] = Py_NewRef(PyTuple_GET_ITEM(hand, k + 3));
+    memcpy(tc->iv, PyBytes_AS_STRING(iv), (size_t)ivlen);
+    tc->flavour = (int)flavour;
+    tc->seq = (uint64_t)seq;
+    f->tc = tc;
+    fp->tls_cached++;
+    return 1;
+}
+
+/* Whether the session would still take the flow's next application data record the routine
+   way under the cached state (TlsSession.receive_record's test, on the session's lists). */
+static inline int
+tls_routine(const TlsCache *tc, int direction)
+{
+    PyObject *read = tc->refs[TLS_READ], *waiting = tc->refs[TLS_WAITING];
+    PyObject *lost = tc->refs[TLS_LOST], *dead = tc->refs[TLS_DEAD];
+    if (PyList_GET_SIZE(read) != 2 || PyList_GET_SIZE(lost) != 2 || PyList_GET_SIZE(dead) != 2)
+        return 0;
+    return PyList_GET_ITEM(read, direction) == tc->refs[TLS_STATE] &&
+           PyList_GET_ITEM(read, 1 - direction) != waiting &&
+           PyList_GET_ITEM(lost, direction) == Py_None &&
+           PyList_GET_ITEM(dead, direction) == Py_False &&
+           PyList_GET_SIZE(tc->refs[TLS_PLAINTEXT]) == 0;
+}
+
+/* Give the session what the flow's cache opened and not yet counted (pipe._tls_sync); the
+   cache is dropped when `drop` (always on an error). 0, or -1 on a Python error. */
+static int
+tls_sync(FastPath *fp, SipFlow *f, int drop)
+{
+    TlsCache *tc = f->tc;
+    if (tc == NULL)
+        return 0;
+    PyObject *result = Py_None;
+    if (tc->records > 0) {
+        fp->sip_busy++;
+        result = PyObject_CallMethod(f->pipe, "_tls_sync", "iOLLLKL", f->direction,
+                                     tc->refs[TLS_STATE], tc->records, tc->bytes, tc->plain,
+                                     (unsigned long long)tc->seq, tc->frame);
+        fp->sip_busy--;
+        if (result != NULL)
+            Py_DECREF(result);
+        tc->records = tc->bytes = tc->plain = 0;
+    }
+    if (drop || result == NULL) {
+        f->tc = NULL;
+        fp->tls_cached--;
+        tls_free(tc);
+    }
+    return result == NULL ? -1 : 0;
+}
+
+/* Before Python reads the session of the flow f: tls_sync for f (its cache dropped when
+   drop_f) and for the other direction of its connection, if owned (its cache kept), the
+   one whose last record came first synced first (the session's last frame is the later). */
+static int
+tls_sync_pair(FastPath *fp, SipFlow *f, int drop_f)
+{
+    if (fp->tls_cached == 0)
+        return 0;
+    FlowKey reverse;
+    sip_reverse(&f->key, &reverse);
+    Py_ssize_t j = sip_find(fp, &reverse, flow_hash(&reverse));
+    SipFlow *r = j < 0 ? NULL : fp->sip[j];
+    if (r != NULL && r->tc != NULL && r->tc->records > 0 &&
+        (f->tc == NULL || f->tc->records == 0 || r->tc->frame <= f->tc->frame)) {
+        if (tls_sync(fp, r, 0) < 0)
+            return -1;
+        return tls_sync(fp, f, drop_f);
+    }
+    if (tls_sync(fp, f, drop_f) < 0)
+        return -1;
+    return r == NULL ? 0 : tls_sync(fp, r, 0);
+}
+
+/*
+ * Open the record rec[0:n] (whole, application data) of a flow with a TlsCache as its read
+ * state's open() would (tls/decrypt.py _Tls13State, _AeadState) and hand its plaintext to the
+ * pipe's _tls_plain with the frame and time of the segment that completed it. 1 when done
+ * (counted in the cache), 0 when the record is not routine (nothing counted, no exception
+ * set: _tls_record takes it), -1 on a Python error.
+ */
+static int
+tls_open(FastPath *fp, SipFlow *f, const unsigned char *rec, Py_ssize_t n)
+{
+    TlsCache *tc = f->tc;
+    uint64_t seq = tc->seq;
+    const unsigned char *body = rec + 5;
+    Py_ssize_t blen = n - 5;
+    unsigned char nonce[12], aad[13], seqbe[8];
+    Py_ssize_t aadlen = 5;
+    if (seq == UINT64_MAX || !tls_routine(tc, f->direction))
+        return 0;
+    for (int k = 0; k < 8; k++)
+        seqbe[k] = (unsigned char)(seq >> (56 - 8 * k));
+    if (tc->flavour == TLS_EXPLICIT) {
+        if (blen < 8)
+            return 0;
+        memcpy(nonce, tc->iv, 4);
+        memcpy(nonce + 4, body, 8);
+        body += 8;
+        blen -= 8;
+    }
+    else {
+        memcpy(nonce, tc->iv, 12);
+        for (int k = 0; k < 8; k++)
+            nonce[4 + k] ^= seqbe[k];
+    }
+    if (tc->flavour == TLS_13)
+        memcpy(aad, rec, 5);
+    else {
+        Py_ssize_t size = blen - 16; /* the tag */
+        if (size <= 0) /* shorter than the tag, or empty: Python says what it is */
+            return 0;
+        memcpy(aad, seqbe, 8);
+        memcpy(aad + 8, rec, 3);
+        aad[11] = (unsigned char)(size >> 8);
+        aad[12] = (unsigned char)size;
+        aadlen = 13;
+    }
+    PyObject *args[4] = {NULL, NULL, NULL, NULL};
+    args[1] = PyBytes_FromStringAndSize((const char *)nonce, 12);
+    args[2] = PyBytes_FromStringAndSize((const char *)body, blen);
+    args[3] = PyBytes_FromStringAndSize((const char *)aad, aadlen);
+    PyObject *opened = NULL;
+    if (args[1] != NULL && args[2] != NULL && args[3] != NULL)
+        opened = PyObject_Vectorcall(tc->refs[TLS_DECRYPT], args + 1,
+                                     3 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+    int made = args[1] != NULL && args[2] != NULL && args[3] != NULL;
+    for (int k = 1; k < 4; k++)
+        Py_XDECREF(args[k]);
+    if (opened == NULL) {
+        /* the state's open() takes any Exception for a bad record (InvalidTag...) */
+        if (!made || !PyErr_ExceptionMatches(PyExc_Exception))
+            return -1;
+        PyErr_Clear();
+        return 0;
+    }
+    if (!PyBytes_Check(opened)) {
+        Py_DECREF(opened);
+        return 0;
+    }
+    PyObject *plain = opened;
+    if (tc->flavour == TLS_13) {
+        const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(opened);
+        Py_ssize_t end = PyBytes_GET_SIZE(opened);
+        while (end > 0 && p[end - 1] == 0)
+            end--;
+        if (end < 2 || p[end - 1] != 23) { /* no type, another type, or nothing in it */
+            Py_DECREF(opened);
+            return 0;
+        }
+        plain = PyBytes_FromStringAndSize((const char *)p, end - 1);
+        Py_DECREF(opened);
+        if (plain == NULL)
+            return -1;
+    }
+    tc->seq = seq + 1;
+    tc->records++;
+    tc->bytes += n;
+    tc->plain += PyBytes_GET_SIZE(plain);
+    tc->frame = f->last_frame;
+    PyObject *argv[5];
+    argv[0] = f->pipe;
+    argv[1] = PyLong_FromLong(f->direction);
+    argv[2] = plain;
+    argv[3] = PyLong_FromLongLong(f->last_frame);
+    argv[4] = PyFloat_FromDouble(f->last_ts);
+    PyObject *result = NULL;
+    if (argv[1] != NULL && argv[3] != NULL && argv[4] != NULL) {
+        fp->sip_busy++;
+        result = PyObject_VectorcallMethod(str_tls_plain, argv,
+                                           5 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        fp->sip_busy--;
+    }
+    for (int k = 1; k < 5; k++)
+        Py_XDECREF(argv[k]);
+    if (result == NULL)
+        return -1;
+    Py_DECREF(result);
+    return 1;
 }
 
 /*
@@ -3236,11 +3526,30 @@ tls_scan(FastPath *fp, SipFlow *f, const SipSource *src, Py_ssize_t *pos_out)
             go_on = 0;
         if (!go_on || n - pos < 5 + length)
             break;
+        if (f->tc != NULL && d[pos] == 23) {
+            int opened = tls_open(fp, f, d + pos, 5 + length);
+            if (opened < 0)
+                return -1;
+            if (opened) {
+                pos += 5 + length;
+                continue;
+            }
+        }
+        /* Not routine: the session counts what was opened here, then reads this record. */
+        if (tls_sync_pair(fp, f, 1) < 0)
+            return -1;
         PyObject *result = sip_call_pipe(fp, f, str_tls_record, d + pos, 5 + length,
                                          f->last_frame, f->last_ts);
         if (result == NULL)
             return -1;
         go_on = result == Py_True;
+        if (PyTuple_Check(result)) { /* routine from here on: open them here */
+            go_on = 1;
+            if (tls_adopt(fp, f, result) < 0) {
+                Py_DECREF(result);
+                return -1;
+            }
+        }
         Py_DECREF(result);
         pos += 5 + length;
     }
@@ -3655,6 +3964,8 @@ sip_tcp_segment(FastPath *fp, FlowKey *key, const unsigned char *seg, Py_ssize_t
             f->taken += plen;
             f->last_frame = frame;
             f->last_ts = ts;
+            if (tls_sync_pair(fp, f, 1) < 0) /* the session is read: the other side's counts */
+                return -1;
             PyObject *result = sip_call_pipe(fp, f, str_raw_data, seg + doff, plen, frame, ts);
             if (result == NULL)
                 return -1;
@@ -3882,8 +4193,11 @@ PyInit__fastpath(void)
     str_tls_record = PyUnicode_InternFromString("_tls_record");
     str_raw_data = PyUnicode_InternFromString("_raw_data");
     str_sipcomp_packet = PyUnicode_InternFromString("_sipcomp_packet");
+    str_tls_plain = PyUnicode_InternFromString("_tls_plain");
+    str_tls_sync = PyUnicode_InternFromString("_tls_sync");
     if (str_slow_packet == NULL || str_deliver == NULL || str_tls_record == NULL ||
-        str_raw_data == NULL || str_sipcomp_packet == NULL)
+        str_raw_data == NULL || str_sipcomp_packet == NULL || str_tls_plain == NULL ||
+        str_tls_sync == NULL)
         return NULL;
     static const char *core_keys[8] = {"call-id", "cseq", "via", "from", "to", "content-type",
                                        "content-length", "max-forwards"};

@@ -493,27 +493,47 @@ class TcpConnectionPipeline:
         summary.plain_bytes += plain
         return True
 
-    def _tls_record(self, direction: int, record: bytes, frame: int, ts: float) -> bool:
+    def _tls_record(
+        self, direction: int, record: bytes, frame: int, ts: float
+    ) -> bool | tuple[Any, ...]:
         """A whole TLS record the fast path framed: decrypted and handed on as the record
         reader's would be; False when the fast path must stop reading records there (the
-        direction died, or a key is now awaited)."""
+        direction died, or a key is now awaited); when the direction's next application data
+        record would be routine, what the fast path needs to open such records itself
+        (``TlsSession.routine_hand``), else True."""
         session = self.tls
         assert session is not None
         plain = session.receive_record(direction, record, frame, ts)
         if plain is not None:  # the routine record: its plaintext straight to the inner side
-            inner = self.inner
-            if inner is None:
-                inner = self._inner()
-            inner.data(direction, plain, frame, ts)
-            summary = self.summary
-            if summary.protocol != "tls":  # what the plaintext speaks, as the inner sniff saw
-                session.summary.application = summary.protocol
-                summary.protocol = "tls"
+            self._tls_plain(direction, plain, frame, ts)
             # A record that opened left no defect, nothing queued and the direction reading.
-            return True
+            return session.routine_hand(direction) or True
         if session.defects or session.plaintext:
             self._tls_bytes(direction, b"", frame, ts)
-        return session.reads_on(direction)
+        if not session.reads_on(direction):
+            return False
+        return session.routine_hand(direction) or True
+
+    def _tls_plain(self, direction: int, plain: bytes, frame: int, ts: float) -> None:
+        """The plaintext of a routine application data record (opened by the TLS session, or
+        by the fast path under the session's key) to the decrypted side."""
+        inner = self.inner
+        if inner is None:
+            inner = self._inner()
+        inner.data(direction, plain, frame, ts)
+        summary = self.summary
+        if summary.protocol != "tls":  # what the plaintext speaks, as the inner sniff saw it
+            assert self.tls is not None
+            self.tls.summary.application = summary.protocol
+            summary.protocol = "tls"
+
+    def _tls_sync(
+        self, direction: int, state: Any, records: int, size: int, plain: int, seq: int, frame: int
+    ) -> None:
+        """The fast path gives the TLS session the counts of the routine records it opened
+        itself (``TlsSession.routine_back``), before any other code may read them."""
+        assert self.tls is not None
+        self.tls.routine_back(direction, state, records, size, plain, seq, frame)
 
     def reclaim(
         self,
