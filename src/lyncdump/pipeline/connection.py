@@ -514,26 +514,75 @@ class TcpConnectionPipeline:
             return False
         return session.routine_hand(direction) or True
 
-    def _tls_plain(self, direction: int, plain: bytes, frame: int, ts: float) -> None:
+    def _tls_plain(
+        self,
+        direction: int,
+        plain: bytes,
+        frame: int,
+        ts: float,
+        skip: int = 0,
+        skip_frame: int = 0,
+    ) -> TcpConnectionPipeline | None:
         """The plaintext of a routine application data record (opened by the TLS session, or
-        by the fast path under the session's key) to the decrypted side."""
+        by the fast path under the session's key) to the decrypted side, after ``skip`` bytes
+        of that side's SIP that the fast path framed itself (the last in ``skip_frame``).
+        Returns the decrypted side when the fast path may frame that direction's next
+        plaintext itself (:meth:`_frames_whole`), else None."""
         inner = self.inner
         if inner is None:
             inner = self._inner()
+        if skip:
+            inner._skip_framed(direction, skip, skip_frame)
         inner.data(direction, plain, frame, ts)
         summary = self.summary
         if summary.protocol != "tls":  # what the plaintext speaks, as the inner sniff saw it
             assert self.tls is not None
             self.tls.summary.application = summary.protocol
             summary.protocol = "tls"
+        return inner if inner._frames_whole(direction) else None
+
+    def _frames_whole(self, direction: int) -> bool:
+        """Whether :meth:`data` would frame the whole messages at the start of this direction's
+        next bytes with ``sip_frame_chunk`` (clear SIP, its framer at rest, no MS-SIPCOMP
+        negotiation): then the fast path may frame them itself and :meth:`_deliver` each."""
+        d = self._d1 if direction else self._d0
+        framer = d.framer
+        return (
+            d.mode == SIP
+            and self.negotiation is None
+            and framer is not None
+            and framer.at_rest
+            and _frame_chunk is not None
+        )
+
+    def _skip_framed(self, direction: int, count: int, last_frame: int) -> None:
+        """The fast path framed and delivered ``count`` bytes of this direction's SIP (the
+        last in ``last_frame``) while its framer was at rest (:meth:`_frames_whole`)."""
+        d = self._d1 if direction else self._d0
+        assert d.framer is not None
+        d.framer.skip_framed(count, last_frame)
 
     def _tls_sync(
-        self, direction: int, state: Any, records: int, size: int, plain: int, seq: int, frame: int
+        self,
+        direction: int,
+        state: Any,
+        records: int,
+        size: int,
+        plain: int,
+        seq: int,
+        frame: int,
+        skip: int = 0,
+        skip_frame: int = 0,
     ) -> None:
         """The fast path gives the TLS session the counts of the routine records it opened
-        itself (``TlsSession.routine_back``), before any other code may read them."""
+        itself (``TlsSession.routine_back``), and the decrypted side's framer the SIP bytes
+        it framed there (:meth:`_skip_framed`), before any other code may read them."""
         assert self.tls is not None
-        self.tls.routine_back(direction, state, records, size, plain, seq, frame)
+        if records:
+            self.tls.routine_back(direction, state, records, size, plain, seq, frame)
+        if skip:
+            assert self.inner is not None
+            self.inner._skip_framed(direction, skip, skip_frame)
 
     def reclaim(
         self,
