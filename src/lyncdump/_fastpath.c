@@ -3439,6 +3439,7 @@ tls_plain(FastPath *fp, SipFlow *f, PyObject *plain)
         }
     }
     if (inner != NULL) {
+        Py_INCREF(inner); /* (held while its _deliver runs) */
         for (;;) {
             Py_ssize_t size, header_end;
             long long length;
@@ -3455,9 +3456,12 @@ tls_plain(FastPath *fp, SipFlow *f, PyObject *plain)
             argv[6] = PyLong_FromSsize_t(header_end);
             argv[7] = PyLong_FromLongLong(length);
             pos += size;
-            if (sip_call_deliver(fp, argv, 8) < 0)
+            if (sip_call_deliver(fp, argv, 8) < 0) {
+                Py_DECREF(inner);
                 return -1;
+            }
         }
+        Py_DECREF(inner);
         if (pos > 0) {
             tc->skip += pos;
             tc->skip_frame = f->last_frame;
