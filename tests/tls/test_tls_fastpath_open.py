@@ -221,3 +221,31 @@ def test_a_hand_the_scan_cannot_use_leaves_records_to_python(
         opened, framed_in_c, counts = _decode_both(path, keys, monkeypatch)
     assert opened == 0 and framed_in_c == 0
     assert counts[0]["decrypted_records"] > 0
+
+
+def test_negotiate_inside_tls_stops_the_framing_in_c(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIP over TLS framed in C in both directions, then the NEGOTIATE exchange (Python frames
+    it: the other direction's framing in C stops when the negotiation appears) and
+    MS-SIPCOMP packets after it, which the inner connection decodes in Python."""
+    import random
+
+    from hostile import negotiate_exchange
+
+    from ..pipeline.test_sipcomp_fastpath import compressed_pieces
+
+    rng = random.Random(7)
+    neg, ok = negotiate_exchange()
+    sent = messages(8) + [(0, neg), (1, ok)]
+    for direction in (0, 1):
+        for piece in compressed_pieces(rng, 0, direction, 6, odd=False):
+            sent.append((direction, piece))
+    recording, log = _recording(tmp_path / "a", GCM12, sent)
+    keys = tmp_path / "k.keys"
+    keys.write_text(log)
+    path = _write(tmp_path / "negotiate.pcap", [recording], 1400, {})
+    opened, framed_in_c, counts = _decode_both(path, keys, monkeypatch)
+    assert opened >= 8 and framed_in_c >= 4
+    capture = lyncdump.open(path, keylog=keys).run()
+    assert any(c.compressed for c in capture.connections)
