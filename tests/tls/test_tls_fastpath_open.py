@@ -249,3 +249,32 @@ def test_negotiate_inside_tls_stops_the_framing_in_c(
     assert opened >= 8 and framed_in_c >= 4
     capture = lyncdump.open(path, keylog=keys).run()
     assert any(c.compressed for c in capture.connections)
+
+
+def test_a_read_state_changed_by_the_other_direction_is_seen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The session changes the server's read state while the scan holds it (here: when a
+    client record fails, as a new handshake or a followed key log could): the scan sees it
+    on the session's list before the server's next record, which then goes through Python
+    (not decrypted, as in pure Python)."""
+    import lyncdump.tls.decrypt as decrypt
+
+    recording, log = _recording(tmp_path / "a", TLS13_ONLY, messages(10))
+    _damage(recording, 3)
+    keys = tmp_path / "k.keys"
+    keys.write_text(log)
+    path = _write(tmp_path / "changed.pcap", [recording], 1400, {})
+    real = TlsSession._failed
+
+    def failed(self: TlsSession, d: int, rec: Any, reason: str) -> None:
+        real(self, d, rec, reason)
+        self._read[1 - d] = decrypt._NO_KEYS  # (in place, as the session always does)
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(TlsSession, "_failed", failed)
+        opened, framed_in_c, counts = _decode_both(path, keys, monkeypatch)
+        shown = len(list(lyncdump.open(path, keylog=keys).run().messages()))
+    assert opened >= 4 and framed_in_c >= 4
+    assert counts[0]["failed_records"] == 1
+    assert shown < 19  # the server's records after the failure were not opened

@@ -471,6 +471,8 @@ class TlsSession:
         self.plaintext: list[tuple[int, bytes | int, int, float]] = []
         self._readers = (RecordReader(), RecordReader())
         self._assemblers = (HandshakeAssembler(), HandshakeAssembler())
+        # plaintext, _read, _dead and _lost are changed in place, never rebound: the compiled
+        # fast path keeps references to them to see that its cache still holds (routine_hand).
         self._read: list[_ReadState | None] = [None, None]
         self._pending: list[_ReadState | None] = [None, None]
         self._next13: list[_Tls13State | None] = [None, None]
