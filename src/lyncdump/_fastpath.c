@@ -265,6 +265,7 @@ RtpCore_fast_packet(RtpCore *self, PyObject *args)
 static PyObject *str_slow_packet;
 /* The pipe methods the SIP-over-TCP fast path calls (interned at import). */
 static PyObject *str_deliver, *str_tls_record, *str_raw_data, *str_sipcomp_packet;
+static PyObject *str_tls_plain, *str_tls_sync, *str_negotiation;
 
 /*
  * StreamStats.packet(frame, ts, seq, rts, pt, marker, size, payload=None): routine packets are
@@ -780,6 +781,7 @@ typedef struct {
        reclaim (the direction given back). No bound method is kept per direction. */
     PyObject *pipe;
     struct SipcompState *sc; /* READ_SIPCOMP only (sipcomp_adopt), else NULL */
+    struct TlsCache *tc;     /* READ_TLS opening routine records here (tls_adopt), else NULL */
 } SipFlow;
 
 /* What a direction read as READ_SIPCOMP adds (allocated apart, so that the other kinds'
@@ -803,6 +805,39 @@ sipcomp_free(SipcompState *sc)
     }
 }
 
+/* What a READ_TLS direction adds while its records are routine (tls/decrypt.py
+   TlsSession.routine_hand; allocated apart like SipcompState): a cache of one read state of
+   the session, which stays the authority. The state, its AEAD's bound decrypt, the session's
+   lists _read, _lost, _dead and plaintext and its _WAITING marker (strong references: the
+   lists are looked at before each record, so that what Python changed is seen), the static
+   IV (12 bytes) or salt (4), the flavour (TLS_13, TLS_XOR, TLS_EXPLICIT) and the next record
+   sequence number; then what was opened here and not yet counted by the session (records,
+   their bytes with headers, plaintext bytes, the frame of the last). While the decrypted
+   side's framer of this direction is at rest (its _tls_plain says so by returning it, the
+   inner pipe, kept in refs[TLS_INNER]; NULL otherwise), the plaintext's whole SIP messages
+   are framed here and go to its _deliver; the bytes so framed and the frame of the last are
+   counted for its framer (skip, skip_frame) until the next sync or _tls_plain. */
+#define TLS_CACHE_REFS 8
+typedef struct TlsCache {
+    /* state, decrypt, read, lost, dead, plaintext, waiting, inner (or NULL) */
+    PyObject *refs[TLS_CACHE_REFS];
+    unsigned char iv[12];
+    int flavour;
+    uint64_t seq;
+    long long records, bytes, plain, frame;
+    long long skip, skip_frame;
+} TlsCache;
+
+static void
+tls_free(TlsCache *tc)
+{
+    if (tc != NULL) {
+        for (int k = 0; k < TLS_CACHE_REFS; k++)
+            Py_XDECREF(tc->refs[k]);
+        PyMem_Free(tc);
+    }
+}
+
 typedef struct {
     PyObject_HEAD
     FlowEntry *flows;
@@ -820,6 +855,7 @@ typedef struct {
     size_t sip_cap, sip_used;
     long long tcp, sip_messages, sip_held; /* TCP segments consumed; messages; bytes held */
     int sip_busy; /* inside a Python callback: the table must not change */
+    long long tls_cached; /* owned directions with a TlsCache (none: no reverse look-ups) */
     /* READ_SIPCOMP: the plain bytes of the packets decoded from one segment (a scratch reused
        from segment to segment; empty between them) */
     unsigned char *plain;
@@ -952,6 +988,9 @@ FastPath_traverse(FastPath *fp, visitproc visit, void *arg)
         for (size_t i = 0; i < fp->sip_cap; i++) {
             if (fp->sip[i] != NULL) {
                 Py_VISIT(fp->sip[i]->pipe);
+                if (fp->sip[i]->tc != NULL)
+                    for (int k = 0; k < TLS_CACHE_REFS; k++)
+                        Py_VISIT(fp->sip[i]->tc->refs[k]);
             }
         }
     }
@@ -976,6 +1015,9 @@ FastPath_clear_refs(FastPath *fp)
                 Py_CLEAR(fp->sip[i]->pipe);
                 if (fp->sip[i]->sc != NULL)
                     Py_CLEAR(fp->sip[i]->sc->hist);
+                if (fp->sip[i]->tc != NULL)
+                    for (int k = 0; k < TLS_CACHE_REFS; k++)
+                        Py_CLEAR(fp->sip[i]->tc->refs[k]);
             }
         }
     }
@@ -995,6 +1037,7 @@ FastPath_dealloc(FastPath *fp)
                 PyMem_Free(fp->sip[i]->buf);
                 PyMem_Free(fp->sip[i]->chunks);
                 sipcomp_free(fp->sip[i]->sc);
+                tls_free(fp->sip[i]->tc);
                 PyMem_Free(fp->sip[i]);
             }
         }
@@ -3204,12 +3247,18 @@ sipcomp_state(FastPath *fp, const SipFlow *f, Py_ssize_t from, Py_ssize_t skip)
     return Py_BuildValue("(nLLNn)", sc->hpos, sc->consumed, sc->plain_frame, packets, skip);
 }
 
+static int tls_sync_pair(FastPath *fp, SipFlow *f);
+
 /* Take the flow in slot i out of the table and hand its state to Python's reclaim(). A
    READ_SIPCOMP flow also hands over the packets of FastPath.plain from `from` on (none
-   outside sipcomp_read: the scratch is empty then), `skip` bytes of the first framed. */
+   outside sipcomp_read: the scratch is empty then), `skip` bytes of the first framed. The
+   TLS session gets the counts of both its directions' routine records first (reclaim may
+   feed it bytes). */
 static int
 sip_reclaim_from(FastPath *fp, size_t i, Py_ssize_t from, Py_ssize_t skip)
 {
+    if (tls_sync_pair(fp, fp->sip[i]) < 0)
+        return -1;
     SipFlow f = *fp->sip[i];
     PyMem_Free(fp->sip[i]);
     sip_remove(fp, i);
@@ -3443,6 +3492,347 @@ sip_scan(FastPath *fp, SipFlow *f, const SipSource *src, Py_ssize_t *pos_out)
 }
 
 /*
+ * TLS records opened here (READ_TLS with a TlsCache). The Python session is the authority;
+ * state goes each way in one place:
+ *   - Python to C: _tls_record returns TlsSession.routine_hand's tuple after a record that
+ *     leaves the direction routine (tls_adopt). Before each record the cache checks the
+ *     session's own lists (tls_routine): the direction still reads under that state, no key
+ *     is awaited, no bytes lost, not given up, no plaintext queued.
+ *   - C to Python: tls_sync calls the pipe's _tls_sync with what was opened here (counts,
+ *     next sequence number, last frame). It runs before Python code may read the session:
+ *     before a record that is not routine goes to _tls_record (that direction's cache is
+ *     dropped: _tls_record hands a new one), before a raw segment goes to _raw_data, and on
+ *     every reclaim (hand-back, release, release all), for both directions of the connection.
+ * A routine record (application data whose AEAD tag checks and, in TLS 1.3, whose inner type
+ * is application data, with plaintext) is opened here and its plaintext goes to the pipe's
+ * _tls_plain; anything else goes to _tls_record after the sync, which opens it again.
+ */
+#define TLS_13 1       /* nonce: IV XOR sequence; AAD: the record header; inner type */
+#define TLS_XOR 2      /* TLS 1.2 ChaCha20-Poly1305: nonce IV XOR sequence (RFC 7905) */
+#define TLS_EXPLICIT 3 /* TLS 1.2 GCM/CCM: nonce salt + the fragment's first 8 bytes */
+#define TLS_STATE 0
+#define TLS_DECRYPT 1
+#define TLS_READ 2
+#define TLS_LOST 3
+#define TLS_DEAD 4
+#define TLS_PLAINTEXT 5
+#define TLS_WAITING 6
+#define TLS_INNER 7
+
+/* Open the flow's routine records from now on with _tls_record's hand (state, decrypt, iv,
+   seq, flavour, read, lost, dead, plaintext, waiting). 1 when taken, 0 when not that shape,
+   -1 when memory runs out. */
+static int
+tls_adopt(FastPath *fp, SipFlow *f, PyObject *hand)
+{
+    if (f->tc != NULL || !PyTuple_Check(hand) || PyTuple_GET_SIZE(hand) != 10)
+        return 0;
+    PyObject *iv = PyTuple_GET_ITEM(hand, 2), *seq_obj = PyTuple_GET_ITEM(hand, 3);
+    PyObject *flavour_obj = PyTuple_GET_ITEM(hand, 4);
+    if (!PyCallable_Check(PyTuple_GET_ITEM(hand, 1)) || !PyBytes_Check(iv) ||
+        !PyLong_Check(seq_obj) || !PyLong_Check(flavour_obj))
+        return 0;
+    for (int k = 5; k < 9; k++)
+        if (!PyList_CheckExact(PyTuple_GET_ITEM(hand, k)))
+            return 0;
+    for (int k = 5; k < 8; k++)
+        if (PyList_GET_SIZE(PyTuple_GET_ITEM(hand, k)) != 2)
+            return 0;
+    long flavour = PyLong_AsLong(flavour_obj);
+    unsigned long long seq = PyLong_AsUnsignedLongLong(seq_obj);
+    if (PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    Py_ssize_t ivlen = PyBytes_GET_SIZE(iv);
+    if (flavour < TLS_13 || flavour > TLS_EXPLICIT ||
+        ivlen != (flavour == TLS_EXPLICIT ? 4 : 12) || seq == UINT64_MAX)
+        return 0;
+    TlsCache *tc = PyMem_Calloc(1, sizeof(TlsCache));
+    if (tc == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    tc->refs[TLS_STATE] = Py_NewRef(PyTuple_GET_ITEM(hand, 0));
+    tc->refs[TLS_DECRYPT] = Py_NewRef(PyTuple_GET_ITEM(hand, 1));
+    for (int k = TLS_READ; k <= TLS_WAITING; k++)
+        tc->refs[k] = Py_NewRef(PyTuple_GET_ITEM(hand, k + 3));
+    memcpy(tc->iv, PyBytes_AS_STRING(iv), (size_t)ivlen);
+    tc->flavour = (int)flavour;
+    tc->seq = (uint64_t)seq;
+    f->tc = tc;
+    fp->tls_cached++;
+    return 1;
+}
+
+/* Whether the session would still take the flow's next application data record the routine
+   way under the cached state (TlsSession.receive_record's test, on the session's lists). */
+static inline int
+tls_routine(const TlsCache *tc, int direction)
+{
+    PyObject *read = tc->refs[TLS_READ], *waiting = tc->refs[TLS_WAITING];
+    PyObject *lost = tc->refs[TLS_LOST], *dead = tc->refs[TLS_DEAD];
+    if (PyList_GET_SIZE(read) != 2 || PyList_GET_SIZE(lost) != 2 || PyList_GET_SIZE(dead) != 2)
+        return 0;
+    return PyList_GET_ITEM(read, direction) == tc->refs[TLS_STATE] &&
+           PyList_GET_ITEM(read, 1 - direction) != waiting &&
+           PyList_GET_ITEM(lost, direction) == Py_None &&
+           PyList_GET_ITEM(dead, direction) == Py_False &&
+           PyList_GET_SIZE(tc->refs[TLS_PLAINTEXT]) == 0;
+}
+
+/* How tls_sync leaves the cache: kept or dropped. */
+#define TLS_SYNC_KEEP 0
+#define TLS_SYNC_DROP 1
+
+/* Give the session what the flow's cache opened and not yet counted, and the decrypted
+   side's framer what was framed here (pipe._tls_sync); then the cache as `how` says (always
+   dropped on an error). 0, or -1 on a Python error. */
+static int
+tls_sync(FastPath *fp, SipFlow *f, int how)
+{
+    TlsCache *tc = f->tc;
+    if (tc == NULL)
+        return 0;
+    PyObject *result = Py_None;
+    if (tc->records > 0 || tc->skip > 0) {
+        fp->sip_busy++;
+        result = PyObject_CallMethod(f->pipe, "_tls_sync", "iOLLLKLLL", f->direction,
+                                     tc->refs[TLS_STATE], tc->records, tc->bytes, tc->plain,
+                                     (unsigned long long)tc->seq, tc->frame, tc->skip,
+                                     tc->skip_frame);
+        fp->sip_busy--;
+        if (result != NULL)
+            Py_DECREF(result);
+        tc->records = tc->bytes = tc->plain = tc->skip = 0;
+    }
+    if (how == TLS_SYNC_DROP || result == NULL) {
+        f->tc = NULL;
+        fp->tls_cached--;
+        tls_free(tc);
+    }
+    return result == NULL ? -1 : 0;
+}
+
+/* Before Python reads the session of the flow f: tls_sync for f (its cache dropped) and for
+   the other direction of its connection, if owned (TLS_SYNC_KEEP), the one whose last record
+   came first synced first (the session's last frame is the later one's). */
+static int
+tls_sync_pair(FastPath *fp, SipFlow *f)
+{
+    if (fp->tls_cached == 0)
+        return 0;
+    FlowKey reverse;
+    sip_reverse(&f->key, &reverse);
+    Py_ssize_t j = sip_find(fp, &reverse, flow_hash(&reverse));
+    SipFlow *r = j < 0 ? NULL : fp->sip[j];
+    if (r != NULL && r->tc != NULL && r->tc->records > 0 &&
+        (f->tc == NULL || f->tc->records == 0 || r->tc->frame <= f->tc->frame)) {
+        /* (frames of the records: the session's _frame ends as the later one's) */
+        if (tls_sync(fp, r, TLS_SYNC_KEEP) < 0)
+            return -1;
+        return tls_sync(fp, f, TLS_SYNC_DROP);
+    }
+    if (tls_sync(fp, f, TLS_SYNC_DROP) < 0)
+        return -1;
+    return r == NULL ? 0 : tls_sync(fp, r, TLS_SYNC_KEEP);
+}
+
+/*
+ * The plaintext of a routine record of the flow f (a bytes object) to the decrypted side:
+ * while its framer is at rest (refs[TLS_INNER]), the whole SIP messages at its start framed
+ * here as _deliver_whole frames them (sip_frame_chunk's rules, CR/LF after them included)
+ * and each handed to the inner pipe's _deliver; what is left, or all of it otherwise, goes to
+ * the pipe's _tls_plain with the bytes framed here so far, whose answer says whether the next
+ * plaintext may be framed here. 0, or -1 on a Python error.
+ */
+static int
+tls_plain(FastPath *fp, SipFlow *f, PyObject *plain)
+{
+    TlsCache *tc = f->tc;
+    const unsigned char *d = (const unsigned char *)PyBytes_AS_STRING(plain);
+    Py_ssize_t n = PyBytes_GET_SIZE(plain), pos = 0;
+    PyObject *inner = tc->refs[TLS_INNER];
+    if (inner != NULL) {
+        /* What _frames_whole said may have changed since only by an MS-SIPCOMP negotiation
+           (Python frames any message that names NEGOTIATE): this direction's framer moves
+           only here and in its own Python paths, which drop the cache first. */
+        PyObject *negotiation = PyObject_GetAttr(inner, str_negotiation);
+        if (negotiation == NULL)
+            return -1;
+        int none = negotiation == Py_None;
+        Py_DECREF(negotiation);
+        if (!none) {
+            Py_CLEAR(tc->refs[TLS_INNER]);
+            inner = NULL;
+        }
+    }
+    if (inner != NULL) {
+        Py_INCREF(inner); /* (held while its _deliver runs) */
+        for (;;) {
+            Py_ssize_t size, header_end;
+            long long length;
+            if (sip_next_message(d, &pos, n, f->max_message, &size, &header_end, &length) <= 0)
+                break;
+            PyObject *argv[8];
+            argv[0] = inner;
+            argv[1] = PyLong_FromLong(f->direction);
+            argv[2] = size == n ? Py_NewRef(plain)
+                                : PyBytes_FromStringAndSize((const char *)d + pos, size);
+            argv[3] = PyLong_FromLongLong(f->last_frame);
+            argv[4] = PyLong_FromLongLong(f->last_frame);
+            argv[5] = PyFloat_FromDouble(f->last_ts);
+            argv[6] = PyLong_FromSsize_t(header_end);
+            argv[7] = PyLong_FromLongLong(length);
+            pos += size;
+            if (sip_call_deliver(fp, argv, 8) < 0) {
+                Py_DECREF(inner);
+                return -1;
+            }
+        }
+        Py_DECREF(inner);
+        if (pos > 0) {
+            tc->skip += pos;
+            tc->skip_frame = f->last_frame;
+        }
+        if (pos >= n)
+            return 0;
+    }
+    /* The rest to Python's framer. What the other direction framed here goes to its framer
+       first: a NEGOTIATE framed by Python may switch that direction to MS-SIPCOMP. */
+    SipFlow *r = NULL;
+    if (fp->tls_cached > 1) {
+        FlowKey reverse;
+        sip_reverse(&f->key, &reverse);
+        Py_ssize_t j = sip_find(fp, &reverse, flow_hash(&reverse));
+        r = j >= 0 && fp->sip[j]->tc != NULL ? fp->sip[j] : NULL;
+    }
+    if (r != NULL && tls_sync(fp, r, TLS_SYNC_KEEP) < 0)
+        return -1;
+    PyObject *argv[7];
+    argv[0] = f->pipe;
+    argv[1] = PyLong_FromLong(f->direction);
+    argv[2] = pos > 0 ? PyBytes_FromStringAndSize((const char *)d + pos, n - pos)
+                      : Py_NewRef(plain);
+    argv[3] = PyLong_FromLongLong(f->last_frame);
+    argv[4] = PyFloat_FromDouble(f->last_ts);
+    argv[5] = PyLong_FromLongLong(tc->skip);
+    argv[6] = PyLong_FromLongLong(tc->skip_frame);
+    tc->skip = 0;
+    PyObject *result = NULL;
+    int made = 1;
+    for (int k = 1; k < 7; k++)
+        made = made && argv[k] != NULL;
+    if (made) {
+        fp->sip_busy++;
+        result = PyObject_VectorcallMethod(str_tls_plain, argv,
+                                           7 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        fp->sip_busy--;
+    }
+    for (int k = 1; k < 7; k++)
+        Py_XDECREF(argv[k]);
+    if (result == NULL)
+        return -1;
+    /* the decrypted side, when its next plaintext may be framed here; None otherwise */
+    Py_XSETREF(tc->refs[TLS_INNER], result == Py_None ? NULL : result);
+    if (result == Py_None)
+        Py_DECREF(result);
+    return 0;
+}
+
+/*
+ * Open the record rec[0:n] (whole, application data) of a flow with a TlsCache as its read
+ * state's open() would (tls/decrypt.py _Tls13State, _AeadState) and hand its plaintext to the
+ * pipe's _tls_plain with the frame and time of the segment that completed it. 1 when done
+ * (counted in the cache), 0 when the record is not routine (nothing counted, no exception
+ * set: _tls_record takes it), -1 on a Python error.
+ */
+static int
+tls_open(FastPath *fp, SipFlow *f, const unsigned char *rec, Py_ssize_t n)
+{
+    TlsCache *tc = f->tc;
+    uint64_t seq = tc->seq;
+    const unsigned char *body = rec + 5;
+    Py_ssize_t blen = n - 5;
+    unsigned char nonce[12], aad[13], seqbe[8];
+    Py_ssize_t aadlen = 5;
+    if (seq == UINT64_MAX || !tls_routine(tc, f->direction))
+        return 0;
+    for (int k = 0; k < 8; k++)
+        seqbe[k] = (unsigned char)(seq >> (56 - 8 * k));
+    if (tc->flavour == TLS_EXPLICIT) {
+        if (blen < 8)
+            return 0;
+        memcpy(nonce, tc->iv, 4);
+        memcpy(nonce + 4, body, 8);
+        body += 8;
+        blen -= 8;
+    }
+    else {
+        memcpy(nonce, tc->iv, 12);
+        for (int k = 0; k < 8; k++)
+            nonce[4 + k] ^= seqbe[k];
+    }
+    if (tc->flavour == TLS_13)
+        memcpy(aad, rec, 5);
+    else {
+        Py_ssize_t size = blen - 16; /* the tag */
+        if (size <= 0) /* shorter than the tag, or empty: Python says what it is */
+            return 0;
+        memcpy(aad, seqbe, 8);
+        memcpy(aad + 8, rec, 3);
+        aad[11] = (unsigned char)(size >> 8);
+        aad[12] = (unsigned char)size;
+        aadlen = 13;
+    }
+    PyObject *args[4] = {NULL, NULL, NULL, NULL};
+    args[1] = PyBytes_FromStringAndSize((const char *)nonce, 12);
+    args[2] = PyBytes_FromStringAndSize((const char *)body, blen);
+    args[3] = PyBytes_FromStringAndSize((const char *)aad, aadlen);
+    PyObject *opened = NULL;
+    if (args[1] != NULL && args[2] != NULL && args[3] != NULL)
+        opened = PyObject_Vectorcall(tc->refs[TLS_DECRYPT], args + 1,
+                                     3 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+    int made = args[1] != NULL && args[2] != NULL && args[3] != NULL;
+    for (int k = 1; k < 4; k++)
+        Py_XDECREF(args[k]);
+    if (opened == NULL) {
+        /* the state's open() takes any Exception for a bad record (InvalidTag...) */
+        if (!made || !PyErr_ExceptionMatches(PyExc_Exception))
+            return -1;
+        PyErr_Clear();
+        return 0;
+    }
+    if (!PyBytes_Check(opened)) {
+        Py_DECREF(opened);
+        return 0;
+    }
+    PyObject *plain = opened;
+    if (tc->flavour == TLS_13) {
+        const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(opened);
+        Py_ssize_t end = PyBytes_GET_SIZE(opened);
+        while (end > 0 && p[end - 1] == 0)
+            end--;
+        if (end < 2 || p[end - 1] != 23) { /* no type, another type, or nothing in it */
+            Py_DECREF(opened);
+            return 0;
+        }
+        plain = PyBytes_FromStringAndSize((const char *)p, end - 1);
+        Py_DECREF(opened);
+        if (plain == NULL)
+            return -1;
+    }
+    tc->seq = seq + 1;
+    tc->records++;
+    tc->bytes += n;
+    tc->plain += PyBytes_GET_SIZE(plain);
+    tc->frame = f->last_frame;
+    int status = tls_plain(fp, f, plain);
+    Py_DECREF(plain);
+    return status < 0 ? -1 : 1;
+}
+
+/*
  * tls/records.py RecordReader.next_record on src (a direction read as READ_TLS: between
  * records, not resynchronising): each whole record goes to the pipe's _tls_record with the
  * frame and time of the segment that completed it; *pos: how far they reach. Returns 1 to
@@ -3465,11 +3855,30 @@ tls_scan(FastPath *fp, SipFlow *f, const SipSource *src, Py_ssize_t *pos_out)
             go_on = 0;
         if (!go_on || n - pos < 5 + length)
             break;
+        if (f->tc != NULL && d[pos] == 23) {
+            int opened = tls_open(fp, f, d + pos, 5 + length);
+            if (opened < 0)
+                return -1;
+            if (opened) {
+                pos += 5 + length;
+                continue;
+            }
+        }
+        /* Not routine: the session counts what was opened here, then reads this record. */
+        if (tls_sync_pair(fp, f) < 0)
+            return -1;
         PyObject *result = sip_call_pipe(fp, f, str_tls_record, d + pos, 5 + length,
                                          f->last_frame, f->last_ts);
         if (result == NULL)
             return -1;
         go_on = result == Py_True;
+        if (PyTuple_Check(result)) { /* routine from here on: open them here */
+            go_on = 1;
+            if (tls_adopt(fp, f, result) < 0) {
+                Py_DECREF(result);
+                return -1;
+            }
+        }
         Py_DECREF(result);
         pos += 5 + length;
     }
@@ -3884,6 +4293,8 @@ sip_tcp_segment(FastPath *fp, FlowKey *key, const unsigned char *seg, Py_ssize_t
             f->taken += plen;
             f->last_frame = frame;
             f->last_ts = ts;
+            if (tls_sync_pair(fp, f) < 0) /* the session is read: the other side's counts */
+                return -1;
             PyObject *result = sip_call_pipe(fp, f, str_raw_data, seg + doff, plen, frame, ts);
             if (result == NULL)
                 return -1;
@@ -4116,8 +4527,12 @@ PyInit__fastpath(void)
     str_tls_record = PyUnicode_InternFromString("_tls_record");
     str_raw_data = PyUnicode_InternFromString("_raw_data");
     str_sipcomp_packet = PyUnicode_InternFromString("_sipcomp_packet");
+    str_tls_plain = PyUnicode_InternFromString("_tls_plain");
+    str_tls_sync = PyUnicode_InternFromString("_tls_sync");
+    str_negotiation = PyUnicode_InternFromString("negotiation");
     if (str_slow_packet == NULL || str_deliver == NULL || str_tls_record == NULL ||
-        str_raw_data == NULL || str_sipcomp_packet == NULL)
+        str_raw_data == NULL || str_sipcomp_packet == NULL || str_tls_plain == NULL ||
+        str_tls_sync == NULL || str_negotiation == NULL)
         return NULL;
     static const char *core_keys[8] = {"call-id", "cseq", "via", "from", "to", "content-type",
                                        "content-length", "max-forwards"};

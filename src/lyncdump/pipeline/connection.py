@@ -493,27 +493,96 @@ class TcpConnectionPipeline:
         summary.plain_bytes += plain
         return True
 
-    def _tls_record(self, direction: int, record: bytes, frame: int, ts: float) -> bool:
+    def _tls_record(
+        self, direction: int, record: bytes, frame: int, ts: float
+    ) -> bool | tuple[Any, ...]:
         """A whole TLS record the fast path framed: decrypted and handed on as the record
         reader's would be; False when the fast path must stop reading records there (the
-        direction died, or a key is now awaited)."""
+        direction died, or a key is now awaited); when the direction's next application data
+        record would be routine, what the fast path needs to open such records itself
+        (``TlsSession.routine_hand``), else True."""
         session = self.tls
         assert session is not None
         plain = session.receive_record(direction, record, frame, ts)
         if plain is not None:  # the routine record: its plaintext straight to the inner side
-            inner = self.inner
-            if inner is None:
-                inner = self._inner()
-            inner.data(direction, plain, frame, ts)
-            summary = self.summary
-            if summary.protocol != "tls":  # what the plaintext speaks, as the inner sniff saw
-                session.summary.application = summary.protocol
-                summary.protocol = "tls"
+            self._tls_plain(direction, plain, frame, ts)
             # A record that opened left no defect, nothing queued and the direction reading.
-            return True
+            return session.routine_hand(direction) or True
         if session.defects or session.plaintext:
             self._tls_bytes(direction, b"", frame, ts)
-        return session.reads_on(direction)
+        if not session.reads_on(direction):
+            return False
+        return session.routine_hand(direction) or True
+
+    def _tls_plain(
+        self,
+        direction: int,
+        plain: bytes,
+        frame: int,
+        ts: float,
+        skip: int = 0,
+        skip_frame: int = 0,
+    ) -> TcpConnectionPipeline | None:
+        """The plaintext of a routine application data record (opened by the TLS session, or
+        by the fast path under the session's key) to the decrypted side, after ``skip`` bytes
+        of that side's SIP that the fast path framed itself (the last in ``skip_frame``).
+        Returns the decrypted side when the fast path may frame that direction's next
+        plaintext itself (:meth:`_frames_whole`), else None."""
+        inner = self.inner
+        if inner is None:
+            inner = self._inner()
+        if skip:
+            inner._skip_framed(direction, skip, skip_frame)
+        inner.data(direction, plain, frame, ts)
+        summary = self.summary
+        if summary.protocol != "tls":  # what the plaintext speaks, as the inner sniff saw it
+            assert self.tls is not None
+            self.tls.summary.application = summary.protocol
+            summary.protocol = "tls"
+        return inner if inner._frames_whole(direction) else None
+
+    def _frames_whole(self, direction: int) -> bool:
+        """Whether :meth:`data` would frame the whole messages at the start of this direction's
+        next bytes with ``sip_frame_chunk`` (clear SIP, its framer at rest, no MS-SIPCOMP
+        negotiation): then the fast path may frame them itself and :meth:`_deliver` each."""
+        d = self._d1 if direction else self._d0
+        framer = d.framer
+        return (
+            d.mode == SIP
+            and self.negotiation is None
+            and framer is not None
+            and framer.at_rest
+            and _frame_chunk is not None
+        )
+
+    def _skip_framed(self, direction: int, count: int, last_frame: int) -> None:
+        """The fast path framed and delivered ``count`` bytes of this direction's SIP (the
+        last in ``last_frame``) while its framer was at rest (:meth:`_frames_whole`)."""
+        d = self._d1 if direction else self._d0
+        assert d.framer is not None
+        d.framer.skip_framed(count, last_frame)
+
+    def _tls_sync(
+        self,
+        direction: int,
+        state: Any,
+        records: int,
+        size: int,
+        plain: int,
+        seq: int,
+        frame: int,
+        skip: int = 0,
+        skip_frame: int = 0,
+    ) -> None:
+        """The fast path gives the TLS session the counts of the routine records it opened
+        itself (``TlsSession.routine_back``), and the decrypted side's framer the SIP bytes
+        it framed there (:meth:`_skip_framed`), before any other code may read them."""
+        assert self.tls is not None
+        if records:
+            self.tls.routine_back(direction, state, records, size, plain, seq, frame)
+        if skip:
+            assert self.inner is not None
+            self.inner._skip_framed(direction, skip, skip_frame)
 
     def reclaim(
         self,

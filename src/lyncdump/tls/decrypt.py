@@ -411,6 +411,9 @@ _NO_KEYS = _NoKeys()
 #: come or the connection gives up waiting (MAX_KEY_RETRIES).
 _WAITING = _NoKeys()
 
+#: The AEAD modes whose records the compiled fast path may open (TlsSession.routine_hand).
+_ROUTINE_MODES = frozenset(("GCM", "POLY1305", "CCM"))
+
 #: TLS 1.3 key log labels per direction (client → server first): handshake, application.
 _LABELS13 = (
     ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", "CLIENT_TRAFFIC_SECRET_0"),
@@ -468,6 +471,8 @@ class TlsSession:
         self.plaintext: list[tuple[int, bytes | int, int, float]] = []
         self._readers = (RecordReader(), RecordReader())
         self._assemblers = (HandshakeAssembler(), HandshakeAssembler())
+        # plaintext, _read, _dead and _lost are changed in place, never rebound: the compiled
+        # fast path keeps references to them to see that its cache still holds (routine_hand).
         self._read: list[_ReadState | None] = [None, None]
         self._pending: list[_ReadState | None] = [None, None]
         self._next13: list[_Tls13State | None] = [None, None]
@@ -534,6 +539,71 @@ class TlsSession:
     def reads_on(self, direction: int) -> bool:
         """:meth:`takes_records` right after :meth:`receive_record` (the reader is at rest)."""
         return not self._dead[direction] and _WAITING not in self._read
+
+    def routine_hand(self, direction: int) -> tuple[Any, ...] | None:
+        """What the compiled fast path needs to open a direction's routine records itself
+        (docs/performance.md "What the fast path does"), when :meth:`receive_record` would
+        take its next application data record the routine way under an AEAD key: (the read
+        state, its AEAD's bound ``decrypt``, the static IV or salt, the next sequence number,
+        the flavour, then the lists ``_read``, ``_lost``, ``_dead``, ``plaintext`` and the
+        ``_WAITING`` marker, which the fast path looks at before each record to see that it
+        would still be routine). Flavour 1: TLS 1.3; 2: TLS 1.2 with the nonce IV XOR
+        sequence (ChaCha20-Poly1305); 3: TLS 1.2 with an explicit nonce after the 4-byte salt
+        (GCM, CCM). None: not routine (no AEAD key, TLS 1.3 handshake keys, lost bytes,
+        plaintext queued, a key awaited...).
+
+        The session stays the authority: the fast path counts what it opens and gives the
+        counts and the sequence number back through :meth:`routine_back` before any other
+        code reads them."""
+        state = self._read[direction]
+        if (
+            self._dead[direction]
+            or self._lost[direction] is not None
+            or self.plaintext
+            or _WAITING in self._read
+        ):
+            return None
+        if type(state) is _Tls13State:
+            if self._next13[direction] is not None or state.suite.mode not in _ROUTINE_MODES:
+                return None  # (handshake keys: the next epoch may be tried on a failure)
+            decrypt, iv, flavour = state.decrypt, state.iv.to_bytes(12, "big"), 1
+        elif type(state) is _AeadState and state.tag == 16:
+            decrypt, iv, flavour = state.aead.decrypt, state.salt, 2 if state.chacha else 3
+        else:
+            return None
+        read, lost, dead = self._read, self._lost, self._dead
+        return state, decrypt, iv, state.seq, flavour, read, lost, dead, self.plaintext, _WAITING
+
+    def routine_back(
+        self,
+        direction: int,
+        state: _ReadState,
+        records: int,
+        size: int,
+        plain: int,
+        seq: int,
+        frame: int,
+    ) -> None:
+        """The counts of ``records`` routine records (``size`` bytes with their headers,
+        ``plain`` bytes of plaintext, the last in ``frame``) that the fast path opened under
+        ``state`` (:meth:`routine_hand`), as :meth:`receive_record` would have counted them;
+        ``seq``: the state's next sequence number."""
+        reader = self._readers[direction]
+        reader._base += size
+        reader.bytes_seen += size
+        reader.records += records
+        self._frame = frame
+        summary = self.summary
+        summary.records += records
+        sizes = self._sizes[direction]
+        sizes[0] += records
+        sizes[1] += size
+        summary.encrypted_bytes += size - 5 * records
+        summary.decrypted_records += records
+        summary.decrypted = True
+        summary.plaintext_bytes += plain
+        self._failures[direction] = 0
+        state.seq = seq
 
     def receive_record(self, direction: int, record: bytes, frame: int, ts: float) -> bytes | None:
         """One whole record (header and fragment) of a direction that :meth:`takes_records`,
@@ -1013,7 +1083,7 @@ class TlsSession:
             return
         if suite is None:
             self.summary.note = f"cipher suite {self.summary.cipher_suite} is not supported"
-            self._read = [_NO_KEYS, _NO_KEYS]
+            self._read[:] = (_NO_KEYS, _NO_KEYS)  # (the list itself: see routine_hand)
             return
         source = self._look_up13((0, 1))
         if source is not None:
