@@ -1857,12 +1857,20 @@ mppc_run(unsigned char *hist, unsigned char *known, Py_ssize_t *pos_io, Py_ssize
     Py_ssize_t pos = *pos_io, bit = *bit_io;
     Py_ssize_t last = nbits - 8; /* a token needs at least 8 bits */
     int reason = 0;              /* _FULL */
+    /* The stream's bits from `bit` on are w's top `wbits` bits: a token reads at most 40 of
+       them (a 16-bit offset code, then 24 bits for the length code), so the window is read
+       again only when fewer are left, not for every token. */
+    uint64_t w = 0;
+    int wbits = 0;
     while (pos < limit) {
         if (bit > last) {
             reason = 1; /* _DRAINED */
             break;
         }
-        uint64_t w = mppc_window(d, n, bit);
+        if (wbits < 40) {
+            w = mppc_window(d, n, bit);
+            wbits = 64;
+        }
         unsigned int b = (unsigned int)(w >> 56);
         if (b >= 0xC0) { /* copy: offset code, then length code */
             unsigned int top = (unsigned int)(w >> 48) & 0xFFFF;
@@ -1933,12 +1941,16 @@ mppc_run(unsigned char *hist, unsigned char *known, Py_ssize_t *pos_io, Py_ssize
                     known[pos + j] = known[(src + j) & 0x1FFF];
             pos = end;
             bit += used;
+            w <<= used;
+            wbits -= used;
         } else if (b < 0x80) { /* low literal: the byte itself */
             hist[pos] = (unsigned char)b;
             if (known != NULL)
                 known[pos] = 1;
             pos++;
             bit += 8;
+            w <<= 8;
+            wbits -= 8;
         } else { /* high literal: 10 + 7 bits */
             if (bit == last) {
                 reason = 2; /* _SHORT */
@@ -1949,6 +1961,8 @@ mppc_run(unsigned char *hist, unsigned char *known, Py_ssize_t *pos_io, Py_ssize
                 known[pos] = 1;
             pos++;
             bit += 9;
+            w <<= 9;
+            wbits -= 9;
         }
     }
     *pos_io = pos;
