@@ -754,10 +754,13 @@ class SipcompStreamDecoder:
         """Wait for more data, or fail once the stream has ended."""
         return _Trial("fail", reason, ended=True) if self._eof else _WAIT
 
-    def _attempt(self, off: int, layout: HeaderLayout, need_chain: bool) -> _Trial:
-        """Try ``layout`` for a packet at buffer index ``off`` on a copy of the history."""
+    def _attempt(
+        self, off: int, layout: HeaderLayout, need_chain: bool, header: _Header | None = None
+    ) -> _Trial:
+        """Try ``layout`` for a packet at buffer index ``off`` on a copy of the history
+        (``header``: its header there, when already parsed)."""
         buf = self._buf
-        h = _parse_header(buf, off, layout, strict=self._first)
+        h = header if header is not None else _parse_header(buf, off, layout, strict=self._first)
         if h is None:
             return self._wait("the stream ends inside the header")
         if isinstance(h, str):
@@ -868,9 +871,10 @@ class SipcompStreamDecoder:
                 assert t.probe is not None
                 agree = [layout]
                 for other in self._survivors[i + 1 :]:
-                    if not self._may_agree(off, other, t.probe):
+                    h = self._may_agree(off, other, t.probe)
+                    if h is None:
                         continue  # (what _attempt would find, without decoding a trial)
-                    t2 = self._attempt(off, other, need_chain)
+                    t2 = self._attempt(off, other, need_chain, h)
                     if (
                         t2.kind == "ok"
                         and t2.probe is not None
@@ -883,15 +887,40 @@ class SipcompStreamDecoder:
             ended = ended if i else t.ended
         return _Trial("fail", _join(reasons), ended=ended)
 
-    def _may_agree(self, off: int, layout: HeaderLayout, probe: _Probe) -> bool:
-        """Could ``layout`` read the packet at ``off`` as ``probe`` did? Not when its header
-        is no header, or says a payload length that ends the packet elsewhere."""
-        h = _parse_header(self._buf, off, layout, strict=self._first)
-        if not isinstance(h, _Header):
-            return False
-        if h.payload is None:
-            return True
-        return self._base + off + layout.size + h.payload == probe.end
+    def _may_agree(self, off: int, layout: HeaderLayout, probe: _Probe) -> _Header | None:
+        """Could ``layout`` read the packet at ``off`` as ``probe`` did? Its header there when
+        it might (for :meth:`_attempt`); None when it is no header (:func:`_parse_header`
+        written out: this runs for every layout of a direction's first packet), says a payload
+        length that ends the packet elsewhere, or an uncompressed length other than the
+        probe's output (its trial could not give the same bytes: not decoded, and the probes
+        it would leave are dropped by the :meth:`_accept` that follows)."""
+        buf = self._buf
+        size = layout.size
+        la = layout.length_at
+        if len(buf) - off < size or buf.count(0, off + 1, off + la) != la - 1:
+            return None  # (bytes still to come, or a reserved byte set)
+        b0 = buf[off]
+        flags = b0 & 0xE0
+        if b0 & 0x1F or (self._first and flags not in _START_FLAGS):
+            return None
+        length = int.from_bytes(buf[off + la : off + size], layout.byteorder)
+        compressed = flags & PACKET_COMPRESSED
+        counts = layout.counts
+        if counts == "plain":
+            if compressed:
+                return _Header(flags, None, length) if length == len(probe.out) else None
+            payload = length
+        elif counts == "payload":
+            payload = length
+        else:
+            payload = length - size
+            if payload < 0:
+                return None
+        if payload > (_MAX_COMPRESSED_PAYLOAD if compressed else MAX_RAW_PAYLOAD):
+            return None
+        if self._base + off + size + payload != probe.end:
+            return None
+        return _Header(flags, payload, None)
 
     def _accept(self, off: int, trial: _Trial, agree: list[HeaderLayout]) -> None:
         probe = trial.probe
