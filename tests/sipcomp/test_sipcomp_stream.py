@@ -124,13 +124,15 @@ class _EveryTrial(SipcompStreamDecoder):
 
     __slots__ = ()
 
-    def _may_agree(self, off, layout, probe):  # type: ignore[no-untyped-def]
-        h = _parse_header(self._buf, off, layout, strict=self._first)
-        if not isinstance(h, _Header):
-            return None
-        if h.payload is None or self._base + off + layout.size + h.payload == probe.end:
-            return h
-        return None
+    def _agreeing(self, off, layouts, probe):  # type: ignore[no-untyped-def]
+        found = []
+        for layout in layouts:
+            h = _parse_header(self._buf, off, layout, strict=self._first)
+            if not isinstance(h, _Header):
+                continue
+            if h.payload is None or self._base + off + layout.size + h.payload == probe.end:
+                found.append((layout, h))
+        return found
 
 
 def _decoded(dec: SipcompStreamDecoder, chunks: list[bytes]) -> object:

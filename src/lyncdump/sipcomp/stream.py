@@ -870,10 +870,8 @@ class SipcompStreamDecoder:
             if t.kind == "ok":
                 assert t.probe is not None
                 agree = [layout]
-                for other in self._survivors[i + 1 :]:
-                    h = self._may_agree(off, other, t.probe)
-                    if h is None:
-                        continue  # (what _attempt would find, without decoding a trial)
+                # (what _attempt would find of the others, without decoding a trial)
+                for other, h in self._agreeing(off, self._survivors[i + 1 :], t.probe):
                     t2 = self._attempt(off, other, need_chain, h)
                     if (
                         t2.kind == "ok"
@@ -887,40 +885,48 @@ class SipcompStreamDecoder:
             ended = ended if i else t.ended
         return _Trial("fail", _join(reasons), ended=ended)
 
-    def _may_agree(self, off: int, layout: HeaderLayout, probe: _Probe) -> _Header | None:
-        """Could ``layout`` read the packet at ``off`` as ``probe`` did? Its header there when
-        it might (for :meth:`_attempt`); None when it is no header (:func:`_parse_header`
-        written out: this runs for every layout of a direction's first packet), says a payload
+    def _agreeing(
+        self, off: int, layouts: Sequence[HeaderLayout], probe: _Probe
+    ) -> list[tuple[HeaderLayout, _Header]]:
+        """The ``layouts`` that could read the packet at ``off`` as ``probe`` did, each with
+        its header there (for :meth:`_attempt`). Not one that finds no header (:func:`_parse_header`
+        written out: this runs for every layout of a direction's first packet), a payload
         length that ends the packet elsewhere, or an uncompressed length other than the
         probe's output (its trial could not give the same bytes: not decoded, and the probes
         it would leave are dropped by the :meth:`_accept` that follows)."""
         buf = self._buf
-        size = layout.size
-        la = layout.length_at
-        if len(buf) - off < size or buf.count(0, off + 1, off + la) != la - 1:
-            return None  # (bytes still to come, or a reserved byte set)
         b0 = buf[off]
         flags = b0 & 0xE0
         if b0 & 0x1F or (self._first and flags not in _START_FLAGS):
-            return None
-        length = int.from_bytes(buf[off + la : off + size], layout.byteorder)
+            return []
+        have = len(buf) - off
         compressed = flags & PACKET_COMPRESSED
-        counts = layout.counts
-        if counts == "plain":
-            if compressed:
-                return _Header(flags, None, length) if length == len(probe.out) else None
-            payload = length
-        elif counts == "payload":
-            payload = length
-        else:
-            payload = length - size
-            if payload < 0:
-                return None
-        if payload > (_MAX_COMPRESSED_PAYLOAD if compressed else MAX_RAW_PAYLOAD):
-            return None
-        if self._base + off + size + payload != probe.end:
-            return None
-        return _Header(flags, payload, None)
+        most = _MAX_COMPRESSED_PAYLOAD if compressed else MAX_RAW_PAYLOAD
+        out_size = len(probe.out)
+        end = probe.end - self._base - off  # the packet's size as the probe read it
+        found = []
+        for layout in layouts:
+            size = layout.size
+            la = layout.length_at
+            if have < size or buf.count(0, off + 1, off + la) != la - 1:
+                continue  # (bytes still to come, or a reserved byte set)
+            length = int.from_bytes(buf[off + la : off + size], layout.byteorder)
+            counts = layout.counts
+            if counts == "plain":
+                if compressed:
+                    if length == out_size:
+                        found.append((layout, _Header(flags, None, length)))
+                    continue
+                payload = length
+            elif counts == "payload":
+                payload = length
+            else:
+                payload = length - size
+                if payload < 0:
+                    continue
+            if payload <= most and size + payload == end:
+                found.append((layout, _Header(flags, payload, None)))
+        return found
 
     def _accept(self, off: int, trial: _Trial, agree: list[HeaderLayout]) -> None:
         probe = trial.probe
