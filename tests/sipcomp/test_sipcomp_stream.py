@@ -434,3 +434,39 @@ def test_negotiation_ignores_keepalive_negotiate_and_others() -> None:
     other = [h if h[0] != "Call-ID" else ("Call-ID", "zzz") for h in NEG]
     assert t.on_message(1, None, 200, "NEGOTIATE", other) == []  # another transaction
     assert t.on_message(1, None, 200, "NEGOTIATE", NEG) == [0, 1]
+
+
+def _old_header(headers: list[tuple[str, str]], *names: str) -> str | None:
+    for name, value in headers:
+        if name.lower() in names:
+            return value
+    return None
+
+
+def _old_offers_lz77(headers: list[tuple[str, str]]) -> bool:
+    for name, value in headers:
+        if name.lower() == "compression":
+            for token in value.split(","):
+                if token.split(";", 1)[0].strip().upper() == "LZ77-8K":
+                    return True
+    return False
+
+
+_NAMES = st.sampled_from(["CSeq", "cseq", "Call-ID", "i", "I", "Compression", "compression", "Via"])
+_VALUES = st.sampled_from(
+    ["", "1 NEGOTIATE", " 2 negotiate ", "x", "LZ77-8K", "None, lz77-8k;q=1", "LZ77-8K;x", "a,b"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_NAMES, _VALUES), max_size=8))
+def test_negotiation_reads_its_headers_in_one_pass_as_it_did_in_three(
+    headers: list[tuple[str, str]],
+) -> None:
+    from lyncdump.sipcomp.stream import _negotiation_fields
+
+    assert _negotiation_fields(headers) == (
+        _old_header(headers, "cseq") or "",
+        _old_header(headers, "call-id", "i") or "",
+        _old_offers_lz77(headers),
+    )

@@ -1078,20 +1078,25 @@ def _join(reasons: list[str]) -> str:
 # -- negotiation -----------------------------------------------------------------------------
 
 
-def _header(headers: list[tuple[str, str]], *names: str) -> str | None:
+def _negotiation_fields(headers: list[tuple[str, str]]) -> tuple[str, str, bool]:
+    """(first CSeq, first Call-ID, whether a Compression header offers LZ77-8K), read in one
+    pass over the headers (empty strings for a header absent)."""
+    cseq = call_id = None
+    offers = False
     for name, value in headers:
-        if name.lower() in names:
-            return value
-    return None
-
-
-def _offers_lz77(headers: list[tuple[str, str]]) -> bool:
-    for name, value in headers:
-        if name.lower() == "compression":
+        low = name.lower()
+        if low == "cseq":
+            if cseq is None:
+                cseq = value
+        elif low == "call-id" or low == "i":
+            if call_id is None:
+                call_id = value
+        elif low == "compression" and not offers:
             for token in value.split(","):
                 if token.split(";", 1)[0].strip().upper() == "LZ77-8K":
-                    return True
-    return False
+                    offers = True
+                    break
+    return cseq or "", call_id or "", offers
 
 
 class NegotiationTracker:
@@ -1132,10 +1137,10 @@ class NegotiationTracker:
         byte (after this message) is compressed."""
         if all(self.compressed):
             return []
-        cseq = _header(headers, "cseq") or ""
-        key = ((_header(headers, "call-id", "i") or "").strip(), cseq.strip().split(" ", 1)[0])
+        cseq, call_id, offers = _negotiation_fields(headers)
+        key = (call_id.strip(), cseq.strip().split(" ", 1)[0])
         if method is not None:
-            if method.upper() == "NEGOTIATE" and _offers_lz77(headers):
+            if method.upper() == "NEGOTIATE" and offers:
                 self._pending[key] = direction
             return []
         if status is None or (cseq_method or "").upper() != "NEGOTIATE":
@@ -1146,7 +1151,7 @@ class NegotiationTracker:
         if status < 200:
             return []
         del self._pending[key]
-        if status >= 300 or not _offers_lz77(headers):
+        if status >= 300 or not offers:
             return []
         switched = [d for d in (0, 1) if not self.compressed[d]]
         for d in switched:
