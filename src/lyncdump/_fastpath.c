@@ -264,7 +264,7 @@ RtpCore_fast_packet(RtpCore *self, PyObject *args)
 /* "_packet": StreamStats' Python implementation, called for every packet that is not routine */
 static PyObject *str_slow_packet;
 /* The pipe methods the SIP-over-TCP fast path calls (interned at import). */
-static PyObject *str_deliver, *str_tls_record, *str_raw_data, *str_sipcomp_packet;
+static PyObject *str_deliver, *str_tls_record, *str_raw_data;
 static PyObject *str_tls_plain, *str_tls_sync, *str_negotiation;
 
 /*
@@ -794,12 +794,52 @@ typedef struct SipcompState {
     Py_ssize_t hpos;
     long long consumed;
     long long plain_frame;
+    /* The connection's decompression budget as mirrored here (sipcomp_charge), shared with
+       the other direction when both are read here; NULL when the connection has none. */
+    struct BudgetMirror *conn;
+    /* Bytes on the wire and plain bytes of the packets charged here that the connection's
+       summary does not count yet (sipcomp_flush); the pipe is the flow's (borrowed). */
+    long long sum_wire, sum_plain;
+    PyObject *pipe;
+    struct SipcompState *next_dirty; /* FastPath.bdirty: states with something to write */
+    int listed;
 } SipcompState;
+
+/*
+ * One scope of sipcomp/budget.py's DecompressionBudget (a connection, or the capture all
+ * connections draw from) mirrored here, so that the routine packet is charged without a
+ * Python call. Its counters are read from the Python object once per epoch and written back
+ * by sipcomp_flush: at every hand-back, release and end of input, and whenever Python is
+ * about to read or charge a budget (DecompressionBudget.sync, set on the capture's budget
+ * while mirrors exist, calls FastPath.sipcomp_sync, which also starts a new epoch: Python may
+ * then change the counters, so they are read again before the next charge here).
+ */
+typedef struct BudgetMirror {
+    /* the budget: a strong reference for a connection's; borrowed for the capture's (each
+       connection's budget holds its parent, and the capture's mirror lives only while a
+       connection's mirror uses it) */
+    PyObject *obj;
+    long long wire, plain, allowance, ratio;
+    unsigned long epoch; /* FastPath.bepoch when the counters were read */
+    Py_ssize_t users;    /* flows (a connection's) or connection mirrors (the capture's) */
+    int loaded;          /* the counters were read at `epoch` */
+    int usable;          /* they are plain ints in bounds: charges are decided here */
+    int refused;         /* the budget refused a draw: closed */
+    int dirty;           /* charged here since read: to be written back */
+    int foreign;         /* its parent is not the capture budget mirrored here: never charge */
+    struct BudgetMirror *parent; /* the capture's mirror, or NULL */
+} BudgetMirror;
+
+static void sipcomp_detach(SipcompState *sc);
+struct FastPath;
+static int sipcomp_flush(struct FastPath *fp);
+static int sipcomp_release(SipcompState *sc);
 
 static void
 sipcomp_free(SipcompState *sc)
 {
     if (sc != NULL) {
+        sipcomp_detach(sc);
         Py_XDECREF(sc->hist);
         PyMem_Free(sc);
     }
@@ -838,7 +878,7 @@ tls_free(TlsCache *tc)
     }
 }
 
-typedef struct {
+typedef struct FastPath {
     PyObject_HEAD
     FlowEntry *flows;
     size_t flow_cap, flow_used;
@@ -862,6 +902,11 @@ typedef struct {
     Py_ssize_t plain_len, plain_cap;
     struct PlainPacket *packets;
     Py_ssize_t npackets, packets_cap;
+    /* READ_SIPCOMP: the capture's decompression budget mirrored (BudgetMirror), the states
+       whose counts are still to be written back, and the epoch of the mirrors' counters */
+    BudgetMirror broot;
+    SipcompState *bdirty;
+    unsigned long bepoch;
 } FastPath;
 
 static FlowEntry *
@@ -987,10 +1032,15 @@ FastPath_traverse(FastPath *fp, visitproc visit, void *arg)
     if (fp->sip != NULL) {
         for (size_t i = 0; i < fp->sip_cap; i++) {
             if (fp->sip[i] != NULL) {
-                Py_VISIT(fp->sip[i]->pipe);
-                if (fp->sip[i]->tc != NULL)
+                const SipFlow *f = fp->sip[i];
+                Py_VISIT(f->pipe);
+                if (f->tc != NULL)
                     for (int k = 0; k < TLS_CACHE_REFS; k++)
-                        Py_VISIT(fp->sip[i]->tc->refs[k]);
+                        Py_VISIT(f->tc->refs[k]);
+                /* a connection's budget mirror, once (shared by its two directions) */
+                if (f->sc != NULL && f->sc->conn != NULL &&
+                    (f->sc->conn->users == 1 || f->direction == 0))
+                    Py_VISIT(f->sc->conn->obj);
             }
         }
     }
@@ -1013,14 +1063,23 @@ FastPath_clear_refs(FastPath *fp)
         for (size_t i = 0; i < fp->sip_cap; i++) {
             if (fp->sip[i] != NULL) {
                 Py_CLEAR(fp->sip[i]->pipe);
-                if (fp->sip[i]->sc != NULL)
-                    Py_CLEAR(fp->sip[i]->sc->hist);
+                SipcompState *sc = fp->sip[i]->sc;
+                if (sc != NULL) {
+                    Py_CLEAR(sc->hist);
+                    if (sc->conn != NULL)
+                        Py_CLEAR(sc->conn->obj);
+                    sc->pipe = NULL; /* (the counts not written back are lost) */
+                    sc->listed = 0;
+                    sc->next_dirty = NULL;
+                }
                 if (fp->sip[i]->tc != NULL)
                     for (int k = 0; k < TLS_CACHE_REFS; k++)
                         Py_CLEAR(fp->sip[i]->tc->refs[k]);
             }
         }
     }
+    fp->bdirty = NULL;
+    fp->broot.obj = NULL;
     return 0;
 }
 
@@ -1029,6 +1088,8 @@ FastPath_dealloc(FastPath *fp)
 {
     PyObject_GC_UnTrack(fp);
     FastPath_clear_refs(fp);
+    fp->bdirty = NULL;
+    fp->broot.obj = NULL;
     PyMem_Free(fp->flows);
     PyMem_Free(fp->streams);
     if (fp->sip != NULL) {
@@ -1665,6 +1726,7 @@ FastPath_scan_pcapng(FastPath *fp, PyObject *args)
 static PyObject *FastPath_sip_own(FastPath *fp, PyObject *const *args, Py_ssize_t nargs);
 static PyObject *FastPath_sip_release(FastPath *fp, PyObject *const *args, Py_ssize_t nargs);
 static PyObject *FastPath_sip_release_all(FastPath *fp, PyObject *Py_UNUSED(ignored));
+static PyObject *FastPath_sipcomp_sync(FastPath *fp, PyObject *Py_UNUSED(ignored));
 
 static PyMethodDef FastPath_methods[] = {
     {"register", (PyCFunction)FastPath_register, METH_VARARGS,
@@ -1696,6 +1758,9 @@ static PyMethodDef FastPath_methods[] = {
      "Hand both directions of this connection back to Python (reclaim) if they are owned."},
     {"sip_release_all", (PyCFunction)FastPath_sip_release_all, METH_NOARGS,
      "sip_release_all()\n\nHand every owned direction back (the end of the input)."},
+    {"sipcomp_sync", (PyCFunction)FastPath_sipcomp_sync, METH_NOARGS,
+     "sipcomp_sync()\n\nWrite back the MS-SIPCOMP byte counts and decompression budget charges\n"
+     "made here, and read the budgets again before the next charge (DecompressionBudget.sync)."},
     {"take_frames", (PyCFunction)FastPath_take_frames, METH_NOARGS,
      "Frames consumed since the last call."},
     {"scan_pcap", (PyCFunction)FastPath_scan_pcap, METH_VARARGS,
@@ -1838,12 +1903,20 @@ mppc_run(unsigned char *hist, unsigned char *known, Py_ssize_t *pos_io, Py_ssize
     Py_ssize_t pos = *pos_io, bit = *bit_io;
     Py_ssize_t last = nbits - 8; /* a token needs at least 8 bits */
     int reason = 0;              /* _FULL */
+    /* The stream's bits from `bit` on are w's top `wbits` bits: a token reads at most 40 of
+       them (a 16-bit offset code, then 24 bits for the length code), so the window is read
+       again only when fewer are left, not for every token. */
+    uint64_t w = 0;
+    int wbits = 0;
     while (pos < limit) {
         if (bit > last) {
             reason = 1; /* _DRAINED */
             break;
         }
-        uint64_t w = mppc_window(d, n, bit);
+        if (wbits < 40) {
+            w = mppc_window(d, n, bit);
+            wbits = 64;
+        }
         unsigned int b = (unsigned int)(w >> 56);
         if (b >= 0xC0) { /* copy: offset code, then length code */
             unsigned int top = (unsigned int)(w >> 48) & 0xFFFF;
@@ -1914,12 +1987,16 @@ mppc_run(unsigned char *hist, unsigned char *known, Py_ssize_t *pos_io, Py_ssize
                     known[pos + j] = known[(src + j) & 0x1FFF];
             pos = end;
             bit += used;
+            w <<= used;
+            wbits -= used;
         } else if (b < 0x80) { /* low literal: the byte itself */
             hist[pos] = (unsigned char)b;
             if (known != NULL)
                 known[pos] = 1;
             pos++;
             bit += 8;
+            w <<= 8;
+            wbits -= 8;
         } else { /* high literal: 10 + 7 bits */
             if (bit == last) {
                 reason = 2; /* _SHORT */
@@ -1930,6 +2007,8 @@ mppc_run(unsigned char *hist, unsigned char *known, Py_ssize_t *pos_io, Py_ssize
                 known[pos] = 1;
             pos++;
             bit += 9;
+            w <<= 9;
+            wbits -= 9;
         }
     }
     *pos_io = pos;
@@ -3283,6 +3362,8 @@ sip_reclaim_from(FastPath *fp, size_t i, Py_ssize_t from, Py_ssize_t skip)
         ok = state != NULL;
     }
     PyObject *result = NULL;
+    if (ok && sipcomp_flush(fp) < 0) /* the counts charged here, before Python reads on */
+        ok = 0;
     if (ok) {
         fp->sip_busy++;
         if (state != NULL)
@@ -3295,6 +3376,8 @@ sip_reclaim_from(FastPath *fp, size_t i, Py_ssize_t from, Py_ssize_t skip)
     }
     Py_XDECREF(state);
     Py_XDECREF(chunks);
+    if (result != NULL && f.sc != NULL && sipcomp_release(f.sc) < 0)
+        Py_CLEAR(result);
     sipcomp_free(f.sc);
     Py_DECREF(f.pipe);
     if (result == NULL)
@@ -3974,33 +4057,312 @@ sipcomp_append(FastPath *fp, const unsigned char *data, Py_ssize_t len, long lon
     return 0;
 }
 
-/* pipe._sipcomp_packet(payload, plain, wire, keepalive): the budget's draw and the
-   connection's byte counts for one packet (or CR/LF keep-alive); 1 when allowed, 0 when not
-   (Python then draws it and says why), -1 on a Python error. */
+/* sipcomp/budget.py PACKET_CHARGE: the least a decoded packet (not a keep-alive) is charged */
+#define SIPCOMP_PACKET_CHARGE 512
+/* Counters mirrored only while they stay far from overflow in ratio * (wire + payload); a
+   budget past these is left to Python (every packet handed back). */
+#define BUDGET_MAX_COUNT ((long long)1 << 40)
+#define BUDGET_MAX_RATIO ((long long)1 << 16)
+
+static PyObject *str_b_wire, *str_b_plain, *str_b_allowance, *str_b_ratio, *str_b_refused,
+    *str_b_parent, *str_b_sync, *str_pipe_budget, *str_pipe_summary, *str_wire_bytes,
+    *str_plain_bytes;
+
+/* One int attribute of a budget into *out: 1 when read and in [0, bound], 0 when it is not
+   such an int, -1 on a Python error. */
+static int
+budget_int(PyObject *obj, PyObject *name, long long bound, long long *out)
+{
+    PyObject *v = PyObject_GetAttr(obj, name);
+    if (v == NULL)
+        return -1;
+    int ok = 0;
+    if (PyLong_CheckExact(v)) {
+        int overflow = 0;
+        long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+        if (x == -1 && PyErr_Occurred()) {
+            Py_DECREF(v);
+            return -1;
+        }
+        if (!overflow && x >= 0 && x <= bound) {
+            *out = x;
+            ok = 1;
+        }
+    }
+    Py_DECREF(v);
+    return ok;
+}
+
+/* Read a mirror's counters from its budget (once per epoch). 0, or -1 on a Python error. */
+static int
+budget_read(FastPath *fp, BudgetMirror *m)
+{
+    m->loaded = 1;
+    m->epoch = fp->bepoch;
+    m->usable = 0;
+    m->dirty = 0;
+    if (m->obj == NULL || m->foreign)
+        return 0;
+    long long v[4];
+    PyObject *names[4] = {str_b_wire, str_b_plain, str_b_allowance, str_b_ratio};
+    for (int k = 0; k < 4; k++) {
+        int r = budget_int(m->obj, names[k], k == 3 ? BUDGET_MAX_RATIO : BUDGET_MAX_COUNT, &v[k]);
+        if (r <= 0)
+            return r;
+    }
+    PyObject *refused = PyObject_GetAttr(m->obj, str_b_refused);
+    if (refused == NULL)
+        return -1;
+    int t = PyObject_IsTrue(refused);
+    Py_DECREF(refused);
+    if (t < 0)
+        return -1;
+    m->wire = v[0];
+    m->plain = v[1];
+    m->allowance = v[2];
+    m->ratio = v[3];
+    m->refused = t;
+    m->usable = 1;
+    return 0;
+}
+
+static int
+budget_set(PyObject *obj, PyObject *name, long long value)
+{
+    PyObject *v = PyLong_FromLongLong(value);
+    if (v == NULL)
+        return -1;
+    int rc = PyObject_SetAttr(obj, name, v);
+    Py_DECREF(v);
+    return rc;
+}
+
+/* Write a mirror's counters back to its budget if charged here. 0, or -1 on a Python error. */
+static int
+budget_write(BudgetMirror *m)
+{
+    if (!m->dirty)
+        return 0;
+    m->dirty = 0;
+    if (m->obj == NULL)
+        return 0;
+    if (budget_set(m->obj, str_b_wire, m->wire) < 0 ||
+        budget_set(m->obj, str_b_plain, m->plain) < 0)
+        return -1;
+    return 0;
+}
+
+/* obj.name += delta */
+static int
+count_add(PyObject *obj, PyObject *name, long long delta)
+{
+    PyObject *old = PyObject_GetAttr(obj, name);
+    if (old == NULL)
+        return -1;
+    PyObject *d = PyLong_FromLongLong(delta);
+    PyObject *sum = d == NULL ? NULL : PyNumber_Add(old, d);
+    Py_DECREF(old);
+    Py_XDECREF(d);
+    if (sum == NULL)
+        return -1;
+    int rc = PyObject_SetAttr(obj, name, sum);
+    Py_DECREF(sum);
+    return rc;
+}
+
+/* Write back everything charged here: each state's summary counts (summary.wire_bytes and
+   plain_bytes of its connection), its connection's budget, the capture's budget. 0, or -1 on
+   a Python error. */
+static int
+sipcomp_flush(FastPath *fp)
+{
+    int rc = 0;
+    while (fp->bdirty != NULL) {
+        SipcompState *sc = fp->bdirty;
+        fp->bdirty = sc->next_dirty;
+        sc->next_dirty = NULL;
+        sc->listed = 0;
+        long long w = sc->sum_wire, p = sc->sum_plain;
+        sc->sum_wire = sc->sum_plain = 0;
+        if (rc == 0 && (w || p) && sc->pipe != NULL) {
+            PyObject *summary = PyObject_GetAttr(sc->pipe, str_pipe_summary);
+            if (summary == NULL || count_add(summary, str_wire_bytes, w) < 0 ||
+                count_add(summary, str_plain_bytes, p) < 0)
+                rc = -1;
+            Py_XDECREF(summary);
+        }
+        if (rc == 0 && sc->conn != NULL && budget_write(sc->conn) < 0)
+            rc = -1;
+    }
+    if (rc == 0 && budget_write(&fp->broot) < 0)
+        rc = -1;
+    return rc;
+}
+
+/* Let go of a state's connection mirror (freed with its last flow, the capture's mirror with
+   its last connection). No Python call but reference counts: the counts were written back. */
+static void
+sipcomp_detach(SipcompState *sc)
+{
+    BudgetMirror *m = sc->conn;
+    sc->conn = NULL;
+    if (m == NULL || --m->users > 0)
+        return;
+    BudgetMirror *root = m->parent;
+    if (root != NULL && --root->users == 0) {
+        root->obj = NULL;
+        root->loaded = 0;
+    }
+    Py_XDECREF(m->obj);
+    PyMem_Free(m);
+}
+
+/* sipcomp_detach for a flow given back, after sipcomp_flush: with its last connection the
+   capture's budget stops calling sipcomp_sync. 0, or -1 on a Python error. */
+static int
+sipcomp_release(SipcompState *sc)
+{
+    BudgetMirror *m = sc->conn;
+    int rc = 0;
+    if (m != NULL && m->users == 1 && m->parent != NULL && m->parent->users == 1 &&
+        m->parent->obj != NULL)
+        rc = PyObject_SetAttr(m->parent->obj, str_b_sync, Py_None);
+    sipcomp_detach(sc);
+    return rc;
+}
+
+/* Mirror the budget of flow f's connection (pipe.budget) in f's state: the one of the other
+   direction when it is read here too (a connection's budget is drawn by its two directions
+   only: the decrypted side of TLS is never read here). The capture's budget (its parent) is
+   mirrored once, and told to call sipcomp_sync. 0, or -1 on a Python error. */
+static int
+sipcomp_attach(FastPath *fp, SipFlow *f)
+{
+    SipcompState *sc = f->sc;
+    sc->pipe = f->pipe;
+    PyObject *budget = PyObject_GetAttr(f->pipe, str_pipe_budget);
+    if (budget == NULL)
+        return -1;
+    if (sc->conn != NULL && sc->conn->obj == budget) {
+        Py_DECREF(budget);
+        return 0;
+    }
+    if (sc->listed && sipcomp_flush(fp) < 0) {
+        Py_DECREF(budget);
+        return -1;
+    }
+    if (sipcomp_release(sc) < 0 || budget == Py_None) {
+        int failed = PyErr_Occurred() != NULL;
+        Py_DECREF(budget);
+        return failed ? -1 : 0; /* no budget: every packet is Python's */
+    }
+    FlowKey rkey;
+    sip_reverse(&f->key, &rkey);
+    Py_ssize_t j = fp->sip_used > 1 ? sip_find(fp, &rkey, flow_hash(&rkey)) : -1;
+    if (j >= 0 && fp->sip[j]->sc != NULL && fp->sip[j]->sc->conn != NULL &&
+        fp->sip[j]->sc->conn->obj == budget) {
+        sc->conn = fp->sip[j]->sc->conn;
+        sc->conn->users++;
+        Py_DECREF(budget);
+        return 0;
+    }
+    PyObject *parent = PyObject_GetAttr(budget, str_b_parent);
+    if (parent == NULL) {
+        Py_DECREF(budget);
+        return -1;
+    }
+    BudgetMirror *m = PyMem_Calloc(1, sizeof(BudgetMirror));
+    if (m == NULL) {
+        Py_DECREF(parent);
+        Py_DECREF(budget);
+        PyErr_NoMemory();
+        return -1;
+    }
+    m->obj = budget; /* the reference taken above */
+    m->users = 1;
+    sc->conn = m;
+    int rc = 0;
+    BudgetMirror *root = &fp->broot;
+    if (parent == Py_None) {
+        m->foreign = 1; /* not a connection's budget: left to Python */
+    }
+    else if (root->obj == NULL) {
+        PyObject *sync = PyObject_GetAttrString((PyObject *)fp, "sipcomp_sync");
+        rc = sync == NULL ? -1 : PyObject_SetAttr(parent, str_b_sync, sync);
+        Py_XDECREF(sync);
+        if (rc == 0) {
+            root->obj = parent;
+            root->loaded = 0;
+            root->users = 1;
+            m->parent = root;
+        }
+        else
+            m->foreign = 1;
+    }
+    else if (root->obj == parent) {
+        root->users++;
+        m->parent = root;
+    }
+    else
+        m->foreign = 1; /* a budget of another capture: left to Python */
+    Py_DECREF(parent);
+    return rc;
+}
+
+/* The budget's draw for one packet (or CR/LF keep-alive) of `payload` compressed bytes
+   (`wire` with its header) that rebuilt `plain`, decided on the mirrors and counted there
+   and in the state's summary counts: 1 when every scope allows it, 0 when one would refuse
+   it or cannot be decided here (nothing charged: the direction goes back and the decoder's
+   draw says why), -1 on a Python error. */
 static int
 sipcomp_charge(FastPath *fp, SipFlow *f, Py_ssize_t payload, Py_ssize_t plain, Py_ssize_t wire,
                int keepalive)
 {
-    PyObject *argv[5];
-    argv[0] = f->pipe;
-    argv[1] = PyLong_FromSsize_t(payload);
-    argv[2] = PyLong_FromSsize_t(plain);
-    argv[3] = PyLong_FromSsize_t(wire);
-    argv[4] = Py_NewRef(keepalive ? Py_True : Py_False);
-    PyObject *result = NULL;
-    if (argv[1] != NULL && argv[2] != NULL && argv[3] != NULL) {
-        fp->sip_busy++;
-        result = PyObject_VectorcallMethod(str_sipcomp_packet, argv,
-                                           5 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
-        fp->sip_busy--;
-    }
-    for (int k = 1; k < 5; k++)
-        Py_XDECREF(argv[k]);
-    if (result == NULL)
+    SipcompState *sc = f->sc;
+    BudgetMirror *c = sc->conn;
+    if (c == NULL)
+        return 0;
+    if ((!c->loaded || c->epoch != fp->bepoch) && budget_read(fp, c) < 0)
         return -1;
-    int allowed = result == Py_True;
-    Py_DECREF(result);
-    return allowed;
+    if (!c->usable)
+        return 0;
+    BudgetMirror *r = c->parent;
+    if (r != NULL) {
+        if ((!r->loaded || r->epoch != fp->bepoch) && budget_read(fp, r) < 0)
+            return -1;
+        if (!r->usable)
+            return 0;
+    }
+    long long charge = !keepalive && plain < SIPCOMP_PACKET_CHARGE ? SIPCOMP_PACKET_CHARGE : plain;
+    for (BudgetMirror *m = c; m != NULL; m = m == c ? r : NULL) {
+        if (m->refused || m->plain + charge > m->allowance + m->ratio * (m->wire + payload) ||
+            m->wire + payload > BUDGET_MAX_COUNT || m->plain + charge > BUDGET_MAX_COUNT)
+            return 0;
+    }
+    for (BudgetMirror *m = c; m != NULL; m = m == c ? r : NULL) {
+        m->wire += payload;
+        m->plain += charge;
+        m->dirty = 1;
+    }
+    sc->sum_wire += wire;
+    sc->sum_plain += plain;
+    if (!sc->listed) {
+        sc->listed = 1;
+        sc->next_dirty = fp->bdirty;
+        fp->bdirty = sc;
+    }
+    return 1;
+}
+
+/* FastPath.sipcomp_sync(): what DecompressionBudget.sync calls before Python reads or
+   charges a budget. */
+static PyObject *
+FastPath_sipcomp_sync(FastPath *fp, PyObject *Py_UNUSED(ignored))
+{
+    if (sipcomp_flush(fp) < 0)
+        return NULL;
+    fp->bepoch++;
+    Py_RETURN_NONE;
 }
 
 /*
@@ -4230,7 +4592,7 @@ sipcomp_read(FastPath *fp, size_t i, const unsigned char *data, Py_ssize_t len,
    pipeline/connection.py _sipcomp_hand gives them. 1 when taken, 0 when not that shape, -1
    when memory runs out. */
 static int
-sipcomp_adopt(SipFlow *f, PyObject *hand)
+sipcomp_adopt(FastPath *fp, SipFlow *f, PyObject *hand)
 {
     if (!PyTuple_Check(hand) || PyTuple_GET_SIZE(hand) != 2)
         return 0;
@@ -4255,7 +4617,7 @@ sipcomp_adopt(SipFlow *f, PyObject *hand)
     f->sc->consumed = 0;
     f->framed = 0;
     f->kind = READ_SIPCOMP;
-    return 1;
+    return sipcomp_attach(fp, f) < 0 ? -1 : 1;
 }
 
 static int
@@ -4302,7 +4664,7 @@ sip_tcp_segment(FastPath *fp, FlowKey *key, const unsigned char *seg, Py_ssize_t
                MS-SIPCOMP decoder in sync gives its history) */
             long kind = READ_RAW;
             if (PyTuple_Check(result)) {
-                if (sipcomp_adopt(f, result) < 0) {
+                if (sipcomp_adopt(fp, f, result) < 0) {
                     Py_DECREF(result);
                     return -1;
                 }
@@ -4408,7 +4770,7 @@ FastPath_sip_own(FastPath *fp, PyObject *const *args, Py_ssize_t nargs)
     f->pipe = Py_NewRef(args[7]);
     fp->sip_used++;
     if (kind == READ_SIPCOMP) {
-        int adopted = sipcomp_adopt(f, args[9]);
+        int adopted = sipcomp_adopt(fp, f, args[9]);
         if (adopted <= 0) {
             Py_DECREF(f->pipe);
             sipcomp_free(f->sc);
@@ -4526,14 +4888,21 @@ PyInit__fastpath(void)
     str_deliver = PyUnicode_InternFromString("_deliver");
     str_tls_record = PyUnicode_InternFromString("_tls_record");
     str_raw_data = PyUnicode_InternFromString("_raw_data");
-    str_sipcomp_packet = PyUnicode_InternFromString("_sipcomp_packet");
     str_tls_plain = PyUnicode_InternFromString("_tls_plain");
     str_tls_sync = PyUnicode_InternFromString("_tls_sync");
     str_negotiation = PyUnicode_InternFromString("negotiation");
     if (str_slow_packet == NULL || str_deliver == NULL || str_tls_record == NULL ||
-        str_raw_data == NULL || str_sipcomp_packet == NULL || str_tls_plain == NULL ||
-        str_tls_sync == NULL || str_negotiation == NULL)
+        str_raw_data == NULL || str_tls_plain == NULL || str_tls_sync == NULL ||
+        str_negotiation == NULL)
         return NULL;
+    PyObject **budget_names[] = {&str_b_wire, &str_b_plain, &str_b_allowance, &str_b_ratio,
+                                 &str_b_refused, &str_b_parent, &str_b_sync, &str_pipe_budget,
+                                 &str_pipe_summary, &str_wire_bytes, &str_plain_bytes};
+    const char *budget_strs[] = {"wire", "plain", "allowance", "ratio", "refused", "parent",
+                                 "sync", "budget", "summary", "wire_bytes", "plain_bytes"};
+    for (int i = 0; i < 11; i++)
+        if ((*budget_names[i] = PyUnicode_InternFromString(budget_strs[i])) == NULL)
+            return NULL;
     static const char *core_keys[8] = {"call-id", "cseq", "via", "from", "to", "content-type",
                                        "content-length", "max-forwards"};
     for (int i = 0; i < 8; i++)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hostile import amplification_stream, bad_sipcomp_capture, bomb_capture, negotiate_exchange
@@ -27,6 +28,14 @@ from pcapgen import Builder, TcpFlow
 
 from lyncdump import fastpath
 from lyncdump.api import Capture, Options
+from lyncdump.pipeline import core
+from lyncdump.sipcomp.budget import (
+    CAPTURE_ALLOWANCE,
+    CONNECTION_ALLOWANCE,
+    MAX_RATIO,
+    PACKET_CHARGE,
+    DecompressionBudget,
+)
 from lyncdump.sipcomp.mppc import PACKET_AT_FRONT, PACKET_COMPRESSED, PACKET_FLUSHED
 from lyncdump.sipcomp.stream import SipcompStreamEncoder, encode_packet
 
@@ -323,6 +332,8 @@ def test_sip_own_takes_a_sipcomp_direction_only_with_its_history() -> None:
     four, other = b"\x01\x02\x03\x04", b"\x01\x02\x03\x05"
 
     class Pipe:
+        budget = None  # (read when a direction is taken: none, so every packet is Python's)
+
         def __init__(self) -> None:
             self.calls: list[tuple[object, ...]] = []
 
@@ -392,3 +403,298 @@ def test_hostile_families_decode_the_same(
         path = tmp_path / f"bomb{seed}.pcap"
         path.write_bytes(bomb_capture(rng))
         compare(path, monkeypatch)
+
+
+# -- the decompression budget charged in C ----------------------------------------------------
+
+
+class Budgets:
+    """Every decompression budget the runs make (patched into pipeline/core.py): the capture's
+    with ``allowance`` and ``ratio``, each connection's with ``per_connection``; ``record``
+    keeps the draws Python makes, as (connection, payload, charge) in the order made."""
+
+    def __init__(
+        self,
+        monkeypatch: pytest.MonkeyPatch,
+        allowance: int = CAPTURE_ALLOWANCE,
+        per_connection: int = CONNECTION_ALLOWANCE,
+        ratio: int = MAX_RATIO,
+    ) -> None:
+        self.runs: list[tuple[DecompressionBudget, list[DecompressionBudget]]] = []
+        self.draws: list[tuple[int, int, int]] = []
+        outer = self
+
+        class Connection(DecompressionBudget):
+            __slots__ = ("index",)
+
+            def draw(self, wire: int, plain: int, *, keepalive: bool = False) -> str | None:
+                charge = plain if keepalive else max(plain, PACKET_CHARGE)
+                outer.draws.append((self.index, wire, charge))
+                return super().draw(wire, plain, keepalive=keepalive)
+
+        class Capture(DecompressionBudget):
+            __slots__ = ()
+
+            def connection(self, allowance: int = per_connection) -> DecompressionBudget:
+                conns = outer.runs[-1][1]
+                budget = Connection(allowance, self.ratio, parent=self, scope="connection")
+                budget.index = len(conns)
+                conns.append(budget)
+                return budget
+
+        def make() -> DecompressionBudget:
+            budget = Capture(allowance, ratio)
+            self.runs.append((budget, []))
+            return budget
+
+        monkeypatch.setattr(core, "DecompressionBudget", make)
+
+    def states(self) -> list[object]:
+        """What each run's budgets counted, in the end (the fast path's charges written back,
+        its hook on the capture's budget gone)."""
+        return [
+            (
+                (top.wire, top.plain, top.refused, top.sync),
+                [(c.wire, c.plain, c.refused) for c in conns],
+            )
+            for top, conns in self.runs
+        ]
+
+
+def _pure_draws(path: Path, monkeypatch: pytest.MonkeyPatch, **budget: int) -> Budgets:
+    """The draws of a pure-Python run (the fast path charges without drawing)."""
+    with monkeypatch.context() as m:
+        m.setattr(core, "attach_fast_path", lambda reader, every, advance=0: (None, None))
+        budgets = Budgets(m, **budget)
+        list(Capture(path, Options()).messages())
+    return budgets
+
+
+def _limit_at(draws: list[tuple[int, int, int]], k: int, ratio: int) -> tuple[int, int, int]:
+    """The allowance that lets draws[:k + 1] through, the last of them exactly at the limit
+    when its prefix is the dearest; with the (plain, wire) totals of the first draw refused."""
+    plain = wire = 0
+    allowance = 0
+    for n, (_, w, p) in enumerate(draws):
+        plain += p
+        wire += w
+        if n <= k:
+            allowance = max(allowance, plain - ratio * wire)
+        elif plain > allowance + ratio * wire:
+            return allowance, plain, wire
+    raise AssertionError("no draw after the k-th would be refused")
+
+
+def _interleaved(tmp_path: Path, connections: int) -> Path:
+    """Clean MS-SIPCOMP connections whose packets interleave in time."""
+    return generated(random.Random(23), tmp_path / "many.pcap", connections=connections, clean=True)
+
+
+def test_connection_budget_refused_exactly_at_the_limit_by_the_fast_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One connection's allowance set so that a packet late in it (one the fast path decodes)
+    is the last allowed, at the limit exactly: the next is refused in Python's words, with
+    the totals counted so far in C, and every counter ends as pure Python leaves it."""
+    path = _interleaved(tmp_path, 6)
+    ratio = 1
+    recorded = _pure_draws(path, monkeypatch, ratio=ratio).draws
+    conn = max({c for c, _, _ in recorded}, key=lambda c: sum(1 for x in recorded if x[0] == c))
+    mine = [d for d in recorded if d[0] == conn]
+    assert len(mine) > 10
+    k = len(mine) * 2 // 3
+    allowance, plain, wire = _limit_at(mine, k, ratio)
+
+    # every connection gets the same allowance: `conn` reaches it where computed (the others
+    # may too, elsewhere: all compared with pure Python below)
+    budgets = Budgets(monkeypatch, ratio=ratio, per_connection=allowance)
+    compare(path, monkeypatch)
+    states = budgets.states()
+    assert len(states) == 4 and all(s == states[0] for s in states)
+    assert states[0][0][3] is None  # the hook is gone with the last direction given back
+    assert states[0][1][conn][2] is True
+    Budgets(monkeypatch, ratio=ratio, per_connection=allowance)  # (compare undid it)
+    capture = Capture(path, Options())
+    list(capture.messages())
+    reasons = [d.reason for d in capture.defects]
+    assert f"this connection would decompress {plain} bytes from {wire} compressed" in " ".join(
+        reasons
+    )
+
+
+def test_capture_budget_refused_exactly_at_the_limit_across_connections(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The capture's allowance shared by many connections read in C at once: the packet that
+    takes the total past it is refused wherever it falls (C or Python), then every other
+    connection stops at its next packet, as in pure Python."""
+    path = _interleaved(tmp_path, 8)
+    ratio = 1
+    recorded = _pure_draws(path, monkeypatch, ratio=ratio).draws
+    assert len({c for c, _, _ in recorded}) == 8
+    k = len(recorded) // 2
+    allowance, plain, wire = _limit_at(recorded, k, ratio)
+    budgets = Budgets(monkeypatch, allowance=allowance, ratio=ratio)
+    taken = compare(path, monkeypatch)
+    assert taken > 0
+    states = budgets.states()
+    assert len(states) == 4 and all(s == states[0] for s in states)
+    top, conns = states[0]
+    assert top[2] is True and top[3] is None
+    Budgets(monkeypatch, allowance=allowance, ratio=ratio)  # (compare undid it)
+    capture = Capture(path, Options())
+    list(capture.messages())
+    reasons = [d.reason for d in capture.defects]
+    first = [r for r in reasons if "this capture would decompress" in r]
+    assert len(first) == 1
+    assert f"{plain} bytes from {wire} compressed payload bytes" in first[0]
+    assert sum("this capture's decompression budget is spent" in r for r in reasons) >= 1
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
+def test_counters_after_hand_backs_are_pure_pythons(
+    seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Odd traffic hands directions back mid-stream again and again (keep-alives, flags,
+    corrupt tokens, losses, bombs): the budgets' totals and each connection's wire and plain
+    byte counts (in the compared JSON and connections) end as pure Python counts them."""
+    path = generated(random.Random(seed), tmp_path / f"h{seed}.pcap", connections=6)
+    budgets = Budgets(monkeypatch)
+    compare(path, monkeypatch)
+    states = budgets.states()
+    assert len(states) == 4 and all(s == states[0] for s in states)
+
+
+def test_budget_sync_writes_back_before_python_reads() -> None:
+    """A budget read while the fast path holds charges sees them (DecompressionBudget.sync)."""
+    calls: list[int] = []
+    top = DecompressionBudget(100, 2)
+    conn = top.connection(50)
+    top.sync = lambda: calls.append(1)
+    assert conn.draw(10, 20, keepalive=True) is None
+    assert conn.limit() == 50 + 2 * 10 and calls == [1, 1]
+    assert "20/" in repr(top) and len(calls) > 2
+
+
+class _Summary:
+    wire_bytes = 0
+    plain_bytes = 0
+
+
+class _Pipe:
+    """What FastPath reads of a TcpConnectionPipeline for an MS-SIPCOMP direction."""
+
+    def __init__(self, budget: DecompressionBudget) -> None:
+        self.budget = budget
+        self.summary = _Summary()
+        self.delivered: list[bytes] = []
+        self.reclaimed: list[tuple[object, ...]] = []
+
+    def _deliver(self, direction: int, data: bytes, *rest: object) -> None:
+        self.delivered.append(data)
+
+    def reclaim(self, *args: object) -> None:
+        self.reclaimed.append(args)
+
+
+def _owned_sipcomp(
+    fast: Any, pipe: _Pipe, port: int
+) -> tuple[TcpFlow, list[tuple[bytes, int, int]]]:
+    """A direction taken as READ_SIPCOMP from a fresh history, and 12 packets for it, one
+    message each: (wire bytes, payload bytes, plain bytes)."""
+    flow = TcpFlow(Builder(), ("10.1.0.1", port), ("10.0.0.10", 5061), [1000, 5000])
+    assert fast.sip_own(
+        bytes([10, 1, 0, 1]), port, bytes([10, 0, 0, 10]), 5061, 0, 1000, 65536, pipe, 3,
+        (bytearray(8192), 0),
+    )  # fmt: skip
+    enc = SipcompStreamEncoder()
+    rng = random.Random(port)
+    packets = []
+    for _ in range(12):
+        msg = sip_message(rng, body_size=rng.choice([0, 300, 1500]))
+        wire = enc.encode(msg)
+        packets.append((wire, len(wire) - 6, len(msg)))
+    return flow, packets
+
+
+def _send(fast: Any, flow: TcpFlow, wire: bytes, frame: int) -> None:
+    segment = flow._segment(0, flow.seq[0], flow.seq[1], ACK | PSH, wire)
+    flow.seq[0] += len(wire)
+    assert fast.frame(frame, float(frame), 1, segment)
+
+
+@pytest.mark.parametrize("slack", [0, -1])
+def test_compiled_budget_allows_the_packet_at_the_limit_and_refuses_past_it(slack: int) -> None:
+    """FastPath alone, one connection: its allowance lets packets 0..5 through with packet 5
+    exactly at the limit (slack 0), or one byte short of it (slack -1). The fast path
+    charges them itself (no Python draw), gives the direction back at the first packet past
+    the limit without charging it, and writes back the budgets' and summary's counts."""
+    fast = fastpath.compiled().FastPath(0)
+    top = DecompressionBudget(CAPTURE_ALLOWANCE, 1)
+    conn = top.connection(0)
+    pipe = _Pipe(conn)
+    flow, packets = _owned_sipcomp(fast, pipe, 40_000)
+    assert top.sync is not None  # while a direction is read there
+    costs = [max(plain, PACKET_CHARGE) - payload for _, payload, plain in packets]
+    assert all(c > 0 for c in costs)
+    conn.allowance = sum(costs[:6]) + slack  # (read when the direction was taken: not yet)
+    for n, (wire, _, _) in enumerate(packets):
+        _send(fast, flow, wire, n + 2)
+        if pipe.reclaimed:
+            break
+    allowed = 6 if slack == 0 else 5
+    assert len(pipe.delivered) == allowed and len(pipe.reclaimed) == 1
+    assert fast.sip_owned == 0
+    assert conn.wire == top.wire == sum(p[1] for p in packets[:allowed])
+    assert conn.plain == top.plain == sum(max(p[2], PACKET_CHARGE) for p in packets[:allowed])
+    assert not conn.refused and not top.refused  # the decoder's draw refuses, in Python
+    assert pipe.summary.wire_bytes == sum(len(p[0]) for p in packets[:allowed])
+    assert pipe.summary.plain_bytes == sum(p[2] for p in packets[:allowed])
+    assert top.sync is None
+    refused = conn.draw(packets[allowed][1], packets[allowed][2])
+    assert refused is not None and "would decompress" in refused
+
+
+def test_compiled_budget_shares_the_capture_total_between_connections() -> None:
+    """Two connections read in C at once draw from one capture budget: the packet that takes
+    the total past it is refused in whichever connection sends it; a Python read between
+    packets sees every charge made so far, and a Python draw is seen by the next C charge."""
+    fast = fastpath.compiled().FastPath(0)
+    top = DecompressionBudget(0, 1)
+    pipes = [_Pipe(top.connection()) for _ in range(2)]
+    flows = [_owned_sipcomp(fast, pipe, 40_000 + n) for n, pipe in enumerate(pipes)]
+    order = [(n % 2, n // 2) for n in range(20)]  # interleaved: a, b, a, b, ...
+    cost = [
+        [max(plain, PACKET_CHARGE) - payload for _, payload, plain in packets]
+        for _, packets in flows
+    ]
+    outside = 100  # plain bytes Python draws in between (a keep-alive of another decoder)
+    top.allowance = sum(cost[c][i] for c, i in order[:9]) + outside  # the 9th at the limit
+    frame = 2
+    for step, (c, i) in enumerate(order):
+        flow, packets = flows[c]
+        _send(fast, flow, packets[i][0], frame)
+        frame += 1
+        if step == 3:
+            # Python draws (the fast path writes its charges back first, and reads the
+            # counters again before its next charge)
+            assert top.plain == 0  # (an attribute read alone does not ask)
+            assert top.draw(0, outside, keepalive=True) is None
+            assert top.plain == outside + sum(
+                max(flows[c2][1][i2][2], PACKET_CHARGE) for c2, i2 in order[:4]
+            )
+        if any(p.reclaimed for p in pipes):
+            break
+    assert step == 9  # the 10th packet was refused
+    refused_by = order[9][0]
+    assert pipes[refused_by].reclaimed and not pipes[1 - refused_by].reclaimed
+    assert sum(len(p.delivered) for p in pipes) == 9
+    fast.sip_release_all()
+    assert top.sync is None
+    assert top.plain == outside + sum(max(flows[c][1][i][2], PACKET_CHARGE) for c, i in order[:9])
+    assert top.wire == sum(flows[c][1][i][1] for c, i in order[:9])
+    assert top.plain == top.allowance + top.wire  # exactly at the limit
+    for n, pipe in enumerate(pipes):
+        mine = [i for c, i in order[:9] if c == n]
+        assert pipe.summary.plain_bytes == sum(flows[n][1][i][2] for i in mine)
+        assert pipe.budget.plain == sum(max(flows[n][1][i][2], PACKET_CHARGE) for i in mine)

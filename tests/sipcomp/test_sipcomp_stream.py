@@ -16,6 +16,8 @@ from lyncdump.sipcomp.stream import (
     NegotiationTracker,
     SipcompStreamDecoder,
     SipcompStreamEncoder,
+    _Header,
+    _parse_header,
     encode_packet,
     layout_by_name,
     looks_compressed,
@@ -113,6 +115,58 @@ def test_alternative_layouts_are_recognised(layout) -> None:  # type: ignore[no-
     twin = layout.name.replace("u32be", "u16be")  # identical bytes while lengths stay < 65536
     assert dec.layout == twin
     assert not dec.defects
+
+
+class _EveryTrial(SipcompStreamDecoder):
+    """The layout choice as it was before it was made cheaper: every candidate's header read
+    by _parse_header, and every one that may agree decoded as a trial (even when its length
+    says its output cannot be the same)."""
+
+    __slots__ = ()
+
+    def _agreeing(self, off, layouts, probe):  # type: ignore[no-untyped-def]
+        found = []
+        for layout in layouts:
+            h = _parse_header(self._buf, off, layout, strict=self._first)
+            if not isinstance(h, _Header):
+                continue
+            if h.payload is None or self._base + off + layout.size + h.payload == probe.end:
+                found.append((layout, h))
+        return found
+
+
+def _decoded(dec: SipcompStreamDecoder, chunks: list[bytes]) -> object:
+    packets = feed(dec, chunks)
+    dec.receive_eof()
+    packets += feed(dec, [])
+    return dec.layout, dec._survivors, packets, dec.defects
+
+
+@pytest.mark.parametrize("layout", LAYOUTS, ids=lambda lay: lay.name)
+def test_layout_choice_is_the_same_with_fewer_trials(layout) -> None:  # type: ignore[no-untyped-def]
+    """On every layout, first packets of every kind (compressed, AT_FRONT, FLUSHED, a
+    compressed keep-alive, empty, lengths whose other byte orders read as plausible ones),
+    from the start or mid-stream, whole or cut anywhere: the same layout, survivors, packets
+    and defects as when every candidate is decoded."""
+    rng = random.Random(layout.name)
+    firsts = [
+        S.sip_message(rng),
+        S.sip_message(rng, body_size=9000),  # FLUSHED
+        b"\r\n",
+        b"",
+        b"INFO sip:a SIP/2.0\r\n\r\n",  # short: its length's bytes swapped stay small
+        b"MESSAGE sip:b SIP/2.0\r\nContent-Length: 3\r\n\r\nabc" + b" " * 230,
+    ]
+    for first in firsts:
+        messages = [first] + S.sip_traffic(rng.randrange(1 << 16), 5)
+        wire, starts = encode(messages, layout)
+        for mid in (False, True):
+            data = wire[starts[1] // 2 :] if mid else wire
+            for size in (len(data), 1, rng.randrange(2, 900)):
+                chunks = [data[i : i + size] for i in range(0, len(data), size)]
+                fast = _decoded(SipcompStreamDecoder(mid_stream=mid), chunks)
+                slow = _decoded(_EveryTrial(mid_stream=mid), chunks)
+                assert fast == slow
 
 
 def test_flushed_first_then_layout_settled_by_compressed_packet() -> None:
@@ -380,3 +434,39 @@ def test_negotiation_ignores_keepalive_negotiate_and_others() -> None:
     other = [h if h[0] != "Call-ID" else ("Call-ID", "zzz") for h in NEG]
     assert t.on_message(1, None, 200, "NEGOTIATE", other) == []  # another transaction
     assert t.on_message(1, None, 200, "NEGOTIATE", NEG) == [0, 1]
+
+
+def _old_header(headers: list[tuple[str, str]], *names: str) -> str | None:
+    for name, value in headers:
+        if name.lower() in names:
+            return value
+    return None
+
+
+def _old_offers_lz77(headers: list[tuple[str, str]]) -> bool:
+    for name, value in headers:
+        if name.lower() == "compression":
+            for token in value.split(","):
+                if token.split(";", 1)[0].strip().upper() == "LZ77-8K":
+                    return True
+    return False
+
+
+_NAMES = st.sampled_from(["CSeq", "cseq", "Call-ID", "i", "I", "Compression", "compression", "Via"])
+_VALUES = st.sampled_from(
+    ["", "1 NEGOTIATE", " 2 negotiate ", "x", "LZ77-8K", "None, lz77-8k;q=1", "LZ77-8K;x", "a,b"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_NAMES, _VALUES), max_size=8))
+def test_negotiation_reads_its_headers_in_one_pass_as_it_did_in_three(
+    headers: list[tuple[str, str]],
+) -> None:
+    from lyncdump.sipcomp.stream import _negotiation_fields
+
+    assert _negotiation_fields(headers) == (
+        _old_header(headers, "cseq") or "",
+        _old_header(headers, "call-id", "i") or "",
+        _old_offers_lz77(headers),
+    )

@@ -480,19 +480,6 @@ class TcpConnectionPipeline:
             return None
         return decoder.handover()
 
-    def _sipcomp_packet(self, payload: int, plain: int, wire: int, keepalive: bool) -> bool:
-        """The fast path decoded an MS-SIPCOMP packet (or passed a CR/LF keep-alive): charge
-        the budget as the decoder's ``_emit`` would and count its bytes; False (nothing
-        charged) when the budget would refuse it: the fast path then gives the direction back
-        and the decoder says why."""
-        budget = self.budget
-        if budget is None or not budget.take(payload, plain, keepalive=keepalive):
-            return False
-        summary = self.summary
-        summary.wire_bytes += wire
-        summary.plain_bytes += plain
-        return True
-
     def _tls_record(
         self, direction: int, record: bytes, frame: int, ts: float
     ) -> bool | tuple[Any, ...]:

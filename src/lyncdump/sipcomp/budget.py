@@ -19,9 +19,16 @@ connection drawn from it (:meth:`DecompressionBudget.connection`, shared by the 
 directions), so one hostile connection cannot spend what the others need, and many connections
 cannot each spend their own allowance. A refused draw stops the decoder of that direction; the
 first refusal of each scope says why, later ones are short.
+
+The compiled fast path charges the routine packet of the directions it reads on a mirror of
+these counters (``_fastpath.c`` sipcomp_charge) and writes them back when it gives a direction
+back, and whenever Python is about to read or charge a budget: while it holds charges, the
+capture's budget has :attr:`DecompressionBudget.sync` set, which every read here calls first.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 __all__ = [
     "CAPTURE_ALLOWANCE",
@@ -47,7 +54,7 @@ class DecompressionBudget:
     Decoders call :meth:`draw` for every packet they decode, before handing it on.
     """
 
-    __slots__ = ("scope", "allowance", "ratio", "parent", "wire", "plain", "refused")
+    __slots__ = ("scope", "allowance", "ratio", "parent", "wire", "plain", "refused", "sync")
 
     def __init__(
         self,
@@ -67,13 +74,25 @@ class DecompressionBudget:
         """Decompressed bytes charged so far (at least ``PACKET_CHARGE`` per packet)."""
         self.refused = False
         """True once a draw was refused: the scope stays closed."""
+        self.sync: Callable[[], object] | None = None
+        """Set on the capture's budget while the compiled fast path holds charges of its own
+        (``FastPath.sipcomp_sync``): called before these counters are read or changed."""
 
     def connection(self, allowance: int = CONNECTION_ALLOWANCE) -> DecompressionBudget:
         """A budget for one TCP connection that also draws from this one."""
         return DecompressionBudget(allowance, self.ratio, parent=self, scope="connection")
 
+    def _synced(self) -> None:
+        """Have the fast path write back what it charged (see the module docstring)."""
+        top = self
+        while top.parent is not None:
+            top = top.parent
+        if top.sync is not None:
+            top.sync()
+
     def limit(self, wire: int = 0) -> int:
         """Decompressed bytes this scope allows once ``wire`` more compressed bytes came in."""
+        self._synced()
         return self.allowance + self.ratio * (self.wire + wire)
 
     def draw(self, wire: int, plain: int, *, keepalive: bool = False) -> str | None:
@@ -82,20 +101,7 @@ class DecompressionBudget:
         None when every scope allows it. Otherwise the packet must be dropped and decoding of
         its direction stopped; the string says why (in full the first time a scope refuses).
         """
-        if not keepalive and plain < PACKET_CHARGE:
-            plain = PACKET_CHARGE
-        node: DecompressionBudget | None = self
-        while node is not None:
-            if node.refused or node.plain + plain > node.limit(wire):
-                return node._refuse(wire, plain)
-            node = node.parent
-        self._charge(wire, plain)
-        return None
-
-    def take(self, wire: int, plain: int, *, keepalive: bool = False) -> bool:
-        """:meth:`draw` when every scope allows the packet (True); False charges and refuses
-        nothing, so a later :meth:`draw` of the same packet says why (the compiled MS-SIPCOMP
-        path asks this, then gives the packet to the Python decoder)."""
+        self._synced()
         if not keepalive and plain < PACKET_CHARGE:
             plain = PACKET_CHARGE
         node: DecompressionBudget | None = self
@@ -103,18 +109,14 @@ class DecompressionBudget:
             if node.refused or node.plain + plain > node.allowance + node.ratio * (
                 node.wire + wire
             ):
-                return False
+                return node._refuse(wire, plain)
             node = node.parent
-        self._charge(wire, plain)
-        return True
-
-    def _charge(self, wire: int, plain: int) -> None:
-        """Count a packet allowed in this scope and every scope above it."""
-        node: DecompressionBudget | None = self
+        node = self
         while node is not None:
             node.wire += wire
             node.plain += plain
             node = node.parent
+        return None
 
     def _refuse(self, wire: int, plain: int) -> str:
         if self.refused:
@@ -131,6 +133,7 @@ class DecompressionBudget:
         )
 
     def __repr__(self) -> str:
+        self._synced()
         return (
             f"<DecompressionBudget {self.scope} {self.plain}/{self.limit()} bytes"
             f"{' refused' if self.refused else ''}>"

@@ -754,10 +754,13 @@ class SipcompStreamDecoder:
         """Wait for more data, or fail once the stream has ended."""
         return _Trial("fail", reason, ended=True) if self._eof else _WAIT
 
-    def _attempt(self, off: int, layout: HeaderLayout, need_chain: bool) -> _Trial:
-        """Try ``layout`` for a packet at buffer index ``off`` on a copy of the history."""
+    def _attempt(
+        self, off: int, layout: HeaderLayout, need_chain: bool, header: _Header | None = None
+    ) -> _Trial:
+        """Try ``layout`` for a packet at buffer index ``off`` on a copy of the history
+        (``header``: its header there, when already parsed)."""
         buf = self._buf
-        h = _parse_header(buf, off, layout, strict=self._first)
+        h = header if header is not None else _parse_header(buf, off, layout, strict=self._first)
         if h is None:
             return self._wait("the stream ends inside the header")
         if isinstance(h, str):
@@ -867,10 +870,9 @@ class SipcompStreamDecoder:
             if t.kind == "ok":
                 assert t.probe is not None
                 agree = [layout]
-                for other in self._survivors[i + 1 :]:
-                    if not self._may_agree(off, other, t.probe):
-                        continue  # (what _attempt would find, without decoding a trial)
-                    t2 = self._attempt(off, other, need_chain)
+                # (what _attempt would find of the others, without decoding a trial)
+                for other, h in self._agreeing(off, self._survivors[i + 1 :], t.probe):
+                    t2 = self._attempt(off, other, need_chain, h)
                     if (
                         t2.kind == "ok"
                         and t2.probe is not None
@@ -883,15 +885,48 @@ class SipcompStreamDecoder:
             ended = ended if i else t.ended
         return _Trial("fail", _join(reasons), ended=ended)
 
-    def _may_agree(self, off: int, layout: HeaderLayout, probe: _Probe) -> bool:
-        """Could ``layout`` read the packet at ``off`` as ``probe`` did? Not when its header
-        is no header, or says a payload length that ends the packet elsewhere."""
-        h = _parse_header(self._buf, off, layout, strict=self._first)
-        if not isinstance(h, _Header):
-            return False
-        if h.payload is None:
-            return True
-        return self._base + off + layout.size + h.payload == probe.end
+    def _agreeing(
+        self, off: int, layouts: Sequence[HeaderLayout], probe: _Probe
+    ) -> list[tuple[HeaderLayout, _Header]]:
+        """The ``layouts`` that could read the packet at ``off`` as ``probe`` did, each with
+        its header there (for :meth:`_attempt`). Not one that finds no header (:func:`_parse_header`
+        written out: this runs for every layout of a direction's first packet), a payload
+        length that ends the packet elsewhere, or an uncompressed length other than the
+        probe's output (its trial could not give the same bytes: not decoded, and the probes
+        it would leave are dropped by the :meth:`_accept` that follows)."""
+        buf = self._buf
+        b0 = buf[off]
+        flags = b0 & 0xE0
+        if b0 & 0x1F or (self._first and flags not in _START_FLAGS):
+            return []
+        have = len(buf) - off
+        compressed = flags & PACKET_COMPRESSED
+        most = _MAX_COMPRESSED_PAYLOAD if compressed else MAX_RAW_PAYLOAD
+        out_size = len(probe.out)
+        end = probe.end - self._base - off  # the packet's size as the probe read it
+        found = []
+        for layout in layouts:
+            size = layout.size
+            la = layout.length_at
+            if have < size or buf.count(0, off + 1, off + la) != la - 1:
+                continue  # (bytes still to come, or a reserved byte set)
+            length = int.from_bytes(buf[off + la : off + size], layout.byteorder)
+            counts = layout.counts
+            if counts == "plain":
+                if compressed:
+                    if length == out_size:
+                        found.append((layout, _Header(flags, None, length)))
+                    continue
+                payload = length
+            elif counts == "payload":
+                payload = length
+            else:
+                payload = length - size
+                if payload < 0:
+                    continue
+            if payload <= most and size + payload == end:
+                found.append((layout, _Header(flags, payload, None)))
+        return found
 
     def _accept(self, off: int, trial: _Trial, agree: list[HeaderLayout]) -> None:
         probe = trial.probe
@@ -1043,20 +1078,25 @@ def _join(reasons: list[str]) -> str:
 # -- negotiation -----------------------------------------------------------------------------
 
 
-def _header(headers: list[tuple[str, str]], *names: str) -> str | None:
+def _negotiation_fields(headers: list[tuple[str, str]]) -> tuple[str, str, bool]:
+    """(first CSeq, first Call-ID, whether a Compression header offers LZ77-8K), read in one
+    pass over the headers (empty strings for a header absent)."""
+    cseq = call_id = None
+    offers = False
     for name, value in headers:
-        if name.lower() in names:
-            return value
-    return None
-
-
-def _offers_lz77(headers: list[tuple[str, str]]) -> bool:
-    for name, value in headers:
-        if name.lower() == "compression":
+        low = name.lower()
+        if low == "cseq":
+            if cseq is None:
+                cseq = value
+        elif low == "call-id" or low == "i":
+            if call_id is None:
+                call_id = value
+        elif low == "compression" and not offers:
             for token in value.split(","):
                 if token.split(";", 1)[0].strip().upper() == "LZ77-8K":
-                    return True
-    return False
+                    offers = True
+                    break
+    return cseq or "", call_id or "", offers
 
 
 class NegotiationTracker:
@@ -1097,10 +1137,10 @@ class NegotiationTracker:
         byte (after this message) is compressed."""
         if all(self.compressed):
             return []
-        cseq = _header(headers, "cseq") or ""
-        key = ((_header(headers, "call-id", "i") or "").strip(), cseq.strip().split(" ", 1)[0])
+        cseq, call_id, offers = _negotiation_fields(headers)
+        key = (call_id.strip(), cseq.strip().split(" ", 1)[0])
         if method is not None:
-            if method.upper() == "NEGOTIATE" and _offers_lz77(headers):
+            if method.upper() == "NEGOTIATE" and offers:
                 self._pending[key] = direction
             return []
         if status is None or (cseq_method or "").upper() != "NEGOTIATE":
@@ -1111,7 +1151,7 @@ class NegotiationTracker:
         if status < 200:
             return []
         del self._pending[key]
-        if status >= 300 or not _offers_lz77(headers):
+        if status >= 300 or not offers:
             return []
         switched = [d for d in (0, 1) if not self.compressed[d]]
         for d in switched:
