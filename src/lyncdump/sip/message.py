@@ -525,6 +525,19 @@ _BASES: RecentTable[str, tuple[NameAddr | None, tuple[str, ...]]] = RecentTable(
 #: for the compiled ``sip_addrs_clean``: a new message whose From and To have their key here
 #: needs no Python to know they give no defect. Emptied when full (the keys come back).
 _CLEAN_ADDRS: set[str] = set()
+#: Contact, Route and Record-Route values (every occurrence of the header, as sent) -> the
+#: addresses parsed from them and the problems found: a client sends the same Contact with
+#: each REGISTER and SUBSCRIBE, and the registrar's answer lists it back. At most
+#: ``_ADDR_LISTS_MAX`` of them, of at most ``_ADDR_LIST_TEXT_MAX`` characters in all.
+_ADDR_LISTS_MAX = 1024
+_ADDR_LIST_TEXT_MAX = 1024
+_ADDR_LISTS: RecentTable[tuple[str, ...], tuple[tuple[NameAddr, ...], tuple[str, ...]]] = (
+    RecentTable(_ADDR_LISTS_MAX)
+)
+#: The URI text (``str(addr.uri)``) of an address with placeholders known to read without a
+#: problem (a key of ``_BASES``): what a session's header line and summaries show of From and
+#: To, without building the message's address (:meth:`SipMessage.addr_uri`).
+_URI_TEXTS: RecentTable[str, str] = RecentTable(_SHARED_MAX)
 
 
 def _clean_addr(key: str) -> None:
@@ -864,6 +877,20 @@ class SipMessage(_ContentTypeView):
         self._lookups += 1
         return index.get(key, _EMPTY)
 
+    def head_lacks(self, text: bytes) -> bool:
+        """True when no header value can hold ``text`` (lower-case ASCII) in any case: the
+        header block of a message read lazily does not hold it, compared lower-cased. False
+        when it may (or the message has no such block: headers given as a list).
+
+        A lookup per name costs several times this one search of the block. Exact: a value
+        is a part of the block, and the only other characters that lower-case to ASCII are
+        U+212A (to ``k``) and U+0130 (to ``i`` and a combining dot), so ``text`` holds no
+        ``k`` (a caller's promise) and cannot be found across U+0130's dot."""
+        buf = self._buf
+        if buf is None:
+            return False
+        return text not in buf[self._hstart : self._hend].lower()
+
     def header(self, name: str) -> str | None:
         """First value of a header; names are case-insensitive and compact forms map both ways."""
         key = _CANONICAL.get(name)
@@ -953,16 +980,51 @@ class SipMessage(_ContentTypeView):
         for problem in found[1]:
             self._note(f"{label}: {problem}")
 
+    def addr_uri(self, name: str) -> str | None:
+        """The URI of From (``name`` ``"from"``) or To (``"to"``) as text, as
+        ``str(m.from_.uri)`` gives it (None without the header or an address).
+
+        A session's header line shows both of its first request, whose From and To were
+        checked (no defect) but not built: when the text is a known address with new
+        parameter values (see :func:`_parse_addr`), the URI is that address's, kept as text
+        by address (``_URI_TEXTS``), and the message's address is not built for it."""
+        state = self._from if name == "from" else self._to
+        base = None
+        if state is _CHECKED:  # read without a problem: nothing to note by building it
+            values = self._values(name)
+            if values:
+                value = values[0]
+                split = _addr_base(value) if _addr_base is not None else _split_addr(value)
+                if split is not None:
+                    base = split[0]
+                    text = _URI_TEXTS.get(base)
+                    if text is not None:
+                        return text
+        addr = self.from_ if name == "from" else self.to
+        if addr is None or addr.uri is None:
+            return None
+        text = str(addr.uri)
+        if base is not None and len(base) <= _SHARED_TEXT_MAX:
+            _URI_TEXTS.put(base, text)
+        return text
+
     def _name_addr_list(self, name: str, label: str) -> list[NameAddr]:
-        out: list[NameAddr] = []
-        problems: list[str] = []
-        for item in self.header_values(name):
-            addr = parse_name_addr(item, problems)
-            if addr is not None:
-                out.append(addr)
-        for problem in problems:
+        values = self._values(name)
+        key = tuple(values)
+        found = _ADDR_LISTS.get(key) if key else None
+        if found is None:
+            addrs: list[NameAddr] = []
+            problems: list[str] = []
+            for item in self.header_values(name):
+                addr = parse_name_addr(item, problems)
+                if addr is not None:
+                    addrs.append(addr)
+            found = tuple(addrs), tuple(problems)
+            if key and sum(map(len, key)) <= _ADDR_LIST_TEXT_MAX:
+                _ADDR_LISTS.put(key, found)
+        for problem in found[1]:
             self._note(f"{label}: {problem}")
-        return out
+        return list(found[0])
 
     # -- typed headers -----------------------------------------------------------------------
 
