@@ -184,3 +184,27 @@ def test_token_test_and_schemes_as_the_long_way(seed: int) -> None:
         ):
             assert auth_schemes(m, names) == _auth_schemes_reference(ref, spelled)
         assert message_facts(m) == message_facts(ref)
+
+
+@pytest.mark.parametrize("n", [0, 1, 5, 9, 12])
+@pytest.mark.parametrize("parsed_first", [False, True])
+def test_a_multipart_s_fact_reads_the_parts_as_body_parts(n: int, parsed_first: bool) -> None:
+    """Parts cut one by one give the fact (and the defects) that body_parts() gives."""
+    body = _multipart(n) + (b"--b\r\nno end" if n == 9 else b"")
+    raw = _request("", body, "multipart/related; boundary=b")
+    m, ref = parse_message(raw), parse_message(raw)
+    if parsed_first:
+        m.body_parts()
+    ref_parts = ref.body_parts()
+    summaries: list[str] = []  # the fact as it was built from body_parts()
+    for part in ref_parts[:8]:
+        summary = msview.summarize_xml(part.content_type, part.body)
+        if summary:
+            summaries.append(summary)
+            if len(summaries) > 4:
+                break
+    want = " | ".join(summaries[:4]) + (" | …" if len(summaries) > 4 else "")
+    facts = message_facts(m)
+    assert (want in facts) if summaries else not any("presence" in f for f in facts), facts
+    assert [d.reason for d in m.defects] == [d.reason for d in ref.defects]
+    assert m.body_parts() == ref_parts

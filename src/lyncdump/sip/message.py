@@ -528,9 +528,11 @@ _CLEAN_ADDRS: set[str] = set()
 #: Contact, Route and Record-Route values (every occurrence of the header, as sent) -> the
 #: addresses parsed from them and the problems found: a client sends the same Contact with
 #: each REGISTER and SUBSCRIBE, and the registrar's answer lists it back. At most
-#: ``_ADDR_LISTS_MAX`` of them, of at most ``_ADDR_LIST_TEXT_MAX`` characters in all.
-_ADDR_LISTS_MAX = 1024
+#: ``_ADDR_LISTS_MAX`` of them, each of at most ``_ADDR_LIST_TEXT_MAX`` characters in all and
+#: ``_ADDR_LIST_ITEMS`` addresses (a longer list is parsed for its message alone).
+_ADDR_LISTS_MAX = 256
 _ADDR_LIST_TEXT_MAX = 1024
+_ADDR_LIST_ITEMS = 4
 _ADDR_LISTS: RecentTable[tuple[str, ...], tuple[tuple[NameAddr, ...], tuple[str, ...]]] = (
     RecentTable(_ADDR_LISTS_MAX)
 )
@@ -1020,7 +1022,7 @@ class SipMessage(_ContentTypeView):
                 if addr is not None:
                     addrs.append(addr)
             found = tuple(addrs), tuple(problems)
-            if key and sum(map(len, key)) <= _ADDR_LIST_TEXT_MAX:
+            if key and len(addrs) <= _ADDR_LIST_ITEMS and sum(map(len, key)) <= _ADDR_LIST_TEXT_MAX:
                 _ADDR_LISTS.put(key, found)
         for problem in found[1]:
             self._note(f"{label}: {problem}")
