@@ -879,20 +879,6 @@ class SipMessage(_ContentTypeView):
         self._lookups += 1
         return index.get(key, _EMPTY)
 
-    def head_lacks(self, text: bytes) -> bool:
-        """True when no header value can hold ``text`` (lower-case ASCII) in any case: the
-        header block of a message read lazily does not hold it, compared lower-cased. False
-        when it may (or the message has no such block: headers given as a list).
-
-        A lookup per name costs several times this one search of the block. Exact: a value
-        is a part of the block, and the only other characters that lower-case to ASCII are
-        U+212A (to ``k``) and U+0130 (to ``i`` and a combining dot), so ``text`` holds no
-        ``k`` (a caller's promise) and cannot be found across U+0130's dot."""
-        buf = self._buf
-        if buf is None:
-            return False
-        return text not in buf[self._hstart : self._hend].lower()
-
     def header(self, name: str) -> str | None:
         """First value of a header; names are case-insensitive and compact forms map both ways."""
         key = _CANONICAL.get(name)
