@@ -537,8 +537,9 @@ _ADDR_LISTS: RecentTable[tuple[str, ...], tuple[tuple[NameAddr, ...], tuple[str,
     RecentTable(_ADDR_LISTS_MAX)
 )
 #: The URI text (``str(addr.uri)``) of an address with placeholders known to read without a
-#: problem (a key of ``_BASES``): what a session's header line and summaries show of From and
-#: To, without building the message's address (:meth:`SipMessage.addr_uri`).
+#: problem (a key of ``_BASES``), or of such a text without parameter values (a To before its
+#: tag): what a session's header line and summaries show of From and To, without building the
+#: message's address (:meth:`SipMessage.addr_uri`).
 _URI_TEXTS: RecentTable[str, str] = RecentTable(_SHARED_MAX)
 
 
@@ -974,26 +975,28 @@ class SipMessage(_ContentTypeView):
 
         A session's header line shows both of its first request, whose From and To were
         checked (no defect) but not built: when the text is a known address with new
-        parameter values (see :func:`_parse_addr`), the URI is that address's, kept as text
-        by address (``_URI_TEXTS``), and the message's address is not built for it."""
+        parameter values (see :func:`_parse_addr`), or a known text without any, the URI is
+        that address's, kept as text (``_URI_TEXTS``), and the message's address is not built
+        for it."""
         state = self._from if name == "from" else self._to
-        base = None
+        key = None
         if state is _CHECKED:  # read without a problem: nothing to note by building it
             values = self._values(name)
             if values:
                 value = values[0]
                 split = _addr_base(value) if _addr_base is not None else _split_addr(value)
-                if split is not None:
-                    base = split[0]
-                    text = _URI_TEXTS.get(base)
-                    if text is not None:
-                        return text
+                # The URI of a text is the URI of its address with placeholders, or of the
+                # text itself when it has no parameter values (a To without a tag).
+                key = split[0] if split is not None else value
+                text = _URI_TEXTS.get(key)
+                if text is not None:
+                    return text
         addr = self.from_ if name == "from" else self.to
         if addr is None or addr.uri is None:
             return None
         text = str(addr.uri)
-        if base is not None and len(base) <= _SHARED_TEXT_MAX:
-            _URI_TEXTS.put(base, text)
+        if key is not None and len(key) <= _SHARED_TEXT_MAX:
+            _URI_TEXTS.put(key, text)
         return text
 
     def _name_addr_list(self, name: str, label: str) -> list[NameAddr]:
