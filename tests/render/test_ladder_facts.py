@@ -123,3 +123,88 @@ def test_a_multipart_shows_four_summaries_and_parses_one_more(
     expected = " | ".join(shown) + (" | …" if n > 4 else "")
     assert expected in message_facts(m)
     assert len(asked) == min(n, 5)  # the parts after the fifth summary are not read
+
+
+def _may_hold_token_reference(m: object) -> bool:
+    """``_may_hold_token`` before the header block was searched once: six lookups."""
+    from lyncdump.sip.auth import AUTH_HEADERS
+
+    if "ms.tokens" in m._cache:  # type: ignore[attr-defined]
+        return True
+    return any(
+        "gssapi-data" in value.lower()
+        for key in AUTH_HEADERS
+        for value in m._values(key)  # type: ignore[attr-defined]
+    )
+
+
+def _auth_schemes_reference(m: object, names: tuple[str, ...]) -> list[str]:
+    """``auth_schemes`` before it looked the canonical names up itself."""
+    schemes: list[str] = []
+    for name in names:
+        for value in m.header_values(name):  # type: ignore[attr-defined]
+            scheme = value.strip().split(" ", 1)[0].split(",", 1)[0]
+            if scheme and scheme not in schemes:
+                schemes.append(scheme)
+    return schemes
+
+
+_AUTH_LINES = [
+    'Authorization: NTLM qop="auth", gssapi-data="TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAA="',
+    'Proxy-Authorization: Kerberos qop="auth", GSSAPI-DATA="%%%"',
+    'Proxy-Authorization: NTLM qop="auth", opaque="1", response="01"',
+    'WWW-Authenticate: NTLM realm="SIP", version=4',
+    'Proxy-Authenticate: Kerberos realm="SIP", gssapi-data=""',
+    'Authentication-Info: NTLM rspauth="0100", snum="4"',
+    "authorization: TLS-DSK ,x",
+    "X-Gssapi-Data: gssapi-data",
+    "Subject: gssapİ-data",
+    "Proxy-Authorization:   ",
+]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_token_test_and_schemes_as_the_long_way(seed: int) -> None:
+    rng = random.Random(seed)
+    lines = rng.sample(_AUTH_LINES, rng.randint(0, 4))
+    for start in ("REGISTER sip:contoso.com SIP/2.0", "SIP/2.0 401 Unauthorized"):
+        head = (
+            f"{start}\r\nVia: SIP/2.0/TLS 10.0.0.1:5061;branch=z9hG4bK1\r\n"
+            "From: <sip:a@contoso.com>;tag=1\r\nTo: <sip:a@contoso.com>\r\nCall-ID: c\r\n"
+            "CSeq: 1 REGISTER\r\n" + "".join(line + "\r\n" for line in lines)
+        )
+        m = parse_message((head + "Content-Length: 0\r\n\r\n").encode())
+        ref = parse_message((head + "Content-Length: 0\r\n\r\n").encode())
+        assert msview._may_hold_token(m) == _may_hold_token_reference(ref)
+        from lyncdump.render.facts import _AUTH_ANSWERS, _AUTH_CHALLENGES, auth_schemes
+
+        for names, spelled in (
+            (_AUTH_ANSWERS, ("Authorization", "Proxy-Authorization")),
+            (_AUTH_CHALLENGES, ("WWW-Authenticate", "Proxy-Authenticate")),
+        ):
+            assert auth_schemes(m, names) == _auth_schemes_reference(ref, spelled)
+        assert message_facts(m) == message_facts(ref)
+
+
+@pytest.mark.parametrize("n", [0, 1, 5, 9, 12])
+@pytest.mark.parametrize("parsed_first", [False, True])
+def test_a_multipart_s_fact_reads_the_parts_as_body_parts(n: int, parsed_first: bool) -> None:
+    """Parts cut one by one give the fact (and the defects) that body_parts() gives."""
+    body = _multipart(n) + (b"--b\r\nno end" if n == 9 else b"")
+    raw = _request("", body, "multipart/related; boundary=b")
+    m, ref = parse_message(raw), parse_message(raw)
+    if parsed_first:
+        m.body_parts()
+    ref_parts = ref.body_parts()
+    summaries: list[str] = []  # the fact as it was built from body_parts()
+    for part in ref_parts[:8]:
+        summary = msview.summarize_xml(part.content_type, part.body)
+        if summary:
+            summaries.append(summary)
+            if len(summaries) > 4:
+                break
+    want = " | ".join(summaries[:4]) + (" | …" if len(summaries) > 4 else "")
+    facts = message_facts(m)
+    assert (want in facts) if summaries else not any("presence" in f for f in facts), facts
+    assert [d.reason for d in m.defects] == [d.reason for d in ref.defects]
+    assert m.body_parts() == ref_parts

@@ -309,3 +309,37 @@ def test_state_in_one_walk_as_in_three(inner: str) -> None:
     except Exception:  # noqa: BLE001 - unbalanced pieces: nothing to compare
         return
     assert _state(root) == _state_reference(root)
+
+
+def _children_reference(el: object, name: str) -> list[object]:
+    """The generator ``_children`` of session 27 (every element, its local name compared)."""
+    out = []
+    for child in el.iter():  # type: ignore[attr-defined]
+        tag = child.tag
+        if isinstance(tag, str) and tag.rsplit("}", 1)[-1] == name:
+            out.append(child)
+    return out
+
+
+_TREE_PIECES = [
+    "<category name='a'>", "</category>", "<c:category xmlns:c='urn:c'>", "</c:category>",
+    "<xcategory/>", "<category/>", "<q:category xmlns:q='urn:q'/>", "<?pi x?>", "text",
+    "<categoryx/>", "<body>hi</body>", "<d:body xmlns:d='urn:d'> </d:body>",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_TREE_PIECES), max_size=10).map("".join))
+def test_children_as_a_list_are_the_generator_s(inner: str) -> None:
+    from xml.etree.ElementTree import fromstring
+
+    from lyncdump.sip.xmlbody import _children, _first_text
+
+    try:
+        root = fromstring(f"<categories xmlns='urn:r'>{inner}</categories>")
+    except Exception:  # noqa: BLE001 - unbalanced pieces: nothing to compare
+        return
+    for name in ("category", "body", "categories", "x"):
+        assert _children(root, name) == _children_reference(root, name)
+    texts = [(c.text or "").strip() for c in _children_reference(root, "body")]
+    assert _first_text(root, "body") == next((t for t in texts if t), None)

@@ -407,7 +407,7 @@ def test_framed_messages_with_handover(data: bytes, chunk: int) -> None:
 class _EagerMessage(eager.SipMessage):
     """The reference message with what the pipeline uses that it did not have: the tunnel slot
     and to_dict() (added on main after a864c2b, nothing to do with parsing), _values(),
-    take_new_defects(), top_branch, part_spans() and note_address_defects()."""
+    take_new_defects(), top_branch, part_spans(), note_address_defects() and addr_uri()."""
 
     __slots__ = ("encapsulation",)
 
@@ -427,6 +427,10 @@ class _EagerMessage(eager.SipMessage):
             self.from_  # noqa: B018
         if to:
             self.to  # noqa: B018
+
+    def addr_uri(self, name: str) -> str | None:  # what a session's header line shows
+        addr = self.from_ if name == "from" else self.to
+        return str(addr.uri) if addr is not None and addr.uri is not None else None
 
     def part_spans(self) -> list[tuple[int, int]]:  # what the media layer reads SDP parts by
         from lyncdump.sip.message import multipart_spans

@@ -201,10 +201,7 @@ def _runs(outcomes: list[str]) -> list[str]:
 
 
 def _addr_uri(m: SipMessage, which: str) -> str | None:
-    addr = m.from_ if which == "from" else m.to
-    if addr is None:
-        return None
-    return str(addr.uri) if addr.uri is not None else None
+    return m.addr_uri(which)
 
 
 def classify(messages: Iterable[SipMessage]) -> str:

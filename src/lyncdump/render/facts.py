@@ -7,17 +7,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..sip.headers import canonical_name
 from ..sip.message import SipMessage
 
-_AUTH_CHALLENGES = ("WWW-Authenticate", "Proxy-Authenticate")
-_AUTH_ANSWERS = ("Authorization", "Proxy-Authorization")
+#: Canonical names (as sip/message.py keys them), never split on commas (NEVER_SPLIT): each
+#: value is looked up as is, without the name's canonical form or a copy of the list.
+_AUTH_CHALLENGES = ("www-authenticate", "proxy-authenticate")
+_AUTH_ANSWERS = ("authorization", "proxy-authorization")
 
 
 def auth_schemes(m: SipMessage, names: tuple[str, ...]) -> list[str]:
     """Auth schemes named by these headers, in order, no repeats (``NTLM``, ``Kerberos``)."""
     schemes: list[str] = []
+    values = m._values
     for name in names:
-        for value in m.header_values(name):
+        for value in values(canonical_name(name)):
             scheme = value.strip().split(" ", 1)[0].split(",", 1)[0]
             if scheme and scheme not in schemes:
                 schemes.append(scheme)

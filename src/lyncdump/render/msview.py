@@ -22,7 +22,7 @@ from ..analysis.registration import (
 from ..analysis.sessions import Session
 from ..sip.auth import AUTH_HEADERS, TlsDskToken, signature_kind
 from ..sip.kerberos import GssToken
-from ..sip.message import SipMessage
+from ..sip.message import SipMessage, parse_body_part
 from ..sip.ms import (
     diagnostics_of,
     endpoint_list,
@@ -161,8 +161,16 @@ def ms_facts(m: SipMessage) -> list[str]:
         if (m.content_type or "").startswith("multipart/"):
             # Four summaries are shown and a fifth only says there are more: the parts after
             # it are not parsed (most of the cost of a roaming or presence multipart).
+            # Each part is cut and read when reached (as body_parts() reads it), not all of
+            # them first: a roaming multipart holds about ten.
             summaries: list[str] = []
-            for part in m.body_parts()[:8]:
+            parts = m._cache.get("parts")
+            body = m.body
+            for part in (
+                parts[:8]  # type: ignore[index]
+                if parts is not None
+                else (parse_body_part(body[a:b]) for a, b in m.part_spans()[:8])
+            ):
                 summary = summarize_xml(part.content_type, part.body)
                 if summary:
                     summaries.append(summary)

@@ -529,6 +529,22 @@ _BASES: RecentTable[str, tuple[NameAddr | None, tuple[str, ...]]] = RecentTable(
 #: for the compiled ``sip_addrs_clean``: a new message whose From and To have their key here
 #: needs no Python to know they give no defect. Emptied when full (the keys come back).
 _CLEAN_ADDRS: set[str] = set()
+#: Contact, Route and Record-Route values (every occurrence of the header, as sent) -> the
+#: addresses parsed from them and the problems found: a client sends the same Contact with
+#: each REGISTER and SUBSCRIBE, and the registrar's answer lists it back. At most
+#: ``_ADDR_LISTS_MAX`` of them, each of at most ``_ADDR_LIST_TEXT_MAX`` characters in all and
+#: ``_ADDR_LIST_ITEMS`` addresses (a longer list is parsed for its message alone).
+_ADDR_LISTS_MAX = 256
+_ADDR_LIST_TEXT_MAX = 1024
+_ADDR_LIST_ITEMS = 4
+_ADDR_LISTS: RecentTable[tuple[str, ...], tuple[tuple[NameAddr, ...], tuple[str, ...]]] = (
+    RecentTable(_ADDR_LISTS_MAX)
+)
+#: The URI text (``str(addr.uri)``) of an address with placeholders known to read without a
+#: problem (a key of ``_BASES``), or of such a text without parameter values (a To before its
+#: tag): what a session's header line and summaries show of From and To, without building the
+#: message's address (:meth:`SipMessage.addr_uri`).
+_URI_TEXTS: RecentTable[str, str] = RecentTable(_SHARED_MAX)
 
 
 def _clean_addr(key: str) -> None:
@@ -960,16 +976,53 @@ class SipMessage(_ContentTypeView):
         for problem in found[1]:
             self._note(f"{label}: {problem}")
 
+    def addr_uri(self, name: str) -> str | None:
+        """The URI of From (``name`` ``"from"``) or To (``"to"``) as text, as
+        ``str(m.from_.uri)`` gives it (None without the header or an address).
+
+        A session's header line shows both of its first request, whose From and To were
+        checked (no defect) but not built: when the text is a known address with new
+        parameter values (see :func:`_parse_addr`), or a known text without any, the URI is
+        that address's, kept as text (``_URI_TEXTS``), and the message's address is not built
+        for it."""
+        state = self._from if name == "from" else self._to
+        key = None
+        if state is _CHECKED:  # read without a problem: nothing to note by building it
+            values = self._values(name)
+            if values:
+                value = values[0]
+                split = _addr_base(value) if _addr_base is not None else _split_addr(value)
+                # The URI of a text is the URI of its address with placeholders, or of the
+                # text itself when it has no parameter values (a To without a tag).
+                key = split[0] if split is not None else value
+                text = _URI_TEXTS.get(key)
+                if text is not None:
+                    return text
+        addr = self.from_ if name == "from" else self.to
+        if addr is None or addr.uri is None:
+            return None
+        text = str(addr.uri)
+        if key is not None and len(key) <= _SHARED_TEXT_MAX:
+            _URI_TEXTS.put(key, text)
+        return text
+
     def _name_addr_list(self, name: str, label: str) -> list[NameAddr]:
-        out: list[NameAddr] = []
-        problems: list[str] = []
-        for item in self.header_values(name):
-            addr = parse_name_addr(item, problems)
-            if addr is not None:
-                out.append(addr)
-        for problem in problems:
+        values = self._values(name)
+        key = tuple(values)
+        found = _ADDR_LISTS.get(key) if key else None
+        if found is None:
+            addrs: list[NameAddr] = []
+            problems: list[str] = []
+            for item in self.header_values(name):
+                addr = parse_name_addr(item, problems)
+                if addr is not None:
+                    addrs.append(addr)
+            found = tuple(addrs), tuple(problems)
+            if key and len(addrs) <= _ADDR_LIST_ITEMS and sum(map(len, key)) <= _ADDR_LIST_TEXT_MAX:
+                _ADDR_LISTS.put(key, found)
+        for problem in found[1]:
             self._note(f"{label}: {problem}")
-        return out
+        return list(found[0])
 
     # -- typed headers -----------------------------------------------------------------------
 

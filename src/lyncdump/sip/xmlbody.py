@@ -10,8 +10,8 @@ The summary is what the ladder shows; ``-v`` prints the body itself.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ..recent import RecentTable
 
@@ -48,13 +48,15 @@ def _local(tag: object) -> str:
     return text.rsplit("}", 1)[-1]
 
 
-def _children(el: Element, name: str) -> Iterator[Element]:
-    """``el`` and its descendants named ``name`` in any namespace, in document order."""
+def _children(el: Element, name: str) -> list[Element]:
+    """``el`` and its descendants named ``name`` in any namespace, in document order (a
+    list: a generator's step per element costs more than the few elements a body has)."""
     suffix = "}" + name  # what _local(tag) == name means, without cutting every tag
-    for child in el.iter():
-        tag = child.tag
-        if tag == name or (type(tag) is str and tag.endswith(suffix)):
-            yield child
+    return [
+        child
+        for child in el.iter()
+        if (tag := child.tag) == name or (type(tag) is str and tag.endswith(suffix))
+    ]
 
 
 def _first_text(el: Element, name: str) -> str | None:
@@ -309,12 +311,26 @@ _BY_ROOT = {
 }
 
 
+#: ``(Element, fromstring)`` of xml.etree.ElementTree once loaded: an import statement per
+#: body would cost a lookup each (a tenth of parsing a small presence document).
+_ET: tuple[type[Element], Callable[[bytes], Any]] | None = None
+
+
+def _load_et() -> tuple[type[Element], Callable[[bytes], Any]]:
+    global _ET
+    from xml.etree.ElementTree import Element, fromstring
+
+    loaded: tuple[type[Element], Callable[[bytes], Any]] = (Element, fromstring)
+    _ET = loaded
+    return loaded
+
+
 def parse_xml(body: bytes) -> Element | None:
     """The root element, or None when too large or not well-formed (never raises)."""
     if not body or len(body) > MAX_XML_BYTES:
         return None
     # The XML parsers load with the first body parsed (about 4 ms of start-up otherwise).
-    from xml.etree.ElementTree import Element, fromstring
+    Element, fromstring = _ET or _load_et()  # noqa: N806 - the class, under its own name
 
     try:
         if _plain_xml(body):
