@@ -4823,6 +4823,671 @@ FastPath_sip_release_all(FastPath *fp, PyObject *Py_UNUSED(ignored))
     Py_RETURN_NONE;
 }
 
+/* ---- Transaction matching: analysis/sessions.py's _match_python, loop and keys in C ----
+ *
+ * The same reads, in the same order, as the Python: properties whose first read notes a
+ * defect (cseq, top_branch, to, note_address_defects) are called as Python does, except
+ * where their own code would return a cached slot at once (SipMessage exactly, its _cseq,
+ * _to already read; a clean Via list in the parse-time index, sip_top_branch's case).
+ * Slots of SipMessage and of the session's Transaction class are read at their offsets;
+ * a Transaction is made as its dataclass __init__ makes it, when the class still has the
+ * eight fields that __init__ sets (else the class is called). */
+
+enum { MS_METHOD, MS_STATUS, MS_SRC, MS_DST, MS_CSEQ, MS_VIA, MS_INDEX, MS_TO, MS_COUNT };
+static const char *const match_msg_names[MS_COUNT] = {
+    "method", "status", "src", "dst", "_cseq", "_via", "_index", "_to"};
+enum {
+    TS_METHOD, TS_CSEQ, TS_BRANCH, TS_REQUEST, TS_RESPONSES, TS_REQ_RT, TS_RESP_RT,
+    TS_CANCELLED, TS_COUNT
+};
+static const char *const match_txn_names[TS_COUNT] = {
+    "method", "cseq", "branch", "request", "responses", "request_retransmissions",
+    "response_retransmissions", "cancelled"};
+
+static struct {
+    int ready; /* the strings below exist */
+    PyObject *msg_names[MS_COUNT], *txn_names[TS_COUNT];
+    PyObject *cseq, *top_branch, *note, *kw_from, *to, *tag, *encode, *retransmission,
+        *retransmissions, *transactions, *invite, *cancel, *cookie, *startswith, *empty,
+        *fields, *post_init;
+    PyTypeObject *msg_type; /* strong references: the classes the offsets are for */
+    Py_ssize_t msg_off[MS_COUNT]; /* -1: read by name */
+    PyTypeObject *txn_type;
+    Py_ssize_t txn_off[TS_COUNT];
+    int txn_fast; /* made at the offsets, with the defaults below */
+    PyObject *txn_defaults[TS_COUNT]; /* of request and the counts and flag (strong) */
+} mt;
+
+static int
+match_strings(void)
+{
+    if (mt.ready)
+        return 0;
+    for (int i = 0; i < MS_COUNT; i++)
+        if ((mt.msg_names[i] = PyUnicode_InternFromString(match_msg_names[i])) == NULL)
+            return -1;
+    for (int i = 0; i < TS_COUNT; i++)
+        if ((mt.txn_names[i] = PyUnicode_InternFromString(match_txn_names[i])) == NULL)
+            return -1;
+    if ((mt.cseq = PyUnicode_InternFromString("cseq")) == NULL ||
+        (mt.top_branch = PyUnicode_InternFromString("top_branch")) == NULL ||
+        (mt.note = PyUnicode_InternFromString("note_address_defects")) == NULL ||
+        (mt.to = PyUnicode_InternFromString("to")) == NULL ||
+        (mt.tag = PyUnicode_InternFromString("tag")) == NULL ||
+        (mt.encode = PyUnicode_InternFromString("encode")) == NULL ||
+        (mt.retransmission = PyUnicode_InternFromString("retransmission")) == NULL ||
+        (mt.retransmissions = PyUnicode_InternFromString("retransmissions")) == NULL ||
+        (mt.transactions = PyUnicode_InternFromString("transactions")) == NULL ||
+        (mt.invite = PyUnicode_InternFromString("INVITE")) == NULL ||
+        (mt.cancel = PyUnicode_InternFromString("CANCEL")) == NULL ||
+        (mt.cookie = PyUnicode_InternFromString("z9hG4bK")) == NULL ||
+        (mt.startswith = PyUnicode_InternFromString("startswith")) == NULL ||
+        (mt.empty = PyUnicode_InternFromString("")) == NULL ||
+        (mt.fields = PyUnicode_InternFromString("__dataclass_fields__")) == NULL ||
+        (mt.post_init = PyUnicode_InternFromString("__post_init__")) == NULL)
+        return -1;
+    PyObject *from = PyUnicode_InternFromString("from_");
+    if (from == NULL)
+        return -1;
+    mt.kw_from = PyTuple_Pack(1, from);
+    Py_DECREF(from);
+    if (mt.kw_from == NULL)
+        return -1;
+    mt.ready = 1;
+    return 0;
+}
+
+/* Offset of a writable object slot the class (or a base) declares, or -1. */
+static Py_ssize_t
+match_slot(PyTypeObject *type, PyObject *name)
+{
+    PyObject *d = _PyType_Lookup(type, name);
+    if (d == NULL || !Py_IS_TYPE(d, &PyMemberDescr_Type))
+        return -1;
+    PyMemberDef *def = ((PyMemberDescrObject *)d)->d_member;
+    if (def->type != T_OBJECT_EX || (def->flags & READONLY) || def->offset <= 0)
+        return -1;
+    return def->offset;
+}
+
+static inline PyObject *
+slot_at(PyObject *obj, Py_ssize_t off)
+{
+    return *(PyObject **)((char *)obj + off);
+}
+
+/* Whether Transaction(method, cseq, branch[, request]) can be made at the offsets: its
+ * dataclass fields are the eight, no __post_init__, object's __new__, and a made one holds
+ * immutable defaults and an empty list (kept as the defaults to copy). 0: call the class. */
+static int
+match_txn_setup(PyTypeObject *type)
+{
+    for (int i = 0; i < TS_COUNT; i++) {
+        mt.txn_off[i] = match_slot(type, mt.txn_names[i]);
+        Py_CLEAR(mt.txn_defaults[i]);
+    }
+    mt.txn_fast = 0;
+    if (type->tp_new != PyBaseObject_Type.tp_new || type->tp_alloc == NULL)
+        return 0;
+    for (int i = 0; i < TS_COUNT; i++)
+        if (mt.txn_off[i] < 0)
+            return 0;
+    if (_PyType_Lookup(type, mt.post_init) != NULL)
+        return 0;
+    PyObject *fields = PyObject_GetAttr((PyObject *)type, mt.fields);
+    if (fields == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    int same = PyDict_CheckExact(fields) && PyDict_GET_SIZE(fields) == TS_COUNT;
+    Py_ssize_t pos = 0, i = 0;
+    PyObject *name, *value;
+    while (same && PyDict_Next(fields, &pos, &name, &value)) {
+        int eq = PyUnicode_Check(name) ? PyUnicode_Compare(name, mt.txn_names[i]) == 0 : 0;
+        if (PyErr_Occurred())
+            PyErr_Clear();
+        same = eq;
+        i++;
+    }
+    Py_DECREF(fields);
+    if (!same)
+        return 0;
+    PyObject *sample = PyObject_CallFunction((PyObject *)type, "OiO", mt.empty, 0, Py_None);
+    if (sample == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (Py_TYPE(sample) != type) {
+        Py_DECREF(sample);
+        return 0;
+    }
+    PyObject *request = slot_at(sample, mt.txn_off[TS_REQUEST]);
+    PyObject *responses = slot_at(sample, mt.txn_off[TS_RESPONSES]);
+    int ok = request == Py_None && responses != NULL && PyList_CheckExact(responses) &&
+             PyList_GET_SIZE(responses) == 0;
+    static const int kept[] = {TS_REQUEST, TS_REQ_RT, TS_RESP_RT, TS_CANCELLED};
+    for (int k = 0; ok && k < 4; k++) {
+        PyObject *v = slot_at(sample, mt.txn_off[kept[k]]);
+        ok = v != NULL && (v == Py_None || PyLong_CheckExact(v) || PyBool_Check(v));
+        if (ok)
+            mt.txn_defaults[kept[k]] = Py_NewRef(v);
+    }
+    Py_DECREF(sample);
+    mt.txn_fast = ok;
+    return 0;
+}
+
+static int
+match_setup(PyObject *txn_type, PyObject *msg_type)
+{
+    if (match_strings() < 0)
+        return -1;
+    if ((PyTypeObject *)msg_type != mt.msg_type) {
+        Py_XSETREF(mt.msg_type, (PyTypeObject *)Py_NewRef(msg_type));
+        for (int i = 0; i < MS_COUNT; i++)
+            mt.msg_off[i] = match_slot(mt.msg_type, mt.msg_names[i]);
+    }
+    if ((PyTypeObject *)txn_type != mt.txn_type) {
+        Py_XSETREF(mt.txn_type, (PyTypeObject *)Py_NewRef(txn_type));
+        if (match_txn_setup(mt.txn_type) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* A public field of a message (new reference): its slot, or getattr. */
+static PyObject *
+match_get(PyObject *m, int k)
+{
+    if (Py_TYPE(m) == mt.msg_type && mt.msg_off[k] >= 0) {
+        PyObject *v = slot_at(m, mt.msg_off[k]);
+        if (v != NULL)
+            return Py_NewRef(v);
+    }
+    return PyObject_GetAttr(m, mt.msg_names[k]);
+}
+
+/* A private slot of a SipMessage (borrowed), NULL when m is not one or the slot is empty. */
+static inline PyObject *
+match_peek(PyObject *m, int k)
+{
+    if (Py_TYPE(m) != mt.msg_type || mt.msg_off[k] < 0)
+        return NULL;
+    return slot_at(m, mt.msg_off[k]);
+}
+
+static PyObject *
+match_txn_get(PyObject *txn, int k)
+{
+    if (Py_TYPE(txn) == mt.txn_type && mt.txn_off[k] >= 0) {
+        PyObject *v = slot_at(txn, mt.txn_off[k]);
+        if (v != NULL)
+            return Py_NewRef(v);
+    }
+    return PyObject_GetAttr(txn, mt.txn_names[k]);
+}
+
+/* txn.<field> += 1 */
+static int
+match_txn_count(PyObject *txn, int k)
+{
+    PyObject *v = PyObject_GetAttr(txn, mt.txn_names[k]);
+    if (v == NULL)
+        return -1;
+    PyObject *one = PyLong_FromLong(1);
+    PyObject *sum = one != NULL ? PyNumber_InPlaceAdd(v, one) : NULL;
+    Py_DECREF(v);
+    Py_XDECREF(one);
+    if (sum == NULL)
+        return -1;
+    int rc = PyObject_SetAttr(txn, mt.txn_names[k], sum);
+    Py_DECREF(sum);
+    return rc;
+}
+
+static PyObject *
+match_new_txn(PyObject *method, PyObject *cseq, PyObject *branch, PyObject *request)
+{
+    PyTypeObject *type = mt.txn_type;
+    if (!mt.txn_fast) {
+        if (request != NULL)
+            return PyObject_CallFunctionObjArgs((PyObject *)type, method, cseq, branch, request,
+                                                NULL);
+        return PyObject_CallFunctionObjArgs((PyObject *)type, method, cseq, branch, NULL);
+    }
+    PyObject *responses = PyList_New(0);
+    if (responses == NULL)
+        return NULL;
+    PyObject *txn = type->tp_alloc(type, 0);
+    if (txn == NULL) {
+        Py_DECREF(responses);
+        return NULL;
+    }
+    PyObject *values[TS_COUNT] = {method, cseq, branch, request, responses};
+    for (int i = 0; i < TS_COUNT; i++) {
+        PyObject *v = values[i] != NULL ? values[i] : mt.txn_defaults[i];
+        *(PyObject **)((char *)txn + mt.txn_off[i]) = Py_NewRef(v);
+    }
+    Py_DECREF(responses);
+    return txn;
+}
+
+/* m.cseq: the slot when already read. */
+static PyObject *
+match_cseq(PyObject *m, PyObject *unset)
+{
+    PyObject *v = match_peek(m, MS_CSEQ);
+    if (v != NULL && v != unset)
+        return Py_NewRef(v);
+    return PyObject_GetAttr(m, mt.cseq);
+}
+
+/* m.top_branch: sip_top_branch on the parse-time index's Via values, as the property does
+ * first (its answer when not False), else the property. */
+static PyObject *
+match_branch(PyObject *m, PyObject *unset)
+{
+    PyObject *via = match_peek(m, MS_VIA);
+    if (via != NULL && via == unset) {
+        PyObject *index = match_peek(m, MS_INDEX);
+        if (index != NULL && PyDict_CheckExact(index)) {
+            PyObject *values = PyDict_GetItemWithError(index, sip_keys[2]);
+            if (values == NULL && PyErr_Occurred())
+                return NULL;
+            if (values != NULL && values != Py_None) {
+                PyObject *found = fast_sip_top_branch(NULL, values);
+                if (found == NULL || found != Py_False)
+                    return found;
+                Py_DECREF(found);
+            }
+        }
+    }
+    return PyObject_GetAttr(m, mt.top_branch);
+}
+
+/* m.note_address_defects(from_=False): nothing to do once _to was read. */
+static int
+match_note_to(PyObject *m, PyObject *unset)
+{
+    PyObject *to = match_peek(m, MS_TO);
+    if (to != NULL && to != unset)
+        return 0;
+    PyObject *args[2] = {m, Py_False};
+    PyObject *r = PyObject_VectorcallMethod(mt.note, args, 1 | PY_VECTORCALL_ARGUMENTS_OFFSET,
+                                            mt.kw_from);
+    if (r == NULL)
+        return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
+/* sessions.py's _to_tag(m): (m.to.tag or "").encode(). */
+static PyObject *
+match_to_tag(PyObject *m)
+{
+    PyObject *to = PyObject_GetAttr(m, mt.to);
+    if (to == NULL)
+        return NULL;
+    PyObject *tag;
+    if (to == Py_None)
+        tag = Py_NewRef(Py_None);
+    else
+        tag = PyObject_GetAttr(to, mt.tag);
+    Py_DECREF(to);
+    if (tag == NULL)
+        return NULL;
+    int truth = PyObject_IsTrue(tag);
+    if (truth < 0) {
+        Py_DECREF(tag);
+        return NULL;
+    }
+    PyObject *out = PyObject_CallMethodNoArgs(truth ? tag : mt.empty, mt.encode);
+    Py_DECREF(tag);
+    return out;
+}
+
+typedef struct {
+    PyObject *session, *txns, *unset;
+    PyObject *transactions; /* dict */
+    PyObject *requests;     /* list, until seen exists */
+    PyObject *seen;         /* set or NULL */
+    PyObject *first;
+    int invite;
+    long retransmissions;
+} MatchState;
+
+static int
+match_flag(PyObject *m)
+{
+    return PyObject_SetAttr(m, mt.retransmission, Py_True);
+}
+
+/* A response whose transaction exists: 1 when a kept response is the same one again. */
+static int
+match_response_again(PyObject *m, PyObject *txn)
+{
+    PyObject *status = match_get(m, MS_STATUS);
+    if (status == NULL)
+        return -1;
+    int truth = PyObject_IsTrue(status);
+    if (truth < 0) {
+        Py_DECREF(status);
+        return -1;
+    }
+    if (!truth)
+        Py_SETREF(status, PyLong_FromLong(0));
+    PyObject *src = status != NULL ? match_get(m, MS_SRC) : NULL;
+    PyObject *dst = src != NULL ? match_get(m, MS_DST) : NULL;
+    PyObject *responses = dst != NULL ? match_txn_get(txn, TS_RESPONSES) : NULL;
+    PyObject *tag = NULL;
+    int again = responses != NULL ? 0 : -1;
+    for (Py_ssize_t i = 0; again == 0; i++) {
+        PyObject *r;
+        if (PyList_CheckExact(responses)) {
+            if (i >= PyList_GET_SIZE(responses))
+                break;
+            r = Py_NewRef(PyList_GET_ITEM(responses, i));
+        } else {
+            r = PySequence_GetItem(responses, i);
+            if (r == NULL) {
+                if (PyErr_ExceptionMatches(PyExc_IndexError)) {
+                    PyErr_Clear();
+                    break;
+                }
+                again = -1;
+                break;
+            }
+        }
+        int same = 0;
+        PyObject *rs = match_get(r, MS_STATUS);
+        if (rs == NULL) {
+            same = -1;
+        } else {
+            int t = PyObject_IsTrue(rs);
+            if (t < 0)
+                same = -1;
+            else if (!t)
+                Py_SETREF(rs, PyLong_FromLong(0));
+            if (same == 0)
+                same = rs != NULL ? PyObject_RichCompareBool(rs, status, Py_EQ) : -1;
+            Py_XDECREF(rs);
+        }
+        if (same > 0) {
+            PyObject *v = match_get(r, MS_SRC);
+            same = v != NULL ? PyObject_RichCompareBool(v, src, Py_EQ) : -1;
+            Py_XDECREF(v);
+        }
+        if (same > 0) {
+            PyObject *v = match_get(r, MS_DST);
+            same = v != NULL ? PyObject_RichCompareBool(v, dst, Py_EQ) : -1;
+            Py_XDECREF(v);
+        }
+        if (same > 0) {
+            if (tag == NULL)
+                tag = match_to_tag(m);
+            PyObject *rtag = tag != NULL ? match_to_tag(r) : NULL;
+            same = rtag != NULL ? PyObject_RichCompareBool(rtag, tag, Py_EQ) : -1;
+            Py_XDECREF(rtag);
+            if (same > 0)
+                again = 1;
+        }
+        if (same < 0)
+            again = -1;
+        Py_DECREF(r);
+    }
+    Py_XDECREF(tag);
+    Py_XDECREF(responses);
+    Py_XDECREF(dst);
+    Py_XDECREF(src);
+    Py_XDECREF(status);
+    return again;
+}
+
+/* One message of the loop of _match_python. */
+static int
+match_one(MatchState *st, PyObject *m)
+{
+    PyObject *method = NULL, *cseq = NULL, *branch = NULL, *key = NULL, *src = NULL,
+             *dst = NULL, *seen_key = NULL, *txn_new = NULL;
+    int rc = -1;
+    method = match_get(m, MS_METHOD);
+    if (method == NULL)
+        goto done;
+    int named = PyObject_IsTrue(method);
+    if (named < 0)
+        goto done;
+    if (named) {
+        if (st->first == NULL)
+            st->first = Py_NewRef(m);
+        int eq = PyObject_RichCompareBool(method, mt.invite, Py_EQ);
+        if (eq < 0)
+            goto done;
+        if (eq)
+            st->invite = 1;
+    }
+    cseq = match_cseq(m, st->unset);
+    if (cseq == NULL)
+        goto done;
+    if (cseq == Py_None) {
+        rc = 0;
+        goto done;
+    }
+    if (!PyTuple_CheckExact(cseq) || PyTuple_GET_SIZE(cseq) != 2) {
+        PyErr_SetString(PyExc_ValueError, "sip_match: a CSeq that is not (number, method)");
+        goto done;
+    }
+    PyObject *num = PyTuple_GET_ITEM(cseq, 0), *cmethod = PyTuple_GET_ITEM(cseq, 1);
+    branch = match_branch(m, st->unset);
+    if (branch == NULL)
+        goto done;
+    PyObject *branch_key = Py_None;
+    int truth = PyObject_IsTrue(branch);
+    if (truth < 0)
+        goto done;
+    if (truth) {
+        int cookie;
+        if (PyUnicode_Check(branch)) {
+            Py_ssize_t t = PyUnicode_Tailmatch(branch, mt.cookie, 0, PY_SSIZE_T_MAX, -1);
+            if (t < 0)
+                goto done;
+            cookie = (int)t;
+        } else {
+            PyObject *r = PyObject_CallMethodOneArg(branch, mt.startswith, mt.cookie);
+            if (r == NULL)
+                goto done;
+            cookie = PyObject_IsTrue(r);
+            Py_DECREF(r);
+            if (cookie < 0)
+                goto done;
+        }
+        if (cookie)
+            branch_key = branch;
+    }
+    key = PyTuple_Pack(3, branch_key, num, cmethod);
+    if (key == NULL)
+        goto done;
+    PyObject *txn = PyDict_GetItemWithError(st->transactions, key); /* borrowed: kept */
+    if (txn == NULL && PyErr_Occurred())
+        goto done;
+    if (method != Py_None) {
+        PyObject *rmethod = named ? method : cmethod;
+        int cancel = PyObject_RichCompareBool(rmethod, mt.cancel, Py_EQ);
+        if (cancel < 0)
+            goto done;
+        if (cancel) {
+            PyObject *ikey = PyTuple_Pack(3, branch_key, num, mt.invite);
+            if (ikey == NULL)
+                goto done;
+            PyObject *target = PyDict_GetItemWithError(st->transactions, ikey);
+            Py_DECREF(ikey);
+            if (target == NULL && PyErr_Occurred())
+                goto done;
+            if (target != NULL &&
+                PyObject_SetAttr(target, mt.txn_names[TS_CANCELLED], Py_True) < 0)
+                goto done;
+        }
+        if ((src = match_get(m, MS_SRC)) == NULL || (dst = match_get(m, MS_DST)) == NULL)
+            goto done;
+        seen_key = PyTuple_Pack(5, branch_key, num, rmethod, src, dst);
+        if (seen_key == NULL)
+            goto done;
+        if (txn != NULL && st->seen == NULL) {
+            st->seen = PySet_New(st->requests);
+            if (st->seen == NULL)
+                goto done;
+        }
+        if (st->seen == NULL) {
+            if (PyList_Append(st->requests, seen_key) < 0)
+                goto done;
+        } else {
+            if (txn != NULL) {
+                int in = PySet_Contains(st->seen, seen_key);
+                if (in < 0)
+                    goto done;
+                if (in) {
+                    if (match_txn_count(txn, TS_REQ_RT) < 0)
+                        goto done;
+                    st->retransmissions++;
+                    if (match_flag(m) < 0)
+                        goto done;
+                    rc = 0;
+                    goto done;
+                }
+            }
+            if (PySet_Add(st->seen, seen_key) < 0)
+                goto done;
+        }
+        if (txn == NULL) {
+            txn_new = match_new_txn(rmethod, num, branch, m);
+            if (txn_new == NULL || PyDict_SetItem(st->transactions, key, txn_new) < 0 ||
+                PyList_Append(st->txns, txn_new) < 0)
+                goto done;
+        } else {
+            PyObject *request = match_txn_get(txn, TS_REQUEST);
+            if (request == NULL)
+                goto done;
+            Py_DECREF(request);
+            if (request == Py_None &&
+                PyObject_SetAttr(txn, mt.txn_names[TS_REQUEST], m) < 0)
+                goto done;
+        }
+        rc = 0;
+        goto done;
+    }
+    /* A response. Reading the To tag notes the To header's problems: in this order. */
+    if (match_note_to(m, st->unset) < 0)
+        goto done;
+    if (txn == NULL) {
+        txn_new = match_new_txn(cmethod, num, branch, NULL);
+        if (txn_new == NULL || PyDict_SetItem(st->transactions, key, txn_new) < 0 ||
+            PyList_Append(st->txns, txn_new) < 0)
+            goto done;
+        txn = txn_new;
+    } else {
+        int again = match_response_again(m, txn);
+        if (again < 0)
+            goto done;
+        if (again) {
+            if (match_txn_count(txn, TS_RESP_RT) < 0)
+                goto done;
+            st->retransmissions++;
+            if (match_flag(m) < 0)
+                goto done;
+            rc = 0;
+            goto done;
+        }
+    }
+    PyObject *responses = match_txn_get(txn, TS_RESPONSES);
+    if (responses == NULL)
+        goto done;
+    int appended;
+    if (PyList_CheckExact(responses)) {
+        appended = PyList_Append(responses, m);
+    } else {
+        PyObject *r = PyObject_CallMethod(responses, "append", "O", m);
+        appended = r != NULL ? 0 : -1;
+        Py_XDECREF(r);
+    }
+    Py_DECREF(responses);
+    if (appended < 0)
+        goto done;
+    rc = 0;
+done:
+    Py_XDECREF(txn_new);
+    Py_XDECREF(seen_key);
+    Py_XDECREF(dst);
+    Py_XDECREF(src);
+    Py_XDECREF(key);
+    Py_XDECREF(branch);
+    Py_XDECREF(cseq);
+    Py_XDECREF(method);
+    return rc;
+}
+
+/* sip_match(session, messages, Transaction, SipMessage, unset) -> (first request, invite) */
+static PyObject *
+fast_sip_match(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5 || !PyType_Check(args[2]) || !PyType_Check(args[3])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "sip_match(session, messages, Transaction, SipMessage, unset)");
+        return NULL;
+    }
+    if (match_setup(args[2], args[3]) < 0)
+        return NULL;
+    MatchState st = {.session = args[0], .unset = args[4]};
+    PyObject *out = NULL;
+    PyObject *seq = PySequence_Fast(args[1], "sip_match: messages must be a sequence");
+    if (seq == NULL)
+        return NULL;
+    st.txns = PyObject_GetAttr(st.session, mt.transactions);
+    st.transactions = PyDict_New();
+    st.requests = PyList_New(0);
+    if (st.txns == NULL || st.transactions == NULL || st.requests == NULL)
+        goto done;
+    if (!PyList_CheckExact(st.txns)) {
+        PyErr_SetString(PyExc_TypeError, "sip_match: session.transactions must be a list");
+        goto done;
+    }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    int failed = 0;
+    for (Py_ssize_t i = 0; i < n && !failed; i++) {
+        PyObject *m = Py_NewRef(PySequence_Fast_GET_ITEM(seq, i));
+        failed = match_one(&st, m) < 0;
+        Py_DECREF(m);
+    }
+    if (st.retransmissions > 0) {
+        /* session.retransmissions += the count (as the Python adds them, also before an
+         * error stops the loop) */
+        PyObject *exc_type, *exc_value, *exc_tb;
+        PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
+        PyObject *v = PyObject_GetAttr(st.session, mt.retransmissions);
+        PyObject *add = v != NULL ? PyLong_FromLong(st.retransmissions) : NULL;
+        PyObject *sum = add != NULL ? PyNumber_InPlaceAdd(v, add) : NULL;
+        int set = sum != NULL ? PyObject_SetAttr(st.session, mt.retransmissions, sum) : -1;
+        Py_XDECREF(sum);
+        Py_XDECREF(add);
+        Py_XDECREF(v);
+        if (exc_type != NULL) {
+            PyErr_Clear();
+            PyErr_Restore(exc_type, exc_value, exc_tb);
+        } else if (set < 0) {
+            failed = 1;
+        }
+    }
+    if (!failed)
+        out = Py_BuildValue("(OO)", st.first != NULL ? st.first : Py_None,
+                            st.invite ? Py_True : Py_False);
+done:
+    Py_XDECREF(st.first);
+    Py_XDECREF(st.seen);
+    Py_XDECREF(st.requests);
+    Py_XDECREF(st.transactions);
+    Py_XDECREF(st.txns);
+    Py_DECREF(seq);
+    return out;
+}
+
 static PyMethodDef module_methods[] = {
     {"ratio", fast_ratio, METH_VARARGS,
      "ratio(num, den) -> float | None\n\n"
@@ -4870,6 +5535,11 @@ static PyMethodDef module_methods[] = {
      "sip_top_branch(values) -> str | None | False\n\n"
      "The branch of the topmost Via, given every Via header value, when headers.py's\n"
      "parse_via takes every entry without a problem; False otherwise (parse them)."},
+    {"sip_match", (PyCFunction)(void (*)(void))fast_sip_match, METH_FASTCALL,
+     "sip_match(session, messages, Transaction, SipMessage, unset) -> (first, invite)\n\n"
+     "analysis/sessions.py's _match_python: the session's transactions, retransmission\n"
+     "counts and flags, with the same reads in the same order; returns the first request\n"
+     "(or None) and whether any request is an INVITE, for _kind."},
     {NULL, NULL, 0, NULL},
 };
 

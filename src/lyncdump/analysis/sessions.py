@@ -14,8 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import fastpath
 from ..recent import RecentKeys, text_key
-from ..sip.message import SipMessage
+from ..sip.message import _UNSET, SipMessage
 
 #: Session kinds, in the words the CLI and JSON use.
 KINDS = (
@@ -503,7 +504,21 @@ def _frame_key(m: SipMessage) -> int:
     return m.frame or 0
 
 
+#: The compiled matcher (lyncdump._fastpath.sip_match), or None: _match_python runs then.
+_sip_match: Any = fastpath.helper("sip_match")
+
+
 def _match(session: Session, messages: list[SipMessage]) -> str:
+    """Match ``messages`` into the session's transactions and return its kind: the compiled
+    ``sip_match`` when the fast path is in use (the loop, keys, dict and set work in C; the
+    same reads of each message in the same order), :func:`_match_python` otherwise."""
+    if _sip_match is not None:
+        first, invite = _sip_match(session, messages, Transaction, SipMessage, _UNSET)
+        return _kind(first, invite)
+    return _match_python(session, messages)
+
+
+def _match_python(session: Session, messages: list[SipMessage]) -> str:
     """Match ``messages`` (the session's, in order) into the session's transactions (RFC 3261
     17.1.3), retransmissions counted, not repeated; returns its kind (:func:`classify`).
 
