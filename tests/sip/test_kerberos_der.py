@@ -87,7 +87,8 @@ def _tlv(tag: int, content: bytes, long_form: int = 0) -> bytes:
 
 
 def _int(value: int) -> bytes:
-    size = max(1, (value.bit_length() + 8) // 8)
+    # Minimal two's complement (DER): -128 is one byte (0x80), not two (0xff 0x80).
+    size = max(1, ((value if value >= 0 else ~value).bit_length() + 8) // 8)
     return _tlv(0x02, value.to_bytes(size, "big", signed=True))
 
 
