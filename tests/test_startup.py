@@ -72,7 +72,9 @@ NOT_FOR_A_PLAIN_CAPTURE = [
 ]
 
 
-def _modules_after(tmp_path: Path, script: str, *args: str) -> tuple[list[str], str]:
+def _modules_after(
+    tmp_path: Path, script: str, *args: str, cwd: Path | None = None
+) -> tuple[list[str], str]:
     """(modules loaded at exit, standard output) of ``python -c SCRIPT OUT ARGS``."""
     out = tmp_path / "modules.json"
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")]))
@@ -82,6 +84,7 @@ def _modules_after(tmp_path: Path, script: str, *args: str) -> tuple[list[str], 
         text=True,
         env=env,
         timeout=120,
+        cwd=cwd,
     )
     assert done.returncode == 0, done.stderr
     return json.loads(out.read_text()), done.stdout
@@ -119,6 +122,70 @@ def test_a_layer_loads_when_the_input_needs_it(
     modules, stdout = _modules_after(tmp_path, _RUN_COMMAND, *args)
     assert expected in modules
     assert shown in stdout
+
+
+#: A capture of sign-ins only (SIP over TCP, NTLM): no call, no STUN/TURN, no RTP.
+SIGNIN = CAPTURES / "lync-signin-tcp.pcapng"
+
+#: Modules a capture without calls, STUN/TURN or an expression has no use for (the second
+#: round of issue 14): the STUN/TURN/ICE analyzers start with the first packet or SDP that
+#: needs them, the call analysis with the first call, the filter table with the first
+#: expression, and the command line streams without lyncdump.api (whose result types bring
+#: the call and IM analyzers).
+NOT_WITHOUT_CALLS_OR_STUN = [
+    "lyncdump.api",
+    "lyncdump.analysis.calls",
+    "lyncdump.analysis.media_join",
+    "lyncdump.analysis.offer_answer",
+    "lyncdump.analysis.im",
+    "lyncdump.media.stun_pipeline",
+    "lyncdump.media.demux",
+    "lyncdump.render.calls",
+    "lyncdump.render.stun_json",
+]
+
+_FILTER_TABLE = """
+import json, sys
+import lyncdump.filters as f
+filled = bool(f._FIELDS)
+n = len(f.FIELDS)  # the module __getattr__ fills the table
+json.dump([filled, n, "lyncdump.analysis.calls" in sys.modules], open(sys.argv[1], "w"))
+"""
+
+
+def test_a_capture_without_calls_or_stun_loads_neither(tmp_path: Path) -> None:
+    modules, stdout = _modules_after(tmp_path, _RUN_COMMAND, "--summary", SIGNIN.name, cwd=CAPTURES)
+    assert stdout == (CAPTURES / (SIGNIN.name + ".summary.txt")).read_text(encoding="utf-8")
+    loaded = [n for n in NOT_WITHOUT_CALLS_OR_STUN + NOT_FOR_A_PLAIN_CAPTURE if _loaded(modules, n)]
+    assert loaded == [], f"a sign-in capture's --summary imported {loaded}"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--summary", "lync-turn-udp.pcap"], "lyncdump.media.stun_pipeline"),  # TURN over UDP
+        (["--summary", "ice-tcp-oc2007.pcap"], "lyncdump.media.stun_pipeline"),  # over TCP
+        (["--json", "lync-turn-udp.pcap"], "lyncdump.render.stun_json"),
+        (["--summary", "sip-udp-call.pcap"], "lyncdump.analysis.calls"),
+        (["--summary", "sip-udp-call.pcap"], "lyncdump.render.calls"),
+    ],
+    ids=["turn-udp", "ice-tcp", "stun-json", "call", "call-summary"],
+)
+def test_stun_and_calls_load_when_the_input_has_them(
+    tmp_path: Path, args: list[str], expected: str
+) -> None:
+    """What the second round made lazy still loads, and its output is the expected one."""
+    view = {"--summary": ".summary.txt", "--json": ".ndjson"}[args[0]]
+    modules, stdout = _modules_after(tmp_path, _RUN_COMMAND, *args, cwd=CAPTURES)
+    assert expected in modules
+    assert stdout == (CAPTURES / (args[1] + view)).read_text(encoding="utf-8")
+
+
+def test_the_filter_table_is_filled_on_first_use(tmp_path: Path) -> None:
+    """``lyncdump.filters`` alone builds no field (nor loads the call analysis for the call
+    states); ``FIELDS`` read from outside is the whole table."""
+    (filled, count, calls), _ = _modules_after(tmp_path, _FILTER_TABLE)
+    assert not filled and count > 100 and calls
 
 
 @pytest.mark.parametrize("args", [["--version"], ["--help"]], ids=["version", "help"])

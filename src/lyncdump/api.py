@@ -39,6 +39,7 @@ from .pipeline import (
 )
 from .pipeline.core import follows_keys
 from .sip.message import SipMessage
+from .streaming import open_stream
 from .tls.keys import TlsKeys
 
 # The result types above are imported for real, not under TYPE_CHECKING, so that
@@ -167,7 +168,9 @@ class Capture:
     def stun_messages(self) -> list[StunMessage]:
         """Every STUN/TURN message (relayed ones inside TURN too), in capture order."""
         self.run()
-        return self._pipeline.media.stun.messages if self._pipeline.media is not None else []
+        media = self._pipeline.media
+        stun = media.stun_started if media is not None else None
+        return stun.messages if stun is not None else []
 
     def streams(self) -> list[StreamStats]:
         """Every RTP stream (source, destination, SSRC) with its quality, by first packet,
@@ -277,26 +280,9 @@ def stream(
     pipeline's ``stun_messages()`` to give back at the end (``--json`` lists them);
     ``stun_messages=False`` only counts them, for consumers that do not list them.
     """
-    opts = Options(**options)  # type: ignore[arg-type]
-    reader = (
-        source if isinstance(source, CaptureReader) else open_input(source, log_host=opts.log_host)
-    )
-    try:
-        keys = load_tls_keys(opts, getattr(reader, "secrets", None), follow=follows_keys(reader))
-    except BaseException:
-        reader.close()
-        raise
-    name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else None
-    pipeline = Pipeline(
-        reader,
-        opts,
-        name=name,
-        streaming=True,
-        messages=messages,
-        tls_keys=keys,
-        stun_messages=stun_messages,
-    )
-    return pipeline.events()
+    # The run itself lives in streaming.py, where the command line starts it without loading
+    # the result types this module names.
+    return open_stream(source, messages=messages, stun_messages=stun_messages, **options)
 
 
 __all__ = [

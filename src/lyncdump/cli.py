@@ -334,9 +334,9 @@ def _one_capture(
     position: tuple[int, int] = (1, 1),
 ) -> int:
     """Decode one input with a streaming pipeline and print the view asked for."""
-    from .api import stream
     from .filters import FilterRun
     from .render import views
+    from .streaming import open_stream as stream
 
     selection: Selection | None = None
     if view.write_path:

@@ -127,7 +127,7 @@ class Subject:
         """The field to read and the objects to read it on: ``f`` on the objects of its
         scope, or, for a diagnostic standing alone, its ``log.`` twin of a session field."""
         if f.scope == "session" and self.session is None and self.lone is not None:
-            twin = FIELDS.get(f"log.{f.name}")
+            twin = _table().get(f"log.{f.name}")
             return (twin, [self.lone]) if twin is not None else (f, [])
         return f, self.objects(f.scope)
 
@@ -164,24 +164,46 @@ class Field:
         return f"{self.scope}.{self.name}"
 
 
-FIELDS: dict[str, Field] = {}
-#: Other spellings: ``call-id`` → ``session.call_id``, ``signin.`` → ``registration.``.
-ALIASES: dict[str, str] = {}
-#: Bare words that stand for a whole expression (the named check rules, among others).
-PREDICATES: dict[str, tuple[str, str]] = {}
+# The table is filled on first use (:func:`_table`): a run without an expression never reads
+# it, and its 129 fields (and the call states, from analysis/calls.py) cost a few milliseconds
+# of every start-up. ``FIELDS``, ``ALIASES`` and ``PREDICATES`` stay names of this module: the
+# module ``__getattr__`` below fills the table before it hands one out.
+_FIELDS: dict[str, Field] = {}
+_ALIASES: dict[str, str] = {}
+_PREDICATES: dict[str, tuple[str, str]] = {}
+_filled = False
+
+if TYPE_CHECKING:
+    #: Every field, keyed ``scope.name``.
+    FIELDS: dict[str, Field]
+    #: Other spellings: ``call-id`` → ``session.call_id``, ``signin.`` → ``registration.``.
+    ALIASES: dict[str, str]
+    #: Bare words that stand for a whole expression (the named check rules, among others).
+    PREDICATES: dict[str, tuple[str, str]]
+
+
+def _table() -> dict[str, Field]:
+    """The fields, the table filled first if it is not yet (once: later calls return at once)."""
+    global _filled
+    if not _filled:
+        _filled = True
+        _fill()
+    return _FIELDS
 
 
 def register(f: Field, *aliases: str) -> Field:
     """Add a field to the language (other modules add theirs: the ``log`` scope for issue 20)."""
-    FIELDS[f.key] = f
+    _table()  # the built-in fields first, in their order
+    _FIELDS[f.key] = f
     for alias in aliases:
-        ALIASES[alias if f.scope == "session" else f"{f.scope}.{alias}"] = f.key
+        _ALIASES[alias if f.scope == "session" else f"{f.scope}.{alias}"] = f.key
     return f
 
 
 def predicate(word: str, expression: str, doc: str) -> None:
     """A bare word that means ``expression`` (``call-failed`` means ``call.failed``)."""
-    PREDICATES[word] = (expression, doc)
+    _table()
+    _PREDICATES[word] = (expression, doc)
 
 
 def _norm(name: str) -> str:
@@ -196,10 +218,11 @@ def lookup(name: str) -> Field | None:
             key = "registration." + key[len(prefix) :]
     if key.startswith("session."):
         key = key[len("session.") :]
-    key = ALIASES.get(key, key)
+    fields = _table()
+    key = _ALIASES.get(key, key)
     if "." not in key or key.split(".", 1)[0] not in SCOPES:
         key = "session." + key
-    return FIELDS.get(key)
+    return fields.get(key)
 
 
 # session fields ---------------------------------------------------------------------------------
@@ -553,23 +576,28 @@ def _log_fields() -> None:
     reg("joined", BOOL, lambda d: d.session is not None, "joined to a session of the input")
 
 
-_session_fields()
-_call_fields()
-_stream_fields()
-_registration_fields()
-_connection_fields()
-_log_fields()
+def _fill() -> None:
+    """The built-in fields and predicates (:func:`_table` calls this once)."""
+    _session_fields()
+    _call_fields()
+    _stream_fields()
+    _registration_fields()
+    _connection_fields()
+    _log_fields()
+    _predicates()
 
-predicate("call-failed", "call.failed", "a call was rejected or never answered")
-predicate("signin-failed", "registration.failed", "a sign-in failed or got no answer")
-predicate("one-way-audio", "call.one_way_audio", "an answered call's audio flowed one way")
-predicate("no-media", "call.no_media", "an answered call with no RTP stream")
-predicate("defects", "capture.defects > 0", "the input has defects (malformed traffic)")
-predicate("tls-undecrypted", "connection.undecrypted", "a TLS connection stayed encrypted")
-predicate("rtp-problem", "stream.problem", "a stream has sequence or timestamp errors")
-predicate("log-errors", "log.error", "a server log reported an error (severity fatal or error)")
-predicate("log-warnings", "log.severity in (fatal, error, warning)",
-          "a server log reported a warning or worse")  # fmt: skip
+
+def _predicates() -> None:
+    predicate("call-failed", "call.failed", "a call was rejected or never answered")
+    predicate("signin-failed", "registration.failed", "a sign-in failed or got no answer")
+    predicate("one-way-audio", "call.one_way_audio", "an answered call's audio flowed one way")
+    predicate("no-media", "call.no_media", "an answered call with no RTP stream")
+    predicate("defects", "capture.defects > 0", "the input has defects (malformed traffic)")
+    predicate("tls-undecrypted", "connection.undecrypted", "a TLS connection stayed encrypted")
+    predicate("rtp-problem", "stream.problem", "a stream has sequence or timestamp errors")
+    predicate("log-errors", "log.error", "a server log reported an error (severity fatal or error)")
+    predicate("log-warnings", "log.severity in (fatal, error, warning)",
+              "a server log reported a warning or worse")  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -636,11 +664,11 @@ def compile_filter(texts: str | Iterable[str]) -> Filter:
 def field_table() -> list[tuple[str, str, str]]:
     """(name, kind, meaning) of every field and predicate, for ``--help-filter`` and docs."""
     rows = []
-    for key, f in FIELDS.items():
+    for key, f in _table().items():
         name = key[len("session.") :] if f.scope == "session" else key
         kind = f.kind + (" (any of)" if f.multi else "") + (f", {f.unit}" if f.unit else "")
         rows.append((name, kind, f.doc))
-    for word, (expr, doc) in PREDICATES.items():
+    for word, (expr, doc) in _PREDICATES.items():
         rows.append((word, "predicate", f"{doc} ({expr})"))
     return rows
 
@@ -819,7 +847,14 @@ __all__ = [
 _SYNTAX = ("Token", "tokenize", "Node", "And", "Or", "Not", "Test", "parse_time", "parse_address")
 
 
+_TABLES = {"FIELDS": _FIELDS, "ALIASES": _ALIASES, "PREDICATES": _PREDICATES}
+
+
 def __getattr__(name: str) -> Any:
+    table = _TABLES.get(name)
+    if table is not None:
+        _table()
+        return table
     if name in _SYNTAX:
         from . import filter_syntax
 

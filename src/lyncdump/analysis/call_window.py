@@ -18,8 +18,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from .media_join import END_GRACE
-
 if TYPE_CHECKING:
     from ..media.stats import StreamStats
     from ..pipeline.core import Pipeline
@@ -66,6 +64,8 @@ def _start(session: Session) -> float:
 
 def _reach(session: Session) -> float:
     """The latest time a stream may start and still join this call."""
+    from .media_join import END_GRACE  # the join's module loads with the first call
+
     last = session.end if session.end is not None else session.start
     return (last if last is not None else float("inf")) + END_GRACE
 
@@ -150,8 +150,6 @@ class CallWindow:
         not joined yet that start by ``limit``; return the calls of ``final`` (all of them
         when None). A stream whose owner, or every candidate, is among those is joined for
         good; any other is offered again with the next group."""
-        from .calls import build_calls
-
         if self.order is not None:
             sessions = sorted(sessions, key=self.order)
         new, self._streams_read = pipeline.new_streams(self._streams_read)
@@ -160,13 +158,16 @@ class CallWindow:
             pending.extend(new)
             pending.sort(key=pipeline.stream_order)  # stable: as the run's stream list
         streams = [st for st in pending if st.first_time <= limit]
-        calls = build_calls(
-            sessions,
-            streams,
-            pipeline.ice_sessions(),
-            pipeline.allocations(),
-            prepare=self._prepare,
-        )
+        ice, allocations = pipeline.ice_sessions(), pipeline.allocations()
+        calls: list[Call]
+        if not streams and not any(s.kind == "call" for s in sessions):
+            # What build_calls gives (no call to join, no stream to settle), without loading
+            # the call analysis: a capture without calls or media never needs it.
+            calls = []
+        else:
+            from .calls import build_calls
+
+            calls = build_calls(sessions, streams, ice, allocations, prepare=self._prepare)
         if final is None:
             self._pending = [st for st in pending if st.first_time > limit]
             self._prepared.clear()

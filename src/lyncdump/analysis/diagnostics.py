@@ -20,7 +20,6 @@ from typing import Protocol, TypeAlias, cast
 
 from ..capture.logtypes import SERVER_FORMAT, SEVERITIES, LogEvent
 from ..sip.message import SipMessage
-from .result_codes import describe, lookup
 from .sessions import Session
 
 #: How far after a message (seconds) a record about it may still be logged: diagnostics
@@ -118,6 +117,8 @@ class Diagnostic:
         """``SIPPROXY_E_EPROUTING_MSG_ALLOWED_DOMAIN_NO_SRV_MATCH``, or the known name."""
         if self.event.result_name:
             return self.event.result_name
+        from .result_codes import lookup  # the table of known codes: a trace log's records
+
         known = lookup(self.result_value)
         return known.name if known is not None else None
 
@@ -126,11 +127,15 @@ class Diagnostic:
         """What the result code means, with the ms-diagnostics it corresponds to."""
         if self.event.result is None:
             return None
+        from .result_codes import describe
+
         return describe(self.result_value, self.event.result_name)
 
     @property
     def ms_diagnostics(self) -> int | None:
         """The ms-diagnostics ErrorId clients get for the same failure, where published."""
+        from .result_codes import lookup
+
         known = lookup(self.result_value, self.event.result_name)
         return known.ms_diagnostics if known is not None else None
 

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..model import DefectLog
 from .stats import RtpTracker, StreamStats
-from .stun_pipeline import StunPipeline
 
 if TYPE_CHECKING:
     from ..analysis.ice import PeerTraffic
     from .relay import RelayPath
+    from .stun_pipeline import StunPipeline
 
 
 class MediaPipeline:
@@ -37,14 +37,33 @@ class MediaPipeline:
         self.rtp_like = 0
         #: Media addresses learned from signalling, TURN and ICE -> what revealed them.
         self.expected_media: dict[tuple[bytes, int], str] = {}
-        #: STUN/TURN/ICE (issue 4): messages, allocations, ICE sessions, TCP framings.
-        self.stun = StunPipeline(defects, self, keep=stun_keep)
+        #: STUN/TURN/ICE (issue 4), made by :attr:`stun` for the first packet or SDP that
+        #: needs it (a SIP-only capture never loads the STUN, TURN and ICE analyzers).
+        self._stun: StunPipeline | None = None
+        self._stun_keep = stun_keep
         #: The compiled fast path (lyncdump.fastpath), when the capture loop uses one: told
         #: which UDP 4-tuples carry plain RTP of which stream, as seen on the wire.
         self.fast: Any = None
         #: Flows (as RtpTracker keys them) -> the wire 4-tuples registered for them: they
         #: differ for MS-TURN relayed media.
         self._wire: dict[tuple[bytes, int, bytes, int], set[tuple[bytes, int, bytes, int]]] = {}
+
+    @property
+    def stun(self) -> StunPipeline:
+        """STUN/TURN/ICE (issue 4): messages, allocations, ICE sessions, TCP framings; made
+        on first use (it starts empty, so a later start changes nothing it reports)."""
+        stun = self._stun
+        if stun is None:
+            from .stun_pipeline import StunPipeline
+
+            stun = self._stun = StunPipeline(self.defects, self, keep=self._stun_keep)
+        return stun
+
+    @property
+    def stun_started(self) -> StunPipeline | None:
+        """The STUN/TURN/ICE pipeline if anything has used it yet, else None (nothing seen):
+        what the summaries read, so that reading them does not load the analyzers."""
+        return self._stun
 
     def use_fast_path(self, fast: Any) -> None:
         """Let the compiled fast path take routine RTP (see lyncdump/fastpath.py)."""
@@ -83,7 +102,8 @@ class MediaPipeline:
             return
         if 128 <= first <= 191:
             self.rtp_like += 1
-            if self.stun.active:  # MS-TURN Set Active Destination: media is relayed raw
+            stun = self._stun
+            if stun is not None and stun.active:  # MS-TURN Set Active Destination: raw relay
                 self._relayed_media(frame, ts, src, sport, dst, dport, payload)
                 return
             stream = self._rtp_datagram(frame, ts, src, sport, dst, dport, payload)
@@ -152,10 +172,14 @@ class MediaPipeline:
         """Every SIP message, in order: bodies with ICE credentials and candidates are read."""
         body = getattr(msg, "body", b"")
         if body:
-            self.stun.sip_body(body)
+            # StunPipeline.sip_body's own test, made here so that a body without ICE does not
+            # start the STUN pipeline.
+            if b"candidate" in body or b"ice-pwd" in body:
+                self.stun.sip_body(body)
             self.rtp.sip_message(msg)  # type: ignore[arg-type]
 
     def finish(self) -> None:
         """End of capture: close whatever is still open."""
-        self.stun.finish()
+        if self._stun is not None:
+            self._stun.finish()
         self.rtp.finish()

@@ -27,7 +27,6 @@ from ..fastpath import AVAILABLE as FAST_PATH
 from ..fastpath import CORE_FIELDS, RtpCore, reduce_fields
 from ..model import DefectLog, Endpoint
 from ..resultclass import result_dataclass
-from ..sdp import parse_sdp
 from ..sip.message import BodyPart, SipMessage, parse_body_part, part_bounds
 from .codecs import (
     MOS_MIN_SECONDS,
@@ -687,6 +686,8 @@ class RtpTracker:
         """Learn media addresses, payload types and SDES keys from a SIP message's SDP."""
         frame = msg.frame or 0
         for body in sdp_bodies(msg):
+            from ..sdp import parse_sdp  # the SDP parser loads with the first SDP body
+
             try:
                 sd = parse_sdp(body)
             except MalformedError as exc:

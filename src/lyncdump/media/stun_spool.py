@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import marshal
 import struct
-import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,6 +32,8 @@ class StunSpool:
     """Messages written once, read back in the order written (any number of times)."""
 
     def __init__(self, memory: int | None = None) -> None:
+        import tempfile  # (with random and shutil: only a run that spools STUN loads them)
+
         size = MEMORY if memory is None else memory
         # (a max_size of 0 would mean "never move to a file")
         self._file: Any = tempfile.SpooledTemporaryFile(max_size=max(1, size))  # noqa: SIM115

@@ -329,7 +329,8 @@ class Pipeline:
         """Every STUN/TURN message kept (relayed ones inside TURN too), in capture order: a
         list in a whole-capture run; in a streaming run those it spooled (none when it was
         built with ``stun_messages=False``), to iterate."""
-        return self.media.stun.all_messages() if self.media is not None else []
+        stun = self.media.stun_started if self.media is not None else None
+        return stun.all_messages() if stun is not None else []
 
     def streams(self) -> list[StreamStats]:
         """Every RTP stream (source, destination, SSRC) with its quality, by first packet."""
@@ -350,11 +351,13 @@ class Pipeline:
 
     def allocations(self) -> list[Allocation]:
         """TURN allocations (RFC 5766 and MS-TURN) with their addresses, peers and media."""
-        return self.media.stun.analyzer.allocations() if self.media is not None else []
+        stun = self.media.stun_started if self.media is not None else None
+        return stun.analyzer.allocations() if stun is not None else []
 
     def ice_sessions(self) -> list[IceSession]:
         """ICE connectivity checks per ufrag pair, candidate pairs and the nominated one."""
-        return self.media.stun.analyzer.sessions() if self.media is not None else []
+        stun = self.media.stun_started if self.media is not None else None
+        return stun.analyzer.sessions() if stun is not None else []
 
     def diagnostics(self) -> DiagnosticIndex:
         """A server log's diagnostic records, joined to their sessions or alone (final once

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from ..analysis.sessions import Session, Transaction
 from ..sip.message import SipMessage
 from .facts import message_facts
-from .stun_json import stun_summary
 
 if TYPE_CHECKING:
     from ..analysis.diagnostics import Diagnostic
@@ -256,6 +255,16 @@ class Deferred:
         self.convert = convert
 
 
+def _stun_summary(capture: Any) -> dict[str, Any]:
+    """render/stun_json.stun_summary, loaded only for a capture whose STUN pipeline started
+    (a capture without STUN or TURN gets ``{}`` from it, and from here without the import)."""
+    if getattr(getattr(capture, "media", None), "stun_started", None) is None:
+        return {}
+    from .stun_json import stun_summary
+
+    return stun_summary(capture)
+
+
 def capture_to_dict(
     capture: Any, sessions: list[Session] | None = None, *, deferred: bool = False
 ) -> dict[str, Any]:
@@ -287,7 +296,7 @@ def capture_to_dict(
             if deferred
             else [connection_to_dict(c) for c in capture.connections]
         ),
-        **stun_summary(capture),
+        **_stun_summary(capture),
         "defects_total": len(defects),
         "defects": [d.to_dict() for d in defects],
         "error": str(capture.error) if capture.error is not None else None,

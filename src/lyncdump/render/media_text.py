@@ -113,7 +113,7 @@ def section_lines(capture: Any) -> Iterator[str]:
 def summary_lines(capture: Any) -> Iterator[str]:
     """STUN/TURN counts for ``--summary`` (nothing when the capture has none)."""
     media = getattr(capture, "media", None)
-    pipe = getattr(media, "stun", None)
+    pipe = getattr(media, "stun_started", None)  # None: no STUN seen, nothing started
     if pipe is None or not pipe.total:
         return
     # Every message seen, kept or not (past the kept bound, or a view that lists none).

@@ -159,7 +159,7 @@ def stun_summary(capture: Any) -> dict[str, Any]:
     """``{"stun": {...}}`` for the ``capture`` record: counts by message name; ``{}`` when the
     capture holds no STUN, so SIP-only records keep their shape."""
     media = getattr(capture, "media", None)
-    pipe = getattr(media, "stun", None)
+    pipe = getattr(media, "stun_started", None)  # None: no STUN seen, nothing started
     if pipe is None or not (pipe.messages or pipe.counts):
         return {}
     return {

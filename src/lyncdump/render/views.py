@@ -72,7 +72,6 @@ def summary_view(events: Iterable[Event], out: Out) -> Pipeline:
         elif type(event) is InputFinished:
             end = event  # type: ignore[assignment]
     pipeline = _finished(end)
-    from . import calls as render_calls
     from . import media_text, tls
 
     tally.add(window.finish(pipeline))
@@ -83,8 +82,11 @@ def summary_view(events: Iterable[Event], out: Out) -> Pipeline:
         out(line)
     for line in render_streams.summary_lines(pipeline):
         out(line)
-    for line in render_calls.summary_count_lines(tally, streams):
-        out(line)
+    if tally.total:  # (no call: no line, and the call renderers need not load)
+        from . import calls as render_calls
+
+        for line in render_calls.summary_count_lines(tally, streams):
+            out(line)
     for line in tls.section_lines(pipeline):
         out(line)
     return pipeline
