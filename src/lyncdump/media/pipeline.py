@@ -148,12 +148,15 @@ class MediaPipeline:
         """Bytes lost in a "media" TCP direction."""
         self.stun.tcp_gap(conn_id, direction, missing, frame, ts)
 
-    def sip_message(self, msg: object) -> None:
-        """Every SIP message, in order: bodies with ICE credentials and candidates are read."""
-        body = getattr(msg, "body", b"")
+    def sip_message(self, msg: object, body: bytes | None = None) -> None:
+        """Every SIP message, in order: bodies with ICE credentials and candidates are read.
+
+        ``body`` is ``msg.body`` when the caller has it already (the property copies)."""
+        if body is None:
+            body = getattr(msg, "body", b"")
         if body:
             self.stun.sip_body(body)
-            self.rtp.sip_message(msg)  # type: ignore[arg-type]
+            self.rtp.sip_message(msg, body)  # type: ignore[arg-type]
 
     def finish(self) -> None:
         """End of capture: close whatever is still open."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Protocol
 
+from .. import fastpath
 from ..analysis.ice import IceAnalyzer, PeerTraffic
 from ..errors import MalformedError
 from ..model import DefectLog, Endpoint
@@ -48,6 +49,16 @@ SETTLE = 60.0
 MAX_SETTLING = 20_000
 #: Messages between two looks for settled ones.
 _SETTLE_EVERY = 256
+
+
+#: The compiled ``ice_words`` (one pass over the body instead of two), or None.
+_ice_words: Any = fastpath.helper("ice_words")
+
+
+def ice_words_py(body: bytes) -> bool:
+    """Whether a SIP body may carry ICE (what ``sip_body`` hands to the analyzer): the
+    reference for the compiled ``ice_words``."""
+    return b"candidate" in body or b"ice-pwd" in body
 
 
 class _Host(Protocol):
@@ -590,7 +601,7 @@ class StunPipeline:
     # -- SIP -------------------------------------------------------------------------------
     def sip_body(self, body: bytes) -> None:
         """SDP (or multipart with SDP) seen in SIP: learn ICE passwords and candidate types."""
-        if b"candidate" in body or b"ice-pwd" in body:
+        if _ice_words(body) if _ice_words is not None else ice_words_py(body):
             self.analyzer.learn_sdp(body)
 
     def finish(self) -> None:
