@@ -5488,6 +5488,246 @@ done:
     return out;
 }
 
+/* ---- SIP bodies as the media layer looks at them (media/stun_pipeline.py, sip/message.py) ---- */
+
+/* Whether body[0:n] holds b"candidate" or b"ice-pwd" (StunPipeline.sip_body's test): one pass
+ * instead of Python's two. A position is a candidate when its first and last bytes match one
+ * of the words (compared 16 positions at a time with SSE2), then the whole word is compared. */
+static int
+body_has_ice_words(const unsigned char *d, Py_ssize_t n)
+{
+    Py_ssize_t i = 0;
+#if defined(__SSE2__)
+    /* Loads reach d[i + 8 + 15]: the loop stops while 24 bytes are left. */
+    const __m128i c = _mm_set1_epi8('c'), e = _mm_set1_epi8('e');
+    const __m128i ii = _mm_set1_epi8('i'), dd = _mm_set1_epi8('d');
+    for (; i + 24 <= n; i += 16) {
+        __m128i v0 = _mm_loadu_si128((const __m128i *)(d + i));
+        __m128i v6 = _mm_loadu_si128((const __m128i *)(d + i + 6));
+        __m128i v8 = _mm_loadu_si128((const __m128i *)(d + i + 8));
+        __m128i hit = _mm_or_si128(
+            _mm_and_si128(_mm_cmpeq_epi8(v0, c), _mm_cmpeq_epi8(v8, e)),
+            _mm_and_si128(_mm_cmpeq_epi8(v0, ii), _mm_cmpeq_epi8(v6, dd)));
+        unsigned int mask = (unsigned int)_mm_movemask_epi8(hit);
+        while (mask) {
+            Py_ssize_t k = i + __builtin_ctz(mask);
+            mask &= mask - 1;
+            if (d[k] == 'c' ? memcmp(d + k, "candidate", 9) == 0
+                            : memcmp(d + k, "ice-pwd", 7) == 0)
+                return 1;
+        }
+    }
+#endif
+    for (; i < n; i++) {
+        if (d[i] == 'c' && n - i >= 9 && memcmp(d + i, "candidate", 9) == 0)
+            return 1;
+        if (d[i] == 'i' && n - i >= 7 && memcmp(d + i, "ice-pwd", 7) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static PyObject *
+fast_ice_words(PyObject *Py_UNUSED(module), PyObject *body)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(body, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    int found = body_has_ice_words((const unsigned char *)view.buf, view.len);
+    PyBuffer_Release(&view);
+    return PyBool_FromLong(found);
+}
+
+/* message.py's _find_delimiter: the next "--boundary" at a line start from pos, or -1. */
+static Py_ssize_t
+mp_find_delimiter(const unsigned char *d, Py_ssize_t n, const unsigned char *delim,
+                  Py_ssize_t dl, Py_ssize_t pos)
+{
+    for (;;) {
+        Py_ssize_t hit;
+        if (pos == 0 && n >= dl && memcmp(d, delim, (size_t)dl) == 0) {
+            hit = 0;
+        } else {
+            /* body.find(b"\n" + delim, max(pos - 1, 0)) */
+            Py_ssize_t s = pos > 0 ? pos - 1 : 0;
+            hit = -1;
+            while (s < n) {
+                const unsigned char *lf = memchr(d + s, '\n', (size_t)(n - s));
+                if (lf == NULL)
+                    break;
+                Py_ssize_t f = lf - d;
+                if (n - f - 1 < dl)
+                    break; /* no room for the delimiter after this LF, nor after a later one */
+                if (memcmp(d + f + 1, delim, (size_t)dl) == 0) {
+                    hit = f + 1;
+                    break;
+                }
+                s = f + 1;
+            }
+            if (hit < 0)
+                return -1;
+        }
+        Py_ssize_t after = hit + dl;
+        if (after >= n)
+            return hit;
+        unsigned char b = d[after];
+        if (b == '-' || b == '\r' || b == '\n' || b == ' ' || b == '\t')
+            return hit;
+        pos = hit + 1;
+    }
+}
+
+/* multipart_spans(body, delim, limit) -> (spans, problem): message.py's multipart_spans with
+ * the delimiter already encoded; problem 0 (none), 1 (boundary not found), 2 (no close
+ * delimiter). */
+static PyObject *
+fast_multipart_spans(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "multipart_spans(body, delim, limit)");
+        return NULL;
+    }
+    Py_ssize_t limit = PyLong_AsSsize_t(args[2]);
+    if (limit == -1 && PyErr_Occurred())
+        return NULL;
+    Py_buffer bv, dv;
+    if (PyObject_GetBuffer(args[0], &bv, PyBUF_SIMPLE) < 0)
+        return NULL;
+    if (PyObject_GetBuffer(args[1], &dv, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&bv);
+        return NULL;
+    }
+    PyObject *spans = NULL, *result = NULL;
+    const unsigned char *d = (const unsigned char *)bv.buf;
+    const unsigned char *delim = (const unsigned char *)dv.buf;
+    Py_ssize_t n = bv.len, dl = dv.len;
+    int problem = 2;
+    if (dl < 1) {
+        PyErr_SetString(PyExc_ValueError, "multipart_spans: empty delimiter");
+        goto done;
+    }
+    spans = PyList_New(0);
+    if (spans == NULL)
+        goto done;
+    Py_ssize_t pos = mp_find_delimiter(d, n, delim, dl, 0);
+    if (pos < 0) {
+        problem = 1;
+    } else {
+        while (PyList_GET_SIZE(spans) < limit) {
+            Py_ssize_t after = pos + dl;
+            if (after + 2 <= n && d[after] == '-' && d[after + 1] == '-') {
+                problem = 0;
+                break;
+            }
+            const unsigned char *lf =
+                after < n ? memchr(d + after, '\n', (size_t)(n - after)) : NULL;
+            if (lf == NULL)
+                break;
+            Py_ssize_t start = lf - d + 1;
+            Py_ssize_t nxt = mp_find_delimiter(d, n, delim, dl, start);
+            Py_ssize_t end;
+            if (nxt < 0) {
+                end = n;
+            } else {
+                end = nxt - 1; /* the LF before the delimiter */
+                if (end > start && d[end - 1] == '\r')
+                    end--;
+                if (end < start)
+                    end = start;
+            }
+            PyObject *span = Py_BuildValue("(nn)", start, end);
+            if (span == NULL || PyList_Append(spans, span) < 0) {
+                Py_XDECREF(span);
+                goto done;
+            }
+            Py_DECREF(span);
+            if (nxt < 0)
+                break;
+            pos = nxt;
+        }
+    }
+    result = Py_BuildValue("(Oi)", spans, problem);
+done:
+    Py_XDECREF(spans);
+    PyBuffer_Release(&dv);
+    PyBuffer_Release(&bv);
+    return result;
+}
+
+/* part_head_matters(body, start, end) -> bool: media/stats.py's part_head_matters_py: whether
+ * the header block of the part body[start:end] (where message.py's part_bounds ends it) may
+ * name application/sdp or a multipart type: lower-cased, with everything but [0-9a-z] left
+ * out, it holds "sdp" or "multipart". */
+static PyObject *
+fast_part_head_matters(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "part_head_matters(body, start, end)");
+        return NULL;
+    }
+    Py_ssize_t a = PyLong_AsSsize_t(args[1]);
+    if (a == -1 && PyErr_Occurred())
+        return NULL;
+    Py_ssize_t b = PyLong_AsSsize_t(args[2]);
+    if (b == -1 && PyErr_Occurred())
+        return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const unsigned char *d = (const unsigned char *)view.buf;
+    if (a < 0) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "part_head_matters: negative start");
+        return NULL;
+    }
+    /* A span past the body's end (spans cached before --redact replaced the body) is read
+     * as Python's find and startswith read it: the end is clamped to the body, and a start
+     * past it finds no header block. */
+    if (b > view.len)
+        b = view.len;
+    if (a > b) {
+        PyBuffer_Release(&view);
+        Py_RETURN_FALSE;
+    }
+    /* The end of the headers: the first LF followed by LF or CRLF (a part that starts with
+     * its empty line has none). */
+    Py_ssize_t head_end = a;
+    if (!(b - a >= 1 && (d[a] == '\n' || (d[a] == '\r' && b - a >= 2 && d[a + 1] == '\n')))) {
+        Py_ssize_t s = a;
+        while (s < b) {
+            const unsigned char *lf = memchr(d + s, '\n', (size_t)(b - s));
+            if (lf == NULL)
+                break;
+            Py_ssize_t p = lf - d;
+            if ((p + 2 <= b && d[p + 1] == '\n') ||
+                (p + 3 <= b && d[p + 1] == '\r' && d[p + 2] == '\n')) {
+                head_end = p + 1;
+                break;
+            }
+            s = p + 1;
+        }
+    }
+    int found = 0;
+    unsigned char last[9] = {0};
+    Py_ssize_t kept = 0;
+    for (Py_ssize_t i = a; i < head_end && !found; i++) {
+        unsigned char c = d[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c + 32);
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z')))
+            continue;
+        memmove(last, last + 1, 8);
+        last[8] = c;
+        kept++;
+        if (kept >= 3 && last[6] == 's' && last[7] == 'd' && last[8] == 'p')
+            found = 1;
+        else if (kept >= 9 && memcmp(last, "multipart", 9) == 0)
+            found = 1;
+    }
+    PyBuffer_Release(&view);
+    return PyBool_FromLong(found);
+}
+
 static PyMethodDef module_methods[] = {
     {"ratio", fast_ratio, METH_VARARGS,
      "ratio(num, den) -> float | None\n\n"
@@ -5540,6 +5780,18 @@ static PyMethodDef module_methods[] = {
      "analysis/sessions.py's _match_python: the session's transactions, retransmission\n"
      "counts and flags, with the same reads in the same order; returns the first request\n"
      "(or None) and whether any request is an INVITE, for _kind."},
+    {"ice_words", fast_ice_words, METH_O,
+     "ice_words(body) -> bool\n\n"
+     "Whether body holds b\"candidate\" or b\"ice-pwd\" (media/stun_pipeline.py's\n"
+     "sip_body test), in one pass."},
+    {"multipart_spans", (PyCFunction)(void (*)(void))fast_multipart_spans, METH_FASTCALL,
+     "multipart_spans(body, delim, limit) -> (spans, problem)\n\n"
+     "sip/message.py's multipart_spans with delim = b'--' + boundary: the parts'\n"
+     "(start, end), and 0 (no problem), 1 (boundary not found) or 2 (no close delimiter)."},
+    {"part_head_matters", (PyCFunction)(void (*)(void))fast_part_head_matters, METH_FASTCALL,
+     "part_head_matters(body, start, end) -> bool\n\n"
+     "media/stats.py's part_head_matters_py: whether the part body[start:end] has a header\n"
+     "block that may name application/sdp or a multipart type."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -125,8 +125,9 @@ def compiled() -> Any:
 
 def helper(name: str) -> Any:
     """One of the compiled module's helpers that other layers call (``mppc_inflate`` in
-    sipcomp/mppc.py; ``sip_head``, ``sip_frame_head``, ``sip_top_branch``, ``sip_addr_base``
-    in sip/), or None when the module is not in use: the caller's Python code runs then."""
+    sipcomp/mppc.py; ``sip_head``, ``sip_frame_head``, ``sip_top_branch``, ``sip_addr_base``,
+    ``multipart_spans`` in sip/; ``ice_words``, ``part_head_matters`` in media/), or None when
+    the module is not in use: the caller's Python code runs then."""
     return getattr(_compiled, name, None)
 
 

@@ -432,15 +432,18 @@ class _EagerMessage(eager.SipMessage):
         addr = self.from_ if name == "from" else self.to
         return str(addr.uri) if addr is not None and addr.uri is not None else None
 
-    def part_spans(self) -> list[tuple[int, int]]:  # what the media layer reads SDP parts by
-        from lyncdump.sip.message import multipart_spans
+    def part_spans(self, body: bytes | None = None) -> list[tuple[int, int]]:
+        """What the media layer reads SDP parts by (``body``: the caller's copy of
+        ``self.body``, the same bytes); spans from the Python reference of the compiled
+        helper."""
+        from lyncdump.sip.message import multipart_spans_py
 
         self.body_parts()  # the reference notes the body's problems
         ctype = self.content_type
         boundary = self.content_type_params.get("boundary")
         if not ctype or not ctype.startswith("multipart/") or not boundary:
             return []
-        return multipart_spans(self.body, boundary)
+        return multipart_spans_py(self.body, boundary)
 
     def to_dict(self, *, verbose: bool = False) -> dict[str, Any]:
         from lyncdump.render.json import message_to_dict

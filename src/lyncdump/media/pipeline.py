@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..model import DefectLog
+from . import ice_words as _words
 from .stats import RtpTracker, StreamStats
 
 if TYPE_CHECKING:
@@ -168,15 +169,18 @@ class MediaPipeline:
         """Bytes lost in a "media" TCP direction."""
         self.stun.tcp_gap(conn_id, direction, missing, frame, ts)
 
-    def sip_message(self, msg: object) -> None:
-        """Every SIP message, in order: bodies with ICE credentials and candidates are read."""
-        body = getattr(msg, "body", b"")
+    def sip_message(self, msg: object, body: bytes | None = None) -> None:
+        """Every SIP message, in order: bodies with ICE credentials and candidates are read.
+
+        ``body`` is ``msg.body`` when the caller has it already (the property copies)."""
+        if body is None:
+            body = getattr(msg, "body", b"")
         if body:
             # StunPipeline.sip_body's own test, made here so that a body without ICE does not
             # start the STUN pipeline.
-            if b"candidate" in body or b"ice-pwd" in body:
+            if _words.ice_words(body):
                 self.stun.sip_body(body)
-            self.rtp.sip_message(msg)  # type: ignore[arg-type]
+            self.rtp.sip_message(msg, body)  # type: ignore[arg-type]
 
     def finish(self) -> None:
         """End of capture: close whatever is still open."""

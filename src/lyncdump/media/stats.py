@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import MalformedError
 from ..fastpath import AVAILABLE as FAST_PATH
-from ..fastpath import CORE_FIELDS, RtpCore, reduce_fields
+from ..fastpath import CORE_FIELDS, RtpCore, helper, reduce_fields
 from ..model import DefectLog, Endpoint
 from ..resultclass import result_dataclass
 from ..sip.message import BodyPart, SipMessage, parse_body_part, part_bounds
@@ -682,14 +682,15 @@ class RtpTracker:
             self._expected[(ip, port)] = source
             self._touch(ip, port)
 
-    def sip_message(self, msg: SipMessage) -> None:
-        """Learn media addresses, payload types and SDES keys from a SIP message's SDP."""
+    def sip_message(self, msg: SipMessage, body: bytes | None = None) -> None:
+        """Learn media addresses, payload types and SDES keys from a SIP message's SDP
+        (``body``: ``msg.body`` when the caller has read it already)."""
         frame = msg.frame or 0
-        for body in sdp_bodies(msg):
+        for sdp in sdp_bodies(msg, body):
             from ..sdp import parse_sdp  # the SDP parser loads with the first SDP body
 
             try:
-                sd = parse_sdp(body)
+                sd = parse_sdp(sdp)
             except MalformedError as exc:
                 self.defects.add(frame, exc.layer, exc.offset, exc.reason)
                 continue
@@ -1062,28 +1063,42 @@ def _may_matter(head: bytes) -> bool:
     return b"sdp" in letters or b"multipart" in letters
 
 
-def sdp_bodies(msg: SipMessage) -> list[bytes]:
+def part_head_matters_py(body: bytes, start: int, end: int) -> bool:
+    """Whether the part ``body[start:end]`` has a header block that may name application/sdp
+    or a nested multipart: the reference for the compiled ``part_head_matters``."""
+    head_end = part_bounds(body, start, end)[0]
+    return head_end > start and _may_matter(body[start:head_end])
+
+
+#: The compiled ``part_head_matters`` (no slice, no copies of the header block), or None.
+_head_matters: Any = helper("part_head_matters")
+
+
+def sdp_bodies(msg: SipMessage, body: bytes | None = None) -> list[bytes]:
     """The SDP parts of a SIP body: the body itself, or the application/sdp parts of a
-    multipart body (Lync sends multipart/alternative with two SDP versions)."""
+    multipart body (Lync sends multipart/alternative with two SDP versions). ``body`` is
+    ``msg.body`` when the caller has read it already (each read is a copy)."""
     ctype = msg.content_type
     if ctype is None:
         return []
-    if ctype == "application/sdp":
-        body = msg.body
-        return [body] if body else []
-    if not ctype.startswith("multipart/") or not msg.body:
+    if ctype != "application/sdp" and not ctype.startswith("multipart/"):
         return []
+    if body is None:
+        body = msg.body
+    if not body:
+        return []
+    if ctype == "application/sdp":
+        return [body]
     out: list[bytes] = []
     # Only the parts whose header block could name application/sdp or a nested multipart are
     # parsed (presence bodies are multipart/related and many: reading every part's headers
     # was half of the media layer's cost on a Front End's SIP). The spans note the body's
     # structural problems as body_parts() would.
     # The others stay in the list as None: they count towards the 64 parts looked at.
-    body = msg.body
     parts: list[BodyPart | None] = []
-    for a, b in msg.part_spans():
-        head_end = part_bounds(body, a, b)[0]
-        if head_end > a and _may_matter(body[a:head_end]):
+    matters = _head_matters if _head_matters is not None else part_head_matters_py
+    for a, b in msg.part_spans(body):
+        if matters(body, a, b):
             parts.append(parse_body_part(body[a:b]))
         else:
             parts.append(None)

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from ..analysis.ice import IceAnalyzer, PeerTraffic
 from ..errors import MalformedError
 from ..model import DefectLog, Endpoint
+from . import ice_words as _words
 from . import relay as r
 from . import stun as s
 from .demux import channel_data, classify, multiplexed_frame
@@ -590,7 +591,7 @@ class StunPipeline:
     # -- SIP -------------------------------------------------------------------------------
     def sip_body(self, body: bytes) -> None:
         """SDP (or multipart with SDP) seen in SIP: learn ICE passwords and candidate types."""
-        if b"candidate" in body or b"ice-pwd" in body:
+        if _words.ice_words(body):
             self.analyzer.learn_sdp(body)
 
     def finish(self) -> None:

@@ -407,8 +407,10 @@ class Pipeline:
     def deliver(self, msg: SipMessage) -> None:
         """Every SIP message, from any layer: counts, media, checks, then its session."""
         self.stats.count_message(msg)
-        if self.media is not None and msg.body:
-            self.media.sip_message(msg)
+        if self.media is not None:
+            body = msg.body  # a copy each time it is read: read once, handed on
+            if body:
+                self.media.sip_message(msg, body)
         if self._verifier is not None:
             self._verifier.check(msg)
         if self._redact is not None:

@@ -271,11 +271,34 @@ def split_multipart(
     return [parse_body_part(body[a:b]) for a, b in multipart_spans(body, boundary, problems)]
 
 
+#: The problems multipart_spans notes, by the compiled helper's number for them.
+_SPAN_PROBLEMS = (
+    "",
+    "multipart boundary not found in body",
+    "multipart body without close delimiter",
+)
+
+
 def multipart_spans(
     body: bytes, boundary: str, problems: list[str] | None = None
 ) -> list[tuple[int, int]]:
     """Where the parts of a multipart body lie (``body[start:end]``, headers included): what
-    :func:`split_multipart` cuts, with the same problems, without reading the parts."""
+    :func:`split_multipart` cuts, with the same problems, without reading the parts.
+
+    The compiled ``multipart_spans`` when it is there (Front End presence bodies are
+    multipart/related with many parts); :func:`multipart_spans_py` otherwise."""
+    if _spans_c is None:
+        return multipart_spans_py(body, boundary, problems)
+    spans, problem = _spans_c(body, b"--" + boundary.encode("utf-8", "replace"), MAX_HEADERS)
+    if problem and problems is not None:
+        problems.append(_SPAN_PROBLEMS[problem])
+    return spans  # type: ignore[no-any-return]
+
+
+def multipart_spans_py(
+    body: bytes, boundary: str, problems: list[str] | None = None
+) -> list[tuple[int, int]]:
+    """:func:`multipart_spans` in Python: the reference the compiled helper is tested against."""
     delim = b"--" + boundary.encode("utf-8", "replace")
     pos = _find_delimiter(body, delim, 0)
     if pos < 0:
@@ -482,6 +505,7 @@ _VIEW_RE = re.compile(  # anchored on LF, as _CORE_RE
 _sip_head: Callable[..., Any] | None = fastpath.helper("sip_head")
 _top_branch: Callable[..., Any] | None = fastpath.helper("sip_top_branch")
 _addr_base: Callable[..., Any] | None = fastpath.helper("sip_addr_base")
+_spans_c: Callable[..., Any] | None = fastpath.helper("multipart_spans")
 _addrs_clean: Callable[..., int] | None = fastpath.helper("sip_addrs_clean")
 #: The view headers' scan in C (what _VIEW_RE finds, without a regular expression: the
 #: expression cost about 33,000 instructions a Front End message's header block).
@@ -1175,14 +1199,15 @@ class SipMessage(_ContentTypeView):
 
         def compute() -> list[BodyPart]:
             body = self.body
-            return [parse_body_part(body[a:b]) for a, b in self.part_spans()]
+            return [parse_body_part(body[a:b]) for a, b in self.part_spans(body)]
 
         return self._cached("parts", compute)
 
-    def part_spans(self) -> list[tuple[int, int]]:
+    def part_spans(self, body: bytes | None = None) -> list[tuple[int, int]]:
         """Where the parts of a multipart/* body lie in :attr:`body` (``[]`` for other
         bodies), noting the same problems as :meth:`body_parts` without reading the parts
-        (what a layer that wants only some of the parts reads first)."""
+        (what a layer that wants only some of the parts reads first). A caller that holds
+        :attr:`body` already passes it (each read of the property is a copy)."""
 
         def compute() -> list[tuple[int, int]]:
             ctype = self.content_type
@@ -1193,7 +1218,7 @@ class SipMessage(_ContentTypeView):
                 self._note("multipart body without boundary parameter")
                 return []
             problems: list[str] = []
-            spans = multipart_spans(self.body, boundary, problems)
+            spans = multipart_spans(self.body if body is None else body, boundary, problems)
             for problem in problems:
                 self._note(problem)
             return spans
