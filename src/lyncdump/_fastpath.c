@@ -5162,6 +5162,29 @@ match_flag(PyObject *m)
     return PyObject_SetAttr(m, mt.retransmission, Py_True);
 }
 
+/* m repeats a message kept in txn: txn's count k (TS_REQ_RT or TS_RESP_RT) and the session's
+   go up, and m is flagged. */
+static int
+match_repeated(MatchState *st, PyObject *txn, int k, PyObject *m)
+{
+    if (match_txn_count(txn, k) < 0)
+        return -1;
+    st->retransmissions++;
+    return match_flag(m);
+}
+
+/* A new transaction under key, listed in the session's order; a new reference, or NULL. */
+static PyObject *
+match_add_txn(MatchState *st, PyObject *key, PyObject *method, PyObject *num, PyObject *branch,
+              PyObject *request)
+{
+    PyObject *txn = match_new_txn(method, num, branch, request);
+    if (txn != NULL && (PyDict_SetItem(st->transactions, key, txn) < 0 ||
+                        PyList_Append(st->txns, txn) < 0))
+        Py_CLEAR(txn);
+    return txn;
+}
+
 /* A response whose transaction exists: 1 when a kept response is the same one again. */
 static int
 match_response_again(PyObject *m, PyObject *txn)
@@ -5345,12 +5368,7 @@ match_one(MatchState *st, PyObject *m)
                 if (in < 0)
                     goto done;
                 if (in) {
-                    if (match_txn_count(txn, TS_REQ_RT) < 0)
-                        goto done;
-                    st->retransmissions++;
-                    if (match_flag(m) < 0)
-                        goto done;
-                    rc = 0;
+                    rc = match_repeated(st, txn, TS_REQ_RT, m);
                     goto done;
                 }
             }
@@ -5358,9 +5376,8 @@ match_one(MatchState *st, PyObject *m)
                 goto done;
         }
         if (txn == NULL) {
-            txn_new = match_new_txn(rmethod, num, branch, m);
-            if (txn_new == NULL || PyDict_SetItem(st->transactions, key, txn_new) < 0 ||
-                PyList_Append(st->txns, txn_new) < 0)
+            txn_new = match_add_txn(st, key, rmethod, num, branch, m);
+            if (txn_new == NULL)
                 goto done;
         } else {
             PyObject *request = match_txn_get(txn, TS_REQUEST);
@@ -5378,9 +5395,8 @@ match_one(MatchState *st, PyObject *m)
     if (match_note_to(m, st->unset) < 0)
         goto done;
     if (txn == NULL) {
-        txn_new = match_new_txn(cmethod, num, branch, NULL);
-        if (txn_new == NULL || PyDict_SetItem(st->transactions, key, txn_new) < 0 ||
-            PyList_Append(st->txns, txn_new) < 0)
+        txn_new = match_add_txn(st, key, cmethod, num, branch, NULL);
+        if (txn_new == NULL)
             goto done;
         txn = txn_new;
     } else {
@@ -5388,12 +5404,7 @@ match_one(MatchState *st, PyObject *m)
         if (again < 0)
             goto done;
         if (again) {
-            if (match_txn_count(txn, TS_RESP_RT) < 0)
-                goto done;
-            st->retransmissions++;
-            if (match_flag(m) < 0)
-                goto done;
-            rc = 0;
+            rc = match_repeated(st, txn, TS_RESP_RT, m);
             goto done;
         }
     }
