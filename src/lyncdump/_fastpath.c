@@ -4995,16 +4995,24 @@ match_setup(PyObject *txn_type, PyObject *msg_type)
     return 0;
 }
 
-/* A public field of a message (new reference): its slot, or getattr. */
+/* A field of obj (new reference): its slot at off when obj is exactly of type (off >= 0) and
+   the slot is set, else getattr by name. */
 static PyObject *
-match_get(PyObject *m, int k)
+slot_or_attr(PyObject *obj, PyTypeObject *type, Py_ssize_t off, PyObject *name)
 {
-    if (Py_TYPE(m) == mt.msg_type && mt.msg_off[k] >= 0) {
-        PyObject *v = slot_at(m, mt.msg_off[k]);
+    if (Py_TYPE(obj) == type && off >= 0) {
+        PyObject *v = slot_at(obj, off);
         if (v != NULL)
             return Py_NewRef(v);
     }
-    return PyObject_GetAttr(m, mt.msg_names[k]);
+    return PyObject_GetAttr(obj, name);
+}
+
+/* A public field of a message (new reference). */
+static PyObject *
+match_get(PyObject *m, int k)
+{
+    return slot_or_attr(m, mt.msg_type, mt.msg_off[k], mt.msg_names[k]);
 }
 
 /* A private slot of a SipMessage (borrowed), NULL when m is not one or the slot is empty. */
@@ -5016,15 +5024,11 @@ match_peek(PyObject *m, int k)
     return slot_at(m, mt.msg_off[k]);
 }
 
+/* A field of a transaction (new reference). */
 static PyObject *
 match_txn_get(PyObject *txn, int k)
 {
-    if (Py_TYPE(txn) == mt.txn_type && mt.txn_off[k] >= 0) {
-        PyObject *v = slot_at(txn, mt.txn_off[k]);
-        if (v != NULL)
-            return Py_NewRef(v);
-    }
-    return PyObject_GetAttr(txn, mt.txn_names[k]);
+    return slot_or_attr(txn, mt.txn_type, mt.txn_off[k], mt.txn_names[k]);
 }
 
 /* txn.<field> += 1 */
