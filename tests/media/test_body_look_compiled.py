@@ -23,6 +23,8 @@ from lyncdump.model import DefectLog
 from lyncdump.sip import message as sipmsg
 from lyncdump.sip.message import MAX_HEADERS, multipart_spans, multipart_spans_py, parse_message
 
+from .test_sdp_bodies import _message
+
 compiled = fastpath.compiled()
 needs_compiled = pytest.mark.skipif(
     compiled is None, reason="the compiled fast path is not in use (LYNCDUMP_PURE_PYTHON)"
@@ -139,15 +141,6 @@ def test_multipart_spans_stop_at_the_limit_like_python() -> None:
         compiled.multipart_spans(b"x", b"", 5)  # type: ignore[union-attr]
 
 
-def _sip(content_type: str, body: bytes) -> bytes:
-    return (
-        "INVITE sip:bob@contoso.com SIP/2.0\r\nVia: SIP/2.0/TCP 10.0.0.1;branch=z9hG4bK1\r\n"
-        "From: <sip:a@contoso.com>;tag=1\r\nTo: <sip:bob@contoso.com>\r\nCall-ID: c\r\n"
-        f"CSeq: 1 INVITE\r\nContent-Type: {content_type}\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
-
-
 SDP = (
     b"v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n"
     b"a=ice-ufrag:abcd\r\na=ice-pwd:0123456789abcdefghijkl\r\n"
@@ -200,7 +193,7 @@ def test_handing_the_body_on_is_reading_it_again(body: bytes, sdp_at: int, ctype
     body = body[:cut] + b"--b\r\nContent-Type: application/sdp\r\n\r\n" + SDP + body[cut:]
     if ctype == "application/sdp":
         body = SDP + body
-    raw = _sip(ctype, body)
+    raw = _message(ctype, body)
     fast = _look(raw, True)
     saved = ice_words.ice_words, sipmsg._spans_c, stats._head_matters
     ice_words.ice_words = ice_words.ice_words_py

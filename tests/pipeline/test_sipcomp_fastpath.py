@@ -210,6 +210,17 @@ def generated(rng: random.Random, path: Path, *, connections: int = 5, clean: bo
     return path
 
 
+def negotiated(b: Builder, client: tuple[str, int], at: float) -> TcpFlow:
+    """A client's connection to the Front End: the TCP handshake at ``at``, then NEGOTIATE
+    and its 200 OK, after which both directions are MS-SIPCOMP."""
+    neg, ok = negotiate_exchange()
+    flow = b.tcp(client, ("10.0.0.10", 5061))
+    flow.handshake(at)
+    flow.send(at + 0.1, 0, neg)
+    flow.send(at + 0.2, 1, ok)
+    return flow
+
+
 # -- the tests ------------------------------------------------------------------------------------
 
 
@@ -255,15 +266,11 @@ def test_stream_cut_anywhere_decodes_the_same(
     """Truncation: one connection whose client stream ends at many byte offsets (inside a
     header, a payload, a keep-alive), with and without the FIN."""
     rng = random.Random(11)
-    neg, ok = negotiate_exchange()
     pieces = compressed_pieces(rng, 0, 0, 12, odd=False)
     data = b"".join(pieces)
     for n, end in enumerate(sorted(rng.sample(range(1, len(data)), 12))):
         b = Builder()
-        flow = b.tcp(("10.1.0.1", 40_000), ("10.0.0.10", 5061))
-        flow.handshake(0.0)
-        flow.send(0.1, 0, neg)
-        flow.send(0.2, 1, ok)
+        flow = negotiated(b, ("10.1.0.1", 40_000), 0.0)
         flow.send(0.3, 0, data[:end], cuts=list(range(700, end, 700)))
         if n % 2:
             flow.close(5.0)
@@ -277,7 +284,6 @@ def test_random_bytes_after_negotiate_decode_the_same(
 ) -> None:
     """Random bytes where packets should be, after a few good ones: given back, the same."""
     rng = random.Random(3)
-    neg, ok = negotiate_exchange()
     for n in range(10):
         enc = SipcompStreamEncoder()
         good = b"".join(enc.encode(sip_message(rng)) for _ in range(3))
@@ -285,10 +291,7 @@ def test_random_bytes_after_negotiate_decode_the_same(
         if n % 3 == 0:  # looks like a header, then noise
             noise = bytes([rng.choice([0x20, 0x60, 0x80]), 0, 0, 0]) + noise
         b = Builder()
-        flow = b.tcp(("10.1.0.1", 40_000 + n), ("10.0.0.10", 5061))
-        flow.handshake(0.0)
-        flow.send(0.1, 0, neg)
-        flow.send(0.2, 1, ok)
+        flow = negotiated(b, ("10.1.0.1", 40_000 + n), 0.0)
         flow.send(0.3, 0, good + noise + enc.encode(sip_message(rng)), cuts=[len(good)])
         flow.close(5.0)
         path = tmp_path / f"noise{n}.pcap"
@@ -301,20 +304,14 @@ def test_budget_exhausted_in_the_fast_path_decodes_the_same(
 ) -> None:
     """Decompression bombs in sync: the fast path asks the budget before each packet; the
     refused one goes back to Python, which reports it in the same words."""
-    neg, ok = negotiate_exchange()
     b = Builder()
     for n in range(3):
-        flow = b.tcp((f"10.1.0.{n + 1}", 40_000), ("10.0.0.10", 5061))
-        flow.handshake(n * 10.0)
-        flow.send(n * 10 + 0.1, 0, neg)
-        flow.send(n * 10 + 0.2, 1, ok)
+        flow = negotiated(b, (f"10.1.0.{n + 1}", 40_000), n * 10.0)
         bomb = amplification_stream(1000, 4000)
         flow.send(n * 10 + 0.3, 0, bomb, cuts=list(range(300, len(bomb), 300)))
         flow.close(n * 10 + 5.0)
-    flow = b.tcp(("10.1.0.9", 40_000), ("10.0.0.10", 5061))  # whole 1,400-byte segments:
-    flow.handshake(40.0)  # 127 packets of 4,000 bytes each, past what one segment decodes
-    flow.send(40.1, 0, neg)
-    flow.send(40.2, 1, ok)
+    # whole 1,400-byte segments: 127 packets of 4,000 bytes each, past what one segment decodes
+    flow = negotiated(b, ("10.1.0.9", 40_000), 40.0)
     bomb = amplification_stream(1000, 4000)
     flow.send(40.3, 0, bomb, cuts=list(range(1400, len(bomb), 1400)))
     flow.close(45.0)
@@ -362,7 +359,6 @@ def test_sip_own_takes_a_sipcomp_direction_only_with_its_history() -> None:
 def test_flags_mix_decodes_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """AT_FRONT passes wrapping the history, FLUSHED resets, in one long direction."""
     rng = random.Random(5)
-    neg, ok = negotiate_exchange()
     enc = SipcompStreamEncoder()
     packets = []
     for n in range(120):
@@ -374,10 +370,7 @@ def test_flags_mix_decodes_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPa
             packets.append(enc.encode(msg))
     assert any(p[0] == PACKET_AT_FRONT | PACKET_COMPRESSED for p in packets[1:])
     b = Builder()
-    flow = b.tcp(("10.1.0.1", 40_000), ("10.0.0.10", 5061))
-    flow.handshake(0.0)
-    flow.send(0.1, 0, neg)
-    flow.send(0.2, 1, ok)
+    flow = negotiated(b, ("10.1.0.1", 40_000), 0.0)
     at = 0.3
     for packet in packets:
         flow.send(at, 0, packet)
