@@ -176,8 +176,8 @@ class MediaPipeline:
         if body is None:
             body = getattr(msg, "body", b"")
         if body:
-            # StunPipeline.sip_body's own test, made here so that a body without ICE does not
-            # start the STUN pipeline.
+            # Only a body that may hold ICE credentials goes to the STUN pipeline (which starts
+            # with the first): one test, here.
             if _words.ice_words(body):
                 self.stun.sip_body(body)
             self.rtp.sip_message(msg, body)  # type: ignore[arg-type]

@@ -20,7 +20,6 @@ from typing import Any, Protocol
 from ..analysis.ice import IceAnalyzer, PeerTraffic
 from ..errors import MalformedError
 from ..model import DefectLog, Endpoint
-from . import ice_words as _words
 from . import relay as r
 from . import stun as s
 from .demux import channel_data, classify, multiplexed_frame
@@ -590,9 +589,10 @@ class StunPipeline:
 
     # -- SIP -------------------------------------------------------------------------------
     def sip_body(self, body: bytes) -> None:
-        """SDP (or multipart with SDP) seen in SIP: learn ICE passwords and candidate types."""
-        if _words.ice_words(body):
-            self.analyzer.learn_sdp(body)
+        """SDP (or multipart with SDP) seen in SIP: learn ICE passwords and candidate types.
+        MediaPipeline.sip_message hands over only the bodies that may hold them
+        (``media/ice_words.py``), and starts this pipeline for the first one."""
+        self.analyzer.learn_sdp(body)
 
     def finish(self) -> None:
         """End of capture: integrity of messages seen before their SDP is checked again."""
