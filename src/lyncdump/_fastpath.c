@@ -5785,7 +5785,153 @@ static PyTypeObject SGroupType = {
     .tp_doc = "One open group of a SessionTable (internal).",
 };
 
-enum { TF_SESSION, TF_TXN, TF_MSG, TF_UNSET, TF_KIND, TF_IS_IM, TF_PARTS, TF_FRAME_KEY, TF_COUNT };
+enum { TF_SESSION, TF_TXN, TF_MSG, TF_UNSET, TF_KIND, TF_IS_IM, TF_FRAME_KEY, TF_COUNT };
+
+/* The emitted sessions' Call-IDs and their last part: recent.py's RecentKeys (text_key keys,
+ * with values) ported as it is, so that the same keys are remembered: the keys + 1 in order of
+ * insertion (0 where a key was made newest again) with their values, an open-addressing index
+ * of positions + 1 at most half full, the oldest keys forgotten in batches past the limit
+ * (down to limit - limit / 16). 16 B a key and at most 16 B of index, as in Python. */
+typedef struct {
+    unsigned long long *keys;
+    long long *values;
+    Py_ssize_t n, cap, live, limit;
+    unsigned int *index;
+    size_t mask;
+} Parts;
+
+static void
+parts_free(Parts *p)
+{
+    PyMem_Free(p->keys);
+    PyMem_Free(p->values);
+    PyMem_Free(p->index);
+    p->keys = NULL;
+    p->values = NULL;
+    p->index = NULL;
+    p->n = p->cap = p->live = 0;
+    p->mask = 0;
+}
+
+static int
+parts_init(Parts *p, Py_ssize_t limit)
+{
+    parts_free(p);
+    p->limit = limit < 1 ? 1 : limit;
+    p->mask = 15;
+    p->index = PyMem_Calloc(16, sizeof(unsigned int));
+    if (p->index == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+/* The index slot of k1 and its position in keys (-1 when absent: the slot is free). */
+static Py_ssize_t
+parts_find(const Parts *p, unsigned long long k1, size_t *slot)
+{
+    size_t i = (size_t)(k1 & p->mask);
+    for (;;) {
+        unsigned int at = p->index[i];
+        if (at == 0) {
+            *slot = i;
+            return -1;
+        }
+        if (p->keys[at - 1] == k1) {
+            *slot = i;
+            return (Py_ssize_t)at - 1;
+        }
+        i = (i + 1) & p->mask;
+    }
+}
+
+/* RecentKeys._drop: forget the count oldest keys, clear dead places, rebuild the index. */
+static int
+parts_drop(Parts *p, Py_ssize_t count)
+{
+    Py_ssize_t start = 0, kept = 0;
+    while (count > 0 && start < p->n) {
+        if (p->keys[start]) {
+            count--;
+            p->live--;
+        }
+        start++;
+    }
+    for (Py_ssize_t pos = start; pos < p->n; pos++)
+        if (p->keys[pos]) {
+            p->keys[kept] = p->keys[pos];
+            p->values[kept] = p->values[pos];
+            kept++;
+        }
+    p->n = kept;
+    unsigned int *index = PyMem_Calloc(p->mask + 1, sizeof(unsigned int));
+    if (index == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    PyMem_Free(p->index);
+    p->index = index;
+    for (Py_ssize_t pos = 0; pos < p->n; pos++) {
+        size_t i = (size_t)(p->keys[pos] & p->mask);
+        while (index[i])
+            i = (i + 1) & p->mask;
+        index[i] = (unsigned int)(pos + 1);
+    }
+    return 0;
+}
+
+/* RecentKeys.put(key, value) */
+static int
+parts_put(Parts *p, unsigned long long key, long long value)
+{
+    unsigned long long k1 = key + 1;
+    size_t slot;
+    Py_ssize_t pos = parts_find(p, k1, &slot);
+    if (p->n == p->cap) {
+        Py_ssize_t cap = p->cap ? p->cap * 2 : 64;
+        unsigned long long *keys = PyMem_Realloc(p->keys, (size_t)cap * sizeof(*keys));
+        if (keys == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        p->keys = keys;
+        long long *values = PyMem_Realloc(p->values, (size_t)cap * sizeof(*values));
+        if (values == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        p->values = values;
+        p->cap = cap;
+    }
+    if (pos >= 0) {
+        p->keys[pos] = 0; /* its old place is dead; its index slot points at the new one */
+        p->live--;
+    }
+    p->keys[p->n] = k1;
+    p->values[p->n] = value;
+    p->n++;
+    p->index[slot] = (unsigned int)p->n;
+    p->live++;
+    if (p->live > p->limit)
+        return parts_drop(p, p->live - p->limit + (p->limit >> 4));
+    if (p->n > 2 * p->limit)
+        return parts_drop(p, 0); /* only dead places to clear */
+    if (2 * (size_t)p->live > p->mask) {
+        p->mask = 2 * p->mask + 1;
+        return parts_drop(p, 0);
+    }
+    return 0;
+}
+
+/* RecentKeys.get(key, 0) */
+static long long
+parts_get(const Parts *p, unsigned long long key)
+{
+    size_t slot;
+    Py_ssize_t pos = parts_find(p, key + 1, &slot);
+    return pos >= 0 ? p->values[pos] : 0;
+}
 
 typedef struct {
     PyObject_HEAD
@@ -5798,12 +5944,18 @@ typedef struct {
     Py_ssize_t max_held, held;
     long long arrivals, early;
     Py_ssize_t time_off, frame_off; /* of SipMessage's slots, -1: by name */
+    Parts parts;                    /* the emitted Call-IDs' parts */
 } STable;
+
+#define ST_KINDS 6
+static const char *const st_kind_names[ST_KINDS] = {"other",     "registration", "im",
+                                                    "options",   "negotiate",    "service"};
 
 static struct {
     int ready;
-    PyObject *time, *frame, *call_id, *get, *put, *part, *kind, *sort, *key, *no_call_id,
-        *invite, *subscribe, *bye, *ack, *benotify, *kw_part, *kw_key;
+    PyObject *time, *frame, *call_id, *part, *kind, *sort, *key, *no_call_id, *invite,
+        *subscribe, *bye, *ack, *benotify, *kw_part, *kw_key;
+    PyObject *kinds[ST_KINDS];
 } st_s;
 
 static int
@@ -5816,7 +5968,7 @@ st_strings(void)
         const char *s;
     } names[] = {
         {&st_s.time, "time"},       {&st_s.frame, "frame"},     {&st_s.call_id, "call_id"},
-        {&st_s.get, "get"},         {&st_s.put, "put"},         {&st_s.part, "part"},
+        {&st_s.part, "part"},
         {&st_s.kind, "kind"},       {&st_s.sort, "sort"},       {&st_s.key, "key"},
         {&st_s.no_call_id, "(no Call-ID)"},                     {&st_s.invite, "INVITE"},
         {&st_s.subscribe, "SUBSCRIBE"},                         {&st_s.bye, "BYE"},
@@ -5824,6 +5976,9 @@ st_strings(void)
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if ((*names[i].p = PyUnicode_InternFromString(names[i].s)) == NULL)
+            return -1;
+    for (int i = 0; i < ST_KINDS; i++)
+        if ((st_s.kinds[i] = PyUnicode_InternFromString(st_kind_names[i])) == NULL)
             return -1;
     if ((st_s.kw_part = PyTuple_Pack(1, st_s.part)) == NULL ||
         (st_s.kw_key = PyTuple_Pack(1, st_s.key)) == NULL)
@@ -5965,14 +6120,51 @@ st_ge(PyObject *x, long bound)
     return r;
 }
 
-/* (hash(call_id) & (2**60 - 1)): recent.text_key */
-static PyObject *
+/* recent.text_key(call_id): hash(call_id) & (2**60 - 1); -1 on error */
+static long long
 st_text_key(PyObject *call_id)
 {
     Py_hash_t h = PyObject_Hash(call_id);
     if (h == -1 && PyErr_Occurred())
-        return NULL;
-    return PyLong_FromUnsignedLongLong((unsigned long long)h & ((1ULL << 60) - 1));
+        return -1;
+    return (long long)((unsigned long long)h & ((1ULL << 60) - 1));
+}
+
+/* _kind(first, invite) (found: sip_match's answer, (first request, any INVITE)): in C for a
+ * first request whose kind needs neither its headers nor its body, else the Python (INVITE,
+ * the event packages, a method that is not a str). */
+static PyObject *
+st_kind(STable *t, PyObject *found)
+{
+    static const struct {
+        const char *method;
+        int kind; /* in st_kind_names; -1: the Python */
+    } plain[] = {
+        {"REGISTER", 1}, {"MESSAGE", 2}, {"OPTIONS", 3}, {"NEGOTIATE", 4}, {"SERVICE", 5},
+        {"INVITE", -1},  {"SUBSCRIBE", -1}, {"NOTIFY", -1}, {"BENOTIFY", -1}, {"PUBLISH", -1},
+    };
+    PyObject *first = PyTuple_GET_ITEM(found, 0);
+    int kind = 0; /* other */
+    if (first != Py_None) {
+        PyObject *method = match_get(first, MS_METHOD);
+        if (method == NULL)
+            return NULL;
+        if (method != Py_None && !PyUnicode_CheckExact(method)) {
+            kind = -1;
+        } else if (method != Py_None) {
+            if (PyUnicode_CompareWithASCIIString(method, "INFO") == 0)
+                kind = PyTuple_GET_ITEM(found, 1) == Py_True ? 0 : 2;
+            for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+                if (PyUnicode_CompareWithASCIIString(method, plain[i].method) == 0) {
+                    kind = plain[i].kind;
+                    break;
+                }
+        }
+        Py_DECREF(method);
+    }
+    if (kind < 0)
+        return PyObject_Call(t->fn[TF_KIND], found, NULL);
+    return Py_NewRef(st_s.kinds[kind]);
 }
 
 /* The frame sort of _emit: messages.sort(key=_frame_key) (m.frame or 0), stable. In C when
@@ -6078,20 +6270,13 @@ st_emit(STable *t, SGroup *g)
     found = fast_sip_match(NULL, margs, 5);
     if (found == NULL)
         goto fail;
-    kind = PyObject_Call(t->fn[TF_KIND], found, NULL);
+    kind = st_kind(t, found);
     if (kind == NULL || PyObject_SetAttr(session, st_s.kind, kind) < 0)
         goto fail;
     if (t->has_quiet) {
-        PyObject *key = st_text_key(g->call_id);
-        if (key == NULL)
+        long long key = st_text_key(g->call_id);
+        if (key < 0 || parts_put(&t->parts, (unsigned long long)key, g->part) < 0)
             goto fail;
-        PyObject *pargs[3] = {t->fn[TF_PARTS], key, part};
-        PyObject *r = PyObject_VectorcallMethod(st_s.put, pargs,
-                                                3 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
-        Py_DECREF(key);
-        if (r == NULL)
-            goto fail;
-        Py_DECREF(r);
     }
     goto done;
 fail:
@@ -6278,30 +6463,11 @@ static SGroup *
 st_new_group(STable *t, PyObject *call_id)
 {
     long long part = 1;
-    Py_ssize_t known = PyObject_Length(t->fn[TF_PARTS]);
-    if (known < 0)
-        return NULL;
-    if (known > 0) {
-        PyObject *key = st_text_key(call_id);
-        if (key == NULL)
+    if (t->parts.live > 0) {
+        long long key = st_text_key(call_id);
+        if (key < 0)
             return NULL;
-        PyObject *zero = PyLong_FromLong(0);
-        if (zero == NULL) {
-            Py_DECREF(key);
-            return NULL;
-        }
-        PyObject *args[3] = {t->fn[TF_PARTS], key, zero};
-        PyObject *r =
-            PyObject_VectorcallMethod(st_s.get, args, 3 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
-        Py_DECREF(zero);
-        Py_DECREF(key);
-        if (r == NULL)
-            return NULL;
-        part = PyLong_AsLongLong(r);
-        Py_DECREF(r);
-        if (part == -1 && PyErr_Occurred())
-            return NULL;
-        part += 1;
+        part = parts_get(&t->parts, (unsigned long long)key) + 1;
     }
     SGroup *g = PyObject_New(SGroup, &SGroupType);
     if (g == NULL)
@@ -6504,14 +6670,14 @@ STable_init(STable *t, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"quiet", "settle", "by_frame", "max_held", "Session",
                              "Transaction", "SipMessage", "unset", "kind", "invite_is_im",
-                             "parts", "frame_key", NULL};
+                             "frame_key", "recent", NULL};
     PyObject *quiet, *settle, *fn[TF_COUNT];
     int by_frame;
-    Py_ssize_t max_held;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOpnOOOOOOOO:SessionTable", kwlist, &quiet,
+    Py_ssize_t max_held, recent;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOpnOOOOOOOn:SessionTable", kwlist, &quiet,
                                      &settle, &by_frame, &max_held, &fn[TF_SESSION],
                                      &fn[TF_TXN], &fn[TF_MSG], &fn[TF_UNSET], &fn[TF_KIND],
-                                     &fn[TF_IS_IM], &fn[TF_PARTS], &fn[TF_FRAME_KEY]))
+                                     &fn[TF_IS_IM], &fn[TF_FRAME_KEY], &recent))
         return -1;
     if (!PyType_Check(fn[TF_TXN]) || !PyType_Check(fn[TF_MSG])) {
         PyErr_SetString(PyExc_TypeError, "SessionTable: Transaction and SipMessage are classes");
@@ -6525,6 +6691,10 @@ STable_init(STable *t, PyObject *args, PyObject *kwds)
     PyObject *groups = PyDict_New();
     if (groups == NULL)
         return -1;
+    if (parts_init(&t->parts, recent) < 0) {
+        Py_DECREF(groups);
+        return -1;
+    }
     st_clear(t);
     Py_XSETREF(t->groups, groups);
     for (int i = 0; i < TF_COUNT; i++)
@@ -6554,6 +6724,7 @@ STable_dealloc(STable *t)
         Py_CLEAR(t->fn[i]);
     Py_CLEAR(t->quiet_obj);
     Py_CLEAR(t->settle_obj);
+    parts_free(&t->parts);
     Py_TYPE(t)->tp_free((PyObject *)t);
 }
 

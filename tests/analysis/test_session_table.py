@@ -28,8 +28,11 @@ pytestmark = pytest.mark.skipif(
 A = Endpoint("192.0.2.1", 5060)
 B = Endpoint("192.0.2.2", 5060)
 
-CALL_IDS = ["c1", "c2", "c3", "c4", None]  # None: no Call-ID header
-REQUESTS = ["INVITE", "BYE", "ACK", "SUBSCRIBE", "NOTIFY", "BENOTIFY", "MESSAGE", "CANCEL", "INFO"]
+CALL_IDS = ["c1", "c2", "c3", "c4", "c5", "c6", None]  # None: no Call-ID header
+REQUESTS = [
+    "INVITE", "BYE", "ACK", "SUBSCRIBE", "NOTIFY", "BENOTIFY", "MESSAGE", "CANCEL", "INFO",
+    "REGISTER", "OPTIONS", "SERVICE", "PUBLISH", "NEGOTIATE", "X-ODD",
+]  # fmt: skip
 STATUSES = [100, 180, 200, 202, 401, 486, 487]
 GAPS = [0.0, 0.1, 0.9, 1.0, 1.1, 4.9, 5.0, 5.1, 31.9, 32.0, 32.1, 40.0]
 
@@ -163,6 +166,7 @@ class Twin:
     settle=st.sampled_from([None, 1.0, 5.0]),
     by_frame=st.booleans(),
     max_held=st.sampled_from([1, 2, 3, 5, 200_000]),
+    recent=st.sampled_from([1, 2, 3, 100_000]),
     ops=st.lists(operation, max_size=60),
 )
 def test_compiled_table_matches_python(
@@ -170,11 +174,18 @@ def test_compiled_table_matches_python(
     settle: float | None,
     by_frame: bool,
     max_held: int,
+    recent: int,
     ops: list[tuple[str, Any]],
 ) -> None:
     kwargs = {"settle": settle, "by_frame": by_frame, "max_held": max_held}
-    py = Twin(PySessionBuilder(quiet, **kwargs))
-    c = Twin(sessions_mod.SessionBuilder(quiet, **kwargs))
+    # How many emitted Call-IDs each remembers (their part numbers): small ones forget.
+    saved = sessions_mod._RECENT_IDS
+    sessions_mod._RECENT_IDS = recent
+    try:
+        py = Twin(PySessionBuilder(quiet, **kwargs))
+        c = Twin(sessions_mod.SessionBuilder(quiet, **kwargs))
+    finally:
+        sessions_mod._RECENT_IDS = saved
     assert (c.builder.quiet, c.builder.settle, c.builder.by_frame, c.builder.max_held) == (
         py.builder.quiet,
         py.builder.settle,

@@ -540,8 +540,8 @@ def _compiled_builder() -> type[PySessionBuilder] | None:
                 _UNSET,
                 _kind,
                 _invite_is_im,
-                RecentKeys(_RECENT_IDS),
                 _frame_key,
+                _RECENT_IDS,
             )
 
         def sessions(self) -> list[Session]:
