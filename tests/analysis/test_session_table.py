@@ -9,6 +9,7 @@ flags), and the same ``len``, ``held``, ``early`` and ``open_since`` in between.
 from __future__ import annotations
 
 import gc
+import random
 import sys
 from typing import Any
 
@@ -98,7 +99,8 @@ def message_spec(draw: st.DrawFn) -> dict[str, Any]:
         "im": draw(st.integers(0, 2)),
         "gap": draw(st.sampled_from([0.0, 0.0, 0.0, *GAPS])),  # ties of last activity too
         "untimed": draw(st.integers(0, 15)) == 0,
-        "frame_shift": draw(st.sampled_from([0, 0, 0, -2, 1, None])),
+        # None: no frame; 2**70: past a C long long (the table sorts with the Python key then)
+        "frame_shift": draw(st.sampled_from([0, 0, 0, -2, 1, None, 2**70])),
         "sub": draw(st.integers(0, 7)) == 0,
     }
 
@@ -177,6 +179,62 @@ def test_compiled_table_matches_python(
     recent: int,
     ops: list[tuple[str, Any]],
 ) -> None:
+    run_twins(quiet, settle, by_frame, max_held, recent, ops)
+
+
+def random_spec(rng: random.Random) -> dict[str, Any]:
+    """What ``message_spec`` draws, from a seeded generator."""
+    request = rng.random() < 0.5
+    cseq_method = rng.choice(REQUESTS)
+    return {
+        "call_id": rng.choice(CALL_IDS),
+        "status": None if request else rng.choice(STATUSES),
+        "method": cseq_method,
+        "cseq_method": cseq_method,
+        "cseq": rng.randint(1, 3),
+        "cseq_kind": rng.choice(["ok", "ok", "ok", "ok", "bad", "none"]),
+        "branch": rng.randint(1, 2),
+        "im": rng.randint(0, 2),
+        "gap": rng.choice([0.0, 0.0, 0.0, *GAPS]),
+        "untimed": rng.randint(0, 15) == 0,
+        "frame_shift": rng.choice([0, 0, 0, -2, 1, None, 2**70]),
+        "sub": rng.randint(0, 7) == 0,
+    }
+
+
+def test_compiled_table_matches_python_on_long_runs() -> None:
+    """Longer sequences than hypothesis tends to draw (it favours short, simple ones): every
+    case of the comparison above, 300 seeded runs of up to 80 steps."""
+    rng = random.Random(20261207)
+    for _ in range(300):
+        ops: list[tuple[str, Any]] = []
+        for _ in range(rng.randint(10, 80)):
+            r = rng.random()
+            if r < 0.8:
+                ops.append(("add", random_spec(rng)))
+            elif r < 0.95:
+                ops.append(("advance", rng.choice(GAPS)))
+            else:
+                ops.append(("finish", None))
+        run_twins(
+            rng.choice([None, 2.0, 5.0, 32.0]),
+            rng.choice([None, 1.0, 5.0]),
+            rng.random() < 0.5,
+            rng.choice([1, 2, 3, 5, 200_000]),
+            rng.choice([1, 2, 3, 100_000]),
+            ops,
+        )
+
+
+def run_twins(
+    quiet: float | None,
+    settle: float | None,
+    by_frame: bool,
+    max_held: int,
+    recent: int,
+    ops: list[tuple[str, Any]],
+) -> None:
+    """Both builders through ``ops``, compared after every step."""
     kwargs = {"settle": settle, "by_frame": by_frame, "max_held": max_held}
     # How many emitted Call-IDs each remembers (their part numbers): small ones forget.
     saved = sessions_mod._RECENT_IDS
