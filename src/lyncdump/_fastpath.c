@@ -5743,6 +5743,1099 @@ fast_part_head_matters(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ss
     return PyBool_FromLong(found);
 }
 
+/* ---- The session table (analysis/sessions.py's SessionBuilder, its open groups in C) ---- */
+
+/* SessionBuilder keeps, per open Call-ID, a group of messages and a few flags, in two queues
+ * ordered by last activity (every request answered: "settled"; the others: "busy"). Here a
+ * group is a small object in a dict by Call-ID (the dict holds the only reference) and on one
+ * of two intrusive doubly linked lists (borrowed pointers: a group is in the dict exactly
+ * while it is on a list). add() reads the message's fields at their slots for the exact
+ * SipMessage class, in the Python's order, and calls back into Python only where the Python
+ * builder would run Python code of another module (call_id when not in the parse-time index,
+ * cseq when not read yet, _invite_is_im, the emitted Call-IDs' RecentKeys, Session, _kind).
+ * Emission sorts by frame in C and calls sip_match C to C. The pure-Python SessionBuilder is
+ * the reference (tests/analysis/test_session_table.py drives both with the same inputs). */
+
+typedef struct SGroup {
+    PyObject_HEAD
+    PyObject *call_id;  /* str */
+    PyObject *messages; /* list: becomes the session's */
+    PyObject *waiting;  /* set of (CSeq number, method) without a final answer; NULL: empty */
+    struct SGroup *prev, *next;
+    double last_time;
+    long long order, part;
+    int queue; /* 0 settled, 1 busy, -1 on neither (while add works on it) */
+    char held, dialog, invite, may_call;
+} SGroup;
+
+static void
+SGroup_dealloc(SGroup *g)
+{
+    Py_XDECREF(g->call_id);
+    Py_XDECREF(g->messages);
+    Py_XDECREF(g->waiting);
+    PyObject_Free(g);
+}
+
+static PyTypeObject SGroupType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "lyncdump._fastpath._SessionGroup",
+    .tp_basicsize = sizeof(SGroup),
+    .tp_dealloc = (destructor)SGroup_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "One open group of a SessionTable (internal).",
+};
+
+enum { TF_SESSION, TF_TXN, TF_MSG, TF_UNSET, TF_KIND, TF_IS_IM, TF_FRAME_KEY, TF_COUNT };
+
+/* The emitted sessions' Call-IDs and their last part: recent.py's RecentKeys (text_key keys,
+ * with values) ported as it is, so that the same keys are remembered: the keys + 1 in order of
+ * insertion (0 where a key was made newest again) with their values, an open-addressing index
+ * of positions + 1 at most half full, the oldest keys forgotten in batches past the limit
+ * (down to limit - limit / 16). 16 B a key and at most 16 B of index, as in Python. */
+typedef struct {
+    unsigned long long *keys;
+    long long *values;
+    Py_ssize_t n, cap, live, limit;
+    unsigned int *index;
+    size_t mask;
+} Parts;
+
+static void
+parts_free(Parts *p)
+{
+    PyMem_Free(p->keys);
+    PyMem_Free(p->values);
+    PyMem_Free(p->index);
+    p->keys = NULL;
+    p->values = NULL;
+    p->index = NULL;
+    p->n = p->cap = p->live = 0;
+    p->mask = 0;
+}
+
+static int
+parts_init(Parts *p, Py_ssize_t limit)
+{
+    parts_free(p);
+    p->limit = limit < 1 ? 1 : limit;
+    p->mask = 15;
+    p->index = PyMem_Calloc(16, sizeof(unsigned int));
+    if (p->index == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+/* The index slot of k1 and its position in keys (-1 when absent: the slot is free). */
+static Py_ssize_t
+parts_find(const Parts *p, unsigned long long k1, size_t *slot)
+{
+    size_t i = (size_t)(k1 & p->mask);
+    for (;;) {
+        unsigned int at = p->index[i];
+        if (at == 0) {
+            *slot = i;
+            return -1;
+        }
+        if (p->keys[at - 1] == k1) {
+            *slot = i;
+            return (Py_ssize_t)at - 1;
+        }
+        i = (i + 1) & p->mask;
+    }
+}
+
+/* RecentKeys._drop: forget the count oldest keys, clear dead places, rebuild the index. */
+static int
+parts_drop(Parts *p, Py_ssize_t count)
+{
+    Py_ssize_t start = 0, kept = 0;
+    while (count > 0 && start < p->n) {
+        if (p->keys[start]) {
+            count--;
+            p->live--;
+        }
+        start++;
+    }
+    for (Py_ssize_t pos = start; pos < p->n; pos++)
+        if (p->keys[pos]) {
+            p->keys[kept] = p->keys[pos];
+            p->values[kept] = p->values[pos];
+            kept++;
+        }
+    p->n = kept;
+    unsigned int *index = PyMem_Calloc(p->mask + 1, sizeof(unsigned int));
+    if (index == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    PyMem_Free(p->index);
+    p->index = index;
+    for (Py_ssize_t pos = 0; pos < p->n; pos++) {
+        size_t i = (size_t)(p->keys[pos] & p->mask);
+        while (index[i])
+            i = (i + 1) & p->mask;
+        index[i] = (unsigned int)(pos + 1);
+    }
+    return 0;
+}
+
+/* RecentKeys.put(key, value) */
+static int
+parts_put(Parts *p, unsigned long long key, long long value)
+{
+    unsigned long long k1 = key + 1;
+    size_t slot;
+    Py_ssize_t pos = parts_find(p, k1, &slot);
+    if (p->n == p->cap) {
+        /* grown as array.array grows (a sixteenth more): the memory of recent.py's table */
+        Py_ssize_t cap = p->n + (p->n >> 4) + (p->n < 8 ? 3 : 7) + 1;
+        unsigned long long *keys = PyMem_Realloc(p->keys, (size_t)cap * sizeof(*keys));
+        if (keys == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        p->keys = keys;
+        long long *values = PyMem_Realloc(p->values, (size_t)cap * sizeof(*values));
+        if (values == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        p->values = values;
+        p->cap = cap;
+    }
+    if (pos >= 0) {
+        p->keys[pos] = 0; /* its old place is dead; its index slot points at the new one */
+        p->live--;
+    }
+    p->keys[p->n] = k1;
+    p->values[p->n] = value;
+    p->n++;
+    p->index[slot] = (unsigned int)p->n;
+    p->live++;
+    if (p->live > p->limit)
+        return parts_drop(p, p->live - p->limit + (p->limit >> 4));
+    if (p->n > 2 * p->limit)
+        return parts_drop(p, 0); /* only dead places to clear */
+    if (2 * (size_t)p->live > p->mask) {
+        p->mask = 2 * p->mask + 1;
+        return parts_drop(p, 0);
+    }
+    return 0;
+}
+
+/* RecentKeys.get(key, 0) */
+static long long
+parts_get(const Parts *p, unsigned long long key)
+{
+    size_t slot;
+    Py_ssize_t pos = parts_find(p, key + 1, &slot);
+    return pos >= 0 ? p->values[pos] : 0;
+}
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *groups;             /* dict: Call-ID -> SGroup */
+    SGroup *head[2], *tail[2];    /* least recently active first */
+    PyObject *fn[TF_COUNT];       /* what __init__ was given (strong) */
+    PyObject *quiet_obj, *settle_obj;
+    double quiet, settle, now;
+    int has_quiet, by_frame;
+    Py_ssize_t max_held, held;
+    long long arrivals, early;
+    Py_ssize_t time_off, frame_off; /* of SipMessage's slots, -1: by name */
+    Parts parts;                    /* the emitted Call-IDs' parts */
+} STable;
+
+#define ST_KINDS 6
+static const char *const st_kind_names[ST_KINDS] = {"other",     "registration", "im",
+                                                    "options",   "negotiate",    "service"};
+
+static struct {
+    int ready;
+    PyObject *time, *frame, *call_id, *part, *kind, *sort, *key, *no_call_id, *invite,
+        *subscribe, *bye, *ack, *benotify, *kw_part, *kw_key;
+    PyObject *kinds[ST_KINDS];
+} st_s;
+
+static int
+st_strings(void)
+{
+    if (st_s.ready)
+        return 0;
+    struct {
+        PyObject **p;
+        const char *s;
+    } names[] = {
+        {&st_s.time, "time"},       {&st_s.frame, "frame"},     {&st_s.call_id, "call_id"},
+        {&st_s.part, "part"},
+        {&st_s.kind, "kind"},       {&st_s.sort, "sort"},       {&st_s.key, "key"},
+        {&st_s.no_call_id, "(no Call-ID)"},                     {&st_s.invite, "INVITE"},
+        {&st_s.subscribe, "SUBSCRIBE"},                         {&st_s.bye, "BYE"},
+        {&st_s.ack, "ACK"},         {&st_s.benotify, "BENOTIFY"},
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if ((*names[i].p = PyUnicode_InternFromString(names[i].s)) == NULL)
+            return -1;
+    for (int i = 0; i < ST_KINDS; i++)
+        if ((st_s.kinds[i] = PyUnicode_InternFromString(st_kind_names[i])) == NULL)
+            return -1;
+    if ((st_s.kw_part = PyTuple_Pack(1, st_s.part)) == NULL ||
+        (st_s.kw_key = PyTuple_Pack(1, st_s.key)) == NULL)
+        return -1;
+    st_s.ready = 1;
+    return 0;
+}
+
+static void
+st_unlink(STable *t, SGroup *g)
+{
+    int q = g->queue;
+    if (q < 0)
+        return;
+    if (g->prev != NULL)
+        g->prev->next = g->next;
+    else
+        t->head[q] = g->next;
+    if (g->next != NULL)
+        g->next->prev = g->prev;
+    else
+        t->tail[q] = g->prev;
+    g->prev = g->next = NULL;
+    g->queue = -1;
+}
+
+static void
+st_append(STable *t, SGroup *g, int q)
+{
+    g->queue = q;
+    g->next = NULL;
+    g->prev = t->tail[q];
+    if (t->tail[q] != NULL)
+        t->tail[q]->next = g;
+    else
+        t->head[q] = g;
+    t->tail[q] = g;
+}
+
+/* Take g off its queue and out of the dict; returns the reference the dict held. */
+static SGroup *
+st_take(STable *t, SGroup *g)
+{
+    st_unlink(t, g);
+    Py_INCREF(g);
+    if (PyDict_DelItem(t->groups, g->call_id) < 0) {
+        /* Not there (cannot happen while the invariant holds): keep going without it. */
+        PyErr_Clear();
+        return g;
+    }
+    return g;
+}
+
+/* Release every group (dealloc, __init__ again, clear). */
+static void
+st_clear(STable *t)
+{
+    t->head[0] = t->head[1] = t->tail[0] = t->tail[1] = NULL;
+    if (t->groups != NULL)
+        PyDict_Clear(t->groups);
+}
+
+/* A message's field: its slot for the exact SipMessage class, else getattr. */
+static inline PyObject *
+st_field(STable *t, PyObject *m, Py_ssize_t off, PyObject *name)
+{
+    return slot_or_attr(m, (PyTypeObject *)t->fn[TF_MSG], off, name);
+}
+
+/* m.call_id or "(no Call-ID)": values[0].strip() of the parse-time index's Call-ID values,
+ * as the property reads them, when they are there; else the property. */
+static PyObject *
+st_call_id(STable *t, PyObject *m)
+{
+    PyObject *value = NULL;
+    PyObject *index = match_peek(m, MS_INDEX);
+    if (index != NULL && PyDict_CheckExact(index)) {
+        PyObject *values = PyDict_GetItemWithError(index, sip_keys[0]);
+        if (values == NULL && PyErr_Occurred())
+            return NULL;
+        if (values != NULL && PyTuple_CheckExact(values)) {
+            if (PyTuple_GET_SIZE(values) == 0) {
+                value = Py_NewRef(Py_None);
+            } else {
+                PyObject *v = PyTuple_GET_ITEM(values, 0);
+                if (PyUnicode_CheckExact(v)) {
+                    Py_ssize_t n = PyUnicode_GET_LENGTH(v);
+                    if (n == 0 ||
+                        (!Py_UNICODE_ISSPACE(PyUnicode_READ_CHAR(v, 0)) &&
+                         !Py_UNICODE_ISSPACE(PyUnicode_READ_CHAR(v, n - 1))))
+                        value = Py_NewRef(v); /* what strip() returns */
+                }
+            }
+        }
+    }
+    if (value == NULL) {
+        value = PyObject_GetAttr(m, st_s.call_id);
+        if (value == NULL)
+            return NULL;
+    }
+    int truth = PyObject_IsTrue(value);
+    if (truth < 0) {
+        Py_DECREF(value);
+        return NULL;
+    }
+    if (!truth)
+        Py_SETREF(value, Py_NewRef(st_s.no_call_id));
+    return value;
+}
+
+static int
+st_eq(PyObject *a, PyObject *b)
+{
+    if (a == b)
+        return 1;
+    if (PyUnicode_CheckExact(a) && PyUnicode_CheckExact(b))
+        return PyUnicode_Compare(a, b) == 0;
+    return PyObject_RichCompareBool(a, b, Py_EQ);
+}
+
+/* x >= bound (x an int object, as a status is): -1 on error */
+static int
+st_ge(PyObject *x, long bound)
+{
+    if (PyLong_CheckExact(x)) {
+        int overflow;
+        long v = PyLong_AsLongAndOverflow(x, &overflow);
+        if (overflow)
+            return overflow > 0;
+        if (v == -1 && PyErr_Occurred())
+            return -1;
+        return v >= bound;
+    }
+    PyObject *b = PyLong_FromLong(bound);
+    if (b == NULL)
+        return -1;
+    int r = PyObject_RichCompareBool(x, b, Py_GE);
+    Py_DECREF(b);
+    return r;
+}
+
+/* recent.text_key(call_id): hash(call_id) & (2**60 - 1); -1 on error */
+static long long
+st_text_key(PyObject *call_id)
+{
+    Py_hash_t h = PyObject_Hash(call_id);
+    if (h == -1 && PyErr_Occurred())
+        return -1;
+    return (long long)((unsigned long long)h & ((1ULL << 60) - 1));
+}
+
+/* _kind(first, invite) (found: sip_match's answer, (first request, any INVITE)): in C for a
+ * first request whose kind needs neither its headers nor its body, else the Python (INVITE,
+ * the event packages, a method that is not a str). */
+static PyObject *
+st_kind(STable *t, PyObject *found)
+{
+    static const struct {
+        const char *method;
+        int kind; /* in st_kind_names; -1: the Python */
+    } plain[] = {
+        {"REGISTER", 1}, {"MESSAGE", 2}, {"OPTIONS", 3}, {"NEGOTIATE", 4}, {"SERVICE", 5},
+        {"INVITE", -1},  {"SUBSCRIBE", -1}, {"NOTIFY", -1}, {"BENOTIFY", -1}, {"PUBLISH", -1},
+    };
+    PyObject *first = PyTuple_GET_ITEM(found, 0);
+    int kind = 0; /* other */
+    if (first != Py_None) {
+        PyObject *method = match_get(first, MS_METHOD);
+        if (method == NULL)
+            return NULL;
+        if (method != Py_None && !PyUnicode_CheckExact(method)) {
+            kind = -1;
+        } else if (method != Py_None) {
+            if (PyUnicode_CompareWithASCIIString(method, "INFO") == 0)
+                kind = PyTuple_GET_ITEM(found, 1) == Py_True ? 0 : 2;
+            for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+                if (PyUnicode_CompareWithASCIIString(method, plain[i].method) == 0) {
+                    kind = plain[i].kind;
+                    break;
+                }
+        }
+        Py_DECREF(method);
+    }
+    if (kind < 0)
+        return PyObject_Call(t->fn[TF_KIND], found, NULL);
+    return Py_NewRef(st_s.kinds[kind]);
+}
+
+/* The frame sort of _emit: messages.sort(key=_frame_key) (m.frame or 0), stable. In C when
+ * every key is an int that fits a long long; else list.sort with the Python key. */
+typedef struct {
+    long long key;
+    Py_ssize_t pos;
+} FrameKey;
+
+static int
+st_frame_cmp(const void *a, const void *b)
+{
+    const FrameKey *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return x->pos < y->pos ? -1 : (x->pos > y->pos);
+}
+
+static int
+st_sort(STable *t, PyObject *messages)
+{
+    Py_ssize_t n = PyList_GET_SIZE(messages);
+    if (n < 2)
+        return 0;
+    FrameKey *keys = PyMem_Malloc((size_t)n * sizeof(FrameKey));
+    if (keys == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    int ok = 1, sorted = 1;
+    for (Py_ssize_t i = 0; i < n && ok; i++) {
+        PyObject *f = st_field(t, PyList_GET_ITEM(messages, i), t->frame_off, st_s.frame);
+        if (f == NULL) {
+            PyMem_Free(keys);
+            return -1;
+        }
+        long long k = 0;
+        if (f == Py_None) {
+            k = 0;
+        } else if (PyLong_CheckExact(f)) {
+            int overflow;
+            k = PyLong_AsLongLongAndOverflow(f, &overflow);
+            if (overflow || (k == -1 && PyErr_Occurred())) {
+                PyErr_Clear();
+                ok = 0;
+            }
+        } else {
+            ok = 0;
+        }
+        Py_DECREF(f);
+        keys[i].key = k;
+        keys[i].pos = i;
+        if (i > 0 && k < keys[i - 1].key)
+            sorted = 0;
+    }
+    if (!ok) {
+        PyMem_Free(keys);
+        PyObject *args[2] = {messages, t->fn[TF_FRAME_KEY]};
+        PyObject *r = PyObject_VectorcallMethod(st_s.sort, args, 1 | PY_VECTORCALL_ARGUMENTS_OFFSET,
+                                                st_s.kw_key);
+        if (r == NULL)
+            return -1;
+        Py_DECREF(r);
+        return 0;
+    }
+    if (!sorted) {
+        qsort(keys, (size_t)n, sizeof(FrameKey), st_frame_cmp);
+        PyObject **items = PyMem_Malloc((size_t)n * sizeof(PyObject *));
+        if (items == NULL) {
+            PyMem_Free(keys);
+            PyErr_NoMemory();
+            return -1;
+        }
+        for (Py_ssize_t i = 0; i < n; i++)
+            items[i] = PyList_GET_ITEM(messages, keys[i].pos);
+        for (Py_ssize_t i = 0; i < n; i++)
+            PyList_SET_ITEM(messages, i, items[i]); /* a permutation: references stay */
+        PyMem_Free(items);
+    }
+    PyMem_Free(keys);
+    return 0;
+}
+
+/* _emit: the group (taken: off its queue, out of the dict) as a matched, classified Session.
+ * Steals the reference to g. */
+static PyObject *
+st_emit(STable *t, SGroup *g)
+{
+    PyObject *session = NULL, *part = NULL, *found = NULL, *kind = NULL;
+    PyObject *messages = g->messages;
+    t->held -= PyList_GET_SIZE(messages);
+    if (t->by_frame && st_sort(t, messages) < 0)
+        goto done;
+    part = PyLong_FromLongLong(g->part);
+    if (part == NULL)
+        goto done;
+    PyObject *args[4] = {NULL, g->call_id, messages, part};
+    session = PyObject_Vectorcall(t->fn[TF_SESSION], args + 1,
+                                  2 | PY_VECTORCALL_ARGUMENTS_OFFSET, st_s.kw_part);
+    if (session == NULL)
+        goto done;
+    PyObject *margs[5] = {session, messages, t->fn[TF_TXN], t->fn[TF_MSG], t->fn[TF_UNSET]};
+    found = fast_sip_match(NULL, margs, 5);
+    if (found == NULL)
+        goto fail;
+    kind = st_kind(t, found);
+    if (kind == NULL || PyObject_SetAttr(session, st_s.kind, kind) < 0)
+        goto fail;
+    if (t->has_quiet) {
+        long long key = st_text_key(g->call_id);
+        if (key < 0 || parts_put(&t->parts, (unsigned long long)key, g->part) < 0)
+            goto fail;
+    }
+    goto done;
+fail:
+    Py_CLEAR(session);
+done:
+    Py_XDECREF(kind);
+    Py_XDECREF(found);
+    Py_XDECREF(part);
+    Py_DECREF(g);
+    return session;
+}
+
+/* Emit g into out; steals g. */
+static int
+st_emit_into(STable *t, SGroup *g, PyObject *out)
+{
+    PyObject *s = st_emit(t, g);
+    if (s == NULL)
+        return -1;
+    int rc = PyList_Append(out, s);
+    Py_DECREF(s);
+    return rc;
+}
+
+/* _expired: the queues' heads that have gone quiet, into out. */
+static int
+st_expired(STable *t, PyObject *out)
+{
+    double now = t->now, limit = now - t->settle;
+    while (t->head[0] != NULL && !(t->head[0]->last_time >= limit))
+        if (st_emit_into(t, st_take(t, t->head[0]), out) < 0)
+            return -1;
+    limit = now - t->quiet;
+    while (t->head[1] != NULL && !(t->head[1]->last_time >= limit)) {
+        SGroup *g = t->head[1];
+        if (g->held) {
+            /* A call in progress: it waits for its BYE (or the end), at the back. */
+            st_unlink(t, g);
+            st_append(t, g, 1);
+            g->last_time = now;
+            continue;
+        }
+        if (st_emit_into(t, st_take(t, g), out) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static Py_ssize_t
+st_len(STable *t)
+{
+    return t->groups != NULL ? PyDict_GET_SIZE(t->groups) : 0;
+}
+
+/* _evict: past max_held, the least recently active groups, into out. */
+static int
+st_evict(STable *t, PyObject *out)
+{
+    while (t->held > t->max_held && st_len(t) > 1) {
+        SGroup *a = t->head[0], *b = t->head[1];
+        SGroup *g = (b == NULL || (a != NULL && a->last_time <= b->last_time)) ? a : b;
+        t->early++;
+        if (st_emit_into(t, st_take(t, g), out) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* x as a double (a capture time) */
+static int
+st_double(PyObject *x, double *out)
+{
+    if (PyFloat_CheckExact(x)) {
+        *out = PyFloat_AS_DOUBLE(x);
+        return 0;
+    }
+    double d = PyFloat_AsDouble(x);
+    if (d == -1.0 && PyErr_Occurred())
+        return -1;
+    *out = d;
+    return 0;
+}
+
+/* The group's flags for message m (SessionBuilder.add after the group is found). */
+static int
+st_note(STable *t, SGroup *g, PyObject *m)
+{
+    PyObject *cseq = NULL, *method = NULL, *cmethod = NULL, *status = NULL;
+    int rc = -1;
+    cseq = match_cseq(m, t->fn[TF_UNSET]);
+    if (cseq == NULL)
+        goto done;
+    if (cseq != Py_None) {
+        if (PyTuple_CheckExact(cseq) && PyTuple_GET_SIZE(cseq) == 2)
+            cmethod = Py_NewRef(PyTuple_GET_ITEM(cseq, 1));
+        else if ((cmethod = PySequence_GetItem(cseq, 1)) == NULL)
+            goto done;
+    }
+    method = match_get(m, MS_METHOD);
+    if (method == NULL)
+        goto done;
+    if (cmethod != NULL && !g->may_call) {
+        int eq = st_eq(cmethod, st_s.invite);
+        if (eq < 0)
+            goto done;
+        if (eq) {
+            int is_invite = method != Py_None ? st_eq(method, st_s.invite) : 0;
+            if (is_invite < 0)
+                goto done;
+            if (is_invite) {
+                g->invite = 1;
+                PyObject *im = PyObject_CallOneArg(t->fn[TF_IS_IM], m);
+                if (im == NULL)
+                    goto done;
+                int truth = PyObject_IsTrue(im);
+                Py_DECREF(im);
+                if (truth < 0)
+                    goto done;
+                g->may_call = !truth;
+            } else if (!g->invite) {
+                g->may_call = 1;
+            }
+        }
+    }
+    if (method == Py_None) {
+        status = match_get(m, MS_STATUS);
+        if (status == NULL)
+            goto done;
+        int final = status != Py_None ? st_ge(status, 200) : 0;
+        if (final < 0)
+            goto done;
+        if (final && cseq != Py_None) {
+            if (g->waiting != NULL && PySet_Discard(g->waiting, cseq) < 0)
+                goto done;
+            int error = st_ge(status, 300);
+            if (error < 0)
+                goto done;
+            if (!error) {
+                int eq = st_eq(cmethod, st_s.invite);
+                if (eq < 0)
+                    goto done;
+                if (eq) {
+                    g->held = 1;
+                } else {
+                    eq = st_eq(cmethod, st_s.subscribe);
+                    if (eq < 0)
+                        goto done;
+                    if (eq)
+                        g->dialog = 1;
+                }
+            }
+        }
+    } else {
+        int bye = st_eq(method, st_s.bye);
+        if (bye < 0)
+            goto done;
+        if (bye)
+            g->held = 0;
+        if (cmethod != NULL) {
+            int unanswered = st_eq(cmethod, st_s.ack);
+            if (unanswered == 0)
+                unanswered = st_eq(cmethod, st_s.benotify);
+            if (unanswered < 0)
+                goto done;
+            if (!unanswered) {
+                if (g->waiting == NULL && (g->waiting = PySet_New(NULL)) == NULL)
+                    goto done;
+                if (PySet_Add(g->waiting, cseq) < 0)
+                    goto done;
+            }
+        }
+    }
+    rc = 0;
+done:
+    Py_XDECREF(status);
+    Py_XDECREF(method);
+    Py_XDECREF(cmethod);
+    Py_XDECREF(cseq);
+    return rc;
+}
+
+/* A new group for call_id (in the dict, on no queue yet); borrowed (the dict's). */
+static SGroup *
+st_new_group(STable *t, PyObject *call_id)
+{
+    long long part = 1;
+    if (t->parts.live > 0) {
+        long long key = st_text_key(call_id);
+        if (key < 0)
+            return NULL;
+        part = parts_get(&t->parts, (unsigned long long)key) + 1;
+    }
+    SGroup *g = PyObject_New(SGroup, &SGroupType);
+    if (g == NULL)
+        return NULL;
+    g->call_id = Py_NewRef(call_id);
+    g->messages = PyList_New(0);
+    g->waiting = NULL;
+    g->prev = g->next = NULL;
+    g->queue = -1;
+    g->last_time = 0.0;
+    g->order = t->arrivals;
+    g->part = part;
+    g->held = g->dialog = g->invite = g->may_call = 0;
+    if (g->messages == NULL || PyDict_SetItem(t->groups, call_id, (PyObject *)g) < 0) {
+        Py_DECREF(g);
+        return NULL;
+    }
+    Py_DECREF(g); /* the dict's reference remains */
+    return g;
+}
+
+static int
+st_ready(STable *t)
+{
+    if (t->groups == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "SessionTable: __init__ was not called");
+        return -1;
+    }
+    return 0;
+}
+
+/* add(m) -> [Session] */
+static PyObject *
+STable_add(STable *t, PyObject *m)
+{
+    if (st_ready(t) < 0)
+        return NULL;
+    PyObject *finished = PyList_New(0);
+    if (finished == NULL)
+        return NULL;
+    PyObject *time = st_field(t, m, t->time_off, st_s.time);
+    PyObject *call_id = NULL;
+    if (time == NULL)
+        goto fail;
+    double tv = 0.0;
+    int timed = time != Py_None;
+    if (timed) {
+        if (st_double(time, &tv) < 0)
+            goto fail;
+        if (tv > t->now) {
+            t->now = tv;
+            if (t->has_quiet &&
+                ((t->head[0] != NULL && t->head[0]->last_time < tv - t->settle) ||
+                 (t->head[1] != NULL && t->head[1]->last_time < tv - t->quiet)) &&
+                st_expired(t, finished) < 0)
+                goto fail;
+        }
+    }
+    call_id = st_call_id(t, m);
+    if (call_id == NULL)
+        goto fail;
+    SGroup *g = (SGroup *)PyDict_GetItemWithError(t->groups, call_id);
+    if (g == NULL) {
+        if (PyErr_Occurred() || (g = st_new_group(t, call_id)) == NULL)
+            goto fail;
+    } else {
+        st_unlink(t, g);
+    }
+    t->arrivals++;
+    if (PyList_Append(g->messages, m) < 0)
+        goto drop;
+    t->held++;
+    if (timed && tv > g->last_time)
+        g->last_time = tv;
+    if (st_note(t, g, m) < 0)
+        goto drop;
+    /* Now the most recently active of its queue. */
+    st_append(t, g, (g->waiting != NULL && PySet_GET_SIZE(g->waiting) > 0) || g->held ||
+                        g->dialog);
+    if (t->held > t->max_held && t->has_quiet && st_evict(t, finished) < 0)
+        goto fail;
+    Py_DECREF(call_id);
+    Py_DECREF(time);
+    return finished;
+drop:
+    /* As the Python, whose group was popped, the group is lost with the error. */
+    Py_DECREF(st_take(t, g));
+fail:
+    Py_XDECREF(call_id);
+    Py_XDECREF(time);
+    Py_DECREF(finished);
+    return NULL;
+}
+
+/* open_since(*, calls_only=True) -> float */
+static PyObject *
+STable_open_since(STable *t, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"calls_only", NULL};
+    int calls_only = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$p:open_since", kwlist, &calls_only))
+        return NULL;
+    PyObject *best = PyFloat_FromDouble(t->now);
+    if (best == NULL)
+        return NULL;
+    for (int q = 0; q < 2; q++) {
+        for (SGroup *g = t->head[q]; g != NULL; g = g->next) {
+            if (calls_only && !g->may_call)
+                continue;
+            PyObject *first = st_field(t, PyList_GET_ITEM(g->messages, 0), t->time_off,
+                                       st_s.time);
+            if (first == NULL) {
+                Py_DECREF(best);
+                return NULL;
+            }
+            int lt = first != Py_None ? PyObject_RichCompareBool(first, best, Py_LT) : 0;
+            if (lt < 0) {
+                Py_DECREF(first);
+                Py_DECREF(best);
+                return NULL;
+            }
+            if (lt)
+                Py_SETREF(best, first);
+            else
+                Py_DECREF(first);
+        }
+    }
+    return best;
+}
+
+/* advance(now) -> [Session] */
+static PyObject *
+STable_advance(STable *t, PyObject *arg)
+{
+    if (st_ready(t) < 0)
+        return NULL;
+    double now;
+    if (st_double(arg, &now) < 0)
+        return NULL;
+    if (now > t->now)
+        t->now = now;
+    PyObject *out = PyList_New(0);
+    if (out == NULL || !t->has_quiet || st_len(t) == 0)
+        return out;
+    if (st_expired(t, out) < 0)
+        Py_CLEAR(out);
+    return out;
+}
+
+static int
+st_order_cmp(const void *a, const void *b)
+{
+    long long x = (*(SGroup *const *)a)->order, y = (*(SGroup *const *)b)->order;
+    return x < y ? -1 : (x > y);
+}
+
+/* finish() -> [Session]: every open group, in order of its first message. */
+static PyObject *
+STable_finish(STable *t, PyObject *Py_UNUSED(ignored))
+{
+    if (st_ready(t) < 0)
+        return NULL;
+    Py_ssize_t n = st_len(t), k = 0;
+    PyObject *out = PyList_New(0);
+    if (out == NULL || n == 0)
+        return out;
+    SGroup **all = PyMem_Malloc((size_t)n * sizeof(SGroup *));
+    if (all == NULL) {
+        Py_DECREF(out);
+        return PyErr_NoMemory();
+    }
+    for (int q = 0; q < 2; q++)
+        for (SGroup *g = t->head[q]; g != NULL && k < n; g = g->next)
+            all[k++] = (SGroup *)Py_NewRef(g);
+    qsort(all, (size_t)k, sizeof(SGroup *), st_order_cmp);
+    for (Py_ssize_t i = 0; i < k; i++)
+        all[i]->queue = -1;
+    st_clear(t);
+    Py_ssize_t i = 0;
+    for (; i < k; i++)
+        if (st_emit_into(t, all[i], out) < 0)
+            break;
+    if (i < k) {
+        for (i++; i < k; i++)
+            Py_DECREF(all[i]);
+        Py_CLEAR(out);
+    }
+    PyMem_Free(all);
+    return out;
+}
+
+static Py_ssize_t
+STable_length(STable *t)
+{
+    return st_len(t);
+}
+
+static int
+STable_init(STable *t, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"quiet", "settle", "by_frame", "max_held", "Session",
+                             "Transaction", "SipMessage", "unset", "kind", "invite_is_im",
+                             "frame_key", "recent", NULL};
+    PyObject *quiet, *settle, *fn[TF_COUNT];
+    int by_frame;
+    Py_ssize_t max_held, recent;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOpnOOOOOOOn:SessionTable", kwlist, &quiet,
+                                     &settle, &by_frame, &max_held, &fn[TF_SESSION],
+                                     &fn[TF_TXN], &fn[TF_MSG], &fn[TF_UNSET], &fn[TF_KIND],
+                                     &fn[TF_IS_IM], &fn[TF_FRAME_KEY], &recent))
+        return -1;
+    if (!PyType_Check(fn[TF_TXN]) || !PyType_Check(fn[TF_MSG])) {
+        PyErr_SetString(PyExc_TypeError, "SessionTable: Transaction and SipMessage are classes");
+        return -1;
+    }
+    if (st_strings() < 0 || match_setup(fn[TF_TXN], fn[TF_MSG]) < 0)
+        return -1;
+    double q = 0.0, s = 0.0;
+    if (quiet != Py_None && (st_double(quiet, &q) < 0 || st_double(settle, &s) < 0))
+        return -1;
+    PyObject *groups = PyDict_New();
+    if (groups == NULL)
+        return -1;
+    if (parts_init(&t->parts, recent) < 0) {
+        Py_DECREF(groups);
+        return -1;
+    }
+    st_clear(t);
+    Py_XSETREF(t->groups, groups);
+    for (int i = 0; i < TF_COUNT; i++)
+        Py_XSETREF(t->fn[i], Py_NewRef(fn[i]));
+    Py_XSETREF(t->quiet_obj, Py_NewRef(quiet));
+    Py_XSETREF(t->settle_obj, Py_NewRef(settle));
+    t->has_quiet = quiet != Py_None;
+    t->quiet = q;
+    t->settle = s;
+    t->by_frame = by_frame;
+    t->max_held = max_held;
+    t->held = 0;
+    t->arrivals = 0;
+    t->early = 0;
+    t->now = -Py_HUGE_VAL;
+    t->time_off = match_slot((PyTypeObject *)fn[TF_MSG], st_s.time);
+    t->frame_off = match_slot((PyTypeObject *)fn[TF_MSG], st_s.frame);
+    return 0;
+}
+
+static void
+STable_dealloc(STable *t)
+{
+    st_clear(t);
+    Py_CLEAR(t->groups);
+    for (int i = 0; i < TF_COUNT; i++)
+        Py_CLEAR(t->fn[i]);
+    Py_CLEAR(t->quiet_obj);
+    Py_CLEAR(t->settle_obj);
+    parts_free(&t->parts);
+    Py_TYPE(t)->tp_free((PyObject *)t);
+}
+
+static PyObject *
+STable_get_held(STable *t, void *Py_UNUSED(closure))
+{
+    return PyLong_FromSsize_t(t->held);
+}
+
+static PyObject *
+STable_get_quiet(STable *t, void *closure)
+{
+    PyObject *v = closure != NULL ? t->settle_obj : t->quiet_obj;
+    return Py_NewRef(v != NULL ? v : Py_None);
+}
+
+static PyObject *
+STable_get_now(STable *t, void *Py_UNUSED(closure))
+{
+    return PyFloat_FromDouble(t->now);
+}
+
+static PyObject *
+STable_get_early(STable *t, void *Py_UNUSED(closure))
+{
+    return PyLong_FromLongLong(t->early);
+}
+
+static int
+STable_set_early(STable *t, PyObject *v, void *Py_UNUSED(closure))
+{
+    long long x = v != NULL ? PyLong_AsLongLong(v) : -1;
+    if (x == -1 && (v == NULL || PyErr_Occurred())) {
+        if (v == NULL)
+            PyErr_SetString(PyExc_AttributeError, "early cannot be deleted");
+        return -1;
+    }
+    t->early = x;
+    return 0;
+}
+
+static PyObject *
+STable_get_max_held(STable *t, void *Py_UNUSED(closure))
+{
+    return PyLong_FromSsize_t(t->max_held);
+}
+
+static int
+STable_set_max_held(STable *t, PyObject *v, void *Py_UNUSED(closure))
+{
+    Py_ssize_t x = v != NULL ? PyNumber_AsSsize_t(v, PyExc_OverflowError) : -1;
+    if (x == -1 && (v == NULL || PyErr_Occurred())) {
+        if (v == NULL)
+            PyErr_SetString(PyExc_AttributeError, "max_held cannot be deleted");
+        return -1;
+    }
+    t->max_held = x;
+    return 0;
+}
+
+static PyObject *
+STable_get_by_frame(STable *t, void *Py_UNUSED(closure))
+{
+    return PyBool_FromLong(t->by_frame);
+}
+
+static PyGetSetDef STable_getset[] = {
+    {"held", (getter)STable_get_held, NULL, "Messages held in open sessions now.", NULL},
+    {"quiet", (getter)STable_get_quiet, NULL, "Seconds of quiet that finish a session.", NULL},
+    {"settle", (getter)STable_get_quiet, NULL, "Seconds of quiet that finish a settled one.",
+     "settle"},
+    {"by_frame", (getter)STable_get_by_frame, NULL, "Match in frame order.", NULL},
+    {"max_held", (getter)STable_get_max_held, (setter)STable_set_max_held,
+     "Messages held open in total before the least recently active session goes early.", NULL},
+    {"early", (getter)STable_get_early, (setter)STable_set_early,
+     "Sessions emitted before they went quiet because max_held was reached.", NULL},
+    {"_now", (getter)STable_get_now, NULL, "The latest capture time seen.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyMethodDef STable_methods[] = {
+    {"add", (PyCFunction)STable_add, METH_O,
+     "add(m) -> [Session]: take one message; the sessions finished by its time."},
+    {"open_since", (PyCFunction)(void (*)(void))STable_open_since, METH_VARARGS | METH_KEYWORDS,
+     "open_since(*, calls_only=True) -> float: the first message time of the oldest open\n"
+     "session (that may be a call)."},
+    {"advance", (PyCFunction)STable_advance, METH_O,
+     "advance(now) -> [Session]: the sessions quiet since capture time now."},
+    {"finish", (PyCFunction)STable_finish, METH_NOARGS,
+     "finish() -> [Session]: every open session, in order of its first message."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PySequenceMethods STable_as_sequence = {
+    .sq_length = (lenfunc)STable_length,
+};
+
+static PyTypeObject STableType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "lyncdump._fastpath.SessionTable",
+    .tp_basicsize = sizeof(STable),
+    .tp_dealloc = (destructor)STable_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_doc = "analysis/sessions.py's SessionBuilder with its open groups in C (see there).",
+    .tp_methods = STable_methods,
+    .tp_getset = STable_getset,
+    .tp_as_sequence = &STable_as_sequence,
+    .tp_init = (initproc)STable_init,
+    .tp_new = PyType_GenericNew,
+};
+
 static PyMethodDef module_methods[] = {
     {"ratio", fast_ratio, METH_VARARGS,
      "ratio(num, den) -> float | None\n\n"
@@ -5849,7 +6942,8 @@ PyInit__fastpath(void)
         if ((sip_method_objs[i] = PyUnicode_InternFromString(sip_methods[i])) == NULL)
             return NULL;
     if (PyType_Ready(&RtpCoreType) < 0 || PyType_Ready(&RelayCoreType) < 0 ||
-        PyType_Ready(&SrtpCoreType) < 0 || PyType_Ready(&FastPathType) < 0)
+        PyType_Ready(&SrtpCoreType) < 0 || PyType_Ready(&FastPathType) < 0 ||
+        PyType_Ready(&SGroupType) < 0 || PyType_Ready(&STableType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&fastpath_module);
     if (m == NULL)
@@ -5875,6 +6969,12 @@ PyInit__fastpath(void)
     Py_INCREF(&FastPathType);
     if (PyModule_AddObject(m, "FastPath", (PyObject *)&FastPathType) < 0) {
         Py_DECREF(&FastPathType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&STableType);
+    if (PyModule_AddObject(m, "SessionTable", (PyObject *)&STableType) < 0) {
+        Py_DECREF(&STableType);
         Py_DECREF(m);
         return NULL;
     }

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import fastpath
 from ..recent import RecentKeys, text_key
@@ -302,7 +302,7 @@ _RECENT_IDS = 100_000
 _UNANSWERED = frozenset({"ACK", "BENOTIFY"})
 
 
-class SessionBuilder:
+class PySessionBuilder:
     """Feed messages as they are decoded; sessions come out when they are finished.
 
     ``quiet=None`` (what :class:`lyncdump.Capture` uses) keeps every session until
@@ -319,6 +319,9 @@ class SessionBuilder:
     Messages are grouped as they arrive and matched into transactions when their session is
     emitted, in frame order (``by_frame``; TCP completes messages out of frame order) or in
     arrival order (a merged time line, whose frames belong to different inputs).
+
+    This is the pure-Python builder, the reference: :data:`SessionBuilder` is the compiled
+    one (``_fastpath.SessionTable``, the same API and results) when the fast path is in use.
     """
 
     def __init__(
@@ -502,6 +505,58 @@ class SessionBuilder:
 
 def _frame_key(m: SipMessage) -> int:
     return m.frame or 0
+
+
+def _compiled_builder() -> type[PySessionBuilder] | None:
+    """:class:`PySessionBuilder` with its open groups in C (``_fastpath.SessionTable``), or
+    None without the fast path."""
+    table: Any = fastpath.helper("SessionTable")
+    if table is None:
+        return None
+
+    class SessionBuilder(table):  # type: ignore[misc,valid-type]
+        """:class:`PySessionBuilder` (see there) with its open groups, their queues and the
+        emission in C: the same sessions in the same order, with the same reads of each
+        message (tests/analysis/test_session_table.py compares them)."""
+
+        __slots__ = ()
+
+        def __init__(
+            self,
+            quiet: float | None = None,
+            *,
+            settle: float | None = DEFAULT_SETTLE,
+            by_frame: bool = True,
+            max_held: int = DEFAULT_MAX_HELD,
+        ) -> None:
+            super().__init__(
+                quiet,
+                quiet if settle is None or quiet is None else min(settle, quiet),
+                by_frame,
+                max(1, max_held),
+                Session,
+                Transaction,
+                SipMessage,
+                _UNSET,
+                _kind,
+                _invite_is_im,
+                _frame_key,
+                _RECENT_IDS,
+            )
+
+        def sessions(self) -> list[Session]:
+            """:meth:`finish` under its older name."""
+            return self.finish()  # type: ignore[no-any-return]
+
+    SessionBuilder.__qualname__ = "SessionBuilder"
+    return SessionBuilder  # type: ignore[return-value]
+
+
+if TYPE_CHECKING:
+    SessionBuilder = PySessionBuilder
+else:
+    #: The session builder the pipeline uses: the compiled one when the fast path is in use.
+    SessionBuilder = _compiled_builder() or PySessionBuilder
 
 
 #: The compiled matcher (lyncdump._fastpath.sip_match), or None: _match_python runs then.
