@@ -3636,7 +3636,12 @@ static struct {
     void (*clear_error)(void);
     const void *(*ciphers[3])(void); /* aes-128-gcm, aes-256-gcm, chacha20-poly1305 */
     long long opened;               /* records opened (tls_evp_stats, for the tests) */
+    long long live;                 /* contexts alive (TLS_EVP_MAX_LIVE) */
 } tls_evp;
+
+/* Contexts alive at once, at most (about 1.2 KiB each: 19 MiB); a read state made past it
+   is opened with decrypt. */
+#define TLS_EVP_MAX_LIVE 16384
 
 static const char *const tls_evp_names[3] = {"aes-128-gcm", "aes-256-gcm", "chacha20-poly1305"};
 static const int tls_evp_key_sizes[3] = {16, 32, 32};
@@ -3696,8 +3701,10 @@ static void
 tls_evp_capsule_free(PyObject *capsule)
 {
     void *ctx = PyCapsule_GetPointer(capsule, TLS_EVP_CAPSULE);
-    if (ctx != NULL)
+    if (ctx != NULL) {
         tls_evp.ctx_free(ctx); /* (OpenSSL wipes the key schedule) */
+        tls_evp.live--;
+    }
     else
         PyErr_Clear();
 }
@@ -3738,7 +3745,7 @@ tls_evp_context(PyObject *state, PyObject *key, PyObject *name, void **ctx_out,
         if (PyUnicode_CompareWithASCIIString(name, tls_evp_names[k]) == 0)
             which = k;
     if (which < 0 || PyBytes_GET_SIZE(key) != tls_evp_key_sizes[which] || !tls_evp_load() ||
-        tls_evp.ciphers[which] == NULL)
+        tls_evp.ciphers[which] == NULL || tls_evp.live >= TLS_EVP_MAX_LIVE)
         return 0;
     const void *cipher = tls_evp.ciphers[which]();
     void *ctx = cipher == NULL ? NULL : tls_evp.ctx_new();
@@ -3755,6 +3762,7 @@ tls_evp_context(PyObject *state, PyObject *key, PyObject *name, void **ctx_out,
         tls_evp.ctx_free(ctx);
         return -1;
     }
+    tls_evp.live++;
     if (PyObject_SetAttr(state, str_evp, capsule) < 0) {
         Py_DECREF(capsule); /* (frees the context) */
         return -1;
@@ -3793,13 +3801,14 @@ tls_evp_open(TlsCache *tc, const unsigned char *nonce, const unsigned char *aad,
 }
 
 /* tls_evp_stats(): (whether libcrypto's EVP functions were found, the records opened with
-   them so far), for the tests. */
+   them so far, the contexts alive), for the tests. */
 static PyObject *
 fast_tls_evp_stats(PyObject *self, PyObject *unused)
 {
     (void)self;
     (void)unused;
-    return Py_BuildValue("(OL)", tls_evp_load() ? Py_True : Py_False, tls_evp.opened);
+    return Py_BuildValue("(OLL)", tls_evp_load() ? Py_True : Py_False, tls_evp.opened,
+                         tls_evp.live);
 }
 
 /* Open the flow's routine records from now on with _tls_record's hand (state, decrypt, iv,
@@ -6001,7 +6010,7 @@ fast_part_head_matters(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ss
 static PyMethodDef module_methods[] = {
     {"tls_evp_stats", fast_tls_evp_stats, METH_NOARGS,
      "tls_evp_stats() -> (whether libcrypto's EVP AEAD functions were found, records opened "
-     "with them so far)"},
+     "with them so far, contexts alive)"},
     {"ratio", fast_ratio, METH_VARARGS,
      "ratio(num, den) -> float | None\n\n"
      "num / den as the readers compute packet times (nearest double), or None when it falls\n"

@@ -12,6 +12,7 @@ taken at all (``_fastpath.tls_evp_stats``).
 from __future__ import annotations
 
 import ctypes
+import gc
 import ssl
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ from .test_tls_fastpath_open import (
 pytestmark = pytest.mark.skipif(not fastpath.AVAILABLE, reason="compiled fast path not in use")
 
 
-def _evp() -> tuple[bool, int]:
+def _evp() -> tuple[bool, int, int]:
     from lyncdump import _fastpath
 
     return _fastpath.tls_evp_stats()  # type: ignore[no-any-return]
@@ -234,7 +235,7 @@ def test_a_key_the_scan_cannot_use_falls_back_to_decrypt(
 
 def test_the_context_lives_on_the_read_state(tmp_path: Path) -> None:
     """One EVP context per read state, made at its first hand and kept on it (``_evp``) for
-    the hands after; the states of a run are left holding theirs, nothing else."""
+    the hands after, and freed with it."""
     if not _evp()[0]:
         pytest.skip("libcrypto's EVP functions not found: only decrypt is used")
     recording, log = _recording(tmp_path / "a", TLS13_ONLY, messages(6))
@@ -250,9 +251,16 @@ def test_the_context_lives_on_the_read_state(tmp_path: Path) -> None:
             hands.append(hand)
         return hand
 
+    gc.collect()
+    live = _evp()[2]
     with pytest.MonkeyPatch.context() as m:
         m.setattr(decrypt.TlsSession, "routine_hand", spy)
         lyncdump.open(path, keylog=keys).run()
     states = {id(h[0]): h[0] for h in hands}
     assert len(hands) > len(states) >= 2
     assert all(type(s._evp).__name__ == "PyCapsule" for s in states.values())
+    assert _evp()[2] == live + len(states)  # one each, held by the states only
+    hands.clear()
+    states.clear()
+    gc.collect()
+    assert _evp()[2] == live
