@@ -28,6 +28,11 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#include <limits.h>
+#if defined(__unix__) || defined(__APPLE__)
+#include <dlfcn.h>
+#define HAVE_DLOPEN 1
+#endif
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -866,6 +871,10 @@ typedef struct TlsCache {
     uint64_t seq;
     long long records, bytes, plain, frame;
     long long skip, skip_frame;
+    /* libcrypto's cipher context under the state's key (tls_evp_*), or NULL: decrypt; it
+       lives in a capsule on the state (its _evp), of which the cache holds a reference */
+    void *evp;
+    PyObject *evp_capsule;
 } TlsCache;
 
 static void
@@ -874,6 +883,7 @@ tls_free(TlsCache *tc)
     if (tc != NULL) {
         for (int k = 0; k < TLS_CACHE_REFS; k++)
             Py_XDECREF(tc->refs[k]);
+        Py_XDECREF(tc->evp_capsule);
         PyMem_Free(tc);
     }
 }
@@ -3602,13 +3612,212 @@ sip_scan(FastPath *fp, SipFlow *f, const SipSource *src, Py_ssize_t *pos_out)
 #define TLS_WAITING 6
 #define TLS_INNER 7
 
+/*
+ * Routine records opened with libcrypto's EVP AEAD interface directly (docs/performance.md
+ * "TLS records opened with EVP"): the bound decrypt of the cryptography package costs about
+ * three times the AES-GCM it runs (argument handling, a new cipher context per call, the
+ * bytes made). No build dependency: the functions are looked up once, at the first routine
+ * hand with a key, in the libcrypto the interpreter already loaded (hashlib's _hashlib links
+ * it), with our own prototypes of these few functions, stable since OpenSSL 1.1.0. When any
+ * is missing, or LYNCDUMP_TLS_EVP=0, every cache calls decrypt as before. A cache holds one
+ * context initialised with the key at tls_adopt; each record sets only the nonce.
+ */
+#define TLS_EVP_CTRL_AEAD_SET_TAG 0x11 /* EVP_CTRL_AEAD_SET_TAG (= EVP_CTRL_GCM_SET_TAG) */
+#define TLS_TAG 16
+static struct {
+    int tried, ready;
+    void *(*ctx_new)(void);
+    void (*ctx_free)(void *ctx);
+    int (*init)(void *ctx, const void *cipher, void *engine, const unsigned char *key,
+                const unsigned char *iv);
+    int (*update)(void *ctx, unsigned char *out, int *outl, const unsigned char *in, int inl);
+    int (*final)(void *ctx, unsigned char *out, int *outl);
+    int (*ctrl)(void *ctx, int type, int arg, void *ptr);
+    void (*clear_error)(void);
+    const void *(*ciphers[3])(void); /* aes-128-gcm, aes-256-gcm, chacha20-poly1305 */
+    long long opened;               /* records opened (tls_evp_stats, for the tests) */
+    long long live;                 /* contexts alive (TLS_EVP_MAX_LIVE) */
+} tls_evp;
+
+/* Contexts alive at once, at most (about 1.2 KiB each: 19 MiB); a read state made past it
+   is opened with decrypt. */
+#define TLS_EVP_MAX_LIVE 16384
+
+static const char *const tls_evp_names[3] = {"aes-128-gcm", "aes-256-gcm", "chacha20-poly1305"};
+static const int tls_evp_key_sizes[3] = {16, 32, 32};
+
+/* Look the EVP functions up, once: 1 when all are there. */
+static int
+tls_evp_load(void)
+{
+    if (tls_evp.tried)
+        return tls_evp.ready;
+    tls_evp.tried = 1;
+#ifdef HAVE_DLOPEN
+    /* (hashlib has it loaded by the time a TLS key is derived; made sure of here) */
+    PyObject *hashlib = PyImport_ImportModule("_hashlib");
+    if (hashlib == NULL)
+        PyErr_Clear();
+    Py_XDECREF(hashlib);
+    static const char *const libraries[] = {
+        "libcrypto.so.3", "libcrypto.so", "libcrypto.3.dylib", "libcrypto.dylib", NULL};
+    void *lib = NULL;
+    for (int k = 0; lib == NULL && libraries[k] != NULL; k++)
+        lib = dlopen(libraries[k], RTLD_NOLOAD | RTLD_NOW | RTLD_LOCAL);
+    if (lib == NULL) {
+        (void)dlerror();
+        return 0;
+    }
+    /* (the handle is kept: the interpreter keeps the library loaded anyway) */
+    unsigned long (*version)(void) = NULL;
+    static const char *const cipher_symbols[3] = {"EVP_aes_128_gcm", "EVP_aes_256_gcm",
+                                                  "EVP_chacha20_poly1305"};
+#define TLS_EVP_SYM(field, name) (*(void **)(&(field)) = dlsym(lib, name))
+    TLS_EVP_SYM(version, "OpenSSL_version_num");
+    TLS_EVP_SYM(tls_evp.ctx_new, "EVP_CIPHER_CTX_new");
+    TLS_EVP_SYM(tls_evp.ctx_free, "EVP_CIPHER_CTX_free");
+    TLS_EVP_SYM(tls_evp.init, "EVP_DecryptInit_ex");
+    TLS_EVP_SYM(tls_evp.update, "EVP_DecryptUpdate");
+    TLS_EVP_SYM(tls_evp.final, "EVP_DecryptFinal_ex");
+    TLS_EVP_SYM(tls_evp.ctrl, "EVP_CIPHER_CTX_ctrl");
+    TLS_EVP_SYM(tls_evp.clear_error, "ERR_clear_error");
+    for (int k = 0; k < 3; k++)
+        TLS_EVP_SYM(tls_evp.ciphers[k], cipher_symbols[k]);
+#undef TLS_EVP_SYM
+    (void)dlerror();
+    if (version == NULL || version() < 0x10100000UL || tls_evp.ctx_new == NULL ||
+        tls_evp.ctx_free == NULL || tls_evp.init == NULL || tls_evp.update == NULL ||
+        tls_evp.final == NULL || tls_evp.ctrl == NULL || tls_evp.clear_error == NULL)
+        return 0;
+    tls_evp.ready = 1;
+#endif
+    return tls_evp.ready;
+}
+
+#define TLS_EVP_CAPSULE "lyncdump._fastpath.evp"
+static PyObject *str_evp; /* "_evp", made at the first use */
+
+static void
+tls_evp_capsule_free(PyObject *capsule)
+{
+    void *ctx = PyCapsule_GetPointer(capsule, TLS_EVP_CAPSULE);
+    if (ctx != NULL) {
+        tls_evp.ctx_free(ctx); /* (OpenSSL wipes the key schedule) */
+        tls_evp.live--;
+    }
+    else
+        PyErr_Clear();
+}
+
+/* A cipher context under the key of the hand's state for the AEAD it names (hand[10],
+   hand[11]), made once per read state and kept in a capsule on it (its _evp slot, which the
+   cache keeps a reference to as well, in *capsule_out), or NULL (no key or name, an AEAD this
+   file does not know, EVP unavailable or switched off): the cache then calls decrypt. -1 on
+   a Python error, else 0. */
+static int
+tls_evp_context(PyObject *state, PyObject *key, PyObject *name, void **ctx_out,
+                PyObject **capsule_out)
+{
+    *ctx_out = NULL;
+    *capsule_out = NULL;
+    if (!PyBytes_Check(key) || !PyUnicode_Check(name))
+        return 0;
+    const char *off = getenv("LYNCDUMP_TLS_EVP");
+    if (off != NULL && strcmp(off, "0") == 0)
+        return 0;
+    if (str_evp == NULL && (str_evp = PyUnicode_InternFromString("_evp")) == NULL)
+        return -1;
+    PyObject *capsule = PyObject_GetAttr(state, str_evp);
+    if (capsule == NULL) { /* (a state of another shape) */
+        if (!PyErr_ExceptionMatches(PyExc_AttributeError))
+            return -1;
+        PyErr_Clear();
+        return 0;
+    }
+    if (PyCapsule_IsValid(capsule, TLS_EVP_CAPSULE)) {
+        *ctx_out = PyCapsule_GetPointer(capsule, TLS_EVP_CAPSULE);
+        *capsule_out = capsule;
+        return 0;
+    }
+    Py_DECREF(capsule);
+    int which = -1;
+    for (int k = 0; k < 3 && which < 0; k++)
+        if (PyUnicode_CompareWithASCIIString(name, tls_evp_names[k]) == 0)
+            which = k;
+    if (which < 0 || PyBytes_GET_SIZE(key) != tls_evp_key_sizes[which] || !tls_evp_load() ||
+        tls_evp.ciphers[which] == NULL || tls_evp.live >= TLS_EVP_MAX_LIVE)
+        return 0;
+    const void *cipher = tls_evp.ciphers[which]();
+    void *ctx = cipher == NULL ? NULL : tls_evp.ctx_new();
+    if (ctx == NULL)
+        return 0;
+    if (tls_evp.init(ctx, cipher, NULL, (const unsigned char *)PyBytes_AS_STRING(key), NULL) !=
+        1) {
+        tls_evp.ctx_free(ctx);
+        tls_evp.clear_error();
+        return 0;
+    }
+    capsule = PyCapsule_New(ctx, TLS_EVP_CAPSULE, tls_evp_capsule_free);
+    if (capsule == NULL) {
+        tls_evp.ctx_free(ctx);
+        return -1;
+    }
+    tls_evp.live++;
+    if (PyObject_SetAttr(state, str_evp, capsule) < 0) {
+        Py_DECREF(capsule); /* (frees the context) */
+        return -1;
+    }
+    *ctx_out = ctx;
+    *capsule_out = capsule;
+    return 0;
+}
+
+/* Open body[0:blen] (ciphertext and tag) with the cache's context under the nonce and the AAD
+   into out (room for blen - 16 bytes): the plaintext's size, or -1 when it does not open
+   (the tag fails, or libcrypto says no: Python opens the record again). */
+static Py_ssize_t
+tls_evp_open(TlsCache *tc, const unsigned char *nonce, const unsigned char *aad, int aadlen,
+             const unsigned char *body, Py_ssize_t blen, unsigned char *out)
+{
+    Py_ssize_t size = blen - TLS_TAG;
+    if (size < 0 || blen > INT_MAX)
+        return -1;
+    unsigned char tag[TLS_TAG];
+    memcpy(tag, body + size, TLS_TAG);
+    void *ctx = tc->evp;
+    int n = 0, last = 0;
+    int ok = tls_evp.init(ctx, NULL, NULL, NULL, nonce) == 1 &&
+             tls_evp.update(ctx, NULL, &n, aad, aadlen) == 1;
+    n = 0;
+    if (ok && size > 0)
+        ok = tls_evp.update(ctx, out, &n, body, (int)size) == 1;
+    /* (GCM and ChaCha20-Poly1305 are stream modes: everything comes out of the update) */
+    ok = ok && n == size && tls_evp.ctrl(ctx, TLS_EVP_CTRL_AEAD_SET_TAG, TLS_TAG, tag) == 1 &&
+         tls_evp.final(ctx, out + n, &last) == 1 && last == 0;
+    if (ok)
+        return size;
+    tls_evp.clear_error();
+    return -1;
+}
+
+/* tls_evp_stats(): (whether libcrypto's EVP functions were found, the records opened with
+   them so far, the contexts alive), for the tests. */
+static PyObject *
+fast_tls_evp_stats(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    return Py_BuildValue("(OLL)", tls_evp_load() ? Py_True : Py_False, tls_evp.opened,
+                         tls_evp.live);
+}
+
 /* Open the flow's routine records from now on with _tls_record's hand (state, decrypt, iv,
-   seq, flavour, read, lost, dead, plaintext, waiting). 1 when taken, 0 when not that shape,
-   -1 when memory runs out. */
+   seq, flavour, read, lost, dead, plaintext, waiting, key, name). 1 when taken, 0 when not
+   that shape, -1 when memory runs out. */
 static int
 tls_adopt(FastPath *fp, SipFlow *f, PyObject *hand)
 {
-    if (f->tc != NULL || !PyTuple_Check(hand) || PyTuple_GET_SIZE(hand) != 10)
+    if (f->tc != NULL || !PyTuple_Check(hand) || PyTuple_GET_SIZE(hand) != 12)
         return 0;
     PyObject *iv = PyTuple_GET_ITEM(hand, 2), *seq_obj = PyTuple_GET_ITEM(hand, 3);
     PyObject *flavour_obj = PyTuple_GET_ITEM(hand, 4);
@@ -3643,6 +3852,11 @@ tls_adopt(FastPath *fp, SipFlow *f, PyObject *hand)
     memcpy(tc->iv, PyBytes_AS_STRING(iv), (size_t)ivlen);
     tc->flavour = (int)flavour;
     tc->seq = (uint64_t)seq;
+    if (tls_evp_context(tc->refs[TLS_STATE], PyTuple_GET_ITEM(hand, 10),
+                        PyTuple_GET_ITEM(hand, 11), &tc->evp, &tc->evp_capsule) < 0) {
+        tls_free(tc);
+        return -1;
+    }
     f->tc = tc;
     fp->tls_cached++;
     return 1;
@@ -3824,6 +4038,54 @@ tls_plain(FastPath *fp, SipFlow *f, PyObject *plain)
 }
 
 /*
+ * The record's plaintext as tls_open's decrypt branch gives it, opened with the cache's EVP
+ * context into a buffer of its own (on the stack, for records up to TLS's limit), then made
+ * a bytes object once; the counts and the hand-on are tls_open's. n: the record's size with
+ * its header. Same returns as tls_open.
+ */
+#define TLS_EVP_STACK (16384 + 256) /* the largest TLS 1.2/1.3 AEAD ciphertext, tag included */
+static int
+tls_open_evp(FastPath *fp, SipFlow *f, Py_ssize_t n, const unsigned char *nonce,
+             const unsigned char *aad, int aadlen, const unsigned char *body, Py_ssize_t blen)
+{
+    TlsCache *tc = f->tc;
+    if (blen < TLS_TAG + (tc->flavour == TLS_13 ? 2 : 1))
+        return 0; /* (nothing that could be routine: Python says what it is) */
+    unsigned char stack[TLS_EVP_STACK];
+    unsigned char *out = stack;
+    if (blen > TLS_EVP_STACK) {
+        out = PyMem_Malloc((size_t)blen);
+        if (out == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+    }
+    Py_ssize_t end = tls_evp_open(tc, nonce, aad, aadlen, body, blen, out);
+    if (end > 0 && tc->flavour == TLS_13) {
+        while (end > 0 && out[end - 1] == 0)
+            end--;
+        /* no type, another type, or nothing in it: Python's */
+        end = end < 2 || out[end - 1] != 23 ? -1 : end - 1;
+    }
+    PyObject *plain = end <= 0 ? NULL : PyBytes_FromStringAndSize((const char *)out, end);
+    if (out != stack)
+        PyMem_Free(out);
+    if (end <= 0)
+        return 0;
+    if (plain == NULL)
+        return -1;
+    tls_evp.opened++;
+    tc->seq++;
+    tc->records++;
+    tc->bytes += n;
+    tc->plain += end;
+    tc->frame = f->last_frame;
+    int status = tls_plain(fp, f, plain);
+    Py_DECREF(plain);
+    return status < 0 ? -1 : 1;
+}
+
+/*
  * Open the record rec[0:n] (whole, application data) of a flow with a TlsCache as its read
  * state's open() would (tls/decrypt.py _Tls13State, _AeadState) and hand its plaintext to the
  * pipe's _tls_plain with the frame and time of the segment that completed it. 1 when done
@@ -3868,6 +4130,8 @@ tls_open(FastPath *fp, SipFlow *f, const unsigned char *rec, Py_ssize_t n)
         aad[12] = (unsigned char)size;
         aadlen = 13;
     }
+    if (tc->evp != NULL)
+        return tls_open_evp(fp, f, n, nonce, aad, (int)aadlen, body, blen);
     PyObject *args[4] = {NULL, NULL, NULL, NULL};
     args[1] = PyBytes_FromStringAndSize((const char *)nonce, 12);
     args[2] = PyBytes_FromStringAndSize((const char *)body, blen);
@@ -6837,6 +7101,9 @@ static PyTypeObject STableType = {
 };
 
 static PyMethodDef module_methods[] = {
+    {"tls_evp_stats", fast_tls_evp_stats, METH_NOARGS,
+     "tls_evp_stats() -> (whether libcrypto's EVP AEAD functions were found, records opened "
+     "with them so far, contexts alive)"},
     {"ratio", fast_ratio, METH_VARARGS,
      "ratio(num, den) -> float | None\n\n"
      "num / den as the readers compute packet times (nearest double), or None when it falls\n"

@@ -239,7 +239,7 @@ class _ReadState(ABC):
 
 
 class _Tls13State(_ReadState):
-    __slots__ = ("suite", "secret", "decrypt", "iv")
+    __slots__ = ("suite", "secret", "key", "decrypt", "iv", "_evp")
 
     def __init__(self, suite: CipherSuite, secret: bytes) -> None:
         super().__init__()
@@ -247,9 +247,10 @@ class _Tls13State(_ReadState):
         self.secret = secret
         h = suite.prf_hash
         # The AEAD's bound decrypt and the IV as a number: each record's nonce is one XOR.
-        self.decrypt = _aead(
-            suite, hkdf_expand_label(secret, b"key", b"", suite.key_size, h)
-        ).decrypt
+        # (The key is kept for the compiled fast path's own cipher context: routine_hand.)
+        self.key = hkdf_expand_label(secret, b"key", b"", suite.key_size, h)
+        self._evp: Any = None  # (that context, set there: it lives as long as the state)
+        self.decrypt = _aead(suite, self.key).decrypt
         self.iv = int.from_bytes(hkdf_expand_label(secret, b"iv", b"", 12, h), "big")
 
     def open(self, header: bytes, fragment: bytes) -> tuple[int, bytes]:
@@ -275,10 +276,13 @@ class _Tls13State(_ReadState):
 
 
 class _AeadState(_ReadState):
-    __slots__ = ("aead", "salt", "chacha", "tag")
+    __slots__ = ("suite", "key", "_evp", "aead", "salt", "chacha", "tag")
 
     def __init__(self, suite: CipherSuite, key: bytes, iv: bytes) -> None:
         super().__init__()
+        self.suite = suite
+        self.key = key  # (for the compiled fast path's own cipher context: routine_hand)
+        self._evp: Any = None  # (that context, set there: it lives as long as the state)
         self.aead = _aead(suite, key)
         self.salt = iv
         self.chacha = suite.mode == "POLY1305"
@@ -414,6 +418,14 @@ _WAITING = _NoKeys()
 #: The AEAD modes whose records the compiled fast path may open (TlsSession.routine_hand).
 _ROUTINE_MODES = frozenset(("GCM", "POLY1305", "CCM"))
 
+#: The AEADs the compiled fast path opens with libcrypto's EVP interface itself, by suite mode
+#: and key size (the names it knows); the others (CCM) it opens with the state's ``decrypt``.
+_EVP_NAMES = {
+    ("GCM", 16): "aes-128-gcm",
+    ("GCM", 32): "aes-256-gcm",
+    ("POLY1305", 32): "chacha20-poly1305",
+}
+
 #: TLS 1.3 key log labels per direction (client → server first): handshake, application.
 _LABELS13 = (
     ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", "CLIENT_TRAFFIC_SECRET_0"),
@@ -547,10 +559,11 @@ class TlsSession:
         state, its AEAD's bound ``decrypt``, the static IV or salt, the next sequence number,
         the flavour, then the lists ``_read``, ``_lost``, ``_dead``, ``plaintext`` and the
         ``_WAITING`` marker, which the fast path looks at before each record to see that it
-        would still be routine). Flavour 1: TLS 1.3; 2: TLS 1.2 with the nonce IV XOR
-        sequence (ChaCha20-Poly1305); 3: TLS 1.2 with an explicit nonce after the 4-byte salt
-        (GCM, CCM). None: not routine (no AEAD key, TLS 1.3 handshake keys, lost bytes,
-        plaintext queued, a key awaited...).
+        would still be routine; last the key and the AEAD's name in ``_EVP_NAMES``, or None
+        and None when the fast path must call ``decrypt``). Flavour 1: TLS 1.3; 2: TLS 1.2
+        with the nonce IV XOR sequence (ChaCha20-Poly1305); 3: TLS 1.2 with an explicit nonce
+        after the 4-byte salt (GCM, CCM). None: not routine (no AEAD key, TLS 1.3 handshake
+        keys, lost bytes, plaintext queued, a key awaited...).
 
         The session stays the authority: the fast path counts what it opens and gives the
         counts and the sequence number back through :meth:`routine_back` before any other
@@ -572,7 +585,13 @@ class TlsSession:
         else:
             return None
         read, lost, dead = self._read, self._lost, self._dead
-        return state, decrypt, iv, state.seq, flavour, read, lost, dead, self.plaintext, _WAITING
+        suite = state.suite
+        name = _EVP_NAMES.get((suite.mode, suite.key_size))
+        key = None if name is None else state.key
+        return (
+            state, decrypt, iv, state.seq, flavour, read, lost, dead, self.plaintext, _WAITING,
+            key, name,
+        )  # fmt: skip
 
     def routine_back(
         self,
