@@ -352,8 +352,13 @@ def test_sip_own_takes_a_sipcomp_direction_only_with_its_history() -> None:
     fast.sip_release(four, 1, other, 2)
     # direction, framed, taken, chunks, last frame, last time, and the MS-SIPCOMP state:
     # (history position, compressed bytes decoded, frame of the last packet framed,
-    #  packets not framed yet, bytes of the first of them framed)
-    assert pipe.calls == [(0, 0, 0, [], 0, 0.0, (5, 0, 0, [], 0))]
+    #  packets not framed yet, bytes of the first of them framed, the history made there)
+    assert pipe.calls == [(0, 0, 0, [], 0, 0.0, (5, 0, 0, [], 0, None))]
+    # a decoder that has read nothing yet: no history, position 0 (and nothing else)
+    assert own(four, 1, other, 2, 0, 1, 100, pipe, 3, (None, 1)) is False
+    assert own(four, 1, other, 2, 0, 1, 100, pipe, 3, (None, 0)) is True
+    fast.sip_release(four, 1, other, 2)
+    assert pipe.calls[1:] == [(0, 0, 0, [], 0, 0.0, (0, 0, 0, [], 0, None))]
 
 
 def test_flags_mix_decodes_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
