@@ -1884,10 +1884,16 @@ mppc_window(const unsigned char *d, Py_ssize_t n, Py_ssize_t bit)
 static inline int
 mppc_leading_ones(uint64_t x, int width)
 {
+#if defined(__GNUC__)
+    /* the width bits at the top, inverted: their leading ones are now leading zeros, and
+       the zeros shifted in below them end the count at `width` */
+    return __builtin_clzll(~(x << (64 - width)));
+#else
     int k = 0;
     while (k < width && (x >> (width - 1 - k)) & 1)
         k++;
     return k;
+#endif
 }
 
 /* Leading bytes of a window whose top bit is clear, from `high` (the window's top bits). */
