@@ -838,6 +838,8 @@ typedef struct BudgetMirror {
 static void sipcomp_detach(SipcompState *sc);
 struct FastPath;
 static int sipcomp_flush(struct FastPath *fp);
+static int sipcomp_flush_back(struct FastPath *fp, SipcompState *sc);
+static int sipcomp_write_sums(SipcompState *sc);
 static int sipcomp_release(SipcompState *sc);
 
 static void
@@ -3469,7 +3471,7 @@ sip_reclaim_from(FastPath *fp, size_t i, Py_ssize_t from, Py_ssize_t skip)
         ok = state != NULL;
     }
     PyObject *result = NULL;
-    if (ok && sipcomp_flush(fp) < 0) /* the counts charged here, before Python reads on */
+    if (ok && sipcomp_flush_back(fp, f.sc) < 0) /* the counts charged here, before Python */
         ok = 0;
     if (ok) {
         fp->sip_busy++;
@@ -4289,18 +4291,59 @@ sipcomp_flush(FastPath *fp)
         fp->bdirty = sc->next_dirty;
         sc->next_dirty = NULL;
         sc->listed = 0;
-        long long w = sc->sum_wire, p = sc->sum_plain;
-        sc->sum_wire = sc->sum_plain = 0;
-        if (rc == 0 && (w || p) && sc->pipe != NULL) {
-            PyObject *summary = PyObject_GetAttr(sc->pipe, str_pipe_summary);
-            if (summary == NULL || count_add(summary, str_wire_bytes, w) < 0 ||
-                count_add(summary, str_plain_bytes, p) < 0)
-                rc = -1;
-            Py_XDECREF(summary);
-        }
+        if (rc == 0)
+            rc = sipcomp_write_sums(sc);
+        else
+            sc->sum_wire = sc->sum_plain = 0;
         if (rc == 0 && sc->conn != NULL && budget_write(sc->conn) < 0)
             rc = -1;
     }
+    if (rc == 0 && budget_write(&fp->broot) < 0)
+        rc = -1;
+    return rc;
+}
+
+/* Write back one state's summary counts (FastPath.bdirty: sc is taken off the list before). */
+static int
+sipcomp_write_sums(SipcompState *sc)
+{
+    long long w = sc->sum_wire, p = sc->sum_plain;
+    sc->sum_wire = sc->sum_plain = 0;
+    if (!(w || p) || sc->pipe == NULL)
+        return 0;
+    PyObject *summary = PyObject_GetAttr(sc->pipe, str_pipe_summary);
+    int rc = summary == NULL || count_add(summary, str_wire_bytes, w) < 0 ||
+                     count_add(summary, str_plain_bytes, p) < 0
+                 ? -1
+                 : 0;
+    Py_XDECREF(summary);
+    return rc;
+}
+
+/* What a flow given back needs written (sip_reclaim_from): for an MS-SIPCOMP flow, its own
+   summary counts (the state is freed after) and the budgets it charged, its connection's
+   mirror and the capture's. The other states' summary counts wait for their own hand-back:
+   they are read only when the run is rendered, after every flow went back, and every budget
+   is written before Python reads or charges one (sipcomp_sync writes everything). Another
+   kind of flow: everything, as before. 0, or -1 on a Python error. */
+static int
+sipcomp_flush_back(FastPath *fp, SipcompState *sc)
+{
+    if (sc == NULL)
+        return sipcomp_flush(fp);
+    int rc = 0;
+    if (sc->listed) {
+        SipcompState **at = &fp->bdirty;
+        while (*at != NULL && *at != sc)
+            at = &(*at)->next_dirty;
+        if (*at == sc)
+            *at = sc->next_dirty;
+        sc->next_dirty = NULL;
+        sc->listed = 0;
+        rc = sipcomp_write_sums(sc);
+    }
+    if (rc == 0 && sc->conn != NULL && budget_write(sc->conn) < 0)
+        rc = -1;
     if (rc == 0 && budget_write(&fp->broot) < 0)
         rc = -1;
     return rc;
