@@ -795,8 +795,13 @@ typedef struct {
    compressed bytes decoded here since the hand-over; the frame of the last packet whose
    plain bytes were all framed. */
 typedef struct SipcompState {
-    PyObject *hist;
+    PyObject *hist; /* NULL while `fresh` */
     Py_ssize_t hpos;
+    /* fresh: the decoder was handed over before its first packet (stream.py handover gives
+       (None, 0)): the layout is recognised here on that packet (sipcomp_first), or the
+       direction goes back to Python. made: the history was made here (given back at
+       reclaim, for the decoder to adopt). */
+    int fresh, made;
     long long consumed;
     long long plain_frame;
     /* The connection's decompression budget as mirrored here (sipcomp_charge), shared with
@@ -838,6 +843,8 @@ typedef struct BudgetMirror {
 static void sipcomp_detach(SipcompState *sc);
 struct FastPath;
 static int sipcomp_flush(struct FastPath *fp);
+static int sipcomp_flush_back(struct FastPath *fp, SipcompState *sc);
+static int sipcomp_write_sums(SipcompState *sc);
 static int sipcomp_release(SipcompState *sc);
 
 static void
@@ -1889,11 +1896,43 @@ mppc_window(const unsigned char *d, Py_ssize_t n, Py_ssize_t bit)
 static inline int
 mppc_leading_ones(uint64_t x, int width)
 {
+#if defined(__GNUC__)
+    /* the width bits at the top, inverted: their leading ones are now leading zeros, and
+       the zeros shifted in below them end the count at `width` */
+    return __builtin_clzll(~(x << (64 - width)));
+#else
     int k = 0;
     while (k < width && (x >> (width - 1 - k)) & 1)
         k++;
     return k;
+#endif
 }
+
+/* Leading bytes of a window whose top bit is clear, from `high` (the window's top bits). */
+static inline Py_ssize_t
+mppc_low_run(uint64_t high)
+{
+#if defined(__GNUC__)
+    return high ? __builtin_clzll(high) >> 3 : 8;
+#else
+    Py_ssize_t k = 0;
+    while (k < 8 && !((high >> (63 - 8 * k)) & 1))
+        k++;
+    return k;
+#endif
+}
+
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define MPPC_WORDS 1 /* whole 8-byte words written with the bytes past the end kept */
+
+/* A word whose first m bytes (1..8) come from `fresh` and the others from `old`. */
+static inline uint64_t
+mppc_merge(uint64_t fresh, uint64_t old, Py_ssize_t m)
+{
+    uint64_t keep = m >= 8 ? 0 : ~(uint64_t)0 << (8 * m);
+    return (fresh & ~keep) | (old & keep);
+}
+#endif
 
 /* Why mppc_run stopped on a corrupt token (the message fast_mppc_inflate builds from it). */
 typedef struct {
@@ -1904,11 +1943,18 @@ typedef struct {
 
 /* _inflate over d[0:n] (nbits of it) from bit *bit, writing hist from *pos up to limit:
    the stop reason (0 _FULL, 1 _DRAINED, 2 _SHORT), or -1 with *fault filled for a corrupt
-   token. *pos and *bit say where it stopped. bit_base only offsets the fault's bit. */
-static int
-mppc_run(unsigned char *hist, unsigned char *known, Py_ssize_t *pos_io, Py_ssize_t limit,
-         const unsigned char *d, Py_ssize_t n, Py_ssize_t *bit_io, Py_ssize_t nbits,
-         long long bit_base, MppcFault *fault)
+   token. *pos and *bit say where it stopped. bit_base only offsets the fault's bit. Written
+   once, made twice (mppc_run, and mppc_run_exact without a known-map: the compiled
+   MS-SIPCOMP read, whose history is always exact), so that the loop does not test `known`. */
+#if defined(__GNUC__)
+#define MPPC_INLINE static inline __attribute__((always_inline))
+#else
+#define MPPC_INLINE static inline
+#endif
+MPPC_INLINE int
+mppc_run_impl(unsigned char *hist, unsigned char *known, Py_ssize_t *pos_io, Py_ssize_t limit,
+              const unsigned char *d, Py_ssize_t n, Py_ssize_t *bit_io, Py_ssize_t nbits,
+              long long bit_base, MppcFault *fault)
 {
     Py_ssize_t pos = *pos_io, bit = *bit_io;
     Py_ssize_t last = nbits - 8; /* a token needs at least 8 bits */
@@ -1987,8 +2033,32 @@ mppc_run(unsigned char *hist, unsigned char *known, Py_ssize_t *pos_io, Py_ssize
                longer than its offset and, shorter, reads only bytes before `pos` (mod 8192),
                so it gives what _inflate's slices give. */
             Py_ssize_t src = (pos - off) & 0x1FFF;
+#ifdef MPPC_WORDS
+            if (src < pos && off >= length && length <= 16 && pos + 16 <= 8192) {
+                /* a short usual copy, in two words read before either is written (the bytes
+                   past `length` are written back as they were) */
+                uint64_t a, b, old;
+                memcpy(&a, hist + src, 8);
+                memcpy(&b, hist + src + 8, 8);
+                if (length <= 8) {
+                    memcpy(&old, hist + pos, 8);
+                    a = mppc_merge(a, old, length);
+                }
+                else {
+                    memcpy(&old, hist + pos + 8, 8);
+                    b = mppc_merge(b, old, length - 8);
+                    memcpy(hist + pos + 8, &b, 8);
+                }
+                memcpy(hist + pos, &a, 8);
+            }
+            else
+#endif
             if (src < pos && off >= length) /* the usual copy: behind, not overlapping */
                 memcpy(hist + pos, hist + src, (size_t)length);
+            else if (src > pos && src + length <= 8192)
+                /* the tail of the previous pass (after AT_FRONT), not wrapping: reading ahead
+                   of the writes, the forward loop reads only bytes it has not written yet */
+                memmove(hist + pos, hist + src, (size_t)length);
             else
                 for (Py_ssize_t j = 0; j < length; j++)
                     hist[pos + j] = hist[(src + j) & 0x1FFF];
@@ -1999,14 +2069,35 @@ mppc_run(unsigned char *hist, unsigned char *known, Py_ssize_t *pos_io, Py_ssize
             bit += used;
             w <<= used;
             wbits -= used;
-        } else if (b < 0x80) { /* low literal: the byte itself */
-            hist[pos] = (unsigned char)b;
+        } else if (b < 0x80) {
+            /* low literals, each the byte itself: the run of them at the top of the window
+               (bytes whose top bit is clear), as far as the window, the limit and the last
+               token position allow, taken at once */
+            Py_ssize_t k = mppc_low_run(w & 0x8080808080808080ULL);
+            if (k > wbits >> 3)
+                k = wbits >> 3;
+            if (k > limit - pos)
+                k = limit - pos;
+            if (k > ((last - bit) >> 3) + 1)
+                k = ((last - bit) >> 3) + 1;
+#ifdef MPPC_WORDS
+            if (pos + 8 <= 8192) {
+                uint64_t old;
+                memcpy(&old, hist + pos, 8);
+                old = mppc_merge(__builtin_bswap64(w), old, k);
+                memcpy(hist + pos, &old, 8);
+            }
+            else
+#endif
+                for (Py_ssize_t j = 0; j < k; j++)
+                    hist[pos + j] = (unsigned char)(w >> (56 - 8 * j));
             if (known != NULL)
-                known[pos] = 1;
-            pos++;
-            bit += 8;
-            w <<= 8;
-            wbits -= 8;
+                for (Py_ssize_t j = 0; j < k; j++)
+                    known[pos + j] = 1;
+            pos += k;
+            bit += 8 * k;
+            w = k == 8 ? 0 : w << (8 * k);
+            wbits -= (int)(8 * k);
         } else { /* high literal: 10 + 7 bits */
             if (bit == last) {
                 reason = 2; /* _SHORT */
@@ -2024,6 +2115,22 @@ mppc_run(unsigned char *hist, unsigned char *known, Py_ssize_t *pos_io, Py_ssize
     *pos_io = pos;
     *bit_io = bit;
     return reason;
+}
+
+static int
+mppc_run(unsigned char *hist, unsigned char *known, Py_ssize_t *pos_io, Py_ssize_t limit,
+         const unsigned char *d, Py_ssize_t n, Py_ssize_t *bit_io, Py_ssize_t nbits,
+         long long bit_base, MppcFault *fault)
+{
+    return mppc_run_impl(hist, known, pos_io, limit, d, n, bit_io, nbits, bit_base, fault);
+}
+
+static int
+mppc_run_exact(unsigned char *hist, Py_ssize_t *pos_io, Py_ssize_t limit,
+               const unsigned char *d, Py_ssize_t n, Py_ssize_t *bit_io, Py_ssize_t nbits,
+               MppcFault *fault)
+{
+    return mppc_run_impl(hist, NULL, pos_io, limit, d, n, bit_io, nbits, 0, fault);
 }
 
 /* mppc_inflate(hist, known, pos, limit, data, bit, nbits, bit_base)
@@ -3314,7 +3421,8 @@ typedef struct PlainPacket {
 
 /* For a READ_SIPCOMP flow given back: (history position, compressed bytes decoded here, frame
    of the last packet framed, [(plain, wire, frame, ts) of the packets from `from` on, not all
-   framed yet], how many plain bytes of the first of them were framed); a new reference. */
+   framed yet], how many plain bytes of the first of them were framed, the history when it
+   was made here (sipcomp_first) or None); a new reference. */
 static PyObject *
 sipcomp_state(FastPath *fp, const SipFlow *f, Py_ssize_t from, Py_ssize_t skip)
 {
@@ -3333,7 +3441,8 @@ sipcomp_state(FastPath *fp, const SipFlow *f, Py_ssize_t from, Py_ssize_t skip)
         PyList_SET_ITEM(packets, k, item);
     }
     const SipcompState *sc = f->sc;
-    return Py_BuildValue("(nLLNn)", sc->hpos, sc->consumed, sc->plain_frame, packets, skip);
+    return Py_BuildValue("(nLLNnO)", sc->hpos, sc->consumed, sc->plain_frame, packets, skip,
+                         sc->made && sc->hist != NULL ? sc->hist : Py_None);
 }
 
 static int tls_sync_pair(FastPath *fp, SipFlow *f);
@@ -3372,7 +3481,7 @@ sip_reclaim_from(FastPath *fp, size_t i, Py_ssize_t from, Py_ssize_t skip)
         ok = state != NULL;
     }
     PyObject *result = NULL;
-    if (ok && sipcomp_flush(fp) < 0) /* the counts charged here, before Python reads on */
+    if (ok && sipcomp_flush_back(fp, f.sc) < 0) /* the counts charged here, before Python */
         ok = 0;
     if (ok) {
         fp->sip_busy++;
@@ -4446,18 +4555,59 @@ sipcomp_flush(FastPath *fp)
         fp->bdirty = sc->next_dirty;
         sc->next_dirty = NULL;
         sc->listed = 0;
-        long long w = sc->sum_wire, p = sc->sum_plain;
-        sc->sum_wire = sc->sum_plain = 0;
-        if (rc == 0 && (w || p) && sc->pipe != NULL) {
-            PyObject *summary = PyObject_GetAttr(sc->pipe, str_pipe_summary);
-            if (summary == NULL || count_add(summary, str_wire_bytes, w) < 0 ||
-                count_add(summary, str_plain_bytes, p) < 0)
-                rc = -1;
-            Py_XDECREF(summary);
-        }
+        if (rc == 0)
+            rc = sipcomp_write_sums(sc);
+        else
+            sc->sum_wire = sc->sum_plain = 0;
         if (rc == 0 && sc->conn != NULL && budget_write(sc->conn) < 0)
             rc = -1;
     }
+    if (rc == 0 && budget_write(&fp->broot) < 0)
+        rc = -1;
+    return rc;
+}
+
+/* Write back one state's summary counts (FastPath.bdirty: sc is taken off the list before). */
+static int
+sipcomp_write_sums(SipcompState *sc)
+{
+    long long w = sc->sum_wire, p = sc->sum_plain;
+    sc->sum_wire = sc->sum_plain = 0;
+    if (!(w || p) || sc->pipe == NULL)
+        return 0;
+    PyObject *summary = PyObject_GetAttr(sc->pipe, str_pipe_summary);
+    int rc = summary == NULL || count_add(summary, str_wire_bytes, w) < 0 ||
+                     count_add(summary, str_plain_bytes, p) < 0
+                 ? -1
+                 : 0;
+    Py_XDECREF(summary);
+    return rc;
+}
+
+/* What a flow given back needs written (sip_reclaim_from): for an MS-SIPCOMP flow, its own
+   summary counts (the state is freed after) and the budgets it charged, its connection's
+   mirror and the capture's. The other states' summary counts wait for their own hand-back:
+   they are read only when the run is rendered, after every flow went back, and every budget
+   is written before Python reads or charges one (sipcomp_sync writes everything). Another
+   kind of flow: everything, as before. 0, or -1 on a Python error. */
+static int
+sipcomp_flush_back(FastPath *fp, SipcompState *sc)
+{
+    if (sc == NULL)
+        return sipcomp_flush(fp);
+    int rc = 0;
+    if (sc->listed) {
+        SipcompState **at = &fp->bdirty;
+        while (*at != NULL && *at != sc)
+            at = &(*at)->next_dirty;
+        if (*at == sc)
+            *at = sc->next_dirty;
+        sc->next_dirty = NULL;
+        sc->listed = 0;
+        rc = sipcomp_write_sums(sc);
+    }
+    if (rc == 0 && sc->conn != NULL && budget_write(sc->conn) < 0)
+        rc = -1;
     if (rc == 0 && budget_write(&fp->broot) < 0)
         rc = -1;
     return rc;
@@ -4629,6 +4779,156 @@ FastPath_sipcomp_sync(FastPath *fp, PyObject *Py_UNUSED(ignored))
     Py_RETURN_NONE;
 }
 
+/* stream.py _sip_start(out, None, True) for d[0:n]: a CR/LF, or a start line
+   (_START_LINE) within the first 512 bytes. */
+static int
+sipcomp_sip_start(const unsigned char *d, Py_ssize_t n)
+{
+    if (n > 512)
+        n = 512;
+    if (n == 0)
+        return 0;
+    if (d[0] == '\r' || d[0] == '\n')
+        return 1;
+    Py_ssize_t i;
+    if (n >= 12 && memcmp(d, "SIP/2.0 ", 8) == 0 && d[8] >= '1' && d[8] <= '6' &&
+        d[9] >= '0' && d[9] <= '9' && d[10] >= '0' && d[10] <= '9' && d[11] == ' ') {
+        for (i = 12; i < n && d[i] != '\r' && d[i] != '\n'; i++)
+            ;
+        if (i < n && d[i] == '\r')
+            i++;
+        if (i < n && d[i] == '\n')
+            return 1;
+    }
+    /* [A-Za-z][A-Za-z0-9.!%*_+`'~-]* [^\x00-\x20]+ SIP/2\.0\r?\n */
+    if (!((d[0] | 0x20) >= 'a' && (d[0] | 0x20) <= 'z'))
+        return 0;
+    for (i = 1; i < n && (((d[i] | 0x20) >= 'a' && (d[i] | 0x20) <= 'z') ||
+                          (d[i] >= '0' && d[i] <= '9') || strchr(".!%*_+`'~-", d[i]) != NULL) &&
+                d[i] != 0;
+         i++)
+        ;
+    if (i >= n || d[i] != ' ')
+        return 0;
+    Py_ssize_t u = ++i;
+    while (i < n && d[i] > 0x20)
+        i++;
+    if (i == u || n - i < 9 || memcmp(d + i, " SIP/2.0", 8) != 0)
+        return 0;
+    i += 8;
+    if (d[i] == '\r')
+        i++;
+    return i < n && d[i] == '\n';
+}
+
+/* The candidate layouts after the usual one (stream.py LAYOUTS[1:], in order): where the
+   length starts, its width, little-endian, and what it counts (0 plain, 1 payload,
+   2 packet). */
+static const struct {
+    signed char at, width, little, counts;
+} sipcomp_others[] = {
+    {2, 4, 0, 0}, {4, 2, 0, 1}, {2, 4, 0, 1}, {4, 2, 0, 2}, {2, 4, 0, 2}, /* big-endian */
+    {4, 2, 1, 0}, {2, 4, 1, 0}, {4, 2, 1, 1}, {2, 4, 1, 1}, {4, 2, 1, 2}, {2, 4, 1, 2},
+    {2, 2, 0, 0}, {2, 2, 0, 1}, {2, 2, 0, 2}, {2, 2, 1, 0}, {2, 2, 1, 1}, {2, 2, 1, 2}, /* h4 */
+};
+
+/* stream.py _MAX_COMPRESSED_PAYLOAD */
+#define SIPCOMP_MAX_COMPRESSED ((8192 * 9 + 7) / 8 + 1)
+
+/*
+ * A direction's first packet, as stream.py _calibrate_step would take it, but only where its
+ * choice is the routine one: the usual layout holds (flags COMPRESSED or AT_FRONT|COMPRESSED,
+ * reserved bytes zero, a length of 1 to 8192 bytes, the payload decodes wholly within src on
+ * the empty history, the output starts like SIP, the next header after any CR/LF run is not
+ * one _parse_header rejects), and of the later layouts only its 32-bit twin could read the
+ * same packet (_agreeing), so the decoder would be in sync under the usual layout, with the
+ * history exact. Then the packet is decoded into a new history, charged and queued: 1, *pos
+ * past it. 0 (nothing done): Python recognises the layout as before; -1 on a Python error.
+ */
+static int
+sipcomp_first(FastPath *fp, SipFlow *f, const SipSource *src, Py_ssize_t *pos)
+{
+    const unsigned char *d = src->d;
+    Py_ssize_t n = src->n;
+    if (n < SIPCOMP_HEADER || (d[0] != 0x20 && d[0] != 0x60) || d[1] | d[2] | d[3])
+        return 0;
+    Py_ssize_t length = (Py_ssize_t)d[4] << 8 | d[5];
+    if (length == 0 || length > 8192)
+        return 0;
+    PyObject *made = PyByteArray_FromStringAndSize(NULL, 8192);
+    if (made == NULL)
+        return -1;
+    unsigned char *hist = (unsigned char *)PyByteArray_AS_STRING(made);
+    memset(hist, 0, 8192);
+    Py_ssize_t need = (length * 9 + 40) / 8 + 2, avail = n - SIPCOMP_HEADER;
+    Py_ssize_t m = avail < need ? avail : need, at = 0, bit = 0;
+    MppcFault fault;
+    if (mppc_run_exact(hist, &at, length, d + SIPCOMP_HEADER, m, &bit, m * 8, &fault) != 0 ||
+        !sipcomp_sip_start(hist, length)) {
+        Py_DECREF(made);
+        return 0;
+    }
+    Py_ssize_t end = SIPCOMP_HEADER + ((bit + 7) >> 3), nxt = end;
+    while (nxt < n && (d[nxt] == '\r' || d[nxt] == '\n'))
+        nxt++;
+    int fits = 1; /* _attempt's chain: the next header, when any of it is there */
+    if (nxt < n) {
+        if (d[nxt] & 0x1F)
+            fits = 0;
+        for (Py_ssize_t k = nxt + 1; k < nxt + 4 && k < n; k++)
+            if (d[k])
+                fits = 0;
+        if (n - nxt >= SIPCOMP_HEADER && d[nxt] & 0x20 &&
+            ((Py_ssize_t)d[nxt + 4] << 8 | d[nxt + 5]) > 8192)
+            fits = 0;
+    }
+    /* _agreeing: which later layouts could read this packet as the usual one did */
+    for (size_t k = 0; fits && k < sizeof sipcomp_others / sizeof sipcomp_others[0]; k++) {
+        int la = sipcomp_others[k].at, size = la + sipcomp_others[k].width, zero = 1;
+        if (n < size)
+            continue;
+        for (int j = 1; j < la; j++)
+            zero &= d[j] == 0;
+        if (!zero)
+            continue;
+        long long value = 0;
+        for (int j = 0; j < sipcomp_others[k].width; j++)
+            value = sipcomp_others[k].little ? value | (long long)d[la + j] << (8 * j)
+                                             : value << 8 | d[la + j];
+        int agrees;
+        if (sipcomp_others[k].counts == 0)
+            agrees = value == length;
+        else {
+            long long payload = sipcomp_others[k].counts == 1 ? value : value - size;
+            agrees = payload >= 0 && payload <= SIPCOMP_MAX_COMPRESSED && size + payload == end;
+        }
+        /* the 32-bit twin (the first entry) must agree, and no other layout */
+        if (agrees != (k == 0))
+            fits = 0;
+    }
+    if (!fits) {
+        Py_DECREF(made);
+        return 0;
+    }
+    int allowed = sipcomp_charge(fp, f, end - SIPCOMP_HEADER, length, end, 0);
+    if (allowed <= 0) {
+        Py_DECREF(made);
+        return allowed;
+    }
+    SipcompState *sc = f->sc;
+    sc->hist = made;
+    sc->hpos = length;
+    sc->fresh = 0;
+    sc->made = 1;
+    long long frame;
+    double ts;
+    sip_source_at(src, end - 1, &frame, &ts);
+    if (sipcomp_append(fp, hist, length, end, frame, ts) < 0)
+        return -1;
+    *pos = end;
+    return 1;
+}
+
 /*
  * Decode the packets of src into FastPath.plain; *pos: the compressed bytes they took.
  * Returns 1 when the rest is a packet still arriving (or nothing), 2 when the plain bound
@@ -4641,6 +4941,13 @@ sipcomp_scan(FastPath *fp, SipFlow *f, const SipSource *src, Py_ssize_t *pos_out
     const unsigned char *d = src->d;
     Py_ssize_t n = src->n, pos = 0;
     SipcompState *sc = f->sc;
+    if (sc->fresh) {
+        int first = sipcomp_first(fp, f, src, &pos);
+        if (first <= 0) {
+            *pos_out = 0;
+            return first;
+        }
+    }
     unsigned char *hist = (unsigned char *)PyByteArray_AS_STRING(sc->hist);
     unsigned char saved[8192];
     int status = 1;
@@ -4708,7 +5015,7 @@ sipcomp_scan(FastPath *fp, SipFlow *f, const SipSource *src, Py_ssize_t *pos_out
             Py_ssize_t m = avail < need ? avail : need, at = start, bit = 0;
             MppcFault fault;
             memcpy(saved, hist + start, (size_t)length);
-            int why = mppc_run(hist, NULL, &at, limit, d + pstart, m, &bit, m * 8, 0, &fault);
+            int why = mppc_run_exact(hist, &at, limit, d + pstart, m, &bit, m * 8, &fault);
             if (why != 0) {
                 memcpy(hist + start, saved, (size_t)length);
                 if (why < 0 || avail >= need)
@@ -4866,8 +5173,10 @@ sipcomp_adopt(FastPath *fp, SipFlow *f, PyObject *hand)
                           : -1;
     if (hpos == -1 && PyErr_Occurred())
         PyErr_Clear();
-    if (!PyByteArray_Check(hist) || PyByteArray_GET_SIZE(hist) != 8192 || hpos < 0 ||
-        hpos > 8192)
+    int fresh = hist == Py_None; /* before its first packet: sipcomp_first */
+    if (fresh ? hpos != 0
+              : !PyByteArray_Check(hist) || PyByteArray_GET_SIZE(hist) != 8192 || hpos < 0 ||
+                    hpos > 8192)
         return 0;
     if (f->sc == NULL) {
         f->sc = PyMem_Calloc(1, sizeof(SipcompState));
@@ -4876,8 +5185,10 @@ sipcomp_adopt(FastPath *fp, SipFlow *f, PyObject *hand)
             return -1;
         }
     }
-    Py_XSETREF(f->sc->hist, Py_NewRef(hist));
+    Py_XSETREF(f->sc->hist, fresh ? NULL : Py_NewRef(hist));
     f->sc->hpos = hpos;
+    f->sc->fresh = fresh;
+    f->sc->made = 0;
     f->sc->consumed = 0;
     f->framed = 0;
     f->kind = READ_SIPCOMP;

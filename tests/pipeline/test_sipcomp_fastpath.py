@@ -352,8 +352,13 @@ def test_sip_own_takes_a_sipcomp_direction_only_with_its_history() -> None:
     fast.sip_release(four, 1, other, 2)
     # direction, framed, taken, chunks, last frame, last time, and the MS-SIPCOMP state:
     # (history position, compressed bytes decoded, frame of the last packet framed,
-    #  packets not framed yet, bytes of the first of them framed)
-    assert pipe.calls == [(0, 0, 0, [], 0, 0.0, (5, 0, 0, [], 0))]
+    #  packets not framed yet, bytes of the first of them framed, the history made there)
+    assert pipe.calls == [(0, 0, 0, [], 0, 0.0, (5, 0, 0, [], 0, None))]
+    # a decoder that has read nothing yet: no history, position 0 (and nothing else)
+    assert own(four, 1, other, 2, 0, 1, 100, pipe, 3, (None, 1)) is False
+    assert own(four, 1, other, 2, 0, 1, 100, pipe, 3, (None, 0)) is True
+    fast.sip_release(four, 1, other, 2)
+    assert pipe.calls[1:] == [(0, 0, 0, [], 0, 0.0, (0, 0, 0, [], 0, None))]
 
 
 def test_flags_mix_decodes_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -691,3 +696,31 @@ def test_compiled_budget_shares_the_capture_total_between_connections() -> None:
         mine = [i for c, i in order[:9] if c == n]
         assert pipe.summary.plain_bytes == sum(flows[n][1][i][2] for i in mine)
         assert pipe.budget.plain == sum(max(flows[n][1][i][2], PACKET_CHARGE) for i in mine)
+
+
+def test_a_direction_given_back_writes_its_own_counts_and_the_budgets() -> None:
+    """Three connections read in C, charged in turn; one given back: its summary counts, its
+    connection's budget and the capture's (which holds every connection's charges so far)
+    are written back, the others' summary counts when they go back; all right at the end."""
+    fast = fastpath.compiled().FastPath(0)
+    top = DecompressionBudget()
+    pipes = [_Pipe(top.connection()) for _ in range(3)]
+    flows = [_owned_sipcomp(fast, pipe, 41_000 + n) for n, pipe in enumerate(pipes)]
+    frame = 2
+    for i in range(4):
+        for flow, packets in flows:
+            _send(fast, flow, packets[i][0], frame)
+            frame += 1
+    plain = [sum(p[2] for p in packets[:4]) for _, packets in flows]
+    wire = [sum(len(p[0]) for p in packets[:4]) for _, packets in flows]
+    payload = [sum(p[1] for p in packets[:4]) for _, packets in flows]
+    fast.sip_release(bytes([10, 1, 0, 1]), 41_001, bytes([10, 0, 0, 10]), 5061)
+    assert len(pipes[1].reclaimed) == 1 and fast.sip_owned == 2
+    assert (pipes[1].summary.plain_bytes, pipes[1].summary.wire_bytes) == (plain[1], wire[1])
+    assert pipes[1].budget.wire == payload[1]
+    assert top.wire == sum(payload)
+    fast.sip_release_all()
+    assert top.sync is None and top.wire == sum(payload)
+    for n, pipe in enumerate(pipes):
+        assert (pipe.summary.plain_bytes, pipe.summary.wire_bytes) == (plain[n], wire[n])
+        assert pipe.budget.wire == payload[n]

@@ -456,7 +456,7 @@ class TcpConnectionPipeline:
 
     def _raw_data(
         self, direction: int, data: bytes, frame: int, ts: float
-    ) -> int | tuple[bytearray, int]:
+    ) -> int | tuple[bytearray | None, int]:
         """In-order bytes the fast path read but does not frame: the normal path takes them;
         returns how the fast path may read what follows (:meth:`_read_as`; a raw direction is
         not clear SIP, so it stays read at least raw), for MS-SIPCOMP the decoder's history
@@ -470,11 +470,12 @@ class TcpConnectionPipeline:
             return hand
         return READ_RAW if kind is None else kind
 
-    def _sipcomp_hand(self, d: Direction) -> tuple[bytearray, int] | None:
+    def _sipcomp_hand(self, d: Direction) -> tuple[bytearray | None, int] | None:
         """What the fast path needs to decode an MS-SIPCOMP direction from the next byte on
-        (the decoder's history, written in place there, and write position), or None when
-        the decoder or the framer after it is not at a clean point (sipcomp/stream.py
-        ``handover``; docs/architecture.md)."""
+        (the decoder's history, written in place there, and write position; no history for
+        a decoder that has read nothing yet, whose first packet the fast path may take), or
+        None when the decoder or the framer after it is not at a clean point
+        (sipcomp/stream.py ``handover``; docs/architecture.md)."""
         decoder, framer = d.sipcomp, d.framer
         if decoder is None or framer is None or not framer.at_rest or self.budget is None:
             return None
@@ -579,7 +580,8 @@ class TcpConnectionPipeline:
         chunks: list[tuple[bytes, int, float]],
         last_frame: int,
         last_ts: float,
-        sipcomp: tuple[int, int, int, list[tuple[bytes, int, int, float]], int] | None = None,
+        sipcomp: tuple[int, int, int, list[tuple[bytes, int, int, float]], int, bytearray | None]
+        | None = None,
     ) -> None:
         """The fast path gives a direction back: it took ``taken`` bytes since :meth:`offer`
         and framed ``framed`` of them (none when it handed each segment to :meth:`data`); the
@@ -608,17 +610,20 @@ class TcpConnectionPipeline:
         chunks: list[tuple[bytes, int, float]],
         last_frame: int,
         last_ts: float,
-        state: tuple[int, int, int, list[tuple[bytes, int, int, float]], int],
+        state: tuple[int, int, int, list[tuple[bytes, int, int, float]], int, bytearray | None],
     ) -> None:
         """An MS-SIPCOMP direction given back: the decoder moves on past the ``consumed``
-        compressed bytes decoded there (history ``position``), the framer past the ``framed``
+        compressed bytes decoded there (history ``position``; ``made``, the history the fast
+        path made when it took the direction's first packet), the framer past the ``framed``
         plain bytes whose messages were delivered; the packets decoded but not all framed go
         to the framer (already counted and charged), ``skip`` bytes of the first delivered;
         then the compressed bytes not decoded come again as their segments."""
-        position, consumed, plain_frame, packets, skip = state
+        position, consumed, plain_frame, packets, skip, made = state
         decoder, framer = d.sipcomp, d.framer
         assert decoder is not None and framer is not None
-        decoder.resume_at(consumed, position, last_frame, last_ts)
+        decoder.resume_at(consumed, position, last_frame, last_ts, made)
+        if made is not None and self.summary.compression_layout is None:
+            self.summary.compression_layout = decoder.layout  # (as _drain_sipcomp notes it)
         framer.skip_framed(framed, plain_frame)
         for plain, wire, frame, ts in packets:
             framer.receive_data(plain, frame, ts, wire_size=wire)

@@ -363,6 +363,20 @@ class MppcDecompressor:
         """Another decoder wrote the (exact) history in place up to ``position``; go on there."""
         self._pos = self._start = position
 
+    @classmethod
+    def adopting(cls, history: bytearray, position: int) -> MppcDecompressor:
+        """A decoder over an exact 8 KiB ``history`` another decoder made and wrote up to
+        ``position`` (the compiled fast path, which decoded a direction's first packets),
+        taken as is: no copy."""
+        dec = cls.__new__(cls)
+        dec.history = history
+        dec._known = None
+        dec._virtual = False
+        dec._pos = dec._start = position
+        dec.last_partial = False
+        dec.last_known = None
+        return dec
+
     def copy(self) -> MppcDecompressor:
         """Independent snapshot (the framing layer tries header layouts on copies)."""
         other = MppcDecompressor.__new__(MppcDecompressor)

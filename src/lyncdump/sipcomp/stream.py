@@ -484,12 +484,20 @@ class SipcompStreamDecoder:
                 )
         self._stop()
 
-    def handover(self) -> tuple[bytearray, int] | None:
+    def handover(self) -> tuple[bytearray | None, int] | None:
         """(history, write position) when another reader (the compiled fast path,
         ``_fastpath.c`` sipcomp_read) may decode what follows: in sync under the usual layout
         with the history exact, nothing buffered, queued or half-decoded. That reader writes
-        the history in place and gives back its position (:meth:`resume_at`)."""
+        the history in place and gives back its position (:meth:`resume_at`).
+
+        ``(None, 0)`` for a decoder that has read nothing yet, right after the NEGOTIATE
+        exchange: that reader may then take the first packet itself when the layout it shows
+        is the routine one (the usual layout holds, and of the others only its 32-bit twin
+        reads the same packet: :meth:`_calibrate_step` would be in sync after it) and give
+        the history it made to :meth:`resume_at`; anything else it gives back untouched."""
         dec = self._dec
+        if dec is None and self._fresh():
+            return None, 0
         if (
             self._state != _SYNC
             or self._cur is not None
@@ -504,15 +512,56 @@ class SipcompStreamDecoder:
             return None
         return dec.history, dec.position
 
-    def resume_at(self, consumed: int, position: int, frame: int, ts: float) -> None:
+    def resume_at(
+        self,
+        consumed: int,
+        position: int,
+        frame: int,
+        ts: float,
+        history: bytearray | None = None,
+    ) -> None:
         """Another reader decoded the next ``consumed`` bytes (:meth:`handover`), leaving the
         history's write position at ``position``; the last segment it read came in ``frame``
-        at ``ts``."""
+        at ``ts``. ``history``: the one it made, taking the first packet of a decoder handed
+        over before any (then in sync under the usual layout and its twin, as
+        :meth:`_accept` leaves it); a decoder still at its start that it did not take stays
+        as it was."""
         dec = self._dec
-        assert dec is not None and not self._buf
-        dec.resume_at(position)
+        assert not self._buf
+        if history is not None:
+            assert dec is None and self._fresh()
+            dec = self._dec = MppcDecompressor.adopting(history, position)
+            self._survivors = list(LAYOUTS[:2])
+            self.layout = DEFAULT_LAYOUT.name
+            self._first = False
+            self._state = _SYNC
+        elif dec is None:
+            assert consumed == 0
+            return
+        else:
+            dec.resume_at(position)
         self._base += consumed
         self._last_frame, self._last_ts = frame, ts
+
+    def _fresh(self) -> bool:
+        """Nothing read yet, the history empty (a stream that starts after NEGOTIATE)."""
+        return (
+            self._state == _CALIBRATE
+            and self._first
+            and self._dec is None
+            and self._known_start
+            and self.layout is None
+            and self._survivors is LAYOUTS
+            and self._cur is None
+            and self._probes is None
+            and not self._buf
+            and not self._out
+            and not self._eof
+            and not self.defects
+            and not self.defects_dropped
+            and not self._noted
+            and not self._skipped
+        )
 
     def next_packet(self) -> DecodedPacket | None:
         """The next decoded packet, or None until more data arrives."""
