@@ -5743,6 +5743,510 @@ fast_part_head_matters(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ss
     return PyBool_FromLong(found);
 }
 
+/* ---- XML bodies: the common, plain shape read without a tree (sip/xmlbody.py) ----------
+ *
+ * xml_elements(body) reads a body in a deliberately narrow subset of XML: UTF-8, an optional
+ * `<?xml version="1.0" ...?>` declaration first, then one element tree with ASCII names (at
+ * most one colon), quoted attribute values and character data, and nothing else: no `&` at
+ * all (no entity or character references), no CR, no `<!` (comments, CDATA, DTD), no other
+ * processing instruction, no byte order mark. Inside that subset it checks everything expat
+ * checks in namespace mode (names, nesting, unique attributes, bound prefixes, characters,
+ * `]]>` in text, what may stand outside the root), so a body it accepts is one expat accepts,
+ * with the same elements, attributes and text. Anything else, well-formed or not, gives None
+ * and ElementTree reads the body (which also words every error). */
+
+#define XS_MAX_DEPTH 256
+#define XS_MAX_ATTRS 64
+#define XS_MAX_DECLS 512
+
+typedef struct {
+    const unsigned char *p; /* prefix (NULL: the default namespace) */
+    Py_ssize_t plen;
+    int depth;
+} xs_decl;
+
+typedef struct {
+    const unsigned char *name;
+    Py_ssize_t nlen, colon; /* colon: offset of the ':' in name, or -1 */
+    const unsigned char *val;
+    Py_ssize_t vlen;
+} xs_attr;
+
+static int
+xs_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r'; /* S; text and values hold no CR */
+}
+
+static int
+xs_name_start(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+}
+
+static int
+xs_name_char(unsigned char c)
+{
+    return xs_name_start(c) || (c >= '0' && c <= '9') || c == '.' || c == '-';
+}
+
+/* An ASCII name with at most one colon, neither first nor last: its end, or -1. */
+static Py_ssize_t
+xs_name(const unsigned char *d, Py_ssize_t n, Py_ssize_t i, Py_ssize_t *colon)
+{
+    Py_ssize_t start = i;
+    *colon = -1;
+    if (i >= n || !xs_name_start(d[i]))
+        return -1;
+    i++;
+    while (i < n) {
+        if (xs_name_char(d[i])) {
+            i++;
+        } else if (d[i] == ':' && *colon < 0 && i + 1 < n && xs_name_start(d[i + 1])) {
+            *colon = i - start;
+            i++;
+        } else {
+            break;
+        }
+    }
+    return i;
+}
+
+/* Whether d[0:n] is character data expat takes as it is: no '<', '&' or CR, no control
+ * character but tab and LF, strict UTF-8 of XML characters (no surrogates, U+FFFE, U+FFFF),
+ * and (text only) no "]]>". */
+static int
+xs_chars_ok(const unsigned char *d, Py_ssize_t n, int text)
+{
+    Py_ssize_t i = 0;
+    while (i < n) {
+        unsigned char c = d[i];
+        if (c < 0x80) {
+            if (c < 0x20 ? (c != '\t' && c != '\n') : (c == '<' || c == '&'))
+                return 0;
+            if (text && c == '>' && i >= 2 && d[i - 1] == ']' && d[i - 2] == ']')
+                return 0;
+            i++;
+            continue;
+        }
+        Py_ssize_t len;
+        unsigned int cp;
+        if (c >= 0xC2 && c <= 0xDF) {
+            len = 2;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (n - i < len)
+            return 0;
+        for (Py_ssize_t k = 1; k < len; k++) {
+            if ((d[i + k] & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (d[i + k] & 0x3F);
+        }
+        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+            (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE || cp == 0xFFFF)
+            return 0;
+        i += len;
+    }
+    return 1;
+}
+
+/* An attribute value as ElementTree holds it: tab and LF become spaces (CR and references
+ * never get here). */
+static PyObject *
+xs_value(const unsigned char *v, Py_ssize_t n)
+{
+    PyObject *s = PyUnicode_DecodeUTF8((const char *)v, n, "strict");
+    if (s == NULL || (memchr(v, '\t', (size_t)n) == NULL && memchr(v, '\n', (size_t)n) == NULL))
+        return s;
+    PyObject *out = s;
+    static const char *from[2] = {"\t", "\n"};
+    for (int k = 0; k < 2 && out != NULL; k++) {
+        PyObject *a = PyUnicode_FromString(from[k]);
+        PyObject *b = a != NULL ? PyUnicode_FromString(" ") : NULL;
+        PyObject *r = b != NULL ? PyUnicode_Replace(out, a, b, -1) : NULL;
+        Py_XDECREF(a);
+        Py_XDECREF(b);
+        Py_DECREF(out);
+        out = r;
+    }
+    return out;
+}
+
+/* The optional XML declaration at d[0]: where it ends (0: none), or -1 (not the plain
+ * form: version 1.0, then optionally encoding UTF-8 and standalone yes/no). */
+static Py_ssize_t
+xs_declaration(const unsigned char *d, Py_ssize_t n)
+{
+    if (n < 5 || memcmp(d, "<?xml", 5) != 0)
+        return 0;
+    static const char *names[3] = {"version", "encoding", "standalone"};
+    Py_ssize_t i = 5;
+    int next = 0;
+    for (;;) {
+        Py_ssize_t s = i;
+        while (i < n && xs_space(d[i]))
+            i++;
+        if (n - i >= 2 && d[i] == '?' && d[i + 1] == '>')
+            return next > 0 ? i + 2 : -1;
+        if (i == s)
+            return -1;
+        int which = -1;
+        for (int k = next; k < 3 && which < 0; k++) {
+            size_t len = strlen(names[k]);
+            if ((size_t)(n - i) > len && memcmp(d + i, names[k], len) == 0 && !xs_name_char(d[i + len]))
+                which = k;
+        }
+        if (which < 0 || (next == 0 && which != 0))
+            return -1;
+        i += (Py_ssize_t)strlen(names[which]);
+        while (i < n && xs_space(d[i]))
+            i++;
+        if (i >= n || d[i] != '=')
+            return -1;
+        i++;
+        while (i < n && xs_space(d[i]))
+            i++;
+        if (i >= n || (d[i] != '"' && d[i] != '\''))
+            return -1;
+        unsigned char q = d[i++];
+        Py_ssize_t v = i;
+        while (i < n && d[i] != q)
+            i++;
+        if (i >= n)
+            return -1;
+        Py_ssize_t vlen = i - v;
+        i++;
+        const unsigned char *val = d + v;
+        int ok;
+        if (which == 0) {
+            ok = vlen == 3 && memcmp(val, "1.0", 3) == 0;
+        } else if (which == 1) {
+            ok = vlen == 5 && (val[0] | 0x20) == 'u' && (val[1] | 0x20) == 't' &&
+                 (val[2] | 0x20) == 'f' && val[3] == '-' && val[4] == '8';
+        } else {
+            ok = (vlen == 3 && memcmp(val, "yes", 3) == 0) || (vlen == 2 && memcmp(val, "no", 2) == 0);
+        }
+        if (!ok)
+            return -1;
+        next = which + 1;
+    }
+}
+
+static int
+xs_reserved_uri(const unsigned char *v, Py_ssize_t n)
+{
+    static const char *xml_ns = "http://www.w3.org/XML/1998/namespace";
+    static const char *xmlns_ns = "http://www.w3.org/2000/xmlns/";
+    return (n == (Py_ssize_t)strlen(xml_ns) && memcmp(v, xml_ns, (size_t)n) == 0) ||
+           (n == (Py_ssize_t)strlen(xmlns_ns) && memcmp(v, xmlns_ns, (size_t)n) == 0) ||
+           memchr(v, '{', (size_t)n) != NULL || memchr(v, '}', (size_t)n) != NULL;
+}
+
+/* A prefix starting with "xml" in any case: reserved (xml, xmlns), left to expat. */
+static int
+xs_xml_prefix(const unsigned char *p, Py_ssize_t plen)
+{
+    return plen >= 3 && (p[0] | 0x20) == 'x' && (p[1] | 0x20) == 'm' && (p[2] | 0x20) == 'l';
+}
+
+/* Whether prefix p[0:plen] is bound by a declaration in decls[0:nd]. */
+static int
+xs_bound(const xs_decl *decls, int nd, const unsigned char *p, Py_ssize_t plen)
+{
+    for (int k = nd - 1; k >= 0; k--)
+        if (decls[k].p != NULL && decls[k].plen == plen && memcmp(decls[k].p, p, (size_t)plen) == 0)
+            return 1;
+    return 0;
+}
+
+/* 1: in the subset; 0: not (ElementTree decides); -1: a Python error. On 1, *out is
+ * (root_tag, [(local, {attr: value}, text | None, end), ...]). */
+static int
+xs_scan(const unsigned char *d, Py_ssize_t n, PyObject **out)
+{
+    xs_decl decls[XS_MAX_DECLS];
+    xs_attr attrs[XS_MAX_ATTRS];
+    Py_ssize_t stack_name[XS_MAX_DEPTH], stack_len[XS_MAX_DEPTH], stack_index[XS_MAX_DEPTH];
+    int nd = 0, depth = 0, done = 0;
+    PyObject *items = NULL, *root_tag = NULL;
+
+    Py_ssize_t i = xs_declaration(d, n);
+    if (i < 0)
+        return 0;
+    while (i < n && xs_space(d[i]))
+        i++;
+    if (i >= n || d[i] != '<')
+        return 0;
+    items = PyList_New(0);
+    if (items == NULL)
+        return -1;
+    while (i < n) {
+        if (d[i] != '<') {
+            /* character data up to the next tag (or the end) */
+            const unsigned char *lt = memchr(d + i, '<', (size_t)(n - i));
+            Py_ssize_t e = lt != NULL ? lt - d : n;
+            if (depth == 0) {
+                for (Py_ssize_t k = i; k < e; k++)
+                    if (!xs_space(d[k]))
+                        goto no;
+            } else {
+                if (!xs_chars_ok(d + i, e - i, 1))
+                    goto no;
+                /* "]]>" across the boundary cannot happen: the data ends at a '<' */
+                PyObject *item = PyList_GET_ITEM(items, PyList_GET_SIZE(items) - 1);
+                if (stack_index[depth - 1] == PyList_GET_SIZE(items) - 1 &&
+                    PyTuple_GET_ITEM(item, 2) == Py_None) {
+                    PyObject *text = PyUnicode_DecodeUTF8((const char *)d + i, e - i, "strict");
+                    if (text == NULL)
+                        goto error;
+                    PyTuple_SET_ITEM(item, 2, text);
+                    Py_DECREF(Py_None);
+                }
+            }
+            i = e;
+            continue;
+        }
+        if (done)
+            goto no; /* a second root, or a tag after it */
+        if (n - i >= 2 && d[i + 1] == '/') {
+            /* an end tag */
+            if (depth == 0)
+                goto no;
+            Py_ssize_t colon, e = xs_name(d, n, i + 2, &colon);
+            if (e < 0)
+                goto no;
+            Py_ssize_t len = e - (i + 2);
+            if (len != stack_len[depth - 1] || memcmp(d + i + 2, d + stack_name[depth - 1], (size_t)len) != 0)
+                goto no;
+            while (e < n && xs_space(d[e]))
+                e++;
+            if (e >= n || d[e] != '>')
+                goto no;
+            depth--;
+            PyObject *end = PyLong_FromSsize_t(PyList_GET_SIZE(items));
+            if (end == NULL)
+                goto error;
+            PyObject *item = PyList_GET_ITEM(items, stack_index[depth]);
+            Py_DECREF(PyTuple_GET_ITEM(item, 3));
+            PyTuple_SET_ITEM(item, 3, end);
+            while (nd > 0 && decls[nd - 1].depth > depth)
+                nd--;
+            if (depth == 0)
+                done = 1;
+            i = e + 1;
+            continue;
+        }
+        /* a start tag */
+        if (depth >= XS_MAX_DEPTH)
+            goto no;
+        Py_ssize_t colon, start = i + 1, e = xs_name(d, n, start, &colon);
+        if (e < 0)
+            goto no;
+        Py_ssize_t nlen = e - start;
+        int na = 0, empty = 0;
+        for (;;) {
+            Py_ssize_t s = e;
+            while (e < n && xs_space(d[e]))
+                e++;
+            if (e >= n)
+                goto no;
+            if (d[e] == '>') {
+                e++;
+                break;
+            }
+            if (d[e] == '/') {
+                if (e + 1 >= n || d[e + 1] != '>')
+                    goto no;
+                empty = 1;
+                e += 2;
+                break;
+            }
+            if (e == s || na >= XS_MAX_ATTRS)
+                goto no;
+            xs_attr *a = &attrs[na++];
+            a->name = d + e;
+            Py_ssize_t ae = xs_name(d, n, e, &a->colon);
+            if (ae < 0)
+                goto no;
+            a->nlen = ae - e;
+            e = ae;
+            while (e < n && xs_space(d[e]))
+                e++;
+            if (e >= n || d[e] != '=')
+                goto no;
+            e++;
+            while (e < n && xs_space(d[e]))
+                e++;
+            if (e >= n || (d[e] != '"' && d[e] != '\''))
+                goto no;
+            const unsigned char *q = memchr(d + e + 1, d[e], (size_t)(n - e - 1));
+            if (q == NULL)
+                goto no;
+            a->val = d + e + 1;
+            a->vlen = q - a->val;
+            if (!xs_chars_ok(a->val, a->vlen, 0))
+                goto no;
+            e = q - d + 1;
+            for (int k = 0; k < na - 1; k++) /* duplicates, and prefixed names alike */
+                if ((attrs[k].nlen == a->nlen && memcmp(attrs[k].name, a->name, (size_t)a->nlen) == 0) ||
+                    (a->colon >= 0 && attrs[k].colon >= 0 &&
+                     attrs[k].nlen - attrs[k].colon == a->nlen - a->colon &&
+                     memcmp(attrs[k].name + attrs[k].colon, a->name + a->colon,
+                            (size_t)(a->nlen - a->colon)) == 0))
+                    goto no;
+        }
+        /* this element's declarations first: they apply to its own names */
+        const unsigned char *default_uri = NULL;
+        Py_ssize_t default_len = 0;
+        int has_default = 0;
+        for (int k = 0; k < na; k++) {
+            xs_attr *a = &attrs[k];
+            if (a->nlen == 5 && memcmp(a->name, "xmlns", 5) == 0) {
+                if (xs_reserved_uri(a->val, a->vlen) || nd >= XS_MAX_DECLS)
+                    goto no;
+                has_default = 1;
+                default_uri = a->val;
+                default_len = a->vlen;
+                decls[nd].p = NULL;
+                decls[nd].plen = 0;
+                decls[nd++].depth = depth + 1;
+            } else if (a->colon == 5 && memcmp(a->name, "xmlns", 5) == 0) {
+                const unsigned char *p = a->name + 6;
+                Py_ssize_t plen = a->nlen - 6;
+                if (a->vlen == 0 || xs_reserved_uri(a->val, a->vlen) || nd >= XS_MAX_DECLS ||
+                    xs_xml_prefix(p, plen))
+                    goto no;
+                decls[nd].p = p;
+                decls[nd].plen = plen;
+                decls[nd++].depth = depth + 1;
+            }
+        }
+        const unsigned char *local = d + start;
+        Py_ssize_t llen = nlen;
+        if (colon >= 0) {
+            if (xs_xml_prefix(local, colon) || !xs_bound(decls, nd, local, colon))
+                goto no;
+            if (depth == 0) { /* the root's prefix can only be bound on the root itself */
+                has_default = 0;
+                for (int k = 0; k < na; k++)
+                    if (attrs[k].colon == 5 && attrs[k].nlen - 6 == colon &&
+                        memcmp(attrs[k].name, "xmlns", 5) == 0 &&
+                        memcmp(attrs[k].name + 6, local, (size_t)colon) == 0) {
+                        has_default = 1;
+                        default_uri = attrs[k].val;
+                        default_len = attrs[k].vlen;
+                    }
+                if (!has_default)
+                    goto no;
+            }
+            local += colon + 1;
+            llen -= colon + 1;
+        } else if (nlen == 5 && memcmp(local, "xmlns", 5) == 0) {
+            goto no;
+        }
+        PyObject *attrib = PyDict_New();
+        if (attrib == NULL)
+            goto error;
+        for (int k = 0; k < na; k++) {
+            xs_attr *a = &attrs[k];
+            if (a->colon >= 0) {
+                const unsigned char *p = a->name;
+                Py_ssize_t plen = a->colon;
+                if (plen == 5 && memcmp(p, "xmlns", 5) == 0)
+                    continue;
+                if (xs_xml_prefix(p, plen) ? !(plen == 3 && memcmp(p, "xml", 3) == 0)
+                                           : !xs_bound(decls, nd, p, plen)) {
+                    Py_DECREF(attrib);
+                    goto no;
+                }
+                continue; /* a namespaced attribute: no summary reads one */
+            }
+            if (a->nlen == 5 && memcmp(a->name, "xmlns", 5) == 0)
+                continue;
+            PyObject *key = PyUnicode_DecodeASCII((const char *)a->name, a->nlen, "strict");
+            PyObject *val = key != NULL ? xs_value(a->val, a->vlen) : NULL;
+            int bad = val == NULL || PyDict_SetItem(attrib, key, val) < 0;
+            Py_XDECREF(key);
+            Py_XDECREF(val);
+            if (bad) {
+                Py_DECREF(attrib);
+                goto error;
+            }
+        }
+        PyObject *name = PyUnicode_DecodeASCII((const char *)local, llen, "strict");
+        if (name != NULL && depth == 0) {
+            if (has_default && default_len > 0) {
+                PyObject *uri = xs_value(default_uri, default_len);
+                root_tag = uri != NULL ? PyUnicode_FromFormat("{%U}%U", uri, name) : NULL;
+                Py_XDECREF(uri);
+            } else {
+                root_tag = Py_NewRef(name);
+            }
+            if (root_tag == NULL)
+                Py_CLEAR(name);
+        }
+        Py_ssize_t index = PyList_GET_SIZE(items);
+        PyObject *item = name != NULL ? Py_BuildValue("(NNOn)", name, attrib, Py_None, index + 1)
+                                      : NULL;
+        if (name == NULL)
+            Py_DECREF(attrib);
+        if (item == NULL)
+            goto error;
+        int bad = PyList_Append(items, item) < 0;
+        Py_DECREF(item);
+        if (bad)
+            goto error;
+        if (empty) {
+            while (nd > 0 && decls[nd - 1].depth > depth)
+                nd--;
+            if (depth == 0)
+                done = 1;
+        } else {
+            stack_name[depth] = start;
+            stack_len[depth] = nlen;
+            stack_index[depth] = index;
+            depth++;
+        }
+        i = e;
+    }
+    if (!done)
+        goto no;
+    *out = Py_BuildValue("(NN)", root_tag, items);
+    return *out != NULL ? 1 : -1;
+no:
+    Py_XDECREF(items);
+    Py_XDECREF(root_tag);
+    return 0;
+error:
+    Py_XDECREF(items);
+    Py_XDECREF(root_tag);
+    return -1;
+}
+
+static PyObject *
+fast_xml_elements(PyObject *Py_UNUSED(module), PyObject *body)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(body, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    PyObject *out = NULL;
+    int found = xs_scan((const unsigned char *)view.buf, view.len, &out);
+    PyBuffer_Release(&view);
+    if (found < 0)
+        return NULL;
+    if (found == 0)
+        Py_RETURN_NONE;
+    return out;
+}
+
 static PyMethodDef module_methods[] = {
     {"ratio", fast_ratio, METH_VARARGS,
      "ratio(num, den) -> float | None\n\n"
@@ -5807,6 +6311,12 @@ static PyMethodDef module_methods[] = {
      "part_head_matters(body, start, end) -> bool\n\n"
      "media/stats.py's part_head_matters_py: whether the part body[start:end] has a header\n"
      "block that may name application/sdp or a multipart type."},
+    {"xml_elements", fast_xml_elements, METH_O,
+     "xml_elements(body) -> (root_tag, [(local, attrib, text, end), ...]) | None\n\n"
+     "sip/xmlbody.py's reading of a body in the plain subset of XML (see there): the root's\n"
+     "{namespace}name, and every element in document order with its local name, its\n"
+     "attributes without a prefix, its text before the first child (None: none) and the\n"
+     "index past its last descendant. None: not in the subset (ElementTree reads it)."},
     {NULL, NULL, 0, NULL},
 };
 

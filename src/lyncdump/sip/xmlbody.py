@@ -10,9 +10,10 @@ The summary is what the ladder shows; ``-v`` prints the body itself.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, cast
 
+from .. import fastpath
 from ..recent import RecentTable
 
 if TYPE_CHECKING:
@@ -434,12 +435,77 @@ def _remember(key: tuple[str | None, bytes], found: tuple[str | None, str | None
     _recent_held[0] = held
 
 
+#: The compiled reader of plain XML bodies (lyncdump._fastpath; None without it).
+_xml_elements = fastpath.helper("xml_elements")
+
+
+class _Flat:
+    """An element as the compiled reader gives it (``xml_elements``), with the part of
+    ElementTree's interface the summaries use: ``tag`` (the local name: every summary
+    matches names in any namespace), ``attrib`` (the attributes without a prefix, the only
+    ones a summary reads), ``text``, ``get``, ``iter`` and iteration over the children."""
+
+    __slots__ = ("_all", "_end", "_i", "attrib", "tag", "text")
+
+    def __init__(
+        self, tag: str, attrib: dict[str, str], text: str | None, every: list[_Flat], i: int,
+        end: int,
+    ) -> None:  # fmt: skip
+        self.tag = tag
+        self.attrib = attrib
+        self.text = text
+        self._all = every
+        self._i = i
+        self._end = end
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        return self.attrib.get(key, default)
+
+    def iter(self) -> list[_Flat]:
+        """This element and its descendants, in document order (they follow it)."""
+        return self._all[self._i : self._end]
+
+    def __iter__(self) -> Iterator[_Flat]:
+        every = self._all
+        i = self._i + 1
+        while i < self._end:
+            child = every[i]
+            yield child
+            i = child._end
+
+
+def _flat_summary(body: bytes) -> tuple[str | None, str | None] | None:
+    """:func:`_summary_and_root` of a body the compiled reader takes (the same elements,
+    attributes and text ElementTree would give, and the same verdict: well-formed), without
+    building a tree; None for any other body, or without the compiled module."""
+    found = _xml_elements(body) if _xml_elements is not None else None
+    if found is None:
+        return None
+    root_tag, items = found
+    summarize = _BY_ROOT.get(items[0][0])
+    if summarize is None:
+        return None, root_tag
+    every: list[_Flat] = []
+    append = every.append
+    i = 0
+    for local, attrib, text, end in items:
+        append(_Flat(local, attrib, text, every, i, end))
+        i += 1
+    try:
+        return summarize(cast("Element", every[0])), root_tag
+    except (ValueError, TypeError, AttributeError):
+        return None, root_tag
+
+
 def _summary_and_root(content_type: str | None, body: bytes) -> tuple[str | None, str | None]:
     ctype = (content_type or "").lower()
     if not body or not ("xml" in ctype or ctype.endswith("+xml") or body.lstrip()[:1] == b"<"):
         return None, None
     if len(body) > MAX_XML_BYTES:
         return f"XML of {len(body)} bytes not parsed (over {MAX_XML_BYTES})", None
+    flat = _flat_summary(body)
+    if flat is not None:
+        return flat
     checked = _check_unsummarised(body)
     if checked is not None:
         return checked
