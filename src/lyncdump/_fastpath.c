@@ -5745,19 +5745,44 @@ fast_part_head_matters(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ss
 
 /* ---- XML bodies: the common, plain shape read without a tree (sip/xmlbody.py) ----------
  *
- * xml_elements(body) reads a body in a deliberately narrow subset of XML: UTF-8, an optional
- * `<?xml version="1.0" ...?>` declaration first, then one element tree with ASCII names (at
- * most one colon), quoted attribute values and character data, and nothing else: no `&` at
- * all (no entity or character references), no CR, no `<!` (comments, CDATA, DTD), no other
- * processing instruction, no byte order mark. Inside that subset it checks everything expat
- * checks in namespace mode (names, nesting, unique attributes, bound prefixes, characters,
- * `]]>` in text, what may stand outside the root), so a body it accepts is one expat accepts,
- * with the same elements, attributes and text. Anything else, well-formed or not, gives None
- * and ElementTree reads the body (which also words every error). */
+ * xml_elements(body, ...) reads a body in a deliberately narrow subset of XML: UTF-8, an
+ * optional `<?xml version="1.0" ...?>` declaration first, then one element tree with ASCII
+ * names (at most one colon), quoted attribute values and character data, and nothing else:
+ * no `&` at all (no entity or character references), no CR in text or values, no `<!`
+ * (comments, CDATA, DTD), no other processing instruction, no byte order mark. Inside that
+ * subset it checks everything expat checks in namespace mode (names, nesting, unique
+ * attributes, bound prefixes, characters, `]]>` in text, what may stand outside the root),
+ * so a body it accepts is one expat accepts, with the same elements, attributes and text.
+ * Anything else, well-formed or not, gives None and ElementTree reads the body (which also
+ * words every error). */
 
 #define XS_MAX_DEPTH 256
 #define XS_MAX_ATTRS 64
 #define XS_MAX_DECLS 512
+
+#define XS_NAME_START 1
+#define XS_NAME_CHAR 2
+#define XS_PLAIN 4 /* an ASCII character of text or a value that needs no other check */
+#define XS_SPACE 8
+
+static unsigned char xs_class[256];
+
+static void
+xs_init_classes(void)
+{
+    for (int c = 0; c < 256; c++) {
+        unsigned char k = 0;
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_')
+            k |= XS_NAME_START | XS_NAME_CHAR;
+        if ((c >= '0' && c <= '9') || c == '.' || c == '-')
+            k |= XS_NAME_CHAR;
+        if ((c >= 0x20 && c < 0x80 && c != '<' && c != '&' && c != '>') || c == '\t' || c == '\n')
+            k |= XS_PLAIN;
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+            k |= XS_SPACE; /* S; text and values hold no CR here */
+        xs_class[c] = k;
+    }
+}
 
 typedef struct {
     const unsigned char *p; /* prefix (NULL: the default namespace) */
@@ -5772,23 +5797,8 @@ typedef struct {
     Py_ssize_t vlen;
 } xs_attr;
 
-static int
-xs_space(unsigned char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r'; /* S; text and values hold no CR */
-}
-
-static int
-xs_name_start(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
-}
-
-static int
-xs_name_char(unsigned char c)
-{
-    return xs_name_start(c) || (c >= '0' && c <= '9') || c == '.' || c == '-';
-}
+#define xs_space(c) (xs_class[(unsigned char)(c)] & XS_SPACE)
+#define xs_name_char(c) (xs_class[(unsigned char)(c)] & XS_NAME_CHAR)
 
 /* An ASCII name with at most one colon, neither first nor last: its end, or -1. */
 static Py_ssize_t
@@ -5796,20 +5806,19 @@ xs_name(const unsigned char *d, Py_ssize_t n, Py_ssize_t i, Py_ssize_t *colon)
 {
     Py_ssize_t start = i;
     *colon = -1;
-    if (i >= n || !xs_name_start(d[i]))
+    if (i >= n || !(xs_class[d[i]] & XS_NAME_START))
         return -1;
     i++;
-    while (i < n) {
-        if (xs_name_char(d[i])) {
+    for (;;) {
+        while (i < n && (xs_class[d[i]] & XS_NAME_CHAR))
             i++;
-        } else if (d[i] == ':' && *colon < 0 && i + 1 < n && xs_name_start(d[i + 1])) {
+        if (i + 1 < n && d[i] == ':' && *colon < 0 && (xs_class[d[i + 1]] & XS_NAME_START)) {
             *colon = i - start;
-            i++;
-        } else {
-            break;
+            i += 2;
+            continue;
         }
+        return i;
     }
-    return i;
 }
 
 /* Whether d[0:n] is character data expat takes as it is: no '<', '&' or CR, no control
@@ -5819,12 +5828,14 @@ static int
 xs_chars_ok(const unsigned char *d, Py_ssize_t n, int text)
 {
     Py_ssize_t i = 0;
-    while (i < n) {
+    for (;;) {
+        while (i < n && (xs_class[d[i]] & XS_PLAIN))
+            i++;
+        if (i >= n)
+            return 1;
         unsigned char c = d[i];
-        if (c < 0x80) {
-            if (c < 0x20 ? (c != '\t' && c != '\n') : (c == '<' || c == '&'))
-                return 0;
-            if (text && c == '>' && i >= 2 && d[i - 1] == ']' && d[i - 2] == ']')
+        if (c == '>') {
+            if (text && i >= 2 && d[i - 1] == ']' && d[i - 2] == ']')
                 return 0;
             i++;
             continue;
@@ -5841,7 +5852,7 @@ xs_chars_ok(const unsigned char *d, Py_ssize_t n, int text)
             len = 4;
             cp = c & 0x07;
         } else {
-            return 0;
+            return 0; /* '<', '&', CR, another control character, or not UTF-8 */
         }
         if (n - i < len)
             return 0;
@@ -5855,7 +5866,6 @@ xs_chars_ok(const unsigned char *d, Py_ssize_t n, int text)
             return 0;
         i += len;
     }
-    return 1;
 }
 
 /* An attribute value as ElementTree holds it: tab and LF become spaces (CR and references
@@ -5901,7 +5911,8 @@ xs_declaration(const unsigned char *d, Py_ssize_t n)
         int which = -1;
         for (int k = next; k < 3 && which < 0; k++) {
             size_t len = strlen(names[k]);
-            if ((size_t)(n - i) > len && memcmp(d + i, names[k], len) == 0 && !xs_name_char(d[i + len]))
+            if ((size_t)(n - i) > len && memcmp(d + i, names[k], len) == 0 &&
+                !xs_name_char(d[i + len]))
                 which = k;
         }
         if (which < 0 || (next == 0 && which != 0))
@@ -5932,7 +5943,8 @@ xs_declaration(const unsigned char *d, Py_ssize_t n)
             ok = vlen == 5 && (val[0] | 0x20) == 'u' && (val[1] | 0x20) == 't' &&
                  (val[2] | 0x20) == 'f' && val[3] == '-' && val[4] == '8';
         } else {
-            ok = (vlen == 3 && memcmp(val, "yes", 3) == 0) || (vlen == 2 && memcmp(val, "no", 2) == 0);
+            ok = (vlen == 3 && memcmp(val, "yes", 3) == 0) ||
+                 (vlen == 2 && memcmp(val, "no", 2) == 0);
         }
         if (!ok)
             return -1;
@@ -5940,6 +5952,8 @@ xs_declaration(const unsigned char *d, Py_ssize_t n)
     }
 }
 
+/* A namespace name the subset leaves to expat: the two reserved ones, or one with a brace
+ * (ElementTree's {namespace}name would not read back). */
 static int
 xs_reserved_uri(const unsigned char *v, Py_ssize_t n)
 {
@@ -5962,20 +5976,38 @@ static int
 xs_bound(const xs_decl *decls, int nd, const unsigned char *p, Py_ssize_t plen)
 {
     for (int k = nd - 1; k >= 0; k--)
-        if (decls[k].p != NULL && decls[k].plen == plen && memcmp(decls[k].p, p, (size_t)plen) == 0)
+        if (decls[k].p != NULL && decls[k].plen == plen &&
+            memcmp(decls[k].p, p, (size_t)plen) == 0)
             return 1;
     return 0;
 }
 
+/* The str of words (a tuple of ASCII str) equal to s[0:n], borrowed, or NULL. */
+static PyObject *
+xs_word(PyObject *words, const unsigned char *s, Py_ssize_t n)
+{
+    Py_ssize_t count = PyTuple_GET_SIZE(words);
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *w = PyTuple_GET_ITEM(words, k);
+        if (PyUnicode_GET_LENGTH(w) == n && memcmp(PyUnicode_DATA(w), s, (size_t)n) == 0)
+            return w;
+    }
+    return NULL;
+}
+
 /* 1: in the subset; 0: not (ElementTree decides); -1: a Python error. On 1, *out is
- * (root_tag, [(local, {attr: value}, text | None, end), ...]). */
+ * (root_tag, elements) where elements is None when the root's local name is not in roots,
+ * else [(local, {attribute: value}, text | None, end), ...] with only the attributes named
+ * in attributes (without a prefix). */
 static int
-xs_scan(const unsigned char *d, Py_ssize_t n, PyObject **out)
+xs_scan(const unsigned char *d, Py_ssize_t n, PyObject *roots, PyObject *names,
+        PyObject *attributes, PyObject **out)
 {
     xs_decl decls[XS_MAX_DECLS];
     xs_attr attrs[XS_MAX_ATTRS];
     Py_ssize_t stack_name[XS_MAX_DEPTH], stack_len[XS_MAX_DEPTH], stack_index[XS_MAX_DEPTH];
-    int nd = 0, depth = 0, done = 0;
+    int nd = 0, depth = 0, done = 0, want = 0;
+    Py_ssize_t count = 0; /* elements so far */
     PyObject *items = NULL, *root_tag = NULL;
 
     Py_ssize_t i = xs_declaration(d, n);
@@ -5985,9 +6017,6 @@ xs_scan(const unsigned char *d, Py_ssize_t n, PyObject **out)
         i++;
     if (i >= n || d[i] != '<')
         return 0;
-    items = PyList_New(0);
-    if (items == NULL)
-        return -1;
     while (i < n) {
         if (d[i] != '<') {
             /* character data up to the next tag (or the end) */
@@ -6000,15 +6029,16 @@ xs_scan(const unsigned char *d, Py_ssize_t n, PyObject **out)
             } else {
                 if (!xs_chars_ok(d + i, e - i, 1))
                     goto no;
-                /* "]]>" across the boundary cannot happen: the data ends at a '<' */
-                PyObject *item = PyList_GET_ITEM(items, PyList_GET_SIZE(items) - 1);
-                if (stack_index[depth - 1] == PyList_GET_SIZE(items) - 1 &&
-                    PyTuple_GET_ITEM(item, 2) == Py_None) {
+                /* the text before the element's first child: one run (no reference, comment
+                 * or CDATA splits it), which ends at a '<' (so "]]>" cannot straddle it) */
+                if (want && stack_index[depth - 1] == count - 1) {
+                    PyObject *item = PyList_GET_ITEM(items, count - 1);
                     PyObject *text = PyUnicode_DecodeUTF8((const char *)d + i, e - i, "strict");
                     if (text == NULL)
                         goto error;
-                    PyTuple_SET_ITEM(item, 2, text);
-                    Py_DECREF(Py_None);
+                    PyObject *old = PyList_GET_ITEM(item, 2);
+                    PyList_SET_ITEM(item, 2, text);
+                    Py_DECREF(old);
                 }
             }
             i = e;
@@ -6024,19 +6054,23 @@ xs_scan(const unsigned char *d, Py_ssize_t n, PyObject **out)
             if (e < 0)
                 goto no;
             Py_ssize_t len = e - (i + 2);
-            if (len != stack_len[depth - 1] || memcmp(d + i + 2, d + stack_name[depth - 1], (size_t)len) != 0)
+            if (len != stack_len[depth - 1] ||
+                memcmp(d + i + 2, d + stack_name[depth - 1], (size_t)len) != 0)
                 goto no;
             while (e < n && xs_space(d[e]))
                 e++;
             if (e >= n || d[e] != '>')
                 goto no;
             depth--;
-            PyObject *end = PyLong_FromSsize_t(PyList_GET_SIZE(items));
-            if (end == NULL)
-                goto error;
-            PyObject *item = PyList_GET_ITEM(items, stack_index[depth]);
-            Py_DECREF(PyTuple_GET_ITEM(item, 3));
-            PyTuple_SET_ITEM(item, 3, end);
+            if (want) {
+                PyObject *end = PyLong_FromSsize_t(count);
+                if (end == NULL)
+                    goto error;
+                PyObject *item = PyList_GET_ITEM(items, stack_index[depth]);
+                PyObject *old = PyList_GET_ITEM(item, 3);
+                PyList_SET_ITEM(item, 3, end);
+                Py_DECREF(old);
+            }
             while (nd > 0 && decls[nd - 1].depth > depth)
                 nd--;
             if (depth == 0)
@@ -6096,7 +6130,8 @@ xs_scan(const unsigned char *d, Py_ssize_t n, PyObject **out)
                 goto no;
             e = q - d + 1;
             for (int k = 0; k < na - 1; k++) /* duplicates, and prefixed names alike */
-                if ((attrs[k].nlen == a->nlen && memcmp(attrs[k].name, a->name, (size_t)a->nlen) == 0) ||
+                if ((attrs[k].nlen == a->nlen &&
+                     memcmp(attrs[k].name, a->name, (size_t)a->nlen) == 0) ||
                     (a->colon >= 0 && attrs[k].colon >= 0 &&
                      attrs[k].nlen - attrs[k].colon == a->nlen - a->colon &&
                      memcmp(attrs[k].name + attrs[k].colon, a->name + a->colon,
@@ -6104,17 +6139,17 @@ xs_scan(const unsigned char *d, Py_ssize_t n, PyObject **out)
                     goto no;
         }
         /* this element's declarations first: they apply to its own names */
-        const unsigned char *default_uri = NULL;
-        Py_ssize_t default_len = 0;
-        int has_default = 0;
+        const unsigned char *uri = NULL; /* the root's namespace */
+        Py_ssize_t uri_len = 0;
         for (int k = 0; k < na; k++) {
             xs_attr *a = &attrs[k];
             if (a->nlen == 5 && memcmp(a->name, "xmlns", 5) == 0) {
                 if (xs_reserved_uri(a->val, a->vlen) || nd >= XS_MAX_DECLS)
                     goto no;
-                has_default = 1;
-                default_uri = a->val;
-                default_len = a->vlen;
+                if (colon < 0) {
+                    uri = a->val;
+                    uri_len = a->vlen;
+                }
                 decls[nd].p = NULL;
                 decls[nd].plen = 0;
                 decls[nd++].depth = depth + 1;
@@ -6124,6 +6159,10 @@ xs_scan(const unsigned char *d, Py_ssize_t n, PyObject **out)
                 if (a->vlen == 0 || xs_reserved_uri(a->val, a->vlen) || nd >= XS_MAX_DECLS ||
                     xs_xml_prefix(p, plen))
                     goto no;
+                if (colon == plen && memcmp(p, d + start, (size_t)plen) == 0) {
+                    uri = a->val;
+                    uri_len = a->vlen;
+                }
                 decls[nd].p = p;
                 decls[nd].plen = plen;
                 decls[nd++].depth = depth + 1;
@@ -6134,76 +6173,71 @@ xs_scan(const unsigned char *d, Py_ssize_t n, PyObject **out)
         if (colon >= 0) {
             if (xs_xml_prefix(local, colon) || !xs_bound(decls, nd, local, colon))
                 goto no;
-            if (depth == 0) { /* the root's prefix can only be bound on the root itself */
-                has_default = 0;
-                for (int k = 0; k < na; k++)
-                    if (attrs[k].colon == 5 && attrs[k].nlen - 6 == colon &&
-                        memcmp(attrs[k].name, "xmlns", 5) == 0 &&
-                        memcmp(attrs[k].name + 6, local, (size_t)colon) == 0) {
-                        has_default = 1;
-                        default_uri = attrs[k].val;
-                        default_len = attrs[k].vlen;
-                    }
-                if (!has_default)
-                    goto no;
-            }
             local += colon + 1;
             llen -= colon + 1;
         } else if (nlen == 5 && memcmp(local, "xmlns", 5) == 0) {
             goto no;
         }
-        PyObject *attrib = PyDict_New();
-        if (attrib == NULL)
-            goto error;
-        for (int k = 0; k < na; k++) {
+        for (int k = 0; k < na; k++) { /* a prefixed attribute's prefix is bound */
             xs_attr *a = &attrs[k];
-            if (a->colon >= 0) {
-                const unsigned char *p = a->name;
-                Py_ssize_t plen = a->colon;
-                if (plen == 5 && memcmp(p, "xmlns", 5) == 0)
-                    continue;
-                if (xs_xml_prefix(p, plen) ? !(plen == 3 && memcmp(p, "xml", 3) == 0)
-                                           : !xs_bound(decls, nd, p, plen)) {
-                    Py_DECREF(attrib);
-                    goto no;
-                }
-                continue; /* a namespaced attribute: no summary reads one */
-            }
-            if (a->nlen == 5 && memcmp(a->name, "xmlns", 5) == 0)
-                continue;
-            PyObject *key = PyUnicode_DecodeASCII((const char *)a->name, a->nlen, "strict");
-            PyObject *val = key != NULL ? xs_value(a->val, a->vlen) : NULL;
-            int bad = val == NULL || PyDict_SetItem(attrib, key, val) < 0;
-            Py_XDECREF(key);
-            Py_XDECREF(val);
-            if (bad) {
-                Py_DECREF(attrib);
-                goto error;
-            }
+            if (a->colon >= 0 && !(a->colon == 5 && memcmp(a->name, "xmlns", 5) == 0) &&
+                (xs_xml_prefix(a->name, a->colon)
+                     ? !(a->colon == 3 && memcmp(a->name, "xml", 3) == 0)
+                     : !xs_bound(decls, nd, a->name, a->colon)))
+                goto no;
         }
-        PyObject *name = PyUnicode_DecodeASCII((const char *)local, llen, "strict");
-        if (name != NULL && depth == 0) {
-            if (has_default && default_len > 0) {
-                PyObject *uri = xs_value(default_uri, default_len);
-                root_tag = uri != NULL ? PyUnicode_FromFormat("{%U}%U", uri, name) : NULL;
-                Py_XDECREF(uri);
+        if (depth == 0) {
+            PyObject *name = PyUnicode_DecodeASCII((const char *)local, llen, "strict");
+            if (name == NULL)
+                goto error;
+            if (uri != NULL && uri_len > 0) {
+                PyObject *text = xs_value(uri, uri_len);
+                root_tag = text != NULL ? PyUnicode_FromFormat("{%U}%U", text, name) : NULL;
+                Py_XDECREF(text);
             } else {
                 root_tag = Py_NewRef(name);
             }
-            if (root_tag == NULL)
-                Py_CLEAR(name);
+            int found = root_tag != NULL ? PySequence_Contains(roots, name) : -1;
+            Py_DECREF(name);
+            if (found < 0)
+                goto error;
+            want = found;
+            if (want && (items = PyList_New(0)) == NULL)
+                goto error;
         }
-        Py_ssize_t index = PyList_GET_SIZE(items);
-        PyObject *item = name != NULL ? Py_BuildValue("(NNOn)", name, attrib, Py_None, index + 1)
-                                      : NULL;
-        if (name == NULL)
-            Py_DECREF(attrib);
-        if (item == NULL)
-            goto error;
-        int bad = PyList_Append(items, item) < 0;
-        Py_DECREF(item);
-        if (bad)
-            goto error;
+        if (want) {
+            PyObject *item = PyList_New(4);
+            if (item == NULL)
+                goto error;
+            int bad = PyList_Append(items, item) < 0;
+            Py_DECREF(item);
+            if (bad)
+                goto error;
+            PyObject *name = xs_word(names, local, llen);
+            name = name != NULL ? Py_NewRef(name)
+                                : PyUnicode_DecodeASCII((const char *)local, llen, "strict");
+            PyObject *attrib = name != NULL ? PyDict_New() : NULL;
+            PyObject *end = attrib != NULL ? PyLong_FromSsize_t(count + 1) : NULL;
+            PyList_SET_ITEM(item, 0, name); /* NULL items are fine in a list being built */
+            PyList_SET_ITEM(item, 1, attrib);
+            PyList_SET_ITEM(item, 2, Py_NewRef(Py_None));
+            PyList_SET_ITEM(item, 3, end);
+            if (end == NULL)
+                goto error;
+            for (int k = 0; k < na; k++) {
+                xs_attr *a = &attrs[k];
+                PyObject *key = a->colon < 0 && !(a->nlen == 5 && memcmp(a->name, "xmlns", 5) == 0)
+                                    ? xs_word(attributes, a->name, a->nlen)
+                                    : NULL;
+                if (key == NULL)
+                    continue; /* prefixed, a declaration, or not one a summary reads */
+                PyObject *val = xs_value(a->val, a->vlen);
+                bad = val == NULL || PyDict_SetItem(attrib, key, val) < 0;
+                Py_XDECREF(val);
+                if (bad)
+                    goto error;
+            }
+        }
         if (empty) {
             while (nd > 0 && decls[nd - 1].depth > depth)
                 nd--;
@@ -6212,15 +6246,21 @@ xs_scan(const unsigned char *d, Py_ssize_t n, PyObject **out)
         } else {
             stack_name[depth] = start;
             stack_len[depth] = nlen;
-            stack_index[depth] = index;
+            stack_index[depth] = count;
             depth++;
         }
+        count++;
         i = e;
     }
     if (!done)
         goto no;
-    *out = Py_BuildValue("(NN)", root_tag, items);
-    return *out != NULL ? 1 : -1;
+    PyObject *result = PyTuple_New(2);
+    if (result == NULL)
+        goto error;
+    PyTuple_SET_ITEM(result, 0, root_tag);
+    PyTuple_SET_ITEM(result, 1, items != NULL ? items : Py_NewRef(Py_None));
+    *out = result;
+    return 1;
 no:
     Py_XDECREF(items);
     Py_XDECREF(root_tag);
@@ -6231,14 +6271,43 @@ error:
     return -1;
 }
 
-static PyObject *
-fast_xml_elements(PyObject *Py_UNUSED(module), PyObject *body)
+static int
+xs_words(PyObject *words)
 {
+    if (!PyTuple_CheckExact(words)) {
+        PyErr_SetString(PyExc_TypeError, "xml_elements: names and attributes are tuples");
+        return 0;
+    }
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(words); k++) {
+        PyObject *w = PyTuple_GET_ITEM(words, k);
+        if (!PyUnicode_CheckExact(w) || !PyUnicode_IS_ASCII(w)) {
+            PyErr_SetString(PyExc_TypeError, "xml_elements: the words are ASCII str");
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static PyObject *
+fast_xml_elements(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "xml_elements(body, roots, names, attributes)");
+        return NULL;
+    }
+    if (!xs_words(args[2]) || !xs_words(args[3]))
+        return NULL;
+    static int classes_ready = 0;
+    if (!classes_ready) {
+        xs_init_classes();
+        classes_ready = 1;
+    }
     Py_buffer view;
-    if (PyObject_GetBuffer(body, &view, PyBUF_SIMPLE) < 0)
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
         return NULL;
     PyObject *out = NULL;
-    int found = xs_scan((const unsigned char *)view.buf, view.len, &out);
+    int found = xs_scan((const unsigned char *)view.buf, view.len, args[1], args[2], args[3],
+                        &out);
     PyBuffer_Release(&view);
     if (found < 0)
         return NULL;
@@ -6311,12 +6380,14 @@ static PyMethodDef module_methods[] = {
      "part_head_matters(body, start, end) -> bool\n\n"
      "media/stats.py's part_head_matters_py: whether the part body[start:end] has a header\n"
      "block that may name application/sdp or a multipart type."},
-    {"xml_elements", fast_xml_elements, METH_O,
-     "xml_elements(body) -> (root_tag, [(local, attrib, text, end), ...]) | None\n\n"
+    {"xml_elements", (PyCFunction)(void (*)(void))fast_xml_elements, METH_FASTCALL,
+     "xml_elements(body, roots, names, attributes) -> (root_tag, elements | None) | None\n\n"
      "sip/xmlbody.py's reading of a body in the plain subset of XML (see there): the root's\n"
-     "{namespace}name, and every element in document order with its local name, its\n"
-     "attributes without a prefix, its text before the first child (None: none) and the\n"
-     "index past its last descendant. None: not in the subset (ElementTree reads it)."},
+     "{namespace}name and, when its local name is in roots, every element in document order\n"
+     "as [local name, {attribute: value}, text before the first child or None, index past\n"
+     "its last descendant], with only the attributes without a prefix named in attributes\n"
+     "(names and attributes: tuples of ASCII str, shared). None: not in the subset\n"
+     "(ElementTree reads it)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -28,6 +28,25 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+class _Everything:
+    """Every root name: the reader gives the elements of any document."""
+
+    def __contains__(self, name: object) -> bool:
+        return True
+
+
+#: The attribute names the tests ask the reader to keep: the summaries' and a few more.
+_KEPT = (*xmlbody._ATTRIBUTES, "b", "c", "v", "x", "xml:lang", "xmlns", "p:name")
+
+
+def _elements(body: bytes, roots: Any = None) -> Any:
+    roots = _Everything() if roots is None else roots
+    found = xmlbody._xml_elements(body, roots, xmlbody._NAMES, _KEPT)
+    if found is not None and found[1] is not None:
+        return found[0], [tuple(item) for item in found[1]]
+    return found
+
+
 def _et_view(body: bytes) -> tuple[str, list[tuple[str, dict[str, str], str | None, int]]] | None:
     """What xml_elements should give for ``body``, from ElementTree (None: not well-formed)."""
     try:
@@ -39,7 +58,7 @@ def _et_view(body: bytes) -> tuple[str, list[tuple[str, dict[str, str], str | No
     index = {id(el): i for i, el in enumerate(every)}
     items = []
     for i, el in enumerate(every):
-        attrib = {k: v for k, v in el.attrib.items() if not k.startswith("{")}
+        attrib = {k: v for k, v in el.attrib.items() if k in _KEPT and not k.startswith("{")}
         end = i + len(list(el.iter()))
         assert index[id(el)] == i
         items.append((el.tag.rpartition("}")[2], attrib, el.text, end))
@@ -47,9 +66,10 @@ def _et_view(body: bytes) -> tuple[str, list[tuple[str, dict[str, str], str | No
 
 
 def _check(body: bytes) -> Any:
-    found = xmlbody._xml_elements(body)
+    found = _elements(body)
     if found is not None:
-        assert _et_view(body) == (found[0], list(found[1])), body
+        assert _et_view(body) == found, body
+        assert _elements(body, ()) == (found[0], None)  # the verdict and tag alone
         ctype = "application/xml"
         fast = xmlbody._summary_and_root(ctype, body)
         with without(xmlbody, "_xml_elements"):
@@ -237,3 +257,24 @@ def test_lync_bodies() -> None:
     ]
     for body in bodies:
         assert _check(body) is not None
+
+
+def test_the_reader_keeps_every_attribute_a_summary_reads() -> None:
+    import inspect
+    import re
+
+    source = inspect.getsource(xmlbody)
+    read = set(re.findall(r"""\.get\(["']([^"']+)["']\)""", source))
+    assert read and read <= set(xmlbody._ATTRIBUTES), read - set(xmlbody._ATTRIBUTES)
+    assert "xmlns" not in xmlbody._ATTRIBUTES
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(TypeError):
+        xmlbody._xml_elements(b"<a/>", (), ["a"], ())
+    with pytest.raises(TypeError):
+        xmlbody._xml_elements(b"<a/>", (), (), ("\u00e9",))
+    with pytest.raises(TypeError):
+        xmlbody._xml_elements(b"<a/>", (), ())
+    with pytest.raises(TypeError):
+        xmlbody._xml_elements("<a/>", (), (), ())

@@ -52,6 +52,8 @@ def _local(tag: object) -> str:
 def _children(el: Element, name: str) -> list[Element]:
     """``el`` and its descendants named ``name`` in any namespace, in document order (a
     list: a generator's step per element costs more than the few elements a body has)."""
+    if type(el) is _Flat:  # the compiled reader's elements: tags are local names
+        return [child for child in el.iter() if child.tag == name]
     suffix = "}" + name  # what _local(tag) == name means, without cutting every tag
     return [
         child
@@ -474,16 +476,34 @@ class _Flat:
             i = child._end
 
 
+#: The attributes (without a prefix) the summaries read: the compiled reader keeps only
+#: these (tests/sip/test_xml_flat.py checks the list against the summaries' ``get`` calls).
+_ATTRIBUTES = (
+    "name", "categoryName", "expires", "availability", "token", "uri", "type", "requestId",
+    "code", "reason", "to", "entity", "state", "version", "status", "allow", "aggregate",
+)  # fmt: skip
+
+#: Element names the summaries look for: the reader shares these strings instead of making
+#: one per element (any other name is made as it comes).
+_NAMES = (
+    "category", "state", "availability", "activity", "note", "body", "device", "text",
+    "audio", "video", "publication", "publications", "roaming", "container", "subscriber",
+    "provisioningGroup", "provisionGroup", "resource", "status", "capabilities",
+    "machineName", "action", "categoryList", "adhocList",
+)  # fmt: skip
+
+
 def _flat_summary(body: bytes) -> tuple[str | None, str | None] | None:
     """:func:`_summary_and_root` of a body the compiled reader takes (the same elements,
     attributes and text ElementTree would give, and the same verdict: well-formed), without
     building a tree; None for any other body, or without the compiled module."""
-    found = _xml_elements(body) if _xml_elements is not None else None
+    found = (
+        _xml_elements(body, _BY_ROOT, _NAMES, _ATTRIBUTES) if _xml_elements is not None else None
+    )
     if found is None:
         return None
     root_tag, items = found
-    summarize = _BY_ROOT.get(items[0][0])
-    if summarize is None:
+    if items is None:  # a root no summary reads: only well-formed, and its tag
         return None, root_tag
     every: list[_Flat] = []
     append = every.append
@@ -492,9 +512,11 @@ def _flat_summary(body: bytes) -> tuple[str | None, str | None] | None:
         append(_Flat(local, attrib, text, every, i, end))
         i += 1
     try:
-        return summarize(cast("Element", every[0])), root_tag
+        return _BY_ROOT[items[0][0]](cast("Element", every[0])), root_tag
     except (ValueError, TypeError, AttributeError):
         return None, root_tag
+    finally:
+        every.clear()  # the elements refer to the list: no cycle left for the collector
 
 
 def _summary_and_root(content_type: str | None, body: bytes) -> tuple[str | None, str | None]:
