@@ -5995,10 +5995,136 @@ xs_word(PyObject *words, const unsigned char *s, Py_ssize_t n)
     return NULL;
 }
 
+/* One element as xml_elements reads it: the part of ElementTree's Element the summaries use
+ * (tag: the local name; attrib: the attributes kept; text; get; iter; iteration over the
+ * children). The elements of a body share one list, in document order: an element's
+ * descendants follow it, up to its end. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *tag;
+    PyObject *attrib;
+    PyObject *text;
+    PyObject *every; /* the list of the body's elements (a cycle: the type has GC) */
+    Py_ssize_t index, end;
+} XmlElement;
+
+static int
+XmlElement_traverse(XmlElement *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->tag);
+    Py_VISIT(self->attrib);
+    Py_VISIT(self->text);
+    Py_VISIT(self->every);
+    return 0;
+}
+
+static int
+XmlElement_clear(XmlElement *self)
+{
+    Py_CLEAR(self->tag);
+    Py_CLEAR(self->attrib);
+    Py_CLEAR(self->text);
+    Py_CLEAR(self->every);
+    return 0;
+}
+
+static void
+XmlElement_dealloc(XmlElement *self)
+{
+    PyObject_GC_UnTrack(self);
+    XmlElement_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *
+XmlElement_get(XmlElement *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs < 1 || nargs > 2) {
+        PyErr_SetString(PyExc_TypeError, "get(key, default=None)");
+        return NULL;
+    }
+    PyObject *found = self->attrib != NULL ? PyDict_GetItemWithError(self->attrib, args[0]) : NULL;
+    if (found != NULL)
+        return Py_NewRef(found);
+    if (PyErr_Occurred())
+        return NULL;
+    return Py_NewRef(nargs == 2 ? args[1] : Py_None);
+}
+
+static PyObject *
+XmlElement_iter_all(XmlElement *self, PyObject *Py_UNUSED(ignored))
+{
+    if (self->every == NULL || self->end > PyList_GET_SIZE(self->every))
+        return PyList_New(0); /* cleared */
+    return PyList_GetSlice(self->every, self->index, self->end);
+}
+
+static PyObject *
+XmlElement_children(XmlElement *self)
+{
+    PyObject *out = PyList_New(0);
+    if (out == NULL || self->every == NULL || self->end > PyList_GET_SIZE(self->every))
+        return out;
+    Py_ssize_t i = self->index + 1;
+    while (i < self->end) {
+        XmlElement *child = (XmlElement *)PyList_GET_ITEM(self->every, i);
+        if (PyList_Append(out, (PyObject *)child) < 0) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        i = child->end > i ? child->end : i + 1;
+    }
+    return out;
+}
+
+static PyObject *
+XmlElement_tp_iter(XmlElement *self)
+{
+    PyObject *children = XmlElement_children(self);
+    if (children == NULL)
+        return NULL;
+    PyObject *it = PyObject_GetIter(children);
+    Py_DECREF(children);
+    return it;
+}
+
+static PyMethodDef XmlElement_methods[] = {
+    {"get", (PyCFunction)(void (*)(void))XmlElement_get, METH_FASTCALL,
+     "get(key, default=None): the attribute's value (only the attributes kept)."},
+    {"iter", (PyCFunction)XmlElement_iter_all, METH_NOARGS,
+     "iter() -> list: this element and its descendants, in document order."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef XmlElement_members[] = {
+    {"tag", T_OBJECT, offsetof(XmlElement, tag), READONLY, "The local name."},
+    {"attrib", T_OBJECT, offsetof(XmlElement, attrib), READONLY,
+     "The attributes without a prefix that were asked for."},
+    {"text", T_OBJECT, offsetof(XmlElement, text), READONLY,
+     "The text before the first child, or None."},
+    {"end", T_PYSSIZET, offsetof(XmlElement, end), READONLY,
+     "The index past the last descendant in the body's list."},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject XmlElementType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "lyncdump._fastpath.XmlElement",
+    .tp_basicsize = sizeof(XmlElement),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "An element read by xml_elements (see sip/xmlbody.py).",
+    .tp_traverse = (traverseproc)XmlElement_traverse,
+    .tp_clear = (inquiry)XmlElement_clear,
+    .tp_dealloc = (destructor)XmlElement_dealloc,
+    .tp_iter = (getiterfunc)XmlElement_tp_iter,
+    .tp_methods = XmlElement_methods,
+    .tp_members = XmlElement_members,
+};
+
 /* 1: in the subset; 0: not (ElementTree decides); -1: a Python error. On 1, *out is
  * (root_tag, elements) where elements is None when the root's local name is not in roots,
- * else [(local, {attribute: value}, text | None, end), ...] with only the attributes named
- * in attributes (without a prefix). */
+ * else the list of its XmlElements in document order, with only the attributes named in
+ * attributes (without a prefix). */
 static int
 xs_scan(const unsigned char *d, Py_ssize_t n, PyObject *roots, PyObject *names,
         PyObject *attributes, PyObject **out)
@@ -6032,13 +6158,11 @@ xs_scan(const unsigned char *d, Py_ssize_t n, PyObject *roots, PyObject *names,
                 /* the text before the element's first child: one run (no reference, comment
                  * or CDATA splits it), which ends at a '<' (so "]]>" cannot straddle it) */
                 if (want && stack_index[depth - 1] == count - 1) {
-                    PyObject *item = PyList_GET_ITEM(items, count - 1);
+                    XmlElement *item = (XmlElement *)PyList_GET_ITEM(items, count - 1);
                     PyObject *text = PyUnicode_DecodeUTF8((const char *)d + i, e - i, "strict");
                     if (text == NULL)
                         goto error;
-                    PyObject *old = PyList_GET_ITEM(item, 2);
-                    PyList_SET_ITEM(item, 2, text);
-                    Py_DECREF(old);
+                    Py_SETREF(item->text, text);
                 }
             }
             i = e;
@@ -6062,15 +6186,8 @@ xs_scan(const unsigned char *d, Py_ssize_t n, PyObject *roots, PyObject *names,
             if (e >= n || d[e] != '>')
                 goto no;
             depth--;
-            if (want) {
-                PyObject *end = PyLong_FromSsize_t(count);
-                if (end == NULL)
-                    goto error;
-                PyObject *item = PyList_GET_ITEM(items, stack_index[depth]);
-                PyObject *old = PyList_GET_ITEM(item, 3);
-                PyList_SET_ITEM(item, 3, end);
-                Py_DECREF(old);
-            }
+            if (want)
+                ((XmlElement *)PyList_GET_ITEM(items, stack_index[depth]))->end = count;
             while (nd > 0 && decls[nd - 1].depth > depth)
                 nd--;
             if (depth == 0)
@@ -6206,23 +6323,23 @@ xs_scan(const unsigned char *d, Py_ssize_t n, PyObject *roots, PyObject *names,
                 goto error;
         }
         if (want) {
-            PyObject *item = PyList_New(4);
+            XmlElement *item = PyObject_GC_New(XmlElement, &XmlElementType);
             if (item == NULL)
                 goto error;
-            int bad = PyList_Append(items, item) < 0;
+            item->index = count;
+            item->end = count + 1;
+            item->text = Py_NewRef(Py_None);
+            item->every = Py_NewRef(items);
+            item->tag = xs_word(names, local, llen);
+            item->tag = item->tag != NULL
+                            ? Py_NewRef(item->tag)
+                            : PyUnicode_DecodeASCII((const char *)local, llen, "strict");
+            item->attrib = item->tag != NULL ? PyDict_New() : NULL;
+            PyObject_GC_Track((PyObject *)item);
+            PyObject *attrib = item->attrib;
+            int bad = attrib == NULL || PyList_Append(items, (PyObject *)item) < 0;
             Py_DECREF(item);
             if (bad)
-                goto error;
-            PyObject *name = xs_word(names, local, llen);
-            name = name != NULL ? Py_NewRef(name)
-                                : PyUnicode_DecodeASCII((const char *)local, llen, "strict");
-            PyObject *attrib = name != NULL ? PyDict_New() : NULL;
-            PyObject *end = attrib != NULL ? PyLong_FromSsize_t(count + 1) : NULL;
-            PyList_SET_ITEM(item, 0, name); /* NULL items are fine in a list being built */
-            PyList_SET_ITEM(item, 1, attrib);
-            PyList_SET_ITEM(item, 2, Py_NewRef(Py_None));
-            PyList_SET_ITEM(item, 3, end);
-            if (end == NULL)
                 goto error;
             for (int k = 0; k < na; k++) {
                 xs_attr *a = &attrs[k];
@@ -6262,10 +6379,18 @@ xs_scan(const unsigned char *d, Py_ssize_t n, PyObject *roots, PyObject *names,
     *out = result;
     return 1;
 no:
+    if (items != NULL)
+        (void)PyList_SetSlice(items, 0, PyList_GET_SIZE(items), NULL); /* no cycle left */
     Py_XDECREF(items);
     Py_XDECREF(root_tag);
     return 0;
 error:
+    if (items != NULL) {
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        (void)PyList_SetSlice(items, 0, PyList_GET_SIZE(items), NULL);
+        PyErr_Restore(type, value, tb);
+    }
     Py_XDECREF(items);
     Py_XDECREF(root_tag);
     return -1;
@@ -6383,11 +6508,10 @@ static PyMethodDef module_methods[] = {
     {"xml_elements", (PyCFunction)(void (*)(void))fast_xml_elements, METH_FASTCALL,
      "xml_elements(body, roots, names, attributes) -> (root_tag, elements | None) | None\n\n"
      "sip/xmlbody.py's reading of a body in the plain subset of XML (see there): the root's\n"
-     "{namespace}name and, when its local name is in roots, every element in document order\n"
-     "as [local name, {attribute: value}, text before the first child or None, index past\n"
-     "its last descendant], with only the attributes without a prefix named in attributes\n"
-     "(names and attributes: tuples of ASCII str, shared). None: not in the subset\n"
-     "(ElementTree reads it)."},
+     "{namespace}name and, when its local name is in roots, its elements in document order\n"
+     "(XmlElement: local name, the attributes without a prefix named in attributes, text\n"
+     "before the first child or None, end; names and attributes: tuples of ASCII str,\n"
+     "shared). None: not in the subset (ElementTree reads it)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -6430,7 +6554,8 @@ PyInit__fastpath(void)
         if ((sip_method_objs[i] = PyUnicode_InternFromString(sip_methods[i])) == NULL)
             return NULL;
     if (PyType_Ready(&RtpCoreType) < 0 || PyType_Ready(&RelayCoreType) < 0 ||
-        PyType_Ready(&SrtpCoreType) < 0 || PyType_Ready(&FastPathType) < 0)
+        PyType_Ready(&SrtpCoreType) < 0 || PyType_Ready(&FastPathType) < 0 ||
+        PyType_Ready(&XmlElementType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&fastpath_module);
     if (m == NULL)
@@ -6456,6 +6581,12 @@ PyInit__fastpath(void)
     Py_INCREF(&FastPathType);
     if (PyModule_AddObject(m, "FastPath", (PyObject *)&FastPathType) < 0) {
         Py_DECREF(&FastPathType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&XmlElementType);
+    if (PyModule_AddObject(m, "XmlElement", (PyObject *)&XmlElementType) < 0) {
+        Py_DECREF(&XmlElementType);
         Py_DECREF(m);
         return NULL;
     }

@@ -43,7 +43,20 @@ def _elements(body: bytes, roots: Any = None) -> Any:
     roots = _Everything() if roots is None else roots
     found = xmlbody._xml_elements(body, roots, xmlbody._NAMES, _KEPT)
     if found is not None and found[1] is not None:
-        return found[0], [tuple(item) for item in found[1]]
+        every = found[1]
+        view = [(el.tag, el.attrib, el.text, el.end) for el in every]
+        for i, el in enumerate(every):  # iter() and the children, as ElementTree's
+            assert el.iter() == every[i : el.end]
+            children, j = [], i + 1
+            while j < el.end:
+                children.append(every[j])
+                j = every[j].end
+            assert list(el) == children
+            for key in (*el.attrib, "absent"):
+                assert el.get(key) == el.attrib.get(key)
+                assert el.get(key, "d") == el.attrib.get(key, "d")
+        every.clear()
+        return found[0], view
     return found
 
 
@@ -267,6 +280,21 @@ def test_the_reader_keeps_every_attribute_a_summary_reads() -> None:
     read = set(re.findall(r"""\.get\(["']([^"']+)["']\)""", source))
     assert read and read <= set(xmlbody._ATTRIBUTES), read - set(xmlbody._ATTRIBUTES)
     assert "xmlns" not in xmlbody._ATTRIBUTES
+
+
+def test_elements_after_the_list_is_cleared() -> None:
+    root_tag, every = xmlbody._xml_elements(b'<a name="x"><b/></a>', _Everything(), (), _KEPT)
+    first = every[0]
+    every.clear()
+    assert (root_tag, first.tag, first.get("name"), first.iter(), list(first)) == (
+        "a",
+        "a",
+        "x",
+        [],
+        [],
+    )
+    with pytest.raises(TypeError):
+        first.get()
 
 
 def test_bad_arguments() -> None:

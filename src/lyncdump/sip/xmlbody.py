@@ -10,8 +10,8 @@ The summary is what the ladder shows; ``-v`` prints the body itself.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from .. import fastpath
 from ..recent import RecentTable
@@ -52,7 +52,7 @@ def _local(tag: object) -> str:
 def _children(el: Element, name: str) -> list[Element]:
     """``el`` and its descendants named ``name`` in any namespace, in document order (a
     list: a generator's step per element costs more than the few elements a body has)."""
-    if type(el) is _Flat:  # the compiled reader's elements: tags are local names
+    if type(el) is _XmlElement:  # the compiled reader's elements: tags are local names
         return [child for child in el.iter() if child.tag == name]
     suffix = "}" + name  # what _local(tag) == name means, without cutting every tag
     return [
@@ -441,39 +441,10 @@ def _remember(key: tuple[str | None, bytes], found: tuple[str | None, str | None
 _xml_elements = fastpath.helper("xml_elements")
 
 
-class _Flat:
-    """An element as the compiled reader gives it (``xml_elements``), with the part of
-    ElementTree's interface the summaries use: ``tag`` (the local name: every summary
-    matches names in any namespace), ``attrib`` (the attributes without a prefix, the only
-    ones a summary reads), ``text``, ``get``, ``iter`` and iteration over the children."""
-
-    __slots__ = ("_all", "_end", "_i", "attrib", "tag", "text")
-
-    def __init__(
-        self, tag: str, attrib: dict[str, str], text: str | None, every: list[_Flat], i: int,
-        end: int,
-    ) -> None:  # fmt: skip
-        self.tag = tag
-        self.attrib = attrib
-        self.text = text
-        self._all = every
-        self._i = i
-        self._end = end
-
-    def get(self, key: str, default: str | None = None) -> str | None:
-        return self.attrib.get(key, default)
-
-    def iter(self) -> list[_Flat]:
-        """This element and its descendants, in document order (they follow it)."""
-        return self._all[self._i : self._end]
-
-    def __iter__(self) -> Iterator[_Flat]:
-        every = self._all
-        i = self._i + 1
-        while i < self._end:
-            child = every[i]
-            yield child
-            i = child._end
+#: The type of its elements (an ElementTree Element's tag, attrib, text, get, iter and
+#: iteration over the children; the tag is the local name: every summary matches names in
+#: any namespace).
+_XmlElement = getattr(fastpath.compiled(), "XmlElement", None)
 
 
 #: The attributes (without a prefix) the summaries read: the compiled reader keeps only
@@ -502,17 +473,11 @@ def _flat_summary(body: bytes) -> tuple[str | None, str | None] | None:
     )
     if found is None:
         return None
-    root_tag, items = found
-    if items is None:  # a root no summary reads: only well-formed, and its tag
+    root_tag, every = found
+    if every is None:  # a root no summary reads: only well-formed, and its tag
         return None, root_tag
-    every: list[_Flat] = []
-    append = every.append
-    i = 0
-    for local, attrib, text, end in items:
-        append(_Flat(local, attrib, text, every, i, end))
-        i += 1
     try:
-        return _BY_ROOT[items[0][0]](cast("Element", every[0])), root_tag
+        return _BY_ROOT[every[0].tag](every[0]), root_tag
     except (ValueError, TypeError, AttributeError):
         return None, root_tag
     finally:
