@@ -6088,7 +6088,39 @@ XmlElement_tp_iter(XmlElement *self)
     return it;
 }
 
+static PyObject *
+XmlElement_named(XmlElement *self, PyObject *name)
+{
+    if (!PyUnicode_Check(name)) {
+        PyErr_SetString(PyExc_TypeError, "named(name): name is a str");
+        return NULL;
+    }
+    PyObject *out = PyList_New(0);
+    if (out == NULL || self->every == NULL || self->end > PyList_GET_SIZE(self->every))
+        return out;
+    for (Py_ssize_t i = self->index; i < self->end; i++) {
+        PyObject *el = PyList_GET_ITEM(self->every, i);
+        PyObject *tag = ((XmlElement *)el)->tag;
+        int same = tag == name;
+        if (!same && tag != NULL) {
+            same = PyUnicode_Compare(tag, name) == 0;
+            if (PyErr_Occurred()) {
+                Py_DECREF(out);
+                return NULL;
+            }
+        }
+        if (same && PyList_Append(out, el) < 0) {
+            Py_DECREF(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
 static PyMethodDef XmlElement_methods[] = {
+    {"named", (PyCFunction)XmlElement_named, METH_O,
+     "named(name) -> list: this element and its descendants whose local name is name, in\n"
+     "document order (sip/xmlbody.py's _children)."},
     {"get", (PyCFunction)(void (*)(void))XmlElement_get, METH_FASTCALL,
      "get(key, default=None): the attribute's value (only the attributes kept)."},
     {"iter", (PyCFunction)XmlElement_iter_all, METH_NOARGS,

@@ -52,6 +52,8 @@ def _elements(body: bytes, roots: Any = None) -> Any:
                 children.append(every[j])
                 j = every[j].end
             assert list(el) == children
+            for name in {e.tag for e in every} | {"absent"}:
+                assert el.named(name) == [e for e in el.iter() if e.tag == name]
             for key in (*el.attrib, "absent"):
                 assert el.get(key) == el.attrib.get(key)
                 assert el.get(key, "d") == el.attrib.get(key, "d")
@@ -293,8 +295,11 @@ def test_elements_after_the_list_is_cleared() -> None:
         [],
         [],
     )
+    assert first.named("a") == []
     with pytest.raises(TypeError):
         first.get()
+    with pytest.raises(TypeError):
+        first.named(1)
 
 
 def test_bad_arguments() -> None:

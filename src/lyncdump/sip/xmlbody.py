@@ -53,7 +53,7 @@ def _children(el: Element, name: str) -> list[Element]:
     """``el`` and its descendants named ``name`` in any namespace, in document order (a
     list: a generator's step per element costs more than the few elements a body has)."""
     if type(el) is _XmlElement:  # the compiled reader's elements: tags are local names
-        return [child for child in el.iter() if child.tag == name]
+        return el.named(name)  # type: ignore[attr-defined, no-any-return]
     suffix = "}" + name  # what _local(tag) == name means, without cutting every tag
     return [
         child
