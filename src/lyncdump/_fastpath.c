@@ -6318,6 +6318,736 @@ fast_part_head_matters(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ss
     return PyBool_FromLong(found);
 }
 
+/* ---- XML bodies: the common, plain shape read without a tree (sip/xmlbody.py) ----------
+ *
+ * xml_elements(body, ...) reads a body in a deliberately narrow subset of XML: UTF-8, an
+ * optional `<?xml version="1.0" ...?>` declaration first, then one element tree with ASCII
+ * names (at most one colon), quoted attribute values and character data, and nothing else:
+ * no `&` at all (no entity or character references), no CR in text or values, no `<!`
+ * (comments, CDATA, DTD), no other processing instruction, no byte order mark. Inside that
+ * subset it checks everything expat checks in namespace mode (names, nesting, unique
+ * attributes, bound prefixes, characters, `]]>` in text, what may stand outside the root),
+ * so a body it accepts is one expat accepts, with the same elements, attributes and text.
+ * Anything else, well-formed or not, gives None and ElementTree reads the body (which also
+ * words every error). */
+
+#define XS_MAX_DEPTH 256
+#define XS_MAX_ATTRS 64
+#define XS_MAX_DECLS 512
+
+#define XS_NAME_START 1
+#define XS_NAME_CHAR 2
+#define XS_PLAIN 4 /* an ASCII character of text or a value that needs no other check */
+#define XS_SPACE 8
+
+static unsigned char xs_class[256];
+
+static void
+xs_init_classes(void)
+{
+    for (int c = 0; c < 256; c++) {
+        unsigned char k = 0;
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_')
+            k |= XS_NAME_START | XS_NAME_CHAR;
+        if ((c >= '0' && c <= '9') || c == '.' || c == '-')
+            k |= XS_NAME_CHAR;
+        if ((c >= 0x20 && c < 0x80 && c != '<' && c != '&' && c != '>') || c == '\t' || c == '\n')
+            k |= XS_PLAIN;
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+            k |= XS_SPACE; /* S; text and values hold no CR here */
+        xs_class[c] = k;
+    }
+}
+
+typedef struct {
+    const unsigned char *p; /* prefix (NULL: the default namespace) */
+    Py_ssize_t plen;
+    int depth;
+} xs_decl;
+
+typedef struct {
+    const unsigned char *name;
+    Py_ssize_t nlen, colon; /* colon: offset of the ':' in name, or -1 */
+    const unsigned char *val;
+    Py_ssize_t vlen;
+} xs_attr;
+
+#define xs_space(c) (xs_class[(unsigned char)(c)] & XS_SPACE)
+#define xs_name_char(c) (xs_class[(unsigned char)(c)] & XS_NAME_CHAR)
+
+/* An ASCII name with at most one colon, neither first nor last: its end, or -1. */
+static Py_ssize_t
+xs_name(const unsigned char *d, Py_ssize_t n, Py_ssize_t i, Py_ssize_t *colon)
+{
+    Py_ssize_t start = i;
+    *colon = -1;
+    if (i >= n || !(xs_class[d[i]] & XS_NAME_START))
+        return -1;
+    i++;
+    for (;;) {
+        while (i < n && (xs_class[d[i]] & XS_NAME_CHAR))
+            i++;
+        if (i + 1 < n && d[i] == ':' && *colon < 0 && (xs_class[d[i + 1]] & XS_NAME_START)) {
+            *colon = i - start;
+            i += 2;
+            continue;
+        }
+        return i;
+    }
+}
+
+/* Whether d[0:n] is character data expat takes as it is: no '<', '&' or CR, no control
+ * character but tab and LF, strict UTF-8 of XML characters (no surrogates, U+FFFE, U+FFFF),
+ * and (text only) no "]]>". */
+static int
+xs_chars_ok(const unsigned char *d, Py_ssize_t n, int text)
+{
+    Py_ssize_t i = 0;
+    for (;;) {
+        while (i < n && (xs_class[d[i]] & XS_PLAIN))
+            i++;
+        if (i >= n)
+            return 1;
+        unsigned char c = d[i];
+        if (c == '>') {
+            if (text && i >= 2 && d[i - 1] == ']' && d[i - 2] == ']')
+                return 0;
+            i++;
+            continue;
+        }
+        Py_ssize_t len;
+        unsigned int cp;
+        if (c >= 0xC2 && c <= 0xDF) {
+            len = 2;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return 0; /* '<', '&', CR, another control character, or not UTF-8 */
+        }
+        if (n - i < len)
+            return 0;
+        for (Py_ssize_t k = 1; k < len; k++) {
+            if ((d[i + k] & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (d[i + k] & 0x3F);
+        }
+        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+            (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE || cp == 0xFFFF)
+            return 0;
+        i += len;
+    }
+}
+
+/* An attribute value as ElementTree holds it: tab and LF become spaces (CR and references
+ * never get here). */
+static PyObject *
+xs_value(const unsigned char *v, Py_ssize_t n)
+{
+    PyObject *s = PyUnicode_DecodeUTF8((const char *)v, n, "strict");
+    if (s == NULL || (memchr(v, '\t', (size_t)n) == NULL && memchr(v, '\n', (size_t)n) == NULL))
+        return s;
+    PyObject *out = s;
+    static const char *from[2] = {"\t", "\n"};
+    for (int k = 0; k < 2 && out != NULL; k++) {
+        PyObject *a = PyUnicode_FromString(from[k]);
+        PyObject *b = a != NULL ? PyUnicode_FromString(" ") : NULL;
+        PyObject *r = b != NULL ? PyUnicode_Replace(out, a, b, -1) : NULL;
+        Py_XDECREF(a);
+        Py_XDECREF(b);
+        Py_DECREF(out);
+        out = r;
+    }
+    return out;
+}
+
+/* The optional XML declaration at d[0]: where it ends (0: none), or -1 (not the plain
+ * form: version 1.0, then optionally encoding UTF-8 and standalone yes/no). */
+static Py_ssize_t
+xs_declaration(const unsigned char *d, Py_ssize_t n)
+{
+    if (n < 5 || memcmp(d, "<?xml", 5) != 0)
+        return 0;
+    static const char *names[3] = {"version", "encoding", "standalone"};
+    Py_ssize_t i = 5;
+    int next = 0;
+    for (;;) {
+        Py_ssize_t s = i;
+        while (i < n && xs_space(d[i]))
+            i++;
+        if (n - i >= 2 && d[i] == '?' && d[i + 1] == '>')
+            return next > 0 ? i + 2 : -1;
+        if (i == s)
+            return -1;
+        int which = -1;
+        for (int k = next; k < 3 && which < 0; k++) {
+            size_t len = strlen(names[k]);
+            if ((size_t)(n - i) > len && memcmp(d + i, names[k], len) == 0 &&
+                !xs_name_char(d[i + len]))
+                which = k;
+        }
+        if (which < 0 || (next == 0 && which != 0))
+            return -1;
+        i += (Py_ssize_t)strlen(names[which]);
+        while (i < n && xs_space(d[i]))
+            i++;
+        if (i >= n || d[i] != '=')
+            return -1;
+        i++;
+        while (i < n && xs_space(d[i]))
+            i++;
+        if (i >= n || (d[i] != '"' && d[i] != '\''))
+            return -1;
+        unsigned char q = d[i++];
+        Py_ssize_t v = i;
+        while (i < n && d[i] != q)
+            i++;
+        if (i >= n)
+            return -1;
+        Py_ssize_t vlen = i - v;
+        i++;
+        const unsigned char *val = d + v;
+        int ok;
+        if (which == 0) {
+            ok = vlen == 3 && memcmp(val, "1.0", 3) == 0;
+        } else if (which == 1) {
+            ok = vlen == 5 && (val[0] | 0x20) == 'u' && (val[1] | 0x20) == 't' &&
+                 (val[2] | 0x20) == 'f' && val[3] == '-' && val[4] == '8';
+        } else {
+            ok = (vlen == 3 && memcmp(val, "yes", 3) == 0) ||
+                 (vlen == 2 && memcmp(val, "no", 2) == 0);
+        }
+        if (!ok)
+            return -1;
+        next = which + 1;
+    }
+}
+
+/* A namespace name the subset leaves to expat: the two reserved ones, or one with a brace
+ * (ElementTree's {namespace}name would not read back). */
+static int
+xs_reserved_uri(const unsigned char *v, Py_ssize_t n)
+{
+    static const char *xml_ns = "http://www.w3.org/XML/1998/namespace";
+    static const char *xmlns_ns = "http://www.w3.org/2000/xmlns/";
+    return (n == (Py_ssize_t)strlen(xml_ns) && memcmp(v, xml_ns, (size_t)n) == 0) ||
+           (n == (Py_ssize_t)strlen(xmlns_ns) && memcmp(v, xmlns_ns, (size_t)n) == 0) ||
+           memchr(v, '{', (size_t)n) != NULL || memchr(v, '}', (size_t)n) != NULL;
+}
+
+/* A prefix starting with "xml" in any case: reserved (xml, xmlns), left to expat. */
+static int
+xs_xml_prefix(const unsigned char *p, Py_ssize_t plen)
+{
+    return plen >= 3 && (p[0] | 0x20) == 'x' && (p[1] | 0x20) == 'm' && (p[2] | 0x20) == 'l';
+}
+
+/* Whether prefix p[0:plen] is bound by a declaration in decls[0:nd]. */
+static int
+xs_bound(const xs_decl *decls, int nd, const unsigned char *p, Py_ssize_t plen)
+{
+    for (int k = nd - 1; k >= 0; k--)
+        if (decls[k].p != NULL && decls[k].plen == plen &&
+            memcmp(decls[k].p, p, (size_t)plen) == 0)
+            return 1;
+    return 0;
+}
+
+/* The str of words (a tuple of ASCII str) equal to s[0:n], borrowed, or NULL. */
+static PyObject *
+xs_word(PyObject *words, const unsigned char *s, Py_ssize_t n)
+{
+    Py_ssize_t count = PyTuple_GET_SIZE(words);
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *w = PyTuple_GET_ITEM(words, k);
+        if (PyUnicode_GET_LENGTH(w) == n && memcmp(PyUnicode_DATA(w), s, (size_t)n) == 0)
+            return w;
+    }
+    return NULL;
+}
+
+/* One element as xml_elements reads it: the part of ElementTree's Element the summaries use
+ * (tag: the local name; attrib: the attributes kept; text; get; iter; iteration over the
+ * children). The elements of a body share one list, in document order: an element's
+ * descendants follow it, up to its end. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *tag;
+    PyObject *attrib;
+    PyObject *text;
+    PyObject *every; /* the list of the body's elements (a cycle: the type has GC) */
+    Py_ssize_t index, end;
+} XmlElement;
+
+static int
+XmlElement_traverse(XmlElement *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->tag);
+    Py_VISIT(self->attrib);
+    Py_VISIT(self->text);
+    Py_VISIT(self->every);
+    return 0;
+}
+
+static int
+XmlElement_clear(XmlElement *self)
+{
+    Py_CLEAR(self->tag);
+    Py_CLEAR(self->attrib);
+    Py_CLEAR(self->text);
+    Py_CLEAR(self->every);
+    return 0;
+}
+
+static void
+XmlElement_dealloc(XmlElement *self)
+{
+    PyObject_GC_UnTrack(self);
+    XmlElement_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *
+XmlElement_get(XmlElement *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs < 1 || nargs > 2) {
+        PyErr_SetString(PyExc_TypeError, "get(key, default=None)");
+        return NULL;
+    }
+    PyObject *found = self->attrib != NULL ? PyDict_GetItemWithError(self->attrib, args[0]) : NULL;
+    if (found != NULL)
+        return Py_NewRef(found);
+    if (PyErr_Occurred())
+        return NULL;
+    return Py_NewRef(nargs == 2 ? args[1] : Py_None);
+}
+
+static PyObject *
+XmlElement_iter_all(XmlElement *self, PyObject *Py_UNUSED(ignored))
+{
+    if (self->every == NULL || self->end > PyList_GET_SIZE(self->every))
+        return PyList_New(0); /* cleared */
+    return PyList_GetSlice(self->every, self->index, self->end);
+}
+
+static PyObject *
+XmlElement_children(XmlElement *self)
+{
+    PyObject *out = PyList_New(0);
+    if (out == NULL || self->every == NULL || self->end > PyList_GET_SIZE(self->every))
+        return out;
+    Py_ssize_t i = self->index + 1;
+    while (i < self->end) {
+        XmlElement *child = (XmlElement *)PyList_GET_ITEM(self->every, i);
+        if (PyList_Append(out, (PyObject *)child) < 0) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        i = child->end > i ? child->end : i + 1;
+    }
+    return out;
+}
+
+static PyObject *
+XmlElement_tp_iter(XmlElement *self)
+{
+    PyObject *children = XmlElement_children(self);
+    if (children == NULL)
+        return NULL;
+    PyObject *it = PyObject_GetIter(children);
+    Py_DECREF(children);
+    return it;
+}
+
+static PyObject *
+XmlElement_named(XmlElement *self, PyObject *name)
+{
+    if (!PyUnicode_Check(name)) {
+        PyErr_SetString(PyExc_TypeError, "named(name): name is a str");
+        return NULL;
+    }
+    PyObject *out = PyList_New(0);
+    if (out == NULL || self->every == NULL || self->end > PyList_GET_SIZE(self->every))
+        return out;
+    for (Py_ssize_t i = self->index; i < self->end; i++) {
+        PyObject *el = PyList_GET_ITEM(self->every, i);
+        PyObject *tag = ((XmlElement *)el)->tag;
+        int same = tag == name;
+        if (!same && tag != NULL) {
+            same = PyUnicode_Compare(tag, name) == 0;
+            if (PyErr_Occurred()) {
+                Py_DECREF(out);
+                return NULL;
+            }
+        }
+        if (same && PyList_Append(out, el) < 0) {
+            Py_DECREF(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+static PyMethodDef XmlElement_methods[] = {
+    {"named", (PyCFunction)XmlElement_named, METH_O,
+     "named(name) -> list: this element and its descendants whose local name is name, in\n"
+     "document order (sip/xmlbody.py's _children)."},
+    {"get", (PyCFunction)(void (*)(void))XmlElement_get, METH_FASTCALL,
+     "get(key, default=None): the attribute's value (only the attributes kept)."},
+    {"iter", (PyCFunction)XmlElement_iter_all, METH_NOARGS,
+     "iter() -> list: this element and its descendants, in document order."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef XmlElement_members[] = {
+    {"tag", T_OBJECT, offsetof(XmlElement, tag), READONLY, "The local name."},
+    {"attrib", T_OBJECT, offsetof(XmlElement, attrib), READONLY,
+     "The attributes without a prefix that were asked for."},
+    {"text", T_OBJECT, offsetof(XmlElement, text), READONLY,
+     "The text before the first child, or None."},
+    {"end", T_PYSSIZET, offsetof(XmlElement, end), READONLY,
+     "The index past the last descendant in the body's list."},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject XmlElementType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "lyncdump._fastpath.XmlElement",
+    .tp_basicsize = sizeof(XmlElement),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "An element read by xml_elements (see sip/xmlbody.py).",
+    .tp_traverse = (traverseproc)XmlElement_traverse,
+    .tp_clear = (inquiry)XmlElement_clear,
+    .tp_dealloc = (destructor)XmlElement_dealloc,
+    .tp_iter = (getiterfunc)XmlElement_tp_iter,
+    .tp_methods = XmlElement_methods,
+    .tp_members = XmlElement_members,
+};
+
+/* 1: in the subset; 0: not (ElementTree decides); -1: a Python error. On 1, *out is
+ * (root_tag, elements) where elements is None when the root's local name is not in roots,
+ * else the list of its XmlElements in document order, with only the attributes named in
+ * attributes (without a prefix). */
+static int
+xs_scan(const unsigned char *d, Py_ssize_t n, PyObject *roots, PyObject *names,
+        PyObject *attributes, PyObject **out)
+{
+    xs_decl decls[XS_MAX_DECLS];
+    xs_attr attrs[XS_MAX_ATTRS];
+    Py_ssize_t stack_name[XS_MAX_DEPTH], stack_len[XS_MAX_DEPTH], stack_index[XS_MAX_DEPTH];
+    int nd = 0, depth = 0, done = 0, want = 0;
+    Py_ssize_t count = 0; /* elements so far */
+    PyObject *items = NULL, *root_tag = NULL;
+
+    Py_ssize_t i = xs_declaration(d, n);
+    if (i < 0)
+        return 0;
+    while (i < n && xs_space(d[i]))
+        i++;
+    if (i >= n || d[i] != '<')
+        return 0;
+    while (i < n) {
+        if (d[i] != '<') {
+            /* character data up to the next tag (or the end) */
+            const unsigned char *lt = memchr(d + i, '<', (size_t)(n - i));
+            Py_ssize_t e = lt != NULL ? lt - d : n;
+            if (depth == 0) {
+                for (Py_ssize_t k = i; k < e; k++)
+                    if (!xs_space(d[k]))
+                        goto no;
+            } else {
+                if (!xs_chars_ok(d + i, e - i, 1))
+                    goto no;
+                /* the text before the element's first child: one run (no reference, comment
+                 * or CDATA splits it), which ends at a '<' (so "]]>" cannot straddle it) */
+                if (want && stack_index[depth - 1] == count - 1) {
+                    XmlElement *item = (XmlElement *)PyList_GET_ITEM(items, count - 1);
+                    PyObject *text = PyUnicode_DecodeUTF8((const char *)d + i, e - i, "strict");
+                    if (text == NULL)
+                        goto error;
+                    Py_SETREF(item->text, text);
+                }
+            }
+            i = e;
+            continue;
+        }
+        if (done)
+            goto no; /* a second root, or a tag after it */
+        if (n - i >= 2 && d[i + 1] == '/') {
+            /* an end tag */
+            if (depth == 0)
+                goto no;
+            Py_ssize_t colon, e = xs_name(d, n, i + 2, &colon);
+            if (e < 0)
+                goto no;
+            Py_ssize_t len = e - (i + 2);
+            if (len != stack_len[depth - 1] ||
+                memcmp(d + i + 2, d + stack_name[depth - 1], (size_t)len) != 0)
+                goto no;
+            while (e < n && xs_space(d[e]))
+                e++;
+            if (e >= n || d[e] != '>')
+                goto no;
+            depth--;
+            if (want)
+                ((XmlElement *)PyList_GET_ITEM(items, stack_index[depth]))->end = count;
+            while (nd > 0 && decls[nd - 1].depth > depth)
+                nd--;
+            if (depth == 0)
+                done = 1;
+            i = e + 1;
+            continue;
+        }
+        /* a start tag */
+        if (depth >= XS_MAX_DEPTH)
+            goto no;
+        Py_ssize_t colon, start = i + 1, e = xs_name(d, n, start, &colon);
+        if (e < 0)
+            goto no;
+        Py_ssize_t nlen = e - start;
+        int na = 0, empty = 0;
+        for (;;) {
+            Py_ssize_t s = e;
+            while (e < n && xs_space(d[e]))
+                e++;
+            if (e >= n)
+                goto no;
+            if (d[e] == '>') {
+                e++;
+                break;
+            }
+            if (d[e] == '/') {
+                if (e + 1 >= n || d[e + 1] != '>')
+                    goto no;
+                empty = 1;
+                e += 2;
+                break;
+            }
+            if (e == s || na >= XS_MAX_ATTRS)
+                goto no;
+            xs_attr *a = &attrs[na++];
+            a->name = d + e;
+            Py_ssize_t ae = xs_name(d, n, e, &a->colon);
+            if (ae < 0)
+                goto no;
+            a->nlen = ae - e;
+            e = ae;
+            while (e < n && xs_space(d[e]))
+                e++;
+            if (e >= n || d[e] != '=')
+                goto no;
+            e++;
+            while (e < n && xs_space(d[e]))
+                e++;
+            if (e >= n || (d[e] != '"' && d[e] != '\''))
+                goto no;
+            const unsigned char *q = memchr(d + e + 1, d[e], (size_t)(n - e - 1));
+            if (q == NULL)
+                goto no;
+            a->val = d + e + 1;
+            a->vlen = q - a->val;
+            if (!xs_chars_ok(a->val, a->vlen, 0))
+                goto no;
+            e = q - d + 1;
+            for (int k = 0; k < na - 1; k++) /* duplicates, and prefixed names alike */
+                if ((attrs[k].nlen == a->nlen &&
+                     memcmp(attrs[k].name, a->name, (size_t)a->nlen) == 0) ||
+                    (a->colon >= 0 && attrs[k].colon >= 0 &&
+                     attrs[k].nlen - attrs[k].colon == a->nlen - a->colon &&
+                     memcmp(attrs[k].name + attrs[k].colon, a->name + a->colon,
+                            (size_t)(a->nlen - a->colon)) == 0))
+                    goto no;
+        }
+        /* this element's declarations first: they apply to its own names */
+        const unsigned char *uri = NULL; /* the root's namespace */
+        Py_ssize_t uri_len = 0;
+        for (int k = 0; k < na; k++) {
+            xs_attr *a = &attrs[k];
+            if (a->nlen == 5 && memcmp(a->name, "xmlns", 5) == 0) {
+                if (xs_reserved_uri(a->val, a->vlen) || nd >= XS_MAX_DECLS)
+                    goto no;
+                if (colon < 0) {
+                    uri = a->val;
+                    uri_len = a->vlen;
+                }
+                decls[nd].p = NULL;
+                decls[nd].plen = 0;
+                decls[nd++].depth = depth + 1;
+            } else if (a->colon == 5 && memcmp(a->name, "xmlns", 5) == 0) {
+                const unsigned char *p = a->name + 6;
+                Py_ssize_t plen = a->nlen - 6;
+                if (a->vlen == 0 || xs_reserved_uri(a->val, a->vlen) || nd >= XS_MAX_DECLS ||
+                    xs_xml_prefix(p, plen))
+                    goto no;
+                if (colon == plen && memcmp(p, d + start, (size_t)plen) == 0) {
+                    uri = a->val;
+                    uri_len = a->vlen;
+                }
+                decls[nd].p = p;
+                decls[nd].plen = plen;
+                decls[nd++].depth = depth + 1;
+            }
+        }
+        const unsigned char *local = d + start;
+        Py_ssize_t llen = nlen;
+        if (colon >= 0) {
+            if (xs_xml_prefix(local, colon) || !xs_bound(decls, nd, local, colon))
+                goto no;
+            local += colon + 1;
+            llen -= colon + 1;
+        } else if (nlen == 5 && memcmp(local, "xmlns", 5) == 0) {
+            goto no;
+        }
+        for (int k = 0; k < na; k++) { /* a prefixed attribute's prefix is bound */
+            xs_attr *a = &attrs[k];
+            if (a->colon >= 0 && !(a->colon == 5 && memcmp(a->name, "xmlns", 5) == 0) &&
+                (xs_xml_prefix(a->name, a->colon)
+                     ? !(a->colon == 3 && memcmp(a->name, "xml", 3) == 0)
+                     : !xs_bound(decls, nd, a->name, a->colon)))
+                goto no;
+        }
+        if (depth == 0) {
+            PyObject *name = PyUnicode_DecodeASCII((const char *)local, llen, "strict");
+            if (name == NULL)
+                goto error;
+            if (uri != NULL && uri_len > 0) {
+                PyObject *text = xs_value(uri, uri_len);
+                root_tag = text != NULL ? PyUnicode_FromFormat("{%U}%U", text, name) : NULL;
+                Py_XDECREF(text);
+            } else {
+                root_tag = Py_NewRef(name);
+            }
+            int found = root_tag != NULL ? PySequence_Contains(roots, name) : -1;
+            Py_DECREF(name);
+            if (found < 0)
+                goto error;
+            want = found;
+            if (want && (items = PyList_New(0)) == NULL)
+                goto error;
+        }
+        if (want) {
+            XmlElement *item = PyObject_GC_New(XmlElement, &XmlElementType);
+            if (item == NULL)
+                goto error;
+            item->index = count;
+            item->end = count + 1;
+            item->text = Py_NewRef(Py_None);
+            item->every = Py_NewRef(items);
+            item->tag = xs_word(names, local, llen);
+            item->tag = item->tag != NULL
+                            ? Py_NewRef(item->tag)
+                            : PyUnicode_DecodeASCII((const char *)local, llen, "strict");
+            item->attrib = item->tag != NULL ? PyDict_New() : NULL;
+            PyObject_GC_Track((PyObject *)item);
+            PyObject *attrib = item->attrib;
+            int bad = attrib == NULL || PyList_Append(items, (PyObject *)item) < 0;
+            Py_DECREF(item);
+            if (bad)
+                goto error;
+            for (int k = 0; k < na; k++) {
+                xs_attr *a = &attrs[k];
+                PyObject *key = a->colon < 0 && !(a->nlen == 5 && memcmp(a->name, "xmlns", 5) == 0)
+                                    ? xs_word(attributes, a->name, a->nlen)
+                                    : NULL;
+                if (key == NULL)
+                    continue; /* prefixed, a declaration, or not one a summary reads */
+                PyObject *val = xs_value(a->val, a->vlen);
+                bad = val == NULL || PyDict_SetItem(attrib, key, val) < 0;
+                Py_XDECREF(val);
+                if (bad)
+                    goto error;
+            }
+        }
+        if (empty) {
+            while (nd > 0 && decls[nd - 1].depth > depth)
+                nd--;
+            if (depth == 0)
+                done = 1;
+        } else {
+            stack_name[depth] = start;
+            stack_len[depth] = nlen;
+            stack_index[depth] = count;
+            depth++;
+        }
+        count++;
+        i = e;
+    }
+    if (!done)
+        goto no;
+    PyObject *result = PyTuple_New(2);
+    if (result == NULL)
+        goto error;
+    PyTuple_SET_ITEM(result, 0, root_tag);
+    PyTuple_SET_ITEM(result, 1, items != NULL ? items : Py_NewRef(Py_None));
+    *out = result;
+    return 1;
+no:
+    if (items != NULL)
+        (void)PyList_SetSlice(items, 0, PyList_GET_SIZE(items), NULL); /* no cycle left */
+    Py_XDECREF(items);
+    Py_XDECREF(root_tag);
+    return 0;
+error:
+    if (items != NULL) {
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        (void)PyList_SetSlice(items, 0, PyList_GET_SIZE(items), NULL);
+        PyErr_Restore(type, value, tb);
+    }
+    Py_XDECREF(items);
+    Py_XDECREF(root_tag);
+    return -1;
+}
+
+static int
+xs_words(PyObject *words)
+{
+    if (!PyTuple_CheckExact(words)) {
+        PyErr_SetString(PyExc_TypeError, "xml_elements: names and attributes are tuples");
+        return 0;
+    }
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(words); k++) {
+        PyObject *w = PyTuple_GET_ITEM(words, k);
+        if (!PyUnicode_CheckExact(w) || !PyUnicode_IS_ASCII(w)) {
+            PyErr_SetString(PyExc_TypeError, "xml_elements: the words are ASCII str");
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static PyObject *
+fast_xml_elements(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "xml_elements(body, roots, names, attributes)");
+        return NULL;
+    }
+    if (!xs_words(args[2]) || !xs_words(args[3]))
+        return NULL;
+    static int classes_ready = 0;
+    if (!classes_ready) {
+        xs_init_classes();
+        classes_ready = 1;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    PyObject *out = NULL;
+    int found = xs_scan((const unsigned char *)view.buf, view.len, args[1], args[2], args[3],
+                        &out);
+    PyBuffer_Release(&view);
+    if (found < 0)
+        return NULL;
+    if (found == 0)
+        Py_RETURN_NONE;
+    return out;
+}
+
 /* ---- The session table (analysis/sessions.py's SessionBuilder, its open groups in C) ---- */
 
 /* SessionBuilder keeps, per open Call-ID, a group of messages and a few flags, in two queues
@@ -7478,6 +8208,13 @@ static PyMethodDef module_methods[] = {
      "part_head_matters(body, start, end) -> bool\n\n"
      "media/stats.py's part_head_matters_py: whether the part body[start:end] has a header\n"
      "block that may name application/sdp or a multipart type."},
+    {"xml_elements", (PyCFunction)(void (*)(void))fast_xml_elements, METH_FASTCALL,
+     "xml_elements(body, roots, names, attributes) -> (root_tag, elements | None) | None\n\n"
+     "sip/xmlbody.py's reading of a body in the plain subset of XML (see there): the root's\n"
+     "{namespace}name and, when its local name is in roots, its elements in document order\n"
+     "(XmlElement: local name, the attributes without a prefix named in attributes, text\n"
+     "before the first child or None, end; names and attributes: tuples of ASCII str,\n"
+     "shared). None: not in the subset (ElementTree reads it)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -7521,7 +8258,8 @@ PyInit__fastpath(void)
             return NULL;
     if (PyType_Ready(&RtpCoreType) < 0 || PyType_Ready(&RelayCoreType) < 0 ||
         PyType_Ready(&SrtpCoreType) < 0 || PyType_Ready(&FastPathType) < 0 ||
-        PyType_Ready(&SGroupType) < 0 || PyType_Ready(&STableType) < 0)
+        PyType_Ready(&SGroupType) < 0 || PyType_Ready(&STableType) < 0 ||
+        PyType_Ready(&XmlElementType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&fastpath_module);
     if (m == NULL)
@@ -7553,6 +8291,12 @@ PyInit__fastpath(void)
     Py_INCREF(&STableType);
     if (PyModule_AddObject(m, "SessionTable", (PyObject *)&STableType) < 0) {
         Py_DECREF(&STableType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&XmlElementType);
+    if (PyModule_AddObject(m, "XmlElement", (PyObject *)&XmlElementType) < 0) {
+        Py_DECREF(&XmlElementType);
         Py_DECREF(m);
         return NULL;
     }

@@ -219,3 +219,25 @@ def test_conversation_id_of_a_public_sfb_message() -> None:
     c = parse_conversation_id("AdKjt1Xy9lDJ8KRjRYaBRsRaq4N/vw==")
     assert c is not None and c.time is not None
     assert c.time.strftime("%Y-%m-%d %H:%M:%S") == "2017-03-23 09:24:56"
+
+
+@given(st.binary(min_size=16, max_size=16))
+def test_guid_text_is_uuid_text(raw: bytes) -> None:
+    import uuid
+
+    from lyncdump.sip.ms import _guid_text
+
+    assert _guid_text(raw) == str(uuid.UUID(bytes_le=raw))
+
+
+@given(st.text(max_size=40))
+def test_epid_to_instance_as_through_uuid(epid: str) -> None:
+    import hashlib
+    import uuid
+
+    from lyncdump.sip.ms import _NAMESPACE_LE
+
+    raw = bytearray(hashlib.sha1(_NAMESPACE_LE + epid.encode("ascii", "replace")).digest()[:16])
+    raw[7] = (raw[7] & 0x0F) | 0x50
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    assert epid_to_instance(epid) == str(uuid.UUID(bytes_le=bytes(raw)))

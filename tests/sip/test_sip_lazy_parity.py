@@ -407,7 +407,8 @@ def test_framed_messages_with_handover(data: bytes, chunk: int) -> None:
 class _EagerMessage(eager.SipMessage):
     """The reference message with what the pipeline uses that it did not have: the tunnel slot
     and to_dict() (added on main after a864c2b, nothing to do with parsing), _values(),
-    take_new_defects(), top_branch, part_spans(), note_address_defects() and addr_uri()."""
+    _view_index(), take_new_defects(), top_branch, part_spans(), note_address_defects() and
+    addr_uri()."""
 
     __slots__ = ("encapsulation",)
 
@@ -416,6 +417,9 @@ class _EagerMessage(eager.SipMessage):
 
     def _values(self, key: str) -> list[str]:  # what sip/ms.py reads a header with
         return self._header_index().get(key, [])
+
+    def _view_index(self) -> dict[str, list[str]]:  # what the facts read auth headers from
+        return self._header_index()
 
     @property
     def top_branch(self) -> str | None:  # what transaction matching reads

@@ -150,16 +150,35 @@ class Session:
     @property
     def outcome(self) -> str:
         """Final outcomes per method, e.g. ``REGISTER → 401, 401, 200; SUBSCRIBE → 200``."""
-        per_method: dict[str, list[str]] = {}
+        # Runs of equal outcomes per method, counted as they come: a transaction with a final
+        # response is its status (an int; its text is made once per run), any other its
+        # outcome text (never only digits, so never equal to a status).
+        per_method: dict[str, list[list[Any]]] = {}
         for t in self.transactions:
-            if t.method in ("ACK", "CANCEL"):
+            method = t.method
+            if method == "ACK" or method == "CANCEL":
                 continue
-            if t.method == "BENOTIFY" and not t.responses:
+            responses = t.responses
+            if not responses and method == "BENOTIFY":
                 continue  # a BENOTIFY is never answered, by design (MS-SIP)
-            per_method.setdefault(t.method, []).append(t.outcome)
+            outcome: int | str | None = None
+            for r in responses:
+                status = r.status
+                if status is not None and status >= 200:
+                    outcome = status
+                    break
+            if outcome is None or (t.cancelled and method == "INVITE"):
+                outcome = t.outcome
+            runs = per_method.get(method)
+            if runs is None:
+                per_method[method] = [[outcome, 1]]
+            elif runs[-1][0] == outcome:
+                runs[-1][1] += 1
+            else:
+                runs.append([outcome, 1])
         return "; ".join(
-            f"{_short_method(method)} → {', '.join(_runs(outs))}"
-            for method, outs in per_method.items()
+            f"{_short_method(method)} → {', '.join(_run_texts(runs))}"
+            for method, runs in per_method.items()
         )
 
     def to_dict(
@@ -198,6 +217,15 @@ def _runs(outcomes: list[str]) -> list[str]:
         if i + 1 == len(outcomes) or outcomes[i + 1] != outcome:
             out.append(f"{outcome} ×{count}" if count > 2 else ", ".join([outcome] * count))
             count = 0
+    return out
+
+
+def _run_texts(runs: list[list[Any]]) -> list[str]:
+    """:func:`_runs` of counted runs ``[outcome, count]``."""
+    out: list[str] = []
+    for outcome, count in runs:
+        text = str(outcome)
+        out.append(f"{text} ×{count}" if count > 2 else ", ".join([text] * count))
     return out
 
 

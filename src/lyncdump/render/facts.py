@@ -19,9 +19,10 @@ _AUTH_ANSWERS = ("authorization", "proxy-authorization")
 def auth_schemes(m: SipMessage, names: tuple[str, ...]) -> list[str]:
     """Auth schemes named by these headers, in order, no repeats (``NTLM``, ``Kerberos``)."""
     schemes: list[str] = []
-    values = m._values
+    index = m._view_index()  # the auth headers are view headers: a dict lookup each
     for name in names:
-        for value in values(canonical_name(name)):
+        key = canonical_name(name)
+        for value in index.get(key) or () if index is not None else m._values(key):
             scheme = value.strip().split(" ", 1)[0].split(",", 1)[0]
             if scheme and scheme not in schemes:
                 schemes.append(scheme)

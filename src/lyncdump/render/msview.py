@@ -104,9 +104,9 @@ def token_fact(scheme: str, token: object) -> str | None:
 def diagnostics_fact(m: SipMessage) -> str | None:
     """``ms-diagnostics 1000 "Final handshake failed" (SIP stack: ...)`` for the first one
     (as ``diagnostics_of(m)[0]``: the headers after it are not parsed)."""
-    values = m._values  # the names are canonical already: no lookup of the spelling
+    index = m._view_index()  # the names are canonical already: no lookup of the spelling
     for name in _DIAGNOSTICS_HEADERS:
-        found = values(name)
+        found = index.get(name) if index is not None else m._values(name)
         if found and found[0]:
             return parse_diagnostics(found[0], name).short()
     return None
@@ -120,9 +120,9 @@ def _may_hold_token(m: SipMessage) -> bool:
     (a parameter is named by a part of its value, so the test never misses one)."""
     if "ms.tokens" in m._cache:
         return True  # decoded already (a sign-in's analysis, -p checks): use it
-    values = m._values
+    index = m._view_index()
     for key in AUTH_HEADERS:
-        for value in values(key):
+        for value in index.get(key) or () if index is not None else m._values(key):
             if "gssapi-data" in value.lower():
                 return True
     return False

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -910,6 +910,23 @@ class SipMessage(_ContentTypeView):
                 index[name_key] = (*index.get(name_key, _EMPTY), value)
         self._lookups += 1
         return index.get(key, _EMPTY)
+
+    def _view_index(self) -> Mapping[str, Sequence[str]] | None:
+        """The index when it holds every view header the message has, an absent one absent
+        from it (a lazy message once its view headers were scanned for, scanned now if need
+        be; or a complete index), else None (ask :meth:`_values`). For the facts, which read
+        about ten view headers a message, most of them absent: a dict lookup each instead of
+        a call each. Do not modify."""
+        index = self._index
+        if index is not None and self._complete:
+            return index
+        buf = self._buf
+        if buf is None or self._headers is not None:
+            return None
+        if index is None or _VIEW_SCANNED not in index:
+            self._view_values(buf, "reason")  # any view header: the scan notes them all
+            index = self._index
+        return index
 
     def header(self, name: str) -> str | None:
         """First value of a header; names are case-insensitive and compact forms map both ways."""

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .. import fastpath
 from ..recent import RecentTable
 
 if TYPE_CHECKING:
@@ -51,6 +52,8 @@ def _local(tag: object) -> str:
 def _children(el: Element, name: str) -> list[Element]:
     """``el`` and its descendants named ``name`` in any namespace, in document order (a
     list: a generator's step per element costs more than the few elements a body has)."""
+    if type(el) is _XmlElement:  # the compiled reader's elements: tags are local names
+        return el.named(name)  # type: ignore[attr-defined, no-any-return]
     suffix = "}" + name  # what _local(tag) == name means, without cutting every tag
     return [
         child
@@ -434,12 +437,62 @@ def _remember(key: tuple[str | None, bytes], found: tuple[str | None, str | None
     _recent_held[0] = held
 
 
+#: The compiled reader of plain XML bodies (lyncdump._fastpath; None without it).
+_xml_elements = fastpath.helper("xml_elements")
+
+
+#: The type of its elements (an ElementTree Element's tag, attrib, text, get, iter and
+#: iteration over the children; the tag is the local name: every summary matches names in
+#: any namespace).
+_XmlElement = getattr(fastpath.compiled(), "XmlElement", None)
+
+
+#: The attributes (without a prefix) the summaries read: the compiled reader keeps only
+#: these (tests/sip/test_xml_flat.py checks the list against the summaries' ``get`` calls).
+_ATTRIBUTES = (
+    "name", "categoryName", "expires", "availability", "token", "uri", "type", "requestId",
+    "code", "reason", "to", "entity", "state", "version", "status", "allow", "aggregate",
+)  # fmt: skip
+
+#: Element names the summaries look for: the reader shares these strings instead of making
+#: one per element (any other name is made as it comes).
+_NAMES = (
+    "category", "state", "availability", "activity", "note", "body", "device", "text",
+    "audio", "video", "publication", "publications", "roaming", "container", "subscriber",
+    "provisioningGroup", "provisionGroup", "resource", "status", "capabilities",
+    "machineName", "action", "categoryList", "adhocList",
+)  # fmt: skip
+
+
+def _flat_summary(body: bytes) -> tuple[str | None, str | None] | None:
+    """:func:`_summary_and_root` of a body the compiled reader takes (the same elements,
+    attributes and text ElementTree would give, and the same verdict: well-formed), without
+    building a tree; None for any other body, or without the compiled module."""
+    found = (
+        _xml_elements(body, _BY_ROOT, _NAMES, _ATTRIBUTES) if _xml_elements is not None else None
+    )
+    if found is None:
+        return None
+    root_tag, every = found
+    if every is None:  # a root no summary reads: only well-formed, and its tag
+        return None, root_tag
+    try:
+        return _BY_ROOT[every[0].tag](every[0]), root_tag
+    except (ValueError, TypeError, AttributeError):
+        return None, root_tag
+    finally:
+        every.clear()  # the elements refer to the list: no cycle left for the collector
+
+
 def _summary_and_root(content_type: str | None, body: bytes) -> tuple[str | None, str | None]:
     ctype = (content_type or "").lower()
     if not body or not ("xml" in ctype or ctype.endswith("+xml") or body.lstrip()[:1] == b"<"):
         return None, None
     if len(body) > MAX_XML_BYTES:
         return f"XML of {len(body)} bytes not parsed (over {MAX_XML_BYTES})", None
+    flat = _flat_summary(body)
+    if flat is not None:
+        return flat
     checked = _check_unsummarised(body)
     if checked is not None:
         return checked
