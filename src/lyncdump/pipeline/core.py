@@ -425,6 +425,49 @@ class Pipeline:
         if finished:
             self._emit(finished)
 
+    def fast_delivery(self) -> tuple[Callable[[SipMessage, bytes | None], None], Stats, int]:
+        """How the compiled fast path delivers a message it made: it counts the message itself
+        (:meth:`Stats.count_message`'s rule, ``limit`` names) in ``stats``, then calls the
+        function with the message and its body, None when the body cannot matter to the media
+        layer. The function is :meth:`deliver` after the count, chosen once for the run: the
+        common one (sessions built; no signature check, redaction or message events) is the
+        shortest."""
+        plain = (
+            self._verifier is None
+            and self._redact is None
+            and not self._want_messages
+            and self._build_sessions
+        )
+        return (self._counted_plain if plain else self._counted), self.stats, MAX_COUNTED_NAMES
+
+    def _counted(self, msg: SipMessage, body: bytes | None) -> None:
+        """:meth:`deliver` of a message counted already (see :meth:`fast_delivery`)."""
+        if body is not None and self.media is not None:
+            self.media.sip_message(msg, body)
+        if self._verifier is not None:
+            self._verifier.check(msg)
+        if self._redact is not None:
+            for secret in self._redact(msg):
+                self._secrets.put(secret, None)
+        if self._want_messages:
+            self._pending.append(MessageDecoded(msg))
+        if not self._build_sessions:
+            self._take_defects(msg)
+            return
+        finished = self._sessions.add(msg)
+        if finished:
+            self._emit(finished)
+
+    def _counted_plain(self, msg: SipMessage, body: bytes | None) -> None:
+        """:meth:`_counted` when only the media layer and the sessions take the message."""
+        if body is not None:
+            media = self.media
+            if media is not None:
+                media.sip_message(msg, body)
+        finished = self._sessions.add(msg)
+        if finished:
+            self._emit(finished)
+
     def _take_defects(self, m: SipMessage) -> None:
         """Take what a message's parsing and accessors found so far, with what the session
         builder (CSeq, top Via) and every view (From/To) would find: a run without sessions
