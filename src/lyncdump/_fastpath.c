@@ -3875,8 +3875,9 @@ fast_sip_count_message(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ss
 /*
  * What every message of the pipe's connection shares (a new reference): its _hand, made by
  * its _make_hand on the first message, (client, server, transport, stream id, encapsulation,
- * summary, deliver, stats, limit); None when the pipe has no _hand (its _deliver takes every
- * message); NULL on a Python error.
+ * summary, deliver, stats, limit: see TcpConnectionPipeline._make_hand); None when the pipe
+ * has no _hand or _make_hand gives None (its _deliver takes every message); NULL on a Python
+ * error.
  */
 static PyObject *
 mk_hand(PyObject *pipe)
@@ -3891,8 +3892,8 @@ mk_hand(PyObject *pipe)
     if (hand == Py_None) {
         Py_DECREF(hand);
         hand = PyObject_CallMethodNoArgs(pipe, mk.make_hand);
-        if (hand == NULL)
-            return NULL;
+        if (hand == NULL || hand == Py_None) /* None: no hand, _deliver takes them */
+            return hand;
     }
     if (!PyTuple_CheckExact(hand) || PyTuple_GET_SIZE(hand) != 9) {
         Py_DECREF(hand);

@@ -8,10 +8,12 @@ A capture file, a live interface and a Lync trace log all go through :class:`Pip
     log records ─────────────────────────────────► SIP parser (same as captured messages)
 
 Every SIP message goes through :meth:`Pipeline.deliver`: counts, the media side (SDP), NTLM
-checks and redaction when asked for, then the session builder. What comes out is a stream of
-events (pipeline/events.py) that consumers iterate; the pipeline keeps only what is still open
-(sessions within their quiet span in a streaming run, TCP connections, media streams), so a
-streaming consumer's memory follows what is open, not the length of the capture.
+checks and redaction when asked for, then the session builder (a clean message the compiled
+scan made is counted in C, then takes the rest of these steps: :meth:`Pipeline.fast_delivery`).
+What comes out is a stream of events (pipeline/events.py) that consumers iterate; the
+pipeline keeps only what is still open (sessions within their quiet span in a streaming run,
+TCP connections, media streams), so a streaming consumer's memory follows what is open, not
+the length of the capture.
 
 The per-frame loop is one flat function: objects are built for SIP messages and TCP events,
 never for routine media packets, and the compiled fast path (fastpath.py) takes routine RTP
