@@ -3602,6 +3602,502 @@ fast_sip_frame_chunk(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssiz
     return Py_BuildValue("(nN)", pos, found);
 }
 
+/* ---- A clear SIP message made here: sip/message.py's _lazy_message, the clean case ----
+ *
+ * The compiled scan frames a clear SIP message; instead of _deliver -> parse_message ->
+ * sip_head -> _lazy_message, the SipMessage is made here (tp_alloc of the exact class, every
+ * slot filled at its member offset with the value _lazy_message gives it) when its head is
+ * one sip_head reads and nothing in it gives a parse-time defect: a single Content-Length
+ * that the body fills, the five required headers, no single header given twice, a plain CSeq
+ * that names the method. Anything else gives None and Python parses the message as before,
+ * so every defect is still found by the Python code, in its order. From and To are marked
+ * read as _lazy_message marks them (sip_addrs_clean, else its _presolve_addr). The class,
+ * its markers, the set of clean address texts and _presolve_addr come from sip/message.py
+ * (sip_message_setup); while the class has other slots than these, nothing is made here. */
+enum {
+    MK_METHOD, MK_URI, MK_STATUS, MK_REASON, MK_VERSION, MK_RAW, MK_DEFECTS, MK_FRAME,
+    MK_FIRST_FRAME, MK_TIME, MK_SRC, MK_DST, MK_TRANSPORT, MK_STREAM_ID, MK_COMPRESSED,
+    MK_WIRE_SIZE, MK_PARTIAL, MK_RETRANSMISSION, MK_ENCAPSULATION, MK_INDEX, MK_COMPLETE,
+    MK_LOOKUPS, MK_HEADERS, MK_BODY, MK_BUF, MK_HSTART, MK_HEND, MK_BSTART, MK_CACHE, MK_VIA,
+    MK_FROM, MK_TO, MK_CSEQ, MK_CTYPE, MK_TAKEN, MK_COUNT
+};
+static const char *const mk_slot_names[MK_COUNT] = {
+    "method", "request_uri", "status", "reason", "version", "raw", "_defects", "frame",
+    "first_frame", "time", "src", "dst", "transport", "stream_id", "compressed", "wire_size",
+    "partial", "retransmission", "encapsulation", "_index", "_complete", "_lookups",
+    "_headers", "_body", "_buf", "_hstart", "_hend", "_bstart", "_cache_d", "_via", "_from",
+    "_to", "_cseq", "_ctype", "_taken"};
+
+static struct {
+    int ready;   /* messages may be made here */
+    int strings; /* the names below exist */
+    PyTypeObject *type; /* SipMessage (strong references from here on) */
+    PyObject *unset, *checked, *clean, *presolve;
+    Py_ssize_t off[MK_COUNT];
+    PyObject *names[MK_COUNT];
+    PyObject *version, *from, *to, *hand, *make_hand, *sip_messages, *methods, *statuses,
+        *transports, *other, *question, *slots;
+} mk;
+
+static int count_add(PyObject *obj, PyObject *name, long long delta);
+static int body_has_ice_words(const unsigned char *d, Py_ssize_t n);
+static Py_ssize_t match_slot(PyTypeObject *type, PyObject *name);
+static inline PyObject *slot_at(PyObject *obj, Py_ssize_t off);
+
+static int
+mk_strings(void)
+{
+    if (mk.strings)
+        return 0;
+    for (int i = 0; i < MK_COUNT; i++)
+        if ((mk.names[i] = PyUnicode_InternFromString(mk_slot_names[i])) == NULL)
+            return -1;
+    PyObject **dst[] = {&mk.version, &mk.from, &mk.to, &mk.hand, &mk.make_hand,
+                        &mk.sip_messages, &mk.methods, &mk.statuses, &mk.transports, &mk.other,
+                        &mk.question, &mk.slots};
+    const char *src[] = {"SIP/2.0", "from", "to", "_hand", "_make_hand", "sip_messages",
+                         "methods", "statuses", "transports", "(other)", "?", "__slots__"};
+    for (int i = 0; i < 12; i++)
+        if ((*dst[i] = PyUnicode_InternFromString(src[i])) == NULL)
+            return -1;
+    mk.strings = 1;
+    return 0;
+}
+
+/* sip_message_setup(SipMessage, unset, checked, clean, presolve) -> bool */
+static PyObject *
+fast_sip_message_setup(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5 || !PyType_Check(args[0]) || !PyAnySet_Check(args[3]) ||
+        !PyCallable_Check(args[4])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "sip_message_setup(SipMessage, unset, checked, clean: set, presolve)");
+        return NULL;
+    }
+    if (mk_strings() < 0)
+        return NULL;
+    mk.ready = 0;
+    PyTypeObject *type = (PyTypeObject *)args[0];
+    Py_XSETREF(mk.type, (PyTypeObject *)Py_NewRef(type));
+    Py_XSETREF(mk.unset, Py_NewRef(args[1]));
+    Py_XSETREF(mk.checked, Py_NewRef(args[2]));
+    Py_XSETREF(mk.clean, Py_NewRef(args[3]));
+    Py_XSETREF(mk.presolve, Py_NewRef(args[4]));
+    if (type->tp_new != PyBaseObject_Type.tp_new || type->tp_alloc == NULL ||
+        type->tp_init == NULL)
+        Py_RETURN_FALSE;
+    for (int i = 0; i < MK_COUNT; i++)
+        if ((mk.off[i] = match_slot(type, mk.names[i])) < 0)
+            Py_RETURN_FALSE;
+    /* The class's own slots must be exactly these: a new one would be left unset here. */
+    PyObject *slots = PyObject_GetAttr((PyObject *)type, mk.slots);
+    if (slots == NULL)
+        return NULL;
+    int same = PyTuple_Check(slots) && PyTuple_GET_SIZE(slots) == MK_COUNT;
+    for (Py_ssize_t i = 0; same && i < MK_COUNT; i++) {
+        PyObject *name = PyTuple_GET_ITEM(slots, i);
+        int found = 0;
+        for (int k = 0; k < MK_COUNT && !found; k++)
+            found = PyUnicode_Check(name) && PyUnicode_Compare(name, mk.names[k]) == 0;
+        same = found;
+    }
+    Py_DECREF(slots);
+    if (PyErr_Occurred())
+        return NULL;
+    mk.ready = same;
+    return PyBool_FromLong(same);
+}
+
+/* Put value (borrowed) in slot k of msg, a message made here. */
+static inline void
+mk_set(PyObject *msg, int k, PyObject *value)
+{
+    PyObject **at = (PyObject **)((char *)msg + mk.off[k]);
+    Py_XSETREF(*at, Py_NewRef(value));
+}
+
+/* A plain decimal ASCII text (as _int_in_range reads a stripped one), or -1. */
+static long long
+mk_digits(PyObject *text)
+{
+    if (!PyUnicode_Check(text) || !PyUnicode_IS_ASCII(text))
+        return -1;
+    const unsigned char *p = PyUnicode_1BYTE_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (n == 0 || n > 15)
+        return -1;
+    long long v = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return -1;
+        v = v * 10 + (p[i] - '0');
+    }
+    return v;
+}
+
+/*
+ * The SipMessage parse_message(data, header_end=he, content_length=cl) gives, made here when
+ * it is the clean case above (a new reference); None (a new reference) when Python must
+ * parse it; NULL on a Python error. he: an int (-1: not known); cl: an int or None.
+ */
+static PyObject *
+sip_make(PyObject *data, PyObject *he, PyObject *cl)
+{
+    if (!mk.ready || !PyBytes_CheckExact(data))
+        Py_RETURN_NONE;
+    PyObject *hargs[2] = {data, he};
+    PyObject *head = fast_sip_head(NULL, hargs, 2);
+    if (head == NULL || head == Py_None)
+        return head;
+    PyObject *method = PyTuple_GET_ITEM(head, 0), *index = PyTuple_GET_ITEM(head, 7),
+             *cseq = PyTuple_GET_ITEM(head, 9);
+    Py_ssize_t n = PyBytes_GET_SIZE(data);
+    Py_ssize_t body_start = PyLong_AsSsize_t(PyTuple_GET_ITEM(head, 6));
+    PyObject *msg = NULL;
+    if (cseq == Py_None)
+        goto none; /* absent, or not plain: _check_cseq reads it */
+    if (method != Py_None && PyUnicode_Compare(PyTuple_GET_ITEM(cseq, 1), method) != 0)
+        goto none; /* "CSeq method ... differs" */
+    /* _REQUIRED: via, from, to, call-id, cseq (sip_keys 2, 3, 4, 0, 1) */
+    static const int required[5] = {2, 3, 4, 0, 1};
+    for (int k = 0; k < 5; k++)
+        if (PyDict_GetItemWithError(index, sip_keys[required[k]]) == NULL)
+            goto none_or_fail;
+    if (PyTuple_GET_ITEM(head, 8) == Py_True) {
+        /* _SINGLE: call-id, cseq, from, to, max-forwards, content-type */
+        static const int single[6] = {0, 1, 3, 4, 7, 5};
+        for (int k = 0; k < 6; k++) {
+            PyObject *v = PyDict_GetItemWithError(index, sip_keys[single[k]]);
+            if (v == NULL && PyErr_Occurred())
+                goto fail;
+            if (v != NULL && PyTuple_GET_SIZE(v) > 1)
+                goto none;
+        }
+    }
+    PyObject *cl_values = PyDict_GetItemWithError(index, sip_keys[6]);
+    if (cl_values == NULL || PyTuple_GET_SIZE(cl_values) != 1)
+        goto none_or_fail;
+    long long length;
+    if (cl == Py_None)
+        length = mk_digits(PyTuple_GET_ITEM(cl_values, 0));
+    else {
+        length = PyLong_AsLongLong(cl);
+        if (length == -1 && PyErr_Occurred())
+            goto fail;
+    }
+    if (length < 0 || length != (long long)(n - body_start))
+        goto none;
+
+    msg = mk.type->tp_alloc(mk.type, 0);
+    if (msg == NULL)
+        goto fail;
+    mk_set(msg, MK_METHOD, method);
+    mk_set(msg, MK_URI, PyTuple_GET_ITEM(head, 1));
+    mk_set(msg, MK_STATUS, PyTuple_GET_ITEM(head, 2));
+    mk_set(msg, MK_REASON, PyTuple_GET_ITEM(head, 3));
+    mk_set(msg, MK_VERSION, mk.version);
+    mk_set(msg, MK_RAW, data);
+    mk_set(msg, MK_DEFECTS, Py_None);
+    static const int none_slots[] = {MK_FRAME, MK_FIRST_FRAME, MK_TIME, MK_SRC, MK_DST,
+                                     MK_TRANSPORT, MK_STREAM_ID, MK_WIRE_SIZE,
+                                     MK_ENCAPSULATION, MK_HEADERS, MK_BODY, MK_CACHE};
+    for (size_t k = 0; k < sizeof none_slots / sizeof none_slots[0]; k++)
+        mk_set(msg, none_slots[k], Py_None);
+    mk_set(msg, MK_COMPRESSED, Py_False);
+    mk_set(msg, MK_PARTIAL, Py_False);
+    mk_set(msg, MK_RETRANSMISSION, Py_False);
+    mk_set(msg, MK_INDEX, index);
+    mk_set(msg, MK_COMPLETE, Py_False);
+    PyObject *zero_int = PyLong_FromLong(0); /* a cached small int */
+    if (zero_int == NULL)
+        goto fail;
+    mk_set(msg, MK_LOOKUPS, zero_int);
+    mk_set(msg, MK_TAKEN, zero_int);
+    Py_DECREF(zero_int);
+    mk_set(msg, MK_BUF, data);
+    mk_set(msg, MK_HSTART, PyTuple_GET_ITEM(head, 4));
+    mk_set(msg, MK_HEND, PyTuple_GET_ITEM(head, 5));
+    mk_set(msg, MK_BSTART, PyTuple_GET_ITEM(head, 6));
+    mk_set(msg, MK_VIA, mk.unset);
+    mk_set(msg, MK_FROM, mk.unset);
+    mk_set(msg, MK_TO, mk.unset);
+    mk_set(msg, MK_CTYPE, mk.unset);
+    mk_set(msg, MK_CSEQ, cseq);
+    /* From and To: read before without a problem, or read now (_presolve_addr). */
+    PyObject *cargs[2] = {index, mk.clean};
+    PyObject *clean = fast_sip_addrs_clean(NULL, cargs, 2);
+    if (clean == NULL)
+        goto fail;
+    long bits = PyLong_AsLong(clean);
+    Py_DECREF(clean);
+    for (int which = 0; which < 2; which++) {
+        if (bits & (1L << which)) {
+            mk_set(msg, which ? MK_TO : MK_FROM, mk.checked);
+            continue;
+        }
+        PyObject *pargs[3] = {msg, index, which ? mk.to : mk.from};
+        PyObject *r = PyObject_Vectorcall(mk.presolve, pargs, 3, NULL);
+        if (r == NULL)
+            goto fail;
+        Py_DECREF(r);
+    }
+    Py_DECREF(head);
+    return msg;
+none_or_fail:
+    if (PyErr_Occurred())
+        goto fail;
+none:
+    Py_DECREF(head);
+    Py_RETURN_NONE;
+fail:
+    Py_XDECREF(msg);
+    Py_DECREF(head);
+    return NULL;
+}
+
+/* sip_message(data, header_end, content_length) -> SipMessage | None */
+static PyObject *
+fast_sip_message(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyBytes_Check(args[0]) || !PyLong_Check(args[1]) ||
+        !(args[2] == Py_None || PyLong_Check(args[2]))) {
+        PyErr_SetString(PyExc_TypeError,
+                        "sip_message(data: bytes, header_end: int, content_length: int | None)");
+        return NULL;
+    }
+    return sip_make(args[0], args[1], args[2]);
+}
+
+/* Whether a body may matter to MediaPipeline.sip_message: it holds ICE words, or the
+ * message's Content-Type (ctype: the first value, or NULL without one) may be application/sdp
+ * or multipart (sdp_bodies). A Content-Type that is not a plain "type/subtype" (then blanks
+ * and a ';', or nothing) is taken to matter: Python reads it. */
+static int
+mk_body_matters(PyObject *ctype, const unsigned char *body, Py_ssize_t n)
+{
+    if (n == 0)
+        return 0;
+    if (body_has_ice_words(body, n))
+        return 1;
+    if (ctype == NULL)
+        return 0;
+    if (!PyUnicode_Check(ctype) || !PyUnicode_IS_ASCII(ctype))
+        return 1;
+    const unsigned char *v = PyUnicode_1BYTE_DATA(ctype);
+    Py_ssize_t len = PyUnicode_GET_LENGTH(ctype), i = 0;
+    while (i < len && (sip_token[v[i]] || v[i] == '/'))
+        i++;
+    Py_ssize_t head = i;
+    while (i < len && (v[i] == ' ' || v[i] == '\t'))
+        i++;
+    if (head == 0 || (i < len && v[i] != ';'))
+        return 1;
+    if (head == 15 && sip_ieq(v, 15, "application/sdp"))
+        return 1;
+    return head >= 10 && sip_ieq(v, 10, "multipart/");
+}
+
+/* sip_body_matters(content_type, body) -> bool (mk_body_matters, for tests) */
+static PyObject *
+fast_sip_body_matters(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !(args[0] == Py_None || PyUnicode_Check(args[0])) ||
+        !PyBytes_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "sip_body_matters(content_type: str | None, body)");
+        return NULL;
+    }
+    return PyBool_FromLong(mk_body_matters(args[0] == Py_None ? NULL : args[0],
+                                           (const unsigned char *)PyBytes_AS_STRING(args[1]),
+                                           PyBytes_GET_SIZE(args[1])));
+}
+
+/* counter[key] += 1, as Stats.count_message does it (a Counter: a missing key counts from
+   0); past limit names (limit >= 0) a new key counts under "(other)". */
+static int
+mk_count(PyObject *stats, PyObject *field, PyObject *key, long long limit)
+{
+    PyObject *counter = PyObject_GetAttr(stats, field);
+    if (counter == NULL)
+        return -1;
+    int rc = -1;
+    if (limit >= 0) {
+        int has = PySequence_Contains(counter, key);
+        if (has < 0)
+            goto done;
+        if (!has) {
+            Py_ssize_t size = PyObject_Size(counter);
+            if (size < 0)
+                goto done;
+            if (size >= limit)
+                key = mk.other;
+        }
+    }
+    PyObject *old = PyObject_GetItem(counter, key);
+    if (old == NULL)
+        goto done;
+    PyObject *one = PyLong_FromLong(1);
+    PyObject *sum = one != NULL ? PyNumber_InPlaceAdd(old, one) : NULL;
+    Py_DECREF(old);
+    Py_XDECREF(one);
+    if (sum != NULL) {
+        rc = PyObject_SetItem(counter, key, sum);
+        Py_DECREF(sum);
+    }
+done:
+    Py_DECREF(counter);
+    return rc;
+}
+
+/* Stats.count_message(msg) for a message made here (its method, status, transport). */
+static int
+mk_count_message(PyObject *stats, PyObject *msg, long long limit)
+{
+    if (count_add(stats, mk.sip_messages, 1) < 0)
+        return -1;
+    PyObject *method = slot_at(msg, mk.off[MK_METHOD]);
+    PyObject *status = slot_at(msg, mk.off[MK_STATUS]);
+    PyObject *transport = slot_at(msg, mk.off[MK_TRANSPORT]);
+    if (method == NULL || status == NULL || transport == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "a SipMessage slot is not set");
+        return -1;
+    }
+    if (method != Py_None) {
+        if (mk_count(stats, mk.methods, method, limit) < 0)
+            return -1;
+    }
+    else if (status != Py_None) {
+        if (mk_count(stats, mk.statuses, status, limit) < 0)
+            return -1;
+    }
+    int truth = PyObject_IsTrue(transport);
+    if (truth < 0)
+        return -1;
+    return mk_count(stats, mk.transports, truth ? transport : mk.question, -1);
+}
+
+/* sip_count_message(stats, msg, limit) -> None (mk_count_message, for tests) */
+static PyObject *
+fast_sip_count_message(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !mk.ready || Py_TYPE(args[1]) != mk.type || !PyLong_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "sip_count_message(stats, msg: SipMessage, limit)");
+        return NULL;
+    }
+    long long limit = PyLong_AsLongLong(args[2]);
+    if (limit == -1 && PyErr_Occurred())
+        return NULL;
+    if (mk_count_message(args[0], args[1], limit) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/*
+ * What every message of the pipe's connection shares (a new reference): its _hand, made by
+ * its _make_hand on the first message, (client, server, transport, stream id, encapsulation,
+ * summary, deliver, stats, limit: see TcpConnectionPipeline._make_hand); None when the pipe
+ * has no _hand or _make_hand gives None (its _deliver takes every message); NULL on a Python
+ * error.
+ */
+static PyObject *
+mk_hand(PyObject *pipe)
+{
+    PyObject *hand = PyObject_GetAttr(pipe, mk.hand);
+    if (hand == NULL) {
+        if (!PyErr_ExceptionMatches(PyExc_AttributeError))
+            return NULL;
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    if (hand == Py_None) {
+        Py_DECREF(hand);
+        hand = PyObject_CallMethodNoArgs(pipe, mk.make_hand);
+        if (hand == NULL || hand == Py_None) /* None: no hand, _deliver takes them */
+            return hand;
+    }
+    if (!PyTuple_CheckExact(hand) || PyTuple_GET_SIZE(hand) != 9) {
+        Py_DECREF(hand);
+        PyErr_SetString(PyExc_TypeError, "_make_hand: a tuple of 9");
+        return NULL;
+    }
+    return hand;
+}
+
+/*
+ * Deliver msg (made here) as the pipe's _deliver would: argv as for _deliver (argv[0] the
+ * pipe), hand its mk_hand. With stats, the message is counted here (Stats.count_message) and
+ * deliver gets (msg, body), body None when it cannot matter to the media layer; without,
+ * deliver gets msg. 0, or -1 on a Python error.
+ */
+static int
+mk_deliver(PyObject **argv, int n, PyObject *msg, PyObject *hand)
+{
+    int rc = -1;
+    int direction = PyObject_IsTrue(argv[1]);
+    if (direction < 0)
+        goto done;
+    mk_set(msg, MK_FRAME, argv[4]);
+    mk_set(msg, MK_FIRST_FRAME, argv[3]);
+    mk_set(msg, MK_TIME, argv[5]);
+    mk_set(msg, MK_SRC, PyTuple_GET_ITEM(hand, direction ? 1 : 0));
+    mk_set(msg, MK_DST, PyTuple_GET_ITEM(hand, direction ? 0 : 1));
+    mk_set(msg, MK_TRANSPORT, PyTuple_GET_ITEM(hand, 2));
+    mk_set(msg, MK_STREAM_ID, PyTuple_GET_ITEM(hand, 3));
+    if (n >= 10) {
+        int compressed = PyObject_IsTrue(argv[8]);
+        if (compressed < 0)
+            goto done;
+        if (compressed) {
+            mk_set(msg, MK_COMPRESSED, Py_True);
+            mk_set(msg, MK_WIRE_SIZE, argv[9]);
+        }
+    }
+    mk_set(msg, MK_ENCAPSULATION, PyTuple_GET_ITEM(hand, 4));
+    if (count_add(PyTuple_GET_ITEM(hand, 5), mk.sip_messages, 1) < 0)
+        goto done;
+    PyObject *deliver = PyTuple_GET_ITEM(hand, 6), *stats = PyTuple_GET_ITEM(hand, 7);
+    PyObject *result;
+    if (stats == Py_None)
+        result = PyObject_CallOneArg(deliver, msg);
+    else {
+        long long limit = PyLong_AsLongLong(PyTuple_GET_ITEM(hand, 8));
+        if (limit == -1 && PyErr_Occurred())
+            goto done;
+        if (mk_count_message(stats, msg, limit) < 0)
+            goto done;
+        /* (the index and body offset sip_make gave; _presolve_addr changes neither) */
+        PyObject *index = slot_at(msg, mk.off[MK_INDEX]);
+        PyObject *ctypes = PyDict_GetItemWithError(index, sip_keys[5]);
+        if (ctypes == NULL && PyErr_Occurred())
+            goto done;
+        const unsigned char *d = (const unsigned char *)PyBytes_AS_STRING(argv[2]);
+        Py_ssize_t size = PyBytes_GET_SIZE(argv[2]);
+        Py_ssize_t bstart = PyLong_AsSsize_t(slot_at(msg, mk.off[MK_BSTART]));
+        if (bstart < 0 || bstart > size) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "body offset out of range");
+            goto done;
+        }
+        PyObject *ctype = ctypes != NULL && PyTuple_GET_SIZE(ctypes) > 0
+                              ? PyTuple_GET_ITEM(ctypes, 0)
+                              : NULL;
+        PyObject *body = mk_body_matters(ctype, d + bstart, size - bstart)
+                             ? PyBytes_FromStringAndSize((const char *)d + bstart,
+                                                         size - bstart)
+                             : Py_NewRef(Py_None);
+        if (body == NULL)
+            goto done;
+        PyObject *dargs[2] = {msg, body};
+        result = PyObject_Vectorcall(deliver, dargs, 2, NULL);
+        Py_DECREF(body);
+    }
+    if (result == NULL)
+        goto done;
+    Py_DECREF(result);
+    rc = 0;
+done:
+    return rc;
+}
+
 /* pipe.<name>(direction, bytes(d[0:n]), frame, ts) for the flow f: a new reference, or NULL
    on a Python error. The table must not change meanwhile (busy). */
 static PyObject *
@@ -3640,8 +4136,22 @@ sip_call_deliver(FastPath *fp, PyObject **argv, int n)
     fp->sip_messages++;
     if (made) {
         fp->sip_busy++;
-        result = PyObject_VectorcallMethod(str_deliver, argv,
-                                           (size_t)n | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        /* made and delivered here when it is the clean case (sip_make) and the pipe takes
+           such messages (mk_hand), else parsed by _deliver */
+        PyObject *hand = mk.ready ? mk_hand(argv[0]) : Py_NewRef(Py_None);
+        PyObject *msg = hand == NULL      ? NULL
+                        : hand == Py_None ? Py_NewRef(Py_None)
+                                          : sip_make(argv[2], argv[6], argv[7]);
+        if (msg == Py_None) {
+            Py_DECREF(msg);
+            result = PyObject_VectorcallMethod(str_deliver, argv,
+                                               (size_t)n | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        }
+        else if (msg != NULL) {
+            result = mk_deliver(argv, n, msg, hand) < 0 ? NULL : Py_NewRef(Py_None);
+            Py_DECREF(msg);
+        }
+        Py_XDECREF(hand);
         fp->sip_busy--;
     }
     for (int k = 1; k < n; k++)
@@ -8196,6 +8706,23 @@ static PyMethodDef module_methods[] = {
      "analysis/sessions.py's _match_python: the session's transactions, retransmission\n"
      "counts and flags, with the same reads in the same order; returns the first request\n"
      "(or None) and whether any request is an INVITE, for _kind."},
+    {"sip_message_setup", (PyCFunction)(void (*)(void))fast_sip_message_setup, METH_FASTCALL,
+     "sip_message_setup(SipMessage, unset, checked, clean, presolve) -> bool\n\n"
+     "Lets sip_message (and the scan's delivery) make messages of class SipMessage, with\n"
+     "sip/message.py's markers, set of clean address texts and _presolve_addr; False when the\n"
+     "class is not one whose slots this knows (nothing is made here then)."},
+    {"sip_message", (PyCFunction)(void (*)(void))fast_sip_message, METH_FASTCALL,
+     "sip_message(data, header_end, content_length) -> SipMessage | None\n\n"
+     "parse_message's message made here when its head is clean and gives no parse-time\n"
+     "defect; None: parse it in Python. header_end: the framer's, or -1."},
+    {"sip_body_matters", (PyCFunction)(void (*)(void))fast_sip_body_matters, METH_FASTCALL,
+     "sip_body_matters(content_type, body) -> bool\n\n"
+     "Whether MediaPipeline.sip_message may do anything with a body under this first\n"
+     "Content-Type value (None: none): the test the scan makes before handing a body on."},
+    {"sip_count_message", (PyCFunction)(void (*)(void))fast_sip_count_message, METH_FASTCALL,
+     "sip_count_message(stats, msg, limit) -> None\n\n"
+     "Stats.count_message(msg) as the scan's delivery counts a message it made (limit:\n"
+     "MAX_COUNTED_NAMES), for tests."},
     {"ice_words", fast_ice_words, METH_O,
      "ice_words(body) -> bool\n\n"
      "Whether body holds b\"candidate\" or b\"ice-pwd\" (media/stun_pipeline.py's\n"

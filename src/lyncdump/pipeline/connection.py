@@ -269,6 +269,7 @@ class TcpConnectionPipeline:
         "budget",
         "gone",
         "ends",
+        "_hand",
     )
 
     def __init__(
@@ -294,6 +295,8 @@ class TcpConnectionPipeline:
         self.gone = False  # the reassembler let go of the connection (port reuse, its bound)
         #: (client, server), read from the summary on the first message (see _ends).
         self.ends: tuple[Endpoint, Endpoint] | None = None
+        #: What the compiled path needs to deliver a message it made (see _make_hand).
+        self._hand: tuple[Any, ...] | None = None
 
     # -- input ------------------------------------------------------------------------------
     def data(self, direction: int, data: bytes, frame: int, ts: float) -> None:
@@ -1016,6 +1019,27 @@ class TcpConnectionPipeline:
             msg.dst, msg.src = ends
         else:
             msg.src, msg.dst = ends
+
+    def _make_hand(self) -> tuple[Any, ...]:
+        """What every message of this connection shares, for the compiled fast path, which
+        makes the clean messages it frames itself and does :meth:`_deliver`'s work on them
+        (``mk_deliver`` in _fastpath.c): client and server, transport, stream id,
+        encapsulation, the summary that counts them, and how the run takes them. A run
+        that offers ``fast_delivery`` (pipeline.core.Pipeline) has them counted there and
+        gets each with its body, or None when the media layer would do nothing with it;
+        any other run gets each at its ``deliver``. Made on the first such message."""
+        ends = self.ends
+        if ends is None:
+            summary = self.summary
+            ends = self.ends = (summary.client, summary.server)
+        ctx = self.ctx
+        fast = getattr(ctx, "fast_delivery", None)
+        deliver, stats, limit = fast() if fast is not None else (ctx.deliver, None, 0)
+        hand = self._hand = (
+            ends[0], ends[1], "TLS" if self.encrypted else "TCP", self.conn.id,
+            self.summary.encapsulation, self.summary, deliver, stats, limit,
+        )  # fmt: skip
+        return hand
 
     def _stream_message(
         self, direction: int, framed: FramedMessage, compressed: bool

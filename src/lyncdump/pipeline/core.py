@@ -8,10 +8,12 @@ A capture file, a live interface and a Lync trace log all go through :class:`Pip
     log records ─────────────────────────────────► SIP parser (same as captured messages)
 
 Every SIP message goes through :meth:`Pipeline.deliver`: counts, the media side (SDP), NTLM
-checks and redaction when asked for, then the session builder. What comes out is a stream of
-events (pipeline/events.py) that consumers iterate; the pipeline keeps only what is still open
-(sessions within their quiet span in a streaming run, TCP connections, media streams), so a
-streaming consumer's memory follows what is open, not the length of the capture.
+checks and redaction when asked for, then the session builder (a clean message the compiled
+scan made is counted in C, then takes the rest of these steps: :meth:`Pipeline.fast_delivery`).
+What comes out is a stream of events (pipeline/events.py) that consumers iterate; the
+pipeline keeps only what is still open (sessions within their quiet span in a streaming run,
+TCP connections, media streams), so a streaming consumer's memory follows what is open, not
+the length of the capture.
 
 The per-frame loop is one flat function: objects are built for SIP messages and TCP events,
 never for routine media packets, and the compiled fast path (fastpath.py) takes routine RTP
@@ -421,6 +423,49 @@ class Pipeline:
         if not self._build_sessions:
             self._take_defects(msg)
             return
+        finished = self._sessions.add(msg)
+        if finished:
+            self._emit(finished)
+
+    def fast_delivery(self) -> tuple[Callable[[SipMessage, bytes | None], None], Stats, int]:
+        """How the compiled fast path delivers a message it made: it counts the message itself
+        (:meth:`Stats.count_message`'s rule, ``limit`` names) in ``stats``, then calls the
+        function with the message and its body, None when the body cannot matter to the media
+        layer. The function is :meth:`deliver` after the count, chosen once for the run: the
+        common one (sessions built; no signature check, redaction or message events) is the
+        shortest."""
+        plain = (
+            self._verifier is None
+            and self._redact is None
+            and not self._want_messages
+            and self._build_sessions
+        )
+        return (self._counted_plain if plain else self._counted), self.stats, MAX_COUNTED_NAMES
+
+    def _counted(self, msg: SipMessage, body: bytes | None) -> None:
+        """:meth:`deliver` of a message counted already (see :meth:`fast_delivery`)."""
+        if body is not None and self.media is not None:
+            self.media.sip_message(msg, body)
+        if self._verifier is not None:
+            self._verifier.check(msg)
+        if self._redact is not None:
+            for secret in self._redact(msg):
+                self._secrets.put(secret, None)
+        if self._want_messages:
+            self._pending.append(MessageDecoded(msg))
+        if not self._build_sessions:
+            self._take_defects(msg)
+            return
+        finished = self._sessions.add(msg)
+        if finished:
+            self._emit(finished)
+
+    def _counted_plain(self, msg: SipMessage, body: bytes | None) -> None:
+        """:meth:`_counted` when only the media layer and the sessions take the message."""
+        if body is not None:
+            media = self.media
+            if media is not None:
+                media.sip_message(msg, body)
         finished = self._sessions.add(msg)
         if finished:
             self._emit(finished)

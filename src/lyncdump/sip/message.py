@@ -362,7 +362,9 @@ def parse_body_part(data: bytes) -> BodyPart:
 # header block, and the whole (name, value) list is built only when someone asks for it. Any
 # other message is parsed the eager way, line by line, exactly as before; both give the same
 # values and the same defects (tests/sip/test_sip_lazy_parity.py checks it against the eager
-# parser of commit a864c2b on every sample, corpus file and generated message).
+# parser of commit a864c2b on every sample, corpus file and generated message). With the
+# compiled module, a clean message that gives no parse-time defect is made whole in C, the
+# object _lazy_message would make (``sip_message``; tests/sip/test_sip_made_in_c.py).
 
 
 class _Unset:
@@ -510,6 +512,10 @@ _addrs_clean: Callable[..., int] | None = fastpath.helper("sip_addrs_clean")
 #: The view headers' scan in C (what _VIEW_RE finds, without a regular expression: the
 #: expression cost about 33,000 instructions a Front End message's header block).
 _header_scan: Callable[..., None] | None = fastpath.helper("sip_header_scan")
+#: The whole lazy message of a clean head with no parse-time defect, made in C (see
+#: parse_message; usable once sip_message_setup took the class, at the end of this module).
+_sip_message: Callable[..., Any] | None = fastpath.helper("sip_message")
+_made_ready = False
 _VIEW_LOWER = {spelling.lower(): key for spelling, key in _VIEW_SPELLINGS.items()}
 
 
@@ -1370,7 +1376,13 @@ def parse_message(
     """
     n = len(data)
     if _sip_head is not None and type(data) is bytes:
-        head = _sip_head(data, -1 if header_end is None else header_end)
+        he = -1 if header_end is None else header_end
+        if _made_ready:
+            # The clean case, made whole in C (what _lazy_message below would make of it).
+            made = _sip_message(data, he, content_length)  # type: ignore[misc]
+            if made is not None:
+                return made  # type: ignore[no-any-return]
+        head = _sip_head(data, he)
         if head is not None:
             (
                 c_method,
@@ -1659,3 +1671,10 @@ def _parse_eager(
             defects.append(Defect(None, _LAYER, None, f"{_DISPLAY[h]} appears {count} times"))
     _check_cseq(msg, defects)
     return msg
+
+
+_setup = fastpath.helper("sip_message_setup")
+if _setup is not None and _sip_message is not None:
+    # The compiled module makes SipMessage objects itself (parse_message above, and the
+    # fast path's clear SIP delivery): the class, its markers and what _lazy_message uses.
+    _made_ready = bool(_setup(SipMessage, _UNSET, _CHECKED, _CLEAN_ADDRS, _presolve_addr))
