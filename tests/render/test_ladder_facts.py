@@ -50,6 +50,28 @@ def test_format_time_is_strftime_at_random() -> None:
         assert format_time(ts) == _strftime(ts), ts
 
 
+def test_format_time_cached_seconds_are_strftime() -> None:
+    """The cached second plus the split-off microseconds: the datetime's text, also at the
+    half microseconds (rounded to even) and where they carry into the next second."""
+    rng = random.Random(6)
+    for _ in range(20000):
+        second = rng.choice([1768039200, rng.randint(0, 2**33), rng.randint(0, 10**11 - 1)])
+        micro = rng.randint(0, 999_999)
+        ts = second + rng.choice(
+            [micro / 1e6, (micro + 0.5) / 1e6, 0.9999995 + rng.random() * 1e-6, rng.random()]
+        )
+        assert format_time(ts) == _strftime(ts), ts
+        assert format_time(ts) == _strftime(ts), ts  # the second from the cache this time
+
+
+def test_format_time_cache_is_bounded() -> None:
+    from lyncdump.render import text
+
+    for second in range(3 * text._SECONDS_MAX):
+        assert format_time(1768039200.25 + second) == _strftime(1768039200.25 + second)
+        assert len(text._SECONDS) <= text._SECONDS_MAX
+
+
 def _request(headers: str, body: bytes = b"", content_type: str | None = None) -> bytes:
     head = (
         "REGISTER sip:contoso.com SIP/2.0\r\nVia: SIP/2.0/TLS 10.0.0.1;branch=z9hG4bK1\r\n"
