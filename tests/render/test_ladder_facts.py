@@ -230,3 +230,82 @@ def test_a_multipart_s_fact_reads_the_parts_as_body_parts(n: int, parsed_first: 
     assert (want in facts) if summaries else not any("presence" in f for f in facts), facts
     assert [d.reason for d in m.defects] == [d.reason for d in ref.defects]
     assert m.body_parts() == ref_parts
+
+
+def _view_facts_reference(m: object) -> list[str]:
+    """The facts message_facts reads from view headers, as it read them before it took the
+    view index once: through ``m.header`` and ``m.expires`` (then the Contact parameter),
+    for the methods and statuses it reads them for."""
+    out: list[str] = []
+    method = m.method or m.cseq[1]  # type: ignore[attr-defined]
+    if method in ("REGISTER", "SUBSCRIBE") and (m.is_request or m.status < 300):  # type: ignore[attr-defined]
+        exp = m.expires  # type: ignore[attr-defined]
+        if exp is None:
+            for contact in m.contact:  # type: ignore[attr-defined]
+                value = contact.params.get("expires") if contact.params else None
+                if value is not None and value.isdigit():
+                    exp = int(value)
+                    break
+        if exp is not None:
+            out.append(f"expires {exp}")
+    if method in ("SUBSCRIBE", "NOTIFY", "BENOTIFY", "PUBLISH"):
+        event = m.header("Event")  # type: ignore[attr-defined]
+        if event:
+            out.append("event " + event.split(";", 1)[0].strip())
+    logon = m.header("ms-user-logon-data")  # type: ignore[attr-defined]
+    if logon:
+        out.append("remote user (via Edge)" if "remoteuser" in logon.lower() else logon.strip())
+    if m.method in ("BYE", "CANCEL"):  # type: ignore[attr-defined]
+        reason = m.header("Reason")  # type: ignore[attr-defined]
+        if reason:
+            out.append("reason " + reason.strip())
+    return out
+
+
+_VIEW_LINES = [
+    "Expires: 3600",
+    "Expires: 0",
+    "expires:  7200 ",
+    "Expires: soon",
+    "Expires: 99999999999",
+    "Expires:",
+    'Contact: <sip:a@10.0.0.1:5061;transport=tls>;expires=1800;+sip.instance="<urn:uuid:1>"',
+    'Contact: <sip:a@10.0.0.1;expires=5>;methods="INVITE, BYE"',
+    "m: sip:b@10.0.0.2;EXPIRES=60",
+    "Contact: <sip:c@10.0.0.3",
+    "Contact: *",
+    "Event: registration",
+    "o: presence;id=1",
+    "Event:",
+    "ms-user-logon-data: RemoteUser",
+    "MS-User-Logon-Data: something",
+    "Reason: Q.850;cause=16",
+    "reason:   ",
+    "Subject: Expires: 5",
+]
+
+
+@pytest.mark.parametrize("seed", range(60))
+@pytest.mark.parametrize("parsed_first", [False, True])
+def test_view_header_facts_as_the_long_way(seed: int, parsed_first: bool) -> None:
+    """Expires, Event, Reason and the logon data read from the view index once give what
+    ``m.header()`` and ``m.expires`` give, with the same defects (a bad Expires, a Contact
+    that does not parse)."""
+    rng = random.Random(seed)
+    lines = rng.sample(_VIEW_LINES, rng.randint(0, 6))
+    method = rng.choice(["SUBSCRIBE", "REGISTER", "BYE", "NOTIFY"])
+    for start in (f"{method} sip:contoso.com SIP/2.0", "SIP/2.0 200 OK"):
+        head = (
+            f"{start}\r\nVia: SIP/2.0/TLS 10.0.0.1:5061;branch=z9hG4bK1\r\n"
+            "From: <sip:a@contoso.com>;tag=1\r\nTo: <sip:a@contoso.com>\r\nCall-ID: c\r\n"
+            f"CSeq: 1 {method}\r\n" + "".join(line + "\r\n" for line in lines)
+        )
+        raw = (head + "Content-Length: 0\r\n\r\n").encode()
+        m, ref = parse_message(raw), parse_message(raw)
+        if parsed_first:
+            m.headers  # noqa: B018 - the index made whole first: the other way to look up
+        facts = message_facts(m)
+        have = [f for f in facts if f.split(" ", 1)[0] in ("expires", "event", "reason")]
+        have += [f for f in facts if f.startswith("remote user") or f == "something"]
+        assert sorted(have) == sorted(_view_facts_reference(ref)), (lines, start)
+        assert [d.reason for d in m.defects] == [d.reason for d in ref.defects], (lines, start)
