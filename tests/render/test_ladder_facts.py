@@ -309,3 +309,24 @@ def test_view_header_facts_as_the_long_way(seed: int, parsed_first: bool) -> Non
         have += [f for f in facts if f.startswith("remote user") or f == "something"]
         assert sorted(have) == sorted(_view_facts_reference(ref)), (lines, start)
         assert [d.reason for d in m.defects] == [d.reason for d in ref.defects], (lines, start)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_what_shortens_as_before(seed: int) -> None:
+    """``what`` without its shorten() calls when the texts are short: the same words."""
+    from lyncdump.render.text import shorten, what
+
+    rng = random.Random(seed)
+    sizes = [1, 59, 60, 61, 150, 199, 200, 201, 400]
+    for _ in range(50):
+        method = "".join(rng.choice("ABCX") for _ in range(rng.choice(sizes)))
+        uri = "sip:" + "u" * rng.choice([0, 10, 195, 196, 197, 300])
+        reason = "".join(rng.choice("ABé€ ") for _ in range(rng.choice([0, *sizes])))
+        for start in (f"{method} {uri} SIP/2.0", f"SIP/2.0 {rng.choice([200, 486])} {reason}"):
+            raw = _request("").replace(b"REGISTER sip:contoso.com SIP/2.0", start.encode())
+            m = parse_message(raw)
+            if m.is_request:
+                want = f"{shorten(m.method or '')} {shorten(m.request_uri or '', 200)}"
+            else:
+                want = shorten(f"{m.status} {m.reason}".rstrip(), 200)
+            assert what(m) == want, start
