@@ -330,3 +330,57 @@ def test_what_shortens_as_before(seed: int) -> None:
             else:
                 want = shorten(f"{m.status} {m.reason}".rstrip(), 200)
             assert what(m) == want, start
+
+
+def _ms_facts_im_and_check_reference(m: object) -> list[str]:
+    """The IM and password-check facts as ms_facts wrote them with ``im_text`` called for
+    every message and ``auth_check`` asked."""
+    from lyncdump.analysis.im import im_text
+    from lyncdump.analysis.registration import auth_check
+
+    out: list[str] = []
+    check = auth_check(m)  # type: ignore[arg-type]
+    if check is not None:
+        if check.proof is False:
+            out.append("NTLMv2 proof INVALID (password does not match)")
+        elif check.note:
+            out.append(check.note)
+        if check.signature is True:
+            out.append("signature valid")
+    said = im_text(m)  # type: ignore[arg-type]
+    if said is not None:
+        label = "first IM" if m.method == "INVITE" else "IM"  # type: ignore[attr-defined]
+        out.append(f"{label} {msview._quote(said[1])}" if said[1] else f"{label} (text redacted)")
+    return out
+
+
+@pytest.mark.parametrize("method", ["INVITE", "MESSAGE", "INFO", "BYE", "NOTIFY", None])
+@pytest.mark.parametrize("check", [None, "note", "invalid", "valid", "other"])
+def test_im_and_check_facts_as_the_long_way(method: str | None, check: str | None) -> None:
+    from lyncdump.analysis.registration import AuthCheck
+
+    start = f"{method} sip:b@c SIP/2.0" if method else "SIP/2.0 200 OK"
+    extra = "ms-text-format: text/plain; charset=UTF-8; ms-body=aGk=\r\n"
+    body = b"hello there"
+    raw = _request(extra, body, "text/plain").replace(
+        b"REGISTER sip:contoso.com SIP/2.0", start.encode()
+    )
+    m = parse_message(raw)
+    if check is not None:
+        m._cache["ms.check"] = (
+            {
+                "note": AuthCheck(note="no challenge seen"),
+                "invalid": AuthCheck(proof=False),
+                "valid": AuthCheck(signature=True),
+            }[check]
+            if check != "other"
+            else "not a check"
+        )
+    ref = _ms_facts_im_and_check_reference(m)
+    facts = [
+        f
+        for f in msview.ms_facts(m)
+        if f.startswith(("first IM", "IM ", "NTLMv2", "signature", "no challenge"))
+    ]
+    assert facts == ref
+    assert any(f.startswith(("IM", "first IM")) for f in ref) == (method in ("INVITE", "MESSAGE"))

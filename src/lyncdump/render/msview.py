@@ -13,6 +13,7 @@ from typing import Any
 
 from ..analysis.im import Conversation, ImEvent, analyze_conversation, im_text
 from ..analysis.registration import (
+    AuthCheck,
     FollowUps,
     Registration,
     analyze_registration,
@@ -153,8 +154,8 @@ def _ms_facts(m: SipMessage, index: ViewIndex) -> list[str]:
                 facts.append(fact)
         elif problem:
             facts.append(f"{auth.scheme} token unreadable: {problem}")
-    check = auth_check(m)
-    if check is not None:
+    check = m._cache.get("ms.check")  # auth_check(m), without the call
+    if isinstance(check, AuthCheck):
         if check.proof is True:
             facts.append("NTLMv2 proof valid (password matches)")
         elif check.proof is False:
@@ -171,9 +172,11 @@ def _ms_facts(m: SipMessage, index: ViewIndex) -> list[str]:
     logon = found[0] if found else None
     if logon:
         facts.append("remote user (via Edge)" if "remoteuser" in logon.lower() else logon.strip())
-    said = im_text(m)
+    method = m.method
+    # im_text() gives None for any other method: not called for them.
+    said = im_text(m) if method == "INVITE" or method == "MESSAGE" else None
     if said is not None:
-        label = "first IM" if m.method == "INVITE" else "IM"
+        label = "first IM" if method == "INVITE" else "IM"
         facts.append(f"{label} {_quote(said[1])}" if said[1] else f"{label} (text redacted)")
     elif m.body and m.content_type != "application/sdp":
         if (m.content_type or "").startswith("multipart/"):
