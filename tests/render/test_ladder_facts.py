@@ -50,6 +50,28 @@ def test_format_time_is_strftime_at_random() -> None:
         assert format_time(ts) == _strftime(ts), ts
 
 
+def test_format_time_cached_seconds_are_strftime() -> None:
+    """The cached second plus the split-off microseconds: the datetime's text, also at the
+    half microseconds (rounded to even) and where they carry into the next second."""
+    rng = random.Random(6)
+    for _ in range(20000):
+        second = rng.choice([1768039200, rng.randint(0, 2**33), rng.randint(0, 10**11 - 1)])
+        micro = rng.randint(0, 999_999)
+        ts = second + rng.choice(
+            [micro / 1e6, (micro + 0.5) / 1e6, 0.9999995 + rng.random() * 1e-6, rng.random()]
+        )
+        assert format_time(ts) == _strftime(ts), ts
+        assert format_time(ts) == _strftime(ts), ts  # the second from the cache this time
+
+
+def test_format_time_cache_is_bounded() -> None:
+    from lyncdump.render import text
+
+    for second in range(3 * text._SECONDS_MAX):
+        assert format_time(1768039200.25 + second) == _strftime(1768039200.25 + second)
+        assert len(text._SECONDS) <= text._SECONDS_MAX
+
+
 def _request(headers: str, body: bytes = b"", content_type: str | None = None) -> bytes:
     head = (
         "REGISTER sip:contoso.com SIP/2.0\r\nVia: SIP/2.0/TLS 10.0.0.1;branch=z9hG4bK1\r\n"
@@ -208,3 +230,157 @@ def test_a_multipart_s_fact_reads_the_parts_as_body_parts(n: int, parsed_first: 
     assert (want in facts) if summaries else not any("presence" in f for f in facts), facts
     assert [d.reason for d in m.defects] == [d.reason for d in ref.defects]
     assert m.body_parts() == ref_parts
+
+
+def _view_facts_reference(m: object) -> list[str]:
+    """The facts message_facts reads from view headers, as it read them before it took the
+    view index once: through ``m.header`` and ``m.expires`` (then the Contact parameter),
+    for the methods and statuses it reads them for."""
+    out: list[str] = []
+    method = m.method or m.cseq[1]  # type: ignore[attr-defined]
+    if method in ("REGISTER", "SUBSCRIBE") and (m.is_request or m.status < 300):  # type: ignore[attr-defined]
+        exp = m.expires  # type: ignore[attr-defined]
+        if exp is None:
+            for contact in m.contact:  # type: ignore[attr-defined]
+                value = contact.params.get("expires") if contact.params else None
+                if value is not None and value.isdigit():
+                    exp = int(value)
+                    break
+        if exp is not None:
+            out.append(f"expires {exp}")
+    if method in ("SUBSCRIBE", "NOTIFY", "BENOTIFY", "PUBLISH"):
+        event = m.header("Event")  # type: ignore[attr-defined]
+        if event:
+            out.append("event " + event.split(";", 1)[0].strip())
+    logon = m.header("ms-user-logon-data")  # type: ignore[attr-defined]
+    if logon:
+        out.append("remote user (via Edge)" if "remoteuser" in logon.lower() else logon.strip())
+    if m.method in ("BYE", "CANCEL"):  # type: ignore[attr-defined]
+        reason = m.header("Reason")  # type: ignore[attr-defined]
+        if reason:
+            out.append("reason " + reason.strip())
+    return out
+
+
+_VIEW_LINES = [
+    "Expires: 3600",
+    "Expires: 0",
+    "expires:  7200 ",
+    "Expires: soon",
+    "Expires: 99999999999",
+    "Expires:",
+    'Contact: <sip:a@10.0.0.1:5061;transport=tls>;expires=1800;+sip.instance="<urn:uuid:1>"',
+    'Contact: <sip:a@10.0.0.1;expires=5>;methods="INVITE, BYE"',
+    "m: sip:b@10.0.0.2;EXPIRES=60",
+    "Contact: <sip:c@10.0.0.3",
+    "Contact: *",
+    "Event: registration",
+    "o: presence;id=1",
+    "Event:",
+    "ms-user-logon-data: RemoteUser",
+    "MS-User-Logon-Data: something",
+    "Reason: Q.850;cause=16",
+    "reason:   ",
+    "Subject: Expires: 5",
+]
+
+
+@pytest.mark.parametrize("seed", range(60))
+@pytest.mark.parametrize("parsed_first", [False, True])
+def test_view_header_facts_as_the_long_way(seed: int, parsed_first: bool) -> None:
+    """Expires, Event, Reason and the logon data read from the view index once give what
+    ``m.header()`` and ``m.expires`` give, with the same defects (a bad Expires, a Contact
+    that does not parse)."""
+    rng = random.Random(seed)
+    lines = rng.sample(_VIEW_LINES, rng.randint(0, 6))
+    method = rng.choice(["SUBSCRIBE", "REGISTER", "BYE", "NOTIFY"])
+    for start in (f"{method} sip:contoso.com SIP/2.0", "SIP/2.0 200 OK"):
+        head = (
+            f"{start}\r\nVia: SIP/2.0/TLS 10.0.0.1:5061;branch=z9hG4bK1\r\n"
+            "From: <sip:a@contoso.com>;tag=1\r\nTo: <sip:a@contoso.com>\r\nCall-ID: c\r\n"
+            f"CSeq: 1 {method}\r\n" + "".join(line + "\r\n" for line in lines)
+        )
+        raw = (head + "Content-Length: 0\r\n\r\n").encode()
+        m, ref = parse_message(raw), parse_message(raw)
+        if parsed_first:
+            m.headers  # noqa: B018 - the index made whole first: the other way to look up
+        facts = message_facts(m)
+        have = [f for f in facts if f.split(" ", 1)[0] in ("expires", "event", "reason")]
+        have += [f for f in facts if f.startswith("remote user") or f == "something"]
+        assert sorted(have) == sorted(_view_facts_reference(ref)), (lines, start)
+        assert [d.reason for d in m.defects] == [d.reason for d in ref.defects], (lines, start)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_what_shortens_as_before(seed: int) -> None:
+    """``what`` without its shorten() calls when the texts are short: the same words."""
+    from lyncdump.render.text import shorten, what
+
+    rng = random.Random(seed)
+    sizes = [1, 59, 60, 61, 150, 199, 200, 201, 400]
+    for _ in range(50):
+        method = "".join(rng.choice("ABCX") for _ in range(rng.choice(sizes)))
+        uri = "sip:" + "u" * rng.choice([0, 10, 195, 196, 197, 300])
+        reason = "".join(rng.choice("ABé€ ") for _ in range(rng.choice([0, *sizes])))
+        for start in (f"{method} {uri} SIP/2.0", f"SIP/2.0 {rng.choice([200, 486])} {reason}"):
+            raw = _request("").replace(b"REGISTER sip:contoso.com SIP/2.0", start.encode())
+            m = parse_message(raw)
+            if m.is_request:
+                want = f"{shorten(m.method or '')} {shorten(m.request_uri or '', 200)}"
+            else:
+                want = shorten(f"{m.status} {m.reason}".rstrip(), 200)
+            assert what(m) == want, start
+
+
+def _ms_facts_im_and_check_reference(m: object) -> list[str]:
+    """The IM and password-check facts as ms_facts wrote them with ``im_text`` called for
+    every message and ``auth_check`` asked."""
+    from lyncdump.analysis.im import im_text
+    from lyncdump.analysis.registration import auth_check
+
+    out: list[str] = []
+    check = auth_check(m)  # type: ignore[arg-type]
+    if check is not None:
+        if check.proof is False:
+            out.append("NTLMv2 proof INVALID (password does not match)")
+        elif check.note:
+            out.append(check.note)
+        if check.signature is True:
+            out.append("signature valid")
+    said = im_text(m)  # type: ignore[arg-type]
+    if said is not None:
+        label = "first IM" if m.method == "INVITE" else "IM"  # type: ignore[attr-defined]
+        out.append(f"{label} {msview._quote(said[1])}" if said[1] else f"{label} (text redacted)")
+    return out
+
+
+@pytest.mark.parametrize("method", ["INVITE", "MESSAGE", "INFO", "BYE", "NOTIFY", None])
+@pytest.mark.parametrize("check", [None, "note", "invalid", "valid", "other"])
+def test_im_and_check_facts_as_the_long_way(method: str | None, check: str | None) -> None:
+    from lyncdump.analysis.registration import AuthCheck
+
+    start = f"{method} sip:b@c SIP/2.0" if method else "SIP/2.0 200 OK"
+    extra = "ms-text-format: text/plain; charset=UTF-8; ms-body=aGk=\r\n"
+    body = b"hello there"
+    raw = _request(extra, body, "text/plain").replace(
+        b"REGISTER sip:contoso.com SIP/2.0", start.encode()
+    )
+    m = parse_message(raw)
+    if check is not None:
+        m._cache["ms.check"] = (
+            {
+                "note": AuthCheck(note="no challenge seen"),
+                "invalid": AuthCheck(proof=False),
+                "valid": AuthCheck(signature=True),
+            }[check]
+            if check != "other"
+            else "not a check"
+        )
+    ref = _ms_facts_im_and_check_reference(m)
+    facts = [
+        f
+        for f in msview.ms_facts(m)
+        if f.startswith(("first IM", "IM ", "NTLMv2", "signature", "no challenge"))
+    ]
+    assert facts == ref
+    assert any(f.startswith(("IM", "first IM")) for f in ref) == (method in ("INVITE", "MESSAGE"))

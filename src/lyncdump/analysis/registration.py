@@ -493,14 +493,16 @@ class FollowUps:
     def message(self, m: SipMessage) -> None:
         """Note one message as it is decoded (a streaming run, where the subscription's
         session may still be open when the sign-in is shown): a Call-ID's first request, if a
-        follow-up SUBSCRIBE, and the final answer to it."""
-        call_id = m.call_id
-        if call_id is None:
-            return
-        cseq = m.cseq
+        follow-up SUBSCRIBE, and the final answer to it.
+
+        A response matters only while a SUBSCRIBE waits for one: with none waiting (most of
+        the time), its Call-ID and CSeq are not read (the CSeq was read when it was parsed,
+        so no defect waits for this read either)."""
         if m.is_request:
-            if not self._firsts.add(text_key(call_id)):
+            call_id = m.call_id
+            if call_id is None or not self._firsts.add(text_key(call_id)):
                 return
+            cseq = m.cseq
             if m.method != "SUBSCRIBE" or cseq is None:
                 return
             event = (m.header("Event") or "").split(";", 1)[0].strip()
@@ -513,10 +515,14 @@ class FollowUps:
                 self._waiting[(call_id, cseq[0])] = entry
                 if len(self._waiting) > _MAX_FIRSTS:
                     drop_oldest(self._waiting, _MAX_FIRSTS)
-        elif cseq is not None and m.status is not None and m.status >= 200:
-            answered = self._waiting.pop((call_id, cseq[0]), None)
-            if answered is not None:
-                answered[2] = m.status
+        elif self._waiting:
+            call_id = m.call_id
+            cseq = m.cseq
+            status = m.status
+            if call_id is not None and cseq is not None and status is not None and status >= 200:
+                answered = self._waiting.pop((call_id, cseq[0]), None)
+                if answered is not None:
+                    answered[2] = status
 
     def after(self, session: Session) -> list[str]:
         """Subscriptions the same user made after this sign-in started (the first ten)."""

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..analysis.im import Conversation, ImEvent, analyze_conversation, im_text
 from ..analysis.registration import (
+    AuthCheck,
     FollowUps,
     Registration,
     analyze_registration,
@@ -35,6 +36,7 @@ from ..sip.ms import (
 )
 from ..sip.ntlm import NtlmAuthenticate, NtlmChallenge, NtlmNegotiate
 from ..sip.xmlbody import summarize_xml
+from .facts import ViewIndex
 
 __all__ = [
     "auth_to_dicts",
@@ -104,8 +106,13 @@ def token_fact(scheme: str, token: object) -> str | None:
 def diagnostics_fact(m: SipMessage) -> str | None:
     """``ms-diagnostics 1000 "Final handshake failed" (SIP stack: ...)`` for the first one
     (as ``diagnostics_of(m)[0]``: the headers after it are not parsed)."""
-    index = m._view_index()  # the names are canonical already: no lookup of the spelling
-    for name in _DIAGNOSTICS_HEADERS:
+    return _diagnostics_fact(m, m._view_index())
+
+
+def _diagnostics_fact(m: SipMessage, index: ViewIndex) -> str | None:
+    """:func:`diagnostics_fact` with ``m._view_index()`` read already (the facts read it
+    once for every view header they look at)."""
+    for name in _DIAGNOSTICS_HEADERS:  # the names are canonical already
         found = index.get(name) if index is not None else m._values(name)
         if found and found[0]:
             return parse_diagnostics(found[0], name).short()
@@ -118,9 +125,13 @@ def _may_hold_token(m: SipMessage) -> bool:
     Most Lync messages carry a signed ``Proxy-Authorization`` or ``Authentication-Info`` but
     no token: looking for the parameter's name in the raw values spares parsing every header
     (a parameter is named by a part of its value, so the test never misses one)."""
+    return _may_hold(m, m._view_index())
+
+
+def _may_hold(m: SipMessage, index: ViewIndex) -> bool:
+    """:func:`_may_hold_token` with ``m._view_index()`` read already."""
     if "ms.tokens" in m._cache:
         return True  # decoded already (a sign-in's analysis, -p checks): use it
-    index = m._view_index()
     for key in AUTH_HEADERS:
         for value in index.get(key) or () if index is not None else m._values(key):
             if "gssapi-data" in value.lower():
@@ -130,16 +141,21 @@ def _may_hold_token(m: SipMessage) -> bool:
 
 def ms_facts(m: SipMessage) -> list[str]:
     """Microsoft-specific notes for a ladder line, most telling first."""
+    return _ms_facts(m, m._view_index())
+
+
+def _ms_facts(m: SipMessage, index: ViewIndex) -> list[str]:
+    """:func:`ms_facts` with ``m._view_index()`` read already."""
     facts: list[str] = []
-    for auth, token, problem in decoded_tokens(m) if _may_hold_token(m) else ():
+    for auth, token, problem in decoded_tokens(m) if _may_hold(m, index) else ():
         if token is not None:
             fact = token_fact(auth.scheme, token)
             if fact:
                 facts.append(fact)
         elif problem:
             facts.append(f"{auth.scheme} token unreadable: {problem}")
-    check = auth_check(m)
-    if check is not None:
+    check = m._cache.get("ms.check")  # auth_check(m), without the call
+    if isinstance(check, AuthCheck):
         if check.proof is True:
             facts.append("NTLMv2 proof valid (password matches)")
         elif check.proof is False:
@@ -150,12 +166,17 @@ def ms_facts(m: SipMessage) -> list[str]:
             facts.append("signature valid")
         elif check.signature is False:
             facts.append("signature INVALID")
-    logon = m.header("ms-user-logon-data")
+    found = (
+        index.get("ms-user-logon-data") if index is not None else m._values("ms-user-logon-data")
+    )  # m.header() of the canonical name, without its lookup
+    logon = found[0] if found else None
     if logon:
         facts.append("remote user (via Edge)" if "remoteuser" in logon.lower() else logon.strip())
-    said = im_text(m)
+    method = m.method
+    # im_text() gives None for any other method: not called for them.
+    said = im_text(m) if method == "INVITE" or method == "MESSAGE" else None
     if said is not None:
-        label = "first IM" if m.method == "INVITE" else "IM"
+        label = "first IM" if method == "INVITE" else "IM"
         facts.append(f"{label} {_quote(said[1])}" if said[1] else f"{label} (text redacted)")
     elif m.body and m.content_type != "application/sdp":
         if (m.content_type or "").startswith("multipart/"):
