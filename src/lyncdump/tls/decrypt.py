@@ -145,10 +145,10 @@ def _session_hash(version: int, hashname: str, transcript: bytes) -> bytes:
     return hashlib.md5(transcript).digest() + hashlib.sha1(transcript).digest()
 
 
-#: hashlib's constructor and block size of the hashes TLS 1.3 suites use. HMAC made here from
-#: them costs about half of ``hmac.digest`` by name, which looks the digest up in OpenSSL 3 on
-#: every call: a TLS 1.3 connection derives eight keys and IVs (RFC 2104 HMAC).
-_HMAC_HASHES = {"sha256": (hashlib.sha256, 64), "sha384": (hashlib.sha384, 128)}
+#: hashlib's constructor, block size and digest size of the hashes TLS 1.3 suites use. HMAC
+#: made here from them costs about half of ``hmac.digest`` by name, which looks the digest up
+#: in OpenSSL 3 on every call: a TLS 1.3 connection derives eight keys and IVs (RFC 2104 HMAC).
+_HMAC_HASHES = {"sha256": (hashlib.sha256, 64, 32), "sha384": (hashlib.sha384, 128, 48)}
 _IPAD = bytes(x ^ 0x36 for x in range(256))
 _OPAD = bytes(x ^ 0x5C for x in range(256))
 
@@ -158,17 +158,32 @@ def _hmac(key: bytes, msg: bytes, hashname: str) -> bytes:
     known = _HMAC_HASHES.get(hashname)
     if known is None:
         return hmac.digest(key, msg, hashname)
-    new, block = known
+    new, block, _ = known
     if len(key) > block:
         key = new(key).digest()
     key = key.ljust(block, b"\0")
     return new(key.translate(_OPAD) + new(key.translate(_IPAD) + msg).digest()).digest()
 
 
+#: HkdfLabel infos by (label, context, length), without the counter byte: a TLS 1.3
+#: connection asks for the same two ("key", "iv") four times (RFC 8446 §7.1, §7.3).
+_INFOS: dict[tuple[bytes, bytes, int], bytes] = {}
+_MAX_INFOS = 64
+
+
+def _hkdf_info(label: bytes, context: bytes, n: int) -> bytes:
+    info = _INFOS.get((label, context, n))
+    if info is None:
+        full = b"tls13 " + label
+        info = n.to_bytes(2, "big") + bytes([len(full)]) + full + bytes([len(context)]) + context
+        if len(_INFOS) < _MAX_INFOS:
+            _INFOS[(label, context, n)] = info
+    return info
+
+
 def hkdf_expand_label(secret: bytes, label: bytes, context: bytes, n: int, hashname: str) -> bytes:
     """RFC 8446 §7.1 HKDF-Expand-Label (HKDF-Expand of RFC 5869 over the HkdfLabel info)."""
-    full = b"tls13 " + label
-    info = n.to_bytes(2, "big") + bytes([len(full)]) + full + bytes([len(context)]) + context
+    info = _hkdf_info(label, context, n)
     out = bytearray()
     block = b""
     counter = 1
@@ -177,6 +192,29 @@ def hkdf_expand_label(secret: bytes, label: bytes, context: bytes, n: int, hashn
         out += block
         counter += 1
     return bytes(out[:n])
+
+
+def _traffic_key_iv(secret: bytes, key_size: int, hashname: str) -> tuple[bytes, bytes]:
+    """RFC 8446 §7.3: the traffic key and IV of a traffic secret, as two
+    :func:`hkdf_expand_label` calls give them; one HMAC key set up for both (each is one
+    HKDF block: no AEAD key or IV is longer than the hash)."""
+    known = _HMAC_HASHES.get(hashname)
+    if known is None or key_size > known[2]:
+        return (
+            hkdf_expand_label(secret, b"key", b"", key_size, hashname),
+            hkdf_expand_label(secret, b"iv", b"", 12, hashname),
+        )
+    new, block, _ = known
+    pad = (secret if len(secret) <= block else new(secret).digest()).ljust(block, b"\0")
+    inner, outer = new(pad.translate(_IPAD)), new(pad.translate(_OPAD))
+    out = []
+    for info in (_hkdf_info(b"key", b"", key_size), _hkdf_info(b"iv", b"", 12)):
+        i = inner.copy()
+        i.update(info + b"\x01")
+        o = outer.copy()
+        o.update(i.digest())
+        out.append(o.digest())
+    return out[0][:key_size], out[1][:12]
 
 
 #: cryptography's AEAD classes by suite mode, imported with the first key (a TLS 1.3
@@ -242,22 +280,39 @@ class _Tls13State(_ReadState):
     __slots__ = ("suite", "secret", "key", "decrypt", "iv", "_evp")
 
     def __init__(self, suite: CipherSuite, secret: bytes) -> None:
-        super().__init__()
+        self.seq = 0
         self.suite = suite
         self.secret = secret
-        h = suite.prf_hash
-        # The AEAD's bound decrypt and the IV as a number: each record's nonce is one XOR.
-        # (The key is kept for the compiled fast path's own cipher context: routine_hand.)
-        self.key = hkdf_expand_label(secret, b"key", b"", suite.key_size, h)
+        # The IV as a number: each record's nonce is one XOR. (The key is kept for the
+        # compiled fast path's own cipher context: routine_hand.)
+        key, iv = _traffic_key_iv(secret, suite.key_size, suite.prf_hash)
+        self.key = key
         self._evp: Any = None  # (that context, set there: it lives as long as the state)
-        self.decrypt = _aead(suite, self.key).decrypt
-        self.iv = int.from_bytes(hkdf_expand_label(secret, b"iv", b"", 12, h), "big")
+        # The AEAD's bound decrypt, made by the first record opened here: most application
+        # keys are only ever used by the fast path's own context (routine_hand, late_decrypt).
+        self.decrypt: Any = None
+        self.iv = int.from_bytes(iv, "big")
+
+    def made_decrypt(self) -> Any:
+        """The AEAD's bound decrypt, made now if not yet."""
+        decrypt = self.decrypt
+        if decrypt is None:
+            decrypt = self.decrypt = _aead(self.suite, self.key).decrypt
+        return decrypt
+
+    def late_decrypt(self, nonce: bytes, data: bytes, aad: bytes) -> bytes:
+        """The AEAD's decrypt, the AEAD made at the first call (for the fast path, which
+        calls it only when it cannot open the records with its own context)."""
+        return self.made_decrypt()(nonce, data, aad)
 
     def open(self, header: bytes, fragment: bytes) -> tuple[int, bytes]:
         seq = self.seq
         self.seq = seq + 1  # a record that fails still used its sequence number
+        decrypt = self.decrypt
+        if decrypt is None:
+            decrypt = self.made_decrypt()
         try:
-            inner = self.decrypt((self.iv ^ seq).to_bytes(12, "big"), fragment, header)
+            inner = decrypt((self.iv ^ seq).to_bytes(12, "big"), fragment, header)
         except Exception:  # noqa: BLE001 - InvalidTag, or a fragment shorter than the tag
             raise _BadRecord("AEAD tag check failed") from None
         if inner and inner[-1]:  # no padding: the usual case
@@ -283,10 +338,20 @@ class _AeadState(_ReadState):
         self.suite = suite
         self.key = key  # (for the compiled fast path's own cipher context: routine_hand)
         self._evp: Any = None  # (that context, set there: it lives as long as the state)
-        self.aead = _aead(suite, key)
+        self.aead: Any = None  # (made by the first record opened here: made_decrypt)
         self.salt = iv
         self.chacha = suite.mode == "POLY1305"
         self.tag = 8 if suite.mode == "CCM8" else 16
+
+    def made_decrypt(self) -> Any:
+        """The AEAD's bound decrypt, the AEAD made now if not yet."""
+        if self.aead is None:
+            self.aead = _aead(self.suite, self.key)
+        return self.aead.decrypt
+
+    def late_decrypt(self, nonce: bytes, data: bytes, aad: bytes) -> bytes:
+        """The AEAD's decrypt, the AEAD made at the first call (as _Tls13State's)."""
+        return self.made_decrypt()(nonce, data, aad)
 
     def open(self, header: bytes, fragment: bytes) -> tuple[int, bytes]:
         frag = fragment
@@ -303,7 +368,7 @@ class _AeadState(_ReadState):
             raise _BadRecord("AEAD record shorter than its tag")
         aad = seq.to_bytes(8, "big") + header[:3] + size.to_bytes(2, "big")
         try:
-            plain = self.aead.decrypt(nonce, body, aad)
+            plain = self.made_decrypt()(nonce, body, aad)
         except Exception:  # noqa: BLE001 - InvalidTag
             raise _BadRecord("AEAD tag check failed") from None
         return header[0], plain
@@ -556,7 +621,8 @@ class TlsSession:
         """What the compiled fast path needs to open a direction's routine records itself
         (docs/performance.md "What the fast path does"), when :meth:`receive_record` would
         take its next application data record the routine way under an AEAD key: (the read
-        state, its AEAD's bound ``decrypt``, the static IV or salt, the next sequence number,
+        state, its AEAD's decrypt (``late_decrypt`` when the fast path gets the key: the AEAD
+        is made at its first call, if ever), the static IV or salt, the next sequence number,
         the flavour, then the lists ``_read``, ``_lost``, ``_dead``, ``plaintext`` and the
         ``_WAITING`` marker, which the fast path looks at before each record to see that it
         would still be routine; last the key and the AEAD's name in ``_EVP_NAMES``, or None
@@ -579,15 +645,20 @@ class TlsSession:
         if type(state) is _Tls13State:
             if self._next13[direction] is not None or state.suite.mode not in _ROUTINE_MODES:
                 return None  # (handshake keys: the next epoch may be tried on a failure)
-            decrypt, iv, flavour = state.decrypt, state.iv.to_bytes(12, "big"), 1
+            iv, flavour, made = state.iv.to_bytes(12, "big"), 1, state.decrypt is not None
+            late, make = state.late_decrypt, state.made_decrypt
         elif type(state) is _AeadState and state.tag == 16:
-            decrypt, iv, flavour = state.aead.decrypt, state.salt, 2 if state.chacha else 3
+            iv, flavour, made = state.salt, 2 if state.chacha else 3, state.aead is not None
+            late, make = state.late_decrypt, state.made_decrypt
         else:
             return None
         read, lost, dead = self._read, self._lost, self._dead
         suite = state.suite
         name = _EVP_NAMES.get((suite.mode, suite.key_size))
         key = None if name is None else state.key
+        # With a key the fast path opens the records with its own context: the AEAD, which
+        # it calls only when it has none, is made then (late_decrypt), if ever.
+        decrypt = late if name is not None and not made else make()
         return (
             state, decrypt, iv, state.seq, flavour, read, lost, dead, self.plaintext, _WAITING,
             key, name,
