@@ -3080,13 +3080,209 @@ fast_sip_addr_base(PyObject *Py_UNUSED(module), PyObject *value)
     return result;
 }
 
+/* Whether the ASCII From/To text d[0:n] is one sip/headers.py's parse_name_addr surely reads
+ * without a problem: 1 yes, 0 "do not know" (Python parses it, as it always has). The subset
+ * is what Lync sends: an optional display name (a quoted string without escapes, or tokens
+ * and spaces), then "<sip:" or "<sips:" (any case), an optional user part up to the URI's
+ * first '@', a host of letters, digits, '.' and '-' or a bracketed IPv6 literal, an optional
+ * port of 1-5 digits up to 65535, anything without space, '<' or '"' after a ';' or '?', the
+ * '>', then header parameters ";name" or ";name=value" with token names and values without
+ * space, ';' or '"'. Every byte printable (0x20-0x7e): no tab or control character, so that
+ * the only whitespace Python's strip() could see is a space. */
+static inline int
+sip_alnum(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+static inline int
+sip_hexdig(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
+}
+
+static int
+sip_addr_plain(const unsigned char *d, Py_ssize_t n)
+{
+    for (Py_ssize_t k = 0; k < n; k++)
+        if (d[k] < 0x20 || d[k] > 0x7e)
+            return 0;
+    Py_ssize_t i = 0, end = n;
+    while (i < end && d[i] == ' ')
+        i++;
+    while (end > i && d[end - 1] == ' ')
+        end--;
+    if (i >= end)
+        return 0;
+    if (d[i] == '"') { /* a quoted display name, then spaces, then '<' */
+        i++;
+        while (i < end && d[i] != '"') {
+            if (d[i] == '\\')
+                return 0;
+            i++;
+        }
+        if (i >= end)
+            return 0;
+        i++;
+        while (i < end && d[i] == ' ')
+            i++;
+        if (i >= end || d[i] != '<')
+            return 0;
+    }
+    else { /* tokens and spaces up to the first '<' (no ':' before it: the bracketed form) */
+        while (i < end && d[i] != '<') {
+            if (d[i] != ' ' && !sip_token[d[i]])
+                return 0;
+            i++;
+        }
+        if (i >= end)
+            return 0;
+    }
+    Py_ssize_t lt = i;
+    const unsigned char *g = memchr(d + lt + 1, '>', end - lt - 1);
+    if (g == NULL)
+        return 0;
+    Py_ssize_t gt = g - d;
+    /* the URI d[lt+1:gt]: no space, '<' or '"' anywhere in it */
+    for (Py_ssize_t k = lt + 1; k < gt; k++)
+        if (d[k] == ' ' || d[k] == '<' || d[k] == '"')
+            return 0;
+    Py_ssize_t p = lt + 1;
+    if (gt - p >= 4 && sip_ieq(d + p, 4, "sip:"))
+        p += 4;
+    else if (gt - p >= 5 && sip_ieq(d + p, 5, "sips:"))
+        p += 5;
+    else
+        return 0;
+    const unsigned char *at = memchr(d + p, '@', gt - p); /* parse_uri: the first '@' */
+    if (at != NULL)
+        p = at - d + 1;
+    Py_ssize_t h = p;
+    if (p < gt && d[p] == '[') {
+        p++;
+        while (p < gt && (sip_hexdig(d[p]) || d[p] == ':' || d[p] == '.'))
+            p++;
+        if (p == h + 1 || p >= gt || d[p] != ']')
+            return 0;
+        p++;
+    }
+    else {
+        while (p < gt && (sip_alnum(d[p]) || d[p] == '.' || d[p] == '-'))
+            p++;
+        if (p == h)
+            return 0;
+    }
+    if (p < gt && d[p] == ':') {
+        p++;
+        Py_ssize_t digits = 0;
+        long port = 0;
+        while (p < gt && d[p] >= '0' && d[p] <= '9' && digits < 6) {
+            port = port * 10 + (d[p] - '0');
+            p++;
+            digits++;
+        }
+        if (digits == 0 || digits > 5 || port > 65535)
+            return 0;
+    }
+    if (p < gt && d[p] != ';' && d[p] != '?')
+        return 0;
+    /* header parameters: ";name[=value]" items up to the end */
+    p = gt + 1;
+    while (p < end) {
+        if (d[p] != ';')
+            return 0;
+        p++;
+        Py_ssize_t name = p;
+        while (p < end && sip_token[d[p]])
+            p++;
+        if (p == name)
+            return 0;
+        if (p < end && d[p] == '=') {
+            p++;
+            while (p < end && d[p] != ';' && d[p] != ' ' && d[p] != '"')
+                p++;
+        }
+        if (p < end && d[p] != ';')
+            return 0;
+    }
+    return 1;
+}
+
+/* Put From/To key ``key`` in the set ``clean`` (sip/message.py's CleanKeys: a set with the
+ * total characters of its keys in ``chars`` and its bounds in ``limit`` and ``char_limit``),
+ * emptying the set first when the key would take it past either bound, as CleanKeys.note does.
+ * A plain set (without the attributes) is left as it is. Returns 0, or -1 with an exception. */
+/* sip/message.py's _SHARED_TEXT_MAX: the longest From/To key kept */
+#define SIP_SHARED_TEXT_MAX 512
+
+static int
+sip_clean_note(PyObject *clean, PyObject *key)
+{
+    static PyObject *s_chars, *s_limit, *s_char_limit;
+    if (s_chars == NULL && (s_chars = PyUnicode_InternFromString("chars")) == NULL)
+        return -1;
+    if (s_limit == NULL && (s_limit = PyUnicode_InternFromString("limit")) == NULL)
+        return -1;
+    if (s_char_limit == NULL &&
+        (s_char_limit = PyUnicode_InternFromString("char_limit")) == NULL)
+        return -1;
+    if (PySet_CheckExact(clean) || PyFrozenSet_Check(clean))
+        return 0;
+    Py_ssize_t vals[3];
+    PyObject *names[3] = {s_chars, s_limit, s_char_limit};
+    for (int k = 0; k < 3; k++) {
+        PyObject *v = PyObject_GetAttr(clean, names[k]);
+        if (v == NULL)
+            return -1;
+        vals[k] = PyLong_AsSsize_t(v);
+        Py_DECREF(v);
+        if (vals[k] == -1 && PyErr_Occurred())
+            return -1;
+    }
+    Py_ssize_t len = PyUnicode_GET_LENGTH(key), chars = vals[0];
+    if (PySet_GET_SIZE(clean) >= vals[1] || chars + len > vals[2]) {
+        if (PySet_Clear(clean) < 0)
+            return -1;
+        chars = 0;
+    }
+    if (len > vals[2])
+        return 0;
+    if (PySet_Add(clean, key) < 0)
+        return -1;
+    PyObject *total = PyLong_FromSsize_t(chars + len);
+    if (total == NULL)
+        return -1;
+    int rc = PyObject_SetAttr(clean, s_chars, total);
+    Py_DECREF(total);
+    return rc;
+}
+
+/* sip_addr_check(value) -> bool
+ *
+ * sip_addr_plain on a str: True when parse_name_addr surely reads it without a problem
+ * (for the tests; False also for any text that is not ASCII). */
+static PyObject *
+fast_sip_addr_check(PyObject *Py_UNUSED(module), PyObject *value)
+{
+    if (!PyUnicode_Check(value)) {
+        PyErr_SetString(PyExc_TypeError, "sip_addr_check(value: str)");
+        return NULL;
+    }
+    if (!PyUnicode_IS_ASCII(value))
+        Py_RETURN_FALSE;
+    return PyBool_FromLong(
+        sip_addr_plain(PyUnicode_1BYTE_DATA(value), PyUnicode_GET_LENGTH(value)));
+}
+
 /* sip_addrs_clean(index, clean) -> int
  *
  * Whether the From (bit 1) and To (bit 2) of a message, given its lazy header index, are
  * texts sip/message.py has already read without a problem: the header appears once, its text
  * is ASCII, and its key (the text with placeholders when sip_addr_base gives one, the text
- * itself otherwise) is in the set ``clean`` that sip/message.py fills as it parses. A clear
- * bit only means "ask Python": it reads the header the way it always has. */
+ * itself otherwise) is in the set ``clean`` that sip/message.py fills as it parses, or the
+ * text is one sip_addr_plain knows parse_name_addr reads without a problem (its key then goes
+ * in ``clean``, for the messages after this one; no Python parse for a first sighting). A
+ * clear bit only means "ask Python": it reads the header the way it always has. */
 static PyObject *
 fast_sip_addrs_clean(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 {
@@ -3095,8 +3291,6 @@ fast_sip_addrs_clean(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssiz
         return NULL;
     }
     long flags = 0;
-    if (PySet_GET_SIZE(args[1]) == 0)
-        return PyLong_FromLong(0);
     for (int which = 0; which < 2; which++) {
         PyObject *values = PyDict_GetItemWithError(args[0], sip_keys[3 + which]);
         if (values == NULL) {
@@ -3115,17 +3309,25 @@ fast_sip_addrs_clean(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssiz
                                              PyUnicode_GET_LENGTH(value), &buf, &len, NULL);
         if (replaced < 0)
             return NULL;
-        int found;
+        PyObject *key;
         if (replaced > 0) {
-            PyObject *key = PyUnicode_DecodeASCII(buf, len, NULL);
+            key = PyUnicode_DecodeASCII(buf, len, NULL);
             PyMem_Free(buf);
             if (key == NULL)
                 return NULL;
-            found = PySet_Contains(args[1], key);
-            Py_DECREF(key);
         }
         else
-            found = PySet_Contains(args[1], value);
+            key = Py_NewRef(value);
+        int found = PySet_Contains(args[1], key);
+        if (found == 0 &&
+            sip_addr_plain(PyUnicode_1BYTE_DATA(value), PyUnicode_GET_LENGTH(value))) {
+            found = 1;
+            /* sip/message.py's _SHARED_TEXT_MAX: longer keys are not kept */
+            if (PyUnicode_GET_LENGTH(key) <= SIP_SHARED_TEXT_MAX &&
+                sip_clean_note(args[1], key) < 0)
+                found = -1;
+        }
+        Py_DECREF(key);
         if (found < 0)
             return NULL;
         if (found)
@@ -8692,11 +8894,16 @@ static PyMethodDef module_methods[] = {
      "sip_addr_base(value) -> (base, {placeholder: value}) | None\n\n"
      "sip/message.py's _split_addr: a From/To text with its token parameter values after\n"
      "the '>' replaced by placeholders, and the values; None when not in that shape."},
+    {"sip_addr_check", fast_sip_addr_check, METH_O,
+     "sip_addr_check(value) -> bool\n\n"
+     "True when sip/headers.py's parse_name_addr surely reads the From/To text ``value``\n"
+     "without a problem (a strict common subset; False means \"do not know\")."},
     {"sip_addrs_clean", (PyCFunction)(void (*)(void))fast_sip_addrs_clean, METH_FASTCALL,
      "sip_addrs_clean(index, clean) -> int\n\n"
      "Bit 1: the message's only From text (bit 2: To), ASCII, has its key (sip_addr_base's\n"
      "base, or the text) in the set clean, which sip/message.py fills with the texts it read\n"
-     "without a problem; 0 bits: read them in Python."},
+     "without a problem, or the text is one sip_addr_check knows reads without a problem\n"
+     "(its key then goes in clean); 0 bits: read them in Python."},
     {"sip_top_branch", fast_sip_top_branch, METH_O,
      "sip_top_branch(values) -> str | None | False\n\n"
      "The branch of the topmost Via, given every Via header value, when headers.py's\n"

@@ -26,7 +26,15 @@ from typing import Any, Generic, TypeVar
 K = TypeVar("K")
 V = TypeVar("V")
 
-__all__ = ["ReadOnce", "RecentKeys", "RecentTable", "drop_oldest", "text_key"]
+__all__ = [
+    "CleanKeys",
+    "ReadOnce",
+    "RecentKeys",
+    "RecentTable",
+    "RecentTexts",
+    "drop_oldest",
+    "text_key",
+]
 
 _KEY_BITS = (1 << 60) - 1
 
@@ -72,6 +80,88 @@ class RecentTable(OrderedDict[K, V]):
     def __reduce__(self) -> tuple[Any, tuple[int], None, None, Iterator[tuple[K, V]]]:
         """Pickled with its size (what holds one may go to another process)."""
         return type(self), (self.size,), None, None, iter(self.items())
+
+
+class RecentTexts(RecentTable[str, V]):
+    """A :class:`RecentTable` of text keys bounded also by their total length: :meth:`put`
+    drops the oldest entries while the table holds more than ``size`` entries or more than
+    ``char_limit`` characters of keys (``chars``), so that its memory at the limit is a stated
+    total even when the keys are long."""
+
+    __slots__ = ("chars", "char_limit")
+
+    def __init__(self, size: int, char_limit: int) -> None:
+        super().__init__(size)
+        self.chars = 0
+        self.char_limit = char_limit
+
+    def put(self, key: str, value: V) -> None:
+        """Set ``key`` as :meth:`RecentTable.put` does, then drop the oldest entries past
+        either bound (a key longer than ``char_limit`` is not kept)."""
+        if len(key) > self.char_limit:
+            return
+        if key not in self:
+            self.chars += len(key)
+        self[key] = value
+        while len(self) > self.size or self.chars > self.char_limit:
+            old, _ = self.popitem(last=False)
+            self.chars -= len(old)
+
+    def clear(self) -> None:
+        super().clear()
+        self.chars = 0
+
+    def __reduce__(self) -> Any:
+        """Pickled with its bounds (and its count, made again by :meth:`put`)."""
+        return _recent_texts, (type(self), self.size, self.char_limit, list(self.items()))
+
+
+def _recent_texts(
+    cls: type[RecentTexts[V]], size: int, char_limit: int, items: list[tuple[str, V]]
+) -> RecentTexts[V]:
+    table = cls(size, char_limit)
+    for key, value in items:
+        table.put(key, value)
+    return table
+
+
+class CleanKeys(set[str]):
+    """A set of texts bounded by entries (``limit``) and total characters (``char_limit``):
+    :meth:`note` empties it before a key that would take it past either (the keys that matter
+    come back). The compiled ``sip_addrs_clean`` adds keys the same way, keeping ``chars``."""
+
+    __slots__ = ("chars", "limit", "char_limit")
+
+    def __init__(self, limit: int, char_limit: int) -> None:
+        super().__init__()
+        self.chars = 0
+        self.limit = limit
+        self.char_limit = char_limit
+
+    def note(self, key: str) -> None:
+        """Add ``key`` (not kept when longer than ``char_limit``)."""
+        if key in self:
+            return
+        if len(self) >= self.limit or self.chars + len(key) > self.char_limit:
+            self.clear()
+        if len(key) <= self.char_limit:
+            self.add(key)
+            self.chars += len(key)
+
+    def clear(self) -> None:
+        super().clear()
+        self.chars = 0
+
+    def __reduce__(self) -> Any:
+        """Pickled with its bounds and count."""
+        return _clean_keys, (self.limit, self.char_limit, list(self))
+
+
+def _clean_keys(limit: int, char_limit: int, keys: list[str]) -> CleanKeys:
+    table = CleanKeys(limit, char_limit)
+    for key in keys:
+        table.note(key)
+    return table
 
 
 class RecentKeys:

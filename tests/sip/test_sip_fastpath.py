@@ -455,10 +455,12 @@ def test_clean_addresses_are_known_after_one_reading() -> None:
     assert compiled.sip_addrs_clean(index, lazy._CLEAN_ADDRS) == 3
     assert '"Al" <sip:al@example.com>;tag=\x010;epid=\x011' in lazy._CLEAN_ADDRS
     assert "<sip:b@example.com>" in lazy._CLEAN_ADDRS
-    # Another tag of the same address is known; a text with a problem never is.
+    # Another tag of the same address is known (and a new text the compiled check knows is
+    # clean: its key is noted); a text with a problem never is.
     other = _with_addrs('"Al" <sip:al@example.com>;tag=77;epid=3', "<sip:b@example.com>;tag=1")
     index = compiled.sip_head(other, -1)[7]
-    assert compiled.sip_addrs_clean(index, lazy._CLEAN_ADDRS) == 1
+    assert compiled.sip_addrs_clean(index, lazy._CLEAN_ADDRS) == 3
+    assert "<sip:b@example.com>;tag=\x010" in lazy._CLEAN_ADDRS
     bad = _with_addrs("<sip:al@example.com", "<sip:b@example.com>")
     msg = parse_message(bad)
     assert msg._from is lazy._UNSET and msg._to is lazy._CHECKED
@@ -468,16 +470,18 @@ def test_clean_addresses_are_known_after_one_reading() -> None:
     # Twice the same header, or none: Python reads it.
     assert compiled.sip_addrs_clean({"from": ("<sip:b@example.com>",) * 2}, lazy._CLEAN_ADDRS) == 0
     assert compiled.sip_addrs_clean({}, lazy._CLEAN_ADDRS) == 0
-    assert compiled.sip_addrs_clean({"to": ("<sip:b@example.com>",)}, set()) == 0
+    assert compiled.sip_addrs_clean({"to": ("<sip:b@example.com>",)}, set()) == 2
+    assert compiled.sip_addrs_clean({"to": ("<sip:b@example.com",)}, set()) == 0
     with pytest.raises(TypeError):
         compiled.sip_addrs_clean({}, [])
 
 
 def test_the_table_of_clean_addresses_is_bounded() -> None:
     lazy._CLEAN_ADDRS.clear()
-    for i in range(lazy._SHARED_MAX + 10):
+    for i in range(lazy._KEYS_MAX + 10):
         lazy._clean_addr(f"<sip:user{i}@example.com>")
-    assert 0 < len(lazy._CLEAN_ADDRS) <= lazy._SHARED_MAX
+    assert 0 < len(lazy._CLEAN_ADDRS) <= lazy._KEYS_MAX
+    assert lazy._CLEAN_ADDRS.chars <= lazy._KEYS_CHARS
     lazy._clean_addr("<sip:" + "x" * lazy._SHARED_TEXT_MAX + "@example.com>")
-    assert len(lazy._CLEAN_ADDRS) <= lazy._SHARED_MAX
+    assert len(lazy._CLEAN_ADDRS) <= lazy._KEYS_MAX
     assert not any(len(k) > lazy._SHARED_TEXT_MAX for k in lazy._CLEAN_ADDRS)

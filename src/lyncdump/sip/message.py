@@ -23,7 +23,7 @@ from .. import fastpath
 from ..errors import MalformedError
 from ..model import Defect, Endpoint
 from ..net.encap import Encapsulation
-from ..recent import RecentTable
+from ..recent import CleanKeys, RecentTable, RecentTexts
 from ..resultclass import result_dataclass
 from .headers import (
     _CANONICAL,
@@ -545,20 +545,34 @@ def _lookup_re(key: str) -> re.Pattern[bytes] | None:
 # distinct text is parsed once and its result, problems included, reused (two in three parses
 # saved on Front End traffic; Via is not worth it: its branch changes with each transaction).
 # The parsed objects are then shared between messages: treat them as read-only (as every
-# accessor's result). The table is bounded (oldest entries dropped first) and so are its keys.
+# accessor's result). The tables are bounded by entries and by the total characters of their
+# keys (oldest entries dropped first), and so are their keys: docs/architecture.md gives each
+# table's cost at its limit.
 
-#: Most From/To texts whose parse is kept
+#: Most From/To texts whose parse is kept (a parsed address costs about 1 KB)
 _SHARED_MAX = 4096
 #: Longest From/To text (characters) whose parse is kept
 _SHARED_TEXT_MAX = 512
-_ADDRS: RecentTable[str, tuple[NameAddr | None, tuple[str, ...]]] = RecentTable(_SHARED_MAX)
+#: Most characters of keys in a table of parses (at most _SHARED_MAX texts of 128 on average)
+_SHARED_CHARS = 512 * 1024
+#: Most From/To keys known to read without a problem, and of URI texts (a Front End's users,
+#: 19,411 in the million-message capture, each with a From and a To key or two), and the
+#: most characters of their keys (about 64 a key on average at the entry limit)
+_KEYS_MAX = 65536
+_KEYS_CHARS = 4 * 1024 * 1024
+_ADDRS: RecentTexts[tuple[NameAddr | None, tuple[str, ...]]] = RecentTexts(
+    _SHARED_MAX, _SHARED_CHARS
+)
 #: The same for the texts with placeholders for their parameter values (see _parse_addr): a
 #: table of their own, so that the many texts seen once do not push them out.
-_BASES: RecentTable[str, tuple[NameAddr | None, tuple[str, ...]]] = RecentTable(_SHARED_MAX)
+_BASES: RecentTexts[tuple[NameAddr | None, tuple[str, ...]]] = RecentTexts(
+    _SHARED_MAX, _SHARED_CHARS
+)
 #: From/To keys read without a problem (a text with placeholders, or a text that has none),
 #: for the compiled ``sip_addrs_clean``: a new message whose From and To have their key here
-#: needs no Python to know they give no defect. Emptied when full (the keys come back).
-_CLEAN_ADDRS: set[str] = set()
+#: needs no Python to know they give no defect, and the compiled check adds the keys of the
+#: texts it knows parse without one. Emptied when full (the keys come back).
+_CLEAN_ADDRS = CleanKeys(_KEYS_MAX, _KEYS_CHARS)
 #: Contact, Route and Record-Route values (every occurrence of the header, as sent) -> the
 #: addresses parsed from them and the problems found: a client sends the same Contact with
 #: each REGISTER and SUBSCRIBE, and the registrar's answer lists it back. At most
@@ -574,15 +588,13 @@ _ADDR_LISTS: RecentTable[tuple[str, ...], tuple[tuple[NameAddr, ...], tuple[str,
 #: problem (a key of ``_BASES``), or of such a text without parameter values (a To before its
 #: tag): what a session's header line and summaries show of From and To, without building the
 #: message's address (:meth:`SipMessage.addr_uri`).
-_URI_TEXTS: RecentTable[str, str] = RecentTable(_SHARED_MAX)
+_URI_TEXTS: RecentTexts[str] = RecentTexts(_KEYS_MAX, _KEYS_CHARS)
 
 
 def _clean_addr(key: str) -> None:
     """Note that From/To key ``key`` parses without a problem (compiled runs only)."""
     if _addrs_clean is not None and len(key) <= _SHARED_TEXT_MAX:
-        if len(_CLEAN_ADDRS) >= _SHARED_MAX:
-            _CLEAN_ADDRS.clear()
-        _CLEAN_ADDRS.add(key)
+        _CLEAN_ADDRS.note(key)
 
 
 def _bracketed(value: str, gt: int) -> bool:
