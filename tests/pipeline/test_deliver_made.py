@@ -175,6 +175,7 @@ def test_the_plain_delivery_names_its_session_table() -> None:
     pipe = core.Pipeline(open_input(str(SAMPLES[0])), messages=False)
     deliver = pipe.fast_delivery()[0]
     assert pipe.direct_sessions(deliver) == (pipe._sessions, pipe._emit)
+    assert pipe.direct_sessions(deliver) is pipe.direct_sessions(deliver)  # one per run
     assert pipe.direct_sessions(pipe._counted) is None
     assert pipe.direct_sessions(lambda msg, body: None) is None
 

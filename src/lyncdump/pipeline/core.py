@@ -292,6 +292,8 @@ class Pipeline:
         #: The compiled fast path while a capture is read (it reads routine SIP over TCP),
         #: and the connection to offer it once the current segment's events are handled.
         self._fast_sip: Any = None
+        #: What direct_sessions gives the fast path (made once).
+        self._direct: tuple[Any, Callable[[list[Session]], None]] | None = None
         self._to_offer: TcpConnectionPipeline | None = None
         self._pending: list[Event] = []
         self._in_flight: list[Event] = []  # the batch being handed out
@@ -464,7 +466,11 @@ class Pipeline:
             or type(table).add is not compiled.add
         ):
             return None
-        return table, self._emit
+        # One pair for the run: every connection's hand holds it (memory is per connection).
+        direct = self._direct
+        if direct is None or direct[0] is not table:
+            direct = self._direct = (table, self._emit)
+        return direct
 
     def _counted(self, msg: SipMessage, body: bytes | None) -> None:
         """:meth:`deliver` of a message counted already (see :meth:`fast_delivery`)."""
