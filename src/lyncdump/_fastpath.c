@@ -4193,6 +4193,61 @@ fast_sip_count_message(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ss
     Py_RETURN_NONE;
 }
 
+/* Whether Pipeline._emit has nothing to do for m (1), or must call its note_address_defects
+ * and take_new_defects (0): a SipMessage whose From and To were read (checked or built)
+ * and whose defects were all taken. */
+static int
+mk_settled(PyObject *m)
+{
+    if (Py_TYPE(m) != mk.type)
+        return 0;
+    PyObject *from = slot_at(m, mk.off[MK_FROM]), *to = slot_at(m, mk.off[MK_TO]);
+    if (from == NULL || to == NULL || from == mk.unset || to == mk.unset)
+        return 0;
+    PyObject *defects = slot_at(m, mk.off[MK_DEFECTS]);
+    if (defects == NULL)
+        return 0;
+    if (defects == Py_None)
+        return 1;
+    if (!PyList_CheckExact(defects))
+        return 0;
+    PyObject *taken = slot_at(m, mk.off[MK_TAKEN]);
+    if (taken == NULL || !PyLong_CheckExact(taken))
+        return 0;
+    Py_ssize_t k = PyLong_AsSsize_t(taken);
+    if (k == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    return k >= PyList_GET_SIZE(defects);
+}
+
+/* sip_to_note(messages: list) -> sequence: the messages, in order, that are not settled
+ * (mk_settled): those Pipeline._emit must hand to Python; () when none. */
+static PyObject *
+fast_sip_to_note(PyObject *Py_UNUSED(module), PyObject *messages)
+{
+    if (!PyList_CheckExact(messages)) {
+        PyErr_SetString(PyExc_TypeError, "sip_to_note(messages: list)");
+        return NULL;
+    }
+    if (!mk.ready)
+        return Py_NewRef(messages);
+    PyObject *out = NULL;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(messages); i++) {
+        PyObject *m = PyList_GET_ITEM(messages, i);
+        if (mk_settled(m))
+            continue;
+        if (out == NULL && (out = PyList_New(0)) == NULL)
+            return NULL;
+        if (PyList_Append(out, m) < 0) {
+            Py_DECREF(out);
+            return NULL;
+        }
+    }
+    return out != NULL ? out : PyTuple_New(0);
+}
+
 /*
  * What every message of the pipe's connection shares (a new reference): its _hand, made by
  * its _make_hand on the first message, (client, server, transport, stream id, encapsulation,
@@ -4216,19 +4271,49 @@ mk_hand(PyObject *pipe)
         if (hand == NULL || hand == Py_None) /* None: no hand, _deliver takes them */
             return hand;
     }
-    if (!PyTuple_CheckExact(hand) || PyTuple_GET_SIZE(hand) != 9) {
+    if (!PyTuple_CheckExact(hand) || PyTuple_GET_SIZE(hand) != 10) {
         Py_DECREF(hand);
-        PyErr_SetString(PyExc_TypeError, "_make_hand: a tuple of 9");
+        PyErr_SetString(PyExc_TypeError, "_make_hand: a tuple of 10");
         return NULL;
     }
     return hand;
 }
 
+static PyTypeObject STableType;
+static PyObject *st_add_direct(PyObject *table, PyObject *m);
+
+/* What deliver(msg, None) does when the hand names the run's session table and its emit
+ * (Pipeline.direct_sessions: deliver is Pipeline._counted_plain, whose only work on a message
+ * without a body for the media layer is table.add, then emit of what it finished): the same,
+ * C to C, with no Python frame unless sessions were finished. 1 when done, 0 when the hand
+ * names none, -1 on a Python error. */
+static int
+mk_direct(PyObject *direct, PyObject *msg)
+{
+    if (!PyTuple_CheckExact(direct) || PyTuple_GET_SIZE(direct) != 2 ||
+        !PyObject_TypeCheck(PyTuple_GET_ITEM(direct, 0), &STableType))
+        return 0;
+    PyObject *finished = st_add_direct(PyTuple_GET_ITEM(direct, 0), msg);
+    if (finished == NULL)
+        return -1;
+    if (PyList_GET_SIZE(finished) > 0) {
+        PyObject *result = PyObject_CallOneArg(PyTuple_GET_ITEM(direct, 1), finished);
+        if (result == NULL) {
+            Py_DECREF(finished);
+            return -1;
+        }
+        Py_DECREF(result);
+    }
+    Py_DECREF(finished);
+    return 1;
+}
+
 /*
  * Deliver msg (made here) as the pipe's _deliver would: argv as for _deliver (argv[0] the
  * pipe), hand its mk_hand. With stats, the message is counted here (Stats.count_message) and
- * deliver gets (msg, body), body None when it cannot matter to the media layer; without,
- * deliver gets msg. 0, or -1 on a Python error.
+ * deliver gets (msg, body), body None when it cannot matter to the media layer (or, when the
+ * hand names the session table, mk_direct does deliver's work); without, deliver gets msg.
+ * 0, or -1 on a Python error.
  */
 static int
 mk_deliver(PyObject **argv, int n, PyObject *msg, PyObject *hand)
@@ -4288,6 +4373,14 @@ mk_deliver(PyObject **argv, int n, PyObject *msg, PyObject *hand)
                              : Py_NewRef(Py_None);
         if (body == NULL)
             goto done;
+        int direct = body == Py_None ? mk_direct(PyTuple_GET_ITEM(hand, 9), msg) : 0;
+        if (direct != 0) {
+            Py_DECREF(body);
+            if (direct < 0)
+                goto done;
+            rc = 0;
+            goto done;
+        }
         PyObject *dargs[2] = {msg, body};
         result = PyObject_Vectorcall(deliver, dargs, 2, NULL);
         Py_DECREF(body);
@@ -7963,16 +8056,18 @@ typedef struct {
     long long arrivals, early;
     Py_ssize_t time_off, frame_off; /* of SipMessage's slots, -1: by name */
     Parts parts;                    /* the emitted Call-IDs' parts */
+    /* sip/message.py's _VIEW_LOWER and _VIEW_SCANNED (st_event_values); NULL: not given */
+    PyObject *view_lower, *view_scanned;
 } STable;
 
-#define ST_KINDS 6
-static const char *const st_kind_names[ST_KINDS] = {"other",     "registration", "im",
-                                                    "options",   "negotiate",    "service"};
+#define ST_KINDS 8
+static const char *const st_kind_names[ST_KINDS] = {
+    "other", "registration", "im", "options", "negotiate", "service", "presence", "subscription"};
 
 static struct {
     int ready;
     PyObject *time, *frame, *call_id, *part, *kind, *sort, *key, *no_call_id, *invite,
-        *subscribe, *bye, *ack, *benotify, *kw_part, *kw_key;
+        *subscribe, *bye, *ack, *benotify, *kw_part, *kw_key, *event;
     PyObject *kinds[ST_KINDS];
 } st_s;
 
@@ -7990,6 +8085,7 @@ st_strings(void)
         {&st_s.kind, "kind"},       {&st_s.sort, "sort"},       {&st_s.key, "key"},
         {&st_s.no_call_id, "(no Call-ID)"},                     {&st_s.invite, "INVITE"},
         {&st_s.subscribe, "SUBSCRIBE"},                         {&st_s.bye, "BYE"},
+        {&st_s.event, "event"},
         {&st_s.ack, "ACK"},         {&st_s.benotify, "BENOTIFY"},
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -8148,9 +8244,137 @@ st_text_key(PyObject *call_id)
     return (long long)((unsigned long long)h & ((1ULL << 60) - 1));
 }
 
+/* What first._values("event") gives (a new reference), when first is a SipMessage whose
+ * index holds the answer or that _view_values would scan for it: the scan is made here as
+ * _view_values makes it (the index made if need be, _VIEW_SCANNED noted in it, the view
+ * headers added, _lookups + 1). NULL without an exception: the Python must answer (another
+ * class, a message parsed whole, not given the view names); NULL with one on an error. */
+static PyObject *
+st_event_values(STable *t, PyObject *m)
+{
+    if (t->view_lower == NULL || !mk.ready || Py_TYPE(m) != mk.type)
+        return NULL;
+    PyObject *index = slot_at(m, mk.off[MK_INDEX]);
+    if (index == NULL || (index != Py_None && !PyDict_CheckExact(index)))
+        return NULL;
+    if (index != Py_None) {
+        PyObject *found = PyDict_GetItemWithError(index, st_s.event);
+        if (found != NULL)
+            return Py_NewRef(found);
+        if (PyErr_Occurred())
+            return NULL;
+        PyObject *complete = slot_at(m, mk.off[MK_COMPLETE]);
+        if (complete == NULL)
+            return NULL;
+        int full = PyObject_IsTrue(complete);
+        if (full < 0)
+            return NULL;
+        if (full)
+            return PyTuple_New(0);
+    }
+    PyObject *buf = slot_at(m, mk.off[MK_BUF]), *headers = slot_at(m, mk.off[MK_HEADERS]);
+    PyObject *hstart = slot_at(m, mk.off[MK_HSTART]), *hend = slot_at(m, mk.off[MK_HEND]);
+    PyObject *lookups = slot_at(m, mk.off[MK_LOOKUPS]);
+    if (buf == NULL || !PyBytes_CheckExact(buf) || headers != Py_None || hstart == NULL ||
+        hend == NULL || lookups == NULL || !PyLong_CheckExact(lookups))
+        return NULL;
+    if (index != Py_None) {
+        int scanned = PyDict_Contains(index, t->view_scanned);
+        if (scanned < 0)
+            return NULL;
+        if (scanned)
+            return PyTuple_New(0);
+    }
+    long count = PyLong_AsLong(lookups);
+    if (count == -1 && PyErr_Occurred())
+        return NULL;
+    PyObject *empty = PyTuple_New(0);
+    if (empty == NULL)
+        return NULL;
+    if (index == Py_None) {
+        PyObject *made = PyDict_New();
+        if (made == NULL) {
+            Py_DECREF(empty);
+            return NULL;
+        }
+        mk_set(m, MK_INDEX, made);
+        Py_DECREF(made);
+        index = made; /* (the slot's reference) */
+    }
+    Py_INCREF(index);
+    PyObject *values = NULL;
+    if (PyDict_SetItem(index, t->view_scanned, empty) == 0) {
+        PyObject *args[5] = {buf, hstart, hend, t->view_lower, index};
+        PyObject *r = fast_sip_header_scan(NULL, args, 5);
+        PyObject *next = r != NULL ? PyLong_FromLong(count + 1) : NULL;
+        Py_XDECREF(r);
+        if (next != NULL) {
+            mk_set(m, MK_LOOKUPS, next);
+            Py_DECREF(next);
+            values = PyDict_GetItemWithError(index, st_s.event);
+            if (values != NULL)
+                Py_INCREF(values);
+            else if (!PyErr_Occurred())
+                values = Py_NewRef(empty);
+        }
+    }
+    Py_DECREF(index);
+    Py_DECREF(empty);
+    return values;
+}
+
+/* The kind of a session whose first request is of an event package (SUBSCRIBE, NOTIFY,
+ * BENOTIFY, PUBLISH), as _kind reads its Event header: 6 (presence) or 7 (subscription);
+ * -1 when the Python must answer (st_event_values could not, a value not plain ASCII);
+ * -2 on an error. */
+static int
+st_event_kind(STable *t, PyObject *first)
+{
+    static const char *const presence[] = {
+        "presence", "presence.wpending", "vnd-microsoft-roaming-self",
+        "vnd-microsoft-roaming-contacts", "vnd-microsoft-roaming-acl",
+        "vnd-microsoft-provisioning", "vnd-microsoft-provisioning-v2"};
+    PyObject *values = st_event_values(t, first);
+    if (values == NULL)
+        return PyErr_Occurred() ? -2 : -1;
+    int kind = -1;
+    if (PyTuple_CheckExact(values) && PyTuple_GET_SIZE(values) == 0) {
+        kind = 7; /* no Event: "" */
+    } else if (PyTuple_CheckExact(values) && PyUnicode_CheckExact(PyTuple_GET_ITEM(values, 0)) &&
+               PyUnicode_IS_ASCII(PyTuple_GET_ITEM(values, 0))) {
+        /* value.split(";")[0].strip().lower() */
+        PyObject *v = PyTuple_GET_ITEM(values, 0);
+        const unsigned char *p = PyUnicode_1BYTE_DATA(v);
+        Py_ssize_t n = PyUnicode_GET_LENGTH(v), a = 0, b;
+        const unsigned char *semi = memchr(p, ';', (size_t)n);
+        b = semi != NULL ? semi - p : n;
+        while (a < b && Py_UNICODE_ISSPACE(p[a]))
+            a++;
+        while (b > a && Py_UNICODE_ISSPACE(p[b - 1]))
+            b--;
+        kind = 7;
+        for (size_t i = 0; i < sizeof(presence) / sizeof(presence[0]) && kind == 7; i++) {
+            size_t len = strlen(presence[i]);
+            if ((size_t)(b - a) != len)
+                continue;
+            size_t j = 0;
+            for (; j < len; j++) {
+                unsigned char c = p[a + (Py_ssize_t)j];
+                if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != (unsigned char)presence[i][j])
+                    break;
+            }
+            if (j == len)
+                kind = 6;
+        }
+    }
+    Py_DECREF(values);
+    return kind;
+}
+
 /* _kind(first, invite) (found: sip_match's answer, (first request, any INVITE)): in C for a
- * first request whose kind needs neither its headers nor its body, else the Python (INVITE,
- * the event packages, a method that is not a str). */
+ * first request whose kind needs neither its headers nor its body, or only its Event header
+ * (st_event_kind), else the Python (INVITE, an Event value st_event_kind leaves to it, a
+ * method that is not a str). */
 static PyObject *
 st_kind(STable *t, PyObject *found)
 {
@@ -8159,7 +8383,7 @@ st_kind(STable *t, PyObject *found)
         int kind; /* in st_kind_names; -1: the Python */
     } plain[] = {
         {"REGISTER", 1}, {"MESSAGE", 2}, {"OPTIONS", 3}, {"NEGOTIATE", 4}, {"SERVICE", 5},
-        {"INVITE", -1},  {"SUBSCRIBE", -1}, {"NOTIFY", -1}, {"BENOTIFY", -1}, {"PUBLISH", -1},
+        {"INVITE", -1},  {"SUBSCRIBE", -3}, {"NOTIFY", -3}, {"BENOTIFY", -3}, {"PUBLISH", -3},
     };
     PyObject *first = PyTuple_GET_ITEM(found, 0);
     int kind = 0; /* other */
@@ -8179,6 +8403,11 @@ st_kind(STable *t, PyObject *found)
                 }
         }
         Py_DECREF(method);
+    }
+    if (kind == -3) {
+        kind = st_event_kind(t, first);
+        if (kind == -2)
+            return NULL;
     }
     if (kind < 0)
         return PyObject_Call(t->fn[TF_KIND], found, NULL);
@@ -8580,6 +8809,13 @@ fail:
     return NULL;
 }
 
+/* STable_add for mk_direct (t: an instance of a subclass of SessionTable that keeps add). */
+static PyObject *
+st_add_direct(PyObject *table, PyObject *m)
+{
+    return STable_add((STable *)table, m);
+}
+
 /* open_since(*, calls_only=True) -> float */
 static PyObject *
 STable_open_since(STable *t, PyObject *args, PyObject *kwds)
@@ -8688,15 +8924,22 @@ STable_init(STable *t, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"quiet", "settle", "by_frame", "max_held", "Session",
                              "Transaction", "SipMessage", "unset", "kind", "invite_is_im",
-                             "frame_key", "recent", NULL};
-    PyObject *quiet, *settle, *fn[TF_COUNT];
+                             "frame_key", "recent", "view", NULL};
+    PyObject *quiet, *settle, *fn[TF_COUNT], *view = Py_None;
     int by_frame;
     Py_ssize_t max_held, recent;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOpnOOOOOOOn:SessionTable", kwlist, &quiet,
-                                     &settle, &by_frame, &max_held, &fn[TF_SESSION],
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOpnOOOOOOOn|$O:SessionTable", kwlist,
+                                     &quiet, &settle, &by_frame, &max_held, &fn[TF_SESSION],
                                      &fn[TF_TXN], &fn[TF_MSG], &fn[TF_UNSET], &fn[TF_KIND],
-                                     &fn[TF_IS_IM], &fn[TF_FRAME_KEY], &recent))
+                                     &fn[TF_IS_IM], &fn[TF_FRAME_KEY], &recent, &view))
         return -1;
+    if (view != Py_None &&
+        (!PyTuple_CheckExact(view) || PyTuple_GET_SIZE(view) != 2 ||
+         !PyDict_CheckExact(PyTuple_GET_ITEM(view, 0)) ||
+         !PyUnicode_CheckExact(PyTuple_GET_ITEM(view, 1)))) {
+        PyErr_SetString(PyExc_TypeError, "SessionTable: view is (names: dict, scanned: str)");
+        return -1;
+    }
     if (!PyType_Check(fn[TF_TXN]) || !PyType_Check(fn[TF_MSG])) {
         PyErr_SetString(PyExc_TypeError, "SessionTable: Transaction and SipMessage are classes");
         return -1;
@@ -8717,6 +8960,12 @@ STable_init(STable *t, PyObject *args, PyObject *kwds)
     Py_XSETREF(t->groups, groups);
     for (int i = 0; i < TF_COUNT; i++)
         Py_XSETREF(t->fn[i], Py_NewRef(fn[i]));
+    Py_CLEAR(t->view_lower);
+    Py_CLEAR(t->view_scanned);
+    if (view != Py_None) {
+        t->view_lower = Py_NewRef(PyTuple_GET_ITEM(view, 0));
+        t->view_scanned = Py_NewRef(PyTuple_GET_ITEM(view, 1));
+    }
     Py_XSETREF(t->quiet_obj, Py_NewRef(quiet));
     Py_XSETREF(t->settle_obj, Py_NewRef(settle));
     t->has_quiet = quiet != Py_None;
@@ -8742,6 +8991,8 @@ STable_dealloc(STable *t)
         Py_CLEAR(t->fn[i]);
     Py_CLEAR(t->quiet_obj);
     Py_CLEAR(t->settle_obj);
+    Py_CLEAR(t->view_lower);
+    Py_CLEAR(t->view_scanned);
     parts_free(&t->parts);
     Py_TYPE(t)->tp_free((PyObject *)t);
 }
@@ -8922,6 +9173,11 @@ static PyMethodDef module_methods[] = {
      "sip_message(data, header_end, content_length) -> SipMessage | None\n\n"
      "parse_message's message made here when its head is clean and gives no parse-time\n"
      "defect; None: parse it in Python. header_end: the framer's, or -1."},
+    {"sip_to_note", fast_sip_to_note, METH_O,
+     "sip_to_note(messages: list) -> sequence\n\n"
+     "The messages, in order, whose From or To was not read yet or that hold defects not\n"
+     "taken yet: those Pipeline._emit calls note_address_defects and take_new_defects of\n"
+     "(every message when SipMessage is not the class sip_message_setup took)."},
     {"sip_body_matters", (PyCFunction)(void (*)(void))fast_sip_body_matters, METH_FASTCALL,
      "sip_body_matters(content_type, body) -> bool\n\n"
      "Whether MediaPipeline.sip_message may do anything with a body under this first\n"

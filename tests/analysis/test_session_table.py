@@ -338,3 +338,98 @@ def test_an_error_in_a_message_read_leaves_the_table_usable() -> None:
     assert [s.call_id for s in out] == ["c1"]
     assert [s.call_id for s in b.finish()] == ["c2"]
     assert (len(b), b.held) == (0, 0)
+
+
+EVENTS = [
+    None, "presence", "Presence ; id=1", "  vnd-microsoft-roaming-self", "PRESENCE.WPENDING",
+    "vnd-microsoft-provisioning-v2;x", "dialog", "", ";presence", "présence", "presence\x1f",
+    "vnd-microsoft-roaming-contactsX", "registration",
+]  # fmt: skip
+
+
+def event_message(method: str, event: str | None, how: int, call_id: str) -> SipMessage:
+    """A first request of an event package; how: 0 as parsed, 1 its Event read before, 2 its
+    headers parsed whole, 3 a subclass, 4 Event given twice, 5 the compact form."""
+    name = "o" if how == 5 else "Event"
+    lines = "" if event is None else f"{name}: {event}\r\n" * (2 if how == 4 else 1)
+    data = (
+        f"{method} sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\n"
+        f"From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: {call_id}\r\n"
+        f"CSeq: 1 {method}\r\n{lines}Content-Length: 0\r\n\r\n"
+    ).encode()
+    m = parse_message(data)
+    if how == 1:
+        m.header("Event")
+    elif how == 2:
+        m.headers  # noqa: B018
+    elif how == 3:
+        m.__class__ = SubMessage
+    m.time, m.frame = 1.0, 1
+    return m
+
+
+def test_event_package_kinds_match_python() -> None:
+    """The kind of a session opened by SUBSCRIBE, NOTIFY, BENOTIFY or PUBLISH, read in C from
+    the Event header (scanned for as _view_values scans), is the Python's, and the message
+    is left as the Python leaves it (its index, lookups)."""
+    for method in ("SUBSCRIBE", "NOTIFY", "BENOTIFY", "PUBLISH"):
+        for event in EVENTS:
+            for how in range(6):
+                got = []
+                for builder in (PySessionBuilder(), sessions_mod.SessionBuilder()):
+                    m = event_message(method, event, how, f"{method}{event}{how}")
+                    builder.add(m)
+                    (session,) = builder.finish()
+                    got.append((session.kind, m._index, m._lookups, m._complete))
+                assert got[1] == got[0], (method, event, how)
+
+
+def test_event_kinds_without_the_view_names() -> None:
+    """A table not given sip/message.py's view names asks the Python _kind."""
+    table = sessions_mod.fastpath.helper("SessionTable")
+    builder = table(
+        None, None, True, 100, Session, sessions_mod.Transaction, SipMessage,
+        sessions_mod._UNSET, sessions_mod._kind, sessions_mod._invite_is_im,
+        sessions_mod._frame_key, 100,
+    )  # fmt: skip
+    builder.add(event_message("SUBSCRIBE", "presence", 0, "x"))
+    assert [s.kind for s in builder.finish()] == ["presence"]
+    with pytest.raises(TypeError):
+        table(
+            None, None, True, 100, Session, sessions_mod.Transaction, SipMessage,
+            sessions_mod._UNSET, sessions_mod._kind, sessions_mod._invite_is_im,
+            sessions_mod._frame_key, 100, view=({}, b"x"),
+        )  # fmt: skip
+
+
+def test_event_kinds_are_read_in_c() -> None:
+    """A plain ASCII Event value, read or not yet, needs no call of the Python _kind (one
+    whose headers were parsed whole is looked up by the Python, as _values does then)."""
+    asked: list[Any] = []
+
+    def kind(first: Any, invite: bool) -> str:
+        asked.append(first)
+        return sessions_mod._kind(first, invite)
+
+    table = sessions_mod.fastpath.helper("SessionTable")
+    from lyncdump.sip import message as lazy
+
+    builder = table(
+        None, None, True, 100, Session, sessions_mod.Transaction, SipMessage,
+        sessions_mod._UNSET, kind, sessions_mod._invite_is_im, sessions_mod._frame_key, 100,
+        view=(lazy._VIEW_LOWER, lazy._VIEW_SCANNED),
+    )  # fmt: skip
+    for i, event in enumerate(["presence", "dialog;x", None]):
+        for how in (0, 1, 4, 5):
+            builder.add(event_message("SUBSCRIBE", event, how, f"e{i}{how}"))
+    kinds = [s.kind for s in builder.finish()]
+    assert kinds == ["presence"] * 4 + ["subscription"] * 8
+    assert asked == []
+    builder.add(event_message("SUBSCRIBE", "presence", 2, "w"))
+    assert [s.kind for s in builder.finish()] == ["presence"]
+    assert len(asked) == 1
+    asked.clear()
+    builder.add(event_message("SUBSCRIBE", "présence", 0, "u"))
+    builder.add(event_message("SUBSCRIBE", "presence", 3, "s"))
+    assert [s.kind for s in builder.finish()] == ["subscription", "presence"]
+    assert len(asked) == 2

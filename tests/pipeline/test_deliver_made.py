@@ -167,3 +167,125 @@ def test_a_run_chooses_its_delivery_once() -> None:
     pipe = core.Pipeline(open_input(str(SAMPLES[0])), messages=True)
     assert pipe.fast_delivery()[0] == pipe._counted
     pipe.reader.close()
+
+
+def test_the_plain_delivery_names_its_session_table() -> None:
+    """Only the shortest delivery, with the compiled table and its own ``add``, is done C to
+    C (``mk_direct``): any other gets None and the scan calls the function."""
+    pipe = core.Pipeline(open_input(str(SAMPLES[0])), messages=False)
+    deliver = pipe.fast_delivery()[0]
+    assert pipe.direct_sessions(deliver) == (pipe._sessions, pipe._emit)
+    assert pipe.direct_sessions(deliver) is pipe.direct_sessions(deliver)  # one per run
+    assert pipe.direct_sessions(pipe._counted) is None
+    assert pipe.direct_sessions(lambda msg, body: None) is None
+
+    class Spied(type(pipe._sessions)):  # type: ignore[misc]
+        __slots__ = ()
+
+        def add(self, m: lazy.SipMessage) -> Any:
+            return super().add(m)
+
+    pipe._sessions = Spied()
+    assert pipe.direct_sessions(deliver) is None
+    pipe.reader.close()
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.name)
+def test_direct_and_python_delivery_agree(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same NDJSON and summary when the scan hands messages to the session table C to C
+    as when every message goes through Pipeline._counted_plain, and the direct way is taken
+    for messages without a body for the media layer."""
+    calls = []
+    real = core.Pipeline._counted_plain
+
+    def counted(self: core.Pipeline, msg: lazy.SipMessage, body: bytes | None) -> None:
+        calls.append(body)
+        real(self, msg, body)
+
+    monkeypatch.setattr(core.Pipeline, "_counted_plain", counted)
+    direct = _ndjson(path), views_summary(path)
+    through_python = len(calls)
+    assert all(body is not None for body in calls)
+    monkeypatch.setattr(core.Pipeline, "direct_sessions", lambda self, deliver: None)
+    calls.clear()
+    assert (_ndjson(path), views_summary(path)) == direct
+    assert len(calls) >= through_python
+
+
+def test_the_direct_way_is_taken() -> None:
+    """Without the direct way, messages without a body for the media layer reach
+    Pipeline._counted_plain (so the test above compares two different routes)."""
+    seen: list[bytes | None] = []
+    real = core.Pipeline._counted_plain
+
+    def counted(self: core.Pipeline, msg: lazy.SipMessage, body: bytes | None) -> None:
+        seen.append(body)
+        real(self, msg, body)
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(core.Pipeline, "_counted_plain", counted)
+        m.setattr(core.Pipeline, "direct_sessions", lambda self, deliver: None)
+        views_summary(CAPTURES / "federation.pcapng")
+    assert any(body is None for body in seen)
+
+
+def views_summary(path: Path) -> str:
+    out: list[str] = []
+    views.summary_view(lyncdump.stream(path), out.append)
+    return "".join(out)
+
+
+def _addressed(frm: str, extra: str = "", call_id: str = "x", cseq: int = 1) -> lazy.SipMessage:
+    data = (
+        f"INVITE sip:x@y SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK{cseq}\r\nFrom: {frm}\r\n"
+        f"To: <sip:c@d>\r\nCall-ID: {call_id}\r\nCSeq: {cseq} INVITE\r\n{extra}"
+        "Content-Length: 0\r\n\r\n"
+    ).encode()
+    return lazy.parse_message(data)
+
+
+def test_sip_to_note_leaves_out_only_settled_messages() -> None:
+    """A message read clean is left out; one whose From was not read, or that holds defects
+    not taken yet, or that is not a SipMessage, is kept, in order."""
+    clean = _addressed("<sip:a@b>;tag=1")
+    unread = _addressed("<sip:a@b")
+    doubled = _addressed("<sip:a@b>;tag=1", "CSeq: 2 INVITE\r\n")
+    other = object()
+    assert _compiled.sip_to_note([clean, clean]) == ()
+    assert _compiled.sip_to_note([]) == ()
+    messages = [clean, unread, other, doubled, clean]
+    assert _compiled.sip_to_note(messages) == [unread, other, doubled]
+    doubled.take_new_defects()
+    unread.note_address_defects()
+    assert _compiled.sip_to_note(messages) == [unread, other]  # (its defect not taken)
+    unread.take_new_defects()
+    assert _compiled.sip_to_note(messages) == [other]
+    with pytest.raises(TypeError):
+        _compiled.sip_to_note((clean,))
+
+
+def _emitted_defects(monkeypatch: pytest.MonkeyPatch, compiled: bool) -> list[Any]:
+    if not compiled:
+        monkeypatch.setattr(core, "_sip_to_note", None)
+    pipe = core.Pipeline(open_input(str(SAMPLES[0])), messages=False)
+    froms = ["<sip:a@b>;tag=1", "<sip:a@b", '"q <sip:a@b>', "<sip:a@b>;tag=1"]
+    extras = ["", "", "CSeq: 9 INVITE\r\n", "Max-Forwards: 1\r\nMax-Forwards: 2\r\n"]
+    for i in range(12):
+        m = _addressed(froms[i % 4], extras[i % 3], call_id=f"c{i % 3}", cseq=i + 1)
+        m.frame = i + 1
+        m.time = float(i)
+        pipe._sessions.add(m)
+    pipe._emit(pipe._sessions.finish())
+    pipe.reader.close()
+    return [(d.frame, d.layer, d.offset, d.reason) for d in pipe.defects] + [
+        len(pipe.defects),
+        dict(pipe.stats.sessions),
+        len(pipe._pending),
+    ]
+
+
+def test_emit_notes_the_same_defects_in_the_same_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pipeline._emit with the compiled sip_to_note and with every message looked at."""
+    compiled = _emitted_defects(monkeypatch, True)
+    assert len(compiled) > 3
+    assert _emitted_defects(monkeypatch, False) == compiled

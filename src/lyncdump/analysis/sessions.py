@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import fastpath
 from ..recent import RecentKeys, text_key
-from ..sip.message import _UNSET, SipMessage
+from ..sip.message import _UNSET, _VIEW_LOWER, _VIEW_SCANNED, SipMessage
 
 #: Session kinds, in the words the CLI and JSON use.
 KINDS = (
@@ -570,6 +570,7 @@ def _compiled_builder() -> type[PySessionBuilder] | None:
                 _invite_is_im,
                 _frame_key,
                 _RECENT_IDS,
+                view=(_VIEW_LOWER, _VIEW_SCANNED),
             )
 
         def sessions(self) -> list[Session]:

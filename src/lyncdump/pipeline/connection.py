@@ -1027,7 +1027,10 @@ class TcpConnectionPipeline:
         encapsulation, the summary that counts them, and how the run takes them. A run
         that offers ``fast_delivery`` (pipeline.core.Pipeline) has them counted there and
         gets each with its body, or None when the media layer would do nothing with it;
-        any other run gets each at its ``deliver``. Made on the first such message."""
+        any other run gets each at its ``deliver``. When that function is the run's
+        shortest one, ``direct_sessions`` may name its session table and emit, which the
+        compiled path then calls C to C for a message without a body for the media layer.
+        Made on the first such message."""
         ends = self.ends
         if ends is None:
             summary = self.summary
@@ -1035,9 +1038,11 @@ class TcpConnectionPipeline:
         ctx = self.ctx
         fast = getattr(ctx, "fast_delivery", None)
         deliver, stats, limit = fast() if fast is not None else (ctx.deliver, None, 0)
+        direct = getattr(ctx, "direct_sessions", None) if fast is not None else None
         hand = self._hand = (
             ends[0], ends[1], "TLS" if self.encrypted else "TCP", self.conn.id,
             self.summary.encapsulation, self.summary, deliver, stats, limit,
+            direct(deliver) if direct is not None else None,
         )  # fmt: skip
         return hand
 

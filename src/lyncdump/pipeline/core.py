@@ -39,6 +39,7 @@ from ..capture.netmon import NETMON_LINKTYPE_BASE
 from ..capture.source import CaptureReader
 from ..errors import CaptureError, MalformedError
 from ..fastpath import attach as attach_fast_path
+from ..fastpath import helper as fast_helper
 from ..media.pipeline import MediaPipeline
 from ..media.stats import StreamStats
 from ..media.stun import StunMessage
@@ -74,6 +75,10 @@ _ADVANCE_EVERY = 1024
 
 #: Secrets found by redaction remembered to clean trace-log records (most recent kept).
 _MAX_SECRETS = 10_000
+
+#: The compiled test of which messages of a finished session _emit must still note From/To
+#: and take defects of (most have nothing: read clean when made), or None (every message).
+_sip_to_note: Any = fast_helper("sip_to_note")
 
 
 @dataclass(slots=True)
@@ -287,6 +292,8 @@ class Pipeline:
         #: The compiled fast path while a capture is read (it reads routine SIP over TCP),
         #: and the connection to offer it once the current segment's events are handled.
         self._fast_sip: Any = None
+        #: What direct_sessions gives the fast path (made once).
+        self._direct: tuple[Any, Callable[[list[Session]], None]] | None = None
         self._to_offer: TcpConnectionPipeline | None = None
         self._pending: list[Event] = []
         self._in_flight: list[Event] = []  # the batch being handed out
@@ -442,6 +449,29 @@ class Pipeline:
         )
         return (self._counted_plain if plain else self._counted), self.stats, MAX_COUNTED_NAMES
 
+    def direct_sessions(
+        self, deliver: Callable[[SipMessage, bytes | None], None]
+    ) -> tuple[Any, Callable[[list[Session]], None]] | None:
+        """The session table and :meth:`_emit`, for the compiled fast path to do
+        :meth:`_counted_plain`'s work C to C on a message without a body for the media layer
+        (``table.add``, then ``_emit`` of what it finished): when ``deliver`` (what
+        :meth:`fast_delivery` gave) is that function and the table is the compiled one with
+        its own ``add``; else None."""
+        table = self._sessions
+        compiled = fast_helper("SessionTable")
+        if (
+            deliver != self._counted_plain
+            or compiled is None
+            or not isinstance(table, compiled)
+            or type(table).add is not compiled.add
+        ):
+            return None
+        # One pair for the run: every connection's hand holds it (memory is per connection).
+        direct = self._direct
+        if direct is None or direct[0] is not table:
+            direct = self._direct = (table, self._emit)
+        return direct
+
     def _counted(self, msg: SipMessage, body: bytes | None) -> None:
         """:meth:`deliver` of a message counted already (see :meth:`fast_delivery`)."""
         if body is not None and self.media is not None:
@@ -488,6 +518,7 @@ class Pipeline:
         add = self.defects.add
         pending = self._pending
         joiner = self._diagnostics
+        to_note = _sip_to_note
         for session in sessions:
             stats.count_session(session)
             if joiner is not None:
@@ -495,7 +526,9 @@ class Pipeline:
             # What parsing and every accessor run so far found (sessions, media, checks), and
             # From/To, which every view shows: so the totals count what any view will list
             # (docs/sip.md, "Defects").
-            for m in session.messages:
+            # (The compiled sip_to_note leaves out the messages with nothing to note or take.)
+            messages = session.messages
+            for m in messages if to_note is None else to_note(messages):
                 m.note_address_defects()
                 for d in m.take_new_defects():
                     add(m.frame if d.frame is None else d.frame, d.layer, d.offset, d.reason)
