@@ -416,23 +416,9 @@ class Pipeline:
     def deliver(self, msg: SipMessage) -> None:
         """Every SIP message, from any layer: counts, media, checks, then its session."""
         self.stats.count_message(msg)
-        if self.media is not None:
-            body = msg.body  # a copy each time it is read: read once, handed on
-            if body:
-                self.media.sip_message(msg, body)
-        if self._verifier is not None:
-            self._verifier.check(msg)
-        if self._redact is not None:
-            for secret in self._redact(msg):  # kept to clean trace-log records of them
-                self._secrets.put(secret, None)
-        if self._want_messages:
-            self._pending.append(MessageDecoded(msg))
-        if not self._build_sessions:
-            self._take_defects(msg)
-            return
-        finished = self._sessions.add(msg)
-        if finished:
-            self._emit(finished)
+        # The body is a copy each time it is read: read once (only for the media layer), handed on.
+        body = msg.body if self.media is not None else None
+        self._counted(msg, body or None)
 
     def fast_delivery(self) -> tuple[Callable[[SipMessage, bytes | None], None], Stats, int]:
         """How the compiled fast path delivers a message it made: it counts the message itself
@@ -473,13 +459,14 @@ class Pipeline:
         return direct
 
     def _counted(self, msg: SipMessage, body: bytes | None) -> None:
-        """:meth:`deliver` of a message counted already (see :meth:`fast_delivery`)."""
+        """:meth:`deliver` of a message counted already (see :meth:`fast_delivery`); ``body``:
+        None when it cannot matter to the media layer."""
         if body is not None and self.media is not None:
             self.media.sip_message(msg, body)
         if self._verifier is not None:
             self._verifier.check(msg)
         if self._redact is not None:
-            for secret in self._redact(msg):
+            for secret in self._redact(msg):  # kept to clean trace-log records of them
                 self._secrets.put(secret, None)
         if self._want_messages:
             self._pending.append(MessageDecoded(msg))
