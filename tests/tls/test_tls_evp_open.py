@@ -70,17 +70,7 @@ def _connection(
     """tests/tls/test_tls_fastpath_open.py's _recording, the TLS 1.3 suite chosen."""
     if suite is None:
         return _recording(folder, kw, sent, **run)
-    folder.mkdir()
-    keylog = folder / "keys.log"
-    server, client = rec.contexts(rec.server_identity(), folder, keylog=keylog, **kw)
-    _tls13_suite(server, suite)
-    _tls13_suite(client, suite)
-    try:
-        recording = rec.run(server, client, sent, **run)
-    except rec.KeyUpdateUnavailable:
-        run.pop("key_updates", None)
-        recording = rec.run(server, client, sent, **run)
-    return recording, keylog.read_text()
+    return _recording(folder, kw, sent, prepare=lambda ctx: _tls13_suite(ctx, suite), **run)
 
 
 def _one_run(path: Path, keys: Path) -> tuple[int, int]:

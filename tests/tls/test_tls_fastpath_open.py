@@ -15,6 +15,7 @@ many messages in one record; and checks that records were opened in C at all.
 from __future__ import annotations
 
 import ssl
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -63,11 +64,21 @@ def _mixed(count: int) -> list[tuple[int, bytes]]:
 
 
 def _recording(
-    folder: Path, kw: dict[str, Any], sent: list[tuple[int, bytes]], **run: Any
+    folder: Path,
+    kw: dict[str, Any],
+    sent: list[tuple[int, bytes]],
+    *,
+    prepare: Callable[[ssl.SSLContext], None] | None = None,
+    **run: Any,
 ) -> tuple[rec.Recording, str]:
+    """A real connection's recording and its key log; ``prepare`` is called with the server's
+    and then the client's context before they connect."""
     folder.mkdir()
     keylog = folder / "keys.log"
     server, client = rec.contexts(rec.server_identity(), folder, keylog=keylog, **kw)
+    if prepare is not None:
+        prepare(server)
+        prepare(client)
     try:
         recording = rec.run(server, client, sent, **run)
     except rec.KeyUpdateUnavailable:
