@@ -9,12 +9,25 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lyncdump.analysis.sessions import Session, Transaction, _runs, _short_method
+from lyncdump.analysis.sessions import Session, Transaction, _short_method
 
 
 @dataclass
 class _Response:
     status: int | None
+
+
+def _runs(outcomes: list[str]) -> list[str]:
+    """The first way's runs of equal texts: ``["200", "200", "200", "401"]`` →
+    ``["200 ×3", "401"]``."""
+    out: list[str] = []
+    count = 0
+    for i, outcome in enumerate(outcomes):
+        count += 1
+        if i + 1 == len(outcomes) or outcomes[i + 1] != outcome:
+            out.append(f"{outcome} ×{count}" if count > 2 else ", ".join([outcome] * count))
+            count = 0
+    return out
 
 
 def _first_way(session: Session) -> str:

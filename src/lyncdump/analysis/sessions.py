@@ -208,20 +208,9 @@ def _short_method(method: str) -> str:
     return method if len(method) <= 40 else f"{method[:24]}… ({len(method)} characters)"
 
 
-def _runs(outcomes: list[str]) -> list[str]:
-    """``["200", "200", "200", "401"]`` → ``["200 ×3", "401"]``: long IM sessions stay readable."""
-    out: list[str] = []
-    count = 0
-    for i, outcome in enumerate(outcomes):
-        count += 1
-        if i + 1 == len(outcomes) or outcomes[i + 1] != outcome:
-            out.append(f"{outcome} ×{count}" if count > 2 else ", ".join([outcome] * count))
-            count = 0
-    return out
-
-
 def _run_texts(runs: list[list[Any]]) -> list[str]:
-    """:func:`_runs` of counted runs ``[outcome, count]``."""
+    """Counted runs ``[outcome, count]`` as text: ``[[200, 3], [401, 1]]`` →
+    ``["200 ×3", "401"]`` (two equal outcomes are written out): long IM sessions stay readable."""
     out: list[str] = []
     for outcome, count in runs:
         text = str(outcome)
