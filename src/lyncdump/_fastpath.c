@@ -3842,6 +3842,7 @@ static struct {
 } mk;
 
 static int count_add(PyObject *obj, PyObject *name, long long delta);
+static PyObject *slot_get(PyObject *obj, PyObject *name);
 static int body_has_ice_words(const unsigned char *d, Py_ssize_t n);
 static Py_ssize_t match_slot(PyTypeObject *type, PyObject *name);
 static inline PyObject *slot_at(PyObject *obj, Py_ssize_t off);
@@ -4070,10 +4071,114 @@ fast_sip_message(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t 
     return sip_make(args[0], args[1], args[2]);
 }
 
+static Py_ssize_t mp_find_delimiter(const unsigned char *d, Py_ssize_t n,
+                                    const unsigned char *delim, Py_ssize_t dl, Py_ssize_t pos);
+static int part_head_may_matter(const unsigned char *d, Py_ssize_t a, Py_ssize_t b);
+
+/* sip/message.py's MAX_HEADERS: the parts SipMessage.part_spans cuts at most (a test checks). */
+#define MK_MAX_PARTS 1000
+/* Longer boundaries are left to Python (RFC 2046 allows 70 characters). */
+#define MK_MAX_BOUNDARY 256
+
+/*
+ * Whether a multipart body is one media/stats.py's sdp_bodies takes nothing from, with
+ * nothing noted on the way (1), or Python must look (0). v[0:len] is the Content-Type value
+ * (ASCII), v[0:head] its media type (multipart/...). The boundary is read as
+ * content_type_params reads it (split_params on ';' outside quotes, the last "boundary"
+ * parameter, unquoted), for the plain texts only: a backslash or a control character other
+ * than a tab gives 0. Then the parts are cut as SipMessage.part_spans cuts them (multipart
+ * spans, MK_MAX_PARTS of them): 1 only when the close delimiter ends them (part_spans notes
+ * nothing: a boundary found, the close delimiter there) and no part's header block may name
+ * application/sdp or a multipart type (part_head_matters: sdp_bodies parses none of them).
+ */
+static int
+mk_multipart_quiet(const unsigned char *v, Py_ssize_t len, Py_ssize_t head,
+                   const unsigned char *body, Py_ssize_t n)
+{
+    for (Py_ssize_t i = head; i < len; i++) {
+        unsigned char c = v[i];
+        if (c == '\\' || c == 0x7f || (c < 0x20 && c != '\t'))
+            return 0;
+    }
+    Py_ssize_t i = head;
+    while (i < len && v[i] != ';')
+        i++;
+    const unsigned char *bv = NULL;
+    Py_ssize_t bl = 0;
+    while (i < len) { /* v[i] is a ';' outside quotes: an item follows */
+        Py_ssize_t s = ++i;
+        int quoted = 0;
+        while (i < len && (quoted || v[i] != ';')) {
+            if (v[i] == '"')
+                quoted = !quoted;
+            i++;
+        }
+        Py_ssize_t e = i, eq = s;
+        while (eq < e && v[eq] != '=')
+            eq++;
+        Py_ssize_t ns = s, ne = eq;
+        while (ns < ne && (v[ns] == ' ' || v[ns] == '\t'))
+            ns++;
+        while (ne > ns && (v[ne - 1] == ' ' || v[ne - 1] == '\t'))
+            ne--;
+        if (!(ne - ns == 8 && sip_ieq(v + ns, 8, "boundary")))
+            continue;
+        if (eq == e) { /* "boundary" without '=': an empty value */
+            bv = NULL;
+            bl = 0;
+            continue;
+        }
+        Py_ssize_t vs = eq + 1, ve = e;
+        while (vs < ve && (v[vs] == ' ' || v[vs] == '\t'))
+            vs++;
+        while (ve > vs && (v[ve - 1] == ' ' || v[ve - 1] == '\t'))
+            ve--;
+        if (ve - vs >= 2 && v[vs] == '"' && v[ve - 1] == '"') {
+            vs++;
+            ve--;
+        }
+        bv = v + vs;
+        bl = ve - vs;
+    }
+    if (bl == 0 || bl > MK_MAX_BOUNDARY)
+        return 0; /* none or empty: part_spans notes it; too long: Python reads it */
+    unsigned char delim[MK_MAX_BOUNDARY + 2];
+    delim[0] = delim[1] = '-';
+    memcpy(delim + 2, bv, (size_t)bl);
+    Py_ssize_t dl = bl + 2;
+    /* multipart_spans, as fast_multipart_spans cuts them, each part's head looked at */
+    Py_ssize_t pos = mp_find_delimiter(body, n, delim, dl, 0);
+    if (pos < 0)
+        return 0; /* "multipart boundary not found in body" */
+    for (int parts = 0; parts < MK_MAX_PARTS; parts++) {
+        Py_ssize_t after = pos + dl;
+        if (after + 2 <= n && body[after] == '-' && body[after + 1] == '-')
+            return 1; /* the close delimiter: no problem, no part that matters */
+        const unsigned char *lf =
+            after < n ? memchr(body + after, '\n', (size_t)(n - after)) : NULL;
+        if (lf == NULL)
+            return 0; /* "multipart body without close delimiter" */
+        Py_ssize_t start = lf - body + 1;
+        Py_ssize_t nxt = mp_find_delimiter(body, n, delim, dl, start);
+        if (nxt < 0)
+            return 0; /* the last part runs to the end: no close delimiter */
+        Py_ssize_t end = nxt - 1;
+        if (end > start && body[end - 1] == '\r')
+            end--;
+        if (end < start)
+            end = start;
+        if (part_head_may_matter(body, start, end))
+            return 0;
+        pos = nxt;
+    }
+    return 0; /* MK_MAX_PARTS parts and no close delimiter: noted */
+}
+
 /* Whether a body may matter to MediaPipeline.sip_message: it holds ICE words, or the
  * message's Content-Type (ctype: the first value, or NULL without one) may be application/sdp
- * or multipart (sdp_bodies). A Content-Type that is not a plain "type/subtype" (then blanks
- * and a ';', or nothing) is taken to matter: Python reads it. */
+ * or multipart (sdp_bodies), unless mk_multipart_quiet clears the multipart body (no part
+ * sdp_bodies would take, nothing part_spans would note). A Content-Type that is not a plain
+ * "type/subtype" (then blanks and a ';', or nothing) is taken to matter: Python reads it. */
 static int
 mk_body_matters(PyObject *ctype, const unsigned char *body, Py_ssize_t n)
 {
@@ -4096,7 +4201,9 @@ mk_body_matters(PyObject *ctype, const unsigned char *body, Py_ssize_t n)
         return 1;
     if (head == 15 && sip_ieq(v, 15, "application/sdp"))
         return 1;
-    return head >= 10 && sip_ieq(v, 10, "multipart/");
+    if (!(head >= 10 && sip_ieq(v, 10, "multipart/")))
+        return 0;
+    return !mk_multipart_quiet(v, len, head, body, n);
 }
 
 /* sip_body_matters(content_type, body) -> bool (mk_body_matters, for tests) */
@@ -4113,15 +4220,81 @@ fast_sip_body_matters(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssi
                                            PyBytes_GET_SIZE(args[1])));
 }
 
+/* The last counter type mk_plain_counter looked at (a strong reference), the version tag it
+   had then, and what was found. */
+static struct {
+    PyTypeObject *type;
+    unsigned int tag;
+    int plain;
+} mk_ctr;
+
+/* Whether counter is a dict whose __getitem__, __setitem__, __contains__ and __len__ are
+   dict's own (Counts, Counter: their __missing__ and __delitem__ differ, and a key present
+   reaches neither), so that a present key counts with PyDict_* calls. Looked up once per
+   type, again when the type changes (its version tag). */
+static int
+mk_plain_counter(PyObject *counter)
+{
+    if (!PyDict_Check(counter))
+        return 0;
+    PyTypeObject *t = Py_TYPE(counter);
+    if (t == &PyDict_Type)
+        return 1;
+    if (t == mk_ctr.type && t->tp_version_tag != 0 && t->tp_version_tag == mk_ctr.tag &&
+        PyType_HasFeature(t, Py_TPFLAGS_VALID_VERSION_TAG))
+        return mk_ctr.plain;
+    static const char *const names[] = {"__getitem__", "__setitem__", "__contains__",
+                                        "__len__"};
+    int plain = 1;
+    for (int i = 0; i < 4 && plain; i++) {
+        PyObject *mine = PyObject_GetAttrString((PyObject *)t, names[i]);
+        PyObject *dicts = PyObject_GetAttrString((PyObject *)&PyDict_Type, names[i]);
+        plain = mine != NULL && mine == dicts;
+        Py_XDECREF(mine);
+        Py_XDECREF(dicts);
+    }
+    if (PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    Py_XSETREF(mk_ctr.type, (PyTypeObject *)Py_NewRef(t));
+    /* (the lookups above gave the type a version tag: it changes when the type does) */
+    mk_ctr.tag = PyType_HasFeature(t, Py_TPFLAGS_VALID_VERSION_TAG) ? t->tp_version_tag : 0;
+    mk_ctr.plain = plain;
+    return plain;
+}
+
 /* counter[key] += 1, as Stats.count_message does it (a Counter: a missing key counts from
-   0); past limit names (limit >= 0) a new key counts under "(other)". */
+   0); past limit names (limit >= 0) a new key counts under "(other)". A key the counter holds
+   already, with an exact int, is counted with dict operations on the counter itself (the
+   common case: a handful of methods, statuses and transports); anything else, a new key
+   included, as Python would (item access, its __missing__, +=, assignment). */
 static int
 mk_count(PyObject *stats, PyObject *field, PyObject *key, long long limit)
 {
-    PyObject *counter = PyObject_GetAttr(stats, field);
+    PyObject *counter = slot_get(stats, field);
     if (counter == NULL)
         return -1;
     int rc = -1;
+    int plain = mk_plain_counter(counter);
+    if (plain) {
+        PyObject *old = PyDict_GetItemWithError(counter, key); /* borrowed */
+        if (old == NULL && PyErr_Occurred())
+            goto done;
+        if (old != NULL && PyLong_CheckExact(old)) {
+            int overflow = 0;
+            long long v = PyLong_AsLongLongAndOverflow(old, &overflow);
+            if (!overflow && v < LLONG_MAX && !(v == -1 && PyErr_Occurred())) {
+                PyObject *sum = PyLong_FromLongLong(v + 1);
+                if (sum != NULL) {
+                    rc = PyDict_SetItem(counter, key, sum);
+                    Py_DECREF(sum);
+                }
+                goto done;
+            }
+            PyErr_Clear();
+        }
+    }
     if (limit >= 0) {
         int has = PySequence_Contains(counter, key);
         if (has < 0)
@@ -5330,10 +5503,84 @@ budget_write(BudgetMirror *m)
     return 0;
 }
 
-/* obj.name += delta */
+/* Where objects of a type keep an attribute: (type, name) -> the offset of the slot it is
+ * (a writable object member found as plain attribute access finds it: the type's getattro
+ * and setattro are object's own), or -1. A few entries, each checked against the type's
+ * version tag (it changes when the type does). Names are compared by identity (interned
+ * constants). */
+#define SLOT_CACHE 8
+static struct {
+    PyTypeObject *type; /* strong references */
+    PyObject *name;
+    unsigned int tag;
+    Py_ssize_t off;
+} slot_cache[SLOT_CACHE];
+static int slot_cache_next;
+
+static Py_ssize_t
+slot_offset(PyTypeObject *t, PyObject *name)
+{
+    int valid = PyType_HasFeature(t, Py_TPFLAGS_VALID_VERSION_TAG) && t->tp_version_tag != 0;
+    for (int i = 0; i < SLOT_CACHE; i++)
+        if (slot_cache[i].type == t && slot_cache[i].name == name && valid &&
+            slot_cache[i].tag == t->tp_version_tag)
+            return slot_cache[i].off;
+    Py_ssize_t off = -1;
+    if (t->tp_getattro == PyObject_GenericGetAttr && t->tp_setattro == PyObject_GenericSetAttr)
+        off = match_slot(t, name); /* (_PyType_Lookup gives the type a version tag) */
+    if (!PyType_HasFeature(t, Py_TPFLAGS_VALID_VERSION_TAG) || t->tp_version_tag == 0)
+        return off; /* not remembered */
+    int k = -1;
+    for (int i = 0; i < SLOT_CACHE && k < 0; i++)
+        if (slot_cache[i].type == t && slot_cache[i].name == name)
+            k = i;
+    if (k < 0) {
+        k = slot_cache_next;
+        slot_cache_next = (slot_cache_next + 1) % SLOT_CACHE;
+    }
+    Py_XSETREF(slot_cache[k].type, (PyTypeObject *)Py_NewRef(t));
+    Py_XSETREF(slot_cache[k].name, Py_NewRef(name));
+    slot_cache[k].tag = t->tp_version_tag;
+    slot_cache[k].off = off;
+    return off;
+}
+
+/* obj.name (a new reference), read from its slot when slot_offset knows it; NULL on a Python
+   error. */
+static PyObject *
+slot_get(PyObject *obj, PyObject *name)
+{
+    Py_ssize_t off = slot_offset(Py_TYPE(obj), name);
+    if (off >= 0) {
+        PyObject *v = slot_at(obj, off);
+        if (v != NULL)
+            return Py_NewRef(v);
+    }
+    return PyObject_GetAttr(obj, name); /* (an unset slot: its AttributeError) */
+}
+
+/* obj.name += delta; an exact int in a slot slot_offset knows is replaced in place (what
+   the attribute's setter does), anything else goes through getattr, + and setattr. */
 static int
 count_add(PyObject *obj, PyObject *name, long long delta)
 {
+    Py_ssize_t off = slot_offset(Py_TYPE(obj), name);
+    if (off >= 0) {
+        PyObject **at = (PyObject **)((char *)obj + off);
+        if (*at != NULL && PyLong_CheckExact(*at)) {
+            int overflow = 0;
+            long long v = PyLong_AsLongLongAndOverflow(*at, &overflow);
+            if (v == -1 && PyErr_Occurred())
+                return -1;
+            if (!overflow && (delta >= 0 ? v <= LLONG_MAX - delta : v >= LLONG_MIN - delta)) {
+                PyObject *sum = PyLong_FromLongLong(v + delta);
+                if (sum == NULL)
+                    return -1;
+                Py_SETREF(*at, sum);
+                return 0;
+            }
+        }
+    }
     PyObject *old = PyObject_GetAttr(obj, name);
     if (old == NULL)
         return -1;
@@ -7049,6 +7296,51 @@ done:
     return result;
 }
 
+/* part_head_matters' test on body d, part d[a:b] (0 <= a <= b <= the body's length): 1 when
+ * the part's header block may name application/sdp or a multipart type. */
+static int
+part_head_may_matter(const unsigned char *d, Py_ssize_t a, Py_ssize_t b)
+{
+    /* The end of the headers: the first LF followed by LF or CRLF (a part that starts with
+     * its empty line has none). */
+    Py_ssize_t head_end = a;
+    if (!(b - a >= 1 && (d[a] == '\n' || (d[a] == '\r' && b - a >= 2 && d[a + 1] == '\n')))) {
+        Py_ssize_t s = a;
+        while (s < b) {
+            const unsigned char *lf = memchr(d + s, '\n', (size_t)(b - s));
+            if (lf == NULL)
+                break;
+            Py_ssize_t p = lf - d;
+            if ((p + 2 <= b && d[p + 1] == '\n') ||
+                (p + 3 <= b && d[p + 1] == '\r' && d[p + 2] == '\n')) {
+                head_end = p + 1;
+                break;
+            }
+            s = p + 1;
+        }
+    }
+    /* The last eight letters kept, the latest in the low byte, and the one before them (zero
+     * bytes while fewer were kept: no letter is zero). */
+    const uint64_t sdp = ((uint64_t)'s' << 16) | ((uint64_t)'d' << 8) | 'p';
+    uint64_t ultipart = 0;
+    for (const char *w = "ultipart"; *w; w++)
+        ultipart = (ultipart << 8) | (unsigned char)*w;
+    uint64_t last = 0;
+    unsigned char ninth = 0;
+    for (Py_ssize_t i = a; i < head_end; i++) {
+        unsigned char c = d[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c + 32);
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z')))
+            continue;
+        ninth = (unsigned char)(last >> 56);
+        last = (last << 8) | c;
+        if ((last & 0xFFFFFF) == sdp || (last == ultipart && ninth == 'm'))
+            return 1;
+    }
+    return 0;
+}
+
 /* part_head_matters(body, start, end) -> bool: media/stats.py's part_head_matters_py: whether
  * the header block of the part body[start:end] (where message.py's part_bounds ends it) may
  * name application/sdp or a multipart type: lower-cased, with everything but [0-9a-z] left
@@ -7084,41 +7376,7 @@ fast_part_head_matters(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ss
         PyBuffer_Release(&view);
         Py_RETURN_FALSE;
     }
-    /* The end of the headers: the first LF followed by LF or CRLF (a part that starts with
-     * its empty line has none). */
-    Py_ssize_t head_end = a;
-    if (!(b - a >= 1 && (d[a] == '\n' || (d[a] == '\r' && b - a >= 2 && d[a + 1] == '\n')))) {
-        Py_ssize_t s = a;
-        while (s < b) {
-            const unsigned char *lf = memchr(d + s, '\n', (size_t)(b - s));
-            if (lf == NULL)
-                break;
-            Py_ssize_t p = lf - d;
-            if ((p + 2 <= b && d[p + 1] == '\n') ||
-                (p + 3 <= b && d[p + 1] == '\r' && d[p + 2] == '\n')) {
-                head_end = p + 1;
-                break;
-            }
-            s = p + 1;
-        }
-    }
-    int found = 0;
-    unsigned char last[9] = {0};
-    Py_ssize_t kept = 0;
-    for (Py_ssize_t i = a; i < head_end && !found; i++) {
-        unsigned char c = d[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (unsigned char)(c + 32);
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z')))
-            continue;
-        memmove(last, last + 1, 8);
-        last[8] = c;
-        kept++;
-        if (kept >= 3 && last[6] == 's' && last[7] == 'd' && last[8] == 'p')
-            found = 1;
-        else if (kept >= 9 && memcmp(last, "multipart", 9) == 0)
-            found = 1;
-    }
+    int found = part_head_may_matter(d, a, b);
     PyBuffer_Release(&view);
     return PyBool_FromLong(found);
 }

@@ -5,10 +5,14 @@ compared with the Python code they stand for."""
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import lyncdump
 from lyncdump import fastpath
@@ -98,17 +102,21 @@ def _gate(msg: lazy.SipMessage, body: bytes) -> bool:
 @pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.name)
 def test_the_body_gate_on_every_sample_body(path: Path) -> None:
     """A body the gate leaves out is one the media layer would do nothing with (no ICE words,
-    no SDP part, not multipart); every body it lets through that Python would look at too."""
+    no SDP part, nothing noted on the way: a multipart body without an SDP part); every other
+    body Python would look at it lets through."""
     for data, datagram, handover in recorded(path):
         try:
             msg = lazy.parse_message(data, datagram=datagram, **handover)
         except MalformedError:
             continue
         body = msg.body
+        if _gate(msg, body):
+            continue
+        msg.take_new_defects()
+        assert sdp_bodies(msg, body) == [] and not ice_words_py(body), data[:300]
+        assert msg.take_new_defects() == []
         if _may_matter_in_python(msg, body):
-            assert _gate(msg, body), data[:300]
-        elif not _gate(msg, body):
-            assert sdp_bodies(msg, body) == [] and not ice_words_py(body)
+            assert (msg.content_type or "").startswith("multipart/"), data[:300]
 
 
 @pytest.mark.parametrize(
@@ -289,3 +297,226 @@ def test_emit_notes_the_same_defects_in_the_same_order(monkeypatch: pytest.Monke
     compiled = _emitted_defects(monkeypatch, True)
     assert len(compiled) > 3
     assert _emitted_defects(monkeypatch, False) == compiled
+
+
+# -- counting: the dict fast path and what it leaves to the generic one --------------------------
+
+
+class _Odd(Counter[str]):
+    """A counter whose assignment is not dict's: counted the generic way (its own methods)."""
+
+    def __setitem__(self, key: str, value: int) -> None:
+        super().__setitem__(key, value * 10)
+
+
+@pytest.mark.parametrize("kind", ["counts", "counter", "dict", "odd"])
+def test_counting_other_counters_and_big_values(kind: str) -> None:
+    """A plain dict, a Counter, a subclass with its own __setitem__, a count past 2**63 and a
+    count that is not an int: the compiled count gives what Python's += gives."""
+    make = {"counts": core.Counts, "counter": Counter, "dict": dict, "odd": _Odd}[kind]
+    msgs = [_message("INVITE sip:x SIP/2.0", "1 INVITE"), _message("BYE sip:x SIP/2.0", "2 BYE")]
+    for m in msgs:
+        m.transport = "TLS"
+    python, made = core.Stats(), core.Stats()
+    for stats in (python, made):
+        stats.methods = make()
+        dict.__setitem__(stats.methods, "INVITE", 2**63 - 1)
+        dict.__setitem__(stats.methods, "BYE", 1.5)
+        stats.transports = make()
+        dict.__setitem__(stats.transports, "TLS", 7)
+    for m in msgs * 2:
+        python.count_message(m)
+        _compiled.sip_count_message(made, m, core.MAX_COUNTED_NAMES)
+    assert _counts(made) == _counts(python)
+    assert [type(v) for v in made.methods.values()] == [type(v) for v in python.methods.values()]
+    if kind != "odd":
+        assert made.methods["INVITE"] == 2**63 + 1
+
+
+def test_counting_a_new_key_into_a_plain_dict_raises_as_python_does() -> None:
+    """(No __missing__: the first count of a new key is a KeyError both ways.)"""
+    m = _message("INVITE sip:x SIP/2.0", "1 INVITE")
+    for count in (core.Stats.count_message, lambda s, m: _compiled.sip_count_message(s, m, 5)):
+        stats = core.Stats()
+        stats.methods = {}  # type: ignore[assignment]
+        with pytest.raises(KeyError):
+            count(stats, m)
+
+
+# -- the multipart pre-check (mk_multipart_quiet) against sdp_bodies ----------------------------
+
+_SDP = b"v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n" + (
+    b"m=audio 5000 RTP/AVP 0\r\n"
+)
+
+
+def _multipart_message(ctype: str, body: bytes) -> lazy.SipMessage:
+    data = (
+        "SIP/2.0 200 OK\r\nVia: SIP/2.0/TLS h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
+        f"To: <sip:c@d>;tag=2\r\nCall-ID: x\r\nCSeq: 1 SUBSCRIBE\r\nContent-Type: {ctype}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    return lazy.parse_message(data)
+
+
+def _check_pre_check(ctype: str, body: bytes) -> bool:
+    """The gate's answer; when it leaves the body out, Python finds no SDP and notes nothing."""
+    msg = _multipart_message(ctype, body)
+    values = msg._values("content-type")
+    gate = bool(_compiled.sip_body_matters(values[0] if values else None, body))
+    if not gate:
+        msg.take_new_defects()
+        assert sdp_bodies(msg, body) == [], (ctype, body[:400])
+        assert msg.take_new_defects() == [], (ctype, body[:400])
+    return gate
+
+
+def _presence(boundary: str, heads: list[bytes], close: bool = True) -> bytes:
+    parts = [b"--" + boundary.encode() + b"\r\n" + h + b"\r\n\r\n<x/>\r\n" for h in heads]
+    return b"".join(parts) + (b"--" + boundary.encode() + b"--\r\n" if close else b"")
+
+
+_XML = b"Content-Type: application/pidf+xml"
+
+
+@pytest.mark.parametrize(
+    ("ctype", "body", "gate"),
+    [
+        ("multipart/related;boundary=b1", _presence("b1", [_XML] * 3), False),
+        ('Multipart/Related; type="application/rlmi+xml"; Boundary="b1"',
+         _presence("b1", [_XML, b"Content-ID: <1>"]), False),
+        ("multipart/related;boundary=b1", _presence("b1", [_XML, b"Content-Type: APPLICATION/SDP"]),
+         True),
+        ("multipart/related;boundary=b1", _presence("b1", [_XML, b"Content-Type: multipart/x"]),
+         True),
+        ("multipart/related;boundary=b1", _presence("b1", [_XML], close=False), True),
+        ("multipart/related;boundary=b2", _presence("b1", [_XML]), True),
+        ("multipart/related", _presence("b1", [_XML]), True),
+        ("multipart/related;boundary=", _presence("b1", [_XML]), True),
+        ("multipart/related;boundary", _presence("b1", [_XML]), True),
+        ('multipart/related;boundary="b\\1"', _presence("b1", [_XML]), True),
+        ("multipart/related;boundary=b2;boundary=b1", _presence("b1", [_XML]), False),
+        ('multipart/related;x="a;boundary=b2";boundary=b1', _presence("b1", [_XML]), False),
+        ("multipart/related;boundary=" + "b" * 257, _presence("b" * 257, [_XML]), True),
+        ("multipart/related;boundary=b1", _presence("b1", [b"X-Note: s-d-p"]), True),
+        ("multipart/related;boundary=b1", b"--b1--\r\n", False),
+    ],
+)  # fmt: skip
+def test_the_pre_check_on_chosen_bodies(ctype: str, body: bytes, gate: bool) -> None:
+    assert _check_pre_check(ctype, body) == gate
+
+
+@pytest.mark.parametrize(("parts", "gate"), [(999, False), (1000, True), (1001, True)])
+def test_the_pre_check_stops_where_part_spans_does(parts: int, gate: bool) -> None:
+    """part_spans cuts at most MAX_HEADERS parts and notes a missing close delimiter past it."""
+    assert lazy.MAX_HEADERS == 1000
+    body = _presence("b", [_XML] * parts)
+    assert _check_pre_check("multipart/related;boundary=b", body) == gate
+
+
+_HEADS = st.sampled_from(
+    [
+        b"Content-Type: application/pidf+xml", b"Content-Type: application/sdp",
+        b"content-type:APPLICATION/SDP", b"Content-Type: multipart/alternative;boundary=in",
+        b"Content-Type: text/plain", b"Content-ID: <a@b>", b"", b"X: s\x00d\xffp",
+        b"Content-Type: application/rlmi+xml\r\nContent-Transfer-Encoding: binary",
+        b"Content-Type: Application/Sdp\nX: y", b"Content-Type: multi part/x",
+    ]
+)  # fmt: skip
+_BODIES = st.sampled_from([b"<x/>", _SDP, b"--in\r\nContent-Type: application/sdp\r\n\r\n" + _SDP])
+_SEPS = st.sampled_from([b"\r\n", b"\n", b"\r\n\r\n", b"", b" ", b"--"])
+
+
+@st.composite
+def _multipart(draw: st.DrawFn) -> tuple[str, bytes]:
+    boundary = draw(st.sampled_from(["b1", "Rlmi-Boundary-1a", "=_x", "a b", "b"]))
+    used = draw(st.sampled_from([boundary, boundary, boundary + "x", boundary[:-1] or "q"]))
+    quote = draw(st.sampled_from(["", '"', " "]))
+    ctype = draw(
+        st.sampled_from(
+            [
+                "multipart/related;boundary={q}{b}{q}",
+                "MULTIPART/Related; Boundary = {q}{b}{q}",
+                'multipart/mixed; type="a;b"; boundary={q}{b}{q}',
+                "multipart/x;boundary={q}{b}",
+                "multipart/x;boundary={q}{b}{q};boundary=zz",
+                "multipart/x; charset=x",
+                "multipart/alternative;\tboundary={q}{b}{q}",
+            ]
+        )
+    ).format(q=quote, b=boundary)
+    out = draw(st.sampled_from([b"", b"preamble\r\n"]))
+    for _ in range(draw(st.integers(0, 70))):
+        sep = draw(_SEPS)
+        out += b"--" + used.encode() + sep + draw(_HEADS) + sep + draw(_SEPS) + draw(_BODIES)
+        out += draw(st.sampled_from([b"\r\n", b"\n", b""]))
+    out += draw(st.sampled_from([b"--" + used.encode() + b"--", b"--" + used.encode(), b""]))
+    cut = draw(st.integers(0, 3))
+    return ctype, out[: len(out) - cut] if cut < 3 else out
+
+
+@settings(max_examples=400, deadline=None)
+@given(_multipart())
+def test_the_pre_check_against_sdp_bodies(case: tuple[str, bytes]) -> None:
+    """Random part layouts, nested multiparts, truncated or wrong boundaries, types in any
+    case, up to 70 parts: whenever the compiled check leaves a body out, sdp_bodies finds no
+    SDP part in it and notes nothing."""
+    _check_pre_check(*case)
+
+
+class _Loose:
+    """Counts kept in an instance dict (no slots): counted through getattr and setattr."""
+
+    def __init__(self) -> None:
+        self.sip_messages: Any = 0
+        self.methods: Any = core.Counts()
+        self.statuses: Any = core.Counts()
+        self.transports: Any = core.Counts()
+
+
+class _Watched(_Loose):
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value + 100 if name == "sip_messages" and value else value)
+
+
+@dataclass(slots=True)
+class _Slotted:
+    sip_messages: Any = 0
+    methods: Any = field(default_factory=core.Counts)
+    statuses: Any = field(default_factory=core.Counts)
+    transports: Any = field(default_factory=core.Counts)
+
+
+@pytest.mark.parametrize("make", [_Loose, _Watched, _Slotted, core.Stats])
+@pytest.mark.parametrize("start", [0, 2**63 - 2, 2**70, 1.5])
+def test_counting_into_other_holders(make: Any, start: Any) -> None:
+    """The message total read and written in its slot (or not: an instance dict, a class with
+    its own __setattr__), past 2**63, a float: what Stats.count_message's += gives."""
+    msgs = [_message("INVITE sip:x SIP/2.0", "1 INVITE"), _message("SIP/2.0 200 OK", "1 BYE")]
+    python, made = make(), make()
+    python.sip_messages = made.sip_messages = start
+    for m in msgs * 2:
+        core.Stats.count_message(python, m)  # type: ignore[arg-type]
+        _compiled.sip_count_message(made, m, core.MAX_COUNTED_NAMES)
+    assert _counts(made) == _counts(python)
+    assert type(made.sip_messages) is type(python.sip_messages)
+
+
+def test_a_slot_replaced_on_the_class_is_looked_up_again() -> None:
+    """The slot offsets remembered per type are dropped when the type changes."""
+
+    @dataclass(slots=True)
+    class Holder:
+        sip_messages: Any = 0
+        methods: Any = field(default_factory=core.Counts)
+        statuses: Any = field(default_factory=core.Counts)
+        transports: Any = field(default_factory=core.Counts)
+
+    m = _message("INVITE sip:x SIP/2.0", "1 INVITE")
+    h = Holder()
+    _compiled.sip_count_message(h, m, 10)
+    assert h.sip_messages == 1
+    written: list[Any] = []
+    Holder.sip_messages = property(lambda self: 41, lambda self, v: written.append(v))  # type: ignore[assignment]
+    _compiled.sip_count_message(h, m, 10)
+    assert written == [42] and dict(h.methods) == {"INVITE": 2}
