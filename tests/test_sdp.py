@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from lyncdump.errors import MalformedError
-from lyncdump.sdp import parse_crypto, parse_sdp
+from lyncdump.sdp import packed_address, parse_crypto, parse_sdp
 
 KEY = base64.b64encode(bytes(range(30))).decode()
 LYNC = f"""v=0
@@ -101,3 +102,32 @@ def test_announced_ssrcs() -> None:
         b"a=ssrc:\r\na=ssrc:7\r\n"
     )
     assert sd.media[0].ssrcs() == [(100, 120), (3405691582, 3405691582), (7, 7)]
+
+
+def _ipaddress_packed(text: str) -> bytes | None:
+    try:
+        return ipaddress.ip_address(text).packed
+    except ValueError:
+        return None
+
+
+_OCTETS = st.one_of(
+    st.integers(0, 300).map(str),
+    st.sampled_from(["", "00", "01", "007", "0255", "1_0", "+1", " 1", "1 ", "²", "١", "a"]),
+    st.text(alphabet="0123456789", max_size=4),
+)
+
+
+@given(st.lists(_OCTETS, min_size=1, max_size=6).map(".".join))
+def test_packed_address_is_what_ipaddress_gives(text: str) -> None:
+    """The dotted quad read without ipaddress: the same bytes, the same refusals (leading
+    zeros, octets over 255, non-ASCII digits, blanks, signs), other texts left to it."""
+    assert packed_address(text) == _ipaddress_packed(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["10.0.0.1", "0.0.0.0", "255.255.255.255", "::1", "2001:db8::1", "fe80::1%eth0",
+             "host.example", "", "1.2.3.4/24", "::ffff:1.2.3.4"],
+)  # fmt: skip
+def test_packed_address_of_other_texts(text: str) -> None:
+    assert packed_address(text) == _ipaddress_packed(text)

@@ -23,6 +23,28 @@ from .errors import MalformedError
 Attribute = tuple[str, "str | None"]
 
 
+def packed_address(text: str) -> bytes | None:
+    """``ipaddress.ip_address(text).packed``, None where it raises ValueError. The routine
+    dotted quad (four ASCII decimal octets up to 255 without leading zeros: what
+    ``ipaddress`` accepts of that shape) is read here; any other text goes to ``ipaddress``
+    (about a tenth of its cost for an SDP's ``c=`` address)."""
+    octets = text.split(".")
+    if len(octets) == 4:
+        for octet in octets:
+            if not (0 < len(octet) <= 3 and octet.isascii() and octet.isdigit()):
+                break
+            if octet[0] == "0" and len(octet) > 1:
+                break
+        else:
+            values = [int(octet) for octet in octets]
+            if max(values) <= 255:
+                return bytes(values)
+    try:
+        return ipaddress.ip_address(text).packed
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class Connection:
     """``c=IN IP4 10.0.0.1`` (a multicast TTL/count suffix is dropped)."""
@@ -34,10 +56,7 @@ class Connection:
     @property
     def packed(self) -> bytes | None:
         """The address as 4/16 raw bytes (as the packet decoder gives them), None if a name."""
-        try:
-            return ipaddress.ip_address(self.address).packed
-        except ValueError:
-            return None
+        return packed_address(self.address)
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,10 +290,7 @@ class Candidate:
 
     @property
     def packed(self) -> bytes | None:
-        try:
-            return ipaddress.ip_address(self.address).packed
-        except ValueError:
-            return None
+        return packed_address(self.address)
 
 
 def parse_candidate(value: str) -> Candidate | None:

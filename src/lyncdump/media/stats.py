@@ -40,6 +40,7 @@ from .relay import RelayPath  # at run time: get_type_hints(StreamStats) resolve
 from .series import SeriesBudget, StreamSeries
 
 if TYPE_CHECKING:
+    from ..sdp import SessionDescription
     from .srtp import SrtpContext
 
 _RTP_HEADER = struct.Struct("!BBHII").unpack_from
@@ -687,10 +688,8 @@ class RtpTracker:
         (``body``: ``msg.body`` when the caller has read it already)."""
         frame = msg.frame or 0
         for sdp in sdp_bodies(msg, body):
-            from ..sdp import parse_sdp  # the SDP parser loads with the first SDP body
-
             try:
-                sd = parse_sdp(sdp)
+                sd = (_parse_sdp or _sdp_parser())(sdp)
             except MalformedError as exc:
                 self.defects.add(frame, exc.layer, exc.offset, exc.reason)
                 continue
@@ -1029,6 +1028,19 @@ class RtpTracker:
         for flow in self._flows.values():
             if flow.pending is not None:
                 self._release(flow)
+
+
+#: sdp.parse_sdp once the first SDP body loaded the SDP parser (a function-level import
+#: statement per body cost a package lookup each time).
+_parse_sdp: Callable[[bytes], SessionDescription] | None = None
+
+
+def _sdp_parser() -> Callable[[bytes], SessionDescription]:
+    global _parse_sdp
+    from ..sdp import parse_sdp  # the SDP parser loads with the first SDP body
+
+    _parse_sdp = parse_sdp
+    return parse_sdp
 
 
 def _srtp_contexts(cryptos: list[Any]) -> list[SrtpContext]:
