@@ -8064,6 +8064,11 @@ typedef struct {
      * and retransmissions of the groups counted instead of emitted. */
     int count_only;
     long long counted[ST_KINDS], counted_rt;
+    /* The view names (view_lower's keys) that map to "event", lower-cased, for st_count's
+     * read of the Event header; event_names_n -1: not known (st_count leaves it to st_emit). */
+    unsigned char event_names[4][SCAN_NAME_LEN];
+    Py_ssize_t event_name_len[4];
+    int event_names_n;
 } STable;
 
 static const char *const st_kind_names[ST_KINDS] = {
@@ -8328,20 +8333,16 @@ st_event_values(STable *t, PyObject *m)
     return values;
 }
 
-/* The kind of a session whose first request is of an event package (SUBSCRIBE, NOTIFY,
- * BENOTIFY, PUBLISH), as _kind reads its Event header: 6 (presence) or 7 (subscription);
- * -1 when the Python must answer (st_event_values could not, a value not plain ASCII);
- * -2 on an error. */
+/* The kind _kind names from the Event values of an event package's first request (a new
+ * reference, values given up): 6 (presence) or 7 (subscription); -1 when the Python must
+ * answer (a value not plain ASCII, not a tuple). */
 static int
-st_event_kind(STable *t, PyObject *first)
+st_event_kind_of(PyObject *values)
 {
     static const char *const presence[] = {
         "presence", "presence.wpending", "vnd-microsoft-roaming-self",
         "vnd-microsoft-roaming-contacts", "vnd-microsoft-roaming-acl",
         "vnd-microsoft-provisioning", "vnd-microsoft-provisioning-v2"};
-    PyObject *values = st_event_values(t, first);
-    if (values == NULL)
-        return PyErr_Occurred() ? -2 : -1;
     int kind = -1;
     if (PyTuple_CheckExact(values) && PyTuple_GET_SIZE(values) == 0) {
         kind = 7; /* no Event: "" */
@@ -8376,12 +8377,155 @@ st_event_kind(STable *t, PyObject *first)
     return kind;
 }
 
+/* The kind of a session whose first request is of an event package (SUBSCRIBE, NOTIFY,
+ * BENOTIFY, PUBLISH), as _kind reads its Event header: 6 (presence) or 7 (subscription);
+ * -1 when the Python must answer (st_event_values could not, a value not plain ASCII);
+ * -2 on an error. */
+static int
+st_event_kind(STable *t, PyObject *first)
+{
+    PyObject *values = st_event_values(t, first);
+    if (values == NULL)
+        return PyErr_Occurred() ? -2 : -1;
+    return st_event_kind_of(values);
+}
+
+/* What st_event_values would give for m (a new reference), read without changing m: from
+ * its index, or by a scan of its header block for the Event spellings only, as
+ * sip_header_scan scans (counting mode drops a counted message; a group it does not count
+ * is read by st_event_values as always). NULL (never with an exception) when it cannot
+ * tell: the cases st_event_values leaves to the Python, a header block that is not all
+ * ASCII (the scan could fail to decode a value), an error. */
+static PyObject *
+st_count_event_values(STable *t, PyObject *m)
+{
+    if (t->view_lower == NULL || t->event_names_n < 0 || !mk.ready || Py_TYPE(m) != mk.type)
+        return NULL;
+    PyObject *index = slot_at(m, mk.off[MK_INDEX]);
+    if (index == NULL || (index != Py_None && !PyDict_CheckExact(index)))
+        return NULL;
+    if (index != Py_None) {
+        PyObject *found = PyDict_GetItemWithError(index, st_s.event);
+        if (found != NULL)
+            return Py_NewRef(found);
+        if (PyErr_Occurred())
+            goto fail;
+        PyObject *complete = slot_at(m, mk.off[MK_COMPLETE]);
+        if (complete == NULL)
+            return NULL;
+        int full = PyObject_IsTrue(complete);
+        if (full < 0)
+            goto fail;
+        if (full)
+            return PyTuple_New(0);
+    }
+    PyObject *buf = slot_at(m, mk.off[MK_BUF]), *headers = slot_at(m, mk.off[MK_HEADERS]);
+    PyObject *hstart = slot_at(m, mk.off[MK_HSTART]), *hend = slot_at(m, mk.off[MK_HEND]);
+    PyObject *lookups = slot_at(m, mk.off[MK_LOOKUPS]);
+    if (buf == NULL || !PyBytes_CheckExact(buf) || headers != Py_None || hstart == NULL ||
+        hend == NULL || lookups == NULL || !PyLong_CheckExact(lookups))
+        return NULL;
+    if (index != Py_None) {
+        int scanned = PyDict_Contains(index, t->view_scanned);
+        if (scanned < 0)
+            goto fail;
+        if (scanned)
+            return PyTuple_New(0);
+    }
+    /* sip_header_scan's loop (see there), for the Event spellings only */
+    const unsigned char *d = (const unsigned char *)PyBytes_AS_STRING(buf);
+    Py_ssize_t n = PyBytes_GET_SIZE(buf);
+    Py_ssize_t start = PyLong_AsSsize_t(hstart), end = PyLong_AsSsize_t(hend);
+    if ((start == -1 || end == -1) && PyErr_Occurred())
+        goto fail;
+    if (start < 0)
+        start = 0;
+    if (end > n)
+        end = n;
+    {
+        uint64_t high = 0; /* any byte >= 0x80, eight at a time */
+        Py_ssize_t i = start;
+        for (; i + 8 <= end; i += 8) {
+            uint64_t w;
+            memcpy(&w, d + i, 8);
+            high |= w;
+        }
+        high &= 0x8080808080808080ULL;
+        for (; i < end; i++)
+            high |= d[i] & 0x80;
+        if (high)
+            return NULL;
+    }
+    PyObject *values = PyTuple_New(0);
+    if (values == NULL)
+        goto fail;
+    const unsigned char *cur = d + start, *e = d + end;
+    while (cur < e) {
+        const unsigned char *lf = memchr(cur, '\n', (size_t)(e - cur));
+        if (lf == NULL)
+            break;
+        cur = lf + 1;
+        Py_ssize_t a = cur - d, p = a;
+        if (a >= end)
+            continue;
+        while (p < end && d[p] != ' ' && d[p] != '\t' && d[p] != ':' && d[p] != '\n' &&
+               p - a <= SCAN_NAME_LEN)
+            p++;
+        Py_ssize_t len = p - a;
+        int named = 0;
+        for (int k = 0; k < t->event_names_n && !named; k++) {
+            if (t->event_name_len[k] != len)
+                continue;
+            Py_ssize_t j = 0;
+            while (j < len) {
+                unsigned char c = d[a + j];
+                if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != t->event_names[k][j])
+                    break;
+                j++;
+            }
+            named = j == len;
+        }
+        if (!named)
+            continue;
+        while (p < end && (d[p] == ' ' || d[p] == '\t'))
+            p++;
+        if (p >= end || d[p] != ':')
+            continue;
+        p++;
+        while (p < end && (d[p] == ' ' || d[p] == '\t'))
+            p++;
+        const unsigned char *vl = memchr(d + p, '\n', (size_t)(end - p));
+        Py_ssize_t v_end = vl == NULL ? end : vl - d;
+        if (v_end > p)
+            v_end--; /* value[:-1] */
+        while (v_end > p && (d[v_end - 1] == ' ' || d[v_end - 1] == '\t'))
+            v_end--;
+        PyObject *value = PyUnicode_DecodeASCII((const char *)d + p, v_end - p, NULL);
+        Py_ssize_t k = PyTuple_GET_SIZE(values);
+        PyObject *more = value != NULL ? PyTuple_New(k + 1) : NULL;
+        if (more == NULL) {
+            Py_XDECREF(value);
+            Py_DECREF(values);
+            goto fail;
+        }
+        for (Py_ssize_t j = 0; j < k; j++)
+            PyTuple_SET_ITEM(more, j, Py_NewRef(PyTuple_GET_ITEM(values, j)));
+        PyTuple_SET_ITEM(more, k, value);
+        Py_SETREF(values, more);
+        cur = d + (vl == NULL ? end : (vl - d));
+    }
+    return values;
+fail:
+    PyErr_Clear();
+    return NULL;
+}
+
 /* _kind(first, invite) as an index of st_kind_names, for a first request whose kind needs
  * neither its headers nor its body, or only its Event header (st_event_kind); -1 when the
  * Python must answer (INVITE, an Event value st_event_kind leaves to it, a method that is not
  * a str); -2 on an error. */
 static int
-st_kind_index(STable *t, PyObject *first, int invite)
+st_kind_index(STable *t, PyObject *first, int invite, int counting)
 {
     static const struct {
         const char *method;
@@ -8408,8 +8552,12 @@ st_kind_index(STable *t, PyObject *first, int invite)
         }
         Py_DECREF(method);
     }
-    if (kind == -3)
+    if (kind == -3 && counting) {
+        PyObject *values = st_count_event_values(t, first);
+        kind = values != NULL ? st_event_kind_of(values) : -1;
+    } else if (kind == -3) {
         kind = st_event_kind(t, first);
+    }
     return kind;
 }
 
@@ -8418,7 +8566,8 @@ st_kind_index(STable *t, PyObject *first, int invite)
 static PyObject *
 st_kind(STable *t, PyObject *found)
 {
-    int kind = st_kind_index(t, PyTuple_GET_ITEM(found, 0), PyTuple_GET_ITEM(found, 1) == Py_True);
+    int kind =
+        st_kind_index(t, PyTuple_GET_ITEM(found, 0), PyTuple_GET_ITEM(found, 1) == Py_True, 0);
     if (kind == -2)
         return NULL;
     if (kind < 0)
@@ -8731,7 +8880,7 @@ st_count(STable *t, SGroup *g)
             goto done;
         }
     }
-    int kind = st_kind_index(t, first != NULL ? first : Py_None, invite);
+    int kind = st_kind_index(t, first != NULL ? first : Py_None, invite, 1);
     if (kind == -2)
         goto done;
     if (kind < 0) {
@@ -9187,6 +9336,34 @@ STable_length(STable *t)
     return st_len(t);
 }
 
+/* The spellings view_lower maps to "event" (lower-case bytes), for st_count_event_values;
+ * event_names_n stays -1 when they do not fit (st_count then leaves the Event to st_emit). */
+static void
+st_event_names(STable *t)
+{
+    Py_ssize_t pos = 0;
+    PyObject *name, *key;
+    int count = 0;
+    while (PyDict_Next(t->view_lower, &pos, &name, &key)) {
+        if (!PyUnicode_CheckExact(key) || PyUnicode_CompareWithASCIIString(key, "event") != 0)
+            continue;
+        if (!PyBytes_CheckExact(name) || PyBytes_GET_SIZE(name) == 0 ||
+            PyBytes_GET_SIZE(name) > SCAN_NAME_LEN || count == 4)
+            return;
+        const unsigned char *n = (const unsigned char *)PyBytes_AS_STRING(name);
+        Py_ssize_t len = PyBytes_GET_SIZE(name);
+        for (Py_ssize_t k = 0; k < len; k++)
+            t->event_names[count][k] = n[k] >= 'A' && n[k] <= 'Z' ? n[k] + 32 : n[k];
+        t->event_name_len[count] = len;
+        count++;
+    }
+    if (PyErr_Occurred()) {
+        PyErr_Clear();
+        return;
+    }
+    t->event_names_n = count;
+}
+
 static int
 STable_init(STable *t, PyObject *args, PyObject *kwds)
 {
@@ -9231,9 +9408,11 @@ STable_init(STable *t, PyObject *args, PyObject *kwds)
         Py_XSETREF(t->fn[i], Py_NewRef(fn[i]));
     Py_CLEAR(t->view_lower);
     Py_CLEAR(t->view_scanned);
+    t->event_names_n = -1;
     if (view != Py_None) {
         t->view_lower = Py_NewRef(PyTuple_GET_ITEM(view, 0));
         t->view_scanned = Py_NewRef(PyTuple_GET_ITEM(view, 1));
+        st_event_names(t);
     }
     Py_XSETREF(t->quiet_obj, Py_NewRef(quiet));
     Py_XSETREF(t->settle_obj, Py_NewRef(settle));
