@@ -8302,6 +8302,8 @@ parts_get(const Parts *p, unsigned long long key)
     return pos >= 0 ? p->values[pos] : 0;
 }
 
+#define ST_KINDS 8
+
 typedef struct {
     PyObject_HEAD
     PyObject *groups;             /* dict: Call-ID -> SGroup */
@@ -8316,9 +8318,17 @@ typedef struct {
     Parts parts;                    /* the emitted Call-IDs' parts */
     /* sip/message.py's _VIEW_LOWER and _VIEW_SCANNED (st_event_values); NULL: not given */
     PyObject *view_lower, *view_scanned;
+    /* Counting mode (count=True, st_count): part-1 sessions counted per kind (st_kind_names)
+     * and retransmissions of the groups counted instead of emitted. */
+    int count_only;
+    long long counted[ST_KINDS], counted_rt;
+    /* The view names (view_lower's keys) that map to "event", lower-cased, for st_count's
+     * read of the Event header; event_names_n -1: not known (st_count leaves it to st_emit). */
+    unsigned char event_names[4][SCAN_NAME_LEN];
+    Py_ssize_t event_name_len[4];
+    int event_names_n;
 } STable;
 
-#define ST_KINDS 8
 static const char *const st_kind_names[ST_KINDS] = {
     "other", "registration", "im", "options", "negotiate", "service", "presence", "subscription"};
 
@@ -8581,20 +8591,16 @@ st_event_values(STable *t, PyObject *m)
     return values;
 }
 
-/* The kind of a session whose first request is of an event package (SUBSCRIBE, NOTIFY,
- * BENOTIFY, PUBLISH), as _kind reads its Event header: 6 (presence) or 7 (subscription);
- * -1 when the Python must answer (st_event_values could not, a value not plain ASCII);
- * -2 on an error. */
+/* The kind _kind names from the Event values of an event package's first request (a new
+ * reference, values given up): 6 (presence) or 7 (subscription); -1 when the Python must
+ * answer (a value not plain ASCII, not a tuple). */
 static int
-st_event_kind(STable *t, PyObject *first)
+st_event_kind_of(PyObject *values)
 {
     static const char *const presence[] = {
         "presence", "presence.wpending", "vnd-microsoft-roaming-self",
         "vnd-microsoft-roaming-contacts", "vnd-microsoft-roaming-acl",
         "vnd-microsoft-provisioning", "vnd-microsoft-provisioning-v2"};
-    PyObject *values = st_event_values(t, first);
-    if (values == NULL)
-        return PyErr_Occurred() ? -2 : -1;
     int kind = -1;
     if (PyTuple_CheckExact(values) && PyTuple_GET_SIZE(values) == 0) {
         kind = 7; /* no Event: "" */
@@ -8629,31 +8635,173 @@ st_event_kind(STable *t, PyObject *first)
     return kind;
 }
 
-/* _kind(first, invite) (found: sip_match's answer, (first request, any INVITE)): in C for a
- * first request whose kind needs neither its headers nor its body, or only its Event header
- * (st_event_kind), else the Python (INVITE, an Event value st_event_kind leaves to it, a
- * method that is not a str). */
+/* The kind of a session whose first request is of an event package (SUBSCRIBE, NOTIFY,
+ * BENOTIFY, PUBLISH), as _kind reads its Event header: 6 (presence) or 7 (subscription);
+ * -1 when the Python must answer (st_event_values could not, a value not plain ASCII);
+ * -2 on an error. */
+static int
+st_event_kind(STable *t, PyObject *first)
+{
+    PyObject *values = st_event_values(t, first);
+    if (values == NULL)
+        return PyErr_Occurred() ? -2 : -1;
+    return st_event_kind_of(values);
+}
+
+/* What st_event_values would give for m (a new reference), read without changing m: from
+ * its index, or by a scan of its header block for the Event spellings only, as
+ * sip_header_scan scans (counting mode drops a counted message; a group it does not count
+ * is read by st_event_values as always). NULL (never with an exception) when it cannot
+ * tell: the cases st_event_values leaves to the Python, a header block that is not all
+ * ASCII (the scan could fail to decode a value), an error. */
 static PyObject *
-st_kind(STable *t, PyObject *found)
+st_count_event_values(STable *t, PyObject *m)
+{
+    if (t->view_lower == NULL || t->event_names_n < 0 || !mk.ready || Py_TYPE(m) != mk.type)
+        return NULL;
+    PyObject *index = slot_at(m, mk.off[MK_INDEX]);
+    if (index == NULL || (index != Py_None && !PyDict_CheckExact(index)))
+        return NULL;
+    if (index != Py_None) {
+        PyObject *found = PyDict_GetItemWithError(index, st_s.event);
+        if (found != NULL)
+            return Py_NewRef(found);
+        if (PyErr_Occurred())
+            goto fail;
+        PyObject *complete = slot_at(m, mk.off[MK_COMPLETE]);
+        if (complete == NULL)
+            return NULL;
+        int full = PyObject_IsTrue(complete);
+        if (full < 0)
+            goto fail;
+        if (full)
+            return PyTuple_New(0);
+    }
+    PyObject *buf = slot_at(m, mk.off[MK_BUF]), *headers = slot_at(m, mk.off[MK_HEADERS]);
+    PyObject *hstart = slot_at(m, mk.off[MK_HSTART]), *hend = slot_at(m, mk.off[MK_HEND]);
+    PyObject *lookups = slot_at(m, mk.off[MK_LOOKUPS]);
+    if (buf == NULL || !PyBytes_CheckExact(buf) || headers != Py_None || hstart == NULL ||
+        hend == NULL || lookups == NULL || !PyLong_CheckExact(lookups))
+        return NULL;
+    if (index != Py_None) {
+        int scanned = PyDict_Contains(index, t->view_scanned);
+        if (scanned < 0)
+            goto fail;
+        if (scanned)
+            return PyTuple_New(0);
+    }
+    /* sip_header_scan's loop (see there), for the Event spellings only */
+    const unsigned char *d = (const unsigned char *)PyBytes_AS_STRING(buf);
+    Py_ssize_t n = PyBytes_GET_SIZE(buf);
+    Py_ssize_t start = PyLong_AsSsize_t(hstart), end = PyLong_AsSsize_t(hend);
+    if ((start == -1 || end == -1) && PyErr_Occurred())
+        goto fail;
+    if (start < 0)
+        start = 0;
+    if (end > n)
+        end = n;
+    {
+        uint64_t high = 0; /* any byte >= 0x80, eight at a time */
+        Py_ssize_t i = start;
+        for (; i + 8 <= end; i += 8) {
+            uint64_t w;
+            memcpy(&w, d + i, 8);
+            high |= w;
+        }
+        high &= 0x8080808080808080ULL;
+        for (; i < end; i++)
+            high |= d[i] & 0x80;
+        if (high)
+            return NULL;
+    }
+    PyObject *values = PyTuple_New(0);
+    if (values == NULL)
+        goto fail;
+    const unsigned char *cur = d + start, *e = d + end;
+    while (cur < e) {
+        const unsigned char *lf = memchr(cur, '\n', (size_t)(e - cur));
+        if (lf == NULL)
+            break;
+        cur = lf + 1;
+        Py_ssize_t a = cur - d, p = a;
+        if (a >= end)
+            continue;
+        while (p < end && d[p] != ' ' && d[p] != '\t' && d[p] != ':' && d[p] != '\n' &&
+               p - a <= SCAN_NAME_LEN)
+            p++;
+        Py_ssize_t len = p - a;
+        int named = 0;
+        for (int k = 0; k < t->event_names_n && !named; k++) {
+            if (t->event_name_len[k] != len)
+                continue;
+            Py_ssize_t j = 0;
+            while (j < len) {
+                unsigned char c = d[a + j];
+                if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != t->event_names[k][j])
+                    break;
+                j++;
+            }
+            named = j == len;
+        }
+        if (!named)
+            continue;
+        while (p < end && (d[p] == ' ' || d[p] == '\t'))
+            p++;
+        if (p >= end || d[p] != ':')
+            continue;
+        p++;
+        while (p < end && (d[p] == ' ' || d[p] == '\t'))
+            p++;
+        const unsigned char *vl = memchr(d + p, '\n', (size_t)(end - p));
+        Py_ssize_t v_end = vl == NULL ? end : vl - d;
+        if (v_end > p)
+            v_end--; /* value[:-1] */
+        while (v_end > p && (d[v_end - 1] == ' ' || d[v_end - 1] == '\t'))
+            v_end--;
+        PyObject *value = PyUnicode_DecodeASCII((const char *)d + p, v_end - p, NULL);
+        Py_ssize_t k = PyTuple_GET_SIZE(values);
+        PyObject *more = value != NULL ? PyTuple_New(k + 1) : NULL;
+        if (more == NULL) {
+            Py_XDECREF(value);
+            Py_DECREF(values);
+            goto fail;
+        }
+        for (Py_ssize_t j = 0; j < k; j++)
+            PyTuple_SET_ITEM(more, j, Py_NewRef(PyTuple_GET_ITEM(values, j)));
+        PyTuple_SET_ITEM(more, k, value);
+        Py_SETREF(values, more);
+        cur = d + (vl == NULL ? end : (vl - d));
+    }
+    return values;
+fail:
+    PyErr_Clear();
+    return NULL;
+}
+
+/* _kind(first, invite) as an index of st_kind_names, for a first request whose kind needs
+ * neither its headers nor its body, or only its Event header (st_event_kind); -1 when the
+ * Python must answer (INVITE, an Event value st_event_kind leaves to it, a method that is not
+ * a str); -2 on an error. */
+static int
+st_kind_index(STable *t, PyObject *first, int invite, int counting)
 {
     static const struct {
         const char *method;
-        int kind; /* in st_kind_names; -1: the Python */
+        int kind; /* in st_kind_names; -1: the Python, -3: the Event header */
     } plain[] = {
         {"REGISTER", 1}, {"MESSAGE", 2}, {"OPTIONS", 3}, {"NEGOTIATE", 4}, {"SERVICE", 5},
         {"INVITE", -1},  {"SUBSCRIBE", -3}, {"NOTIFY", -3}, {"BENOTIFY", -3}, {"PUBLISH", -3},
     };
-    PyObject *first = PyTuple_GET_ITEM(found, 0);
     int kind = 0; /* other */
     if (first != Py_None) {
         PyObject *method = match_get(first, MS_METHOD);
         if (method == NULL)
-            return NULL;
+            return -2;
         if (method != Py_None && !PyUnicode_CheckExact(method)) {
             kind = -1;
         } else if (method != Py_None) {
             if (PyUnicode_CompareWithASCIIString(method, "INFO") == 0)
-                kind = PyTuple_GET_ITEM(found, 1) == Py_True ? 0 : 2;
+                kind = invite ? 0 : 2;
             for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
                 if (PyUnicode_CompareWithASCIIString(method, plain[i].method) == 0) {
                     kind = plain[i].kind;
@@ -8662,11 +8810,24 @@ st_kind(STable *t, PyObject *found)
         }
         Py_DECREF(method);
     }
-    if (kind == -3) {
+    if (kind == -3 && counting) {
+        PyObject *values = st_count_event_values(t, first);
+        kind = values != NULL ? st_event_kind_of(values) : -1;
+    } else if (kind == -3) {
         kind = st_event_kind(t, first);
-        if (kind == -2)
-            return NULL;
     }
+    return kind;
+}
+
+/* _kind(first, invite) (found: sip_match's answer, (first request, any INVITE)): in C when
+ * st_kind_index can tell, else the Python. */
+static PyObject *
+st_kind(STable *t, PyObject *found)
+{
+    int kind =
+        st_kind_index(t, PyTuple_GET_ITEM(found, 0), PyTuple_GET_ITEM(found, 1) == Py_True, 0);
+    if (kind == -2)
+        return NULL;
     if (kind < 0)
         return PyObject_Call(t->fn[TF_KIND], found, NULL);
     return Py_NewRef(st_s.kinds[kind]);
@@ -8753,8 +8914,255 @@ st_sort(STable *t, PyObject *messages)
     return 0;
 }
 
-/* _emit: the group (taken: off its queue, out of the dict) as a matched, classified Session.
- * Steals the reference to g. */
+/* The top Via branch of m (a SipMessage) as match_branch reads it, when reading it notes
+ * nothing: its Via list read already, or the index's Via values all plain (sip_top_branch).
+ * A new reference; NULL without an exception: it could note something (st_count gives the
+ * group to st_emit); NULL with one on an error. */
+static PyObject *
+st_count_branch(PyObject *m)
+{
+    PyObject *via = slot_at(m, mk.off[MK_VIA]);
+    if (via == NULL)
+        return NULL;
+    if (via != mk.unset)
+        return PyObject_GetAttr(m, mt.top_branch); /* vias[0].branch: nothing noted */
+    PyObject *index = slot_at(m, mk.off[MK_INDEX]);
+    if (index == NULL || !PyDict_CheckExact(index))
+        return NULL;
+    PyObject *values = PyDict_GetItemWithError(index, sip_keys[2]);
+    if (values == NULL || values == Py_None)
+        return NULL;
+    PyObject *found = fast_sip_top_branch(NULL, values);
+    if (found == Py_False) {
+        Py_DECREF(found);
+        return NULL;
+    }
+    return found;
+}
+
+/* Whether m's To tag can be read without noting anything: its To built already (or absent),
+ * not only checked (building it could note a problem) nor unread. */
+static int
+st_count_tag_ready(PyObject *m)
+{
+    PyObject *to = slot_at(m, mk.off[MK_TO]);
+    return to != NULL && to != mk.unset && to != mk.checked;
+}
+
+/* A response whose transaction holds kept (a list): 1 when a kept response is the same one
+ * again (match_response_again's test), 0 when not, 2 when telling needs a To tag that cannot
+ * be read without noting something, -1 on an error. */
+static int
+st_count_again(PyObject *m, PyObject *kept)
+{
+    PyObject *status = slot_at(m, mk.off[MK_STATUS]);
+    PyObject *src = slot_at(m, mk.off[MK_SRC]), *dst = slot_at(m, mk.off[MK_DST]);
+    if (status == NULL || src == NULL || dst == NULL)
+        return 2;
+    int truth = PyObject_IsTrue(status);
+    if (truth < 0)
+        return -1;
+    PyObject *zero = PyLong_FromLong(0);
+    if (zero == NULL)
+        return -1;
+    if (!truth)
+        status = zero;
+    PyObject *tag = NULL;
+    int again = 0;
+    for (Py_ssize_t i = 0; again == 0 && i < PyList_GET_SIZE(kept); i++) {
+        PyObject *r = PyList_GET_ITEM(kept, i);
+        PyObject *rs = slot_at(r, mk.off[MK_STATUS]);
+        PyObject *rsrc = slot_at(r, mk.off[MK_SRC]), *rdst = slot_at(r, mk.off[MK_DST]);
+        if (rs == NULL || rsrc == NULL || rdst == NULL) {
+            again = 2;
+            break;
+        }
+        int t = PyObject_IsTrue(rs);
+        if (t < 0) {
+            again = -1;
+            break;
+        }
+        int same = PyObject_RichCompareBool(t ? rs : zero, status, Py_EQ);
+        if (same > 0)
+            same = PyObject_RichCompareBool(rsrc, src, Py_EQ);
+        if (same > 0)
+            same = PyObject_RichCompareBool(rdst, dst, Py_EQ);
+        if (same > 0) {
+            if (!st_count_tag_ready(m) || !st_count_tag_ready(r)) {
+                again = 2;
+                break;
+            }
+            if (tag == NULL && (tag = match_to_tag(m)) == NULL) {
+                again = -1;
+                break;
+            }
+            PyObject *rtag = match_to_tag(r);
+            same = rtag != NULL ? PyObject_RichCompareBool(rtag, tag, Py_EQ) : -1;
+            Py_XDECREF(rtag);
+            if (same > 0)
+                again = 1;
+        }
+        if (same < 0)
+            again = -1;
+    }
+    Py_XDECREF(tag);
+    Py_DECREF(zero);
+    return again;
+}
+
+/* Counting mode: the group (sorted, held already taken off) counted instead of emitted, when
+ * nothing but its kind and retransmissions can be asked of it: its kind is decided here and
+ * is not a call (nor left to the Python), no message has From/To to note or defects to take
+ * (sip_to_note would give none), and matching it (fast_sip_match's keys, seen-set and
+ * response test, without Transaction objects) reads nothing that could note a defect.
+ * Nothing of a message is changed before that is known. 1: counted (the kind's counter when
+ * it is a first part, the retransmissions, the part remembered as st_emit does); 0: st_emit
+ * must build it; -1 on an error. */
+static int
+st_count(STable *t, SGroup *g)
+{
+    PyObject *messages = g->messages;
+    Py_ssize_t n = PyList_GET_SIZE(messages);
+    if (!mk.ready || mt.msg_type != mk.type)
+        return 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *m = PyList_GET_ITEM(messages, i);
+        if (!mk_settled(m))
+            return 0;
+        PyObject *cseq = slot_at(m, mk.off[MK_CSEQ]);
+        if (cseq == NULL || cseq == mk.unset ||
+            (cseq != Py_None && (!PyTuple_CheckExact(cseq) || PyTuple_GET_SIZE(cseq) != 2)))
+            return 0;
+    }
+    PyObject *transactions = NULL, *requests = NULL, *seen = NULL, *first = NULL;
+    int invite = 0, rc = -1;
+    long long retransmissions = 0;
+    if ((transactions = PyDict_New()) == NULL || (requests = PyList_New(0)) == NULL)
+        goto done;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *m = PyList_GET_ITEM(messages, i);
+        PyObject *method = slot_at(m, mk.off[MK_METHOD]);
+        PyObject *cseq = slot_at(m, mk.off[MK_CSEQ]);
+        if (method == NULL || (method != Py_None && !PyUnicode_CheckExact(method))) {
+            rc = 0;
+            goto done;
+        }
+        int named = method != Py_None && PyUnicode_GET_LENGTH(method) > 0;
+        if (named) {
+            if (first == NULL)
+                first = m;
+            if (PyUnicode_CompareWithASCIIString(method, "INVITE") == 0)
+                invite = 1;
+        }
+        if (cseq == Py_None)
+            continue;
+        PyObject *num = PyTuple_GET_ITEM(cseq, 0), *cmethod = PyTuple_GET_ITEM(cseq, 1);
+        PyObject *branch = st_count_branch(m);
+        if (branch == NULL) {
+            rc = PyErr_Occurred() ? -1 : 0;
+            goto done;
+        }
+        PyObject *branch_key = Py_None;
+        if (branch != Py_None) {
+            if (!PyUnicode_Check(branch)) {
+                Py_DECREF(branch);
+                rc = 0;
+                goto done;
+            }
+            Py_ssize_t cookie = PyUnicode_GET_LENGTH(branch) > 0
+                                    ? PyUnicode_Tailmatch(branch, mt.cookie, 0, PY_SSIZE_T_MAX, -1)
+                                    : 0;
+            if (cookie < 0) {
+                Py_DECREF(branch);
+                goto done;
+            }
+            if (cookie)
+                branch_key = branch;
+        }
+        PyObject *key = PyTuple_Pack(3, branch_key, num, cmethod);
+        if (key == NULL) {
+            Py_DECREF(branch);
+            goto done;
+        }
+        PyObject *kept = PyDict_GetItemWithError(transactions, key); /* borrowed */
+        int step = 0; /* 0: go on, 1: a retransmission, -1: an error, 2: build it */
+        if (kept == NULL && PyErr_Occurred()) {
+            step = -1;
+        } else if (method != Py_None) {
+            PyObject *src = slot_at(m, mk.off[MK_SRC]), *dst = slot_at(m, mk.off[MK_DST]);
+            PyObject *seen_key = src != NULL && dst != NULL
+                                     ? PyTuple_Pack(5, branch_key, num, named ? method : cmethod,
+                                                    src, dst)
+                                     : NULL;
+            if (seen_key == NULL) {
+                step = src != NULL && dst != NULL ? -1 : 2;
+            } else {
+                if (kept != NULL && seen == NULL && (seen = PySet_New(requests)) == NULL)
+                    step = -1;
+                if (step == 0 && seen == NULL) {
+                    step = PyList_Append(requests, seen_key) < 0 ? -1 : 0;
+                } else if (step == 0) {
+                    int in = kept != NULL ? PySet_Contains(seen, seen_key) : 0;
+                    step = in < 0 ? -1 : in ? 1 : PySet_Add(seen, seen_key) < 0 ? -1 : 0;
+                }
+                Py_DECREF(seen_key);
+            }
+            if (step == 0 && kept == NULL) {
+                PyObject *list = PyList_New(0);
+                if (list == NULL || PyDict_SetItem(transactions, key, list) < 0)
+                    step = -1;
+                Py_XDECREF(list);
+            }
+        } else {
+            /* A response: its To was read (settled), so matching notes nothing of it. */
+            if (kept == NULL) {
+                PyObject *list = PyList_New(0);
+                if (list == NULL || PyDict_SetItem(transactions, key, list) < 0)
+                    step = -1;
+                kept = list; /* the dict's */
+                Py_XDECREF(list);
+            } else {
+                step = st_count_again(m, kept);
+            }
+            if (step == 0 && PyList_Append(kept, m) < 0)
+                step = -1;
+        }
+        Py_DECREF(key);
+        Py_DECREF(branch);
+        if (step == 1) {
+            retransmissions++;
+        } else if (step == 2) {
+            rc = 0;
+            goto done;
+        } else if (step < 0) {
+            goto done;
+        }
+    }
+    int kind = st_kind_index(t, first != NULL ? first : Py_None, invite, 1);
+    if (kind == -2)
+        goto done;
+    if (kind < 0) {
+        rc = 0;
+        goto done;
+    }
+    if (t->has_quiet) {
+        long long key = st_text_key(g->call_id);
+        if (key < 0 || parts_put(&t->parts, (unsigned long long)key, g->part) < 0)
+            goto done;
+    }
+    if (g->part == 1)
+        t->counted[kind]++;
+    t->counted_rt += retransmissions;
+    rc = 1;
+done:
+    Py_XDECREF(seen);
+    Py_XDECREF(requests);
+    Py_XDECREF(transactions);
+    return rc;
+}
+
+/* _emit: the group (taken: off its queue, out of the dict) as a matched, classified Session;
+ * None when counting mode counted it instead (st_count). Steals the reference to g. */
 static PyObject *
 st_emit(STable *t, SGroup *g)
 {
@@ -8763,6 +9171,15 @@ st_emit(STable *t, SGroup *g)
     t->held -= PyList_GET_SIZE(messages);
     if (t->by_frame && st_sort(t, messages) < 0)
         goto done;
+    if (t->count_only) {
+        int counted = st_count(t, g);
+        if (counted < 0)
+            goto done;
+        if (counted) {
+            session = Py_NewRef(Py_None);
+            goto done;
+        }
+    }
     part = PyLong_FromLongLong(g->part);
     if (part == NULL)
         goto done;
@@ -8801,7 +9218,7 @@ st_emit_into(STable *t, SGroup *g, PyObject *out)
     PyObject *s = st_emit(t, g);
     if (s == NULL)
         return -1;
-    int rc = PyList_Append(out, s);
+    int rc = s != Py_None ? PyList_Append(out, s) : 0;
     Py_DECREF(s);
     return rc;
 }
@@ -9177,19 +9594,48 @@ STable_length(STable *t)
     return st_len(t);
 }
 
+/* The spellings view_lower maps to "event" (lower-case bytes), for st_count_event_values;
+ * event_names_n stays -1 when they do not fit (st_count then leaves the Event to st_emit). */
+static void
+st_event_names(STable *t)
+{
+    Py_ssize_t pos = 0;
+    PyObject *name, *key;
+    int count = 0;
+    while (PyDict_Next(t->view_lower, &pos, &name, &key)) {
+        if (!PyUnicode_CheckExact(key) || PyUnicode_CompareWithASCIIString(key, "event") != 0)
+            continue;
+        if (!PyBytes_CheckExact(name) || PyBytes_GET_SIZE(name) == 0 ||
+            PyBytes_GET_SIZE(name) > SCAN_NAME_LEN || count == 4)
+            return;
+        const unsigned char *n = (const unsigned char *)PyBytes_AS_STRING(name);
+        Py_ssize_t len = PyBytes_GET_SIZE(name);
+        for (Py_ssize_t k = 0; k < len; k++)
+            t->event_names[count][k] = n[k] >= 'A' && n[k] <= 'Z' ? n[k] + 32 : n[k];
+        t->event_name_len[count] = len;
+        count++;
+    }
+    if (PyErr_Occurred()) {
+        PyErr_Clear();
+        return;
+    }
+    t->event_names_n = count;
+}
+
 static int
 STable_init(STable *t, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"quiet", "settle", "by_frame", "max_held", "Session",
                              "Transaction", "SipMessage", "unset", "kind", "invite_is_im",
-                             "frame_key", "recent", "view", NULL};
+                             "frame_key", "recent", "view", "count", NULL};
     PyObject *quiet, *settle, *fn[TF_COUNT], *view = Py_None;
-    int by_frame;
+    int by_frame, count_only = 0;
     Py_ssize_t max_held, recent;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOpnOOOOOOOn|$O:SessionTable", kwlist,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOpnOOOOOOOn|$Op:SessionTable", kwlist,
                                      &quiet, &settle, &by_frame, &max_held, &fn[TF_SESSION],
                                      &fn[TF_TXN], &fn[TF_MSG], &fn[TF_UNSET], &fn[TF_KIND],
-                                     &fn[TF_IS_IM], &fn[TF_FRAME_KEY], &recent, &view))
+                                     &fn[TF_IS_IM], &fn[TF_FRAME_KEY], &recent, &view,
+                                     &count_only))
         return -1;
     if (view != Py_None &&
         (!PyTuple_CheckExact(view) || PyTuple_GET_SIZE(view) != 2 ||
@@ -9220,9 +9666,11 @@ STable_init(STable *t, PyObject *args, PyObject *kwds)
         Py_XSETREF(t->fn[i], Py_NewRef(fn[i]));
     Py_CLEAR(t->view_lower);
     Py_CLEAR(t->view_scanned);
+    t->event_names_n = -1;
     if (view != Py_None) {
         t->view_lower = Py_NewRef(PyTuple_GET_ITEM(view, 0));
         t->view_scanned = Py_NewRef(PyTuple_GET_ITEM(view, 1));
+        st_event_names(t);
     }
     Py_XSETREF(t->quiet_obj, Py_NewRef(quiet));
     Py_XSETREF(t->settle_obj, Py_NewRef(settle));
@@ -9234,6 +9682,9 @@ STable_init(STable *t, PyObject *args, PyObject *kwds)
     t->held = 0;
     t->arrivals = 0;
     t->early = 0;
+    t->count_only = count_only;
+    memset(t->counted, 0, sizeof(t->counted));
+    t->counted_rt = 0;
     t->now = -Py_HUGE_VAL;
     t->time_off = match_slot((PyTypeObject *)fn[TF_MSG], st_s.time);
     t->frame_off = match_slot((PyTypeObject *)fn[TF_MSG], st_s.frame);
@@ -9318,12 +9769,45 @@ STable_get_by_frame(STable *t, void *Py_UNUSED(closure))
     return PyBool_FromLong(t->by_frame);
 }
 
+static PyObject *
+STable_get_count_only(STable *t, void *Py_UNUSED(closure))
+{
+    return PyBool_FromLong(t->count_only);
+}
+
+/* counted() -> ({kind: sessions}, retransmissions) */
+static PyObject *
+STable_counted(STable *t, PyObject *Py_UNUSED(ignored))
+{
+    if (st_strings() < 0)
+        return NULL;
+    PyObject *kinds = PyDict_New();
+    if (kinds == NULL)
+        return NULL;
+    for (int i = 0; i < ST_KINDS; i++) {
+        if (t->counted[i] == 0)
+            continue;
+        PyObject *n = PyLong_FromLongLong(t->counted[i]);
+        if (n == NULL || PyDict_SetItem(kinds, st_s.kinds[i], n) < 0) {
+            Py_XDECREF(n);
+            Py_DECREF(kinds);
+            return NULL;
+        }
+        Py_DECREF(n);
+    }
+    PyObject *out = Py_BuildValue("(NL)", kinds, t->counted_rt);
+    return out;
+}
+
 static PyGetSetDef STable_getset[] = {
     {"held", (getter)STable_get_held, NULL, "Messages held in open sessions now.", NULL},
     {"quiet", (getter)STable_get_quiet, NULL, "Seconds of quiet that finish a session.", NULL},
     {"settle", (getter)STable_get_quiet, NULL, "Seconds of quiet that finish a settled one.",
      "settle"},
     {"by_frame", (getter)STable_get_by_frame, NULL, "Match in frame order.", NULL},
+    {"count_only", (getter)STable_get_count_only, NULL,
+     "Counting mode: sessions that are not calls and have nothing to note are counted\n"
+     "(counted()), not emitted.", NULL},
     {"max_held", (getter)STable_get_max_held, (setter)STable_set_max_held,
      "Messages held open in total before the least recently active session goes early.", NULL},
     {"early", (getter)STable_get_early, (setter)STable_set_early,
@@ -9340,6 +9824,9 @@ static PyMethodDef STable_methods[] = {
      "session (that may be a call)."},
     {"advance", (PyCFunction)STable_advance, METH_O,
      "advance(now) -> [Session]: the sessions quiet since capture time now."},
+    {"counted", (PyCFunction)STable_counted, METH_NOARGS,
+     "counted() -> ({kind: sessions}, retransmissions): what counting mode counted instead\n"
+     "of emitting (first parts per kind; every part's retransmissions)."},
     {"finish", (PyCFunction)STable_finish, METH_NOARGS,
      "finish() -> [Session]: every open session, in order of its first message."},
     {NULL, NULL, 0, NULL},

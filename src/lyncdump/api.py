@@ -282,7 +282,14 @@ def stream(
     """
     # The run itself lives in streaming.py, where the command line starts it without loading
     # the result types this module names.
-    return open_stream(source, messages=messages, stun_messages=stun_messages, **options)
+    # Every session is built and yielded (counting mode is for the command line's --summary).
+    return open_stream(
+        source,
+        messages=messages,
+        stun_messages=stun_messages,
+        count_sessions=False,
+        **options,
+    )
 
 
 __all__ = [

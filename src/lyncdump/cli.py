@@ -368,6 +368,15 @@ def _one_capture(
             messages=not (view.summary or view.calls),
             # Only --json lists every STUN message; the other views count them.
             stun_messages=view.as_json and not (view.summary or view.calls),
+            # --summary alone reads only the calls of the sessions (and the totals at the
+            # end): the others may be counted, not built. A filter, -w or another view
+            # reads every session.
+            count_sessions=(
+                view.summary
+                and not (view.calls or view.as_json or view.write_path)
+                and view.only_call is None
+                and flt.empty
+            ),
             progress=progress_printer(os.path.basename(path), path),
             **options,
         )

@@ -20,9 +20,17 @@ from .pipeline.core import follows_keys
 
 
 def open_stream(
-    source: Any, *, messages: bool = False, stun_messages: bool = True, **options: object
+    source: Any,
+    *,
+    messages: bool = False,
+    stun_messages: bool = True,
+    count_sessions: bool = False,
+    **options: object,
 ) -> Iterator[Event]:
-    """:func:`lyncdump.stream` (its docstring says what the events are)."""
+    """:func:`lyncdump.stream` (its docstring says what the events are). ``count_sessions``:
+    the consumer reads no session but calls, and the totals only once the input has ended
+    (``--summary``): the run may count the other sessions instead of emitting them
+    (``Pipeline``'s counting mode)."""
     opts = Options(**options)  # type: ignore[arg-type]
     reader = (
         source if isinstance(source, CaptureReader) else open_input(source, log_host=opts.log_host)
@@ -41,6 +49,7 @@ def open_stream(
         messages=messages,
         tls_keys=keys,
         stun_messages=stun_messages,
+        count_sessions=count_sessions,
     )
     return pipeline.events()
 

@@ -339,6 +339,12 @@ class PySessionBuilder:
 
     This is the pure-Python builder, the reference: :data:`SessionBuilder` is the compiled
     one (``_fastpath.SessionTable``, the same API and results) when the fast path is in use.
+
+    ``count_only=True`` asks for counting mode, for a consumer that needs only the calls and
+    the counts of the rest (``--summary``): the compiled table then counts, instead of
+    emitting, each session that is not a call and has nothing left to note or take (no
+    defects), and :meth:`counted` gives those counts. This builder builds every session (it
+    is the reference counting mode is compared with): it takes the argument and counts none.
     """
 
     def __init__(
@@ -348,7 +354,9 @@ class PySessionBuilder:
         settle: float | None = DEFAULT_SETTLE,
         by_frame: bool = True,
         max_held: int = DEFAULT_MAX_HELD,
+        count_only: bool = False,
     ) -> None:
+        self.count_only = False  # (see the class docstring)
         self.quiet = quiet
         self.settle = quiet if settle is None or quiet is None else min(settle, quiet)
         self.by_frame = by_frame
@@ -466,6 +474,11 @@ class PySessionBuilder:
         """:meth:`finish` under its older name (every session, grouped, matched, classified)."""
         return self.finish()
 
+    def counted(self) -> tuple[dict[str, int], int]:
+        """What counting mode counted instead of emitting: first parts per kind (what
+        ``Stats.count_session`` adds) and every part's retransmissions; none here."""
+        return {}, 0
+
     def _expired(self) -> list[Session]:
         out: list[Session] = []
         now = self._now
@@ -534,7 +547,15 @@ def _compiled_builder() -> type[PySessionBuilder] | None:
     class SessionBuilder(table):  # type: ignore[misc,valid-type]
         """:class:`PySessionBuilder` (see there) with its open groups, their queues and the
         emission in C: the same sessions in the same order, with the same reads of each
-        message (tests/analysis/test_session_table.py compares them)."""
+        message (tests/analysis/test_session_table.py compares them).
+
+        With ``count_only=True`` (counting mode) a finished group whose kind is decided in C
+        and is not ``call``, whose messages have nothing left to note or take
+        (``sip_to_note`` would give none) and whose matching reads nothing that could note a
+        defect (CSeq and top Via read already or plain, To tags of built addresses) is
+        matched in C without Session or Transaction objects and counted (:meth:`counted`):
+        its kind when it is a first part, its retransmissions, its part remembered. Every
+        other group is emitted as without it, in the same order."""
 
         __slots__ = ()
 
@@ -545,6 +566,7 @@ def _compiled_builder() -> type[PySessionBuilder] | None:
             settle: float | None = DEFAULT_SETTLE,
             by_frame: bool = True,
             max_held: int = DEFAULT_MAX_HELD,
+            count_only: bool = False,
         ) -> None:
             super().__init__(
                 quiet,
@@ -560,6 +582,7 @@ def _compiled_builder() -> type[PySessionBuilder] | None:
                 _frame_key,
                 _RECENT_IDS,
                 view=(_VIEW_LOWER, _VIEW_SCANNED),
+                count=count_only,
             )
 
         def sessions(self) -> list[Session]:

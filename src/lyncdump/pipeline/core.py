@@ -229,6 +229,11 @@ class Pipeline:
     no sessions at all (the inputs of a merge, whose sessions are the merge's): each message's
     defects, and those reading From/To finds, are taken as it is delivered and logged at the
     end in the order a keep-all run's sessions log them (:class:`_MessageDefects`).
+    ``count_sessions=True`` says the consumer reads no session but calls (``--summary``): a
+    streaming run that builds sessions, with no message events, signature check, redaction or
+    diagnostics to join, then has the compiled session table count the others instead of
+    emitting them (counting mode, analysis/sessions.py); ``stats`` holds the same totals
+    once the input has ended (not before: the counts are added when the sessions finish).
     Iterate :meth:`events` once; afterwards ``stats``, ``connections``, ``defects``, ``media``,
     ``log_events`` and ``error`` hold the results.
     """
@@ -245,6 +250,7 @@ class Pipeline:
         join_diagnostics: bool = True,
         sessions: bool = True,
         stun_messages: bool = True,
+        count_sessions: bool = False,
     ) -> None:
         self.options = options = options or Options()
         if options.max_frames is not None or options.bpf:  # -c N, -f EXPR (capture/select.py)
@@ -283,9 +289,22 @@ class Pipeline:
         #: Without sessions: the messages' defects, taken as they are delivered.
         self._message_defects = None if sessions else _MessageDefects(options.max_defects)
         self._tls_keys = tls_keys
+        # Counting mode only where nothing but the consumer could want the sessions it
+        # counts: no message events, no check or redaction of messages, no diagnostics to
+        # join (a server log), sessions built and emitted as they finish.
+        count_only = (
+            count_sessions
+            and streaming
+            and sessions
+            and not messages
+            and not options.ntlm_password
+            and not options.redact
+            and self.format != SERVER_FORMAT
+        )
         self._sessions = SessionBuilder(
             options.session_quiet if streaming else None,
             max_held=options.max_held_messages,
+            count_only=count_only,
         )
         # Open connections, oldest first (ordered: the oldest leaves from the front at the bound).
         self._live: OrderedDict[int, TcpConnectionPipeline] = OrderedDict()
@@ -523,6 +542,13 @@ class Pipeline:
 
     def _finish_sessions(self) -> Iterator[Event]:
         self._emit(self._sessions.finish())
+        # Counting mode: the sessions counted instead of emitted (none otherwise).
+        kinds, retransmissions = self._sessions.counted()
+        if kinds or retransmissions:
+            counts = self.stats.sessions
+            for kind, n in kinds.items():
+                counts[kind] += n
+            self.stats.retransmissions += retransmissions
         if self._message_defects is not None:
             self._message_defects.log_into(self.defects)
         if self._diagnostics is not None:
