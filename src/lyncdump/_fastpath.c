@@ -2585,7 +2585,7 @@ typedef struct {
  * share them too: less memory). Direct-mapped by a hash of the header's key and bytes, an
  * entry taken only after its key, length and bytes compare equal; a new value replaces what
  * its entry held. Bounded: SIP_VCACHE_SIZE entries of values of at most SIP_VCACHE_TEXT_MAX
- * characters (about 330 KB at most; values are not kept longer than the next value hashed to
+ * characters (about 400 KB at most; values are not kept longer than the next value hashed to
  * their entry). ``plain`` keeps sip_addr_plain's answer for a From/To text (-1: not asked);
  * ``cseq`` the (number, method) of a plain CSeq (None: not plain). */
 #define SIP_VCACHE_SIZE 1024
@@ -2875,7 +2875,9 @@ sip_head_read(const unsigned char *d, Py_ssize_t n, Py_ssize_t he, SipHead *h)
                 }
                 if (h->cseq == NULL)
                     h->cseq = Py_NewRef(Py_None);
-                if (e != NULL)
+                /* (still this value's entry: a collection while sip_cseq allocated may have
+                 * run code that read another message into it) */
+                if (e != NULL && e->one == one && e->cseq == NULL)
                     e->cseq = Py_NewRef(h->cseq);
             }
         }

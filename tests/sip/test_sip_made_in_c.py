@@ -52,6 +52,17 @@ def _python(data: bytes, he: int, cl: int | None) -> Any:
         lazy._made_ready = saved
 
 
+def _pure(data: bytes, he: int, cl: int | None) -> Any:
+    """parse_message without any compiled head reading (so without the value cache either):
+    the reference for what the cache hands out."""
+    saved = lazy._made_ready, lazy._sip_head
+    lazy._made_ready, lazy._sip_head = False, None
+    try:
+        return lazy.parse_message(data, header_end=None if he < 0 else he, content_length=cl)
+    finally:
+        lazy._made_ready, lazy._sip_head = saved
+
+
 def _slots(msg: lazy.SipMessage) -> list[tuple[str, Any]]:
     """Every slot as made (markers by identity)."""
     out: list[tuple[str, Any]] = []
@@ -72,6 +83,14 @@ def check(data: bytes, he: int = -1, cl: int | None = None) -> bool:
     reference = _python(data, he, cl)
     assert isinstance(reference, lazy.SipMessage), data[:200]
     assert _slots(made) == _slots(reference), data[:200]
+    pure = _pure(data, he, cl)
+    assert made._index == pure._index and made._cseq == pure.cseq, data[:200]
+    assert (made.method, made.request_uri, made.status, made.reason) == (
+        pure.method,
+        pure.request_uri,
+        pure.status,
+        pure.reason,
+    )
     assert made.take_new_defects() == reference.take_new_defects() == []
     for typed_first in (True, False):
         a = _compiled.sip_message(data, he, cl)
