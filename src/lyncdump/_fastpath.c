@@ -2211,6 +2211,7 @@ static const char *sip_methods[] = {
     "ACK", "BENOTIFY", "BYE", "CANCEL", "INFO", "INVITE", "MESSAGE", "NEGOTIATE", "NOTIFY",
     "OPTIONS", "PRACK", "PUBLISH", "REFER", "REGISTER", "SERVICE", "SUBSCRIBE", "UPDATE", NULL};
 static PyObject *sip_method_objs[17];
+static Py_ssize_t sip_method_lens[17]; /* strlen of each, set with sip_method_objs */
 
 static const unsigned char sip_token[256] = {
     ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1, ['0' ... '9'] = 1, ['-'] = 1, ['.'] = 1, ['!'] = 1,
@@ -2264,7 +2265,8 @@ static PyObject *
 sip_method_str(const unsigned char *p, Py_ssize_t n)
 {
     for (int i = 0; sip_methods[i] != NULL; i++) {
-        if ((Py_ssize_t)strlen(sip_methods[i]) == n && memcmp(p, sip_methods[i], n) == 0) {
+        if (sip_methods[i][0] == (char)p[0] && sip_method_lens[i] == n &&
+            memcmp(p, sip_methods[i], n) == 0) {
             Py_INCREF(sip_method_objs[i]);
             return sip_method_objs[i];
         }
@@ -2291,11 +2293,19 @@ sip_empty_line(const unsigned char *d, Py_ssize_t from, Py_ssize_t n, int *bare)
     return -1;
 }
 
-/* Whether d[0:n] is ASCII (no byte with the high bit): eight bytes a step. */
+/* Whether d[0:n] is ASCII (no byte with the high bit): 32 bytes a step with SSE2, else 8. */
 static int
 sip_ascii(const unsigned char *d, Py_ssize_t n)
 {
     Py_ssize_t i = 0;
+#if defined(__SSE2__)
+    for (; i + 32 <= n; i += 32) {
+        __m128i v = _mm_or_si128(_mm_loadu_si128((const __m128i *)(d + i)),
+                                 _mm_loadu_si128((const __m128i *)(d + i + 16)));
+        if (_mm_movemask_epi8(v))
+            return 0;
+    }
+#endif
     for (; i + 8 <= n; i += 8) {
         uint64_t w;
         memcpy(&w, d + i, 8);
@@ -2308,15 +2318,20 @@ sip_ascii(const unsigned char *d, Py_ssize_t n)
     return 1;
 }
 
-/* Whether a Via text d[0:n] holds a control character, DEL, a backslash or an angle bracket
- * (the compiled reading leaves such a text to Python): with SSE2, sixteen bytes a step. */
+/* What a Via text d[0:n] holds: VIA_UNUSUAL for a control character, DEL, a backslash or an
+ * angle bracket (the compiled reading leaves such a text to Python), VIA_SPLIT for a comma or
+ * a double quote (it may hold more than one entry): with SSE2, sixteen bytes a step. */
+#define VIA_UNUSUAL 1
+#define VIA_SPLIT 2
 static int
-sip_via_unusual(const unsigned char *d, Py_ssize_t n)
+sip_via_scan(const unsigned char *d, Py_ssize_t n)
 {
     Py_ssize_t i = 0;
+    int split = 0;
 #if defined(__SSE2__)
     const __m128i c1f = _mm_set1_epi8(0x1f), del = _mm_set1_epi8(0x7f),
-                  bs = _mm_set1_epi8('\\'), lt = _mm_set1_epi8('<'), gt = _mm_set1_epi8('>');
+                  bs = _mm_set1_epi8('\\'), lt = _mm_set1_epi8('<'), gt = _mm_set1_epi8('>'),
+                  comma = _mm_set1_epi8(','), quote = _mm_set1_epi8('"');
     for (; i + 16 <= n; i += 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(d + i));
         __m128i bad = _mm_cmpeq_epi8(_mm_min_epu8(v, c1f), v); /* v <= 0x1f */
@@ -2325,13 +2340,17 @@ sip_via_unusual(const unsigned char *d, Py_ssize_t n)
         bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, lt));
         bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, gt));
         if (_mm_movemask_epi8(bad))
-            return 1;
+            return VIA_UNUSUAL;
+        split |= _mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(v, comma), _mm_cmpeq_epi8(v, quote)));
     }
 #endif
-    for (; i < n; i++)
+    for (; i < n; i++) {
         if (d[i] < 0x20 || d[i] == 0x7f || d[i] == '\\' || d[i] == '<' || d[i] == '>')
-            return 1;
-    return 0;
+            return VIA_UNUSUAL;
+        split |= d[i] == ',' || d[i] == '"';
+    }
+    return split ? VIA_SPLIT : 0;
 }
 
 /* A CSeq value in its plain form ("1 INVITE": up to 20 digits, at most 2**32-1, blanks, a
@@ -2355,10 +2374,19 @@ sip_cseq(const unsigned char *p, Py_ssize_t n)
         i++;
     if (i == m || i != n)
         return NULL;
-    PyObject *method = sip_method_str(p + m, n - m);
-    if (method == NULL)
+    PyObject *out = PyTuple_New(2);
+    if (out == NULL)
         return NULL;
-    return Py_BuildValue("(KN)", number, method);
+    PyObject *num = PyLong_FromUnsignedLongLong(number), *method = sip_method_str(p + m, n - m);
+    if (num == NULL || method == NULL) {
+        Py_XDECREF(num);
+        Py_XDECREF(method);
+        Py_DECREF(out);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(out, 0, num);
+    PyTuple_SET_ITEM(out, 1, method);
+    return out;
 }
 
 /* sip_header_scan: the header names it looks for, lower-cased (a copy of the last names dict
@@ -2514,6 +2542,395 @@ fast_sip_header_scan(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssiz
     Py_RETURN_NONE;
 }
 
+/* What sip_head reads of a message (sip_head_read): the start line, the offsets, the index of
+ * core headers (canonical name -> tuple of values, in order of first appearance), whether a
+ * core header came more than once, the first CSeq when plain (else None), and per core key
+ * how many values it has and the first of them (borrowed from the index), so that sip_make
+ * checks what it needs without looking in the dict. */
+typedef struct {
+    PyObject *method, *uri, *reason, *index, *cseq; /* owned; method, uri, reason may be NULL */
+    int status; /* -1: a request */
+    int repeated;
+    Py_ssize_t sl_end, he, body_start;
+    Py_ssize_t count[8];
+    PyObject *first[8]; /* borrowed from index (NULL: count 0) */
+    void *entry[8]; /* the value cache's entry of a one-value header, when it holds it */
+} SipHead;
+
+static void
+sip_head_clear(SipHead *h)
+{
+    Py_CLEAR(h->method);
+    Py_CLEAR(h->uri);
+    Py_CLEAR(h->reason);
+    Py_CLEAR(h->index);
+    Py_CLEAR(h->cseq);
+}
+
+/* Where each core header value lies in the block: its key and bounds, kept until the whole
+ * block is known to be one sip_head reads (nothing is decoded for a message Python reads). */
+typedef struct {
+    Py_ssize_t v, v_end;
+    int key;
+} SipCoreValue;
+
+#define SIP_CORE_INLINE 32
+
+/* Core header values seen lately, as the 1-tuple (value,) an index holds for a header given
+ * once: a response repeats its request's From, To, Call-ID and CSeq byte for byte, and
+ * Max-Forwards, Content-Length "0" and the like repeat on every message (not Via: a new
+ * branch in each request, and its response adds received parameters; on the bulk captures
+ * none of its values came again, so it is left out). A value found here
+ * is not decoded again; a one-value header shares the tuple, any other its str (held messages
+ * share them too: less memory). Direct-mapped by a hash of the header's key and bytes, an
+ * entry taken only after its key, length and bytes compare equal; a new value replaces what
+ * its entry held. Bounded: SIP_VCACHE_SIZE entries of values of at most SIP_VCACHE_TEXT_MAX
+ * characters (about 400 KB at most; values are not kept longer than the next value hashed to
+ * their entry). ``plain`` keeps sip_addr_plain's answer for a From/To text (-1: not asked);
+ * ``cseq`` the (number, method) of a plain CSeq (None: not plain). */
+#define SIP_VCACHE_SIZE 1024
+#define SIP_VCACHE_TEXT_MAX 256
+typedef struct {
+    uint64_t hash;
+    PyObject *one;  /* (value,), or NULL: empty */
+    PyObject *cseq; /* key 1 only: what sip_cseq gave (a tuple or None), or NULL */
+    int key;
+    signed char plain;
+} SipValueEntry;
+static SipValueEntry sip_vcache[SIP_VCACHE_SIZE];
+static unsigned long long sip_vcache_hits, sip_vcache_misses;
+
+static inline uint64_t
+sip_value_hash(const unsigned char *p, Py_ssize_t n, int key)
+{
+    uint64_t h = 0x9E3779B97F4A7C15ULL * (uint64_t)(n + 1) + (uint64_t)key;
+    Py_ssize_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 32;
+    }
+    if (i < n) {
+        uint64_t w = 0;
+        memcpy(&w, p + i, (size_t)(n - i));
+        h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+    }
+    h ^= h >> 29;
+    return h;
+}
+
+/* The entry for header key's value p[0:n] (n <= SIP_VCACHE_TEXT_MAX), its hash in *hash; its
+ * tuple when it holds that very value, else NULL (the caller may fill the entry). */
+static inline SipValueEntry *
+sip_vcache_find(const unsigned char *p, Py_ssize_t n, int key, uint64_t *hash)
+{
+    uint64_t h = sip_value_hash(p, n, key);
+    SipValueEntry *e = &sip_vcache[h & (SIP_VCACHE_SIZE - 1)];
+    *hash = h;
+    if (e->one != NULL && e->hash == h && e->key == key) {
+        PyObject *value = PyTuple_GET_ITEM(e->one, 0);
+        if (PyUnicode_GET_LENGTH(value) == n && memcmp(PyUnicode_1BYTE_DATA(value), p, n) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+/* Fill the entry for a value not found (one: its new 1-tuple; the entry takes a reference). */
+static inline void
+sip_vcache_put(uint64_t h, int key, PyObject *one)
+{
+    SipValueEntry *e = &sip_vcache[h & (SIP_VCACHE_SIZE - 1)];
+    PyObject *old_one = e->one, *old_cseq = e->cseq;
+    e->hash = h;
+    e->key = key;
+    e->plain = -1;
+    e->one = Py_NewRef(one);
+    e->cseq = NULL;
+    Py_XDECREF(old_one); /* after the entry is whole again */
+    Py_XDECREF(old_cseq);
+}
+
+/* sip_value_cache(clear=False) -> (entries, text_max, held, hits, misses): the cache's bounds,
+ * how many entries hold a value, and the lookups that found one or not (for the tests);
+ * clear empties it and its counts first. */
+static PyObject *
+fast_sip_value_cache(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs > 1) {
+        PyErr_SetString(PyExc_TypeError, "sip_value_cache(clear: bool = False)");
+        return NULL;
+    }
+    int clear = nargs == 1 ? PyObject_IsTrue(args[0]) : 0;
+    if (clear < 0)
+        return NULL;
+    Py_ssize_t held = 0;
+    for (Py_ssize_t i = 0; i < SIP_VCACHE_SIZE; i++) {
+        SipValueEntry *e = &sip_vcache[i];
+        if (clear && e->one != NULL) {
+            PyObject *one = e->one, *cseq = e->cseq;
+            e->one = e->cseq = NULL;
+            Py_DECREF(one);
+            Py_XDECREF(cseq);
+        }
+        held += e->one != NULL;
+    }
+    if (clear)
+        sip_vcache_hits = sip_vcache_misses = 0;
+    return Py_BuildValue("(iinKK)", SIP_VCACHE_SIZE, SIP_VCACHE_TEXT_MAX, held, sip_vcache_hits,
+                         sip_vcache_misses);
+}
+
+/* sip_head's reading of d[0:n] (he: the framer's header end, or not in range): 1 when it is
+ * one it reads (h filled, its references the caller's), 0 when Python must read it, -1 on a
+ * Python error (h left empty either way). */
+static int
+sip_head_read(const unsigned char *d, Py_ssize_t n, Py_ssize_t he, SipHead *h)
+{
+    memset(h, 0, sizeof *h);
+    if (n == 0 || n > SIP_MAX_MESSAGE || d[0] == '\r' || d[0] == '\n')
+        return 0;
+    if (!(he > 0 && he < n)) {
+        int bare;
+        Py_ssize_t lf = sip_empty_line(d, 0, n, &bare);
+        if (lf < 0 || bare) /* bare LFs: the Python code reads them */
+            return 0;
+        he = lf + 1;
+    }
+    else if (d[he] != '\r')
+        return 0;
+    Py_ssize_t body_start = he + 2;
+    if (body_start > n || d[he + 1] != '\n')
+        return 0;
+    const unsigned char *lf = memchr(d, '\n', he);
+    if (lf == NULL)
+        return 0;
+    Py_ssize_t sl_end = lf - d;
+    if (sl_end < 1 || d[sl_end - 1] != '\r' || he < 2 || d[he - 2] != '\r')
+        return 0;
+    if (!sip_ascii(d, he))
+        return 0;
+
+    /* The start line, d[0:sl_end-1]: checked here, its strings made after the block. */
+    Py_ssize_t line_end = sl_end - 1;
+    int status = -1;
+    Py_ssize_t m_end = 0, u_start = 0, u_end = 0, r_end = 0;
+    if (line_end >= 12 && memcmp(d, "SIP/2.0 ", 8) == 0) {
+        if (!(d[8] >= '0' && d[8] <= '9' && d[9] >= '0' && d[9] <= '9' && d[10] >= '0' &&
+              d[10] <= '9' && (d[11] == ' ' || d[11] == '\t')))
+            return 0;
+        status = (d[8] - '0') * 100 + (d[9] - '0') * 10 + (d[10] - '0');
+        if (status < 100 || status > 699)
+            return 0;
+        r_end = line_end;
+        while (r_end > 12 && (d[r_end - 1] == ' ' || d[r_end - 1] == '\t'))
+            r_end--;
+        for (Py_ssize_t i = 12; i < r_end; i++)
+            if (d[i] < 0x20 && d[i] != '\t')
+                return 0; /* control characters: Python's rules (str.rstrip, regex) */
+    }
+    else {
+        Py_ssize_t i = 0;
+        while (i < line_end && sip_token[d[i]])
+            i++;
+        m_end = i;
+        if (m_end == 0 || i >= line_end || d[i] != ' ')
+            return 0;
+        u_start = ++i;
+        if (i >= line_end || !((d[i] | 0x20) >= 'a' && (d[i] | 0x20) <= 'z'))
+            return 0;
+        while (i < line_end && (((d[i] | 0x20) >= 'a' && (d[i] | 0x20) <= 'z') ||
+                                (d[i] >= '0' && d[i] <= '9') || d[i] == '+' || d[i] == '.' ||
+                                d[i] == '-'))
+            i++;
+        if (i >= line_end || d[i] != ':')
+            return 0;
+        while (i < line_end && d[i] > 0x20 && d[i] < 0x7f)
+            i++;
+        u_end = i;
+        if (line_end - u_end != 8 || memcmp(d + u_end, " SIP/2.0", 8) != 0)
+            return 0;
+    }
+
+    /* The header block d[sl_end+1:he]: every line "token[ \t]*:value\r\n". */
+    SipCoreValue inline_values[SIP_CORE_INLINE], *values = inline_values;
+    Py_ssize_t found = 0, cap = SIP_CORE_INLINE;
+    int lines = 0, rc = 0;
+    Py_ssize_t p = sl_end + 1;
+    while (p < he) {
+        if (++lines > SIP_MAX_HEADERS)
+            goto out;
+        Py_ssize_t name_start = p;
+        while (p < he && sip_token[d[p]])
+            p++;
+        Py_ssize_t name_end = p;
+        if (name_end == name_start)
+            goto out;
+        while (p < he && (d[p] == ' ' || d[p] == '\t'))
+            p++;
+        if (p >= he || d[p] != ':')
+            goto out;
+        p++;
+        const unsigned char *eol = memchr(d + p, '\n', he - p);
+        if (eol == NULL)
+            goto out;
+        Py_ssize_t e = eol - d;
+        if (d[e - 1] != '\r' || e - 1 < p)
+            goto out;
+        int key = sip_core_key(d + name_start, name_end - name_start);
+        if (key >= 0) {
+            Py_ssize_t v = p, v_end = e - 1;
+            while (v < v_end && (d[v] == ' ' || d[v] == '\t'))
+                v++;
+            while (v_end > v && (d[v_end - 1] == ' ' || d[v_end - 1] == '\t'))
+                v_end--;
+            if (found == cap) { /* at most SIP_MAX_HEADERS lines, so as many values */
+                SipCoreValue *more = PyMem_Malloc(SIP_MAX_HEADERS * sizeof *more);
+                if (more == NULL) {
+                    PyErr_NoMemory();
+                    rc = -1;
+                    goto out;
+                }
+                memcpy(more, values, found * sizeof *more);
+                values = more;
+                cap = SIP_MAX_HEADERS;
+            }
+            values[found].v = v;
+            values[found].v_end = v_end;
+            values[found].key = key;
+            h->count[key]++;
+            found++;
+        }
+        p = e + 1;
+    }
+
+    /* A message sip_head reads: its strings and index. */
+    rc = -1;
+    if (status >= 0) {
+        h->reason = PyUnicode_DecodeASCII((const char *)d + 12, r_end - 12, NULL);
+        if (h->reason == NULL)
+            goto out;
+    }
+    else {
+        h->method = sip_method_str(d, m_end);
+        if (h->method == NULL)
+            goto out;
+        h->uri = PyUnicode_DecodeASCII((const char *)d + u_start, u_end - u_start, NULL);
+        if (h->uri == NULL)
+            goto out;
+    }
+    int distinct = 0;
+    for (int k = 0; k < 8; k++) {
+        distinct += h->count[k] > 0;
+        h->repeated |= h->count[k] > 1;
+    }
+    h->index = _PyDict_NewPresized(distinct);
+    if (h->index == NULL)
+        goto out;
+    PyObject *tuples[8] = {NULL};
+    Py_ssize_t filled[8] = {0};
+    for (Py_ssize_t i = 0; i < found; i++) {
+        int key = values[i].key;
+        Py_ssize_t v = values[i].v, len = values[i].v_end - values[i].v;
+        PyObject *one = NULL, *value;
+        SipValueEntry *e = NULL;
+        uint64_t hash = 0;
+        int cached = len <= SIP_VCACHE_TEXT_MAX && key != 2;
+        if (cached) {
+            e = sip_vcache_find(d + v, len, key, &hash);
+            if (e != NULL) {
+                sip_vcache_hits++;
+                one = Py_NewRef(e->one);
+            }
+            else
+                sip_vcache_misses++;
+        }
+        if (one == NULL) {
+            value = PyUnicode_DecodeASCII((const char *)d + v, len, NULL);
+            if (value == NULL)
+                goto out_tuples;
+            if (cached || h->count[key] == 1) {
+                one = PyTuple_Pack(1, value);
+                if (one == NULL) {
+                    Py_DECREF(value);
+                    goto out_tuples;
+                }
+                if (cached) {
+                    sip_vcache_put(hash, key, one);
+                    e = &sip_vcache[hash & (SIP_VCACHE_SIZE - 1)];
+                }
+            }
+        }
+        else
+            value = Py_NewRef(PyTuple_GET_ITEM(one, 0));
+        if (key == 1 && h->cseq == NULL) { /* the first CSeq */
+            if (e != NULL && e->cseq != NULL)
+                h->cseq = Py_NewRef(e->cseq);
+            else {
+                h->cseq = sip_cseq(d + v, len);
+                if (h->cseq == NULL && PyErr_Occurred()) {
+                    Py_DECREF(value);
+                    Py_XDECREF(one);
+                    goto out_tuples;
+                }
+                if (h->cseq == NULL)
+                    h->cseq = Py_NewRef(Py_None);
+                /* (still this value's entry: a collection while sip_cseq allocated may have
+                 * run code that read another message into it) */
+                if (e != NULL && e->one == one && e->cseq == NULL)
+                    e->cseq = Py_NewRef(h->cseq);
+            }
+        }
+        if (h->count[key] == 1) { /* the shared 1-tuple is this header's values */
+            Py_DECREF(value);
+            int bad = PyDict_SetItem(h->index, sip_keys[key], one);
+            h->first[key] = PyTuple_GET_ITEM(one, 0);
+            h->entry[key] = e;
+            Py_DECREF(one); /* the index (and maybe the cache) holds it */
+            if (bad < 0)
+                goto out_tuples;
+            continue;
+        }
+        Py_XDECREF(one);
+        if (tuples[key] == NULL) { /* first value of this key: its tuple, in the index now */
+            tuples[key] = PyTuple_New(h->count[key]);
+            if (tuples[key] == NULL) {
+                Py_DECREF(value);
+                goto out_tuples;
+            }
+            /* The slots still empty are filled below, before anyone else sees the tuple. */
+            int bad = PyDict_SetItem(h->index, sip_keys[key], tuples[key]);
+            if (bad < 0) { /* not in the index: freed here, its slots all NULL */
+                Py_CLEAR(tuples[key]);
+                Py_DECREF(value);
+                goto out_tuples;
+            }
+            Py_DECREF(tuples[key]); /* the index holds it */
+        }
+        PyTuple_SET_ITEM(tuples[key], filled[key]++, value);
+        if (filled[key] == 1)
+            h->first[key] = value;
+    }
+    h->status = status;
+    h->sl_end = sl_end;
+    h->he = he;
+    h->body_start = body_start;
+    rc = 1;
+    goto out;
+out_tuples:
+    /* A tuple not filled holds NULL slots: fill them so that it can be freed. */
+    for (int k = 0; k < 8; k++)
+        if (tuples[k] != NULL)
+            for (Py_ssize_t j = filled[k]; j < h->count[k]; j++)
+                PyTuple_SET_ITEM(tuples[k], j, Py_NewRef(Py_None));
+out:
+    if (values != inline_values)
+        PyMem_Free(values);
+    if (rc != 1)
+        sip_head_clear(h);
+    return rc;
+}
+
 /* sip_head(data, header_end) -> (method, uri, status, reason, sl_end, header_end, body_start,
  *                                 index, repeated, cseq) | None */
 static PyObject *
@@ -2523,200 +2940,24 @@ fast_sip_head(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nar
         PyErr_SetString(PyExc_TypeError, "sip_head(data: bytes, header_end: int)");
         return NULL;
     }
-    const unsigned char *d = (const unsigned char *)PyBytes_AS_STRING(args[0]);
-    Py_ssize_t n = PyBytes_GET_SIZE(args[0]);
     Py_ssize_t he = PyLong_AsSsize_t(args[1]);
     if (he == -1 && PyErr_Occurred())
         return NULL;
-    if (n == 0 || n > SIP_MAX_MESSAGE || d[0] == '\r' || d[0] == '\n')
-        Py_RETURN_NONE;
-    if (!(he > 0 && he < n)) {
-        int bare;
-        Py_ssize_t lf = sip_empty_line(d, 0, n, &bare);
-        if (lf < 0 || bare) /* bare LFs: the Python code reads them */
-            Py_RETURN_NONE;
-        he = lf + 1;
-    }
-    else if (d[he] != '\r')
-        Py_RETURN_NONE;
-    Py_ssize_t body_start = he + 2;
-    if (body_start > n || d[he + 1] != '\n')
-        Py_RETURN_NONE;
-    const unsigned char *lf = memchr(d, '\n', he);
-    if (lf == NULL)
-        Py_RETURN_NONE;
-    Py_ssize_t sl_end = lf - d;
-    if (sl_end < 1 || d[sl_end - 1] != '\r' || he < 2 || d[he - 2] != '\r')
-        Py_RETURN_NONE;
-    if (!sip_ascii(d, he))
-        Py_RETURN_NONE;
-
-    /* The start line, d[0:sl_end-1]. */
-    Py_ssize_t line_end = sl_end - 1;
-    PyObject *method = NULL, *uri = NULL, *reason = NULL;
-    int status = -1;
-    if (line_end >= 12 && memcmp(d, "SIP/2.0 ", 8) == 0) {
-        if (!(d[8] >= '0' && d[8] <= '9' && d[9] >= '0' && d[9] <= '9' && d[10] >= '0' &&
-              d[10] <= '9' && (d[11] == ' ' || d[11] == '\t')))
-            Py_RETURN_NONE;
-        status = (d[8] - '0') * 100 + (d[9] - '0') * 10 + (d[10] - '0');
-        if (status < 100 || status > 699)
-            Py_RETURN_NONE;
-        Py_ssize_t r_end = line_end;
-        while (r_end > 12 && (d[r_end - 1] == ' ' || d[r_end - 1] == '\t'))
-            r_end--;
-        for (Py_ssize_t i = 12; i < r_end; i++)
-            if (d[i] < 0x20 && d[i] != '\t')
-                Py_RETURN_NONE; /* control characters: Python's rules (str.rstrip, regex) */
-        reason = PyUnicode_DecodeASCII((const char *)d + 12, r_end - 12, NULL);
-        if (reason == NULL)
+    SipHead h;
+    int rc = sip_head_read((const unsigned char *)PyBytes_AS_STRING(args[0]),
+                           PyBytes_GET_SIZE(args[0]), he, &h);
+    if (rc <= 0) {
+        if (rc < 0)
             return NULL;
+        Py_RETURN_NONE;
     }
-    else {
-        Py_ssize_t i = 0;
-        while (i < line_end && sip_token[d[i]])
-            i++;
-        Py_ssize_t m_end = i;
-        if (m_end == 0 || i >= line_end || d[i] != ' ')
-            Py_RETURN_NONE;
-        Py_ssize_t u_start = ++i;
-        if (i >= line_end || !((d[i] | 0x20) >= 'a' && (d[i] | 0x20) <= 'z'))
-            Py_RETURN_NONE;
-        while (i < line_end && (((d[i] | 0x20) >= 'a' && (d[i] | 0x20) <= 'z') ||
-                                (d[i] >= '0' && d[i] <= '9') || d[i] == '+' || d[i] == '.' ||
-                                d[i] == '-'))
-            i++;
-        if (i >= line_end || d[i] != ':')
-            Py_RETURN_NONE;
-        while (i < line_end && d[i] > 0x20 && d[i] < 0x7f)
-            i++;
-        Py_ssize_t u_end = i;
-        if (line_end - u_end != 8 || memcmp(d + u_end, " SIP/2.0", 8) != 0)
-            Py_RETURN_NONE;
-        method = sip_method_str(d, m_end);
-        if (method == NULL)
-            return NULL;
-        uri = PyUnicode_DecodeASCII((const char *)d + u_start, u_end - u_start, NULL);
-        if (uri == NULL) {
-            Py_DECREF(method);
-            return NULL;
-        }
-    }
-
-    /* The header block d[sl_end+1:he]: every line "token[ \t]*:value\r\n". */
-    PyObject *cseq = NULL;
-    PyObject *index = PyDict_New();
-    if (index == NULL)
-        goto fail;
-    int repeated = 0, lines = 0;
-    Py_ssize_t p = sl_end + 1;
-    while (p < he) {
-        if (++lines > SIP_MAX_HEADERS)
-            goto none;
-        Py_ssize_t name_start = p;
-        while (p < he && sip_token[d[p]])
-            p++;
-        Py_ssize_t name_end = p;
-        if (name_end == name_start)
-            goto none;
-        while (p < he && (d[p] == ' ' || d[p] == '\t'))
-            p++;
-        if (p >= he || d[p] != ':')
-            goto none;
-        p++;
-        const unsigned char *eol = memchr(d + p, '\n', he - p);
-        if (eol == NULL)
-            goto none;
-        Py_ssize_t e = eol - d;
-        if (d[e - 1] != '\r' || e - 1 < p)
-            goto none;
-        int key = sip_core_key(d + name_start, name_end - name_start);
-        if (key >= 0) {
-            Py_ssize_t v = p, v_end = e - 1;
-            while (v < v_end && (d[v] == ' ' || d[v] == '\t'))
-                v++;
-            while (v_end > v && (d[v_end - 1] == ' ' || d[v_end - 1] == '\t'))
-                v_end--;
-            if (key == 1 && cseq == NULL) {
-                cseq = sip_cseq(d + v, v_end - v);
-                if (cseq == NULL && PyErr_Occurred())
-                    goto fail;
-                if (cseq == NULL)
-                    cseq = Py_NewRef(Py_None);
-            }
-            PyObject *value = PyUnicode_DecodeASCII((const char *)d + v, v_end - v, NULL);
-            if (value == NULL)
-                goto fail;
-            PyObject *found = PyDict_GetItemWithError(index, sip_keys[key]);
-            PyObject *values;
-            if (found == NULL) {
-                if (PyErr_Occurred()) {
-                    Py_DECREF(value);
-                    goto fail;
-                }
-                values = PyTuple_Pack(1, value);
-            }
-            else {
-                Py_ssize_t k = PyTuple_GET_SIZE(found);
-                values = PyTuple_New(k + 1);
-                if (values != NULL) {
-                    for (Py_ssize_t j = 0; j < k; j++) {
-                        PyObject *item = PyTuple_GET_ITEM(found, j);
-                        Py_INCREF(item);
-                        PyTuple_SET_ITEM(values, j, item);
-                    }
-                    Py_INCREF(value);
-                    PyTuple_SET_ITEM(values, k, value);
-                }
-                repeated = 1;
-            }
-            Py_DECREF(value);
-            if (values == NULL || PyDict_SetItem(index, sip_keys[key], values) < 0) {
-                Py_XDECREF(values);
-                goto fail;
-            }
-            Py_DECREF(values);
-        }
-        p = e + 1;
-    }
-    PyObject *out = PyTuple_New(10);
-    if (out == NULL)
-        goto fail;
-    PyObject *status_obj = status >= 0 ? PyLong_FromLong(status) : Py_NewRef(Py_None);
-    if (status_obj == NULL) {
-        Py_DECREF(out);
-        goto fail;
-    }
-    PyTuple_SET_ITEM(out, 0, method ? method : Py_NewRef(Py_None));
-    PyTuple_SET_ITEM(out, 1, uri ? uri : Py_NewRef(Py_None));
-    PyTuple_SET_ITEM(out, 2, status_obj);
-    PyTuple_SET_ITEM(out, 3, reason ? reason : Py_NewRef(Py_None));
-    PyTuple_SET_ITEM(out, 4, PyLong_FromSsize_t(sl_end));
-    PyTuple_SET_ITEM(out, 5, PyLong_FromSsize_t(he));
-    PyTuple_SET_ITEM(out, 6, PyLong_FromSsize_t(body_start));
-    PyTuple_SET_ITEM(out, 7, index);
-    PyTuple_SET_ITEM(out, 8, Py_NewRef(repeated ? Py_True : Py_False));
-    PyTuple_SET_ITEM(out, 9, cseq ? cseq : Py_NewRef(Py_None));
-    if (PyTuple_GET_ITEM(out, 4) == NULL || PyTuple_GET_ITEM(out, 5) == NULL ||
-        PyTuple_GET_ITEM(out, 6) == NULL) {
-        Py_DECREF(out);
-        return NULL;
-    }
+    PyObject *out = Py_BuildValue(
+        "(NNNNnnnNON)", h.method ? h.method : Py_NewRef(Py_None),
+        h.uri ? h.uri : Py_NewRef(Py_None),
+        h.status >= 0 ? PyLong_FromLong(h.status) : Py_NewRef(Py_None),
+        h.reason ? h.reason : Py_NewRef(Py_None), h.sl_end, h.he, h.body_start, h.index,
+        h.repeated ? Py_True : Py_False, h.cseq ? h.cseq : Py_NewRef(Py_None));
     return out;
-none:
-    Py_XDECREF(method);
-    Py_XDECREF(uri);
-    Py_XDECREF(reason);
-    Py_XDECREF(index);
-    Py_XDECREF(cseq);
-    Py_RETURN_NONE;
-fail:
-    Py_XDECREF(method);
-    Py_XDECREF(uri);
-    Py_XDECREF(reason);
-    Py_XDECREF(index);
-    Py_XDECREF(cseq);
-    return NULL;
 }
 
 /* _only_content_length on d[start:end] (see sip/framing.py): the value, or -1. The header
@@ -2902,9 +3143,9 @@ sip_via_entry(const unsigned char *d, Py_ssize_t a, Py_ssize_t b, Py_ssize_t *br
     return 1;
 }
 
-/* sip_top_branch(values) -> str | None | False */
+/* sip_top_branch on a sequence of Via texts: what fast_sip_top_branch answers. */
 static PyObject *
-fast_sip_top_branch(PyObject *Py_UNUSED(module), PyObject *values)
+sip_top_branch_read(PyObject *values)
 {
     PyObject *seq = PySequence_Fast(values, "sip_top_branch(values: a sequence of str)");
     if (seq == NULL)
@@ -2919,19 +3160,23 @@ fast_sip_top_branch(PyObject *Py_UNUSED(module), PyObject *values)
             goto fallback;
         const unsigned char *d = PyUnicode_1BYTE_DATA(value);
         Py_ssize_t n = PyUnicode_GET_LENGTH(value);
-        if (sip_via_unusual(d, n))
+        int scan = sip_via_scan(d, n);
+        if (scan & VIA_UNUSUAL)
             goto fallback;
         Py_ssize_t a = 0;
         while (a <= n) {
-            Py_ssize_t b = a;
-            while (b < n && d[b] != ',') {
-                if (d[b] == '"') { /* a quoted string: ',' inside does not separate */
-                    const unsigned char *q = memchr(d + b + 1, '"', n - b - 1);
-                    if (q == NULL)
-                        goto fallback;
-                    b = q - d;
+            Py_ssize_t b = n; /* without a comma or quote: one entry, the whole text */
+            if (scan & VIA_SPLIT) {
+                b = a;
+                while (b < n && d[b] != ',') {
+                    if (d[b] == '"') { /* a quoted string: ',' inside does not separate */
+                        const unsigned char *q = memchr(d + b + 1, '"', n - b - 1);
+                        if (q == NULL)
+                            goto fallback;
+                        b = q - d;
+                    }
+                    b++;
                 }
-                b++;
             }
             Py_ssize_t s0 = a, s1 = b;
             while (s0 < s1 && d[s0] == ' ')
@@ -2962,6 +3207,13 @@ fast_sip_top_branch(PyObject *Py_UNUSED(module), PyObject *values)
 fallback:
     Py_DECREF(seq);
     Py_RETURN_FALSE;
+}
+
+/* sip_top_branch(values) -> str | None | False */
+static PyObject *
+fast_sip_top_branch(PyObject *Py_UNUSED(module), PyObject *values)
+{
+    return sip_top_branch_read(values);
 }
 
 
@@ -3101,12 +3353,38 @@ sip_hexdig(unsigned char c)
     return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
 }
 
+/* Whether d[a:b] holds a byte of the set sip_addr_plain refuses there: outside 0x20-0x7e
+ * (uri 0), or also a space, '<' or '"' (uri 1): with SSE2, sixteen bytes a step. */
+static int
+sip_addr_unusual(const unsigned char *d, Py_ssize_t a, Py_ssize_t b, int uri)
+{
+    Py_ssize_t i = a;
+#if defined(__SSE2__)
+    const __m128i c1f = _mm_set1_epi8(0x1f), c7f = _mm_set1_epi8(0x7f),
+                  sp = _mm_set1_epi8(uri ? ' ' : 0x7f), lt = _mm_set1_epi8(uri ? '<' : 0x7f),
+                  qt = _mm_set1_epi8(uri ? '"' : 0x7f);
+    for (; i + 16 <= b; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(d + i));
+        __m128i bad = _mm_cmpeq_epi8(_mm_min_epu8(v, c1f), v);            /* v <= 0x1f */
+        bad = _mm_or_si128(bad, _mm_cmpeq_epi8(_mm_max_epu8(v, c7f), v)); /* v >= 0x7f */
+        bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, sp));
+        bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, lt));
+        bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, qt));
+        if (_mm_movemask_epi8(bad))
+            return 1;
+    }
+#endif
+    for (; i < b; i++)
+        if (d[i] < 0x20 || d[i] > 0x7e || (uri && (d[i] == ' ' || d[i] == '<' || d[i] == '"')))
+            return 1;
+    return 0;
+}
+
 static int
 sip_addr_plain(const unsigned char *d, Py_ssize_t n)
 {
-    for (Py_ssize_t k = 0; k < n; k++)
-        if (d[k] < 0x20 || d[k] > 0x7e)
-            return 0;
+    if (sip_addr_unusual(d, 0, n, 0))
+        return 0;
     Py_ssize_t i = 0, end = n;
     while (i < end && d[i] == ' ')
         i++;
@@ -3144,9 +3422,8 @@ sip_addr_plain(const unsigned char *d, Py_ssize_t n)
         return 0;
     Py_ssize_t gt = g - d;
     /* the URI d[lt+1:gt]: no space, '<' or '"' anywhere in it */
-    for (Py_ssize_t k = lt + 1; k < gt; k++)
-        if (d[k] == ' ' || d[k] == '<' || d[k] == '"')
-            return 0;
+    if (sip_addr_unusual(d, lt + 1, gt, 1))
+        return 0;
     Py_ssize_t p = lt + 1;
     if (gt - p >= 4 && sip_ieq(d + p, 4, "sip:"))
         p += 4;
@@ -3208,55 +3485,6 @@ sip_addr_plain(const unsigned char *d, Py_ssize_t n)
     return 1;
 }
 
-/* Put From/To key ``key`` in the set ``clean`` (sip/message.py's CleanKeys: a set with the
- * total characters of its keys in ``chars`` and its bounds in ``limit`` and ``char_limit``),
- * emptying the set first when the key would take it past either bound, as CleanKeys.note does.
- * A plain set (without the attributes) is left as it is. Returns 0, or -1 with an exception. */
-/* sip/message.py's _SHARED_TEXT_MAX: the longest From/To key kept */
-#define SIP_SHARED_TEXT_MAX 512
-
-static int
-sip_clean_note(PyObject *clean, PyObject *key)
-{
-    static PyObject *s_chars, *s_limit, *s_char_limit;
-    if (s_chars == NULL && (s_chars = PyUnicode_InternFromString("chars")) == NULL)
-        return -1;
-    if (s_limit == NULL && (s_limit = PyUnicode_InternFromString("limit")) == NULL)
-        return -1;
-    if (s_char_limit == NULL &&
-        (s_char_limit = PyUnicode_InternFromString("char_limit")) == NULL)
-        return -1;
-    if (PySet_CheckExact(clean) || PyFrozenSet_Check(clean))
-        return 0;
-    Py_ssize_t vals[3];
-    PyObject *names[3] = {s_chars, s_limit, s_char_limit};
-    for (int k = 0; k < 3; k++) {
-        PyObject *v = PyObject_GetAttr(clean, names[k]);
-        if (v == NULL)
-            return -1;
-        vals[k] = PyLong_AsSsize_t(v);
-        Py_DECREF(v);
-        if (vals[k] == -1 && PyErr_Occurred())
-            return -1;
-    }
-    Py_ssize_t len = PyUnicode_GET_LENGTH(key), chars = vals[0];
-    if (PySet_GET_SIZE(clean) >= vals[1] || chars + len > vals[2]) {
-        if (PySet_Clear(clean) < 0)
-            return -1;
-        chars = 0;
-    }
-    if (len > vals[2])
-        return 0;
-    if (PySet_Add(clean, key) < 0)
-        return -1;
-    PyObject *total = PyLong_FromSsize_t(chars + len);
-    if (total == NULL)
-        return -1;
-    int rc = PyObject_SetAttr(clean, s_chars, total);
-    Py_DECREF(total);
-    return rc;
-}
-
 /* sip_addr_check(value) -> bool
  *
  * sip_addr_plain on a str: True when parse_name_addr surely reads it without a problem
@@ -3274,15 +3502,53 @@ fast_sip_addr_check(PyObject *Py_UNUSED(module), PyObject *value)
         sip_addr_plain(PyUnicode_1BYTE_DATA(value), PyUnicode_GET_LENGTH(value)));
 }
 
+/* Whether the From/To text value (NULL: the header is absent or given more than once) is one
+ * sip/message.py reads without a problem: an ASCII text sip_addr_plain knows parse_name_addr
+ * reads without one (decided from its bytes, nothing looked up or made), or whose key (the
+ * text with placeholders when sip_addr_split gives one, the text itself otherwise) is in the
+ * set ``clean`` that sip/message.py fills with what it parsed without a problem. 1 yes,
+ * 0 "ask Python", -1 with an exception set.
+ *
+ * The set needs none of the texts sip_addr_plain accepts: two texts with one key differ only
+ * in token parameter values after the '>', which sip_addr_plain accepts wherever it accepts
+ * the rest, so it answers for every text of such a key by itself. */
+static int
+sip_addr_clean(PyObject *value, PyObject *clean, signed char *plain)
+{
+    if (value == NULL || !PyUnicode_Check(value) || !PyUnicode_IS_ASCII(value))
+        return 0;
+    const unsigned char *d = PyUnicode_1BYTE_DATA(value);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(value);
+    int is_plain = plain != NULL && *plain >= 0 ? *plain : sip_addr_plain(d, n);
+    if (plain != NULL)
+        *plain = (signed char)is_plain;
+    if (is_plain)
+        return 1;
+    char *buf;
+    Py_ssize_t len;
+    Py_ssize_t replaced = sip_addr_split(value, d, n, &buf, &len, NULL);
+    if (replaced < 0)
+        return -1;
+    PyObject *key;
+    if (replaced > 0) {
+        key = PyUnicode_DecodeASCII(buf, len, NULL);
+        PyMem_Free(buf);
+        if (key == NULL)
+            return -1;
+    }
+    else
+        key = Py_NewRef(value);
+    int found = PySet_Contains(clean, key);
+    Py_DECREF(key);
+    return found;
+}
+
 /* sip_addrs_clean(index, clean) -> int
  *
  * Whether the From (bit 1) and To (bit 2) of a message, given its lazy header index, are
- * texts sip/message.py has already read without a problem: the header appears once, its text
- * is ASCII, and its key (the text with placeholders when sip_addr_base gives one, the text
- * itself otherwise) is in the set ``clean`` that sip/message.py fills as it parses, or the
- * text is one sip_addr_plain knows parse_name_addr reads without a problem (its key then goes
- * in ``clean``, for the messages after this one; no Python parse for a first sighting). A
- * clear bit only means "ask Python": it reads the header the way it always has. */
+ * texts sip/message.py reads without a problem (sip_addr_clean: the header appears once and
+ * its text is one of those). A clear bit only means "ask Python": it reads the header the way
+ * it always has. The set is only read. */
 static PyObject *
 fast_sip_addrs_clean(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 {
@@ -3300,34 +3566,7 @@ fast_sip_addrs_clean(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssiz
         }
         if (!PyTuple_Check(values) || PyTuple_GET_SIZE(values) != 1)
             continue;
-        PyObject *value = PyTuple_GET_ITEM(values, 0);
-        if (!PyUnicode_Check(value) || !PyUnicode_IS_ASCII(value))
-            continue;
-        char *buf;
-        Py_ssize_t len;
-        Py_ssize_t replaced = sip_addr_split(value, PyUnicode_1BYTE_DATA(value),
-                                             PyUnicode_GET_LENGTH(value), &buf, &len, NULL);
-        if (replaced < 0)
-            return NULL;
-        PyObject *key;
-        if (replaced > 0) {
-            key = PyUnicode_DecodeASCII(buf, len, NULL);
-            PyMem_Free(buf);
-            if (key == NULL)
-                return NULL;
-        }
-        else
-            key = Py_NewRef(value);
-        int found = PySet_Contains(args[1], key);
-        if (found == 0 &&
-            sip_addr_plain(PyUnicode_1BYTE_DATA(value), PyUnicode_GET_LENGTH(value))) {
-            found = 1;
-            /* sip/message.py's _SHARED_TEXT_MAX: longer keys are not kept */
-            if (PyUnicode_GET_LENGTH(key) <= SIP_SHARED_TEXT_MAX &&
-                sip_clean_note(args[1], key) < 0)
-                found = -1;
-        }
-        Py_DECREF(key);
+        int found = sip_addr_clean(PyTuple_GET_ITEM(values, 0), args[1], NULL);
         if (found < 0)
             return NULL;
         if (found)
@@ -3948,56 +4187,58 @@ sip_make(PyObject *data, PyObject *he, PyObject *cl)
 {
     if (!mk.ready || !PyBytes_CheckExact(data))
         Py_RETURN_NONE;
-    PyObject *hargs[2] = {data, he};
-    PyObject *head = fast_sip_head(NULL, hargs, 2);
-    if (head == NULL || head == Py_None)
-        return head;
-    PyObject *method = PyTuple_GET_ITEM(head, 0), *index = PyTuple_GET_ITEM(head, 7),
-             *cseq = PyTuple_GET_ITEM(head, 9);
+    Py_ssize_t he_at = PyLong_AsSsize_t(he);
+    if (he_at == -1 && PyErr_Occurred())
+        return NULL;
+    SipHead h;
     Py_ssize_t n = PyBytes_GET_SIZE(data);
-    Py_ssize_t body_start = PyLong_AsSsize_t(PyTuple_GET_ITEM(head, 6));
-    PyObject *msg = NULL;
-    if (cseq == Py_None)
+    int rc = sip_head_read((const unsigned char *)PyBytes_AS_STRING(data), n, he_at, &h);
+    if (rc <= 0) {
+        if (rc < 0)
+            return NULL;
+        Py_RETURN_NONE;
+    }
+    PyObject *msg = NULL, *status = NULL, *hstart = NULL, *hend = NULL, *bstart = NULL;
+    if (h.cseq == NULL || h.cseq == Py_None)
         goto none; /* absent, or not plain: _check_cseq reads it */
-    if (method != Py_None && PyUnicode_Compare(PyTuple_GET_ITEM(cseq, 1), method) != 0)
-        goto none; /* "CSeq method ... differs" */
+    if (h.method != NULL && PyUnicode_Compare(PyTuple_GET_ITEM(h.cseq, 1), h.method) != 0)
+        goto none_or_fail; /* "CSeq method ... differs" */
     /* _REQUIRED: via, from, to, call-id, cseq (sip_keys 2, 3, 4, 0, 1) */
     static const int required[5] = {2, 3, 4, 0, 1};
     for (int k = 0; k < 5; k++)
-        if (PyDict_GetItemWithError(index, sip_keys[required[k]]) == NULL)
-            goto none_or_fail;
-    if (PyTuple_GET_ITEM(head, 8) == Py_True) {
-        /* _SINGLE: call-id, cseq, from, to, max-forwards, content-type */
-        static const int single[6] = {0, 1, 3, 4, 7, 5};
-        for (int k = 0; k < 6; k++) {
-            PyObject *v = PyDict_GetItemWithError(index, sip_keys[single[k]]);
-            if (v == NULL && PyErr_Occurred())
-                goto fail;
-            if (v != NULL && PyTuple_GET_SIZE(v) > 1)
-                goto none;
-        }
-    }
-    PyObject *cl_values = PyDict_GetItemWithError(index, sip_keys[6]);
-    if (cl_values == NULL || PyTuple_GET_SIZE(cl_values) != 1)
-        goto none_or_fail;
+        if (h.count[required[k]] == 0)
+            goto none;
+    /* _SINGLE: call-id, cseq, from, to, max-forwards, content-type */
+    static const int single[6] = {0, 1, 3, 4, 7, 5};
+    for (int k = 0; k < 6; k++)
+        if (h.count[single[k]] > 1)
+            goto none;
+    if (h.count[6] != 1)
+        goto none;
     long long length;
     if (cl == Py_None)
-        length = mk_digits(PyTuple_GET_ITEM(cl_values, 0));
+        length = mk_digits(h.first[6]);
     else {
         length = PyLong_AsLongLong(cl);
         if (length == -1 && PyErr_Occurred())
             goto fail;
     }
-    if (length < 0 || length != (long long)(n - body_start))
+    if (length < 0 || length != (long long)(n - h.body_start))
         goto none;
 
+    status = h.status >= 0 ? PyLong_FromLong(h.status) : Py_NewRef(Py_None);
+    hstart = PyLong_FromSsize_t(h.sl_end);
+    hend = PyLong_FromSsize_t(h.he);
+    bstart = PyLong_FromSsize_t(h.body_start);
+    if (status == NULL || hstart == NULL || hend == NULL || bstart == NULL)
+        goto fail;
     msg = mk.type->tp_alloc(mk.type, 0);
     if (msg == NULL)
         goto fail;
-    mk_set(msg, MK_METHOD, method);
-    mk_set(msg, MK_URI, PyTuple_GET_ITEM(head, 1));
-    mk_set(msg, MK_STATUS, PyTuple_GET_ITEM(head, 2));
-    mk_set(msg, MK_REASON, PyTuple_GET_ITEM(head, 3));
+    mk_set(msg, MK_METHOD, h.method ? h.method : Py_None);
+    mk_set(msg, MK_URI, h.uri ? h.uri : Py_None);
+    mk_set(msg, MK_STATUS, status);
+    mk_set(msg, MK_REASON, h.reason ? h.reason : Py_None);
     mk_set(msg, MK_VERSION, mk.version);
     mk_set(msg, MK_RAW, data);
     mk_set(msg, MK_DEFECTS, Py_None);
@@ -4009,7 +4250,7 @@ sip_make(PyObject *data, PyObject *he, PyObject *cl)
     mk_set(msg, MK_COMPRESSED, Py_False);
     mk_set(msg, MK_PARTIAL, Py_False);
     mk_set(msg, MK_RETRANSMISSION, Py_False);
-    mk_set(msg, MK_INDEX, index);
+    mk_set(msg, MK_INDEX, h.index);
     mk_set(msg, MK_COMPLETE, Py_False);
     PyObject *zero_int = PyLong_FromLong(0); /* a cached small int */
     if (zero_int == NULL)
@@ -4018,43 +4259,55 @@ sip_make(PyObject *data, PyObject *he, PyObject *cl)
     mk_set(msg, MK_TAKEN, zero_int);
     Py_DECREF(zero_int);
     mk_set(msg, MK_BUF, data);
-    mk_set(msg, MK_HSTART, PyTuple_GET_ITEM(head, 4));
-    mk_set(msg, MK_HEND, PyTuple_GET_ITEM(head, 5));
-    mk_set(msg, MK_BSTART, PyTuple_GET_ITEM(head, 6));
+    mk_set(msg, MK_HSTART, hstart);
+    mk_set(msg, MK_HEND, hend);
+    mk_set(msg, MK_BSTART, bstart);
     mk_set(msg, MK_VIA, mk.unset);
     mk_set(msg, MK_FROM, mk.unset);
     mk_set(msg, MK_TO, mk.unset);
     mk_set(msg, MK_CTYPE, mk.unset);
-    mk_set(msg, MK_CSEQ, cseq);
+    mk_set(msg, MK_CSEQ, h.cseq);
     /* From and To: read before without a problem, or read now (_presolve_addr). */
-    PyObject *cargs[2] = {index, mk.clean};
-    PyObject *clean = fast_sip_addrs_clean(NULL, cargs, 2);
-    if (clean == NULL)
-        goto fail;
-    long bits = PyLong_AsLong(clean);
-    Py_DECREF(clean);
     for (int which = 0; which < 2; which++) {
-        if (bits & (1L << which)) {
+        /* sip_addr_plain's answer kept with the value, while the cache holds it */
+        SipValueEntry *e = h.entry[3 + which];
+        signed char *plain = e != NULL && e->one != NULL &&
+                                     PyTuple_GET_ITEM(e->one, 0) == h.first[3 + which]
+                                 ? &e->plain
+                                 : NULL;
+        int clean = sip_addr_clean(h.count[3 + which] == 1 ? h.first[3 + which] : NULL,
+                                   mk.clean, plain);
+        if (clean < 0)
+            goto fail;
+        if (clean) {
             mk_set(msg, which ? MK_TO : MK_FROM, mk.checked);
             continue;
         }
-        PyObject *pargs[3] = {msg, index, which ? mk.to : mk.from};
+        PyObject *pargs[3] = {msg, h.index, which ? mk.to : mk.from};
         PyObject *r = PyObject_Vectorcall(mk.presolve, pargs, 3, NULL);
         if (r == NULL)
             goto fail;
         Py_DECREF(r);
     }
-    Py_DECREF(head);
+    Py_DECREF(status);
+    Py_DECREF(hstart);
+    Py_DECREF(hend);
+    Py_DECREF(bstart);
+    sip_head_clear(&h);
     return msg;
 none_or_fail:
     if (PyErr_Occurred())
         goto fail;
 none:
-    Py_DECREF(head);
+    sip_head_clear(&h);
     Py_RETURN_NONE;
 fail:
     Py_XDECREF(msg);
-    Py_DECREF(head);
+    Py_XDECREF(status);
+    Py_XDECREF(hstart);
+    Py_XDECREF(hend);
+    Py_XDECREF(bstart);
+    sip_head_clear(&h);
     return NULL;
 }
 
@@ -9866,6 +10119,8 @@ static PyMethodDef module_methods[] = {
      "mppc_inflate(hist, known, pos, limit, data, bit, nbits, bit_base)\n"
      "    -> (pos, bit, reason) | (pos, bit, -1, bit offset, message)\n\n"
      "sipcomp/mppc.py's _inflate on the input bytes themselves (see there)."},
+    {"sip_value_cache", (PyCFunction)(void (*)(void))fast_sip_value_cache, METH_FASTCALL,
+     "sip_value_cache(clear=False) -> (entries, text_max, held, hits, misses)"},
     {"sip_head", (PyCFunction)(void (*)(void))fast_sip_head, METH_FASTCALL,
      "sip_head(data, header_end) -> (method, uri, status, reason, sl_end, header_end,\n"
      "                               body_start, index, repeated, cseq) | None\n\n"
@@ -9989,8 +10244,11 @@ PyInit__fastpath(void)
         if ((sip_keys[i] = PyUnicode_InternFromString(core_keys[i])) == NULL)
             return NULL;
     for (int i = 0; sip_methods[i] != NULL; i++)
+    {
+        sip_method_lens[i] = (Py_ssize_t)strlen(sip_methods[i]);
         if ((sip_method_objs[i] = PyUnicode_InternFromString(sip_methods[i])) == NULL)
             return NULL;
+    }
     if (PyType_Ready(&RtpCoreType) < 0 || PyType_Ready(&RelayCoreType) < 0 ||
         PyType_Ready(&SrtpCoreType) < 0 || PyType_Ready(&FastPathType) < 0 ||
         PyType_Ready(&SGroupType) < 0 || PyType_Ready(&STableType) < 0 ||

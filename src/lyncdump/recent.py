@@ -128,7 +128,7 @@ def _recent_texts(
 class CleanKeys(set[str]):
     """A set of texts bounded by entries (``limit``) and total characters (``char_limit``):
     :meth:`note` empties it before a key that would take it past either (the keys that matter
-    come back). The compiled ``sip_addrs_clean`` adds keys the same way, keeping ``chars``."""
+    come back). The compiled ``sip_addrs_clean`` only reads it."""
 
     __slots__ = ("chars", "limit", "char_limit")
 

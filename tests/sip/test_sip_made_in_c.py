@@ -52,6 +52,17 @@ def _python(data: bytes, he: int, cl: int | None) -> Any:
         lazy._made_ready = saved
 
 
+def _pure(data: bytes, he: int, cl: int | None) -> Any:
+    """parse_message without any compiled head reading (so without the value cache either):
+    the reference for what the cache hands out."""
+    saved = lazy._made_ready, lazy._sip_head
+    lazy._made_ready, lazy._sip_head = False, None
+    try:
+        return lazy.parse_message(data, header_end=None if he < 0 else he, content_length=cl)
+    finally:
+        lazy._made_ready, lazy._sip_head = saved
+
+
 def _slots(msg: lazy.SipMessage) -> list[tuple[str, Any]]:
     """Every slot as made (markers by identity)."""
     out: list[tuple[str, Any]] = []
@@ -72,6 +83,14 @@ def check(data: bytes, he: int = -1, cl: int | None = None) -> bool:
     reference = _python(data, he, cl)
     assert isinstance(reference, lazy.SipMessage), data[:200]
     assert _slots(made) == _slots(reference), data[:200]
+    pure = _pure(data, he, cl)
+    assert made._index == pure._index and made._cseq == pure.cseq, data[:200]
+    assert (made.method, made.request_uri, made.status, made.reason) == (
+        pure.method,
+        pure.request_uri,
+        pure.status,
+        pure.reason,
+    )
     assert made.take_new_defects() == reference.take_new_defects() == []
     for typed_first in (True, False):
         a = _compiled.sip_message(data, he, cl)
@@ -240,3 +259,141 @@ def test_not_made_for_another_class() -> None:
             lazy.SipMessage, lazy._UNSET, lazy._CHECKED, lazy._CLEAN_ADDRS, lazy._presolve_addr
         )
     assert type(_compiled.sip_message(_CLEAN, -1, None)) is lazy.SipMessage
+
+
+# -- the value cache (sip_head's recent core header values) ----------------------------------
+
+
+def _response(request: bytes, status: bytes = b"200 OK") -> bytes:
+    """A response to ``request``: its Via (with received parameters, as a server adds),
+    From, To (with a tag), Call-ID and CSeq, no body."""
+    head = request.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+    keep = [
+        line for line in head[1:] if line.split(b":", 1)[0] in (b"From", b"To", b"Call-ID", b"CSeq")
+    ]
+    via = next(line for line in head if line.startswith(b"Via:"))
+    lines = [b"SIP/2.0 " + status, via + b";received=10.0.0.9", *keep, b"Content-Length: 0"]
+    return (
+        b"\r\n".join(lines).replace(
+            b"To: <sip:bob@example.com>", b"To: <sip:bob@example.com>;tag=b7"
+        )
+        + b"\r\n\r\n"
+    )
+
+
+def test_a_response_shares_its_requests_values() -> None:
+    """The values a response repeats byte for byte are the request's own objects (one-value
+    headers share the tuple); what differs is decoded anew; both messages stay equal to
+    Python's."""
+    _compiled.sip_value_cache(True)
+    request = _CLEAN.replace(b"Call-ID: c1", b"Call-ID: shared-1")
+    assert check(request)
+    response = _response(request)
+    assert check(response)
+    a = _compiled.sip_message(request, -1, None)
+    b = _compiled.sip_message(response, -1, None)
+    for key in ("from", "call-id"):
+        assert a._index[key] is b._index[key], key
+    assert a._index["to"] != b._index["to"]  # the tag
+    assert a._index["via"] is not b._index["via"]  # Via is never shared
+    assert a._cseq is b._cseq == (1, "INVITE")  # the plain CSeq read once
+    # Two Via lines: each its own str, in a tuple of their own.
+    two = _CLEAN.replace(
+        b"Via: SIP/2.0/TLS 10.0.0.1:5061;branch=z9hG4bK1\r\n",
+        b"Via: SIP/2.0/TLS a;branch=z9hG4bK1\r\nVia: SIP/2.0/TLS b;branch=z9hG4bK2\r\n",
+    )
+    assert check(two) and check(two)
+    m = _compiled.sip_message(two, -1, None)
+    assert m._index["via"] == ("SIP/2.0/TLS a;branch=z9hG4bK1", "SIP/2.0/TLS b;branch=z9hG4bK2")
+    assert m.top_branch == "z9hG4bK1"
+
+
+def test_value_cache_hits_misses_and_bounds() -> None:
+    entries, text_max, held, hits, misses = _compiled.sip_value_cache(True)
+    assert (held, hits, misses) == (0, 0, 0) and entries == 1024 and text_max == 256
+    assert _compiled.sip_message(_CLEAN, -1, None) is not None
+    # From, To, Call-ID, CSeq, Content-Type, Content-Length: each new (Via is never held)
+    assert _compiled.sip_value_cache()[2:] == (6, 0, 6)
+    assert _compiled.sip_message(_CLEAN, -1, None) is not None
+    assert _compiled.sip_value_cache()[2:] == (6, 6, 6)  # the same bytes again: all found
+    assert check(_CLEAN)
+    # A value past the bound is decoded each time and never held.
+    long_id = b"L" * (text_max + 1)
+    data = _CLEAN.replace(b"Call-ID: c1", b"Call-ID: " + long_id)
+    before = _compiled.sip_value_cache()
+    assert check(data) and check(data)
+    a = _compiled.sip_message(data, -1, None)
+    b = _compiled.sip_message(data, -1, None)
+    assert a._index["call-id"] == b._index["call-id"] == (long_id.decode(),)
+    assert a._index["call-id"] is not b._index["call-id"]
+    at_bound = _CLEAN.replace(b"Call-ID: c1", b"Call-ID: " + b"M" * text_max)
+    check(at_bound)
+    c = _compiled.sip_message(at_bound, -1, None)
+    d = _compiled.sip_message(at_bound, -1, None)
+    assert c._index["call-id"] is d._index["call-id"]
+    # Many distinct values: the cache never holds more than its entries.
+    for i in range(3000):
+        _compiled.sip_message(_CLEAN.replace(b"Call-ID: c1", b"Call-ID: n%d" % i), -1, None)
+    assert _compiled.sip_value_cache()[2] <= entries
+    assert _compiled.sip_value_cache()[3] >= before[3]
+    _compiled.sip_value_cache(True)
+    assert _compiled.sip_value_cache()[2:] == (0, 0, 0)
+    with pytest.raises(TypeError):
+        _compiled.sip_value_cache(True, False)
+
+
+def test_values_that_collide_in_the_cache_stay_apart() -> None:
+    """Same bytes under another header, or other bytes in the same entry: never confused
+    (the entry is taken only after key, length and bytes compare equal)."""
+    _compiled.sip_value_cache(True)
+    same = _CLEAN.replace(b"Call-ID: c1", b"Call-ID: <sip:bob@example.com>")
+    assert check(same)
+    m = _compiled.sip_message(same, -1, None)
+    assert m._index["call-id"] == m._index["to"] == ("<sip:bob@example.com>",)
+    assert m._index["call-id"] is not m._index["to"]
+    for i in range(2000):  # fill every entry many times over, then read the first again
+        check(_CLEAN.replace(b"Call-ID: c1", b"Call-ID: k%d" % i)) if i % 400 == 0 else (
+            _compiled.sip_message(_CLEAN.replace(b"Call-ID: c1", b"Call-ID: k%d" % i), -1, None)
+        )
+    assert check(same)
+
+
+@SETTINGS
+@given(messages(), st.booleans())
+def test_generated_messages_and_their_responses(data: bytes, cold: bool) -> None:
+    """A generated message, then a response built from it, made with a warm or an empty
+    cache: equal to Python's slot for slot either way, and again from the cache."""
+    if cold:
+        _compiled.sip_value_cache(True)
+    check(data)
+    if b"\r\n\r\n" in data and data.startswith(
+        tuple(
+            m.encode()
+            for m in (
+                "INVITE",
+                "MESSAGE",
+                "BYE",
+                "OPTIONS",
+                "REGISTER",
+                "SUBSCRIBE",
+                "NOTIFY",
+                "INFO",
+                "ACK",
+                "CANCEL",
+                "PRACK",
+                "UPDATE",
+                "REFER",
+                "PUBLISH",
+                "SERVICE",
+                "NEGOTIATE",
+                "BENOTIFY",
+            )
+        )
+    ):
+        try:
+            response = _response(data, b"180 Ringing")
+        except StopIteration:  # no Via line
+            return
+        check(response)
+        check(response)
+    check(data)

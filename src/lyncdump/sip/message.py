@@ -570,8 +570,9 @@ _BASES: RecentTexts[tuple[NameAddr | None, tuple[str, ...]]] = RecentTexts(
 )
 #: From/To keys read without a problem (a text with placeholders, or a text that has none),
 #: for the compiled ``sip_addrs_clean``: a new message whose From and To have their key here
-#: needs no Python to know they give no defect, and the compiled check adds the keys of the
-#: texts it knows parse without one. Emptied when full (the keys come back).
+#: needs no Python to know they give no defect. The compiled check decides the texts it knows
+#: parse without one from their bytes first (``sip_addr_plain``) and only reads the set for
+#: the others. Emptied when full (the keys come back).
 _CLEAN_ADDRS = CleanKeys(_KEYS_MAX, _KEYS_CHARS)
 #: Contact, Route and Record-Route values (every occurrence of the header, as sent) -> the
 #: addresses parsed from them and the problems found: a client sends the same Contact with
