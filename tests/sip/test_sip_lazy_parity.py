@@ -534,3 +534,43 @@ def test_header_parsers_match(text: str) -> None:
             assert (plain(got), got_problems) == (plain(want), want_problems), (name, variant)
         assert new.parse_media_type(variant) == old.parse_media_type(variant)
         assert plain(new_uri.parse_uri(variant)) == plain(old_uri.parse_uri(variant))
+
+
+# -- headers_starting (the MS-SIPCOMP NEGOTIATE tracker's read; session 30) --------------------
+
+
+def check_starting(data: bytes, datagram: bool, **handover: Any) -> None:
+    """``headers_starting`` gives the pairs of ``headers`` whose name starts so, in order,
+    whether the message read its block lazily or already holds the list."""
+    try:
+        msg = lazy.parse_message(data, datagram=datagram, **handover)
+        full = lazy.parse_message(data, datagram=datagram, **handover)
+    except MalformedError:
+        return
+    for initials in ("cCiI", "vVtTfF", "xX"):
+        want = [h for h in full.headers if h[0][:1] and h[0][0] in initials]
+        assert msg.headers_starting(initials) == want, data[:300]
+        assert full.headers_starting(initials) == want, data[:300]
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in _inputs() if p.parent == CAPTURES], ids=lambda p: p.name
+)
+def test_headers_starting_on_every_sample_message_and_its_mutations(path: Path) -> None:
+    for data, datagram, handover in recorded(path):
+        check_starting(data, datagram, **{k: v for k, v in handover.items() if v is not None})
+        for variant in _mutations(data):
+            check_starting(variant, False)
+
+
+def test_headers_starting_on_torture_and_ms_samples() -> None:
+    for data in [*S.VALID.values(), *S.MS_MESSAGES.values(), S.BADINV01, S.SCALAR02, S.MULTI01]:
+        for variant in (data, *_mutations(data)):
+            check_starting(variant, True)
+            check_starting(variant, False)
+
+
+@SETTINGS
+@given(messages(), st.booleans())
+def test_headers_starting_on_generated_messages(data: bytes, datagram: bool) -> None:
+    check_starting(data, datagram)

@@ -889,8 +889,10 @@ class TcpConnectionPipeline:
         negotiation = self.negotiation
         if negotiation is None:
             negotiation = self.negotiation = _stream().NegotiationTracker()
+        # Only a name starting with C or I can be one the tracker reads (CSeq, Call-ID or i,
+        # Compression): the other headers are not read at all (session 30).
         switches = negotiation.on_message(
-            direction, msg.method, msg.status, cseq_method, msg.headers
+            direction, msg.method, msg.status, cseq_method, msg.headers_starting("cCiI")
         )
         for switching in switches:
             self._start_compression(switching, msg.frame or 0, msg.time or 0.0)
