@@ -417,8 +417,8 @@ def test_framed_messages_with_handover(data: bytes, chunk: int) -> None:
 class _EagerMessage(eager.SipMessage):
     """The reference message with what the pipeline uses that it did not have: the tunnel slot
     and to_dict() (added on main after a864c2b, nothing to do with parsing), _values(),
-    _view_index(), take_new_defects(), top_branch, part_spans(), note_address_defects() and
-    addr_uri()."""
+    _view_index(), take_new_defects(), top_branch, part_spans(), note_address_defects(),
+    addr_uri() and headers_starting()."""
 
     __slots__ = ("encapsulation",)
 
@@ -441,6 +441,9 @@ class _EagerMessage(eager.SipMessage):
             self.from_  # noqa: B018
         if to:
             self.to  # noqa: B018
+
+    def headers_starting(self, initials: str) -> list[tuple[str, str]]:  # the NEGOTIATE tracker's
+        return [h for h in self.headers if h[0][:1] and h[0][0] in initials]
 
     def addr_uri(self, name: str) -> str | None:  # what a session's header line shows
         addr = self.from_ if name == "from" else self.to
