@@ -1970,8 +1970,22 @@ mppc_run_impl(unsigned char *hist, unsigned char *known, Py_ssize_t *pos_io, Py_
             break;
         }
         if (wbits < 40) {
-            w = mppc_window(d, n, bit);
-            wbits = 64;
+#ifdef MPPC_WORDS
+            Py_ssize_t i = bit >> 3;
+            if (i + 8 <= n) {
+                /* the 8 bytes at the token's byte, without the ninth: 57 or more stream
+                   bits, enough for any token (the bits shifted in below them are never
+                   read: wbits says how many are real) */
+                memcpy(&w, d + i, 8);
+                w = __builtin_bswap64(w) << (bit & 7);
+                wbits = 64 - (int)(bit & 7);
+            }
+            else
+#endif
+            {
+                w = mppc_window(d, n, bit);
+                wbits = 64;
+            }
         }
         unsigned int b = (unsigned int)(w >> 56);
         if (b >= 0xC0) { /* copy: offset code, then length code */

@@ -417,8 +417,8 @@ def test_framed_messages_with_handover(data: bytes, chunk: int) -> None:
 class _EagerMessage(eager.SipMessage):
     """The reference message with what the pipeline uses that it did not have: the tunnel slot
     and to_dict() (added on main after a864c2b, nothing to do with parsing), _values(),
-    _view_index(), take_new_defects(), top_branch, part_spans(), note_address_defects() and
-    addr_uri()."""
+    _view_index(), take_new_defects(), top_branch, part_spans(), note_address_defects(),
+    addr_uri() and headers_starting()."""
 
     __slots__ = ("encapsulation",)
 
@@ -441,6 +441,9 @@ class _EagerMessage(eager.SipMessage):
             self.from_  # noqa: B018
         if to:
             self.to  # noqa: B018
+
+    def headers_starting(self, initials: str) -> list[tuple[str, str]]:  # the NEGOTIATE tracker's
+        return [h for h in self.headers if h[0][:1] and h[0][0] in initials]
 
     def addr_uri(self, name: str) -> str | None:  # what a session's header line shows
         addr = self.from_ if name == "from" else self.to
@@ -534,3 +537,43 @@ def test_header_parsers_match(text: str) -> None:
             assert (plain(got), got_problems) == (plain(want), want_problems), (name, variant)
         assert new.parse_media_type(variant) == old.parse_media_type(variant)
         assert plain(new_uri.parse_uri(variant)) == plain(old_uri.parse_uri(variant))
+
+
+# -- headers_starting (the MS-SIPCOMP NEGOTIATE tracker's read; session 30) --------------------
+
+
+def check_starting(data: bytes, datagram: bool, **handover: Any) -> None:
+    """``headers_starting`` gives the pairs of ``headers`` whose name starts so, in order,
+    whether the message read its block lazily or already holds the list."""
+    try:
+        msg = lazy.parse_message(data, datagram=datagram, **handover)
+        full = lazy.parse_message(data, datagram=datagram, **handover)
+    except MalformedError:
+        return
+    for initials in ("cCiI", "vVtTfF", "xX"):
+        want = [h for h in full.headers if h[0][:1] and h[0][0] in initials]
+        assert msg.headers_starting(initials) == want, data[:300]
+        assert full.headers_starting(initials) == want, data[:300]
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in _inputs() if p.parent == CAPTURES], ids=lambda p: p.name
+)
+def test_headers_starting_on_every_sample_message_and_its_mutations(path: Path) -> None:
+    for data, datagram, handover in recorded(path):
+        check_starting(data, datagram, **{k: v for k, v in handover.items() if v is not None})
+        for variant in _mutations(data):
+            check_starting(variant, False)
+
+
+def test_headers_starting_on_torture_and_ms_samples() -> None:
+    for data in [*S.VALID.values(), *S.MS_MESSAGES.values(), S.BADINV01, S.SCALAR02, S.MULTI01]:
+        for variant in (data, *_mutations(data)):
+            check_starting(variant, True)
+            check_starting(variant, False)
+
+
+@SETTINGS
+@given(messages(), st.booleans())
+def test_headers_starting_on_generated_messages(data: bytes, datagram: bool) -> None:
+    check_starting(data, datagram)

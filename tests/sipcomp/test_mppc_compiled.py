@@ -206,3 +206,25 @@ def test_streams_with_gaps_garbage_and_budget_decode_the_same(
     with _pure():
         want = _decode(events, mid, budget)
     assert got == want
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.integers(1, 12), st.integers(0, 15), st.integers(0, 12))
+def test_window_refills_at_every_bit_offset_and_near_the_input_end(
+    seed: int, count: int, shift: int, cut: int
+) -> None:
+    """The compiled decoder refills its window from the 8 bytes at the token's byte (57 to 64
+    real bits, by the bit offset) and only the last 8 bytes of the input with the zero-padded
+    read (session 30): a packet started at any bit offset and cut anywhere in its last bytes
+    decodes as the Python decoder decodes it, tokens, stop reasons and errors."""
+    packets, history = _real_stream(seed, count)
+    data = packets[-1]
+    rng = random.Random(seed)
+    lead = "".join(rng.choice("01") for _ in range(shift))  # bits before the packet's first
+    bits = lead + "".join(f"{b:08b}" for b in data)
+    bits += "0" * (-len(bits) % 8)
+    shifted = int(bits, 2).to_bytes(len(bits) // 8, "big") if bits else b""
+    pos = rng.randrange(HISTORY_SIZE)
+    for end in (len(shifted), max(0, len(shifted) - cut), min(len(shifted), 9 + cut)):
+        _both(history, None, pos, HISTORY_SIZE, shifted[:end], shift)
+        _both(history, None, 0, min(HISTORY_SIZE, 40 + 16 * cut), shifted[:end], shift)

@@ -470,3 +470,78 @@ def test_negotiation_reads_its_headers_in_one_pass_as_it_did_in_three(
         _old_header(headers, "call-id", "i") or "",
         _old_offers_lz77(headers),
     )
+
+
+# -- the record classes and the lazily compiled patterns (session 30) ------------------------
+
+
+def test_header_layouts_compare_hash_and_print_as_the_dataclass_did() -> None:
+    from lyncdump.sipcomp.stream import HeaderLayout
+
+    a = HeaderLayout("h6-u16be-plain", 4, 2, "big", "plain")
+    assert a == DEFAULT_LAYOUT and hash(a) == hash(DEFAULT_LAYOUT)
+    assert a.size == 6 and a.max_length == 0xFFFF
+    assert a != HeaderLayout("h6-u16be-plain", 4, 2, "big", "payload")
+    assert a != ("h6-u16be-plain", 4, 2, "big", "plain")
+    assert len(set(LAYOUTS)) == len(LAYOUTS)
+    assert repr(a) == (
+        "HeaderLayout(name='h6-u16be-plain', length_at=4, length_width=2, byteorder='big', "
+        "counts='plain', size=6, max_length=65535)"
+    )
+    with pytest.raises(AttributeError):
+        a.size = 7  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        del a.name  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        a.other = 1  # type: ignore[attr-defined]
+    import copy
+    import pickle
+
+    for again in (copy.copy(a), copy.deepcopy(a), pickle.loads(pickle.dumps(a))):
+        assert again == a and again.size == 6 and again.max_length == 0xFFFF
+    packet = DecodedPacket(b"x", 7, 0x20, 1, 0.5, False)
+    assert pickle.loads(pickle.dumps(packet)) == packet
+
+
+def test_records_compare_field_by_field_and_print_their_fields() -> None:
+    from lyncdump.sipcomp import stream
+
+    p = stream.DecodedPacket(b"OPTIONS", 9, 0x20, 3, 1.5, False)
+    assert p == stream.DecodedPacket(b"OPTIONS", 9, 0x20, 3, 1.5, False)
+    assert p != stream.DecodedPacket(b"OPTIONS", 9, 0x20, 3, 1.5, True)
+    assert repr(p) == (
+        "DecodedPacket(plain=b'OPTIONS', wire_size=9, flags=32, frame=3, ts=1.5, partial=False)"
+    )
+    with pytest.raises(TypeError):
+        hash(p)
+    with pytest.raises(AttributeError):
+        p.other = 1  # type: ignore[attr-defined]
+    probe = stream._Probe(0x20)
+    assert (probe.tries, probe.have, probe.out, probe.mask, probe.dec) == (0, 0, b"", None, None)
+    assert probe == stream._Probe(0x20) and probe != stream._Probe(0x60)
+    assert repr(stream._Trial("wait")) == (
+        "_Trial(kind='wait', reason='', probe=None, flags=0, failed=(), ended=False)"
+    )
+    assert stream._Header(0x20, None, 5) == stream._Header(0x20, None, 5)
+
+
+def test_importing_the_stream_module_compiles_no_pattern_until_one_is_used() -> None:
+    """Compiling the module's regular expressions cost more than the rest of its import: a
+    run whose compressed connections the compiled path reads needs none of them."""
+    import subprocess
+    import sys
+
+    code = (
+        "import re, lyncdump.sipcomp.stream as s\n"
+        "names = ('_TEXT_BAD', '_START_LINE', '_CRLF_RUN', '_RESYNC', '_FLUSHED_AT')\n"
+        "print(*(getattr(s, n).__name__ for n in names))\n"
+        "m = s._CRLF_RUN(b'x\\r\\n', 1)\n"
+        "print(m.span(), s._CRLF_RUN.__self__.pattern, s._TEXT_BAD(b'ab\\x01').start())\n"
+        "print([m.start() for m in s._FLUSHED_AT(b'ab\\x80\\x00', 0)])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert out[0] == "first first first first first"
+    assert out[1] == "(1, 3) b'[\\\\r\\\\n]+' 2"
+    assert out[2] == "[2]"

@@ -76,12 +76,26 @@ READ_TLS = 2  # TLS records framed there, each record to _tls_record
 READ_SIPCOMP = 3  # MS-SIPCOMP decoded and its SIP framed there, each message to _deliver
 
 
+_sipcomp_stream: Any = None  # lyncdump.sipcomp.stream, once _stream() has loaded it
+
+
+def _stream() -> Any:
+    """The module lyncdump.sipcomp.stream, imported at its first use (a run without MS-SIPCOMP
+    never loads it) and kept here: an import statement in the per-connection methods cost a
+    module look-up for each connection (session 30)."""
+    global _sipcomp_stream
+    module = _sipcomp_stream
+    if module is None:
+        from ..sipcomp import stream as module
+
+        _sipcomp_stream = module
+    return module
+
+
 def _looks_compressed(data: bytes) -> bool:
     """sipcomp.stream.looks_compressed, loading MS-SIPCOMP's decoder only for a direction
     that may carry it (a NEGOTIATE seen, or bytes that are no known protocol)."""
-    from ..sipcomp.stream import looks_compressed
-
-    return looks_compressed(data)
+    return _stream().looks_compressed(data)  # type: ignore[no-any-return]
 
 
 @dataclass(slots=True)
@@ -724,10 +738,8 @@ class TcpConnectionPipeline:
     def _start_probe(self, direction: int) -> None:
         """Start the MS-SIPCOMP probe on the bytes kept so far."""
         d = self._d1 if direction else self._d0
-        from ..sipcomp.stream import SipcompStreamDecoder
-
         held = d.take_held()
-        probe = d.sipcomp = SipcompStreamDecoder(mid_stream=True, budget=self._budget())
+        probe = d.sipcomp = _stream().SipcompStreamDecoder(mid_stream=True, budget=self._budget())
         for chunk, f, t in held:  # fed as they came, as if the probe had been there all along
             if d.mode == SNIFF:
                 probe.receive_data(chunk, f, t)
@@ -876,11 +888,11 @@ class TcpConnectionPipeline:
             cseq_method = cseq[1] if cseq else None
         negotiation = self.negotiation
         if negotiation is None:
-            from ..sipcomp.stream import NegotiationTracker
-
-            negotiation = self.negotiation = NegotiationTracker()
+            negotiation = self.negotiation = _stream().NegotiationTracker()
+        # Only a name starting with C or I can be one the tracker reads (CSeq, Call-ID or i,
+        # Compression): the other headers are not read at all (session 30).
         switches = negotiation.on_message(
-            direction, msg.method, msg.status, cseq_method, msg.headers
+            direction, msg.method, msg.status, cseq_method, msg.headers_starting("cCiI")
         )
         for switching in switches:
             self._start_compression(switching, msg.frame or 0, msg.time or 0.0)
@@ -912,8 +924,6 @@ class TcpConnectionPipeline:
 
         ``frame``/``ts`` (of the message that made the switch) stand for the bytes the framer
         already held beyond it."""
-        from ..sipcomp.stream import SipcompStreamDecoder
-
         d = self._direction(direction)
         if d.mode == SIPCOMP:
             return
@@ -921,7 +931,7 @@ class TcpConnectionPipeline:
         if d.framer is None:
             d.framer = SipStreamFramer(max_message=self.ctx.max_sip_message)
         d.mode = SIPCOMP
-        d.sipcomp = SipcompStreamDecoder(budget=self._budget())
+        d.sipcomp = _stream().SipcompStreamDecoder(budget=self._budget())
         self.summary.compressed = True
         if rest:
             d.sipcomp.receive_data(rest, frame, ts)

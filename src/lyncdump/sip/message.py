@@ -396,6 +396,8 @@ _LOOKUPS: dict[str, re.Pattern[bytes] | None] = {}
 # A clean header block, every line of it: a token name, optional blanks, a colon, a value
 # without LF, CRLF. Folding, bare LFs and lines that are not headers all fail to match.
 _CLEAN_RE = re.compile(rb"(?:[A-Za-z0-9\-.!%*_+`'~]+[ \t]*:[^\n]*\r\n)*")
+#: initials -> regex finding the headers whose name starts with one of them (headers_starting)
+_STARTING: dict[str, re.Pattern[bytes]] = {}
 #: after this many different headers looked up one by one, the whole block is parsed at once
 _LOOKUPS_BEFORE_INDEX = 8
 #: The headers framing, sessions, counts and every view read, found at parse time in one scan
@@ -841,6 +843,28 @@ class SipMessage(_ContentTypeView):
             name, _, value = line.partition(":")
             out.append((name.rstrip(" \t"), value.strip(" \t")))
         return out
+
+    def headers_starting(self, initials: str) -> list[tuple[str, str]]:
+        """The pairs of :attr:`headers` whose name starts with one of the ASCII letters
+        ``initials``, in order, found in the clean header block without making the others
+        (nor keeping them): the MS-SIPCOMP NEGOTIATE tracker reads three headers of each
+        NEGOTIATE message, and splitting the whole block cost it more than the rest."""
+        if self._headers is not None or self._buf is None:
+            return [h for h in self.headers if h[0][:1] and h[0][0] in initials]
+        if self._hend - self._hstart < 3:
+            return []
+        pattern = _STARTING.get(initials)
+        if pattern is None:
+            first = re.escape(initials.encode("ascii"))
+            pattern = _STARTING[initials] = re.compile(
+                rb"\n([" + first + rb"][A-Za-z0-9\-.!%*_+`'~]*)[ \t]*:([^\n]*)\r"
+            )
+        # In a clean block (_CLEAN_RE) every LF ends a line, each line is a token, blanks, a
+        # colon and a value, and ends with CRLF: the name and value _read_headers gives.
+        return [
+            (name.decode("ascii"), value.decode("utf-8").strip(" \t"))
+            for name, value in pattern.findall(self._buf, self._hstart, self._hend)
+        ]
 
     def take_new_defects(self) -> list[Defect]:
         """Defects added to ``defects`` since the last call (all of them on the first call).

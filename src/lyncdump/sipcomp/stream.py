@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Literal
 
 from lyncdump.errors import MalformedError
 from lyncdump.model import Defect
@@ -67,7 +66,13 @@ _LAYER = "sipcomp"
 # -- header layouts --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+# The small record classes below are written out rather than made with @dataclass: this module
+# is imported only for an MS-SIPCOMP connection, and building five dataclasses (generated code,
+# compiled at import) was most of what importing it cost (session 30). They keep what the
+# dataclasses gave: the constructor's signature, equality, repr (and HeaderLayout: frozen,
+# hashable, size and max_length outside equality).
+
+
 class HeaderLayout:
     """One candidate shape of the compression packet header.
 
@@ -75,20 +80,76 @@ class HeaderLayout:
     field follows and ends the header. ``counts`` says what the length measures: ``plain`` the
     uncompressed bytes (a compressed payload then ends at the byte boundary after that many bytes
     were produced), ``payload`` the bytes after the header, ``packet`` header plus payload.
+    ``size``: header bytes (``length_at + length_width``), kept: read for every packet.
+    Immutable.
     """
 
+    __slots__ = ("name", "length_at", "length_width", "byteorder", "counts", "size", "max_length")
     name: str
     length_at: int
     length_width: int
     byteorder: Literal["big", "little"]
     counts: Literal["plain", "payload", "packet"]
-    size: int = field(init=False, compare=False)
-    """Header bytes (``length_at + length_width``), kept: read for every packet."""
-    max_length: int = field(init=False, compare=False)
+    size: int
+    max_length: int
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "size", self.length_at + self.length_width)
-        object.__setattr__(self, "max_length", (1 << (8 * self.length_width)) - 1)
+    def __init__(
+        self,
+        name: str,
+        length_at: int,
+        length_width: int,
+        byteorder: Literal["big", "little"],
+        counts: Literal["plain", "payload", "packet"],
+    ) -> None:
+        put = object.__setattr__
+        put(self, "name", name)
+        put(self, "length_at", length_at)
+        put(self, "length_width", length_width)
+        put(self, "byteorder", byteorder)
+        put(self, "counts", counts)
+        put(self, "size", length_at + length_width)
+        put(self, "max_length", (1 << (8 * length_width)) - 1)
+
+    def _key(self) -> tuple[str, int, int, str, str]:
+        return (self.name, self.length_at, self.length_width, self.byteorder, self.counts)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._key() == other._key()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __reduce__(self) -> tuple[type[HeaderLayout], tuple[str, int, int, str, str]]:
+        return (HeaderLayout, self._key())  # (copy and pickle: made again, not assigned)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}")
+
+    def __repr__(self) -> str:
+        return (
+            f"HeaderLayout(name={self.name!r}, length_at={self.length_at!r}, "
+            f"length_width={self.length_width!r}, byteorder={self.byteorder!r}, "
+            f"counts={self.counts!r}, size={self.size!r}, max_length={self.max_length!r})"
+        )
+
+
+def _record_eq(self: Any, other: object) -> bool:
+    """Equality of two records of one class, field by field (as a dataclass's)."""
+    names: tuple[str, ...] = self.__slots__
+    if other.__class__ is not self.__class__:
+        return NotImplemented
+    return [getattr(self, k) for k in names] == [getattr(other, k) for k in names]
+
+
+def _record_repr(self: Any) -> str:
+    """``Class(field=value, ...)``, as a dataclass's repr."""
+    inner = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__)
+    return f"{self.__class__.__qualname__}({inner})"
 
 
 def _make_layouts() -> tuple[HeaderLayout, ...]:
@@ -187,7 +248,6 @@ def looks_compressed(data: bytes) -> bool:
 # -- decoded output --------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
 class DecodedPacket:
     """One compression packet, decoded.
 
@@ -197,22 +257,37 @@ class DecodedPacket:
     (``?``) because the history they were copied from is unknown.
     """
 
-    plain: bytes
-    wire_size: int
-    flags: int
-    frame: int
-    ts: float
-    partial: bool
+    __slots__ = ("plain", "wire_size", "flags", "frame", "ts", "partial")
+
+    def __init__(
+        self, plain: bytes, wire_size: int, flags: int, frame: int, ts: float, partial: bool
+    ) -> None:
+        self.plain = plain
+        self.wire_size = wire_size
+        self.flags = flags
+        self.frame = frame
+        self.ts = ts
+        self.partial = partial
+
+    __eq__ = _record_eq
+    __repr__ = _record_repr
+    __hash__ = None  # type: ignore[assignment]
 
 
 # -- validation helpers ----------------------------------------------------------------------
 
 
-@dataclass(slots=True)
 class _Header:
-    flags: int
-    payload: int | None  # payload bytes when the header says so
-    plain: int | None  # output bytes when the payload must be decoded to find its end
+    __slots__ = ("flags", "payload", "plain")
+
+    def __init__(self, flags: int, payload: int | None, plain: int | None) -> None:
+        self.flags = flags
+        self.payload = payload  # payload bytes when the header says so
+        self.plain = plain  # output bytes when the payload must be decoded to find its end
+
+    __eq__ = _record_eq
+    __repr__ = _record_repr
+    __hash__ = None  # type: ignore[assignment]
 
 
 def _parse_header(
@@ -259,14 +334,36 @@ def _parse_header(
     return _Header(flags, payload, None)
 
 
-_TEXT_BAD = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]").search
-_START_LINE = re.compile(
+def _compiled(name: str, pattern: bytes, method: str) -> Callable[..., Any]:
+    """A stand-in for ``re.compile(pattern).<method>`` that compiles the pattern at its first
+    call and puts the bound method in its place as the module's ``name``: a run whose
+    compressed connections the compiled path reads calls none of these, and compiling them all
+    at import cost more than the rest of the import (session 30)."""
+
+    def first(*args: Any) -> Any:
+        bound = getattr(re.compile(pattern), method)
+        globals()[name] = bound
+        return bound(*args)
+
+    return first
+
+
+_TEXT_BAD: Callable[..., re.Match[bytes] | None] = _compiled(
+    "_TEXT_BAD", rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "search"
+)
+_START_LINE: Callable[..., re.Match[bytes] | None] = _compiled(
+    "_START_LINE",
     rb"SIP/2\.0 [1-6][0-9][0-9] [^\r\n]*\r?\n"
-    rb"|[A-Za-z][A-Za-z0-9.!%*_+`'~-]* [^\x00-\x20]+ SIP/2\.0\r?\n"
-).match
-_CRLF_RUN = re.compile(rb"[\r\n]+").match
-_RESYNC = re.compile(rb"(?=[\x20\x60\x80\xa0\xe0]\x00)").finditer
-_FLUSHED_AT = re.compile(rb"(?=\x80\x00)").finditer
+    rb"|[A-Za-z][A-Za-z0-9.!%*_+`'~-]* [^\x00-\x20]+ SIP/2\.0\r?\n",
+    "match",
+)
+_CRLF_RUN: Callable[..., re.Match[bytes] | None] = _compiled("_CRLF_RUN", rb"[\r\n]+", "match")
+_RESYNC: Callable[..., Iterator[re.Match[bytes]]] = _compiled(
+    "_RESYNC", rb"(?=[\x20\x60\x80\xa0\xe0]\x00)", "finditer"
+)
+_FLUSHED_AT: Callable[..., Iterator[re.Match[bytes]]] = _compiled(
+    "_FLUSHED_AT", rb"(?=\x80\x00)", "finditer"
+)
 
 
 def _sip_start(out: bytes, mask: bytes | None, complete: bool) -> bool | None:
@@ -292,7 +389,6 @@ def _sip_start(out: bytes, mask: bytes | None, complete: bool) -> bool | None:
     return False if complete else None
 
 
-@dataclass(slots=True)
 class _Probe:
     """A packet decoded on a copy of the history while its layout is still being decided.
 
@@ -303,16 +399,35 @@ class _Probe:
     on where it stopped, which bounds the repeated work (a flood of one-byte segments).
     """
 
-    flags: int
-    tries: int = 0  # attempts that decoded from the packet start
-    have: int = 0  # payload bytes there were at the last attempt
-    bit: int = 0  # where decoding stopped (when ``dec`` is kept)
-    done: bool = False
-    end: int = 0  # absolute stream offset just after the packet
-    out: bytes = b""
-    mask: bytes | None = None
-    error: str | None = None
-    dec: MppcDecompressor | None = None  # the history copy while decoding
+    __slots__ = ("flags", "tries", "have", "bit", "done", "end", "out", "mask", "error", "dec")
+
+    def __init__(
+        self,
+        flags: int,
+        tries: int = 0,
+        have: int = 0,
+        bit: int = 0,
+        done: bool = False,
+        end: int = 0,
+        out: bytes = b"",
+        mask: bytes | None = None,
+        error: str | None = None,
+        dec: MppcDecompressor | None = None,
+    ) -> None:
+        self.flags = flags
+        self.tries = tries  # attempts that decoded from the packet start
+        self.have = have  # payload bytes there were at the last attempt
+        self.bit = bit  # where decoding stopped (when ``dec`` is kept)
+        self.done = done
+        self.end = end  # absolute stream offset just after the packet
+        self.out = out
+        self.mask = mask
+        self.error = error
+        self.dec = dec  # the history copy while decoding
+
+    __eq__ = _record_eq
+    __repr__ = _record_repr
+    __hash__ = None  # type: ignore[assignment]
 
     @property
     def holds(self) -> bool:
@@ -320,14 +435,28 @@ class _Probe:
         return not self.done and (self.tries >= _HOLD_TRIES or self.have >= _HOLD_BYTES)
 
 
-@dataclass(slots=True)
 class _Trial:
-    kind: Literal["ok", "wait", "fail"]
-    reason: str = ""
-    probe: _Probe | None = None
-    flags: int = 0
-    failed: tuple[HeaderLayout, ...] = ()  # layouts that failed before one waited
-    ended: bool = False  # (the likeliest layout) failed only because the stream ended
+    __slots__ = ("kind", "reason", "probe", "flags", "failed", "ended")
+
+    def __init__(
+        self,
+        kind: Literal["ok", "wait", "fail"],
+        reason: str = "",
+        probe: _Probe | None = None,
+        flags: int = 0,
+        failed: tuple[HeaderLayout, ...] = (),
+        ended: bool = False,
+    ) -> None:
+        self.kind = kind
+        self.reason = reason
+        self.probe = probe
+        self.flags = flags
+        self.failed = failed  # layouts that failed before one waited
+        self.ended = ended  # (the likeliest layout) failed only because the stream ended
+
+    __eq__ = _record_eq
+    __repr__ = _record_repr
+    __hash__ = None  # type: ignore[assignment]
 
 
 _WAIT = _Trial("wait")
