@@ -27,10 +27,8 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from ..analysis.call_window import CallTally, CallWindow
 from ..analysis.diagnostics import DiagnosticFilter
-from ..analysis.registration import FollowUps
 from ..analysis.sessions import Session
 from ..pipeline.events import Event, InputFinished, MessageDecoded, SessionFinished
-from . import json as render_json
 from . import streams as render_streams
 from . import text as render_text
 
@@ -124,6 +122,8 @@ def ndjson_view(
     stream_matches: StreamMatches = None,
 ) -> Pipeline:
     """``--json``: the records of :func:`ndjson_records`, one line each."""
+    from . import json as render_json
+
     records = ndjson_records(
         events,
         verbose=verbose,
@@ -166,7 +166,9 @@ def ndjson_records(
     ``deferred``: the capture record's ``connections`` are a ``render.json.Deferred`` (for a
     writer that makes each one's JSON as it writes the line: render.json.ndjson_line)."""
     from ..analysis.diagnostics import diagnostic_matches
+    from ..analysis.registration import FollowUps
     from . import calls as render_calls
+    from . import json as render_json
     from . import msview
     from .diagnostics import diagnostic_to_dict
     from .stun_json import iter_stun_records
@@ -270,6 +272,7 @@ def ladder_view(
     """The default output: a ladder per session (those ``matches`` lets through) with its
     sign-in or conversation summary and media, then unsignalled media, calls, STUN/TURN/ICE,
     and a footer line."""
+    from ..analysis.registration import FollowUps
     from . import calls as render_calls
     from . import media_text, msview, tls
     from .diagnostics import TimelineText
@@ -370,6 +373,7 @@ def calls_view(
     record; with ``source``, an ``input`` record first and ``source`` in each, as
     :func:`ndjson_records`); returns the run and the calls shown (for ``-w``)."""
     from . import calls as render_calls
+    from . import json as render_json
 
     sessions: list[Session] = []
     end: InputFinished | None = None
