@@ -29,9 +29,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 # The result types of the public methods (above) are imported for real so that
-# typing.get_type_hints resolves them; this one appears in no signature.
+# typing.get_type_hints resolves them; this one appears in no signature. The ICE/TURN result
+# types are named through the package (``analysis.ice.Allocation``): the hint loads that module
+# when it is resolved, a run without STUN never does (analysis/__init__.py).
+from .. import analysis
 from ..analysis.diagnostics import DiagnosticIndex
-from ..analysis.ice import Allocation, IceSession
 from ..analysis.sessions import Session, SessionBuilder
 from ..capture import is_trace_log
 from ..capture.logtypes import SERVER_FORMAT, LogEvent
@@ -358,12 +360,12 @@ class Pipeline:
         found = self.media.rtp.streams
         return found[read or 0 :], len(found)
 
-    def allocations(self) -> list[Allocation]:
+    def allocations(self) -> list[analysis.ice.Allocation]:
         """TURN allocations (RFC 5766 and MS-TURN) with their addresses, peers and media."""
         stun = self.media.stun_started if self.media is not None else None
         return stun.analyzer.allocations() if stun is not None else []
 
-    def ice_sessions(self) -> list[IceSession]:
+    def ice_sessions(self) -> list[analysis.ice.IceSession]:
         """ICE connectivity checks per ufrag pair, candidate pairs and the nominated one."""
         stun = self.media.stun_started if self.media is not None else None
         return stun.analyzer.sessions() if stun is not None else []
