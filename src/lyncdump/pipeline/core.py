@@ -30,9 +30,10 @@ from typing import TYPE_CHECKING, Any
 
 # The result types of the public methods (above) are imported for real so that
 # typing.get_type_hints resolves them; this one appears in no signature. The ICE/TURN result
-# types are named through the package (``analysis.ice.Allocation``): the hint loads that module
-# when it is resolved, a run without STUN never does (analysis/__init__.py).
+# and STUN result types are named through their package (``analysis.ice.Allocation``): the hint
+# loads that module when it is resolved, a run without STUN never does (analysis/__init__.py).
 from .. import analysis
+from .. import media as media_package
 from ..analysis.diagnostics import DiagnosticIndex
 from ..analysis.sessions import Session, SessionBuilder
 from ..capture import is_trace_log
@@ -44,8 +45,6 @@ from ..fastpath import attach as attach_fast_path
 from ..fastpath import helper as fast_helper
 from ..media.pipeline import MediaPipeline
 from ..media.stats import StreamStats
-from ..media.stun import StunMessage
-from ..media.stun_spool import StunMessages
 from ..model import Counts, Defect, DefectLog, Endpoint
 from ..net.checksum import ChecksumStats
 from ..net.decode import SUPPORTED_LINKTYPES, PacketDecoder
@@ -336,7 +335,9 @@ class Pipeline:
         self._started = False
 
     # -- what the renderers ask of a run (the CaptureView of render/) ------------------------
-    def stun_messages(self) -> list[StunMessage] | StunMessages:
+    def stun_messages(
+        self,
+    ) -> list[media_package.stun.StunMessage] | media_package.stun_spool.StunMessages:
         """Every STUN/TURN message kept (relayed ones inside TURN too), in capture order: a
         list in a whole-capture run; in a streaming run those it spooled (none when it was
         built with ``stun_messages=False``), to iterate."""
