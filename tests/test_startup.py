@@ -266,6 +266,43 @@ def test_the_third_round_loads_what_the_input_needs(
     assert stdout == (CAPTURES / (args[-1] + view)).read_text(encoding="utf-8")
 
 
+#: A capture of presence only (SIP over TCP): no call, stream or STUN.
+PRESENCE = CAPTURES / "lync-presence.pcapng"
+
+
+@pytest.mark.parametrize("view", [[], ["--json"]], ids=["ladder", "json"])
+def test_the_ladder_and_json_without_calls_or_stun_load_neither(
+    tmp_path: Path, view: list[str]
+) -> None:
+    """The ladder and ``--json`` load the call renderers and analysis with the first call or
+    stream to join, the STUN records with the first STUN message: a presence capture's
+    needs none."""
+    modules, stdout = _modules_after(tmp_path, _RUN_COMMAND, *view, PRESENCE.name, cwd=CAPTURES)
+    expected = CAPTURES / (PRESENCE.name + (".ndjson" if view else ".txt"))
+    assert stdout == expected.read_text(encoding="utf-8")
+    never = [
+        "lyncdump.render.calls",
+        "lyncdump.analysis.calls",
+        "lyncdump.analysis.media_join",
+        "lyncdump.analysis.offer_answer",
+        "lyncdump.render.stun_json",
+        "lyncdump.media.stun",
+        "lyncdump.analysis.ice",
+    ]
+    loaded = [n for n in never if _loaded(modules, n)]
+    assert loaded == [], f"a presence capture's {view or 'ladder'} imported {loaded}"
+
+
+@pytest.mark.parametrize("view", [[], ["--json"]], ids=["ladder", "json"])
+def test_the_ladder_and_json_of_a_call_load_the_call_renderers(
+    tmp_path: Path, view: list[str]
+) -> None:
+    modules, stdout = _modules_after(tmp_path, _RUN_COMMAND, *view, PLAIN.name, cwd=CAPTURES)
+    expected = CAPTURES / (PLAIN.name + (".ndjson" if view else ".txt"))
+    assert stdout == expected.read_text(encoding="utf-8")
+    assert "lyncdump.render.calls" in modules and "lyncdump.analysis.calls" in modules
+
+
 _HINTS = """
 import json, sys, typing
 from lyncdump.pipeline import ConnectionSummary, Pipeline
