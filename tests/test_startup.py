@@ -199,6 +199,148 @@ def test_version_and_help_load_no_analyzer(tmp_path: Path, args: list[str]) -> N
         or m.startswith(("lyncdump.sip", "lyncdump.media", "lyncdump.filters"))
     ]
     assert analyzer == []
+    # Nor the capture readers, nor dataclasses (the command's view is a plain class).
+    assert not [m for m in modules if m.startswith("lyncdump.capture") or m == "dataclasses"]
+
+
+#: What a pcap's run without calls, STUN/TURN, TLS, WebSocket or an expression no longer loads
+#: (the third round of issue 14, session 30): each loads with what first needs it, given here.
+NOT_AT_START = [
+    "lyncdump.filters",  # the filter language: the first -Y expression
+    "lyncdump.analysis.registration",  # sign-in follow-ups: the ladder, --json
+    "lyncdump.sip.auth",
+    "lyncdump.sip.ms",
+    "lyncdump.render.json",  # the JSON writer: --json, a call's lines
+    "csv",  # --streams-csv
+    "urllib.parse",  # the first %-escape in a URI
+    "lyncdump.analysis.ice",  # ICE/TURN results: the first STUN message, or their type hints
+    "lyncdump.media.stun",
+    "lyncdump.media.stun_spool",
+    "lyncdump.media.turn_tcp",  # the first TCP direction that is not SIP
+    "lyncdump.tls.summary",  # the first TLS connection
+    "lyncdump.sip.websocket",  # the first TCP direction that starts as HTTP
+]
+
+
+def test_an_empty_capture_loads_only_the_run(tmp_path: Path) -> None:
+    """The fixed cost of a run: a pcap with no packet (its 24-byte header) loads the pipeline
+    and the summary's renderers, and none of the layers that wait for their input."""
+    empty = tmp_path / "empty.pcap"
+    empty.write_bytes(PLAIN.read_bytes()[:24])
+    modules, stdout = _modules_after(tmp_path, _RUN_COMMAND, "--summary", str(empty))
+    assert "SIP messages 0" in stdout and "lyncdump.pipeline.core" in modules
+    loaded = [
+        n
+        for n in NOT_AT_START + NOT_WITHOUT_CALLS_OR_STUN + NOT_FOR_A_PLAIN_CAPTURE
+        if _loaded(modules, n)
+    ]
+    assert loaded == [], f"an empty capture's --summary imported {loaded}"
+
+
+def test_a_signin_capture_summary_loads_none_of_the_third_round(tmp_path: Path) -> None:
+    modules, stdout = _modules_after(tmp_path, _RUN_COMMAND, "--summary", SIGNIN.name, cwd=CAPTURES)
+    assert stdout == (CAPTURES / (SIGNIN.name + ".summary.txt")).read_text(encoding="utf-8")
+    loaded = [n for n in NOT_AT_START if _loaded(modules, n)]
+    assert loaded == [], f"a sign-in capture's --summary imported {loaded}"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected", "view"),
+    [
+        ([SIGNIN.name], "lyncdump.analysis.registration", ".txt"),  # the ladder
+        (["--json", SIGNIN.name], "lyncdump.render.json", ".ndjson"),
+        (["--summary", "lync-tls-nokeys.pcap"], "lyncdump.tls.summary", ".summary.txt"),
+        (["--summary", "sip-websocket.pcapng"], "lyncdump.sip.websocket", ".summary.txt"),
+        (["--summary", "lync-turn-tcp443.pcap"], "lyncdump.media.turn_tcp", ".summary.txt"),
+        (["--summary", "lync-turn-udp.pcap"], "lyncdump.analysis.ice", ".summary.txt"),
+    ],
+    ids=["ladder", "json", "tls", "websocket", "turn-tcp", "turn-udp"],
+)
+def test_the_third_round_loads_what_the_input_needs(
+    tmp_path: Path, args: list[str], expected: str, view: str
+) -> None:
+    """What the third round made lazy loads for the input or view that uses it, and the
+    output is the expected one."""
+    modules, stdout = _modules_after(tmp_path, _RUN_COMMAND, *args, cwd=CAPTURES)
+    assert expected in modules
+    assert stdout == (CAPTURES / (args[-1] + view)).read_text(encoding="utf-8")
+
+
+#: A capture of presence only (SIP over TCP): no call, stream or STUN.
+PRESENCE = CAPTURES / "lync-presence.pcapng"
+
+
+@pytest.mark.parametrize("view", [[], ["--json"]], ids=["ladder", "json"])
+def test_the_ladder_and_json_without_calls_or_stun_load_neither(
+    tmp_path: Path, view: list[str]
+) -> None:
+    """The ladder and ``--json`` load the call renderers and analysis with the first call or
+    stream to join, the STUN records with the first STUN message: a presence capture's
+    needs none."""
+    modules, stdout = _modules_after(tmp_path, _RUN_COMMAND, *view, PRESENCE.name, cwd=CAPTURES)
+    expected = CAPTURES / (PRESENCE.name + (".ndjson" if view else ".txt"))
+    assert stdout == expected.read_text(encoding="utf-8")
+    never = [
+        "lyncdump.render.calls",
+        "lyncdump.analysis.calls",
+        "lyncdump.analysis.media_join",
+        "lyncdump.analysis.offer_answer",
+        "lyncdump.render.stun_json",
+        "lyncdump.media.stun",
+        "lyncdump.analysis.ice",
+    ]
+    loaded = [n for n in never if _loaded(modules, n)]
+    assert loaded == [], f"a presence capture's {view or 'ladder'} imported {loaded}"
+
+
+@pytest.mark.parametrize("view", [[], ["--json"]], ids=["ladder", "json"])
+def test_the_ladder_and_json_of_a_call_load_the_call_renderers(
+    tmp_path: Path, view: list[str]
+) -> None:
+    modules, stdout = _modules_after(tmp_path, _RUN_COMMAND, *view, PLAIN.name, cwd=CAPTURES)
+    expected = CAPTURES / (PLAIN.name + (".ndjson" if view else ".txt"))
+    assert stdout == expected.read_text(encoding="utf-8")
+    assert "lyncdump.render.calls" in modules and "lyncdump.analysis.calls" in modules
+
+
+_HINTS = """
+import json, sys, typing
+from lyncdump.pipeline import ConnectionSummary, Pipeline
+lazy = ("lyncdump.analysis.ice", "lyncdump.tls.summary", "lyncdump.media.stun",
+        "lyncdump.media.stun_spool")
+before = [m for m in lazy if m in sys.modules]
+hints = [typing.get_type_hints(Pipeline.allocations)["return"],
+         typing.get_type_hints(Pipeline.ice_sessions)["return"],
+         typing.get_type_hints(Pipeline.stun_messages)["return"],
+         typing.get_type_hints(ConnectionSummary)["tls"]]
+from lyncdump.analysis.ice import Allocation, IceSession
+from lyncdump.media.stun import StunMessage
+from lyncdump.media.stun_spool import StunMessages
+from lyncdump.tls.summary import TlsSummary
+want = [list[Allocation], list[IceSession], list[StunMessage] | StunMessages, TlsSummary | None]
+json.dump([before, [h == w for h, w in zip(hints, want)]], open(sys.argv[1], "w"))
+"""
+
+
+def test_hints_named_through_a_package_resolve_to_the_real_types(tmp_path: Path) -> None:
+    """``Pipeline`` and ``ConnectionSummary`` name the ICE, STUN and TLS result types through
+    their package (``analysis.ice.Allocation``): importing the pipeline loads none of them,
+    ``typing.get_type_hints`` loads them and gives the classes themselves."""
+    (before, same), _ = _modules_after(tmp_path, _HINTS)
+    assert before == []
+    assert same == [True, True, True, True]
+
+
+def test_a_package_gives_its_submodules_as_attributes() -> None:
+    from lyncdump import analysis, media, tls
+
+    assert analysis.ice.__name__ == "lyncdump.analysis.ice"
+    assert media.stun.__name__ == "lyncdump.media.stun"
+    assert tls.summary.__name__ == "lyncdump.tls.summary"
+    with pytest.raises(AttributeError, match="no attribute 'no_such_module'"):
+        _ = tls.no_such_module
+    with pytest.raises(AttributeError):
+        _ = analysis._private
 
 
 _IMPORT_ONLY = """

@@ -72,13 +72,22 @@ def __getattr__(name: str) -> Any:
         value = getattr(importlib.import_module(f"{__name__}.{submodule}"), name)
         globals()[name] = value
         return value
+    return _submodule_attribute(__name__, name)
+
+
+def _submodule_attribute(package: str, name: str) -> Any:
+    """``package.name`` as a package's module ``__getattr__`` gives it: the submodule
+    ``name``, imported now (the import binds it on the package, so this runs once), else
+    AttributeError. ``lyncdump.analysis`` and ``lyncdump.tls`` use it so that a type hint can
+    name a result type as ``analysis.ice.Allocation`` without loading its module until the
+    hint is resolved (pipeline/core.py, docs/performance.md "Start-up")."""
     if not name.startswith("_"):
         try:
-            return importlib.import_module(f"{__name__}.{name}")
+            return importlib.import_module(f"{package}.{name}")
         except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
+            if exc.name != f"{package}.{name}":
                 raise
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    raise AttributeError(f"module {package!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:

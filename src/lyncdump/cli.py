@@ -10,13 +10,11 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from . import __version__  # noqa: I001
-from .capture.logtypes import log_host_for
 from .cli_common import (
     EXIT_INPUT,
     EXIT_INTERNAL,
@@ -36,9 +34,10 @@ from .cli_common import (
 from .errors import LyncdumpError
 from .fastpath import describe as describe_fast_path
 
-# The analyzer loads when an input is decoded, not for --help / --version (docs/performance.md).
+# The analyzer loads when an input is decoded, not for --help / --version (docs/performance.md);
+# the filter language with the first -Y expression, not for a run without one.
 if TYPE_CHECKING:
-    from .filters import Filter
+    from .filters import Filter, FilterRun
 
 #: Subcommands: ``lyncdump NAME ...`` runs ``module.function`` (a click command) with the
 #: rest of the arguments. A capture file of the same name is still read as ``./NAME``.
@@ -244,7 +243,7 @@ def command(
     captures = tuple(read_paths) + tuple(captures)
     if not captures:
         raise click.UsageError("no input: give a CAPTURE file (or -r FILE; - for stdin)")
-    flt = parse_filters(filters)
+    flt = parse_filters(filters) if any(f.strip() for f in filters) else None
     options = options_from(decode)
     if max_frames is not None:
         options["max_frames"] = max_frames
@@ -269,7 +268,7 @@ def command(
         if wants_merge(merge, captures):
             extra = {**options, "log_hosts": log_hosts, "calls": show_calls, "call_id": call_id}
             extra.update(write_path=write_path, streams_csv=streams_csv)
-            status = run_merged(captures, as_json, verbose, summary, flt, extra)
+            status = run_merged(captures, as_json, verbose, summary, flt or _no_filter(), extra)
         else:
             view = _View(
                 as_json=as_json,
@@ -282,6 +281,8 @@ def command(
                 streams_csv=streams_csv,
             )
             status = EXIT_OK
+            from .capture.logtypes import log_host_for
+
             for index, path in enumerate(captures):
                 if len(captures) > 1 and not as_json:
                     if index:
@@ -306,18 +307,36 @@ def command(
     sys.exit(status)
 
 
-@dataclass(frozen=True)
 class _View:
-    """What the command line asked to see."""
+    """What the command line asked to see (``filter``: None without ``-Y``). A plain class, not
+    a dataclass: nothing compares or prints it, and a dataclass costs a run's start-up about
+    a millisecond (docs/performance.md, "Start-up")."""
 
-    as_json: bool = False
-    verbose: bool = False
-    summary: bool = False
-    filter: Filter = field(default_factory=lambda: _no_filter())
-    calls: bool = False
-    only_call: str | None = None
-    write_path: str | None = None
-    streams_csv: str | None = None
+    __slots__ = (
+        "as_json", "verbose", "summary", "filter", "calls", "only_call", "write_path",
+        "streams_csv",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        *,
+        as_json: bool = False,
+        verbose: bool = False,
+        summary: bool = False,
+        filter: Filter | None = None,
+        calls: bool = False,
+        only_call: str | None = None,
+        write_path: str | None = None,
+        streams_csv: str | None = None,
+    ) -> None:
+        self.as_json = as_json
+        self.verbose = verbose
+        self.summary = summary
+        self.filter = filter
+        self.calls = calls
+        self.only_call = only_call
+        self.write_path = write_path
+        self.streams_csv = streams_csv
 
 
 def _no_filter() -> Filter:
@@ -334,7 +353,6 @@ def _one_capture(
     position: tuple[int, int] = (1, 1),
 ) -> int:
     """Decode one input with a streaming pipeline and print the view asked for."""
-    from .filters import FilterRun
     from .render import views
     from .streaming import open_stream as stream
 
@@ -342,7 +360,7 @@ def _one_capture(
     if view.write_path:
         from .capture.writer import Selection
 
-        selection = Selection(everything=view.filter.empty and not view.only_call)
+        selection = Selection(everything=view.filter is None and not view.only_call)
     flt = view.filter
 
     def shown(session: Any) -> None:  # -w: what the filter let through, as it is shown
@@ -354,12 +372,26 @@ def _one_capture(
         selection.add_call(call)
 
     collect = selection is not None and not selection.everything and not view.calls
-    run = FilterRun(
-        flt,
-        shown=shown if collect else None,
-        keep_calls=collect,
-        on_call=shown_call if collect else None,
-    )
+    if flt is None and collect:
+        flt = _no_filter()
+    # Without -Y (nor frames to collect) every session, stream and diagnostic is shown: the
+    # events go to the view as they come, and the filter language is not loaded.
+    run: FilterRun | None = None
+    judged: dict[str, Any] = {}
+    if flt is not None:
+        from .filters import FilterRun
+
+        run = FilterRun(
+            flt,
+            shown=shown if collect else None,
+            keep_calls=collect,
+            on_call=shown_call if collect else None,
+        )
+        judged = {
+            "matches": run.matches,
+            "filters": flt,
+            "stream_matches": run.stream_matches if flt else None,
+        }
     try:
         events = stream(
             path,
@@ -375,13 +407,13 @@ def _one_capture(
                 view.summary
                 and not (view.calls or view.as_json or view.write_path)
                 and view.only_call is None
-                and flt.empty
+                and (flt is None or flt.empty)
             ),
             progress=progress_printer(os.path.basename(path), path),
             **options,
         )
-        events = run.events(events)
-        stream_matches = run.stream_matches if flt else None
+        if run is not None:
+            events = run.events(events)
         chosen: list[Any] = []
         if view.calls:
             pipeline, chosen = views.calls_view(
@@ -390,7 +422,7 @@ def _one_capture(
                 only=view.only_call,
                 as_json=view.as_json,
                 summary=view.summary,
-                matches=run.call_matches if flt else None,
+                matches=run.call_matches if run is not None and flt else None,
                 source=path,
                 position=position,
             )
@@ -399,12 +431,10 @@ def _one_capture(
                 _progress_cleared(events),
                 out,
                 verbose=view.verbose,
-                matches=run.matches,
                 summary=view.summary,
-                stream_matches=stream_matches,
-                filters=flt,
                 source=path,
                 position=position,
+                **judged,
             )
         elif view.summary:
             pipeline = views.summary_view(_progress_cleared(events), out)
@@ -413,9 +443,7 @@ def _one_capture(
                 _progress_cleared(events),
                 out,
                 verbose=view.verbose,
-                matches=run.matches,
-                filters=flt,
-                stream_matches=stream_matches,
+                **judged,
             )
     except LyncdumpError as exc:
         fail(str(exc))
@@ -432,7 +460,7 @@ def _one_capture(
         else:
             # The calls of the sessions shown came through shown_call; the streams no call owns.
             for st in pipeline.streams():
-                if st.call_id is None and (not flt or run.stream_matches(st)):
+                if st.call_id is None and (run is None or not flt or run.stream_matches(st)):
                     selection.add_stream(st)
     if selection is not None and view.write_path:
         status = _write(path, view.write_path, selection, chosen)
@@ -443,7 +471,11 @@ def _one_capture(
             with open(view.streams_csv, "w", newline="", encoding="utf-8") as handle:
                 render_streams.write_csv(
                     handle,
-                    [st for st in pipeline.streams() if not flt or run.stream_matches(st)],
+                    [
+                        st
+                        for st in pipeline.streams()
+                        if run is None or not flt or run.stream_matches(st)
+                    ],
                 )
         except OSError as exc:
             fail(f"cannot write {view.streams_csv}: {exc.strerror}")

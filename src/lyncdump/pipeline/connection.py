@@ -25,26 +25,46 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import fastpath
+
+# TlsSummary is a field of ConnectionSummary, named through the package so that
+# typing.get_type_hints resolves it, loading tls/summary.py then (tls/__init__.py): a run
+# without TLS never does (the handshake parser and decryption load with the first TLS
+# connection, cryptography only when a session decrypts).
+from .. import tls as tls_package
 from ..errors import MalformedError
-from ..media.turn_tcp import detect as turn_tcp_framing
 from ..model import DefectLog, Endpoint
 from ..net.encap import Encapsulation
 from ..sip.framing import FramedMessage, SipStreamFramer
 from ..sip.message import SipMessage, looks_like_sip, parse_message
-from ..sip.websocket import WebSocketDecoder, deflate_parameters, looks_like_upgrade
 from ..sipcomp.budget import DecompressionBudget
-
-# TlsSummary is a field of ConnectionSummary: imported for real so typing.get_type_hints
-# resolves it (tls/summary.py: the handshake parser and decryption load with the first TLS
-# connection, cryptography only when a session decrypts).
-from ..tls.summary import TlsSummary
 
 if TYPE_CHECKING:
     from ..media.pipeline import MediaPipeline
     from ..net.tcp import TcpConnection
+    from ..sip.websocket import WebSocketDecoder
     from ..sipcomp.stream import DecodedPacket, NegotiationTracker, SipcompStreamDecoder
     from ..tls.decrypt import TlsSession
     from ..tls.keys import TlsKeys
+
+
+def turn_tcp_framing(data: bytes) -> str | None:
+    """media/turn_tcp.detect: the TCP media framing the first bytes of a direction that is not
+    SIP show, if any. The module loads with the first such direction (a capture of SIP over TCP
+    has none)."""
+    from ..media.turn_tcp import detect
+
+    return detect(data)
+
+
+def looks_like_upgrade(data: bytes) -> bool:
+    """sip/websocket.looks_like_upgrade; that module loads with the first direction whose
+    bytes start as HTTP would."""
+    if data[:1] not in (b"G", b"H"):
+        return False
+    from ..sip.websocket import looks_like_upgrade as upgrade
+
+    return upgrade(data)
+
 
 #: The compiled helper that frames the whole plain messages of a chunk (None without it).
 _frame_chunk: Any = fastpath.helper("sip_frame_chunk")
@@ -113,7 +133,7 @@ class ConnectionSummary:
     compression_layout: str | None = None
     wire_bytes: int = 0
     plain_bytes: int = 0
-    tls: TlsSummary | None = None
+    tls: tls_package.summary.TlsSummary | None = None
     #: The tunnel its segments came through (ERSPAN, VXLAN ...; net/encap.py), None when plain.
     encapsulation: Encapsulation | None = None
 
@@ -695,6 +715,8 @@ class TcpConnectionPipeline:
         elif looks_like_upgrade(data):
             # SIP over WebSocket (RFC 7118), or plain HTTP: the handshake tells (sip/websocket).
             d.mode = WEBSOCKET
+            from ..sip.websocket import WebSocketDecoder
+
             d.ws = WebSocketDecoder(
                 client=data.startswith(b"GET "), max_message=self.ctx.max_sip_message
             )
@@ -816,6 +838,8 @@ class TcpConnectionPipeline:
             return
         if ws.handshake is not None and not ws.client and ws.handshake.status == 101:
             # The server's answer says which extension both directions use.
+            from ..sip.websocket import deflate_parameters
+
             params = deflate_parameters(ws.handshake.header("sec-websocket-extensions"))
             if not ws.deflate_agreed:
                 ws.deflate_agreed = True

@@ -29,9 +29,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 # The result types of the public methods (above) are imported for real so that
-# typing.get_type_hints resolves them; this one appears in no signature.
+# typing.get_type_hints resolves them; this one appears in no signature. The ICE/TURN result
+# and STUN result types are named through their package (``analysis.ice.Allocation``): the hint
+# loads that module when it is resolved, a run without STUN never does (analysis/__init__.py).
+from .. import analysis
+from .. import media as media_package
 from ..analysis.diagnostics import DiagnosticIndex
-from ..analysis.ice import Allocation, IceSession
 from ..analysis.sessions import Session, SessionBuilder
 from ..capture import is_trace_log
 from ..capture.logtypes import SERVER_FORMAT, LogEvent
@@ -42,8 +45,6 @@ from ..fastpath import attach as attach_fast_path
 from ..fastpath import helper as fast_helper
 from ..media.pipeline import MediaPipeline
 from ..media.stats import StreamStats
-from ..media.stun import StunMessage
-from ..media.stun_spool import StunMessages
 from ..model import Counts, Defect, DefectLog, Endpoint
 from ..net.checksum import ChecksumStats
 from ..net.decode import SUPPORTED_LINKTYPES, PacketDecoder
@@ -353,7 +354,9 @@ class Pipeline:
         self._started = False
 
     # -- what the renderers ask of a run (the CaptureView of render/) ------------------------
-    def stun_messages(self) -> list[StunMessage] | StunMessages:
+    def stun_messages(
+        self,
+    ) -> list[media_package.stun.StunMessage] | media_package.stun_spool.StunMessages:
         """Every STUN/TURN message kept (relayed ones inside TURN too), in capture order: a
         list in a whole-capture run; in a streaming run those it spooled (none when it was
         built with ``stun_messages=False``), to iterate."""
@@ -377,12 +380,12 @@ class Pipeline:
         found = self.media.rtp.streams
         return found[read or 0 :], len(found)
 
-    def allocations(self) -> list[Allocation]:
+    def allocations(self) -> list[analysis.ice.Allocation]:
         """TURN allocations (RFC 5766 and MS-TURN) with their addresses, peers and media."""
         stun = self.media.stun_started if self.media is not None else None
         return stun.analyzer.allocations() if stun is not None else []
 
-    def ice_sessions(self) -> list[IceSession]:
+    def ice_sessions(self) -> list[analysis.ice.IceSession]:
         """ICE connectivity checks per ufrag pair, candidate pairs and the nominated one."""
         stun = self.media.stun_started if self.media is not None else None
         return stun.analyzer.sessions() if stun is not None else []

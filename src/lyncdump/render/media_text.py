@@ -6,9 +6,10 @@ Nothing is printed for a capture without STUN, so SIP-only output is unchanged.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..analysis.ice import Allocation, IceSession
+if TYPE_CHECKING:  # a capture without STUN prints nothing here, nor loads the ICE analyzer
+    from ..analysis.ice import Allocation, IceSession
 
 
 def _size(n: int) -> str:

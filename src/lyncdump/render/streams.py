@@ -8,13 +8,14 @@ addresses; the rest under "media without signalling".
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 from ..media import relay as r
 from ..media.stats import StreamStats
-from .json import SCHEMA_VERSION
+
+# csv and the JSON writer (for SCHEMA_VERSION) load with the first stream written as a row or
+# record: --summary and the ladder print stream lines only.
 
 #: Columns of ``--streams-csv``: JSON field names, in this order; ``relay_*`` are the fields of
 #: the JSON ``relay`` object, flattened (empty for a stream that was not relayed).
@@ -54,6 +55,8 @@ def dtmf_text(st: StreamStats) -> str:
 
 def stream_to_dict(st: StreamStats) -> dict[str, Any]:
     """A stream as JSON (``record: "stream"``); -1 minimums mean "no value" as in Wireshark."""
+    from .json import SCHEMA_VERSION
+
     return {
         "record": "stream",
         "schema": SCHEMA_VERSION,
@@ -258,6 +261,8 @@ def summary_lines(capture: Any) -> Iterator[str]:
 
 def write_csv(out: IO[str], streams: Iterable[StreamStats]) -> None:
     """The stream table for spreadsheets: one header row, one row per stream."""
+    import csv
+
     writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore")
     writer.writeheader()
     for st in streams:

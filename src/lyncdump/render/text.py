@@ -7,6 +7,7 @@ lines, so the same capture gives the same text on every machine.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import math
 import re
 from collections import Counter
@@ -437,15 +438,21 @@ def _paint(text: str, *codes: str) -> str:
     return f"\033[{';'.join(codes)}m{text}{_RESET}"
 
 
-_LADDER_STATUS = re.compile(r"(  (?:UDP|TCP|TLS|WSS?|SCTP|\?)\s+)([1-6]\d\d)( [^·]*?)?(?=  ·|$)")
-_LADDER_METHOD = re.compile(r"(  (?:UDP|TCP|TLS|WSS?|SCTP|\?)\s+)([A-Z][A-Z0-9_-]*)(?= )")
-_HEADER = re.compile(r"^(?:[A-Z]{2,}(?: [A-Z]+)?)  \S")
-_BAD_WORDS = re.compile(
-    r"\b(failed|rejected|INVALID|MISMATCH|not decrypted|no answer|no response|"
-    r"timed out|unreadable|cancelled|wrong password|clock skew)\b"
-)
-_MOS = re.compile(r"\bMOS (\d+(?:\.\d+)?)")
-_LOST = re.compile(r"\blost (-?\d+) \((\d+(?:\.\d+)?)%\)")
+#: The patterns :func:`colorize` paints (status, method, header, bad words, MOS, loss),
+#: compiled with the first coloured line: output that is not a terminal never needs them.
+@functools.cache
+def _colour_patterns() -> tuple[re.Pattern[str], ...]:
+    return (
+        re.compile(r"(  (?:UDP|TCP|TLS|WSS?|SCTP|\?)\s+)([1-6]\d\d)( [^·]*?)?(?=  ·|$)"),
+        re.compile(r"(  (?:UDP|TCP|TLS|WSS?|SCTP|\?)\s+)([A-Z][A-Z0-9_-]*)(?= )"),
+        re.compile(r"^(?:[A-Z]{2,}(?: [A-Z]+)?)  \S"),
+        re.compile(
+            r"\b(failed|rejected|INVALID|MISMATCH|not decrypted|no answer|no response|"
+            r"timed out|unreadable|cancelled|wrong password|clock skew)\b"
+        ),
+        re.compile(r"\bMOS (\d+(?:\.\d+)?)"),
+        re.compile(r"\blost (-?\d+) \((\d+(?:\.\d+)?)%\)"),
+    )
 
 
 def _status_colour(code: int) -> str:
@@ -467,16 +474,17 @@ def colorize(line: str) -> str:
         return line
     if line.startswith("      ! ") or line.lstrip().startswith("cause:"):
         return _paint(line, _RED)
-    if _HEADER.match(line):
+    ladder_status, ladder_method, header, bad_words, mos_value, lost_share = _colour_patterns()
+    if header.match(line):
         return _paint(line, _BOLD)
 
     def status(m: re.Match[str]) -> str:
         text = m.group(2) + (m.group(3) or "")
         return m.group(1) + _paint(text, _status_colour(int(m.group(2))))
 
-    out = _LADDER_STATUS.sub(status, line, count=1)
+    out = ladder_status.sub(status, line, count=1)
     if out is line or out == line:
-        out = _LADDER_METHOD.sub(lambda m: m.group(1) + _paint(m.group(2), _BOLD), line, count=1)
+        out = ladder_method.sub(lambda m: m.group(1) + _paint(m.group(2), _BOLD), line, count=1)
 
     def mos(m: re.Match[str]) -> str:
         value = float(m.group(1))
@@ -489,9 +497,9 @@ def colorize(line: str) -> str:
             return m.group(0)
         return _paint(m.group(0), _YELLOW if pct < 5.0 else _RED)
 
-    out = _MOS.sub(mos, out)
-    out = _LOST.sub(lost, out)
-    return _BAD_WORDS.sub(lambda m: _paint(m.group(0), _RED), out)
+    out = mos_value.sub(mos, out)
+    out = lost_share.sub(lost, out)
+    return bad_words.sub(lambda m: _paint(m.group(0), _RED), out)
 
 
 class LineStyle:

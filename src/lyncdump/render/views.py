@@ -27,10 +27,8 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from ..analysis.call_window import CallTally, CallWindow
 from ..analysis.diagnostics import DiagnosticFilter
-from ..analysis.registration import FollowUps
 from ..analysis.sessions import Session
 from ..pipeline.events import Event, InputFinished, MessageDecoded, SessionFinished
-from . import json as render_json
 from . import streams as render_streams
 from . import text as render_text
 
@@ -101,14 +99,13 @@ def calls_of(
     the join may give them, every stream of the run by default). Joining settles each
     stream's call (``call_id``, ``join_rule``, ``candidate_calls``): call it once, before the
     streams are shown."""
+    streams = pipeline.streams() if streams is None else streams
+    ice, allocations = pipeline.ice_sessions(), pipeline.allocations()
+    if not sessions and not streams and not ice and not allocations:
+        return []  # nothing to join: the call analysis need not load
     from ..analysis.calls import build_calls
 
-    return build_calls(
-        sessions,
-        pipeline.streams() if streams is None else streams,
-        pipeline.ice_sessions(),
-        pipeline.allocations(),
-    )
+    return build_calls(sessions, streams, ice, allocations)
 
 
 def ndjson_view(
@@ -124,6 +121,8 @@ def ndjson_view(
     stream_matches: StreamMatches = None,
 ) -> Pipeline:
     """``--json``: the records of :func:`ndjson_records`, one line each."""
+    from . import json as render_json
+
     records = ndjson_records(
         events,
         verbose=verbose,
@@ -166,10 +165,10 @@ def ndjson_records(
     ``deferred``: the capture record's ``connections`` are a ``render.json.Deferred`` (for a
     writer that makes each one's JSON as it writes the line: render.json.ndjson_line)."""
     from ..analysis.diagnostics import diagnostic_matches
-    from . import calls as render_calls
+    from ..analysis.registration import FollowUps
+    from . import json as render_json
     from . import msview
     from .diagnostics import diagnostic_to_dict
-    from .stun_json import iter_stun_records
 
     def stamped(record: dict[str, Any]) -> dict[str, Any]:
         return record if source is None else render_json.with_source(record, source)
@@ -188,6 +187,8 @@ def ndjson_records(
             if id(c.session) in shown_calls:
                 shown_calls.discard(id(c.session))
                 if not summary:
+                    from . import calls as render_calls  # with the first call: not at start
+
                     yield stamped(render_calls.call_to_dict(c))
 
     end: InputFinished | None = None
@@ -221,18 +222,21 @@ def ndjson_records(
         for d in pipeline.diagnostics().standalone:
             if diagnostic_matches(d, filters):
                 yield stamped(diagnostic_to_dict(d))
-        for record in iter_stun_records(pipeline):
-            yield stamped(record)
+        if getattr(pipeline.media, "stun_started", None) is not None:  # else no STUN record
+            from .stun_json import iter_stun_records
+
+            for record in iter_stun_records(pipeline):
+                yield stamped(record)
         for st in streams:
             if stream_matches is None or stream_matches(st):
                 yield stamped(render_streams.stream_to_dict(st))
     yield from call_records(joined)
-    yield stamped(
-        {
-            **render_json.capture_to_dict(pipeline, deferred=deferred),
-            **render_calls.calls_summary(tally, streams),
-        }
-    )
+    record = render_json.capture_to_dict(pipeline, deferred=deferred)
+    if tally.total:  # (no call: no ``calls`` object, and the call renderers need not load)
+        from . import calls as render_calls
+
+        record.update(render_calls.calls_summary(tally, streams))
+    yield stamped(record)
     return pipeline
 
 
@@ -270,7 +274,7 @@ def ladder_view(
     """The default output: a ladder per session (those ``matches`` lets through) with its
     sign-in or conversation summary and media, then unsignalled media, calls, STUN/TURN/ICE,
     and a footer line."""
-    from . import calls as render_calls
+    from ..analysis.registration import FollowUps
     from . import media_text, msview, tls
     from .diagnostics import TimelineText
 
@@ -333,8 +337,11 @@ def ladder_view(
     if unsignalled:
         out("")
     chosen = [c for c in joined if id(c.session) in shown_calls]
-    for line in render_calls.section_lines(chosen):
-        out(line)
+    if chosen:  # (no call shown: no section, and the call renderers need not load)
+        from . import calls as render_calls
+
+        for line in render_calls.section_lines(chosen):
+            out(line)
     for line in media_text.section_lines(pipeline):
         out(line)
     stats = pipeline.stats
@@ -370,6 +377,7 @@ def calls_view(
     record; with ``source``, an ``input`` record first and ``source`` in each, as
     :func:`ndjson_records`); returns the run and the calls shown (for ``-w``)."""
     from . import calls as render_calls
+    from . import json as render_json
 
     sessions: list[Session] = []
     end: InputFinished | None = None

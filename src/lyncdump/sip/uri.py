@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import unquote
 
 __all__ = ["SipUri", "parse_uri", "unescape", "split_params"]
 
@@ -22,6 +21,9 @@ def unescape(text: str) -> str:
     """Undo %HH escapes (invalid escapes such as ``%Z4`` are left as written)."""
     if "%" not in text:
         return text
+    # urllib.parse (with ipaddress) loads with the first escape, not with every run.
+    from urllib.parse import unquote
+
     return unquote(text, errors="replace")
 
 
