@@ -5130,7 +5130,7 @@ tls_evp_context(PyObject *state, PyObject *key, PyObject *name, void **ctx_out,
    into out (room for blen - 16 bytes): the plaintext's size, or -1 when it does not open
    (the tag fails, or libcrypto says no: Python opens the record again). */
 static Py_ssize_t
-tls_evp_open(TlsCache *tc, const unsigned char *nonce, const unsigned char *aad, int aadlen,
+tls_evp_open(void *ctx, const unsigned char *nonce, const unsigned char *aad, int aadlen,
              const unsigned char *body, Py_ssize_t blen, unsigned char *out)
 {
     Py_ssize_t size = blen - TLS_TAG;
@@ -5138,7 +5138,6 @@ tls_evp_open(TlsCache *tc, const unsigned char *nonce, const unsigned char *aad,
         return -1;
     unsigned char tag[TLS_TAG];
     memcpy(tag, body + size, TLS_TAG);
-    void *ctx = tc->evp;
     int n = 0, last = 0;
     int ok = tls_evp.init(ctx, NULL, NULL, NULL, nonce) == 1 &&
              tls_evp.update(ctx, NULL, &n, aad, aadlen) == 1;
@@ -5152,6 +5151,58 @@ tls_evp_open(TlsCache *tc, const unsigned char *nonce, const unsigned char *aad,
         return size;
     tls_evp.clear_error();
     return -1;
+}
+
+/* tls_evp_decrypt(state, key, name, nonce, data, aad): the records a TLS session opens in
+   Python (handshake records, the first ones under a new key) opened with the state's own EVP
+   context (tls_evp_context: the one the fast path opens its routine records with, made here
+   if not yet), as the AEAD's decrypt would: the plaintext (data without its 16-byte tag);
+   False when the tag fails or data is shorter than the tag; None when there is no such
+   context (EVP unavailable or switched off, an AEAD not known here, too many contexts): the
+   caller then opens it with the AEAD. The nonce is 12 bytes. */
+static PyObject *
+fast_tls_evp_decrypt(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "tls_evp_decrypt() takes 6 arguments");
+        return NULL;
+    }
+    PyObject *nonce = args[3], *data = args[4], *aad = args[5];
+    if (!PyBytes_Check(nonce) || PyBytes_GET_SIZE(nonce) != 12 || !PyBytes_Check(data) ||
+        !PyBytes_Check(aad) || PyBytes_GET_SIZE(aad) > INT_MAX) {
+        PyErr_SetString(PyExc_TypeError,
+                        "tls_evp_decrypt(): a 12-byte nonce, data and aad as bytes");
+        return NULL;
+    }
+    void *ctx = NULL;
+    PyObject *capsule = NULL;
+    if (tls_evp_context(args[0], args[1], args[2], &ctx, &capsule) < 0)
+        return NULL;
+    if (ctx == NULL)
+        Py_RETURN_NONE;
+    Py_ssize_t blen = PyBytes_GET_SIZE(data);
+    if (blen < TLS_TAG || blen > INT_MAX) {
+        Py_DECREF(capsule);
+        Py_RETURN_FALSE;
+    }
+    PyObject *plain = PyBytes_FromStringAndSize(NULL, blen - TLS_TAG);
+    if (plain == NULL) {
+        Py_DECREF(capsule);
+        return NULL;
+    }
+    /* (the capsule, held until here, keeps the context alive while it is used) */
+    Py_ssize_t got = tls_evp_open(
+        ctx, (const unsigned char *)PyBytes_AS_STRING(nonce),
+        (const unsigned char *)PyBytes_AS_STRING(aad), (int)PyBytes_GET_SIZE(aad),
+        (const unsigned char *)PyBytes_AS_STRING(data), blen,
+        (unsigned char *)PyBytes_AS_STRING(plain));
+    Py_DECREF(capsule);
+    if (got < 0) {
+        Py_DECREF(plain);
+        Py_RETURN_FALSE;
+    }
+    return plain;
 }
 
 /* tls_evp_stats(): (whether libcrypto's EVP functions were found, the records opened with
@@ -5414,7 +5465,7 @@ tls_open_evp(FastPath *fp, SipFlow *f, Py_ssize_t n, const unsigned char *nonce,
             return -1;
         }
     }
-    Py_ssize_t end = tls_evp_open(tc, nonce, aad, aadlen, body, blen, out);
+    Py_ssize_t end = tls_evp_open(tc->evp, nonce, aad, aadlen, body, blen, out);
     if (end > 0 && tc->flavour == TLS_13) {
         while (end > 0 && out[end - 1] == 0)
             end--;
@@ -10117,6 +10168,10 @@ static PyTypeObject STableType = {
 };
 
 static PyMethodDef module_methods[] = {
+    {"tls_evp_decrypt", (PyCFunction)(void (*)(void))fast_tls_evp_decrypt, METH_FASTCALL,
+     "tls_evp_decrypt(state, key, name, nonce, data, aad) -> bytes | False | None\n\n"
+     "A TLS record opened with the read state's EVP context (made if not yet): the\n"
+     "plaintext, False when the tag fails, None when there is no context (use the AEAD)."},
     {"tls_evp_stats", fast_tls_evp_stats, METH_NOARGS,
      "tls_evp_stats() -> (whether libcrypto's EVP AEAD functions were found, records opened "
      "with them so far, contexts alive)"},

@@ -195,7 +195,10 @@ def test_ccm_is_left_to_decrypt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 def test_a_key_the_scan_cannot_use_falls_back_to_decrypt(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
 ) -> None:
-    """A hand whose key or AEAD name does not fit is still taken, and opened with decrypt."""
+    """A hand whose key or AEAD name does not fit is still taken, and opened with decrypt.
+    (The records Python opens are opened with the AEAD here: with ``tls_evp_decrypt`` they
+    would have made the state's context from its own key already, which the scan then
+    finds on the state whatever the hand says.)"""
     recording, log = _recording(tmp_path / "a", TLS13_ONLY, messages(6))
     keys = tmp_path / "k.keys"
     keys.write_text(log)
@@ -218,6 +221,7 @@ def test_a_key_the_scan_cannot_use_falls_back_to_decrypt(
     before = _evp()[1]
     with pytest.MonkeyPatch.context() as m:
         m.setattr(decrypt.TlsSession, "routine_hand", spoiled)
+        m.setattr(decrypt, "_EVP_DECRYPT", None)
         opened, _, counts = _decode_both(path, keys, monkeypatch)
     assert _evp()[1] == before
     assert opened >= 8 and counts[0]["failed_records"] == 0

@@ -19,6 +19,7 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from ..errors import MalformedError
+from ..fastpath import helper
 from ..model import Defect
 from .handshake import (
     CERTIFICATE,
@@ -217,6 +218,15 @@ def _traffic_key_iv(secret: bytes, key_size: int, hashname: str) -> tuple[bytes,
     return out[0][:key_size], out[1][:12]
 
 
+#: The compiled module's ``tls_evp_decrypt`` (None without it): a record opened in Python
+#: (handshake records, the first records under a new key) is opened with the read state's
+#: own EVP context, the one the fast path opens its routine records with, instead of a
+#: ``cryptography`` AEAD made for the state (docs/performance.md "TLS per connection, second
+#: round"). It answers None when it has no context (``LYNCDUMP_TLS_EVP=0``, libcrypto not
+#: found, too many contexts): the state then makes its AEAD as before.
+_EVP_DECRYPT = helper("tls_evp_decrypt")
+
+
 #: cryptography's AEAD classes by suite mode, imported with the first key (a TLS 1.3
 #: connection makes four read states: an import statement each cost as much as the AEAD).
 _AEAD_CLASSES: dict[str, Any] = {}
@@ -277,7 +287,7 @@ class _ReadState(ABC):
 
 
 class _Tls13State(_ReadState):
-    __slots__ = ("suite", "secret", "key", "decrypt", "iv", "_evp")
+    __slots__ = ("suite", "secret", "key", "decrypt", "iv", "_evp", "evp_name")
 
     def __init__(self, suite: CipherSuite, secret: bytes) -> None:
         self.seq = 0
@@ -292,6 +302,10 @@ class _Tls13State(_ReadState):
         # keys are only ever used by the fast path's own context (routine_hand, late_decrypt).
         self.decrypt: Any = None
         self.iv = int.from_bytes(iv, "big")
+        #: The AEAD's name for tls_evp_decrypt (None: no compiled module, or not one it knows).
+        self.evp_name = (
+            None if _EVP_DECRYPT is None else _EVP_NAMES.get((suite.mode, suite.key_size))
+        )
 
     def made_decrypt(self) -> Any:
         """The AEAD's bound decrypt, made now if not yet."""
@@ -308,13 +322,22 @@ class _Tls13State(_ReadState):
     def open(self, header: bytes, fragment: bytes) -> tuple[int, bytes]:
         seq = self.seq
         self.seq = seq + 1  # a record that fails still used its sequence number
+        nonce = (self.iv ^ seq).to_bytes(12, "big")
         decrypt = self.decrypt
-        if decrypt is None:
-            decrypt = self.made_decrypt()
-        try:
-            inner = decrypt((self.iv ^ seq).to_bytes(12, "big"), fragment, header)
-        except Exception:  # noqa: BLE001 - InvalidTag, or a fragment shorter than the tag
-            raise _BadRecord("AEAD tag check failed") from None
+        inner = None
+        if decrypt is None and self.evp_name is not None:
+            inner = _EVP_DECRYPT(self, self.key, self.evp_name, nonce, fragment, header)
+            if inner is False:
+                raise _BadRecord("AEAD tag check failed")
+            if inner is None:  # no context to be had: the AEAD, from now on
+                self.evp_name = None
+        if inner is None:
+            if decrypt is None:
+                decrypt = self.made_decrypt()
+            try:
+                inner = decrypt(nonce, fragment, header)
+            except Exception:  # noqa: BLE001 - InvalidTag, or a fragment shorter than the tag
+                raise _BadRecord("AEAD tag check failed") from None
         if inner and inner[-1]:  # no padding: the usual case
             return inner[-1], inner[:-1]
         end = len(inner)
@@ -331,7 +354,7 @@ class _Tls13State(_ReadState):
 
 
 class _AeadState(_ReadState):
-    __slots__ = ("suite", "key", "_evp", "aead", "salt", "chacha", "tag")
+    __slots__ = ("suite", "key", "_evp", "aead", "salt", "chacha", "tag", "evp_name")
 
     def __init__(self, suite: CipherSuite, key: bytes, iv: bytes) -> None:
         super().__init__()
@@ -342,6 +365,10 @@ class _AeadState(_ReadState):
         self.salt = iv
         self.chacha = suite.mode == "POLY1305"
         self.tag = 8 if suite.mode == "CCM8" else 16
+        #: As _Tls13State's: the AEAD's name for tls_evp_decrypt, or None.
+        self.evp_name = (
+            None if _EVP_DECRYPT is None else _EVP_NAMES.get((suite.mode, suite.key_size))
+        )
 
     def made_decrypt(self) -> Any:
         """The AEAD's bound decrypt, the AEAD made now if not yet."""
@@ -367,6 +394,13 @@ class _AeadState(_ReadState):
         if size < 0:
             raise _BadRecord("AEAD record shorter than its tag")
         aad = seq.to_bytes(8, "big") + header[:3] + size.to_bytes(2, "big")
+        if self.aead is None and self.evp_name is not None:
+            plain = _EVP_DECRYPT(self, self.key, self.evp_name, nonce, body, aad)
+            if plain is False:
+                raise _BadRecord("AEAD tag check failed")
+            if plain is not None:
+                return header[0], plain
+            self.evp_name = None  # no context to be had: the AEAD, from now on
         try:
             plain = self.made_decrypt()(nonce, body, aad)
         except Exception:  # noqa: BLE001 - InvalidTag
