@@ -9,6 +9,7 @@ import os
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
+from lyncdump.tls import decrypt
 from lyncdump.tls.decrypt import (
     _AeadState,
     _Tls13State,
@@ -70,7 +71,10 @@ def test_traffic_key_and_iv_match_hkdf_expand_label(
     )
 
 
-def test_tls13_state_makes_its_aead_at_the_first_record() -> None:
+def test_tls13_state_makes_its_aead_at_the_first_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    # (without the compiled tls_evp_decrypt, or without a context from it: see
+    # tests/tls/test_tls_evp_python_open.py for the state opened with its EVP context)
+    monkeypatch.setattr(decrypt, "_EVP_DECRYPT", None)
     secret, key, iv = (bytes.fromhex(x) for x in RFC8448[3])
     state = _Tls13State(SUITES[0x1301], secret)
     assert state.decrypt is None
@@ -84,7 +88,10 @@ def test_tls13_state_makes_its_aead_at_the_first_record() -> None:
     assert other.decrypt is not None
 
 
-def test_tls12_aead_state_makes_its_aead_at_the_first_record() -> None:
+def test_tls12_aead_state_makes_its_aead_at_the_first_record(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(decrypt, "_EVP_DECRYPT", None)  # (as above)
     suite = SUITES[0xCCA8]  # ChaCha20-Poly1305: nonce = IV XOR sequence
     key, iv = bytes(range(32)), bytes(range(12))
     state = _AeadState(suite, key, iv)
