@@ -1925,14 +1925,50 @@ mppc_low_run(uint64_t high)
 #if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define MPPC_WORDS 1 /* whole 8-byte words written with the bytes past the end kept */
 
+/* The bytes of a little-endian word that a write of m bytes (0..8) at its start keeps. */
+static const uint64_t mppc_keep[9] = {
+    ~(uint64_t)0,          ~(uint64_t)0 << 8,  ~(uint64_t)0 << 16, ~(uint64_t)0 << 24,
+    ~(uint64_t)0 << 32,    ~(uint64_t)0 << 40, ~(uint64_t)0 << 48, ~(uint64_t)0 << 56, 0};
+
 /* A word whose first m bytes (1..8) come from `fresh` and the others from `old`. */
 static inline uint64_t
 mppc_merge(uint64_t fresh, uint64_t old, Py_ssize_t m)
 {
-    uint64_t keep = m >= 8 ? 0 : ~(uint64_t)0 << (8 * m);
+    uint64_t keep = mppc_keep[m];
     return (fresh & ~keep) | (old & keep);
 }
 #endif
+
+/* The decode tables (static, 524 bytes; 596 with mppc_keep above: nothing built at run time).
+ *
+ * A copy's offset code other than the usual 110 + 13 bits (+320, tested first), by the
+ * window's bit 60: 1110 + 8 bits (+64) or 1111 + 6 bits. The value is (top 16 bits >> shift)
+ * & mask, plus base; `used` is the code's width. One lookup instead of a test. */
+typedef struct {
+    unsigned char used, shift;
+    unsigned short mask, base;
+} MppcOffsetCode;
+static const MppcOffsetCode mppc_offsets[2] = {{12, 4, 0xFF, 64}, {10, 6, 0x3F, 0}};
+
+/* A length code by its first 8 bits: (length << 4) | bits for the codes of 8 bits or fewer
+   (0 + nothing: 3; k ones, a zero, k + 1 bits: 2^(k+1) + those bits, k <= 3: lengths 3..31,
+   about 95 % of a SIP stream's copies), 0 for a longer code, read bit by bit as before.
+   256 entries of 2 bytes. */
+#define MPPC_L(x)                                                                                 \
+    ((x) < 0x80   ? (3 << 4 | 1)                                                                  \
+     : (x) < 0xC0 ? ((4 | (((x) >> 4) & 3)) << 4 | 4)                                            \
+     : (x) < 0xE0 ? ((8 | (((x) >> 2) & 7)) << 4 | 6)                                            \
+     : (x) < 0xF0 ? ((16 | ((x) & 15)) << 4 | 8)                                                 \
+                  : 0)
+#define MPPC_L4(x) MPPC_L(x), MPPC_L((x) + 1), MPPC_L((x) + 2), MPPC_L((x) + 3)
+#define MPPC_L16(x) MPPC_L4(x), MPPC_L4((x) + 4), MPPC_L4((x) + 8), MPPC_L4((x) + 12)
+#define MPPC_L64(x) MPPC_L16(x), MPPC_L16((x) + 16), MPPC_L16((x) + 32), MPPC_L16((x) + 48)
+static const unsigned short mppc_lengths[256] = {MPPC_L64(0), MPPC_L64(64), MPPC_L64(128),
+                                                 MPPC_L64(192)};
+#undef MPPC_L64
+#undef MPPC_L16
+#undef MPPC_L4
+#undef MPPC_L
 
 /* Why mppc_run stopped on a corrupt token (the message fast_mppc_inflate builds from it). */
 typedef struct {
@@ -1961,18 +1997,24 @@ mppc_run_impl(unsigned char *hist, unsigned char *known, Py_ssize_t *pos_io, Py_
     int reason = 0;              /* _FULL */
     /* The stream's bits from `bit` on are w's top `wbits` bits: a token reads at most 40 of
        them (a 16-bit offset code, then 24 bits for the length code), so the window is read
-       again only when fewer are left, not for every token. */
+       again only when fewer are left, not for every token. Every one of the `wbits` bits is
+       below nbits (the word read only from the first nbits / 8 bytes, else wbits bounded by
+       what is left), so a run of low literals needs no test against the input's end. */
     uint64_t w = 0;
     int wbits = 0;
+#ifdef MPPC_WORDS
+    Py_ssize_t whole = nbits >> 3 < n ? nbits >> 3 : n; /* bytes wholly inside nbits */
+#endif
     while (pos < limit) {
-        if (bit > last) {
-            reason = 1; /* _DRAINED */
-            break;
-        }
         if (wbits < 40) {
+            /* with 40 bits left in the window the input is not drained: test only here */
+            if (bit > last) {
+                reason = 1; /* _DRAINED */
+                break;
+            }
 #ifdef MPPC_WORDS
             Py_ssize_t i = bit >> 3;
-            if (i + 8 <= n) {
+            if (i + 8 <= whole) {
                 /* the 8 bytes at the token's byte, without the ninth: 57 or more stream
                    bits, enough for any token (the bits shifted in below them are never
                    read: wbits says how many are real) */
@@ -1984,33 +2026,32 @@ mppc_run_impl(unsigned char *hist, unsigned char *known, Py_ssize_t *pos_io, Py_
 #endif
             {
                 w = mppc_window(d, n, bit);
-                wbits = 64;
+                wbits = nbits - bit < 64 ? (int)(nbits - bit) : 64; /* 8 or more here */
             }
         }
         unsigned int b = (unsigned int)(w >> 56);
         if (b >= 0xC0) { /* copy: offset code, then length code */
-            unsigned int top = (unsigned int)(w >> 48) & 0xFFFF;
+            unsigned int top = (unsigned int)(w >> 48);
             Py_ssize_t off;
             int used;
-            if (top >= 0xF000) {
-                off = (top >> 6) & 0x3F;
-                used = 10;
-            } else if (top >= 0xE000) {
-                off = ((top >> 4) & 0xFF) + 64;
-                used = 12;
-            } else {
-                off = (top & 0x1FFF) + 320;
+            if (top < 0xE000) { /* 110 + 13 bits, most copies of a SIP stream */
+                off = (Py_ssize_t)(top & 0x1FFF) + 320;
                 used = 16;
+            } else {
+                const MppcOffsetCode *oc = &mppc_offsets[(top >> 12) & 1];
+                off = (Py_ssize_t)((top >> oc->shift) & oc->mask) + oc->base;
+                used = oc->used;
             }
             Py_ssize_t bad = off;
             if (off > 8191)
                 off = 0;
-            uint64_t lc = (w >> (40 - used)) & 0xFFFFFF; /* the 24 bits after the offset */
+            unsigned int lt = mppc_lengths[(w << used) >> 56];
             Py_ssize_t length;
-            if (!(lc >> 23)) {
-                length = 3;
-                used += 1;
+            if (lt) {
+                length = lt >> 4;
+                used += lt & 15;
             } else {
+                uint64_t lc = (w >> (40 - used)) & 0xFFFFFF; /* the 24 bits after the offset */
                 int k = mppc_leading_ones(lc, 24);
                 if (k > 11) { /* the padding is zero, so these ones are really in the input */
                     fault->kind = 1;
@@ -2022,7 +2063,7 @@ mppc_run_impl(unsigned char *hist, unsigned char *known, Py_ssize_t *pos_io, Py_
                          (Py_ssize_t)((lc >> (22 - 2 * k)) & (((uint64_t)1 << (k + 1)) - 1));
                 used += 2 * k + 2;
             }
-            if (bit + used > nbits) {
+            if (used > wbits) { /* past nbits: wbits is all that is left when under 40 */
                 reason = 2; /* _SHORT */
                 break;
             }
@@ -2088,12 +2129,10 @@ mppc_run_impl(unsigned char *hist, unsigned char *known, Py_ssize_t *pos_io, Py_
                (bytes whose top bit is clear), as far as the window, the limit and the last
                token position allow, taken at once */
             Py_ssize_t k = mppc_low_run(w & 0x8080808080808080ULL);
-            if (k > wbits >> 3)
+            if (k > wbits >> 3) /* also the tokens left before the input's end */
                 k = wbits >> 3;
             if (k > limit - pos)
                 k = limit - pos;
-            if (k > ((last - bit) >> 3) + 1)
-                k = ((last - bit) >> 3) + 1;
 #ifdef MPPC_WORDS
             if (pos + 8 <= 8192) {
                 uint64_t old;
@@ -2110,7 +2149,7 @@ mppc_run_impl(unsigned char *hist, unsigned char *known, Py_ssize_t *pos_io, Py_
                     known[pos + j] = 1;
             pos += k;
             bit += 8 * k;
-            w = k == 8 ? 0 : w << (8 * k);
+            w = (w << (4 * k)) << (4 * k); /* k may be 8 */
             wbits -= (int)(8 * k);
         } else { /* high literal: 10 + 7 bits */
             if (bit == last) {
