@@ -1925,14 +1925,50 @@ mppc_low_run(uint64_t high)
 #if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define MPPC_WORDS 1 /* whole 8-byte words written with the bytes past the end kept */
 
+/* The bytes of a little-endian word that a write of m bytes (0..8) at its start keeps. */
+static const uint64_t mppc_keep[9] = {
+    ~(uint64_t)0,          ~(uint64_t)0 << 8,  ~(uint64_t)0 << 16, ~(uint64_t)0 << 24,
+    ~(uint64_t)0 << 32,    ~(uint64_t)0 << 40, ~(uint64_t)0 << 48, ~(uint64_t)0 << 56, 0};
+
 /* A word whose first m bytes (1..8) come from `fresh` and the others from `old`. */
 static inline uint64_t
 mppc_merge(uint64_t fresh, uint64_t old, Py_ssize_t m)
 {
-    uint64_t keep = m >= 8 ? 0 : ~(uint64_t)0 << (8 * m);
+    uint64_t keep = mppc_keep[m];
     return (fresh & ~keep) | (old & keep);
 }
 #endif
+
+/* The decode tables (static, 524 bytes; 596 with mppc_keep above: nothing built at run time).
+ *
+ * A copy's offset code other than the usual 110 + 13 bits (+320, tested first), by the
+ * window's bit 60: 1110 + 8 bits (+64) or 1111 + 6 bits. The value is (top 16 bits >> shift)
+ * & mask, plus base; `used` is the code's width. One lookup instead of a test. */
+typedef struct {
+    unsigned char used, shift;
+    unsigned short mask, base;
+} MppcOffsetCode;
+static const MppcOffsetCode mppc_offsets[2] = {{12, 4, 0xFF, 64}, {10, 6, 0x3F, 0}};
+
+/* A length code by its first 8 bits: (length << 4) | bits for the codes of 8 bits or fewer
+   (0 + nothing: 3; k ones, a zero, k + 1 bits: 2^(k+1) + those bits, k <= 3: lengths 3..31,
+   about 95 % of a SIP stream's copies), 0 for a longer code, read bit by bit as before.
+   256 entries of 2 bytes. */
+#define MPPC_L(x)                                                                                 \
+    ((x) < 0x80   ? (3 << 4 | 1)                                                                  \
+     : (x) < 0xC0 ? ((4 | (((x) >> 4) & 3)) << 4 | 4)                                            \
+     : (x) < 0xE0 ? ((8 | (((x) >> 2) & 7)) << 4 | 6)                                            \
+     : (x) < 0xF0 ? ((16 | ((x) & 15)) << 4 | 8)                                                 \
+                  : 0)
+#define MPPC_L4(x) MPPC_L(x), MPPC_L((x) + 1), MPPC_L((x) + 2), MPPC_L((x) + 3)
+#define MPPC_L16(x) MPPC_L4(x), MPPC_L4((x) + 4), MPPC_L4((x) + 8), MPPC_L4((x) + 12)
+#define MPPC_L64(x) MPPC_L16(x), MPPC_L16((x) + 16), MPPC_L16((x) + 32), MPPC_L16((x) + 48)
+static const unsigned short mppc_lengths[256] = {MPPC_L64(0), MPPC_L64(64), MPPC_L64(128),
+                                                 MPPC_L64(192)};
+#undef MPPC_L64
+#undef MPPC_L16
+#undef MPPC_L4
+#undef MPPC_L
 
 /* Why mppc_run stopped on a corrupt token (the message fast_mppc_inflate builds from it). */
 typedef struct {
@@ -1941,16 +1977,120 @@ typedef struct {
     long long at;
 } MppcFault;
 
-/* _inflate over d[0:n] (nbits of it) from bit *bit, writing hist from *pos up to limit:
-   the stop reason (0 _FULL, 1 _DRAINED, 2 _SHORT), or -1 with *fault filled for a corrupt
-   token. *pos and *bit say where it stopped. bit_base only offsets the fault's bit. Written
-   once, made twice (mppc_run, and mppc_run_exact without a known-map: the compiled
-   MS-SIPCOMP read, whose history is always exact), so that the loop does not test `known`. */
 #if defined(__GNUC__)
 #define MPPC_INLINE static inline __attribute__((always_inline))
 #else
 #define MPPC_INLINE static inline
 #endif
+
+/* A copy token at the top of the window w (at least 40 real bits): its offset (out of
+   1..8191 for a corrupt one, reported after the length code and the input's end), length and
+   width in bits; 0, or -1 for a length code with more than 11 leading ones (*used: the
+   offset code's width then). */
+MPPC_INLINE int
+mppc_copy_code(uint64_t w, Py_ssize_t *off_out, Py_ssize_t *length_out, int *used_out)
+{
+    unsigned int top = (unsigned int)(w >> 48);
+    Py_ssize_t off;
+    int used;
+    if (top < 0xE000) { /* 110 + 13 bits, most copies of a SIP stream */
+        off = (Py_ssize_t)(top & 0x1FFF) + 320;
+        used = 16;
+    }
+    else {
+        const MppcOffsetCode *oc = &mppc_offsets[(top >> 12) & 1];
+        off = (Py_ssize_t)((top >> oc->shift) & oc->mask) + oc->base;
+        used = oc->used;
+    }
+    *off_out = off;
+    unsigned int lt = mppc_lengths[(w << used) >> 56];
+    if (lt) {
+        *length_out = lt >> 4;
+        *used_out = used + (int)(lt & 15);
+        return 0;
+    }
+    uint64_t lc = (w >> (40 - used)) & 0xFFFFFF; /* the 24 bits after the offset */
+    int k = mppc_leading_ones(lc, 24);
+    if (k > 11) { /* the padding is zero, so these ones are really in the input */
+        *used_out = used;
+        return -1;
+    }
+    *length_out = ((Py_ssize_t)1 << (k + 1)) |
+                  (Py_ssize_t)((lc >> (22 - 2 * k)) & (((uint64_t)1 << (k + 1)) - 1));
+    *used_out = used + 2 * k + 2;
+    return 0;
+}
+
+/* Copy `length` bytes from `off` back (1..8191, modulo 8192) to hist[pos], pos + length
+   within the history; known likewise when not NULL. */
+MPPC_INLINE void
+mppc_copy(unsigned char *hist, unsigned char *known, Py_ssize_t pos, Py_ssize_t off,
+          Py_ssize_t length)
+{
+    /* The history is read modulo 8192; reading forward byte by byte replicates a copy
+       longer than its offset and, shorter, reads only bytes before `pos` (mod 8192),
+       so it gives what _inflate's slices give. */
+    Py_ssize_t src = (pos - off) & 0x1FFF;
+#ifdef MPPC_WORDS
+    if (src < pos && off >= length && length <= 16 && pos + 16 <= 8192) {
+        /* a short usual copy, in two words read before either is written (the bytes
+           past `length` are written back as they were) */
+        uint64_t a, b, old;
+        memcpy(&a, hist + src, 8);
+        memcpy(&b, hist + src + 8, 8);
+        if (length <= 8) {
+            memcpy(&old, hist + pos, 8);
+            a = mppc_merge(a, old, length);
+        }
+        else {
+            memcpy(&old, hist + pos + 8, 8);
+            b = mppc_merge(b, old, length - 8);
+            memcpy(hist + pos + 8, &b, 8);
+        }
+        memcpy(hist + pos, &a, 8);
+    }
+    else
+#endif
+    if (src < pos && off >= length) /* the usual copy: behind, not overlapping */
+        memcpy(hist + pos, hist + src, (size_t)length);
+    else if (src > pos && src + length <= 8192)
+        /* the tail of the previous pass (after AT_FRONT), not wrapping: reading ahead
+           of the writes, the forward loop reads only bytes it has not written yet */
+        memmove(hist + pos, hist + src, (size_t)length);
+    else
+        for (Py_ssize_t j = 0; j < length; j++)
+            hist[pos + j] = hist[(src + j) & 0x1FFF];
+    if (known != NULL)
+        for (Py_ssize_t j = 0; j < length; j++)
+            known[pos + j] = known[(src + j) & 0x1FFF];
+}
+
+/* The k (1..8) low literals at the top of w, to hist[pos] (pos + k within the history). */
+MPPC_INLINE void
+mppc_low_literals(unsigned char *hist, unsigned char *known, Py_ssize_t pos, uint64_t w,
+                  Py_ssize_t k)
+{
+#ifdef MPPC_WORDS
+    if (pos + 8 <= 8192) {
+        uint64_t old;
+        memcpy(&old, hist + pos, 8);
+        old = mppc_merge(__builtin_bswap64(w), old, k);
+        memcpy(hist + pos, &old, 8);
+    }
+    else
+#endif
+        for (Py_ssize_t j = 0; j < k; j++)
+            hist[pos + j] = (unsigned char)(w >> (56 - 8 * j));
+    if (known != NULL)
+        for (Py_ssize_t j = 0; j < k; j++)
+            known[pos + j] = 1;
+}
+
+/* _inflate over d[0:n] (nbits of it) from bit *bit, writing hist from *pos up to limit:
+   the stop reason (0 _FULL, 1 _DRAINED, 2 _SHORT), or -1 with *fault filled for a corrupt
+   token. *pos and *bit say where it stopped. bit_base only offsets the fault's bit. Written
+   once, made twice (mppc_run, and mppc_run_exact without a known-map: the compiled
+   MS-SIPCOMP read, whose history is always exact), so that the loop does not test `known`. */
 MPPC_INLINE int
 mppc_run_impl(unsigned char *hist, unsigned char *known, Py_ssize_t *pos_io, Py_ssize_t limit,
               const unsigned char *d, Py_ssize_t n, Py_ssize_t *bit_io, Py_ssize_t nbits,
@@ -1959,20 +2099,72 @@ mppc_run_impl(unsigned char *hist, unsigned char *known, Py_ssize_t *pos_io, Py_
     Py_ssize_t pos = *pos_io, bit = *bit_io;
     Py_ssize_t last = nbits - 8; /* a token needs at least 8 bits */
     int reason = 0;              /* _FULL */
+    Py_ssize_t off, length;
+    int used;
+#ifdef MPPC_WORDS
+    /* The body of the input: while the 8 bytes at the token's byte lie inside both the input
+       and nbits (their 57 to 64 bits from `bit` are all real), no token can reach the end,
+       so each is decoded from a word read afresh, with no test against the end and no
+       window to keep count of. The last 8 bytes take the careful loop below. */
+    Py_ssize_t whole = nbits >> 3 < n ? nbits >> 3 : n; /* bytes wholly inside nbits */
+    Py_ssize_t body_last = 8 * whole - 57;               /* the last bit that has 8 bytes */
+    while (pos < limit && bit <= body_last) {
+        uint64_t w;
+        memcpy(&w, d + (bit >> 3), 8);
+        int s = (int)(bit & 7);
+        w = __builtin_bswap64(w) << s;
+        if (w >= 0xC000000000000000ULL) { /* copy: offset code, then length code */
+            if (mppc_copy_code(w, &off, &length, &used) < 0) {
+                fault->kind = 1;
+                fault->at = bit_base + bit + used;
+                reason = -1;
+                goto done;
+            }
+            if ((size_t)(off - 1) >= 8191)
+                goto bad_offset;
+            if (pos + length > limit)
+                goto past_limit;
+            mppc_copy(hist, known, pos, off, length);
+            pos += length;
+            bit += used;
+        }
+        else if (w < 0x8000000000000000ULL) {
+            /* low literals, each the byte itself: the run of them at the top of the word
+               (its 8th byte only when it is all real bits: bit 0 stands in for its top bit
+               otherwise), as far as the limit allows, taken at once */
+            Py_ssize_t k = mppc_low_run((w & 0x8080808080808080ULL) | (uint64_t)(s != 0));
+            if (k > limit - pos)
+                k = limit - pos;
+            mppc_low_literals(hist, known, pos, w, k);
+            pos += k;
+            bit += 8 * k;
+        }
+        else { /* high literal: 10 + 7 bits */
+            hist[pos] = (unsigned char)(0x80 | ((w >> 55) & 0x7F));
+            if (known != NULL)
+                known[pos] = 1;
+            pos++;
+            bit += 9;
+        }
+    }
+#endif
     /* The stream's bits from `bit` on are w's top `wbits` bits: a token reads at most 40 of
        them (a 16-bit offset code, then 24 bits for the length code), so the window is read
-       again only when fewer are left, not for every token. */
+       again only when fewer are left, not for every token. Every one of the `wbits` bits is
+       below nbits (the word read only from the first nbits / 8 bytes, else wbits bounded by
+       what is left), so a run of low literals needs no test against the input's end. */
     uint64_t w = 0;
     int wbits = 0;
     while (pos < limit) {
-        if (bit > last) {
-            reason = 1; /* _DRAINED */
-            break;
-        }
         if (wbits < 40) {
+            /* with 40 bits left in the window the input is not drained: test only here */
+            if (bit > last) {
+                reason = 1; /* _DRAINED */
+                break;
+            }
 #ifdef MPPC_WORDS
             Py_ssize_t i = bit >> 3;
-            if (i + 8 <= n) {
+            if (i + 8 <= whole) {
                 /* the 8 bytes at the token's byte, without the ninth: 57 or more stream
                    bits, enough for any token (the bits shifted in below them are never
                    read: wbits says how many are real) */
@@ -1984,102 +2176,27 @@ mppc_run_impl(unsigned char *hist, unsigned char *known, Py_ssize_t *pos_io, Py_
 #endif
             {
                 w = mppc_window(d, n, bit);
-                wbits = 64;
+                wbits = nbits - bit < 64 ? (int)(nbits - bit) : 64; /* 8 or more here */
             }
         }
         unsigned int b = (unsigned int)(w >> 56);
         if (b >= 0xC0) { /* copy: offset code, then length code */
-            unsigned int top = (unsigned int)(w >> 48) & 0xFFFF;
-            Py_ssize_t off;
-            int used;
-            if (top >= 0xF000) {
-                off = (top >> 6) & 0x3F;
-                used = 10;
-            } else if (top >= 0xE000) {
-                off = ((top >> 4) & 0xFF) + 64;
-                used = 12;
-            } else {
-                off = (top & 0x1FFF) + 320;
-                used = 16;
+            if (mppc_copy_code(w, &off, &length, &used) < 0) {
+                fault->kind = 1;
+                fault->at = bit_base + bit + used;
+                reason = -1;
+                break;
             }
-            Py_ssize_t bad = off;
-            if (off > 8191)
-                off = 0;
-            uint64_t lc = (w >> (40 - used)) & 0xFFFFFF; /* the 24 bits after the offset */
-            Py_ssize_t length;
-            if (!(lc >> 23)) {
-                length = 3;
-                used += 1;
-            } else {
-                int k = mppc_leading_ones(lc, 24);
-                if (k > 11) { /* the padding is zero, so these ones are really in the input */
-                    fault->kind = 1;
-                    fault->at = bit_base + bit + used;
-                    reason = -1;
-                    break;
-                }
-                length = ((Py_ssize_t)1 << (k + 1)) |
-                         (Py_ssize_t)((lc >> (22 - 2 * k)) & (((uint64_t)1 << (k + 1)) - 1));
-                used += 2 * k + 2;
-            }
-            if (bit + used > nbits) {
+            if (used > wbits) { /* past nbits: wbits is all that is left when under 40 */
                 reason = 2; /* _SHORT */
                 break;
             }
-            if (!off) {
-                fault->kind = 2;
-                fault->value = bad;
-                fault->at = bit_base + bit;
-                reason = -1;
-                break;
-            }
-            Py_ssize_t end = pos + length;
-            if (end > limit) {
-                fault->kind = 3;
-                fault->length = length;
-                fault->pos = pos;
-                fault->value = limit;
-                fault->at = bit_base + bit;
-                reason = -1;
-                break;
-            }
-            /* The history is read modulo 8192; reading forward byte by byte replicates a copy
-               longer than its offset and, shorter, reads only bytes before `pos` (mod 8192),
-               so it gives what _inflate's slices give. */
-            Py_ssize_t src = (pos - off) & 0x1FFF;
-#ifdef MPPC_WORDS
-            if (src < pos && off >= length && length <= 16 && pos + 16 <= 8192) {
-                /* a short usual copy, in two words read before either is written (the bytes
-                   past `length` are written back as they were) */
-                uint64_t a, b, old;
-                memcpy(&a, hist + src, 8);
-                memcpy(&b, hist + src + 8, 8);
-                if (length <= 8) {
-                    memcpy(&old, hist + pos, 8);
-                    a = mppc_merge(a, old, length);
-                }
-                else {
-                    memcpy(&old, hist + pos + 8, 8);
-                    b = mppc_merge(b, old, length - 8);
-                    memcpy(hist + pos + 8, &b, 8);
-                }
-                memcpy(hist + pos, &a, 8);
-            }
-            else
-#endif
-            if (src < pos && off >= length) /* the usual copy: behind, not overlapping */
-                memcpy(hist + pos, hist + src, (size_t)length);
-            else if (src > pos && src + length <= 8192)
-                /* the tail of the previous pass (after AT_FRONT), not wrapping: reading ahead
-                   of the writes, the forward loop reads only bytes it has not written yet */
-                memmove(hist + pos, hist + src, (size_t)length);
-            else
-                for (Py_ssize_t j = 0; j < length; j++)
-                    hist[pos + j] = hist[(src + j) & 0x1FFF];
-            if (known != NULL)
-                for (Py_ssize_t j = 0; j < length; j++)
-                    known[pos + j] = known[(src + j) & 0x1FFF];
-            pos = end;
+            if ((size_t)(off - 1) >= 8191)
+                goto bad_offset;
+            if (pos + length > limit)
+                goto past_limit;
+            mppc_copy(hist, known, pos, off, length);
+            pos += length;
             bit += used;
             w <<= used;
             wbits -= used;
@@ -2088,29 +2205,14 @@ mppc_run_impl(unsigned char *hist, unsigned char *known, Py_ssize_t *pos_io, Py_
                (bytes whose top bit is clear), as far as the window, the limit and the last
                token position allow, taken at once */
             Py_ssize_t k = mppc_low_run(w & 0x8080808080808080ULL);
-            if (k > wbits >> 3)
+            if (k > wbits >> 3) /* also the tokens left before the input's end */
                 k = wbits >> 3;
             if (k > limit - pos)
                 k = limit - pos;
-            if (k > ((last - bit) >> 3) + 1)
-                k = ((last - bit) >> 3) + 1;
-#ifdef MPPC_WORDS
-            if (pos + 8 <= 8192) {
-                uint64_t old;
-                memcpy(&old, hist + pos, 8);
-                old = mppc_merge(__builtin_bswap64(w), old, k);
-                memcpy(hist + pos, &old, 8);
-            }
-            else
-#endif
-                for (Py_ssize_t j = 0; j < k; j++)
-                    hist[pos + j] = (unsigned char)(w >> (56 - 8 * j));
-            if (known != NULL)
-                for (Py_ssize_t j = 0; j < k; j++)
-                    known[pos + j] = 1;
+            mppc_low_literals(hist, known, pos, w, k);
             pos += k;
             bit += 8 * k;
-            w = k == 8 ? 0 : w << (8 * k);
+            w = (w << (4 * k)) << (4 * k); /* k may be 8 */
             wbits -= (int)(8 * k);
         } else { /* high literal: 10 + 7 bits */
             if (bit == last) {
@@ -2126,6 +2228,21 @@ mppc_run_impl(unsigned char *hist, unsigned char *known, Py_ssize_t *pos_io, Py_
             wbits -= 9;
         }
     }
+    goto done;
+bad_offset:
+    fault->kind = 2;
+    fault->value = off;
+    fault->at = bit_base + bit;
+    reason = -1;
+    goto done;
+past_limit:
+    fault->kind = 3;
+    fault->length = length;
+    fault->pos = pos;
+    fault->value = limit;
+    fault->at = bit_base + bit;
+    reason = -1;
+done:
     *pos_io = pos;
     *bit_io = bit;
     return reason;

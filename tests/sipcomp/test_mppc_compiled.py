@@ -228,3 +228,111 @@ def test_window_refills_at_every_bit_offset_and_near_the_input_end(
     for end in (len(shifted), max(0, len(shifted) - cut), min(len(shifted), 9 + cut)):
         _both(history, None, pos, HISTORY_SIZE, shifted[:end], shift)
         _both(history, None, 0, min(HISTORY_SIZE, 40 + 16 * cut), shifted[:end], shift)
+
+
+# -- the table-driven token decode (session 31) -------------------------------------------------
+
+#: Offsets at each offset code's ends (6-, 8- and 13-bit codes) and copy lengths at the ends
+#: of each length code width, the 8-bit table's last (31) and the first read bit by bit (32).
+_OFFSETS = [1, 2, 63, 64, 65, 200, 319, 320, 321, 4000, 8190, 8191]
+_LENGTHS = [3, 4, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 127, 128, 255, 256, 1000, 4095, 4096]
+
+
+def _tokens(draw_tokens: list[tuple[int, int] | bytes]) -> bytes:
+    """An MSB-first stream of the given tokens (bytes: literals, (offset, length): a copy),
+    made with the encoder's own token writers."""
+    w = mppc._BitWriter()
+    for token in draw_tokens:
+        if isinstance(token, bytes):
+            mppc._literals(w, token)
+        else:
+            code, bits = mppc._copy_code(*token)
+            w.acc = (w.acc << bits) | code
+            w.nacc += bits
+    return w.finish()
+
+
+_token = st.one_of(
+    st.binary(min_size=1, max_size=20),
+    st.tuples(
+        st.one_of(st.sampled_from(_OFFSETS), st.integers(1, 8191)),
+        st.one_of(st.sampled_from(_LENGTHS), st.integers(3, 300)),
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_token, min_size=1, max_size=40), st.integers(0, 7), st.integers(0, 2**32 - 1))
+def test_every_offset_and_length_code_at_every_bit_offset(
+    tokens: list[tuple[int, int] | bytes], shift: int, seed: int
+) -> None:
+    """Copies of every offset code width and length code width (the table's lengths 3..31 and
+    the longer codes read bit by bit), literals between them, started at any bit offset and cut
+    anywhere: the compiled decoder gives the Python decoder's tokens, stops and errors."""
+    data = _tokens(tokens)
+    rng = random.Random(seed)
+    lead = "".join(rng.choice("01") for _ in range(shift))
+    bits = lead + "".join(f"{b:08b}" for b in data)
+    bits += "0" * (-len(bits) % 8)
+    shifted = int(bits, 2).to_bytes(len(bits) // 8, "big")
+    history = rng.randbytes(HISTORY_SIZE)
+    pos = rng.randrange(HISTORY_SIZE)
+    for end in (len(shifted), rng.randrange(len(shifted) + 1)):
+        _both(history, None, pos, HISTORY_SIZE, shifted[:end], shift)
+        _both(history, None, 0, HISTORY_SIZE, shifted[:end], shift)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=120), st.integers(0, 7), st.integers(0, 2**32 - 1))
+def test_fewer_bits_than_the_input_holds(data: bytes, bit: int, seed: int) -> None:
+    """nbits below the input's length (the window reads bytes past nbits; only the bits before
+    it are tokens): the same stops, output and errors as the Python decoder given that nbits."""
+    rng = random.Random(seed)
+    nbits = rng.randrange(len(data) * 8 + 1)
+    history = rng.randbytes(HISTORY_SIZE)
+    pos = rng.randrange(HISTORY_SIZE)
+    results = []
+    for c in (False, True):
+        hist = bytearray(history)
+        try:
+            if c:
+                got = compiled.mppc_inflate(hist, None, pos, HISTORY_SIZE, data, bit, nbits, 5)
+                result = got[:3] if got[2] >= 0 else (got[3], got[4])
+            else:
+                result = mppc._inflate(
+                    hist, None, pos, HISTORY_SIZE, mppc._views(data), bit, nbits, 5
+                )
+        except MalformedError as exc:
+            result = (exc.offset, exc.reason)
+        results.append((result, bytes(hist) if len(result) == 3 else None))
+    assert results[0] == results[1]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(S.sip_messages(), min_size=1, max_size=20), st.integers(0, 2**32 - 1))
+def test_round_trips_across_flushes_and_restarts(messages: list[bytes], seed: int) -> None:
+    """Compressor to decompressor over a direction whose history restarts (AT_FRONT when a
+    message does not fit behind the position, FLUSHED for one too big or incompressible):
+    every message comes back, compiled and in Python, with the same history after each."""
+    rng = random.Random(seed)
+    stream = []
+    for m in messages:
+        stream.append(m)
+        roll = rng.random()
+        if roll < 0.15:
+            stream.append(rng.randbytes(rng.randrange(1, 3000)))  # incompressible: FLUSHED
+        elif roll < 0.25:
+            stream.append(m * (HISTORY_SIZE // max(1, len(m)) + 1))  # too big: FLUSHED
+    comp = MppcCompressor()
+    packets = [comp.compress(m) for m in stream]
+    fast = mppc.MppcDecompressor()
+    with _pure():
+        slow = mppc.MppcDecompressor()
+        for (flags, payload), m in zip(packets, stream, strict=True):
+            assert slow.decompress(payload, flags) == m
+    slow = mppc.MppcDecompressor()
+    for (flags, payload), m in zip(packets, stream, strict=True):
+        assert fast.decompress(payload, flags) == m
+        with _pure():
+            assert slow.decompress(payload, flags) == m
+        assert fast.history == slow.history and fast.position == slow.position
