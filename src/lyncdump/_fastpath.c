@@ -2450,15 +2450,17 @@ sip_ascii(const unsigned char *d, Py_ssize_t n)
 }
 
 /* What a Via text d[0:n] holds: VIA_UNUSUAL for a control character, DEL, a backslash or an
- * angle bracket (the compiled reading leaves such a text to Python), VIA_SPLIT for a comma or
- * a double quote (it may hold more than one entry): with SSE2, sixteen bytes a step. */
+ * angle bracket (the compiled reading leaves such a text to Python), VIA_COMMA for a comma (it
+ * may hold more than one entry), VIA_QUOTE for a double quote (separators inside a quoted
+ * string do not count, so the entry is read byte by byte): with SSE2, sixteen bytes a step. */
 #define VIA_UNUSUAL 1
-#define VIA_SPLIT 2
+#define VIA_COMMA 2
+#define VIA_QUOTE 4
 static int
 sip_via_scan(const unsigned char *d, Py_ssize_t n)
 {
     Py_ssize_t i = 0;
-    int split = 0;
+    int commas = 0, quotes = 0;
 #if defined(__SSE2__)
     const __m128i c1f = _mm_set1_epi8(0x1f), del = _mm_set1_epi8(0x7f),
                   bs = _mm_set1_epi8('\\'), lt = _mm_set1_epi8('<'), gt = _mm_set1_epi8('>'),
@@ -2472,16 +2474,19 @@ sip_via_scan(const unsigned char *d, Py_ssize_t n)
         bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, gt));
         if (_mm_movemask_epi8(bad))
             return VIA_UNUSUAL;
-        split |= _mm_movemask_epi8(
-            _mm_or_si128(_mm_cmpeq_epi8(v, comma), _mm_cmpeq_epi8(v, quote)));
+        commas |= _mm_movemask_epi8(_mm_cmpeq_epi8(v, comma));
+        quotes |= _mm_movemask_epi8(_mm_cmpeq_epi8(v, quote));
+        if (i + 16 < n && i + 32 > n)
+            i = n - 32; /* the last sixteen bytes next, some of them seen twice */
     }
 #endif
     for (; i < n; i++) {
         if (d[i] < 0x20 || d[i] == 0x7f || d[i] == '\\' || d[i] == '<' || d[i] == '>')
             return VIA_UNUSUAL;
-        split |= d[i] == ',' || d[i] == '"';
+        commas |= d[i] == ',';
+        quotes |= d[i] == '"';
     }
-    return split ? VIA_SPLIT : 0;
+    return (commas ? VIA_COMMA : 0) | (quotes ? VIA_QUOTE : 0);
 }
 
 /* A CSeq value in its plain form ("1 INVITE": up to 20 digits, at most 2**32-1, blanks, a
@@ -3172,81 +3177,88 @@ fast_sip_frame_head(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize
 }
 
 
+/* The first c in d[p:e], or e: memchr's position as an index. */
+static inline Py_ssize_t
+via_find(const unsigned char *d, Py_ssize_t p, Py_ssize_t e, unsigned char c)
+{
+    const unsigned char *f = p < e ? memchr(d + p, c, (size_t)(e - p)) : NULL;
+    return f ? f - d : e;
+}
+
+/* The first c in d[p:e] outside a quoted string, or e; -1 for a quote left open. Without
+ * quotes in the text (quotes 0): a single memchr. */
+static inline Py_ssize_t
+via_find_outside(const unsigned char *d, Py_ssize_t p, Py_ssize_t e, unsigned char c, int quotes)
+{
+    for (;;) {
+        Py_ssize_t at = via_find(d, p, e, c);
+        if (!quotes)
+            return at;
+        Py_ssize_t q = via_find(d, p, at, '"');
+        if (q == at)
+            return at;
+        const unsigned char *close = memchr(d + q + 1, '"', e - q - 1);
+        if (close == NULL)
+            return -1;
+        p = close - d + 1;
+    }
+}
+
 /* One Via entry d[a:b] (no backslash, angle brackets or control characters, stripped; quoted
  * strings only in parameter values, balanced): 1 when
  * headers.py's parse_via takes it without a problem (its fast head path), 0 otherwise. The
  * branch parameter (the last one, as a dict keeps it) goes to *br / *br_end (-1: none,
- * -2: a branch without a value). */
+ * -2: a branch without a value). quotes: 0 when the text holds no double quote, so the
+ * separators are found with memchr rather than byte by byte (the routine Via). */
 static int
 sip_via_entry(const unsigned char *d, Py_ssize_t a, Py_ssize_t b, Py_ssize_t *br,
-              Py_ssize_t *br_end)
+              Py_ssize_t *br_end, int quotes)
 {
-    Py_ssize_t semi = a;
-    while (semi < b && d[semi] != ';') {
-        if (d[semi] == '"')
-            return 0;
-        semi++;
-    }
+    Py_ssize_t semi = via_find(d, a, b, ';');
+    if (quotes && via_find(d, a, semi, '"') < semi)
+        return 0;
     /* head d[a:semi]: "X/Y/Z sent-by", one space, two slashes with something around them */
-    Py_ssize_t space = -1, slashes = 0, last = a - 1;
-    for (Py_ssize_t i = a; i < semi; i++) {
-        if (d[i] == ' ') {
-            if (space >= 0)
-                return 0;
-            space = i;
-        }
-        else if (d[i] == '/' && space < 0) {
+    Py_ssize_t space = via_find(d, a, semi, ' ');
+    if (space == semi || via_find(d, space + 1, semi, ' ') < semi)
+        return 0;
+    Py_ssize_t slashes = 0, last = a - 1;
+    for (Py_ssize_t i = a; i < space; i++) {
+        if (d[i] == '/') {
             if (i == last + 1)
                 return 0;
             slashes++;
             last = i;
         }
     }
-    if (space < 0 || slashes != 2 || last + 1 == space || space + 1 >= semi)
+    if (slashes != 2 || last + 1 == space || space + 1 >= semi)
         return 0;
-    Py_ssize_t host = space + 1, host_end = semi;
-    if (d[host] == '[')
+    Py_ssize_t host = space + 1, host_end = via_find(d, host, semi, ':');
+    if (d[host] == '[' || via_find(d, host, host_end, '@') < host_end)
         return 0;
-    for (Py_ssize_t i = host; i < semi; i++) {
-        if (d[i] == '@')
+    if (host_end < semi) {
+        Py_ssize_t digits = semi - host_end - 1;
+        if (digits < 1 || digits > 10)
             return 0;
-        if (d[i] == ':') {
-            host_end = i;
-            Py_ssize_t digits = semi - i - 1;
-            if (digits < 1 || digits > 10)
+        long long port = 0;
+        for (Py_ssize_t j = host_end + 1; j < semi; j++) {
+            if (d[j] < '0' || d[j] > '9')
                 return 0;
-            long long port = 0;
-            for (Py_ssize_t j = i + 1; j < semi; j++) {
-                if (d[j] < '0' || d[j] > '9')
-                    return 0;
-                port = port * 10 + (d[j] - '0');
-            }
-            if (port > 65535)
-                return 0;
-            break;
+            port = port * 10 + (d[j] - '0');
         }
+        if (port > 65535)
+            return 0;
     }
     if (host_end == host)
         return 0;
     *br = -1;
     Py_ssize_t p = semi;
     while (p < b) {
-        Py_ssize_t item = p + 1, end = item;
-        while (end < b && d[end] != ';') {
-            if (d[end] == '"') { /* a quoted value: ';' inside does not separate */
-                const unsigned char *q = memchr(d + end + 1, '"', b - end - 1);
-                if (q == NULL)
-                    return 0;
-                end = q - d;
-            }
-            end++;
-        }
-        Py_ssize_t eq = item;
-        while (eq < end && d[eq] != '=') {
-            if (d[eq] == '"')
-                return 0;
-            eq++;
-        }
+        Py_ssize_t item = p + 1, end = via_find_outside(d, item, b, ';', quotes);
+        if (end < 0)
+            return 0;
+        Py_ssize_t eq = via_find(d, item, end, '=');
+        if (quotes && via_find(d, item, eq, '"') < eq)
+            return 0;
         Py_ssize_t n0 = item, n1 = eq;
         while (n0 < n1 && d[n0] == ' ')
             n0++;
@@ -3254,7 +3266,7 @@ sip_via_entry(const unsigned char *d, Py_ssize_t a, Py_ssize_t b, Py_ssize_t *br
             n1--;
         if (n0 == n1)
             return 0; /* an empty parameter: parse_via notes it */
-        if (sip_ieq(d + n0, n1 - n0, "branch")) {
+        if (n1 - n0 == 6 && sip_ieq(d + n0, 6, "branch")) {
             if (eq == end)
                 *br = -2;
             else {
@@ -3296,18 +3308,11 @@ sip_top_branch_read(PyObject *values)
             goto fallback;
         Py_ssize_t a = 0;
         while (a <= n) {
-            Py_ssize_t b = n; /* without a comma or quote: one entry, the whole text */
-            if (scan & VIA_SPLIT) {
-                b = a;
-                while (b < n && d[b] != ',') {
-                    if (d[b] == '"') { /* a quoted string: ',' inside does not separate */
-                        const unsigned char *q = memchr(d + b + 1, '"', n - b - 1);
-                        if (q == NULL)
-                            goto fallback;
-                        b = q - d;
-                    }
-                    b++;
-                }
+            Py_ssize_t b = n; /* without a comma: one entry, the whole text */
+            if (scan & VIA_COMMA) {
+                b = via_find_outside(d, a, n, ',', scan & VIA_QUOTE);
+                if (b < 0)
+                    goto fallback;
             }
             Py_ssize_t s0 = a, s1 = b;
             while (s0 < s1 && d[s0] == ' ')
@@ -3316,7 +3321,7 @@ sip_top_branch_read(PyObject *values)
                 s1--;
             if (s1 > s0) {
                 Py_ssize_t eb = -1, ee = -1;
-                if (!sip_via_entry(d, s0, s1, &eb, &ee))
+                if (!sip_via_entry(d, s0, s1, &eb, &ee, scan & VIA_QUOTE))
                     goto fallback;
                 if (!found) {
                     found = 1;

@@ -324,6 +324,38 @@ def test_top_branch_is_the_first_via_branch(values: list[str]) -> None:
     assert got[0] == via_first_branch(data)
 
 
+_VIA_ENTRIES = st.builds(
+    lambda transport, space, host, port, params: (
+        f"{transport}{space}{host}{port}" + "".join(f";{p}" for p in params)
+    ),
+    st.sampled_from(["SIP/2.0/TCP", "SIP/2.0/TLS", "sip/2.0/tls", "SIP//TLS", "SIP/2.0/", "/2/3"]),
+    st.sampled_from([" ", "  ", "/ "]),
+    st.sampled_from(["10.0.0.10", "host.example.com", "a@b", "[::1]", "", "h:"]),
+    st.sampled_from(["", ":5060", ":65536", ":", ":12a", ":12345678901"]),
+    st.lists(
+        st.sampled_from([
+            "branch=z9hG4bKb5bb12b04ac1", "branched=FALSE", 'ms-internal-info="b5;b,12aA"', "rport",
+            'ms-internal-info="open', "received=10.0.0.1", "branch", "BRANCH = 2 ", "", "=x",
+            'a"b=1', 'branch="q"', "x" * 40, "ms-received-cid=100", "\\", "<", "\t",
+        ]),
+        max_size=7,
+    ),
+)  # fmt: skip
+
+
+@SETTINGS
+@given(st.lists(st.lists(_VIA_ENTRIES, min_size=1, max_size=3).map(", ".join), max_size=3))
+def test_routine_via_values_give_the_python_branch(values: list[str]) -> None:
+    """Whole Via entries, mostly well formed, long and with quoted values: the compiled reading
+    (memchr and sixteen-byte steps) answers what parsing the list gives, or leaves it to Python."""
+    data = via_message(values)
+    got = branch_and_defects(data, True)
+    assert got == branch_and_defects(data, False)
+    assert got[0] == via_first_branch(data)
+    answer = compiled.sip_top_branch(values)
+    assert answer is False or answer == got[0]
+
+
 @pytest.mark.parametrize(
     ("values", "branch", "in_c"),
     [
@@ -334,9 +366,16 @@ def test_top_branch_is_the_first_via_branch(values: list[str]) -> None:
         (["SIP/2.0/TLS bad:port;branch=1", "SIP/2.0/TLS g;branch=2"], "2", False),
         (['SIP/2.0/TLS h;branch="q"'], "q", False),
         (["SIP/2.0/TLS h;;branch=1"], "1", False),
+        # the routine forms, long enough for the sixteen-byte steps, quoted values included
+        (['SIP/2.0/TCP 10.0.0.10:5060;branch=z9hG4bKb5;branched=FALSE;ms-info="b5;b,1"'],
+         "z9hG4bKb5", True),
+        (["SIP/2.0/TLS 10.1.0.1:50000;branch=z9hG4bKa1;received=10.1.0.1, SIP/2.0/TLS g;branch=2"],
+         "z9hG4bKa1", True),
+        (['SIP/2.0/TLS 10.1.0.1:50000;branch=z9hG4bKa1;x="open'], "z9hG4bKa1", False),
+        (['SIP/2.0/TLS 10.1.0.1:5000;branch=z9hG4bKa1;x="a", SIP/2.0/TLS "g"'], "z9hG4bKa1", False),
         ([], None, True),
     ],
-)
+)  # fmt: skip
 def test_top_branch_cases(values: list[str], branch: str | None, in_c: bool) -> None:
     assert compiled.sip_top_branch(values) == (branch if in_c else False)
     assert parse_message(via_message(values)).top_branch == branch
