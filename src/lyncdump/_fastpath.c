@@ -6265,7 +6265,13 @@ sipcomp_charge(FastPath *fp, SipFlow *f, Py_ssize_t payload, Py_ssize_t plain, P
 static PyObject *
 FastPath_sipcomp_sync(FastPath *fp, PyObject *Py_UNUSED(ignored))
 {
-    if (sipcomp_flush(fp) < 0)
+    /* The budgets only: the states' summary counts stay listed for their hand-back (or the
+       next full sipcomp_flush), as sipcomp_flush_back leaves the other states' (nothing reads
+       them before the run is rendered, and adding them later gives the same sums). */
+    for (SipcompState *sc = fp->bdirty; sc != NULL; sc = sc->next_dirty)
+        if (sc->conn != NULL && budget_write(sc->conn) < 0)
+            return NULL;
+    if (budget_write(&fp->broot) < 0)
         return NULL;
     fp->bepoch++;
     Py_RETURN_NONE;
@@ -6880,10 +6886,19 @@ FastPath_sip_release_all(FastPath *fp, PyObject *Py_UNUSED(ignored))
         PyErr_SetString(PyExc_RuntimeError, "sip_release_all() inside a fast-path callback");
         return NULL;
     }
+    /* Lowest slot first, as ever, but the search goes on from the last slot given back, not
+       from 0 (that made the end of a run with thousands of owned flows quadratic): every slot
+       before it is empty, and a removal's backward shift fills only slots from its own on (a
+       cluster cannot wrap past an empty slot 0). Should a callback have put a flow behind it,
+       the search starts over. */
+    size_t i = 0;
     while (fp->sip_used > 0) {
-        size_t i = 0;
-        while (fp->sip[i] == NULL)
+        while (i < fp->sip_cap && fp->sip[i] == NULL)
             i++;
+        if (i >= fp->sip_cap) {
+            i = 0;
+            continue;
+        }
         if (sip_reclaim(fp, i) < 0)
             return NULL;
     }

@@ -724,3 +724,97 @@ def test_a_direction_given_back_writes_its_own_counts_and_the_budgets() -> None:
     for n, pipe in enumerate(pipes):
         assert (pipe.summary.plain_bytes, pipe.summary.wire_bytes) == (plain[n], wire[n])
         assert pipe.budget.wire == payload[n]
+
+
+# -- the end of a direction (session 30, sixth round) ------------------------------------------
+
+
+def _ending(rng: random.Random, b: Builder, n: int, how: str) -> None:
+    """Connection ``n``: both directions compressed, then one of the ways a direction ends."""
+    flow = negotiated(b, (f"10.2.0.{n + 1}", 42_000 + n), n * 0.01)
+    t = 0.3 + n * 0.01
+    for direction in (0, 1):
+        enc = SipcompStreamEncoder()
+        msgs = [sip_message(rng, body_size=rng.choice([0, 300, 1500])) for _ in range(4)]
+        packets = [enc.encode(m) for m in msgs]
+        if how == "fin-after-flushed" and direction == 0:
+            packets[-1] = encode_packet(PACKET_FLUSHED, msgs[-1], len(msgs[-1]))
+        data = b"".join(packets)
+        if how == "cut" and direction == 1:
+            data = data[: len(data) - rng.randrange(1, len(packets[-1]))]  # mid-packet
+        if how == "gap" and direction == 0:
+            start = len(data) - len(packets[-1]) - len(packets[-2])
+            flow.send(t, direction, data[:start], cuts=list(range(900, start, 900)))
+            flow.seq[direction] += len(packets[-2])  # the segment before the last is lost
+            flow.send(t + 0.002, direction, packets[-1])
+        else:
+            flow.send(t, direction, data, cuts=list(range(900, len(data), 900)))
+        t += 0.005
+    if how == "rst":
+        b.add(t, flow._segment(0, flow.seq[0], flow.seq[1], RST | ACK, b""))
+    elif how in ("fin", "fin-after-flushed", "gap"):
+        flow.close(t)
+    # "cut", "open": the capture ends with the connection open
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_directions_ending_every_way_decode_the_same(
+    seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many connections (more than the flow table's first size), each ending its own way:
+    FIN, FIN after a FLUSHED packet, RST, a packet cut at the end of the capture, a lost
+    segment before the last packet, open at the end. Compiled and pure Python agree, and
+    the end of input gives every direction back in the same order as before."""
+    rng = random.Random(seed)
+    b = Builder()
+    ways = ["fin", "fin-after-flushed", "rst", "cut", "gap", "open"]
+    for n in range(40):
+        _ending(rng, b, n, ways[n % len(ways)])
+    path = tmp_path / f"ending{seed}.pcap"
+    b.write(str(path))
+    assert compare(path, monkeypatch) > 100  # most messages are the fast path's
+
+
+def test_release_all_gives_every_direction_back_once() -> None:
+    """More owned directions than the table's first 64 slots (it grows): the end of input
+    gives each back exactly once, with its summary counts and budget charges, none twice."""
+    fast = fastpath.compiled().FastPath(0)
+    top = DecompressionBudget()
+    pipes = [_Pipe(top.connection()) for _ in range(90)]
+    flows = [_owned_sipcomp(fast, pipe, 43_000 + n) for n, pipe in enumerate(pipes)]
+    assert fast.sip_owned == 90
+    frame = 2
+    for flow, packets in flows:
+        _send(fast, flow, packets[0][0], frame)
+        frame += 1
+    fast.sip_release_all()
+    assert fast.sip_owned == 0 and top.sync is None
+    assert all(len(p.reclaimed) == 1 for p in pipes)
+    for pipe, (_, packets) in zip(pipes, flows, strict=True):
+        assert pipe.summary.wire_bytes == len(packets[0][0])
+        assert pipe.summary.plain_bytes == packets[0][2]
+        assert pipe.budget.wire == packets[0][1]
+    assert top.wire == sum(packets[0][1] for _, packets in flows)
+
+
+def test_a_python_draw_writes_the_budgets_and_the_counts_come_once() -> None:
+    """A Python draw while two directions are read in C: the budgets it reads hold every
+    charge (sync writes them); each connection's wire and plain counts, written at its hand
+    back, hold its packets once, whatever syncs came before."""
+    fast = fastpath.compiled().FastPath(0)
+    top = DecompressionBudget()
+    pipes = [_Pipe(top.connection()) for _ in range(2)]
+    flows = [_owned_sipcomp(fast, pipe, 44_000 + n) for n, pipe in enumerate(pipes)]
+    frame = 2
+    for i in range(6):
+        for flow, packets in flows:
+            _send(fast, flow, packets[i][0], frame)
+            frame += 1
+        other = DecompressionBudget(parent=top, scope="connection")
+        assert other.draw(0, 2, keepalive=True) is None  # syncs
+        charged = sum(max(p[2], PACKET_CHARGE) for _, packets in flows for p in packets[: i + 1])
+        assert top.plain == charged + 2 * (i + 1)
+    fast.sip_release_all()
+    for pipe, (_, packets) in zip(pipes, flows, strict=True):
+        assert pipe.summary.wire_bytes == sum(len(p[0]) for p in packets[:6])
+        assert pipe.summary.plain_bytes == sum(p[2] for p in packets[:6])

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from lyncdump.sipcomp.mppc import PACKET_AT_FRONT, PACKET_COMPRESSED, PACKET_FLUSHED, PLACEHOLDER
 from lyncdump.sipcomp.stream import (
+    _DEAD,
     DEFAULT_LAYOUT,
     LAYOUTS,
     DecodedPacket,
@@ -545,3 +546,47 @@ def test_importing_the_stream_module_compiles_no_pattern_until_one_is_used() -> 
     assert out[0] == "first first first first first"
     assert out[1] == "(1, 3) b'[\\\\r\\\\n]+' 2"
     assert out[2] == "[2]"
+
+
+class _EofEveryStep(SipcompStreamDecoder):
+    """receive_eof as before session 30's sixth round: a last decoding pass whatever state."""
+
+    __slots__ = ()
+
+    def receive_eof(self) -> None:
+        if self._eof:
+            return
+        self._eof = True
+        if self._state != _DEAD:
+            self._run()
+        self._eof = False
+        super().receive_eof()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_end_of_direction_is_the_same_without_the_last_pass(seed: int) -> None:
+    """A direction that ends in sync with nothing buffered skips the last decoding pass; at
+    every end (each byte offset of a stream with keep-alives and FLUSHED packets, a lost
+    stretch before the end) the packets, defects and ``holds_output`` are as with it."""
+    rng = random.Random(seed)
+    enc = SipcompStreamEncoder()
+    pieces = []
+    for n in range(5):
+        msg = S.sip_message(rng, body_size=rng.choice([0, 200]))
+        pieces.append(encode_packet(PACKET_FLUSHED, msg, len(msg)) if n == 2 else enc.encode(msg))
+        if n == 3:
+            pieces.append(b"\r\n\r\n")
+    data = b"".join(pieces)
+    for end in range(0, len(data) + 1, max(1, len(data) // 150)):
+        outs = []
+        for cls in (SipcompStreamDecoder, _EofEveryStep):
+            dec = cls()
+            packets = feed(dec, [data[: end // 2], data[end // 2 : end]])
+            if seed % 2 and end > 20:
+                dec.receive_gap(7, 9, 9.0)
+                packets += feed(dec, [data[end - 10 : end]])
+            dec.receive_eof()
+            held = dec.holds_output
+            packets += feed(dec, [])
+            outs.append((packets, dec.defects, held, dec.holds_output))
+        assert outs[0] == outs[1], end

@@ -418,8 +418,18 @@ class TcpConnectionPipeline:
         if self.inner is not None:
             self.inner.finish()
         for direction, d in enumerate(self.dirs):
-            if d.sipcomp is not None and d.mode == SIPCOMP:  # what it held back, decided
-                d.sipcomp.receive_eof()
+            decoder = d.sipcomp
+            if decoder is not None and d.mode == SIPCOMP:  # what it held back, decided
+                decoder.receive_eof()
+                framer = d.framer
+                if (
+                    framer is not None
+                    and framer.at_rest
+                    and not framer.defects
+                    and not decoder.holds_output
+                    and (decoder.layout is None or self.summary.compression_layout is not None)
+                ):
+                    continue  # nothing left on either side (as most directions end): done
                 self._drain_sipcomp(direction)
             if d.framer is not None and d.mode in (SIP, SIPCOMP):
                 d.framer.close()

@@ -322,8 +322,15 @@ class SipStreamFramer:
         check each message before asking for the next one, then take the rest from here.
         A pending resynchronisation is cancelled without a defect (its bytes are handed over).
         """
+        buf = self._buf
         rel = self._pos - self._base
-        out = bytes(self._buf[rel:])
+        # One copy of what is left (a slice of the bytearray, then bytes, made two).
+        out = bytes(buf) if not rel else bytes(memoryview(buf)[rel:]) if rel < len(buf) else b""
+        self._reset()
+        return out
+
+    def _reset(self) -> None:
+        """Drop every unconsumed byte and start afresh at the end of the stream so far."""
         self._base += len(self._buf)
         self._pos = self._base
         self._buf = _NO_BUF
@@ -331,7 +338,6 @@ class SipStreamFramer:
         self._state = _START
         self._scan = self._pos
         self._skipped = 0
-        return out
 
     def close(self) -> None:
         """The stream ended: report a message left incomplete or bytes being skipped.
@@ -353,7 +359,7 @@ class SipStreamFramer:
             self._defect(
                 frame, self._pos, f"stream ended inside a message ({end - self._pos} bytes)"
             )
-        self.take_remaining()
+        self._reset()
 
     @property
     def buffered(self) -> int:

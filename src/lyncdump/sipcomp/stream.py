@@ -592,7 +592,9 @@ class SipcompStreamDecoder:
         if self._eof:
             return
         self._eof = True
-        if self._state != _DEAD:
+        # In sync with nothing buffered nor half-decoded (a direction the compiled path gave
+        # back at its end): nothing to decode and nothing to report, only the buffers to drop.
+        if self._state != _DEAD and (self._buf or self._cur is not None or self._state != _SYNC):
             self._run()
             rest = len(self._buf) - self._rd
             if rest:
@@ -612,6 +614,11 @@ class SipcompStreamDecoder:
                     "compression packet boundary",
                 )
         self._stop()
+
+    @property
+    def holds_output(self) -> bool:
+        """Packets or defects wait to be taken (:meth:`next_packet`, ``defects``)."""
+        return self._out is not None or bool(self.defects)
 
     def handover(self) -> tuple[bytearray | None, int] | None:
         """(history, write position) when another reader (the compiled fast path,
