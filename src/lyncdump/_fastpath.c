@@ -8967,6 +8967,63 @@ st_text_key(PyObject *call_id)
     return (long long)((unsigned long long)h & ((1ULL << 60) - 1));
 }
 
+/* The start both Event readers share (st_event_values, st_count_event_values): 1 with *out
+ * (a new reference; NULL with an exception on an error) when the message's index answers
+ * already: its Event values, or () when it knows there are none; 0 when the header block is to
+ * be scanned (*index, *buf, *hstart, *hend and *lookups set, borrowed); -1 when the Python
+ * must answer (with an exception on an error, without one otherwise). */
+static int
+st_event_head(STable *t, PyObject *m, PyObject **out, PyObject **index_out, PyObject **buf_out,
+              PyObject **hstart_out, PyObject **hend_out, PyObject **lookups_out)
+{
+    *out = NULL;
+    if (t->view_lower == NULL || !mk.ready || Py_TYPE(m) != mk.type)
+        return -1;
+    PyObject *index = slot_at(m, mk.off[MK_INDEX]);
+    if (index == NULL || (index != Py_None && !PyDict_CheckExact(index)))
+        return -1;
+    if (index != Py_None) {
+        PyObject *found = PyDict_GetItemWithError(index, st_s.event);
+        if (found != NULL) {
+            *out = Py_NewRef(found);
+            return 1;
+        }
+        if (PyErr_Occurred())
+            return -1;
+        PyObject *complete = slot_at(m, mk.off[MK_COMPLETE]);
+        if (complete == NULL)
+            return -1;
+        int full = PyObject_IsTrue(complete);
+        if (full < 0)
+            return -1;
+        if (full) {
+            *out = PyTuple_New(0);
+            return 1;
+        }
+    }
+    PyObject *buf = slot_at(m, mk.off[MK_BUF]), *headers = slot_at(m, mk.off[MK_HEADERS]);
+    PyObject *hstart = slot_at(m, mk.off[MK_HSTART]), *hend = slot_at(m, mk.off[MK_HEND]);
+    PyObject *lookups = slot_at(m, mk.off[MK_LOOKUPS]);
+    if (buf == NULL || !PyBytes_CheckExact(buf) || headers != Py_None || hstart == NULL ||
+        hend == NULL || lookups == NULL || !PyLong_CheckExact(lookups))
+        return -1;
+    if (index != Py_None) {
+        int scanned = PyDict_Contains(index, t->view_scanned);
+        if (scanned < 0)
+            return -1;
+        if (scanned) {
+            *out = PyTuple_New(0);
+            return 1;
+        }
+    }
+    *index_out = index;
+    *buf_out = buf;
+    *hstart_out = hstart;
+    *hend_out = hend;
+    *lookups_out = lookups;
+    return 0;
+}
+
 /* What first._values("event") gives (a new reference), when first is a SipMessage whose
  * index holds the answer or that _view_values would scan for it: the scan is made here as
  * _view_values makes it (the index made if need be, _VIEW_SCANNED noted in it, the view
@@ -8975,39 +9032,10 @@ st_text_key(PyObject *call_id)
 static PyObject *
 st_event_values(STable *t, PyObject *m)
 {
-    if (t->view_lower == NULL || !mk.ready || Py_TYPE(m) != mk.type)
-        return NULL;
-    PyObject *index = slot_at(m, mk.off[MK_INDEX]);
-    if (index == NULL || (index != Py_None && !PyDict_CheckExact(index)))
-        return NULL;
-    if (index != Py_None) {
-        PyObject *found = PyDict_GetItemWithError(index, st_s.event);
-        if (found != NULL)
-            return Py_NewRef(found);
-        if (PyErr_Occurred())
-            return NULL;
-        PyObject *complete = slot_at(m, mk.off[MK_COMPLETE]);
-        if (complete == NULL)
-            return NULL;
-        int full = PyObject_IsTrue(complete);
-        if (full < 0)
-            return NULL;
-        if (full)
-            return PyTuple_New(0);
-    }
-    PyObject *buf = slot_at(m, mk.off[MK_BUF]), *headers = slot_at(m, mk.off[MK_HEADERS]);
-    PyObject *hstart = slot_at(m, mk.off[MK_HSTART]), *hend = slot_at(m, mk.off[MK_HEND]);
-    PyObject *lookups = slot_at(m, mk.off[MK_LOOKUPS]);
-    if (buf == NULL || !PyBytes_CheckExact(buf) || headers != Py_None || hstart == NULL ||
-        hend == NULL || lookups == NULL || !PyLong_CheckExact(lookups))
-        return NULL;
-    if (index != Py_None) {
-        int scanned = PyDict_Contains(index, t->view_scanned);
-        if (scanned < 0)
-            return NULL;
-        if (scanned)
-            return PyTuple_New(0);
-    }
+    PyObject *known, *index, *buf, *hstart, *hend, *lookups;
+    int at = st_event_head(t, m, &known, &index, &buf, &hstart, &hend, &lookups);
+    if (at != 0)
+        return known; /* (NULL when the Python must answer or on an error) */
     long count = PyLong_AsLong(lookups);
     if (count == -1 && PyErr_Occurred())
         return NULL;
@@ -9112,39 +9140,17 @@ st_event_kind(STable *t, PyObject *first)
 static PyObject *
 st_count_event_values(STable *t, PyObject *m)
 {
-    if (t->view_lower == NULL || t->event_names_n < 0 || !mk.ready || Py_TYPE(m) != mk.type)
+    if (t->event_names_n < 0)
         return NULL;
-    PyObject *index = slot_at(m, mk.off[MK_INDEX]);
-    if (index == NULL || (index != Py_None && !PyDict_CheckExact(index)))
-        return NULL;
-    if (index != Py_None) {
-        PyObject *found = PyDict_GetItemWithError(index, st_s.event);
-        if (found != NULL)
-            return Py_NewRef(found);
-        if (PyErr_Occurred())
-            goto fail;
-        PyObject *complete = slot_at(m, mk.off[MK_COMPLETE]);
-        if (complete == NULL)
-            return NULL;
-        int full = PyObject_IsTrue(complete);
-        if (full < 0)
-            goto fail;
-        if (full)
-            return PyTuple_New(0);
+    PyObject *known, *index, *buf, *hstart, *hend, *lookups;
+    int at = st_event_head(t, m, &known, &index, &buf, &hstart, &hend, &lookups);
+    if (at != 0) {
+        if (known == NULL)
+            PyErr_Clear(); /* (never with an exception: see above) */
+        return known;
     }
-    PyObject *buf = slot_at(m, mk.off[MK_BUF]), *headers = slot_at(m, mk.off[MK_HEADERS]);
-    PyObject *hstart = slot_at(m, mk.off[MK_HSTART]), *hend = slot_at(m, mk.off[MK_HEND]);
-    PyObject *lookups = slot_at(m, mk.off[MK_LOOKUPS]);
-    if (buf == NULL || !PyBytes_CheckExact(buf) || headers != Py_None || hstart == NULL ||
-        hend == NULL || lookups == NULL || !PyLong_CheckExact(lookups))
-        return NULL;
-    if (index != Py_None) {
-        int scanned = PyDict_Contains(index, t->view_scanned);
-        if (scanned < 0)
-            goto fail;
-        if (scanned)
-            return PyTuple_New(0);
-    }
+    (void)index;
+    (void)lookups;
     /* sip_header_scan's loop (see there), for the Event spellings only */
     const unsigned char *d = (const unsigned char *)PyBytes_AS_STRING(buf);
     Py_ssize_t n = PyBytes_GET_SIZE(buf);
