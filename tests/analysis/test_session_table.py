@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import random
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -162,6 +163,36 @@ class Twin:
         )
 
 
+def drive(
+    ops: list[tuple[str, Any]], twins: tuple[Twin, ...], maker: Any
+) -> Iterator[tuple[int, str, list[list[Session]]]]:
+    """Give every twin the same steps (each its own messages, made by ``maker``): yields the
+    step's number, its name and what each twin's builder returned."""
+    now = 0.0
+    frame = 10
+    for i, (op, arg) in enumerate(ops):
+        if op == "add":
+            now += arg["gap"]
+            frame += 3
+            spec = {
+                **arg,
+                "time": None if arg["untimed"] else now,
+                "frame": None if arg["frame_shift"] is None else frame + arg["frame_shift"],
+            }
+            results = []
+            for twin in twins:
+                m = maker(spec)
+                twin.index[id(m)] = i
+                twin.keep.append(m)
+                results.append(twin.builder.add(m))
+        elif op == "advance":
+            now += arg
+            results = [twin.builder.advance(now) for twin in twins]
+        else:
+            results = [twin.builder.finish() for twin in twins]
+        yield i, op, results
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     quiet=st.sampled_from([None, 2.0, 5.0, 32.0]),
@@ -250,28 +281,8 @@ def run_twins(
         py.builder.by_frame,
         py.builder.max_held,
     )
-    now = 0.0
-    frame = 10
-    for i, (op, arg) in enumerate(ops):
-        if op == "add":
-            now += arg["gap"]
-            frame += 3
-            spec = {
-                **arg,
-                "time": None if arg["untimed"] else now,
-                "frame": None if arg["frame_shift"] is None else frame + arg["frame_shift"],
-            }
-            got = []
-            for twin in (py, c):
-                m = make(spec)
-                twin.index[id(m)] = i
-                twin.keep.append(m)
-                got.append(twin.out(twin.builder.add(m)))
-        elif op == "advance":
-            now += arg
-            got = [twin.out(twin.builder.advance(now)) for twin in (py, c)]
-        else:
-            got = [twin.out(twin.builder.finish()) for twin in (py, c)]
+    for i, op, results in drive(ops, (py, c), make):
+        got = [twin.out(found) for twin, found in zip((py, c), results, strict=True)]
         assert got[1] == got[0], (i, op)
         assert c.state() == py.state(), (i, op)
     assert c.out(c.builder.finish()) == py.out(py.builder.finish())
@@ -521,28 +532,7 @@ def run_counting(
         assert counting.builder.counted() == (kinds, retransmissions), where
         assert counting.state() == normal.state(), where
 
-    now = 0.0
-    frame = 10
-    for i, (op, arg) in enumerate(ops):
-        if op == "add":
-            now += arg["gap"]
-            frame += 3
-            spec = {
-                **arg,
-                "time": None if arg["untimed"] else now,
-                "frame": None if arg["frame_shift"] is None else frame + arg["frame_shift"],
-            }
-            out = []
-            for twin in (normal, counting):
-                m = count_make(spec)
-                twin.index[id(m)] = i
-                twin.keep.append(m)
-                out.append(twin.builder.add(m))
-        elif op == "advance":
-            now += arg
-            out = [twin.builder.advance(now) for twin in (normal, counting)]
-        else:
-            out = [twin.builder.finish() for twin in (normal, counting)]
+    for i, op, out in drive(ops, (normal, counting), count_make):
         compare(out[0], out[1], (i, op))
     compare(normal.builder.finish(), counting.builder.finish(), "end")
     return left_out, retransmissions
