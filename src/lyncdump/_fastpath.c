@@ -2578,6 +2578,56 @@ scan_names_load(PyObject *names)
     return 0;
 }
 
+/* One header line of a scan (sip_header_scan, st_count_event_values), from a, the byte after
+ * an LF: where its name ends (a blank, a ':', an LF or past SCAN_NAME_LEN). */
+static inline Py_ssize_t
+scan_name_end(const unsigned char *d, Py_ssize_t a, Py_ssize_t end)
+{
+    Py_ssize_t p = a;
+    while (p < end && d[p] != ' ' && d[p] != '\t' && d[p] != ':' && d[p] != '\n' &&
+           p - a <= SCAN_NAME_LEN)
+        p++;
+    return p;
+}
+
+/* Whether d[a:a+len] is name (lower case, len bytes) in any case. */
+static inline int
+scan_name_is(const unsigned char *d, Py_ssize_t a, Py_ssize_t len, const unsigned char *name)
+{
+    for (Py_ssize_t j = 0; j < len; j++) {
+        unsigned char c = d[a + j];
+        if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != name[j])
+            return 0;
+    }
+    return 1;
+}
+
+/* After a line's name (p): "[ \t]*:[ \t]*value" gives the value's span, value[:-1] (its CR)
+ * with trailing blanks dropped, in *v_start and *v_end, and the line's LF or NULL in *lf;
+ * 0 when no ':' follows the name. */
+static inline int
+scan_value(const unsigned char *d, Py_ssize_t p, Py_ssize_t end, Py_ssize_t *v_start,
+           Py_ssize_t *v_end, const unsigned char **lf)
+{
+    while (p < end && (d[p] == ' ' || d[p] == '\t'))
+        p++;
+    if (p >= end || d[p] != ':')
+        return 0;
+    p++;
+    while (p < end && (d[p] == ' ' || d[p] == '\t'))
+        p++;
+    const unsigned char *vl = memchr(d + p, '\n', (size_t)(end - p));
+    Py_ssize_t ve = vl == NULL ? end : vl - d;
+    if (ve > p)
+        ve--; /* value[:-1] */
+    while (ve > p && (d[ve - 1] == ' ' || d[ve - 1] == '\t'))
+        ve--;
+    *v_start = p;
+    *v_end = ve;
+    *lf = vl;
+    return 1;
+}
+
 /* sip_header_scan(buf, start, end, names, index) -> None
  *
  * sip/message.py's scan of the header block buf[start:end] (start: the LF ending the start
@@ -2612,43 +2662,19 @@ fast_sip_header_scan(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssiz
         if (lf == NULL)
             break;
         cur = lf + 1;
-        Py_ssize_t a = cur - d, p = a;
+        Py_ssize_t a = cur - d;
         if (a >= end || !scan_names.first[d[a] >= 'A' && d[a] <= 'Z' ? d[a] + 32 : d[a]])
             continue;
-        while (p < end && d[p] != ' ' && d[p] != '\t' && d[p] != ':' && d[p] != '\n' &&
-               p - a <= SCAN_NAME_LEN)
-            p++;
-        Py_ssize_t len = p - a;
+        Py_ssize_t p = scan_name_end(d, a, end), len = p - a;
         PyObject *key = NULL;
-        for (int k = 0; k < scan_names.count && key == NULL; k++) {
-            if (scan_names.names[k].len != len)
-                continue;
-            Py_ssize_t j = 0;
-            while (j < len) {
-                unsigned char c = d[a + j];
-                if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != scan_names.names[k].name[j])
-                    break;
-                j++;
-            }
-            if (j == len)
+        for (int k = 0; k < scan_names.count && key == NULL; k++)
+            if (scan_names.names[k].len == len && scan_name_is(d, a, len, scan_names.names[k].name))
                 key = scan_names.names[k].key;
-        }
-        if (key == NULL)
+        Py_ssize_t v, v_end;
+        const unsigned char *vl;
+        if (key == NULL || !scan_value(d, p, end, &v, &v_end, &vl))
             continue;
-        while (p < end && (d[p] == ' ' || d[p] == '\t'))
-            p++;
-        if (p >= end || d[p] != ':')
-            continue;
-        p++;
-        while (p < end && (d[p] == ' ' || d[p] == '\t'))
-            p++;
-        const unsigned char *vl = memchr(d + p, '\n', (size_t)(end - p));
-        Py_ssize_t v_end = vl == NULL ? end : vl - d;
-        if (v_end > p)
-            v_end--; /* value[:-1] */
-        while (v_end > p && (d[v_end - 1] == ' ' || d[v_end - 1] == '\t'))
-            v_end--;
-        PyObject *value = PyUnicode_DecodeUTF8((const char *)d + p, v_end - p, NULL);
+        PyObject *value = PyUnicode_DecodeUTF8((const char *)d + v, v_end - v, NULL);
         if (value == NULL)
             return NULL;
         Py_INCREF(key); /* the table's entry stays valid while the dict lives */
@@ -9184,42 +9210,19 @@ st_count_event_values(STable *t, PyObject *m)
         if (lf == NULL)
             break;
         cur = lf + 1;
-        Py_ssize_t a = cur - d, p = a;
+        Py_ssize_t a = cur - d;
         if (a >= end)
             continue;
-        while (p < end && d[p] != ' ' && d[p] != '\t' && d[p] != ':' && d[p] != '\n' &&
-               p - a <= SCAN_NAME_LEN)
-            p++;
-        Py_ssize_t len = p - a;
+        Py_ssize_t p = scan_name_end(d, a, end), len = p - a;
         int named = 0;
-        for (int k = 0; k < t->event_names_n && !named; k++) {
-            if (t->event_name_len[k] != len)
-                continue;
-            Py_ssize_t j = 0;
-            while (j < len) {
-                unsigned char c = d[a + j];
-                if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != t->event_names[k][j])
-                    break;
-                j++;
-            }
-            named = j == len;
-        }
-        if (!named)
+        for (int k = 0; k < t->event_names_n && !named; k++)
+            named = t->event_name_len[k] == len &&
+                    scan_name_is(d, a, len, t->event_names[k]);
+        Py_ssize_t v, v_end;
+        const unsigned char *vl;
+        if (!named || !scan_value(d, p, end, &v, &v_end, &vl))
             continue;
-        while (p < end && (d[p] == ' ' || d[p] == '\t'))
-            p++;
-        if (p >= end || d[p] != ':')
-            continue;
-        p++;
-        while (p < end && (d[p] == ' ' || d[p] == '\t'))
-            p++;
-        const unsigned char *vl = memchr(d + p, '\n', (size_t)(end - p));
-        Py_ssize_t v_end = vl == NULL ? end : vl - d;
-        if (v_end > p)
-            v_end--; /* value[:-1] */
-        while (v_end > p && (d[v_end - 1] == ' ' || d[v_end - 1] == '\t'))
-            v_end--;
-        PyObject *value = PyUnicode_DecodeASCII((const char *)d + p, v_end - p, NULL);
+        PyObject *value = PyUnicode_DecodeASCII((const char *)d + v, v_end - v, NULL);
         Py_ssize_t k = PyTuple_GET_SIZE(values);
         PyObject *more = value != NULL ? PyTuple_New(k + 1) : NULL;
         if (more == NULL) {
