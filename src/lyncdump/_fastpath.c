@@ -1939,32 +1939,38 @@ mppc_merge(uint64_t fresh, uint64_t old, Py_ssize_t m)
 }
 #endif
 
-/* The decode tables (static, 524 bytes; 596 with mppc_keep above: nothing built at run time).
+/* The decode tables (static, 2,080 bytes; 2,152 with mppc_keep above: nothing built at run
+ * time).
  *
- * A copy's offset code other than the usual 110 + 13 bits (+320, tested first), by the
- * window's bit 60: 1110 + 8 bits (+64) or 1111 + 6 bits. The value is (top 16 bits >> shift)
- * & mask, plus base; `used` is the code's width. One lookup instead of a test. */
+ * A copy's offset code by the window's bits 61 and 60 (its first two bits are 11): 110 + 13
+ * bits (+320) for 00 and 01, 1110 + 8 bits (+64), 1111 + 6 bits. The value is (top 16 bits >>
+ * shift) & mask, plus base; `used` is the code's width. One lookup and no branch: which code
+ * comes next is as good as random in a SIP stream (a test mispredicted a third of the time). */
 typedef struct {
-    unsigned char used, shift;
-    unsigned short mask, base;
+    unsigned short used, shift, mask, base; /* 8 bytes: the index scales by 8 */
 } MppcOffsetCode;
-static const MppcOffsetCode mppc_offsets[2] = {{12, 4, 0xFF, 64}, {10, 6, 0x3F, 0}};
+static const MppcOffsetCode mppc_offsets[4] = {
+    {16, 0, 0x1FFF, 320}, {16, 0, 0x1FFF, 320}, {12, 4, 0xFF, 64}, {10, 6, 0x3F, 0}};
 
-/* A length code by its first 8 bits: (length << 4) | bits for the codes of 8 bits or fewer
-   (0 + nothing: 3; k ones, a zero, k + 1 bits: 2^(k+1) + those bits, k <= 3: lengths 3..31,
-   about 95 % of a SIP stream's copies), 0 for a longer code, read bit by bit as before.
-   256 entries of 2 bytes. */
+/* A length code by its first 10 bits: (length << 4) | bits for the codes of 10 bits or fewer
+   (0 + nothing: 3; k ones, a zero, k + 1 bits: 2^(k+1) + those bits, k <= 4: lengths 3..63,
+   93 % of the copies of the 20k MS-SIPCOMP bench capture), 0 for a longer code, read bit by
+   bit as before. 1024 entries of 2 bytes. (The first 8 bits, lengths up to 31, left 15 % of
+   the copies to the longer read, a mispredicted branch each time.) */
 #define MPPC_L(x)                                                                                 \
-    ((x) < 0x80   ? (3 << 4 | 1)                                                                  \
-     : (x) < 0xC0 ? ((4 | (((x) >> 4) & 3)) << 4 | 4)                                            \
-     : (x) < 0xE0 ? ((8 | (((x) >> 2) & 7)) << 4 | 6)                                            \
-     : (x) < 0xF0 ? ((16 | ((x) & 15)) << 4 | 8)                                                 \
-                  : 0)
+    ((x) < 0x200   ? (3 << 4 | 1)                                                                 \
+     : (x) < 0x300 ? ((4 | (((x) >> 6) & 3)) << 4 | 4)                                           \
+     : (x) < 0x380 ? ((8 | (((x) >> 4) & 7)) << 4 | 6)                                           \
+     : (x) < 0x3C0 ? ((16 | (((x) >> 2) & 15)) << 4 | 8)                                         \
+     : (x) < 0x3E0 ? ((32 | ((x) & 31)) << 4 | 10)                                               \
+                   : 0)
 #define MPPC_L4(x) MPPC_L(x), MPPC_L((x) + 1), MPPC_L((x) + 2), MPPC_L((x) + 3)
 #define MPPC_L16(x) MPPC_L4(x), MPPC_L4((x) + 4), MPPC_L4((x) + 8), MPPC_L4((x) + 12)
 #define MPPC_L64(x) MPPC_L16(x), MPPC_L16((x) + 16), MPPC_L16((x) + 32), MPPC_L16((x) + 48)
-static const unsigned short mppc_lengths[256] = {MPPC_L64(0), MPPC_L64(64), MPPC_L64(128),
-                                                 MPPC_L64(192)};
+#define MPPC_L256(x) MPPC_L64(x), MPPC_L64((x) + 64), MPPC_L64((x) + 128), MPPC_L64((x) + 192)
+static const unsigned short mppc_lengths[1024] = {MPPC_L256(0), MPPC_L256(256), MPPC_L256(512),
+                                                  MPPC_L256(768)};
+#undef MPPC_L256
 #undef MPPC_L64
 #undef MPPC_L16
 #undef MPPC_L4
@@ -1991,19 +1997,10 @@ MPPC_INLINE int
 mppc_copy_code(uint64_t w, Py_ssize_t *off_out, Py_ssize_t *length_out, int *used_out)
 {
     unsigned int top = (unsigned int)(w >> 48);
-    Py_ssize_t off;
-    int used;
-    if (top < 0xE000) { /* 110 + 13 bits, most copies of a SIP stream */
-        off = (Py_ssize_t)(top & 0x1FFF) + 320;
-        used = 16;
-    }
-    else {
-        const MppcOffsetCode *oc = &mppc_offsets[(top >> 12) & 1];
-        off = (Py_ssize_t)((top >> oc->shift) & oc->mask) + oc->base;
-        used = oc->used;
-    }
-    *off_out = off;
-    unsigned int lt = mppc_lengths[(w << used) >> 56];
+    const MppcOffsetCode *oc = &mppc_offsets[(top >> 12) & 3];
+    int used = oc->used;
+    *off_out = (Py_ssize_t)((top >> oc->shift) & oc->mask) + oc->base;
+    unsigned int lt = mppc_lengths[(w << used) >> 54];
     if (lt) {
         *length_out = lt >> 4;
         *used_out = used + (int)(lt & 15);
@@ -2031,27 +2028,26 @@ mppc_copy(unsigned char *hist, unsigned char *known, Py_ssize_t pos, Py_ssize_t 
        longer than its offset and, shorter, reads only bytes before `pos` (mod 8192),
        so it gives what _inflate's slices give. */
     Py_ssize_t src = (pos - off) & 0x1FFF;
-#ifdef MPPC_WORDS
-    if (src < pos && off >= length && length <= 16 && pos + 16 <= 8192) {
-        /* a short usual copy, in two words read before either is written (the bytes
-           past `length` are written back as they were) */
-        uint64_t a, b, old;
-        memcpy(&a, hist + src, 8);
-        memcpy(&b, hist + src + 8, 8);
-        if (length <= 8) {
-            memcpy(&old, hist + pos, 8);
-            a = mppc_merge(a, old, length);
-        }
-        else {
-            memcpy(&old, hist + pos + 8, 8);
-            b = mppc_merge(b, old, length - 8);
-            memcpy(hist + pos + 8, &b, 8);
-        }
-        memcpy(hist + pos, &a, 8);
+    Py_ssize_t reach = (src > pos ? src : pos) + length + 16; /* past the pieces' last byte */
+    Py_ssize_t span = length < 16 ? length : 16;                /* the offset they need */
+    if ((off >= span) & (reach <= 8192)) {
+        /* In 16-byte pieces, each read before it is written, the 16 bytes past the end kept
+           aside and put back. A piece reads only bytes that are final or that the forward
+           loop would read unwritten: behind, the offset is at least the piece's real length
+           (16, or the whole copy); ahead (src > pos, the previous pass's tail), every read is
+           ahead of every write but the last piece's, whose extra bytes are put back. The
+           pieces end within the history (reach), so no read or write wraps. */
+        unsigned char tail[16], piece[16];
+        memcpy(tail, hist + pos + length, 16);
+        Py_ssize_t j = 0;
+        do {
+            memcpy(piece, hist + src + j, 16);
+            memcpy(hist + pos + j, piece, 16);
+            j += 16;
+        } while (j < length);
+        memcpy(hist + pos + length, tail, 16);
     }
-    else
-#endif
-    if (src < pos && off >= length) /* the usual copy: behind, not overlapping */
+    else if (src < pos && off >= length) /* the usual copy: behind, not overlapping */
         memcpy(hist + pos, hist + src, (size_t)length);
     else if (src > pos && src + length <= 8192)
         /* the tail of the previous pass (after AT_FRONT), not wrapping: reading ahead
@@ -2113,22 +2109,7 @@ mppc_run_impl(unsigned char *hist, unsigned char *known, Py_ssize_t *pos_io, Py_
         memcpy(&w, d + (bit >> 3), 8);
         int s = (int)(bit & 7);
         w = __builtin_bswap64(w) << s;
-        if (w >= 0xC000000000000000ULL) { /* copy: offset code, then length code */
-            if (mppc_copy_code(w, &off, &length, &used) < 0) {
-                fault->kind = 1;
-                fault->at = bit_base + bit + used;
-                reason = -1;
-                goto done;
-            }
-            if ((size_t)(off - 1) >= 8191)
-                goto bad_offset;
-            if (pos + length > limit)
-                goto past_limit;
-            mppc_copy(hist, known, pos, off, length);
-            pos += length;
-            bit += used;
-        }
-        else if (w < 0x8000000000000000ULL) {
+        if (w < 0x8000000000000000ULL) {
             /* low literals, each the byte itself: the run of them at the top of the word
                (its 8th byte only when it is all real bits: bit 0 stands in for its top bit
                otherwise), as far as the limit allows, taken at once */
@@ -2138,14 +2119,38 @@ mppc_run_impl(unsigned char *hist, unsigned char *known, Py_ssize_t *pos_io, Py_
             mppc_low_literals(hist, known, pos, w, k);
             pos += k;
             bit += 8 * k;
+            /* A run that stops short stops at a copy, as a rule (SIP text has few high
+               literals): decoded here, where the test for it is nearly always right, not
+               back at the loop's top, where it follows copies and runs alike. */
+            if (pos >= limit || bit > body_last)
+                break;
+            memcpy(&w, d + (bit >> 3), 8);
+            w = __builtin_bswap64(w) << (bit & 7);
+            if (w < 0xC000000000000000ULL)
+                continue;
         }
-        else { /* high literal: 10 + 7 bits */
+        else if (w < 0xC000000000000000ULL) { /* high literal: 10 + 7 bits */
             hist[pos] = (unsigned char)(0x80 | ((w >> 55) & 0x7F));
             if (known != NULL)
                 known[pos] = 1;
             pos++;
             bit += 9;
+            continue;
         }
+        /* copy: offset code, then length code */
+        if (mppc_copy_code(w, &off, &length, &used) < 0) {
+            fault->kind = 1;
+            fault->at = bit_base + bit + used;
+            reason = -1;
+            goto done;
+        }
+        if ((size_t)(off - 1) >= 8191)
+            goto bad_offset;
+        if (pos + length > limit)
+            goto past_limit;
+        mppc_copy(hist, known, pos, off, length);
+        pos += length;
+        bit += used;
     }
 #endif
     /* The stream's bits from `bit` on are w's top `wbits` bits: a token reads at most 40 of

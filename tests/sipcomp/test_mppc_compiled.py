@@ -336,3 +336,66 @@ def test_round_trips_across_flushes_and_restarts(messages: list[bytes], seed: in
         with _pure():
             assert slow.decompress(payload, flags) == m
         assert fast.history == slow.history and fast.position == slow.position
+
+
+# -- copies in 16-byte pieces (session 31) -------------------------------------------------------
+
+#: Offsets around the pieces' rules: below, at and above 16 (a copy longer than its offset
+#: replicates), and the far ends whose reads start in the previous pass's tail, less than 16
+#: bytes ahead of the write position or wrapping past the history's end.
+_SHORT_OFFSETS = [1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33]
+_FAR_OFFSETS = [8100, 8160, 8175, 8176, 8177, 8180, 8190, 8191]
+
+_piece_token = st.one_of(
+    st.binary(min_size=1, max_size=24),
+    st.tuples(
+        st.one_of(
+            st.sampled_from(_SHORT_OFFSETS),
+            st.sampled_from(_FAR_OFFSETS),
+            st.integers(1, 64),
+            st.integers(1, 8191),
+        ),
+        st.one_of(st.sampled_from(_LENGTHS[:12]), st.integers(3, 80), st.integers(3, 600)),
+    ),
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(_piece_token, min_size=1, max_size=30),
+    st.sampled_from([0, 1, 5, 15, 16, 17, 100, 4000, 7900, 8100, 8150, 8170, 8176, 8180, 8190]),
+    st.integers(0, 7),
+    st.booleans(),
+    st.integers(0, 2**32 - 1),
+)
+def test_long_overlapping_and_wrapping_copies(
+    tokens: list[tuple[int, int] | bytes], pos: int, shift: int, mid: bool, seed: int
+) -> None:
+    """The compiled decoder copies in 16-byte pieces, keeping the 16 bytes past a copy aside
+    (session 31): valid streams of long copies, copies that replicate a short offset, copies
+    that read the previous pass's tail from the write position's first bytes (ahead by less
+    than 16, or wrapping past the history's end) and copies that end at or near the history's
+    end give the Python decoder's history, known-map, stops and errors, from any bit offset
+    and write position, exact or mid-stream, whole or cut."""
+    data = _tokens(tokens)
+    rng = random.Random(seed)
+    lead = "".join(rng.choice("01") for _ in range(shift))
+    bits = lead + "".join(f"{b:08b}" for b in data)
+    bits += "0" * (-len(bits) % 8)
+    shifted = int(bits, 2).to_bytes(len(bits) // 8, "big")
+    history = rng.randbytes(HISTORY_SIZE)
+    known = bytes(rng.choice((0, 1, 1, 1)) for _ in range(HISTORY_SIZE)) if mid else None
+    limit = rng.choice((HISTORY_SIZE, HISTORY_SIZE, min(HISTORY_SIZE, pos + rng.randrange(600))))
+    for end in (len(shifted), rng.randrange(len(shifted) + 1)):
+        _both(history, known, pos, limit, shifted[:end], shift)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=400), st.integers(0, HISTORY_SIZE), st.integers(0, 7), st.booleans())
+def test_random_bytes_at_any_write_position(data: bytes, pos: int, shift: int, mid: bool) -> None:
+    """Random input from any write position (near the history's end too) and bit offset: the
+    compiled decoder stops, faults and writes exactly as the Python decoder."""
+    rng = random.Random(len(data) * 8191 + pos)
+    history = rng.randbytes(HISTORY_SIZE)
+    known = bytes(rng.choice((0, 1)) for _ in range(HISTORY_SIZE)) if mid else None
+    _both(history, known, pos, HISTORY_SIZE, data, shift)
