@@ -2120,8 +2120,9 @@ mppc_run_impl(unsigned char *hist, unsigned char *known, Py_ssize_t *pos_io, Py_
             pos += k;
             bit += 8 * k;
             /* A run that stops short stops at a copy, as a rule (SIP text has few high
-               literals): decoded here, where the test for it is nearly always right, not
-               back at the loop's top, where it follows copies and runs alike. */
+               literals): decoded here, where the test for it is right whenever the run
+               stopped short, not back at the loop's top, where it follows copies and runs
+               alike (a run that filled its word goes back round). */
             if (pos >= limit || bit > body_last)
                 break;
             memcpy(&w, d + (bit >> 3), 8);
