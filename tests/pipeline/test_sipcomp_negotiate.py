@@ -15,6 +15,7 @@ compiled path.
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +50,11 @@ def chunk(data: bytes, max_message: int = MAX) -> Any:
 
 
 def python_reading(data: bytes) -> Any:
-    """What the framer and the tracker make of ``data`` as one segment: (header_end, length,
-    Call-ID, CSeq number, offers) when it is one whole message that the tracker reads (a
-    NEGOTIATE request, an answer whose CSeq names NEGOTIATE), else None."""
+    """What the framer and the tracker make of ``data`` as one segment: None when the framer
+    does not frame it as one whole message; else (header_end, length, fields), fields being
+    what the tracker reads (Call-ID, CSeq number, offers) of a NEGOTIATE request or an answer
+    whose CSeq names NEGOTIATE, "other" for another message, None when it does not parse (the
+    connection reports it and the tracker never sees it)."""
     framer = SipStreamFramer(max_message=MAX)
     framer.receive_data(data, 1, 0.0)
     framed = framer.next_message()
@@ -59,26 +62,33 @@ def python_reading(data: bytes) -> Any:
         return None
     if len(framed.data) != len(data) or framer.buffered:
         return None
+    head = (framed.header_end, framed.content_length)
     try:
         msg = parse_message(
             framed.data, header_end=framed.header_end, content_length=framed.content_length
         )
     except MalformedError:
-        return None
+        return (*head, None)
     if msg.method is None:
         cseq = msg.cseq
         if cseq is None or cseq[1].upper() != "NEGOTIATE":
-            return None
+            return (*head, "other")
     elif msg.method.upper() != "NEGOTIATE":
-        return None
+        return (*head, "other")
     cseq_text, call_id, offers = _negotiation_fields(msg.headers_starting("cCiI"))
-    return (
-        framed.header_end,
-        framed.content_length,
-        call_id.strip(),
-        cseq_text.strip().split(" ", 1)[0],
-        offers,
-    )
+    return (*head, (call_id.strip(), cseq_text.strip().split(" ", 1)[0], offers))
+
+
+def same_reading(data: bytes) -> Any:
+    """The helper's answer for ``data``, asserted to be the framer's and the tracker's reading
+    when it gives one (fields only where the message parses: otherwise neither reads them)."""
+    found = chunk(data)
+    if found is not None:
+        reading = python_reading(data)
+        assert reading is not None, "the framer frames it otherwise"
+        assert found[:2] == reading[:2]
+        assert reading[2] is None or found[2:] == reading[2]
+    return found
 
 
 REQUEST, ANSWER = negotiate_exchange()
@@ -86,10 +96,9 @@ REQUEST, ANSWER = negotiate_exchange()
 
 def test_the_plain_exchange_is_read_as_python_reads_it() -> None:
     for data in (REQUEST, ANSWER):
-        found = chunk(data)
+        found = same_reading(data)
         assert found is not None
-        assert found == python_reading(data)
-        assert found[2:] == ("neg-1", "1", True)
+        assert python_reading(data)[2] == found[2:] == ("neg-1", "1", True)
 
 
 @pytest.mark.parametrize(
@@ -122,10 +131,20 @@ def test_whole_single_messages_only() -> None:
     assert chunk(REQUEST + b"\r\n") is None  # a keep-alive after it
     assert chunk(b"\r\n" + REQUEST) is None  # one before it
     assert chunk(REQUEST[:-3]) is None  # not all there
-    assert chunk(REQUEST + sip_message(__import__("random").Random(1))) is None
+    assert chunk(REQUEST + sip_message(random.Random(1))) is None
     assert chunk(REQUEST, max_message=len(REQUEST) - 1) is None  # past the bound
     assert chunk(REQUEST, max_message=len(REQUEST)) is not None
     assert chunk(b"") is None
+
+
+def test_every_prefix_is_refused_and_every_byte_changed_read_as_python_reads_it() -> None:
+    for data in (REQUEST, ANSWER):
+        for end in range(len(data)):
+            assert chunk(data[:end]) is None
+        for at in range(len(data)):
+            for byte in (0, 9, 10, 13, 32, 58, 0x7F, 0xC3):
+                changed = data[:at] + bytes([byte]) + data[at + 1 :]
+                same_reading(changed)
 
 
 def test_compact_call_id_and_odd_case_are_read() -> None:
@@ -135,8 +154,8 @@ def test_compact_call_id_and_odd_case_are_read() -> None:
         .replace(b"CSeq: 1 NEGOTIATE", b"cseq :42 Negotiate")
         .replace(b"Compression: LZ77-8K", b"COMPRESSION: None, lz77-8k ;x=1")
     )
-    assert chunk(data) == python_reading(data)
-    assert chunk(data)[2:] == ("neg-7", "42", True)
+    found = same_reading(data)
+    assert found is not None and python_reading(data)[2] == found[2:] == ("neg-7", "42", True)
 
 
 # -- generated messages: whenever the helper answers, it is Python's answer ----------------------
@@ -202,9 +221,7 @@ def negotiation_messages(draw: st.DrawFn) -> bytes:
 @settings(max_examples=400, deadline=None)
 @given(data=negotiation_messages())
 def test_generated_messages_are_read_as_python_reads_them(data: bytes) -> None:
-    found = chunk(data)
-    if found is not None:
-        assert found == python_reading(data)
+    same_reading(data)
 
 
 def test_generated_messages_are_mostly_taken() -> None:
@@ -224,16 +241,12 @@ def _answer(status: str = "200 OK", compression: str = "LZ77-8K", call_id: str =
 
 
 def _packets(seed: int, count: int = 4) -> bytes:
-    import random
-
     rng = random.Random(seed)
     enc = SipcompStreamEncoder()
     return b"".join(enc.encode(sip_message(rng)) for _ in range(count))
 
 
 def _clear(seed: int) -> bytes:
-    import random
-
     return sip_message(random.Random(seed))
 
 

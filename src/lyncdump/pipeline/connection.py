@@ -680,9 +680,10 @@ class TcpConnectionPipeline:
         if made is not None and self.summary.compression_layout is None:
             self.summary.compression_layout = decoder.layout  # (as _drain_sipcomp notes it)
         framer.skip_framed(framed, plain_frame)
-        for plain, wire, frame, ts in packets:
-            framer.receive_data(plain, frame, ts, wire_size=wire)
-        framer.drop_framed(skip)
+        if packets:
+            for plain, wire, frame, ts in packets:
+                framer.receive_data(plain, frame, ts, wire_size=wire)
+            framer.drop_framed(skip)
         for data, frame, ts in chunks:
             self.data(direction, data, frame, ts)
         if packets and not chunks:
