@@ -6052,12 +6052,59 @@ static PyObject *str_b_wire, *str_b_plain, *str_b_allowance, *str_b_ratio, *str_
     *str_b_parent, *str_b_sync, *str_pipe_budget, *str_pipe_summary, *str_wire_bytes,
     *str_plain_bytes;
 
-/* One int attribute of a budget into *out: 1 when read and in [0, bound], 0 when it is not
-   such an int, -1 on a Python error. */
-static int
-budget_int(PyObject *obj, PyObject *name, long long bound, long long *out)
+/* Where the budgets' class keeps wire, plain, allowance, ratio and refused (match_slot's
+   offsets; -1: read by name), for the type and version tag they were found for. Every mirror
+   reads its budget again after each Python draw (thousands of reads in a run of many
+   connections), and five attributes read by name cost about 900 instructions. */
+static struct {
+    PyTypeObject *type; /* a strong reference */
+    unsigned int tag;
+    Py_ssize_t off[5];
+} bslots;
+
+static Py_ssize_t match_slot(PyTypeObject *type, PyObject *name);
+
+/* obj.name, a new reference: from the slot at off when it is set there, else by name. */
+static PyObject *
+budget_attr(PyObject *obj, PyObject *name, Py_ssize_t off)
 {
-    PyObject *v = PyObject_GetAttr(obj, name);
+    if (off >= 0) {
+        PyObject *v = *(PyObject **)((char *)obj + off);
+        if (v != NULL)
+            return Py_NewRef(v);
+    }
+    return PyObject_GetAttr(obj, name);
+}
+
+/* The offsets of bslots for obj's type (all -1 where they cannot be remembered). */
+static const Py_ssize_t *
+budget_offsets(PyObject *obj)
+{
+    static const Py_ssize_t by_name[5] = {-1, -1, -1, -1, -1};
+    PyTypeObject *t = Py_TYPE(obj);
+    if (bslots.type == t && PyType_HasFeature(t, Py_TPFLAGS_VALID_VERSION_TAG) &&
+        t->tp_version_tag != 0 && bslots.tag == t->tp_version_tag)
+        return bslots.off;
+    if (t->tp_getattro != PyObject_GenericGetAttr)
+        return by_name;
+    PyObject *names[5] = {str_b_wire, str_b_plain, str_b_allowance, str_b_ratio, str_b_refused};
+    Py_ssize_t off[5];
+    for (int k = 0; k < 5; k++)
+        off[k] = match_slot(t, names[k]); /* (_PyType_Lookup gives the type a version tag) */
+    if (!PyType_HasFeature(t, Py_TPFLAGS_VALID_VERSION_TAG) || t->tp_version_tag == 0)
+        return by_name;
+    Py_XSETREF(bslots.type, (PyTypeObject *)Py_NewRef(t));
+    bslots.tag = t->tp_version_tag;
+    memcpy(bslots.off, off, sizeof off);
+    return bslots.off;
+}
+
+/* One int attribute of a budget (its slot at off, or by name) into *out: 1 when read and in
+   [0, bound], 0 when it is not such an int, -1 on a Python error. */
+static int
+budget_int(PyObject *obj, PyObject *name, Py_ssize_t off, long long bound, long long *out)
+{
+    PyObject *v = budget_attr(obj, name, off);
     if (v == NULL)
         return -1;
     int ok = 0;
@@ -6089,12 +6136,15 @@ budget_read(FastPath *fp, BudgetMirror *m)
         return 0;
     long long v[4];
     PyObject *names[4] = {str_b_wire, str_b_plain, str_b_allowance, str_b_ratio};
+    Py_ssize_t off[5]; /* copied: a read by name may run Python code that reads another type */
+    memcpy(off, budget_offsets(m->obj), sizeof off);
     for (int k = 0; k < 4; k++) {
-        int r = budget_int(m->obj, names[k], k == 3 ? BUDGET_MAX_RATIO : BUDGET_MAX_COUNT, &v[k]);
+        int r = budget_int(m->obj, names[k], off[k], k == 3 ? BUDGET_MAX_RATIO : BUDGET_MAX_COUNT,
+                           &v[k]);
         if (r <= 0)
             return r;
     }
-    PyObject *refused = PyObject_GetAttr(m->obj, str_b_refused);
+    PyObject *refused = budget_attr(m->obj, str_b_refused, off[4]);
     if (refused == NULL)
         return -1;
     int t = PyObject_IsTrue(refused);

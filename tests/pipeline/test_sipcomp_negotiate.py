@@ -30,10 +30,12 @@ from lyncdump.errors import MalformedError
 from lyncdump.pipeline import connection
 from lyncdump.sip.framing import SipStreamFramer
 from lyncdump.sip.message import parse_message
+from lyncdump.sipcomp.budget import CAPTURE_ALLOWANCE, PACKET_CHARGE, DecompressionBudget
 from lyncdump.sipcomp.stream import SipcompStreamEncoder, _negotiation_fields
 
 from ..sipcomp.sipcomp_samples import sip_message
 from .test_sip_tcp_fastpath import compare
+from .test_sipcomp_fastpath import _owned_sipcomp, _Pipe, _send
 
 needs_compiled = pytest.mark.skipif(
     not fastpath.AVAILABLE, reason="compiled fast path not in use (" + fastpath.describe() + ")"
@@ -329,3 +331,45 @@ def test_the_plain_exchange_takes_the_helper(
     assert len(calls) == 2 and all(found is not None for found in calls)
     assert [m.method for m in messages[:2]] == ["NEGOTIATE", None]
     assert all(m.compressed for m in messages[2:]) and len(messages) == 10
+
+
+# -- the compiled budget mirror reads a budget's counters from its slots -------------------------
+
+
+class _PropertyBudget(DecompressionBudget):
+    """A capture budget whose allowance is a property: the compiled mirror reads that one by
+    name (and the others from the slots its class inherits)."""
+
+    __slots__ = ("_allow",)
+
+    @property  # type: ignore[override]
+    def allowance(self) -> int:
+        return self._allow
+
+    @allowance.setter
+    def allowance(self, value: int) -> None:
+        self._allow = value
+
+
+@pytest.mark.parametrize("cls", [DecompressionBudget, _PropertyBudget])
+def test_compiled_budget_reads_the_counters_by_slot_or_by_name(cls: type) -> None:
+    """The capture's allowance lets packets 0..5 through, packet 5 exactly at the limit; a
+    Python draw after packet 2 makes the mirrors read the counters again. Whether the mirror
+    reads them from the slots or by name, the fast path gives the direction back at packet 6
+    with the same counts."""
+    fast = fastpath.compiled().FastPath(0)
+    top = cls(CAPTURE_ALLOWANCE, 1)
+    conn = top.connection(CAPTURE_ALLOWANCE)
+    pipe = _Pipe(conn)
+    flow, packets = _owned_sipcomp(fast, pipe, 40_000)
+    costs = [max(plain, PACKET_CHARGE) - payload for _, payload, plain in packets]
+    top.allowance = sum(costs[:6])
+    for n, (wire, _, _) in enumerate(packets):
+        _send(fast, flow, wire, n + 2)
+        if n == 2:
+            assert top.draw(0, 0, keepalive=True) is None  # (charges nothing)
+        if pipe.reclaimed:
+            break
+    assert len(pipe.delivered) == 6 and len(pipe.reclaimed) == 1
+    assert conn.wire == top.wire == sum(p[1] for p in packets[:6])
+    assert conn.plain == top.plain == sum(max(p[2], PACKET_CHARGE) for p in packets[:6])
