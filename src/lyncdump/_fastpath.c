@@ -4211,6 +4211,173 @@ fast_sip_frame_chunk(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssiz
     return Py_BuildValue("(nN)", pos, found);
 }
 
+/* ---- MS-SIPCOMP's clear NEGOTIATE exchange, read in one call ----
+ *
+ * A connection that compresses opens with a NEGOTIATE request and its answer in clear SIP;
+ * Python's NegotiationTracker reads three headers of each (the first CSeq, the first Call-ID,
+ * whether a Compression header offers LZ77-8K). sip_negotiate_chunk frames such a message
+ * when it is the whole of a segment and reads those headers here, so that the connection
+ * delivers it and feeds the tracker without its Python framer and header scan. Only the plain
+ * shape is taken, where the answer is surely the one Python gives: CRLF lines, each header a
+ * token, blanks, a colon and a value without control bytes in the three read; one CSeq of
+ * the form "<1-9 digits> NEGOTIATE"; one Call-ID (or i); at most one Compression. */
+
+/* Whether d[a:b] is word (ASCII letters, lower case) in any case. */
+static int
+neg_word_is(const unsigned char *d, Py_ssize_t a, Py_ssize_t b, const char *word)
+{
+    Py_ssize_t n = (Py_ssize_t)strlen(word);
+    if (b - a != n)
+        return 0;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        unsigned char c = d[a + k];
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c | 0x20);
+        if (c != (unsigned char)word[k])
+            return 0;
+    }
+    return 1;
+}
+
+/* Whether a Compression value d[a:b] names LZ77-8K as one of its comma-separated tokens
+   (parameters after ';' and blanks around ignored), as _negotiation_fields reads it. */
+static int
+neg_offers_lz77(const unsigned char *d, Py_ssize_t a, Py_ssize_t b)
+{
+    Py_ssize_t p = a;
+    while (p <= b) {
+        Py_ssize_t end = p;
+        while (end < b && d[end] != ',')
+            end++;
+        Py_ssize_t s = p, e = end;
+        for (Py_ssize_t k = p; k < end; k++)
+            if (d[k] == ';') {
+                e = k;
+                break;
+            }
+        while (s < e && (d[s] == ' ' || d[s] == '\t'))
+            s++;
+        while (e > s && (d[e - 1] == ' ' || d[e - 1] == '\t'))
+            e--;
+        if (neg_word_is(d, s, e, "lz77-8k"))
+            return 1;
+        p = end + 1;
+    }
+    return 0;
+}
+
+/* sip_negotiate_chunk(data, max_message)
+     -> (header_end, length, call_id, cseq_number, offers) | None */
+static PyObject *
+fast_sip_negotiate_chunk(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyBytes_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "sip_negotiate_chunk(data: bytes, max_message: int)");
+        return NULL;
+    }
+    Py_ssize_t max_message = PyLong_AsSsize_t(args[1]);
+    if (max_message == -1 && PyErr_Occurred())
+        return NULL;
+    const unsigned char *d = (const unsigned char *)PyBytes_AS_STRING(args[0]);
+    Py_ssize_t n = PyBytes_GET_SIZE(args[0]);
+    if (n == 0 || n > max_message || d[0] == '\r' || d[0] == '\n')
+        Py_RETURN_NONE;
+    const unsigned char *lf = memchr(d, '\n', (size_t)n);
+    if (lf == NULL || !sip_start_line(d, 0, lf - d))
+        Py_RETURN_NONE;
+    Py_ssize_t line_end = lf - d;
+    if (line_end < 1 || d[line_end - 1] != '\r')
+        Py_RETURN_NONE;
+    int request = memcmp(d, "SIP/2.0 ", 8) != 0;
+    if (request) {
+        Py_ssize_t sp = 0;
+        while (sp < line_end && d[sp] != ' ')
+            sp++;
+        if (!neg_word_is(d, 0, sp, "negotiate"))
+            Py_RETURN_NONE;
+    }
+    int bare;
+    Py_ssize_t empty = sip_empty_line(d, 0, n, &bare);
+    if (empty < 0 || bare)
+        Py_RETURN_NONE;
+    Py_ssize_t end = empty + 1, body_start = end + 2;
+    long long cl = sip_only_content_length(d, 0, end);
+    if (cl < 0 || cl != n - body_start)
+        Py_RETURN_NONE;
+    /* The header lines d[line_end + 1 : end], each ending CRLF. */
+    Py_ssize_t cseq_a = -1, cseq_b = -1, id_a = -1, id_b = -1;
+    int cseqs = 0, ids = 0, compressions = 0, offers = 0;
+    Py_ssize_t p = line_end + 1;
+    while (p < end) {
+        const unsigned char *eol = memchr(d + p, '\n', (size_t)(end - p));
+        if (eol == NULL)
+            Py_RETURN_NONE;
+        Py_ssize_t le = eol - d; /* the LF */
+        if (le - 1 < p || d[le - 1] != '\r')
+            Py_RETURN_NONE;
+        Py_ssize_t q = p;
+        while (q < le - 1 && sip_token[d[q]])
+            q++;
+        Py_ssize_t name_end = q;
+        if (name_end == p)
+            Py_RETURN_NONE;
+        while (q < le - 1 && (d[q] == ' ' || d[q] == '\t'))
+            q++;
+        if (q >= le - 1 || d[q] != ':')
+            Py_RETURN_NONE;
+        Py_ssize_t va = q + 1, vb = le - 1;
+        for (Py_ssize_t k = va; k < vb; k++)
+            if (d[k] == '\r')
+                Py_RETURN_NONE;
+        unsigned char c0 = (unsigned char)(d[p] | 0x20);
+        int which = 0; /* 1 CSeq, 2 Call-ID, 3 Compression */
+        if (c0 == 'c') {
+            if (neg_word_is(d, p, name_end, "cseq"))
+                which = 1;
+            else if (neg_word_is(d, p, name_end, "call-id"))
+                which = 2;
+            else if (neg_word_is(d, p, name_end, "compression"))
+                which = 3;
+        }
+        else if (c0 == 'i' && name_end - p == 1)
+            which = 2;
+        if (which) {
+            while (va < vb && (d[va] == ' ' || d[va] == '\t'))
+                va++;
+            while (vb > va && (d[vb - 1] == ' ' || d[vb - 1] == '\t'))
+                vb--;
+            for (Py_ssize_t k = va; k < vb; k++)
+                if (d[k] < 0x20 || d[k] > 0x7e)
+                    Py_RETURN_NONE;
+            if (which == 1) {
+                cseqs++;
+                cseq_a = va;
+                cseq_b = va;
+                while (cseq_b < vb && d[cseq_b] >= '0' && d[cseq_b] <= '9')
+                    cseq_b++;
+                if (cseq_b == va || cseq_b - va > 9 || vb - cseq_b != 10 || d[cseq_b] != ' ' ||
+                    !neg_word_is(d, cseq_b + 1, vb, "negotiate"))
+                    Py_RETURN_NONE;
+            }
+            else if (which == 2) {
+                ids++;
+                id_a = va;
+                id_b = vb;
+            }
+            else {
+                compressions++;
+                offers = neg_offers_lz77(d, va, vb);
+            }
+        }
+        p = le + 1;
+    }
+    if (cseqs != 1 || ids != 1 || compressions > 1)
+        Py_RETURN_NONE;
+    return Py_BuildValue("(nLs#s#O)", end, cl, (const char *)d + id_a, id_b - id_a,
+                         (const char *)d + cseq_a, cseq_b - cseq_a,
+                         offers ? Py_True : Py_False);
+}
+
 /* ---- A clear SIP message made here: sip/message.py's _lazy_message, the clean case ----
  *
  * The compiled scan frames a clear SIP message; instead of _deliver -> parse_message ->
@@ -5891,12 +6058,59 @@ static PyObject *str_b_wire, *str_b_plain, *str_b_allowance, *str_b_ratio, *str_
     *str_b_parent, *str_b_sync, *str_pipe_budget, *str_pipe_summary, *str_wire_bytes,
     *str_plain_bytes;
 
-/* One int attribute of a budget into *out: 1 when read and in [0, bound], 0 when it is not
-   such an int, -1 on a Python error. */
-static int
-budget_int(PyObject *obj, PyObject *name, long long bound, long long *out)
+/* Where the budgets' class keeps wire, plain, allowance, ratio and refused (match_slot's
+   offsets; -1: read by name), for the type and version tag they were found for. Every mirror
+   reads its budget again after each Python draw (thousands of reads in a run of many
+   connections), and five attributes read by name cost about 900 instructions. */
+static struct {
+    PyTypeObject *type; /* a strong reference */
+    unsigned int tag;
+    Py_ssize_t off[5];
+} bslots;
+
+static Py_ssize_t match_slot(PyTypeObject *type, PyObject *name);
+
+/* obj.name, a new reference: from the slot at off when it is set there, else by name. */
+static PyObject *
+budget_attr(PyObject *obj, PyObject *name, Py_ssize_t off)
 {
-    PyObject *v = PyObject_GetAttr(obj, name);
+    if (off >= 0) {
+        PyObject *v = *(PyObject **)((char *)obj + off);
+        if (v != NULL)
+            return Py_NewRef(v);
+    }
+    return PyObject_GetAttr(obj, name);
+}
+
+/* The offsets of bslots for obj's type (all -1 where they cannot be remembered). */
+static const Py_ssize_t *
+budget_offsets(PyObject *obj)
+{
+    static const Py_ssize_t by_name[5] = {-1, -1, -1, -1, -1};
+    PyTypeObject *t = Py_TYPE(obj);
+    if (bslots.type == t && PyType_HasFeature(t, Py_TPFLAGS_VALID_VERSION_TAG) &&
+        t->tp_version_tag != 0 && bslots.tag == t->tp_version_tag)
+        return bslots.off;
+    if (t->tp_getattro != PyObject_GenericGetAttr)
+        return by_name;
+    PyObject *names[5] = {str_b_wire, str_b_plain, str_b_allowance, str_b_ratio, str_b_refused};
+    Py_ssize_t off[5];
+    for (int k = 0; k < 5; k++)
+        off[k] = match_slot(t, names[k]); /* (_PyType_Lookup gives the type a version tag) */
+    if (!PyType_HasFeature(t, Py_TPFLAGS_VALID_VERSION_TAG) || t->tp_version_tag == 0)
+        return by_name;
+    Py_XSETREF(bslots.type, (PyTypeObject *)Py_NewRef(t));
+    bslots.tag = t->tp_version_tag;
+    memcpy(bslots.off, off, sizeof off);
+    return bslots.off;
+}
+
+/* One int attribute of a budget (its slot at off, or by name) into *out: 1 when read and in
+   [0, bound], 0 when it is not such an int, -1 on a Python error. */
+static int
+budget_int(PyObject *obj, PyObject *name, Py_ssize_t off, long long bound, long long *out)
+{
+    PyObject *v = budget_attr(obj, name, off);
     if (v == NULL)
         return -1;
     int ok = 0;
@@ -5928,12 +6142,15 @@ budget_read(FastPath *fp, BudgetMirror *m)
         return 0;
     long long v[4];
     PyObject *names[4] = {str_b_wire, str_b_plain, str_b_allowance, str_b_ratio};
+    Py_ssize_t off[5]; /* copied: a read by name may run Python code that reads another type */
+    memcpy(off, budget_offsets(m->obj), sizeof off);
     for (int k = 0; k < 4; k++) {
-        int r = budget_int(m->obj, names[k], k == 3 ? BUDGET_MAX_RATIO : BUDGET_MAX_COUNT, &v[k]);
+        int r = budget_int(m->obj, names[k], off[k], k == 3 ? BUDGET_MAX_RATIO : BUDGET_MAX_COUNT,
+                           &v[k]);
         if (r <= 0)
             return r;
     }
-    PyObject *refused = PyObject_GetAttr(m->obj, str_b_refused);
+    PyObject *refused = budget_attr(m->obj, str_b_refused, off[4]);
     if (refused == NULL)
         return -1;
     int t = PyObject_IsTrue(refused);
@@ -10357,6 +10574,14 @@ static PyMethodDef module_methods[] = {
      "sip_frame_head(buf, start, scan) -> (header_end, body_start, content_length) | None\n\n"
      "sip/framing.py's search for the empty line from scan, and _only_content_length on\n"
      "buf[start:header_end] (-1: not the plain case). None: no empty line yet."},
+    {"sip_negotiate_chunk", (PyCFunction)(void (*)(void))fast_sip_negotiate_chunk,
+     METH_FASTCALL,
+     "sip_negotiate_chunk(data, max_message)\n"
+     "    -> (header_end, length, call_id, cseq_number, offers) | None\n\n"
+     "data as one whole NEGOTIATE request, or an answer whose CSeq names NEGOTIATE, in the\n"
+     "plain shape: where its header block ends, its Content-Length, and what\n"
+     "sipcomp/stream.py's NegotiationTracker reads of it (the Call-ID and the CSeq number,\n"
+     "blanks stripped, and whether Compression offers LZ77-8K). None: not surely one."},
     {"sip_frame_chunk", (PyCFunction)(void (*)(void))fast_sip_frame_chunk, METH_FASTCALL,
      "sip_frame_chunk(data, max_message) -> (consumed, [(start, size, header_end, length)])\n\n"
      "The whole messages at the start of data, by sip/framing.py's rules for the plain case\n"

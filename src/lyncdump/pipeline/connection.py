@@ -68,6 +68,9 @@ def looks_like_upgrade(data: bytes) -> bool:
 
 #: The compiled helper that frames the whole plain messages of a chunk (None without it).
 _frame_chunk: Any = fastpath.helper("sip_frame_chunk")
+#: The compiled helper that reads a chunk that is one whole NEGOTIATE message or its answer,
+#: in the plain shape, with what the MS-SIPCOMP tracker needs of it (None without it).
+_negotiate_chunk: Any = fastpath.helper("sip_negotiate_chunk")
 
 #: How far into a TCP direction we look for a SIP start line before calling it "not SIP".
 SNIFF_LIMIT = 64 * 1024
@@ -355,11 +358,16 @@ class TcpConnectionPipeline:
             ):
                 self._assume_compression(direction, data, frame, ts)
                 return
-            if _frame_chunk is not None and negotiation is None and framer.at_rest:
-                # The whole plain messages at the start are framed by the compiled helper
-                # (each TLS record usually carries one); the framer takes what follows.
-                data = self._deliver_whole(direction, data, frame, ts, framer)
-                if not data:
+            if _frame_chunk is not None and framer.at_rest:
+                if negotiation is None:
+                    # The whole plain messages at the start are framed by the compiled helper
+                    # (each TLS record usually carries one); the framer takes what follows.
+                    data = self._deliver_whole(direction, data, frame, ts, framer)
+                    if not data:
+                        return
+                if _negotiate_chunk is not None and self._negotiate_whole(
+                    direction, data, frame, ts, framer
+                ):
                     return
             framer.receive_data(data, frame, ts)
             self._drain_framer(direction)
@@ -672,9 +680,10 @@ class TcpConnectionPipeline:
         if made is not None and self.summary.compression_layout is None:
             self.summary.compression_layout = decoder.layout  # (as _drain_sipcomp notes it)
         framer.skip_framed(framed, plain_frame)
-        for plain, wire, frame, ts in packets:
-            framer.receive_data(plain, frame, ts, wire_size=wire)
-        framer.drop_framed(skip)
+        if packets:
+            for plain, wire, frame, ts in packets:
+                framer.receive_data(plain, frame, ts, wire_size=wire)
+            framer.drop_framed(skip)
         for data, frame, ts in chunks:
             self.data(direction, data, frame, ts)
         if packets and not chunks:
@@ -930,6 +939,32 @@ class TcpConnectionPipeline:
         )
         for switching in switches:
             self._start_compression(switching, msg.frame or 0, msg.time or 0.0)
+
+    def _negotiate_whole(
+        self, direction: int, data: bytes, frame: int, ts: float, framer: SipStreamFramer
+    ) -> bool:
+        """``data`` (clear SIP, ``framer`` at rest) as one whole NEGOTIATE request or its
+        answer, read by the compiled ``sip_negotiate_chunk`` with the headers the tracker
+        needs: delivered and followed as :meth:`_drain_framer` and :meth:`_negotiation` would,
+        without the framer's steps and the header scan. False when the helper is not sure
+        (another message, more than one, an unusual shape): the framer takes ``data`` then."""
+        found = _negotiate_chunk(data, self.ctx.max_sip_message)
+        if found is None:
+            return False
+        header_end, length, call_id, cseq_number, offers = found
+        framer.skip_framed(len(data), frame)
+        msg = self._deliver(direction, data, frame, frame, ts, header_end, length)
+        if msg is None:
+            return True
+        negotiation = self.negotiation
+        if negotiation is None:
+            negotiation = self.negotiation = _stream().NegotiationTracker()
+        switches = negotiation.on_fields(
+            direction, msg.method, msg.status, call_id, cseq_number, offers
+        )
+        for switching in switches:
+            self._start_compression(switching, msg.frame or 0, msg.time or 0.0)
+        return True
 
     def _assume_compression(self, direction: int, data: bytes, frame: int, ts: float) -> None:
         """Compressed bytes right after a NEGOTIATE offering LZ77-8K, before its 200 OK was

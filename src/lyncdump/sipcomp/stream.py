@@ -1322,13 +1322,34 @@ class NegotiationTracker:
         byte (after this message) is compressed."""
         if all(self.compressed):
             return []
+        if method is None and (status is None or (cseq_method or "").upper() != "NEGOTIATE"):
+            return []
         cseq, call_id, offers = _negotiation_fields(headers)
-        key = (call_id.strip(), cseq.strip().split(" ", 1)[0])
+        return self.on_fields(
+            direction, method, status, call_id.strip(), cseq.strip().split(" ", 1)[0], offers
+        )
+
+    def on_fields(
+        self,
+        direction: int,
+        method: str | None,
+        status: int | None,
+        call_id: str,
+        cseq_number: str,
+        offers: bool,
+    ) -> list[int]:
+        """:meth:`on_message` on what it reads of the message's headers: the Call-ID and the
+        CSeq number, blanks stripped, and whether it offers LZ77-8K (the compiled
+        ``sip_negotiate_chunk`` reads them of a NEGOTIATE exchange in the plain shape). A
+        response's CSeq names NEGOTIATE (checked by the caller)."""
+        if all(self.compressed):
+            return []
+        key = (call_id, cseq_number)
         if method is not None:
             if method.upper() == "NEGOTIATE" and offers:
                 self._pending[key] = direction
             return []
-        if status is None or (cseq_method or "").upper() != "NEGOTIATE":
+        if status is None:
             return []
         requester = self._pending.get(key)
         if requester is None or requester == direction:

@@ -1,0 +1,375 @@
+"""The clear NEGOTIATE exchange read in one compiled call gives exactly what the framer and the
+tracker give.
+
+A connection that compresses opens with NEGOTIATE and its answer in clear SIP. When such a
+message is the whole of a segment and in the plain shape, ``sip_negotiate_chunk`` (_fastpath.c)
+frames it and reads the three headers the tracker needs; the connection delivers it and feeds
+``NegotiationTracker.on_fields`` without the Python framer and header scan
+(pipeline/connection.py ``_negotiate_whole``). Anything else is refused and takes the framer as
+before. These tests hold the helper's answer to Python's reading of the same bytes, check the
+shapes it refuses, and decode NEGOTIATE exchanges of every kind (refused, answered with an
+error or without LZ77-8K, retransmitted, provisional first, cut across segments, sharing a
+segment, compressed bytes before the answer or without any NEGOTIATE) with and without the
+compiled path.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hostile import negotiate_exchange, sip
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pcapgen import Builder
+
+from lyncdump import fastpath
+from lyncdump.errors import MalformedError
+from lyncdump.pipeline import connection
+from lyncdump.sip.framing import SipStreamFramer
+from lyncdump.sip.message import parse_message
+from lyncdump.sipcomp.budget import CAPTURE_ALLOWANCE, PACKET_CHARGE, DecompressionBudget
+from lyncdump.sipcomp.stream import SipcompStreamEncoder, _negotiation_fields
+
+from ..sipcomp.sipcomp_samples import sip_message
+from .test_sip_tcp_fastpath import compare
+from .test_sipcomp_fastpath import _owned_sipcomp, _Pipe, _send
+
+needs_compiled = pytest.mark.skipif(
+    not fastpath.AVAILABLE, reason="compiled fast path not in use (" + fastpath.describe() + ")"
+)
+pytestmark = needs_compiled
+
+MAX = 65_535
+
+
+def chunk(data: bytes, max_message: int = MAX) -> Any:
+    helper = fastpath.helper("sip_negotiate_chunk")
+    assert helper is not None
+    return helper(data, max_message)
+
+
+def python_reading(data: bytes) -> Any:
+    """What the framer and the tracker make of ``data`` as one segment: None when the framer
+    does not frame it as one whole message; else (header_end, length, fields), fields being
+    what the tracker reads (Call-ID, CSeq number, offers) of a NEGOTIATE request or an answer
+    whose CSeq names NEGOTIATE, "other" for another message, None when it does not parse (the
+    connection reports it and the tracker never sees it)."""
+    framer = SipStreamFramer(max_message=MAX)
+    framer.receive_data(data, 1, 0.0)
+    framed = framer.next_message()
+    if framed is None or framer.defects or framer.next_message() is not None:
+        return None
+    if len(framed.data) != len(data) or framer.buffered:
+        return None
+    head = (framed.header_end, framed.content_length)
+    try:
+        msg = parse_message(
+            framed.data, header_end=framed.header_end, content_length=framed.content_length
+        )
+    except MalformedError:
+        return (*head, None)
+    if msg.method is None:
+        cseq = msg.cseq
+        if cseq is None or cseq[1].upper() != "NEGOTIATE":
+            return (*head, "other")
+    elif msg.method.upper() != "NEGOTIATE":
+        return (*head, "other")
+    cseq_text, call_id, offers = _negotiation_fields(msg.headers_starting("cCiI"))
+    return (*head, (call_id.strip(), cseq_text.strip().split(" ", 1)[0], offers))
+
+
+def same_reading(data: bytes) -> Any:
+    """The helper's answer for ``data``, asserted to be the framer's and the tracker's reading
+    when it gives one (fields only where the message parses: otherwise neither reads them)."""
+    found = chunk(data)
+    if found is not None:
+        reading = python_reading(data)
+        assert reading is not None, "the framer frames it otherwise"
+        assert found[:2] == reading[:2]
+        assert reading[2] is None or found[2:] == reading[2]
+    return found
+
+
+REQUEST, ANSWER = negotiate_exchange()
+
+
+def test_the_plain_exchange_is_read_as_python_reads_it() -> None:
+    for data in (REQUEST, ANSWER):
+        found = same_reading(data)
+        assert found is not None
+        assert python_reading(data)[2] == found[2:] == ("neg-1", "1", True)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (b"NEGOTIATE sip:", b"OPTIONS sip:"),  # not NEGOTIATE
+        (b"CSeq: 1 NEGOTIATE", b"CSeq: 1 OPTIONS"),  # an answer to something else
+        (b"CSeq: 1 NEGOTIATE", b"CSeq: 1  NEGOTIATE"),  # CSeq not in the plain shape
+        (b"CSeq: 1 NEGOTIATE", b"CSeq: 1234567890 NEGOTIATE"),
+        (b"CSeq: 1 NEGOTIATE", b"CSeq: 1 NEGOTIATE\r\nCSeq: 2 NEGOTIATE"),  # twice
+        (b"Call-ID: neg-1", b"Call-ID: neg-1\r\ni: neg-2"),  # two Call-IDs
+        (b"Call-ID: neg-1\r\n", b""),  # none
+        (b"Call-ID: neg-1", b"Call-ID: neg\x01-1"),  # a control byte
+        (b"Call-ID: neg-1", "Call-ID: n\u00e9g-1".encode()),  # not ASCII
+        (b"Compression: LZ77-8K", b"Compression: LZ77-8K\r\nCompression: None"),
+        (b"Compression: LZ77-8K", b"Compression: LZ77-8K\r\n continued"),  # folding
+        (b"Compression: LZ77-8K\r\n", b"Compression: LZ77-8K\n"),  # a bare LF
+        (b"Content-Length: 0", b"Content-Length: 5"),  # the body is not all there
+        (b"Content-Length: 0", b"l: 0"),  # not the plain Content-Length
+    ],
+)
+def test_shapes_refused(old: bytes, new: bytes) -> None:
+    for data in (REQUEST, ANSWER):
+        if old in data:
+            assert chunk(data.replace(old, new, 1)) is None
+
+
+def test_whole_single_messages_only() -> None:
+    assert chunk(REQUEST + REQUEST) is None  # two
+    assert chunk(REQUEST + b"\r\n") is None  # a keep-alive after it
+    assert chunk(b"\r\n" + REQUEST) is None  # one before it
+    assert chunk(REQUEST[:-3]) is None  # not all there
+    assert chunk(REQUEST + sip_message(random.Random(1))) is None
+    assert chunk(REQUEST, max_message=len(REQUEST) - 1) is None  # past the bound
+    assert chunk(REQUEST, max_message=len(REQUEST)) is not None
+    assert chunk(b"") is None
+
+
+def test_every_prefix_is_refused_and_every_byte_changed_read_as_python_reads_it() -> None:
+    for data in (REQUEST, ANSWER):
+        for end in range(len(data)):
+            assert chunk(data[:end]) is None
+        for at in range(len(data)):
+            for byte in (0, 9, 10, 13, 32, 58, 0x7F, 0xC3):
+                changed = data[:at] + bytes([byte]) + data[at + 1 :]
+                same_reading(changed)
+
+
+def test_compact_call_id_and_odd_case_are_read() -> None:
+    data = (
+        REQUEST.replace(b"Call-ID: neg-1", b"i:   neg-7 \t")
+        .replace(b"NEGOTIATE sip", b"negotiate sip")
+        .replace(b"CSeq: 1 NEGOTIATE", b"cseq :42 Negotiate")
+        .replace(b"Compression: LZ77-8K", b"COMPRESSION: None, lz77-8k ;x=1")
+    )
+    found = same_reading(data)
+    assert found is not None and python_reading(data)[2] == found[2:] == ("neg-7", "42", True)
+
+
+# -- generated messages: whenever the helper answers, it is Python's answer ----------------------
+
+_NAMES = {
+    "cseq": ["CSeq", "cseq", "CSEQ", "CSeq ", "CSeq\t"],
+    "call-id": ["Call-ID", "call-id", "i", "I", "Call-Id "],
+    "compression": ["Compression", "compression", "COMPRESSION "],
+}
+_VALUES = {
+    "cseq": [
+        "1 NEGOTIATE", "7 negotiate", " 12 NEGOTIATE ", "1  NEGOTIATE", "1\tNEGOTIATE",
+        "1 INVITE", "123456789 NEGOTIATE", "1234567890 NEGOTIATE", "x NEGOTIATE", "1", "",
+        "1 NEGOTIATEX",
+    ],
+    "call-id": ["neg-1", " neg-1 ", "a b", "neg-1\x0b", "\u00e9", "", "x@y"],
+    "compression": [
+        "LZ77-8K", "lz77-8k", "None", "LZ77-8K;q=1", "None, LZ77-8K", " LZ77-8K ,None",
+        "LZ77-8Kx", "", ";LZ77-8K", "LZ77-8K\t", "LZ77-8K\u00e9",
+    ],
+}  # fmt: skip
+_OTHER = [
+    "Via: SIP/2.0/TCP 10.0.0.1:50000;branch=z9hG4bKneg",
+    "From: <sip:pool.contoso.com>;tag=n1",
+    "To: <sip:pool.contoso.com>",
+    "Max-Forwards: 70",
+    "Contact: \u00e9tienne <sip:e@x>",
+    "Content-Type: text/plain",
+    "X:",
+    "Cx: y",
+    "Id: z",
+]
+
+
+@st.composite
+def negotiation_messages(draw: st.DrawFn) -> bytes:
+    if draw(st.booleans()):
+        method = draw(st.sampled_from(["NEGOTIATE", "NEGOTIATE", "negotiate", "OPTIONS"]))
+        start = f"{method} sip:pool.contoso.com SIP/2.0"
+    else:
+        status = draw(st.sampled_from([100, 180, 200, 202, 400, 488, 500, 606]))
+        start = f"SIP/2.0 {status} Whatever"
+    lines = [start]
+    headers: list[str] = []
+    for key in ("cseq", "call-id", "compression"):
+        for _ in range(draw(st.sampled_from([0, 1, 1, 1, 1, 1, 1, 2]))):
+            name = draw(st.sampled_from(_NAMES[key]))
+            values = _VALUES[key]
+            value = draw(st.sampled_from(values if draw(st.integers(0, 2)) == 0 else values[:2]))
+            headers.append(f"{name}:{draw(st.sampled_from(['', ' ', '  ', chr(9)]))}{value}")
+    headers += draw(st.lists(st.sampled_from(_OTHER), max_size=4))
+    lines += draw(st.permutations(headers))
+    body = draw(st.sampled_from(["", "", "hello", "a\r\nb"]))
+    length = len(body.encode())
+    if draw(st.integers(0, 9)) == 0:
+        length += draw(st.sampled_from([-1, 1]))
+    lines.append(f"Content-Length: {length}")
+    eol = "\n" if draw(st.integers(0, 9)) == 0 else "\r\n"
+    data = (eol.join(lines) + eol + eol + body).encode()
+    return data + draw(st.sampled_from([b"", b"", b"", b"\r\n", b"OPTIONS"]))
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=negotiation_messages())
+def test_generated_messages_are_read_as_python_reads_them(data: bytes) -> None:
+    same_reading(data)
+
+
+def test_generated_messages_are_mostly_taken() -> None:
+    """(The generator above is not so odd that the helper refuses everything.)"""
+    assert chunk(sip("NEGOTIATE sip:a SIP/2.0\nCSeq: 3 NEGOTIATE\ni: q\n\n")) is not None
+
+
+# -- whole connections, with and without the compiled path -----------------------------------
+
+
+def _answer(status: str = "200 OK", compression: str = "LZ77-8K", call_id: str = "neg-1") -> bytes:
+    return sip(
+        f"SIP/2.0 {status}\nVia: SIP/2.0/TCP 10.0.0.1:50000;branch=z9hG4bKneg\n"
+        "From: <sip:pool.contoso.com>;tag=n1\nTo: <sip:pool.contoso.com>;tag=n2\n"
+        f"Call-ID: {call_id}\nCSeq: 1 NEGOTIATE\nCompression: {compression}\n\n"
+    )
+
+
+def _packets(seed: int, count: int = 4) -> bytes:
+    rng = random.Random(seed)
+    enc = SipcompStreamEncoder()
+    return b"".join(enc.encode(sip_message(rng)) for _ in range(count))
+
+
+def _clear(seed: int) -> bytes:
+    return sip_message(random.Random(seed))
+
+
+# Each case: the segments of one connection as (direction, bytes, cuts).
+CASES: dict[str, list[tuple[int, bytes, list[int]]]] = {
+    "plain": [(0, REQUEST, []), (1, ANSWER, []), (0, _packets(1), []), (1, _packets(2), [])],
+    "error answer": [(0, REQUEST, []), (1, _answer("488 Not Acceptable Here"), []),
+                     (0, _clear(3), []), (1, _clear(4), [])],
+    "answer without LZ77-8K": [(0, REQUEST, []), (1, _answer(compression="None"), []),
+                               (0, _clear(5), []), (1, _clear(6), [])],
+    "unknown compression offered": [
+        (0, REQUEST.replace(b"LZ77-8K", b"LZ99-64K"), []), (1, _answer(compression="LZ99-64K"), []),
+        (0, _clear(7), []), (1, _packets(8), []),
+    ],
+    "provisional first": [(0, REQUEST, []), (1, _answer("100 Trying"), []), (1, ANSWER, []),
+                          (0, _packets(9), []), (1, _packets(10), [])],
+    "retransmitted": [(0, REQUEST, []), (0, REQUEST, []), (1, ANSWER, []), (1, ANSWER, []),
+                      (0, _packets(11), []), (1, _packets(12), [])],
+    "another Call-ID answered": [(0, REQUEST, []), (1, _answer(call_id="neg-2"), []),
+                                 (0, _clear(13), []), (1, _packets(14), [])],
+    "cut across segments": [(0, REQUEST, [17, 100]), (1, ANSWER, [200]),
+                            (0, _packets(15), []), (1, _packets(16), [])],
+    "sharing a segment": [(0, _clear(17) + REQUEST, []), (1, ANSWER + _packets(18), []),
+                          (0, _packets(19), [])],
+    "answered from the server side": [(1, REQUEST, []), (0, ANSWER, []),
+                                      (1, _packets(20), []), (0, _packets(21), [])],
+    "compressed before the answer": [(0, REQUEST, []), (0, _packets(22), []), (1, ANSWER, []),
+                                     (1, _packets(23), [])],
+    "compressed without NEGOTIATE": [(0, _packets(24, 12), []), (1, _packets(25, 12), [])],
+    "answer without NEGOTIATE": [(1, ANSWER, []), (0, _clear(26), []), (1, _packets(27), [])],
+    "data on both sides": [(0, REQUEST, []), (1, ANSWER, []), (0, _packets(28), [50]),
+                           (1, _packets(29), [7]), (0, _packets(30), []), (1, REQUEST, [])],
+    "negotiate again once compressed": [(0, REQUEST, []), (1, ANSWER, []), (0, REQUEST, []),
+                                        (1, ANSWER, [])],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("close", [False, True])
+def test_negotiate_exchanges_decode_the_same(
+    case: str, close: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    b = Builder()
+    flow = b.tcp(("10.1.0.1", 40_000), ("10.0.0.10", 5061))
+    flow.handshake(0.0)
+    at = 0.1
+    for direction, data, cuts in CASES[case]:
+        flow.send(at, direction, data, cuts=cuts)
+        at += 0.1
+    if close:
+        flow.close(at + 1.0)
+    path = tmp_path / "neg.pcap"
+    b.write(str(path))
+    compare(path, monkeypatch)
+
+
+def test_the_plain_exchange_takes_the_helper(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both messages of a plain exchange are read by the helper, not the framer."""
+    calls: list[Any] = []
+    real = connection._negotiate_chunk
+
+    def spy(data: bytes, max_message: int) -> Any:
+        found = real(data, max_message)
+        calls.append(found)
+        return found
+
+    monkeypatch.setattr(connection, "_negotiate_chunk", spy)
+    b = Builder()
+    flow = b.tcp(("10.1.0.1", 40_000), ("10.0.0.10", 5061))
+    flow.handshake(0.0)
+    for n, (direction, data, cuts) in enumerate(CASES["plain"]):
+        flow.send(0.1 * (n + 1), direction, data, cuts=cuts)
+    path = tmp_path / "plain.pcap"
+    b.write(str(path))
+    from lyncdump.api import Capture, Options
+
+    messages = list(Capture(path, Options()).messages())
+    assert len(calls) == 2 and all(found is not None for found in calls)
+    assert [m.method for m in messages[:2]] == ["NEGOTIATE", None]
+    assert all(m.compressed for m in messages[2:]) and len(messages) == 10
+
+
+# -- the compiled budget mirror reads a budget's counters from its slots -------------------------
+
+
+class _PropertyBudget(DecompressionBudget):
+    """A capture budget whose allowance is a property: the compiled mirror reads that one by
+    name (and the others from the slots its class inherits)."""
+
+    __slots__ = ("_allow",)
+
+    @property  # type: ignore[override]
+    def allowance(self) -> int:
+        return self._allow
+
+    @allowance.setter
+    def allowance(self, value: int) -> None:
+        self._allow = value
+
+
+@pytest.mark.parametrize("cls", [DecompressionBudget, _PropertyBudget])
+def test_compiled_budget_reads_the_counters_by_slot_or_by_name(cls: type) -> None:
+    """The capture's allowance lets packets 0..5 through, packet 5 exactly at the limit; a
+    Python draw after packet 2 makes the mirrors read the counters again. Whether the mirror
+    reads them from the slots or by name, the fast path gives the direction back at packet 6
+    with the same counts."""
+    fast = fastpath.compiled().FastPath(0)
+    top = cls(CAPTURE_ALLOWANCE, 1)
+    conn = top.connection(CAPTURE_ALLOWANCE)
+    pipe = _Pipe(conn)
+    flow, packets = _owned_sipcomp(fast, pipe, 40_000)
+    costs = [max(plain, PACKET_CHARGE) - payload for _, payload, plain in packets]
+    top.allowance = sum(costs[:6])
+    for n, (wire, _, _) in enumerate(packets):
+        _send(fast, flow, wire, n + 2)
+        if n == 2:
+            assert top.draw(0, 0, keepalive=True) is None  # (charges nothing)
+        if pipe.reclaimed:
+            break
+    assert len(pipe.delivered) == 6 and len(pipe.reclaimed) == 1
+    assert conn.wire == top.wire == sum(p[1] for p in packets[:6])
+    assert conn.plain == top.plain == sum(max(p[2], PACKET_CHARGE) for p in packets[:6])
