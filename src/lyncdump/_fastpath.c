@@ -4981,6 +4981,43 @@ done:
     return rc;
 }
 
+/*
+ * One framed message to the pipe's _deliver: argv[0] the pipe, argv[1..n-1] its arguments
+ * (new references, released here; NULL where one could not be made, with the exception
+ * set), made and delivered here when it is the clean case (sip_make) and the pipe takes such
+ * messages (mk_hand), else parsed by _deliver. 0, or -1 on a Python error.
+ */
+static int
+mk_call_deliver(PyObject **argv, int n)
+{
+    int made = 1;
+    for (int k = 1; k < n; k++)
+        made = made && argv[k] != NULL;
+    PyObject *result = NULL;
+    if (made) {
+        PyObject *hand = mk.ready ? mk_hand(argv[0]) : Py_NewRef(Py_None);
+        PyObject *msg = hand == NULL      ? NULL
+                        : hand == Py_None ? Py_NewRef(Py_None)
+                                          : sip_make(argv[2], argv[6], argv[7]);
+        if (msg == Py_None) {
+            Py_DECREF(msg);
+            result = PyObject_VectorcallMethod(str_deliver, argv,
+                                               (size_t)n | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        }
+        else if (msg != NULL) {
+            result = mk_deliver(argv, n, msg, hand) < 0 ? NULL : Py_NewRef(Py_None);
+            Py_DECREF(msg);
+        }
+        Py_XDECREF(hand);
+    }
+    for (int k = 1; k < n; k++)
+        Py_XDECREF(argv[k]);
+    if (result == NULL)
+        return -1;
+    Py_DECREF(result);
+    return 0;
+}
+
 /* pipe.<name>(direction, bytes(d[0:n]), frame, ts) for the flow f: a new reference, or NULL
    on a Python error. The table must not change meanwhile (busy). */
 static PyObject *
@@ -5004,45 +5041,59 @@ sip_call_pipe(FastPath *fp, SipFlow *f, PyObject *name, const unsigned char *d, 
     return result;
 }
 
-/*
- * One framed message to the pipe's _deliver: argv[0] the pipe, argv[1..n-1] its arguments
- * (new references, released here; NULL where one could not be made, with the exception
- * set). The message is counted either way. 0, or -1 on a Python error.
- */
+/* mk_call_deliver for a message framed by the scan (the table busy meanwhile): counted
+   either way. 0, or -1 on a Python error. */
 static int
 sip_call_deliver(FastPath *fp, PyObject **argv, int n)
 {
-    int made = 1;
-    for (int k = 1; k < n; k++)
-        made = made && argv[k] != NULL;
-    PyObject *result = NULL;
     fp->sip_messages++;
-    if (made) {
-        fp->sip_busy++;
-        /* made and delivered here when it is the clean case (sip_make) and the pipe takes
-           such messages (mk_hand), else parsed by _deliver */
-        PyObject *hand = mk.ready ? mk_hand(argv[0]) : Py_NewRef(Py_None);
-        PyObject *msg = hand == NULL      ? NULL
-                        : hand == Py_None ? Py_NewRef(Py_None)
-                                          : sip_make(argv[2], argv[6], argv[7]);
-        if (msg == Py_None) {
-            Py_DECREF(msg);
-            result = PyObject_VectorcallMethod(str_deliver, argv,
-                                               (size_t)n | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
-        }
-        else if (msg != NULL) {
-            result = mk_deliver(argv, n, msg, hand) < 0 ? NULL : Py_NewRef(Py_None);
-            Py_DECREF(msg);
-        }
-        Py_XDECREF(hand);
-        fp->sip_busy--;
+    fp->sip_busy++;
+    int rc = mk_call_deliver(argv, n);
+    fp->sip_busy--;
+    return rc;
+}
+
+/* sip_deliver_chunk(pipe, direction, data, frame, ts, max_message) -> consumed: see the
+   module's method table. */
+static PyObject *
+fast_sip_deliver_chunk(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 6 || !PyBytes_Check(args[2]) || !PyLong_Check(args[1]) ||
+        !PyLong_Check(args[3]) || !PyFloat_Check(args[4])) {
+        PyErr_SetString(PyExc_TypeError, "sip_deliver_chunk(pipe, direction: int, data: bytes, "
+                                         "frame: int, ts: float, max_message: int)");
+        return NULL;
     }
-    for (int k = 1; k < n; k++)
-        Py_XDECREF(argv[k]);
-    if (result == NULL)
-        return -1;
-    Py_DECREF(result);
-    return 0;
+    Py_ssize_t max_message = PyLong_AsSsize_t(args[5]);
+    if (max_message == -1 && PyErr_Occurred())
+        return NULL;
+    PyObject *data = args[2];
+    Py_INCREF(data); /* (held while the messages are delivered) */
+    const unsigned char *d = (const unsigned char *)PyBytes_AS_STRING(data);
+    Py_ssize_t n = PyBytes_GET_SIZE(data), pos = 0;
+    for (;;) {
+        Py_ssize_t size, header_end;
+        long long length;
+        if (sip_next_message(d, &pos, n, max_message, &size, &header_end, &length) <= 0)
+            break;
+        PyObject *argv[8];
+        argv[0] = args[0];
+        argv[1] = Py_NewRef(args[1]);
+        argv[2] = size == n ? Py_NewRef(data)
+                            : PyBytes_FromStringAndSize((const char *)d + pos, size);
+        argv[3] = Py_NewRef(args[3]);
+        argv[4] = Py_NewRef(args[3]);
+        argv[5] = Py_NewRef(args[4]);
+        argv[6] = PyLong_FromSsize_t(header_end);
+        argv[7] = PyLong_FromLongLong(length);
+        pos += size;
+        if (mk_call_deliver(argv, 8) < 0) {
+            Py_DECREF(data);
+            return NULL;
+        }
+    }
+    Py_DECREF(data);
+    return PyLong_FromSsize_t(pos);
 }
 
 /*
@@ -10356,6 +10407,12 @@ static PyMethodDef module_methods[] = {
      "The whole messages at the start of data, by sip/framing.py's rules for the plain case\n"
      "(a framer between messages would give the same), and how far they reach (CR/LF after\n"
      "them included); the rest, if any, is for the framer."},
+    {"sip_deliver_chunk", (PyCFunction)(void (*)(void))fast_sip_deliver_chunk, METH_FASTCALL,
+     "sip_deliver_chunk(pipe, direction, data, frame, ts, max_message) -> consumed\n\n"
+     "The whole messages at the start of data (sip_frame_chunk's), each delivered as the\n"
+     "fast path delivers the messages it frames: made here and handed to the run through\n"
+     "pipe's _make_hand when clean, else to pipe._deliver(direction, message, frame, frame,\n"
+     "ts, header_end, length); how far they reach (CR/LF after them included)."},
     {"sip_addr_base", fast_sip_addr_base, METH_O,
      "sip_addr_base(value) -> (base, {placeholder: value}) | None\n\n"
      "sip/message.py's _split_addr: a From/To text with its token parameter values after\n"

@@ -68,6 +68,9 @@ def looks_like_upgrade(data: bytes) -> bool:
 
 #: The compiled helper that frames the whole plain messages of a chunk (None without it).
 _frame_chunk: Any = fastpath.helper("sip_frame_chunk")
+#: The compiled helper that frames them and delivers each as the fast path delivers what it
+#: frames (None without it: they are framed by ``_frame_chunk`` and go to ``_deliver``).
+_deliver_chunk: Any = fastpath.helper("sip_deliver_chunk")
 
 #: How far into a TCP direction we look for a SIP start line before calling it "not SIP".
 SNIFF_LIMIT = 64 * 1024
@@ -1034,22 +1037,31 @@ class TcpConnectionPipeline:
     ) -> bytes:
         """The whole plain messages at the start of ``data`` (clear SIP, ``framer`` at rest),
         framed by the compiled ``sip_frame_chunk`` and delivered, the framer moved past them;
-        returns the bytes after them, for the framer."""
-        assert _frame_chunk is not None
-        consumed, found = _frame_chunk(data, self.ctx.max_sip_message)
-        if not consumed:
-            return data
+        returns the bytes after them, for the framer. With ``sip_deliver_chunk`` each message
+        is made and delivered in C as the fast path's later ones are (the first message of a
+        direction, most of a sign-in's connection, no longer goes through Python's parse and
+        delivery); what it cannot make still comes to :meth:`_deliver`."""
         whole = len(data)
-        for start, size, header_end, length in found:
-            self._deliver(
-                direction,
-                data if size == whole else data[start : start + size],
-                frame,
-                frame,
-                ts,
-                header_end,
-                length,
-            )
+        deliver_chunk = _deliver_chunk
+        if deliver_chunk is not None:
+            consumed = deliver_chunk(self, direction, data, frame, ts, self.ctx.max_sip_message)
+            if not consumed:
+                return data
+        else:
+            assert _frame_chunk is not None
+            consumed, found = _frame_chunk(data, self.ctx.max_sip_message)
+            if not consumed:
+                return data
+            for start, size, header_end, length in found:
+                self._deliver(
+                    direction,
+                    data if size == whole else data[start : start + size],
+                    frame,
+                    frame,
+                    ts,
+                    header_end,
+                    length,
+                )
         framer.skip_framed(consumed, frame)
         return data[consumed:] if consumed < whole else b""
 
