@@ -153,6 +153,10 @@ class ConnectionSummary:
 
         return connection_to_dict(self)
 
+    def endpoints(self) -> tuple[Endpoint, Endpoint]:
+        """(client, server): what every message of the connection is sent between."""
+        return self.client, self.server
+
 
 _CLIENT = ConnectionSummary.__dict__["client"]  # the dataclass's slots, for the subclass below
 _SERVER = ConnectionSummary.__dict__["server"]
@@ -193,6 +197,19 @@ class TcpConnectionSummary(ConnectionSummary):
     @server.setter
     def server(self, value: Endpoint) -> None:
         _SERVER.__set__(self, value)
+
+    def endpoints(self) -> tuple[Endpoint, Endpoint]:
+        """(client, server), both made at once when neither is yet (the first message of
+        the connection): one call instead of two properties that each make one."""
+        key = self._key
+        if key is None or _CLIENT.__get__(self) is not None or _SERVER.__get__(self) is not None:
+            return self.client, self.server
+        low, high = Endpoint.from_raw(key[0], key[1]), Endpoint.from_raw(key[2], key[3])
+        client, server = (high, low) if self._flip else (low, high)
+        _CLIENT.__set__(self, client)
+        _SERVER.__set__(self, server)
+        self._key = None
+        return client, server
 
     def _made(self, slot: Any, which: int) -> Endpoint:
         """The endpoint in ``slot``, made from end ``which`` of the key on first read; the key
@@ -283,6 +300,19 @@ class Direction:
 
 _QUIET = Direction()
 """A direction that has sent nothing yet: shared and never changed (see ``_direction``)."""
+
+
+def _ended(d: Direction) -> bool:
+    """Whether :meth:`TcpConnectionPipeline.finish` has nothing to do for this direction: it
+    sent nothing, or it speaks clear SIP with its framer between messages (or let go while
+    the fast path framed it) and no defect to hand on, so closing the framer would report
+    nothing (most directions of a run end so)."""
+    if d is _QUIET:
+        return True
+    if d.mode != SIP or d.sipcomp is not None:
+        return False
+    framer = d.framer
+    return framer is None or (framer.at_rest and not framer.defects)
 
 
 class TcpConnectionPipeline:
@@ -410,6 +440,8 @@ class TcpConnectionPipeline:
 
     def finish(self) -> None:
         """No more input: flush TLS and the framers, reporting what was left cut off."""
+        if self.tls is None and _ended(self._d0) and _ended(self._d1):
+            return  # clear SIP between messages (or silence) both ways: nothing left to say
         for direction, d in enumerate(self.dirs):
             if d.held is not None and d.mode == SNIFF:  # what was kept for the probe, probed
                 self._start_probe(direction)
@@ -458,6 +490,9 @@ class TcpConnectionPipeline:
         conn = self.conn
         if not conn.at_rest():
             return
+        # (address, port, address, port), the lower endpoint first; the client is its second
+        # end when flip: the sender of a direction is the key's first end when they agree
+        key, flip = conn.key, conn.flip
         for direction in (0, 1):
             d = self._d1 if direction else self._d0
             mode = d.mode
@@ -469,10 +504,12 @@ class TcpConnectionPipeline:
             kind = self._read_as(d, direction)
             if kind is None:
                 continue
-            a, b = (conn.client, conn.server) if direction == 0 else (conn.server, conn.client)
+            a0, a1, b0, b1 = key if flip == bool(direction) else (key[2], key[3], key[0], key[1])
             d.owned = fast.sip_own(
-                *a,
-                *b,
+                a0,
+                a1,
+                b0,
+                b1,
                 direction,
                 nxt,
                 self.ctx.max_sip_message,
@@ -639,10 +676,14 @@ class TcpConnectionPipeline:
         brought it. An MS-SIPCOMP direction also gives ``sipcomp`` (:meth:`_sipcomp_back`)."""
         d = self._d1 if direction else self._d0
         d.owned = False
-        if d.resume is not None:
-            d.framer = SipStreamFramer.resumed(d.resume, max_message=self.ctx.max_sip_message)
-            d.resume = None
         self.conn.taken_elsewhere(direction, taken, last_frame, last_ts)
+        resume = d.resume
+        if resume is not None:
+            d.resume = None
+            if framed and sipcomp is None:  # (SipStreamFramer.skip_framed's work, done here)
+                resume = (resume[0] + framed, last_frame)
+                framed = 0
+            d.framer = SipStreamFramer.resumed(resume, max_message=self.ctx.max_sip_message)
         if sipcomp is not None:
             self._sipcomp_back(direction, d, framed, chunks, last_frame, last_ts, sipcomp)
             return
@@ -1069,8 +1110,7 @@ class TcpConnectionPipeline:
         """Sender and receiver of a message of this direction (every message shares them)."""
         ends = self.ends
         if ends is None:
-            summary = self.summary
-            ends = self.ends = (summary.client, summary.server)
+            ends = self.ends = self.summary.endpoints()
         if direction:
             msg.dst, msg.src = ends
         else:
@@ -1089,8 +1129,7 @@ class TcpConnectionPipeline:
         Made on the first such message."""
         ends = self.ends
         if ends is None:
-            summary = self.summary
-            ends = self.ends = (summary.client, summary.server)
+            ends = self.ends = self.summary.endpoints()
         ctx = self.ctx
         fast = getattr(ctx, "fast_delivery", None)
         deliver, stats, limit = fast() if fast is not None else (ctx.deliver, None, 0)
