@@ -771,6 +771,9 @@ typedef struct {
     FlowKey key;    /* as on the wire: this direction's sender first */
     int direction;  /* 0: client to server */
     int kind;       /* READ_SIP, READ_RAW, READ_TLS or READ_SIPCOMP: how segments are read */
+    /* READ_FIRST: a READ_SIP direction taken before its first byte; its first segment is
+       read here only when Python's sniff would call it SIP (sip_first_is_sip) */
+    int first;
     uint32_t nxt32; /* the sequence number of the next byte */
     long long taken;  /* bytes taken since the hand-over */
     long long framed; /* of which framed: messages and the CR/LF between them */
@@ -1766,8 +1769,9 @@ static PyMethodDef FastPath_methods[] = {
      "pipe._deliver(direction, data, first_frame, frame, ts, header_end, content_length);\n"
      "kind 2: its TLS records are framed here and each goes to pipe._tls_record(direction,\n"
      "record, frame, ts), which returns True to go on; kind 1 (raw): each segment's bytes go\n"
-     "to pipe._raw_data(direction, data, frame, ts), which returns the kind to read on with.\n"
-     "Anything unusual hands the direction back to pipe.reclaim(direction, framed, taken,\n"
+     "to pipe._raw_data(direction, data, frame, ts), which returns the kind to read on with;\n"
+     "kind 4: as 0 from the direction's first byte, a first segment without \"SIP/2.0\"\n"
+     "handed back (Python sniffs it). Anything unusual hands the direction back to pipe.reclaim(direction, framed, taken,\n"
      "[(bytes, frame, ts)...], last_frame, last_ts) first. False when it cannot be taken (a\n"
      "full table, an odd key)."},
     {"sip_release", (PyCFunction)(void (*)(void))FastPath_sip_release, METH_FASTCALL,
@@ -3757,6 +3761,9 @@ fast_sip_addrs_clean(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssiz
 #define READ_RAW 1
 #define READ_TLS 2
 #define READ_SIPCOMP 3
+/* READ_SIP from a direction's first byte, before Python sniffed it (sip_own: kind READ_SIP
+   with `first` set) */
+#define READ_FIRST 4
 /* tls/records.py MAX_FRAGMENT: 2^14 + 2048 + 256 */
 #define TLS_MAX_FRAGMENT ((1 << 14) + 2048 + 256)
 
@@ -6770,6 +6777,23 @@ sipcomp_adopt(FastPath *fp, SipFlow *f, PyObject *hand)
     return sipcomp_attach(fp, f) < 0 ? -1 : 1;
 }
 
+/* Whether d[0:n] holds "SIP/2.0": a direction's first bytes that do are SIP to
+   pipeline/connection.py _sniff whatever else they hold. */
+static int
+sip_first_is_sip(const unsigned char *d, Py_ssize_t n)
+{
+    const unsigned char *p = d, *end = d + n;
+    while (end - p >= 7) {
+        p = memchr(p, 'S', (size_t)(end - p - 6));
+        if (p == NULL)
+            return 0;
+        if (memcmp(p, "SIP/2.0", 7) == 0)
+            return 1;
+        p++;
+    }
+    return 0;
+}
+
 static int
 sip_tcp_segment(FastPath *fp, FlowKey *key, const unsigned char *seg, Py_ssize_t seglen,
                 long long frame, Py_ssize_t n, int64_t ts_num, int64_t ts_den,
@@ -6828,6 +6852,14 @@ sip_tcp_segment(FastPath *fp, FlowKey *key, const unsigned char *seg, Py_ssize_t
                 f->kind = (int)kind;
         }
         else {
+            if (f->first) {
+                /* The direction's first bytes: pipeline/connection.py _sniff calls them SIP
+                   when they hold "SIP/2.0" (framed here, as its framer would), else Python
+                   sniffs them (this segment is Python's, the direction given back first) */
+                f->first = 0;
+                if (!sip_first_is_sip(seg + doff, plen))
+                    return sip_reclaim(fp, (size_t)i) < 0 ? -1 : 0;
+            }
             if (f->len > 0 &&
                 (f->len + plen > SIP_HOLD_LIMIT || fp->sip_held + plen > SIP_HELD_TOTAL))
                 /* Python holds big messages: it takes this segment after the bytes held here */
@@ -6887,7 +6919,7 @@ FastPath_sip_own(FastPath *fp, PyObject *const *args, Py_ssize_t nargs)
     long kind = PyLong_AsLong(args[8]);
     if (kind == -1 && PyErr_Occurred())
         return NULL;
-    if (kind != READ_SIP && kind != READ_RAW && kind != READ_TLS &&
+    if (kind != READ_SIP && kind != READ_RAW && kind != READ_TLS && kind != READ_FIRST &&
         (kind != READ_SIPCOMP || nargs != 10))
         Py_RETURN_FALSE;
     FlowKey key;
@@ -6913,7 +6945,8 @@ FastPath_sip_own(FastPath *fp, PyObject *const *args, Py_ssize_t nargs)
         return PyErr_NoMemory();
     fp->sip[i] = f;
     f->key = key;
-    f->kind = (int)kind;
+    f->kind = kind == READ_FIRST ? READ_SIP : (int)kind;
+    f->first = kind == READ_FIRST;
     f->direction = (int)direction;
     f->nxt32 = (uint32_t)nxt32;
     f->max_message = max_message;

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pcapgen import Builder, sip
 
 import lyncdump.pipeline.connection as connection
 from lyncdump.model import Endpoint
@@ -104,3 +106,90 @@ def test_the_shortcut_is_taken_and_left(monkeypatch: pytest.MonkeyPatch) -> None
     d.mode = MEDIA
     d.framer = None
     assert not _ended(d)
+
+
+# -- a direction read by the fast path from its first byte (READ_FIRST) --------------------------
+
+_REQUEST = sip(
+    "REGISTER sip:example.com SIP/2.0\nVia: SIP/2.0/TCP 10.1.0.1:50000;branch=z9hG4bKr1\n"
+    "From: <sip:a@example.com>;tag=1\nTo: <sip:a@example.com>\nCall-ID: first-1\n"
+    "CSeq: 1 REGISTER\nContent-Length: auto\n"
+)
+_ANSWER = sip(
+    "SIP/2.0 401 Unauthorized\nVia: SIP/2.0/TCP 10.1.0.1:50000;branch=z9hG4bKr1\n"
+    "From: <sip:a@example.com>;tag=1\nTo: <sip:a@example.com>;tag=2\nCall-ID: first-1\n"
+    "CSeq: 1 REGISTER\nContent-Length: auto\n"
+)
+_AGAIN = _REQUEST.replace(b"CSeq: 1", b"CSeq: 2").replace(b"bKr1", b"bKr2")
+_OK = _ANSWER.replace(b"401 Unauthorized", b"200 OK").replace(b"CSeq: 1", b"CSeq: 2")
+_OK = _OK.replace(b"bKr1", b"bKr2")
+
+# What the server's first bytes may be: each (data, cuts, order).
+SERVER_FIRST = {
+    "whole": (_ANSWER, (), None),
+    "two at once": (_ANSWER + _ANSWER.replace(b"401", b"403"), (), None),
+    "keep-alive first": (b"\r\n\r\n" + _ANSWER, (), None),
+    "cut after SIP/2.0": (_ANSWER, (30,), None),
+    "cut inside SIP/2.0": (_ANSWER, (4,), None),
+    "cut at once": (_ANSWER, (1,), None),
+    "reordered": (_ANSWER, (40, 90), (1, 0, 2)),
+    "not SIP": (b"\x16\x03\x01\x00\x05hello" * 3, (), None),
+    "garbage before SIP/2.0": (b"hello there\r\n" + _ANSWER, (), None),
+    "compact length": (_ANSWER.replace(b"Content-Length", b"l"), (), None),
+    "negotiate": (_ANSWER.replace(b"REGISTER", b"NEGOTIATE"), (), None),
+    "past the bound": (
+        _ANSWER[:-4] + b"\r\nX: " + b"y" * 70_000 + b"\r\n\r\n",
+        tuple(range(1400, 70_000, 1400)),
+        None,
+    ),
+}
+
+
+def _server_first(path: Path, data: bytes, cuts: tuple[int, ...], order: Any, end: str) -> Path:
+    b = Builder()
+    for conn in range(3):
+        flow = b.tcp((f"10.1.0.{conn + 1}", 50_000 + conn), ("10.0.0.10", 5061))
+        t = conn * 0.1
+        flow.handshake(t)
+        flow.send(t + 0.01, 0, _REQUEST)
+        if end != "silent":
+            flow.send(t + 0.02, 1, data, cuts=list(cuts), order=order)
+            flow.send(t + 0.03, 0, _AGAIN)
+            flow.send(t + 0.04, 1, _OK)
+        if end == "closed":
+            flow.close(t + 0.05)
+    b.write(str(path))
+    return path
+
+
+@pytest.mark.parametrize("end", ["closed", "open", "silent"])
+@pytest.mark.parametrize("case", sorted(SERVER_FIRST))
+def test_a_direction_read_from_its_first_byte(
+    case: str, end: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server's first bytes read by the fast path (a whole answer, several, a keep-alive
+    before it, cut anywhere, reordered), or given back to Python's sniff (not SIP, garbage
+    before the start line, what the fast path does not frame): the same output as Python
+    alone; a server that never speaks, too."""
+    data, cuts, order = SERVER_FIRST[case]
+    path = _server_first(tmp_path / "first.pcap", data, cuts, order, end)
+    taken = compare(path, monkeypatch)
+    if end != "silent" and case in ("whole", "two at once", "keep-alive first"):
+        assert taken == 3 * 3 + (3 if case == "two at once" else 0)  # all but the first
+
+
+def test_first_byte_reading_is_what_pays(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server's first answer never reaches Python's sniff when it is taken from the first
+    byte: only the clients' first bytes are sniffed there (without the compiled path, all)."""
+    data, cuts, order = SERVER_FIRST["whole"]
+    path = _server_first(tmp_path / "first.pcap", data, cuts, order, "closed")
+    sniffed: list[int] = []
+    real = connection.TcpConnectionPipeline._sniff
+
+    def spy(self: Any, direction: int, *args: Any) -> bool:
+        sniffed.append(direction)
+        return real(self, direction, *args)
+
+    monkeypatch.setattr(connection.TcpConnectionPipeline, "_sniff", spy)
+    _json(path)
+    assert sniffed == [0, 0, 0]

@@ -97,6 +97,7 @@ READ_SIP = 0  # clear SIP framed there, each message to _deliver
 READ_RAW = 1  # each segment's bytes to _raw_data (the normal path)
 READ_TLS = 2  # TLS records framed there, each record to _tls_record
 READ_SIPCOMP = 3  # MS-SIPCOMP decoded and its SIP framed there, each message to _deliver
+READ_FIRST = 4  # READ_SIP from the first byte of a direction not heard yet (see offer)
 
 
 _sipcomp_stream: Any = None  # lyncdump.sipcomp.stream, once _stream() has loaded it
@@ -482,9 +483,11 @@ class TcpConnectionPipeline:
         there, each going to :meth:`_tls_record`; MS-SIPCOMP, WebSocket, media and TLS in the
         middle of a record have their in-order bytes handed to :meth:`data` (through
         :meth:`_raw_data`), as the reassembler would, until they can be framed there. Clear
-        SIP in the middle of a message stays Python's until its framer is at rest. Anything
-        unusual gives the direction back through :meth:`reclaim` before Python reads the
-        connection again."""
+        SIP in the middle of a message stays Python's until its framer is at rest. A
+        direction not heard yet whose other direction speaks clear SIP is read as SIP from its
+        first byte (``READ_FIRST``), so a sign-in's first answer is framed and delivered there
+        too. Anything unusual gives the direction back through :meth:`reclaim` before Python
+        reads the connection again."""
         if self.gone or self.summary.encapsulation is not None:
             return
         conn = self.conn
@@ -496,14 +499,27 @@ class TcpConnectionPipeline:
         for direction in (0, 1):
             d = self._d1 if direction else self._d0
             mode = d.mode
-            if d.owned or mode == SNIFF or mode == OTHER:
+            if d.owned or mode == OTHER:
                 continue
+            if mode == SNIFF:
+                # Not heard yet, while the other direction speaks clear SIP (a sign-in's
+                # server before its first answer): read from its first byte there, when that
+                # segment holds "SIP/2.0", which _sniff would call SIP (else it comes back
+                # before Python reads it); see reclaim.
+                other = self._d0 if direction else self._d1
+                if d is not _QUIET or other.mode != SIP or self.negotiation is not None:
+                    continue
+                kind = READ_FIRST
+            else:
+                read_as = self._read_as(d, direction)
+                if read_as is None:
+                    continue
+                kind = read_as
             nxt = conn.next_seq(direction)
             if nxt is None:
                 continue
-            kind = self._read_as(d, direction)
-            if kind is None:
-                continue
+            if kind == READ_FIRST:
+                d = self._direction(direction)
             a0, a1, b0, b1 = key if flip == bool(direction) else (key[2], key[3], key[0], key[1])
             d.owned = fast.sip_own(
                 a0,
@@ -521,6 +537,8 @@ class TcpConnectionPipeline:
                 assert d.framer is not None
                 d.resume = d.framer.suspend()
                 d.framer = None
+            elif d.owned and kind == READ_FIRST:
+                d.resume = (0, None)  # (as a framer made for its first bytes would be)
 
     def _read_as(self, d: Direction, direction: int) -> int | None:
         """How the fast path may read a direction from the next byte on: its SIP framed there
@@ -673,11 +691,19 @@ class TcpConnectionPipeline:
         """The fast path gives a direction back: it took ``taken`` bytes since :meth:`offer`
         and framed ``framed`` of them (none when it handed each segment to :meth:`data`); the
         rest (a message in progress, or what follows a NEGOTIATE) comes as the segments that
-        brought it. An MS-SIPCOMP direction also gives ``sipcomp`` (:meth:`_sipcomp_back`)."""
+        brought it. An MS-SIPCOMP direction also gives ``sipcomp`` (:meth:`_sipcomp_back`).
+        A direction taken before its first byte (``READ_FIRST``) is clear SIP from here when
+        the fast path framed some of it (its first bytes held "SIP/2.0", as :meth:`_sniff`
+        would have found), else what comes back is sniffed as if it came now."""
         d = self._d1 if direction else self._d0
         d.owned = False
         self.conn.taken_elsewhere(direction, taken, last_frame, last_ts)
         resume = d.resume
+        if resume is not None and d.mode == SNIFF:  # taken from its first byte (offer)
+            if framed:  # what _sniff would have done with its first bytes (they held SIP/2.0)
+                d.mode = SIP
+            else:  # nothing framed: the bytes given back are sniffed as they come
+                resume = d.resume = None
         if resume is not None:
             d.resume = None
             if framed and sipcomp is None:  # (SipStreamFramer.skip_framed's work, done here)
