@@ -19,7 +19,7 @@ from lyncdump.model import Endpoint
 from lyncdump.pipeline.connection import ConnectionSummary, TcpConnectionSummary
 
 from ..conftest import CAPTURES
-from .test_sip_tcp_fastpath import _json, _keep_all, compare, generated
+from .test_sip_tcp_fastpath import _json, _keep_all, compare, generated, needs_compiled
 
 V4 = (b"\x0a\x00\x00\x01", 5060, b"\x0a\x00\x00\x02", 50123)
 V6 = (b"\x20\x01" + bytes(13) + b"\x01", 5061, b"\x20\x01" + bytes(13) + b"\x02", 40000)
@@ -57,6 +57,7 @@ def _the_long_way(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(connection, "_ended", lambda d: False)
 
 
+@needs_compiled
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -162,6 +163,7 @@ def _server_first(path: Path, data: bytes, cuts: tuple[int, ...], order: Any, en
     return path
 
 
+@needs_compiled
 @pytest.mark.parametrize("end", ["closed", "open", "silent"])
 @pytest.mark.parametrize("case", sorted(SERVER_FIRST))
 def test_a_direction_read_from_its_first_byte(
@@ -178,6 +180,7 @@ def test_a_direction_read_from_its_first_byte(
         assert taken == 3 * 3 + (3 if case == "two at once" else 0)  # all but the first
 
 
+@needs_compiled
 def test_first_byte_reading_is_what_pays(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The server's first answer never reaches Python's sniff when it is taken from the first
     byte: only the clients' first bytes are sniffed there (without the compiled path, all)."""
