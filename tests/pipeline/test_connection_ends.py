@@ -5,6 +5,7 @@ stands for."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,32 @@ def test_endpoints_are_the_properties(
     assert made._key is None
     low, high = Endpoint.from_raw(key[0], key[1]), Endpoint.from_raw(key[2], key[3])
     assert ends == ((high, low) if flip else (low, high))
+
+
+def test_a_summary_starts_as_the_dataclass_would() -> None:
+    """TcpConnectionSummary sets each field itself (not through the dataclass's __init__):
+    every field of ConnectionSummary, with its default."""
+    enc = object()
+    made = TcpConnectionSummary(9, V4, True, enc)  # type: ignore[arg-type]
+    plain = ConnectionSummary(9, None, None, encapsulation=enc)  # type: ignore[arg-type]
+    for f in dataclasses.fields(ConnectionSummary):
+        if f.name not in ("client", "server"):
+            assert getattr(made, f.name) == getattr(plain, f.name), f.name
+    assert made.endpoints() == (
+        Endpoint.from_raw(V4[2], V4[3]),
+        Endpoint.from_raw(V4[0], V4[1]),
+    )
+
+
+def test_a_server_is_one_endpoint_for_its_connections() -> None:
+    """Connections to one server share its Endpoint, made by either way of reading it."""
+    server = (V4[0], V4[1])  # 10.0.0.1:5060, the lower end of the first two keys
+    a = TcpConnectionSummary(1, V4, True)
+    b = TcpConnectionSummary(2, (*server, V4[2], 50124), True)
+    c = TcpConnectionSummary(3, (b"\x0a\x00\x00\x00", 40000, *server), False)
+    assert a.endpoints()[1] is b.server is c.endpoints()[1]
+    assert a.server == Endpoint.from_raw(*server)
+    assert len({a.client, b.client, c.client}) == 3
 
 
 def test_a_plain_summary_gives_its_endpoints() -> None:

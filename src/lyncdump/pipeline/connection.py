@@ -22,6 +22,7 @@ and the caller may drop the object.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import fastpath
@@ -163,6 +164,13 @@ _CLIENT = ConnectionSummary.__dict__["client"]  # the dataclass's slots, for the
 _SERVER = ConnectionSummary.__dict__["server"]
 
 
+@lru_cache(maxsize=4096)
+def _server_end(raw: bytes, port: int) -> Endpoint:
+    """A server's Endpoint, one for all its connections (a sign-in storm opens thousands to
+    a few servers; an Endpoint never changes)."""
+    return Endpoint.from_raw(raw, port)
+
+
 class TcpConnectionSummary(ConnectionSummary):
     """A :class:`ConnectionSummary` made for a connection of the reassembler: its endpoints
     are made when first read (the first message, or the listing at the end), from the
@@ -181,7 +189,20 @@ class TcpConnectionSummary(ConnectionSummary):
     ) -> None:
         self._key: tuple[bytes, int, bytes, int] | None = key
         self._flip = flip  # True when the client is the second endpoint of ``key``
-        super().__init__(conn_id, None, None, encapsulation=encapsulation)  # type: ignore[arg-type]
+        # The dataclass's __init__, field by field, its defaults (test_connection_ends.py
+        # checks that they are all here): it would set the endpoints through the properties.
+        self.id = conn_id
+        _CLIENT.__set__(self, None)
+        _SERVER.__set__(self, None)
+        self.protocol = "unknown"
+        self.sip_messages = 0
+        self.compressed = False
+        self.compression_assumed = False
+        self.compression_layout = None
+        self.wire_bytes = 0
+        self.plain_bytes = 0
+        self.tls = None
+        self.encapsulation = encapsulation
 
     @property  # type: ignore[override]
     def client(self) -> Endpoint:
@@ -205,8 +226,10 @@ class TcpConnectionSummary(ConnectionSummary):
         key = self._key
         if key is None or _CLIENT.__get__(self) is not None or _SERVER.__get__(self) is not None:
             return self.client, self.server
-        low, high = Endpoint.from_raw(key[0], key[1]), Endpoint.from_raw(key[2], key[3])
-        client, server = (high, low) if self._flip else (low, high)
+        if self._flip:
+            client, server = Endpoint.from_raw(key[2], key[3]), _server_end(key[0], key[1])
+        else:
+            client, server = Endpoint.from_raw(key[0], key[1]), _server_end(key[2], key[3])
         _CLIENT.__set__(self, client)
         _SERVER.__set__(self, server)
         self._key = None
@@ -219,9 +242,14 @@ class TcpConnectionSummary(ConnectionSummary):
         if endpoint is None:
             key = self._key
             assert key is not None
-            endpoint = (
-                Endpoint.from_raw(key[2], key[3]) if which else Endpoint.from_raw(key[0], key[1])
-            )
+            if slot is _SERVER:
+                endpoint = _server_end(key[2], key[3]) if which else _server_end(key[0], key[1])
+            else:
+                endpoint = (
+                    Endpoint.from_raw(key[2], key[3])
+                    if which
+                    else Endpoint.from_raw(key[0], key[1])
+                )
             slot.__set__(self, endpoint)
             if _CLIENT.__get__(self) is not None and _SERVER.__get__(self) is not None:
                 self._key = None
