@@ -173,13 +173,20 @@ SERVER_FIRST = {
 }
 
 
-def _server_first(path: Path, data: bytes, cuts: tuple[int, ...], order: Any, end: str) -> Path:
+def _server_first(
+    path: Path,
+    data: bytes,
+    cuts: tuple[int, ...],
+    order: Any,
+    end: str,
+    client_cuts: tuple[int, ...] = (),
+) -> Path:
     b = Builder()
     for conn in range(3):
         flow = b.tcp((f"10.1.0.{conn + 1}", 50_000 + conn), ("10.0.0.10", 5061))
         t = conn * 0.1
         flow.handshake(t)
-        flow.send(t + 0.01, 0, _REQUEST)
+        flow.send(t + 0.01, 0, _REQUEST, cuts=list(client_cuts))
         if end != "silent":
             flow.send(t + 0.02, 1, data, cuts=list(cuts), order=order)
             flow.send(t + 0.03, 0, _AGAIN)
@@ -191,7 +198,7 @@ def _server_first(path: Path, data: bytes, cuts: tuple[int, ...], order: Any, en
 
 
 @needs_compiled
-@pytest.mark.parametrize("end", ["closed", "open", "silent"])
+@pytest.mark.parametrize("end", ["closed", "open", "silent", "client cut"])
 @pytest.mark.parametrize("case", sorted(SERVER_FIRST))
 def test_a_direction_read_from_its_first_byte(
     case: str, end: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -201,18 +208,25 @@ def test_a_direction_read_from_its_first_byte(
     before the start line, what the fast path does not frame): the same output as Python
     alone; a server that never speaks, too."""
     data, cuts, order = SERVER_FIRST[case]
-    path = _server_first(tmp_path / "first.pcap", data, cuts, order, end)
+    client_cuts = (50, 120) if end == "client cut" else ()
+    path = _server_first(tmp_path / "first.pcap", data, cuts, order, end, client_cuts)
     taken = compare(path, monkeypatch)
     if end != "silent" and case in ("whole", "two at once", "keep-alive first"):
         assert taken == 3 * 3 + (3 if case == "two at once" else 0)  # all but the first
 
 
 @needs_compiled
-def test_first_byte_reading_is_what_pays(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("client_cuts", [(), (100,), (60, 200)])
+def test_first_byte_reading_is_what_pays(
+    client_cuts: tuple[int, ...], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The server's first answer never reaches Python's sniff when it is taken from the first
-    byte: only the clients' first bytes are sniffed there (without the compiled path, all)."""
+    byte: only the clients' first bytes are sniffed there (without the compiled path, all),
+    also when the client's first message came in pieces (the server's direction is given
+    back before each and taken again after it)."""
     data, cuts, order = SERVER_FIRST["whole"]
-    path = _server_first(tmp_path / "first.pcap", data, cuts, order, "closed")
+    path = _server_first(tmp_path / "first.pcap", data, cuts, order, "closed", client_cuts)
+    compare(path, monkeypatch)
     sniffed: list[int] = []
     real = connection.TcpConnectionPipeline._sniff
 

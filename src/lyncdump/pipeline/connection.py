@@ -530,12 +530,19 @@ class TcpConnectionPipeline:
             if d.owned or mode == OTHER:
                 continue
             if mode == SNIFF:
-                # Not heard yet, while the other direction speaks clear SIP (a sign-in's
-                # server before its first answer): read from its first byte there, when that
-                # segment holds "SIP/2.0", which _sniff would call SIP (else it comes back
-                # before Python reads it); see reclaim.
+                # Not heard yet (quiet, or given back before its first byte), while the other
+                # direction speaks clear SIP (a sign-in's server before its first answer):
+                # read from its first byte there, when that segment holds "SIP/2.0", which
+                # _sniff would call SIP (else it comes back before Python reads it); see
+                # reclaim.
                 other = self._d0 if direction else self._d1
-                if d is not _QUIET or other.mode != SIP or self.negotiation is not None:
+                if (
+                    d.sniffed
+                    or d.held is not None
+                    or d.sipcomp is not None
+                    or other.mode != SIP
+                    or self.negotiation is not None
+                ):
                     continue
                 kind = READ_FIRST
             else:
