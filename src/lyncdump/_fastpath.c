@@ -771,6 +771,9 @@ typedef struct {
     FlowKey key;    /* as on the wire: this direction's sender first */
     int direction;  /* 0: client to server */
     int kind;       /* READ_SIP, READ_RAW, READ_TLS or READ_SIPCOMP: how segments are read */
+    /* READ_FIRST: a READ_SIP direction taken before its first byte; its first segment is
+       read here only when Python's sniff would call it SIP (sip_first_is_sip) */
+    int first;
     uint32_t nxt32; /* the sequence number of the next byte */
     long long taken;  /* bytes taken since the hand-over */
     long long framed; /* of which framed: messages and the CR/LF between them */
@@ -1766,8 +1769,9 @@ static PyMethodDef FastPath_methods[] = {
      "pipe._deliver(direction, data, first_frame, frame, ts, header_end, content_length);\n"
      "kind 2: its TLS records are framed here and each goes to pipe._tls_record(direction,\n"
      "record, frame, ts), which returns True to go on; kind 1 (raw): each segment's bytes go\n"
-     "to pipe._raw_data(direction, data, frame, ts), which returns the kind to read on with.\n"
-     "Anything unusual hands the direction back to pipe.reclaim(direction, framed, taken,\n"
+     "to pipe._raw_data(direction, data, frame, ts), which returns the kind to read on with;\n"
+     "kind 4: as 0 from the direction's first byte, a first segment without \"SIP/2.0\"\n"
+     "handed back (Python sniffs it). Anything unusual hands the direction back to pipe.reclaim(direction, framed, taken,\n"
      "[(bytes, frame, ts)...], last_frame, last_ts) first. False when it cannot be taken (a\n"
      "full table, an odd key)."},
     {"sip_release", (PyCFunction)(void (*)(void))FastPath_sip_release, METH_FASTCALL,
@@ -3763,6 +3767,9 @@ fast_sip_addrs_clean(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssiz
 #define READ_RAW 1
 #define READ_TLS 2
 #define READ_SIPCOMP 3
+/* READ_SIP from a direction's first byte, before Python sniffed it (sip_own: kind READ_SIP
+   with `first` set) */
+#define READ_FIRST 4
 /* tls/records.py MAX_FRAGMENT: 2^14 + 2048 + 256 */
 #define TLS_MAX_FRAGMENT ((1 << 14) + 2048 + 256)
 
@@ -5154,6 +5161,43 @@ done:
     return rc;
 }
 
+/*
+ * One framed message to the pipe's _deliver: argv[0] the pipe, argv[1..n-1] its arguments
+ * (new references, released here; NULL where one could not be made, with the exception
+ * set), made and delivered here when it is the clean case (sip_make) and the pipe takes such
+ * messages (mk_hand), else parsed by _deliver. 0, or -1 on a Python error.
+ */
+static int
+mk_call_deliver(PyObject **argv, int n)
+{
+    int made = 1;
+    for (int k = 1; k < n; k++)
+        made = made && argv[k] != NULL;
+    PyObject *result = NULL;
+    if (made) {
+        PyObject *hand = mk.ready ? mk_hand(argv[0]) : Py_NewRef(Py_None);
+        PyObject *msg = hand == NULL      ? NULL
+                        : hand == Py_None ? Py_NewRef(Py_None)
+                                          : sip_make(argv[2], argv[6], argv[7]);
+        if (msg == Py_None) {
+            Py_DECREF(msg);
+            result = PyObject_VectorcallMethod(str_deliver, argv,
+                                               (size_t)n | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        }
+        else if (msg != NULL) {
+            result = mk_deliver(argv, n, msg, hand) < 0 ? NULL : Py_NewRef(Py_None);
+            Py_DECREF(msg);
+        }
+        Py_XDECREF(hand);
+    }
+    for (int k = 1; k < n; k++)
+        Py_XDECREF(argv[k]);
+    if (result == NULL)
+        return -1;
+    Py_DECREF(result);
+    return 0;
+}
+
 /* pipe.<name>(direction, bytes(d[0:n]), frame, ts) for the flow f: a new reference, or NULL
    on a Python error. The table must not change meanwhile (busy). */
 static PyObject *
@@ -5177,45 +5221,59 @@ sip_call_pipe(FastPath *fp, SipFlow *f, PyObject *name, const unsigned char *d, 
     return result;
 }
 
-/*
- * One framed message to the pipe's _deliver: argv[0] the pipe, argv[1..n-1] its arguments
- * (new references, released here; NULL where one could not be made, with the exception
- * set). The message is counted either way. 0, or -1 on a Python error.
- */
+/* mk_call_deliver for a message framed by the scan (the table busy meanwhile): counted
+   either way. 0, or -1 on a Python error. */
 static int
 sip_call_deliver(FastPath *fp, PyObject **argv, int n)
 {
-    int made = 1;
-    for (int k = 1; k < n; k++)
-        made = made && argv[k] != NULL;
-    PyObject *result = NULL;
     fp->sip_messages++;
-    if (made) {
-        fp->sip_busy++;
-        /* made and delivered here when it is the clean case (sip_make) and the pipe takes
-           such messages (mk_hand), else parsed by _deliver */
-        PyObject *hand = mk.ready ? mk_hand(argv[0]) : Py_NewRef(Py_None);
-        PyObject *msg = hand == NULL      ? NULL
-                        : hand == Py_None ? Py_NewRef(Py_None)
-                                          : sip_make(argv[2], argv[6], argv[7]);
-        if (msg == Py_None) {
-            Py_DECREF(msg);
-            result = PyObject_VectorcallMethod(str_deliver, argv,
-                                               (size_t)n | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
-        }
-        else if (msg != NULL) {
-            result = mk_deliver(argv, n, msg, hand) < 0 ? NULL : Py_NewRef(Py_None);
-            Py_DECREF(msg);
-        }
-        Py_XDECREF(hand);
-        fp->sip_busy--;
+    fp->sip_busy++;
+    int rc = mk_call_deliver(argv, n);
+    fp->sip_busy--;
+    return rc;
+}
+
+/* sip_deliver_chunk(pipe, direction, data, frame, ts, max_message) -> consumed: see the
+   module's method table. */
+static PyObject *
+fast_sip_deliver_chunk(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 6 || !PyBytes_Check(args[2]) || !PyLong_Check(args[1]) ||
+        !PyLong_Check(args[3]) || !PyFloat_Check(args[4])) {
+        PyErr_SetString(PyExc_TypeError, "sip_deliver_chunk(pipe, direction: int, data: bytes, "
+                                         "frame: int, ts: float, max_message: int)");
+        return NULL;
     }
-    for (int k = 1; k < n; k++)
-        Py_XDECREF(argv[k]);
-    if (result == NULL)
-        return -1;
-    Py_DECREF(result);
-    return 0;
+    Py_ssize_t max_message = PyLong_AsSsize_t(args[5]);
+    if (max_message == -1 && PyErr_Occurred())
+        return NULL;
+    PyObject *data = args[2];
+    Py_INCREF(data); /* (held while the messages are delivered) */
+    const unsigned char *d = (const unsigned char *)PyBytes_AS_STRING(data);
+    Py_ssize_t n = PyBytes_GET_SIZE(data), pos = 0;
+    for (;;) {
+        Py_ssize_t size, header_end;
+        long long length;
+        if (sip_next_message(d, &pos, n, max_message, &size, &header_end, &length) <= 0)
+            break;
+        PyObject *argv[8];
+        argv[0] = args[0];
+        argv[1] = Py_NewRef(args[1]);
+        argv[2] = size == n ? Py_NewRef(data)
+                            : PyBytes_FromStringAndSize((const char *)d + pos, size);
+        argv[3] = Py_NewRef(args[3]);
+        argv[4] = Py_NewRef(args[3]);
+        argv[5] = Py_NewRef(args[4]);
+        argv[6] = PyLong_FromSsize_t(header_end);
+        argv[7] = PyLong_FromLongLong(length);
+        pos += size;
+        if (mk_call_deliver(argv, 8) < 0) {
+            Py_DECREF(data);
+            return NULL;
+        }
+    }
+    Py_DECREF(data);
+    return PyLong_FromSsize_t(pos);
 }
 
 /*
@@ -6942,6 +7000,23 @@ sipcomp_adopt(FastPath *fp, SipFlow *f, PyObject *hand)
     return sipcomp_attach(fp, f) < 0 ? -1 : 1;
 }
 
+/* Whether d[0:n] holds "SIP/2.0": a direction's first bytes that do are SIP to
+   pipeline/connection.py _sniff whatever else they hold. */
+static int
+sip_first_is_sip(const unsigned char *d, Py_ssize_t n)
+{
+    const unsigned char *p = d, *end = d + n;
+    while (end - p >= 7) {
+        p = memchr(p, 'S', (size_t)(end - p - 6));
+        if (p == NULL)
+            return 0;
+        if (memcmp(p, "SIP/2.0", 7) == 0)
+            return 1;
+        p++;
+    }
+    return 0;
+}
+
 static int
 sip_tcp_segment(FastPath *fp, FlowKey *key, const unsigned char *seg, Py_ssize_t seglen,
                 long long frame, Py_ssize_t n, int64_t ts_num, int64_t ts_den,
@@ -7000,6 +7075,14 @@ sip_tcp_segment(FastPath *fp, FlowKey *key, const unsigned char *seg, Py_ssize_t
                 f->kind = (int)kind;
         }
         else {
+            if (f->first) {
+                /* The direction's first bytes: pipeline/connection.py _sniff calls them SIP
+                   when they hold "SIP/2.0" (framed here, as its framer would), else Python
+                   sniffs them (this segment is Python's, the direction given back first) */
+                f->first = 0;
+                if (!sip_first_is_sip(seg + doff, plen))
+                    return sip_reclaim(fp, (size_t)i) < 0 ? -1 : 0;
+            }
             if (f->len > 0 &&
                 (f->len + plen > SIP_HOLD_LIMIT || fp->sip_held + plen > SIP_HELD_TOTAL))
                 /* Python holds big messages: it takes this segment after the bytes held here */
@@ -7059,7 +7142,7 @@ FastPath_sip_own(FastPath *fp, PyObject *const *args, Py_ssize_t nargs)
     long kind = PyLong_AsLong(args[8]);
     if (kind == -1 && PyErr_Occurred())
         return NULL;
-    if (kind != READ_SIP && kind != READ_RAW && kind != READ_TLS &&
+    if (kind != READ_SIP && kind != READ_RAW && kind != READ_TLS && kind != READ_FIRST &&
         (kind != READ_SIPCOMP || nargs != 10))
         Py_RETURN_FALSE;
     FlowKey key;
@@ -7085,7 +7168,8 @@ FastPath_sip_own(FastPath *fp, PyObject *const *args, Py_ssize_t nargs)
         return PyErr_NoMemory();
     fp->sip[i] = f;
     f->key = key;
-    f->kind = (int)kind;
+    f->kind = kind == READ_FIRST ? READ_SIP : (int)kind;
+    f->first = kind == READ_FIRST;
     f->direction = (int)direction;
     f->nxt32 = (uint32_t)nxt32;
     f->max_message = max_message;
@@ -10587,6 +10671,12 @@ static PyMethodDef module_methods[] = {
      "The whole messages at the start of data, by sip/framing.py's rules for the plain case\n"
      "(a framer between messages would give the same), and how far they reach (CR/LF after\n"
      "them included); the rest, if any, is for the framer."},
+    {"sip_deliver_chunk", (PyCFunction)(void (*)(void))fast_sip_deliver_chunk, METH_FASTCALL,
+     "sip_deliver_chunk(pipe, direction, data, frame, ts, max_message) -> consumed\n\n"
+     "The whole messages at the start of data (sip_frame_chunk's), each delivered as the\n"
+     "fast path delivers the messages it frames: made here and handed to the run through\n"
+     "pipe's _make_hand when clean, else to pipe._deliver(direction, message, frame, frame,\n"
+     "ts, header_end, length); how far they reach (CR/LF after them included)."},
     {"sip_addr_base", fast_sip_addr_base, METH_O,
      "sip_addr_base(value) -> (base, {placeholder: value}) | None\n\n"
      "sip/message.py's _split_addr: a From/To text with its token parameter values after\n"

@@ -20,7 +20,7 @@ from lyncdump.capture import open_input
 from lyncdump.errors import MalformedError
 from lyncdump.media.ice_words import ice_words_py
 from lyncdump.media.stats import sdp_bodies
-from lyncdump.pipeline import core
+from lyncdump.pipeline import connection, core
 from lyncdump.render import views
 from lyncdump.sip import message as lazy
 
@@ -520,3 +520,101 @@ def test_a_slot_replaced_on_the_class_is_looked_up_again() -> None:
     Holder.sip_messages = property(lambda self: 41, lambda self, v: written.append(v))  # type: ignore[assignment]
     _compiled.sip_count_message(h, m, 10)
     assert written == [42] and dict(h.methods) == {"INVITE": 2}
+
+
+# -- the first messages of a direction (sip_deliver_chunk) -------------------------------------
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.name)
+def test_first_messages_made_in_c_agree(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole messages at the start of a direction's bytes, made and delivered by
+    ``sip_deliver_chunk`` (connection.py ``_deliver_whole``), give the same NDJSON and summary
+    as when each goes to ``_deliver``, Python's parse and delivery."""
+    made = _ndjson(path), views_summary(path)
+    monkeypatch.setattr(connection, "_deliver_chunk", None)
+    assert (_ndjson(path), views_summary(path)) == made
+
+
+class _Summary:
+    sip_messages = 0
+
+
+class _Pipe:
+    """What ``sip_deliver_chunk`` reads of a TcpConnectionPipeline: its hand (made on the
+    first message) and ``_deliver`` for what is not made there."""
+
+    def __init__(self, hand: bool) -> None:
+        self._hand: Any = None
+        self.hand = hand
+        self.summary = _Summary()
+        self.made: list[lazy.SipMessage] = []
+        self.parsed: list[tuple[Any, ...]] = []
+
+    def _make_hand(self) -> Any:
+        if not self.hand:
+            return None
+        self._hand = (
+            ("10.0.0.1", 5060), ("10.0.0.2", 5061), "TCP", 7, None, self.summary,
+            self.made.append, None, 0, None,
+        )  # fmt: skip
+        return self._hand
+
+    def _deliver(self, *args: Any) -> None:
+        self.parsed.append(args)
+
+
+def _sip(cseq: int, extra: str = "", body: str = "") -> bytes:
+    return (
+        f"MESSAGE sip:b@y SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK{cseq}\r\n"
+        f"From: <sip:a@x>;tag=1\r\nTo: <sip:b@y>\r\nCall-ID: c\r\nCSeq: {cseq} MESSAGE\r\n"
+        f"{extra}Content-Length: {len(body)}\r\n\r\n{body}"
+    ).encode()
+
+
+@pytest.mark.parametrize("hand", [True, False])
+@pytest.mark.parametrize(
+    "tail", [b"", b"\r\n", b"MESSAGE sip:b@y SIP/2.0\r\nVia: x", b"not a start line\r\n\r\n"]
+)
+def test_deliver_chunk_against_the_python_loop(hand: bool, tail: bytes) -> None:
+    """``sip_deliver_chunk`` frames as ``sip_frame_chunk`` does; it makes the clean messages
+    (as the fast path makes those it frames) and gives the others, or all of them when the
+    pipe has no hand, to ``_deliver`` with the arguments ``_deliver_whole`` gives it."""
+    chunk = (
+        _sip(1)
+        + b"\r\n"
+        + _sip(2, "Call-ID: twice\r\n")  # a header given twice: parsed by Python
+        + _sip(3, body="hello")
+        + tail
+    )
+    consumed, found = _compiled.sip_frame_chunk(chunk, 1 << 16)
+    pipe = _Pipe(hand)
+    assert _compiled.sip_deliver_chunk(pipe, 1, chunk, 42, 1.5, 1 << 16) == consumed
+    expect = [
+        (1, chunk[start : start + size], 42, 42, 1.5, header_end, length)
+        for start, size, header_end, length in found
+    ]
+    if not hand:
+        assert pipe.made == [] and pipe.parsed == expect
+        return
+    assert [args[1] for args in pipe.parsed] == [expect[1][1]]
+    assert pipe.parsed == [expect[1]]
+    assert pipe.summary.sip_messages == 2
+    for msg, (_, data, *_rest) in zip(pipe.made, [expect[0], expect[2]], strict=True):
+        python = lazy.parse_message(data)
+        assert (msg.raw, msg.method, msg.body, msg.call_id) == (
+            python.raw, python.method, python.body, python.call_id,
+        )  # fmt: skip
+        assert (msg.frame, msg.first_frame, msg.time, msg.transport, msg.stream_id) == (
+            42, 42, 1.5, "TCP", 7,
+        )  # fmt: skip
+        assert (msg.src, msg.dst) == (("10.0.0.2", 5061), ("10.0.0.1", 5060))
+
+
+def test_deliver_chunk_takes_a_whole_chunk_as_it_is() -> None:
+    """One message filling the chunk is made from the chunk itself (no copy)."""
+    chunk = _sip(5)
+    pipe = _Pipe(True)
+    assert _compiled.sip_deliver_chunk(pipe, 0, chunk, 3, 0.25, 1 << 16) == len(chunk)
+    assert len(pipe.made) == 1 and pipe.made[0].raw is chunk
+    with pytest.raises(TypeError):
+        _compiled.sip_deliver_chunk(pipe, 0, bytearray(chunk), 3, 0.25, 1 << 16)

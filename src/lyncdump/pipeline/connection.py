@@ -22,6 +22,7 @@ and the caller may drop the object.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import fastpath
@@ -68,6 +69,9 @@ def looks_like_upgrade(data: bytes) -> bool:
 
 #: The compiled helper that frames the whole plain messages of a chunk (None without it).
 _frame_chunk: Any = fastpath.helper("sip_frame_chunk")
+#: The compiled helper that frames them and delivers each as the fast path delivers what it
+#: frames (None without it: they are framed by ``_frame_chunk`` and go to ``_deliver``).
+_deliver_chunk: Any = fastpath.helper("sip_deliver_chunk")
 #: The compiled helper that reads a chunk that is one whole NEGOTIATE message or its answer,
 #: in the plain shape, with what the MS-SIPCOMP tracker needs of it (None without it).
 _negotiate_chunk: Any = fastpath.helper("sip_negotiate_chunk")
@@ -97,6 +101,7 @@ READ_SIP = 0  # clear SIP framed there, each message to _deliver
 READ_RAW = 1  # each segment's bytes to _raw_data (the normal path)
 READ_TLS = 2  # TLS records framed there, each record to _tls_record
 READ_SIPCOMP = 3  # MS-SIPCOMP decoded and its SIP framed there, each message to _deliver
+READ_FIRST = 4  # READ_SIP from the first byte of a direction not heard yet (see offer)
 
 
 _sipcomp_stream: Any = None  # lyncdump.sipcomp.stream, once _stream() has loaded it
@@ -153,9 +158,20 @@ class ConnectionSummary:
 
         return connection_to_dict(self)
 
+    def endpoints(self) -> tuple[Endpoint, Endpoint]:
+        """(client, server): what every message of the connection is sent between."""
+        return self.client, self.server
+
 
 _CLIENT = ConnectionSummary.__dict__["client"]  # the dataclass's slots, for the subclass below
 _SERVER = ConnectionSummary.__dict__["server"]
+
+
+@lru_cache(maxsize=4096)
+def _server_end(raw: bytes, port: int) -> Endpoint:
+    """A server's Endpoint, one for all its connections (a sign-in storm opens thousands to
+    a few servers; an Endpoint never changes)."""
+    return Endpoint.from_raw(raw, port)
 
 
 class TcpConnectionSummary(ConnectionSummary):
@@ -176,7 +192,20 @@ class TcpConnectionSummary(ConnectionSummary):
     ) -> None:
         self._key: tuple[bytes, int, bytes, int] | None = key
         self._flip = flip  # True when the client is the second endpoint of ``key``
-        super().__init__(conn_id, None, None, encapsulation=encapsulation)  # type: ignore[arg-type]
+        # The dataclass's __init__, field by field, its defaults (test_connection_ends.py
+        # checks that they are all here): it would set the endpoints through the properties.
+        self.id = conn_id
+        _CLIENT.__set__(self, None)
+        _SERVER.__set__(self, None)
+        self.protocol = "unknown"
+        self.sip_messages = 0
+        self.compressed = False
+        self.compression_assumed = False
+        self.compression_layout = None
+        self.wire_bytes = 0
+        self.plain_bytes = 0
+        self.tls = None
+        self.encapsulation = encapsulation
 
     @property  # type: ignore[override]
     def client(self) -> Endpoint:
@@ -194,6 +223,21 @@ class TcpConnectionSummary(ConnectionSummary):
     def server(self, value: Endpoint) -> None:
         _SERVER.__set__(self, value)
 
+    def endpoints(self) -> tuple[Endpoint, Endpoint]:
+        """(client, server), both made at once when neither is yet (the first message of
+        the connection): one call instead of two properties that each make one."""
+        key = self._key
+        if key is None or _CLIENT.__get__(self) is not None or _SERVER.__get__(self) is not None:
+            return self.client, self.server
+        if self._flip:
+            client, server = Endpoint.from_raw(key[2], key[3]), _server_end(key[0], key[1])
+        else:
+            client, server = Endpoint.from_raw(key[0], key[1]), _server_end(key[2], key[3])
+        _CLIENT.__set__(self, client)
+        _SERVER.__set__(self, server)
+        self._key = None
+        return client, server
+
     def _made(self, slot: Any, which: int) -> Endpoint:
         """The endpoint in ``slot``, made from end ``which`` of the key on first read; the key
         is let go once both are made."""
@@ -201,9 +245,14 @@ class TcpConnectionSummary(ConnectionSummary):
         if endpoint is None:
             key = self._key
             assert key is not None
-            endpoint = (
-                Endpoint.from_raw(key[2], key[3]) if which else Endpoint.from_raw(key[0], key[1])
-            )
+            if slot is _SERVER:
+                endpoint = _server_end(key[2], key[3]) if which else _server_end(key[0], key[1])
+            else:
+                endpoint = (
+                    Endpoint.from_raw(key[2], key[3])
+                    if which
+                    else Endpoint.from_raw(key[0], key[1])
+                )
             slot.__set__(self, endpoint)
             if _CLIENT.__get__(self) is not None and _SERVER.__get__(self) is not None:
                 self._key = None
@@ -283,6 +332,19 @@ class Direction:
 
 _QUIET = Direction()
 """A direction that has sent nothing yet: shared and never changed (see ``_direction``)."""
+
+
+def _ended(d: Direction) -> bool:
+    """Whether :meth:`TcpConnectionPipeline.finish` has nothing to do for this direction: it
+    sent nothing, or it speaks clear SIP with its framer between messages (or let go while
+    the fast path framed it) and no defect to hand on, so closing the framer would report
+    nothing (most directions of a run end so)."""
+    if d is _QUIET:
+        return True
+    if d.mode != SIP or d.sipcomp is not None:
+        return False
+    framer = d.framer
+    return framer is None or (framer.at_rest and not framer.defects)
 
 
 class TcpConnectionPipeline:
@@ -415,6 +477,8 @@ class TcpConnectionPipeline:
 
     def finish(self) -> None:
         """No more input: flush TLS and the framers, reporting what was left cut off."""
+        if self.tls is None and _ended(self._d0) and _ended(self._d1):
+            return  # clear SIP between messages (or silence) both ways: nothing left to say
         for direction, d in enumerate(self.dirs):
             if d.held is not None and d.mode == SNIFF:  # what was kept for the probe, probed
                 self._start_probe(direction)
@@ -455,29 +519,56 @@ class TcpConnectionPipeline:
         there, each going to :meth:`_tls_record`; MS-SIPCOMP, WebSocket, media and TLS in the
         middle of a record have their in-order bytes handed to :meth:`data` (through
         :meth:`_raw_data`), as the reassembler would, until they can be framed there. Clear
-        SIP in the middle of a message stays Python's until its framer is at rest. Anything
-        unusual gives the direction back through :meth:`reclaim` before Python reads the
-        connection again."""
+        SIP in the middle of a message stays Python's until its framer is at rest. A
+        direction not heard yet whose other direction speaks clear SIP is read as SIP from its
+        first byte (``READ_FIRST``), so a sign-in's first answer is framed and delivered there
+        too. Anything unusual gives the direction back through :meth:`reclaim` before Python
+        reads the connection again."""
         if self.gone or self.summary.encapsulation is not None:
             return
         conn = self.conn
         if not conn.at_rest():
             return
+        # (address, port, address, port), the lower endpoint first; the client is its second
+        # end when flip: the sender of a direction is the key's first end when they agree
+        key, flip = conn.key, conn.flip
         for direction in (0, 1):
             d = self._d1 if direction else self._d0
             mode = d.mode
-            if d.owned or mode == SNIFF or mode == OTHER:
+            if d.owned or mode == OTHER:
                 continue
+            if mode == SNIFF:
+                # Not heard yet (quiet, or given back before its first byte), while the other
+                # direction speaks clear SIP (a sign-in's server before its first answer):
+                # read from its first byte there, when that segment holds "SIP/2.0", which
+                # _sniff would call SIP (else it comes back before Python reads it); see
+                # reclaim.
+                other = self._d0 if direction else self._d1
+                if (
+                    d.sniffed
+                    or d.held is not None
+                    or d.sipcomp is not None
+                    or other.mode != SIP
+                    or self.negotiation is not None
+                ):
+                    continue
+                kind = READ_FIRST
+            else:
+                read_as = self._read_as(d, direction)
+                if read_as is None:
+                    continue
+                kind = read_as
             nxt = conn.next_seq(direction)
             if nxt is None:
                 continue
-            kind = self._read_as(d, direction)
-            if kind is None:
-                continue
-            a, b = (conn.client, conn.server) if direction == 0 else (conn.server, conn.client)
+            if kind == READ_FIRST:
+                d = self._direction(direction)
+            a0, a1, b0, b1 = key if flip == bool(direction) else (key[2], key[3], key[0], key[1])
             d.owned = fast.sip_own(
-                *a,
-                *b,
+                a0,
+                a1,
+                b0,
+                b1,
                 direction,
                 nxt,
                 self.ctx.max_sip_message,
@@ -489,6 +580,8 @@ class TcpConnectionPipeline:
                 assert d.framer is not None
                 d.resume = d.framer.suspend()
                 d.framer = None
+            elif d.owned and kind == READ_FIRST:
+                d.resume = (0, None)  # (as a framer made for its first bytes would be)
 
     def _read_as(self, d: Direction, direction: int) -> int | None:
         """How the fast path may read a direction from the next byte on: its SIP framed there
@@ -641,13 +734,25 @@ class TcpConnectionPipeline:
         """The fast path gives a direction back: it took ``taken`` bytes since :meth:`offer`
         and framed ``framed`` of them (none when it handed each segment to :meth:`data`); the
         rest (a message in progress, or what follows a NEGOTIATE) comes as the segments that
-        brought it. An MS-SIPCOMP direction also gives ``sipcomp`` (:meth:`_sipcomp_back`)."""
+        brought it. An MS-SIPCOMP direction also gives ``sipcomp`` (:meth:`_sipcomp_back`).
+        A direction taken before its first byte (``READ_FIRST``) is clear SIP from here when
+        the fast path framed some of it (its first bytes held "SIP/2.0", as :meth:`_sniff`
+        would have found), else what comes back is sniffed as if it came now."""
         d = self._d1 if direction else self._d0
         d.owned = False
-        if d.resume is not None:
-            d.framer = SipStreamFramer.resumed(d.resume, max_message=self.ctx.max_sip_message)
-            d.resume = None
         self.conn.taken_elsewhere(direction, taken, last_frame, last_ts)
+        resume = d.resume
+        if resume is not None and d.mode == SNIFF:  # taken from its first byte (offer)
+            if framed:  # what _sniff would have done with its first bytes (they held SIP/2.0)
+                d.mode = SIP
+            else:  # nothing framed: the bytes given back are sniffed as they come
+                resume = d.resume = None
+        if resume is not None:
+            d.resume = None
+            if framed and sipcomp is None:  # (SipStreamFramer.skip_framed's work, done here)
+                resume = (resume[0] + framed, last_frame)
+                framed = 0
+            d.framer = SipStreamFramer.resumed(resume, max_message=self.ctx.max_sip_message)
         if sipcomp is not None:
             self._sipcomp_back(direction, d, framed, chunks, last_frame, last_ts, sipcomp)
             return
@@ -1069,22 +1174,31 @@ class TcpConnectionPipeline:
     ) -> bytes:
         """The whole plain messages at the start of ``data`` (clear SIP, ``framer`` at rest),
         framed by the compiled ``sip_frame_chunk`` and delivered, the framer moved past them;
-        returns the bytes after them, for the framer."""
-        assert _frame_chunk is not None
-        consumed, found = _frame_chunk(data, self.ctx.max_sip_message)
-        if not consumed:
-            return data
+        returns the bytes after them, for the framer. With ``sip_deliver_chunk`` each message
+        is made and delivered in C as the fast path's later ones are (the first message of a
+        direction, most of a sign-in's connection, no longer goes through Python's parse and
+        delivery); what it cannot make still comes to :meth:`_deliver`."""
         whole = len(data)
-        for start, size, header_end, length in found:
-            self._deliver(
-                direction,
-                data if size == whole else data[start : start + size],
-                frame,
-                frame,
-                ts,
-                header_end,
-                length,
-            )
+        deliver_chunk = _deliver_chunk
+        if deliver_chunk is not None:
+            consumed = deliver_chunk(self, direction, data, frame, ts, self.ctx.max_sip_message)
+            if not consumed:
+                return data
+        else:
+            assert _frame_chunk is not None
+            consumed, found = _frame_chunk(data, self.ctx.max_sip_message)
+            if not consumed:
+                return data
+            for start, size, header_end, length in found:
+                self._deliver(
+                    direction,
+                    data if size == whole else data[start : start + size],
+                    frame,
+                    frame,
+                    ts,
+                    header_end,
+                    length,
+                )
         framer.skip_framed(consumed, frame)
         return data[consumed:] if consumed < whole else b""
 
@@ -1092,8 +1206,7 @@ class TcpConnectionPipeline:
         """Sender and receiver of a message of this direction (every message shares them)."""
         ends = self.ends
         if ends is None:
-            summary = self.summary
-            ends = self.ends = (summary.client, summary.server)
+            ends = self.ends = self.summary.endpoints()
         if direction:
             msg.dst, msg.src = ends
         else:
@@ -1112,8 +1225,7 @@ class TcpConnectionPipeline:
         Made on the first such message."""
         ends = self.ends
         if ends is None:
-            summary = self.summary
-            ends = self.ends = (summary.client, summary.server)
+            ends = self.ends = self.summary.endpoints()
         ctx = self.ctx
         fast = getattr(ctx, "fast_delivery", None)
         deliver, stats, limit = fast() if fast is not None else (ctx.deliver, None, 0)
