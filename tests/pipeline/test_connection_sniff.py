@@ -8,12 +8,15 @@ import io
 from typing import Any
 
 from hostile import CLIENT, SERVER, TcpConversation, pcap, sip
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import lyncdump
 from lyncdump.model import DefectLog
 from lyncdump.net.tcp import SYN, StreamData, TcpReassembler
 from lyncdump.pipeline.connection import (
     PROBE_AFTER,
+    SIP,
     TcpConnectionPipeline,
     TcpConnectionSummary,
 )
@@ -109,3 +112,17 @@ def test_a_direction_decided_later_lets_the_kept_bytes_go() -> None:
     pipe, _ = _connection(bytes(range(7, 57)), b"GET /sip HTTP/1.1\r\n")
     d = pipe.dirs[0]
     assert d.ws is not None and d.held is None  # a WebSocket handshake after 50 unknown bytes
+
+
+@settings(max_examples=300, deadline=None)
+@given(before=st.binary(max_size=40), after=st.binary(max_size=40))
+def test_a_first_segment_holding_sip_2_0_is_sip_whatever_else_it_holds(
+    before: bytes, after: bytes
+) -> None:
+    """The premise of the fast path's READ_FIRST (``sip_first_is_sip`` in _fastpath.c): a
+    direction's first segment that holds ``SIP/2.0`` anywhere is clear SIP to ``_sniff``,
+    before any test for TLS, STUN, WebSocket or MS-SIPCOMP (the fast path gives any other
+    first segment back to ``_sniff``). A change to ``_sniff``'s order that breaks this must
+    change the C too."""
+    pipe, _ = _connection(before + b"SIP/2.0" + after)
+    assert pipe.dirs[0].mode == SIP and pipe.summary.protocol == "sip"
