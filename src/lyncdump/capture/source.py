@@ -14,7 +14,6 @@ the system and take again).
 
 from __future__ import annotations
 
-import gzip
 import os
 import sys
 import zlib
@@ -194,7 +193,8 @@ class ByteStream:
 def _describe_read_error(exc: BaseException) -> str:
     if isinstance(exc, EOFError):
         return "compressed data ends early (the .gz file is truncated)"
-    if isinstance(exc, gzip.BadGzipFile | zlib.error):
+    gzip = sys.modules.get("gzip")  # loaded by open_stream for a gzip input only
+    if isinstance(exc, zlib.error) or (gzip is not None and isinstance(exc, gzip.BadGzipFile)):
         return f"corrupt gzip data ({exc})"
     if isinstance(exc, OSError):
         return f"read error: {exc.strerror or exc}"
@@ -295,6 +295,8 @@ def open_stream(source: str | os.PathLike[str] | IO[bytes]) -> tuple[ByteStream,
     try:
         head = _read_head(stream, 8)
         if head[:2] == GZIP_MAGIC:
+            import gzip  # here: a capture that is not compressed has no use for it
+
             gz = gzip.GzipFile(fileobj=cast(IO[bytes], _Prefixed(head, f)), mode="rb")
             closers.insert(0, cast(IO[bytes], gz))
             stream = ByteStream(name, cast(_Readable, gz), closers, True, None, 0)
