@@ -34,7 +34,8 @@ MAX_FRAME = 256 * 1024
 
 #: The size of the buffer a pcap or pcapng reader keeps for the run (:class:`ReadBuffer`): the
 #: chunk the readers read before, so their memory is what it was. The unread tail moved to its
-#: front is shorter than one pcap record (a quarter of it), so every read is big.
+#: front is shorter than one pcap record (at most a quarter of the buffer), so each read of a
+#: file is at least three quarters of a megabyte.
 READ_BUFFER = CHUNK
 
 #: Magic numbers of the formats we read, as they appear on disk.
