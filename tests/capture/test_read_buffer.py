@@ -258,8 +258,8 @@ def test_the_compiled_scan_reads_the_small_buffer_like_python(
 
 def test_a_small_file_is_read_whole_and_what_is_appended_later_too(tmp_path: Path) -> None:
     """The buffer of a file smaller than a chunk is the file's size at the first read; bytes
-    written after it (a capture still being written) are read too, in pieces of that size or
-    in the usual buffer when a record is longer."""
+    written after it (a capture still being written) are read too, into the usual buffer once
+    a read fills the small one or a record does not fit in it."""
     cut = 24 + 16 + 2 * 2 + 16 + 8 * 2 + 16  # three whole records
     path = tmp_path / "growing.pcap"
     path.write_bytes(PCAP[:cut])

@@ -336,27 +336,25 @@ class ReadBuffer:
     ``data[pos:end]`` holds the bytes not consumed yet. :meth:`refill` moves them to the front
     and reads the input behind them with ``readinto``, so the steady state allocates nothing
     per chunk: a fresh megabyte each time made glibc give heap top memory back to the system
-    and fault it in again (issue 14). The buffer holds :data:`READ_BUFFER` bytes (less for a
-    smaller file); a pcapng block longer than that gets a buffer of its own size for as long
-    as it is being read (bounded by the block limit the reader checks first), then the normal
-    size comes back.
+    and fault it in again (issue 14). The buffer holds :data:`READ_BUFFER` bytes (less for an
+    input smaller than that); a pcapng block longer than that gets a buffer of its own size
+    for as long as it is being read (bounded by the block limit the reader checks first),
+    then the normal size comes back.
 
     Frames handed out are copies (``bytes``): nothing outside the reader points into ``data``,
     which later reads overwrite.
     """
 
-    __slots__ = ("data", "view", "end", "_stream")
+    __slots__ = ("data", "view", "end", "_stream", "_grow")
 
     def __init__(self, stream: ByteStream, head: bytes) -> None:
         self._stream = stream
-        size = READ_BUFFER
-        where = None if stream.compressed else stream.file_position()
-        if where is not None and where[1] is not None:
-            # A file smaller than the buffer gets a buffer of its size (an empty capture
-            # does not zero a megabyte). Should it grow meanwhile, it is read in pieces of
-            # that size, and a record longer than that gets the usual buffer.
-            size = min(size, len(head) + max(where[1] - where[0], 0))
-        self.data = bytearray(max(size, len(head), 1))
+        # The first bytes' size: a megabyte for a big file (the first read asked for a chunk),
+        # the whole input when it is smaller (an empty capture does not zero a megabyte), what
+        # a pipe or gzip had ready. A smaller buffer becomes the usual one when a read fills it
+        # (``_grow``) or a record does not fit in it.
+        self.data = bytearray(max(len(head), 1))
+        self._grow = False
         #: A view of ``data`` (slices of it are turned into frames without a second copy).
         self.view = memoryview(self.data)
         self.view[: len(head)] = head
@@ -373,8 +371,9 @@ class ReadBuffer:
         want = left + max(missing, 1)
         size = len(self.data)
         normal = READ_BUFFER
-        if want > size or (size > normal and want <= normal):
-            # A block bigger than the buffer (or back to the normal size after one).
+        if want > size or self._grow or (size > normal and want <= normal):
+            # A record bigger than the buffer, more input than a small one holds, or back to
+            # the normal size after a pcapng block bigger than it.
             data = bytearray(max(want, normal))
             view = memoryview(data)
             view[:left] = self.view[pos : self.end]
@@ -393,6 +392,7 @@ class ReadBuffer:
         except CaptureError as exc:
             raise CaptureError(f"{exc} (while reading frame {frame})") from None
         self.end = end
+        self._grow = end == len(self.data) < normal
         return end > left
 
 
