@@ -58,6 +58,7 @@ NOT_FOR_A_PLAIN_CAPTURE = [
     "lyncdump.capture.live",
     "lyncdump.capture.writer",  # -w
     "lyncdump.check",
+    "gzip",  # a .gz input (capture/source.py)
     "lyncdump.report",
     "lyncdump.export",
     "lyncdump.render.msview",

@@ -319,8 +319,11 @@ def test_half_open_connections_through_the_pipeline() -> None:
     # (3 kB at the peak) before that state became lazy, and 21 kB with the two 8 KiB buffers
     # of the MS-SIPCOMP probe. The reassembler's table and the pipeline's open connections
     # became ordered dicts in session 24 (constant-time eviction at the bound): about 100 B
-    # more per connection at the peak (1.12 kB).
-    assert peak / 4000 < 1200, peak / 4000
+    # more per connection at the peak (1.12 kB). Session 31: 1.28 kB at the peak, the same held.
+    # The reader copies the input's first bytes into the buffer it keeps for the run (here the
+    # whole 664 kB capture: 115 B per connection); before, io.BytesIO handed over the bytes
+    # object it was made from, allocated before tracemalloc started, so nothing was counted.
+    assert peak / 4000 < 1300, peak / 4000
     assert held / 4000 < 1000, held / 4000
 
 

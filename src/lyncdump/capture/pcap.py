@@ -1,8 +1,9 @@
 """libpcap files: a 24-byte file header, then 16-byte record headers each followed by data.
 
 Both byte orders and both timestamp resolutions (magic ``a1b2c3d4`` µs, ``a1b23c4d`` ns) are
-read. The input is streamed in big chunks, so stdin and pipes work, and the per-frame path is
-one precompiled ``unpack_from``, one slice and one tuple.
+read. The input is streamed in big chunks into one buffer kept for the run (a
+:class:`~.source.ReadBuffer`), so stdin and pipes work, and the per-frame path is one
+precompiled ``unpack_from``, one copy of the frame out of the buffer and one tuple.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import struct
 from collections.abc import Callable, Iterator
 
 from ..errors import CaptureError
-from .source import MAX_FRAME, ByteStream, CaptureReader
+from .source import MAX_FRAME, ByteStream, CaptureReader, ReadBuffer
 
 _FILE_HEADER = 24
 _RECORD_HEADER = 16
@@ -51,20 +52,20 @@ class PcapReader(CaptureReader):
         #: Set by :func:`lyncdump.fastpath.attach` before frames are read: ``skip(buf, pos,
         #: end, count)`` consumes the routine records at ``pos`` itself and returns the new
         #: ``(pos, count)``.
-        self.skip: Callable[[bytes, int, int, int], tuple[int, int]] | None = None
+        self.skip: Callable[[bytearray, int, int, int], tuple[int, int]] | None = None
 
     def _frames(self) -> Iterator[tuple[float, int, bytes]]:
         unpack = struct.Struct(self._endian + "IIII").unpack_from
         scale = 1_000_000_000 if self.nanosecond else 1_000_000
         linktype = self.linktype
         limit = MAX_FRAME
-        more = self._more
-        buf, pos = self._buf, self._pos
+        rb = ReadBuffer(self._stream, self._buf)
         self._buf = b""
+        buf, view, pos = rb.data, rb.view, self._pos
         count = 0
         skip = self.skip  # set before the first frame is asked for
         while True:
-            end = len(buf)
+            end = rb.end
             while pos + _RECORD_HEADER <= end:
                 if skip is not None:
                     pos, count = skip(buf, pos, end, count)
@@ -84,18 +85,16 @@ class PcapReader(CaptureReader):
                 count += 1
                 # Integer arithmetic then one division: the float is the nearest to the exact
                 # time (sec + frac / scale would round twice).
-                yield (sec * scale + frac) / scale, linktype, buf[start:stop]
+                yield (sec * scale + frac) / scale, linktype, view[start:stop].tobytes()
                 pos = stop
-            chunk = more(count + 1)
-            if not chunk:
+            if not rb.refill(pos, count + 1):
                 left = end - pos
                 if left == 0:
                     return
                 if left < _RECORD_HEADER:
                     detail = f"record header cut after {left} of {_RECORD_HEADER} bytes"
                 else:
-                    caplen = unpack(buf, pos)[2]
+                    caplen = unpack(rb.data, 0)[2]  # refill moved the tail to the front
                     detail = f"record header says {caplen} bytes, {left - _RECORD_HEADER} remain"
                 raise self._error("truncated", count + 1, detail)
-            buf = buf[pos:] + chunk if pos < end else chunk
-            pos = 0
+            buf, view, pos = rb.data, rb.view, 0

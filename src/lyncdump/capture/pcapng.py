@@ -16,7 +16,7 @@ import struct
 from collections.abc import Callable, Iterator
 
 from ..errors import CaptureError
-from .source import CHUNK, MAX_FRAME, ByteStream, CaptureReader
+from .source import CHUNK, MAX_FRAME, ByteStream, CaptureReader, ReadBuffer
 
 #: The largest block we accept (Wireshark uses the same bound); a longer block length is
 #: corruption, refused before any byte of it is read.
@@ -102,14 +102,14 @@ class PcapngReader(CaptureReader):
         header, epb, u32 = s.header, s.epb, s.u32
         ifaces: list[_Interface] = []
         limit = MAX_FRAME
-        more = self._more
-        buf, pos, base = self._buf, 0, 0
+        rb = ReadBuffer(self._stream, self._buf)
         self._buf = b""
+        buf, view, pos, base = rb.data, rb.view, 0, 0
         count = 0
         last_ts = 0.0
         skip = self.skip  # set before the first frame is asked for
         while True:
-            end = len(buf)
+            end = rb.end
             need = 8  # bytes wanted at pos before the loop below can go on
             while end - pos >= 8:
                 if skip is not None:
@@ -136,7 +136,7 @@ class PcapngReader(CaptureReader):
                     count += 1
                     start = pos + 28
                     last_ts = ((high << 32 | low) + offset) / units
-                    yield last_ts, linktype, buf[start : start + caplen]
+                    yield last_ts, linktype, view[start : start + caplen].tobytes()
                     pos += blen
                     continue
 
@@ -187,20 +187,18 @@ class PcapngReader(CaptureReader):
                 elif btype == _DSB:
                     self._secrets(buf, pos, blen, s, count + 1, base)
                 pos += blen
-            chunk = more(count + 1, need - (end - pos))
-            if not chunk:
+            base += pos
+            if not rb.refill(pos, count + 1, need - (end - pos)):
                 left = end - pos
                 if left == 0:
                     return
                 if left < 8:
                     detail = f"block header cut after {left} of 8 bytes"
                 else:
-                    btype, blen = header(buf, pos)
+                    btype, blen = header(rb.data, 0)  # refill moved the tail to the front
                     detail = f"{_block_name(btype)} says {blen} bytes, {left} remain"
                 raise self._error("truncated", count + 1, detail)
-            base += pos
-            buf = buf[pos:] + chunk if pos < end else chunk
-            pos = 0
+            buf, view, pos = rb.data, rb.view, 0
 
     # ------------------------------------------------------------------ checked slow paths
 
@@ -249,7 +247,7 @@ class PcapngReader(CaptureReader):
             f"packet refers to interface {iface}, but {known} interface(s) are described",
         )
 
-    def _section(self, buf: bytes, pos: int, blen: int, s: _Structs, frame: int) -> None:
+    def _section(self, buf: bytearray, pos: int, blen: int, s: _Structs, frame: int) -> None:
         if blen < 28:
             raise self._error(
                 "corrupt", frame, f"Section Header Block of {blen} bytes is too short"
@@ -261,7 +259,7 @@ class PcapngReader(CaptureReader):
             )
 
     def _interface(
-        self, buf: bytes, pos: int, blen: int, s: _Structs, frame: int, base: int
+        self, buf: bytearray, pos: int, blen: int, s: _Structs, frame: int, base: int
     ) -> _Interface:
         if blen < 20:
             raise self._error(
@@ -293,7 +291,7 @@ class PcapngReader(CaptureReader):
 
     def _old_packet(
         self,
-        buf: bytes,
+        buf: bytearray,
         pos: int,
         blen: int,
         btype: int,
@@ -336,9 +334,11 @@ class PcapngReader(CaptureReader):
                 f"{name} at byte {base + pos} says {caplen} captured bytes, more than the "
                 f"{MAX_FRAME}-byte limit",
             )
-        return ts, linktype, buf[start : start + caplen]
+        return ts, linktype, bytes(buf[start : start + caplen])
 
-    def _secrets(self, buf: bytes, pos: int, blen: int, s: _Structs, frame: int, base: int) -> None:
+    def _secrets(
+        self, buf: bytearray, pos: int, blen: int, s: _Structs, frame: int, base: int
+    ) -> None:
         if blen < 20:
             raise self._error("corrupt", frame, f"Decryption Secrets Block of {blen} bytes")
         stype, slen = s.header(buf, pos + 8)
@@ -354,4 +354,4 @@ class PcapngReader(CaptureReader):
             raise self._error(
                 "corrupt", frame, f"more than {MAX_SECRETS} bytes of Decryption Secrets"
             )
-        self.secrets.append((stype, buf[pos + 16 : pos + 16 + slen]))
+        self.secrets.append((stype, bytes(buf[pos + 16 : pos + 16 + slen])))

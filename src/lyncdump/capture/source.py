@@ -6,12 +6,14 @@ This is the only place that touches the operating system. It turns every way inp
 the file name), and undoes gzip on the fly so a ``.pcap.gz`` streams like a ``.pcap``.
 
 The format readers (pcap, pcapng, netmon) only see a :class:`ByteStream`: a ``read(n)`` that
-returns up to ``n`` bytes, ``b""`` at the end, and raises nothing but ``CaptureError``.
+returns up to ``n`` bytes, ``b""`` at the end, and raises nothing but ``CaptureError``, and a
+``readinto(view)`` that fills memory the reader keeps for the whole run (pcap and pcapng read
+through one :class:`ReadBuffer`: no fresh megabyte per chunk for the allocator to hand back to
+the system and take again).
 """
 
 from __future__ import annotations
 
-import gzip
 import os
 import sys
 import zlib
@@ -29,6 +31,12 @@ CHUNK = 1 << 20
 #: The largest captured length of one frame we accept (libpcap's own maximum snapshot length,
 #: 262144 bytes). A record header that claims more is corrupt, and we never allocate for it.
 MAX_FRAME = 256 * 1024
+
+#: The size of the buffer a pcap or pcapng reader keeps for the run (:class:`ReadBuffer`): the
+#: chunk the readers read before, so their memory is what it was. The unread tail moved to its
+#: front is shorter than one pcap record (at most a quarter of the buffer), so each read of a
+#: file is at least three quarters of a megabyte.
+READ_BUFFER = CHUNK
 
 #: Magic numbers of the formats we read, as they appear on disk.
 GZIP_MAGIC = b"\x1f\x8b"
@@ -65,7 +73,17 @@ class ByteStream:
     is the offset in ``raw`` where the capture begins.
     """
 
-    __slots__ = ("name", "compressed", "raw", "start", "delivered", "origin", "_read", "_closers")
+    __slots__ = (
+        "name",
+        "compressed",
+        "raw",
+        "start",
+        "delivered",
+        "origin",
+        "_read",
+        "_readinto",
+        "_closers",
+    )
 
     def __init__(
         self,
@@ -85,6 +103,12 @@ class ByteStream:
         # (tcpdump -w - | lyncdump -) then yields frames as they arrive.
         read1 = getattr(f, "read1", None)
         self._read: Callable[[int], object] = read1 if callable(read1) else f.read
+        # The same preference for readinto: readinto1 (a buffered file, stdin, gzip), else
+        # readinto (a raw file: ours is unbuffered), else read and a copy.
+        into = getattr(f, "readinto1", None)
+        if not callable(into):
+            into = getattr(f, "readinto", None)
+        self._readinto: Callable[[memoryview], object] | None = into if callable(into) else None
         self._closers = closers
         #: The file the bytes come from before gzip (for :meth:`file_position`); open_stream
         #: sets it.
@@ -116,6 +140,34 @@ class ByteStream:
         self.delivered += len(data)
         return bytes(data) if not isinstance(data, bytes) else data
 
+    def readinto(self, view: memoryview) -> int:
+        """Bytes read into the start of ``view`` (fewer than it holds near the end or on a
+        pipe), 0 at the end."""
+        into = self._readinto
+        if into is None:
+            return self._copy_into(view)
+        try:
+            n = into(view)
+        except NotImplementedError:  # io.RawIOBase's own readinto: the object has only read
+            self._readinto = None
+            return self._copy_into(view)
+        except (OSError, EOFError, zlib.error, ValueError) as exc:
+            raise CaptureError(f"{self.name}: {_describe_read_error(exc)}") from None
+        if n is None:
+            raise CaptureError(f"{self.name}: non-blocking input with no data ready")
+        if type(n) is not int or not 0 <= n <= len(view):
+            raise CaptureError(f"{self.name}: read error: readinto returned {n!r}")
+        self.delivered += n
+        return n
+
+    def _copy_into(self, view: memoryview) -> int:
+        data = self.read(len(view))
+        n = len(data)
+        if n > len(view):
+            raise CaptureError(f"{self.name}: read error: {n} bytes returned for {len(view)} asked")
+        view[:n] = data
+        return n
+
     def read_all(self, limit: int) -> bytes:
         """Everything left, refusing (without reading it all) more than ``limit`` bytes."""
         parts: list[bytes] = []
@@ -142,7 +194,8 @@ class ByteStream:
 def _describe_read_error(exc: BaseException) -> str:
     if isinstance(exc, EOFError):
         return "compressed data ends early (the .gz file is truncated)"
-    if isinstance(exc, gzip.BadGzipFile | zlib.error):
+    gzip = sys.modules.get("gzip")  # loaded by open_stream for a gzip input only
+    if isinstance(exc, zlib.error) or (gzip is not None and isinstance(exc, gzip.BadGzipFile)):
         return f"corrupt gzip data ({exc})"
     if isinstance(exc, OSError):
         return f"read error: {exc.strerror or exc}"
@@ -243,6 +296,8 @@ def open_stream(source: str | os.PathLike[str] | IO[bytes]) -> tuple[ByteStream,
     try:
         head = _read_head(stream, 8)
         if head[:2] == GZIP_MAGIC:
+            import gzip  # here: a capture that is not compressed has no use for it
+
             gz = gzip.GzipFile(fileobj=cast(IO[bytes], _Prefixed(head, f)), mode="rb")
             closers.insert(0, cast(IO[bytes], gz))
             stream = ByteStream(name, cast(_Readable, gz), closers, True, None, 0)
@@ -273,6 +328,72 @@ def detect(head: bytes) -> str:
     raise ValueError(
         f"not a pcap, pcapng or Network Monitor capture (starts with 0x{head[:4].hex()})"
     )
+
+
+class ReadBuffer:
+    """The memory a pcap or pcapng reader reads into, kept for the whole run.
+
+    ``data[pos:end]`` holds the bytes not consumed yet. :meth:`refill` moves them to the front
+    and reads the input behind them with ``readinto``, so the steady state allocates nothing
+    per chunk: a fresh megabyte each time made glibc give heap top memory back to the system
+    and fault it in again (issue 14). The buffer holds :data:`READ_BUFFER` bytes (less for an
+    input smaller than that); a pcapng block longer than that gets a buffer of its own size
+    for as long as it is being read (bounded by the block limit the reader checks first),
+    then the normal size comes back.
+
+    Frames handed out are copies (``bytes``): nothing outside the reader points into ``data``,
+    which later reads overwrite.
+    """
+
+    __slots__ = ("data", "view", "end", "_stream", "_grow")
+
+    def __init__(self, stream: ByteStream, head: bytes) -> None:
+        self._stream = stream
+        # The first bytes' size: a megabyte for a big file (the first read asked for a chunk),
+        # the whole input when it is smaller (an empty capture does not zero a megabyte), what
+        # a pipe or gzip had ready. A smaller buffer becomes the usual one when a read fills it
+        # (``_grow``) or a record does not fit in it.
+        self.data = bytearray(max(len(head), 1))
+        self._grow = False
+        #: A view of ``data`` (slices of it are turned into frames without a second copy).
+        self.view = memoryview(self.data)
+        self.view[: len(head)] = head
+        #: Where the bytes read so far end in ``data``.
+        self.end = len(head)
+
+    def refill(self, pos: int, frame: int, missing: int = 1) -> bool:
+        """Keep ``data[pos:end]``, now at the front, and read at least ``missing`` more bytes
+        behind it unless the input ends first. False when nothing more could be read.
+
+        The reader's own offsets restart at 0. A read failure names ``frame``.
+        """
+        left = self.end - pos
+        want = left + max(missing, 1)
+        size = len(self.data)
+        normal = READ_BUFFER
+        if want > size or self._grow or (size > normal and want <= normal):
+            # A record bigger than the buffer, more input than a small one holds, or back to
+            # the normal size after a pcapng block bigger than it.
+            data = bytearray(max(want, normal))
+            view = memoryview(data)
+            view[:left] = self.view[pos : self.end]
+            self.data, self.view = data, view
+        elif left and pos:
+            self.view[:left] = self.view[pos : self.end]  # memoryview copies with memmove
+        end = left
+        read = self._stream.readinto
+        view = self.view
+        try:
+            while end < want:
+                n = read(view[end:])
+                if not n:
+                    break
+                end += n
+        except CaptureError as exc:
+            raise CaptureError(f"{exc} (while reading frame {frame})") from None
+        self.end = end
+        self._grow = end == len(self.data) < normal
+        return end > left
 
 
 class CaptureReader(ABC):
@@ -311,29 +432,6 @@ class CaptureReader(ABC):
         """``name: truncated at frame 12: record header says 1514 bytes, 200 remain``."""
         return CaptureError(f"{self.name}: {what} at frame {frame}: {detail}")
 
-    def _more(self, frame: int, missing: int = 1) -> bytes:
-        """The next bytes of the input, at least ``missing`` of them unless it ends first.
-
-        Collecting the pieces and joining them once keeps a big block arriving through a pipe
-        in small reads linear. A read failure names the frame being read.
-        """
-        read = self._stream.read
-        try:
-            chunk = read(CHUNK)
-            if len(chunk) >= missing or not chunk:
-                return chunk
-            parts = [chunk]
-            got = len(chunk)
-            while got < missing:
-                part = read(max(CHUNK, missing - got))
-                if not part:
-                    break
-                parts.append(part)
-                got += len(part)
-            return b"".join(parts)
-        except CaptureError as exc:
-            raise CaptureError(f"{exc} (while reading frame {frame})") from None
-
     @property
     def position(self) -> int:
         """Bytes of the capture read so far: for a .gz, what it has expanded to."""
@@ -365,4 +463,12 @@ class CaptureReader(ABC):
         return f"<{type(self).__name__} {self.name!r} ({self.format}{gz})>"
 
 
-__all__ = ["ByteStream", "CaptureReader", "open_stream", "detect", "CHUNK", "MAX_FRAME"]
+__all__ = [
+    "ByteStream",
+    "CaptureReader",
+    "ReadBuffer",
+    "open_stream",
+    "detect",
+    "CHUNK",
+    "MAX_FRAME",
+]
