@@ -6970,7 +6970,7 @@ sipcomp_read(FastPath *fp, size_t i, const unsigned char *data, Py_ssize_t len,
     fp->plain_ext = NULL;
     int status = sipcomp_scan(fp, f, &src, &pos);
     /* the history a run left there may lie in, kept until the run is framed or given back */
-    PyObject *keep = fp->plain_ext != NULL ? Py_NewRef(f->sc->hist) : NULL;
+    PyObject *keep = fp->plain_ext != NULL ? Py_XNewRef(f->sc->hist) : NULL;
     int framed = 0;
     if (status > 0) {
         framed = sipcomp_frame(fp, f, &ppos);
