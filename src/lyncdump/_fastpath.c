@@ -920,6 +920,10 @@ typedef struct FastPath {
        from segment to segment; empty between them) */
     unsigned char *plain;
     Py_ssize_t plain_len, plain_cap;
+    /* or, while the run is one packet, where its bytes lie (the history, the segment or the
+       flow's held buffer; NULL otherwise): framed there, not copied (sipcomp_append,
+       sipcomp_own) */
+    const unsigned char *plain_ext;
     struct PlainPacket *packets;
     Py_ssize_t npackets, packets_cap;
     /* READ_SIPCOMP: the capture's decompression budget mirrored (BudgetMirror), the states
@@ -4035,6 +4039,13 @@ typedef struct PlainPacket {
     double ts;
 } PlainPacket;
 
+/* Where the run's plain bytes are: FastPath.plain, or where its one packet lies. */
+static inline const unsigned char *
+sipcomp_plain(const struct FastPath *fp)
+{
+    return fp->plain_ext != NULL ? fp->plain_ext : fp->plain;
+}
+
 /* For a READ_SIPCOMP flow given back: (history position, compressed bytes decoded here, frame
    of the last packet framed, [(plain, wire, frame, ts) of the packets from `from` on, not all
    framed yet], how many plain bytes of the first of them were framed, the history when it
@@ -4048,7 +4059,7 @@ sipcomp_state(FastPath *fp, const SipFlow *f, Py_ssize_t from, Py_ssize_t skip)
         return NULL;
     for (Py_ssize_t k = 0; k < count; k++) {
         const PlainPacket *p = &fp->packets[from + k];
-        PyObject *item = Py_BuildValue("(y#LLd)", (const char *)fp->plain + p->start,
+        PyObject *item = Py_BuildValue("(y#LLd)", (const char *)sipcomp_plain(fp) + p->start,
                                        (Py_ssize_t)(p->end - p->start), p->wire, p->frame, p->ts);
         if (item == NULL) {
             Py_DECREF(packets);
@@ -6077,11 +6088,37 @@ sip_read(FastPath *fp, size_t i, const unsigned char *data, Py_ssize_t len, long
 #define SIPCOMP_PLAIN_RUN (256 * 1024)
 #define SIPCOMP_HEADER 6
 
+/* Copy a run left where it lay (sipcomp_append) into FastPath.plain: before the history is
+   written again or another packet joins the run. 0, or -1 when memory runs out. */
+static int
+sipcomp_own(FastPath *fp)
+{
+    if (fp->plain_ext == NULL)
+        return 0;
+    if (fp->plain_len > fp->plain_cap) {
+        unsigned char *grown = grow_array(fp->plain, &fp->plain_cap, fp->plain_len, 1, 16384);
+        if (grown == NULL)
+            return -1;
+        fp->plain = grown;
+    }
+    memcpy(fp->plain, fp->plain_ext, (size_t)fp->plain_len);
+    fp->plain_ext = NULL;
+    return 0;
+}
+
 static int
 sipcomp_append(FastPath *fp, const unsigned char *data, Py_ssize_t len, long long wire,
                long long frame, double ts)
 {
-    if (fp->plain_len + len > fp->plain_cap) {
+    /* A run's first packet is framed where it lies, not copied: the common run is one packet
+       holding whole messages. Its place stays put until the run is framed: the history is
+       written again only by a later packet of the run (sipcomp_own first), the segment (or
+       the flow's held buffer) only after framing (sipcomp_read owns the run before the held
+       buffer moves when a hand-back will read it). */
+    int borrow = fp->npackets == 0;
+    if (!borrow && sipcomp_own(fp) < 0)
+        return -1;
+    if (!borrow && fp->plain_len + len > fp->plain_cap) {
         unsigned char *grown = grow_array(fp->plain, &fp->plain_cap, fp->plain_len + len, 1, 16384);
         if (grown == NULL)
             return -1;
@@ -6100,7 +6137,10 @@ sipcomp_append(FastPath *fp, const unsigned char *data, Py_ssize_t len, long lon
     p->wire = wire;
     p->frame = frame;
     p->ts = ts;
-    memcpy(fp->plain + fp->plain_len, data, (size_t)len);
+    if (borrow)
+        fp->plain_ext = data;
+    else
+        memcpy(fp->plain + fp->plain_len, data, (size_t)len);
     fp->plain_len += len;
     return 0;
 }
@@ -6796,6 +6836,10 @@ sipcomp_scan(FastPath *fp, SipFlow *f, const SipSource *src, Py_ssize_t *pos_out
             status = 0;
             break;
         }
+        /* a packet from the front (AT_FRONT, FLUSHED) may write over a run left in the
+           history; one that follows on writes past it */
+        if (b0 != 0x20 && sipcomp_own(fp) < 0)
+            return -1;
         if (b0 == 0x80) { /* FLUSHED: raw payload, history reset */
             if (n - pstart < length)
                 break;
@@ -6862,11 +6906,12 @@ static int
 sipcomp_frame(FastPath *fp, SipFlow *f, Py_ssize_t *pos_out)
 {
     Py_ssize_t pos = 0, n = fp->plain_len, first = 0;
+    const unsigned char *plain = sipcomp_plain(fp);
     int status = 1;
     for (;;) {
         Py_ssize_t size, header_end;
         long long length;
-        int found = sip_next_message(fp->plain, &pos, n, f->max_message, &size, &header_end,
+        int found = sip_next_message(plain, &pos, n, f->max_message, &size, &header_end,
                                      &length);
         if (found <= 0) {
             status = found == 0 && pos == n;
@@ -6889,7 +6934,7 @@ sipcomp_frame(FastPath *fp, SipFlow *f, Py_ssize_t *pos_out)
         PyObject *argv[10];
         argv[0] = f->pipe;
         argv[1] = PyLong_FromLong(f->direction);
-        argv[2] = PyBytes_FromStringAndSize((const char *)fp->plain + pos, size);
+        argv[2] = PyBytes_FromStringAndSize((const char *)plain + pos, size);
         argv[3] = PyLong_FromLongLong(first_frame);
         argv[4] = PyLong_FromLongLong(frame);
         argv[5] = PyFloat_FromDouble(ts);
@@ -6922,7 +6967,10 @@ sipcomp_read(FastPath *fp, size_t i, const unsigned char *data, Py_ssize_t len,
                      ts};
     Py_ssize_t pos = 0, ppos = 0;
     fp->plain_len = fp->npackets = 0;
+    fp->plain_ext = NULL;
     int status = sipcomp_scan(fp, f, &src, &pos);
+    /* the history a run left there may lie in, kept until the run is framed or given back */
+    PyObject *keep = fp->plain_ext != NULL ? Py_XNewRef(f->sc->hist) : NULL;
     int framed = 0;
     if (status > 0) {
         framed = sipcomp_frame(fp, f, &ppos);
@@ -6931,13 +6979,25 @@ sipcomp_read(FastPath *fp, size_t i, const unsigned char *data, Py_ssize_t len,
     }
     if (status < 0) {
         fp->plain_len = fp->npackets = 0;
+        fp->plain_ext = NULL;
+        Py_XDECREF(keep);
         return -1;
     }
     f->sc->consumed += pos;
+    /* a run not all framed is handed back from FastPath.plain: not from the held buffer,
+       which moves here (and is freed before the hand-back reads) */
+    if (!direct && (status != 1 || framed != 1) && sipcomp_own(fp) < 0) {
+        fp->plain_len = fp->npackets = 0;
+        fp->plain_ext = NULL;
+        Py_XDECREF(keep);
+        return -1;
+    }
     if (!direct)
         sip_consume(fp, f, pos);
     else if (pos < len && sip_hold(fp, f, data + pos, len - pos, frame, ts) < 0) {
         fp->plain_len = fp->npackets = 0;
+        fp->plain_ext = NULL;
+        Py_XDECREF(keep);
         return -1;
     }
     /* the packets whose plain bytes were all framed */
@@ -6956,6 +7016,8 @@ sipcomp_read(FastPath *fp, size_t i, const unsigned char *data, Py_ssize_t len,
         rc = sip_reclaim_from(fp, i, done, skip);
     }
     fp->plain_len = fp->npackets = 0;
+    fp->plain_ext = NULL;
+    Py_XDECREF(keep);
     if (fp->plain_cap > 4 * SIPCOMP_PLAIN_RUN) { /* a big run once: let the scratch go */
         PyMem_Free(fp->plain);
         fp->plain = NULL;
