@@ -5287,6 +5287,46 @@ fast_sip_deliver_chunk(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ss
     return PyLong_FromSsize_t(pos);
 }
 
+/* sip_negotiate_deliver(pipe, direction, data, frame, ts, max_message)
+     -> (msg, call_id, cseq_number, offers) | False | None: see the module's method table.
+   sip_negotiate_chunk's reading, then the message made and delivered as sip_deliver_chunk
+   delivers a clean one (mk_deliver), so that an MS-SIPCOMP connection's NEGOTIATE and its
+   answer no longer go through Python's parse and delivery; the message comes back for the
+   tracker (its method or status). False: the shape is one, but the message is not made here
+   (nothing delivered: Python parses it, as before). */
+static PyObject *
+fast_sip_negotiate_deliver(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 6 || !PyBytes_CheckExact(args[2]) || !PyLong_Check(args[1]) ||
+        !PyLong_Check(args[3]) || !PyFloat_Check(args[4])) {
+        PyErr_SetString(PyExc_TypeError, "sip_negotiate_deliver(pipe, direction: int, "
+                                         "data: bytes, frame: int, ts: float, max_message: int)");
+        return NULL;
+    }
+    PyObject *cargs[2] = {args[2], args[5]};
+    PyObject *found = fast_sip_negotiate_chunk(NULL, cargs, 2);
+    if (found == NULL || found == Py_None)
+        return found;
+    PyObject *he = PyTuple_GET_ITEM(found, 0), *cl = PyTuple_GET_ITEM(found, 1);
+    PyObject *hand = mk.ready ? mk_hand(args[0]) : Py_NewRef(Py_None);
+    PyObject *msg = hand == NULL      ? NULL
+                    : hand == Py_None ? Py_NewRef(Py_None)
+                                      : sip_make(args[2], he, cl);
+    PyObject *result = NULL;
+    if (msg == Py_None)
+        result = Py_NewRef(Py_False);
+    else if (msg != NULL) {
+        PyObject *argv[8] = {args[0], args[1], args[2], args[3], args[3], args[4], he, cl};
+        if (mk_deliver(argv, 8, msg, hand) == 0)
+            result = PyTuple_Pack(4, msg, PyTuple_GET_ITEM(found, 2), PyTuple_GET_ITEM(found, 3),
+                                  PyTuple_GET_ITEM(found, 4));
+    }
+    Py_XDECREF(msg);
+    Py_XDECREF(hand);
+    Py_DECREF(found);
+    return result;
+}
+
 /*
  * Frame the SIP messages of src (a direction read as READ_SIP) and hand each to the pipe's
  * _deliver; *pos: how far they reach. Returns 1 to read on, 0 when the direction must go
@@ -10739,6 +10779,14 @@ static PyMethodDef module_methods[] = {
      "fast path delivers the messages it frames: made here and handed to the run through\n"
      "pipe's _make_hand when clean, else to pipe._deliver(direction, message, frame, frame,\n"
      "ts, header_end, length); how far they reach (CR/LF after them included)."},
+    {"sip_negotiate_deliver", (PyCFunction)(void (*)(void))fast_sip_negotiate_deliver,
+     METH_FASTCALL,
+     "sip_negotiate_deliver(pipe, direction, data, frame, ts, max_message)\n"
+     "    -> (message, call_id, cseq_number, offers) | False | None\n\n"
+     "sip_negotiate_chunk's reading of data; when it is one, the message made and delivered\n"
+     "as sip_deliver_chunk delivers a clean one, and given back with the tracker's fields.\n"
+     "None: not surely a NEGOTIATE exchange's message; False: one, but Python must parse\n"
+     "it (nothing was delivered)."},
     {"sip_addr_base", fast_sip_addr_base, METH_O,
      "sip_addr_base(value) -> (base, {placeholder: value}) | None\n\n"
      "sip/message.py's _split_addr: a From/To text with its token parameter values after\n"

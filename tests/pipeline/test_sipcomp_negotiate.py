@@ -10,7 +10,10 @@ before. These tests hold the helper's answer to Python's reading of the same byt
 shapes it refuses, and decode NEGOTIATE exchanges of every kind (refused, answered with an
 error or without LZ77-8K, retransmitted, provisional first, cut across segments, sharing a
 segment, compressed bytes before the answer or without any NEGOTIATE) with and without the
-compiled path.
+compiled path. ``sip_negotiate_deliver`` also makes and delivers such a message in C when
+``sip_make`` takes it (its takes, declines and refusals are checked), and a compressed
+direction's decoder is put off until Python reads the direction (how many are made, and a
+put-off one resumed after the fast path's hand-back as one made before it).
 """
 
 from __future__ import annotations
@@ -252,8 +255,18 @@ def _clear(seed: int) -> bytes:
     return sip_message(random.Random(seed))
 
 
-# Each case: the segments of one connection as (direction, bytes, cuts).
-CASES: dict[str, list[tuple[int, bytes, list[int]]]] = {
+def _answer_without_from() -> bytes:
+    return b"".join(line for line in ANSWER.splitlines(True) if not line.startswith(b"From:"))
+
+
+#: In the plain shape for sip_negotiate_chunk, but not a message the compiled path makes
+#: (no Via): Python parses it (and reports what it lacks), as before.
+_NO_VIA = b"".join(line for line in REQUEST.splitlines(True) if not line.startswith(b"Via:"))
+_ANSWER_BODY = ANSWER.replace(b"Content-Length: 0", b"Content-Length: 4") + b"abcd"
+
+
+# Each case: the segments of one connection as (direction, bytes, cuts[, order]).
+CASES: dict[str, list[tuple[Any, ...]]] = {
     "plain": [(0, REQUEST, []), (1, ANSWER, []), (0, _packets(1), []), (1, _packets(2), [])],
     "error answer": [(0, REQUEST, []), (1, _answer("488 Not Acceptable Here"), []),
                      (0, _clear(3), []), (1, _clear(4), [])],
@@ -283,6 +296,29 @@ CASES: dict[str, list[tuple[int, bytes, list[int]]]] = {
                            (1, _packets(29), [7]), (0, _packets(30), []), (1, REQUEST, [])],
     "negotiate again once compressed": [(0, REQUEST, []), (1, ANSWER, []), (0, REQUEST, []),
                                         (1, ANSWER, [])],
+    # (session 31, sip_negotiate_deliver: the message made and delivered in C)
+    "answer cut in the status line": [(0, REQUEST, []), (1, ANSWER, [5]), (0, _packets(31), []),
+                                      (1, _packets(32), [])],
+    "two answers in one segment": [(0, REQUEST, []), (1, ANSWER + ANSWER, []),
+                                   (0, _packets(33), []), (1, _packets(34), [])],
+    "request and its retransmission in one segment": [(0, REQUEST + REQUEST, []), (1, ANSWER, []),
+                                                      (0, _packets(35), [])],
+    "no answer": [(0, REQUEST, [])],
+    "request without Via": [(0, _NO_VIA, []), (1, ANSWER, []), (0, _packets(36), []),
+                            (1, _packets(37), [])],
+    "answer without From": [(0, REQUEST, []), (1, _answer_without_from(), []),
+                            (0, _packets(38), []), (1, _packets(39), [])],
+    "answer with a body": [(0, REQUEST, []), (1, _ANSWER_BODY, []), (0, _packets(40), []),
+                           (1, _packets(41), [])],
+    "error answer then a new NEGOTIATE": [(0, REQUEST, []), (1, _answer("500 Server Error"), []),
+                                          (0, REQUEST, []), (1, ANSWER, []),
+                                          (0, _packets(42), []), (1, _packets(43), [])],
+    # (the decoder put off while the fast path reads the direction)
+    "a segment lost at the end": [(0, REQUEST, []), (1, ANSWER, []),
+                                  (0, _packets(44, 6), [90, 200], [0, 2]), (1, _packets(45), [])],
+    "segments out of order": [(0, REQUEST, []), (1, ANSWER, []),
+                              (0, _packets(46, 6), [90, 200], [0, 2, 1]), (1, _packets(47), [])],
+    "answer only, nothing compressed": [(0, REQUEST, []), (1, ANSWER, [])],
 }  # fmt: skip
 
 
@@ -295,8 +331,8 @@ def test_negotiate_exchanges_decode_the_same(
     flow = b.tcp(("10.1.0.1", 40_000), ("10.0.0.10", 5061))
     flow.handshake(0.0)
     at = 0.1
-    for direction, data, cuts in CASES[case]:
-        flow.send(at, direction, data, cuts=cuts)
+    for direction, data, cuts, *order in CASES[case]:
+        flow.send(at, direction, data, cuts=cuts, order=order[0] if order else None)
         at += 0.1
     if close:
         flow.close(at + 1.0)
@@ -308,7 +344,8 @@ def test_negotiate_exchanges_decode_the_same(
 def test_the_plain_exchange_takes_the_helper(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Both messages of a plain exchange are read by the helper, not the framer."""
+    """Both messages of a plain exchange are read by the helper, not the framer (without
+    ``sip_negotiate_deliver``, by ``sip_negotiate_chunk`` and delivered by Python)."""
     calls: list[Any] = []
     real = connection._negotiate_chunk
 
@@ -318,10 +355,11 @@ def test_the_plain_exchange_takes_the_helper(
         return found
 
     monkeypatch.setattr(connection, "_negotiate_chunk", spy)
+    monkeypatch.setattr(connection, "_negotiate_deliver", None)
     b = Builder()
     flow = b.tcp(("10.1.0.1", 40_000), ("10.0.0.10", 5061))
     flow.handshake(0.0)
-    for n, (direction, data, cuts) in enumerate(CASES["plain"]):
+    for n, (direction, data, cuts, *_) in enumerate(CASES["plain"]):
         flow.send(0.1 * (n + 1), direction, data, cuts=cuts)
     path = tmp_path / "plain.pcap"
     b.write(str(path))
@@ -373,3 +411,142 @@ def test_compiled_budget_reads_the_counters_by_slot_or_by_name(cls: type) -> Non
     assert len(pipe.delivered) == 6 and len(pipe.reclaimed) == 1
     assert conn.wire == top.wire == sum(p[1] for p in packets[:6])
     assert conn.plain == top.plain == sum(max(p[2], PACKET_CHARGE) for p in packets[:6])
+
+
+# -- the NEGOTIATE exchange's messages made and delivered in C (sip_negotiate_deliver) -------
+
+
+def _deliver_spy(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    calls: list[Any] = []
+    real = connection._negotiate_deliver
+    assert real is not None
+
+    def spy(*args: Any) -> Any:
+        made = real(*args)
+        calls.append(made if made is None or made is False else made[1:])
+        return made
+
+    monkeypatch.setattr(connection, "_negotiate_deliver", spy)
+    return calls
+
+
+def _messages(case: str, tmp_path: Path) -> list[Any]:
+    b = Builder()
+    flow = b.tcp(("10.1.0.1", 40_000), ("10.0.0.10", 5061))
+    flow.handshake(0.0)
+    for n, (direction, data, cuts, *order) in enumerate(CASES[case]):
+        flow.send(0.1 * (n + 1), direction, data, cuts=cuts, order=order[0] if order else None)
+    path = tmp_path / "neg.pcap"
+    b.write(str(path))
+    from lyncdump.api import Capture, Options
+
+    return list(Capture(path, Options()).messages())
+
+
+def test_the_plain_exchange_is_made_in_c(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both messages of a plain exchange are made and delivered by sip_negotiate_deliver, and
+    the tracker still switches both directions."""
+    calls = _deliver_spy(monkeypatch)
+    messages = _messages("plain", tmp_path)
+    assert calls == [("neg-1", "1", True), ("neg-1", "1", True)]
+    assert [m.method for m in messages[:2]] == ["NEGOTIATE", None]
+    assert messages[1].status == 200 and messages[1].frame == messages[1].first_frame
+    assert all(m.compressed for m in messages[2:]) and len(messages) == 10
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("request without Via", [False, ("neg-1", "1", True)]),  # Python parses the request
+        ("answer without From", [("neg-1", "1", True), False]),
+        ("answer with a body", [("neg-1", "1", True), ("neg-1", "1", True)]),
+        ("two answers in one segment", [("neg-1", "1", True), None]),  # the framer's
+        ("answer cut in the status line", [("neg-1", "1", True)]),  # sniffed, then framed
+    ],
+)
+def test_what_the_compiled_delivery_takes_and_refuses(
+    case: str, expected: list[Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _deliver_spy(monkeypatch)
+    _messages(case, tmp_path)
+    assert calls == expected
+
+
+# -- the decoder put off while the fast path reads the direction (Direction.later) ------------
+
+
+@pytest.mark.parametrize(
+    ("case", "made"),
+    [
+        ("plain", 0),  # both directions read by the fast path from their first packet
+        ("answer only, nothing compressed", 0),
+        # a hole in the client's stream: the connection is not at rest, so Python reads both
+        # directions until the end (the client's gap comes from tcp.flush)
+        ("a segment lost at the end", 2),
+        ("compressed before the answer", 1),  # Python decodes the client's first packets
+    ],
+)
+def test_decoders_are_made_only_when_python_reads_the_direction(
+    case: str, made: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lyncdump.sipcomp import stream
+
+    count = [0]
+    real = stream.SipcompStreamDecoder
+
+    class Counted(real):  # type: ignore[misc, valid-type]
+        __slots__ = ()
+
+        def __init__(self, **kwargs: Any) -> None:
+            count[0] += 1
+            super().__init__(**kwargs)
+
+    monkeypatch.setattr(stream, "SipcompStreamDecoder", Counted)
+    messages = _messages(case, tmp_path)
+    assert count[0] == made
+    assert any(m.compressed for m in messages) or case.startswith("answer only")
+
+
+def _handed_back(eager: bool, end: bool) -> tuple[list[bytes], list[Any], Any]:
+    """A connection after the NEGOTIATE exchange whose client direction the fast path read
+    from its first packet (three packets, the history it made), given back with nothing left;
+    then ``finish`` if ``end``, then three more packets. ``eager``: the decoder made before
+    the hand-back (as before the put-off), else put off until the packets come."""
+    from .test_connection_sniff import _connection
+
+    rng = random.Random(7)
+    enc = SipcompStreamEncoder()
+    wire = [enc.encode(sip_message(rng)) for _ in range(6)]
+    first = b"".join(wire[:3])
+    reader = connection._stream().SipcompStreamDecoder()
+    reader.receive_data(first, 5, 0.5)
+    plain = 0
+    while (packet := reader.next_packet()) is not None:
+        plain += len(packet.plain)
+    hand = reader.handover()
+    assert hand is not None and hand[0] is not None
+
+    pipe, run = _connection(REQUEST)
+    pipe.data(1, ANSWER, 3, 0.3)
+    d = pipe.dirs[0]
+    assert d.mode == connection.SIPCOMP and d.sipcomp is None and d.later is None
+    assert pipe._sipcomp_hand(d) == (None, 0)  # the fast path may take the first packet
+    if eager:
+        pipe._decoder(d)
+    state = (hand[1], len(first), 5, [], 0, bytearray(hand[0]))
+    pipe.reclaim(0, plain, len(first), [], 5, 0.5, state)
+    assert (d.sipcomp is None) != eager
+    assert pipe.summary.compression_layout == reader.layout
+    if end:
+        pipe.finish()
+    pipe.data(0, b"".join(wire[3:]), 6, 0.6)
+    pipe.finish()
+    return [m.raw for m in run.messages], list(run.defects), pipe.summary.compression_layout
+
+
+@pytest.mark.parametrize("end", [False, True])
+def test_a_put_off_decoder_resumes_where_the_fast_path_left_it(end: bool) -> None:
+    eager = _handed_back(True, end)
+    assert _handed_back(False, end) == eager
+    messages, defects, _ = eager
+    assert len(messages) == (2 if end else 5) and not defects

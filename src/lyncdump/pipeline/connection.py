@@ -75,6 +75,9 @@ _deliver_chunk: Any = fastpath.helper("sip_deliver_chunk")
 #: The compiled helper that reads a chunk that is one whole NEGOTIATE message or its answer,
 #: in the plain shape, with what the MS-SIPCOMP tracker needs of it (None without it).
 _negotiate_chunk: Any = fastpath.helper("sip_negotiate_chunk")
+#: The same reading, the message then made and delivered in C as ``sip_deliver_chunk``
+#: delivers a clean one, and given back for the tracker (None without it).
+_negotiate_deliver: Any = fastpath.helper("sip_negotiate_deliver")
 
 #: How far into a TCP direction we look for a SIP start line before calling it "not SIP".
 SNIFF_LIMIT = 64 * 1024
@@ -279,12 +282,17 @@ Chunk = tuple[bytes, int, float]
 """Bytes of one direction with the frame and time they came in."""
 
 
+#: Direction.later: what the put-off decoder's ``resume_at`` takes (or None), and whether its
+#: ``receive_eof`` was due.
+_Later = tuple[tuple[int, int, int, float, bytearray | None] | None, bool]
+
+
 class Direction:
     """One direction of a connection: its mode and the decoders of that mode."""
 
     __slots__ = (
         "mode", "framer", "sipcomp", "ws", "sniffed", "held", "held_frame", "held_ts", "owned",
-        "resume",
+        "resume", "later",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -303,6 +311,10 @@ class Direction:
         #: While the fast path frames this direction's SIP, its framer is let go (192 B an
         #: idle one): what makes it again (SipStreamFramer.suspend).
         self.resume: tuple[int, int | None] | None = None
+        #: An MS-SIPCOMP direction whose decoder is put off (``sipcomp`` None, see
+        #: TcpConnectionPipeline._decoder): None while it would be a fresh one, else (what
+        #: its ``resume_at`` takes, or None; whether its ``receive_eof`` was due).
+        self.later: _Later | None = None
 
     def hold(self, data: bytes, frame: int, ts: float) -> int:
         """Keep one more sniffed segment; returns how many are kept."""
@@ -434,8 +446,10 @@ class TcpConnectionPipeline:
             framer.receive_data(data, frame, ts)
             self._drain_framer(direction)
         elif mode == SIPCOMP:
-            assert d.sipcomp is not None
-            d.sipcomp.receive_data(data, frame, ts)
+            decoder = d.sipcomp
+            if decoder is None:
+                decoder = self._decoder(d)
+            decoder.receive_data(data, frame, ts)
             self._drain_sipcomp(direction)
         elif mode == TLS:
             self._tls_bytes(direction, data, frame, ts)
@@ -457,8 +471,8 @@ class TcpConnectionPipeline:
         if d.mode == SIP and d.framer is not None:
             d.framer.receive_gap(missing, frame, ts)
             self._drain_framer(direction)
-        elif d.mode == SIPCOMP and d.sipcomp is not None:
-            d.sipcomp.receive_gap(missing, frame, ts)
+        elif d.mode == SIPCOMP:
+            self._decoder(d).receive_gap(missing, frame, ts)
             self._drain_sipcomp(direction)
         elif d.mode == MEDIA and self.ctx.media is not None:
             self.ctx.media.tcp_gap(self.conn.id, direction, missing, frame, ts)
@@ -491,6 +505,19 @@ class TcpConnectionPipeline:
             self.inner.finish()
         for direction, d in enumerate(self.dirs):
             decoder = d.sipcomp
+            if decoder is None and d.mode == SIPCOMP:  # put off: fresh, or in sync and empty
+                framer = d.framer
+                later = d.later
+                if (
+                    framer is not None
+                    and framer.at_rest
+                    and not framer.defects
+                    and (later is None or self.summary.compression_layout is not None)
+                ):
+                    # (what receive_eof and the test below find of such a decoder: nothing)
+                    d.later = (None if later is None else later[0], True)
+                    continue
+                decoder = self._decoder(d)
             if decoder is not None and d.mode == SIPCOMP:  # what it held back, decided
                 decoder.receive_eof()
                 framer = d.framer
@@ -553,6 +580,9 @@ class TcpConnectionPipeline:
                 ):
                     continue
                 kind = READ_FIRST
+            elif mode == SIPCOMP:  # (_read_as's answer, the decoder asked for its hand once)
+                hand = self._sipcomp_hand(d)
+                kind = READ_RAW if hand is None else READ_SIPCOMP
             else:
                 read_as = self._read_as(d, direction)
                 if read_as is None:
@@ -574,7 +604,7 @@ class TcpConnectionPipeline:
                 self.ctx.max_sip_message,
                 self,  # its _deliver, _tls_record, _raw_data and reclaim are called by name
                 kind,
-                *((self._sipcomp_hand(d),) if kind == READ_SIPCOMP else ()),
+                *((hand,) if kind == READ_SIPCOMP else ()),
             )
             if d.owned and kind == READ_SIP:
                 assert d.framer is not None
@@ -625,8 +655,14 @@ class TcpConnectionPipeline:
         None when the decoder or the framer after it is not at a clean point
         (sipcomp/stream.py ``handover``; docs/architecture.md)."""
         decoder, framer = d.sipcomp, d.framer
-        if decoder is None or framer is None or not framer.at_rest or self.budget is None:
+        if framer is None or not framer.at_rest or self.budget is None:
             return None
+        if decoder is None:
+            if d.mode != SIPCOMP:
+                return None
+            if d.later is None:
+                return None, 0  # (a fresh decoder's handover)
+            decoder = self._decoder(d)
         return decoder.handover()
 
     def _tls_record(
@@ -780,7 +816,20 @@ class TcpConnectionPipeline:
         then the compressed bytes not decoded come again as their segments."""
         position, consumed, plain_frame, packets, skip, made = state
         decoder, framer = d.sipcomp, d.framer
-        assert decoder is not None and framer is not None
+        assert framer is not None
+        if decoder is None and d.later is None and not packets and not chunks:
+            # Still put off (the end of input, as a rule): what resume_at would do is kept
+            # for the decoder's making; one that was not taken stays fresh.
+            if made is not None:
+                d.later = ((consumed, position, last_frame, last_ts, made), False)
+                if self.summary.compression_layout is None:  # (the layout resume_at sets)
+                    self.summary.compression_layout = _stream().DEFAULT_LAYOUT.name
+            else:
+                assert consumed == 0
+            framer.skip_framed(framed, plain_frame)
+            return
+        if decoder is None:
+            decoder = self._decoder(d)
         decoder.resume_at(consumed, position, last_frame, last_ts, made)
         if made is not None and self.summary.compression_layout is None:
             self.summary.compression_layout = decoder.layout  # (as _drain_sipcomp notes it)
@@ -1052,15 +1101,33 @@ class TcpConnectionPipeline:
         answer, read by the compiled ``sip_negotiate_chunk`` with the headers the tracker
         needs: delivered and followed as :meth:`_drain_framer` and :meth:`_negotiation` would,
         without the framer's steps and the header scan. False when the helper is not sure
-        (another message, more than one, an unusual shape): the framer takes ``data`` then."""
+        (another message, more than one, an unusual shape): the framer takes ``data`` then.
+        With ``sip_negotiate_deliver`` a clean message is also made and delivered in C (the
+        fast path's delivery), so only the tracker's step is Python's."""
+        if _negotiate_deliver is not None:
+            made = _negotiate_deliver(self, direction, data, frame, ts, self.ctx.max_sip_message)
+            if made is None:
+                return False
+            if made is not False:
+                msg, call_id, cseq_number, offers = made
+                framer.skip_framed(len(data), frame)
+                self._negotiated(direction, msg, call_id, cseq_number, offers)
+                return True
         found = _negotiate_chunk(data, self.ctx.max_sip_message)
         if found is None:
             return False
         header_end, length, call_id, cseq_number, offers = found
         framer.skip_framed(len(data), frame)
         msg = self._deliver(direction, data, frame, frame, ts, header_end, length)
-        if msg is None:
-            return True
+        if msg is not None:
+            self._negotiated(direction, msg, call_id, cseq_number, offers)
+        return True
+
+    def _negotiated(
+        self, direction: int, msg: SipMessage, call_id: str, cseq_number: str, offers: bool
+    ) -> None:
+        """The tracker's step for a NEGOTIATE exchange's message read by the compiled helper
+        (:meth:`_negotiate_whole`), as :meth:`_negotiation` takes one from the framer."""
         negotiation = self.negotiation
         if negotiation is None:
             negotiation = self.negotiation = _stream().NegotiationTracker()
@@ -1069,7 +1136,6 @@ class TcpConnectionPipeline:
         )
         for switching in switches:
             self._start_compression(switching, msg.frame or 0, msg.time or 0.0)
-        return True
 
     def _assume_compression(self, direction: int, data: bytes, frame: int, ts: float) -> None:
         """Compressed bytes right after a NEGOTIATE offering LZ77-8K, before its 200 OK was
@@ -1089,8 +1155,7 @@ class TcpConnectionPipeline:
         self.negotiation.assume(direction)
         self._start_compression(direction, frame, ts)
         d = self._d1 if direction else self._d0
-        assert d.sipcomp is not None
-        d.sipcomp.receive_data(data, frame, ts)
+        self._decoder(d).receive_data(data, frame, ts)
         self._drain_sipcomp(direction)
 
     def _start_compression(self, direction: int, frame: int, ts: float) -> None:
@@ -1105,11 +1170,34 @@ class TcpConnectionPipeline:
         if d.framer is None:
             d.framer = SipStreamFramer(max_message=self.ctx.max_sip_message)
         d.mode = SIPCOMP
-        d.sipcomp = _stream().SipcompStreamDecoder(budget=self._budget())
+        # The decoder is put off until Python reads the direction (_decoder): the fast path
+        # takes a routine direction from its first packet, and at the end of input one in
+        # sync with nothing held needs none.
+        d.sipcomp = None
+        d.later = None
+        self._budget()  # (the connection's share, taken now as when the decoder was made here)
         self.summary.compressed = True
         if rest:
-            d.sipcomp.receive_data(rest, frame, ts)
+            self._decoder(d).receive_data(rest, frame, ts)
             self._drain_sipcomp(direction)
+
+    def _decoder(self, d: Direction) -> SipcompStreamDecoder:
+        """An MS-SIPCOMP direction's decoder, made now if it was put off
+        (:meth:`_start_compression`) and brought to where the fast path left it
+        (``Direction.later``): a fresh one, or one that adopts the history the fast path
+        made, ended if :meth:`finish` passed it by."""
+        decoder = d.sipcomp
+        if decoder is None:
+            decoder = d.sipcomp = _stream().SipcompStreamDecoder(budget=self._budget())
+            later = d.later
+            if later is not None:
+                d.later = None
+                resume, ended = later
+                if resume is not None:
+                    decoder.resume_at(*resume)
+                if ended:
+                    decoder.receive_eof()
+        return decoder
 
     def _drain_sipcomp(self, direction: int) -> None:
         """Decompressed packets go into the same SIP framer as clear text would."""
