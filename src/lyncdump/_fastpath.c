@@ -4240,21 +4240,12 @@ fast_sip_frame_chunk(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssiz
  * token, blanks, a colon and a value without control bytes in the three read; one CSeq of
  * the form "<1-9 digits> NEGOTIATE"; one Call-ID (or i); at most one Compression. */
 
-/* Whether d[a:b] is word (ASCII letters, lower case) in any case. */
+/* Whether d[a:b] is word (lower case) in any case: scan_name_is with the length checked. */
 static int
 neg_word_is(const unsigned char *d, Py_ssize_t a, Py_ssize_t b, const char *word)
 {
     Py_ssize_t n = (Py_ssize_t)strlen(word);
-    if (b - a != n)
-        return 0;
-    for (Py_ssize_t k = 0; k < n; k++) {
-        unsigned char c = d[a + k];
-        if (c >= 'A' && c <= 'Z')
-            c = (unsigned char)(c | 0x20);
-        if (c != (unsigned char)word[k])
-            return 0;
-    }
-    return 1;
+    return b - a == n && scan_name_is(d, a, n, (const unsigned char *)word);
 }
 
 /* Whether a Compression value d[a:b] names LZ77-8K as one of its comma-separated tokens

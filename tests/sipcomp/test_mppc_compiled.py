@@ -48,6 +48,15 @@ def _compiled(hist, known, pos, limit, data, bit, bit_base):  # type: ignore[no-
     return got[:3] if got[2] >= 0 else (got[3], got[4])
 
 
+def _at_bit(data: bytes, shift: int, rng: random.Random) -> bytes:
+    """data started ``shift`` random bits into its first byte (the bits before a packet's
+    first), zero-padded to whole bytes."""
+    lead = "".join(rng.choice("01") for _ in range(shift))
+    bits = lead + "".join(f"{b:08b}" for b in data)
+    bits += "0" * (-len(bits) % 8)
+    return int(bits, 2).to_bytes(len(bits) // 8, "big") if bits else b""
+
+
 def _both(history: bytes, known: bytes | None, pos: int, limit: int, data: bytes, bit: int):  # type: ignore[no-untyped-def]
     """Run both decoders on copies of the same state; assert the same result and state."""
     results = []
@@ -220,10 +229,7 @@ def test_window_refills_at_every_bit_offset_and_near_the_input_end(
     packets, history = _real_stream(seed, count)
     data = packets[-1]
     rng = random.Random(seed)
-    lead = "".join(rng.choice("01") for _ in range(shift))  # bits before the packet's first
-    bits = lead + "".join(f"{b:08b}" for b in data)
-    bits += "0" * (-len(bits) % 8)
-    shifted = int(bits, 2).to_bytes(len(bits) // 8, "big") if bits else b""
+    shifted = _at_bit(data, shift, rng)
     pos = rng.randrange(HISTORY_SIZE)
     for end in (len(shifted), max(0, len(shifted) - cut), min(len(shifted), 9 + cut)):
         _both(history, None, pos, HISTORY_SIZE, shifted[:end], shift)
@@ -271,10 +277,7 @@ def test_every_offset_and_length_code_at_every_bit_offset(
     anywhere: the compiled decoder gives the Python decoder's tokens, stops and errors."""
     data = _tokens(tokens)
     rng = random.Random(seed)
-    lead = "".join(rng.choice("01") for _ in range(shift))
-    bits = lead + "".join(f"{b:08b}" for b in data)
-    bits += "0" * (-len(bits) % 8)
-    shifted = int(bits, 2).to_bytes(len(bits) // 8, "big")
+    shifted = _at_bit(data, shift, rng)
     history = rng.randbytes(HISTORY_SIZE)
     pos = rng.randrange(HISTORY_SIZE)
     for end in (len(shifted), rng.randrange(len(shifted) + 1)):
@@ -379,10 +382,7 @@ def test_long_overlapping_and_wrapping_copies(
     and write position, exact or mid-stream, whole or cut."""
     data = _tokens(tokens)
     rng = random.Random(seed)
-    lead = "".join(rng.choice("01") for _ in range(shift))
-    bits = lead + "".join(f"{b:08b}" for b in data)
-    bits += "0" * (-len(bits) % 8)
-    shifted = int(bits, 2).to_bytes(len(bits) // 8, "big")
+    shifted = _at_bit(data, shift, rng)
     history = rng.randbytes(HISTORY_SIZE)
     known = bytes(rng.choice((0, 1, 1, 1)) for _ in range(HISTORY_SIZE)) if mid else None
     limit = rng.choice((HISTORY_SIZE, HISTORY_SIZE, min(HISTORY_SIZE, pos + rng.randrange(600))))
