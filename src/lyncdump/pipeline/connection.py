@@ -346,6 +346,12 @@ _QUIET = Direction()
 """A direction that has sent nothing yet: shared and never changed (see ``_direction``)."""
 
 
+def _quiet_framer(framer: SipStreamFramer | None) -> bool:
+    """Whether closing this framer would report nothing: made, between messages, no defect
+    to hand on."""
+    return framer is not None and framer.at_rest and not framer.defects
+
+
 def _ended(d: Direction) -> bool:
     """Whether :meth:`TcpConnectionPipeline.finish` has nothing to do for this direction: it
     sent nothing, or it speaks clear SIP with its framer between messages (or let go while
@@ -355,8 +361,7 @@ def _ended(d: Direction) -> bool:
         return True
     if d.mode != SIP or d.sipcomp is not None:
         return False
-    framer = d.framer
-    return framer is None or (framer.at_rest and not framer.defects)
+    return d.framer is None or _quiet_framer(d.framer)
 
 
 class TcpConnectionPipeline:
@@ -506,13 +511,9 @@ class TcpConnectionPipeline:
         for direction, d in enumerate(self.dirs):
             decoder = d.sipcomp
             if decoder is None and d.mode == SIPCOMP:  # put off: fresh, or in sync and empty
-                framer = d.framer
                 later = d.later
-                if (
-                    framer is not None
-                    and framer.at_rest
-                    and not framer.defects
-                    and (later is None or self.summary.compression_layout is not None)
+                if _quiet_framer(d.framer) and (
+                    later is None or self.summary.compression_layout is not None
                 ):
                     # (what receive_eof and the test below find of such a decoder: nothing)
                     d.later = (None if later is None else later[0], True)
@@ -520,11 +521,8 @@ class TcpConnectionPipeline:
                 decoder = self._decoder(d)
             if decoder is not None and d.mode == SIPCOMP:  # what it held back, decided
                 decoder.receive_eof()
-                framer = d.framer
                 if (
-                    framer is not None
-                    and framer.at_rest
-                    and not framer.defects
+                    _quiet_framer(d.framer)
                     and not decoder.holds_output
                     and (decoder.layout is None or self.summary.compression_layout is not None)
                 ):
@@ -580,14 +578,14 @@ class TcpConnectionPipeline:
                 ):
                     continue
                 kind = READ_FIRST
-            elif mode == SIPCOMP:  # (_read_as's answer, the decoder asked for its hand once)
-                hand = self._sipcomp_hand(d)
-                kind = READ_RAW if hand is None else READ_SIPCOMP
             else:
                 read_as = self._read_as(d, direction)
                 if read_as is None:
                     continue
-                kind = read_as
+                if isinstance(read_as, tuple):  # MS-SIPCOMP, with the decoder's hand
+                    kind, hand = READ_SIPCOMP, read_as
+                else:
+                    kind = read_as
             nxt = conn.next_seq(direction)
             if nxt is None:
                 continue
@@ -613,12 +611,14 @@ class TcpConnectionPipeline:
             elif d.owned and kind == READ_FIRST:
                 d.resume = (0, None)  # (as a framer made for its first bytes would be)
 
-    def _read_as(self, d: Direction, direction: int) -> int | None:
+    def _read_as(self, d: Direction, direction: int) -> int | tuple[bytearray | None, int] | None:
         """How the fast path may read a direction from the next byte on: its SIP framed there
         (clear SIP, the framer between messages, no MS-SIPCOMP negotiation), its TLS records
-        framed there (between records, no key awaited), or each segment handed over raw.
-        None: not at all. Clear SIP is never read raw: a NEGOTIATE framed by Python inside the
-        fast path's call could switch the other direction while the fast path frames it."""
+        framed there (between records, no key awaited), its MS-SIPCOMP decoded there (given as
+        the decoder's hand, :meth:`_sipcomp_hand`, which stands for ``READ_SIPCOMP``: the
+        decoder is asked once), or each segment handed over raw. None: not at all. Clear SIP
+        is never read raw: a NEGOTIATE framed by Python inside the fast path's call could
+        switch the other direction while the fast path frames it."""
         mode = d.mode
         if mode == SIP:
             framer = d.framer
@@ -628,8 +628,10 @@ class TcpConnectionPipeline:
         if mode == TLS:
             if self.tls is not None and self.tls.takes_records(direction):
                 return READ_TLS
-        elif mode == SIPCOMP and self._sipcomp_hand(d) is not None:
-            return READ_SIPCOMP
+        elif mode == SIPCOMP:
+            hand = self._sipcomp_hand(d)
+            if hand is not None:
+                return hand
         return READ_RAW
 
     def _raw_data(
@@ -642,10 +644,6 @@ class TcpConnectionPipeline:
         self.data(direction, data, frame, ts)
         d = self._d1 if direction else self._d0
         kind = self._read_as(d, direction)
-        if kind == READ_SIPCOMP:
-            hand = self._sipcomp_hand(d)
-            assert hand is not None
-            return hand
         return READ_RAW if kind is None else kind
 
     def _sipcomp_hand(self, d: Direction) -> tuple[bytearray | None, int] | None:
