@@ -377,6 +377,7 @@ def _one_capture(
     # Without -Y (nor frames to collect) every session, stream and diagnostic is shown: the
     # events go to the view as they come, and the filter language is not loaded.
     run: FilterRun | None = None
+    stream_matches: Callable[[Any], bool] | None = None  # None: every stream is shown
     judged: dict[str, Any] = {}
     if flt is not None:
         from .filters import FilterRun
@@ -387,11 +388,8 @@ def _one_capture(
             keep_calls=collect,
             on_call=shown_call if collect else None,
         )
-        judged = {
-            "matches": run.matches,
-            "filters": flt,
-            "stream_matches": run.stream_matches if flt else None,
-        }
+        stream_matches = run.stream_matches if flt else None
+        judged = {"matches": run.matches, "filters": flt, "stream_matches": stream_matches}
     try:
         events = stream(
             path,
@@ -460,7 +458,7 @@ def _one_capture(
         else:
             # The calls of the sessions shown came through shown_call; the streams no call owns.
             for st in pipeline.streams():
-                if st.call_id is None and (run is None or not flt or run.stream_matches(st)):
+                if st.call_id is None and (stream_matches is None or stream_matches(st)):
                     selection.add_stream(st)
     if selection is not None and view.write_path:
         status = _write(path, view.write_path, selection, chosen)
@@ -474,7 +472,7 @@ def _one_capture(
                     [
                         st
                         for st in pipeline.streams()
-                        if run is None or not flt or run.stream_matches(st)
+                        if stream_matches is None or stream_matches(st)
                     ],
                 )
         except OSError as exc:
