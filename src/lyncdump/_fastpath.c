@@ -919,6 +919,10 @@ typedef struct FastPath {
     size_t sip_cap, sip_used;
     long long tcp, sip_messages, sip_held; /* TCP segments consumed; messages; bytes held */
     int sip_busy; /* inside a Python callback: the table must not change */
+    /* Inside a READ_RAW direction's _raw_data call: its reverse, which sip_own may take then
+       (a NEGOTIATE's answer read there switched both directions); room for it was made. */
+    int raw_open;
+    FlowKey raw_reverse;
     long long tls_cached; /* owned directions with a TlsCache (none: no reverse look-ups) */
     /* READ_SIPCOMP: the plain bytes of the packets decoded from one segment (a scratch reused
        from segment to segment; empty between them) */
@@ -7159,7 +7163,18 @@ sip_tcp_segment(FastPath *fp, FlowKey *key, const unsigned char *seg, Py_ssize_t
             f->last_ts = ts;
             if (tls_sync_pair(fp, f) < 0) /* the session is read: the other side's counts */
                 return -1;
+            /* Python may hand over this direction's reverse meanwhile (sip_own): room is
+               made first, so that the table does not grow inside the call (only f is used
+               after it, not its slot) */
+            if ((fp->sip_used + 1) * 2 > fp->sip_cap && sip_grow(fp) < 0)
+                return -1;
+            int was_open = fp->raw_open;
+            FlowKey was_reverse = fp->raw_reverse;
+            fp->raw_open = 1;
+            sip_reverse(&f->key, &fp->raw_reverse);
             PyObject *result = sip_call_pipe(fp, f, str_raw_data, seg + doff, plen, frame, ts);
+            fp->raw_open = was_open;
+            fp->raw_reverse = was_reverse;
             if (result == NULL)
                 return -1;
             /* how to read from the next byte on (its framer or record reader is at rest; an
@@ -7256,13 +7271,19 @@ FastPath_sip_own(FastPath *fp, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t max_message = PyLong_AsSsize_t(args[6]);
     if (PyErr_Occurred())
         return NULL;
-    if (fp->sip_busy || !sip_key_from(&key, args) || nxt32 > 0xFFFFFFFFULL || max_message < 1 ||
+    if (!sip_key_from(&key, args) || nxt32 > 0xFFFFFFFFULL || max_message < 1 ||
         (direction != 0 && direction != 1) || fp->sip_used >= MAX_ENTRIES)
+        Py_RETURN_FALSE;
+    /* Inside a callback the table must not change, but for the reverse of a direction read
+       raw, inside its _raw_data call, when there is room (sip_tcp_segment made it) */
+    int grow = (fp->sip_used + 1) * 2 > fp->sip_cap;
+    if (fp->sip_busy &&
+        (!fp->raw_open || grow || !key_equal(&key, &fp->raw_reverse)))
         Py_RETURN_FALSE;
     uint64_t hash = flow_hash(&key);
     if (sip_find(fp, &key, hash) >= 0)
         Py_RETURN_FALSE;
-    if ((fp->sip_used + 1) * 2 > fp->sip_cap && sip_grow(fp) < 0)
+    if (grow && sip_grow(fp) < 0)
         return NULL;
     size_t mask = fp->sip_cap - 1;
     size_t i = (size_t)hash & mask;

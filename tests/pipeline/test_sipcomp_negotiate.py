@@ -30,7 +30,7 @@ from pcapgen import Builder
 
 from lyncdump import fastpath
 from lyncdump.errors import MalformedError
-from lyncdump.pipeline import connection
+from lyncdump.pipeline import connection, core
 from lyncdump.sip.framing import SipStreamFramer
 from lyncdump.sip.message import parse_message
 from lyncdump.sipcomp.budget import CAPTURE_ALLOWANCE, PACKET_CHARGE, DecompressionBudget
@@ -550,3 +550,126 @@ def test_a_put_off_decoder_resumes_where_the_fast_path_left_it(end: bool) -> Non
     assert _handed_back(False, end) == eager
     messages, defects, _ = eager
     assert len(messages) == (2 if end else 5) and not defects
+
+
+# -- the answer read raw by the fast path, both directions handed over from there (session 32) --
+
+
+def _stream_data_events(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """(direction, frame) of every segment the reassembler handed to a connection."""
+    from lyncdump.net.tcp import StreamData
+
+    seen: list[tuple[int, int]] = []
+    real = core.Pipeline._tcp_event
+
+    def spy(self: Any, event: Any) -> None:
+        if type(event) is StreamData:
+            seen.append((event.direction, event.frame))
+        real(self, event)
+
+    monkeypatch.setattr(core.Pipeline, "_tcp_event", spy)
+    return seen
+
+
+def test_the_answer_and_both_compressed_directions_skip_the_reassembler(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After the client's NEGOTIATE (Python's: a connection's first segment) the server's
+    answer is read raw by the fast path and handed to ``data`` there; once it switched both
+    directions, both are read as MS-SIPCOMP from their first packet: no later segment of the
+    connection reaches the reassembler."""
+    seen = _stream_data_events(monkeypatch)
+    messages = _messages("plain", tmp_path)
+    assert [direction for direction, _ in seen] == [0]
+    assert [m.method for m in messages[:2]] == ["NEGOTIATE", None]
+    assert all(m.compressed for m in messages[2:]) and len(messages) == 10
+
+
+@pytest.mark.parametrize(
+    ("case", "python_reads"),
+    [
+        # declined: the client's clear SIP is Python's (a direction with a NEGOTIATE exchange
+        # is never framed there), which gives the server's back: its clear SIP is Python's
+        ("error answer", [0, 0, 1]),
+        ("answer without LZ77-8K", [0, 0, 1]),
+        # compressed bytes before the answer: Python's (assumed compression), as before
+        ("compressed before the answer", [0, 0, 1]),
+        # the answer cut: both parts handed to data() raw; the switch then hands both over
+        ("cut across segments", [0, 0, 0]),
+    ],
+)
+def test_the_answer_read_raw_leaves_python_what_is_unusual(
+    case: str, python_reads: list[int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = _stream_data_events(monkeypatch)
+    _messages(case, tmp_path)
+    assert [direction for direction, _ in seen] == python_reads
+
+
+def _many_connections(path: Path, count: int, seed: int) -> None:
+    """``count`` connections whose NEGOTIATE exchanges interleave (every request, then every
+    answer, then the compressed traffic): the fast path's table grows while answers are read
+    raw, each of which hands over the other direction."""
+    rng = random.Random(seed)
+    b = Builder()
+    flows = []
+    for n in range(count):
+        flow = b.tcp((f"10.1.{n // 200}.{n % 200 + 1}", 40_000 + n), ("10.0.0.10", 5061))
+        flow.handshake(0.001 * n)
+        flows.append(flow)
+    at = 1.0
+    for step in range(4):
+        order = list(range(count))
+        rng.shuffle(order)
+        for n in order:
+            if step == 0:
+                flows[n].send(at, 0, REQUEST.replace(b"neg-1", b"neg-%d" % n), cuts=[])
+            elif step == 1:
+                flows[n].send(at, 1, ANSWER.replace(b"neg-1", b"neg-%d" % n), cuts=[])
+            else:
+                flows[n].send(at, step % 2, _packets(seed * 1000 + n * 4 + step, 2), cuts=[])
+            at += 0.001
+    b.write(str(path))
+
+
+def test_many_answers_read_raw_decode_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "many.pcap"
+    _many_connections(path, 150, 7)
+    compare(path, monkeypatch)
+    # Kept whole (no streamed run, whose every 1,024th frame is Python's): each connection's
+    # NEGOTIATE alone reached the reassembler.
+    seen = _stream_data_events(monkeypatch)
+    from lyncdump.api import Capture, Options
+
+    made: list[Any] = []
+    real = core.attach_fast_path
+    monkeypatch.setattr(
+        core, "attach_fast_path", lambda *a: made.append(real(*a)[0]) or (made[-1], None)
+    )
+    messages = list(Capture(path, Options()).messages())
+    assert len(messages) == 150 * 6 and len(seen) == 150 and all(d == 0 for d, _ in seen)
+    assert made[0].sip_messages == 150 * 2 * 2  # every compressed message framed there
+
+
+def test_only_the_reverse_of_a_direction_read_raw_is_taken_inside_its_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inside a callback the fast path's table must not change: ``sip_own`` takes nothing
+    there but the reverse of the direction whose ``_raw_data`` is running."""
+    tried: list[Any] = []
+    real = connection.TcpConnectionPipeline._raw_data
+
+    def spy(self: Any, direction: int, data: bytes, frame: int, ts: float) -> Any:
+        fast = self.ctx.fast_sip
+        if fast is not None and not tried:
+            unrelated = (b"\x0a\x09\x09\x09", 1234, b"\x0a\x09\x09\x0a", 5061)
+            tried.append(fast.sip_own(*unrelated, 0, 0, MAX, self, connection.READ_RAW))
+        return real(self, direction, data, frame, ts)
+
+    monkeypatch.setattr(connection.TcpConnectionPipeline, "_raw_data", spy)
+    seen = _stream_data_events(monkeypatch)
+    messages = _messages("plain", tmp_path)
+    assert tried == [False]
+    assert [direction for direction, _ in seen] == [0] and len(messages) == 10

@@ -569,15 +569,12 @@ class TcpConnectionPipeline:
                 # _sniff would call SIP (else it comes back before Python reads it); see
                 # reclaim.
                 other = self._d0 if direction else self._d1
-                if (
-                    d.sniffed
-                    or d.held is not None
-                    or d.sipcomp is not None
-                    or other.mode != SIP
-                    or self.negotiation is not None
-                ):
+                if d.sniffed or d.held is not None or d.sipcomp is not None or other.mode != SIP:
                     continue
-                kind = READ_FIRST
+                # After the other direction's NEGOTIATE, its answer may switch both directions
+                # to MS-SIPCOMP: each segment goes to data() as it comes (READ_RAW), and
+                # _raw_data hands both directions to the fast path once they switched.
+                kind = READ_FIRST if self.negotiation is None else READ_RAW
             else:
                 read_as = self._read_as(d, direction)
                 if read_as is None:
@@ -589,7 +586,7 @@ class TcpConnectionPipeline:
             nxt = conn.next_seq(direction)
             if nxt is None:
                 continue
-            if kind == READ_FIRST:
+            if kind == READ_FIRST or mode == SNIFF:
                 d = self._direction(direction)
             a0, a1, b0, b1 = key if flip == bool(direction) else (key[2], key[3], key[0], key[1])
             d.owned = fast.sip_own(
@@ -638,12 +635,23 @@ class TcpConnectionPipeline:
         self, direction: int, data: bytes, frame: int, ts: float
     ) -> int | tuple[bytearray | None, int]:
         """In-order bytes the fast path read but does not frame: the normal path takes them;
-        returns how the fast path may read what follows (:meth:`_read_as`; a raw direction is
-        not clear SIP, so it stays read at least raw), for MS-SIPCOMP the decoder's history
-        and position (:meth:`_sipcomp_hand`)."""
+        returns how the fast path may read what follows (:meth:`_read_as`, else raw still),
+        for MS-SIPCOMP the decoder's history and position (:meth:`_sipcomp_hand`). A direction
+        read raw from before its first byte (the answer to the other direction's NEGOTIATE)
+        may turn out clear SIP and stay read raw: safe, as no direction of a connection with a
+        NEGOTIATE exchange is framed by the fast path, so nothing Python reads here can switch
+        one the fast path frames."""
         self.data(direction, data, frame, ts)
         d = self._d1 if direction else self._d0
         kind = self._read_as(d, direction)
+        other = self._d0 if direction else self._d1
+        if other.mode == SIPCOMP and not other.owned and d.mode == SIPCOMP:
+            # A NEGOTIATE's answer read here switched both directions: the other one is handed
+            # to the fast path now (sip_own takes the reverse of the direction it reads raw
+            # while this call runs), so its first packet is not Python's either.
+            fast = getattr(self.ctx, "fast_sip", None)
+            if fast is not None:
+                self.offer(fast)
         return READ_RAW if kind is None else kind
 
     def _sipcomp_hand(self, d: Direction) -> tuple[bytearray | None, int] | None:

@@ -442,6 +442,12 @@ class Pipeline:
         body = msg.body if self.media is not None else None
         self._counted(msg, body or None)
 
+    @property
+    def fast_sip(self) -> Any:
+        """The compiled fast path while a capture is read (None otherwise): a connection's
+        _raw_data may hand it the reverse of the direction it reads raw."""
+        return self._fast_sip
+
     def fast_delivery(self) -> tuple[Callable[[SipMessage, bytes | None], None], Stats, int]:
         """How the compiled fast path delivers a message it made: it counts the message itself
         (:meth:`Stats.count_message`'s rule, ``limit`` names) in ``stats``, then calls the
