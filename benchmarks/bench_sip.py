@@ -16,7 +16,9 @@ and the tshark command that does the same job:
 and prints the best CPU time (user + system) of ``--repeat`` runs, microseconds per SIP message,
 the ratio (tshark time / lyncdump time: above 1, lyncdump is faster), the goal of issue 14 and
 the peak RSS of every lyncdump run. MS-SIPCOMP has no tshark peer: its ratio is against
-lyncdump on the plain capture. Both tools must count the same number of SIP messages.
+lyncdump on the plain capture, timed again for that row with the two captures run in turn
+(plain, MS-SIPCOMP, plain, ...), so that both bests come from the same stretch of machine load.
+Both tools must count the same number of SIP messages.
 
 ``--keep DIR`` keeps the captures in DIR and reuses them on the next run (same --messages).
 The lyncdump processes run without PYTHONDONTWRITEBYTECODE, as an installed package does.
@@ -92,6 +94,19 @@ def best(
 ) -> tuple[float, float, str]:
     runs = [run(cmd, env) for _ in range(repeat)]
     return min(r[0] for r in runs), max(r[1] for r in runs), runs[0][2]
+
+
+def best_interleaved(
+    cmds: list[list[str]], repeat: int, env: dict[str, str] | None = None
+) -> list[tuple[float, float, str]]:
+    """best() of each command, the commands run in turn (a, b, a, b, ...): a ratio of two
+    lyncdump runs then compares times taken under the same load, not a batch of one against a
+    later batch of the other."""
+    runs: list[list[tuple[float, float, str]]] = [[] for _ in cmds]
+    for _ in range(repeat):
+        for cmd, kept in zip(cmds, runs, strict=True):
+            kept.append(run(cmd, env))
+    return [(min(r[0] for r in kept), max(r[1] for r in kept), kept[0][2]) for kept in runs]
 
 
 def tcp_streams(path: Path) -> list[tuple[int, bytes, int]]:
@@ -216,25 +231,30 @@ def main() -> None:
               "tshark / lyncdump (above 1: lyncdump faster)")  # fmt: skip
         print(f"{'capture':8} {'view':8} {'lyncdump':>9} {'us/msg':>7} {'peak RSS':>9}   "
               f"{'peer':34} {'time':>7} {'ratio':>6} {'goal':>6}")  # fmt: skip
-        plain_times: dict[str, float] = {}
         for variant, path in paths.items():
             keys = path.with_suffix(".keys")
             key_args = ["--keylog", str(keys)] if variant == "tls" else []
             for view in views:
                 cmd = [sys.executable, "-c", _LYNCDUMP, *VIEWS[view], *key_args, str(path)]
-                ours, rss, text = best(cmd, args.repeat, env)
+                plain_again = None
+                if variant == "sipcomp" and "plain" in paths:
+                    # against the plain capture timed again, in turn with this one
+                    plain_cmd = [sys.executable, "-c", _LYNCDUMP, *VIEWS[view], str(paths["plain"])]
+                    pair = best_interleaved([plain_cmd, cmd], args.repeat, env)
+                    plain_again = pair[0][0]
+                    ours, rss, text = pair[1]
+                else:
+                    ours, rss, text = best(cmd, args.repeat, env)
                 if view == "summary":
                     found = re.search(r"SIP messages (\d+)", text)
                     counted = int(found.group(1)) if found else -1
                     if counted != n:
                         print(f"  lyncdump counted {counted} SIP messages, not {n}")
-                if variant == "plain":
-                    plain_times[view] = ours
                 peer_label, theirs, goal = "", None, None
-                if variant == "sipcomp" and view in plain_times:
+                if plain_again is not None:
                     peer_label, theirs, goal = (
-                        "lyncdump, plain capture",
-                        plain_times[view],
+                        "lyncdump, plain (run in turn)",
+                        plain_again,
                         SIPCOMP_GOAL,
                     )
                 elif variant != "sipcomp" and tshark is not None:
