@@ -6430,12 +6430,22 @@ budget_read(FastPath *fp, BudgetMirror *m)
     return 0;
 }
 
+static Py_ssize_t slot_offset(PyTypeObject *t, PyObject *name);
+
+/* obj.name = value: into the slot when slot_offset knows it (what the member's setter does:
+   a budget's counters are __slots__), else by setattr. 0, or -1 on a Python error. */
 static int
 budget_set(PyObject *obj, PyObject *name, long long value)
 {
     PyObject *v = PyLong_FromLongLong(value);
     if (v == NULL)
         return -1;
+    Py_ssize_t off = slot_offset(Py_TYPE(obj), name);
+    if (off >= 0) {
+        PyObject **at = (PyObject **)((char *)obj + off);
+        Py_XSETREF(*at, v);
+        return 0;
+    }
     int rc = PyObject_SetAttr(obj, name, v);
     Py_DECREF(v);
     return rc;
