@@ -825,12 +825,24 @@ typedef struct SipcompState {
 /*
  * One scope of sipcomp/budget.py's DecompressionBudget (a connection, or the capture all
  * connections draw from) mirrored here, so that the routine packet is charged without a
- * Python call. Its counters are read from the Python object once per epoch and written back
- * by sipcomp_flush: at every hand-back, release and end of input, and whenever Python is
+ * Python call. Its counters are read from the Python object when first charged and written
+ * back by sipcomp_flush: at every hand-back, release and end of input, and whenever Python is
  * about to read or charge a budget (DecompressionBudget.sync, set on the capture's budget
- * while mirrors exist, calls FastPath.sipcomp_sync, which also starts a new epoch: Python may
- * then change the counters, so they are read again before the next charge here).
+ * while mirrors exist, calls FastPath.sipcomp_sync(budget), which writes the mirrors of that
+ * budget and its parents and marks them unread: Python may then change their counters, so
+ * they are read again before their next charge here; the other mirrors' counters and charges
+ * stay as they are, right, so one sync costs the budget's chain, not the live directions).
  */
+struct BudgetMirror;
+/* The connections' mirrors by budget (FastPath.bmap): the budget Python is about to charge
+   (sipcomp_sync's argument) and its parents are found here, so that only their mirrors are
+   read again. Open addressing by the budget's address (`key`, never dereferenced), linear
+   probing, deletion by backward shift; a table of raw pointers (no references). */
+typedef struct BudgetMap {
+    struct BudgetMirror **slot;
+    size_t cap, used;
+} BudgetMap;
+
 typedef struct BudgetMirror {
     /* the budget: a strong reference for a connection's; borrowed for the capture's (each
        connection's budget holds its parent, and the capture's mirror lives only while a
@@ -838,6 +850,11 @@ typedef struct BudgetMirror {
     PyObject *obj;
     long long wire, plain, allowance, ratio;
     unsigned long epoch; /* FastPath.bepoch when the counters were read */
+    /* FastPath.bwrite, the mirrors charged here since written (linked while `dirty`), and
+       FastPath.bmap (a connection's mirror, NULL once out of it) */
+    struct BudgetMirror *next_write, **prev_write;
+    BudgetMap *map;
+    const void *key;
     Py_ssize_t users;    /* flows (a connection's) or connection mirrors (the capture's) */
     int loaded;          /* the counters were read at `epoch` */
     int usable;          /* they are plain ints in bounds: charges are decided here */
@@ -846,6 +863,99 @@ typedef struct BudgetMirror {
     int foreign;         /* its parent is not the capture budget mirrored here: never charge */
     struct BudgetMirror *parent; /* the capture's mirror, or NULL */
 } BudgetMirror;
+
+/* Take a mirror off FastPath.bwrite (its charges written or dropped). */
+static void
+budget_unlist(BudgetMirror *m)
+{
+    if (m->prev_write != NULL) {
+        *m->prev_write = m->next_write;
+        if (m->next_write != NULL)
+            m->next_write->prev_write = m->prev_write;
+    }
+    m->next_write = NULL;
+    m->prev_write = NULL;
+    m->dirty = 0;
+}
+
+static size_t
+bmap_home(const void *key, size_t cap)
+{
+    uint64_t h = (uint64_t)(uintptr_t)key * 0x9E3779B97F4A7C15ULL;
+    return (size_t)(h >> 32) & (cap - 1);
+}
+
+/* The mirror of budget `key` in the table, or NULL. */
+static BudgetMirror *
+bmap_find(const BudgetMap *map, const void *key)
+{
+    if (map->used == 0)
+        return NULL;
+    for (size_t i = bmap_home(key, map->cap);; i = (i + 1) & (map->cap - 1)) {
+        BudgetMirror *m = map->slot[i];
+        if (m == NULL || m->key == key)
+            return m;
+    }
+}
+
+/* Put m in the table under m->obj: 0, or -1 when memory ran out (no exception set). */
+static int
+bmap_add(BudgetMap *map, BudgetMirror *m)
+{
+    if ((map->used + 1) * 2 > map->cap) {
+        size_t cap = map->cap ? map->cap * 2 : 64;
+        BudgetMirror **slot = PyMem_Calloc(cap, sizeof(BudgetMirror *));
+        if (slot == NULL)
+            return -1;
+        for (size_t k = 0; k < map->cap; k++) {
+            BudgetMirror *o = map->slot[k];
+            if (o == NULL)
+                continue;
+            size_t i = bmap_home(o->key, cap);
+            while (slot[i] != NULL)
+                i = (i + 1) & (cap - 1);
+            slot[i] = o;
+        }
+        PyMem_Free(map->slot);
+        map->slot = slot;
+        map->cap = cap;
+    }
+    m->key = m->obj;
+    size_t i = bmap_home(m->key, map->cap);
+    while (map->slot[i] != NULL)
+        i = (i + 1) & (map->cap - 1);
+    map->slot[i] = m;
+    map->used++;
+    m->map = map;
+    return 0;
+}
+
+/* Take m out of its table (backward shift: no tombstones). */
+static void
+bmap_remove(BudgetMirror *m)
+{
+    BudgetMap *map = m->map;
+    m->map = NULL;
+    if (map == NULL || map->used == 0)
+        return;
+    size_t mask = map->cap - 1, i = bmap_home(m->key, map->cap);
+    while (map->slot[i] != m) {
+        if (map->slot[i] == NULL)
+            return; /* (not there) */
+        i = (i + 1) & mask;
+    }
+    map->slot[i] = NULL;
+    map->used--;
+    for (size_t j = (i + 1) & mask; map->slot[j] != NULL; j = (j + 1) & mask) {
+        size_t h = bmap_home(map->slot[j]->key, map->cap);
+        /* slot j may move to the hole at i when its home is not within (i, j] */
+        if ((j > i && (h <= i || h > j)) || (j < i && h <= i && h > j)) {
+            map->slot[i] = map->slot[j];
+            map->slot[j] = NULL;
+            i = j;
+        }
+    }
+}
 
 static void sipcomp_detach(SipcompState *sc);
 struct FastPath;
@@ -935,9 +1045,13 @@ typedef struct FastPath {
     struct PlainPacket *packets;
     Py_ssize_t npackets, packets_cap;
     /* READ_SIPCOMP: the capture's decompression budget mirrored (BudgetMirror), the states
-       whose counts are still to be written back, and the epoch of the mirrors' counters */
+       whose counts are still to be written back, the mirrors whose charges are (bwrite), the
+       connections' mirrors by budget (bmap), and the epoch of the mirrors' counters (moved
+       on when every mirror must be read again: sipcomp_sync without an argument) */
     BudgetMirror broot;
     SipcompState *bdirty;
+    BudgetMirror *bwrite;
+    BudgetMap bmap;
     unsigned long bepoch;
 } FastPath;
 
@@ -1112,6 +1226,16 @@ FastPath_clear_refs(FastPath *fp)
         }
     }
     fp->bdirty = NULL;
+    while (fp->bwrite != NULL)
+        budget_unlist(fp->bwrite); /* (the charges not written back are lost) */
+    if (fp->bmap.slot != NULL) {
+        for (size_t i = 0; i < fp->bmap.cap; i++)
+            if (fp->bmap.slot[i] != NULL)
+                fp->bmap.slot[i]->map = NULL;
+        PyMem_Free(fp->bmap.slot);
+        fp->bmap.slot = NULL;
+        fp->bmap.cap = fp->bmap.used = 0;
+    }
     fp->broot.obj = NULL;
     return 0;
 }
@@ -1759,7 +1883,7 @@ FastPath_scan_pcapng(FastPath *fp, PyObject *args)
 static PyObject *FastPath_sip_own(FastPath *fp, PyObject *const *args, Py_ssize_t nargs);
 static PyObject *FastPath_sip_release(FastPath *fp, PyObject *const *args, Py_ssize_t nargs);
 static PyObject *FastPath_sip_release_all(FastPath *fp, PyObject *Py_UNUSED(ignored));
-static PyObject *FastPath_sipcomp_sync(FastPath *fp, PyObject *Py_UNUSED(ignored));
+static PyObject *FastPath_sipcomp_sync(FastPath *fp, PyObject *const *args, Py_ssize_t nargs);
 
 static PyMethodDef FastPath_methods[] = {
     {"register", (PyCFunction)FastPath_register, METH_VARARGS,
@@ -1792,9 +1916,10 @@ static PyMethodDef FastPath_methods[] = {
      "Hand both directions of this connection back to Python (reclaim) if they are owned."},
     {"sip_release_all", (PyCFunction)FastPath_sip_release_all, METH_NOARGS,
      "sip_release_all()\n\nHand every owned direction back (the end of the input)."},
-    {"sipcomp_sync", (PyCFunction)FastPath_sipcomp_sync, METH_NOARGS,
-     "sipcomp_sync()\n\nWrite back the MS-SIPCOMP byte counts and decompression budget charges\n"
-     "made here, and read the budgets again before the next charge (DecompressionBudget.sync)."},
+    {"sipcomp_sync", (PyCFunction)(void (*)(void))FastPath_sipcomp_sync, METH_FASTCALL,
+     "sipcomp_sync(budget=None)\n\nWrite back the MS-SIPCOMP decompression budget charges made\n"
+     "here, and read budget and its parents again before their next charge (every budget\n"
+     "without an argument): DecompressionBudget.sync, before Python reads or charges budget."},
     {"take_frames", (PyCFunction)FastPath_take_frames, METH_NOARGS,
      "Frames consumed since the last call."},
     {"scan_pcap", (PyCFunction)FastPath_scan_pcap, METH_VARARGS,
@@ -6275,7 +6400,8 @@ budget_read(FastPath *fp, BudgetMirror *m)
     m->loaded = 1;
     m->epoch = fp->bepoch;
     m->usable = 0;
-    m->dirty = 0;
+    if (m->dirty)
+        budget_unlist(m);
     if (m->obj == NULL || m->foreign)
         return 0;
     long long v[4];
@@ -6304,12 +6430,22 @@ budget_read(FastPath *fp, BudgetMirror *m)
     return 0;
 }
 
+static Py_ssize_t slot_offset(PyTypeObject *t, PyObject *name);
+
+/* obj.name = value: into the slot when slot_offset knows it (what the member's setter does:
+   a budget's counters are __slots__), else by setattr. 0, or -1 on a Python error. */
 static int
 budget_set(PyObject *obj, PyObject *name, long long value)
 {
     PyObject *v = PyLong_FromLongLong(value);
     if (v == NULL)
         return -1;
+    Py_ssize_t off = slot_offset(Py_TYPE(obj), name);
+    if (off >= 0) {
+        PyObject **at = (PyObject **)((char *)obj + off);
+        Py_XSETREF(*at, v);
+        return 0;
+    }
     int rc = PyObject_SetAttr(obj, name, v);
     Py_DECREF(v);
     return rc;
@@ -6321,7 +6457,7 @@ budget_write(BudgetMirror *m)
 {
     if (!m->dirty)
         return 0;
-    m->dirty = 0;
+    budget_unlist(m);
     if (m->obj == NULL)
         return 0;
     if (budget_set(m->obj, str_b_wire, m->wire) < 0 ||
@@ -6509,7 +6645,12 @@ sipcomp_detach(SipcompState *sc)
     if (root != NULL && --root->users == 0) {
         root->obj = NULL;
         root->loaded = 0;
+        if (root->dirty)
+            budget_unlist(root);
     }
+    if (m->dirty)
+        budget_unlist(m);
+    bmap_remove(m);
     Py_XDECREF(m->obj);
     PyMem_Free(m);
 }
@@ -6580,7 +6721,10 @@ sipcomp_attach(FastPath *fp, SipFlow *f)
     sc->conn = m;
     int rc = 0;
     BudgetMirror *root = &fp->broot;
-    if (parent == Py_None) {
+    if (bmap_add(&fp->bmap, m) < 0) {
+        m->foreign = 1; /* not found by sipcomp_sync: never charged here, left to Python */
+    }
+    else if (parent == Py_None) {
         m->foreign = 1; /* not a connection's budget: left to Python */
     }
     else if (root->obj == NULL) {
@@ -6639,7 +6783,14 @@ sipcomp_charge(FastPath *fp, SipFlow *f, Py_ssize_t payload, Py_ssize_t plain, P
     for (BudgetMirror *m = c; m != NULL; m = m == c ? r : NULL) {
         m->wire += payload;
         m->plain += charge;
-        m->dirty = 1;
+        if (!m->dirty) {
+            m->dirty = 1;
+            m->next_write = fp->bwrite;
+            m->prev_write = &fp->bwrite;
+            if (fp->bwrite != NULL)
+                fp->bwrite->prev_write = &m->next_write;
+            fp->bwrite = m;
+        }
     }
     sc->sum_wire += wire;
     sc->sum_plain += plain;
@@ -6654,19 +6805,55 @@ sipcomp_charge(FastPath *fp, SipFlow *f, Py_ssize_t payload, Py_ssize_t plain, P
     return 1;
 }
 
-/* FastPath.sipcomp_sync(): what DecompressionBudget.sync calls before Python reads or
-   charges a budget. */
-static PyObject *
-FastPath_sipcomp_sync(FastPath *fp, PyObject *Py_UNUSED(ignored))
+/* Write back mirror m's charges and have them read again before its next charge (Python is
+   about to read or change its budget). 0, or -1 on a Python error. */
+static int
+budget_hand_over(BudgetMirror *m)
 {
-    /* The budgets only: the states' summary counts stay listed for their hand-back (or the
-       next full sipcomp_flush), as sipcomp_flush_back leaves the other states' (nothing reads
-       them before the run is rendered, and adding them later gives the same sums). */
-    for (SipcompState *sc = fp->bdirty; sc != NULL; sc = sc->next_dirty)
-        if (sc->conn != NULL && budget_write(sc->conn) < 0)
-            return NULL;
-    if (budget_write(&fp->broot) < 0)
+    m->loaded = 0;
+    return budget_write(m);
+}
+
+/* FastPath.sipcomp_sync(budget=None): what DecompressionBudget.sync calls before Python reads
+   or charges `budget`. Python reads and changes only that budget and its parents
+   (DecompressionBudget.draw, limit, repr): their mirrors alone are written back and marked
+   unread (read again before their next charge here). Every other mirror keeps its charges
+   and counters, which stay right: its budget is written at its flow's hand-back, at the end
+   of input, or when Python asks for it in turn. So a sync costs the chain it is given, not
+   the live directions. The states' summary counts stay listed for their hand-back (or the
+   next full sipcomp_flush), as sipcomp_flush_back leaves the other states' (nothing reads
+   them before the run is rendered, and adding them later gives the same sums). Without an
+   argument (or past a chain of 64 parents): every mirror charged since is written
+   (FastPath.bwrite) and all are read again. */
+#define SYNC_MAX_CHAIN 64
+static PyObject *
+FastPath_sipcomp_sync(FastPath *fp, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs > 1) {
+        PyErr_SetString(PyExc_TypeError, "sipcomp_sync() takes at most one argument");
         return NULL;
+    }
+    if (nargs == 1 && args[0] != Py_None) {
+        PyObject *node = Py_NewRef(args[0]);
+        for (int k = 0; k < SYNC_MAX_CHAIN; k++) {
+            /* (a budget has one mirror: sipcomp_attach shares it between the directions) */
+            BudgetMirror *m = node == fp->broot.obj ? &fp->broot : bmap_find(&fp->bmap, node);
+            int rc = m != NULL ? budget_hand_over(m) : 0;
+            PyObject *parent = rc < 0 ? NULL : PyObject_GetAttr(node, str_b_parent);
+            Py_DECREF(node);
+            if (parent == NULL)
+                return NULL;
+            if (parent == Py_None) {
+                Py_DECREF(parent);
+                Py_RETURN_NONE;
+            }
+            node = parent;
+        }
+        Py_DECREF(node);
+    }
+    while (fp->bwrite != NULL)
+        if (budget_write(fp->bwrite) < 0) /* (takes it off the list) */
+            return NULL;
     fp->bepoch++;
     Py_RETURN_NONE;
 }

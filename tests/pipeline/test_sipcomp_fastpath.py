@@ -568,7 +568,7 @@ def test_budget_sync_writes_back_before_python_reads() -> None:
     calls: list[int] = []
     top = DecompressionBudget(100, 2)
     conn = top.connection(50)
-    top.sync = lambda: calls.append(1)
+    top.sync = lambda budget: calls.append(1)
     assert conn.draw(10, 20, keepalive=True) is None
     assert conn.limit() == 50 + 2 * 10 and calls == [1, 1]
     assert "20/" in repr(top) and len(calls) > 2
@@ -818,3 +818,160 @@ def test_a_python_draw_writes_the_budgets_and_the_counts_come_once() -> None:
     for pipe, (_, packets) in zip(pipes, flows, strict=True):
         assert pipe.summary.wire_bytes == sum(len(p[0]) for p in packets[:6])
         assert pipe.summary.plain_bytes == sum(p[2] for p in packets[:6])
+
+
+# -- the budget sync costs what changed (session 32) -------------------------------------------
+
+
+def _many_and_one_odd(tmp_path: Path, connections: int, odd: int, seed: int = 32) -> Path:
+    """``connections`` MS-SIPCOMP connections live at once, their packets interleaved one per
+    segment; connection ``odd`` sends what the fast path gives back now and then (raw
+    packets without flags, keep-alives, corrupt tokens), so Python decodes and draws from
+    the budgets between the fast path's charges of all the others."""
+    rng = random.Random(seed)
+    b = Builder()
+    timeline: list[tuple[float, TcpFlow, int, bytes]] = []
+    for conn in range(connections):
+        flow = negotiated(b, (f"10.4.{conn // 200}.{conn % 200 + 1}", 46_000 + conn), conn * 0.001)
+        for direction in (0, 1):
+            if conn == odd and direction == 0:
+                enc = SipcompStreamEncoder()
+                pieces = []
+                for n in range(14):
+                    msg = sip_message(rng)
+                    pieces.append(
+                        encode_packet(0, msg, len(msg)) if n % 3 == 1 else enc.encode(msg)
+                    )
+                    if n % 4 == 2:
+                        pieces.append(b"\r\n")
+            else:
+                pieces = compressed_pieces(rng, conn, direction, 10, odd=False)
+            for i, piece in enumerate(pieces):
+                when = 1 + i * 0.05 + conn * 0.0004 + direction * 0.0002
+                timeline.append((when, flow, direction, piece))
+    timeline.sort(key=lambda x: x[0])
+    for when, flow, direction, piece in timeline:
+        flow.send(when, direction, piece)
+    b.frames.sort(key=lambda x: x[0])
+    path = tmp_path / f"many{connections}-{odd}.pcap"
+    b.write(str(path))
+    return path
+
+
+@pytest.mark.parametrize("scope", ["capture", "connection"])
+def test_python_draws_between_many_compiled_connections_refuse_at_the_same_packet(
+    scope: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many compressed connections read in C at once and one whose packets Python decodes in
+    between (every one of its draws syncs): the sync writes back only the mirrors charged
+    since, and reads again only the budget drawn and its parents. A capture allowance set so
+    that the refusal falls mid-way (wherever: C or Python), or a connection allowance that
+    the odd connection reaches while Python draws: every refusal and counter is pure
+    Python's."""
+    connections, odd = 30, 17
+    path = _many_and_one_odd(tmp_path, connections, odd)
+    ratio = 1
+    recorded = _pure_draws(path, monkeypatch, ratio=ratio).draws
+    assert len({c for c, _, _ in recorded}) == connections
+    if scope == "capture":
+        k = len(recorded) // 2
+        allowance, plain, wire = _limit_at(recorded, k, ratio)
+        budgets = Budgets(monkeypatch, allowance=allowance, ratio=ratio)
+    else:
+        counts = {c: sum(1 for d in recorded if d[0] == c) for c, _, _ in recorded}
+        oddc = max(counts, key=lambda c: counts[c])  # the odd connection draws the most
+        mine = [d for d in recorded if d[0] == oddc]
+        allowance, plain, wire = _limit_at(mine, len(mine) // 2, ratio)
+        budgets = Budgets(monkeypatch, ratio=ratio, per_connection=allowance)
+    taken = compare(path, monkeypatch)
+    assert taken > 100
+    states = budgets.states()
+    assert len(states) == 4 and all(s == states[0] for s in states)
+    top, conns = states[0]
+    assert top[3] is None
+    if scope == "capture":
+        assert top[2] is True
+    else:
+        assert conns[oddc][2] is True
+
+
+def test_sync_reads_again_only_the_budget_drawn_and_its_parents() -> None:
+    """FastPath alone, many connections read in C: a Python draw on one connection's budget
+    (or on a budget drawing from it) is seen by that connection's next charge, refused at
+    exactly the packet pure Python refuses; the other connections' mirrors are not read
+    again and go on; the capture's budget drawn in Python is seen by every connection."""
+    fast = fastpath.compiled().FastPath(0)
+    top = DecompressionBudget(1 << 36, 1)
+    pipes = [_Pipe(top.connection(1 << 24)) for _ in range(40)]
+    flows = [_owned_sipcomp(fast, pipe, 47_000 + n) for n, pipe in enumerate(pipes)]
+    frame = 2
+    for flow, packets in flows:
+        _send(fast, flow, packets[0][0], frame)
+        frame += 1
+
+    def cost(packet: tuple[bytes, int, int]) -> int:
+        return max(packet[2], PACKET_CHARGE) - packet[1]
+
+    # connection 7: Python draws on its budget, leaving room for exactly its packet 1
+    conn7 = pipes[7].budget
+    room = conn7.limit() - conn7.plain  # (syncs)
+    assert conn7.draw(0, room - cost(flows[7][1][1]), keepalive=True) is None
+    # connection 3: a budget drawing from it takes all but packets 1 and 2
+    conn3 = pipes[3].budget
+    inner = DecompressionBudget(1 << 36, 1, parent=conn3, scope="connection")
+    room = conn3.limit() - conn3.plain
+    spend = room - cost(flows[3][1][1]) - cost(flows[3][1][2])
+    assert inner.draw(0, spend, keepalive=True) is None
+    for i in (1, 2, 3):
+        for flow, packets in flows:
+            if flow is not None:
+                _send(fast, flow, packets[i][0], frame)
+                frame += 1
+        if i == 1:
+            assert not pipes[7].reclaimed and not pipes[3].reclaimed
+        if i == 2:
+            assert len(pipes[7].reclaimed) == 1 and not pipes[3].reclaimed
+            flows[7] = (None, flows[7][1])  # type: ignore[assignment]
+        if i == 3:
+            assert len(pipes[3].reclaimed) == 1
+            flows[3] = (None, flows[3][1])  # type: ignore[assignment]
+    assert sum(len(p.reclaimed) for p in pipes) == 2
+    assert len(pipes[7].delivered) == 2 and len(pipes[3].delivered) == 3
+    assert all(len(p.delivered) == 4 for n, p in enumerate(pipes) if n not in (3, 7))
+    # the capture's budget drawn in Python: room for the 38 live connections' packet 4 but
+    # the last one's, exactly
+    room = top.limit() - top.plain
+    costs = [cost(packets[4]) for flow, packets in flows if flow is not None]
+    assert top.draw(0, room - sum(costs[:-1]), keepalive=True) is None
+    for flow, packets in flows:
+        if flow is not None:
+            _send(fast, flow, packets[4][0], frame)
+            frame += 1
+    live = [p for n, p in enumerate(pipes) if n not in (3, 7)]
+    assert [len(p.reclaimed) for p in live] == [0] * 37 + [1]
+    assert all(len(p.delivered) == 5 for p in live[:-1]) and len(live[-1].delivered) == 4
+    fast.sip_release_all()
+    assert top.sync is None and not top.refused
+    assert top.plain == top.allowance + top.wire  # exactly at the limit
+    refused = pipes[39].budget.draw(flows[39][1][4][1], flows[39][1][4][2])
+    assert refused is not None and "this capture would decompress" in refused
+
+
+def test_sync_without_a_budget_reads_every_mirror_again() -> None:
+    """sipcomp_sync() with no argument (the old protocol): every mirror is read again before
+    its next charge, so a change Python makes to any budget after it is seen."""
+    fast = fastpath.compiled().FastPath(0)
+    top = DecompressionBudget(CAPTURE_ALLOWANCE, 1)
+    pipes = [_Pipe(top.connection(1 << 30)) for _ in range(3)]
+    flows = [_owned_sipcomp(fast, pipe, 48_000 + n) for n, pipe in enumerate(pipes)]
+    for n, (flow, packets) in enumerate(flows):
+        _send(fast, flow, packets[0][0], 2 + n)
+    fast.sipcomp_sync()
+    pipes[1].budget.refused = True  # (no draw: only a full re-read sees it)
+    for n, (flow, packets) in enumerate(flows):
+        _send(fast, flow, packets[1][0], 10 + n)
+    assert [len(p.reclaimed) for p in pipes] == [0, 1, 0]
+    with pytest.raises(TypeError):
+        fast.sipcomp_sync(None, None)
+    fast.sip_release_all()
+    assert top.sync is None

@@ -23,7 +23,9 @@ first refusal of each scope says why, later ones are short.
 The compiled fast path charges the routine packet of the directions it reads on a mirror of
 these counters (``_fastpath.c`` sipcomp_charge) and writes them back when it gives a direction
 back, and whenever Python is about to read or charge a budget: while it holds charges, the
-capture's budget has :attr:`DecompressionBudget.sync` set, which every read here calls first.
+capture's budget has :attr:`DecompressionBudget.sync` set, which every read here calls first
+with the budget read. Python reads and changes only that one and its parents, so the fast
+path writes back and reads again only theirs.
 """
 
 from __future__ import annotations
@@ -74,9 +76,10 @@ class DecompressionBudget:
         """Decompressed bytes charged so far (at least ``PACKET_CHARGE`` per packet)."""
         self.refused = False
         """True once a draw was refused: the scope stays closed."""
-        self.sync: Callable[[], object] | None = None
+        self.sync: Callable[[DecompressionBudget], object] | None = None
         """Set on the capture's budget while the compiled fast path holds charges of its own
-        (``FastPath.sipcomp_sync``): called before these counters are read or changed."""
+        (``FastPath.sipcomp_sync``): called with the budget whose counters (or its parents')
+        are about to be read or changed, first."""
 
     def connection(self, allowance: int = CONNECTION_ALLOWANCE) -> DecompressionBudget:
         """A budget for one TCP connection that also draws from this one."""
@@ -88,7 +91,7 @@ class DecompressionBudget:
         while top.parent is not None:
             top = top.parent
         if top.sync is not None:
-            top.sync()
+            top.sync(self)
 
     def limit(self, wire: int = 0) -> int:
         """Decompressed bytes this scope allows once ``wire`` more compressed bytes came in."""
