@@ -786,7 +786,8 @@ typedef struct {
     Py_ssize_t nchunks, chunk_cap;
     /* The connection's TcpConnectionPipeline (strong reference), whose methods are called
        by name: _deliver (a message), _tls_record (a record), _raw_data (a segment read raw),
-       reclaim (the direction given back). No bound method is kept per direction. */
+       reclaim (the direction given back; _sipcomp_rest for an MS-SIPCOMP one that holds
+       nothing). No bound method is kept per direction. */
     PyObject *pipe;
     struct SipcompState *sc; /* READ_SIPCOMP only (sipcomp_adopt), else NULL */
     struct TlsCache *tc;     /* READ_TLS opening routine records here (tls_adopt), else NULL */

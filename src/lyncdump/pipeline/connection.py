@@ -632,7 +632,7 @@ class TcpConnectionPipeline:
                 direction,
                 nxt,
                 self.ctx.max_sip_message,
-                self,  # its _deliver, _tls_record, _raw_data and reclaim are called by name
+                self,  # its _deliver, _tls_record, _raw_data, reclaim, _sipcomp_rest: by name
                 kind,
                 *((hand,) if kind == READ_SIPCOMP else ()),
             )
