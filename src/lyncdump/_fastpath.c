@@ -269,7 +269,7 @@ RtpCore_fast_packet(RtpCore *self, PyObject *args)
 /* "_packet": StreamStats' Python implementation, called for every packet that is not routine */
 static PyObject *str_slow_packet;
 /* The pipe methods the SIP-over-TCP fast path calls (interned at import). */
-static PyObject *str_deliver, *str_tls_record, *str_raw_data;
+static PyObject *str_deliver, *str_tls_record, *str_raw_data, *str_sipcomp_rest;
 static PyObject *str_tls_plain, *str_tls_sync, *str_negotiation;
 
 /*
@@ -786,7 +786,8 @@ typedef struct {
     Py_ssize_t nchunks, chunk_cap;
     /* The connection's TcpConnectionPipeline (strong reference), whose methods are called
        by name: _deliver (a message), _tls_record (a record), _raw_data (a segment read raw),
-       reclaim (the direction given back). No bound method is kept per direction. */
+       reclaim (the direction given back; _sipcomp_rest for an MS-SIPCOMP one that holds
+       nothing). No bound method is kept per direction. */
     PyObject *pipe;
     struct SipcompState *sc; /* READ_SIPCOMP only (sipcomp_adopt), else NULL */
     struct TlsCache *tc;     /* READ_TLS opening routine records here (tls_adopt), else NULL */
@@ -4208,6 +4209,50 @@ sipcomp_state(FastPath *fp, const SipFlow *f, Py_ssize_t from, Py_ssize_t skip)
 
 static int tls_sync_pair(FastPath *fp, SipFlow *f);
 
+/* sip_reclaim_from for a READ_SIPCOMP flow taken out of the table with nothing held and no
+   packet pending (every one at the end of the input): its state goes to Python's
+   _sipcomp_rest() as flat arguments, no list or tuple built; then it is freed. */
+static int
+sipcomp_reclaim_rest(FastPath *fp, SipFlow *f)
+{
+    PyMem_Free(f->buf);
+    PyMem_Free(f->chunks);
+    SipcompState *sc = f->sc;
+    PyObject *result = NULL;
+    if (sipcomp_flush_back(fp, sc) == 0) { /* the counts charged here, before Python */
+        PyObject *argv[10];
+        argv[0] = f->pipe;
+        argv[1] = PyLong_FromLong(f->direction);
+        argv[2] = PyLong_FromLongLong(f->framed);
+        argv[3] = PyLong_FromLongLong(f->taken);
+        argv[4] = PyLong_FromLongLong(f->last_frame);
+        argv[5] = PyFloat_FromDouble(f->last_ts);
+        argv[6] = PyLong_FromSsize_t(sc->hpos);
+        argv[7] = PyLong_FromLongLong(sc->consumed);
+        argv[8] = PyLong_FromLongLong(sc->plain_frame);
+        argv[9] = Py_NewRef(sc->made && sc->hist != NULL ? sc->hist : Py_None);
+        int k = 1;
+        while (k < 10 && argv[k] != NULL)
+            k++;
+        if (k == 10) {
+            fp->sip_busy++;
+            result = PyObject_VectorcallMethod(str_sipcomp_rest, argv,
+                                               10 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+            fp->sip_busy--;
+        }
+        for (k = 1; k < 10; k++)
+            Py_XDECREF(argv[k]);
+    }
+    if (result != NULL && sipcomp_release(sc) < 0)
+        Py_CLEAR(result);
+    sipcomp_free(sc);
+    Py_DECREF(f->pipe);
+    if (result == NULL)
+        return -1;
+    Py_DECREF(result);
+    return 0;
+}
+
 /* Take the flow in slot i out of the table and hand its state to Python's reclaim(). A
    READ_SIPCOMP flow also hands over the packets of FastPath.plain from `from` on (none
    outside sipcomp_read: the scratch is empty then), `skip` bytes of the first framed. The
@@ -4222,6 +4267,8 @@ sip_reclaim_from(FastPath *fp, size_t i, Py_ssize_t from, Py_ssize_t skip)
     PyMem_Free(fp->sip[i]);
     sip_remove(fp, i);
     fp->sip_held -= f.len;
+    if (f.kind == READ_SIPCOMP && f.sc != NULL && f.nchunks == 0 && from >= fp->npackets)
+        return sipcomp_reclaim_rest(fp, &f);
     PyObject *chunks = PyList_New(f.nchunks);
     int ok = chunks != NULL;
     for (Py_ssize_t c = 0; ok && c < f.nchunks; c++) {
@@ -11083,9 +11130,10 @@ PyInit__fastpath(void)
     str_tls_plain = PyUnicode_InternFromString("_tls_plain");
     str_tls_sync = PyUnicode_InternFromString("_tls_sync");
     str_negotiation = PyUnicode_InternFromString("negotiation");
+    str_sipcomp_rest = PyUnicode_InternFromString("_sipcomp_rest");
     if (str_slow_packet == NULL || str_deliver == NULL || str_tls_record == NULL ||
         str_raw_data == NULL || str_tls_plain == NULL || str_tls_sync == NULL ||
-        str_negotiation == NULL)
+        str_negotiation == NULL || str_sipcomp_rest == NULL)
         return NULL;
     PyObject **budget_names[] = {&str_b_wire, &str_b_plain, &str_b_allowance, &str_b_ratio,
                                  &str_b_refused, &str_b_parent, &str_b_sync, &str_pipe_budget,

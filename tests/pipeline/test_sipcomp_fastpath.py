@@ -337,6 +337,9 @@ def test_sip_own_takes_a_sipcomp_direction_only_with_its_history() -> None:
         def reclaim(self, *args: object) -> None:
             self.calls.append(args)
 
+        def _sipcomp_rest(self, *args: object) -> None:
+            self.calls.append(_as_reclaim(*args))
+
     pipe = Pipe()
     own = fast.sip_own
     assert own(four, 1, other, 2, 0, 1, 100, pipe, 3) is False  # no history given
@@ -593,6 +596,24 @@ class _Pipe:
 
     def reclaim(self, *args: object) -> None:
         self.reclaimed.append(args)
+
+    def _sipcomp_rest(self, *args: object) -> None:
+        self.reclaimed.append(_as_reclaim(*args))
+
+
+def _as_reclaim(
+    direction: object,
+    framed: object,
+    taken: object,
+    last_frame: object,
+    last_ts: object,
+    *state: object,
+) -> tuple[object, ...]:
+    """What ``reclaim`` is given for a hand-back that went to ``_sipcomp_rest`` (an MS-SIPCOMP
+    direction with nothing held and no packet pending: its state flat)."""
+    position, consumed, plain_frame, made = state
+    return (direction, framed, taken, [], last_frame, last_ts,
+            (position, consumed, plain_frame, [], 0, made))  # fmt: skip
 
 
 def _owned_sipcomp(

@@ -282,6 +282,12 @@ Chunk = tuple[bytes, int, float]
 """Bytes of one direction with the frame and time they came in."""
 
 
+#: What the fast path gives back of an MS-SIPCOMP direction (TcpConnectionPipeline.reclaim):
+#: (history position, compressed bytes decoded there, frame of the last packet framed, the
+#: packets not all framed as (plain, wire, frame, ts), plain bytes of the first framed, the
+#: history made there or None).
+_SipcompState = tuple[int, int, int, list[tuple[bytes, int, int, float]], int, bytearray | None]
+
 #: Direction.later: what the put-off decoder's ``resume_at`` takes (or None), and whether its
 #: ``receive_eof`` was due.
 _Later = tuple[tuple[int, int, int, float, bytearray | None] | None, bool]
@@ -362,6 +368,21 @@ def _ended(d: Direction) -> bool:
     if d.mode != SIP or d.sipcomp is not None:
         return False
     return d.framer is None or _quiet_framer(d.framer)
+
+
+def _put_off(d: Direction, layout: str | None) -> bool:
+    """Whether :meth:`TcpConnectionPipeline.finish` only marks this direction's put-off
+    decoder as ended: it sent nothing, or it speaks MS-SIPCOMP with no decoder made, its
+    framer quiet, and what the decoder would adopt (if anything) has its layout noted, so
+    making it to end it would report nothing."""
+    if d is _QUIET:
+        return True
+    return (
+        d.mode == SIPCOMP
+        and d.sipcomp is None
+        and _quiet_framer(d.framer)
+        and (d.later is None or layout is not None)
+    )
 
 
 class TcpConnectionPipeline:
@@ -496,8 +517,22 @@ class TcpConnectionPipeline:
 
     def finish(self) -> None:
         """No more input: flush TLS and the framers, reporting what was left cut off."""
-        if self.tls is None and _ended(self._d0) and _ended(self._d1):
-            return  # clear SIP between messages (or silence) both ways: nothing left to say
+        if self.tls is None:
+            d0, d1 = self._d0, self._d1
+            if _ended(d0) and _ended(d1):
+                return  # clear SIP between messages (or silence) both ways: nothing left to say
+            layout = self.summary.compression_layout
+            if self.inner is None and _put_off(d0, layout) and _put_off(d1, layout):
+                # MS-SIPCOMP put off and quiet both ways (or silence), as the fast path gives
+                # most compressed connections back at the end of the input: what the loop
+                # below would do, without its other tests.
+                if d0 is not _QUIET:
+                    later = d0.later
+                    d0.later = (None if later is None else later[0], True)
+                if d1 is not _QUIET:
+                    later = d1.later
+                    d1.later = (None if later is None else later[0], True)
+                return
         for direction, d in enumerate(self.dirs):
             if d.held is not None and d.mode == SNIFF:  # what was kept for the probe, probed
                 self._start_probe(direction)
@@ -597,7 +632,7 @@ class TcpConnectionPipeline:
                 direction,
                 nxt,
                 self.ctx.max_sip_message,
-                self,  # its _deliver, _tls_record, _raw_data and reclaim are called by name
+                self,  # its _deliver, _tls_record, _raw_data, reclaim, _sipcomp_rest: by name
                 kind,
                 *((hand,) if kind == READ_SIPCOMP else ()),
             )
@@ -770,8 +805,7 @@ class TcpConnectionPipeline:
         chunks: list[tuple[bytes, int, float]],
         last_frame: int,
         last_ts: float,
-        sipcomp: tuple[int, int, int, list[tuple[bytes, int, int, float]], int, bytearray | None]
-        | None = None,
+        sipcomp: _SipcompState | None = None,
     ) -> None:
         """The fast path gives a direction back: it took ``taken`` bytes since :meth:`offer`
         and framed ``framed`` of them (none when it handed each segment to :meth:`data`); the
@@ -804,6 +838,42 @@ class TcpConnectionPipeline:
         for data, frame, ts in chunks:
             self.data(direction, data, frame, ts)
 
+    def _sipcomp_rest(
+        self,
+        direction: int,
+        framed: int,
+        taken: int,
+        last_frame: int,
+        last_ts: float,
+        position: int,
+        consumed: int,
+        plain_frame: int,
+        made: bytearray | None,
+    ) -> None:
+        """:meth:`reclaim` of an MS-SIPCOMP direction with nothing held and no packet
+        pending (every one the fast path reads at the end of the input), its state given
+        flat, so no list or tuple is built for it. A direction whose decoder was made (or is
+        owed its adoption) takes :meth:`reclaim`'s whole path."""
+        d = self._d1 if direction else self._d0
+        if d.sipcomp is not None or d.later is not None or d.resume is not None:
+            state: _SipcompState = (position, consumed, plain_frame, [], 0, made)
+            self.reclaim(direction, framed, taken, [], last_frame, last_ts, state)
+            return
+        d.owned = False
+        self.conn.taken_elsewhere(direction, taken, last_frame, last_ts)
+        # (_sipcomp_back's put-off case: what resume_at would do kept for the decoder's
+        # making; one that was not taken stays fresh)
+        if made is not None:
+            d.later = ((consumed, position, last_frame, last_ts, made), False)
+            if self.summary.compression_layout is None:  # (the layout resume_at sets)
+                self.summary.compression_layout = _stream().DEFAULT_LAYOUT.name
+        else:
+            assert consumed == 0
+        if framed:
+            framer = d.framer
+            assert framer is not None
+            framer.skip_framed(framed, plain_frame)
+
     def _sipcomp_back(
         self,
         direction: int,
@@ -812,7 +882,7 @@ class TcpConnectionPipeline:
         chunks: list[tuple[bytes, int, float]],
         last_frame: int,
         last_ts: float,
-        state: tuple[int, int, int, list[tuple[bytes, int, int, float]], int, bytearray | None],
+        state: _SipcompState,
     ) -> None:
         """An MS-SIPCOMP direction given back: the decoder moves on past the ``consumed``
         compressed bytes decoded there (history ``position``; ``made``, the history the fast
