@@ -4421,8 +4421,9 @@ fast_sip_frame_chunk(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssiz
  * token, blanks, a colon and a value without control bytes in the three read; one CSeq of
  * the form "<1-9 digits> NEGOTIATE"; one Call-ID (or i); at most one Compression. */
 
-/* Whether d[a:b] is word (lower case) in any case: scan_name_is with the length checked. */
-static int
+/* Whether d[a:b] is word (lower case) in any case: scan_name_is with the length checked.
+   Inline, so that a literal word's length is known and most names fail on it. */
+static inline int
 neg_word_is(const unsigned char *d, Py_ssize_t a, Py_ssize_t b, const char *word)
 {
     Py_ssize_t n = (Py_ssize_t)strlen(word);
@@ -4516,9 +4517,8 @@ fast_sip_negotiate_chunk(PyObject *Py_UNUSED(module), PyObject *const *args, Py_
         if (q >= le - 1 || d[q] != ':')
             Py_RETURN_NONE;
         Py_ssize_t va = q + 1, vb = le - 1;
-        for (Py_ssize_t k = va; k < vb; k++)
-            if (d[k] == '\r')
-                Py_RETURN_NONE;
+        if (vb > va && memchr(d + va, '\r', (size_t)(vb - va)) != NULL)
+            Py_RETURN_NONE;
         unsigned char c0 = (unsigned char)(d[p] | 0x20);
         int which = 0; /* 1 CSeq, 2 Call-ID, 3 Compression */
         if (c0 == 'c') {

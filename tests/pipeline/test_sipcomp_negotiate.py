@@ -319,6 +319,18 @@ CASES: dict[str, list[tuple[Any, ...]]] = {
     "segments out of order": [(0, REQUEST, []), (1, ANSWER, []),
                               (0, _packets(46, 6), [90, 200], [0, 2, 1]), (1, _packets(47), [])],
     "answer only, nothing compressed": [(0, REQUEST, []), (1, ANSWER, [])],
+    # (session 32: the answer's first segment read raw is taken by _answer)
+    "the server offers too, the client answers it": [
+        (0, REQUEST, []), (1, REQUEST.replace(b"neg-1", b"neg-9"), []),
+        (0, _answer(call_id="neg-9"), []), (0, _packets(53), []), (1, _packets(54), []),
+    ],
+    "answer not SIP": [(0, REQUEST, []), (1, bytes(range(40, 120)), []), (0, _clear(55), [])],
+    "answer in TLS records": [(0, REQUEST, []), (1, b"\x16\x03\x01\x00\x04abcd", []),
+                              (0, _clear(56), [])],
+    "compressed answer holding SIP/2.0": [(0, REQUEST, []), (1, _packets(57) + b"SIP/2.0", []),
+                                          (0, _packets(58), []), (1, _packets(59), [])],
+    "compressed answer, then the 200 OK": [(0, REQUEST, []), (1, _packets(60), []),
+                                           (1, ANSWER, []), (0, _packets(61), [])],
 }  # fmt: skip
 
 
@@ -461,7 +473,8 @@ def test_the_plain_exchange_is_made_in_c(tmp_path: Path, monkeypatch: pytest.Mon
         ("answer without From", [("neg-1", "1", True), False]),
         ("answer with a body", [("neg-1", "1", True), ("neg-1", "1", True)]),
         ("two answers in one segment", [("neg-1", "1", True), None]),  # the framer's
-        ("answer cut in the status line", [("neg-1", "1", True)]),  # sniffed, then framed
+        # the answer's first part asked once (_answer), then sniffed, then framed
+        ("answer cut in the status line", [("neg-1", "1", True), None]),
     ],
 )
 def test_what_the_compiled_delivery_takes_and_refuses(
@@ -470,6 +483,33 @@ def test_what_the_compiled_delivery_takes_and_refuses(
     calls = _deliver_spy(monkeypatch)
     _messages(case, tmp_path)
     assert calls == expected
+
+
+@pytest.mark.parametrize(
+    ("case", "sniffed"),
+    [
+        ("plain", [0]),  # the routine 200 OK: set up by _answer, not sniffed
+        ("provisional first", [0]),
+        ("answer without From", [0]),  # (parsed by Python, as _negotiate_whole would)
+        ("the server offers too, the client answers it", [0]),
+        ("two answers in one segment", [0, 1]),  # not one whole message: as data() takes it
+        ("answer not SIP", [0, 1]),
+        ("compressed answer holding SIP/2.0", [0, 1]),
+    ],
+)
+def test_the_answer_read_raw_is_sniffed_only_when_unusual(
+    case: str, sniffed: list[int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[int] = []
+    real = connection.TcpConnectionPipeline._sniff
+
+    def spy(self: Any, direction: int, *args: Any) -> bool:
+        seen.append(direction)
+        return real(self, direction, *args)
+
+    monkeypatch.setattr(connection.TcpConnectionPipeline, "_sniff", spy)
+    _messages(case, tmp_path)
+    assert seen == sniffed
 
 
 # -- the decoder put off while the fast path reads the direction (Direction.later) ------------

@@ -107,6 +107,9 @@ READ_SIPCOMP = 3  # MS-SIPCOMP decoded and its SIP framed there, each message to
 READ_FIRST = 4  # READ_SIP from the first byte of a direction not heard yet (see offer)
 
 
+#: The hand of an MS-SIPCOMP direction whose decoder is fresh (no history, at position 0).
+_FRESH: tuple[None, int] = (None, 0)
+
 _sipcomp_stream: Any = None  # lyncdump.sipcomp.stream, once _stream() has loaded it
 
 
@@ -676,9 +679,25 @@ class TcpConnectionPipeline:
         may turn out clear SIP and stay read raw: safe, as no direction of a connection with a
         NEGOTIATE exchange is framed by the fast path, so nothing Python reads here can switch
         one the fast path frames."""
-        self.data(direction, data, frame, ts)
         d = self._d1 if direction else self._d0
-        kind = self._read_as(d, direction)
+        negotiation = self.negotiation
+        if (
+            d.mode == SNIFF
+            and d.held is None
+            and d.sipcomp is None
+            and negotiation is not None
+            and negotiation.offered
+            and _negotiate_deliver is not None
+        ):  # (the answer to the other direction's NEGOTIATE, as a rule)
+            # When it switched this direction, what _read_as would give: a fresh decoder's
+            # hand (its framer made at rest, the budget taken, nothing held back).
+            kind: Any = _FRESH if self._answer(direction, data, frame, ts) else None
+        else:
+            self.data(direction, data, frame, ts)
+            kind = None
+        d = self._d1 if direction else self._d0
+        if kind is None:
+            kind = self._read_as(d, direction)
         other = self._d0 if direction else self._d1
         if other.mode == SIPCOMP and not other.owned and d.mode == SIPCOMP:
             # A NEGOTIATE's answer read here switched both directions: the other one is handed
@@ -688,6 +707,46 @@ class TcpConnectionPipeline:
             if fast is not None:
                 self.offer(fast)
         return READ_RAW if kind is None else kind
+
+    def _answer(self, direction: int, data: bytes, frame: int, ts: float) -> bool:
+        """The first segment of a direction read raw after the other direction's NEGOTIATE
+        offer (:meth:`_raw_data`), taken as :meth:`data` would take it (:meth:`_sniff`, then
+        :meth:`_negotiate_whole` when it is clear SIP), with the compiled
+        ``sip_negotiate_deliver`` asked first and once: when it makes and delivers the segment
+        as one whole NEGOTIATE message (the routine 200 OK), the direction is set up as the
+        sniff would leave it (clear SIP, a fresh framer moved past the message) and the
+        tracker steps, without the sniff's tests and :meth:`data`'s dispatch. True when that
+        message switched this direction to MS-SIPCOMP (its decoder put off and fresh)."""
+        made = _negotiate_deliver(self, direction, data, frame, ts, self.ctx.max_sip_message)
+        d = self._direction(direction)
+        if made is None:  # not one whole NEGOTIATE message: as data() takes it
+            if self._sniff(direction, data, frame, ts):
+                return False  # (kept for the MS-SIPCOMP probe)
+            if d.mode != SIP:
+                self.data(direction, data, frame, ts)  # (decided: data() reads that mode)
+                return False
+            framer = d.framer
+            assert framer is not None and framer.at_rest  # (a fresh one: nothing was held)
+            if _looks_compressed(data):  # (a first segment holding "SIP/2.0" somewhere)
+                self._assume_compression(direction, data, frame, ts)
+                return False
+            framer.receive_data(data, frame, ts)  # (_negotiate_whole would refuse it)
+            self._drain_framer(direction)
+            return False
+        # A start line that looks_like_sip accepts: what _sniff's SIP branch does.
+        d.sniffed += len(data)
+        d.mode = SIP
+        framer = d.framer = SipStreamFramer(max_message=self.ctx.max_sip_message)
+        self.summary.protocol = "sip"
+        if made is False:  # the shape, but not a message the helper makes: Python parses it
+            if not self._negotiate_parsed(direction, data, frame, ts, framer):
+                framer.receive_data(data, frame, ts)
+                self._drain_framer(direction)
+            return False
+        msg, call_id, cseq_number, offers = made
+        framer.skip_framed(len(data), frame)
+        self._negotiated(direction, msg, call_id, cseq_number, offers)
+        return d.mode == SIPCOMP
 
     def _sipcomp_hand(self, d: Direction) -> tuple[bytearray | None, int] | None:
         """What the fast path needs to decode an MS-SIPCOMP direction from the next byte on
@@ -702,7 +761,7 @@ class TcpConnectionPipeline:
             if d.mode != SIPCOMP:
                 return None
             if d.later is None:
-                return None, 0  # (a fresh decoder's handover)
+                return _FRESH  # (a fresh decoder's handover)
             decoder = self._decoder(d)
         return decoder.handover()
 
@@ -1189,6 +1248,14 @@ class TcpConnectionPipeline:
                 framer.skip_framed(len(data), frame)
                 self._negotiated(direction, msg, call_id, cseq_number, offers)
                 return True
+        return self._negotiate_parsed(direction, data, frame, ts, framer)
+
+    def _negotiate_parsed(
+        self, direction: int, data: bytes, frame: int, ts: float, framer: SipStreamFramer
+    ) -> bool:
+        """:meth:`_negotiate_whole` without ``sip_negotiate_deliver`` (or when it does not
+        make the message): the helper's reading, the message parsed and delivered by
+        Python."""
         found = _negotiate_chunk(data, self.ctx.max_sip_message)
         if found is None:
             return False
@@ -1239,19 +1306,29 @@ class TcpConnectionPipeline:
 
         ``frame``/``ts`` (of the message that made the switch) stand for the bytes the framer
         already held beyond it."""
-        d = self._direction(direction)
-        if d.mode == SIPCOMP:
+        d = self._d1 if direction else self._d0
+        if d is _QUIET:
+            d = self._direction(direction)
+        elif d.mode == SIPCOMP:
             return
-        rest = d.framer.take_remaining() if d.framer is not None else b""
-        if d.framer is None:
+        framer = d.framer
+        if framer is None:
+            rest = b""
             d.framer = SipStreamFramer(max_message=self.ctx.max_sip_message)
+        elif framer.at_rest:
+            # (the routine switch: take_remaining of a framer at rest gives nothing and leaves
+            # it as it is, its offsets already at the end of the stream)
+            rest = b""
+        else:
+            rest = framer.take_remaining()
         d.mode = SIPCOMP
         # The decoder is put off until Python reads the direction (_decoder): the fast path
         # takes a routine direction from its first packet, and at the end of input one in
         # sync with nothing held needs none.
         d.sipcomp = None
         d.later = None
-        self._budget()  # (the connection's share, taken now as when the decoder was made here)
+        if self.budget is None:  # the connection's share, taken now as when the decoder was
+            self.budget = self.ctx.decompression.connection()  # made here (_budget)
         self.summary.compressed = True
         if rest:
             self._decoder(d).receive_data(rest, frame, ts)

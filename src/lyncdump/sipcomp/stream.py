@@ -1342,7 +1342,8 @@ class NegotiationTracker:
         CSeq number, blanks stripped, and whether it offers LZ77-8K (the compiled
         ``sip_negotiate_chunk`` reads them of a NEGOTIATE exchange in the plain shape). A
         response's CSeq names NEGOTIATE (checked by the caller)."""
-        if all(self.compressed):
+        compressed = self.compressed
+        if compressed[0] and compressed[1]:
             return []
         key = (call_id, cseq_number)
         if method is not None:
@@ -1359,7 +1360,10 @@ class NegotiationTracker:
         del self._pending[key]
         if status >= 300 or not offers:
             return []
-        switched = [d for d in (0, 1) if not self.compressed[d]]
+        if not (compressed[0] or compressed[1]):  # (as a rule: both switch now)
+            compressed[0] = compressed[1] = True
+            return [0, 1]
+        switched = [d for d in (0, 1) if not compressed[d]]
         for d in switched:
-            self.compressed[d] = True
+            compressed[d] = True
         return switched
