@@ -399,3 +399,33 @@ def test_random_bytes_at_any_write_position(data: bytes, pos: int, shift: int, m
     history = rng.randbytes(HISTORY_SIZE)
     known = bytes(rng.choice((0, 1)) for _ in range(HISTORY_SIZE)) if mid else None
     _both(history, known, pos, HISTORY_SIZE, data, shift)
+
+
+# -- the exact read's zone (session 32) ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("ahead", range(1, 17))
+def test_copies_reading_the_zone_after_literal_runs_and_pieces(ahead: int) -> None:
+    """The exact read (known None, the MS-SIPCOMP scan's) stores whole 8- and 16-byte pieces
+    and lets the up to 15 bytes past its position hold anything until it returns (session
+    32). A copy whose offset makes it read the previous pass's tail ``ahead`` bytes past the
+    write position (off = 8192 - ahead) right after a literal run or a copy that wrote into
+    those bytes, at the history's start, middle and end, at several bit offsets, whole and
+    cut short: the Python decoder's history, stops and errors, so the zone is put back both
+    before such a read and when the call ends early."""
+    rng = random.Random(ahead)
+    history = rng.randbytes(HISTORY_SIZE)
+    off = HISTORY_SIZE - ahead
+    for run in range(1, 10):
+        for before in (b"a" * run, (40, 17)):
+            for length in (3, 16, 17, 40):
+                data = _tokens([before, (off, length), b"z", (off, 3)])
+                for shift in (0, 3, 7):
+                    shifted = _at_bit(data, shift, rng)
+                    for pos in (0, 9, 100, 8140, 8170):
+                        if pos + (run if isinstance(before, bytes) else 17) >= off:
+                            continue  # the copy would read behind, not the tail
+                        for end in (len(shifted), len(shifted) - 1, len(shifted) // 2):
+                            _both(history, None, pos, HISTORY_SIZE, shifted[:end], shift)
+            if isinstance(before, tuple):
+                break  # the copy before does not depend on the run
