@@ -2373,6 +2373,9 @@ mppc_run_exact(unsigned char *hist, const unsigned char *orig, Py_ssize_t *pos_i
                          fault);
 }
 
+/* mppc_inflate's limit, from its position, up to which it takes the exact read. */
+#define MPPC_ZONE_COPY 2048
+
 /* mppc_inflate(hist, known, pos, limit, data, bit, nbits, bit_base)
  *   -> (pos, bit, reason) or (pos, bit, -1, bit offset, message) for a corrupt token.
  * The stop reasons and messages are _inflate's; `known` (or None) gets 1 for every byte
@@ -2405,8 +2408,10 @@ fast_mppc_inflate(PyObject *Py_UNUSED(module), PyObject *args)
     unsigned char *hist = (unsigned char *)PyByteArray_AS_STRING(hist_obj);
     MppcFault fault = {0, 0, 0, 0, 0};
     int reason;
-    if (known == NULL && pos <= limit) {
-        /* the exact read the MS-SIPCOMP scan makes, its `orig` copied here */
+    if (known == NULL && pos <= limit && limit - pos <= MPPC_ZONE_COPY) {
+        /* the exact read the MS-SIPCOMP scan makes, its `orig` copied here: when that copy is
+           small (Python's stream framing gives a packet's size; decompress() gives the
+           history's end, thousands of bytes to copy for a packet of one or two) */
         unsigned char orig[8192];
         memcpy(orig, hist + pos, (size_t)(8192 - limit < 16 ? 8192 - pos : limit - pos + 16));
         reason = mppc_run_exact(hist, orig, &pos, limit, data.buf, data.len, &bit, nbits,
