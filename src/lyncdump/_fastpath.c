@@ -2002,8 +2002,10 @@ typedef struct {
 
 #if defined(__GNUC__)
 #define MPPC_INLINE static inline __attribute__((always_inline))
+#define MPPC_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else
 #define MPPC_INLINE static inline
+#define MPPC_UNLIKELY(x) (x)
 #endif
 
 /* A copy token at the top of the window w (at least 40 real bits): its offset (out of
@@ -2195,10 +2197,13 @@ mppc_run_impl(unsigned char *hist, unsigned char *known, const unsigned char *or
             /* low literals, each the byte itself: the run of them at the top of the word,
                its 8th byte completed from the 9th (the word took 7 bytes at most from an odd
                bit, then went round again for the rest of the run: runs of exactly 7 were
-               32 % of the runs on the 5k MS-SIPCOMP bench capture), as far as the limit allows, at once */
+               32 % of the runs on the 5k MS-SIPCOMP bench capture), as far as the limit
+               allows, taken at once */
             w |= (uint64_t)(d[(bit >> 3) + 8] >> (8 - s)); /* the 8th byte whole (0 for s 0) */
             Py_ssize_t k = mppc_low_run(w & 0x8080808080808080ULL);
-            if (k > limit - pos)
+            /* (tested first for room for 8, nearly always there: the clamp's compare and
+               move then stay out of the way from this word to the next token's bit) */
+            if (MPPC_UNLIKELY(limit - pos < 8) && k > limit - pos)
                 k = limit - pos;
             if (zone)
                 mppc_low_literals_zone(hist, pos, w, k);
