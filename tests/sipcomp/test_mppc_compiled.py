@@ -283,6 +283,8 @@ def test_every_offset_and_length_code_at_every_bit_offset(
     for end in (len(shifted), rng.randrange(len(shifted) + 1)):
         _both(history, None, pos, HISTORY_SIZE, shifted[:end], shift)
         _both(history, None, 0, HISTORY_SIZE, shifted[:end], shift)
+        # within 2048 bytes of pos: mppc_inflate's exact read, the MS-SIPCOMP scan's
+        _both(history, None, pos, min(HISTORY_SIZE, pos + 2048), shifted[:end], shift)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -399,3 +401,38 @@ def test_random_bytes_at_any_write_position(data: bytes, pos: int, shift: int, m
     history = rng.randbytes(HISTORY_SIZE)
     known = bytes(rng.choice((0, 1)) for _ in range(HISTORY_SIZE)) if mid else None
     _both(history, known, pos, HISTORY_SIZE, data, shift)
+
+
+# -- the exact read's zone (session 32) ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("ahead", range(1, 17))
+def test_copies_reading_the_zone_after_literal_runs_and_pieces(ahead: int) -> None:
+    """The exact read (the MS-SIPCOMP scan's; mppc_inflate's with known None and a limit at
+    most 2048 bytes on) stores whole 8- and 16-byte pieces and lets the up to 15 bytes past
+    its position hold anything until it returns (session 32). A copy whose offset makes it
+    read the previous pass's tail ``ahead`` bytes past the write position (off = 8192 -
+    ahead) right after a literal run or a copy that wrote into those bytes, at the history's
+    start, middle and end, at several bit offsets and limits, whole and cut short: the Python
+    decoder's history, stops and errors, so the zone is put back both before such a read and
+    when the call ends early."""
+    rng = random.Random(ahead)
+    history = rng.randbytes(HISTORY_SIZE)
+    off = HISTORY_SIZE - ahead
+    for run in range(1, 10):
+        for before in (b"a" * run, (40, 17)):
+            for length in (3, 16, 17, 40):
+                data = _tokens([before, (off, length), b"z", (off, 3)])
+                for shift in (0, 3, 7):
+                    shifted = _at_bit(data, shift, rng)
+                    for pos in (0, 9, 100, 8140, 8170):
+                        if pos + (run if isinstance(before, bytes) else 17) >= off:
+                            continue  # the copy would read behind, not the tail
+                        # mppc_inflate takes the exact read up to 2048 bytes from pos
+                        made = (run if isinstance(before, bytes) else 17) + length + 4
+                        for limit in (made, made - 1, made + 20, 2048, HISTORY_SIZE - pos):
+                            limit = min(HISTORY_SIZE, pos + limit)
+                            for end in (len(shifted), len(shifted) - 1, len(shifted) // 2):
+                                _both(history, None, pos, limit, shifted[:end], shift)
+            if isinstance(before, tuple):
+                break  # the copy before does not depend on the run
