@@ -262,6 +262,10 @@ def _answer_without_from() -> bytes:
 #: In the plain shape for sip_negotiate_chunk, but not a message the compiled path makes
 #: (no Via): Python parses it (and reports what it lacks), as before.
 _NO_VIA = b"".join(line for line in REQUEST.splitlines(True) if not line.startswith(b"Via:"))
+#: A NEGOTIATE that offers nothing (MS-CONMGMT's keep-alive negotiation): the tracker ignores it.
+_NO_OFFER = b"".join(
+    line for line in REQUEST.splitlines(True) if not line.startswith(b"Compression:")
+)
 _ANSWER_BODY = ANSWER.replace(b"Content-Length: 0", b"Content-Length: 4") + b"abcd"
 
 
@@ -331,6 +335,18 @@ CASES: dict[str, list[tuple[Any, ...]]] = {
                                           (0, _packets(58), []), (1, _packets(59), [])],
     "compressed answer, then the 200 OK": [(0, REQUEST, []), (1, _packets(60), []),
                                            (1, ANSWER, []), (0, _packets(61), [])],
+    # (session 32b: the opening NEGOTIATE taken by _negotiate_first, or refused by it)
+    "NEGOTIATE without an offer": [(0, _NO_OFFER, []), (1, _answer(compression="None"), []),
+                                   (0, _clear(62), []), (1, _clear(63), [])],
+    "NEGOTIATE and a clear message in one segment": [(0, REQUEST + _clear(64), []),
+                                                     (1, ANSWER, []), (1, _clear(65), [])],
+    "NEGOTIATE without Via from the server side": [(1, _NO_VIA, []), (0, ANSWER, []),
+                                                   (1, _packets(66), []), (0, _packets(67), [])],
+    "NEGOTIATE as the server's first bytes after clear SIP": [
+        (0, _clear(68), []), (1, REQUEST, []), (0, ANSWER, []), (1, _packets(69), []),
+    ],
+    "negotiate in lower case": [(0, REQUEST.replace(b"NEGOTIATE sip", b"negotiate sip"), []),
+                                (1, ANSWER, []), (0, _packets(70), [])],
 }  # fmt: skip
 
 
@@ -475,6 +491,10 @@ def test_the_plain_exchange_is_made_in_c(tmp_path: Path, monkeypatch: pytest.Mon
         ("two answers in one segment", [("neg-1", "1", True), None]),  # the framer's
         # the answer's first part asked once (_answer), then sniffed, then framed
         ("answer cut in the status line", [("neg-1", "1", True), None]),
+        # the opening segment asked by _negotiate_first, refused, then by data()'s path again
+        ("NEGOTIATE and a clear message in one segment", [None, None, ("neg-1", "1", True)]),
+        ("NEGOTIATE without Via from the server side", [False, ("neg-1", "1", True)]),
+        ("negotiate in lower case", [False, ("neg-1", "1", True)]),  # (data()'s path only)
     ],
 )
 def test_what_the_compiled_delivery_takes_and_refuses(
@@ -488,18 +508,31 @@ def test_what_the_compiled_delivery_takes_and_refuses(
 @pytest.mark.parametrize(
     ("case", "sniffed"),
     [
-        ("plain", [0]),  # the routine 200 OK: set up by _answer, not sniffed
-        ("provisional first", [0]),
-        ("answer without From", [0]),  # (parsed by Python, as _negotiate_whole would)
-        ("the server offers too, the client answers it", [0]),
-        ("two answers in one segment", [0, 1]),  # not one whole message: as data() takes it
-        ("answer not SIP", [0, 1]),
-        ("compressed answer holding SIP/2.0", [0, 1]),
+        # the routine NEGOTIATE and 200 OK: set up by _negotiate_first and _answer, not sniffed
+        ("plain", []),
+        ("provisional first", []),
+        ("answer without From", []),  # (parsed by Python, as _negotiate_whole would)
+        ("request without Via", []),  # (the same, for the opening NEGOTIATE)
+        ("answered from the server side", []),
+        ("the server offers too, the client answers it", []),
+        ("two answers in one segment", [1]),  # not one whole message: as data() takes it
+        ("answer not SIP", [1]),
+        ("compressed answer holding SIP/2.0", [1]),
+        # the opening segment not one whole NEGOTIATE (or not its first): data() sniffs it
+        ("NEGOTIATE and a clear message in one segment", [0]),
+        ("request and its retransmission in one segment", [0]),
+        ("cut across segments", [0, 0, 1]),
+        ("negotiate in lower case", [0]),
+        ("NEGOTIATE without an offer", [1]),  # (no offer: the answer takes data()'s path)
+        # (the server's direction was taken by the fast path before its first byte)
+        ("NEGOTIATE as the server's first bytes after clear SIP", [0, 1]),
     ],
 )
 def test_the_answer_read_raw_is_sniffed_only_when_unusual(
     case: str, sniffed: list[int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Which directions are sniffed: the routine opening NEGOTIATE (a quiet direction's first
+    segment, no exchange yet) and the 200 OK read raw are set up without the sniff."""
     seen: list[int] = []
     real = connection.TcpConnectionPipeline._sniff
 

@@ -189,6 +189,20 @@ def test_budget_capture_scope_bounds_many_connections() -> None:
     assert repr(capture) == "<DecompressionBudget capture 8000/10000 bytes refused>"
 
 
+def test_connection_budget_is_the_one_init_makes() -> None:
+    """connection() sets the slots itself (session 32b): the same budget as __init__ makes."""
+    capture = DecompressionBudget(10000, 4)
+    for made in (capture.connection(), capture.connection(77)):
+        allowance = made.allowance
+        made_by_init = DecompressionBudget(allowance, 4, parent=capture, scope="connection")
+        assert type(made) is DecompressionBudget
+        assert [getattr(made, n) for n in DecompressionBudget.__slots__] == [
+            getattr(made_by_init, n) for n in DecompressionBudget.__slots__
+        ]
+    assert capture.connection().allowance == CONNECTION_ALLOWANCE
+    assert capture.connection(77).allowance == 77
+
+
 def test_defaults() -> None:
     assert (MAX_RATIO, CAPTURE_ALLOWANCE, CONNECTION_ALLOWANCE) == (32, 8 << 20, 1 << 20)
     assert PACKET_CHARGE == 512

@@ -380,10 +380,13 @@ def _put_off(d: Direction, layout: str | None) -> bool:
     making it to end it would report nothing."""
     if d is _QUIET:
         return True
+    if d.mode != SIPCOMP or d.sipcomp is not None:
+        return False
+    framer = d.framer  # (_quiet_framer, written out: this runs for both directions)
     return (
-        d.mode == SIPCOMP
-        and d.sipcomp is None
-        and _quiet_framer(d.framer)
+        framer is not None
+        and framer.at_rest
+        and not framer.defects
         and (d.later is None or layout is not None)
     )
 
@@ -443,6 +446,15 @@ class TcpConnectionPipeline:
         """New in-order bytes of one direction."""
         d = self._d1 if direction else self._d0
         if d is _QUIET:
+            if (
+                data.startswith(b"NEGOTIATE ")
+                and self.negotiation is None
+                and _negotiate_deliver is not None
+                and _frame_chunk is not None  # (data()'s path below asks both first)
+                and _negotiate_chunk is not None
+                and self._negotiate_first(direction, data, frame, ts)
+            ):
+                return  # (an MS-SIPCOMP connection's opening NEGOTIATE, as a rule)
             d = self._direction(direction)
         mode = d.mode
         if mode == SNIFF:
@@ -614,6 +626,8 @@ class TcpConnectionPipeline:
                 # _raw_data hands both directions to the fast path once they switched.
                 kind = READ_FIRST if self.negotiation is None else READ_RAW
             else:
+                if mode == SIP and self.negotiation is not None:
+                    continue  # (what _read_as says: clear SIP after a NEGOTIATE stays Python's)
                 read_as = self._read_as(d, direction)
                 if read_as is None:
                     continue
@@ -705,8 +719,33 @@ class TcpConnectionPipeline:
             # while this call runs), so its first packet is not Python's either.
             fast = getattr(self.ctx, "fast_sip", None)
             if fast is not None:
-                self.offer(fast)
+                self._own_switched(fast, 1 - direction, other)
         return READ_RAW if kind is None else kind
+
+    def _own_switched(self, fast: Any, direction: int, d: Direction) -> None:
+        """:meth:`offer` from inside :meth:`_raw_data` once a NEGOTIATE's answer switched
+        both directions: the direction read raw is the fast path's already, so only the
+        other one (``d``, MS-SIPCOMP and not owned) is handed over, as :meth:`offer`'s loop
+        would hand it (:meth:`_read_as` of an MS-SIPCOMP direction: its decoder's hand, a
+        fresh one's as a rule, else each segment raw)."""
+        if self.gone or self.summary.encapsulation is not None:
+            return
+        conn = self.conn
+        if not conn.at_rest():
+            return
+        hand = self._sipcomp_hand(d)  # (first, as offer asks: it may make the decoder)
+        nxt = conn.next_seq(direction)
+        if nxt is None:
+            return
+        key = conn.key
+        a0, a1, b0, b1 = key if conn.flip == bool(direction) else (key[2], key[3], key[0], key[1])
+        max_message = self.ctx.max_sip_message
+        if hand is None:
+            d.owned = fast.sip_own(a0, a1, b0, b1, direction, nxt, max_message, self, READ_RAW)
+        else:
+            d.owned = fast.sip_own(
+                a0, a1, b0, b1, direction, nxt, max_message, self, READ_SIPCOMP, hand
+            )
 
     def _answer(self, direction: int, data: bytes, frame: int, ts: float) -> bool:
         """The first segment of a direction read raw after the other direction's NEGOTIATE
@@ -733,7 +772,29 @@ class TcpConnectionPipeline:
             framer.receive_data(data, frame, ts)  # (_negotiate_whole would refuse it)
             self._drain_framer(direction)
             return False
-        # A start line that looks_like_sip accepts: what _sniff's SIP branch does.
+        self._sniffed_negotiate(d, direction, data, frame, ts, made)
+        return made is not False and d.mode == SIPCOMP
+
+    def _negotiate_first(self, direction: int, data: bytes, frame: int, ts: float) -> bool:
+        """A direction's first segment, starting with a NEGOTIATE request line, on a
+        connection with no NEGOTIATE exchange yet (an MS-SIPCOMP connection's opening
+        segment): :meth:`data`'s path for it (:meth:`_sniff` calls it SIP, ``sip_deliver_chunk``
+        refuses a message that names NEGOTIATE, then :meth:`_negotiate_whole`) with only
+        ``sip_negotiate_deliver`` asked. False when it does not take the segment as one
+        whole NEGOTIATE message: nothing was done, and :meth:`data` reads it as before."""
+        made = _negotiate_deliver(self, direction, data, frame, ts, self.ctx.max_sip_message)
+        if made is None:
+            return False
+        self._sniffed_negotiate(self._direction(direction), direction, data, frame, ts, made)
+        return True
+
+    def _sniffed_negotiate(
+        self, d: Direction, direction: int, data: bytes, frame: int, ts: float, made: Any
+    ) -> None:
+        """A direction's first segment that ``sip_negotiate_deliver`` read as one whole
+        message of a NEGOTIATE exchange (``made``: what it gave, not None): the direction set
+        up as :meth:`_sniff` sets up clear SIP (the helper's start line is one looks_like_sip
+        accepts, and it names SIP/2.0), then followed as :meth:`_negotiate_whole` would."""
         d.sniffed += len(data)
         d.mode = SIP
         framer = d.framer = SipStreamFramer(max_message=self.ctx.max_sip_message)
@@ -742,11 +803,18 @@ class TcpConnectionPipeline:
             if not self._negotiate_parsed(direction, data, frame, ts, framer):
                 framer.receive_data(data, frame, ts)
                 self._drain_framer(direction)
-            return False
+            return
         msg, call_id, cseq_number, offers = made
         framer.skip_framed(len(data), frame)
-        self._negotiated(direction, msg, call_id, cseq_number, offers)
-        return d.mode == SIPCOMP
+        # (_negotiated's step, written out: this runs twice for every MS-SIPCOMP connection)
+        negotiation = self.negotiation
+        if negotiation is None:
+            negotiation = self.negotiation = _stream().NegotiationTracker()
+        switches = negotiation.on_fields(
+            direction, msg.method, msg.status, call_id, cseq_number, offers
+        )
+        for switching in switches:
+            self._start_compression(switching, msg.frame or 0, msg.time or 0.0)
 
     def _sipcomp_hand(self, d: Direction) -> tuple[bytearray | None, int] | None:
         """What the fast path needs to decode an MS-SIPCOMP direction from the next byte on

@@ -50,6 +50,9 @@ PACKET_CHARGE = 512
 """The least a decoded packet is charged (not a keep-alive), whatever it decompressed to."""
 
 
+_new = object.__new__
+
+
 class DecompressionBudget:
     """What one scope (a capture, or a connection within it) may still decompress.
 
@@ -83,7 +86,18 @@ class DecompressionBudget:
 
     def connection(self, allowance: int = CONNECTION_ALLOWANCE) -> DecompressionBudget:
         """A budget for one TCP connection that also draws from this one."""
-        return DecompressionBudget(allowance, self.ratio, parent=self, scope="connection")
+        # (__init__'s work written out, without its keyword call: one is made for every
+        # MS-SIPCOMP connection)
+        budget = _new(DecompressionBudget)
+        budget.scope = "connection"
+        budget.allowance = allowance
+        budget.ratio = self.ratio
+        budget.parent = self
+        budget.wire = 0
+        budget.plain = 0
+        budget.refused = False
+        budget.sync = None
+        return budget
 
     def _synced(self) -> None:
         """Have the fast path write back what it charged (see the module docstring)."""

@@ -1297,6 +1297,8 @@ class NegotiationTracker:
     could pipeline clear bytes before reading the answer (assumed not).
     """
 
+    __slots__ = ("_pending", "compressed")  # (one per MS-SIPCOMP connection)
+
     def __init__(self) -> None:
         self._pending: dict[tuple[str, str], int] = {}  # (Call-ID, CSeq number) -> requester
         self.compressed = [False, False]
