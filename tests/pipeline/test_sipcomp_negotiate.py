@@ -347,6 +347,11 @@ CASES: dict[str, list[tuple[Any, ...]]] = {
     ],
     "negotiate in lower case": [(0, REQUEST.replace(b"NEGOTIATE sip", b"negotiate sip"), []),
                                 (1, ANSWER, []), (0, _packets(70), [])],
+    # (the client's framer holds half a clear message when the answer switches it: its decoder
+    # is fed that half, and the fast path is given the direction without a decoder's hand)
+    "half a clear message before the answer": [(0, REQUEST, []), (0, _clear(71)[:40], []),
+                                               (1, ANSWER, []), (0, _packets(72), []),
+                                               (1, _packets(73), [])],
 }  # fmt: skip
 
 
@@ -746,3 +751,39 @@ def test_only_the_reverse_of_a_direction_read_raw_is_taken_inside_its_call(
     messages = _messages("plain", tmp_path)
     assert tried == [False]
     assert [direction for direction, _ in seen] == [0] and len(messages) == 10
+
+
+@pytest.mark.parametrize(
+    ("case", "hand"),
+    [
+        ("plain", [(0, connection.READ_SIPCOMP)]),  # a fresh decoder's hand
+        ("answer cut in the status line", [(0, connection.READ_SIPCOMP)]),
+        # the client's decoder was fed half a clear message: no clean point, read raw
+        ("half a clear message before the answer", [(0, connection.READ_RAW)]),
+    ],
+)
+def test_the_answer_hands_the_client_over_as_offer_would(
+    case: str, hand: list[Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``_own_switched`` (session 32b) gives the client's direction to the fast path from
+    inside the answer's ``_raw_data`` as ``offer`` would: with its decoder's hand when there
+    is one, else read raw; the outputs are pure Python's either way."""
+    kinds: list[Any] = []
+
+    class Spy:
+        def __init__(self, fast: Any) -> None:
+            self.fast = fast
+
+        def sip_own(self, *args: Any) -> bool:
+            kinds.append((args[4], args[8]))
+            owned: bool = self.fast.sip_own(*args)
+            return owned
+
+    real = connection.TcpConnectionPipeline._own_switched
+
+    def spy(self: Any, fast: Any, direction: int, d: Any) -> None:
+        real(self, Spy(fast), direction, d)
+
+    monkeypatch.setattr(connection.TcpConnectionPipeline, "_own_switched", spy)
+    _messages(case, tmp_path)
+    assert kinds == hand
