@@ -2319,7 +2319,9 @@ mppc_run_impl(unsigned char *hist, unsigned char *known, const unsigned char *or
     /* The body of the input: while the 17 bytes at the token's byte lie inside both the input
        and nbits, no token can reach the end: no test against it, no window to keep count of.
        The window w holds the 64 stream bits from `bit`, all real, and x the 64 after them
-       (read for each token at an address known from the token's start). The next window is
+       (read for each token at an address known from the token's start; its last s bits, from
+       the 17th byte, only for a literal run: a copy or a high literal takes 40 bits at most,
+       and x's first 64 - s are from its own 8 bytes). The next window is
        (w << used) | (x >> (64 - used)): the next token's decode waits on this token's width
        and two shifts, not on a load at the new bit position (a load, a byte swap and a
        shift, about half of a token's chain). The last 17 bytes take the careful loop below. */
@@ -2335,7 +2337,7 @@ mppc_run_impl(unsigned char *hist, unsigned char *known, const unsigned char *or
             int s = (int)(bit & 7);
             uint64_t x;
             memcpy(&x, q, 8);
-            x = (__builtin_bswap64(x) << s) | (uint64_t)(q[8] >> (8 - s));
+            x = __builtin_bswap64(x) << s;
             if (w < 0x8000000000000000ULL) {
                 /* low literals, each the byte itself: the run of them at the top of the
                    window, as far as the limit allows, taken at once */
@@ -2350,6 +2352,7 @@ mppc_run_impl(unsigned char *hist, unsigned char *known, const unsigned char *or
                     mppc_low_literals(hist, known, pos, w, k);
                 pos += k;
                 bit += 8 * k;
+                x |= (uint64_t)(q[8] >> (8 - s)); /* (0 for s 0) */
                 w = ((w << (4 * k)) << (4 * k)) | (x >> (64 - 8 * k)); /* k is 1..8 */
             }
             else if (w < 0xC000000000000000ULL) { /* high literal: 10 + 7 bits */
