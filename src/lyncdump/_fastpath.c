@@ -2316,71 +2316,75 @@ mppc_run_impl(unsigned char *hist, unsigned char *known, const unsigned char *or
     Py_ssize_t off, length;
     int used;
 #ifdef MPPC_WORDS
-    /* The body of the input: while the 9 bytes at the token's byte lie inside both the input
-       and nbits (the 57 to 64 bits of the first 8 from `bit` are all real), no token can
-       reach the end, so each is decoded from a word read afresh, with no test against the
-       end and no window to keep count of. The last 9 bytes take the careful loop below. */
+    /* The body of the input: while the 17 bytes at the token's byte lie inside both the input
+       and nbits, no token can reach the end: no test against it, no window to keep count of.
+       The window w holds the 64 stream bits from `bit`, all real, and x the 64 after them
+       (read for each token at an address known from the token's start; its last s bits, from
+       the 17th byte, only for a literal run: a copy or a high literal takes 40 bits at most,
+       and x's first 64 - s are from its own 8 bytes). The next window is
+       (w << used) | (x >> (64 - used)): the next token's decode waits on this token's width
+       and two shifts, not on a load at the new bit position (a load, a byte swap and a
+       shift, about half of a token's chain). The last 17 bytes take the careful loop below. */
     Py_ssize_t whole = nbits >> 3 < n ? nbits >> 3 : n; /* bytes wholly inside nbits */
-    Py_ssize_t body_last = 8 * whole - 65;               /* the last bit that has 9 bytes */
-    while (pos < limit && bit <= body_last) {
+    Py_ssize_t body_last = 8 * whole - 129;              /* the last bit that has 17 bytes */
+    if (pos < limit && bit <= body_last) {
         uint64_t w;
         memcpy(&w, d + (bit >> 3), 8);
-        int s = (int)(bit & 7);
-        w = __builtin_bswap64(w) << s;
-        if (w < 0x8000000000000000ULL) {
-            /* low literals, each the byte itself: the run of them at the top of the word,
-               its 8th byte completed from the 9th (the word took 7 bytes at most from an odd
-               bit, then went round again for the rest of the run: runs of exactly 7 were
-               32 % of the runs on the 5k MS-SIPCOMP bench capture), as far as the limit
-               allows, taken at once */
-            w |= (uint64_t)(d[(bit >> 3) + 8] >> (8 - s)); /* the 8th byte whole (0 for s 0) */
-            Py_ssize_t k = mppc_low_run(w & 0x8080808080808080ULL);
-            /* (tested first for room for 8, nearly always there: the clamp's compare and
-               move then stay out of the way from this word to the next token's bit) */
-            if (MPPC_UNLIKELY(limit - pos < 8) && k > limit - pos)
-                k = limit - pos;
-            if (zone)
-                mppc_low_literals_zone(hist, pos, w, k);
-            else
-                mppc_low_literals(hist, known, pos, w, k);
-            pos += k;
-            bit += 8 * k;
-            /* A run that stops short stops at a copy, as a rule (SIP text has few high
-               literals): decoded here, where the test for it is right whenever the run
-               stopped short, not back at the loop's top, where it follows copies and runs
-               alike (a run that filled its word goes back round). */
+        w = __builtin_bswap64(w) << (bit & 7);
+        w |= (uint64_t)(d[(bit >> 3) + 8] >> (8 - (bit & 7))); /* (0 for bit & 7 == 0) */
+        for (;;) {
+            const unsigned char *q = d + (bit >> 3) + 8;
+            int s = (int)(bit & 7);
+            uint64_t x;
+            memcpy(&x, q, 8);
+            x = __builtin_bswap64(x) << s;
+            if (w < 0x8000000000000000ULL) {
+                /* low literals, each the byte itself: the run of them at the top of the
+                   window, as far as the limit allows, taken at once */
+                Py_ssize_t k = mppc_low_run(w & 0x8080808080808080ULL);
+                /* (tested first for room for 8, nearly always there: the clamp's compare
+                   and move then stay out of the way from this word to the next token) */
+                if (MPPC_UNLIKELY(limit - pos < 8) && k > limit - pos)
+                    k = limit - pos;
+                if (zone)
+                    mppc_low_literals_zone(hist, pos, w, k);
+                else
+                    mppc_low_literals(hist, known, pos, w, k);
+                pos += k;
+                bit += 8 * k;
+                x |= (uint64_t)(q[8] >> (8 - s)); /* (0 for s 0) */
+                w = ((w << (4 * k)) << (4 * k)) | (x >> (64 - 8 * k)); /* k is 1..8 */
+            }
+            else if (w < 0xC000000000000000ULL) { /* high literal: 10 + 7 bits */
+                hist[pos] = (unsigned char)(0x80 | ((w >> 55) & 0x7F));
+                if (known != NULL)
+                    known[pos] = 1;
+                pos++;
+                bit += 9;
+                w = (w << 9) | (x >> 55);
+            }
+            else { /* copy: offset code, then length code */
+                if (mppc_copy_code(w, &off, &length, &used) < 0) {
+                    fault->kind = 1;
+                    fault->at = bit_base + bit + used;
+                    reason = -1;
+                    goto done;
+                }
+                if ((size_t)(off - 1) >= 8191)
+                    goto bad_offset;
+                if (pos + length > limit)
+                    goto past_limit;
+                if (zone)
+                    mppc_copy_zone(hist, orig, pos0, pos, off, length);
+                else
+                    mppc_copy(hist, known, pos, off, length);
+                pos += length;
+                bit += used;
+                w = (w << used) | (x >> (64 - used)); /* used is 11..40 */
+            }
             if (pos >= limit || bit > body_last)
                 break;
-            memcpy(&w, d + (bit >> 3), 8);
-            w = __builtin_bswap64(w) << (bit & 7);
-            if (w < 0xC000000000000000ULL)
-                continue;
         }
-        else if (w < 0xC000000000000000ULL) { /* high literal: 10 + 7 bits */
-            hist[pos] = (unsigned char)(0x80 | ((w >> 55) & 0x7F));
-            if (known != NULL)
-                known[pos] = 1;
-            pos++;
-            bit += 9;
-            continue;
-        }
-        /* copy: offset code, then length code */
-        if (mppc_copy_code(w, &off, &length, &used) < 0) {
-            fault->kind = 1;
-            fault->at = bit_base + bit + used;
-            reason = -1;
-            goto done;
-        }
-        if ((size_t)(off - 1) >= 8191)
-            goto bad_offset;
-        if (pos + length > limit)
-            goto past_limit;
-        if (zone)
-            mppc_copy_zone(hist, orig, pos0, pos, off, length);
-        else
-            mppc_copy(hist, known, pos, off, length);
-        pos += length;
-        bit += used;
     }
 #endif
     /* The stream's bits from `bit` on are w's top `wbits` bits: a token reads at most 40 of

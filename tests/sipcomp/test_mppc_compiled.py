@@ -436,3 +436,69 @@ def test_copies_reading_the_zone_after_literal_runs_and_pieces(ahead: int) -> No
                                 _both(history, None, pos, limit, shifted[:end], shift)
             if isinstance(before, tuple):
                 break  # the copy before does not depend on the run
+
+
+# -- the carried window (session 32, third round) -----------------------------------------------
+
+
+@pytest.mark.parametrize("shift", range(8))
+def test_carried_window_over_short_copies_runs_and_the_body_end(shift: int) -> None:
+    """The body loop carries its 64-bit window from token to token, filling the bits a token
+    used from the 64 stream bits after the window (session 32, third round), and leaves the
+    input's last 17 bytes to the careful loop. Copies of every length 3..16 at every offset
+    1..20 (replicating ones included) and at offsets that read the previous pass's tail,
+    back to back or between literal runs of 1 to 9 bytes (the window's 8 and more) and high
+    literals, from every bit offset, cut at every length within the last 24 bytes, at the
+    history's start and end, exact read or not: the Python decoder's history, stops and
+    errors."""
+    rng = random.Random(shift)
+    history = rng.randbytes(HISTORY_SIZE)
+    for off in [*range(1, 21), 8176, 8185, 8191]:
+        tokens: list[tuple[int, int] | bytes] = [b"seed-bytes-0123456789"]
+        for length in range(3, 17):
+            tokens.append((off, length))
+            if length % 3 == 0:
+                tokens.append((off, 19 - length))  # two copies back to back
+            run = 1 + (length * 5 + off) % 9
+            tokens.append(bytes(rng.randrange(0x20, 0x7F) for _ in range(run)))
+            if length % 4 == 1:
+                tokens.append(b"\xe9")  # a high literal
+        shifted = _at_bit(_tokens(tokens), shift, rng)
+        for pos in (0, 5000, 8100):
+            for end in [len(shifted), *range(max(0, len(shifted) - 24), len(shifted))]:
+                data = shifted[:end]
+                _both(history, None, pos, min(HISTORY_SIZE, pos + 2048), data, shift)
+                if end == len(shifted):
+                    _both(history, None, pos, HISTORY_SIZE, data, shift)
+                    _both(history, bytes(HISTORY_SIZE), pos, HISTORY_SIZE, data, shift)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.one_of(
+            st.binary(min_size=1, max_size=12),
+            st.tuples(st.integers(1, 40), st.integers(3, 20)),
+            st.tuples(st.integers(8170, 8191), st.integers(3, 20)),
+        ),
+        min_size=1,
+        max_size=60,
+    ),
+    st.integers(0, 7),
+    st.integers(0, HISTORY_SIZE),
+    st.integers(0, 2**32 - 1),
+)
+def test_carried_window_random_short_tokens(
+    tokens: list[tuple[int, int] | bytes], shift: int, pos: int, seed: int
+) -> None:
+    """Random streams of short copies (near offsets, and the previous pass's tail) and
+    literals of any bytes, from any bit offset and write position, cut anywhere, in the
+    exact read and the others: the Python decoder's history, stops and errors."""
+    rng = random.Random(seed)
+    shifted = _at_bit(_tokens(tokens), shift, rng)
+    history = rng.randbytes(HISTORY_SIZE)
+    for end in (len(shifted), rng.randrange(len(shifted) + 1)):
+        _both(history, None, pos, min(HISTORY_SIZE, pos + 2048), shifted[:end], shift)
+        short = min(HISTORY_SIZE, pos + rng.randrange(1, 400))
+        _both(history, None, pos, short, shifted[:end], shift)
+        _both(history, None, pos, HISTORY_SIZE, shifted[:end], shift)
