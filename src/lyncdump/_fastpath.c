@@ -797,31 +797,91 @@ typedef struct {
    state stays as small as it was): the decoder's 8 KiB history (a bytearray of Python's
    MppcDecompressor, strong reference, written in place) and its write position; the
    compressed bytes decoded here since the hand-over; the frame of the last packet whose
-   plain bytes were all framed. */
+   plain bytes were all framed. With thousands of live compressed directions nothing of one
+   stays cached between its packets: what every segment reads or writes is the first 64
+   bytes, and the state is allocated on a 64-byte boundary (sipcomp_new), so a segment
+   touches one line of it; the history's bytes are reached through `hbuf`, not through the
+   bytearray object (whose header would be one more line). */
 typedef struct SipcompState {
-    PyObject *hist; /* NULL while `fresh` */
+    /* hot: one cache line */
+    /* hist's bytes: pinned by `view` (an export: the bytearray cannot be resized or moved
+       while it is held), NULL while `fresh` */
+    unsigned char *hbuf;
     Py_ssize_t hpos;
-    /* fresh: the decoder was handed over before its first packet (stream.py handover gives
-       (None, 0)): the layout is recognised here on that packet (sipcomp_first), or the
-       direction goes back to Python. made: the history was made here (given back at
-       reclaim, for the decoder to adopt). */
-    int fresh, made;
-    long long consumed;
-    long long plain_frame;
     /* The connection's decompression budget as mirrored here (sipcomp_charge), shared with
        the other direction when both are read here; NULL when the connection has none. */
     struct BudgetMirror *conn;
     /* Bytes on the wire and plain bytes of the packets charged here that the connection's
-       summary does not count yet (sipcomp_flush); the pipe is the flow's (borrowed). */
+       summary does not count yet (sipcomp_flush). */
     long long sum_wire, sum_plain;
-    PyObject *pipe;
+    long long consumed;
+    long long plain_frame;
+    /* fresh: the decoder was handed over before its first packet (stream.py handover gives
+       (None, 0)): the layout is recognised here on that packet (sipcomp_first), or the
+       direction goes back to Python. */
+    int fresh;
+    int listed;
+    /* cold */
+    PyObject *hist; /* NULL while `fresh` */
+    Py_buffer view; /* hist's export while pinned (view.obj NULL when not: sipcomp_unpin) */
+    /* made: the history was made here (given back at reclaim, for the decoder to adopt) */
+    int made;
+    PyObject *pipe; /* the flow's (borrowed) */
     /* FastPath.bdirty, the states with something to write: a state stays listed from its
        first charge to its hand-back, so a run holds every live compressed direction there;
        prev_dirty (the pointer that points at this state) takes one off in constant time
        (a walk from the front made the end of a run quadratic in the open connections). */
     struct SipcompState *next_dirty, **prev_dirty;
-    int listed;
+    void *raw; /* the allocation the state lies in (sipcomp_new) */
 } SipcompState;
+
+_Static_assert(offsetof(SipcompState, listed) + sizeof(int) <= 64,
+               "SipcompState's hot fields fit one cache line");
+
+/* A zeroed state on a 64-byte boundary, or NULL (no exception set). */
+static SipcompState *
+sipcomp_new(void)
+{
+    void *raw = PyMem_Calloc(1, sizeof(SipcompState) + 63);
+    if (raw == NULL)
+        return NULL;
+    SipcompState *sc = (SipcompState *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
+    sc->raw = raw;
+    return sc;
+}
+
+/* Let go of the history's export (before Python may use the bytearray again as its own, and
+   before the reference goes). No Python code runs. */
+static void
+sipcomp_unpin(SipcompState *sc)
+{
+    sc->hbuf = NULL;
+    if (sc->view.obj != NULL)
+        PyBuffer_Release(&sc->view);
+}
+
+/* Make `hist` (an 8192-byte bytearray, or NULL) the state's history, its bytes pinned (a new
+   reference is taken). 0, or -1 on a Python error (the state then has no history). */
+static int
+sipcomp_set_hist(SipcompState *sc, PyObject *hist)
+{
+    sipcomp_unpin(sc);
+    Py_XSETREF(sc->hist, Py_XNewRef(hist));
+    if (hist == NULL)
+        return 0;
+    if (PyObject_GetBuffer(hist, &sc->view, PyBUF_WRITABLE) < 0) {
+        Py_CLEAR(sc->hist);
+        return -1;
+    }
+    if (sc->view.len != 8192) { /* (checked by the callers: a bytearray of 8192 bytes) */
+        PyBuffer_Release(&sc->view);
+        Py_CLEAR(sc->hist);
+        PyErr_SetString(PyExc_SystemError, "an MS-SIPCOMP history is 8192 bytes");
+        return -1;
+    }
+    sc->hbuf = sc->view.buf;
+    return 0;
+}
 
 /*
  * One scope of sipcomp/budget.py's DecompressionBudget (a connection, or the capture all
@@ -845,25 +905,32 @@ typedef struct BudgetMap {
 } BudgetMap;
 
 typedef struct BudgetMirror {
+    /* hot: what sipcomp_charge reads and writes, in the first 64 bytes (a connection's
+       mirror is allocated on a 64-byte boundary: one line a charge) */
+    long long wire, plain, allowance, ratio;
+    unsigned long epoch; /* FastPath.bepoch when the counters were read */
+    struct BudgetMirror *parent; /* the capture's mirror, or NULL */
+    int loaded;          /* the counters were read at `epoch` */
+    int usable;          /* they are plain ints in bounds: charges are decided here */
+    int refused;         /* the budget refused a draw: closed */
+    int dirty;           /* charged here since read: to be written back */
+    /* cold */
     /* the budget: a strong reference for a connection's; borrowed for the capture's (each
        connection's budget holds its parent, and the capture's mirror lives only while a
        connection's mirror uses it) */
     PyObject *obj;
-    long long wire, plain, allowance, ratio;
-    unsigned long epoch; /* FastPath.bepoch when the counters were read */
     /* FastPath.bwrite, the mirrors charged here since written (linked while `dirty`), and
        FastPath.bmap (a connection's mirror, NULL once out of it) */
     struct BudgetMirror *next_write, **prev_write;
     BudgetMap *map;
     const void *key;
     Py_ssize_t users;    /* flows (a connection's) or connection mirrors (the capture's) */
-    int loaded;          /* the counters were read at `epoch` */
-    int usable;          /* they are plain ints in bounds: charges are decided here */
-    int refused;         /* the budget refused a draw: closed */
-    int dirty;           /* charged here since read: to be written back */
     int foreign;         /* its parent is not the capture budget mirrored here: never charge */
-    struct BudgetMirror *parent; /* the capture's mirror, or NULL */
+    void *raw;           /* a connection's: the allocation it lies in (sipcomp_attach) */
 } BudgetMirror;
+
+_Static_assert(offsetof(BudgetMirror, dirty) + sizeof(int) <= 64,
+               "BudgetMirror's hot fields fit one cache line");
 
 /* Take a mirror off FastPath.bwrite (its charges written or dropped). */
 static void
@@ -970,8 +1037,9 @@ sipcomp_free(SipcompState *sc)
 {
     if (sc != NULL) {
         sipcomp_detach(sc);
+        sipcomp_unpin(sc);
         Py_XDECREF(sc->hist);
-        PyMem_Free(sc);
+        PyMem_Free(sc->raw);
     }
 }
 
@@ -1212,6 +1280,7 @@ FastPath_clear_refs(FastPath *fp)
                 Py_CLEAR(fp->sip[i]->pipe);
                 SipcompState *sc = fp->sip[i]->sc;
                 if (sc != NULL) {
+                    sipcomp_unpin(sc);
                     Py_CLEAR(sc->hist);
                     if (sc->conn != NULL)
                         Py_CLEAR(sc->conn->obj);
@@ -4335,6 +4404,7 @@ sipcomp_reclaim_rest(FastPath *fp, SipFlow *f)
     PyMem_Free(f->chunks);
     SipcompState *sc = f->sc;
     PyObject *result = NULL;
+    sipcomp_unpin(sc); /* (the history is Python's again) */
     if (sipcomp_flush_back(fp, sc) == 0) { /* the counts charged here, before Python */
         PyObject *argv[10];
         argv[0] = f->pipe;
@@ -4405,6 +4475,8 @@ sip_reclaim_from(FastPath *fp, size_t i, Py_ssize_t from, Py_ssize_t skip)
         ok = state != NULL;
     }
     PyObject *result = NULL;
+    if (f.sc != NULL)
+        sipcomp_unpin(f.sc); /* (the run's bytes copied: the history is Python's again) */
     if (ok && sipcomp_flush_back(fp, f.sc) < 0) /* the counts charged here, before Python */
         ok = 0;
     if (ok) {
@@ -6815,7 +6887,7 @@ sipcomp_detach(SipcompState *sc)
         budget_unlist(m);
     bmap_remove(m);
     Py_XDECREF(m->obj);
-    PyMem_Free(m);
+    PyMem_Free(m->raw);
 }
 
 /* sipcomp_detach for a flow given back, after sipcomp_flush: with its last connection the
@@ -6872,13 +6944,15 @@ sipcomp_attach(FastPath *fp, SipFlow *f)
         Py_DECREF(budget);
         return -1;
     }
-    BudgetMirror *m = PyMem_Calloc(1, sizeof(BudgetMirror));
-    if (m == NULL) {
+    void *raw = PyMem_Calloc(1, sizeof(BudgetMirror) + 63);
+    if (raw == NULL) {
         Py_DECREF(parent);
         Py_DECREF(budget);
         PyErr_NoMemory();
         return -1;
     }
+    BudgetMirror *m = (BudgetMirror *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
+    m->raw = raw;
     m->obj = budget; /* the reference taken above */
     m->users = 1;
     sc->conn = m;
@@ -7159,7 +7233,11 @@ sipcomp_first(FastPath *fp, SipFlow *f, const SipSource *src, Py_ssize_t *pos)
         return allowed;
     }
     SipcompState *sc = f->sc;
-    sc->hist = made;
+    int pinned = sipcomp_set_hist(sc, made);
+    Py_DECREF(made); /* (the state's reference now) */
+    if (pinned < 0)
+        return -1;
+    hist = sc->hbuf;
     sc->hpos = length;
     sc->fresh = 0;
     sc->made = 1;
@@ -7191,7 +7269,7 @@ sipcomp_scan(FastPath *fp, SipFlow *f, const SipSource *src, Py_ssize_t *pos_out
             return first;
         }
     }
-    unsigned char *hist = (unsigned char *)PyByteArray_AS_STRING(sc->hist);
+    unsigned char *hist = sc->hbuf;
     unsigned char saved[8192];
     int status = 1;
     while (pos < n) {
@@ -7360,6 +7438,13 @@ sipcomp_read(FastPath *fp, size_t i, const unsigned char *data, Py_ssize_t len,
              long long frame, double ts)
 {
     SipFlow *f = fp->sip[i];
+    const SipcompState *sc = f->sc;
+    /* the lines the scan reads first, cold with thousands of live directions: the
+       connection's mirror (sipcomp_charge) and the history where the packet writes */
+    if (sc->conn != NULL)
+        __builtin_prefetch(sc->conn, 1);
+    if (sc->hbuf != NULL)
+        __builtin_prefetch(sc->hbuf + (sc->hpos & 8191), 1);
     int direct = f->len == 0;
     if (!direct && sip_hold(fp, f, data, len, frame, ts) < 0)
         return -1;
@@ -7369,8 +7454,13 @@ sipcomp_read(FastPath *fp, size_t i, const unsigned char *data, Py_ssize_t len,
     fp->plain_len = fp->npackets = 0;
     fp->plain_ext = NULL;
     int status = sipcomp_scan(fp, f, &src, &pos);
-    /* the history a run left there may lie in, kept until the run is framed or given back */
-    PyObject *keep = fp->plain_ext != NULL ? Py_XNewRef(f->sc->hist) : NULL;
+    /* A run left in the history (plain_ext) needs no reference of its own: the state's
+       reference and its export outlive every read of the run. sipcomp_frame calls Python
+       (_deliver) with the table busy: sip_release and sip_release_all refuse, sip_own takes
+       only a key not in the table, sipcomp_sync touches the mirrors alone, and no other
+       call frees a state or sets its history (sipcomp_adopt is for a READ_RAW flow or a
+       new one). A hand-back (sip_reclaim_from) copies what it gives of the run before it
+       lets the state go, and nothing here reads the run after it. */
     int framed = 0;
     if (status > 0) {
         framed = sipcomp_frame(fp, f, &ppos);
@@ -7380,7 +7470,6 @@ sipcomp_read(FastPath *fp, size_t i, const unsigned char *data, Py_ssize_t len,
     if (status < 0) {
         fp->plain_len = fp->npackets = 0;
         fp->plain_ext = NULL;
-        Py_XDECREF(keep);
         return -1;
     }
     f->sc->consumed += pos;
@@ -7389,7 +7478,6 @@ sipcomp_read(FastPath *fp, size_t i, const unsigned char *data, Py_ssize_t len,
     if (!direct && (status != 1 || framed != 1) && sipcomp_own(fp) < 0) {
         fp->plain_len = fp->npackets = 0;
         fp->plain_ext = NULL;
-        Py_XDECREF(keep);
         return -1;
     }
     if (!direct)
@@ -7397,7 +7485,6 @@ sipcomp_read(FastPath *fp, size_t i, const unsigned char *data, Py_ssize_t len,
     else if (pos < len && sip_hold(fp, f, data + pos, len - pos, frame, ts) < 0) {
         fp->plain_len = fp->npackets = 0;
         fp->plain_ext = NULL;
-        Py_XDECREF(keep);
         return -1;
     }
     /* the packets whose plain bytes were all framed */
@@ -7417,7 +7504,6 @@ sipcomp_read(FastPath *fp, size_t i, const unsigned char *data, Py_ssize_t len,
     }
     fp->plain_len = fp->npackets = 0;
     fp->plain_ext = NULL;
-    Py_XDECREF(keep);
     if (fp->plain_cap > 4 * SIPCOMP_PLAIN_RUN) { /* a big run once: let the scratch go */
         PyMem_Free(fp->plain);
         fp->plain = NULL;
@@ -7446,13 +7532,14 @@ sipcomp_adopt(FastPath *fp, SipFlow *f, PyObject *hand)
                     hpos > 8192)
         return 0;
     if (f->sc == NULL) {
-        f->sc = PyMem_Calloc(1, sizeof(SipcompState));
+        f->sc = sipcomp_new();
         if (f->sc == NULL) {
             PyErr_NoMemory();
             return -1;
         }
     }
-    Py_XSETREF(f->sc->hist, fresh ? NULL : Py_NewRef(hist));
+    if (sipcomp_set_hist(f->sc, fresh ? NULL : hist) < 0)
+        return -1;
     f->sc->hpos = hpos;
     f->sc->fresh = fresh;
     f->sc->made = 0;
@@ -7504,6 +7591,12 @@ sip_tcp_segment(FastPath *fp, FlowKey *key, const unsigned char *seg, Py_ssize_t
         Py_ssize_t i = sip_find(fp, key, flow_hash(key));
         if (i < 0 || fp->sip[i]->nxt32 != seq)
             return 0;
+        if (fp->sip[i]->kind == READ_SIPCOMP) {
+            /* the lines sipcomp_read reads first, cold with thousands of live directions:
+               the flow's held length and its state (the key's line is cached by the find) */
+            __builtin_prefetch(&fp->sip[i]->len, 1);
+            __builtin_prefetch(fp->sip[i]->sc, 1);
+        }
         if (!frame_time(ts_num, ts_den, given, &ts))
             return -1;
         SipFlow *f = fp->sip[i];
