@@ -806,15 +806,7 @@ class TcpConnectionPipeline:
             return
         msg, call_id, cseq_number, offers = made
         framer.skip_framed(len(data), frame)
-        # (_negotiated's step, written out: this runs twice for every MS-SIPCOMP connection)
-        negotiation = self.negotiation
-        if negotiation is None:
-            negotiation = self.negotiation = _stream().NegotiationTracker()
-        switches = negotiation.on_fields(
-            direction, msg.method, msg.status, call_id, cseq_number, offers
-        )
-        for switching in switches:
-            self._start_compression(switching, msg.frame or 0, msg.time or 0.0)
+        self._negotiated(direction, msg, call_id, cseq_number, offers)
 
     def _sipcomp_hand(self, d: Direction) -> tuple[bytearray | None, int] | None:
         """What the fast path needs to decode an MS-SIPCOMP direction from the next byte on
