@@ -22,6 +22,7 @@ from lyncdump.sipcomp.stream import SipcompStreamEncoder
 from ..sipcomp.sipcomp_samples import sip_message
 from .test_connection_sniff import _connection
 from .test_sip_tcp_fastpath import _json, _keep_all, compare
+from .test_sipcomp_negotiate import _three_packets_read
 
 needs_compiled = pytest.mark.skipif(
     not fastpath.AVAILABLE, reason="compiled fast path not in use (" + fastpath.describe() + ")"
@@ -190,17 +191,7 @@ def _given_back(flat: bool, case: str) -> tuple[Any, ...]:
     there; "eager", the same with the decoder made before; "again", given back once already
     and taken again), given back flat or through reclaim; its state then, after finish(),
     and the messages of three more packets fed after."""
-    rng = random.Random(11)
-    enc = SipcompStreamEncoder()
-    wire = [enc.encode(sip_message(rng)) for _ in range(6)]
-    first = b"".join(wire[:3])
-    reader = connection._stream().SipcompStreamDecoder()
-    reader.receive_data(first, 5, 0.5)
-    plain = 0
-    while (packet := reader.next_packet()) is not None:
-        plain += len(packet.plain)
-    hand = reader.handover()
-    assert hand is not None and hand[0] is not None
+    wire, first, plain, hand, _ = _three_packets_read(11)
 
     pipe, run = _connection(REQUEST)
     pipe.data(1, ANSWER, 3, 0.3)

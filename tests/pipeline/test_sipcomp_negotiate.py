@@ -585,14 +585,10 @@ def test_decoders_are_made_only_when_python_reads_the_direction(
     assert any(m.compressed for m in messages) or case.startswith("answer only")
 
 
-def _handed_back(eager: bool, end: bool) -> tuple[list[bytes], list[Any], Any]:
-    """A connection after the NEGOTIATE exchange whose client direction the fast path read
-    from its first packet (three packets, the history it made), given back with nothing left;
-    then ``finish`` if ``end``, then three more packets. ``eager``: the decoder made before
-    the hand-back (as before the put-off), else put off until the packets come."""
-    from .test_connection_sniff import _connection
-
-    rng = random.Random(7)
+def _three_packets_read(seed: int) -> tuple[list[bytes], bytes, int, Any, str | None]:
+    """Six MS-SIPCOMP packets of one direction; the first three as one segment, the plain
+    bytes a decoder makes of them, its hand after them (a made history) and its layout."""
+    rng = random.Random(seed)
     enc = SipcompStreamEncoder()
     wire = [enc.encode(sip_message(rng)) for _ in range(6)]
     first = b"".join(wire[:3])
@@ -603,6 +599,17 @@ def _handed_back(eager: bool, end: bool) -> tuple[list[bytes], list[Any], Any]:
         plain += len(packet.plain)
     hand = reader.handover()
     assert hand is not None and hand[0] is not None
+    return wire, first, plain, hand, reader.layout
+
+
+def _handed_back(eager: bool, end: bool) -> tuple[list[bytes], list[Any], Any]:
+    """A connection after the NEGOTIATE exchange whose client direction the fast path read
+    from its first packet (three packets, the history it made), given back with nothing left;
+    then ``finish`` if ``end``, then three more packets. ``eager``: the decoder made before
+    the hand-back (as before the put-off), else put off until the packets come."""
+    from .test_connection_sniff import _connection
+
+    wire, first, plain, hand, layout = _three_packets_read(7)
 
     pipe, run = _connection(REQUEST)
     pipe.data(1, ANSWER, 3, 0.3)
@@ -614,7 +621,7 @@ def _handed_back(eager: bool, end: bool) -> tuple[list[bytes], list[Any], Any]:
     state = (hand[1], len(first), 5, [], 0, bytearray(hand[0]))
     pipe.reclaim(0, plain, len(first), [], 5, 0.5, state)
     assert (d.sipcomp is None) != eager
-    assert pipe.summary.compression_layout == reader.layout
+    assert pipe.summary.compression_layout == layout
     if end:
         pipe.finish()
     pipe.data(0, b"".join(wire[3:]), 6, 0.6)

@@ -980,18 +980,31 @@ class TcpConnectionPipeline:
             return
         d.owned = False
         self.conn.taken_elsewhere(direction, taken, last_frame, last_ts)
-        # (_sipcomp_back's put-off case: what resume_at would do kept for the decoder's
-        # making; one that was not taken stays fresh)
+        self._still_put_off(d, consumed, position, last_frame, last_ts, made)
+        if framed:
+            framer = d.framer
+            assert framer is not None
+            framer.skip_framed(framed, plain_frame)
+
+    def _still_put_off(
+        self,
+        d: Direction,
+        consumed: int,
+        position: int,
+        last_frame: int,
+        last_ts: float,
+        made: bytearray | None,
+    ) -> None:
+        """A put-off decoder's direction given back with nothing left (the end of input, as
+        a rule): what ``resume_at`` would do is kept for the decoder's making
+        (``Direction.later``), with the layout it would note; one that was not taken stays
+        fresh."""
         if made is not None:
             d.later = ((consumed, position, last_frame, last_ts, made), False)
             if self.summary.compression_layout is None:  # (the layout resume_at sets)
                 self.summary.compression_layout = _stream().DEFAULT_LAYOUT.name
         else:
             assert consumed == 0
-        if framed:
-            framer = d.framer
-            assert framer is not None
-            framer.skip_framed(framed, plain_frame)
 
     def _sipcomp_back(
         self,
@@ -1013,14 +1026,7 @@ class TcpConnectionPipeline:
         decoder, framer = d.sipcomp, d.framer
         assert framer is not None
         if decoder is None and d.later is None and not packets and not chunks:
-            # Still put off (the end of input, as a rule): what resume_at would do is kept
-            # for the decoder's making; one that was not taken stays fresh.
-            if made is not None:
-                d.later = ((consumed, position, last_frame, last_ts, made), False)
-                if self.summary.compression_layout is None:  # (the layout resume_at sets)
-                    self.summary.compression_layout = _stream().DEFAULT_LAYOUT.name
-            else:
-                assert consumed == 0
+            self._still_put_off(d, consumed, position, last_frame, last_ts, made)
             framer.skip_framed(framed, plain_frame)
             return
         if decoder is None:
